@@ -1,0 +1,134 @@
+/* ops.h — the one op table. Every op the autoencoder needs, forward and backward, is
+ * declared here once; kernels/cpu/ implements it with C11 + OpenMP + BLAS (the reference),
+ * kernels/cuda/ with custom CUDA C kernels. The trainer calls through an fs_backend and
+ * never branches on the device.
+ *
+ * Layout: activations are NHWC float32 (batch, height, width, channels), contiguous.
+ *         conv weights are [k][k][cin][cout] (HWIO, as Keras/faceswap), biases [cout];
+ *         dense weights are [in][out], biases [out].
+ * Pointers passed to an op live on the backend's device (host memory for cpu).
+ * Gradient convention, stated per op: "=" overwrites the output, "+=" accumulates into it
+ * (weight and bias gradients accumulate so that several identities and micro-batches can
+ * add into one gradient buffer; activation gradients overwrite). */
+#ifndef FACESWARM_OPS_H
+#define FACESWARM_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "trainer/common.h"
+
+typedef enum { FS_DEV_CPU = 0, FS_DEV_CUDA = 1 } fs_device;
+
+/* Activation fused into a conv/dense epilogue. */
+typedef enum { FS_ACT_NONE = 0, FS_ACT_LEAKY = 1, FS_ACT_SIGMOID = 2 } fs_act;
+
+/* A 2-D convolution, "same" padding as TensorFlow: ho = ceil(h / stride),
+ * pad_total = max((ho - 1) * stride + k - h, 0), pad_top = pad_total / 2 (the extra row,
+ * if any, goes at the bottom). Same for width. */
+typedef struct fs_conv_desc {
+    int n, h, w, cin;  /* input [n, h, w, cin] */
+    int k, stride;     /* k x k kernel (k >= 1), stride 1 or 2 */
+    int cout;          /* output channels */
+    int ho, wo;        /* output spatial size (derived) */
+    int pad_top, pad_left; /* derived */
+} fs_conv_desc;
+
+/* Fills the derived fields; returns 0, or -1 if the shape is impossible. */
+int fs_conv_desc_init(fs_conv_desc *d, int n, int h, int w, int cin, int cout, int k, int stride);
+/* Multiply-adds of one forward pass (x2 for FLOPs). */
+double fs_conv_macs(const fs_conv_desc *d);
+
+/* Adam hyper-parameters for one update of the whole parameter buffer. */
+typedef struct fs_adam_args {
+    float lr, beta1, beta2, eps;
+    long step;         /* 1-based update count, for bias correction */
+    float grad_scale;  /* multiplies every gradient first: 1/world (average) x clip factor */
+    float weight_decay;/* decoupled (AdamW) decay, 0 = plain Adam */
+} fs_adam_args;
+
+typedef struct fs_backend {
+    const char *name; /* "cpu", "cuda", "cuda-emulated" */
+    fs_device device;
+
+    /* ---- memory (bytes); device pointers for cuda, host for cpu */
+    void *(*alloc)(size_t bytes);              /* zero-filled */
+    void (*free)(void *p);
+    void (*upload)(void *dst_dev, const void *src_host, size_t bytes);
+    void (*download)(void *dst_host, const void *src_dev, size_t bytes);
+    void (*copy)(void *dst_dev, const void *src_dev, size_t bytes);
+    void (*zero)(void *p, size_t bytes);
+    void (*sync)(void);                         /* wait for all queued work */
+
+    /* ---- batch upload: dst[i] = src[i] / 255 (uint8 HWC faces from the loader) */
+    void (*u8_to_float)(size_t n, const uint8_t *src_host, float *dst_dev);
+
+    /* ---- conv2d: x [n,h,w,cin], w [k,k,cin,cout], b [cout], y [n,ho,wo,cout]
+     * fwd:        y  = act(conv(x, w) + b)                 (=)
+     * bwd_data:   dx = conv^T(dz, w)                       (=)   dz: grad w.r.t. pre-activation
+     * bwd_filter: dw += x^T * dz ; db += sum dz            (+=)  db may be NULL */
+    void (*conv2d_fwd)(const fs_conv_desc *d, const float *x, const float *w, const float *b, float *y,
+                       fs_act act, float alpha);
+    void (*conv2d_bwd_data)(const fs_conv_desc *d, const float *dz, const float *w, float *dx);
+    void (*conv2d_bwd_filter)(const fs_conv_desc *d, const float *x, const float *dz, float *dw, float *db);
+
+    /* ---- dense: x [n,in], w [in,out], b [out], y [n,out]
+     * fwd: y = act(x w + b) (=); bwd_data: dx = dz w^T (=); bwd_filter: dw += x^T dz, db += sum dz */
+    void (*dense_fwd)(int n, int in, int out, const float *x, const float *w, const float *b, float *y,
+                      fs_act act, float alpha);
+    void (*dense_bwd_data)(int n, int in, int out, const float *dz, const float *w, float *dx);
+    void (*dense_bwd_filter)(int n, int in, int out, const float *x, const float *dz, float *dw, float *db);
+
+    /* ---- activations, elementwise over count elements. *_bwd take the forward OUTPUT y
+     * (y > 0 iff x > 0 for LeakyReLU with alpha > 0), so activations may run in place.
+     * fwd: y = f(x) (=, y may alias x); bwd: dx = f'(y) * dy (=, dx may alias dy) */
+    void (*leaky_fwd)(size_t count, float alpha, const float *x, float *y);
+    void (*leaky_bwd)(size_t count, float alpha, const float *y, const float *dy, float *dx);
+    void (*sigmoid_fwd)(size_t count, const float *x, float *y);
+    void (*sigmoid_bwd)(size_t count, const float *y, const float *dy, float *dx);
+
+    /* ---- pixel shuffle x2 (faceswap's PixelShuffler, channels last):
+     * x [n,h,w,4c] -> y [n,2h,2w,c], y[n, 2i+a, 2j+b, ch] = x[n, i, j, (2a+b)*c + ch]
+     * fwd (=), bwd: dx from dy (=) */
+    void (*pixshuf_fwd)(int n, int h, int w, int c4, const float *x, float *y);
+    void (*pixshuf_bwd)(int n, int h, int w, int c4, const float *dy, float *dx);
+
+    /* ---- losses over images [n,h,w,c]; each returns the loss (a host double, mean over
+     * its terms) and ADDS weight * dLoss/dpred into dpred (+=). dpred may be NULL (loss only).
+     * mse:   mean((p - t)^2)
+     * l1:    mean(|p - t|)      (subgradient 0 at p == t)
+     * dssim: (1 - mean SSIM) / 2, SSIM per channel over 11x11 Gaussian windows (sigma 1.5),
+     *        "valid" windows only, C1 = (0.01)^2, C2 = (0.03)^2 for values in [0, 1]
+     *        (faceswap's DSSIMObjective). */
+    double (*mse)(int n, int h, int w, int c, const float *pred, const float *target, float *dpred, float weight);
+    double (*l1)(int n, int h, int w, int c, const float *pred, const float *target, float *dpred, float weight);
+    double (*dssim)(int n, int h, int w, int c, const float *pred, const float *target, float *dpred,
+                    float weight);
+
+    /* ---- optimizer
+     * sumsq: sum of squares of x as a host double (NaN/Inf propagate: used as the
+     *        non-finite guard and for the global gradient norm).
+     * adam:  g' = grad_scale * g; m = b1 m + (1-b1) g'; v = b2 v + (1-b2) g'^2;
+     *        p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps) + lr * wd * p */
+    double (*sumsq)(size_t count, const float *x);
+    void (*adam)(size_t count, float *p, const float *g, float *m, float *v, const fs_adam_args *a);
+    void (*scale)(size_t count, float *x, float s); /* x *= s */
+} fs_backend;
+
+/* The backend for train.device ("cpu" or "cuda"; local_rank picks the GPU), or NULL and an
+ * error that names what is missing (no CUDA build, no GPU, no driver). */
+const fs_backend *fs_backend_select(const char *device, int local_rank, fs_error *e);
+/* The CUDA backend on GPU local_rank % device count; kernels/cuda/. In a build without CUDA
+ * it returns NULL with an error that says so. */
+const fs_backend *fs_backend_cuda(int local_rank, fs_error *e);
+/* The CUDA kernels run on the host under kernels/cuda's emulator (tests, CI). NULL in a
+ * build without the CUDA sources. */
+const fs_backend *fs_backend_cuda_emulated(void);
+
+/* The CPU backend (always present). */
+const fs_backend *fs_backend_cpu(void);
+/* The plain-loop CPU reference (the specification; slow, single-threaded). Tests check
+ * every other backend, the fast CPU path included, against it. */
+const fs_backend *fs_backend_cpu_ref(void);
+
+#endif

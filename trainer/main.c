@@ -1,0 +1,96 @@
+/* main.c — the faceswarm binary: one program, subcommands dispatched from one table. */
+#include <stdio.h>
+#include <string.h>
+
+#include "trainer/cli.h"
+#include "trainer/common.h"
+
+typedef int (*cmd_fn)(int, char **);
+typedef struct command {
+    const char *name;
+    cmd_fn fn;
+    const char *help;
+} command;
+
+/* A subcommand whose module is not linked into this build resolves to NULL and is reported
+ * as missing rather than failing the whole link. */
+#pragma weak cmd_train
+#pragma weak cmd_model
+#pragma weak cmd_checkpoint
+#pragma weak cmd_swap
+#pragma weak cmd_data
+#pragma weak cmd_coordinator
+#pragma weak cmd_status
+#pragma weak cmd_keys
+#pragma weak cmd_submit
+#pragma weak bench_kernels
+#pragma weak bench_loader
+#pragma weak bench_train
+#pragma weak bench_allreduce
+#pragma weak bench_coordinator
+
+static int cmd_bench(int argc, char **argv);
+
+static const command commands[] = {
+    {"train", cmd_train, "train a face-swap model (single process, or one rank of mpirun/srun)"},
+    {"model", cmd_model, "print a config's layer table and parameter count"},
+    {"data", cmd_data, "make, import, inspect and verify HDF5 face datasets"},
+    {"checkpoint", cmd_checkpoint, "inspect or verify a checkpoint"},
+    {"swap", cmd_swap, "swap faces with a trained checkpoint (output labelled synthetic)"},
+    {"coordinator", cmd_coordinator, "run the job coordinator daemon (ZeroMQ)"},
+    {"status", cmd_status, "show a running job: ranks, steps, checkpoints, warnings"},
+    {"keys", cmd_keys, "generate CURVE keys for a job's coordinator"},
+    {"submit", cmd_submit, "submit a training job to Slurm"},
+    {"bench", cmd_bench, "benchmarks: kernels, loader, train, allreduce, coordinator"},
+};
+
+static const command benches[] = {
+    {"kernels", bench_kernels, "forward+backward GFLOP/s of every conv/dense shape vs measured peak"},
+    {"loader", bench_loader, "faces/s read+augmented vs raw HDF5 read rate"},
+    {"train", bench_train, "images/s and the split of step time"},
+    {"allreduce", bench_allreduce, "all-reduce time, algbw, busbw (nccl-tests style)"},
+    {"coordinator", bench_coordinator, "coordinator messages/s and heartbeat round trip"},
+};
+
+static void usage(FILE *f, const command *table, size_t n, const char *prefix) {
+    fprintf(f, "usage: %s <command> [options]   (%s <command> --help for its options)\n\ncommands:\n", prefix, prefix);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "  %-12s %s%s\n", table[i].name, table[i].help, table[i].fn ? "" : " [not in this build]");
+}
+
+static int dispatch(const command *table, size_t n, const char *prefix, int argc, char **argv) {
+    if (argc < 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h") || !strcmp(argv[0], "help")) {
+        usage(argc < 1 ? stderr : stdout, table, n, prefix);
+        return argc < 1 ? FS_EXIT_BADINPUT : FS_EXIT_OK;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(argv[0], table[i].name) != 0) continue;
+        if (!table[i].fn) {
+            fprintf(stderr, "error: '%s %s' is not part of this build\n", prefix, argv[0]);
+            return FS_EXIT_FAIL;
+        }
+        return table[i].fn(argc, argv);
+    }
+    const char *best = NULL;
+    int bestd = 3;
+    for (size_t i = 0; i < n; i++) {
+        int d = fs_edit_distance(argv[0], table[i].name);
+        if (d < bestd) bestd = d, best = table[i].name;
+    }
+    fprintf(stderr, "error: unknown command '%s %s'\n", prefix, argv[0]);
+    if (best) fprintf(stderr, "  hint: did you mean '%s %s'?\n", prefix, best);
+    else fprintf(stderr, "  hint: '%s --help' lists the commands\n", prefix);
+    return FS_EXIT_BADINPUT;
+}
+
+static int cmd_bench(int argc, char **argv) {
+    return dispatch(benches, FS_ARRAY_LEN(benches), "faceswarm bench", argc - 1, argv + 1);
+}
+
+int main(int argc, char **argv) {
+    if (argc >= 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))) {
+        printf("faceswarm %s (commit %s)\n", FS_VERSION, fs_git_commit());
+        return FS_EXIT_OK;
+    }
+    return dispatch(commands, FS_ARRAY_LEN(commands), "faceswarm", argc - 1, argv + 1);
+}
