@@ -1,0 +1,661 @@
+/* train.c — `faceswarm train`: one data-parallel training run.
+ *
+ * Each step: the loader's batch (this rank's share of every identity's global batch) is
+ * uploaded, the encoder runs once on all identities, each decoder on its own, losses and
+ * their gradients are formed, and the backward pass hands finished gradient slices to the
+ * all-reduce as it goes. After the buckets complete, every rank holds the same summed
+ * gradient; the global norm decides clipping and the non-finite guard identically on every
+ * rank, and Adam updates. One small all-reduce of scalars per step carries the losses, the
+ * timings and the stop flag (so all ranks stop after the same step).
+ * Only rank 0 writes: metrics.jsonl, previews, checkpoints. */
+#include "trainer/train.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "comms/allreduce.h"
+#include "comms/coord_client.h"
+#include "comms/world.h"
+#include "data/loader.h"
+#include "kernels/cpu/cpu.h"
+#include "trainer/checkpoint.h"
+#include "trainer/preview.h"
+
+/* ---------------------------------------------------------------- the step core */
+void fs_step_buffers_alloc(fs_step_buffers *b, const fs_model *m) {
+    size_t img = (size_t)m->resolution * m->resolution * 3;
+    b->target = m->be->alloc(sizeof(float) * img * m->batch * m->n_decoders);
+    b->dout = fs_calloc((size_t)m->n_decoders, sizeof(float *));
+    for (int i = 0; i < m->n_decoders; i++) b->dout[i] = m->be->alloc(sizeof(float) * img * m->batch);
+    b->loss = fs_calloc((size_t)m->n_decoders, sizeof(double));
+}
+
+void fs_step_buffers_free(fs_step_buffers *b, const fs_model *m) {
+    m->be->free(b->target);
+    for (int i = 0; i < m->n_decoders; i++) m->be->free(b->dout[i]);
+    free(b->dout);
+    free(b->loss);
+}
+
+double fs_step_forward_loss(fs_model *m, const fs_config *cfg, fs_step_buffers *b, int n) {
+    const fs_backend *be = m->be;
+    int r = m->resolution;
+    size_t img = (size_t)r * r * 3;
+    fs_model_forward(m, n);
+    double total = 0;
+    for (int i = 0; i < m->n_decoders; i++) {
+        const float *pred = fs_model_output(m, i), *tgt = b->target + (size_t)i * m->batch * img;
+        float *d = b->dout[i];
+        be->zero(d, sizeof(float) * img * (size_t)n);
+        double l = 0;
+        if (cfg->train.loss_mse > 0) l += cfg->train.loss_mse * be->mse(n, r, r, 3, pred, tgt, d, cfg->train.loss_mse);
+        if (cfg->train.loss_dssim > 0)
+            l += cfg->train.loss_dssim * be->dssim(n, r, r, 3, pred, tgt, d, cfg->train.loss_dssim);
+        if (cfg->train.loss_l1 > 0) l += cfg->train.loss_l1 * be->l1(n, r, r, 3, pred, tgt, d, cfg->train.loss_l1);
+        b->loss[i] = l;
+        total += l;
+    }
+    return total;
+}
+
+/* ---------------------------------------------------------------- signals */
+static volatile sig_atomic_t g_stop_signal = 0;
+static void on_stop_signal(int sig) { g_stop_signal = sig; }
+static void install_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+}
+
+/* ---------------------------------------------------------------- run state */
+typedef struct trainer {
+    fs_config cfg;
+    fs_world world;
+    const fs_backend *be;
+    fs_model model;
+    fs_step_buffers sb;
+    fs_loader *loader;
+    fs_allreduce *ar;
+    fs_coord_client *coord;
+    long coord_pid;        /* local coordinator started by rank 0, 0 if none */
+    int local_batch;       /* samples per identity on this rank */
+    long step;             /* completed steps */
+    long epoch;
+    long restart_count;
+    long nonfinite_in_row, nonfinite_total;
+    FILE *metrics;         /* rank 0: <run>/metrics.jsonl */
+    int tty;               /* rank 0's stdout is a terminal: progress updates in place */
+    double t_start;
+    long steps_this_run;
+    char *config_text;
+    char model_text[1 << 14];
+    char last_ckpt[FS_PATH_LEN + 64];
+} trainer;
+
+/* Per-step scalars summed over ranks in one all-reduce: losses, then these. */
+enum { SC_STOP = 0, SC_DATA_MS, SC_STEP_MS, SC_FWD_MS, SC_BWD_MS, SC_COMM_MS, SC_OPT_MS, SC_COUNT };
+
+/* ---------------------------------------------------------------- set-up */
+static int load_config(trainer *t, const fs_train_args *a, fs_error *e) {
+    int rc = fs_config_load(&t->cfg, a->config_path, e);
+    for (int i = 0; !rc && i < a->n_sets; i++) rc = fs_config_set(&t->cfg, a->sets[i], e);
+    if (!rc && a->steps > 0) t->cfg.train.steps = a->steps;
+    if (!rc) rc = fs_config_validate(&t->cfg, e);
+    if (rc) return rc;
+    t->config_text = fs_config_dump(&t->cfg);
+    return fs_world_check_same_u64(&t->world, fs_config_hash(&t->cfg), "config hash (ranks were started with "
+                                    "different configs or --set values)", e);
+}
+
+static int setup_run_dir(trainer *t, fs_error *e) {
+    const char *run = t->cfg.run.dir;
+    char path[FS_PATH_LEN + 64];
+    int rc = fs_mkdir_p(run, e);
+    snprintf(path, sizeof path, "%s/checkpoints", run);
+    if (!rc) rc = fs_mkdir_p(path, e);
+    snprintf(path, sizeof path, "%s/previews", run);
+    if (!rc) rc = fs_mkdir_p(path, e);
+    snprintf(path, sizeof path, "%s/config.yaml", run);
+    if (!rc) rc = fs_write_file_atomic(path, t->config_text, strlen(t->config_text), e);
+    if (!rc) fs_ckpt_prune(run, t->cfg.checkpoint.keep);
+    return rc;
+}
+
+static void model_description(trainer *t) {
+    FILE *f = fmemopen(t->model_text, sizeof t->model_text - 1, "w");
+    if (!f) return;
+    fs_model_print(&t->model, f);
+    fclose(f);
+}
+
+static int setup_model(trainer *t, fs_error *e) {
+    int rc = fs_world_split_batch(&t->world, t->cfg.train.batch_per_identity, "train.batch_per_identity",
+                                  &t->local_batch, e);
+    if (rc) return rc;
+    if ((rc = fs_model_build(&t->model, &t->cfg, e))) return rc;
+    if (t->cfg.train.device[0] == 'c' && !strcmp(t->cfg.train.device, "cpu")) {
+        int threads = t->cfg.train.threads;
+        if (threads <= 0) {
+            long cores = sysconf(_SC_NPROCESSORS_ONLN);
+            threads = (int)FS_MAX(1, cores / FS_MAX(1, t->world.local_size));
+        }
+        fs_cpu_set_threads(threads);
+    }
+    t->be = fs_backend_select(t->cfg.train.device, t->world.local_rank, e);
+    if (!t->be) return e->code ? e->code : FS_EXIT_FAIL;
+    fs_model_alloc(&t->model, t->be, t->local_batch);
+    fs_model_init_params(&t->model, t->cfg.train.seed);
+    fs_step_buffers_alloc(&t->sb, &t->model);
+    model_description(t);
+    return 0;
+}
+
+/* Loads a checkpoint on rank 0 and broadcasts it; every rank then holds the same state. */
+static int load_checkpoint(trainer *t, const char *path, fs_error *e) {
+    fs_model *m = &t->model;
+    size_t bytes = sizeof(float) * m->n_params;
+    float *host[3] = {fs_malloc(bytes), fs_malloc(bytes), fs_malloc(bytes)};
+    long hdr[4] = {0, 0, 0, 0};
+    int rc = 0;
+    if (t->world.rank == 0) {
+        fs_ckpt_meta meta;
+        rc = fs_ckpt_read(path, (long)m->n_params, &meta, host[0], host[1], host[2], NULL, e);
+        if (!rc && meta.model_hash != fs_config_model_hash(&t->cfg))
+            rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: the checkpoint's model section differs from the config's\n"
+                           "  hint: resume with the config the checkpoint was trained with (faceswarm checkpoint "
+                           "inspect %s prints it)", path, path);
+        if (!rc && meta.global_batch != t->cfg.train.batch_per_identity)
+            fs_warn("%s: trained with global batch %d per identity, continuing with %d: the sample order "
+                    "continues at the same position but batches are grouped differently", path,
+                    meta.global_batch, t->cfg.train.batch_per_identity);
+        if (!rc) hdr[0] = meta.step, hdr[1] = meta.epoch, hdr[2] = meta.nonfinite_skipped, hdr[3] = meta.world_size;
+        if (!rc) fs_ckpt_meta_free(&meta);
+    }
+    hdr[3] = rc; /* rank 0's verdict travels with the header */
+    int brc = fs_world_bcast(&t->world, hdr, sizeof hdr, 0, e);
+    if (!brc && hdr[3] == 0)
+        for (int k = 0; k < 3 && !brc; k++) brc = fs_world_bcast(&t->world, host[k], bytes, 0, e);
+    if (!brc && hdr[3] == 0) {
+        m->be->upload(m->params, host[0], bytes);
+        m->be->upload(m->adam_m, host[1], bytes);
+        m->be->upload(m->adam_v, host[2], bytes);
+        t->step = hdr[0], t->epoch = hdr[1], t->nonfinite_total = hdr[2];
+    }
+    for (int k = 0; k < 3; k++) free(host[k]);
+    if (brc) return brc;
+    if (hdr[3] != 0 && t->world.rank != 0)
+        return fs_errorf(e, FS_EXIT_BADINPUT, "rank 0 could not load checkpoint %s", path);
+    return rc;
+}
+
+/* --resume: auto = newest checkpoint that verifies (registry first), PATH, or none. */
+static int resume(trainer *t, const char *how, fs_error *e) {
+    if (!how || !strcmp(how, "none")) return 0;
+    char path[FS_PATH_LEN + 64] = "";
+    int found = 1;
+    if (!strcmp(how, "auto")) {
+        if (t->world.rank == 0) {
+            char **reg = NULL;
+            long *steps = NULL;
+            int nreg = fs_coord_registry_read(t->cfg.run.dir, &reg, &steps, NULL);
+            if (nreg < 0) nreg = 0;
+            found = fs_ckpt_find_latest(t->cfg.run.dir, reg, nreg, path, sizeof path, e);
+            for (int i = 0; i < nreg; i++) free(reg[i]);
+            free(reg);
+            free(steps);
+        }
+        int rc = fs_world_bcast(&t->world, &found, sizeof found, 0, e);
+        if (!rc) rc = fs_world_bcast(&t->world, path, sizeof path, 0, e);
+        if (rc) return rc;
+        if (found < 0) return fs_errorf(e, FS_EXIT_FAIL, "cannot list %s/checkpoints", t->cfg.run.dir);
+        if (found == 0) {
+            fs_info("resume auto: no checkpoint in %s/checkpoints, starting from step 0", t->cfg.run.dir);
+            return 0;
+        }
+    } else {
+        snprintf(path, sizeof path, "%s", how);
+    }
+    int rc = load_checkpoint(t, path, e);
+    if (!rc) fs_info("resumed from %s at step %ld (epoch %ld)", path, t->step, t->epoch);
+    return rc;
+}
+
+static int setup_loader(trainer *t, fs_error *e) {
+    const fs_config *c = &t->cfg;
+    char paths[FS_MAX_IDENTITIES][FS_PATH_LEN + 80];
+    const char *pp[FS_MAX_IDENTITIES];
+    for (int i = 0; i < c->model.n_identities; i++) {
+        fs_config_data_path(c, i, paths[i], sizeof paths[i]);
+        pp[i] = paths[i];
+    }
+    fs_loader_opts o = {
+        .paths = pp, .n_identities = c->model.n_identities,
+        .map = {.dataset = c->data.dataset, .layout = c->data.layout, .dtype = c->data.dtype},
+        .resolution = c->model.resolution, .global_batch = c->train.batch_per_identity,
+        .rank = t->world.rank, .world = t->world.size, .seed = c->train.seed, .start_step = t->step,
+        .prefetch = c->data.prefetch, .threads = c->data.threads,
+        .rotation = c->data.rotation, .zoom = c->data.zoom, .shift = c->data.shift, .flip = c->data.flip,
+        .warp = c->data.warp,
+    };
+    return fs_loader_open(&t->loader, &o, e);
+}
+
+/* The coordinator is optional to training: if it cannot be reached the run goes on. */
+static void setup_coordinator(trainer *t) {
+    const fs_config *c = &t->cfg;
+    char addr[256];
+    snprintf(addr, sizeof addr, "%s", c->coordinator.address);
+    if (!strcmp(addr, "off")) return;
+    fs_error e = {0};
+    if (!addr[0] && t->world.rank == 0) {
+        char exe[FS_PATH_LEN];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        exe[n > 0 ? n : 0] = 0;
+        if (fs_coord_spawn_local(exe, c->run.dir, c->coordinator.keys, addr, sizeof addr, &t->coord_pid, &e) != 0) {
+            fs_warn("could not start a local coordinator (%s); training goes on without one", e.msg);
+            addr[0] = 0;
+        }
+    }
+    if (fs_world_bcast(&t->world, addr, sizeof addr, 0, &e) != 0 || !addr[0]) return;
+    char job[64];
+    const char *slurm_job = getenv("SLURM_JOB_ID");
+    snprintf(job, sizeof job, "%s", slurm_job ? slurm_job : "local");
+    fs_coord_identity id = {.job_id = job, .rank = t->world.rank, .world = t->world.size,
+                            .host = t->world.host, .pid = (long)getpid(), .config_hash = fs_config_hash(c)};
+    if (fs_coord_connect(&t->coord, addr, c->coordinator.keys, &id, c->coordinator.heartbeat_s, &e) != 0) {
+        fs_warn("coordinator %s: %s; training goes on without it", addr, e.msg);
+        t->coord = NULL;
+    } else if (t->world.rank == 0) {
+        fs_info("coordinator: %s (faceswarm status --run %s)", addr, c->run.dir);
+    }
+}
+
+/* Keeps only the lines of metrics.jsonl up to the resumed step: steps after it are trained
+ * again, so the file shows every step exactly once. */
+static void trim_metrics(const char *path, long step) {
+    char *text = fs_read_file(path, NULL, NULL);
+    if (!text) return;
+    size_t cap = strlen(text) + 1, n = 0;
+    char *out = fs_malloc(cap);
+    for (char *line = text, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next) *next++ = 0;
+        const char *s = strstr(line, "\"step\":");
+        if (!s || strtol(s + 7, NULL, 10) > step || line[0] != '{') continue;
+        n += (size_t)snprintf(out + n, cap - n, "%s\n", line);
+    }
+    fs_write_file_atomic(path, out, n, NULL);
+    free(out);
+    free(text);
+}
+
+static int open_metrics(trainer *t, fs_error *e) {
+    char path[FS_PATH_LEN + 32];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", t->cfg.run.dir);
+    trim_metrics(path, t->step);
+    t->metrics = fs_fopen(path, "a", e);
+    return t->metrics ? 0 : e->code;
+}
+
+/* ---------------------------------------------------------------- one step */
+typedef struct step_result {
+    double loss;          /* mean over ranks, summed over identities */
+    double loss_id[FS_MAX_IDENTITIES];
+    double grad_norm;
+    double sc[SC_COUNT];  /* summed over ranks */
+    double rank_step_ms;  /* this rank's */
+    double rank_data_ms;
+    int applied;          /* 0 when the non-finite guard skipped the update */
+    int stop;
+} step_result;
+
+/* Test hook for the non-finite guard: FACESWARM_TEST_NAN_AT="STEP[:COUNT]" poisons one
+ * gradient element on steps STEP .. STEP+COUNT-1 (1-based, as logged). */
+static void inject_nan(trainer *t) {
+    const char *env = getenv("FACESWARM_TEST_NAN_AT");
+    if (!env) return;
+    char *end;
+    long at = strtol(env, &end, 10), count = *end == ':' ? strtol(end + 1, NULL, 10) : 1;
+    long s = t->step + 1;
+    if (s < at || s >= at + count) return;
+    float nan = NAN;
+    t->be->upload(t->model.grads, &nan, sizeof nan);
+}
+
+static void upload_batch(trainer *t, const fs_batch *b) {
+    size_t n = (size_t)b->n_identities * b->per_rank * b->size * b->size * 3;
+    t->be->u8_to_float(n, b->input, t->model.input);
+    t->be->u8_to_float(n, b->target, t->sb.target);
+}
+
+static int run_step(trainer *t, step_result *r, fs_error *e) {
+    fs_model *m = &t->model;
+    const fs_backend *be = t->be;
+    double t0 = fs_now();
+    const fs_batch *b = fs_loader_next(t->loader, e);
+    if (!b) return e->code ? e->code : FS_EXIT_FAIL;
+    t->epoch = b->epoch;
+    upload_batch(t, b);
+    double t1 = fs_now();
+    be->zero(m->grads, sizeof(float) * m->n_params);
+    fs_step_forward_loss(m, &t->cfg, &t->sb, t->local_batch);
+    be->sync();
+    double t2 = fs_now();
+    fs_allreduce_begin(t->ar);
+    fs_model_backward(m, t->local_batch, t->sb.dout, fs_allreduce_ready_cb, t->ar);
+    be->sync();
+    double t3 = fs_now();
+    fs_allreduce_stats st;
+    int rc = fs_allreduce_finish(t->ar, t->cfg.comms.timeout_s, &st, e);
+    if (rc) return rc;
+    double t4 = fs_now();
+    int nid = m->n_decoders, P = t->world.size;
+    double v[FS_MAX_IDENTITIES + SC_COUNT];
+    for (int i = 0; i < nid; i++) v[i] = t->sb.loss[i];
+    double *sc = v + nid;
+    sc[SC_STOP] = g_stop_signal ? 1 : 0;
+    sc[SC_DATA_MS] = b->wait_ms;
+    sc[SC_FWD_MS] = 1e3 * (t2 - t1), sc[SC_BWD_MS] = 1e3 * (t3 - t2), sc[SC_COMM_MS] = 1e3 * st.wait_s;
+    inject_nan(t);
+    double sumsq = be->sumsq(m->n_params, m->grads);
+    sc[SC_OPT_MS] = 0, sc[SC_STEP_MS] = 0;
+    if ((rc = fs_world_sum_doubles(&t->world, v, nid + SC_COUNT, e))) return rc;
+    r->loss = 0;
+    for (int i = 0; i < nid; i++) r->loss += (r->loss_id[i] = v[i] / P);
+    r->grad_norm = sqrt(sumsq) / P; /* the gradient is the SUM over ranks */
+    r->applied = isfinite(r->grad_norm) && isfinite(r->loss);
+    if (r->applied) {
+        float clip = t->cfg.train.clip_norm, factor = 1.0f;
+        if (clip > 0 && r->grad_norm > clip) factor = (float)(clip / r->grad_norm);
+        fs_adam_args a = {.lr = t->cfg.train.lr, .beta1 = t->cfg.train.beta1, .beta2 = t->cfg.train.beta2,
+                          .eps = t->cfg.train.eps, .step = t->step + 1, .grad_scale = factor / (float)P,
+                          .weight_decay = t->cfg.train.weight_decay};
+        be->adam(m->n_params, m->params, m->grads, m->adam_m, m->adam_v, &a);
+        be->sync();
+    }
+    double t5 = fs_now();
+    memcpy(r->sc, sc, sizeof r->sc);
+    r->sc[SC_OPT_MS] = 1e3 * (t5 - t4);
+    r->sc[SC_STEP_MS] = 1e3 * (t5 - t0);
+    r->rank_step_ms = 1e3 * (t5 - t0);
+    r->rank_data_ms = b->wait_ms;
+    r->stop = sc[SC_STOP] > 0;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- output */
+static double images_per_s(const trainer *t, double step_ms) {
+    double imgs = (double)t->cfg.train.batch_per_identity * t->cfg.model.n_identities;
+    return step_ms > 0 ? imgs / (step_ms / 1e3) : 0;
+}
+
+static void fmt_eta(double s, char *out, size_t n) {
+    if (!isfinite(s) || s < 0) s = 0;
+    long x = (long)s;
+    snprintf(out, n, "%ld:%02ld:%02ld", x / 3600, x / 60 % 60, x % 60);
+}
+
+static void print_progress(trainer *t, const step_result *r, double step_ms) {
+    double elapsed = fs_now() - t->t_start;
+    double rate = t->steps_this_run / FS_MAX(elapsed, 1e-9);
+    char eta[32], losses[256] = "";
+    fmt_eta((double)(t->cfg.train.steps - t->step) / FS_MAX(rate, 1e-9), eta, sizeof eta);
+    size_t n = 0;
+    for (int i = 0; i < t->cfg.model.n_identities && n < sizeof losses - 40; i++)
+        n += (size_t)snprintf(losses + n, sizeof losses - n, " %s %.4f", t->cfg.model.identities[i], r->loss_id[i]);
+    char line[512];
+    snprintf(line, sizeof line, "step %ld/%ld  loss %.4f (%s )  %.1f img/s  data wait %.1f ms  ETA %s", t->step,
+             t->cfg.train.steps, r->loss, losses + 1, images_per_s(t, step_ms), r->sc[SC_DATA_MS] / t->world.size,
+             eta);
+    if (t->tty) printf("\r\033[K%s", line);
+    else printf("%s\n", line);
+    fflush(stdout);
+}
+
+/* One metrics line: rank 0 appends it to metrics.jsonl; every rank sends its own to the
+ * coordinator. The per-rank step and data-wait times are gathered to rank 0 so that a slow
+ * rank shows. */
+static int log_metrics(trainer *t, const step_result *r, fs_error *e) {
+    int P = t->world.size, nid = t->cfg.model.n_identities;
+    double mine[2] = {r->rank_step_ms, r->rank_data_ms};
+    double *all = t->world.rank == 0 ? fs_malloc(sizeof(double) * 2 * (size_t)P) : NULL;
+    int rc = fs_world_gather_doubles(&t->world, mine, 2, all, e);
+    if (rc) {
+        free(all);
+        return rc;
+    }
+    char line[8192];
+    size_t n = 0, cap = sizeof line;
+    double step_ms = r->sc[SC_STEP_MS] / P;
+    n += (size_t)snprintf(line + n, cap - n, "{\"step\":%ld,\"epoch\":%ld,\"loss\":%.6g", t->step, t->epoch, r->loss);
+    for (int i = 0; i < nid; i++)
+        n += (size_t)snprintf(line + n, cap - n, ",\"loss_%s\":%.6g", t->cfg.model.identities[i], r->loss_id[i]);
+    n += (size_t)snprintf(line + n, cap - n,
+                          ",\"grad_norm\":%.6g,\"lr\":%.6g,\"images_per_s\":%.2f,\"data_wait_ms\":%.3f,"
+                          "\"step_ms\":%.3f,\"forward_ms\":%.3f,\"backward_ms\":%.3f,\"comm_wait_ms\":%.3f,"
+                          "\"optimizer_ms\":%.3f,\"skipped\":%d,\"world_size\":%d,\"restart_count\":%ld",
+                          isfinite(r->grad_norm) ? r->grad_norm : -1.0, t->cfg.train.lr, images_per_s(t, step_ms),
+                          r->sc[SC_DATA_MS] / P, step_ms, r->sc[SC_FWD_MS] / P, r->sc[SC_BWD_MS] / P,
+                          r->sc[SC_COMM_MS] / P, r->sc[SC_OPT_MS] / P, !r->applied, P, t->restart_count);
+    if (t->coord && t->world.rank != 0) {
+        char own[256];
+        snprintf(own, sizeof own, "{\"step_ms\":%.3f,\"data_wait_ms\":%.3f,\"loss\":%.6g}", r->rank_step_ms,
+                 r->rank_data_ms, r->loss);
+        fs_coord_metrics(t->coord, t->step, own);
+    }
+    if (t->world.rank == 0) {
+        for (int k = 0; k < 2; k++) {
+            n += (size_t)snprintf(line + n, cap - n, k ? ",\"rank_data_wait_ms\":[" : ",\"rank_step_ms\":[");
+            for (int q = 0; q < P && n < cap - 64; q++)
+                n += (size_t)snprintf(line + n, cap - n, "%s%.3f", q ? "," : "", all[2 * q + k]);
+            n += (size_t)snprintf(line + n, cap - n, "]");
+        }
+        snprintf(line + n, cap - n, "}");
+        fprintf(t->metrics, "%s\n", line);
+        fflush(t->metrics);
+        if (t->coord) fs_coord_metrics(t->coord, t->step, line);
+        print_progress(t, r, step_ms);
+    }
+    free(all);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- checkpoints */
+static int write_checkpoint(trainer *t, fs_error *e) {
+    if (t->world.rank != 0) return 0;
+    fs_model *m = &t->model;
+    size_t bytes = sizeof(float) * m->n_params;
+    float *host[3] = {m->params, m->adam_m, m->adam_v};
+    int on_device = t->be->device != FS_DEV_CPU;
+    if (on_device) {
+        for (int k = 0; k < 3; k++) host[k] = fs_malloc(bytes);
+        t->be->download(host[0], m->params, bytes);
+        t->be->download(host[1], m->adam_m, bytes);
+        t->be->download(host[2], m->adam_v, bytes);
+    }
+    fs_ckpt_meta meta = {.step = t->step, .epoch = t->epoch, .seed = t->cfg.train.seed,
+                         .world_size = t->world.size, .global_batch = t->cfg.train.batch_per_identity,
+                         .model_hash = fs_config_model_hash(&t->cfg), .n_params = (long)m->n_params,
+                         .nonfinite_skipped = t->nonfinite_total, .restart_count = t->restart_count,
+                         .config_text = t->config_text, .model_text = t->model_text};
+    char path[FS_PATH_LEN + 64];
+    fs_ckpt_path(t->cfg.run.dir, t->step, path, sizeof path);
+    fs_ckpt_sums sums;
+    double t0 = fs_now();
+    int rc = fs_ckpt_write(path, &meta, host[0], host[1], host[2], &sums, e);
+    if (on_device)
+        for (int k = 0; k < 3; k++) free(host[k]);
+    if (rc) return rc;
+    fs_ckpt_prune(t->cfg.run.dir, t->cfg.checkpoint.keep);
+    snprintf(t->last_ckpt, sizeof t->last_ckpt, "%s", path);
+    if (t->tty) printf("\n");
+    fs_info("checkpoint %s (step %ld, %.2f s)", path, t->step, fs_now() - t0);
+    if (t->coord) {
+        char rel[FS_PATH_LEN + 64];
+        snprintf(rel, sizeof rel, "checkpoints/ckpt-%010ld.h5", t->step);
+        const char *names[] = {"params", "adam_m", "adam_v", "config"};
+        const char *vals[] = {sums.params, sums.adam_m, sums.adam_v, sums.config};
+        fs_coord_checkpoint(t->coord, t->step, rel, names, vals, 4);
+    }
+    return 0;
+}
+
+static void write_preview(trainer *t) {
+    if (t->world.rank != 0) return;
+    fs_error e = {0};
+    char path[FS_PATH_LEN + 64];
+    snprintf(path, sizeof path, "%s/previews/preview-%010ld.png", t->cfg.run.dir, t->step);
+    if (fs_preview_write(&t->model, &t->cfg, t->loader, t->step, path, &e) != 0) {
+        fs_warn("preview not written: %s", e.msg);
+        return;
+    }
+    char latest[FS_PATH_LEN + 64];
+    snprintf(latest, sizeof latest, "%s/previews/latest.png", t->cfg.run.dir);
+    char *data;
+    size_t len;
+    if ((data = fs_read_file(path, &len, &e))) {
+        fs_write_file_atomic(latest, data, len, &e);
+        free(data);
+    }
+}
+
+/* ---------------------------------------------------------------- the loop */
+static int every(long step, int k) { return k > 0 && step % k == 0; }
+
+static int train_loop(trainer *t, fs_error *e) {
+    const fs_config *c = &t->cfg;
+    t->t_start = fs_now();
+    int rc = 0, stopped = 0;
+    while (t->step < c->train.steps) {
+        step_result r;
+        if ((rc = run_step(t, &r, e))) return rc;
+        t->step++;
+        t->steps_this_run++;
+        if (t->coord) fs_coord_set_step(t->coord, t->step);
+        if (!r.applied) {
+            t->nonfinite_in_row++, t->nonfinite_total++;
+            fs_warn("step %ld: non-finite %s (loss %g, gradient norm %g); update skipped (%ld in a row, limit %d)",
+                    t->step, isfinite(r.loss) ? "gradient" : "loss", r.loss, r.grad_norm, t->nonfinite_in_row,
+                    c->train.max_nonfinite);
+            if (t->nonfinite_in_row >= c->train.max_nonfinite)
+                return fs_errorf(e, FS_EXIT_FAIL, "training diverged: %ld non-finite steps in a row up to step %ld; "
+                                 "the last good checkpoint was left as it was (%s)\n  hint: lower train.lr, set "
+                                 "train.clip_norm, or check the data for corrupt faces", t->nonfinite_in_row,
+                                 t->step, t->last_ckpt[0] ? t->last_ckpt : "none written in this run");
+        } else {
+            t->nonfinite_in_row = 0;
+        }
+        int last = t->step >= c->train.steps;
+        if (every(t->step, c->train.log_every) || last || r.stop || !r.applied)
+            if ((rc = log_metrics(t, &r, e))) return rc;
+        if (c->comms.check_every > 0 && t->step % c->comms.check_every == 0 && t->world.size > 1 &&
+            (rc = fs_world_check_params(&t->world, t->model.params, t->model.n_params, e)))
+            return rc;
+        if (every(t->step, c->train.preview_every) || (last && c->train.preview_every > 0)) write_preview(t);
+        if (r.stop) {
+            stopped = 1;
+            if (t->tty && t->world.rank == 0) printf("\n");
+            fs_info("stop requested (signal): step %ld finished, writing a checkpoint", t->step);
+        }
+        if (every(t->step, c->checkpoint.every) || last || stopped)
+            if ((rc = write_checkpoint(t, e))) return rc;
+        if (stopped) return FS_EXIT_STOPPED;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- entry */
+static void print_header(trainer *t) {
+    char hosts[1024] = "";
+    fs_world_hosts(&t->world, hosts, sizeof hosts, NULL); /* collective */
+    if (t->world.rank != 0) return;
+    printf("# faceswarm %s (commit %s)\n", FS_VERSION, fs_git_commit());
+    printf("# config %s, run dir %s\n", t->cfg.source[0] ? t->cfg.source : "(defaults)", t->cfg.run.dir);
+    printf("# world size %d (%s), device %s, %d thread(s) per rank\n", t->world.size, hosts, t->be->name,
+           t->be->device == FS_DEV_CPU ? fs_cpu_threads() : 0);
+    printf("# model: %zu parameters, %d identities, %d px; global batch %d per identity (%d per rank)\n",
+           t->model.n_params, t->model.n_decoders, t->model.resolution, t->cfg.train.batch_per_identity,
+           t->local_batch);
+    printf("# steps %ld..%ld; checkpoints every %d, previews every %d; SLURM_RESTART_COUNT=%ld\n", t->step,
+           t->cfg.train.steps, t->cfg.checkpoint.every, t->cfg.train.preview_every, t->restart_count);
+    printf("# outputs are synthetic media: previews and swaps are labelled as such\n");
+    fflush(stdout);
+}
+
+static int train_setup(trainer *t, const fs_train_args *a, fs_error *e) {
+    int rc = load_config(t, a, e);
+    if (rc) return rc;
+    if (a->print_config) {
+        if (t->world.rank == 0) fputs(t->config_text, stdout);
+        return -1;
+    }
+    if (t->world.rank == 0 && (rc = setup_run_dir(t, e))) return rc;
+    if ((rc = setup_model(t, e))) return rc;
+    if ((rc = resume(t, a->resume, e))) return rc;
+    if ((rc = setup_loader(t, e))) return rc;
+    if ((rc = fs_allreduce_init(&t->ar, &t->world, t->model.grads, t->model.n_params,
+                                (size_t)(t->cfg.comms.bucket_mb * 1e6), e)))
+        return rc;
+    if (t->world.rank == 0 && (rc = open_metrics(t, e))) return rc;
+    setup_coordinator(t);
+    return 0;
+}
+
+static void train_teardown(trainer *t, int rc, const char *msg) {
+    if (t->coord) {
+        fs_coord_goodbye(t->coord, rc == 0 || rc == FS_EXIT_STOPPED, msg);
+        fs_coord_close(t->coord);
+    }
+    if (t->coord_pid > 0) kill((pid_t)t->coord_pid, SIGTERM);
+    if (t->metrics) fclose(t->metrics);
+    if (t->loader) fs_loader_close(t->loader);
+    if (t->ar) fs_allreduce_free(t->ar);
+    if (t->be) {
+        fs_step_buffers_free(&t->sb, &t->model);
+        fs_model_free(&t->model);
+    }
+    free(t->config_text);
+}
+
+int fs_train_main(const fs_train_args *a, int *argc, char ***argv) {
+    static trainer T; /* large; one per process */
+    trainer *t = &T;
+    memset(t, 0, sizeof *t);
+    fs_error e = {0};
+    if (fs_world_init(&t->world, argc, argv, &e) != 0) {
+        fprintf(stderr, "error: %s\n", e.msg);
+        return FS_EXIT_FAIL;
+    }
+    const char *rc_env = getenv("SLURM_RESTART_COUNT");
+    t->restart_count = rc_env ? atol(rc_env) : 0;
+    install_signals();
+    int rc = train_setup(t, a, &e);
+    if (rc == -1) { /* --print-config */
+        train_teardown(t, 0, "printed config");
+        fs_world_finalize(&t->world);
+        return 0;
+    }
+    if (rc == 0) {
+        t->tty = t->world.rank == 0 && isatty(STDOUT_FILENO);
+        print_header(t);
+        rc = train_loop(t, &e);
+        if (rc == 0 && t->world.rank == 0) {
+            if (t->tty) printf("\n");
+            fs_info("done: %ld steps; checkpoint %s; preview %s/previews/latest.png", t->step, t->last_ckpt,
+                    t->cfg.run.dir);
+        }
+    }
+    if (rc != 0 && rc != FS_EXIT_STOPPED) fs_log(FS_LOG_ERROR, "%s", e.msg);
+    train_teardown(t, rc, rc && rc != FS_EXIT_STOPPED ? e.msg : "finished");
+    if (rc != 0 && rc != FS_EXIT_STOPPED && t->world.size > 1) fs_world_abort(&t->world, rc);
+    fs_world_finalize(&t->world);
+    return rc;
+}

@@ -1,0 +1,35 @@
+/* train.h — one training run: the loop that puts config, data loader, model, all-reduce,
+ * optimizer, metrics, previews, checkpoints and the coordinator together. */
+#ifndef FACESWARM_TRAIN_H
+#define FACESWARM_TRAIN_H
+
+#include "kernels/ops.h"
+#include "trainer/config.h"
+#include "trainer/model.h"
+
+/* The per-step core shared by `faceswarm train` and `faceswarm bench train`: loss of every
+ * identity on the uploaded batch (model->input / target) and the backward pass. */
+typedef struct fs_step_buffers {
+    float *target;    /* [n_identities * batch, res, res, 3] on the device */
+    float **dout;     /* dout[i]: [batch, res, res, 3] loss gradient of decoder i */
+    double *loss;     /* [n_identities] host, this rank's loss of each identity */
+} fs_step_buffers;
+
+void fs_step_buffers_alloc(fs_step_buffers *b, const fs_model *m);
+void fs_step_buffers_free(fs_step_buffers *b, const fs_model *m);
+/* Forward, losses (weights from cfg->train) and their gradients for n samples per identity.
+ * Returns the total loss (sum over identities). */
+double fs_step_forward_loss(fs_model *m, const fs_config *cfg, fs_step_buffers *b, int n);
+
+/* Entry of `faceswarm train` (trainer/train.c). */
+typedef struct fs_train_args {
+    const char *config_path;
+    const char **sets; /* "section.key=value" */
+    int n_sets;
+    long steps;        /* --steps: overrides train.steps when > 0 */
+    const char *resume;/* NULL/"none", "auto" or a checkpoint path */
+    int print_config;
+} fs_train_args;
+int fs_train_main(const fs_train_args *a, int *argc, char ***argv);
+
+#endif
