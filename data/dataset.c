@@ -1,0 +1,582 @@
+/* dataset.c — HDF5 face datasets: validated reader (schema v1 or mapped foreign files) and
+ * the schema v1 writer. See dataset.h. */
+#include "data/dataset.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/h5check.h"
+#include "trainer/config.h"
+
+#define ATTR_LEN 512
+
+struct fs_faces {
+    char path[FS_PATH_LEN];
+    char dset_name[256];
+    hid_t file, dset;
+    long n;        /* faces */
+    int S;         /* face side, px */
+    int nchw, f32; /* stored layout and dtype (from the map, checked against the file) */
+    char identity[ATTR_LEN], consent[ATTR_LEN], source[ATTR_LEN], format[ATTR_LEN], synthetic[ATTR_LEN],
+        version[32];
+    void *scratch; /* conversion buffer for NCHW / float32 reads */
+    size_t scratch_bytes;
+};
+
+/* ---------------------------------------------------------------- attributes */
+/* Reads a string or integer attribute as text; 0 = absent, 1 = read, <0 = error (e set). */
+static int read_attr_text(hid_t obj, const char *file, const char *name, char *out, size_t outlen, fs_error *e) {
+    out[0] = 0;
+    if (H5Aexists(obj, name) <= 0) return 0;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    if (H5_CHECK(a, e, FS_EXIT_BADINPUT, "%s: attribute '%s' cannot be opened", file, name)) return -1;
+    hid_t t = H5Aget_type(a);
+    int rc = -1;
+    if (t >= 0 && H5Tget_class(t) == H5T_STRING) {
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        if (H5Tis_variable_str(t) > 0) {
+            char *v = NULL;
+            H5Tset_size(mt, H5T_VARIABLE);
+            if (!H5_CHECK(H5Aread(a, mt, &v), e, FS_EXIT_BADINPUT, "%s: attribute '%s' unreadable", file, name)) {
+                snprintf(out, outlen, "%s", v ? v : "");
+                H5free_memory(v);
+                rc = 1;
+            }
+        } else {
+            size_t sz = H5Tget_size(t);
+            char *v = fs_calloc(sz + 1, 1);
+            H5Tset_size(mt, sz + 1);
+            if (!H5_CHECK(H5Aread(a, mt, v), e, FS_EXIT_BADINPUT, "%s: attribute '%s' unreadable", file, name)) {
+                snprintf(out, outlen, "%s", v);
+                rc = 1;
+            }
+            free(v);
+        }
+        H5Tclose(mt);
+    } else if (t >= 0 && H5Tget_class(t) == H5T_INTEGER) {
+        long long v = 0;
+        if (!H5_CHECK(H5Aread(a, H5T_NATIVE_LLONG, &v), e, FS_EXIT_BADINPUT, "%s: attribute '%s' unreadable", file,
+                      name)) {
+            snprintf(out, outlen, "%lld", v);
+            rc = 1;
+        }
+    } else {
+        fs_errorf(e, FS_EXIT_BADINPUT, "%s: attribute '%s' has a type that is neither string nor integer\n"
+                  "  hint: schema v1 attributes are strings, and version is an integer", file, name);
+    }
+    if (t >= 0) H5Tclose(t);
+    H5Aclose(a);
+    return rc;
+}
+
+static int read_attrs(fs_faces *f, fs_error *e) {
+    struct { const char *name; char *dst; size_t len; } tab[] = {
+        {"format", f->format, sizeof f->format},       {"version", f->version, sizeof f->version},
+        {"identity", f->identity, sizeof f->identity}, {"consent", f->consent, sizeof f->consent},
+        {"source", f->source, sizeof f->source},       {"synthetic", f->synthetic, sizeof f->synthetic},
+    };
+    for (size_t i = 0; i < FS_ARRAY_LEN(tab); i++)
+        if (read_attr_text(f->file, f->path, tab[i].name, tab[i].dst, tab[i].len, e) < 0) return -1;
+    return 0;
+}
+
+/* Schema v1 is demanded when the caller passed no map, or when the file says it is ours. */
+static int check_schema_attrs(const fs_faces *f, int have_map, fs_error *e) {
+    if (!f->format[0] && have_map) return 0; /* a foreign file, read through the mapping */
+    if (!f->format[0])
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: missing root attribute 'format'; expected format=\"%s\" (schema v1)\n"
+                         "  hint: a file written by another tool is read through the config's data.dataset, "
+                         "data.layout and data.dtype mapping", f->path, FS_FACES_FORMAT);
+    if (strcmp(f->format, FS_FACES_FORMAT) != 0)
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: root attribute format=\"%s\"; expected \"%s\"\n"
+                         "  hint: this file is not a faceswarm face dataset", f->path, f->format, FS_FACES_FORMAT);
+    if (strcmp(f->version, "1") != 0)
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: root attribute version=%s; expected %d\n"
+                         "  hint: %s", f->path, f->version[0] ? f->version : "(missing)", FS_FACES_VERSION,
+                         f->version[0] ? "the file was written by a newer faceswarm; upgrade" : "add version=1");
+    const char *need[] = {"identity", "consent", "source"};
+    const char *have[] = {f->identity, f->consent, f->source};
+    for (int i = 0; i < 3; i++)
+        if (!have[i][0])
+            return fs_errorf(e, FS_EXIT_BADINPUT, "%s: missing or empty root attribute '%s' (schema v1 requires "
+                             "identity, consent and source)\n  hint: re-import with faceswarm data import "
+                             "--identity NAME --consent REF --source TEXT", f->path, need[i]);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- dataset checks */
+static herr_t list_one(hid_t g, const char *name, const H5L_info_t *info, void *data) {
+    char *out = data;
+    size_t len = strlen(out);
+    if (len < 200) snprintf(out + len, 256 - len, "%s/%s", len ? ", " : "", name);
+    return 0;
+}
+
+static int open_dataset(fs_faces *f, fs_error *e) {
+    /* H5Lexists fails (not just says no) when an intermediate group is missing. */
+    if (H5Lexists(f->file, f->dset_name, H5P_DEFAULT) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        char names[256] = "";
+        H5Literate(f->file, H5_INDEX_NAME, H5_ITER_INC, NULL, list_one, names);
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: no dataset '%s'; the root holds: %s\n"
+                         "  hint: set data.dataset to the faces dataset's path", f->path, f->dset_name,
+                         names[0] ? names : "(nothing)");
+    }
+    f->dset = H5Dopen2(f->file, f->dset_name, H5P_DEFAULT);
+    if (H5_CHECK(f->dset, e, FS_EXIT_BADINPUT, "%s: '%s' is not a readable dataset", f->path, f->dset_name))
+        return -1;
+    return 0;
+}
+
+static void describe_type(hid_t t, char *out, size_t len) {
+    H5T_class_t c = H5Tget_class(t);
+    size_t bits = 8 * H5Tget_size(t);
+    if (c == H5T_INTEGER)
+        snprintf(out, len, "%sint%zu", H5Tget_sign(t) == H5T_SGN_NONE ? "u" : "", bits);
+    else if (c == H5T_FLOAT)
+        snprintf(out, len, "float%zu", bits);
+    else if (c == H5T_STRING)
+        snprintf(out, len, "string");
+    else
+        snprintf(out, len, "HDF5 type class %d", (int)c);
+}
+
+static int check_dtype(fs_faces *f, fs_error *e) {
+    hid_t t = H5Dget_type(f->dset);
+    if (H5_CHECK(t, e, FS_EXIT_BADINPUT, "%s: %s: cannot read the datatype", f->path, f->dset_name)) return -1;
+    char found[64];
+    describe_type(t, found, sizeof found);
+    H5Tclose(t);
+    const char *want = f->f32 ? "float32" : "uint8";
+    if (strcmp(found, want) != 0)
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s has dtype %s; expected %s\n  hint: %s", f->path,
+                         f->dset_name, found, want,
+                         !strcmp(found, "float32") || !strcmp(found, "uint8")
+                             ? "set data.dtype to the stored type (float32 must hold values in [0,1])"
+                             : "convert the faces to uint8 RGB (0..255) or float32 in [0,1]");
+    return 0;
+}
+
+static int check_shape(fs_faces *f, fs_error *e) {
+    hid_t sp = H5Dget_space(f->dset);
+    if (H5_CHECK(sp, e, FS_EXIT_BADINPUT, "%s: %s: cannot read the dataspace", f->path, f->dset_name)) return -1;
+    hsize_t d[8] = {0};
+    int rank = H5Sget_simple_extent_ndims(sp);
+    if (rank > 0 && rank <= 8) H5Sget_simple_extent_dims(sp, d, NULL);
+    H5Sclose(sp);
+    const char *want = f->nchw ? "[N,3,S,S]" : "[N,S,S,3]";
+    if (rank != 4)
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s has rank %d; expected 4, %s\n"
+                         "  hint: faces are a 4-d array of RGB images", f->path, f->dset_name, rank, want);
+    hsize_t c = f->nchw ? d[1] : d[3], h = f->nchw ? d[2] : d[1], w = f->nchw ? d[3] : d[2];
+    if (c != 3 || h != w || h < 8 || h > 4096) {
+        int other_fits = f->nchw ? (d[3] == 3 && d[1] == d[2]) : (d[1] == 3 && d[2] == d[3]);
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s has shape [%llu,%llu,%llu,%llu]; expected %s with 3 channels "
+                         "and square faces of 8..4096 px (layout %s)\n  hint: %s", f->path, f->dset_name,
+                         (unsigned long long)d[0], (unsigned long long)d[1], (unsigned long long)d[2],
+                         (unsigned long long)d[3], want, f->nchw ? "nchw" : "nhwc",
+                         other_fits ? (f->nchw ? "it looks like NHWC: set data.layout: nhwc"
+                                               : "it looks like NCHW: set data.layout: nchw")
+                                    : "store aligned square RGB faces");
+    }
+    if (d[0] == 0)
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s holds zero faces\n  hint: import faces into it first "
+                         "(faceswarm data import)", f->path, f->dset_name);
+    f->n = (long)d[0];
+    f->S = (int)h;
+    return 0;
+}
+
+/* A filter missing from this HDF5 build would fail on the first read; say so at open. */
+static int check_filters(fs_faces *f, fs_error *e) {
+    hid_t p = H5Dget_create_plist(f->dset);
+    if (H5_CHECK(p, e, FS_EXIT_BADINPUT, "%s: %s: cannot read the storage properties", f->path, f->dset_name))
+        return -1;
+    int n = H5Pget_nfilters(p), rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        unsigned flags, cd[8];
+        size_t ncd = 8;
+        char name[64] = "";
+        H5Z_filter_t id = H5Pget_filter2(p, (unsigned)i, &flags, &ncd, cd, sizeof name, name, NULL);
+        if (id < 0 || H5Zfilter_avail(id) <= 0)
+            rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s is compressed with filter %d (%s), which this HDF5 "
+                           "build does not have\n  hint: rewrite the file with gzip or no compression",
+                           f->path, f->dset_name, (int)id, name[0] ? name : "unnamed");
+    }
+    H5Pclose(p);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- open / close */
+static int check_path(const char *path, fs_error *e) {
+    if (fs_is_dir(path))
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: is a directory, expected an HDF5 face file\n"
+                         "  hint: name the .h5 file inside it (data.dir holds <identity>.h5)", path);
+    if (!fs_exists(path))
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: no such file\n  hint: make one with faceswarm data synth "
+                         "or faceswarm data import", path);
+    htri_t is = H5Fis_hdf5(path);
+    if (is <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: not an HDF5 file (no HDF5 signature found)\n"
+                         "  hint: the file is truncated, corrupted or of another format", path);
+    }
+    return 0;
+}
+
+static int parse_map(fs_faces *f, const fs_faces_map *map, fs_error *e) {
+    const char *ds = map && map->dataset && map->dataset[0] ? map->dataset : "/faces";
+    const char *lay = map && map->layout && map->layout[0] ? map->layout : "nhwc";
+    const char *dt = map && map->dtype && map->dtype[0] ? map->dtype : "uint8";
+    snprintf(f->dset_name, sizeof f->dset_name, "%s", ds);
+    if (strcmp(lay, "nhwc") && strcmp(lay, "nchw"))
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: data.layout '%s' is not supported; expected nhwc or nchw",
+                         f->path, lay);
+    if (strcmp(dt, "uint8") && strcmp(dt, "float32"))
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: data.dtype '%s' is not supported; expected uint8 or float32",
+                         f->path, dt);
+    f->nchw = !strcmp(lay, "nchw");
+    f->f32 = !strcmp(dt, "float32");
+    return 0;
+}
+
+static int open_locked(fs_faces *f, const fs_faces_map *map, fs_error *e) {
+    if (parse_map(f, map, e) || check_path(f->path, e)) return -1;
+    f->file = H5Fopen(f->path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (H5_CHECK(f->file, e, FS_EXIT_BADINPUT, "%s: cannot open as HDF5 (truncated or corrupted?)", f->path))
+        return -1;
+    if (read_attrs(f, e) || check_schema_attrs(f, map != NULL, e)) return -1;
+    if (open_dataset(f, e) || check_dtype(f, e) || check_shape(f, e) || check_filters(f, e)) return -1;
+    return 0;
+}
+
+static void close_locked(fs_faces *f) {
+    if (f->dset > 0) H5Dclose(f->dset);
+    if (f->file > 0) H5Fclose(f->file);
+    free(f->scratch);
+    free(f);
+}
+
+int fs_faces_open(fs_faces **out, const char *path, const fs_faces_map *map, fs_error *e) {
+    *out = NULL;
+    fs_faces *f = fs_calloc(1, sizeof *f);
+    f->file = f->dset = -1;
+    snprintf(f->path, sizeof f->path, "%s", path);
+    fs_h5_lock();
+    int rc = open_locked(f, map, e);
+    if (rc) {
+        if (e && !e->code) fs_errorf(e, FS_EXIT_BADINPUT, "%s: cannot open", path);
+        close_locked(f);
+    }
+    fs_h5_unlock();
+    if (rc) return e ? e->code : FS_EXIT_BADINPUT;
+    *out = f;
+    return 0;
+}
+
+void fs_faces_close(fs_faces *f) {
+    if (!f) return;
+    fs_h5_lock();
+    close_locked(f);
+    fs_h5_unlock();
+}
+
+long fs_faces_count(const fs_faces *f) { return f->n; }
+int fs_faces_size(const fs_faces *f) { return f->S; }
+const char *fs_faces_path(const fs_faces *f) { return f->path; }
+const char *fs_faces_attr(const fs_faces *f, const char *name) {
+    if (!strcmp(name, "identity")) return f->identity;
+    if (!strcmp(name, "consent")) return f->consent;
+    if (!strcmp(name, "source")) return f->source;
+    if (!strcmp(name, "format")) return f->format;
+    if (!strcmp(name, "synthetic")) return f->synthetic;
+    if (!strcmp(name, "version")) return f->version;
+    return "";
+}
+
+/* ---------------------------------------------------------------- reading */
+static void *scratch(fs_faces *f, size_t bytes) {
+    if (bytes > f->scratch_bytes) {
+        free(f->scratch);
+        f->scratch = fs_aligned_alloc(bytes);
+        f->scratch_bytes = bytes;
+    }
+    return f->scratch;
+}
+
+/* Element (face k, channel c, pixel p) of the stored array, as a value in 0..255 or an error. */
+static int convert_to_nhwc(fs_faces *f, long start, long count, const void *src, uint8_t *out, fs_error *e) {
+    const size_t hw = (size_t)f->S * f->S;
+    for (long k = 0; k < count; k++)
+        for (size_t p = 0; p < hw; p++)
+            for (int c = 0; c < 3; c++) {
+                size_t si = (size_t)k * hw * 3 + (f->nchw ? (size_t)c * hw + p : p * 3 + c);
+                uint8_t *d = out + ((size_t)k * hw + p) * 3 + c;
+                if (!f->f32) {
+                    *d = ((const uint8_t *)src)[si];
+                    continue;
+                }
+                float v = ((const float *)src)[si];
+                if (!(v >= -1e-3f && v <= 1.001f))
+                    return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s face %ld holds %g; expected float32 in [0,1]\n"
+                                     "  hint: scale the faces to [0,1], or store uint8", f->path, f->dset_name,
+                                     start + k, (double)v);
+                *d = (uint8_t)(FS_MIN(FS_MAX(v, 0.0f), 1.0f) * 255.0f + 0.5f);
+            }
+    return 0;
+}
+
+static int read_locked(fs_faces *f, long start, long count, uint8_t *out, fs_error *e) {
+    hsize_t s = (hsize_t)f->S, off[4] = {(hsize_t)start, 0, 0, 0};
+    hsize_t cnt[4] = {(hsize_t)count, f->nchw ? 3 : s, s, f->nchw ? s : 3};
+    size_t elems = (size_t)count * s * s * 3;
+    int direct = !f->nchw && !f->f32;
+    void *buf = direct ? (void *)out : scratch(f, elems * (f->f32 ? 4 : 1));
+    hid_t fsp = H5Dget_space(f->dset), msp = H5Screate_simple(4, cnt, NULL);
+    int rc = -1;
+    if (!H5_CHECK(H5Sselect_hyperslab(fsp, H5S_SELECT_SET, off, NULL, cnt, NULL), e, FS_EXIT_BADINPUT,
+                  "%s: %s: cannot select faces %ld..%ld", f->path, f->dset_name, start, start + count - 1) &&
+        !H5_CHECK(H5Dread(f->dset, f->f32 ? H5T_NATIVE_FLOAT : H5T_NATIVE_UINT8, msp, fsp, H5P_DEFAULT, buf), e,
+                  FS_EXIT_BADINPUT, "%s: %s: reading faces %ld..%ld failed (truncated or corrupted file?)",
+                  f->path, f->dset_name, start, start + count - 1))
+        rc = direct ? 0 : convert_to_nhwc(f, start, count, buf, out, e);
+    H5Sclose(msp);
+    H5Sclose(fsp);
+    return rc;
+}
+
+static int check_range(const fs_faces *f, long start, long count, fs_error *e) {
+    if (start < 0 || count < 0 || start + count > f->n)
+        return fs_errorf(e, FS_EXIT_FAIL, "%s: faces %ld..%ld requested; the file holds 0..%ld\n"
+                         "  hint: this is a bug in the caller", f->path, start, start + count - 1, f->n - 1);
+    return 0;
+}
+
+int fs_faces_read(fs_faces *f, long start, long count, uint8_t *out, fs_error *e) {
+    if (check_range(f, start, count, e)) return e ? e->code : FS_EXIT_FAIL;
+    if (count == 0) return 0;
+    fs_h5_lock();
+    int rc = read_locked(f, start, count, out, e);
+    fs_h5_unlock();
+    return rc ? (e ? e->code : FS_EXIT_BADINPUT) : 0;
+}
+
+int fs_faces_read_index(fs_faces *f, const long *idx, long count, uint8_t *out, fs_error *e) {
+    const size_t face = (size_t)f->S * f->S * 3;
+    for (long k = 0; k < count; k++)
+        if (check_range(f, idx[k], 1, e)) return e ? e->code : FS_EXIT_FAIL;
+    int rc = 0;
+    fs_h5_lock();
+    for (long k = 0; k < count && rc == 0;) {
+        long run = 1;
+        while (k + run < count && idx[k + run] == idx[k] + run) run++;
+        rc = read_locked(f, idx[k], run, out + (size_t)k * face, e);
+        k += run;
+    }
+    fs_h5_unlock();
+    return rc ? (e ? e->code : FS_EXIT_BADINPUT) : 0;
+}
+
+/* ---------------------------------------------------------------- description, extras */
+static void describe_filters(hid_t p, char *filters, size_t flen) {
+    int n = H5Pget_nfilters(p);
+    filters[0] = 0;
+    for (int i = 0; i < n; i++) {
+        unsigned flags, cd[8] = {0};
+        size_t ncd = 8, len = strlen(filters);
+        char name[64] = "";
+        H5Z_filter_t id = H5Pget_filter2(p, (unsigned)i, &flags, &ncd, cd, sizeof name, name, NULL);
+        if (id == H5Z_FILTER_DEFLATE)
+            snprintf(filters + len, flen - len, "%sgzip(level %u)", len ? "+" : "", ncd ? cd[0] : 0);
+        else
+            snprintf(filters + len, flen - len, "%s%s", len ? "+" : "", id == H5Z_FILTER_SHUFFLE ? "shuffle" : name);
+    }
+    if (!filters[0]) snprintf(filters, flen, "none");
+}
+
+void fs_faces_storage(const fs_faces *f, char *chunking, size_t clen, char *filters, size_t flen) {
+    fs_h5_lock();
+    hid_t p = H5Dget_create_plist(f->dset);
+    hsize_t c[4] = {0};
+    if (p >= 0 && H5Pget_layout(p) == H5D_CHUNKED && H5Pget_chunk(p, 4, c) == 4)
+        snprintf(chunking, clen, "chunked [%llu,%llu,%llu,%llu]", (unsigned long long)c[0],
+                 (unsigned long long)c[1], (unsigned long long)c[2], (unsigned long long)c[3]);
+    else
+        snprintf(chunking, clen, "contiguous");
+    if (p >= 0) {
+        describe_filters(p, filters, flen);
+        H5Pclose(p);
+    } else {
+        snprintf(filters, flen, "unknown");
+    }
+    H5Eclear2(H5E_DEFAULT);
+    fs_h5_unlock();
+}
+
+/* An optional dataset must have dims {N, ...want} and the class wanted, or not exist. */
+static int check_extra(fs_faces *f, const char *name, H5T_class_t cls, int rank, const hsize_t *want,
+                       const char *shape, fs_error *e) {
+    if (H5Lexists(f->file, name, H5P_DEFAULT) <= 0) return 0;
+    hid_t d = H5Dopen2(f->file, name, H5P_DEFAULT);
+    if (H5_CHECK(d, e, FS_EXIT_BADINPUT, "%s: %s is not a readable dataset", f->path, name)) return -1;
+    hid_t sp = H5Dget_space(d), t = H5Dget_type(d);
+    hsize_t dims[8] = {0};
+    int r = H5Sget_simple_extent_ndims(sp), ok = r == rank && H5Tget_class(t) == cls;
+    if (r > 0 && r <= 8) H5Sget_simple_extent_dims(sp, dims, NULL);
+    for (int i = 0; ok && i < rank; i++) ok = dims[i] == want[i];
+    char found[64];
+    describe_type(t, found, sizeof found);
+    H5Tclose(t);
+    H5Sclose(sp);
+    H5Dclose(d);
+    if (!ok)
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s has rank %d, dims [%llu,%llu,%llu,...], type %s; "
+                         "expected %s with N=%ld, S=%d\n  hint: rewrite or drop the optional dataset %s",
+                         f->path, name, r, (unsigned long long)dims[0], (unsigned long long)dims[1],
+                         (unsigned long long)dims[2], found, shape, f->n, f->S, name);
+    return 0;
+}
+
+int fs_faces_check_extras(fs_faces *f, fs_error *e) {
+    hsize_t masks[3] = {(hsize_t)f->n, (hsize_t)f->S, (hsize_t)f->S}, lm[3] = {(hsize_t)f->n, 68, 2};
+    fs_h5_lock();
+    int rc = check_extra(f, "/masks", H5T_INTEGER, 3, masks, "uint8 [N,S,S]", e) ||
+             check_extra(f, "/landmarks", H5T_FLOAT, 3, lm, "float32 [N,68,2]", e);
+    H5Eclear2(H5E_DEFAULT);
+    fs_h5_unlock();
+    return rc ? (e ? e->code : FS_EXIT_BADINPUT) : 0;
+}
+
+/* ---------------------------------------------------------------- writing */
+struct fs_faces_writer {
+    char path[FS_PATH_LEN], tmp[FS_PATH_LEN + 64];
+    hid_t file, dset;
+    int S;
+    long n;
+};
+
+static int write_attr_str(hid_t file, const char *path, const char *name, const char *value, fs_error *e) {
+    hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate(H5S_SCALAR);
+    H5Tset_size(t, strlen(value) + 1);
+    H5Tset_strpad(t, H5T_STR_NULLTERM);
+    hid_t a = H5Acreate2(file, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    int bad = H5_CHECK(a, e, FS_EXIT_FAIL, "%s: cannot create attribute '%s'", path, name) ||
+              H5_CHECK(H5Awrite(a, t, value), e, FS_EXIT_FAIL, "%s: cannot write attribute '%s'", path, name);
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(sp);
+    H5Tclose(t);
+    return bad ? -1 : 0;
+}
+
+static int write_attrs(fs_faces_writer *w, const fs_faces_meta *m, fs_error *e) {
+    int version = FS_FACES_VERSION;
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(w->file, "version", H5T_STD_I32LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+    int bad = H5_CHECK(a, e, FS_EXIT_FAIL, "%s: cannot create attribute 'version'", w->tmp) ||
+              H5_CHECK(H5Awrite(a, H5T_NATIVE_INT, &version), e, FS_EXIT_FAIL, "%s: writing 'version'", w->tmp);
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(sp);
+    if (bad || write_attr_str(w->file, w->tmp, "format", FS_FACES_FORMAT, e) ||
+        write_attr_str(w->file, w->tmp, "identity", m->identity, e) ||
+        write_attr_str(w->file, w->tmp, "consent", m->consent, e) ||
+        write_attr_str(w->file, w->tmp, "source", m->source, e))
+        return -1;
+    return m->synthetic ? write_attr_str(w->file, w->tmp, "synthetic", "true", e) : 0;
+}
+
+static int create_faces_dataset(fs_faces_writer *w, fs_error *e) {
+    hsize_t s = (hsize_t)w->S, dims[4] = {0, s, s, 3}, maxd[4] = {H5S_UNLIMITED, s, s, 3}, chunk[4] = {1, s, s, 3};
+    hid_t sp = H5Screate_simple(4, dims, maxd), p = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(p, 4, chunk); /* one face per chunk: a gather reads exactly the faces it needs */
+    w->dset = H5Dcreate2(w->file, "/faces", H5T_STD_U8LE, sp, H5P_DEFAULT, p, H5P_DEFAULT);
+    H5Pclose(p);
+    H5Sclose(sp);
+    return H5_CHECK(w->dset, e, FS_EXIT_FAIL, "%s: cannot create /faces", w->tmp) ? -1 : 0;
+}
+
+static int create_locked(fs_faces_writer *w, const fs_faces_meta *m, fs_error *e) {
+    w->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (H5_CHECK(w->file, e, FS_EXIT_FAIL, "%s: cannot create (for %s)", w->tmp, w->path)) return -1;
+    return write_attrs(w, m, e) || create_faces_dataset(w, e) ? -1 : 0;
+}
+
+static void writer_close_locked(fs_faces_writer *w) {
+    if (w->dset >= 0) H5Dclose(w->dset);
+    if (w->file >= 0) H5Fclose(w->file);
+    w->dset = w->file = -1;
+}
+
+int fs_faces_create(fs_faces_writer **out, const char *path, int size, const fs_faces_meta *m, fs_error *e) {
+    *out = NULL;
+    if (fs_is_dir(path))
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: is a directory; expected the path of a new .h5 file", path);
+    if (size < 8 || size > 4096)
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: face size %d px; expected 8..4096", path, size);
+    fs_faces_writer *w = fs_calloc(1, sizeof *w);
+    snprintf(w->path, sizeof w->path, "%s", path);
+    fs_tmp_path(path, w->tmp, sizeof w->tmp);
+    w->S = size;
+    w->file = w->dset = -1;
+    fs_h5_lock();
+    int rc = create_locked(w, m, e);
+    fs_h5_unlock();
+    if (rc) {
+        fs_faces_abort(w);
+        return e ? e->code : FS_EXIT_FAIL;
+    }
+    *out = w;
+    return 0;
+}
+
+static int append_locked(fs_faces_writer *w, const uint8_t *faces, long count, fs_error *e) {
+    hsize_t s = (hsize_t)w->S, dims[4] = {(hsize_t)(w->n + count), s, s, 3};
+    hsize_t off[4] = {(hsize_t)w->n, 0, 0, 0}, cnt[4] = {(hsize_t)count, s, s, 3};
+    if (H5_CHECK(H5Dset_extent(w->dset, dims), e, FS_EXIT_FAIL, "%s: cannot grow /faces", w->tmp)) return -1;
+    hid_t fsp = H5Dget_space(w->dset), msp = H5Screate_simple(4, cnt, NULL);
+    int bad = H5_CHECK(H5Sselect_hyperslab(fsp, H5S_SELECT_SET, off, NULL, cnt, NULL), e, FS_EXIT_FAIL,
+                       "%s: selecting faces", w->tmp) ||
+              H5_CHECK(H5Dwrite(w->dset, H5T_NATIVE_UINT8, msp, fsp, H5P_DEFAULT, faces), e, FS_EXIT_FAIL,
+                       "%s: writing faces %ld..%ld (disk full?)", w->tmp, w->n, w->n + count - 1);
+    H5Sclose(msp);
+    H5Sclose(fsp);
+    if (!bad) w->n += count;
+    return bad ? -1 : 0;
+}
+
+int fs_faces_append(fs_faces_writer *w, const uint8_t *faces, long count, fs_error *e) {
+    if (count <= 0) return 0;
+    fs_h5_lock();
+    int rc = append_locked(w, faces, count, e);
+    fs_h5_unlock();
+    return rc ? (e ? e->code : FS_EXIT_FAIL) : 0;
+}
+
+long fs_faces_written(const fs_faces_writer *w) { return w->n; }
+
+int fs_faces_commit(fs_faces_writer *w, fs_error *e) {
+    if (w->n == 0) {
+        fs_errorf(e, FS_EXIT_BADINPUT, "%s: no faces to write; nothing was written\n"
+                  "  hint: check the inputs (every image was skipped or none was given)", w->path);
+        fs_faces_abort(w);
+        return FS_EXIT_BADINPUT;
+    }
+    fs_h5_lock();
+    int bad = w->dset >= 0 && H5_CHECK(H5Dclose(w->dset), e, FS_EXIT_FAIL, "%s: closing /faces", w->tmp);
+    w->dset = -1;
+    bad = bad || H5_CHECK(H5Fclose(w->file), e, FS_EXIT_FAIL, "%s: closing (disk full?)", w->tmp);
+    w->file = -1;
+    fs_h5_unlock();
+    int rc = bad ? (e ? e->code : FS_EXIT_FAIL) : fs_commit_file(w->tmp, w->path, e);
+    if (bad) remove(w->tmp);
+    free(w);
+    return rc;
+}
+
+void fs_faces_abort(fs_faces_writer *w) {
+    if (!w) return;
+    fs_h5_lock();
+    writer_close_locked(w);
+    fs_h5_unlock();
+    remove(w->tmp);
+    free(w);
+}

@@ -1,0 +1,64 @@
+/* dataset.h — HDF5 face datasets, one file per identity.
+ *
+ * Schema v1 (docs/data.md): /faces uint8 [N,S,S,3] RGB, chunked per face; optional /masks
+ * uint8 [N,S,S] and /landmarks float32 [N,68,2]; root attributes format="faceswarm.faces",
+ * version=1 (int), identity, consent, source (strings), and synthetic="true" for generated
+ * faces.
+ *
+ * Reading: fs_faces_open(map = NULL) demands schema v1. With a map (the config's data.dataset,
+ * data.layout, data.dtype) a file written by another tool is read too: NHWC or NCHW, uint8 or
+ * float32 in [0,1], any chunking and any filter HDF5 has (gzip, shuffle, ...). A file that
+ * carries format="faceswarm.faces" is always checked as schema v1 (attributes included).
+ * Every reader call is serialised on one process-wide HDF5 lock, so any thread may call. */
+#ifndef FACESWARM_DATA_DATASET_H
+#define FACESWARM_DATA_DATASET_H
+
+#include <stdint.h>
+
+#include "trainer/common.h"
+
+#define FS_FACES_FORMAT "faceswarm.faces"
+#define FS_FACES_VERSION 1
+
+typedef struct fs_faces fs_faces; /* an open identity file (schema v1 or a mapped foreign file) */
+typedef struct fs_faces_map {
+    const char *dataset; /* "/faces" when NULL */
+    const char *layout;  /* "nhwc" | "nchw"; "nhwc" when NULL */
+    const char *dtype;   /* "uint8" | "float32"; "uint8" when NULL */
+} fs_faces_map;
+
+/* Opens and validates (rank, shape, dtype, N > 0, attributes). Errors name the file and the
+ * dataset, say what was found and what was expected; code FS_EXIT_BADINPUT. */
+int fs_faces_open(fs_faces **f, const char *path, const fs_faces_map *map, fs_error *e);
+long fs_faces_count(const fs_faces *f);
+int fs_faces_size(const fs_faces *f); /* S */
+/* identity, consent, source, format, synthetic ("" if absent); "version" as text. */
+const char *fs_faces_attr(const fs_faces *f, const char *name);
+const char *fs_faces_path(const fs_faces *f);
+/* Faces [start, start+count) as NHWC RGB uint8 [count,S,S,3]: one hyperslab read. */
+int fs_faces_read(fs_faces *f, long start, long count, uint8_t *out, fs_error *e);
+/* Gather: out[k] = face idx[k]. Runs of consecutive indices are read as one hyperslab. */
+int fs_faces_read_index(fs_faces *f, const long *idx, long count, uint8_t *out, fs_error *e);
+/* Storage description for `data inspect`: "chunked [1,64,64,3]" / "contiguous", and the
+ * filters ("none", "deflate(4)", "shuffle+deflate(6)"). */
+void fs_faces_storage(const fs_faces *f, char *chunking, size_t clen, char *filters, size_t flen);
+/* Checks the optional /masks and /landmarks shapes against N and S (verify). */
+int fs_faces_check_extras(fs_faces *f, fs_error *e);
+void fs_faces_close(fs_faces *f);
+
+/* ---------------------------------------------------------------- writing schema v1 */
+typedef struct fs_faces_meta {
+    const char *identity, *consent, *source;
+    int synthetic; /* 1 = adds synthetic="true" */
+} fs_faces_meta;
+typedef struct fs_faces_writer fs_faces_writer;
+/* Starts path's temp file (fs_tmp_path); nothing appears under path before commit. */
+int fs_faces_create(fs_faces_writer **w, const char *path, int size, const fs_faces_meta *m, fs_error *e);
+int fs_faces_append(fs_faces_writer *w, const uint8_t *faces /* [count,S,S,3] */, long count, fs_error *e);
+long fs_faces_written(const fs_faces_writer *w);
+/* Closes, refuses zero faces, and renames the temp file into place. Frees w either way. */
+int fs_faces_commit(fs_faces_writer *w, fs_error *e);
+/* Closes and removes the temp file. Frees w. */
+void fs_faces_abort(fs_faces_writer *w);
+
+#endif

@@ -1,0 +1,66 @@
+/* loader.h — the sharded, prefetching, augmenting batch loader (one batch per identity).
+ *
+ * Sample order. Step s of identity i covers the global positions p = s*G .. s*G+G-1
+ * (G = global_batch); epoch e = p / L with L = the epoch length = the largest identity's
+ * count; q = p % L. Identity i with N_i samples takes file index perm[q % N_i] of the
+ * permutation fs_permutation(N_i, seed, i, hash(e, q / N_i)): a smaller identity wraps
+ * through fresh permutations within the epoch. Rank r of P takes the positions
+ * s*G + r*b .. s*G + r*b + b-1 (b = G / P).
+ * Augmentation of the sample at (i, e, q) uses fs_rng_init(seed ^ salt(i), e, q): a batch's
+ * content depends only on (seed, step), whatever the world size or the resume point.
+ *
+ * `threads` prefetch threads each fill whole batches (thread t: steps start+t, start+t+threads,
+ * ...): read (sorted indices, one HDF5 hyperslab per run of consecutive ones, reads serialised
+ * on the process's HDF5 lock) and augment, into max(prefetch, threads)+1 slots. fs_loader_next
+ * waits only when the next batch is not ready, and says how long in fs_batch.wait_ms. */
+#ifndef FACESWARM_DATA_LOADER_H
+#define FACESWARM_DATA_LOADER_H
+
+#include <stdint.h>
+
+#include "data/dataset.h"
+#include "trainer/common.h"
+
+typedef struct fs_loader fs_loader;
+typedef struct fs_batch {
+    long step;                  /* global step this batch belongs to */
+    long epoch;                 /* epoch of the first sample of the global batch */
+    int n_identities, per_rank; /* samples per identity on this rank = global batch / world */
+    int size;                   /* S */
+    uint8_t *input;             /* [n_identities][per_rank][S][S][3]: augmented + warped */
+    uint8_t *target;            /* same shape: augmented, not warped */
+    double wait_ms;             /* how long fs_loader_next blocked for this batch */
+} fs_batch;
+
+typedef struct fs_loader_opts {
+    const char *const *paths; /* one file per identity */
+    int n_identities;
+    fs_faces_map map;         /* data.dataset/layout/dtype */
+    int resolution;           /* model resolution; every file's S must equal it (no resizing) */
+    int global_batch;         /* per identity, across all ranks */
+    int rank, world;          /* this rank's share: samples [rank*b, (rank+1)*b) of each global batch */
+    uint64_t seed;
+    long start_step;          /* data cursor: the batch of step s depends only on (seed, s) */
+    int prefetch, threads;    /* batches ahead (>= 1), prefetch threads that read + augment (>= 1) */
+    float rotation, zoom, shift, flip; /* augmentation (config data.*) */
+    int warp;
+} fs_loader_opts;
+
+/* Validates every file first (schema, S == resolution, equal S across identities, batch vs
+ * world); errors name the file and the key, code FS_EXIT_BADINPUT. */
+int fs_loader_open(fs_loader **L, const fs_loader_opts *o, fs_error *e);
+/* The batch of the next step (start_step, start_step+1, ...). Valid until the next call.
+ * Returns NULL and fills e on a read error in the prefetch thread. */
+const fs_batch *fs_loader_next(fs_loader *L, fs_error *e);
+void fs_loader_close(fs_loader *L);
+long fs_loader_epoch_length(const fs_loader *L); /* = largest identity's count */
+long fs_loader_count(const fs_loader *L, int identity);
+double fs_loader_wait_ms_total(const fs_loader *L); /* sum of wait_ms so far */
+/* One sample, unaugmented, for previews: out [S,S,3]. index is taken modulo the identity's
+ * count (fs_loader_count), so any index below the epoch length is valid for every identity. */
+int fs_loader_sample(fs_loader *L, int identity, long index, uint8_t *out, fs_error *e);
+/* The sample order, exposed for tests: file index of identity i at global position p. It
+ * draws the permutation afresh (O(N_i)); the prefetch thread keeps a cache instead. */
+long fs_loader_index(const fs_loader *L, int identity, long global_position);
+
+#endif

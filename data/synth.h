@@ -1,0 +1,33 @@
+/* synth.h — procedurally drawn faces, the embedded default dataset.
+ *
+ * An identity (seed, index) has stable features: face shape, skin tone, eye spacing and iris
+ * colour, brows, nose, mouth, hair style and colour. A sample (seed, index, k) varies pose
+ * (rotation, translation, scale, yaw), expression (smile, mouth, eye opening, brows), the
+ * lighting direction and the background. Everything is a pure function of its key words. */
+#ifndef FACESWARM_DATA_SYNTH_H
+#define FACESWARM_DATA_SYNTH_H
+
+#include <stdint.h>
+
+#include "trainer/common.h"
+
+typedef struct fs_synth_identity {
+    float face_w, face_h, jaw;          /* half-width, half-height (of 1), chin narrowing 0..1 */
+    float skin[3], hair[3], iris[3], lip[3];
+    float eye_dx, eye_y, eye_w, eye_h;  /* half spacing, height, eye half-extent */
+    float brow_off, brow_t, brow_arch;  /* above the eye, thickness, arch */
+    float nose_len, nose_w, mouth_y, mouth_w, lip_t;
+    float hairline;                     /* v of the hairline at the centre (negative = up) */
+    int hair_style;                     /* 0 short, 1 long, 2 receding, 3 fringe */
+} fs_synth_identity;
+
+void fs_synth_identity_draw(fs_synth_identity *id, uint64_t seed, int index);
+/* Renders sample k of identity id into rgb [S][S][3]. */
+void fs_synth_render(const fs_synth_identity *id, uint64_t seed, int index, long k, int S, uint8_t *rgb);
+/* Writes dir/<name>.h5 for identities 0..n-1 (names A, B, ...), count faces each, with
+ * progress on stdout; files appear only when whole. */
+int fs_synth_write(const char *dir, int identities, long count, int size, uint64_t seed, fs_error *e);
+/* "A".."Z", then "I26", ... */
+void fs_synth_name(int index, char *out, size_t len);
+
+#endif

@@ -1,0 +1,10 @@
+# Tests of the data concern (prefix data_): schema, loader, augmentation, import, foreign
+# layouts, bad files, and the CLI through $FACESWARM_BIN.
+set(FS_DATA_TEST_DIR ${CMAKE_CURRENT_SOURCE_DIR}/data)
+fs_add_test(NAME data_schema SOURCES ${FS_DATA_TEST_DIR}/test_schema.c LIBS fs_data LABELS unit TIMEOUT 60)
+fs_add_test(NAME data_loader SOURCES ${FS_DATA_TEST_DIR}/test_loader.c LIBS fs_data LABELS unit TIMEOUT 60)
+fs_add_test(NAME data_augment SOURCES ${FS_DATA_TEST_DIR}/test_augment.c LIBS fs_data LABELS unit TIMEOUT 30)
+fs_add_test(NAME data_import SOURCES ${FS_DATA_TEST_DIR}/test_import.c LIBS fs_data LABELS unit TIMEOUT 30)
+fs_add_test(NAME data_foreign SOURCES ${FS_DATA_TEST_DIR}/test_foreign.c LIBS fs_data LABELS unit TIMEOUT 30)
+fs_add_test(NAME data_badfiles SOURCES ${FS_DATA_TEST_DIR}/test_badfiles.c LIBS fs_data LABELS unit TIMEOUT 30)
+fs_add_test(NAME data_cli COMMAND sh ${FS_DATA_TEST_DIR}/cli.sh LABELS unit TIMEOUT 60)

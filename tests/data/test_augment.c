@@ -1,0 +1,76 @@
+/* test_augment.c — augmentation: neutral settings are the identity, flip mirrors, rotation
+ * follows cv2.getRotationMatrix2D, the target does not depend on the warp, the warp is a
+ * small smooth displacement, and the result is a pure function of the RNG key. */
+#include <math.h>
+
+#include "data/augment.h"
+#include "tests/data/testutil.h"
+
+enum { S = 64 };
+#define FACE ((size_t)S * S * 3)
+
+/* A linear ramp: bilinear sampling reproduces it exactly away from the borders. */
+static void ramp(uint8_t *img) {
+    for (int y = 0; y < S; y++)
+        for (int x = 0; x < S; x++)
+            for (int c = 0; c < 3; c++) img[((size_t)y * S + x) * 3 + c] = (uint8_t)(20 + 2 * x + y + 10 * c);
+}
+
+static void run(const fs_augment_opts *o, uint64_t key, const uint8_t *src, uint8_t *in, uint8_t *tg) {
+    fs_augment_work w;
+    fs_augment_work_init(&w, S);
+    fs_rng r;
+    fs_rng_init(&r, 99, 0, key);
+    fs_augment(o, &r, &w, src, in, tg);
+    fs_augment_work_free(&w);
+}
+
+static double mean_abs_diff(const uint8_t *a, const uint8_t *b) {
+    double d = 0;
+    for (size_t i = 0; i < FACE; i++) d += fabs((double)a[i] - b[i]);
+    return d / FACE;
+}
+
+int main(void) {
+    uint8_t *src = malloc(FACE), *face = malloc(FACE), *in = malloc(FACE), *tg = malloc(FACE);
+    uint8_t *in2 = malloc(FACE), *tg2 = malloc(FACE);
+    test_face(3, S, face);
+    ramp(src);
+    fs_augment_opts none = {0, 0, 0, 0, 0};
+    run(&none, 1, face, in, tg);
+    CHECK(!memcmp(tg, face, FACE) && !memcmp(in, face, FACE), "neutral settings must return the face unchanged");
+
+    fs_augment_opts flip = {0, 0, 0, 1.0f, 0};
+    run(&flip, 1, face, in, tg);
+    int mirrored = 1;
+    for (int y = 0; y < S; y++)
+        for (int x = 0; x < S; x++) mirrored &= !memcmp(tg + ((size_t)y * S + x) * 3, face + ((size_t)y * S + S - 1 - x) * 3, 3);
+    CHECK(mirrored, "flip probability 1 must mirror every row");
+
+    /* Rotation only: the angle is the first draw of the key's stream. */
+    fs_augment_opts rot = {10, 0, 0, 0, 0};
+    run(&rot, 2, src, in, tg);
+    fs_rng r;
+    fs_rng_init(&r, 99, 0, 2);
+    double th = fs_rng_range(&r, -10, 10) * M_PI / 180, c = S / 2, worst = 0;
+    for (int y = 16; y < 48; y++)
+        for (int x = 16; x < 48; x++) {
+            double xs = c + cos(th) * (x - c) - sin(th) * (y - c), ys = c + sin(th) * (x - c) + cos(th) * (y - c);
+            worst = fmax(worst, fabs(tg[((size_t)y * S + x) * 3] - (20 + 2 * xs + ys)));
+        }
+    CHECK(fabs(th) > 1e-3 && worst <= 1.0, "rotation by %.2f deg: worst error %.2f levels", th * 180 / M_PI, worst);
+
+    fs_augment_opts full = {10, 0.05f, 0.05f, 0.5f, 1}, nowarp = full;
+    nowarp.warp = 0;
+    run(&full, 3, src, in, tg);
+    run(&nowarp, 3, src, in2, tg2);
+    CHECK(!memcmp(tg, tg2, FACE), "the target must not depend on the warp");
+    double d = mean_abs_diff(in, tg);
+    CHECK(d > 0.3 && d < 20, "warp: mean difference input/target %.2f levels, expected a small displacement", d);
+    run(&full, 3, src, in2, tg2);
+    CHECK(!memcmp(in, in2, FACE) && !memcmp(tg, tg2, FACE), "same key must give the same augmentation");
+    run(&full, 4, src, in2, tg2);
+    CHECK(memcmp(in, in2, FACE) != 0, "another key must give another augmentation");
+    free(src), free(face), free(in), free(tg), free(in2), free(tg2);
+    return test_done("data_augment");
+}
