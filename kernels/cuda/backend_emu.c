@@ -1,0 +1,72 @@
+/* backend_emu.c — fs_backend_cuda_emulated(): the CUDA backend's launchers (kernels/cuda/
+ * *.cu built with gcc) running under the CPU emulator. "Device" memory is host memory, so
+ * the memory ops are memcpy/memset; everything else goes through the same launchers as the
+ * GPU backend. Single-threaded use (launches are serialised anyway). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/cuda/fsk.h"
+
+static void *scratch_buf[FSK_SCRATCH_SLOTS];
+static size_t scratch_len[FSK_SCRATCH_SLOTS];
+
+void *FSK(scratch)(int slot, size_t bytes) {
+    if (bytes > scratch_len[slot]) {
+        free(scratch_buf[slot]);
+        scratch_buf[slot] = fs_aligned_alloc(bytes);
+        scratch_len[slot] = bytes;
+    }
+    return scratch_buf[slot];
+}
+
+void FSK(to_host)(void *dst_host, const void *src_dev, size_t bytes) { memcpy(dst_host, src_dev, bytes); }
+
+/* Every block costs a barrier of the whole team: few blocks, long grid-stride loops. */
+int FSK(max_grid)(void) { return 8; }
+
+static void *emu_alloc(size_t bytes) {
+    void *p = fs_aligned_alloc(bytes ? bytes : 1);
+    memset(p, 0, bytes);
+    return p;
+}
+static void emu_free(void *p) { free(p); }
+static void emu_memcpy(void *dst, const void *src, size_t bytes) {
+    if (bytes) memmove(dst, src, bytes);
+}
+static void emu_zero(void *p, size_t bytes) {
+    if (bytes) memset(p, 0, bytes);
+}
+static void emu_sync(void) {}
+
+static const fs_backend emu_backend = {
+    .name = "cuda-emulated",
+    .device = FS_DEV_CPU, /* its memory is host memory */
+    .alloc = emu_alloc,
+    .free = emu_free,
+    .upload = emu_memcpy,
+    .download = emu_memcpy,
+    .copy = emu_memcpy,
+    .zero = emu_zero,
+    .sync = emu_sync,
+    .u8_to_float = FSK(u8_to_float), /* the "device" reads the host bytes directly */
+    .conv2d_fwd = FSK(conv2d_fwd),
+    .conv2d_bwd_data = FSK(conv2d_bwd_data),
+    .conv2d_bwd_filter = FSK(conv2d_bwd_filter),
+    .dense_fwd = FSK(dense_fwd),
+    .dense_bwd_data = FSK(dense_bwd_data),
+    .dense_bwd_filter = FSK(dense_bwd_filter),
+    .leaky_fwd = FSK(leaky_fwd),
+    .leaky_bwd = FSK(leaky_bwd),
+    .sigmoid_fwd = FSK(sigmoid_fwd),
+    .sigmoid_bwd = FSK(sigmoid_bwd),
+    .pixshuf_fwd = FSK(pixshuf_fwd),
+    .pixshuf_bwd = FSK(pixshuf_bwd),
+    .mse = FSK(mse),
+    .l1 = FSK(l1),
+    .dssim = FSK(dssim),
+    .sumsq = FSK(sumsq),
+    .adam = FSK(adam),
+    .scale = FSK(scale),
+};
+
+const fs_backend *fs_backend_cuda_emulated(void) { return &emu_backend; }

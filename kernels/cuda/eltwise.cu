@@ -1,0 +1,118 @@
+/* eltwise.cu — the element-wise ops (kernels/ops.h): LeakyReLU and sigmoid forward and
+ * backward (backward from the forward OUTPUT; in place allowed), pixel shuffle x2 forward
+ * and backward, the uint8 -> float batch conversion, x *= s, and the Adam update. All are
+ * grid-stride loops over the output (coalesced stores), every output written once (=),
+ * except Adam which updates p, m, v in place. */
+#include "kernels/cuda/fsk.h"
+#include "kernels/cuda/emu.h"
+
+#define GRID_STRIDE(i, count)                                                                   \
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (count);                 \
+         i += (size_t)gridDim.x * blockDim.x)
+
+static __global__ void leaky_fwd_kernel(size_t count, float alpha, const float *x, float *y) {
+    GRID_STRIDE(i, count) {
+        float v = x[i];
+        y[i] = v > 0.0f ? v : alpha * v;
+    }
+}
+
+static __global__ void leaky_bwd_kernel(size_t count, float alpha, const float *y, const float *dy, float *dx) {
+    GRID_STRIDE(i, count) dx[i] = y[i] > 0.0f ? dy[i] : alpha * dy[i];
+}
+
+static __global__ void sigmoid_fwd_kernel(size_t count, const float *x, float *y) {
+    GRID_STRIDE(i, count) y[i] = 1.0f / (1.0f + expf(-x[i]));
+}
+
+static __global__ void sigmoid_bwd_kernel(size_t count, const float *y, const float *dy, float *dx) {
+    GRID_STRIDE(i, count) {
+        float s = y[i];
+        dx[i] = s * (1.0f - s) * dy[i];
+    }
+}
+
+/* y[n, 2i+a, 2j+b, ch] = x[n, i, j, (2a+b) c + ch]; one thread per element of y. */
+static __global__ void pixshuf_fwd_kernel(int n, int h, int w, int c4, const float *x, float *y) {
+    int c = c4 / 4;
+    size_t count = (size_t)n * h * w * c4;
+    GRID_STRIDE(o, count) {
+        int ch = (int)(o % c);
+        size_t t = o / c;
+        int X = (int)(t % (2 * w)), Y = (int)(t / (2 * w) % (2 * h)), b = (int)(t / (4 * (size_t)w * h));
+        size_t src = (((size_t)b * h + Y / 2) * w + X / 2) * c4 + (size_t)(2 * (Y % 2) + X % 2) * c + ch;
+        y[o] = x[src];
+    }
+}
+
+/* The inverse gather: one thread per element of dx. */
+static __global__ void pixshuf_bwd_kernel(int n, int h, int w, int c4, const float *dy, float *dx) {
+    int c = c4 / 4;
+    size_t count = (size_t)n * h * w * c4;
+    GRID_STRIDE(o, count) {
+        int q = (int)(o % c4);
+        size_t t = o / c4;
+        int j = (int)(t % w), i = (int)(t / w % h), b = (int)(t / ((size_t)w * h));
+        int ab = q / c, ch = q % c;
+        dx[o] = dy[(((size_t)b * 2 * h + 2 * i + ab / 2) * 2 * w + 2 * j + ab % 2) * c + ch];
+    }
+}
+
+static __global__ void u8_to_float_kernel(size_t count, const uint8_t *src, float *dst) {
+    GRID_STRIDE(i, count) dst[i] = (float)src[i] / 255.0f;
+}
+
+static __global__ void scale_kernel(size_t count, float *x, float s) {
+    GRID_STRIDE(i, count) x[i] *= s;
+}
+
+/* c1 = 1 / (1 - b1^t), c2 = 1 / (1 - b2^t), computed on the host in double. */
+static __global__ void adam_kernel(size_t count, float *p, const float *g, float *m, float *v, float lr, float b1,
+                                   float b2, float eps, float gscale, float wd, float c1, float c2) {
+    GRID_STRIDE(i, count) {
+        float gi = gscale * g[i];
+        float mi = b1 * m[i] + (1.0f - b1) * gi;
+        float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+        m[i] = mi, v[i] = vi;
+        float pi = p[i];
+        p[i] = pi - lr * (mi * c1) / (sqrtf(vi * c2) + eps) - lr * wd * pi;
+    }
+}
+
+#define BLOCK FS_DIM3(FSK_THREADS, 1, 1)
+#define GRID(count) FS_DIM3(FSK(grid_for)(count), 1, 1)
+
+void FSK(leaky_fwd)(size_t count, float alpha, const float *x, float *y) {
+    if (count) FS_LAUNCH(leaky_fwd_kernel, GRID(count), BLOCK, count, alpha, x, y);
+}
+void FSK(leaky_bwd)(size_t count, float alpha, const float *y, const float *dy, float *dx) {
+    if (count) FS_LAUNCH(leaky_bwd_kernel, GRID(count), BLOCK, count, alpha, y, dy, dx);
+}
+void FSK(sigmoid_fwd)(size_t count, const float *x, float *y) {
+    if (count) FS_LAUNCH(sigmoid_fwd_kernel, GRID(count), BLOCK, count, x, y);
+}
+void FSK(sigmoid_bwd)(size_t count, const float *y, const float *dy, float *dx) {
+    if (count) FS_LAUNCH(sigmoid_bwd_kernel, GRID(count), BLOCK, count, y, dy, dx);
+}
+void FSK(pixshuf_fwd)(int n, int h, int w, int c4, const float *x, float *y) {
+    size_t count = (size_t)n * h * w * c4;
+    if (count) FS_LAUNCH(pixshuf_fwd_kernel, GRID(count), BLOCK, n, h, w, c4, x, y);
+}
+void FSK(pixshuf_bwd)(int n, int h, int w, int c4, const float *dy, float *dx) {
+    size_t count = (size_t)n * h * w * c4;
+    if (count) FS_LAUNCH(pixshuf_bwd_kernel, GRID(count), BLOCK, n, h, w, c4, dy, dx);
+}
+void FSK(u8_to_float)(size_t n, const uint8_t *src_dev, float *dst) {
+    if (n) FS_LAUNCH(u8_to_float_kernel, GRID(n), BLOCK, n, src_dev, dst);
+}
+void FSK(scale)(size_t count, float *x, float s) {
+    if (count) FS_LAUNCH(scale_kernel, GRID(count), BLOCK, count, x, s);
+}
+
+void FSK(adam)(size_t count, float *p, const float *g, float *m, float *v, const fs_adam_args *a) {
+    if (!count) return;
+    float c1 = (float)(1.0 / (1.0 - pow((double)a->beta1, (double)a->step)));
+    float c2 = (float)(1.0 / (1.0 - pow((double)a->beta2, (double)a->step)));
+    FS_LAUNCH(adam_kernel, GRID(count), BLOCK, count, p, g, m, v, a->lr, a->beta1, a->beta2, a->eps, a->grad_scale,
+              a->weight_decay, c1, c2);
+}

@@ -1,0 +1,112 @@
+/* emu.h — what lets one kernel source build with nvcc for the GPU and with gcc for the CPU
+ * emulator. Kernel files (kernels/cuda/<op>.cu) include this header and use plain CUDA C
+ * (no templates, no classes) plus two macros of ours:
+ *   FS_DIM3(x, y, z)                       a dim3 value in both languages;
+ *   FS_LAUNCH(kernel, grid, block, args...) kernel<<<grid, block, 0, stream>>>(args) on the
+ *                                          GPU, the emulator's launch on the CPU.
+ *
+ * The emulator's rules (docs/cuda.md):
+ *  - one host thread per CUDA thread of a block (an OpenMP team of blockDim threads, which
+ *    also gives the launch the closure over its arguments); blocks run one after another,
+ *    the team passing a barrier between two blocks;
+ *  - __shared__ is `static`: one copy per kernel, shared by the block's threads; blocks do
+ *    not overlap in time, so no two blocks race on it. Launches are serialised;
+ *  - __syncthreads() is a team barrier: every thread of the block must reach it (a kernel
+ *    that calls it must not return early);
+ *  - warp shuffles exchange through a per-warp buffer between two per-warp barriers: all 32
+ *    threads of a warp (fewer in a last partial warp) must call them, with a full mask;
+ *  - atomicAdd uses __atomic builtins. Nothing else of CUDA is emulated. */
+#ifndef FACESWARM_CUDA_EMU_H
+#define FACESWARM_CUDA_EMU_H
+
+#ifdef __CUDACC__
+/* ---------------------------------------------------------------- nvcc: the real thing */
+#include <cuda_runtime.h>
+
+#define FS_DIM3(x, y, z) dim3((x), (y), (z))
+#define FS_LAUNCH(kernel, grid, block, ...)                                        \
+    do {                                                                           \
+        kernel<<<(grid), (block), 0, fsk_stream()>>>(__VA_ARGS__);                 \
+        fsk_check_launch(#kernel, __FILE__, __LINE__);                             \
+    } while (0)
+#define FSK_DEVICE static __device__ __forceinline__
+
+#else
+/* ---------------------------------------------------------------- gcc: the emulator */
+#include <math.h>
+#include <stddef.h>
+
+typedef struct dim3 {
+    unsigned int x, y, z;
+} dim3;
+typedef dim3 uint3;
+
+extern _Thread_local uint3 fsemu_thread_idx, fsemu_block_idx;
+extern _Thread_local dim3 fsemu_block_dim, fsemu_grid_dim;
+#define threadIdx fsemu_thread_idx
+#define blockIdx fsemu_block_idx
+#define blockDim fsemu_block_dim
+#define gridDim fsemu_grid_dim
+#define warpSize 32
+
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __shared__ static
+#define __launch_bounds__(n)
+#define __align__(n) __attribute__((aligned(n)))
+#define FSK_DEVICE static inline
+
+#define FS_DIM3(x, y, z) ((dim3){(unsigned int)(x), (unsigned int)(y), (unsigned int)(z)})
+
+void fsemu_syncthreads(void);
+float fsemu_shfl_f(float v, int lane_src, int mode);
+double fsemu_shfl_d(double v, int lane_src, int mode);
+enum { FSEMU_SHFL_DOWN = 0, FSEMU_SHFL_XOR = 1 };
+#define __syncthreads() fsemu_syncthreads()
+#define __shfl_down_sync(mask, v, delta)                                           \
+    _Generic((v), float: fsemu_shfl_f, double: fsemu_shfl_d)((v), (delta), FSEMU_SHFL_DOWN)
+#define __shfl_xor_sync(mask, v, lanemask)                                         \
+    _Generic((v), float: fsemu_shfl_f, double: fsemu_shfl_d)((v), (lanemask), FSEMU_SHFL_XOR)
+
+float fsemu_atomic_add_f(float *p, float v);
+#define atomicAdd(p, v) fsemu_atomic_add_f((p), (v))
+#define __ldg(p) (*(p))
+#define rsqrtf(x) (1.0f / sqrtf(x))
+#define __expf(x) expf(x)
+
+/* One launch: its geometry and the blocks still to run. */
+typedef struct fsemu_launch {
+    dim3 grid, block;
+    int threads;          /* block.x * block.y * block.z */
+    long n_blocks;        /* grid.x * grid.y * grid.z */
+    const char *kernel;   /* for error messages */
+    const char *file;
+    int line;
+} fsemu_launch;
+
+void fsemu_launch_begin(fsemu_launch *l, dim3 grid, dim3 block, const char *kernel, const char *file,
+                        int line);
+void fsemu_thread_enter(fsemu_launch *l);
+/* Sets blockIdx to block b of the launch (after a barrier that ends block b - 1). */
+void fsemu_enter_block(fsemu_launch *l, long b);
+void fsemu_launch_end(fsemu_launch *l);
+
+#define FS_LAUNCH(kernel, grid, block, ...)                                        \
+    do {                                                                           \
+        fsemu_launch fsemu_l_;                                                     \
+        fsemu_launch_begin(&fsemu_l_, (grid), (block), #kernel, __FILE__, __LINE__); \
+        _Pragma("omp parallel num_threads(fsemu_l_.threads)")                      \
+        {                                                                          \
+            fsemu_thread_enter(&fsemu_l_);                                         \
+            for (long fsemu_b_ = 0; fsemu_b_ < fsemu_l_.n_blocks; fsemu_b_++) {    \
+                fsemu_enter_block(&fsemu_l_, fsemu_b_);                            \
+                kernel(__VA_ARGS__);                                               \
+            }                                                                      \
+        }                                                                          \
+        fsemu_launch_end(&fsemu_l_);                                               \
+    } while (0)
+#endif
+
+#endif

@@ -1,0 +1,173 @@
+/* test_ops.c — cuda_ops: every non-conv op of the CUDA backend vs the CPU reference on odd
+ * sizes. Tolerances:
+ *   dense (GEMM, float sums):       1e-4 rel + 1e-4 x max(1, max |want|)
+ *   leaky, pixel shuffle, u8, scale: exact (1e-7 rel)
+ *   sigmoid (same expf formula):     1e-6 rel + 1e-7
+ *   mse, l1 loss (double sums):      1e-6 rel; their gradients 1e-5 rel + 1e-6
+ *   dssim (float window moments vs double): loss 1e-5 abs; gradient 1e-3 rel + 1e-3 x max
+ *   sumsq (double):                  1e-6 rel, NaN propagates
+ *   adam (float vs double):          1e-5 rel + 1e-6 x max */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/cuda/ct.h"
+
+static const fs_backend *be, *ref;
+
+/* Runs the same dense pass on both backends and compares the overwritten/accumulated out. */
+static int check_dense(int n, int in, int out, fs_act act) {
+    float *x = ct_rand((size_t)n * in, 7, 1, -1, 1), *w = ct_rand((size_t)in * out, 7, 2, -0.5f, 0.5f);
+    float *b = ct_rand((size_t)out, 7, 3, -1, 1), *dz = ct_rand((size_t)n * out, 7, 4, -1, 1);
+    float *dw0 = ct_rand((size_t)in * out, 7, 5, -1, 1), *db0 = ct_rand((size_t)out, 7, 6, -1, 1);
+    size_t ny = (size_t)n * out, nx = (size_t)n * in, nw = (size_t)in * out;
+    float *y_ref = fs_calloc(ny, 4), *dx_ref = fs_calloc(nx, 4), *dw_ref = fs_malloc(nw * 4), *db_ref = fs_malloc(out * 4);
+    memcpy(dw_ref, dw0, nw * 4), memcpy(db_ref, db0, (size_t)out * 4);
+    ref->dense_fwd(n, in, out, x, w, b, y_ref, act, 0.1f);
+    ref->dense_bwd_data(n, in, out, dz, w, dx_ref);
+    ref->dense_bwd_filter(n, in, out, x, dz, dw_ref, db_ref);
+    float *X = ct_up(be, x, nx), *W = ct_up(be, w, nw), *B = ct_up(be, b, out), *DZ = ct_up(be, dz, ny);
+    float *Y = be->alloc(ny * 4), *DX = ct_up(be, x, nx), *DW = ct_up(be, dw0, nw), *DB = ct_up(be, db0, out);
+    be->dense_fwd(n, in, out, X, W, B, Y, act, 0.1f);
+    be->dense_bwd_data(n, in, out, DZ, W, DX);
+    be->dense_bwd_filter(n, in, out, X, DZ, DW, DB);
+    float *y = ct_down(be, Y, ny), *dx = ct_down(be, DX, nx), *dw = ct_down(be, DW, nw), *db = ct_down(be, DB, out);
+    char t[4][96];
+    snprintf(t[0], 96, "dense_fwd n%d %d->%d act=%d", n, in, out, (int)act);
+    snprintf(t[1], 96, "dense_bwd_data n%d %d->%d", n, in, out);
+    snprintf(t[2], 96, "dense_bwd_filter dw n%d %d->%d", n, in, out);
+    snprintf(t[3], 96, "dense_bwd_filter db n%d %d->%d", n, in, out);
+    int f = ct_close(t[0], y, y_ref, ny, 1e-4, 1e-4) + ct_close(t[1], dx, dx_ref, nx, 1e-4, 1e-4) +
+            ct_close(t[2], dw, dw_ref, nw, 1e-4, 1e-4) + ct_close(t[3], db, db_ref, out, 1e-4, 1e-4);
+    float *all_h[] = {x, w, b, dz, dw0, db0, y_ref, dx_ref, dw_ref, db_ref, y, dx, dw, db};
+    float *all_d[] = {X, W, B, DZ, Y, DX, DW, DB};
+    for (size_t i = 0; i < FS_ARRAY_LEN(all_h); i++) free(all_h[i]);
+    for (size_t i = 0; i < FS_ARRAY_LEN(all_d); i++) be->free(all_d[i]);
+    return f;
+}
+
+/* Activations and pixel shuffle: out = op(in) on both backends. kind: 0 leaky fwd, 1 leaky
+ * bwd, 2 sigmoid fwd, 3 sigmoid bwd, 4 pixshuf fwd, 5 pixshuf bwd, 6 scale. */
+static void run_elem(const fs_backend *b, int kind, size_t cnt, const float *x, const float *y, float *out) {
+    const int n = 2, h = 3, w = 5, c4 = 12; /* pixshuf shape, cnt = 360 */
+    switch (kind) {
+    case 0: b->leaky_fwd(cnt, 0.1f, x, out); break;
+    case 1: b->leaky_bwd(cnt, 0.1f, y, x, out); break;
+    case 2: b->sigmoid_fwd(cnt, x, out); break;
+    case 3: b->sigmoid_bwd(cnt, y, x, out); break;
+    case 4: b->pixshuf_fwd(n, h, w, c4, x, out); break;
+    case 5: b->pixshuf_bwd(n, h, w, c4, x, out); break;
+    default: b->scale(cnt, out, 0.37f); break;
+    }
+}
+
+static int check_elem(int kind) {
+    static const char *names[] = {"leaky_fwd", "leaky_bwd", "sigmoid_fwd", "sigmoid_bwd", "pixshuf_fwd",
+                                  "pixshuf_bwd", "scale"};
+    size_t cnt = kind == 4 || kind == 5 ? 360 : 2053;
+    float *x = ct_rand(cnt, 11, (uint64_t)kind, -3, 3), *y = ct_rand(cnt, 12, (uint64_t)kind, -1, 1);
+    float *want = fs_malloc(cnt * 4);
+    memcpy(want, x, cnt * 4); /* scale works in place */
+    run_elem(ref, kind, cnt, x, y, want);
+    float *X = ct_up(be, x, cnt), *Y = ct_up(be, y, cnt), *O = ct_up(be, x, cnt);
+    run_elem(be, kind, cnt, X, Y, O);
+    float *got = ct_down(be, O, cnt);
+    int f = ct_close(names[kind], got, want, cnt, kind == 2 || kind == 3 ? 1e-6 : 1e-7, 1e-7);
+    free(x), free(y), free(want), free(got);
+    be->free(X), be->free(Y), be->free(O);
+    return f;
+}
+
+static int check_u8(void) {
+    size_t n = 1237;
+    uint8_t *src = fs_malloc(n);
+    for (size_t i = 0; i < n; i++) src[i] = (uint8_t)(i * 37 + 11);
+    float *want = fs_malloc(n * 4), *D = be->alloc(n * 4);
+    ref->u8_to_float(n, src, want);
+    be->u8_to_float(n, src, D);
+    float *got = ct_down(be, D, n);
+    int f = ct_close("u8_to_float", got, want, n, 1e-7, 0);
+    free(src), free(want), free(got), be->free(D);
+    return f;
+}
+
+/* kind 0 mse, 1 l1, 2 dssim: loss and dpred += weight * grad onto a non-zero dpred. */
+static int check_loss(int kind, int n, int h, int w, int c) {
+    static const char *names[] = {"mse", "l1", "dssim"};
+    size_t cnt = (size_t)n * h * w * c;
+    float *p = ct_rand(cnt, 21, (uint64_t)kind, 0, 1), *t = ct_rand(cnt, 22, (uint64_t)kind, 0, 1);
+    if (kind == 1) t[5] = p[5]; /* the subgradient at p == t */
+    float *d0 = ct_rand(cnt, 23, (uint64_t)kind, -1e-3f, 1e-3f), *want = fs_malloc(cnt * 4);
+    memcpy(want, d0, cnt * 4);
+    double (*fn_ref)(int, int, int, int, const float *, const float *, float *, float) =
+        kind == 0 ? ref->mse : kind == 1 ? ref->l1 : ref->dssim;
+    double (*fn)(int, int, int, int, const float *, const float *, float *, float) =
+        kind == 0 ? be->mse : kind == 1 ? be->l1 : be->dssim;
+    double l_ref = fn_ref(n, h, w, c, p, t, want, 0.7f);
+    float *P = ct_up(be, p, cnt), *T = ct_up(be, t, cnt), *D = ct_up(be, d0, cnt);
+    double l = fn(n, h, w, c, P, T, D, 0.7f), l_only = fn(n, h, w, c, P, T, NULL, 1.0f);
+    float *got = ct_down(be, D, cnt);
+    char what[64];
+    snprintf(what, sizeof what, "%s loss", names[kind]);
+    int f = ct_close1(what, l, l_ref, kind == 2 ? 0 : 1e-6, kind == 2 ? 1e-5 : 0);
+    snprintf(what, sizeof what, "%s loss without dpred", names[kind]);
+    f += ct_close1(what, l_only, l, 1e-12, 0);
+    snprintf(what, sizeof what, "%s dpred (+=)", names[kind]);
+    double scale = 0;
+    for (size_t i = 0; i < cnt; i++) scale = fmax(scale, fabs(want[i] - d0[i]));
+    f += ct_close(what, got, want, cnt, kind == 2 ? 1e-3 : 1e-5, kind == 2 ? 1e-3 * scale : 1e-6 * scale);
+    free(p), free(t), free(d0), free(want), free(got);
+    be->free(P), be->free(T), be->free(D);
+    return f;
+}
+
+static int check_sumsq(void) {
+    size_t n = 10007;
+    float *x = ct_rand(n, 31, 0, -2, 2);
+    float *X = ct_up(be, x, n);
+    int f = ct_close1("sumsq", be->sumsq(n, X), ref->sumsq(n, x), 1e-6, 0);
+    f += ct_close1("sumsq of 1 element", be->sumsq(1, X), (double)x[0] * x[0], 1e-7, 0);
+    x[4321] = NAN;
+    be->upload(X, x, n * 4);
+    double s = be->sumsq(n, X);
+    if (!isnan(s)) printf("FAIL sumsq with a NaN: got %g, want NaN\n", s), f++;
+    free(x), be->free(X);
+    return f;
+}
+
+static int check_adam(void) {
+    size_t n = 1003;
+    fs_adam_args a = {.lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-7f, .step = 3, .grad_scale = 0.5f,
+                      .weight_decay = 0.01f};
+    float *p = ct_rand(n, 41, 0, -1, 1), *g = ct_rand(n, 41, 1, -1, 1), *m = ct_rand(n, 41, 2, -0.1f, 0.1f);
+    float *v = ct_rand(n, 41, 3, 0, 0.01f);
+    float *P = ct_up(be, p, n), *G = ct_up(be, g, n), *M = ct_up(be, m, n), *V = ct_up(be, v, n);
+    ref->adam(n, p, g, m, v, &a);
+    be->adam(n, P, G, M, V, &a);
+    float *gp = ct_down(be, P, n), *gm = ct_down(be, M, n), *gv = ct_down(be, V, n);
+    int f = ct_close("adam p", gp, p, n, 1e-5, 1e-6) + ct_close("adam m", gm, m, n, 1e-5, 1e-6) +
+            ct_close("adam v", gv, v, n, 1e-5, 1e-6);
+    free(p), free(g), free(m), free(v), free(gp), free(gm), free(gv);
+    be->free(P), be->free(G), be->free(M), be->free(V);
+    return f;
+}
+
+int main(void) {
+    be = ct_backend("cuda_ops");
+    ref = fs_backend_cpu_ref();
+    int f = check_dense(3, 70, 13, FS_ACT_LEAKY) + check_dense(33, 5, 130, FS_ACT_NONE) +
+            check_dense(1, 200, 1, FS_ACT_SIGMOID) + check_dense(300, 37, 19, FS_ACT_NONE); /* split-K */
+    for (int k = 0; k <= 6; k++) f += check_elem(k);
+    f += check_u8();
+    f += check_loss(0, 2, 5, 7, 3) + check_loss(1, 3, 4, 9, 3) + check_loss(2, 2, 13, 12, 3) +
+         check_loss(2, 1, 21, 11, 2);
+    f += check_sumsq() + check_adam();
+    if (f) {
+        printf("cuda_ops: %d checks FAILED\n", f);
+        return 1;
+    }
+    printf("cuda_ops: dense, activations, pixel shuffle, u8, scale, mse, l1, dssim, sumsq, adam match the CPU "
+           "reference\n");
+    return 0;
+}
