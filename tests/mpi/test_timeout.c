@@ -1,0 +1,85 @@
+/* test_timeout.c — a rank that does not arrive is named instead of hanging everyone.
+ *
+ *   test_timeout barrier    the last rank sleeps past a 2 s barrier timeout: rank 0 names it,
+ *                           the other ranks repeat rank 0's list, the late rank learns it was
+ *                           late; then everyone meets again and the world still works.
+ *   test_timeout allreduce  the last rank starts its all-reduce 5 s late: the others' finish()
+ *                           gives up after 1.5 s naming the bucket, its seq and the late rank;
+ *                           the late rank's buckets then complete against the ones still
+ *                           pending, and everyone exits cleanly.
+ * World size >= 2. */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "comms/allreduce.h"
+#include "tests/mpi/mpi_test.h"
+
+static void expect_late_named(const fs_world *w, const fs_error *e, int late) {
+    char frag[128];
+    if (w->rank == 0 || w->rank == late) printf("rank %d's error (expected):\n%s\n", w->rank, e->msg);
+    if (w->rank == 0)
+        snprintf(frag, sizeof frag, "rank %d did not arrive", late);
+    else
+        snprintf(frag, sizeof frag, "reports rank %d missing", late);
+    T_HAS(e, frag);
+    T_HAS(e, "hint:");
+}
+
+static void barrier_case(fs_world *w) {
+    fs_error e = {0};
+    int late = w->size - 1;
+    T_OK(fs_world_barrier_timeout(w, 10.0, "first barrier", &e), &e);
+    if (w->rank == late) sleep(3);
+    double t0 = fs_now();
+    int rc = fs_world_barrier_timeout(w, 2.0, "test barrier", &e);
+    double took = fs_now() - t0;
+    T_CHECK(rc == FS_EXIT_FAIL, "the late rank went unnoticed (rc %d)", rc);
+    T_HAS(&e, "test barrier");
+    expect_late_named(w, &e, late);
+    if (w->rank == late) T_HAS(&e, "this rank arrived after rank 0 gave up");
+    if (w->rank != late) T_CHECK(took < 8.0, "gave up only after %.1f s", took);
+    MPI_Barrier(MPI_COMM_WORLD);
+    T_OK(fs_world_barrier_timeout(w, 10.0, "barrier after the timeout", &e), &e);
+}
+
+static void allreduce_case(fs_world *w) {
+    fs_error e = {0};
+    int late = w->size - 1;
+    size_t n = 10000;
+    float *g = fs_malloc(sizeof(float) * n);
+    for (size_t i = 0; i < n; i++) g[i] = 1.0f;
+    fs_allreduce *ar = NULL;
+    T_OK(fs_allreduce_init(&ar, w, g, n, 4096 * sizeof(float), &e), &e);
+    fs_allreduce_begin(ar);
+    if (w->rank == late) {
+        sleep(5);
+        T_OK(fs_allreduce_finish(ar, 30.0, NULL, &e), &e); /* completes once the others drive progress */
+        T_CHECK(g[0] == (float)w->size && g[n - 1] == (float)w->size, "late rank sum %g", (double)g[0]);
+    } else {
+        fs_allreduce_ready(ar, n - 4096); /* bucket 0 launched during "backward" */
+        int rc = fs_allreduce_finish(ar, 1.5, NULL, &e);
+        T_CHECK(rc == FS_EXIT_FAIL, "the late rank went unnoticed (rc %d)", rc);
+        T_HAS(&e, "gradient all-reduce timed out after 1.5 s: bucket 0 of 3");
+        T_HAS(&e, "seq 0");
+        expect_late_named(w, &e, late);
+    }
+    MPI_Barrier(MPI_COMM_WORLD); /* the others' pending buckets progress in here */
+    fs_allreduce_free(ar);
+    free(g);
+}
+
+int main(int argc, char **argv) {
+    fs_world w;
+    fs_error e = {0};
+    T_OK(fs_world_init(&w, &argc, &argv, &e), &e);
+    T_CHECK(w.size >= 2, "this test needs at least 2 ranks, got %d", w.size);
+    T_CHECK(argc == 2 && (!strcmp(argv[1], "barrier") || !strcmp(argv[1], "allreduce")),
+            "usage: test_timeout barrier|allreduce");
+    if (!strcmp(argv[1], "barrier"))
+        barrier_case(&w);
+    else
+        allreduce_case(&w);
+    if (w.rank == 0) printf("timeout (%s): late rank %d named at world size %d\n", argv[1], w.size - 1, w.size);
+    fs_world_finalize(&w);
+    return 0;
+}
