@@ -5,3 +5,5 @@ foreach(t loss_decreases resume_exact signal_stop crash_kill nan_guard tamper)
 endforeach()
 fs_add_test(NAME train_mpi_equivalence COMMAND bash ${CMAKE_SOURCE_DIR}/tests/train/mpi_equivalence.sh
             LABELS "train;mpi" TIMEOUT 600)
+fs_add_test(NAME train_coordinator COMMAND bash ${CMAKE_SOURCE_DIR}/tests/train/coordinator_run.sh
+            LABELS "train;mpi" TIMEOUT 300)

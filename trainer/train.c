@@ -354,7 +354,11 @@ static int run_step(trainer *t, step_result *r, fs_error *e) {
     be->sync();
     double t3 = fs_now();
     fs_allreduce_stats st;
+    /* The heartbeat carries "in the gradient all-reduce of step s" so that the coordinator
+     * can name a rank that stays in it while the others moved on. */
+    if (t->coord) fs_coord_set_collective(t->coord, (uint64_t)t->step + 1, fs_allreduce_buckets(t->ar), 1);
     int rc = fs_allreduce_finish(t->ar, t->cfg.comms.timeout_s, &st, e);
+    if (t->coord) fs_coord_set_collective(t->coord, (uint64_t)t->step + 1, fs_allreduce_buckets(t->ar), 0);
     if (rc) return rc;
     double t4 = fs_now();
     int nid = m->n_decoders, P = t->world.size;
@@ -452,6 +456,11 @@ static int log_metrics(trainer *t, const step_result *r, fs_error *e) {
         fs_coord_metrics(t->coord, t->step, own);
     }
     if (t->world.rank == 0) {
+        if (t->coord) { /* the coordinator takes flat objects; it gets every rank's own times */
+            char flat[8192];
+            snprintf(flat, sizeof flat, "%.*s}", (int)n, line);
+            fs_coord_metrics(t->coord, t->step, flat);
+        }
         for (int k = 0; k < 2; k++) {
             n += (size_t)snprintf(line + n, cap - n, k ? ",\"rank_data_wait_ms\":[" : ",\"rank_step_ms\":[");
             for (int q = 0; q < P && n < cap - 64; q++)
@@ -461,7 +470,6 @@ static int log_metrics(trainer *t, const step_result *r, fs_error *e) {
         snprintf(line + n, cap - n, "}");
         fprintf(t->metrics, "%s\n", line);
         fflush(t->metrics);
-        if (t->coord) fs_coord_metrics(t->coord, t->step, line);
         print_progress(t, r, step_ms);
     }
     free(all);
@@ -516,6 +524,11 @@ static void write_preview(trainer *t) {
     if (fs_preview_write(&t->model, &t->cfg, t->loader, t->step, path, &e) != 0) {
         fs_warn("preview not written: %s", e.msg);
         return;
+    }
+    if (t->coord) {
+        char rel[64];
+        snprintf(rel, sizeof rel, "previews/preview-%010ld.png", t->step);
+        fs_coord_preview(t->coord, t->step, rel, "preview");
     }
     char latest[FS_PATH_LEN + 64];
     snprintf(latest, sizeof latest, "%s/previews/latest.png", t->cfg.run.dir);

@@ -6,11 +6,14 @@ source "$(dirname "$0")/lib.sh"
 make_data 40
 RANDOM=${FS_TEST_SEED:-12345}
 total=60 kills=0 prev=0 resumes=0
-for round in $(seq 12); do
+for round in $(seq 15); do
   "$FS" train "$TINY" --set train.steps=$total --set checkpoint.every=1 --set checkpoint.keep=2 \
     --set train.preview_every=0 --resume auto > "out$round.txt" 2>&1 &
   pid=$!
-  sleep "0.$(printf '%02d' $((RANDOM % 60 + 5)))"
+  # Start-up (MPI, data files) takes most of a second; after it, a checkpoint is written every
+  # step, so kills land before, between and inside checkpoint writes.
+  ms=$((500 + RANDOM % 1500))
+  sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
   if kill -KILL "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
   wait "$pid" 2>/dev/null || true
   for f in run/checkpoints/ckpt-*.h5; do
@@ -25,8 +28,8 @@ for round in $(seq 12); do
   prev=$(ls run/checkpoints/ 2>/dev/null | grep -c '^ckpt-.*h5$' || true)
 done
 echo "killed $kills times, $resumes restarts resumed from a checkpoint"
-[ "$resumes" -ge 3 ] || fail "only $resumes rounds resumed; the test did not exercise resume"
-[ "$kills" -ge 6 ] || fail "only $kills kills landed; the test did not exercise crashes"
+[ "$resumes" -ge 4 ] || fail "only $resumes rounds resumed; the test did not exercise resume"
+[ "$kills" -ge 8 ] || fail "only $kills kills landed; the test did not exercise crashes"
 "$FS" train "$TINY" --set train.steps=$total --set checkpoint.every=1 --set train.preview_every=0 --resume auto > final.txt
 "$FS" checkpoint verify "run/checkpoints/$(printf 'ckpt-%010d.h5' $total)" || fail "final checkpoint missing"
 echo PASS
