@@ -1,0 +1,339 @@
+/* coordinator.c — `faceswarm coordinator`: the job's ZeroMQ daemon, in the redis shape: one
+ * zmq_poll loop over the ROUTER socket (and, with CURVE, the ZAP handler and a socket
+ * monitor), a cron every 100 ms for timeouts and the status snapshot, signal handlers that
+ * only set a flag, and a levelled log in <run>/coordinator/coordinator.log. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "comms/coord_daemon.h"
+#include "comms/coord_keys.h"
+#include "trainer/cli.h"
+
+#define ZAP_ENDPOINT "inproc://zeromq.zap.01"
+#define MONITOR_ENDPOINT "inproc://faceswarm.coord.monitor"
+#define BATCH_MAX 4096 /* messages handled between two flush+ACK points */
+
+/* ---------------------------------------------------------------- logging */
+void coord_log(coord *c, fs_log_level lvl, const char *fmt, ...) {
+    static const char *names[] = {"debug", "info", "warning", "error"};
+    char t[32], text[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    fs_iso_time(t);
+    if (c->log) {
+        fprintf(c->log, "%s %s: %s\n", t, names[lvl], text);
+        fflush(c->log);
+    }
+    if (lvl >= FS_LOG_WARN || c->o.verbose) fprintf(stderr, "coordinator %s: %s\n", names[lvl], text);
+}
+
+/* ---------------------------------------------------------------- sending */
+void coord_send(coord *c, const uint8_t *rid, size_t rid_len, const fs_msg *m) {
+    char why[256];
+    uint8_t *buf = c->out;
+    size_t cap = FS_PROTO_MAX_MSG;
+    if (m->type == FS_MSG_STATUS) cap = FS_PROTO_HEADER + 8 + m->u.status.len, buf = fs_malloc(cap);
+    long n = fs_proto_encode(m, buf, cap, why, sizeof why);
+    if (n < 0) coord_log(c, FS_LOG_ERROR, "cannot encode a %s reply: %s", fs_proto_type_name(m->type), why);
+    /* A peer that is gone or whose queue is full loses this reply; it will ask again. */
+    else if (zmq_send(c->router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+        zmq_send(c->router, buf, (size_t)n, ZMQ_DONTWAIT);
+    if (buf != c->out) free(buf);
+}
+
+/* ---------------------------------------------------------------- receiving */
+static void drain_more(coord *c) {
+    int more;
+    size_t sz = sizeof more;
+    zmq_msg_t part;
+    while (zmq_getsockopt(c->router, ZMQ_RCVMORE, &more, &sz) == 0 && more) {
+        zmq_msg_init(&part);
+        zmq_msg_recv(&part, c->router, 0);
+        zmq_msg_close(&part);
+    }
+}
+
+/* Receives one [routing id][payload] message; returns 0 when the socket had nothing. */
+static int recv_one(coord *c) {
+    zmq_msg_t id, body;
+    zmq_msg_init(&id);
+    if (zmq_msg_recv(&id, c->router, ZMQ_DONTWAIT) < 0) return zmq_msg_close(&id), 0;
+    zmq_msg_init(&body);
+    int more = zmq_msg_more(&id);
+    if (!more || zmq_msg_recv(&body, c->router, 0) < 0) {
+        coord_bad(c, "an empty message (no payload frame)");
+    } else if (zmq_msg_more(&body)) {
+        drain_more(c);
+        coord_bad(c, "a multi-part message; the protocol uses one frame");
+    } else if (zmq_msg_size(&body) > FS_PROTO_MAX_MSG) {
+        c->n_oversize++;
+        coord_bad(c, "%zu bytes, over the %d-byte cap", zmq_msg_size(&body), FS_PROTO_MAX_MSG);
+        c->n_bad--; /* counted as oversize, not malformed */
+    } else if (zmq_msg_size(&id) > 255) {
+        coord_bad(c, "routing id of %zu bytes", zmq_msg_size(&id));
+    } else {
+        coord_handle(c, zmq_msg_data(&id), zmq_msg_size(&id), zmq_msg_data(&body), zmq_msg_size(&body));
+    }
+    zmq_msg_close(&body);
+    zmq_msg_close(&id);
+    return 1;
+}
+
+/* ---------------------------------------------------------------- CURVE: ZAP and monitor */
+static void log_refusal(coord *c, int kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+typedef struct zap_req {
+    char frame[7][256];
+    size_t len[7];
+} zap_req;
+
+static void handle_zap(coord *c, const uint8_t allowed[32]) {
+    zap_req q = {0};
+    int n = 0, more = 1;
+    while (more && n < 7) {
+        int got = zmq_recv(c->zap, q.frame[n], sizeof q.frame[n] - 1, 0);
+        if (got < 0) return;
+        q.len[n++] = (size_t)FS_MIN(got, (int)sizeof q.frame[0] - 1);
+        size_t sz = sizeof more;
+        zmq_getsockopt(c->zap, ZMQ_RCVMORE, &more, &sz);
+    }
+    if (more) { /* more frames than a CURVE request has: read them so the REP socket can answer */
+        zmq_msg_t part;
+        for (size_t sz = sizeof more; more && zmq_getsockopt(c->zap, ZMQ_RCVMORE, &more, &sz) == 0 && more;) {
+            zmq_msg_init(&part);
+            zmq_msg_recv(&part, c->zap, 0);
+            zmq_msg_close(&part);
+        }
+        n = 0; /* malformed: denied below */
+    }
+    /* frames: version, request id, domain, address, routing id, mechanism, credentials */
+    int ok = n == 7 && !strcmp(q.frame[5], "CURVE") && q.len[6] == 32 && !memcmp(q.frame[6], allowed, 32);
+    if (!ok) {
+        char z85[41] = "-";
+        if (n == 7 && q.len[6] == 32) zmq_z85_encode(z85, (const uint8_t *)q.frame[6], 32);
+        log_refusal(c, 0, "refused a client from %s: mechanism %s, public key %s is not the job's client key\n  hint: give it this job's key file",
+                    n > 3 ? q.frame[3] : "?", n > 5 ? q.frame[5] : "?", z85);
+    }
+    const char *reply[6] = {"1.0", q.frame[1], ok ? "200" : "400", ok ? "OK" : "not the job's key", "", ""};
+    for (int i = 0; i < 6; i++)
+        zmq_send(c->zap, reply[i], i == 1 ? q.len[1] : strlen(reply[i]), i < 5 ? ZMQ_SNDMORE : 0);
+}
+
+static const char *handshake_reason(uint32_t code) {
+    if (code == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) return "the client does not use CURVE (no key file?)";
+    if (code == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC) return "the client's keys do not match this job's server key (another job's key file?)";
+    return "the security handshake failed";
+}
+
+/* Refusals repeat at every reconnect of the client: the first 5 of each kind (ZAP denial, no
+ * CURVE, wrong keys) in a 10 s window are logged one by one, the rest counted and summarised
+ * by the cron. */
+static void log_refusal(coord *c, int kind, const char *fmt, ...) {
+    c->n_refused++;
+    if (c->refused_logged[kind] >= 5) {
+        c->refused_suppressed++;
+        return;
+    }
+    c->refused_logged[kind]++;
+    char text[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    coord_log(c, FS_LOG_WARN, "%s", text);
+}
+
+static void handle_monitor(coord *c) {
+    uint8_t ev[6];
+    char where[256] = "";
+    if (zmq_recv(c->monitor, ev, sizeof ev, 0) < 6) return;
+    int got = zmq_recv(c->monitor, where, sizeof where - 1, 0);
+    where[got > 0 ? FS_MIN(got, (int)sizeof where - 1) : 0] = 0;
+    uint16_t event;
+    uint32_t value;
+    memcpy(&event, ev, 2), memcpy(&value, ev + 2, 4);
+    /* A client without CURVE, or with another job's keys, fails before ZAP is asked. */
+    log_refusal(c, value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH ? 1 : 2, "refused a connection on %s: %s (event 0x%x, code 0x%x)\n  hint: ranks need coordinator.keys set to this job's key file",
+                where, handshake_reason(value), (unsigned)event, (unsigned)value);
+}
+
+static int setup_curve(coord *c, uint8_t allowed[32], fs_error *e) {
+    fs_coord_keys k;
+    if (fs_coord_keys_load(c->o.keys, &k, e)) return -1;
+    zmq_z85_decode(allowed, k.client_public);
+    int one = 1;
+    c->zap = zmq_socket(c->ctx, ZMQ_REP);
+    if (!c->zap || zmq_bind(c->zap, ZAP_ENDPOINT) || zmq_setsockopt(c->router, ZMQ_CURVE_SERVER, &one, sizeof one) ||
+        zmq_setsockopt(c->router, ZMQ_CURVE_SECRETKEY, k.server_secret, 40) ||
+        zmq_socket_monitor(c->router, MONITOR_ENDPOINT, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL))
+        return fs_errorf(e, FS_EXIT_FAIL, "cannot set up CURVE with %s: %s\n  hint: libzmq must have CURVE (libsodium)", c->o.keys, zmq_strerror(zmq_errno()));
+    c->monitor = zmq_socket(c->ctx, ZMQ_PAIR);
+    if (!c->monitor || zmq_connect(c->monitor, MONITOR_ENDPOINT))
+        return fs_errorf(e, FS_EXIT_FAIL, "cannot connect the socket monitor: %s", zmq_strerror(zmq_errno()));
+    return 0;
+}
+
+/* ---------------------------------------------------------------- set up, loop, tear down */
+static int write_address(coord *c, fs_error *e) {
+    size_t sz = sizeof c->endpoint;
+    if (zmq_getsockopt(c->router, ZMQ_LAST_ENDPOINT, c->endpoint, &sz)) return fs_errorf(e, FS_EXIT_FAIL, "ZMQ_LAST_ENDPOINT: %s", zmq_strerror(zmq_errno()));
+    char path[COORD_PATH + 64], text[300];
+    snprintf(path, sizeof path, "%s/address", c->dir);
+    int n = snprintf(text, sizeof text, "%s\n", c->endpoint);
+    return fs_write_file_atomic(path, text, (size_t)n, e);
+}
+
+static int open_sockets(coord *c, uint8_t allowed[32], fs_error *e) {
+    int hwm = 100000, linger = 0, maxmsg = 4 * FS_PROTO_MAX_MSG; /* far over the cap: disconnect, not allocate */
+    int64_t maxmsg64 = maxmsg;
+    c->ctx = zmq_ctx_new();
+    c->router = c->ctx ? zmq_socket(c->ctx, ZMQ_ROUTER) : NULL;
+    if (!c->router) return fs_errorf(e, FS_EXIT_FAIL, "cannot create the ROUTER socket: %s", zmq_strerror(zmq_errno()));
+    zmq_setsockopt(c->router, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(c->router, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(c->router, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(c->router, ZMQ_MAXMSGSIZE, &maxmsg64, sizeof maxmsg64);
+    if (c->o.keys[0] && setup_curve(c, allowed, e)) return -1;
+    if (zmq_bind(c->router, c->o.bind))
+        return fs_errorf(e, FS_EXIT_FAIL, "cannot bind %s: %s\n  hint: is another coordinator running on that port? use tcp://127.0.0.1:* for a free one",
+                         c->o.bind, zmq_strerror(zmq_errno()));
+    if (!c->o.keys[0] && !strstr(c->o.bind, "127.0.0.1") && !strstr(c->o.bind, "localhost") && strncmp(c->o.bind, "ipc://", 6))
+        coord_log(c, FS_LOG_WARN, "listening on %s without CURVE: anyone who can reach it can send to this job (hint: --keys FILE)", c->o.bind);
+    return write_address(c, e);
+}
+
+static volatile sig_atomic_t *g_stop;
+static void on_signal(int sig) {
+    (void)sig;
+    *g_stop = 1;
+}
+
+static void poll_once(coord *c, const uint8_t allowed[32]) {
+    zmq_pollitem_t items[3] = {{c->router, 0, ZMQ_POLLIN, 0}, {c->zap, 0, ZMQ_POLLIN, 0}, {c->monitor, 0, ZMQ_POLLIN, 0}};
+    int n_items = c->zap ? 3 : 1;
+    if (zmq_poll(items, n_items, 100) < 0) return; /* EINTR: the loop checks the stop flag */
+    if (items[0].revents & ZMQ_POLLIN) {
+        for (int i = 0; i < BATCH_MAX && recv_one(c); i++) {}
+        coord_end_batch(c);
+    }
+    if (n_items > 1 && (items[1].revents & ZMQ_POLLIN)) handle_zap(c, allowed);
+    if (n_items > 2 && (items[2].revents & ZMQ_POLLIN)) handle_monitor(c);
+}
+
+static void teardown(coord *c) {
+    if (c->router && c->dir[0]) {
+        fs_error e = {0};
+        coord_end_batch(c);
+        if (coord_snapshot(c, &e)) coord_log(c, FS_LOG_ERROR, "%s", e.msg);
+    }
+    coord_state_close(c);
+    if (c->log) fclose(c->log);
+    if (c->monitor) zmq_close(c->monitor);
+    if (c->zap) zmq_close(c->zap);
+    if (c->router) zmq_close(c->router);
+    if (c->ctx) zmq_ctx_term(c->ctx);
+}
+
+int coord_daemon_run(const coord_opts *o, volatile sig_atomic_t *stop, fs_error *e) {
+    coord *c = fs_calloc(1, sizeof *c);
+    uint8_t allowed[32] = {0};
+    c->o = *o;
+    c->t_start = c->last_cron = c->bad_window = c->last_alive = fs_now();
+    c->boot = fs_mix64((uint64_t)getpid() ^ (uint64_t)(fs_wall_time() * 1e6)) | 1;
+    char logpath[COORD_PATH + 64];
+    snprintf(c->dir, sizeof c->dir, "%s/coordinator", o->state_dir);
+    snprintf(logpath, sizeof logpath, "%s/coordinator.log", c->dir);
+    int rc = fs_mkdir_p(c->dir, e);
+    if (!rc && !(c->log = fs_fopen(logpath, "a", e))) rc = -1;
+    if (!rc) rc = coord_state_open(c, e);
+    if (!rc) rc = open_sockets(c, allowed, e);
+    if (!rc) {
+        coord_log(c, FS_LOG_INFO, "coordinator pid %ld listening on %s, state in %s, timeout %.1f s%s", (long)getpid(), c->endpoint, o->state_dir,
+                  o->timeout_s, o->keys[0] ? ", CURVE required" : "");
+        while (!*stop && !c->idle_exit) {
+            poll_once(c, allowed);
+            if (fs_now() - c->last_cron >= 0.1) coord_cron(c), c->last_cron = fs_now();
+        }
+        coord_log(c, FS_LOG_INFO, "stopping after %llu messages", (unsigned long long)c->n_msgs);
+    }
+    teardown(c);
+    free(c);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- command line */
+static void usage(FILE *f) {
+    fprintf(f, "usage: faceswarm coordinator --state-dir RUN_DIR [--bind ADDR] [--keys FILE] [--timeout S] [--straggler K] [-v]\n"
+               "  --bind ADDR      zmq endpoint (default tcp://127.0.0.1:7555; tcp://127.0.0.1:* picks a free port,\n"
+               "                   written to RUN_DIR/coordinator/address)\n"
+               "  --state-dir DIR  the run directory: metrics, registry, TensorBoard events, log, status\n"
+               "  --keys FILE      require CURVE with the job's keys (faceswarm keys --out FILE)\n"
+               "  --timeout S      a rank silent (or stuck in one collective) this long is named (default 30)\n"
+               "  --straggler K    flag a rank whose step time exceeds K x the median (default 2)\n"
+               "  --idle-exit S    exit once no rank has been alive for S seconds (0 = never, the default)\n");
+}
+
+static int parse_double(const char *opt, const char *s, double lo, double hi, double *v) {
+    char *end;
+    *v = strtod(s, &end);
+    if (*end || !(*v >= lo && *v <= hi)) {
+        fprintf(stderr, "error: faceswarm coordinator: %s '%s' is not a number in [%g, %g]\n", opt, s, lo, hi);
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, coord_opts *o) {
+    static const struct option opts[] = {{"bind", required_argument, 0, 'b'}, {"state-dir", required_argument, 0, 'd'},
+                                         {"keys", required_argument, 0, 'k'}, {"timeout", required_argument, 0, 't'},
+                                         {"straggler", required_argument, 0, 's'}, {"verbose", no_argument, 0, 'v'},
+                                         {"idle-exit", required_argument, 0, 'i'},
+                                         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    memset(o, 0, sizeof *o);
+    snprintf(o->bind, sizeof o->bind, "tcp://127.0.0.1:7555");
+    o->timeout_s = 30, o->straggler_k = 2;
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "b:d:k:t:s:i:vh", opts, NULL)) != -1) {
+        if (ch == 'b') snprintf(o->bind, sizeof o->bind, "%s", optarg);
+        else if (ch == 'd') snprintf(o->state_dir, sizeof o->state_dir, "%s", optarg);
+        else if (ch == 'k') snprintf(o->keys, sizeof o->keys, "%s", optarg);
+        else if (ch == 't') { if (parse_double("--timeout", optarg, 0.1, 86400, &o->timeout_s)) return FS_EXIT_BADINPUT; }
+        else if (ch == 's') { if (parse_double("--straggler", optarg, 1.01, 1000, &o->straggler_k)) return FS_EXIT_BADINPUT; }
+        else if (ch == 'i') { if (parse_double("--idle-exit", optarg, 0, 1e7, &o->idle_exit_s)) return FS_EXIT_BADINPUT; }
+        else if (ch == 'v') o->verbose = 1;
+        else if (ch == 'h') return usage(stdout), -1;
+        else return usage(stderr), FS_EXIT_BADINPUT;
+    }
+    if (!o->state_dir[0]) {
+        fprintf(stderr, "error: faceswarm coordinator: --state-dir is required\n  hint: pass the run directory, e.g. --state-dir runs/demo\n");
+        return FS_EXIT_BADINPUT;
+    }
+    return 0;
+}
+
+int cmd_coordinator(int argc, char **argv) {
+    coord_opts o;
+    int rc = parse_args(argc, argv, &o);
+    if (rc) return rc < 0 ? FS_EXIT_OK : rc;
+    static volatile sig_atomic_t stop = 0;
+    g_stop = &stop;
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    fs_error e = {0};
+    if (coord_daemon_run(&o, &stop, &e)) {
+        fprintf(stderr, "error: faceswarm coordinator: %s\n", e.msg);
+        return e.code ? e.code : FS_EXIT_FAIL;
+    }
+    return FS_EXIT_OK;
+}

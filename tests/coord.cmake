@@ -1,0 +1,26 @@
+# Coordinator tests: protocol, fuzz corpus, daemon + clients, restart, timeout, CURVE,
+# TensorBoard files, status, bench. Daemon tests re-execute the test binary as
+# `coordinator` / `status` (the same code as the faceswarm subcommands).
+set(COORD_TL tests/coord/coord_testlib.c)
+fs_add_test(NAME coord_protocol SOURCES tests/coord/test_protocol.c LIBS fs_comms LABELS unit TIMEOUT 20)
+fs_add_test(NAME coord_fuzz_corpus SOURCES tests/coord/fuzz_replay.c tests/fuzz/fuzz_protocol.c LIBS fs_comms LABELS unit TIMEOUT 20)
+# libFuzzer target: cmake -DFACESWARM_FUZZ=ON -DCMAKE_C_COMPILER=clang ...; then
+#   ./fuzz_protocol -max_total_time=300 -max_len=65536 corpus-work ../tests/fuzz/corpus/protocol
+if(FACESWARM_FUZZ)
+  if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "FACESWARM_FUZZ=ON needs clang (libFuzzer).\n"
+                        "  hint: cmake -DCMAKE_C_COMPILER=clang -DFACESWARM_FUZZ=ON ...")
+  endif()
+  add_executable(fuzz_protocol tests/fuzz/fuzz_protocol.c comms/protocol.c comms/coord_json.c trainer/common.c)
+  target_compile_definitions(fuzz_protocol PRIVATE FS_LIBFUZZER FS_GIT_COMMIT="fuzz")
+  target_compile_options(fuzz_protocol PRIVATE -fsanitize=fuzzer,address,undefined -g)
+  target_link_options(fuzz_protocol PRIVATE -fsanitize=fuzzer,address,undefined)
+  target_link_libraries(fuzz_protocol PRIVATE ${MATH_LIB} Threads::Threads)
+endif()
+fs_add_test(NAME coord_daemon SOURCES tests/coord/test_daemon.c ${COORD_TL} LIBS fs_comms LABELS unit TIMEOUT 30)
+fs_add_test(NAME coord_restart SOURCES tests/coord/test_restart.c ${COORD_TL} LIBS fs_comms LABELS unit TIMEOUT 30)
+fs_add_test(NAME coord_timeout SOURCES tests/coord/test_timeout.c ${COORD_TL} LIBS fs_comms LABELS unit TIMEOUT 30)
+fs_add_test(NAME coord_curve SOURCES tests/coord/test_curve.c ${COORD_TL} LIBS fs_comms LABELS unit TIMEOUT 30)
+fs_add_test(NAME coord_tfevents SOURCES tests/coord/test_tfevents.c ${COORD_TL} LIBS fs_comms PkgConfig::PNG LABELS unit TIMEOUT 30)
+fs_add_test(NAME coord_bench_smoke SOURCES tests/coord/bench_smoke.c ${COORD_TL} LIBS fs_comms LABELS bench TIMEOUT 30)
+fs_add_test(NAME coord_overflow SOURCES tests/coord/test_overflow.c ${COORD_TL} LIBS fs_comms LABELS unit TIMEOUT 30)

@@ -1,0 +1,129 @@
+/* coord_testlib.c — see coord_testlib.h. */
+#include "tests/coord/coord_testlib.h"
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "trainer/cli.h"
+#include "trainer/common.h"
+
+static char g_run[4][512];
+static int g_nrun;
+static pid_t g_daemons[16];
+static int g_ndaemons;
+
+void tl_dispatch(int argc, char **argv) {
+    if (argc < 2) return;
+    if (!strcmp(argv[1], "coordinator")) exit(cmd_coordinator(argc - 1, argv + 1));
+    if (!strcmp(argv[1], "status")) exit(cmd_status(argc - 1, argv + 1));
+    if (!strcmp(argv[1], "keys")) exit(cmd_keys(argc - 1, argv + 1));
+}
+
+const char *tl_run_dir(const char *name) {
+    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    char *d = g_run[g_nrun++ % 4];
+    snprintf(d, 512, "%s/fs_%s_%ld", tmp, name, (long)getpid());
+    char cmd[1100];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", d, d);
+    if (system(cmd) != 0) fprintf(stderr, "cannot create %s\n", d), exit(1);
+    return d;
+}
+
+static int addr_ready(void *arg) { return fs_exists(arg); }
+
+pid_t tl_daemon(const char *run, char *addr, size_t len, const char *bind, ...) {
+    char *argv[32] = {"/proc/self/exe", "coordinator", "--bind", (char *)bind, "--state-dir", (char *)run};
+    int n = 6;
+    va_list ap;
+    va_start(ap, bind);
+    for (const char *a; (a = va_arg(ap, const char *)) && n < 30;) argv[n++] = (char *)a;
+    va_end(ap);
+    char path[600];
+    snprintf(path, sizeof path, "%s/coordinator/address", run);
+    unlink(path);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execv("/proc/self/exe", argv);
+        _exit(127);
+    }
+    g_daemons[g_ndaemons++ % 16] = pid;
+    if (!tl_wait(addr_ready, path, 10)) fprintf(stderr, "FAIL: daemon did not write %s\n", path), tl_cleanup(), exit(1);
+    char *text = tl_slurp(path);
+    snprintf(addr, len, "%.*s", (int)strcspn(text, "\n"), text);
+    free(text);
+    return pid;
+}
+
+void tl_kill(pid_t pid, int sig) {
+    kill(pid, sig);
+    if (sig == SIGKILL || sig == SIGTERM || sig == SIGINT) waitpid(pid, NULL, 0);
+    for (int i = 0; i < 16; i++)
+        if (g_daemons[i] == pid && (sig == SIGKILL || sig == SIGTERM || sig == SIGINT)) g_daemons[i] = 0;
+}
+
+char *tl_run_status(int *rc, ...) {
+    char *argv[32] = {"/proc/self/exe", "status"};
+    int n = 2, fd[2];
+    va_list ap;
+    va_start(ap, rc);
+    for (const char *a; (a = va_arg(ap, const char *)) && n < 30;) argv[n++] = (char *)a;
+    va_end(ap);
+    if (pipe(fd)) return NULL;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fd[1], 1);
+        close(fd[0]);
+        execv("/proc/self/exe", argv);
+        _exit(127);
+    }
+    close(fd[1]);
+    size_t cap = 1 << 16, len = 0;
+    char *out = malloc(cap);
+    ssize_t got;
+    while ((got = read(fd[0], out + len, cap - 1 - len)) > 0) {
+        len += (size_t)got;
+        if (len + 1 >= cap) out = realloc(out, cap *= 2);
+    }
+    out[len] = 0;
+    close(fd[0]);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    *rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return out;
+}
+
+int tl_wait(int (*pred)(void *), void *arg, double timeout_s) {
+    double t0 = fs_now();
+    while (fs_now() - t0 < timeout_s) {
+        if (pred(arg)) return 1;
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    }
+    return pred(arg);
+}
+
+char *tl_slurp(const char *path) { return fs_exists(path) ? fs_read_file(path, NULL, NULL) : NULL; }
+
+long tl_count(const char *hay, const char *needle) {
+    long n = 0;
+    for (const char *p = hay; p && (p = strstr(p, needle)); p += strlen(needle)) n++;
+    return n;
+}
+
+void tl_cleanup(void) {
+    for (int i = 0; i < 16; i++)
+        if (g_daemons[i] > 0) kill(g_daemons[i], SIGKILL), waitpid(g_daemons[i], NULL, 0), g_daemons[i] = 0;
+    if (getenv("KEEP_RUN")) return;
+    for (int i = 0; i < g_nrun && i < 4; i++) {
+        char cmd[2100];
+        snprintf(cmd, sizeof cmd, "rm -rf '%.511s'", g_run[i]);
+        if (system(cmd) != 0) fprintf(stderr, "warning: cannot remove %s\n", g_run[i]);
+    }
+}
