@@ -50,6 +50,7 @@ typedef struct fs_model {
     fs_net encoder;
     fs_net decoders[FS_MAX_IDENTITIES];
     size_t n_params;
+    float leaky_alpha;    /* LeakyReLU slope of every FS_ACT_LEAKY layer (model.leaky_alpha) */
 
     const fs_backend *be; /* NULL until fs_model_alloc */
     float *params;        /* [n_params], device */

@@ -1,0 +1,84 @@
+/* model_cmd.c — `faceswarm model CONFIG [--set section.key=value]...`: the layer table of a
+ * config's model (name, output shape, parameters), the parameter totals and the forward
+ * GFLOP per image. Needs no data and no device. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "trainer/cli.h"
+#include "trainer/config.h"
+#include "trainer/model.h"
+
+#define MAX_SETS 256
+
+typedef struct model_args {
+    const char *config;
+    const char *sets[MAX_SETS];
+    int n_sets;
+    int help, help_config;
+} model_args;
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: faceswarm model CONFIG [--set section.key=value]...\n"
+               "       faceswarm model --help-config\n\n"
+               "Prints the layer table of CONFIG's model (name, output shape HxWxC, parameters),\n"
+               "the parameters of the encoder and of each decoder, the total, and the forward\n"
+               "GFLOP per image (encoder + one decoder).\n\n"
+               "options:\n"
+               "  -s, --set KEY=VALUE  override a config key (same checks as the file); repeatable\n"
+               "      --help-config    list every config key with its type, default and bounds\n"
+               "  -h, --help           this text\n");
+}
+
+static int parse_args(int argc, char **argv, model_args *a) {
+    static const struct option opts[] = {{"set", required_argument, NULL, 's'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {"help-config", no_argument, NULL, 'K'},
+                                         {NULL, 0, NULL, 0}};
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
+        if (ch == 'h') a->help = 1;
+        else if (ch == 'K') a->help_config = 1;
+        else if (ch == 's' && a->n_sets < MAX_SETS) a->sets[a->n_sets++] = optarg;
+        else if (ch == 's') return fprintf(stderr, "error: more than %d --set options\n", MAX_SETS), -1;
+        else return -1;
+    }
+    if (a->help || a->help_config) return 0;
+    if (optind != argc - 1) {
+        fprintf(stderr, "error: faceswarm model takes exactly one CONFIG file, got %d arguments\n"
+                        "  hint: faceswarm model configs/original-64.yaml\n", argc - optind);
+        return -1;
+    }
+    a->config = argv[optind];
+    return 0;
+}
+
+static int load_config(const model_args *a, fs_config *c, fs_error *e) {
+    if (fs_config_load(c, a->config, e)) return e->code;
+    for (int i = 0; i < a->n_sets; i++)
+        if (fs_config_set(c, a->sets[i], e)) return e->code;
+    return fs_config_validate(c, e);
+}
+
+int cmd_model(int argc, char **argv) {
+    model_args a = {0};
+    if (parse_args(argc, argv, &a)) {
+        usage(stderr);
+        return FS_EXIT_BADINPUT;
+    }
+    if (a.help) return usage(stdout), FS_EXIT_OK;
+    if (a.help_config) return fs_config_print_keys(stdout), FS_EXIT_OK;
+    fs_config c;
+    fs_model m;
+    fs_error e = {0};
+    if (load_config(&a, &c, &e) || fs_model_build(&m, &c, &e)) {
+        fprintf(stderr, "error: %s\n", e.msg);
+        return e.code ? e.code : FS_EXIT_BADINPUT;
+    }
+    printf("# faceswarm %s model of %s: %d px, %d identities\n", FS_VERSION, a.config, m.resolution, m.n_decoders);
+    fs_model_print(&m, stdout);
+    printf("forward GFLOP per image (encoder + one decoder): %.3f\n", fs_model_forward_flops(&m) / 1e9);
+    fs_model_free(&m);
+    return FS_EXIT_OK;
+}
