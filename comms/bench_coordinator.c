@@ -314,7 +314,7 @@ int bench_coordinator(int argc, char **argv) {
     if (!mkdtemp(dir)) return fprintf(stderr, "error: cannot create a temp run directory %s\n", dir), FS_EXIT_FAIL;
     long pid;
     fs_error e = {0};
-    if (fs_coord_spawn_local("/proc/self/exe", dir, NULL, addr, sizeof addr, &pid, &e)) {
+    if (fs_coord_spawn_local("/proc/self/exe", dir, NULL, 30.0, addr, sizeof addr, &pid, &e)) {
         fprintf(stderr, "error: bench coordinator: %s\n", e.msg);
         return FS_EXIT_FAIL;
     }

@@ -51,7 +51,7 @@ double fs_coord_last_rtt_ms(fs_coord_client *c);
 /* Starts `faceswarm coordinator` (exe = path of the faceswarm binary, /proc/self/exe) as a child on
    127.0.0.1 with a free port, state dir run_dir; fills address_out (tcp://127.0.0.1:PORT). The
    child exits by itself once no rank has been alive for 60 s (or on SIGTERM). */
-int fs_coord_spawn_local(const char *exe, const char *run_dir, const char *keyfile, char *address_out, size_t len,
+int fs_coord_spawn_local(const char *exe, const char *run_dir, const char *keyfile, double timeout_s, char *address_out, size_t len,
                          long *pid_out, fs_error *e);
 /* Reads <run>/coordinator/registry.jsonl: newest-first list of registered checkpoint paths (for
    --resume auto). Returns count, fills paths (caller frees with free()). Returns -1 on error

@@ -14,10 +14,13 @@
 
 #define SPAWN_WAIT_S 10.0
 
-static void exec_daemon(const char *exe, const char *run_dir, const char *keyfile) {
+static void exec_daemon(const char *exe, const char *run_dir, const char *keyfile, double timeout_s) {
     setpgid(0, 0); /* a Ctrl-C meant for the trainer does not take the job's memory with it */
-    char *argv[12] = {(char *)exe, "coordinator", "--bind", "tcp://127.0.0.1:*", "--state-dir", (char *)run_dir, "--idle-exit", "60", NULL};
-    int n = 8;
+    char timeout[32];
+    snprintf(timeout, sizeof timeout, "%g", timeout_s > 0 ? timeout_s : 30.0);
+    char *argv[14] = {(char *)exe, "coordinator", "--bind", "tcp://127.0.0.1:*", "--state-dir", (char *)run_dir,
+                      "--idle-exit", "60", "--timeout", timeout, NULL};
+    int n = 10;
     if (keyfile && keyfile[0]) argv[n++] = "--keys", argv[n++] = (char *)keyfile;
     argv[n] = NULL;
     execv(exe, argv);
@@ -47,7 +50,8 @@ static int wait_address(pid_t pid, const char *path, char *out, size_t len, fs_e
                      (long)pid, path, SPAWN_WAIT_S);
 }
 
-int fs_coord_spawn_local(const char *exe, const char *run_dir, const char *keyfile, char *address_out, size_t len, long *pid_out, fs_error *e) {
+int fs_coord_spawn_local(const char *exe, const char *run_dir, const char *keyfile, double timeout_s, char *address_out,
+                         size_t len, long *pid_out, fs_error *e) {
     char dir[4200], path[4300];
     snprintf(dir, sizeof dir, "%s/coordinator", run_dir);
     snprintf(path, sizeof path, "%s/address", dir);
@@ -57,7 +61,7 @@ int fs_coord_spawn_local(const char *exe, const char *run_dir, const char *keyfi
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) return fs_errorf(e, FS_EXIT_FAIL, "fork for the local coordinator: %s", strerror(errno));
-    if (pid == 0) exec_daemon(exe, run_dir, keyfile);
+    if (pid == 0) exec_daemon(exe, run_dir, keyfile, timeout_s);
     if (pid_out) *pid_out = (long)pid;
     return wait_address(pid, path, address_out, len, e);
 }

@@ -11,7 +11,8 @@ if(FACESWARM_FUZZ)
     message(FATAL_ERROR "FACESWARM_FUZZ=ON needs clang (libFuzzer).\n"
                         "  hint: cmake -DCMAKE_C_COMPILER=clang -DFACESWARM_FUZZ=ON ...")
   endif()
-  add_executable(fuzz_protocol tests/fuzz/fuzz_protocol.c comms/protocol.c comms/coord_json.c trainer/common.c)
+  add_executable(fuzz_protocol ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_protocol.c ${CMAKE_SOURCE_DIR}/comms/protocol.c
+                 ${CMAKE_SOURCE_DIR}/comms/coord_json.c ${CMAKE_SOURCE_DIR}/trainer/common.c)
   target_compile_definitions(fuzz_protocol PRIVATE FS_LIBFUZZER FS_GIT_COMMIT="fuzz")
   target_compile_options(fuzz_protocol PRIVATE -fsanitize=fuzzer,address,undefined -g)
   target_link_options(fuzz_protocol PRIVATE -fsanitize=fuzzer,address,undefined)

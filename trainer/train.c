@@ -259,7 +259,7 @@ static void setup_coordinator(trainer *t) {
         char exe[FS_PATH_LEN];
         ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
         exe[n > 0 ? n : 0] = 0;
-        if (fs_coord_spawn_local(exe, c->run.dir, c->coordinator.keys, addr, sizeof addr, &t->coord_pid, &e) != 0) {
+        if (fs_coord_spawn_local(exe, c->run.dir, c->coordinator.keys, c->coordinator.timeout_s, addr, sizeof addr, &t->coord_pid, &e) != 0) {
             fs_warn("could not start a local coordinator (%s); training goes on without one", e.msg);
             addr[0] = 0;
         }
