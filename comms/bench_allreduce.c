@@ -16,6 +16,8 @@
 #include <string.h>
 
 #include "comms/allreduce.h"
+#include "comms/nccl/nccl_allreduce.h"
+#include "kernels/ops.h"
 #include "trainer/cli.h"
 
 #define MIB ((size_t)1 << 20)
@@ -314,6 +316,23 @@ static int run_bench(fs_world *w, const bench_opts *o, fs_error *e) {
     return 0;
 }
 
+/* The NCCL path, on every rank's GPU, when this build has NCCL and every rank has a GPU;
+ * otherwise one line says why it was not run. */
+static int run_nccl(fs_world *w, const bench_opts *o, fs_error *e) {
+    fs_error why = {0};
+    int have = fs_nccl_available() && fs_backend_cuda(w->local_rank, &why) != NULL, all = 0;
+    if (!fs_nccl_available()) fs_errorf(&why, FS_EXIT_FAIL, "this build has no NCCL");
+    MPI_Allreduce(&have, &all, 1, MPI_INT, MPI_MIN, w->comm);
+    if (!all) {
+        if (w->rank == 0 && !o->json) printf("# NCCL path: not run (%s)\n", have ? "a rank has no GPU" : why.msg);
+        return 0;
+    }
+    long wrong = fs_nccl_bench(w, o->min_bytes, o->max_bytes, (size_t)(o->bucket_mb * 1e6), o->iters, o->json, e);
+    if (wrong < 0) return e->code ? e->code : FS_EXIT_FAIL;
+    if (wrong) return fs_errorf(e, FS_EXIT_FAIL, "bench allreduce (NCCL): %ld reduced values differ from the exact sum", wrong);
+    return 0;
+}
+
 int bench_allreduce(int argc, char **argv) {
     bench_opts o;
     fs_error e = {0};
@@ -328,6 +347,7 @@ int bench_allreduce(int argc, char **argv) {
         return rc;
     }
     rc = run_bench(&w, &o, &e);
+    if (!rc) rc = run_nccl(&w, &o, &e);
     if (rc) fs_log(FS_LOG_ERROR, "%s", e.msg);
     fs_world_finalize(&w);
     return rc;

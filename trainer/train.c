@@ -19,6 +19,7 @@
 
 #include "comms/allreduce.h"
 #include "comms/coord_client.h"
+#include "comms/nccl/nccl_allreduce.h"
 #include "comms/world.h"
 #include "data/loader.h"
 #include "kernels/cpu/cpu.h"
@@ -75,6 +76,38 @@ static void install_signals(void) {
     sigaction(SIGUSR1, &sa, NULL);
 }
 
+/* ---------------------------------------------------------------- gradient sync
+ * MPI on host gradients (cpu), NCCL on device gradients (cuda with more than one rank):
+ * the same begin / ready / finish protocol, picked once here. */
+typedef struct grad_sync {
+    fs_allreduce *mpi;
+    fs_nccl_allreduce *nccl;
+} grad_sync;
+
+static int grad_sync_init(grad_sync *g, fs_world *w, const fs_backend *be, float *grads, size_t n,
+                          size_t bucket_bytes, fs_error *e) {
+    if (be->device == FS_DEV_CUDA && w->size > 1) return fs_nccl_init(&g->nccl, w, grads, n, bucket_bytes, e);
+    return fs_allreduce_init(&g->mpi, w, grads, n, bucket_bytes, e);
+}
+static void grad_sync_begin(grad_sync *g) {
+    if (g->nccl) fs_nccl_begin(g->nccl);
+    else fs_allreduce_begin(g->mpi);
+}
+static void grad_sync_ready(void *ctx, size_t ready_from) {
+    grad_sync *g = ctx;
+    if (g->nccl) fs_nccl_ready(g->nccl, ready_from);
+    else fs_allreduce_ready(g->mpi, ready_from);
+}
+static int grad_sync_finish(grad_sync *g, double timeout_s, fs_allreduce_stats *st, fs_error *e) {
+    return g->nccl ? fs_nccl_finish(g->nccl, timeout_s, st, e) : fs_allreduce_finish(g->mpi, timeout_s, st, e);
+}
+static int grad_sync_buckets(const grad_sync *g) { return g->mpi ? fs_allreduce_buckets(g->mpi) : 0; }
+static void grad_sync_free(grad_sync *g) {
+    if (g->nccl) fs_nccl_free(g->nccl);
+    if (g->mpi) fs_allreduce_free(g->mpi);
+    g->nccl = NULL, g->mpi = NULL;
+}
+
 /* ---------------------------------------------------------------- run state */
 typedef struct trainer {
     fs_config cfg;
@@ -83,7 +116,7 @@ typedef struct trainer {
     fs_model model;
     fs_step_buffers sb;
     fs_loader *loader;
-    fs_allreduce *ar;
+    grad_sync gs;
     fs_coord_client *coord;
     long coord_pid;        /* local coordinator started by rank 0, 0 if none */
     int local_batch;       /* samples per identity on this rank */
@@ -349,16 +382,16 @@ static int run_step(trainer *t, step_result *r, fs_error *e) {
     fs_step_forward_loss(m, &t->cfg, &t->sb, t->local_batch);
     be->sync();
     double t2 = fs_now();
-    fs_allreduce_begin(t->ar);
-    fs_model_backward(m, t->local_batch, t->sb.dout, fs_allreduce_ready_cb, t->ar);
+    grad_sync_begin(&t->gs);
+    fs_model_backward(m, t->local_batch, t->sb.dout, grad_sync_ready, &t->gs);
     be->sync();
     double t3 = fs_now();
     fs_allreduce_stats st;
     /* The heartbeat carries "in the gradient all-reduce of step s" so that the coordinator
      * can name a rank that stays in it while the others moved on. */
-    if (t->coord) fs_coord_set_collective(t->coord, (uint64_t)t->step + 1, fs_allreduce_buckets(t->ar), 1);
-    int rc = fs_allreduce_finish(t->ar, t->cfg.comms.timeout_s, &st, e);
-    if (t->coord) fs_coord_set_collective(t->coord, (uint64_t)t->step + 1, fs_allreduce_buckets(t->ar), 0);
+    if (t->coord) fs_coord_set_collective(t->coord, (uint64_t)t->step + 1, grad_sync_buckets(&t->gs), 1);
+    int rc = grad_sync_finish(&t->gs, t->cfg.comms.timeout_s, &st, e);
+    if (t->coord) fs_coord_set_collective(t->coord, (uint64_t)t->step + 1, grad_sync_buckets(&t->gs), 0);
     if (rc) return rc;
     double t4 = fs_now();
     int nid = m->n_decoders, P = t->world.size;
@@ -540,6 +573,18 @@ static void write_preview(trainer *t) {
     }
 }
 
+/* Divergence guard: every rank's parameters must be bit-identical (same gradients, same
+ * update); a checksum comparison names the ranks that differ. */
+static int check_divergence(trainer *t, fs_error *e) {
+    fs_model *m = &t->model;
+    if (t->be->device == FS_DEV_CPU) return fs_world_check_params(&t->world, m->params, m->n_params, e);
+    float *host = fs_malloc(sizeof(float) * m->n_params);
+    t->be->download(host, m->params, sizeof(float) * m->n_params);
+    int rc = fs_world_check_params(&t->world, host, m->n_params, e);
+    free(host);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- the loop */
 static int every(long step, int k) { return k > 0 && step % k == 0; }
 
@@ -570,7 +615,7 @@ static int train_loop(trainer *t, fs_error *e) {
         if (every(t->step, c->train.log_every) || last || r.stop || !r.applied)
             if ((rc = log_metrics(t, &r, e))) return rc;
         if (c->comms.check_every > 0 && t->step % c->comms.check_every == 0 && t->world.size > 1 &&
-            (rc = fs_world_check_params(&t->world, t->model.params, t->model.n_params, e)))
+            (rc = check_divergence(t, e)))
             return rc;
         if (every(t->step, c->train.preview_every) || (last && c->train.preview_every > 0)) write_preview(t);
         if (r.stop) {
@@ -614,8 +659,8 @@ static int train_setup(trainer *t, const fs_train_args *a, fs_error *e) {
     if ((rc = setup_model(t, e))) return rc;
     if ((rc = resume(t, a->resume, e))) return rc;
     if ((rc = setup_loader(t, e))) return rc;
-    if ((rc = fs_allreduce_init(&t->ar, &t->world, t->model.grads, t->model.n_params,
-                                (size_t)(t->cfg.comms.bucket_mb * 1e6), e)))
+    if ((rc = grad_sync_init(&t->gs, &t->world, t->be, t->model.grads, t->model.n_params,
+                             (size_t)(t->cfg.comms.bucket_mb * 1e6), e)))
         return rc;
     if (t->world.rank == 0 && (rc = open_metrics(t, e))) return rc;
     setup_coordinator(t);
@@ -630,7 +675,7 @@ static void train_teardown(trainer *t, int rc, const char *msg) {
     if (t->coord_pid > 0) kill((pid_t)t->coord_pid, SIGTERM);
     if (t->metrics) fclose(t->metrics);
     if (t->loader) fs_loader_close(t->loader);
-    if (t->ar) fs_allreduce_free(t->ar);
+    grad_sync_free(&t->gs);
     if (t->be) {
         fs_step_buffers_free(&t->sb, &t->model);
         fs_model_free(&t->model);
