@@ -1,0 +1,318 @@
+/* bench.c — `faceswarm bench kernels`: forward + backward GFLOP/s of every conv and dense
+ * shape of faceswap's original-64 model on the fast CPU backend, as a fraction of the FP32
+ * peak measured by an FMA loop in the same run. Checks the fast conv against the reference
+ * on a smaller shape (the `wrong` count) and exits non-zero when it is wrong. */
+#include <getopt.h>
+#include <immintrin.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/cpu/cpu.h"
+#include "kernels/ops.h"
+#include "trainer/cli.h"
+#include "trainer/common.h"
+
+typedef struct bench_shape {
+    const char *name;
+    int dense;          /* 1: dense [in] -> [out] (h = w = 1, cin = in, cout = out) */
+    int h, w, cin, cout, k, stride;
+} bench_shape;
+
+/* faceswap "original" at 64 px: encoder convs, dense pair, encoder upscale, one decoder. */
+static const bench_shape g_shapes[] = {
+    {"enc.conv1", 0, 64, 64, 3, 128, 5, 2},       {"enc.conv2", 0, 32, 32, 128, 256, 5, 2},
+    {"enc.conv3", 0, 16, 16, 256, 512, 5, 2},     {"enc.conv4", 0, 8, 8, 512, 1024, 5, 2},
+    {"enc.dense1", 1, 1, 1, 16384, 1024, 0, 0},   {"enc.dense2", 1, 1, 1, 1024, 16384, 0, 0},
+    {"enc.upscale", 0, 4, 4, 1024, 2048, 3, 1},   {"dec.upscale1", 0, 8, 8, 512, 1024, 3, 1},
+    {"dec.upscale2", 0, 16, 16, 256, 512, 3, 1},  {"dec.upscale3", 0, 32, 32, 128, 256, 3, 1},
+    {"dec.output", 0, 64, 64, 64, 3, 5, 1},
+};
+
+typedef struct bench_opts {
+    int json, batch, threads, reps; /* reps 0 = automatic */
+} bench_opts;
+
+typedef struct bench_result {
+    double peak;           /* GFLOP/s of the FMA loop on the same threads, just before this shape */
+    double gflop;          /* one pass (fwd, bwd_data and bwd_filter each do this much) */
+    double ms[3];          /* best of reps: fwd, bwd_data, bwd_filter */
+    int reps;
+} bench_result;
+
+/* ---------------------------------------------------------------- FP32 peak */
+#define FMA_CHAINS 12
+#define FMA_ITERS 10000000L /* 1.9 GFLOP per thread: ~20 ms */
+
+/* 12 independent 8-wide FMA chains: enough in flight to cover the FMA latency. */
+static float fma_loop(long iters, float seed) {
+    __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-6f);
+    __m256 a0 = _mm256_set1_ps(seed), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0,
+           a9 = a0, a10 = a0, a11 = a0;
+    for (long i = 0; i < iters; i++) {
+        a0 = _mm256_fmadd_ps(a0, m, c), a1 = _mm256_fmadd_ps(a1, m, c), a2 = _mm256_fmadd_ps(a2, m, c);
+        a3 = _mm256_fmadd_ps(a3, m, c), a4 = _mm256_fmadd_ps(a4, m, c), a5 = _mm256_fmadd_ps(a5, m, c);
+        a6 = _mm256_fmadd_ps(a6, m, c), a7 = _mm256_fmadd_ps(a7, m, c), a8 = _mm256_fmadd_ps(a8, m, c);
+        a9 = _mm256_fmadd_ps(a9, m, c), a10 = _mm256_fmadd_ps(a10, m, c), a11 = _mm256_fmadd_ps(a11, m, c);
+    }
+    __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
+                             _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)));
+    s = _mm256_add_ps(s, _mm256_add_ps(_mm256_add_ps(a8, a9), _mm256_add_ps(a10, a11)));
+    float out[8];
+    _mm256_storeu_ps(out, s);
+    return out[0] + out[7];
+}
+
+/* GFLOP/s of `threads` copies of the FMA loop running at once; best of reps. */
+static double measure_peak(int threads, int reps) {
+    double best = 0.0;
+    volatile float sink = 0.0f;
+    for (int rep = 0; rep < reps; rep++) {
+        double t0 = fs_now();
+#pragma omp parallel num_threads(threads)
+        {
+            float r = fma_loop(FMA_ITERS, 1.0f + (float)omp_get_thread_num());
+#pragma omp critical
+            sink += r;
+        }
+        double dt = fs_now() - t0, flops = (double)threads * FMA_ITERS * FMA_CHAINS * 8 * 2;
+        if (flops / dt > best) best = flops / dt;
+    }
+    (void)sink;
+    return best * 1e-9;
+}
+
+/* ---------------------------------------------------------------- one shape */
+typedef struct bench_bufs {
+    float *x, *w, *b, *y, *dz, *dx, *dw, *db;
+} bench_bufs;
+
+/* n floats uniform in [-scale, scale) (zeros for scale 0). */
+static float *rand_buf(size_t n, uint64_t stream, double scale) {
+    fs_rng r;
+    fs_rng_init(&r, 2024, stream, 0);
+    float *a = fs_aligned_alloc(n * sizeof(float));
+    if (scale == 0.0) memset(a, 0, n * sizeof(float));
+    else
+        for (size_t i = 0; i < n; i++) a[i] = (float)fs_rng_range(&r, -scale, scale);
+    return a;
+}
+
+static void bufs_alloc(bench_bufs *t, size_t nx, size_t nw, size_t nb, size_t ny) {
+    t->x = rand_buf(nx, 1, 1.0), t->w = rand_buf(nw, 2, 0.05), t->b = rand_buf(nb, 3, 0.1);
+    t->dz = rand_buf(ny, 4, 1.0), t->dw = rand_buf(nw, 5, 0.0), t->db = rand_buf(nb, 6, 0.0);
+    t->y = fs_aligned_alloc(ny * sizeof(float)), t->dx = fs_aligned_alloc(nx * sizeof(float));
+}
+
+static void bufs_free(bench_bufs *t) {
+    free(t->x), free(t->w), free(t->b), free(t->y), free(t->dz), free(t->dx), free(t->dw), free(t->db);
+}
+
+/* One pass (0 fwd, 1 bwd_data, 2 bwd_filter) of shape s; returns its seconds. */
+static double time_pass(const fs_backend *be, const bench_shape *s, const fs_conv_desc *d, bench_bufs *t, int pass) {
+    double t0 = fs_now();
+    int n = d->n;
+    if (s->dense && pass == 0) be->dense_fwd(n, s->cin, s->cout, t->x, t->w, t->b, t->y, FS_ACT_LEAKY, 0.1f);
+    if (s->dense && pass == 1) be->dense_bwd_data(n, s->cin, s->cout, t->dz, t->w, t->dx);
+    if (s->dense && pass == 2) be->dense_bwd_filter(n, s->cin, s->cout, t->x, t->dz, t->dw, t->db);
+    if (!s->dense && pass == 0) be->conv2d_fwd(d, t->x, t->w, t->b, t->y, FS_ACT_LEAKY, 0.1f);
+    if (!s->dense && pass == 1) be->conv2d_bwd_data(d, t->dz, t->w, t->dx);
+    if (!s->dense && pass == 2) be->conv2d_bwd_filter(d, t->x, t->dz, t->dw, t->db);
+    be->sync();
+    return fs_now() - t0;
+}
+
+/* Runs every pass once (warm-up: scratch buffers, BLAS threads), then reps times. Automatic
+ * reps aim at about 0.6 s per shape, between 1 and 10. */
+static bench_result bench_one(const fs_backend *be, const bench_shape *s, const bench_opts *o) {
+    fs_conv_desc d;
+    if (s->dense) fs_conv_desc_init(&d, o->batch, 1, 1, s->cin, s->cout, 1, 1);
+    else fs_conv_desc_init(&d, o->batch, s->h, s->w, s->cin, s->cout, s->k, s->stride);
+    bench_bufs t;
+    size_t nw = (size_t)d.k * d.k * s->cin * s->cout;
+    bufs_alloc(&t, (size_t)d.n * d.h * d.w * d.cin, nw, (size_t)s->cout, (size_t)d.n * d.ho * d.wo * d.cout);
+    bench_result r = {.peak = measure_peak(fs_cpu_threads(), 3), .gflop = 2e-9 * fs_conv_macs(&d)};
+    double warm = 0.0;
+    for (int p = 0; p < 3; p++) warm += time_pass(be, s, &d, &t, p);
+    r.reps = o->reps ? o->reps : (int)FS_MAX(1.0, FS_MIN(10.0, 0.6 / warm));
+    for (int p = 0; p < 3; p++) r.ms[p] = INFINITY;
+    for (int rep = 0; rep < r.reps; rep++)
+        for (int p = 0; p < 3; p++) r.ms[p] = FS_MIN(r.ms[p], 1e3 * time_pass(be, s, &d, &t, p));
+    bufs_free(&t);
+    return r;
+}
+
+/* ---------------------------------------------------------------- self-check */
+/* Elements of got that differ from want by more than 1e-4 * max |want|. */
+static long count_wrong(const float *got, const float *want, size_t n) {
+    double scale = 0.0;
+    long wrong = 0;
+    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(want[i]));
+    for (size_t i = 0; i < n; i++)
+        if (!(fabs((double)got[i] - want[i]) <= 1e-4 * scale)) wrong++;
+    return wrong;
+}
+
+/* Smaller shapes checked against the reference, one per path of the fast conv: stride 2
+ * (GEMM + col2im), stride 1 (flipped forward conv for bwd_data), 3 output channels
+ * (direct loops). {n, h, w, cin, cout, k, stride} */
+static const int g_checks[][7] = {
+    {2, 17, 15, 64, 32, 5, 2},
+    {2, 12, 11, 32, 48, 3, 1},
+    {1, 20, 19, 16, 3, 5, 1},
+};
+
+/* The fast conv against the plain-loop reference, all three passes. */
+static long check_conv(const fs_backend *fast, const int shape[7]) {
+    const fs_backend *ref = fs_backend_cpu_ref();
+    fs_conv_desc desc, *d = &desc;
+    fs_conv_desc_init(d, shape[0], shape[1], shape[2], shape[3], shape[4], shape[5], shape[6]);
+    size_t nx = (size_t)d->n * d->h * d->w * d->cin, ny = (size_t)d->n * d->ho * d->wo * d->cout;
+    size_t nw = (size_t)d->k * d->k * d->cin * d->cout;
+    bench_bufs f, r;
+    bufs_alloc(&f, nx, nw, (size_t)d->cout, ny);
+    bufs_alloc(&r, nx, nw, (size_t)d->cout, ny);
+    fast->conv2d_fwd(d, f.x, f.w, f.b, f.y, FS_ACT_LEAKY, 0.1f),
+        ref->conv2d_fwd(d, r.x, r.w, r.b, r.y, FS_ACT_LEAKY, 0.1f);
+    fast->conv2d_bwd_data(d, f.dz, f.w, f.dx), ref->conv2d_bwd_data(d, r.dz, r.w, r.dx);
+    fast->conv2d_bwd_filter(d, f.x, f.dz, f.dw, f.db), ref->conv2d_bwd_filter(d, r.x, r.dz, r.dw, r.db);
+    long wrong = count_wrong(f.y, r.y, ny) + count_wrong(f.dx, r.dx, nx) + count_wrong(f.dw, r.dw, nw) +
+                 count_wrong(f.db, r.db, (size_t)d->cout);
+    bufs_free(&f), bufs_free(&r);
+    return wrong;
+}
+
+/* ---------------------------------------------------------------- output */
+static void print_header(const bench_opts *o, int threads, double peak1, double peak_t) {
+    if (o->json) {
+        printf("{\"type\":\"header\",\"bench\":\"kernels\",\"version\":\"%s\",\"commit\":\"%s\",\"backend\":\"cpu\","
+               "\"threads\":%d,\"blas_core\":\"%s\",\"batch\":%d,\"reps\":%d,\"peak_gflops_1thread\":%.2f,"
+               "\"peak_gflops\":%.2f}\n",
+               FS_VERSION, fs_git_commit(), threads, fs_cpu_blas_core(), o->batch, o->reps, peak1, peak_t);
+        return;
+    }
+    printf("# faceswarm %s (commit %s) bench kernels: backend cpu (im2col + OpenBLAS sgemm, OpenMP)\n", FS_VERSION,
+           fs_git_commit());
+    char reps[48];
+    if (o->reps) snprintf(reps, sizeof reps, "%d", o->reps);
+    else snprintf(reps, sizeof reps, "auto (1-10, ~0.6 s per shape)");
+    printf("# threads %d (OpenMP, each running single-threaded OpenBLAS sgemm on its slice; OpenBLAS kernels '%s')\n",
+           threads, fs_cpu_blas_core());
+    printf("# batch %d, reps %s; ms = best of reps\n", o->batch, reps);
+    printf("# FP32 peak (FMA loop, %d independent 8-wide chains): %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d\n",
+           FMA_CHAINS, peak1, peak_t, threads);
+    printf("# peak: the FMA loop again just before each shape (the host is shared); frac = total / peak\n");
+    printf("# %-13s %-26s %8s %9s %9s %9s %9s %9s %9s %9s %6s %4s\n", "layer", "shape", "gflop", "fwd", "bwd_data",
+           "bwd_filt", "fwd", "bwd", "total", "peak", "frac", "reps");
+    printf("# %-13s %-26s %8s %9s %9s %9s %9s %9s %9s %9s %6s %4s\n", "", "(in -> out, kernel)", "(/pass)", "(ms)",
+           "(ms)", "(ms)", "(GFLOP/s)", "(GFLOP/s)", "(GFLOP/s)", "(GFLOP/s)", "", "");
+}
+
+static void print_row(const bench_opts *o, const bench_shape *s, const bench_result *r) {
+    char shape[64];
+    if (s->dense) snprintf(shape, sizeof shape, "%d -> %d", s->cin, s->cout);
+    else snprintf(shape, sizeof shape, "%dx%dx%d -> %d k%d s%d", s->h, s->w, s->cin, s->cout, s->k, s->stride);
+    double fwd = r->gflop / (r->ms[0] * 1e-3), bwd = 2 * r->gflop / ((r->ms[1] + r->ms[2]) * 1e-3);
+    double total = 3 * r->gflop / ((r->ms[0] + r->ms[1] + r->ms[2]) * 1e-3);
+    if (o->json) {
+        printf("{\"type\":\"row\",\"layer\":\"%s\",\"shape\":\"%s\",\"batch\":%d,\"gflop_per_pass\":%.4f,"
+               "\"ms_fwd\":%.3f,\"ms_bwd_data\":%.3f,\"ms_bwd_filter\":%.3f,\"gflops_fwd\":%.2f,\"gflops_bwd\":%.2f,"
+               "\"gflops\":%.2f,\"peak_gflops\":%.2f,\"peak_frac\":%.4f,\"reps\":%d}\n",
+               s->name, shape, o->batch, r->gflop, r->ms[0], r->ms[1], r->ms[2], fwd, bwd, total, r->peak,
+               total / r->peak, r->reps);
+        return;
+    }
+    printf("  %-13s %-26s %8.3f %9.2f %9.2f %9.2f %9.1f %9.1f %9.1f %9.1f %6.3f %4d\n", s->name, shape, r->gflop,
+           r->ms[0], r->ms[1], r->ms[2], fwd, bwd, total, r->peak, total / r->peak, r->reps);
+}
+
+static void print_footer(const bench_opts *o, long wrong, double gflop, double sec, double peak) {
+    if (o->json) {
+        printf("{\"type\":\"summary\",\"gflops_all_shapes\":%.2f,\"peak_frac\":%.4f,\"check_shapes\":%zu,"
+               "\"wrong\":%ld}\n",
+               gflop / sec, gflop / sec / peak, FS_ARRAY_LEN(g_checks), wrong);
+        return;
+    }
+    printf("# all shapes: %.1f GFLOP/s, %.3f of the peak measured at the start\n", gflop / sec, gflop / sec / peak);
+    printf("# check: fast conv vs reference (fwd, bwd_data, bwd_filter; |diff| > 1e-4 max|ref|) on %zu shapes:",
+           FS_ARRAY_LEN(g_checks));
+    for (size_t i = 0; i < FS_ARRAY_LEN(g_checks); i++) {
+        const int *c = g_checks[i];
+        printf(" n=%d %dx%dx%d->%d k%d s%d%s", c[0], c[1], c[2], c[3], c[4], c[5], c[6],
+               i + 1 < FS_ARRAY_LEN(g_checks) ? ";" : "\n");
+    }
+    printf("# wrong %ld\n", wrong);
+}
+
+/* ---------------------------------------------------------------- command line */
+static void usage(FILE *f) {
+    fprintf(f, "usage: faceswarm bench kernels [--json] [--batch N] [--threads N] [--reps R]\n"
+               "  Times forward, backward-data and backward-filter of every conv/dense shape of the\n"
+               "  original-64 model on the CPU backend and reports GFLOP/s and the fraction of the\n"
+               "  FP32 peak measured by an FMA loop in the same run.\n"
+               "  --json        JSON lines instead of the table\n"
+               "  --batch N     images per pass (default 16)\n"
+               "  --threads N   OpenMP + OpenBLAS threads, 0 = all cores (default 0)\n"
+               "  --reps R      timed repetitions per shape (default: automatic, 1-10)\n");
+}
+
+static int parse_int(const char *opt, const char *arg, int lo, int hi, int *out) {
+    char *end;
+    long v = strtol(arg, &end, 10);
+    if (*arg == 0 || *end != 0 || v < lo || v > hi) {
+        fprintf(stderr, "faceswarm bench kernels: %s '%s' is not an integer in [%d, %d]\n  hint: e.g. %s %d\n", opt,
+                arg, lo, hi, opt, lo > 1 ? lo : 1);
+        return FS_EXIT_BADINPUT;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+/* Returns -1 to go on, or the exit code (--help, bad option). */
+static int parse_opts(int argc, char **argv, bench_opts *o) {
+    static const struct option longs[] = {{"json", no_argument, 0, 'j'},   {"batch", required_argument, 0, 'b'},
+                                          {"threads", required_argument, 0, 't'}, {"reps", required_argument, 0, 'r'},
+                                          {"help", no_argument, 0, 'h'},   {0, 0, 0, 0}};
+    *o = (bench_opts){.json = 0, .batch = 16, .threads = 0, .reps = 0};
+    optind = 1;
+    for (int c; (c = getopt_long(argc, argv, "h", longs, NULL)) != -1;) {
+        int rc = 0;
+        if (c == 'j') o->json = 1;
+        else if (c == 'b') rc = parse_int("--batch", optarg, 1, 1024, &o->batch);
+        else if (c == 't') rc = parse_int("--threads", optarg, 0, 1024, &o->threads);
+        else if (c == 'r') rc = parse_int("--reps", optarg, 1, 1000, &o->reps);
+        else if (c == 'h') return usage(stdout), FS_EXIT_OK;
+        else return usage(stderr), FS_EXIT_BADINPUT;
+        if (rc) return rc;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "faceswarm bench kernels: unexpected argument '%s'\n  hint: see --help\n", argv[optind]);
+        return FS_EXIT_BADINPUT;
+    }
+    return -1;
+}
+
+int bench_kernels(int argc, char **argv) {
+    bench_opts o;
+    int rc = parse_opts(argc, argv, &o);
+    if (rc >= 0) return rc;
+    fs_cpu_set_threads(o.threads);
+    const fs_backend *be = fs_backend_cpu();
+    int threads = fs_cpu_threads();
+    double peak1 = measure_peak(1, 5), peak = threads == 1 ? peak1 : measure_peak(threads, 5);
+    print_header(&o, threads, peak1, peak);
+    double gflop = 0.0, sec = 0.0;
+    for (size_t i = 0; i < FS_ARRAY_LEN(g_shapes); i++) {
+        bench_result r = bench_one(be, &g_shapes[i], &o);
+        print_row(&o, &g_shapes[i], &r);
+        fflush(stdout);
+        gflop += 3 * r.gflop, sec += 1e-3 * (r.ms[0] + r.ms[1] + r.ms[2]);
+    }
+    long wrong = 0;
+    for (size_t i = 0; i < FS_ARRAY_LEN(g_checks); i++) wrong += check_conv(be, g_checks[i]);
+    print_footer(&o, wrong, gflop, sec, peak);
+    if (wrong) fprintf(stderr, "faceswarm bench kernels: %ld wrong element(s) in the fast conv\n", wrong);
+    return wrong ? FS_EXIT_FAIL : FS_EXIT_OK;
+}

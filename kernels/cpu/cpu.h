@@ -1,0 +1,20 @@
+/* cpu.h — knobs of the CPU backend (kernels/cpu/) that are not part of the op table. */
+#ifndef FACESWARM_CPU_H
+#define FACESWARM_CPU_H
+
+/* Threads used by the fast CPU backend, n = 0 meaning all cores. Its OpenMP loops run on n
+ * threads, and its GEMMs too: each of n OpenMP threads calls a single-threaded OpenBLAS
+ * sgemm on its slice (so this also sets OpenBLAS to 1 thread). Results are bit-identical run to run for a fixed thread count. Call it from the
+ * thread that runs the ops, before or between ops (not concurrently with one). */
+void fs_cpu_set_threads(int n);
+/* The thread count now in effect (>= 1). */
+int fs_cpu_threads(void);
+/* The name of the kernel set OpenBLAS chose for this CPU ("Haswell", "SkylakeX", "Zen", ...).
+ * fs_backend_cpu() warns once, with the fix, when it is a slow fallback on an AVX2 CPU. */
+const char *fs_cpu_blas_core(void);
+/* The OPENBLAS_CORETYPE this CPU should run with when OpenBLAS did not recognise it and fell
+ * back to slow generic kernels ("Haswell" with AVX2+FMA, "SkylakeX" with AVX-512), or NULL
+ * when its own choice is fine. Only takes effect in a process started with it set. */
+const char *fs_cpu_blas_better_core(void);
+
+#endif

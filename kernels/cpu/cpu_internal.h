@@ -1,0 +1,42 @@
+/* cpu_internal.h — helpers shared by the two CPU backends (reference and fast); not for
+ * use outside kernels/cpu/. */
+#ifndef FACESWARM_CPU_INTERNAL_H
+#define FACESWARM_CPU_INTERNAL_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/ops.h"
+
+/* The fused epilogue: act(z). */
+static inline float fs_cpu_act(float z, fs_act act, float alpha) {
+    if (act == FS_ACT_LEAKY) return z > 0.0f ? z : alpha * z;
+    if (act == FS_ACT_SIGMOID) return 1.0f / (1.0f + expf(-z));
+    return z;
+}
+
+/* DSSIM constants (faceswap's DSSIMObjective). */
+#define FS_SSIM_K 11
+#define FS_SSIM_SIGMA 1.5
+#define FS_SSIM_C1 (0.01 * 0.01)
+#define FS_SSIM_C2 (0.03 * 0.03)
+/* The normalised 1-D Gaussian g[11] (sigma 1.5); the 2-D window is g[i] * g[j]. */
+void fs_cpu_ssim_gauss(double g[FS_SSIM_K]);
+
+/* SSIM of one window from its five statistics (means, E[x^2], E[y^2], E[xy]), and the
+ * derivatives of SSIM w.r.t. mx, exx and exy (for the gradient w.r.t. x). */
+typedef struct fs_ssim_grad {
+    double s;            /* SSIM */
+    double d_mx, d_exx, d_exy;
+} fs_ssim_grad;
+fs_ssim_grad fs_cpu_ssim_window(double mx, double my, double exx, double eyy, double exy);
+
+/* Memory ops shared by both CPU backends (host memory; upload/download/copy = memcpy). */
+void *fs_cpu_alloc(size_t bytes);
+void fs_cpu_free(void *p);
+void fs_cpu_memcpy(void *dst, const void *src, size_t bytes);
+void fs_cpu_zero(void *p, size_t bytes);
+void fs_cpu_sync(void);
+
+#endif

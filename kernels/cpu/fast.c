@@ -1,0 +1,89 @@
+/* fast.c — fs_backend_cpu(): the fast CPU backend (im2col + OpenBLAS sgemm, OpenMP loops)
+ * and its thread-count knob (kernels/cpu/cpu.h). */
+#include <cblas.h>
+#include <omp.h>
+#include <strings.h>
+
+#include "kernels/cpu/cpu.h"
+#include "kernels/cpu/cpu_internal.h"
+#include "kernels/cpu/fast.h"
+
+static int g_threads; /* 0 until set: fs_cpu_threads() then means all cores */
+
+/* OpenBLAS itself runs on one thread: the fast ops split GEMMs over OpenMP threads, each
+ * calling a single-threaded sgemm (fast_conv.c says why). */
+void fs_cpu_set_threads(int n) {
+    g_threads = n > 0 ? n : omp_get_num_procs();
+    openblas_set_num_threads(1);
+}
+
+int fs_cpu_threads(void) {
+    if (g_threads == 0) fs_cpu_set_threads(0);
+    return g_threads;
+}
+
+static const fs_backend g_fast = {
+    .name = "cpu",
+    .device = FS_DEV_CPU,
+    .alloc = fs_cpu_alloc,
+    .free = fs_cpu_free,
+    .upload = fs_cpu_memcpy,
+    .download = fs_cpu_memcpy,
+    .copy = fs_cpu_memcpy,
+    .zero = fs_cpu_zero,
+    .sync = fs_cpu_sync,
+    .u8_to_float = fs_fast_u8_to_float,
+    .conv2d_fwd = fs_fast_conv2d_fwd,
+    .conv2d_bwd_data = fs_fast_conv2d_bwd_data,
+    .conv2d_bwd_filter = fs_fast_conv2d_bwd_filter,
+    .dense_fwd = fs_fast_dense_fwd,
+    .dense_bwd_data = fs_fast_dense_bwd_data,
+    .dense_bwd_filter = fs_fast_dense_bwd_filter,
+    .leaky_fwd = fs_fast_leaky_fwd,
+    .leaky_bwd = fs_fast_leaky_bwd,
+    .sigmoid_fwd = fs_fast_sigmoid_fwd,
+    .sigmoid_bwd = fs_fast_sigmoid_bwd,
+    .pixshuf_fwd = fs_fast_pixshuf_fwd,
+    .pixshuf_bwd = fs_fast_pixshuf_bwd,
+    .mse = fs_fast_mse,
+    .l1 = fs_fast_l1,
+    .dssim = fs_fast_dssim,
+    .sumsq = fs_fast_sumsq,
+    .adam = fs_fast_adam,
+    .scale = fs_fast_scale,
+};
+
+const char *fs_cpu_blas_core(void) { return openblas_get_corename(); }
+
+/* OpenBLAS picks its kernels from the CPU model when it is loaded. A CPU newer than the
+ * library (0.3.21 does not know e.g. Intel family 6 model 207) gets the SSE3 "Prescott"
+ * kernels, 3-5x slower, and the choice cannot be changed after load. */
+const char *fs_cpu_blas_better_core(void) {
+    static const char *fast_cores[] = {"haswell", "skylakex", "cooperlake", "sapphirerapids", "zen"};
+    const char *core = openblas_get_corename();
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return NULL;
+    for (size_t i = 0; i < FS_ARRAY_LEN(fast_cores); i++)
+        if (!strcasecmp(core, fast_cores[i])) return NULL;
+    int avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                 __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+    return avx512 ? "SkylakeX" : "Haswell";
+}
+
+static void check_blas_core(void) {
+    const char *better = fs_cpu_blas_better_core();
+    if (!better) return;
+    fs_warn("cpu backend: OpenBLAS runs its '%s' kernels on this AVX2+FMA CPU (it did not recognise the "
+            "model), several times slower than it could\n  hint: export OPENBLAS_CORETYPE=%s before starting "
+            "faceswarm (the faceswarm command does this itself unless OPENBLAS_CORETYPE is set)",
+            openblas_get_corename(), better);
+}
+
+const fs_backend *fs_backend_cpu(void) {
+    static int checked;
+    if (!checked) {
+        checked = 1;
+        check_blas_core();
+    }
+    fs_cpu_threads(); /* pins OpenBLAS to one thread per calling OpenMP thread */
+    return &g_fast;
+}

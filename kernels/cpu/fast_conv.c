@@ -1,0 +1,288 @@
+/* fast_conv.c — conv2d and dense on OpenBLAS sgemm (semantics: kernels/ops.h, ref_conv.c).
+ *
+ * Threading: OpenBLAS runs single-threaded and the work is split over OpenMP threads, each
+ * calling sgemm on its own slice. Two thread pools (OpenMP for im2col, OpenBLAS for GEMM)
+ * would fight for the cores on small machines, and a thread that packs its own rows
+ * multiplies them while they are still in its cache.
+ *
+ * conv2d, with col = im2col(x): [rows = n * ho * wo, kk = k * k * cin] in (ky, kx, ci) order
+ * = the rows of the HWIO weights:
+ *   fwd:        each thread packs blocks of its rows and runs y_rows = col_rows · W,
+ *               then bias + activation on them                                        (=)
+ *   bwd_data:   stride 1, odd k, W smaller than col: a forward conv of dz with the
+ *               flipped, transposed weights; otherwise dcol = dz · W^T (rows split),
+ *               then col2im as a gather                                               (=)
+ *   bwd_filter: per block of rows, the threads pack col together, then each runs
+ *               dW[:, its output channels] += col^T · dz                              (+=)
+ * Convs with at most FS_SMALL_COUT output channels use fast_conv_small.c. Every split
+ * depends only on the shape and the thread count, so results are deterministic. The col
+ * and flipped-weight buffers are owned here and grown lazily: one calling thread at a time. */
+#include <cblas.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/cpu/cpu.h"
+#include "kernels/cpu/cpu_internal.h"
+#include "kernels/cpu/fast.h"
+
+/* fwd: a thread packs and multiplies blocks of about this many col floats; fewer, larger
+ * GEMMs pay OpenBLAS's packing of W fewer times (256-row blocks lost ~25% on 3x3 convs). */
+#define FWD_COL_FLOATS ((size_t)2 << 20)
+#define COL_MAX_FLOATS ((size_t)4 << 20) /* shared col buffer of bwd_data / bwd_filter blocks */
+
+typedef struct scratch {
+    float *p;
+    size_t cap; /* floats */
+} scratch;
+static scratch g_col, g_wflip;
+
+static float *scratch_get(scratch *s, size_t floats) {
+    if (floats > s->cap) {
+        free(s->p);
+        s->p = fs_aligned_alloc(floats * sizeof(float));
+        s->cap = floats;
+    }
+    return s->p;
+}
+
+/* [lo, hi) of part i of n items split in parts, boundaries on multiples of align. */
+static void split(size_t n, int parts, int i, size_t align, size_t *lo, size_t *hi) {
+    size_t units = (n + align - 1) / align;
+    *lo = FS_MIN(n, units * (size_t)i / (size_t)parts * align);
+    *hi = FS_MIN(n, units * (size_t)(i + 1) / (size_t)parts * align);
+}
+
+static size_t col_width(const fs_conv_desc *d) { return (size_t)d->k * d->k * d->cin; }
+static int conv_is_pointwise(const fs_conv_desc *d) { return d->k == 1 && d->stride == 1; }
+
+/* col rows [r0, r1) (global row = (img * ho + oy) * wo + ox), row stride kk. */
+static void im2col_rows(const fs_conv_desc *d, const float *x, size_t r0, size_t r1, float *col) {
+    size_t kk = col_width(d), cin = (size_t)d->cin;
+    for (size_t r = r0; r < r1; r++) {
+        int img = (int)(r / ((size_t)d->ho * d->wo)), oy = (int)(r / d->wo % d->ho), ox = (int)(r % d->wo);
+        float *dst = col + (r - r0) * kk;
+        for (int ky = 0; ky < d->k; ky++) {
+            int iy = oy * d->stride - d->pad_top + ky;
+            for (int kx = 0; kx < d->k; kx++, dst += cin) {
+                int ix = ox * d->stride - d->pad_left + kx;
+                if (iy < 0 || iy >= d->h || ix < 0 || ix >= d->w)
+                    memset(dst, 0, cin * sizeof(float));
+                else
+                    memcpy(dst, x + (((size_t)img * d->h + iy) * d->w + ix) * cin, cin * sizeof(float));
+            }
+        }
+    }
+}
+
+/* dx input lines [l0, l1) (line = img * h + iy) of images from img0 on, gathered from dcol
+ * whose row 0 is image img0's first output pixel. */
+static void col2im_lines(const fs_conv_desc *d, const float *col, int img0, size_t l0, size_t l1, float *dx) {
+    size_t kk = col_width(d), cin = (size_t)d->cin;
+    for (size_t l = l0; l < l1; l++) {
+        int b = (int)(l / d->h) - img0, iy = (int)(l % d->h);
+        float *out = dx + l * d->w * cin;
+        memset(out, 0, (size_t)d->w * cin * sizeof(float));
+        for (int ky = 0; ky < d->k; ky++) {
+            int ty = iy + d->pad_top - ky;
+            if (ty < 0 || ty % d->stride || ty / d->stride >= d->ho) continue;
+            for (int ix = 0; ix < d->w; ix++)
+                for (int kx = 0; kx < d->k; kx++) {
+                    int tx = ix + d->pad_left - kx;
+                    if (tx < 0 || tx % d->stride || tx / d->stride >= d->wo) continue;
+                    size_t row = ((size_t)b * d->ho + ty / d->stride) * d->wo + tx / d->stride;
+                    const float *src = col + row * kk + ((size_t)ky * d->k + kx) * cin;
+                    float *o = out + (size_t)ix * cin;
+                    for (size_t c = 0; c < cin; c++) o[c] += src[c];
+                }
+        }
+    }
+}
+
+/* y[r, :] = act(y[r, :] + b) for rows [r0, r1). */
+static void bias_act_rows(size_t r0, size_t r1, int cols, const float *b, float *y, fs_act act, float alpha) {
+    if (!b && act == FS_ACT_NONE) return;
+    for (size_t r = r0; r < r1; r++) {
+        float *yr = y + r * cols;
+        for (int c = 0; c < cols; c++) yr[c] = fs_cpu_act(yr[c] + (b ? b[c] : 0.0f), act, alpha);
+    }
+}
+
+static void bias_act(size_t rows, int cols, const float *b, float *y, fs_act act, float alpha) {
+    if (!b && act == FS_ACT_NONE) return;
+#pragma omp parallel num_threads(fs_cpu_threads()) if (rows * (size_t)cols > FS_FAST_PAR_MIN)
+    {
+        size_t lo, hi;
+        split(rows, omp_get_num_threads(), omp_get_thread_num(), 1, &lo, &hi);
+        bias_act_rows(lo, hi, cols, b, y, act, alpha);
+    }
+}
+
+/* db[c] += sum over rows of dz[r, c], each column summed in row order (in double). */
+static void column_sums(size_t rows, int cols, const float *dz, float *db) {
+    enum { BLK = 64 };
+    int blocks = (cols + BLK - 1) / BLK;
+#pragma omp parallel for schedule(static) num_threads(fs_cpu_threads()) if (rows * (size_t)cols > FS_FAST_PAR_MIN)
+    for (int bl = 0; bl < blocks; bl++) {
+        int c0 = bl * BLK, nc = FS_MIN(BLK, cols - c0);
+        double acc[BLK] = {0};
+        for (size_t r = 0; r < rows; r++)
+            for (int c = 0; c < nc; c++) acc[c] += dz[r * cols + c0 + c];
+        for (int c = 0; c < nc; c++) db[c0 + c] += (float)acc[c];
+    }
+}
+
+/* ---------------------------------------------------------------- conv2d forward */
+/* Rows of one fwd block: FWD_COL_FLOATS worth of col, between 128 and 2048 rows. */
+static size_t fwd_block_rows(const fs_conv_desc *d) {
+    return FS_MIN((size_t)2048, FS_MAX((size_t)128, FWD_COL_FLOATS / col_width(d)));
+}
+
+/* One thread's rows [r0, r1): pack a block of rows, multiply, bias + activation. */
+static void fwd_rows(const fs_conv_desc *d, const float *x, const float *w, const float *b, float *y, fs_act act,
+                     float alpha, size_t r0, size_t r1, float *col) {
+    size_t kk = col_width(d), block = fwd_block_rows(d);
+    for (size_t rb = r0; rb < r1; rb += block) {
+        size_t re = FS_MIN(r1, rb + block);
+        const float *a = x + rb * kk; /* pointwise: x rows are the col rows */
+        if (!conv_is_pointwise(d)) {
+            im2col_rows(d, x, rb, re, col);
+            a = col;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(re - rb), d->cout, (int)kk, 1.0f, a, (int)kk,
+                    w, d->cout, 0.0f, y + rb * d->cout, d->cout);
+        bias_act_rows(rb, re, d->cout, b, y, act, alpha);
+    }
+}
+
+void fs_fast_conv2d_fwd(const fs_conv_desc *d, const float *x, const float *w, const float *b, float *y,
+                        fs_act act, float alpha) {
+    size_t rows = (size_t)d->n * d->ho * d->wo;
+    if (d->cout <= FS_SMALL_COUT) {
+        fs_small_conv2d_fwd(d, x, w, y);
+        bias_act(rows, d->cout, b, y, act, alpha);
+        return;
+    }
+    int threads = fs_cpu_threads();
+    size_t per_thread = fwd_block_rows(d) * col_width(d);
+    float *col = scratch_get(&g_col, (size_t)threads * per_thread);
+#pragma omp parallel num_threads(threads)
+    {
+        size_t lo, hi;
+        int t = omp_get_thread_num();
+        split(rows, omp_get_num_threads(), t, 8, &lo, &hi);
+        fwd_rows(d, x, w, b, y, act, alpha, lo, hi, col + (size_t)t * per_thread);
+    }
+}
+
+/* ---------------------------------------------------------------- conv2d backward data */
+/* Stride 1 with odd k: dx = same-conv(dz, W') with W'[ky][kx][co][ci] = W[k-1-ky][k-1-kx][ci][co]
+ * (the padding k-1-pad equals pad). Taken when W is smaller than col, since flipping W
+ * costs a pass over it where col2im costs a pass over col. Returns 0 if not taken. */
+static int bwd_data_as_conv(const fs_conv_desc *d, const float *dz, const float *w, float *dx) {
+    fs_conv_desc t;
+    size_t k = (size_t)d->k, cin = (size_t)d->cin, cout = (size_t)d->cout;
+    if (d->stride != 1 || d->k % 2 == 0 || k * k * cin * cout > (size_t)d->n * d->ho * d->wo * col_width(d) ||
+        fs_conv_desc_init(&t, d->n, d->ho, d->wo, d->cout, d->cin, d->k, 1) != 0)
+        return 0;
+    float *wf = scratch_get(&g_wflip, k * k * cin * cout);
+#pragma omp parallel for schedule(static) num_threads(fs_cpu_threads()) if (k * k * cin * cout > FS_FAST_PAR_MIN)
+    for (size_t tap = 0; tap < k * k; tap++) {
+        const float *src = w + (k * k - 1 - tap) * cin * cout; /* (k-1-ky, k-1-kx) */
+        float *dst = wf + tap * cin * cout;
+        for (size_t co = 0; co < cout; co++)
+            for (size_t ci = 0; ci < cin; ci++) dst[co * cin + ci] = src[ci * cout + co];
+    }
+    fs_fast_conv2d_fwd(&t, dz, wf, NULL, dx, FS_ACT_NONE, 0.0f);
+    return 1;
+}
+
+void fs_fast_conv2d_bwd_data(const fs_conv_desc *d, const float *dz, const float *w, float *dx) {
+    if (d->cout <= FS_SMALL_COUT) return fs_small_conv2d_bwd_data(d, dz, w, dx);
+    if (bwd_data_as_conv(d, dz, w, dx)) return;
+    size_t kk = col_width(d), img_rows = (size_t)d->ho * d->wo;
+    int step = (int)FS_MAX(1, FS_MIN((size_t)d->n, COL_MAX_FLOATS / (img_rows * kk)));
+    float *col = conv_is_pointwise(d) ? NULL : scratch_get(&g_col, (size_t)step * img_rows * kk);
+    for (int img0 = 0; img0 < d->n; img0 += step) {
+        int nb = FS_MIN(step, d->n - img0);
+        size_t rows = (size_t)nb * img_rows;
+        const float *dzc = dz + (size_t)img0 * img_rows * d->cout;
+        float *out = col ? col : dx + (size_t)img0 * img_rows * d->cin;
+#pragma omp parallel num_threads(fs_cpu_threads())
+        {
+            size_t lo, hi;
+            split(rows, omp_get_num_threads(), omp_get_thread_num(), 8, &lo, &hi);
+            if (hi > lo)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(hi - lo), (int)kk, d->cout, 1.0f,
+                            dzc + lo * d->cout, d->cout, w, d->cout, 0.0f, out + lo * kk, (int)kk);
+#pragma omp barrier
+            split((size_t)nb * d->h, omp_get_num_threads(), omp_get_thread_num(), 1, &lo, &hi);
+            if (col) col2im_lines(d, col, img0, (size_t)img0 * d->h + lo, (size_t)img0 * d->h + hi, dx);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- conv2d backward filter */
+void fs_fast_conv2d_bwd_filter(const fs_conv_desc *d, const float *x, const float *dz, float *dw, float *db) {
+    size_t rows = (size_t)d->n * d->ho * d->wo, kk = col_width(d);
+    if (db) column_sums(rows, d->cout, dz, db);
+    if (d->cout <= FS_SMALL_COUT) return fs_small_conv2d_bwd_filter(d, x, dz, dw);
+    size_t block = FS_MIN(rows, FS_MAX((size_t)64, COL_MAX_FLOATS / kk));
+    float *col = conv_is_pointwise(d) ? NULL : scratch_get(&g_col, block * kk);
+#pragma omp parallel num_threads(fs_cpu_threads())
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        size_t c0, c1, lo, hi;
+        split((size_t)d->cout, nt, t, 16, &c0, &c1);
+        for (size_t rb = 0; rb < rows; rb += block) {
+            size_t re = FS_MIN(rows, rb + block);
+            if (col) {
+                split(re - rb, nt, t, 1, &lo, &hi);
+                im2col_rows(d, x, rb + lo, rb + hi, col + lo * kk);
+#pragma omp barrier
+            }
+            const float *a = col ? col : x + rb * kk;
+            if (c1 > c0)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)kk, (int)(c1 - c0), (int)(re - rb), 1.0f, a,
+                            (int)kk, dz + rb * d->cout + c0, d->cout, 1.0f, dw + c0, d->cout);
+#pragma omp barrier
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- dense */
+void fs_fast_dense_fwd(int n, int in, int out, const float *x, const float *w, const float *b, float *y,
+                       fs_act act, float alpha) {
+#pragma omp parallel num_threads(fs_cpu_threads())
+    {
+        size_t lo, hi;
+        split((size_t)out, omp_get_num_threads(), omp_get_thread_num(), 16, &lo, &hi);
+        if (hi > lo)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, (int)(hi - lo), in, 1.0f, x, in, w + lo, out,
+                        0.0f, y + lo, out);
+    }
+    bias_act((size_t)n, out, b, y, act, alpha);
+}
+
+void fs_fast_dense_bwd_data(int n, int in, int out, const float *dz, const float *w, float *dx) {
+#pragma omp parallel num_threads(fs_cpu_threads())
+    {
+        size_t lo, hi;
+        split((size_t)in, omp_get_num_threads(), omp_get_thread_num(), 16, &lo, &hi);
+        if (hi > lo)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, (int)(hi - lo), out, 1.0f, dz, out,
+                        w + lo * out, out, 0.0f, dx + lo, in);
+    }
+}
+
+void fs_fast_dense_bwd_filter(int n, int in, int out, const float *x, const float *dz, float *dw, float *db) {
+#pragma omp parallel num_threads(fs_cpu_threads())
+    {
+        size_t lo, hi;
+        split((size_t)in, omp_get_num_threads(), omp_get_thread_num(), 16, &lo, &hi);
+        if (hi > lo)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(hi - lo), out, n, 1.0f, x + lo, in, dz, out,
+                        1.0f, dw + lo * out, out);
+    }
+    if (db) column_sums((size_t)n, out, dz, db);
+}

@@ -1,0 +1,97 @@
+/* ref_elem.c — the specification of the elementwise ops, pixel shuffle and the optimizer
+ * (kernels/ops.h), and the host memory ops both CPU backends use.
+ *   u8_to_float: dst = src / 255 (=)
+ *   leaky/sigmoid fwd: y = f(x) (=, in place allowed); bwd: dx = f'(y) dy (=, in place allowed)
+ *   pixshuf: x [n,h,w,4c] <-> y [n,2h,2w,c], y[n,2i+a,2j+b,ch] = x[n,i,j,(2a+b)c+ch] (=)
+ *   sumsq: sum x^2 in double; adam: in place on p, m, v; scale: x *= s. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/cpu/cpu_internal.h"
+#include "kernels/cpu/ref.h"
+
+void *fs_cpu_alloc(size_t bytes) {
+    void *p = fs_aligned_alloc(bytes);
+    memset(p, 0, bytes);
+    return p;
+}
+void fs_cpu_free(void *p) { free(p); }
+void fs_cpu_memcpy(void *dst, const void *src, size_t bytes) {
+    if (bytes) memcpy(dst, src, bytes);
+}
+void fs_cpu_zero(void *p, size_t bytes) {
+    if (bytes) memset(p, 0, bytes);
+}
+void fs_cpu_sync(void) {}
+
+void fs_ref_u8_to_float(size_t n, const uint8_t *src, float *dst) {
+    for (size_t i = 0; i < n; i++) dst[i] = (float)src[i] / 255.0f;
+}
+
+void fs_ref_leaky_fwd(size_t count, float alpha, const float *x, float *y) {
+    for (size_t i = 0; i < count; i++) y[i] = x[i] > 0.0f ? x[i] : alpha * x[i];
+}
+void fs_ref_leaky_bwd(size_t count, float alpha, const float *y, const float *dy, float *dx) {
+    for (size_t i = 0; i < count; i++) dx[i] = y[i] > 0.0f ? dy[i] : alpha * dy[i];
+}
+void fs_ref_sigmoid_fwd(size_t count, const float *x, float *y) {
+    for (size_t i = 0; i < count; i++) y[i] = 1.0f / (1.0f + expf(-x[i]));
+}
+void fs_ref_sigmoid_bwd(size_t count, const float *y, const float *dy, float *dx) {
+    for (size_t i = 0; i < count; i++) dx[i] = y[i] * (1.0f - y[i]) * dy[i];
+}
+
+/* Offsets of y[img, 2i+a, 2j+b, 0] and x[img, i, j, (2a+b)c] for the same element block. */
+static size_t shuf_y(int img, int i, int j, int a, int b, int h, int w, int c) {
+    return (((size_t)img * 2 * h + 2 * i + a) * 2 * w + 2 * j + b) * c;
+}
+static size_t shuf_x(int img, int i, int j, int a, int b, int h, int w, int c4) {
+    return (((size_t)img * h + i) * w + j) * c4 + (size_t)(2 * a + b) * (c4 / 4);
+}
+
+void fs_ref_pixshuf_fwd(int n, int h, int w, int c4, const float *x, float *y) {
+    int c = c4 / 4;
+    for (int img = 0; img < n; img++)
+        for (int i = 0; i < h; i++)
+            for (int j = 0; j < w; j++)
+                for (int a = 0; a < 2; a++)
+                    for (int b = 0; b < 2; b++)
+                        for (int ch = 0; ch < c; ch++)
+                            y[shuf_y(img, i, j, a, b, h, w, c) + ch] = x[shuf_x(img, i, j, a, b, h, w, c4) + ch];
+}
+
+void fs_ref_pixshuf_bwd(int n, int h, int w, int c4, const float *dy, float *dx) {
+    int c = c4 / 4;
+    for (int img = 0; img < n; img++)
+        for (int i = 0; i < h; i++)
+            for (int j = 0; j < w; j++)
+                for (int a = 0; a < 2; a++)
+                    for (int b = 0; b < 2; b++)
+                        for (int ch = 0; ch < c; ch++)
+                            dx[shuf_x(img, i, j, a, b, h, w, c4) + ch] = dy[shuf_y(img, i, j, a, b, h, w, c) + ch];
+}
+
+double fs_ref_sumsq(size_t count, const float *x) {
+    double acc = 0.0;
+    for (size_t i = 0; i < count; i++) acc += (double)x[i] * x[i];
+    return acc;
+}
+
+/* The update in double per element (the specification), stored as float. */
+void fs_ref_adam(size_t count, float *p, const float *g, float *m, float *v, const fs_adam_args *a) {
+    double bc1 = 1.0 - pow(a->beta1, (double)a->step), bc2 = 1.0 - pow(a->beta2, (double)a->step);
+    for (size_t i = 0; i < count; i++) {
+        double gs = (double)a->grad_scale * g[i];
+        double mi = (double)a->beta1 * m[i] + (1.0 - (double)a->beta1) * gs;
+        double vi = (double)a->beta2 * v[i] + (1.0 - (double)a->beta2) * gs * gs;
+        double upd = (mi / bc1) / (sqrt(vi / bc2) + a->eps) + (double)a->weight_decay * p[i];
+        m[i] = (float)mi;
+        v[i] = (float)vi;
+        p[i] = (float)(p[i] - (double)a->lr * upd);
+    }
+}
+
+void fs_ref_scale(size_t count, float *x, float s) {
+    for (size_t i = 0; i < count; i++) x[i] *= s;
+}

@@ -1,0 +1,205 @@
+/* test_fast.c — kernels_fast: every op of fs_backend_cpu() (BLAS + OpenMP) against the
+ * reference fs_backend_cpu_ref() on odd shapes and on real shapes of the original-64 model,
+ * including the += semantics (dw, db and dpred pre-filled with nonzero values), and
+ * determinism (the same call twice is bit-identical; reductions do not depend on the thread
+ * count). Tolerances, relative to max |reference|: conv/dense 2e-5 (float GEMM against sums
+ * in double), losses 1e-6 on the value and 2e-5 on dpred, Adam 1e-6, elementwise exact or
+ * 1e-6. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/cpu/cpu.h"
+#include "kernels/ops.h"
+#include "tests/kernels/ktest.h"
+
+#define GEMM_RTOL 2e-5
+
+static const fs_backend *ref, *fast;
+
+static void conv_fwd_case(const fs_conv_desc *d, const char *name, const float *x, const float *w, const float *b) {
+    size_t ny = (size_t)d->n * d->ho * d->wo * d->cout;
+    float *yr = malloc(ny * sizeof(float)), *yf = malloc(ny * sizeof(float)), *y2 = malloc(ny * sizeof(float));
+    static const fs_act acts[] = {FS_ACT_LEAKY, FS_ACT_SIGMOID, FS_ACT_NONE};
+    char what[200];
+    for (size_t a = 0; a < FS_ARRAY_LEN(acts); a++) {
+        const float *bias = acts[a] == FS_ACT_NONE ? NULL : b; /* b == NULL means no bias */
+        ref->conv2d_fwd(d, x, w, bias, yr, acts[a], 0.1f);
+        fast->conv2d_fwd(d, x, w, bias, yf, acts[a], 0.1f);
+        snprintf(what, sizeof what, "%s fwd act=%d%s", name, (int)acts[a], bias ? "" : " no bias");
+        kt_check(what, yf, yr, ny, GEMM_RTOL, 1e-12);
+    }
+    fast->conv2d_fwd(d, x, w, b, yf, FS_ACT_LEAKY, 0.1f);
+    fast->conv2d_fwd(d, x, w, b, y2, FS_ACT_LEAKY, 0.1f);
+    snprintf(what, sizeof what, "%s fwd determinism", name);
+    kt_check_bits(what, yf, y2, ny);
+    free(yr), free(yf), free(y2);
+}
+
+static void conv_bwd_case(const fs_conv_desc *d, const char *name, const float *x, const float *w, const float *dz) {
+    size_t nx = (size_t)d->n * d->h * d->w * d->cin, nw = (size_t)d->k * d->k * d->cin * d->cout;
+    float *dxr = kt_rand(nx, 9, 1, -1, 1), *dxf = kt_rand(nx, 9, 2, -1, 1); /* garbage: bwd_data overwrites */
+    float *dwr = kt_rand(nw, 9, 3, -1, 1), *dwf = kt_copy(dwr, nw), *dw2 = kt_copy(dwr, nw);
+    float *dbr = kt_rand(d->cout, 9, 4, -1, 1), *dbf = kt_copy(dbr, d->cout), *db2 = kt_copy(dbr, d->cout);
+    char what[200];
+    ref->conv2d_bwd_data(d, dz, w, dxr);
+    fast->conv2d_bwd_data(d, dz, w, dxf);
+    snprintf(what, sizeof what, "%s bwd_data", name), kt_check(what, dxf, dxr, nx, GEMM_RTOL, 1e-12);
+    ref->conv2d_bwd_filter(d, x, dz, dwr, dbr);
+    fast->conv2d_bwd_filter(d, x, dz, dwf, dbf);
+    snprintf(what, sizeof what, "%s bwd_filter dw (+=)", name), kt_check(what, dwf, dwr, nw, GEMM_RTOL, 1e-12);
+    snprintf(what, sizeof what, "%s bwd_filter db (+=)", name), kt_check(what, dbf, dbr, d->cout, GEMM_RTOL, 1e-12);
+    fast->conv2d_bwd_filter(d, x, dz, dw2, db2);
+    snprintf(what, sizeof what, "%s bwd_filter determinism", name), kt_check_bits(what, dwf, dw2, nw);
+    fast->conv2d_bwd_filter(d, x, dz, dw2, NULL); /* db may be NULL */
+    fast->conv2d_bwd_data(d, dz, w, dxr);
+    snprintf(what, sizeof what, "%s bwd_data determinism", name), kt_check_bits(what, dxf, dxr, nx);
+    free(dxr), free(dxf), free(dwr), free(dwf), free(dw2), free(dbr), free(dbf), free(db2);
+}
+
+static void conv_case(int n, int h, int w, int cin, int cout, int k, int s) {
+    fs_conv_desc d;
+    if (fs_conv_desc_init(&d, n, h, w, cin, cout, k, s) != 0) {
+        printf("FAIL conv desc init n=%d h=%d w=%d cin=%d\n", n, h, w, cin), kt_failures++;
+        return;
+    }
+    char name[128];
+    snprintf(name, sizeof name, "conv n=%d %dx%dx%d->%d k=%d s=%d", n, h, w, cin, cout, k, s);
+    size_t nx = (size_t)n * h * w * cin, nw = (size_t)k * k * cin * cout, ny = (size_t)n * d.ho * d.wo * cout;
+    float *x = kt_rand(nx, 7, 1, -1, 1), *wt = kt_rand(nw, 7, 2, -0.1, 0.1), *b = kt_rand(cout, 7, 3, -1, 1);
+    float *dz = kt_rand(ny, 7, 4, -1, 1);
+    conv_fwd_case(&d, name, x, wt, b);
+    conv_bwd_case(&d, name, x, wt, dz);
+    free(x), free(wt), free(b), free(dz);
+}
+
+static void dense_case(int n, int in, int out) {
+    size_t nx = (size_t)n * in, nw = (size_t)in * out, ny = (size_t)n * out;
+    float *x = kt_rand(nx, 8, 1, -1, 1), *w = kt_rand(nw, 8, 2, -0.1, 0.1), *b = kt_rand(out, 8, 3, -1, 1);
+    float *dz = kt_rand(ny, 8, 4, -1, 1), *yr = malloc(ny * sizeof(float)), *yf = malloc(ny * sizeof(float));
+    float *dxr = malloc(nx * sizeof(float)), *dxf = malloc(nx * sizeof(float));
+    float *dwr = kt_rand(nw, 8, 5, -1, 1), *dwf = kt_copy(dwr, nw), *dbr = kt_rand(out, 8, 6, -1, 1);
+    float *dbf = kt_copy(dbr, out);
+    char what[160];
+    ref->dense_fwd(n, in, out, x, w, b, yr, FS_ACT_LEAKY, 0.1f);
+    fast->dense_fwd(n, in, out, x, w, b, yf, FS_ACT_LEAKY, 0.1f);
+    snprintf(what, sizeof what, "dense %dx%dx%d fwd", n, in, out), kt_check(what, yf, yr, ny, GEMM_RTOL, 1e-12);
+    ref->dense_bwd_data(n, in, out, dz, w, dxr);
+    fast->dense_bwd_data(n, in, out, dz, w, dxf);
+    snprintf(what, sizeof what, "dense %dx%dx%d bwd_data", n, in, out), kt_check(what, dxf, dxr, nx, GEMM_RTOL, 1e-12);
+    ref->dense_bwd_filter(n, in, out, x, dz, dwr, dbr);
+    fast->dense_bwd_filter(n, in, out, x, dz, dwf, dbf);
+    snprintf(what, sizeof what, "dense %dx%dx%d dw (+=)", n, in, out), kt_check(what, dwf, dwr, nw, GEMM_RTOL, 1e-12);
+    snprintf(what, sizeof what, "dense %dx%dx%d db (+=)", n, in, out), kt_check(what, dbf, dbr, out, GEMM_RTOL, 1e-12);
+    free(x), free(w), free(b), free(dz), free(yr), free(yf), free(dxr), free(dxf), free(dwr), free(dwf);
+    free(dbr), free(dbf);
+}
+
+static void elementwise_case(size_t count) {
+    float *x = kt_rand(count, 10, 1, -4, 4), *dy = kt_rand(count, 10, 2, -1, 1);
+    float *yr = malloc(count * sizeof(float)), *yf = malloc(count * sizeof(float));
+    float *dr = malloc(count * sizeof(float)), *df = kt_copy(dy, count);
+    ref->leaky_fwd(count, 0.1f, x, yr), fast->leaky_fwd(count, 0.1f, x, yf);
+    kt_check_bits("leaky fwd", yf, yr, count);
+    ref->leaky_bwd(count, 0.1f, yr, dy, dr), fast->leaky_bwd(count, 0.1f, yf, df, df); /* in place */
+    kt_check_bits("leaky bwd (in place)", df, dr, count);
+    memcpy(yf, x, count * sizeof(float));
+    ref->sigmoid_fwd(count, x, yr), fast->sigmoid_fwd(count, yf, yf); /* in place */
+    kt_check("sigmoid fwd (in place)", yf, yr, count, 1e-6, 0);
+    memcpy(df, dy, count * sizeof(float));
+    ref->sigmoid_bwd(count, yr, dy, dr), fast->sigmoid_bwd(count, yr, df, df);
+    kt_check("sigmoid bwd (in place)", df, dr, count, 1e-6, 0);
+    ref->scale(count, yr, 0.37f), fast->scale(count, yf, 0.37f);
+    kt_check("scale", yf, yr, count, 1e-6, 0);
+    kt_check_scalar("sumsq", fast->sumsq(count, x), ref->sumsq(count, x), 1e-12, 0);
+    uint8_t *u8 = malloc(count);
+    for (size_t i = 0; i < count; i++) u8[i] = (uint8_t)(i * 37u);
+    ref->u8_to_float(count, u8, yr), fast->u8_to_float(count, u8, yf);
+    kt_check_bits("u8_to_float", yf, yr, count);
+    if (yr[1] != 37.0f / 255.0f) printf("FAIL u8_to_float: 37 -> %.9g\n", yr[1]), kt_failures++;
+    free(x), free(dy), free(yr), free(yf), free(dr), free(df), free(u8);
+}
+
+static void pixshuf_case(int n, int h, int w, int c4) {
+    size_t count = (size_t)n * h * w * c4;
+    float *x = kt_rand(count, 11, 1, -1, 1), *yr = malloc(count * sizeof(float)), *yf = malloc(count * sizeof(float));
+    ref->pixshuf_fwd(n, h, w, c4, x, yr), fast->pixshuf_fwd(n, h, w, c4, x, yf);
+    kt_check_bits("pixshuf fwd", yf, yr, count);
+    ref->pixshuf_bwd(n, h, w, c4, yr, yf);
+    kt_check_bits("pixshuf bwd(fwd(x)) == x", yf, x, count);
+    fast->pixshuf_bwd(n, h, w, c4, yr, yf);
+    kt_check_bits("pixshuf bwd fast", yf, x, count);
+    free(x), free(yr), free(yf);
+}
+
+typedef double (*loss_op)(int, int, int, int, const float *, const float *, float *, float);
+
+static void loss_case(const char *name, loss_op fr, loss_op ff, int n, int h, int w, int c) {
+    size_t count = (size_t)n * h * w * c;
+    float *p = kt_rand(count, 12, 1, 0, 1), *t = kt_rand(count, 12, 2, 0, 1);
+    float *dr = kt_rand(count, 12, 3, -1, 1), *df = kt_copy(dr, count), *d2 = kt_copy(dr, count);
+    char what[160];
+    double lr = fr(n, h, w, c, p, t, dr, 0.6f), lf = ff(n, h, w, c, p, t, df, 0.6f);
+    snprintf(what, sizeof what, "%s value %dx%dx%dx%d", name, n, h, w, c), kt_check_scalar(what, lf, lr, 1e-6, 0);
+    snprintf(what, sizeof what, "%s dpred (+=) %dx%dx%dx%d", name, n, h, w, c), kt_check(what, df, dr, count, 2e-5, 0);
+    fs_cpu_set_threads(1); /* block / per-image reductions: the same bits on one thread */
+    double l1t = ff(n, h, w, c, p, t, d2, 0.6f);
+    fs_cpu_set_threads(0);
+    snprintf(what, sizeof what, "%s dpred 1 thread vs all", name), kt_check_bits(what, d2, df, count);
+    if (l1t != lf) printf("FAIL %s: value on 1 thread %.17g != %.17g\n", name, l1t, lf), kt_failures++;
+    free(p), free(t), free(dr), free(df), free(d2);
+}
+
+static void adam_case(size_t count) {
+    float *pr = kt_rand(count, 13, 1, -1, 1), *g = kt_rand(count, 13, 2, -1, 1), *mr = kt_rand(count, 13, 3, -.1, .1);
+    float *vr = kt_rand(count, 13, 4, 0, 0.01), *pf = kt_copy(pr, count), *mf = kt_copy(mr, count),
+          *vf = kt_copy(vr, count);
+    fs_adam_args a = {.lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-7f, .step = 3, .grad_scale = 0.5f,
+                      .weight_decay = 0.01f};
+    ref->adam(count, pr, g, mr, vr, &a), fast->adam(count, pf, g, mf, vf, &a);
+    kt_check("adam p", pf, pr, count, 1e-6, 0);
+    kt_check("adam m", mf, mr, count, 1e-6, 0);
+    kt_check("adam v", vf, vr, count, 1e-6, 0);
+    free(pr), free(g), free(mr), free(vr), free(pf), free(mf), free(vf);
+}
+
+int main(void) {
+    ref = fs_backend_cpu_ref();
+    fast = fs_backend_cpu();
+    printf("fast backend '%s' on %d thread(s)\n", fast->name, fs_cpu_threads());
+    conv_case(2, 7, 5, 3, 4, 3, 1);
+    conv_case(2, 7, 5, 3, 4, 5, 2);
+    conv_case(3, 9, 6, 5, 7, 5, 2);
+    conv_case(1, 6, 8, 2, 3, 5, 2);
+    conv_case(2, 4, 3, 2, 5, 1, 1);
+    conv_case(1, 5, 4, 2, 3, 1, 2);
+    conv_case(2, 5, 7, 12, 20, 1, 1);    /* pointwise: no im2col */
+    conv_case(2, 5, 7, 12, 20, 1, 2);
+    conv_case(2, 9, 7, 5, 17, 3, 2);     /* GEMM + col2im path */
+    conv_case(1, 6, 5, 4, 12, 2, 1);     /* even k, stride 1: not a flipped forward conv */
+    conv_case(3, 80, 80, 64, 9, 5, 2);   /* several image chunks (bwd_data), row blocks (bwd_filter) */
+    conv_case(2, 16, 16, 128, 64, 5, 2); /* encoder conv shape, fewer output channels */
+    conv_case(1, 16, 16, 256, 96, 3, 1); /* decoder upscale conv shape, fewer output channels */
+    conv_case(2, 64, 64, 64, 3, 5, 1);   /* output conv: one image per im2col chunk */
+    dense_case(3, 7, 5);
+    dense_case(4, 1024, 1000);
+    elementwise_case(100003);
+    elementwise_case(17);
+    pixshuf_case(2, 3, 5, 8);
+    pixshuf_case(3, 8, 8, 256);
+    loss_case("mse", ref->mse, fast->mse, 3, 17, 19, 3);
+    loss_case("mse", ref->mse, fast->mse, 8, 64, 64, 3);
+    loss_case("l1", ref->l1, fast->l1, 3, 17, 19, 3);
+    loss_case("l1", ref->l1, fast->l1, 8, 64, 64, 3);
+    loss_case("dssim", ref->dssim, fast->dssim, 2, 13, 12, 3);
+    loss_case("dssim", ref->dssim, fast->dssim, 4, 64, 64, 3);
+    adam_case(100003);
+    fs_cpu_set_threads(3); /* odd splits of rows, channels and images over threads */
+    conv_case(2, 9, 7, 5, 17, 3, 2);
+    conv_case(3, 7, 5, 6, 21, 3, 1);
+    conv_case(2, 5, 7, 12, 20, 1, 1);
+    dense_case(3, 37, 45);
+    fs_cpu_set_threads(0);
+    return kt_finish("kernels_fast");
+}
