@@ -1,7 +1,10 @@
 /* main.c — the faceswarm binary: one program, subcommands dispatched from one table. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "kernels/cpu/cpu.h"
 #include "trainer/cli.h"
 #include "trainer/common.h"
 
@@ -87,7 +90,22 @@ static int cmd_bench(int argc, char **argv) {
     return dispatch(benches, FS_ARRAY_LEN(benches), "faceswarm bench", argc - 1, argv + 1);
 }
 
+/* OpenBLAS chooses its kernels once, when it is loaded: on a CPU newer than the library it
+ * falls back to generic ones several times slower. Start again, once, with the right
+ * OPENBLAS_CORETYPE (same pid, so this is safe under mpirun and srun). A user's own
+ * OPENBLAS_CORETYPE is always respected. */
+static void ensure_fast_blas(char **argv) {
+    if (getenv("OPENBLAS_CORETYPE") || getenv("FACESWARM_BLAS_CHECKED")) return;
+    const char *better = fs_cpu_blas_better_core();
+    setenv("FACESWARM_BLAS_CHECKED", "1", 1);
+    if (!better) return;
+    setenv("OPENBLAS_CORETYPE", better, 1);
+    execv("/proc/self/exe", argv);
+    unsetenv("OPENBLAS_CORETYPE"); /* exec failed: go on with the slow kernels (the backend warns) */
+}
+
 int main(int argc, char **argv) {
+    ensure_fast_blas(argv);
     if (argc >= 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))) {
         printf("faceswarm %s (commit %s)\n", FS_VERSION, fs_git_commit());
         return FS_EXIT_OK;

@@ -133,7 +133,9 @@ typedef struct trainer {
     char last_ckpt[FS_PATH_LEN + 64];
 } trainer;
 
-/* Per-step scalars summed over ranks in one all-reduce: losses, then these. */
+/* Per-step scalars summed over ranks in one all-reduce: losses, then these. The optimizer
+ * and the whole step end after that all-reduce, so SC_OPT_MS and SC_STEP_MS hold this
+ * rank's own times (rank 0's are logged; every rank's step time is gathered separately). */
 enum { SC_STOP = 0, SC_DATA_MS, SC_STEP_MS, SC_FWD_MS, SC_BWD_MS, SC_COMM_MS, SC_OPT_MS, SC_COUNT };
 
 /* ---------------------------------------------------------------- set-up */
@@ -471,7 +473,7 @@ static int log_metrics(trainer *t, const step_result *r, fs_error *e) {
     }
     char line[8192];
     size_t n = 0, cap = sizeof line;
-    double step_ms = r->sc[SC_STEP_MS] / P;
+    double step_ms = r->rank_step_ms; /* rank 0's; every rank's is in rank_step_ms */
     n += (size_t)snprintf(line + n, cap - n, "{\"step\":%ld,\"epoch\":%ld,\"loss\":%.6g", t->step, t->epoch, r->loss);
     for (int i = 0; i < nid; i++)
         n += (size_t)snprintf(line + n, cap - n, ",\"loss_%s\":%.6g", t->cfg.model.identities[i], r->loss_id[i]);
@@ -481,7 +483,7 @@ static int log_metrics(trainer *t, const step_result *r, fs_error *e) {
                           "\"optimizer_ms\":%.3f,\"skipped\":%d,\"world_size\":%d,\"restart_count\":%ld",
                           isfinite(r->grad_norm) ? r->grad_norm : -1.0, t->cfg.train.lr, images_per_s(t, step_ms),
                           r->sc[SC_DATA_MS] / P, step_ms, r->sc[SC_FWD_MS] / P, r->sc[SC_BWD_MS] / P,
-                          r->sc[SC_COMM_MS] / P, r->sc[SC_OPT_MS] / P, !r->applied, P, t->restart_count);
+                          r->sc[SC_COMM_MS] / P, r->sc[SC_OPT_MS], !r->applied, P, t->restart_count);
     if (t->coord && t->world.rank != 0) {
         char own[256];
         snprintf(own, sizeof own, "{\"step_ms\":%.3f,\"data_wait_ms\":%.3f,\"loss\":%.6g}", r->rank_step_ms,
@@ -637,8 +639,11 @@ static void print_header(trainer *t) {
     if (t->world.rank != 0) return;
     printf("# faceswarm %s (commit %s)\n", FS_VERSION, fs_git_commit());
     printf("# config %s, run dir %s\n", t->cfg.source[0] ? t->cfg.source : "(defaults)", t->cfg.run.dir);
-    printf("# world size %d (%s), device %s, %d thread(s) per rank\n", t->world.size, hosts, t->be->name,
-           t->be->device == FS_DEV_CPU ? fs_cpu_threads() : 0);
+    if (t->be->device == FS_DEV_CPU)
+        printf("# world size %d (%s), device cpu, %d thread(s) per rank, OpenBLAS '%s' kernels\n", t->world.size,
+               hosts, fs_cpu_threads(), fs_cpu_blas_core());
+    else
+        printf("# world size %d (%s), device %s\n", t->world.size, hosts, t->be->name);
     printf("# model: %zu parameters, %d identities, %d px; global batch %d per identity (%d per rank)\n",
            t->model.n_params, t->model.n_decoders, t->model.resolution, t->cfg.train.batch_per_identity,
            t->local_batch);
@@ -702,7 +707,10 @@ int fs_train_main(const fs_train_args *a, int *argc, char ***argv) {
         return 0;
     }
     if (rc == 0) {
-        t->tty = t->world.rank == 0 && isatty(STDOUT_FILENO);
+        /* In place only on a real terminal: mpirun and srun hand ranks a pty even when their
+         * own output goes to a file, so under a launcher progress is plain lines. */
+        int launched = getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("SLURM_PROCID");
+        t->tty = t->world.rank == 0 && isatty(STDOUT_FILENO) && !launched;
         print_header(t);
         rc = train_loop(t, &e);
         if (rc == 0 && t->world.rank == 0) {
