@@ -5,9 +5,9 @@
 source "$(dirname "$0")/lib.sh"
 make_data 40
 RANDOM=${FS_TEST_SEED:-12345}
-total=60 kills=0 prev=0 resumes=0
+kills=0 prev=0 resumes=0
 for round in $(seq 15); do
-  "$FS" train "$TINY" --set train.steps=$total --set checkpoint.every=1 --set checkpoint.keep=2 \
+  "$FS" train "$TINY" --set train.steps=1000000 --set checkpoint.every=1 --set checkpoint.keep=2 \
     --set train.preview_every=0 --resume auto > "out$round.txt" 2>&1 &
   pid=$!
   # Start-up (MPI, data files) takes most of a second; after it, a checkpoint is written every
@@ -29,7 +29,11 @@ for round in $(seq 15); do
 done
 echo "killed $kills times, $resumes restarts resumed from a checkpoint"
 [ "$resumes" -ge 4 ] || fail "only $resumes rounds resumed; the test did not exercise resume"
-[ "$kills" -ge 8 ] || fail "only $kills kills landed; the test did not exercise crashes"
+[ "$kills" -ge 12 ] || fail "only $kills kills landed; the test did not exercise crashes"
+# Finish a few steps past the newest checkpoint: the run resumes from it and ends cleanly.
+newest=$(ls run/checkpoints/ | grep -o '^ckpt-[0-9]*' | tail -1 | sed 's/ckpt-0*//')
+total=$((${newest:-0} + 3))
 "$FS" train "$TINY" --set train.steps=$total --set checkpoint.every=1 --set train.preview_every=0 --resume auto > final.txt
+grep -q "resumed from .*at step ${newest:-0}" final.txt || [ -z "$newest" ] || fail "final run did not resume at $newest"
 "$FS" checkpoint verify "run/checkpoints/$(printf 'ckpt-%010d.h5' $total)" || fail "final checkpoint missing"
 echo PASS

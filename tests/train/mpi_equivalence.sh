@@ -5,16 +5,20 @@
 # on 2 ranks bit for bit.
 #
 # Tolerance: the ranks' gradient sums differ from one rank's only in summation order
-# (relative ~1e-7 per sum). Adam divides by sqrt(v), so a few near-zero gradient components
-# can take visibly different steps; what must hold is that the trajectory as a whole is the
-# same: per-step losses within 1e-5 relative and the parameters within 1e-5 relative L2
-# after 10 steps. A different sample order or a missed/doubled gradient gives errors of
-# order 1e-2 and more (the test's last check shows it by changing the seed).
+# (relative ~1e-7 per sum). Adam divides by sqrt(v) + eps, so with faceswap's eps (1e-7) a
+# component whose gradient is near zero moves by up to lr whatever its size, and summation
+# noise in such components grows into visible differences within a few steps (seen: 5e-4
+# in the loss after 10 steps at 4 ranks). The test therefore runs Adam with eps = 1e-3: then
+# components below eps move in proportion to their size, and what is left to compare is the
+# gradient averaging itself: per-step losses within 1e-5 relative and the parameters within
+# 1e-5 relative L2 after 10 steps. A different sample order or a missed/doubled gradient
+# gives errors of order 1e-2 and more (the test's last check shows it by changing the seed).
 source "$(dirname "$0")/lib.sh"
 make_data 40
 MPI=(mpirun --oversubscribe --bind-to none)
 [ "$(id -u)" -eq 0 ] && MPI+=(--allow-run-as-root)
-common=(--set train.steps=10 --set checkpoint.every=5 --set train.preview_every=0 --set comms.check_every=2)
+common=(--set train.steps=10 --set checkpoint.every=5 --set train.preview_every=0 --set comms.check_every=2
+        --set train.eps=1e-3)
 "$FS" train "$TINY" "${common[@]}" --set run.dir=p1 > p1.txt
 "${MPI[@]}" -np 2 "$FS" train "$TINY" "${common[@]}" --set run.dir=p2 > p2.txt
 "${MPI[@]}" -np 4 "$FS" train "$TINY" "${common[@]}" --set run.dir=p4 > p4.txt
