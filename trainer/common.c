@@ -67,7 +67,8 @@ fs_log_level fs_log_get_level(void) { return g_level; }
 
 static void log_prefix(FILE *f, fs_log_level lvl) {
     static const char *names[] = {"debug", "info", "warning", "error"};
-    if (g_world > 1) fprintf(f, "[rank %d %s] ", g_rank, fs_hostname());
+    /* Progress is rank 0's alone and needs no prefix; what any rank may say does. */
+    if (g_world > 1 && lvl != FS_LOG_INFO) fprintf(f, "[rank %d %s] ", g_rank, fs_hostname());
     if (lvl != FS_LOG_INFO) fprintf(f, "%s: ", names[lvl]);
 }
 
