@@ -712,8 +712,11 @@ int fs_train_main(const fs_train_args *a, int *argc, char ***argv) {
         int launched = getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("SLURM_PROCID");
         t->tty = t->world.rank == 0 && isatty(STDOUT_FILENO) && !launched;
         print_header(t);
+        if (t->step >= t->cfg.train.steps)
+            fs_info("nothing to do: already at step %ld of train.steps %ld (raise it with --steps N)", t->step,
+                    t->cfg.train.steps);
         rc = train_loop(t, &e);
-        if (rc == 0 && t->world.rank == 0) {
+        if (rc == 0 && t->world.rank == 0 && t->steps_this_run > 0) {
             if (t->tty) printf("\n");
             fs_info("done: %ld steps; checkpoint %s; preview %s/previews/latest.png", t->step, t->last_ckpt,
                     t->cfg.run.dir);
