@@ -12,7 +12,7 @@ int cmd_data(int argc, char **argv);        /* data/data_cmd.c */
 int cmd_coordinator(int argc, char **argv); /* comms/coordinator.c */
 int cmd_status(int argc, char **argv);      /* comms/status.c */
 int cmd_keys(int argc, char **argv);        /* comms/keys.c */
-int cmd_submit(int argc, char **argv);      /* slurm support, trainer/submit.c */
+int cmd_submit(int argc, char **argv);      /* slurm/submit.c */
 
 /* faceswarm bench <what>: each benchmark prints '#' header lines, then fixed-width rows
  * under a units row (or JSON lines with --json), checks its own results and exits non-zero

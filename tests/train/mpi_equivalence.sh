@@ -66,4 +66,14 @@ rc=$?
 set -e
 [ "$rc" -ne 0 ] || fail "3 ranks with a global batch of 4 should fail"
 grep -q "batch_per_identity" bad.txt || fail "the error should name train.batch_per_identity: $(cat bad.txt)"
+# Bad input: ranks started with different configs are stopped at start, naming the ranks.
+set +e
+"${MPI[@]}" -np 1 "$FS" train "$TINY" "${common[@]}" --set run.dir=mix : \
+  -np 1 "$FS" train "$TINY" "${common[@]}" --set run.dir=mix --set train.lr=0.002 > mix.txt 2>&1
+rc=$?
+set -e
+[ "$rc" -ne 0 ] || fail "ranks with different configs should not train"
+grep -q "config hash" mix.txt || fail "the error should name the config hash: $(cat mix.txt)"
+grep -q "rank 1\|ranks 1" mix.txt || fail "the error should name rank 1: $(cat mix.txt)"
+[ ! -e mix/checkpoints/ckpt-0000000005.h5 ] || fail "a mismatched job trained"
 echo PASS
