@@ -660,12 +660,13 @@ static int train_setup(trainer *t, const fs_train_args *a, fs_error *e) {
         if (t->world.rank == 0) fputs(t->config_text, stdout);
         return -1;
     }
-    if (t->world.rank == 0 && (rc = setup_run_dir(t, e))) return rc;
     if ((rc = setup_model(t, e))) return rc;
     if ((rc = resume(t, a->resume, e))) return rc;
     /* Every rank initialised from the same seed (or received rank 0's checkpoint): verify. */
     if (t->world.size > 1 && (rc = check_divergence(t, e))) return rc;
+    /* The data is checked before anything is written: a bad file leaves no run directory. */
     if ((rc = setup_loader(t, e))) return rc;
+    if (t->world.rank == 0 && (rc = setup_run_dir(t, e))) return rc;
     if ((rc = grad_sync_init(&t->gs, &t->world, t->be, t->model.grads, t->model.n_params,
                              (size_t)(t->cfg.comms.bucket_mb * 1e6), e)))
         return rc;
