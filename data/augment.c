@@ -22,35 +22,47 @@ void fs_augment_work_free(fs_augment_work *w) {
  * slower loader on this Xeon). */
 static inline float clampf(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }
 
-/* Bilinear sample of src at (x, y), edges replicated (cv2.BORDER_REPLICATE). */
-static inline void sample(const uint8_t *src, int S, float x, float y, uint8_t *out) {
+/* Bilinear sample of src (C channels per pixel: 3 for faces, 1 for masks) at (x, y), edges
+ * replicated (cv2.BORDER_REPLICATE). */
+static inline void sample(const uint8_t *src, int S, int C, float x, float y, uint8_t *out) {
     x = clampf(x, 0.0f, (float)(S - 1));
     y = clampf(y, 0.0f, (float)(S - 1));
     int x0 = (int)x, y0 = (int)y, x1 = x0 + (x0 < S - 1), y1 = y0 + (y0 < S - 1);
     float fx = x - (float)x0, fy = y - (float)y0;
-    const uint8_t *a = src + ((size_t)y0 * S + x0) * 3, *b = src + ((size_t)y0 * S + x1) * 3;
-    const uint8_t *c = src + ((size_t)y1 * S + x0) * 3, *d = src + ((size_t)y1 * S + x1) * 3;
-    for (int k = 0; k < 3; k++) {
+    const uint8_t *a = src + ((size_t)y0 * S + x0) * C, *b = src + ((size_t)y0 * S + x1) * C;
+    const uint8_t *c = src + ((size_t)y1 * S + x0) * C, *d = src + ((size_t)y1 * S + x1) * C;
+    for (int k = 0; k < C; k++) {
         float top = (float)a[k] + fx * (float)(b[k] - a[k]), bot = (float)c[k] + fx * (float)(d[k] - c[k]);
         out[k] = (uint8_t)(top + fy * (bot - top) + 0.5f);
     }
 }
 
-/* target(x, y) = src(M^-1 (x', y)) with x' = S-1-x when flipped; M as cv2.getRotationMatrix2D
- * about (S/2, S/2) with the shift added. */
-static void transform(const fs_augment_opts *o, fs_rng *r, int S, const uint8_t *src, uint8_t *dst) {
+/* One draw of the random transform: M as cv2.getRotationMatrix2D about (S/2, S/2) with the
+ * shift added, [[a, b, m02], [-b, a, m12]], and the flip. */
+typedef struct xform {
+    double a, b, m02, m12;
+    int flip;
+} xform;
+
+static xform draw_transform(const fs_augment_opts *o, fs_rng *r, int S) {
     double rot = fs_rng_range(r, -o->rotation, o->rotation) * M_PI / 180.0;
     double scale = fs_rng_range(r, 1.0 - o->zoom, 1.0 + o->zoom);
     double tx = fs_rng_range(r, -o->shift, o->shift) * S, ty = fs_rng_range(r, -o->shift, o->shift) * S;
-    int flip = fs_rng_uniform(r) < o->flip;
-    double a = scale * cos(rot), b = scale * sin(rot), c = (double)(S / 2);
-    double m02 = (1 - a) * c - b * c + tx, m12 = b * c + (1 - a) * c + ty;
-    double det = a * a + b * b; /* inverse of [[a, b], [-b, a]] is [[a, -b], [b, a]] / det */
+    xform t = {.flip = fs_rng_uniform(r) < o->flip};
+    double c = (double)(S / 2);
+    t.a = scale * cos(rot), t.b = scale * sin(rot);
+    t.m02 = (1 - t.a) * c - t.b * c + tx, t.m12 = t.b * c + (1 - t.a) * c + ty;
+    return t;
+}
+
+/* dst(x, y) = src(M^-1 (x', y)) with x' = S-1-x when flipped; C channels per pixel. */
+static void apply_transform(const xform *t, int S, int C, const uint8_t *src, uint8_t *dst) {
+    double a = t->a, b = t->b, det = a * a + b * b; /* inverse of [[a, b], [-b, a]] is [[a, -b], [b, a]] / det */
     for (int y = 0; y < S; y++)
         for (int x = 0; x < S; x++) {
-            double xd = (flip ? S - 1 - x : x) - m02, yd = y - m12;
+            double xd = (t->flip ? S - 1 - x : x) - t->m02, yd = y - t->m12;
             float sx = (float)((a * xd - b * yd) / det), sy = (float)((b * xd + a * yd) / det);
-            sample(src, S, sx, sy, dst + ((size_t)y * S + x) * 3);
+            sample(src, S, C, sx, sy, dst + ((size_t)y * S + x) * C);
         }
 }
 
@@ -81,12 +93,19 @@ static void random_warp(fs_rng *r, fs_augment_work *w, const uint8_t *src, uint8
         }
     for (int y = 0; y < S; y++)
         for (int x = 0; x < S; x++)
-            sample(src, S, w->mapx[y * S + x], w->mapy[y * S + x], dst + ((size_t)y * S + x) * 3);
+            sample(src, S, 3, w->mapx[y * S + x], w->mapy[y * S + x], dst + ((size_t)y * S + x) * 3);
 }
 
 void fs_augment(const fs_augment_opts *o, fs_rng *r, fs_augment_work *w, const uint8_t *src, uint8_t *input,
                 uint8_t *target) {
-    transform(o, r, w->S, src, target);
+    fs_augment_masked(o, r, w, src, NULL, input, target, NULL);
+}
+
+void fs_augment_masked(const fs_augment_opts *o, fs_rng *r, fs_augment_work *w, const uint8_t *src,
+                       const uint8_t *src_mask, uint8_t *input, uint8_t *target, uint8_t *target_mask) {
+    const xform t = draw_transform(o, r, w->S);
+    apply_transform(&t, w->S, 3, src, target);
+    if (src_mask && target_mask) apply_transform(&t, w->S, 1, src_mask, target_mask);
     if (!input) return;
     if (o->warp)
         random_warp(r, w, target, input);

@@ -34,5 +34,11 @@ void fs_augment_work_free(fs_augment_work *w);
 /* src, input, target: [S][S][3]. input may be NULL (target only). */
 void fs_augment(const fs_augment_opts *o, fs_rng *r, fs_augment_work *w, const uint8_t *src, uint8_t *input,
                 uint8_t *target);
+/* The same, and the face's mask (src_mask, target_mask: [S][S], 0 background .. 255 face) put
+ * through the very transform of the target (one draw, applied to both; bilinear, edges
+ * replicated), never warped. The RNG draws are those of fs_augment: input and target come
+ * out byte for byte as without a mask. With either mask pointer NULL it is fs_augment. */
+void fs_augment_masked(const fs_augment_opts *o, fs_rng *r, fs_augment_work *w, const uint8_t *src,
+                       const uint8_t *src_mask, uint8_t *input, uint8_t *target, uint8_t *target_mask);
 
 #endif

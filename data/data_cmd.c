@@ -40,7 +40,8 @@ static const char SYNTH_HELP[] =
     "usage: faceswarm data synth --out DIR [--identities N] [--count C] [--size S] [--seed K]\n"
     "  Draws N synthetic identities (A, B, ...) of C faces of S px into DIR/<identity>.h5.\n"
     "  Defaults: --identities 2 --count 2000 --size 64 --seed 1 (about 1 s per identity on one core).\n"
-    "  Files are labelled synthetic=\"true\", consent \"synthetic: no real person\".\n";
+    "  Files are labelled synthetic=\"true\", consent \"synthetic: no real person\", and hold each\n"
+    "  face's face-region mask (/masks: skin and hair 255, background 0) for train.mask_loss.\n";
 
 static int cmd_synth(int argc, char **argv) {
     static const struct option opts[] = {{"out", required_argument, 0, 'o'}, {"identities", required_argument, 0, 'n'},
@@ -121,8 +122,9 @@ static int cmd_import(int argc, char **argv) {
 /* ---------------------------------------------------------------- inspect / verify */
 static const char INSPECT_HELP[] =
     "usage: faceswarm data inspect|verify [--dataset PATH --layout nhwc|nchw --dtype uint8|float32] FILE.h5\n"
-    "  inspect prints count, size, identity, consent, source, chunking and compression;\n"
-    "  verify also reads every face and checks the schema (and /masks, /landmarks when present).\n"
+    "  inspect prints count, size, identity, consent, source, masks, chunking and compression;\n"
+    "  verify also reads every face (and mask) and checks the schema (and /masks, /landmarks when\n"
+    "  present).\n"
     "  Without mapping options the file must be schema v1.\n";
 
 /* Shared option parsing: a mapping (any of the three options) reads a foreign file. */
@@ -175,6 +177,7 @@ static int cmd_inspect(int argc, char **argv) {
     printf("source       %s\n", fs_faces_attr(f, "source"));
     printf("synthetic    %s\n", fs_faces_attr(f, "synthetic")[0] ? fs_faces_attr(f, "synthetic") : "false");
     printf("count        %ld\n", fs_faces_count(f));
+    printf("masks        %s\n", fs_faces_has_masks(f) ? "yes (/masks uint8 [N,S,S])" : "no");
     printf("size         %d px\n", fs_faces_size(f));
     printf("chunking     %s\n", chunking);
     printf("compression  %s\n", filters);
@@ -194,11 +197,14 @@ static int cmd_verify(int argc, char **argv) {
     double t0 = fs_now();
     for (long k = 0; k < n && rc == 0; k += BLOCK)
         rc = fs_faces_read(f, k, FS_MIN((long)BLOCK, n - k), buf, &e);
+    for (long k = 0; k < n && rc == 0 && fs_faces_has_masks(f); k += BLOCK)
+        rc = fs_faces_read_masks(f, k, FS_MIN((long)BLOCK, n - k), buf, &e);
     if (rc == 0) rc = fs_faces_check_extras(f, &e);
     free(buf);
     if (rc == 0)
-        printf("verify: %s ok: %ld faces of %d px read in %.2f s, schema %s\n", fs_faces_path(f), n, S,
-               fs_now() - t0, fs_faces_attr(f, "format")[0] ? "v1" : "foreign (mapped)");
+        printf("verify: %s ok: %ld faces of %d px%s read in %.2f s, schema %s\n", fs_faces_path(f), n, S,
+               fs_faces_has_masks(f) ? " and their masks" : "", fs_now() - t0,
+               fs_faces_attr(f, "format")[0] ? "v1" : "foreign (mapped)");
     fs_faces_close(f);
     return rc ? report(&e) : FS_EXIT_OK;
 }

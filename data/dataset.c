@@ -14,6 +14,7 @@ struct fs_faces {
     char path[FS_PATH_LEN];
     char dset_name[256];
     hid_t file, dset;
+    hid_t mdset;   /* /masks uint8 [N,S,S] (checked at open), -1 when the file has none */
     long n;        /* faces */
     int S;         /* face side, px */
     int nchw, f32; /* stored layout and dtype (from the map, checked against the file) */
@@ -240,6 +241,21 @@ static int parse_map(fs_faces *f, const fs_faces_map *map, fs_error *e) {
     return 0;
 }
 
+static int check_extra(fs_faces *f, const char *name, H5T_class_t cls, const char *exact, int rank,
+                       const hsize_t *want, const char *shape, fs_error *e);
+
+/* The optional /masks: when present it must be uint8 [N,S,S]; it is kept open for reads. */
+static int open_masks(fs_faces *f, fs_error *e) {
+    hsize_t want[3] = {(hsize_t)f->n, (hsize_t)f->S, (hsize_t)f->S};
+    if (check_extra(f, "/masks", H5T_INTEGER, "uint8", 3, want, "uint8 [N,S,S]", e)) return -1;
+    if (H5Lexists(f->file, "/masks", H5P_DEFAULT) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return 0;
+    }
+    f->mdset = H5Dopen2(f->file, "/masks", H5P_DEFAULT);
+    return H5_CHECK(f->mdset, e, FS_EXIT_BADINPUT, "%s: /masks is not a readable dataset", f->path) ? -1 : 0;
+}
+
 static int open_locked(fs_faces *f, const fs_faces_map *map, fs_error *e) {
     if (parse_map(f, map, e) || check_path(f->path, e)) return -1;
     f->file = H5Fopen(f->path, H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -247,10 +263,11 @@ static int open_locked(fs_faces *f, const fs_faces_map *map, fs_error *e) {
         return -1;
     if (read_attrs(f, e) || check_schema_attrs(f, map != NULL, e)) return -1;
     if (open_dataset(f, e) || check_dtype(f, e) || check_shape(f, e) || check_filters(f, e)) return -1;
-    return 0;
+    return open_masks(f, e);
 }
 
 static void close_locked(fs_faces *f) {
+    if (f->mdset > 0) H5Dclose(f->mdset);
     if (f->dset > 0) H5Dclose(f->dset);
     if (f->file > 0) H5Fclose(f->file);
     free(f->scratch);
@@ -260,7 +277,7 @@ static void close_locked(fs_faces *f) {
 int fs_faces_open(fs_faces **out, const char *path, const fs_faces_map *map, fs_error *e) {
     *out = NULL;
     fs_faces *f = fs_calloc(1, sizeof *f);
-    f->file = f->dset = -1;
+    f->file = f->dset = f->mdset = -1;
     snprintf(f->path, sizeof f->path, "%s", path);
     fs_h5_lock();
     int rc = open_locked(f, map, e);
@@ -282,6 +299,7 @@ void fs_faces_close(fs_faces *f) {
 }
 
 long fs_faces_count(const fs_faces *f) { return f->n; }
+int fs_faces_has_masks(const fs_faces *f) { return f->mdset >= 0; }
 int fs_faces_size(const fs_faces *f) { return f->S; }
 const char *fs_faces_path(const fs_faces *f) { return f->path; }
 const char *fs_faces_attr(const fs_faces *f, const char *name) {
@@ -361,8 +379,25 @@ int fs_faces_read(fs_faces *f, long start, long count, uint8_t *out, fs_error *e
     return rc ? (e ? e->code : FS_EXIT_BADINPUT) : 0;
 }
 
-int fs_faces_read_index(fs_faces *f, const long *idx, long count, uint8_t *out, fs_error *e) {
-    const size_t face = (size_t)f->S * f->S * 3;
+/* Masks [start, start+count) as uint8 [count,S,S]: one hyperslab read of /masks. */
+static int read_masks_locked(fs_faces *f, long start, long count, uint8_t *out, fs_error *e) {
+    hsize_t s = (hsize_t)f->S, off[3] = {(hsize_t)start, 0, 0}, cnt[3] = {(hsize_t)count, s, s};
+    hid_t fsp = H5Dget_space(f->mdset), msp = H5Screate_simple(3, cnt, NULL);
+    int bad = H5_CHECK(H5Sselect_hyperslab(fsp, H5S_SELECT_SET, off, NULL, cnt, NULL), e, FS_EXIT_BADINPUT,
+                       "%s: /masks: cannot select masks %ld..%ld", f->path, start, start + count - 1) ||
+              H5_CHECK(H5Dread(f->mdset, H5T_NATIVE_UINT8, msp, fsp, H5P_DEFAULT, out), e, FS_EXIT_BADINPUT,
+                       "%s: /masks: reading masks %ld..%ld failed (truncated or corrupted file?)", f->path, start,
+                       start + count - 1);
+    H5Sclose(msp);
+    H5Sclose(fsp);
+    return bad ? -1 : 0;
+}
+
+typedef int (*range_reader)(fs_faces *f, long start, long count, uint8_t *out, fs_error *e);
+
+/* out[k] = item idx[k] (item bytes each), runs of consecutive indices read as one hyperslab. */
+static int gather(fs_faces *f, const long *idx, long count, uint8_t *out, size_t item, range_reader rd,
+                  fs_error *e) {
     for (long k = 0; k < count; k++)
         if (check_range(f, idx[k], 1, e)) return e ? e->code : FS_EXIT_FAIL;
     int rc = 0;
@@ -370,11 +405,35 @@ int fs_faces_read_index(fs_faces *f, const long *idx, long count, uint8_t *out, 
     for (long k = 0; k < count && rc == 0;) {
         long run = 1;
         while (k + run < count && idx[k + run] == idx[k] + run) run++;
-        rc = read_locked(f, idx[k], run, out + (size_t)k * face, e);
+        rc = rd(f, idx[k], run, out + (size_t)k * item, e);
         k += run;
     }
     fs_h5_unlock();
     return rc ? (e ? e->code : FS_EXIT_BADINPUT) : 0;
+}
+
+int fs_faces_read_index(fs_faces *f, const long *idx, long count, uint8_t *out, fs_error *e) {
+    return gather(f, idx, count, out, (size_t)f->S * f->S * 3, read_locked, e);
+}
+
+static int check_has_masks(const fs_faces *f, fs_error *e) {
+    if (f->mdset >= 0) return 0;
+    return fs_errorf(e, FS_EXIT_FAIL, "%s: has no /masks dataset\n  hint: this is a bug in the caller "
+                     "(ask fs_faces_has_masks first)", f->path);
+}
+
+int fs_faces_read_masks(fs_faces *f, long start, long count, uint8_t *out, fs_error *e) {
+    if (check_has_masks(f, e) || check_range(f, start, count, e)) return e ? e->code : FS_EXIT_FAIL;
+    if (count == 0) return 0;
+    fs_h5_lock();
+    int rc = read_masks_locked(f, start, count, out, e);
+    fs_h5_unlock();
+    return rc ? (e ? e->code : FS_EXIT_BADINPUT) : 0;
+}
+
+int fs_faces_read_masks_index(fs_faces *f, const long *idx, long count, uint8_t *out, fs_error *e) {
+    if (check_has_masks(f, e)) return e ? e->code : FS_EXIT_FAIL;
+    return gather(f, idx, count, out, (size_t)f->S * f->S, read_masks_locked, e);
 }
 
 /* ---------------------------------------------------------------- description, extras */
@@ -413,9 +472,10 @@ void fs_faces_storage(const fs_faces *f, char *chunking, size_t clen, char *filt
     fs_h5_unlock();
 }
 
-/* An optional dataset must have dims {N, ...want} and the class wanted, or not exist. */
-static int check_extra(fs_faces *f, const char *name, H5T_class_t cls, int rank, const hsize_t *want,
-                       const char *shape, fs_error *e) {
+/* An optional dataset must have dims {N, ...want} and the class wanted (and, when exact is
+ * not NULL, exactly that type, as describe_type names it), or not exist. */
+static int check_extra(fs_faces *f, const char *name, H5T_class_t cls, const char *exact, int rank,
+                       const hsize_t *want, const char *shape, fs_error *e) {
     if (H5Lexists(f->file, name, H5P_DEFAULT) <= 0) return 0;
     hid_t d = H5Dopen2(f->file, name, H5P_DEFAULT);
     if (H5_CHECK(d, e, FS_EXIT_BADINPUT, "%s: %s is not a readable dataset", f->path, name)) return -1;
@@ -426,6 +486,7 @@ static int check_extra(fs_faces *f, const char *name, H5T_class_t cls, int rank,
     for (int i = 0; ok && i < rank; i++) ok = dims[i] == want[i];
     char found[64];
     describe_type(t, found, sizeof found);
+    if (exact && strcmp(found, exact) != 0) ok = 0;
     H5Tclose(t);
     H5Sclose(sp);
     H5Dclose(d);
@@ -440,8 +501,8 @@ static int check_extra(fs_faces *f, const char *name, H5T_class_t cls, int rank,
 int fs_faces_check_extras(fs_faces *f, fs_error *e) {
     hsize_t masks[3] = {(hsize_t)f->n, (hsize_t)f->S, (hsize_t)f->S}, lm[3] = {(hsize_t)f->n, 68, 2};
     fs_h5_lock();
-    int rc = check_extra(f, "/masks", H5T_INTEGER, 3, masks, "uint8 [N,S,S]", e) ||
-             check_extra(f, "/landmarks", H5T_FLOAT, 3, lm, "float32 [N,68,2]", e);
+    int rc = check_extra(f, "/masks", H5T_INTEGER, "uint8", 3, masks, "uint8 [N,S,S]", e) ||
+             check_extra(f, "/landmarks", H5T_FLOAT, NULL, 3, lm, "float32 [N,68,2]", e);
     H5Eclear2(H5E_DEFAULT);
     fs_h5_unlock();
     return rc ? (e ? e->code : FS_EXIT_BADINPUT) : 0;
@@ -451,6 +512,7 @@ int fs_faces_check_extras(fs_faces *f, fs_error *e) {
 struct fs_faces_writer {
     char path[FS_PATH_LEN], tmp[FS_PATH_LEN + 64];
     hid_t file, dset;
+    hid_t mdset; /* /masks when fs_faces_meta.masks, else -1 */
     int S;
     long n;
 };
@@ -484,26 +546,32 @@ static int write_attrs(fs_faces_writer *w, const fs_faces_meta *m, fs_error *e) 
     return m->synthetic ? write_attr_str(w->file, w->tmp, "synthetic", "true", e) : 0;
 }
 
-static int create_faces_dataset(fs_faces_writer *w, fs_error *e) {
+/* /faces [0..,S,S,3] or /masks [0..,S,S] (rank 4 or 3), growable, one item per chunk: a
+ * gather reads exactly the items it needs. */
+static hid_t create_items(fs_faces_writer *w, const char *name, int rank, fs_error *e) {
     hsize_t s = (hsize_t)w->S, dims[4] = {0, s, s, 3}, maxd[4] = {H5S_UNLIMITED, s, s, 3}, chunk[4] = {1, s, s, 3};
-    hid_t sp = H5Screate_simple(4, dims, maxd), p = H5Pcreate(H5P_DATASET_CREATE);
-    H5Pset_chunk(p, 4, chunk); /* one face per chunk: a gather reads exactly the faces it needs */
-    w->dset = H5Dcreate2(w->file, "/faces", H5T_STD_U8LE, sp, H5P_DEFAULT, p, H5P_DEFAULT);
+    hid_t sp = H5Screate_simple(rank, dims, maxd), p = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(p, rank, chunk);
+    hid_t d = H5Dcreate2(w->file, name, H5T_STD_U8LE, sp, H5P_DEFAULT, p, H5P_DEFAULT);
     H5Pclose(p);
     H5Sclose(sp);
-    return H5_CHECK(w->dset, e, FS_EXIT_FAIL, "%s: cannot create /faces", w->tmp) ? -1 : 0;
+    H5_CHECK(d, e, FS_EXIT_FAIL, "%s: cannot create %s", w->tmp, name);
+    return d;
 }
 
 static int create_locked(fs_faces_writer *w, const fs_faces_meta *m, fs_error *e) {
     w->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (H5_CHECK(w->file, e, FS_EXIT_FAIL, "%s: cannot create (for %s)", w->tmp, w->path)) return -1;
-    return write_attrs(w, m, e) || create_faces_dataset(w, e) ? -1 : 0;
+    if (write_attrs(w, m, e) || (w->dset = create_items(w, "/faces", 4, e)) < 0) return -1;
+    if (m->masks && (w->mdset = create_items(w, "/masks", 3, e)) < 0) return -1;
+    return 0;
 }
 
 static void writer_close_locked(fs_faces_writer *w) {
+    if (w->mdset >= 0) H5Dclose(w->mdset);
     if (w->dset >= 0) H5Dclose(w->dset);
     if (w->file >= 0) H5Fclose(w->file);
-    w->dset = w->file = -1;
+    w->mdset = w->dset = w->file = -1;
 }
 
 int fs_faces_create(fs_faces_writer **out, const char *path, int size, const fs_faces_meta *m, fs_error *e) {
@@ -516,7 +584,7 @@ int fs_faces_create(fs_faces_writer **out, const char *path, int size, const fs_
     snprintf(w->path, sizeof w->path, "%s", path);
     fs_tmp_path(path, w->tmp, sizeof w->tmp);
     w->S = size;
-    w->file = w->dset = -1;
+    w->file = w->dset = w->mdset = -1;
     fs_h5_lock();
     int rc = create_locked(w, m, e);
     fs_h5_unlock();
@@ -528,27 +596,53 @@ int fs_faces_create(fs_faces_writer **out, const char *path, int size, const fs_
     return 0;
 }
 
-static int append_locked(fs_faces_writer *w, const uint8_t *faces, long count, fs_error *e) {
+/* Items w->n .. w->n+count-1 of d (/faces rank 4 or /masks rank 3); w->n is not moved. */
+static int append_items(fs_faces_writer *w, hid_t d, const char *name, int rank, const uint8_t *data, long count,
+                        fs_error *e) {
     hsize_t s = (hsize_t)w->S, dims[4] = {(hsize_t)(w->n + count), s, s, 3};
     hsize_t off[4] = {(hsize_t)w->n, 0, 0, 0}, cnt[4] = {(hsize_t)count, s, s, 3};
-    if (H5_CHECK(H5Dset_extent(w->dset, dims), e, FS_EXIT_FAIL, "%s: cannot grow /faces", w->tmp)) return -1;
-    hid_t fsp = H5Dget_space(w->dset), msp = H5Screate_simple(4, cnt, NULL);
+    if (H5_CHECK(H5Dset_extent(d, dims), e, FS_EXIT_FAIL, "%s: cannot grow %s", w->tmp, name)) return -1;
+    hid_t fsp = H5Dget_space(d), msp = H5Screate_simple(rank, cnt, NULL);
     int bad = H5_CHECK(H5Sselect_hyperslab(fsp, H5S_SELECT_SET, off, NULL, cnt, NULL), e, FS_EXIT_FAIL,
-                       "%s: selecting faces", w->tmp) ||
-              H5_CHECK(H5Dwrite(w->dset, H5T_NATIVE_UINT8, msp, fsp, H5P_DEFAULT, faces), e, FS_EXIT_FAIL,
-                       "%s: writing faces %ld..%ld (disk full?)", w->tmp, w->n, w->n + count - 1);
+                       "%s: selecting %s", w->tmp, name) ||
+              H5_CHECK(H5Dwrite(d, H5T_NATIVE_UINT8, msp, fsp, H5P_DEFAULT, data), e, FS_EXIT_FAIL,
+                       "%s: writing %s %ld..%ld (disk full?)", w->tmp, name, w->n, w->n + count - 1);
     H5Sclose(msp);
     H5Sclose(fsp);
-    if (!bad) w->n += count;
     return bad ? -1 : 0;
 }
 
-int fs_faces_append(fs_faces_writer *w, const uint8_t *faces, long count, fs_error *e) {
+static int append_locked(fs_faces_writer *w, const uint8_t *faces, const uint8_t *masks, long count, fs_error *e) {
+    if (append_items(w, w->dset, "/faces", 4, faces, count, e)) return -1;
+    if (masks && append_items(w, w->mdset, "/masks", 3, masks, count, e)) return -1;
+    w->n += count;
+    return 0;
+}
+
+/* faces and masks go together: a writer with /masks takes only fs_faces_append_masked. */
+static int append_checked(fs_faces_writer *w, const uint8_t *faces, const uint8_t *masks, long count,
+                          fs_error *e) {
+    if ((masks != NULL) != (w->mdset >= 0))
+        return fs_errorf(e, FS_EXIT_FAIL, "%s: %s; expected %s\n  hint: this is a bug in the caller (set "
+                         "fs_faces_meta.masks exactly when appending with fs_faces_append_masked)", w->path,
+                         masks ? "masks given to a writer without /masks" : "faces without masks for a file with /masks",
+                         masks ? "fs_faces_append" : "fs_faces_append_masked");
     if (count <= 0) return 0;
     fs_h5_lock();
-    int rc = append_locked(w, faces, count, e);
+    int rc = append_locked(w, faces, masks, count, e);
     fs_h5_unlock();
     return rc ? (e ? e->code : FS_EXIT_FAIL) : 0;
+}
+
+int fs_faces_append(fs_faces_writer *w, const uint8_t *faces, long count, fs_error *e) {
+    return append_checked(w, faces, NULL, count, e);
+}
+
+int fs_faces_append_masked(fs_faces_writer *w, const uint8_t *faces, const uint8_t *masks, long count,
+                           fs_error *e) {
+    if (!masks) return fs_errorf(e, FS_EXIT_FAIL, "%s: fs_faces_append_masked without masks\n  hint: this is a bug "
+                                 "in the caller", w->path);
+    return append_checked(w, faces, masks, count, e);
 }
 
 long fs_faces_written(const fs_faces_writer *w) { return w->n; }
@@ -561,8 +655,9 @@ int fs_faces_commit(fs_faces_writer *w, fs_error *e) {
         return FS_EXIT_BADINPUT;
     }
     fs_h5_lock();
-    int bad = w->dset >= 0 && H5_CHECK(H5Dclose(w->dset), e, FS_EXIT_FAIL, "%s: closing /faces", w->tmp);
-    w->dset = -1;
+    int bad = w->mdset >= 0 && H5_CHECK(H5Dclose(w->mdset), e, FS_EXIT_FAIL, "%s: closing /masks", w->tmp);
+    bad = (w->dset >= 0 && H5_CHECK(H5Dclose(w->dset), e, FS_EXIT_FAIL, "%s: closing /faces", w->tmp)) || bad;
+    w->mdset = w->dset = -1;
     bad = bad || H5_CHECK(H5Fclose(w->file), e, FS_EXIT_FAIL, "%s: closing (disk full?)", w->tmp);
     w->file = -1;
     fs_h5_unlock();

@@ -31,6 +31,9 @@ typedef struct fs_faces_map {
  * dataset, say what was found and what was expected; code FS_EXIT_BADINPUT. */
 int fs_faces_open(fs_faces **f, const char *path, const fs_faces_map *map, fs_error *e);
 long fs_faces_count(const fs_faces *f);
+/* 1 when the file has the optional /masks (checked at open: uint8 [N,S,S], same N and S as
+ * /faces, else fs_faces_open fails naming what it found), 0 when it has none. */
+int fs_faces_has_masks(const fs_faces *f);
 int fs_faces_size(const fs_faces *f); /* S */
 /* identity, consent, source, format, synthetic ("" if absent); "version" as text. */
 const char *fs_faces_attr(const fs_faces *f, const char *name);
@@ -39,6 +42,10 @@ const char *fs_faces_path(const fs_faces *f);
 int fs_faces_read(fs_faces *f, long start, long count, uint8_t *out, fs_error *e);
 /* Gather: out[k] = face idx[k]. Runs of consecutive indices are read as one hyperslab. */
 int fs_faces_read_index(fs_faces *f, const long *idx, long count, uint8_t *out, fs_error *e);
+/* The same for /masks (0 = background, 255 = face): out uint8 [count,S,S], face k's mask at
+ * out + k*S*S. Only for a file with masks (fs_faces_has_masks); else FS_EXIT_FAIL. */
+int fs_faces_read_masks(fs_faces *f, long start, long count, uint8_t *out, fs_error *e);
+int fs_faces_read_masks_index(fs_faces *f, const long *idx, long count, uint8_t *out, fs_error *e);
 /* Storage description for `data inspect`: "chunked [1,64,64,3]" / "contiguous", and the
  * filters ("none", "deflate(4)", "shuffle+deflate(6)"). */
 void fs_faces_storage(const fs_faces *f, char *chunking, size_t clen, char *filters, size_t flen);
@@ -50,11 +57,15 @@ void fs_faces_close(fs_faces *f);
 typedef struct fs_faces_meta {
     const char *identity, *consent, *source;
     int synthetic; /* 1 = adds synthetic="true" */
+    int masks;     /* 1 = also writes /masks uint8 [N,S,S]: append with fs_faces_append_masked */
 } fs_faces_meta;
 typedef struct fs_faces_writer fs_faces_writer;
 /* Starts path's temp file (fs_tmp_path); nothing appears under path before commit. */
 int fs_faces_create(fs_faces_writer **w, const char *path, int size, const fs_faces_meta *m, fs_error *e);
 int fs_faces_append(fs_faces_writer *w, const uint8_t *faces /* [count,S,S,3] */, long count, fs_error *e);
+/* For a writer created with meta.masks: faces and their masks ([count,S,S]) together. */
+int fs_faces_append_masked(fs_faces_writer *w, const uint8_t *faces, const uint8_t *masks, long count,
+                           fs_error *e);
 long fs_faces_written(const fs_faces_writer *w);
 /* Closes, refuses zero faces, and renames the temp file into place. Frees w either way. */
 int fs_faces_commit(fs_faces_writer *w, fs_error *e);

@@ -19,6 +19,7 @@ typedef struct worker {
     struct fs_loader *L;
     int t;
     uint8_t *raw;       /* [b][S][S][3] faces read for one identity, in sorted index order */
+    uint8_t *raw_mask;  /* [b][S][S] their masks, same order; NULL when the loader has no masks */
     long *idx, *sorted; /* [b] file indices in batch order / sorted */
     int *where;         /* [b] row of raw holding batch sample j */
     perm_cache cache[FS_MAX_IDENTITIES];
@@ -32,6 +33,7 @@ typedef struct fs_loader {
     fs_faces *faces[FS_MAX_IDENTITIES];
     long count[FS_MAX_IDENTITIES];
     long L;            /* epoch length, faces */
+    int masks;         /* 1 = every batch carries the targets' masks (opts.masks and the files) */
     int S, b, nslots;  /* face side, samples per identity on this rank, batch slots */
     fs_batch *slots;   /* [nslots]; batch k (from start) lives in slot k % nslots */
     long *ready;       /* [nslots] batch number a slot holds, -1 = none */
@@ -68,6 +70,7 @@ static uint64_t identity_salt(int i) { return fs_mix64(0xA7A7000000ULL + (uint64
 
 long fs_loader_epoch_length(const fs_loader *L) { return L->L; }
 long fs_loader_count(const fs_loader *L, int identity) { return L->count[identity]; }
+int fs_loader_has_masks(const fs_loader *L) { return L->masks; }
 double fs_loader_wait_ms_total(const fs_loader *L) { return L->wait_total_ms; }
 
 /* ---------------------------------------------------------------- filling one batch */
@@ -87,20 +90,22 @@ static int read_identity(worker *w, int i, long s, fs_error *e) {
         long *hit = bsearch(&w->idx[j], w->sorted, (size_t)L->b, sizeof(long), cmp_long);
         w->where[j] = (int)(hit - w->sorted);
     }
-    return fs_faces_read_index(L->faces[i], w->sorted, L->b, w->raw, e);
+    if (fs_faces_read_index(L->faces[i], w->sorted, L->b, w->raw, e)) return -1;
+    return L->masks ? fs_faces_read_masks_index(L->faces[i], w->sorted, L->b, w->raw_mask, e) : 0;
 }
 
 static void augment_identity(worker *w, int i, long s, fs_batch *B) {
     const fs_loader *L = w->L;
     const fs_augment_opts ao = {L->o.rotation, L->o.zoom, L->o.shift, L->o.flip, L->o.warp};
-    const size_t face = (size_t)L->S * L->S * 3;
+    const size_t plane = (size_t)L->S * L->S, face = plane * 3;
     const long base = s * L->o.global_batch + (long)L->o.rank * L->b;
     for (int j = 0; j < L->b; j++) {
         long p = base + j;
         fs_rng r;
         fs_rng_init(&r, L->o.seed ^ identity_salt(i), (uint64_t)(p / L->L), (uint64_t)(p % L->L));
-        size_t out = ((size_t)i * L->b + j) * face;
-        fs_augment(&ao, &r, &w->work, w->raw + (size_t)w->where[j] * face, B->input + out, B->target + out);
+        size_t out = (size_t)i * L->b + j, row = (size_t)w->where[j];
+        fs_augment_masked(&ao, &r, &w->work, w->raw + row * face, L->masks ? w->raw_mask + row * plane : NULL,
+                          B->input + out * face, B->target + out * face, L->masks ? B->mask + out * plane : NULL);
     }
 }
 
@@ -175,6 +180,27 @@ static int check_opts(const fs_loader_opts *o, fs_error *e) {
     return 0;
 }
 
+fs_masks_mode fs_loader_masks_mode(const char *text) {
+    if (!strcmp(text, "on")) return FS_MASKS_ON;
+    if (!strcmp(text, "off")) return FS_MASKS_OFF;
+    return FS_MASKS_AUTO;
+}
+
+/* auto: masks when every file has /masks; on: every file must; off: none are read. */
+static int decide_masks(fs_loader *L, fs_error *e) {
+    int all = 1;
+    for (int i = 0; i < L->o.n_identities && all; i++) {
+        all = fs_faces_has_masks(L->faces[i]);
+        if (!all && L->o.masks == FS_MASKS_ON)
+            return fs_errorf(e, FS_EXIT_BADINPUT, "%s: has no /masks dataset, and train.mask_loss is 'on' (every "
+                             "identity file must have masks)\n  hint: add /masks uint8 [N,S,S] to the file (data synth "
+                             "writes them, data import does not), or set train.mask_loss: auto or off",
+                             fs_faces_path(L->faces[i]));
+    }
+    L->masks = all && L->o.masks != FS_MASKS_OFF;
+    return 0;
+}
+
 /* Every file opens, has the model's resolution and the same face size as the first. */
 static int open_files(fs_loader *L, fs_error *e) {
     const fs_loader_opts *o = &L->o;
@@ -203,6 +229,7 @@ static void alloc_worker(fs_loader *L, worker *w, int t) {
     const size_t face = (size_t)L->S * L->S * 3;
     w->L = L, w->t = t;
     w->raw = fs_aligned_alloc(face * (size_t)L->b);
+    w->raw_mask = L->masks ? fs_aligned_alloc((size_t)L->S * L->S * (size_t)L->b) : NULL;
     w->idx = fs_malloc(sizeof(long) * (size_t)L->b);
     w->sorted = fs_malloc(sizeof(long) * (size_t)L->b);
     w->where = fs_malloc(sizeof(int) * (size_t)L->b);
@@ -213,7 +240,7 @@ static void alloc_worker(fs_loader *L, worker *w, int t) {
 
 static void free_worker(worker *w) {
     for (int i = 0; i < FS_MAX_IDENTITIES; i++) free(w->cache[i].perm);
-    free(w->raw), free(w->idx), free(w->sorted), free(w->where);
+    free(w->raw), free(w->raw_mask), free(w->idx), free(w->sorted), free(w->where);
     if (w->L) fs_augment_work_free(&w->work);
 }
 
@@ -228,6 +255,7 @@ static void alloc_buffers(fs_loader *L) {
         B->n_identities = L->o.n_identities, B->per_rank = L->b, B->size = L->S;
         B->input = fs_aligned_alloc(batch);
         B->target = fs_aligned_alloc(batch);
+        B->mask = L->masks ? fs_aligned_alloc(batch / 3) : NULL;
         L->ready[k] = -1;
     }
     L->workers = fs_calloc((size_t)L->o.threads, sizeof(worker));
@@ -242,7 +270,7 @@ int fs_loader_open(fs_loader **out, const fs_loader_opts *o, fs_error *e) {
     L->b = o->global_batch / o->world;
     pthread_mutex_init(&L->mu, NULL);
     pthread_cond_init(&L->cv, NULL);
-    if (open_files(L, e)) {
+    if (open_files(L, e) || decide_masks(L, e)) {
         fs_loader_close(L);
         return e ? e->code : FS_EXIT_BADINPUT;
     }
@@ -272,7 +300,8 @@ void fs_loader_close(fs_loader *L) {
         if (L->workers[t].started) pthread_join(L->workers[t].thread, NULL);
     for (int t = 0; L->workers && t < L->o.threads; t++) free_worker(&L->workers[t]);
     for (int i = 0; i < FS_MAX_IDENTITIES; i++) fs_faces_close(L->faces[i]);
-    for (int k = 0; L->slots && k < L->nslots; k++) free(L->slots[k].input), free(L->slots[k].target);
+    for (int k = 0; L->slots && k < L->nslots; k++)
+        free(L->slots[k].input), free(L->slots[k].target), free(L->slots[k].mask);
     free(L->slots), free(L->ready), free(L->workers);
     pthread_cond_destroy(&L->cv);
     pthread_mutex_destroy(&L->mu);

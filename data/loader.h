@@ -8,6 +8,8 @@
  * s*G + r*b .. s*G + r*b + b-1 (b = G / P).
  * Augmentation of the sample at (i, e, q) uses fs_rng_init(seed ^ salt(i), e, q): a batch's
  * content depends only on (seed, step), whatever the world size or the resume point.
+ * Masks (opts.masks, the files' /masks): the target's mask goes through the target's own
+ * transform (fs_augment_masked: the same draw), so reading masks changes no face byte.
  *
  * `threads` prefetch threads each fill whole batches (thread t: steps start+t, start+t+threads,
  * ...): read (sorted indices, one HDF5 hyperslab per run of consecutive ones, reads serialised
@@ -29,8 +31,20 @@ typedef struct fs_batch {
     int size;                   /* S */
     uint8_t *input;             /* [n_identities][per_rank][S][S][3]: augmented + warped */
     uint8_t *target;            /* same shape: augmented, not warped */
+    uint8_t *mask;              /* [n_identities][per_rank][S][S]: the target's mask (0 background ..
+                                 * 255 face), same transform as the target, never warped; NULL when
+                                 * the loader has no masks (fs_loader_has_masks) */
     double wait_ms;             /* how long fs_loader_next blocked for this batch */
 } fs_batch;
+
+/* train.mask_loss. The zero value is auto, so opts that do not set it get masks when present. */
+typedef enum {
+    FS_MASKS_AUTO = 0, /* masks when every identity file has /masks */
+    FS_MASKS_ON = 1,   /* every identity file must have /masks: open fails naming the first without */
+    FS_MASKS_OFF = 2   /* masks are not read */
+} fs_masks_mode;
+/* "auto" | "on" | "off" (the config has checked the text) -> mode; anything else is auto. */
+fs_masks_mode fs_loader_masks_mode(const char *text);
 
 typedef struct fs_loader_opts {
     const char *const *paths; /* one file per identity */
@@ -44,6 +58,7 @@ typedef struct fs_loader_opts {
     int prefetch, threads;    /* batches ahead (>= 1), prefetch threads that read + augment (>= 1) */
     float rotation, zoom, shift, flip; /* augmentation (config data.*) */
     int warp;
+    fs_masks_mode masks;      /* train.mask_loss (FS_MASKS_AUTO when left 0) */
 } fs_loader_opts;
 
 /* Validates every file first (schema, S == resolution, equal S across identities, batch vs
@@ -55,6 +70,8 @@ const fs_batch *fs_loader_next(fs_loader *L, fs_error *e);
 void fs_loader_close(fs_loader *L);
 long fs_loader_epoch_length(const fs_loader *L); /* = largest identity's count */
 long fs_loader_count(const fs_loader *L, int identity);
+/* 1 when every batch carries masks (fs_batch.mask != NULL), decided at open. */
+int fs_loader_has_masks(const fs_loader *L);
 double fs_loader_wait_ms_total(const fs_loader *L); /* sum of wait_ms so far */
 /* One sample, unaugmented, for previews: out [S,S,3]. index is taken modulo the identity's
  * count (fs_loader_count), so any index below the epoch length is valid for every identity. */

@@ -117,7 +117,14 @@ typedef struct pix {
     float fw;        /* face half-width after the yaw squash */
     float shade;     /* lighting of the skin here */
     float col[3];    /* colour so far */
+    float fg;        /* face-region coverage so far (skin, ears, hair = 1; background, neck = 0) */
 } pix;
+
+/* Blends the colour and the face-region mask alike, so the mask is what the image shows. */
+static inline void blend_region(pix *q, const float c[3], float a, float region) {
+    blend(q->col, c, a);
+    q->fg += (region - q->fg) * a;
+}
 
 static void draw_background(pix *q, const pose *p, float nx, float ny) {
     float t = 0.5f + 0.35f * (nx * p->bg_dir[0] + ny * p->bg_dir[1]);
@@ -127,18 +134,18 @@ static void draw_background(pix *q, const pose *p, float nx, float ny) {
 static void draw_head(pix *q, const fs_synth_identity *id, const pose *p) {
     float u = q->u - q->o, v = q->v, px = p->px;
     if (id->hair_style == 1) /* long hair falls behind the face down to the shoulders */
-        blend(q->col, id->hair, cover(ellipse_sd(u, v - 0.2f, q->fw + 0.17f, id->face_h + 0.32f), px));
+        blend_region(q, id->hair, cover(ellipse_sd(u, v - 0.2f, q->fw + 0.17f, id->face_h + 0.32f), px), 1.0f);
     float neck[3] = {id->skin[0] * 0.78f, id->skin[1] * 0.78f, id->skin[2] * 0.78f};
-    blend(q->col, neck, cover(maxf(fabsf(u) - 0.2f, 0.45f - v), px));
+    blend_region(q, neck, cover(maxf(fabsf(u) - 0.2f, 0.45f - v), px), 0.0f);
     float ear[3] = {id->skin[0] * 0.85f, id->skin[1] * 0.85f, id->skin[2] * 0.85f};
     for (int sgn = -1; sgn <= 1; sgn += 2)
-        blend(q->col, ear, cover(ellipse_sd(u - (float)sgn * q->fw * 0.97f, v - 0.02f, 0.065f, 0.12f), px));
+        blend_region(q, ear, cover(ellipse_sd(u - (float)sgn * q->fw * 0.97f, v - 0.02f, 0.065f, 0.12f), px), 1.0f);
     float vv = minf(maxf(v / id->face_h, 0.0f), 1.0f), w = q->fw * (1.0f - id->jaw * vv * vv);
     float nx = u / q->fw, ny = v / id->face_h, nz = sqrtf(maxf(0.05f, 1.0f - nx * nx - ny * ny));
     float lit = nx * p->light[0] + ny * p->light[1] + nz * p->light[2];
     q->shade = p->ambient + p->diffuse * maxf(lit, 0.0f);
     float skin[3] = {id->skin[0] * q->shade, id->skin[1] * q->shade, id->skin[2] * q->shade};
-    blend(q->col, skin, cover(ellipse_sd(u, v, w, id->face_h), px));
+    blend_region(q, skin, cover(ellipse_sd(u, v, w, id->face_h), px), 1.0f);
 }
 
 static float hairline_at(const fs_synth_identity *id, float u) {
@@ -156,7 +163,7 @@ static void draw_hair(pix *q, const fs_synth_identity *id, const pose *p) {
     if (a <= 0) return;
     float strand = 0.9f + 0.1f * sinf(u * 70.0f + 12.0f * sinf(v * 7.0f)), k = strand * (0.6f + 0.5f * q->shade);
     float c[3] = {minf(id->hair[0] * k, 255.0f), minf(id->hair[1] * k, 255.0f), minf(id->hair[2] * k, 255.0f)};
-    blend(q->col, c, a);
+    blend_region(q, c, a, 1.0f);
 }
 
 static void draw_eye(pix *q, const fs_synth_identity *id, const pose *p, int sgn) {
@@ -219,7 +226,8 @@ static void draw_mouth(pix *q, const fs_synth_identity *id, const pose *p) {
     }
 }
 
-void fs_synth_render(const fs_synth_identity *id, uint64_t seed, int index, long k, int S, uint8_t *rgb) {
+void fs_synth_render(const fs_synth_identity *id, uint64_t seed, int index, long k, int S, uint8_t *rgb,
+                     uint8_t *mask) {
     pose p;
     pose_draw(&p, seed, index, k, S);
     for (int y = 0; y < S; y++)
@@ -237,6 +245,7 @@ void fs_synth_render(const fs_synth_identity *id, uint64_t seed, int index, long
             draw_mouth(&q, id, &p);
             uint8_t *o = rgb + ((size_t)y * S + x) * 3;
             for (int c = 0; c < 3; c++) o[c] = (uint8_t)minf(maxf(q.col[c] + 0.5f, 0.0f), 255.0f);
+            if (mask) mask[(size_t)y * S + x] = (uint8_t)minf(maxf(q.fg * 255.0f + 0.5f, 0.0f), 255.0f);
         }
 }
 
@@ -248,24 +257,26 @@ static int synth_one(const char *dir, int index, long count, int size, uint64_t 
     snprintf(source, sizeof source, "faceswarm data synth seed %llu", (unsigned long long)seed);
     fs_synth_identity id;
     fs_synth_identity_draw(&id, seed, index);
-    fs_faces_meta m = {.identity = name, .consent = "synthetic: no real person", .source = source, .synthetic = 1};
+    fs_faces_meta m = {.identity = name, .consent = "synthetic: no real person", .source = source, .synthetic = 1,
+                       .masks = 1};
     fs_faces_writer *w;
     if (fs_faces_create(&w, path, size, &m, e)) return e ? e->code : FS_EXIT_FAIL;
     enum { BLOCK = 64 };
-    const size_t face = (size_t)size * size * 3;
-    uint8_t *buf = fs_malloc(face * BLOCK);
+    const size_t face = (size_t)size * size * 3, plane = (size_t)size * size;
+    uint8_t *buf = fs_malloc(face * BLOCK), *masks = fs_malloc(plane * BLOCK);
     double t0 = fs_now();
     for (long k0 = 0; k0 < count; k0 += BLOCK) {
         long n = FS_MIN((long)BLOCK, count - k0);
 #pragma omp parallel for schedule(dynamic, 4)
-        for (long k = 0; k < n; k++) fs_synth_render(&id, seed, index, k0 + k, size, buf + (size_t)k * face);
-        if (fs_faces_append(w, buf, n, e)) {
-            free(buf);
+        for (long k = 0; k < n; k++)
+            fs_synth_render(&id, seed, index, k0 + k, size, buf + (size_t)k * face, masks + (size_t)k * plane);
+        if (fs_faces_append_masked(w, buf, masks, n, e)) {
+            free(buf), free(masks);
             fs_faces_abort(w);
             return e ? e->code : FS_EXIT_FAIL;
         }
     }
-    free(buf);
+    free(buf), free(masks);
     int rc = fs_faces_commit(w, e);
     if (rc == 0) fs_info("synth: %s  %ld faces of %d px in %.2f s", path, count, size, fs_now() - t0);
     return rc;

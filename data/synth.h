@@ -22,10 +22,13 @@ typedef struct fs_synth_identity {
 } fs_synth_identity;
 
 void fs_synth_identity_draw(fs_synth_identity *id, uint64_t seed, int index);
-/* Renders sample k of identity id into rgb [S][S][3]. */
-void fs_synth_render(const fs_synth_identity *id, uint64_t seed, int index, long k, int S, uint8_t *rgb);
-/* Writes dir/<name>.h5 for identities 0..n-1 (names A, B, ...), count faces each, with
- * progress on stdout; files appear only when whole. */
+/* Renders sample k of identity id into rgb [S][S][3], and, when mask is not NULL, its face
+ * region into mask [S][S]: 255 where skin, ears or hair cover the pixel, 0 on the background
+ * and the neck, anti-aliased edges in between (what the image shows, drawn back to front). */
+void fs_synth_render(const fs_synth_identity *id, uint64_t seed, int index, long k, int S, uint8_t *rgb,
+                     uint8_t *mask);
+/* Writes dir/<name>.h5 for identities 0..n-1 (names A, B, ...), count faces each, with their
+ * face-region masks (/masks), and progress on stdout; files appear only when whole. */
 int fs_synth_write(const char *dir, int identities, long count, int size, uint64_t seed, fs_error *e);
 /* "A".."Z", then "I26", ... */
 void fs_synth_name(int index, char *out, size_t len);

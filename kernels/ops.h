@@ -93,6 +93,12 @@ typedef struct fs_backend {
     void (*pixshuf_fwd)(int n, int h, int w, int c4, const float *x, float *y);
     void (*pixshuf_bwd)(int n, int h, int w, int c4, const float *dy, float *dx);
 
+    /* ---- mask multiply (the masked loss): mask [n,h,w] in [0,1] (uploaded from the loader's
+     * uint8 masks with u8_to_float), x and y [n,h,w,c]:
+     * y[n,i,j,ch] = x[n,i,j,ch] * mask[n,i,j] (=, y may alias x). It is linear in x, so its
+     * backward w.r.t. x is the same op applied to dy: dx = dy * mask. */
+    void (*mask_mul)(int n, int h, int w, int c, const float *mask, const float *x, float *y);
+
     /* ---- losses over images [n,h,w,c]; each returns the loss (a host double, mean over
      * its terms) and ADDS weight * dLoss/dpred into dpred (+=). dpred may be NULL (loss only).
      * mse:   mean((p - t)^2)

@@ -90,6 +90,9 @@ static const key_def keys[] = {
     KFLT("train.loss_mse", train.loss_mse, "1", 0, 1000, "weight of the MSE loss"),
     KFLT("train.loss_dssim", train.loss_dssim, "1", 0, 1000, "weight of the DSSIM loss"),
     KFLT("train.loss_l1", train.loss_l1, "0", 0, 1000, "weight of the L1 loss"),
+    KSTR("train.mask_loss", train.mask_loss, "auto", "auto|on|off",
+         "losses on the face region only (the /masks of the data): auto = when every identity file has "
+         "masks, on = required (a file without is an error), off = whole image"),
     {"train.seed", K_U64, OFF(train.seed), 0, 0, 0, "1", 0, 18446744073709551615.0, NULL,
      "seed of the initialisation, the data order and the augmentation"},
     KINT("train.max_nonfinite", train.max_nonfinite, "10", 1, 1000000,

@@ -62,6 +62,7 @@ typedef struct fs_config {
         float weight_decay;      /* 0 */
         float clip_norm;         /* global gradient-norm clip, 0 = off */
         float loss_mse, loss_dssim, loss_l1; /* loss weights */
+        char mask_loss[8];       /* "auto" | "on" | "off": losses on the face region (/masks) only */
         uint64_t seed;
         int max_nonfinite;       /* abort after this many non-finite steps in a row */
         int log_every;           /* steps between metric lines */

@@ -30,6 +30,10 @@
 void fs_step_buffers_alloc(fs_step_buffers *b, const fs_model *m) {
     size_t img = (size_t)m->resolution * m->resolution * 3;
     b->target = m->be->alloc(sizeof(float) * img * m->batch * m->n_decoders);
+    b->mask = m->be->alloc(sizeof(float) * img / 3 * m->batch * m->n_decoders);
+    b->have_mask = 0;
+    b->masked_pred = m->be->alloc(sizeof(float) * img * m->batch);
+    b->masked_target = m->be->alloc(sizeof(float) * img * m->batch);
     b->dout = fs_calloc((size_t)m->n_decoders, sizeof(float *));
     for (int i = 0; i < m->n_decoders; i++) b->dout[i] = m->be->alloc(sizeof(float) * img * m->batch);
     b->loss = fs_calloc((size_t)m->n_decoders, sizeof(double));
@@ -37,6 +41,7 @@ void fs_step_buffers_alloc(fs_step_buffers *b, const fs_model *m) {
 
 void fs_step_buffers_free(fs_step_buffers *b, const fs_model *m) {
     m->be->free(b->target);
+    m->be->free(b->mask), m->be->free(b->masked_pred), m->be->free(b->masked_target);
     for (int i = 0; i < m->n_decoders; i++) m->be->free(b->dout[i]);
     free(b->dout);
     free(b->loss);
@@ -50,13 +55,20 @@ double fs_step_forward_loss(fs_model *m, const fs_config *cfg, fs_step_buffers *
     double total = 0;
     for (int i = 0; i < m->n_decoders; i++) {
         const float *pred = fs_model_output(m, i), *tgt = b->target + (size_t)i * m->batch * img;
+        const float *mask = b->have_mask ? b->mask + (size_t)i * m->batch * r * r : NULL;
         float *d = b->dout[i];
         be->zero(d, sizeof(float) * img * (size_t)n);
+        if (mask) { /* the losses see pred * mask and target * mask only */
+            be->mask_mul(n, r, r, 3, mask, pred, b->masked_pred);
+            be->mask_mul(n, r, r, 3, mask, tgt, b->masked_target);
+            pred = b->masked_pred, tgt = b->masked_target;
+        }
         double l = 0;
         if (cfg->train.loss_mse > 0) l += cfg->train.loss_mse * be->mse(n, r, r, 3, pred, tgt, d, cfg->train.loss_mse);
         if (cfg->train.loss_dssim > 0)
             l += cfg->train.loss_dssim * be->dssim(n, r, r, 3, pred, tgt, d, cfg->train.loss_dssim);
         if (cfg->train.loss_l1 > 0) l += cfg->train.loss_l1 * be->l1(n, r, r, 3, pred, tgt, d, cfg->train.loss_l1);
+        if (mask) be->mask_mul(n, r, r, 3, mask, d, d); /* chain rule: d(pred * mask)/dpred = mask */
         b->loss[i] = l;
         total += l;
     }
@@ -278,7 +290,7 @@ static int setup_loader(trainer *t, fs_error *e) {
         .rank = t->world.rank, .world = t->world.size, .seed = c->train.seed, .start_step = t->step,
         .prefetch = c->data.prefetch, .threads = c->data.threads,
         .rotation = c->data.rotation, .zoom = c->data.zoom, .shift = c->data.shift, .flip = c->data.flip,
-        .warp = c->data.warp,
+        .warp = c->data.warp, .masks = fs_loader_masks_mode(c->train.mask_loss),
     };
     return fs_loader_open(&t->loader, &o, e);
 }
@@ -369,6 +381,8 @@ static void upload_batch(trainer *t, const fs_batch *b) {
     size_t n = (size_t)b->n_identities * b->per_rank * b->size * b->size * 3;
     t->be->u8_to_float(n, b->input, t->model.input);
     t->be->u8_to_float(n, b->target, t->sb.target);
+    t->sb.have_mask = b->mask != NULL;
+    if (b->mask) t->be->u8_to_float(n / 3, b->mask, t->sb.mask); /* [n_identities * per_rank, S, S] */
 }
 
 static int run_step(trainer *t, step_result *r, fs_error *e) {
@@ -480,10 +494,10 @@ static int log_metrics(trainer *t, const step_result *r, fs_error *e) {
     n += (size_t)snprintf(line + n, cap - n,
                           ",\"grad_norm\":%.6g,\"lr\":%.6g,\"images_per_s\":%.2f,\"data_wait_ms\":%.3f,"
                           "\"step_ms\":%.3f,\"forward_ms\":%.3f,\"backward_ms\":%.3f,\"comm_wait_ms\":%.3f,"
-                          "\"optimizer_ms\":%.3f,\"skipped\":%d,\"world_size\":%d,\"restart_count\":%ld",
+                          "\"optimizer_ms\":%.3f,\"skipped\":%d,\"world_size\":%d,\"restart_count\":%ld,\"masked\":%d",
                           isfinite(r->grad_norm) ? r->grad_norm : -1.0, t->cfg.train.lr, images_per_s(t, step_ms),
                           r->sc[SC_DATA_MS] / P, step_ms, r->sc[SC_FWD_MS] / P, r->sc[SC_BWD_MS] / P,
-                          r->sc[SC_COMM_MS] / P, r->sc[SC_OPT_MS], !r->applied, P, t->restart_count);
+                          r->sc[SC_COMM_MS] / P, r->sc[SC_OPT_MS], !r->applied, P, t->restart_count, t->sb.have_mask);
     if (t->coord && t->world.rank != 0) {
         char own[256];
         snprintf(own, sizeof own, "{\"step_ms\":%.3f,\"data_wait_ms\":%.3f,\"loss\":%.6g}", r->rank_step_ms,

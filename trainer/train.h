@@ -11,6 +11,10 @@
  * identity on the uploaded batch (model->input / target) and the backward pass. */
 typedef struct fs_step_buffers {
     float *target;    /* [n_identities * batch, res, res, 3] on the device */
+    float *mask;      /* [n_identities * batch, res, res] on the device, in [0, 1]: the targets' masks
+                       * (u8_to_float of fs_batch.mask); read only when have_mask */
+    int have_mask;    /* 1 = the losses are masked: on (pred * mask) vs (target * mask) */
+    float *masked_pred, *masked_target; /* [batch, res, res, 3] device scratch of the masked loss */
     float **dout;     /* dout[i]: [batch, res, res, 3] loss gradient of decoder i */
     double *loss;     /* [n_identities] host, this rank's loss of each identity */
 } fs_step_buffers;
@@ -18,6 +22,9 @@ typedef struct fs_step_buffers {
 void fs_step_buffers_alloc(fs_step_buffers *b, const fs_model *m);
 void fs_step_buffers_free(fs_step_buffers *b, const fs_model *m);
 /* Forward, losses (weights from cfg->train) and their gradients for n samples per identity.
+ * With have_mask, faceswap's penalized mask loss in its simplest form: every loss compares
+ * pred * mask with target * mask, and dout = mask * dLoss/d(pred * mask), so pixels outside
+ * the mask (mask 0) neither count in the loss nor get a gradient.
  * Returns the total loss (sum over identities). */
 double fs_step_forward_loss(fs_model *m, const fs_config *cfg, fs_step_buffers *b, int n);
 

@@ -45,6 +45,7 @@ static const fs_backend g_fast = {
     .sigmoid_bwd = fs_fast_sigmoid_bwd,
     .pixshuf_fwd = fs_fast_pixshuf_fwd,
     .pixshuf_bwd = fs_fast_pixshuf_bwd,
+    .mask_mul = fs_fast_mask_mul,
     .mse = fs_fast_mse,
     .l1 = fs_fast_l1,
     .dssim = fs_fast_dssim,

@@ -59,6 +59,16 @@ void fs_fast_pixshuf_bwd(int n, int h, int w, int c4, const float *dy, float *dx
     for (size_t p = 0; p < pixels; p++) shuf_pixel(h, w, c4, p, dx, (float *)dy, 0);
 }
 
+/* Over pixels (one mask value each), channels innermost; count = elements, for PAR_FOR. */
+void fs_fast_mask_mul(int n, int h, int w, int c, const float *mask, const float *x, float *y) {
+    size_t pixels = (size_t)n * h * w, count = pixels * c;
+    PAR_FOR
+    for (size_t p = 0; p < pixels; p++) {
+        const float m = mask[p];
+        for (int ch = 0; ch < c; ch++) y[p * c + ch] = x[p * c + ch] * m;
+    }
+}
+
 double fs_fast_sumsq(size_t count, const float *x) {
     size_t blocks = (count + FS_FAST_RED_BLOCK - 1) / FS_FAST_RED_BLOCK;
     double *part = fs_malloc((blocks ? blocks : 1) * sizeof(double)), acc = 0.0;

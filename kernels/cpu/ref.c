@@ -26,6 +26,7 @@ static const fs_backend g_ref = {
     .sigmoid_bwd = fs_ref_sigmoid_bwd,
     .pixshuf_fwd = fs_ref_pixshuf_fwd,
     .pixshuf_bwd = fs_ref_pixshuf_bwd,
+    .mask_mul = fs_ref_mask_mul,
     .mse = fs_ref_mse,
     .l1 = fs_ref_l1,
     .dssim = fs_ref_dssim,

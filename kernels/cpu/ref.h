@@ -21,6 +21,7 @@ void fs_ref_sigmoid_fwd(size_t count, const float *x, float *y);
 void fs_ref_sigmoid_bwd(size_t count, const float *y, const float *dy, float *dx);
 void fs_ref_pixshuf_fwd(int n, int h, int w, int c4, const float *x, float *y);
 void fs_ref_pixshuf_bwd(int n, int h, int w, int c4, const float *dy, float *dx);
+void fs_ref_mask_mul(int n, int h, int w, int c, const float *mask, const float *x, float *y);
 
 double fs_ref_mse(int n, int h, int w, int c, const float *pred, const float *target, float *dpred, float weight);
 double fs_ref_l1(int n, int h, int w, int c, const float *pred, const float *target, float *dpred, float weight);

@@ -3,6 +3,7 @@
  *   u8_to_float: dst = src / 255 (=)
  *   leaky/sigmoid fwd: y = f(x) (=, in place allowed); bwd: dx = f'(y) dy (=, in place allowed)
  *   pixshuf: x [n,h,w,4c] <-> y [n,2h,2w,c], y[n,2i+a,2j+b,ch] = x[n,i,j,(2a+b)c+ch] (=)
+ *   mask_mul: y[n,i,j,ch] = x[n,i,j,ch] * mask[n,i,j] (=, in place allowed; its own backward)
  *   sumsq: sum x^2 in double; adam: in place on p, m, v; scale: x *= s. */
 #include <math.h>
 #include <stdlib.h>
@@ -70,6 +71,15 @@ void fs_ref_pixshuf_bwd(int n, int h, int w, int c4, const float *dy, float *dx)
                     for (int b = 0; b < 2; b++)
                         for (int ch = 0; ch < c; ch++)
                             dx[shuf_x(img, i, j, a, b, h, w, c4) + ch] = dy[shuf_y(img, i, j, a, b, h, w, c) + ch];
+}
+
+void fs_ref_mask_mul(int n, int h, int w, int c, const float *mask, const float *x, float *y) {
+    for (int img = 0; img < n; img++)
+        for (int i = 0; i < h; i++)
+            for (int j = 0; j < w; j++) {
+                size_t pix = ((size_t)img * h + i) * w + j;
+                for (int ch = 0; ch < c; ch++) y[pix * c + ch] = x[pix * c + ch] * mask[pix];
+            }
 }
 
 double fs_ref_sumsq(size_t count, const float *x) {

@@ -105,6 +105,7 @@ static const fs_backend cuda_backend = {
     .sigmoid_bwd = FSK(sigmoid_bwd),
     .pixshuf_fwd = FSK(pixshuf_fwd),
     .pixshuf_bwd = FSK(pixshuf_bwd),
+    .mask_mul = FSK(mask_mul),
     .mse = FSK(mse),
     .l1 = FSK(l1),
     .dssim = FSK(dssim),

@@ -61,6 +61,7 @@ static const fs_backend emu_backend = {
     .sigmoid_bwd = FSK(sigmoid_bwd),
     .pixshuf_fwd = FSK(pixshuf_fwd),
     .pixshuf_bwd = FSK(pixshuf_bwd),
+    .mask_mul = FSK(mask_mul),
     .mse = FSK(mse),
     .l1 = FSK(l1),
     .dssim = FSK(dssim),

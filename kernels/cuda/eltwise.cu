@@ -1,6 +1,7 @@
 /* eltwise.cu — the element-wise ops (kernels/ops.h): LeakyReLU and sigmoid forward and
  * backward (backward from the forward OUTPUT; in place allowed), pixel shuffle x2 forward
- * and backward, the uint8 -> float batch conversion, x *= s, and the Adam update. All are
+ * and backward, the uint8 -> float batch conversion, x *= s, the mask multiply of the
+ * masked loss (y = x * mask[pixel], its own backward), and the Adam update. All are
  * grid-stride loops over the output (coalesced stores), every output written once (=),
  * except Adam which updates p, m, v in place. */
 #include "kernels/cuda/fsk.h"
@@ -58,6 +59,11 @@ static __global__ void pixshuf_bwd_kernel(int n, int h, int w, int c4, const flo
     }
 }
 
+/* y[o] = x[o] * mask[o / c]: one thread per element of y (in place allowed). */
+static __global__ void mask_mul_kernel(size_t count, int c, const float *mask, const float *x, float *y) {
+    GRID_STRIDE(o, count) y[o] = x[o] * mask[o / c];
+}
+
 static __global__ void u8_to_float_kernel(size_t count, const uint8_t *src, float *dst) {
     GRID_STRIDE(i, count) dst[i] = (float)src[i] / 255.0f;
 }
@@ -101,6 +107,10 @@ void FSK(pixshuf_fwd)(int n, int h, int w, int c4, const float *x, float *y) {
 void FSK(pixshuf_bwd)(int n, int h, int w, int c4, const float *dy, float *dx) {
     size_t count = (size_t)n * h * w * c4;
     if (count) FS_LAUNCH(pixshuf_bwd_kernel, GRID(count), BLOCK, n, h, w, c4, dy, dx);
+}
+void FSK(mask_mul)(int n, int h, int w, int c, const float *mask, const float *x, float *y) {
+    size_t count = (size_t)n * h * w * c;
+    if (count) FS_LAUNCH(mask_mul_kernel, GRID(count), BLOCK, count, c, mask, x, y);
 }
 void FSK(u8_to_float)(size_t n, const uint8_t *src_dev, float *dst) {
     if (n) FS_LAUNCH(u8_to_float_kernel, GRID(n), BLOCK, n, src_dev, dst);

@@ -110,6 +110,7 @@ void FSK(sigmoid_fwd)(size_t count, const float *x, float *y);
 void FSK(sigmoid_bwd)(size_t count, const float *y, const float *dy, float *dx);
 void FSK(pixshuf_fwd)(int n, int h, int w, int c4, const float *x, float *y);
 void FSK(pixshuf_bwd)(int n, int h, int w, int c4, const float *dy, float *dx);
+void FSK(mask_mul)(int n, int h, int w, int c, const float *mask, const float *x, float *y);
 /* dst[i] = src[i] / 255, src already on the device. */
 void FSK(u8_to_float)(size_t n, const uint8_t *src_dev, float *dst);
 

@@ -1,7 +1,7 @@
 /* test_ops.c — cuda_ops: every non-conv op of the CUDA backend vs the CPU reference on odd
  * sizes. Tolerances:
  *   dense (GEMM, float sums):       1e-4 rel + 1e-4 x max(1, max |want|)
- *   leaky, pixel shuffle, u8, scale: exact (1e-7 rel)
+ *   leaky, pixel shuffle, u8, scale, mask_mul: exact (1e-7 rel)
  *   sigmoid (same expf formula):     1e-6 rel + 1e-7
  *   mse, l1 loss (double sums):      1e-6 rel; their gradients 1e-5 rel + 1e-6
  *   dssim (float window moments vs double): loss 1e-5 abs; gradient 1e-3 rel + 1e-3 x max
@@ -92,6 +92,27 @@ static int check_u8(void) {
     return f;
 }
 
+/* mask_mul vs the reference, out of place and in place (exact: one multiply per element). */
+static int check_mask_mul(int n, int h, int w, int c) {
+    size_t pixels = (size_t)n * h * w, cnt = pixels * c;
+    float *x = ct_rand(cnt, 51, (uint64_t)c, -2, 2), *m = ct_rand(pixels, 52, (uint64_t)c, 0, 1);
+    m[0] = 0.0f, m[pixels - 1] = 1.0f;
+    float *want = fs_malloc(cnt * 4);
+    ref->mask_mul(n, h, w, c, m, x, want);
+    float *X = ct_up(be, x, cnt), *M = ct_up(be, m, pixels), *Y = be->alloc(cnt * 4);
+    be->mask_mul(n, h, w, c, M, X, Y);
+    be->mask_mul(n, h, w, c, M, X, X);
+    float *got = ct_down(be, Y, cnt), *got_in_place = ct_down(be, X, cnt);
+    char what[80];
+    snprintf(what, sizeof what, "mask_mul %dx%dx%dx%d", n, h, w, c);
+    int f = ct_close(what, got, want, cnt, 1e-7, 0);
+    snprintf(what, sizeof what, "mask_mul %dx%dx%dx%d in place", n, h, w, c);
+    f += ct_close(what, got_in_place, want, cnt, 1e-7, 0);
+    free(x), free(m), free(want), free(got), free(got_in_place);
+    be->free(X), be->free(M), be->free(Y);
+    return f;
+}
+
 /* kind 0 mse, 1 l1, 2 dssim: loss and dpred += weight * grad onto a non-zero dpred. */
 static int check_loss(int kind, int n, int h, int w, int c) {
     static const char *names[] = {"mse", "l1", "dssim"};
@@ -160,6 +181,7 @@ int main(void) {
             check_dense(1, 200, 1, FS_ACT_SIGMOID) + check_dense(300, 37, 19, FS_ACT_NONE); /* split-K */
     for (int k = 0; k <= 6; k++) f += check_elem(k);
     f += check_u8();
+    f += check_mask_mul(2, 5, 7, 3) + check_mask_mul(3, 9, 4, 1) + check_mask_mul(1, 33, 17, 5);
     f += check_loss(0, 2, 5, 7, 3) + check_loss(1, 3, 4, 9, 3) + check_loss(2, 2, 13, 12, 3) +
          check_loss(2, 1, 21, 11, 2);
     f += check_sumsq() + check_adam();
@@ -167,7 +189,7 @@ int main(void) {
         printf("cuda_ops: %d checks FAILED\n", f);
         return 1;
     }
-    printf("cuda_ops: dense, activations, pixel shuffle, u8, scale, mse, l1, dssim, sumsq, adam match the CPU "
+    printf("cuda_ops: dense, activations, pixel shuffle, u8, mask_mul, scale, mse, l1, dssim, sumsq, adam match the CPU "
            "reference\n");
     return 0;
 }

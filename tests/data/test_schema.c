@@ -103,7 +103,7 @@ static void synth_files(const char *dir) {
         fs_faces_close(f);
         fs_synth_identity id;
         fs_synth_identity_draw(&id, 7, i);
-        fs_synth_render(&id, 7, i, 11, S, one); /* a pure function of (seed, identity, sample) */
+        fs_synth_render(&id, 7, i, 11, S, one, NULL); /* a pure function of (seed, identity, sample) */
         CHECK(!memcmp(one, faces[i] + (size_t)11 * S * S * 3, S * S * 3), "%s: sample 11 not reproducible", path);
     }
     double ma[3], mb[3];
@@ -123,7 +123,7 @@ static void preview_png(const char *dir) {
         fs_synth_identity id;
         fs_synth_identity_draw(&id, 1, r);
         for (int c = 0; c < C; c++) {
-            fs_synth_render(&id, 1, r, c, S, face);
+            fs_synth_render(&id, 1, r, c, S, face, NULL);
             for (int y = 0; y < S; y++)
                 memcpy(grid + (((size_t)r * S + y) * C * S + (size_t)c * S) * 3, face + (size_t)y * S * 3, S * 3);
         }

@@ -133,6 +133,30 @@ static void pixshuf_case(int n, int h, int w, int c4) {
     free(x), free(yr), free(yf);
 }
 
+/* mask_mul: fast == ref bit for bit (out of place and in place), and the reference itself
+ * against the definition y = x * mask[pixel] for a few chosen pixels (mask 0, 1, 0.5). */
+static void mask_mul_case(int n, int h, int w, int c) {
+    size_t pixels = (size_t)n * h * w, count = pixels * c;
+    float *x = kt_rand(count, 13, 1, -2, 2), *m = kt_rand(pixels, 13, 2, 0, 1);
+    float *yr = malloc(count * sizeof(float)), *yf = malloc(count * sizeof(float));
+    m[0] = 0.0f, m[pixels - 1] = 1.0f, m[pixels / 2] = 0.5f;
+    ref->mask_mul(n, h, w, c, m, x, yr), fast->mask_mul(n, h, w, c, m, x, yf);
+    kt_check_bits("mask_mul", yf, yr, count);
+    memcpy(yf, x, count * sizeof(float));
+    fast->mask_mul(n, h, w, c, m, yf, yf);
+    kt_check_bits("mask_mul (in place)", yf, yr, count);
+    size_t mid = pixels / 2;
+    for (int ch = 0; ch < c; ch++)
+        if (yr[ch] != 0.0f || yr[(pixels - 1) * c + ch] != x[(pixels - 1) * c + ch] ||
+            yr[mid * c + ch] != 0.5f * x[mid * c + ch]) {
+            printf("FAIL mask_mul %dx%dx%dx%d: channel %d of the pixels with mask 0, 1, 0.5 holds %g %g %g\n", n, h,
+                   w, c, ch, yr[ch], yr[(pixels - 1) * c + ch], yr[mid * c + ch]);
+            kt_failures++;
+            break;
+        }
+    free(x), free(m), free(yr), free(yf);
+}
+
 typedef double (*loss_op)(int, int, int, int, const float *, const float *, float *, float);
 
 static void loss_case(const char *name, loss_op fr, loss_op ff, int n, int h, int w, int c) {
@@ -188,6 +212,9 @@ int main(void) {
     elementwise_case(17);
     pixshuf_case(2, 3, 5, 8);
     pixshuf_case(3, 8, 8, 256);
+    mask_mul_case(2, 5, 7, 3);
+    mask_mul_case(8, 64, 64, 3); /* above FS_FAST_PAR_MIN: the OpenMP loop */
+    mask_mul_case(1, 3, 3, 1);
     loss_case("mse", ref->mse, fast->mse, 3, 17, 19, 3);
     loss_case("mse", ref->mse, fast->mse, 8, 64, 64, 3);
     loss_case("l1", ref->l1, fast->l1, 3, 17, 19, 3);

@@ -31,7 +31,7 @@ echo "killed $kills times, $resumes restarts resumed from a checkpoint"
 [ "$resumes" -ge 4 ] || fail "only $resumes rounds resumed; the test did not exercise resume"
 [ "$kills" -ge 12 ] || fail "only $kills kills landed; the test did not exercise crashes"
 # Finish a few steps past the newest checkpoint: the run resumes from it and ends cleanly.
-newest=$(ls run/checkpoints/ | grep -o '^ckpt-[0-9]*' | tail -1 | sed 's/ckpt-0*//')
+newest=$(ls run/checkpoints/ | grep '^ckpt-[0-9]*\.h5$' | tail -1 | sed 's/ckpt-0*//; s/\.h5$//')
 total=$((${newest:-0} + 3))
 "$FS" train "$TINY" --set train.steps=$total --set checkpoint.every=1 --set train.preview_every=0 --resume auto > final.txt
 grep -q "resumed from .*at step ${newest:-0}" final.txt || [ -z "$newest" ] || fail "final run did not resume at $newest"
