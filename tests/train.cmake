@@ -7,3 +7,5 @@ fs_add_test(NAME train_mpi_equivalence COMMAND bash ${CMAKE_SOURCE_DIR}/tests/tr
             LABELS "train;mpi" TIMEOUT 600)
 fs_add_test(NAME train_coordinator COMMAND bash ${CMAKE_SOURCE_DIR}/tests/train/coordinator_run.sh
             LABELS "train;mpi" TIMEOUT 300)
+fs_add_test(NAME train_coordinator_restart COMMAND bash ${CMAKE_SOURCE_DIR}/tests/train/coordinator_restart.sh
+            LABELS train TIMEOUT 120)
