@@ -14,25 +14,30 @@
 #include "kernels/ops.h"
 #include "trainer/cli.h"
 #include "trainer/common.h"
+#include "trainer/config.h"
+#include "trainer/model.h"
 
 typedef struct bench_shape {
-    const char *name;
+    char name[64];
     int dense;          /* 1: dense [in] -> [out] (h = w = 1, cin = in, cout = out) */
     int h, w, cin, cout, k, stride;
+    int batch_mult;     /* images per pass = batch * batch_mult (0 = 1): the encoder of a
+                         * training step sees every identity's batch */
 } bench_shape;
 
 /* faceswap "original" at 64 px: encoder convs, dense pair, encoder upscale, one decoder. */
 static const bench_shape g_shapes[] = {
-    {"enc.conv1", 0, 64, 64, 3, 128, 5, 2},       {"enc.conv2", 0, 32, 32, 128, 256, 5, 2},
-    {"enc.conv3", 0, 16, 16, 256, 512, 5, 2},     {"enc.conv4", 0, 8, 8, 512, 1024, 5, 2},
-    {"enc.dense1", 1, 1, 1, 16384, 1024, 0, 0},   {"enc.dense2", 1, 1, 1, 1024, 16384, 0, 0},
-    {"enc.upscale", 0, 4, 4, 1024, 2048, 3, 1},   {"dec.upscale1", 0, 8, 8, 512, 1024, 3, 1},
-    {"dec.upscale2", 0, 16, 16, 256, 512, 3, 1},  {"dec.upscale3", 0, 32, 32, 128, 256, 3, 1},
-    {"dec.output", 0, 64, 64, 64, 3, 5, 1},
+    {"enc.conv1", 0, 64, 64, 3, 128, 5, 2, 1},       {"enc.conv2", 0, 32, 32, 128, 256, 5, 2, 1},
+    {"enc.conv3", 0, 16, 16, 256, 512, 5, 2, 1},     {"enc.conv4", 0, 8, 8, 512, 1024, 5, 2, 1},
+    {"enc.dense1", 1, 1, 1, 16384, 1024, 0, 0, 1},   {"enc.dense2", 1, 1, 1, 1024, 16384, 0, 0, 1},
+    {"enc.upscale", 0, 4, 4, 1024, 2048, 3, 1, 1},   {"dec.upscale1", 0, 8, 8, 512, 1024, 3, 1, 1},
+    {"dec.upscale2", 0, 16, 16, 256, 512, 3, 1, 1},  {"dec.upscale3", 0, 32, 32, 128, 256, 3, 1, 1},
+    {"dec.output", 0, 64, 64, 64, 3, 5, 1, 1},
 };
 
 typedef struct bench_opts {
     int json, batch, threads, reps; /* reps 0 = automatic */
+    const char *config;             /* --config: that model's shapes instead of original-64's */
 } bench_opts;
 
 typedef struct bench_result {
@@ -41,6 +46,34 @@ typedef struct bench_result {
     double ms[3];          /* best of reps: fwd, bwd_data, bwd_filter */
     int reps;
 } bench_result;
+
+/* ---------------------------------------------------------------- shapes of a config */
+static void shape_from_layer(const fs_layer *L, int batch_mult, bench_shape *s) {
+    memset(s, 0, sizeof *s);
+    snprintf(s->name, sizeof s->name, "%s", L->name);
+    s->dense = L->kind == FS_LAYER_DENSE, s->batch_mult = batch_mult;
+    s->h = L->in_h, s->w = L->in_w, s->cin = L->in_c, s->cout = L->out_c, s->k = L->k, s->stride = L->stride;
+}
+
+/* The conv and dense layers of the config's encoder (on every identity's batch, as in a
+ * training step) and of its first decoder; *shapes is fs_malloc'ed. */
+static int config_shapes(const char *path, bench_shape **shapes, size_t *count, fs_error *e) {
+    fs_config c;
+    fs_model m;
+    int rc = fs_config_load(&c, path, e);
+    if (!rc) rc = fs_config_validate(&c, e);
+    if (!rc) rc = fs_model_build(&m, &c, e);
+    if (rc) return rc;
+    const fs_net *nets[2] = {&m.encoder, &m.decoders[0]};
+    *shapes = fs_malloc(sizeof(bench_shape) * (size_t)(m.encoder.n_layers + m.decoders[0].n_layers));
+    *count = 0;
+    for (int i = 0; i < 2; i++)
+        for (int l = 0; l < nets[i]->n_layers; l++)
+            if (nets[i]->layers[l].kind != FS_LAYER_PIXSHUF)
+                shape_from_layer(&nets[i]->layers[l], i == 0 ? m.n_decoders : 1, &(*shapes)[(*count)++]);
+    fs_model_free(&m);
+    return 0;
+}
 
 /* ---------------------------------------------------------------- FP32 peak */
 #define FMA_CHAINS 12
@@ -128,8 +161,9 @@ static double time_pass(const fs_backend *be, const bench_shape *s, const fs_con
  * reps aim at about 0.6 s per shape, between 1 and 10. */
 static bench_result bench_one(const fs_backend *be, const bench_shape *s, const bench_opts *o) {
     fs_conv_desc d;
-    if (s->dense) fs_conv_desc_init(&d, o->batch, 1, 1, s->cin, s->cout, 1, 1);
-    else fs_conv_desc_init(&d, o->batch, s->h, s->w, s->cin, s->cout, s->k, s->stride);
+    int n = o->batch * FS_MAX(1, s->batch_mult);
+    if (s->dense) fs_conv_desc_init(&d, n, 1, 1, s->cin, s->cout, 1, 1);
+    else fs_conv_desc_init(&d, n, s->h, s->w, s->cin, s->cout, s->k, s->stride);
     bench_bufs t;
     size_t nw = (size_t)d.k * d.k * s->cin * s->cout;
     bufs_alloc(&t, (size_t)d.n * d.h * d.w * d.cin, nw, (size_t)s->cout, (size_t)d.n * d.ho * d.wo * d.cout);
@@ -157,11 +191,12 @@ static long count_wrong(const float *got, const float *want, size_t n) {
 
 /* Smaller shapes checked against the reference, one per path of the fast conv: stride 2
  * (GEMM + col2im), stride 1 (flipped forward conv for bwd_data), 3 output channels
- * (direct loops). {n, h, w, cin, cout, k, stride} */
+ * (direct loops), 3 input channels (direct loops). {n, h, w, cin, cout, k, stride} */
 static const int g_checks[][7] = {
     {2, 17, 15, 64, 32, 5, 2},
     {2, 12, 11, 32, 48, 3, 1},
     {1, 20, 19, 16, 3, 5, 1},
+    {2, 17, 15, 3, 16, 5, 2},
 };
 
 /* The fast conv against the plain-loop reference, all three passes. */
@@ -189,8 +224,9 @@ static void print_header(const bench_opts *o, int threads, double peak1, double 
     if (o->json) {
         printf("{\"type\":\"header\",\"bench\":\"kernels\",\"version\":\"%s\",\"commit\":\"%s\",\"backend\":\"cpu\","
                "\"threads\":%d,\"blas_core\":\"%s\",\"batch\":%d,\"reps\":%d,\"peak_gflops_1thread\":%.2f,"
-               "\"peak_gflops\":%.2f}\n",
-               FS_VERSION, fs_git_commit(), threads, fs_cpu_blas_core(), o->batch, o->reps, peak1, peak_t);
+               "\"peak_gflops\":%.2f,\"config\":\"%s\"}\n",
+               FS_VERSION, fs_git_commit(), threads, fs_cpu_blas_core(), o->batch, o->reps, peak1, peak_t,
+               o->config ? o->config : "original-64 (built in)");
         return;
     }
     printf("# faceswarm %s (commit %s) bench kernels: backend cpu (im2col + OpenBLAS sgemm, OpenMP)\n", FS_VERSION,
@@ -201,17 +237,22 @@ static void print_header(const bench_opts *o, int threads, double peak1, double 
     printf("# threads %d (OpenMP, each running single-threaded OpenBLAS sgemm on its slice; OpenBLAS kernels '%s')\n",
            threads, fs_cpu_blas_core());
     printf("# batch %d, reps %s; ms = best of reps\n", o->batch, reps);
+    if (o->config)
+        printf("# shapes: the conv and dense layers of %s (encoder: every identity's batch, as in a training "
+               "step; then one decoder)\n", o->config);
+    else printf("# shapes: faceswap's original model at 64 px (encoder, then one decoder)\n");
     printf("# FP32 peak (FMA loop, %d independent 8-wide chains): %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d\n",
            FMA_CHAINS, peak1, peak_t, threads);
     printf("# peak: the FMA loop again just before each shape (the host is shared); frac = total / peak\n");
-    printf("# %-13s %-26s %8s %9s %9s %9s %9s %9s %9s %9s %6s %4s\n", "layer", "shape", "gflop", "fwd", "bwd_data",
+    printf("# %-24s %-26s %8s %9s %9s %9s %9s %9s %9s %9s %6s %4s\n", "layer", "shape", "gflop", "fwd", "bwd_data",
            "bwd_filt", "fwd", "bwd", "total", "peak", "frac", "reps");
-    printf("# %-13s %-26s %8s %9s %9s %9s %9s %9s %9s %9s %6s %4s\n", "", "(in -> out, kernel)", "(/pass)", "(ms)",
+    printf("# %-24s %-26s %8s %9s %9s %9s %9s %9s %9s %9s %6s %4s\n", "", "(in -> out, kernel)", "(/pass)", "(ms)",
            "(ms)", "(ms)", "(GFLOP/s)", "(GFLOP/s)", "(GFLOP/s)", "(GFLOP/s)", "", "");
 }
 
 static void print_row(const bench_opts *o, const bench_shape *s, const bench_result *r) {
     char shape[64];
+    int batch = o->batch * FS_MAX(1, s->batch_mult);
     if (s->dense) snprintf(shape, sizeof shape, "%d -> %d", s->cin, s->cout);
     else snprintf(shape, sizeof shape, "%dx%dx%d -> %d k%d s%d", s->h, s->w, s->cin, s->cout, s->k, s->stride);
     double fwd = r->gflop / (r->ms[0] * 1e-3), bwd = 2 * r->gflop / ((r->ms[1] + r->ms[2]) * 1e-3);
@@ -220,11 +261,11 @@ static void print_row(const bench_opts *o, const bench_shape *s, const bench_res
         printf("{\"type\":\"row\",\"layer\":\"%s\",\"shape\":\"%s\",\"batch\":%d,\"gflop_per_pass\":%.4f,"
                "\"ms_fwd\":%.3f,\"ms_bwd_data\":%.3f,\"ms_bwd_filter\":%.3f,\"gflops_fwd\":%.2f,\"gflops_bwd\":%.2f,"
                "\"gflops\":%.2f,\"peak_gflops\":%.2f,\"peak_frac\":%.4f,\"reps\":%d}\n",
-               s->name, shape, o->batch, r->gflop, r->ms[0], r->ms[1], r->ms[2], fwd, bwd, total, r->peak,
+               s->name, shape, batch, r->gflop, r->ms[0], r->ms[1], r->ms[2], fwd, bwd, total, r->peak,
                total / r->peak, r->reps);
         return;
     }
-    printf("  %-13s %-26s %8.3f %9.2f %9.2f %9.2f %9.1f %9.1f %9.1f %9.1f %6.3f %4d\n", s->name, shape, r->gflop,
+    printf("  %-24s %-26s %8.3f %9.2f %9.2f %9.2f %9.1f %9.1f %9.1f %9.1f %6.3f %4d\n", s->name, shape, r->gflop,
            r->ms[0], r->ms[1], r->ms[2], fwd, bwd, total, r->peak, total / r->peak, r->reps);
 }
 
@@ -248,14 +289,16 @@ static void print_footer(const bench_opts *o, long wrong, double gflop, double s
 
 /* ---------------------------------------------------------------- command line */
 static void usage(FILE *f) {
-    fprintf(f, "usage: faceswarm bench kernels [--json] [--batch N] [--threads N] [--reps R]\n"
+    fprintf(f, "usage: faceswarm bench kernels [--json] [--batch N] [--threads N] [--reps R] [--config CONFIG]\n"
                "  Times forward, backward-data and backward-filter of every conv/dense shape of the\n"
                "  original-64 model on the CPU backend and reports GFLOP/s and the fraction of the\n"
                "  FP32 peak measured by an FMA loop in the same run.\n"
                "  --json        JSON lines instead of the table\n"
                "  --batch N     images per pass (default 16)\n"
                "  --threads N   OpenMP + OpenBLAS threads, 0 = all cores (default 0)\n"
-               "  --reps R      timed repetitions per shape (default: automatic, 1-10)\n");
+               "  --reps R      timed repetitions per shape (default: automatic, 1-10)\n"
+               "  --config CONFIG  time that config's conv/dense shapes (encoder on every identity's\n"
+               "                batch, as in a training step, then one decoder) instead of original-64's\n");
 }
 
 static int parse_int(const char *opt, const char *arg, int lo, int hi, int *out) {
@@ -274,8 +317,9 @@ static int parse_int(const char *opt, const char *arg, int lo, int hi, int *out)
 static int parse_opts(int argc, char **argv, bench_opts *o) {
     static const struct option longs[] = {{"json", no_argument, 0, 'j'},   {"batch", required_argument, 0, 'b'},
                                           {"threads", required_argument, 0, 't'}, {"reps", required_argument, 0, 'r'},
-                                          {"help", no_argument, 0, 'h'},   {0, 0, 0, 0}};
-    *o = (bench_opts){.json = 0, .batch = 16, .threads = 0, .reps = 0};
+                                          {"config", required_argument, 0, 'c'}, {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
+    *o = (bench_opts){.json = 0, .batch = 16, .threads = 0, .reps = 0, .config = NULL};
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "h", longs, NULL)) != -1;) {
         int rc = 0;
@@ -283,6 +327,7 @@ static int parse_opts(int argc, char **argv, bench_opts *o) {
         else if (c == 'b') rc = parse_int("--batch", optarg, 1, 1024, &o->batch);
         else if (c == 't') rc = parse_int("--threads", optarg, 0, 1024, &o->threads);
         else if (c == 'r') rc = parse_int("--reps", optarg, 1, 1000, &o->reps);
+        else if (c == 'c') o->config = optarg;
         else if (c == 'h') return usage(stdout), FS_EXIT_OK;
         else return usage(stderr), FS_EXIT_BADINPUT;
         if (rc) return rc;
@@ -294,22 +339,40 @@ static int parse_opts(int argc, char **argv, bench_opts *o) {
     return -1;
 }
 
+/* The shapes to time: the config's (--config) or the built-in original-64 table. */
+static int load_shapes(const bench_opts *o, bench_shape **shapes, size_t *count) {
+    fs_error e = {0};
+    if (!o->config) {
+        *count = FS_ARRAY_LEN(g_shapes);
+        *shapes = fs_malloc(sizeof g_shapes);
+        memcpy(*shapes, g_shapes, sizeof g_shapes);
+        return 0;
+    }
+    if (config_shapes(o->config, shapes, count, &e) == 0) return 0;
+    fprintf(stderr, "faceswarm bench kernels: --config %s: %s\n", o->config, e.msg);
+    return e.code ? e.code : FS_EXIT_BADINPUT;
+}
+
 int bench_kernels(int argc, char **argv) {
     bench_opts o;
+    bench_shape *shapes;
+    size_t count;
     int rc = parse_opts(argc, argv, &o);
     if (rc >= 0) return rc;
+    if ((rc = load_shapes(&o, &shapes, &count)) != 0) return rc;
     fs_cpu_set_threads(o.threads);
     const fs_backend *be = fs_backend_cpu();
     int threads = fs_cpu_threads();
     double peak1 = measure_peak(1, 5), peak = threads == 1 ? peak1 : measure_peak(threads, 5);
     print_header(&o, threads, peak1, peak);
     double gflop = 0.0, sec = 0.0;
-    for (size_t i = 0; i < FS_ARRAY_LEN(g_shapes); i++) {
-        bench_result r = bench_one(be, &g_shapes[i], &o);
-        print_row(&o, &g_shapes[i], &r);
+    for (size_t i = 0; i < count; i++) {
+        bench_result r = bench_one(be, &shapes[i], &o);
+        print_row(&o, &shapes[i], &r);
         fflush(stdout);
         gflop += 3 * r.gflop, sec += 1e-3 * (r.ms[0] + r.ms[1] + r.ms[2]);
     }
+    free(shapes);
     long wrong = 0;
     for (size_t i = 0; i < FS_ARRAY_LEN(g_checks); i++) wrong += check_conv(be, g_checks[i]);
     print_footer(&o, wrong, gflop, sec, peak);

@@ -14,7 +14,8 @@
  *               then col2im as a gather                                               (=)
  *   bwd_filter: per block of rows, the threads pack col together, then each runs
  *               dW[:, its output channels] += col^T · dz                              (+=)
- * Convs with at most FS_SMALL_COUT output channels use fast_conv_small.c. Every split
+ * Convs with at most FS_SMALL_COUT output channels use fast_conv_small.c; convs with few
+ * input channels (fs_direct_conv_applies) run fwd and bwd_filter on fast_conv_direct.c. Every split
  * depends only on the shape and the thread count, so results are deterministic. The col
  * and flipped-weight buffers are owned here and grown lazily: one calling thread at a time. */
 #include <cblas.h>
@@ -25,6 +26,7 @@
 #include "kernels/cpu/cpu.h"
 #include "kernels/cpu/cpu_internal.h"
 #include "kernels/cpu/fast.h"
+#include "kernels/cpu/fast_conv.h"
 
 /* fwd: a thread packs and multiplies blocks of about this many col floats; fewer, larger
  * GEMMs pay OpenBLAS's packing of W fewer times (256-row blocks lost ~25% on 3x3 convs). */
@@ -99,12 +101,18 @@ static void col2im_lines(const fs_conv_desc *d, const float *col, int img0, size
     }
 }
 
-/* y[r, :] = act(y[r, :] + b) for rows [r0, r1). */
+/* y[r, :] = act(y[r, :] + b) for rows [r0, r1). One loop per case, so that gcc vectorises
+ * the bias and LeakyReLU ones (a per-element switch kept them scalar). */
 static void bias_act_rows(size_t r0, size_t r1, int cols, const float *b, float *y, fs_act act, float alpha) {
     if (!b && act == FS_ACT_NONE) return;
     for (size_t r = r0; r < r1; r++) {
         float *yr = y + r * cols;
-        for (int c = 0; c < cols; c++) yr[c] = fs_cpu_act(yr[c] + (b ? b[c] : 0.0f), act, alpha);
+        if (b)
+            for (int c = 0; c < cols; c++) yr[c] += b[c];
+        if (act == FS_ACT_LEAKY)
+            for (int c = 0; c < cols; c++) yr[c] = yr[c] > 0.0f ? yr[c] : alpha * yr[c];
+        else if (act != FS_ACT_NONE)
+            for (int c = 0; c < cols; c++) yr[c] = fs_cpu_act(yr[c], act, alpha);
     }
 }
 
@@ -160,6 +168,11 @@ void fs_fast_conv2d_fwd(const fs_conv_desc *d, const float *x, const float *w, c
     size_t rows = (size_t)d->n * d->ho * d->wo;
     if (d->cout <= FS_SMALL_COUT) {
         fs_small_conv2d_fwd(d, x, w, y);
+        bias_act(rows, d->cout, b, y, act, alpha);
+        return;
+    }
+    if (fs_direct_conv_applies(d)) {
+        fs_direct_conv2d_fwd(d, x, w, y);
         bias_act(rows, d->cout, b, y, act, alpha);
         return;
     }
@@ -227,6 +240,7 @@ void fs_fast_conv2d_bwd_filter(const fs_conv_desc *d, const float *x, const floa
     size_t rows = (size_t)d->n * d->ho * d->wo, kk = col_width(d);
     if (db) column_sums(rows, d->cout, dz, db);
     if (d->cout <= FS_SMALL_COUT) return fs_small_conv2d_bwd_filter(d, x, dz, dw);
+    if (fs_direct_conv_applies(d)) return fs_direct_conv2d_bwd_filter(d, x, dz, dw);
     size_t block = FS_MIN(rows, FS_MAX((size_t)64, COL_MAX_FLOATS / kk));
     float *col = conv_is_pointwise(d) ? NULL : scratch_get(&g_col, block * kk);
 #pragma omp parallel num_threads(fs_cpu_threads())
