@@ -26,6 +26,7 @@
 #include "kernels/cpu/cpu.h"
 #include "kernels/cpu/cpu_internal.h"
 #include "kernels/cpu/fast.h"
+#include "kernels/cpu/fast_vec.h"
 #include "kernels/cpu/fast_conv.h"
 
 /* fwd: a thread packs and multiplies blocks of about this many col floats; fewer, larger
@@ -110,7 +111,7 @@ static void bias_act_rows(size_t r0, size_t r1, int cols, const float *b, float 
         if (b)
             for (int c = 0; c < cols; c++) yr[c] += b[c];
         if (act == FS_ACT_LEAKY)
-            for (int c = 0; c < cols; c++) yr[c] = yr[c] > 0.0f ? yr[c] : alpha * yr[c];
+            fs_vec_leaky_mul((size_t)cols, alpha, yr, yr, yr);
         else if (act != FS_ACT_NONE)
             for (int c = 0; c < cols; c++) yr[c] = fs_cpu_act(yr[c], act, alpha);
     }

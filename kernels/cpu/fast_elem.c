@@ -1,6 +1,7 @@
 /* fast_elem.c — the elementwise ops, pixel shuffle and the optimizer with OpenMP (static
  * schedules; reductions in fixed blocks summed in order). Semantics: kernels/ops.h and
- * ref_elem.c. */
+ * ref_elem.c. Loops are written so that gcc vectorises them (AVX2); Adam uses AVX2 intrinsics
+ * (sqrtf sets errno, which keeps gcc's loop scalar). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "kernels/cpu/cpu.h"
 #include "kernels/cpu/cpu_internal.h"
 #include "kernels/cpu/fast.h"
+#include "kernels/cpu/fast_vec.h"
 
 #define PAR_FOR _Pragma("omp parallel for schedule(static) num_threads(fs_cpu_threads()) if (count > FS_FAST_PAR_MIN)")
 
@@ -16,13 +18,21 @@ void fs_fast_u8_to_float(size_t count, const uint8_t *src, float *dst) {
     for (size_t i = 0; i < count; i++) dst[i] = (float)src[i] / 255.0f;
 }
 
-void fs_fast_leaky_fwd(size_t count, float alpha, const float *x, float *y) {
+/* LeakyReLU both ways over fixed chunks of FS_FAST_RED_BLOCK elements (any split gives the
+ * same bits: the op is elementwise). */
+static void leaky_chunks(size_t count, float alpha, const float *sel, const float *v, float *out) {
+    size_t chunks = (count + FS_FAST_RED_BLOCK - 1) / FS_FAST_RED_BLOCK;
     PAR_FOR
-    for (size_t i = 0; i < count; i++) y[i] = x[i] > 0.0f ? x[i] : alpha * x[i];
+    for (size_t ch = 0; ch < chunks; ch++) {
+        size_t i0 = ch * FS_FAST_RED_BLOCK;
+        fs_vec_leaky_mul(FS_MIN(count, i0 + FS_FAST_RED_BLOCK) - i0, alpha, sel + i0, v + i0, out + i0);
+    }
+}
+void fs_fast_leaky_fwd(size_t count, float alpha, const float *x, float *y) {
+    leaky_chunks(count, alpha, x, x, y);
 }
 void fs_fast_leaky_bwd(size_t count, float alpha, const float *y, const float *dy, float *dx) {
-    PAR_FOR
-    for (size_t i = 0; i < count; i++) dx[i] = y[i] > 0.0f ? dy[i] : alpha * dy[i];
+    leaky_chunks(count, alpha, y, dy, dx);
 }
 void fs_fast_sigmoid_fwd(size_t count, const float *x, float *y) {
     PAR_FOR
@@ -69,15 +79,27 @@ void fs_fast_mask_mul(int n, int h, int w, int c, const float *mask, const float
     }
 }
 
+/* Sum of squares of one block in double, in SUMSQ_LANES interleaved partial sums (added in
+ * lane order at the end) so that the loop vectorises; the order depends only on the block. */
+#define SUMSQ_LANES 8
+static double sumsq_block(const float *x, size_t count) {
+    double lane[SUMSQ_LANES] = {0};
+    size_t full = count - count % SUMSQ_LANES, i;
+    for (i = 0; i < full; i += SUMSQ_LANES)
+        for (int l = 0; l < SUMSQ_LANES; l++) lane[l] += (double)x[i + l] * x[i + l];
+    for (; i < count; i++) lane[0] += (double)x[i] * x[i];
+    double s = 0.0;
+    for (int l = 0; l < SUMSQ_LANES; l++) s += lane[l];
+    return s;
+}
+
 double fs_fast_sumsq(size_t count, const float *x) {
     size_t blocks = (count + FS_FAST_RED_BLOCK - 1) / FS_FAST_RED_BLOCK;
     double *part = fs_malloc((blocks ? blocks : 1) * sizeof(double)), acc = 0.0;
 #pragma omp parallel for schedule(static) num_threads(fs_cpu_threads()) if (count > FS_FAST_PAR_MIN)
     for (size_t bl = 0; bl < blocks; bl++) {
-        size_t end = FS_MIN(count, (bl + 1) * FS_FAST_RED_BLOCK);
-        double s = 0.0;
-        for (size_t i = bl * FS_FAST_RED_BLOCK; i < end; i++) s += (double)x[i] * x[i];
-        part[bl] = s;
+        size_t start = bl * FS_FAST_RED_BLOCK;
+        part[bl] = sumsq_block(x + start, FS_MIN(count, start + FS_FAST_RED_BLOCK) - start);
     }
     for (size_t bl = 0; bl < blocks; bl++) acc += part[bl];
     free(part);
@@ -85,19 +107,51 @@ double fs_fast_sumsq(size_t count, const float *x) {
 }
 
 /* The update in float with the bias corrections folded into two constants. */
-void fs_fast_adam(size_t count, float *p, const float *g, float *m, float *v, const fs_adam_args *a) {
-    float bc1 = (float)(1.0 - pow(a->beta1, (double)a->step));
-    float rbc2 = (float)(1.0 / sqrt(1.0 - pow(a->beta2, (double)a->step)));
-    float b1 = a->beta1, b2 = a->beta2, lr = a->lr, gsc = a->grad_scale, eps = a->eps, wd = a->weight_decay;
-    float step = lr / bc1;
-    PAR_FOR
-    for (size_t i = 0; i < count; i++) {
-        float gi = gsc * g[i];
-        float mi = b1 * m[i] + (1.0f - b1) * gi;
-        float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+typedef struct adam_consts {
+    float b1, b2, gsc, eps, wd, lr, step, rbc2;
+} adam_consts;
+
+/* Elements [i0, i1) with the scalar formula, in the same operation order as adam_simd. */
+static void adam_scalar(size_t i0, size_t i1, float *p, const float *g, float *m, float *v, const adam_consts *k) {
+    for (size_t i = i0; i < i1; i++) {
+        float gi = k->gsc * g[i];
+        float mi = k->b1 * m[i] + (1.0f - k->b1) * gi;
+        float vi = k->b2 * v[i] + (1.0f - k->b2) * gi * gi;
         m[i] = mi;
         v[i] = vi;
-        p[i] -= step * mi / (sqrtf(vi) * rbc2 + eps) + lr * wd * p[i];
+        p[i] -= k->step * mi / (sqrtf(vi) * k->rbc2 + k->eps) + k->lr * k->wd * p[i];
+    }
+}
+
+/* Elements [i0, i0 + 8 n): the same float operations (no FMA contraction), 8 at a time, so
+ * the bits equal adam_scalar's (vsqrtps and vdivps round as sqrtf and / do). */
+static void adam_simd(size_t i0, size_t n, float *p, const float *g, float *m, float *v, const adam_consts *k) {
+    const __m256 b1 = _mm256_set1_ps(k->b1), c1 = _mm256_set1_ps(1.0f - k->b1), b2 = _mm256_set1_ps(k->b2);
+    const __m256 c2 = _mm256_set1_ps(1.0f - k->b2), gsc = _mm256_set1_ps(k->gsc), step = _mm256_set1_ps(k->step);
+    const __m256 rbc2 = _mm256_set1_ps(k->rbc2), eps = _mm256_set1_ps(k->eps), lrwd = _mm256_set1_ps(k->lr * k->wd);
+    for (size_t i = i0; i < i0 + 8 * n; i += 8) {
+        __m256 gi = _mm256_mul_ps(gsc, _mm256_loadu_ps(g + i)), pi = _mm256_loadu_ps(p + i);
+        __m256 mi = _mm256_add_ps(_mm256_mul_ps(b1, _mm256_loadu_ps(m + i)), _mm256_mul_ps(c1, gi));
+        __m256 vi = _mm256_add_ps(_mm256_mul_ps(b2, _mm256_loadu_ps(v + i)), _mm256_mul_ps(_mm256_mul_ps(c2, gi), gi));
+        __m256 den = _mm256_add_ps(_mm256_mul_ps(_mm256_sqrt_ps(vi), rbc2), eps);
+        __m256 upd = _mm256_add_ps(_mm256_div_ps(_mm256_mul_ps(step, mi), den), _mm256_mul_ps(lrwd, pi));
+        _mm256_storeu_ps(m + i, mi);
+        _mm256_storeu_ps(v + i, vi);
+        _mm256_storeu_ps(p + i, _mm256_sub_ps(pi, upd));
+    }
+}
+
+void fs_fast_adam(size_t count, float *p, const float *g, float *m, float *v, const fs_adam_args *a) {
+    float bc1 = (float)(1.0 - pow(a->beta1, (double)a->step));
+    adam_consts k = {.b1 = a->beta1, .b2 = a->beta2, .gsc = a->grad_scale, .eps = a->eps,
+                     .wd = a->weight_decay, .lr = a->lr, .step = a->lr / bc1,
+                     .rbc2 = (float)(1.0 / sqrt(1.0 - pow(a->beta2, (double)a->step)))};
+    size_t chunks = (count + FS_FAST_RED_BLOCK - 1) / FS_FAST_RED_BLOCK;
+#pragma omp parallel for schedule(static) num_threads(fs_cpu_threads()) if (count > FS_FAST_PAR_MIN)
+    for (size_t ch = 0; ch < chunks; ch++) {
+        size_t i0 = ch * FS_FAST_RED_BLOCK, len = FS_MIN(count, i0 + FS_FAST_RED_BLOCK) - i0;
+        adam_simd(i0, len / 8, p, g, m, v, &k);
+        adam_scalar(i0 + len / 8 * 8, i0 + len, p, g, m, v, &k);
     }
 }
 

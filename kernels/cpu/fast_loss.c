@@ -1,7 +1,7 @@
 /* fast_loss.c — the losses with OpenMP (semantics: kernels/ops.h, ref_loss.c). mse and l1
  * sum fixed blocks then the blocks in order; dssim runs one image per task with separable
- * Gaussian filters (a row pass then a column pass, and their transposes for the gradient),
- * in double, and sums the images in order. Results do not depend on the thread count. */
+ * Gaussian filters streamed row by row (see below), in double, and sums the images in order.
+ * Results do not depend on the thread count. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,79 +47,152 @@ double fs_fast_l1(int n, int h, int w, int c, const float *pred, const float *ta
     return blocked_loss((size_t)n * h * w * c, pred, target, dpred, weight, term_abs);
 }
 
-/* ---------------------------------------------------------------- dssim */
+/* ---------------------------------------------------------------- dssim
+ * One image at a time streams through its rows, in double. Along a row, NHWC pixels with c
+ * channels make the 11-tap filter out[o] = sum_j g[j] in[o + j c] over o = x c + ch, one
+ * contiguous loop over a whole row (all channels at once) that gcc vectorises. Each image
+ * row is filtered along x into a ring of 11 rows; once 11 are there, they are filtered along
+ * y into one row of window statistics, its SSIMs and their derivatives (a ring of 11 rows
+ * again), and the transposed filters take those back to one row of dpred. Everything stays
+ * in L1/L2; the sums run in a fixed order, so results do not depend on the thread count. */
 enum { ST_MX, ST_MY, ST_EXX, ST_EYY, ST_EXY, N_ST }; /* window statistics */
 enum { GR_MX, GR_EXX, GR_EXY, N_GR };                 /* their gradients that reach pred */
+#define RING FS_SSIM_K
+#define HALO (FS_SSIM_K - 1)
 
 typedef struct ssim_plan {
-    int h, w, c, ph, pw;     /* image and window-grid sizes */
-    double g[FS_SSIM_K];
-    size_t hrow, grid;       /* doubles in one [h, pw, c] map and in one [ph, pw, c] map */
+    int h, w, c, ph, pw;   /* image and window-grid sizes */
+    size_t line, pline;    /* doubles in one image row (w c) and one window row (pw c) */
+    double g[FS_SSIM_K];   /* the Gaussian taps */
+    double gr[FS_SSIM_K];  /* the same, reversed (the transposed filter) */
+    double scale;          /* dLoss/d(SSIM of one window): -1 / (2 windows) */
+    float weight;
 } ssim_plan;
 
-/* Row pass: hm[s][y][px][ch] = sum_j g[j] f_s(p, t)[y][px + j][ch]. */
-static void ssim_rows(const ssim_plan *pl, const float *p, const float *t, double *hm) {
-    memset(hm, 0, N_ST * pl->hrow * sizeof(double));
-    for (int y = 0; y < pl->h; y++)
-        for (int px = 0; px < pl->pw; px++)
-            for (int j = 0; j < FS_SSIM_K; j++) {
-                const float *pp = p + ((size_t)y * pl->w + px + j) * pl->c, *tp = t + (pp - p);
-                size_t o = ((size_t)y * pl->pw + px) * pl->c;
-                for (int ch = 0; ch < pl->c; ch++) {
-                    double x = pp[ch], v = tp[ch], gj = pl->g[j];
-                    hm[ST_MX * pl->hrow + o + ch] += gj * x;
-                    hm[ST_MY * pl->hrow + o + ch] += gj * v;
-                    hm[ST_EXX * pl->hrow + o + ch] += gj * x * x;
-                    hm[ST_EYY * pl->hrow + o + ch] += gj * v * v;
-                    hm[ST_EXY * pl->hrow + o + ch] += gj * x * v;
-                }
-            }
+typedef struct ssim_work {
+    double *src;   /* [N_ST][line]: x, y, x^2, y^2, xy of the current image row */
+    double *hring; /* [RING][N_ST][pline]: image rows filtered along x, slot = row % RING */
+    double *st;    /* [N_ST][pline]: the statistics of one row of windows */
+    double *gring; /* [RING][N_GR][pline]: scale * dSSIM/d(stat), slot = window row % RING */
+    double *zero;  /* [pline]: zeros, for window rows outside the image */
+    double *vpad;  /* [N_GR][line + HALO c]: gring filtered along y, HALO c zeros each side */
+    double *tk;    /* [N_GR][line]: vpad filtered along x (transposed) */
+    double *acc;   /* [pline]: SSIM sums per position in a window row, summed in order at the end */
+} ssim_work;
+
+static void ssim_work_init(const ssim_plan *pl, ssim_work *ws) {
+    size_t vline = pl->line + (size_t)HALO * pl->c;
+    size_t total = N_ST * pl->line + (RING + 1) * N_ST * pl->pline + (RING * N_GR + 2) * pl->pline +
+                   N_GR * (vline + pl->line);
+    double *m = fs_malloc(total * sizeof(double));
+    memset(m, 0, total * sizeof(double));
+    ws->src = m, m += N_ST * pl->line;
+    ws->hring = m, m += RING * N_ST * pl->pline;
+    ws->st = m, m += N_ST * pl->pline;
+    ws->gring = m, m += RING * N_GR * pl->pline;
+    ws->zero = m, m += pl->pline;
+    ws->acc = m, m += pl->pline;
+    ws->vpad = m, m += N_GR * vline;
+    ws->tk = m;
 }
 
-/* Column pass and the SSIM of every window; gm[k] gets scale * dSSIM/d(stat k). */
-static double ssim_windows(const ssim_plan *pl, const double *hm, double *gm, double scale) {
-    double sum = 0.0;
-    size_t line = (size_t)pl->pw * pl->c;
-    for (int py = 0; py < pl->ph; py++)
-        for (size_t o = 0; o < line; o++) {
-            double st[N_ST] = {0};
-            for (int i = 0; i < FS_SSIM_K; i++)
-                for (int s = 0; s < N_ST; s++) st[s] += pl->g[i] * hm[s * pl->hrow + (size_t)(py + i) * line + o];
-            fs_ssim_grad r = fs_cpu_ssim_window(st[ST_MX], st[ST_MY], st[ST_EXX], st[ST_EYY], st[ST_EXY]);
-            sum += r.s;
-            if (!gm) continue;
-            size_t q = (size_t)py * line + o;
-            gm[GR_MX * pl->grid + q] = scale * r.d_mx;
-            gm[GR_EXX * pl->grid + q] = scale * r.d_exx;
-            gm[GR_EXY * pl->grid + q] = scale * r.d_exy;
+/* out[o] = sum_j g[j] in[o + j step], o < n: the 11-tap filter along a row (step = c) or,
+ * with rows[] instead of in, across rows. */
+static void filter_x(const double *restrict g, int step, size_t n, const double *restrict in,
+                     double *restrict out) {
+    for (size_t o = 0; o < n; o++) {
+        double a = g[0] * in[o];
+        for (int j = 1; j < FS_SSIM_K; j++) a = fma(g[j], in[o + (size_t)j * step], a);
+        out[o] = a;
+    }
+}
+static void filter_y(const double *restrict g, const double *const rows[FS_SSIM_K], size_t n,
+                     double *restrict out) {
+    for (size_t o = 0; o < n; o++) {
+        double a = g[0] * rows[0][o];
+        for (int i = 1; i < FS_SSIM_K; i++) a = fma(g[i], rows[i][o], a);
+        out[o] = a;
+    }
+}
+
+/* Image row y: its five products, filtered along x into hring slot y % RING. */
+static void ssim_row_in(const ssim_plan *pl, ssim_work *ws, const float *p, const float *t, int y) {
+    size_t n = pl->line;
+    const float *pr = p + (size_t)y * n, *tr = t + (size_t)y * n;
+    double *restrict sx = ws->src, *restrict sy = sx + n, *restrict sxx = sy + n, *restrict syy = sxx + n,
+                     *restrict sxy = syy + n;
+    for (size_t o = 0; o < n; o++) {
+        double x = pr[o], v = tr[o];
+        sx[o] = x, sy[o] = v, sxx[o] = x * x, syy[o] = v * v, sxy[o] = x * v;
+    }
+    double *dst = ws->hring + (size_t)(y % RING) * N_ST * pl->pline;
+    for (int s = 0; s < N_ST; s++) filter_x(pl->g, pl->c, pl->pline, ws->src + s * n, dst + s * pl->pline);
+}
+
+/* The SSIM of each window of a row from its statistics (fs_cpu_ssim_window's formula with
+ * one division), added into acc; gm[k] = scale * dSSIM/d(stat k). */
+static void ssim_line(size_t n, const double *restrict st, double *restrict acc, double *restrict gm,
+                      double scale) {
+    const double *mxp = st + ST_MX * n, *myp = st + ST_MY * n, *exxp = st + ST_EXX * n;
+    const double *eyyp = st + ST_EYY * n, *exyp = st + ST_EXY * n;
+    for (size_t o = 0; o < n; o++) {
+        double mx = mxp[o], my = myp[o];
+        double sx = exxp[o] - mx * mx, sy = eyyp[o] - my * my, sxy = exyp[o] - mx * my;
+        double a1 = 2.0 * mx * my + FS_SSIM_C1, a2 = 2.0 * sxy + FS_SSIM_C2;
+        double b1 = mx * mx + my * my + FS_SSIM_C1, b2 = sx + sy + FS_SSIM_C2;
+        double inv = 1.0 / (b1 * b2), s = a1 * a2 * inv;
+        acc[o] += s;
+        gm[GR_MX * n + o] = scale * ((2.0 * my * (a2 - a1) - 2.0 * mx * s * (b2 - b1)) * inv);
+        gm[GR_EXX * n + o] = scale * (-s * b1 * inv);
+        gm[GR_EXY * n + o] = scale * (2.0 * a1 * inv);
+    }
+}
+
+/* Window row py from hring slots py..py + 10: statistics, SSIM, gradients into gring. */
+static void ssim_window_row(const ssim_plan *pl, ssim_work *ws, int py) {
+    const double *rows[FS_SSIM_K];
+    size_t n = pl->pline;
+    for (int s = 0; s < N_ST; s++) {
+        for (int i = 0; i < FS_SSIM_K; i++) rows[i] = ws->hring + ((size_t)((py + i) % RING) * N_ST + s) * n;
+        filter_y(pl->g, rows, n, ws->st + s * n);
+    }
+    ssim_line(n, ws->st, ws->acc, ws->gring + (size_t)(py % RING) * N_GR * n, pl->scale);
+}
+
+/* Image row y of dpred: the transposed y filter over window rows y - 10..y (zero outside
+ * the grid), the transposed x filter, then the chain rule through mx, exx and exy. */
+static void ssim_grad_row(const ssim_plan *pl, ssim_work *ws, const float *p, const float *t, float *dpred, int y) {
+    const double *rows[FS_SSIM_K];
+    size_t n = pl->pline, line = pl->line, vline = line + (size_t)HALO * pl->c;
+    for (int k = 0; k < N_GR; k++) {
+        for (int i = 0; i < FS_SSIM_K; i++) {
+            int py = y - i;
+            rows[i] = py < 0 || py >= pl->ph ? ws->zero : ws->gring + ((size_t)(py % RING) * N_GR + k) * n;
         }
-    return sum;
+        double *vp = ws->vpad + k * vline;
+        filter_y(pl->g, rows, n, vp + (size_t)HALO * pl->c);
+        filter_x(pl->gr, pl->c, line, vp, ws->tk + k * line);
+    }
+    const float *restrict pr = p + (size_t)y * line, *restrict tr = t + (size_t)y * line;
+    const double *restrict t0 = ws->tk, *restrict t1 = t0 + line, *restrict t2 = t1 + line;
+    float *restrict dr = dpred + (size_t)y * line;
+    double wt = pl->weight;
+    for (size_t o = 0; o < line; o++) dr[o] += (float)(wt * (t0[o] + 2.0 * pr[o] * t1[o] + tr[o] * t2[o]));
 }
 
-/* Transposed column pass then transposed row pass back to pixels; dpred += weight * dL/dp. */
-static void ssim_grad(const ssim_plan *pl, const double *gm, double *vm, const float *p, const float *t,
-                      float *dpred, float weight) {
-    size_t line = (size_t)pl->pw * pl->c;
-    memset(vm, 0, N_GR * pl->hrow * sizeof(double));
-    for (int k = 0; k < N_GR; k++)
-        for (int py = 0; py < pl->ph; py++)
-            for (int i = 0; i < FS_SSIM_K; i++)
-                for (size_t o = 0; o < line; o++)
-                    vm[k * pl->hrow + (size_t)(py + i) * line + o] +=
-                        pl->g[i] * gm[k * pl->grid + (size_t)py * line + o];
-    for (int y = 0; y < pl->h; y++)
-        for (int x = 0; x < pl->w; x++)
-            for (int ch = 0; ch < pl->c; ch++) {
-                double tk[N_GR] = {0};
-                for (int j = 0; j < FS_SSIM_K; j++) {
-                    int px = x - j;
-                    if (px < 0 || px >= pl->pw) continue;
-                    for (int k = 0; k < N_GR; k++)
-                        tk[k] += pl->g[j] * vm[k * pl->hrow + ((size_t)y * pl->pw + px) * pl->c + ch];
-                }
-                size_t o = ((size_t)y * pl->w + x) * pl->c + ch;
-                dpred[o] += (float)(weight * (tk[GR_MX] + 2.0 * p[o] * tk[GR_EXX] + t[o] * tk[GR_EXY]));
-            }
+/* One image: returns the sum of its windows' SSIMs; dpred (or NULL) += weight dLoss/dp. */
+static double ssim_image(const ssim_plan *pl, ssim_work *ws, const float *p, const float *t, float *dpred) {
+    memset(ws->acc, 0, pl->pline * sizeof(double));
+    for (int y = 0; y < pl->h; y++) {
+        ssim_row_in(pl, ws, p, t, y);
+        if (y < HALO) continue;
+        ssim_window_row(pl, ws, y - HALO);
+        if (dpred) ssim_grad_row(pl, ws, p, t, dpred, y - HALO);
+    }
+    for (int y = pl->ph; dpred && y < pl->h; y++) ssim_grad_row(pl, ws, p, t, dpred, y);
+    double sum = 0.0;
+    for (size_t o = 0; o < pl->pline; o++) sum += ws->acc[o];
+    return sum;
 }
 
 double fs_fast_dssim(int n, int h, int w, int c, const float *pred, const float *target, float *dpred,
@@ -127,21 +200,22 @@ double fs_fast_dssim(int n, int h, int w, int c, const float *pred, const float 
     if (h < FS_SSIM_K || w < FS_SSIM_K)
         fs_die(FS_EXIT_FAIL, "dssim: images of %dx%d px have no 11x11 window\n  hint: DSSIM needs images of "
                "at least 11x11 px; use the mse or l1 loss for smaller ones", h, w);
-    ssim_plan pl = {.h = h, .w = w, .c = c, .ph = h - 10, .pw = w - 10};
+    ssim_plan pl = {.h = h, .w = w, .c = c, .ph = h - HALO, .pw = w - HALO, .weight = weight};
     fs_cpu_ssim_gauss(pl.g);
-    pl.hrow = (size_t)h * pl.pw * c;
-    pl.grid = (size_t)pl.ph * pl.pw * c;
-    double windows = (double)n * pl.grid, *part = fs_malloc((size_t)n * sizeof(double)), sum = 0.0;
-    size_t img = (size_t)h * w * c;
-#pragma omp parallel for schedule(static) num_threads(fs_cpu_threads()) if (n > 1)
-    for (int b = 0; b < n; b++) {
-        double *hm = fs_malloc(N_ST * pl.hrow * sizeof(double));
-        double *gm = dpred ? fs_malloc(N_GR * pl.grid * sizeof(double)) : NULL;
-        ssim_rows(&pl, pred + b * img, target + b * img, hm);
-        part[b] = ssim_windows(&pl, hm, gm, -0.5 / windows);
-        if (dpred) ssim_grad(&pl, gm, hm, pred + b * img, target + b * img, dpred + b * img, weight);
-        free(gm);
-        free(hm);
+    for (int j = 0; j < FS_SSIM_K; j++) pl.gr[j] = pl.g[FS_SSIM_K - 1 - j];
+    pl.line = (size_t)w * c;
+    pl.pline = (size_t)pl.pw * c;
+    double windows = (double)n * pl.ph * pl.pline, *part = fs_malloc((size_t)n * sizeof(double)), sum = 0.0;
+    pl.scale = -0.5 / windows;
+    size_t img = (size_t)h * pl.line;
+#pragma omp parallel num_threads(fs_cpu_threads()) if (n > 1)
+    {
+        ssim_work ws;
+        ssim_work_init(&pl, &ws);
+#pragma omp for schedule(static)
+        for (int b = 0; b < n; b++)
+            part[b] = ssim_image(&pl, &ws, pred + b * img, target + b * img, dpred ? dpred + b * img : NULL);
+        free(ws.src);
     }
     for (int b = 0; b < n; b++) sum += part[b];
     free(part);
