@@ -71,7 +71,7 @@ typedef struct coord {
     uint64_t n_msgs, n_bad, n_oversize, n_refused, n_stored;
     int bad_logged;                 /* bad-message log lines in this window */
     uint64_t bad_suppressed;
-    int refused_logged[3];          /* refusal log lines in this window, per kind */
+    int refused_logged[4];          /* refusal log lines in this window, per kind */
     uint64_t refused_suppressed;
     double bad_window;
     int64_t ckpt_step;              /* last registered checkpoint, -1 = none */

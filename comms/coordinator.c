@@ -129,11 +129,12 @@ static void handle_zap(coord *c, const uint8_t allowed[32]) {
 static const char *handshake_reason(uint32_t code) {
     if (code == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) return "the client does not use CURVE (no key file?)";
     if (code == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC) return "the client's keys do not match this job's server key (another job's key file?)";
-    return "the security handshake failed";
+    /* libzmq reports a client without CURVE this way too when the connection drops first. */
+    return "the security handshake failed (a client without CURVE, or with another job's key file?)";
 }
 
 /* Refusals repeat at every reconnect of the client: the first 5 of each kind (ZAP denial, no
- * CURVE, wrong keys) in a 10 s window are logged one by one, the rest counted and summarised
+ * CURVE, wrong keys, other handshake failures) in a 10 s window are logged one by one, the rest counted and summarised
  * by the cron. */
 static void log_refusal(coord *c, int kind, const char *fmt, ...) {
     c->n_refused++;
@@ -160,7 +161,8 @@ static void handle_monitor(coord *c) {
     uint32_t value;
     memcpy(&event, ev, 2), memcpy(&value, ev + 2, 4);
     /* A client without CURVE, or with another job's keys, fails before ZAP is asked. */
-    log_refusal(c, value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH ? 1 : 2, "refused a connection on %s: %s (event 0x%x, code 0x%x)\n  hint: ranks need coordinator.keys set to this job's key file",
+    int kind = value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH ? 1 : value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC ? 2 : 3;
+    log_refusal(c, kind, "refused a connection on %s: %s (event 0x%x, code 0x%x)\n  hint: ranks need coordinator.keys set to this job's key file",
                 where, handshake_reason(value), (unsigned)event, (unsigned)value);
 }
 

@@ -64,7 +64,19 @@ int main(int argc, char **argv) {
     CHECK(!fs_write_file_atomic(stolen, text, (size_t)n, &e) && !chmod(stolen, 0600), "%s", e.msg);
     fs_coord_client *good = client(0, keys), *nokey = client(1, NULL), *wrong = client(2, other), *thief = client(3, stolen);
     CHECK(tl_wait(acked, good, 5), "the client with the job's key was not admitted");
-    nanosleep(&(struct timespec){1, 0}, NULL); /* the others had as long, and many reconnects */
+    /* The others had as long, and many reconnects; on a loaded host give the refusals up to
+     * 10 s to reach the log (the daemon logs each kind once it has seen it). */
+    nanosleep(&(struct timespec){1, 0}, NULL);
+    char logpath[700];
+    snprintf(logpath, sizeof logpath, "%s/coordinator/coordinator.log", g_run);
+    for (int i = 0; i < 100; i++) {
+        char *l = tl_slurp(logpath);
+        int all = l && (strstr(l, "does not use CURVE") || strstr(l, "security handshake failed")) &&
+                  strstr(l, "another job's key file") && strstr(l, "refused a client from");
+        free(l);
+        if (all) break;
+        nanosleep(&(struct timespec){0, 100000000}, NULL);
+    }
     CHECK(!fs_coord_registered(nokey), "a client without keys was admitted");
     CHECK(!fs_coord_registered(wrong), "a client with another job's keys was admitted");
     CHECK(!fs_coord_registered(thief), "a client with the server key but not the client keypair was admitted");
@@ -81,7 +93,11 @@ int main(int argc, char **argv) {
     free(lines);
     snprintf(path, sizeof path, "%s/coordinator/coordinator.log", g_run);
     char *log = tl_slurp(path);
-    CHECK(log && strstr(log, "does not use CURVE") && strstr(log, "another job's key file") && strstr(log, "refused a client from"), "refusals not logged:\n%s", log);
+    /* libzmq reports a client without CURVE as a mechanism mismatch, or (when the connection
+     * drops first) as a handshake failure without detail: either is logged. */
+    CHECK(log && (strstr(log, "does not use CURVE") || strstr(log, "security handshake failed")) &&
+              strstr(log, "another job's key file") && strstr(log, "refused a client from"),
+          "refusals not logged:\n%s", log);
     free(log);
     tl_cleanup();
     printf("curve: the job's key admitted; no key and another job's key refused and logged\n");
