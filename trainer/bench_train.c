@@ -5,7 +5,9 @@
  * loader's own rate is `faceswarm bench loader`); "upload" is the uint8 -> float batch
  * conversion the trainer does every step. Under mpirun with P > 1 ranks it also measures
  * weak scaling in the same run: rank 0 alone first (the others wait), then all P ranks with
- * the same per-rank batch, each rank on one thread; efficiency = rate(P) / (P * rate(1)). */
+ * the same per-rank batch, each rank on one thread; efficiency = rate(P) / (P * rate(1)).
+ * A last row runs every rank alone at the same time: what the cores reach with no
+ * communication at all, separating the machine's own scaling limit from faceswarm's. */
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
@@ -106,6 +108,35 @@ static void print_row(const char *name, int ranks, int threads, const bench_opts
            100 * r->comm_ms / r->step_ms, effs);
 }
 
+/* The machine's own limit on weak scaling: every rank trains alone at the same time (a world
+ * of one each, no communication), so cores share memory bandwidth, caches and clock exactly
+ * as in the P-rank run. P x this rank-0 rate is what P ranks could reach with free
+ * communication; the data-parallel run's fraction of it is the cost of faceswarm's own
+ * synchronisation. Printed as a row "Px1" with that fraction. */
+static int bench_independent(fs_world *w, const fs_config *cfg, const bench_opts *o, const char *name, int threads,
+                             double together_img_s, fs_error *e) {
+    fs_world alone = *w;
+    MPI_Comm_split(w->comm, w->rank, 0, &alone.comm);
+    alone.size = 1, alone.rank = 0;
+    bench_row ind = {0};
+    int rc = bench_steps(&alone, cfg, o, &ind, e), any = 0;
+    MPI_Comm_free(&alone.comm);
+    MPI_Allreduce(&rc, &any, 1, MPI_INT, MPI_MAX, w->comm);
+    if (any) return rc ? rc : FS_EXIT_FAIL;
+    double sum = 0; /* all ranks' independent rates together */
+    MPI_Allreduce(&ind.img_s, &sum, 1, MPI_DOUBLE, MPI_SUM, w->comm);
+    if (w->rank != 0) return 0;
+    char label[32];
+    snprintf(label, sizeof label, "%s", name);
+    ind.img_s = sum;
+    if (!o->json) printf("%-16s %3dx1 %7d %6d %9.2f %9.1f %8.1f %8.1f %8.1f %8.1f %8.1f %7s %6.1f%%  (independent ranks at once; "
+                         "effic. = %d-rank run / this)\n", label, w->size, threads, o->batch, sum, ind.step_ms,
+                         ind.upload_ms, ind.fwd_ms, ind.bwd_ms, 0.0, ind.opt_ms, "-", 100 * together_img_s / sum, w->size);
+    else printf("{\"config\":\"%s\",\"ranks\":%d,\"independent\":true,\"images_per_s\":%.2f,\"efficiency\":%.3f}\n",
+                label, w->size, sum, together_img_s / sum);
+    return 0;
+}
+
 static int bench_config(fs_world *w, const char *path, const bench_opts *o, int *wrong, fs_error *e) {
     fs_config cfg;
     int rc = fs_config_load(&cfg, path, e);
@@ -130,6 +161,7 @@ static int bench_config(fs_world *w, const char *path, const bench_opts *o, int 
     if (w->size > 1) {
         if ((rc = bench_steps(w, &cfg, o, &all, e))) return rc;
         if (w->rank == 0) print_row(name, w->size, threads, o, &all, all.img_s / (w->size * one.img_s), o->json);
+        if ((rc = bench_independent(w, &cfg, o, name, threads, all.img_s, e))) return rc;
     }
     fflush(stdout);
     return 0;
