@@ -39,6 +39,7 @@ typedef struct coord_rank {
     coord_inc *incs;                /* every incarnation seen, [n_incs] */
     int n_incs;
     int ack_pending;                /* queued for an ACK at the end of this batch */
+    int unflushed;                  /* stored a sequenced message since the last flush (a welcome waits for it) */
     uint64_t ack_echo;              /* heartbeat t_ns to echo */
     double last_hb;                 /* fs_now() of its last message, 0 = never */
     int64_t step;                   /* last step (heartbeat or metrics) */
@@ -82,6 +83,7 @@ typedef struct coord {
     uint8_t *out;                   /* scratch for one outgoing frame, [FS_PROTO_MAX_MSG] */
     fs_msg msg;                     /* the message being handled */
     int idle_exit;                  /* set by the cron: no rank alive for idle_exit_s */
+    struct coord_snapper *snap;     /* the status snapshot writer thread (coord_state.c) */
 } coord;
 
 /* coordinator.c */
@@ -97,6 +99,10 @@ void coord_bad(coord *c, const char *fmt, ...) __attribute__((format(printf, 2, 
 void coord_end_batch(coord *c); /* flush files, then send the ACKs of this batch */
 void coord_cron(coord *c); /* returns via c->idle_exit when the daemon should stop */
 void coord_status_text(coord *c, fs_jbuf *b, int json);
-int coord_snapshot(coord *c, fs_error *e);
+int coord_snapshot(coord *c, fs_error *e); /* writes status.txt/json now, in this thread */
+/* The cron's snapshot: hands a copy of the state to a writer thread (skipped while that thread
+ * is still busy), so the poll loop never waits on formatting N rows or on file I/O. */
+void coord_snapshot_async(coord *c);
+void coord_snapper_stop(coord *c); /* waits for a snapshot in progress; the thread exits */
 
 #endif

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,8 @@
 #include <unistd.h>
 
 #include "comms/coord_daemon.h"
+
+static int snapper_start(coord *c, fs_error *e); /* the snapshot writer thread, at the end */
 
 static const char *reserved_keys[] = {"rank", "inc", "seq", "step", "time", "dropped"};
 
@@ -35,6 +38,13 @@ static coord_inc *inc_get(coord_rank *k, uint64_t inc) {
     k->incs = fs_realloc(k->incs, (size_t)(k->n_incs + 1) * sizeof *k->incs);
     k->incs[k->n_incs] = (coord_inc){inc, 0};
     return &k->incs[k->n_incs++];
+}
+
+static void send_ack(coord *c, uint32_t r, uint64_t echo_ns) {
+    coord_rank *k = &c->ranks[r];
+    fs_msg a = {.type = FS_MSG_ACK, .rank = r, .inc = k->inc};
+    a.u.ack.acked = k->acked, a.u.ack.t_echo_ns = echo_ns;
+    coord_send(c, k->rid, k->rid_len, &a);
 }
 
 static void queue_ack(coord *c, uint32_t r) {
@@ -106,13 +116,14 @@ int coord_state_open(coord *c, fs_error *e) {
     char tb[COORD_PATH + 32];
     snprintf(tb, sizeof tb, "%s/tensorboard", c->o.state_dir);
     if (rebuild_file(c, "metrics.jsonl", 0, &c->metrics, e) || rebuild_file(c, "registry.jsonl", 1, &c->registry, e) ||
-        fs_tfevents_open(&c->tb, tb, e))
+        fs_tfevents_open(&c->tb, tb, e) || snapper_start(c, e))
         return -1;
     c->out = fs_malloc(FS_PROTO_MAX_MSG);
     return 0;
 }
 
 void coord_state_close(coord *c) {
+    coord_snapper_stop(c);
     if (c->metrics) fclose(c->metrics);
     if (c->registry) fclose(c->registry);
     fs_tfevents_close(&c->tb);
@@ -265,6 +276,7 @@ static void handle_sequenced(coord *c, coord_rank *k, const fs_msg *m) {
     case FS_MSG_GOODBYE: store_goodbye(c, k, m); break;
     }
     k->acked = m->seq;
+    k->unflushed = 1;
     inc_get(k, k->inc)->seq = m->seq;
     c->n_stored++;
     uint64_t dropped = m->type == FS_MSG_METRICS ? m->u.metrics.dropped : 0;
@@ -280,8 +292,10 @@ static void handle_heartbeat(coord *c, coord_rank *k, const fs_msg *m) {
     k->coll_seq = m->u.hb.coll_seq;
     k->bucket = m->u.hb.bucket;
     k->coll_state = m->u.hb.coll_state;
-    k->ack_echo = m->u.hb.t_ns;
     if (m->u.hb.dropped > k->dropped) k->dropped = m->u.hb.dropped;
+    /* Answered with the batch's ACK, not at once: ranks send a heartbeat and metrics together,
+     * and two ACKs per rank cost more (measured at 512 ranks) than the wait for the batch. */
+    k->ack_echo = m->u.hb.t_ns;
     queue_ack(c, m->rank);
 }
 
@@ -303,6 +317,7 @@ static void handle_register(coord *c, const uint8_t *rid, size_t rid_len, const 
     if (!again)
         coord_log(c, FS_LOG_INFO, "rank %u/%u registered: host %s pid %llu config %016llx, resumes after seq %llu", m->rank, m->u.reg.world,
                   k->host, (unsigned long long)k->pid, (unsigned long long)k->config_hash, (unsigned long long)k->acked);
+    if (k->unflushed) coord_end_batch(c); /* the welcome's acked must be on disk too */
     fs_msg w = {.type = FS_MSG_WELCOME, .rank = m->rank, .inc = m->inc};
     w.u.welcome.boot = c->boot, w.u.welcome.acked = k->acked;
     coord_send(c, rid, rid_len, &w);
@@ -360,10 +375,8 @@ void coord_end_batch(coord *c) {
     }
     for (int i = 0; i < c->n_pending; i++) {
         coord_rank *k = &c->ranks[c->pending[i]];
-        fs_msg a = {.type = FS_MSG_ACK, .rank = (uint32_t)c->pending[i], .inc = k->inc};
-        a.u.ack.acked = k->acked, a.u.ack.t_echo_ns = k->ack_echo;
-        coord_send(c, k->rid, k->rid_len, &a);
-        k->ack_pending = 0, k->ack_echo = 0;
+        send_ack(c, (uint32_t)c->pending[i], k->ack_echo);
+        k->ack_pending = 0, k->ack_echo = 0, k->unflushed = 0;
     }
     c->n_pending = 0;
 }
@@ -428,11 +441,7 @@ void coord_cron(coord *c) {
         c->bad_logged = 0, c->bad_suppressed = 0, c->bad_window = now;
         memset(c->refused_logged, 0, sizeof c->refused_logged), c->refused_suppressed = 0;
     }
-    if (now - c->last_snapshot >= 1.0) {
-        fs_error e = {0};
-        if (coord_snapshot(c, &e)) coord_log(c, FS_LOG_ERROR, "%s", e.msg);
-        c->last_snapshot = now;
-    }
+    if (now - c->last_snapshot >= 1.0) coord_snapshot_async(c), c->last_snapshot = now;
 }
 
 /* ---------------------------------------------------------------- status */
@@ -520,7 +529,8 @@ void coord_status_text(coord *c, fs_jbuf *b, int json) {
 }
 
 /* Written by rename, without fsync: a snapshot rewritten every second needs to be whole,
- * not durable, and an fsync on a busy disk would stall the poll loop (heartbeat latency). */
+ * not durable. The cron's snapshots are written by their own thread (below), so neither the
+ * formatting of every rank nor the file I/O delays the poll loop (heartbeat latency). */
 static int write_snapshot(const char *path, const fs_jbuf *b, fs_error *e) {
     char tmp[COORD_PATH + 128];
     fs_tmp_path(path, tmp, sizeof tmp);
@@ -547,4 +557,79 @@ int coord_snapshot(coord *c, fs_error *e) {
     }
     fs_jbuf_free(&b);
     return rc;
+}
+
+/* ---------------------------------------------------------------- snapshot writer thread */
+typedef struct coord_snapper {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int busy;            /* view holds a copy not yet written; the poll thread leaves it alone */
+    int stop;            /* the thread exits once nothing is busy */
+    coord view;          /* the daemon state at the hand-over; only status fields are read */
+    coord_rank *ranks;   /* view's rank table, [cap] */
+    int cap;
+    fs_error err;        /* the last write error, msg "" = none; logged by the poll thread */
+} coord_snapper;
+
+static void *snapper_main(void *arg) {
+    coord_snapper *s = arg;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->busy && !s->stop) pthread_cond_wait(&s->cv, &s->mu);
+        if (!s->busy) break;
+        pthread_mutex_unlock(&s->mu);
+        fs_error e = {0};
+        int rc = coord_snapshot(&s->view, &e);
+        pthread_mutex_lock(&s->mu);
+        if (rc) s->err = e;
+        s->busy = 0;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+static int snapper_start(coord *c, fs_error *e) {
+    coord_snapper *s = fs_calloc(1, sizeof *s);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    int rc = pthread_create(&s->th, NULL, snapper_main, s);
+    if (rc) {
+        pthread_cond_destroy(&s->cv), pthread_mutex_destroy(&s->mu), free(s);
+        return fs_errorf(e, FS_EXIT_FAIL, "cannot start the status snapshot thread: %s\n  hint: too many threads or too little memory?", strerror(rc));
+    }
+    c->snap = s;
+    return 0;
+}
+
+/* The copy is a memcpy of the rank table (about 1.5 MB at 512 ranks): far cheaper than
+ * formatting it twice and writing two files, which is what the thread does. */
+void coord_snapshot_async(coord *c) {
+    coord_snapper *s = c->snap;
+    if (!s) return;
+    pthread_mutex_lock(&s->mu);
+    if (s->err.msg[0]) coord_log(c, FS_LOG_ERROR, "%s", s->err.msg), s->err.msg[0] = 0;
+    if (!s->busy) {
+        if (s->cap < c->cap_ranks) s->ranks = fs_realloc(s->ranks, (size_t)c->cap_ranks * sizeof *s->ranks), s->cap = c->cap_ranks;
+        if (c->cap_ranks) memcpy(s->ranks, c->ranks, (size_t)c->cap_ranks * sizeof *s->ranks);
+        s->view = *c;
+        s->view.ranks = s->ranks, s->view.snap = NULL;
+        s->busy = 1;
+        pthread_cond_signal(&s->cv);
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+void coord_snapper_stop(coord *c) {
+    coord_snapper *s = c->snap;
+    if (!s) return;
+    pthread_mutex_lock(&s->mu);
+    s->stop = 1;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->th, NULL);
+    if (s->err.msg[0]) coord_log(c, FS_LOG_ERROR, "%s", s->err.msg);
+    pthread_cond_destroy(&s->cv), pthread_mutex_destroy(&s->mu);
+    free(s->ranks), free(s);
+    c->snap = NULL;
 }

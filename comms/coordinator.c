@@ -233,6 +233,7 @@ static void teardown(coord *c) {
     if (c->router && c->dir[0]) {
         fs_error e = {0};
         coord_end_batch(c);
+        coord_snapper_stop(c); /* the last snapshot is written here, after any in progress */
         if (coord_snapshot(c, &e)) coord_log(c, FS_LOG_ERROR, "%s", e.msg);
     }
     coord_state_close(c);
