@@ -49,25 +49,7 @@ static const fs_backend emu_backend = {
     .zero = emu_zero,
     .sync = emu_sync,
     .u8_to_float = FSK(u8_to_float), /* the "device" reads the host bytes directly */
-    .conv2d_fwd = FSK(conv2d_fwd),
-    .conv2d_bwd_data = FSK(conv2d_bwd_data),
-    .conv2d_bwd_filter = FSK(conv2d_bwd_filter),
-    .dense_fwd = FSK(dense_fwd),
-    .dense_bwd_data = FSK(dense_bwd_data),
-    .dense_bwd_filter = FSK(dense_bwd_filter),
-    .leaky_fwd = FSK(leaky_fwd),
-    .leaky_bwd = FSK(leaky_bwd),
-    .sigmoid_fwd = FSK(sigmoid_fwd),
-    .sigmoid_bwd = FSK(sigmoid_bwd),
-    .pixshuf_fwd = FSK(pixshuf_fwd),
-    .pixshuf_bwd = FSK(pixshuf_bwd),
-    .mask_mul = FSK(mask_mul),
-    .mse = FSK(mse),
-    .l1 = FSK(l1),
-    .dssim = FSK(dssim),
-    .sumsq = FSK(sumsq),
-    .adam = FSK(adam),
-    .scale = FSK(scale),
+    FSK_KERNEL_OPS,
 };
 
 const fs_backend *fs_backend_cuda_emulated(void) { return &emu_backend; }

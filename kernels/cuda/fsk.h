@@ -27,6 +27,17 @@ extern "C" {
 #define FSK(name) fs_cuda_##name
 #endif
 
+/* The kernel entries of an fs_backend, the same in the GPU and the emulated table (each
+ * table adds its own memory functions): a new op is added here once. */
+#define FSK_KERNEL_OPS                                                                         \
+    .conv2d_fwd = FSK(conv2d_fwd), .conv2d_bwd_data = FSK(conv2d_bwd_data),                    \
+    .conv2d_bwd_filter = FSK(conv2d_bwd_filter), .dense_fwd = FSK(dense_fwd),                  \
+    .dense_bwd_data = FSK(dense_bwd_data), .dense_bwd_filter = FSK(dense_bwd_filter),           \
+    .leaky_fwd = FSK(leaky_fwd), .leaky_bwd = FSK(leaky_bwd), .sigmoid_fwd = FSK(sigmoid_fwd), \
+    .sigmoid_bwd = FSK(sigmoid_bwd), .pixshuf_fwd = FSK(pixshuf_fwd),                         \
+    .pixshuf_bwd = FSK(pixshuf_bwd), .mask_mul = FSK(mask_mul), .mse = FSK(mse), .l1 = FSK(l1), \
+    .dssim = FSK(dssim), .sumsq = FSK(sumsq), .adam = FSK(adam), .scale = FSK(scale)
+
 /* ---------------------------------------------------------------- launch geometry */
 #define FSK_THREADS 256 /* threads per block of every kernel */
 #define FSK_BM 64       /* GEMM output tile rows */
