@@ -1,16 +1,23 @@
 /* bench_coordinator.c — `faceswarm bench coordinator`: starts the daemon (a child process on
- * loopback) and N simulated ranks (DEALER sockets driven by a few threads). Two phases per N:
+ * loopback) and N simulated ranks (DEALER sockets driven by a few threads). Three phases per N:
  *  - flood: each rank keeps a window of metric messages in flight; the sustained rate of
  *    acknowledged (written) messages is the daemon's capacity; heartbeats sent meanwhile
  *    wait behind the queued metrics, so their p99 is reported apart (flood_p99);
- *  - training-like: each rank sends 10 metric messages/s and heartbeats; the heartbeat
- *    round trip p50/p99 measured here is what a real job sees.
+ *  - spread (training-like): each rank sends 10 metric messages/s and heartbeats, each rank at
+ *    its own phase of the period, spread uniformly (real ranks are not synchronised to the
+ *    microsecond); the heartbeat round trip p50/p99 measured here is what a real job sees;
+ *  - burst (worst case): the same load, but all ranks send at the same instant every period.
+ * The harness must measure the daemon, not itself: each thread waits on its sockets' ZMQ_FD
+ * with epoll (no scanning), reads replies between its sends, timestamps a round trip when the
+ * reply is read, and the rows show the harness's CPU use next to the daemon's.
  * It checks itself: every acknowledged line must be in metrics.jsonl exactly once. */
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,33 +29,41 @@
 
 #define MAX_SIZES 16
 #define SEQ_OFFSET 20 /* header: magic 4, version 1, type 1, flags 2, rank 4, inc 8 */
+#define PACED_METRICS_S 0.1 /* spread and burst phases: one metrics message per rank per 100 ms */
+#define REGISTER_RETRY_S 0.5
 
 typedef struct bopts {
     int sizes[MAX_SIZES], n_sizes, threads, window, max_ranks, json, keep;
     double seconds, hb_s;
 } bopts;
 
-#define PACED_METRICS_S 0.1 /* training-like phase: one metrics message per rank per 100 ms */
+typedef enum phase_kind { PHASE_FLOOD, PHASE_SPREAD, PHASE_BURST } phase_kind;
 
 typedef struct sim {
     void *sock;
+    int fd; /* the socket's ZMQ_FD, edge-triggered in the worker's epoll set */
     uint32_t rank;
     uint64_t inc, next_seq, acked;
     int registered;
-    double last_hb, last_reg, last_metrics;
+    double phase;        /* fraction of the period at which this rank sends, [0, 1) */
+    double last_reg;     /* s, fs_now() */
+    double next_hb, next_metrics; /* s, fs_now(): next tick of this rank's phase grid */
     uint8_t frame[256]; /* this rank's metrics message, seq and step patched per send */
     size_t frame_len;
 } sim;
 
 typedef struct worker {
     const bopts *o;
-    int paced; /* 1 = training-like phase */
+    phase_kind kind;
     sim *sims;
     int n;
-    double t_measure, t_stop;
+    int epfd;
+    int *heap; /* indices of sims, min-heap on the sim's next due time, [n] */
+    double t_base, t_measure, t_stop;
     uint64_t acked_in_window;
-    double *rtt;  /* heartbeat round trips in the window, ms */
+    double *rtt; /* heartbeat round trips in the window, ms */
     long n_rtt, cap_rtt;
+    int failed;  /* a socket call failed: the row is reported wrong */
 } worker;
 
 static void encode_to(sim *s, fs_msg *m, uint8_t *buf, size_t cap, size_t *len) {
@@ -58,107 +73,187 @@ static void encode_to(sim *s, fs_msg *m, uint8_t *buf, size_t cap, size_t *len) 
     *len = n > 0 ? (size_t)n : 0;
 }
 
-static void sim_init(sim *s, void *ctx, const char *addr, uint32_t rank, uint64_t inc) {
+static int sim_init(sim *s, void *ctx, const char *addr, uint32_t rank, uint64_t inc) {
     int hwm = 100000, linger = 0;
+    size_t fdlen = sizeof s->fd;
     memset(s, 0, sizeof *s);
     s->sock = zmq_socket(ctx, ZMQ_DEALER);
-    zmq_setsockopt(s->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(s->sock, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_connect(s->sock, addr);
+    if (!s->sock || zmq_setsockopt(s->sock, ZMQ_SNDHWM, &hwm, sizeof hwm) || zmq_setsockopt(s->sock, ZMQ_LINGER, &linger, sizeof linger) ||
+        zmq_connect(s->sock, addr) || zmq_getsockopt(s->sock, ZMQ_FD, &s->fd, &fdlen)) {
+        fprintf(stderr, "error: bench coordinator: simulated rank %u: socket to %s: %s\n  hint: raise `ulimit -n` for many ranks\n", rank, addr,
+                zmq_strerror(zmq_errno()));
+        if (s->sock) zmq_close(s->sock);
+        return -1;
+    }
     s->rank = rank, s->inc = inc, s->next_seq = 1;
     fs_msg *m = fs_calloc(1, sizeof *m);
     m->type = FS_MSG_METRICS, m->seq = 1, m->u.metrics.step = 1;
     snprintf(m->u.metrics.json, sizeof m->u.metrics.json, "{\"loss\":0.0123,\"step_ms\":%d,\"images_per_s\":512}", 50 + (int)(rank % 7));
     encode_to(s, m, s->frame, sizeof s->frame, &s->frame_len);
     free(m);
+    return 0;
 }
 
-static void sim_send_register(sim *s, const bopts *o) {
+/* ------------------------------------------------------------ timer heap */
+static double sim_due(const worker *w, const sim *s) {
+    return w->kind == PHASE_FLOOD ? s->next_hb : FS_MIN(s->next_hb, s->next_metrics);
+}
+
+static void heap_sift_down(worker *w, int i) {
+    for (;;) {
+        int l = 2 * i + 1, r = l + 1, m = i;
+        if (l < w->n && sim_due(w, &w->sims[w->heap[l]]) < sim_due(w, &w->sims[w->heap[m]])) m = l;
+        if (r < w->n && sim_due(w, &w->sims[w->heap[r]]) < sim_due(w, &w->sims[w->heap[m]])) m = r;
+        if (m == i) return;
+        int t = w->heap[i];
+        w->heap[i] = w->heap[m], w->heap[m] = t, i = m;
+    }
+}
+
+static void heap_build(worker *w) {
+    for (int i = 0; i < w->n; i++) w->heap[i] = i;
+    for (int i = w->n / 2 - 1; i >= 0; i--) heap_sift_down(w, i);
+}
+
+/* ------------------------------------------------------------ one simulated rank */
+static void sim_send_frame(worker *w, sim *s, const void *buf, size_t n) {
+    if (zmq_send(s->sock, buf, n, ZMQ_DONTWAIT) < 0 && zmq_errno() != EAGAIN) w->failed = 1;
+}
+
+static void sim_send_register(worker *w, sim *s) {
     fs_msg m = {.type = FS_MSG_REGISTER};
     uint8_t buf[512];
     size_t n;
-    m.u.reg.world = (uint32_t)o->max_ranks, m.u.reg.pid = 1 + s->rank, m.u.reg.config_hash = 1;
+    m.u.reg.world = (uint32_t)w->o->max_ranks, m.u.reg.pid = 1 + s->rank, m.u.reg.config_hash = 1;
     strcpy(m.u.reg.job_id, "bench"), strcpy(m.u.reg.host, "sim");
     encode_to(s, &m, buf, sizeof buf, &n);
-    zmq_send(s->sock, buf, n, ZMQ_DONTWAIT);
+    sim_send_frame(w, s, buf, n);
     s->last_reg = fs_now();
 }
 
-static void sim_send(sim *s, const bopts *o, int paced, double now) {
-    if (!s->registered) {
-        if (now - s->last_reg > 0.5) sim_send_register(s, o);
-        return;
-    }
-    if (now - s->last_hb >= o->hb_s) {
-        fs_msg m = {.type = FS_MSG_HEARTBEAT};
-        uint8_t buf[128];
-        size_t n;
-        m.u.hb.step = (int64_t)s->acked, m.u.hb.bucket = -1, m.u.hb.t_ns = (uint64_t)(fs_now() * 1e9);
-        encode_to(s, &m, buf, sizeof buf, &n);
-        zmq_send(s->sock, buf, n, ZMQ_DONTWAIT);
-        s->last_hb = now;
-    }
-    if (paced && now - s->last_metrics < PACED_METRICS_S) return;
-    s->last_metrics = now;
-    for (int sent = 0; s->next_seq <= s->acked + (uint64_t)o->window && (!paced || sent < 1); sent++) {
+static void sim_send_heartbeat(worker *w, sim *s) {
+    fs_msg m = {.type = FS_MSG_HEARTBEAT};
+    uint8_t buf[128];
+    size_t n;
+    m.u.hb.step = (int64_t)s->acked, m.u.hb.bucket = -1, m.u.hb.t_ns = (uint64_t)(fs_now() * 1e9);
+    encode_to(s, &m, buf, sizeof buf, &n);
+    sim_send_frame(w, s, buf, n);
+}
+
+/* Sends metrics while the window allows, at most max_msgs of them (stops early at the HWM). */
+static void sim_send_metrics(sim *s, const bopts *o, int max_msgs) {
+    for (int sent = 0; sent < max_msgs && s->next_seq <= s->acked + (uint64_t)o->window; sent++) {
         for (int i = 0; i < 8; i++) s->frame[SEQ_OFFSET + i] = (uint8_t)(s->next_seq >> (8 * i)), s->frame[FS_PROTO_HEADER + i] = s->frame[SEQ_OFFSET + i];
         if (zmq_send(s->sock, s->frame, s->frame_len, ZMQ_DONTWAIT) < 0) break;
         s->next_seq++;
     }
 }
 
-static void sim_recv(worker *w, sim *s, double now) {
-    uint8_t buf[512];
-    char why[128];
-    fs_msg m;
-    int n;
-    while ((n = zmq_recv(s->sock, buf, sizeof buf, ZMQ_DONTWAIT)) >= 0) {
-        if ((size_t)n > sizeof buf || fs_proto_decode(buf, (size_t)n, &m, why, sizeof why) || m.inc != s->inc) continue;
-        if (m.type == FS_MSG_WELCOME) s->registered = 1, s->acked = m.u.welcome.acked, s->last_hb = 0;
-        if (m.type != FS_MSG_ACK) continue;
-        if (m.u.ack.acked > s->acked) {
-            if (now >= w->t_measure && now < w->t_stop) w->acked_in_window += m.u.ack.acked - s->acked;
-            s->acked = m.u.ack.acked;
-        }
-        if (m.u.ack.t_echo_ns && now >= w->t_measure && now < w->t_stop) {
-            if (w->n_rtt == w->cap_rtt) w->cap_rtt = w->cap_rtt ? 2 * w->cap_rtt : 4096, w->rtt = fs_realloc(w->rtt, (size_t)w->cap_rtt * sizeof *w->rtt);
-            w->rtt[w->n_rtt++] = (fs_now() * 1e9 - (double)m.u.ack.t_echo_ns) / 1e6;
-        }
+static void record_rtt(worker *w, uint64_t t_echo_ns) {
+    double now = fs_now(); /* the moment the reply is read, not the moment the wakeup began */
+    if (now < w->t_measure || now >= w->t_stop) return;
+    if (w->n_rtt == w->cap_rtt) w->cap_rtt = w->cap_rtt ? 2 * w->cap_rtt : 4096, w->rtt = fs_realloc(w->rtt, (size_t)w->cap_rtt * sizeof *w->rtt);
+    w->rtt[w->n_rtt++] = (now * 1e9 - (double)t_echo_ns) / 1e6;
+}
+
+static void sim_handle(worker *w, sim *s, const fs_msg *m) {
+    if (m->type == FS_MSG_WELCOME) s->registered = 1, s->acked = m->u.welcome.acked;
+    if (m->type != FS_MSG_ACK) return;
+    if (m->u.ack.t_echo_ns) record_rtt(w, m->u.ack.t_echo_ns);
+    if (m->u.ack.acked > s->acked) {
+        double now = fs_now();
+        if (now >= w->t_measure && now < w->t_stop) w->acked_in_window += m->u.ack.acked - s->acked;
+        s->acked = m->u.ack.acked;
     }
 }
 
-/* Milliseconds until some rank of this worker has something due (paced phase only). */
-static int next_due_ms(const worker *w, double now) {
-    double due = now + 0.05;
-    for (int i = 0; i < w->n; i++) {
-        const sim *s = &w->sims[i];
-        double t = !s->registered ? s->last_reg + 0.5 : FS_MIN(s->last_hb + w->o->hb_s, s->last_metrics + PACED_METRICS_S);
-        due = FS_MIN(due, t);
+/* Reads every reply queued on s. ZMQ_FD is edge-triggered and any zmq call on the socket may
+ * consume its edge, so readiness is taken from ZMQ_EVENTS until it says nothing is left. */
+static void sim_service(worker *w, sim *s, int refill) {
+    uint8_t buf[512];
+    char why[128];
+    fs_msg m;
+    for (;;) {
+        int ev = 0;
+        size_t evlen = sizeof ev;
+        if (zmq_getsockopt(s->sock, ZMQ_EVENTS, &ev, &evlen)) { w->failed = 1; return; }
+        if (!(ev & ZMQ_POLLIN)) return;
+        int n = zmq_recv(s->sock, buf, sizeof buf, ZMQ_DONTWAIT);
+        if (n < 0) return;
+        if ((size_t)n > sizeof buf || fs_proto_decode(buf, (size_t)n, &m, why, sizeof why) || m.inc != s->inc) continue;
+        sim_handle(w, s, &m);
+        /* flood: keep this rank's window full as soon as room is made */
+        if (refill && s->registered && fs_now() < w->t_stop) sim_send_metrics(s, w->o, w->o->window);
     }
-    return FS_MAX(1, (int)((due - now) * 1000 + 0.5));
+}
+
+/* Services the sockets epoll reports ready within timeout_ms (0 = only those ready now). */
+static int worker_wait(worker *w, int timeout_ms) {
+    struct epoll_event ev[64];
+    int n = epoll_wait(w->epfd, ev, 64, timeout_ms);
+    for (int i = 0; i < n; i++) sim_service(w, &w->sims[ev[i].data.u32], w->kind == PHASE_FLOOD);
+    return n;
+}
+
+/* The rank at the top of the heap is due: what its phase grid says, then its next tick. */
+static void sim_tick(worker *w, sim *s, double now) {
+    if (!s->registered) {
+        if (now - s->last_reg >= REGISTER_RETRY_S) sim_send_register(w, s);
+    } else {
+        if (now >= s->next_hb) sim_send_heartbeat(w, s);
+        if (w->kind != PHASE_FLOOD && now >= s->next_metrics && now < w->t_stop) sim_send_metrics(s, w->o, 1);
+    }
+    while (s->next_hb <= now) s->next_hb += w->o->hb_s;
+    while (s->next_metrics <= now) s->next_metrics += PACED_METRICS_S;
+    heap_sift_down(w, 0);
+    /* read replies between sends, so that an early rank's ACK is not left waiting while this
+     * thread sends for its other ranks (a send may also consume the socket's ZMQ_FD edge) */
+    sim_service(w, s, w->kind == PHASE_FLOOD);
+    worker_wait(w, 0);
+}
+
+static int worker_setup(worker *w) {
+    w->epfd = epoll_create1(0);
+    if (w->epfd < 0) return perror("error: bench coordinator: epoll_create1"), -1;
+    w->heap = fs_calloc((size_t)w->n, sizeof *w->heap);
+    for (int i = 0; i < w->n; i++) {
+        sim *s = &w->sims[i];
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.u32 = (uint32_t)i};
+        if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, s->fd, &ev)) return perror("error: bench coordinator: epoll_ctl(ZMQ_FD)"), -1;
+        s->next_hb = w->t_base + s->phase * w->o->hb_s;
+        s->next_metrics = w->t_base + s->phase * PACED_METRICS_S;
+        s->last_reg = -1e9;
+    }
+    heap_build(w);
+    return 0;
+}
+
+/* Everything sent is acknowledged before the line count is checked. */
+static void worker_drain(worker *w) {
+    for (double t0 = fs_now(); fs_now() - t0 < 5;) {
+        int left = 0;
+        for (int i = 0; i < w->n; i++) left += w->sims[i].registered && w->sims[i].acked + 1 < w->sims[i].next_seq;
+        if (!left) break;
+        worker_wait(w, 5);
+        for (int i = 0; i < w->n; i++) sim_service(w, &w->sims[i], 0);
+    }
 }
 
 static void *worker_main(void *arg) {
     worker *w = arg;
-    zmq_pollitem_t *items = fs_calloc((size_t)w->n, sizeof *items);
-    for (int i = 0; i < w->n; i++) items[i] = (zmq_pollitem_t){w->sims[i].sock, 0, ZMQ_POLLIN, 0};
-    for (double now = fs_now(); now < w->t_stop; now = fs_now()) {
-        for (int i = 0; i < w->n; i++) sim_send(&w->sims[i], w->o, w->paced, now);
-        /* flood: poll briefly and keep the windows full; paced: sleep until something is due */
-        if (zmq_poll(items, w->n, w->paced ? next_due_ms(w, fs_now()) : 1) <= 0) continue;
-        now = fs_now();
-        for (int i = 0; i < w->n; i++)
-            if (items[i].revents & ZMQ_POLLIN) sim_recv(w, &w->sims[i], now);
+    if (worker_setup(w)) {
+        w->failed = 1;
+    } else {
+        for (int i = 0; i < w->n; i++) sim_send_register(w, &w->sims[i]), sim_service(w, &w->sims[i], 0);
+        for (double now = fs_now(); now < w->t_stop; now = fs_now()) {
+            while (w->n && sim_due(w, &w->sims[w->heap[0]]) <= now) sim_tick(w, &w->sims[w->heap[0]], now), now = fs_now();
+            double wait_s = FS_MIN(sim_due(w, &w->sims[w->heap[0]]), w->t_stop) - now;
+            worker_wait(w, wait_s > 0 ? (int)(wait_s * 1000) + 1 : 0);
+        }
+        worker_drain(w);
     }
-    /* drain: everything sent is acknowledged before the line count is checked */
-    for (double t0 = fs_now(), now = t0; now - t0 < 5; now = fs_now()) {
-        int left = 0;
-        for (int i = 0; i < w->n; i++) left += w->sims[i].registered && w->sims[i].acked + 1 < w->sims[i].next_seq;
-        if (!left) break;
-        zmq_poll(items, w->n, 5);
-        for (int i = 0; i < w->n; i++) sim_recv(w, &w->sims[i], now);
-    }
-    free(items);
+    if (w->epfd >= 0) close(w->epfd);
+    free(w->heap);
     return NULL;
 }
 
@@ -172,46 +267,87 @@ typedef struct row {
     double msgs_s, p50, p99;
     long n_rtt;
     uint64_t acked_total;
-    int unregistered;
+    int unregistered, failed;
+    double cpu_cli, cpu_dmn; /* CPU seconds over the phase: this process (all its threads), the daemon */
+    double wall;             /* s, the phase's duration */
 } row;
 
-/* One size: N simulated ranks, measured for o->seconds after a 0.5 s warm-up. */
-static row run_size(const bopts *o, const char *addr, int n, uint64_t inc_base, int paced) {
-    void *ctx = zmq_ctx_new();
-    int io = 2;
-    zmq_ctx_set(ctx, ZMQ_IO_THREADS, io);
-    zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, 4 * n + 64);
-    sim *sims = fs_calloc((size_t)n, sizeof *sims);
-    for (int i = 0; i < n; i++) sim_init(&sims[i], ctx, addr, (uint32_t)i, inc_base + (uint64_t)i);
-    int nt = FS_MIN(o->threads, n);
-    worker *ws = fs_calloc((size_t)nt, sizeof *ws);
-    pthread_t *th = fs_calloc((size_t)nt, sizeof *th);
+static double self_cpu_s(void) {
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru)) return 0;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* utime + stime of process pid from /proc/<pid>/stat (fields 14 and 15), s; -1 if unreadable. */
+static double proc_cpu_s(long pid) {
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    unsigned long ut, st;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2) return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static void start_workers(const bopts *o, phase_kind kind, sim *sims, int n, worker *ws, pthread_t *th, int nt) {
     double t0 = fs_now();
     for (int t = 0; t < nt; t++) {
         int lo = n * t / nt, hi = n * (t + 1) / nt;
-        ws[t] = (worker){.o = o, .paced = paced, .sims = sims + lo, .n = hi - lo, .t_measure = t0 + 0.5, .t_stop = t0 + 0.5 + o->seconds};
-        pthread_create(&th[t], NULL, worker_main, &ws[t]);
+        /* spread: this thread's ranks evenly over the period, threads offset from each other */
+        for (int j = lo; j < hi; j++) sims[j].phase = kind == PHASE_BURST ? 0 : ((double)(j - lo) + (double)t / nt) / (hi - lo);
+        ws[t] = (worker){.o = o, .kind = kind, .sims = sims + lo, .n = hi - lo, .epfd = -1, .t_base = t0 + 0.05, .t_measure = t0 + 0.5,
+                         .t_stop = t0 + 0.5 + o->seconds};
+        if (pthread_create(&th[t], NULL, worker_main, &ws[t])) ws[t].failed = 1, th[t] = 0, fprintf(stderr, "error: bench coordinator: pthread_create failed\n");
     }
-    row r = {.ranks = n};
+}
+
+static void collect(const bopts *o, worker *ws, pthread_t *th, int nt, row *r) {
     double *all = NULL;
     for (int t = 0; t < nt; t++) {
-        pthread_join(th[t], NULL);
-        r.msgs_s += (double)ws[t].acked_in_window / o->seconds;
-        all = fs_realloc(all, (size_t)(r.n_rtt + ws[t].n_rtt + 1) * sizeof *all);
-        memcpy(all + r.n_rtt, ws[t].rtt, (size_t)ws[t].n_rtt * sizeof *all);
-        r.n_rtt += ws[t].n_rtt;
+        if (th[t]) pthread_join(th[t], NULL);
+        r->failed += ws[t].failed;
+        r->msgs_s += (double)ws[t].acked_in_window / o->seconds;
+        all = fs_realloc(all, (size_t)(r->n_rtt + ws[t].n_rtt + 1) * sizeof *all);
+        if (ws[t].n_rtt) memcpy(all + r->n_rtt, ws[t].rtt, (size_t)ws[t].n_rtt * sizeof *all);
+        r->n_rtt += ws[t].n_rtt;
         free(ws[t].rtt);
     }
-    qsort(all, (size_t)r.n_rtt, sizeof *all, cmp_d);
-    r.p50 = r.n_rtt ? all[r.n_rtt / 2] : -1;
-    r.p99 = r.n_rtt ? all[FS_MIN(r.n_rtt - 1, (long)(r.n_rtt * 0.99))] : -1;
-    for (int i = 0; i < n; i++) {
+    qsort(all, (size_t)r->n_rtt, sizeof *all, cmp_d);
+    r->p50 = r->n_rtt ? all[r->n_rtt / 2] : -1;
+    r->p99 = r->n_rtt ? all[FS_MIN(r->n_rtt - 1, (long)(r->n_rtt * 0.99))] : -1;
+    free(all);
+}
+
+/* One phase at one size: N simulated ranks, measured for o->seconds after a 0.5 s warm-up. */
+static row run_size(const bopts *o, const char *addr, long daemon_pid, int n, uint64_t inc_base, phase_kind kind) {
+    row r = {.ranks = n};
+    void *ctx = zmq_ctx_new();
+    if (!ctx || zmq_ctx_set(ctx, ZMQ_IO_THREADS, 2) || zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, 4 * n + 64)) {
+        fprintf(stderr, "error: bench coordinator: zmq context: %s\n", zmq_strerror(zmq_errno()));
+        if (ctx) zmq_ctx_term(ctx);
+        return r.failed = 1, r;
+    }
+    sim *sims = fs_calloc((size_t)n, sizeof *sims);
+    int made = 0;
+    while (made < n && !sim_init(&sims[made], ctx, addr, (uint32_t)made, inc_base + (uint64_t)made)) made++;
+    int nt = FS_MIN(o->threads, n);
+    worker *ws = fs_calloc((size_t)nt, sizeof *ws);
+    pthread_t *th = fs_calloc((size_t)nt, sizeof *th);
+    double c0 = self_cpu_s(), d0 = proc_cpu_s(daemon_pid), w0 = fs_now();
+    if (made == n) start_workers(o, kind, sims, n, ws, th, nt), collect(o, ws, th, nt, &r);
+    r.failed += made < n;
+    r.wall = fs_now() - w0, r.cpu_cli = self_cpu_s() - c0, r.cpu_dmn = proc_cpu_s(daemon_pid) - d0;
+    for (int i = 0; i < made; i++) {
         r.acked_total += sims[i].acked;
         r.unregistered += !sims[i].registered;
         zmq_close(sims[i].sock);
     }
     zmq_ctx_term(ctx);
-    free(all), free(sims), free(ws), free(th);
+    free(sims), free(ws), free(th);
     return r;
 }
 
@@ -272,36 +408,60 @@ static int parse_args(int argc, char **argv, bopts *o) {
     return 0;
 }
 
-static void print_row(const bopts *o, const row *f, const row *p, long wrong) {
+static double pct(double cpu_s, double wall_s) { return cpu_s >= 0 && wall_s > 0 ? 100 * cpu_s / wall_s : -1; }
+
+static void print_header(const bopts *o, const char *dir, const char *addr, long pid) {
+    printf("# faceswarm bench coordinator  version %s  commit %s\n", FS_VERSION, fs_git_commit());
+    printf("# daemon pid %ld on %s, state in %s; %d client threads (epoll on ZMQ_FD), window %d msgs/rank, heartbeat every %.0f ms/rank, %.1f s per phase\n",
+           pid, addr, dir, o->threads, o->window, o->hb_s * 1000, o->seconds);
+    printf("# metrics msgs/s: flood phase (window in flight per rank); flood_p99: heartbeat p99 during the flood (queued behind metrics)\n"
+           "# hb_p50/p99: training-like phase, %.0f metrics/s/rank + heartbeats, ranks' phases spread uniformly over the period\n"
+           "# burst_p50/p99: WORST CASE, the same load with all ranks sending at the same instant every period\n"
+           "# cli_cpu/dmn_cpu: CPU of this harness (all its threads) and of the daemon during the spread phase, %% of one core\n"
+           "# wrong: unregistered ranks + socket failures + acknowledged lines missing/extra in metrics.jsonl\n",
+           1 / PACED_METRICS_S);
+    if (!o->json)
+        printf("# %5s %12s %9s %9s %8s %9s %9s %10s %8s %8s %6s\n#%6s %12s %9s %9s %8s %9s %9s %10s %8s %8s %6s\n", "ranks", "metrics", "hb_p50", "hb_p99", "hb_n",
+               "burst_p50", "burst_p99", "flood_p99", "cli_cpu", "dmn_cpu", "wrong", "", "msgs/s", "ms", "ms", "", "ms", "ms", "ms", "%", "%", "");
+}
+
+static void print_row(const bopts *o, const row *f, const row *p, const row *b, long wrong) {
+    double cc = pct(p->cpu_cli, p->wall), dc = pct(p->cpu_dmn, p->wall);
     if (o->json)
-        printf("{\"ranks\":%d,\"msgs_per_s\":%.0f,\"hb_p50_ms\":%.3f,\"hb_p99_ms\":%.3f,\"hb_samples\":%ld,\"flood_hb_p99_ms\":%.3f,\"wrong\":%ld}\n",
-               f->ranks, f->msgs_s, p->p50, p->p99, p->n_rtt, f->p99, wrong);
-    else printf("%7d %12.0f %9.3f %9.3f %8ld %10.1f %6ld\n", f->ranks, f->msgs_s, p->p50, p->p99, p->n_rtt, f->p99, wrong);
+        printf("{\"ranks\":%d,\"msgs_per_s\":%.0f,\"hb_p50_ms\":%.3f,\"hb_p99_ms\":%.3f,\"hb_samples\":%ld,\"burst_hb_p50_ms\":%.3f,\"burst_hb_p99_ms\":%.3f,"
+               "\"flood_hb_p99_ms\":%.3f,\"harness_cpu_pct\":%.1f,\"daemon_cpu_pct\":%.1f,\"burst_harness_cpu_pct\":%.1f,\"burst_daemon_cpu_pct\":%.1f,"
+               "\"flood_harness_cpu_pct\":%.1f,\"flood_daemon_cpu_pct\":%.1f,\"wrong\":%ld}\n",
+               f->ranks, f->msgs_s, p->p50, p->p99, p->n_rtt, b->p50, b->p99, f->p99, cc, dc, pct(b->cpu_cli, b->wall), pct(b->cpu_dmn, b->wall),
+               pct(f->cpu_cli, f->wall), pct(f->cpu_dmn, f->wall), wrong);
+    else printf("%7d %12.0f %9.3f %9.3f %8ld %9.3f %9.3f %10.1f %8.1f %8.1f %6ld\n", f->ranks, f->msgs_s, p->p50, p->p99, p->n_rtt, b->p50, b->p99, f->p99, cc, dc, wrong);
     fflush(stdout);
 }
 
+static long check_size(const row *ph, int n_ph, const char *path, uint64_t *total) {
+    long wrong = 0;
+    for (int k = 0; k < n_ph; k++) *total += ph[k].acked_total, wrong += ph[k].unregistered + ph[k].failed;
+    return wrong + labs(count_lines(path) - (long)*total);
+}
+
 static int run_bench(const bopts *o, const char *dir, const char *addr, long pid) {
-    printf("# faceswarm bench coordinator  version %s  commit %s\n", FS_VERSION, fs_git_commit());
-    printf("# daemon pid %ld on %s, state in %s; %d client threads, window %d msgs/rank, heartbeat every %.0f ms/rank, %.1f s per size\n", pid, addr, dir,
-           o->threads, o->window, o->hb_s * 1000, o->seconds);
-    printf("# metrics msgs/s: flood phase (window in flight per rank); hb_p50/p99: training-like phase (%.0f metrics/s/rank + heartbeats);\n"
-           "# flood_p99: heartbeat p99 during the flood (queued behind metrics); wrong: unregistered ranks + acknowledged lines missing/extra\n",
-           1 / PACED_METRICS_S);
-    if (!o->json) printf("# %5s %12s %9s %9s %8s %10s %6s\n#%6s %12s %9s %9s %8s %10s %6s\n", "ranks", "metrics", "hb_p50", "hb_p99", "hb_n", "flood_p99", "wrong", "",
-                         "msgs/s", "ms", "ms", "", "ms", "");
+    print_header(o, dir, addr, pid);
     char path[4200];
     snprintf(path, sizeof path, "%s/coordinator/metrics.jsonl", dir);
     uint64_t total = 0;
     long wrong_all = 0;
+    double cli = 0, dmn = 0;
     for (int i = 0; i < o->n_sizes; i++) {
-        row flood = run_size(o, addr, o->sizes[i], ((uint64_t)(2 * i + 1) << 32) ^ (uint64_t)getpid(), 0);
-        row paced = run_size(o, addr, o->sizes[i], ((uint64_t)(2 * i + 2) << 32) ^ (uint64_t)getpid(), 1);
-        total += flood.acked_total + paced.acked_total;
-        long lines = count_lines(path), wrong = flood.unregistered + paced.unregistered + labs(lines - (long)total);
+        row ph[3];
+        for (int k = 0; k < 3; k++) {
+            ph[k] = run_size(o, addr, pid, o->sizes[i], ((uint64_t)(3 * i + k + 1) << 32) ^ (uint64_t)getpid(), (phase_kind)k);
+            cli += ph[k].cpu_cli, dmn += ph[k].cpu_dmn;
+        }
+        long wrong = check_size(ph, 3, path, &total);
         wrong_all += wrong;
-        print_row(o, &flood, &paced, wrong);
+        print_row(o, &ph[PHASE_FLOOD], &ph[PHASE_SPREAD], &ph[PHASE_BURST], wrong);
     }
-    if (wrong_all) fprintf(stderr, "error: bench coordinator: %ld wrong (unregistered ranks, or acknowledged lines missing from %s)\n", wrong_all, path);
+    printf("# harness cost, all phases: this process %.2f CPU s, daemon %.2f CPU s\n", cli, dmn);
+    if (wrong_all) fprintf(stderr, "error: bench coordinator: %ld wrong (unregistered ranks, socket failures, or acknowledged lines missing from %s)\n", wrong_all, path);
     return wrong_all ? FS_EXIT_FAIL : FS_EXIT_OK;
 }
 
