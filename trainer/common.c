@@ -12,6 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifdef FS_HAVE_GIT_COMMIT_H
+#include "fs_git_commit.h" /* generated at every build by scripts/git_commit.cmake */
+#endif
 #ifndef FS_GIT_COMMIT
 #define FS_GIT_COMMIT "unknown"
 #endif
