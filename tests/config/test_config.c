@@ -6,16 +6,7 @@
 
 #include "trainer/config.h"
 
-static int failures;
-#define CHECK(cond, ...)                                                   \
-    do {                                                                   \
-        if (!(cond)) {                                                     \
-            fprintf(stderr, "FAIL %s:%d: (%s) ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                  \
-            fputc('\n', stderr);                                           \
-            failures++;                                                    \
-        }                                                                  \
-    } while (0)
+#include "tests/check.h"
 
 /* Loads (and validates) yaml, expecting success. */
 static void expect_ok(fs_config *c, const char *yaml) {

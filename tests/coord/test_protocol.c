@@ -10,16 +10,7 @@
 #include "comms/protocol.h"
 #include "trainer/common.h"
 
-static int failures;
-#define EXPECT(cond, ...)                                                   \
-    do {                                                                    \
-        if (!(cond)) {                                                      \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                   \
-            fputc('\n', stderr);                                            \
-            failures++;                                                     \
-        }                                                                   \
-    } while (0)
+#include "tests/check.h"
 
 static uint8_t buf[FS_PROTO_MAX_MSG * 2];
 static fs_msg in, out;
@@ -32,13 +23,13 @@ static void base(int type) {
 static long roundtrip(void) {
     char why[256];
     long n = fs_proto_encode(&in, buf, sizeof buf, why, sizeof why);
-    EXPECT(n > 0, "encode %s: %s", fs_proto_type_name(in.type), why);
+    CHECK(n > 0, "encode %s: %s", fs_proto_type_name(in.type), why);
     if (n <= 0) return n;
     int rc = fs_proto_decode(buf, (size_t)n, &out, why, sizeof why);
-    EXPECT(rc == 0, "decode %s: %s", fs_proto_type_name(in.type), why);
-    EXPECT(out.type == in.type && out.rank == in.rank && out.inc == in.inc && out.seq == in.seq, "header of %s", fs_proto_type_name(in.type));
+    CHECK(rc == 0, "decode %s: %s", fs_proto_type_name(in.type), why);
+    CHECK(out.type == in.type && out.rank == in.rank && out.inc == in.inc && out.seq == in.seq, "header of %s", fs_proto_type_name(in.type));
     /* every strict prefix is refused */
-    for (long cut = 0; cut < n; cut++) EXPECT(fs_proto_decode(buf, (size_t)cut, &out, why, sizeof why) != 0, "%s cut at %ld accepted", fs_proto_type_name(in.type), cut);
+    for (long cut = 0; cut < n; cut++) CHECK(fs_proto_decode(buf, (size_t)cut, &out, why, sizeof why) != 0, "%s cut at %ld accepted", fs_proto_type_name(in.type), cut);
     fs_proto_decode(buf, (size_t)n, &out, why, sizeof why);
     return n;
 }
@@ -70,30 +61,30 @@ static void make(int type) {
 
 static void test_roundtrips(void) {
     make(FS_MSG_REGISTER), roundtrip();
-    EXPECT(out.u.reg.world == 8 && out.u.reg.pid == 4242 && out.u.reg.config_hash == 0xfeedfacecafebeefull && !strcmp(out.u.reg.job_id, "job-7.a") &&
+    CHECK(out.u.reg.world == 8 && out.u.reg.pid == 4242 && out.u.reg.config_hash == 0xfeedfacecafebeefull && !strcmp(out.u.reg.job_id, "job-7.a") &&
                !strcmp(out.u.reg.host, "node7"), "register fields");
     make(FS_MSG_HEARTBEAT), roundtrip();
-    EXPECT(out.u.hb.step == 1200 && out.u.hb.coll_seq == 9131 && out.u.hb.bucket == 5 && out.u.hb.coll_state == 1 && out.u.hb.t_ns == 123456789 &&
+    CHECK(out.u.hb.step == 1200 && out.u.hb.coll_seq == 9131 && out.u.hb.bucket == 5 && out.u.hb.coll_state == 1 && out.u.hb.t_ns == 123456789 &&
                out.u.hb.dropped == 7, "heartbeat fields");
     make(FS_MSG_METRICS), roundtrip();
-    EXPECT(out.u.metrics.step == 1200 && out.u.metrics.n == 3 && !strcmp(out.u.metrics.keys[1], "images_per_s") && out.u.metrics.vals[1] == 310.5 &&
+    CHECK(out.u.metrics.step == 1200 && out.u.metrics.n == 3 && !strcmp(out.u.metrics.keys[1], "images_per_s") && out.u.metrics.vals[1] == 310.5 &&
                out.u.metrics.vals[2] == -1e-3, "metrics fields (n=%d)", out.u.metrics.n);
     make(FS_MSG_CHECKPOINT), roundtrip();
-    EXPECT(out.u.ckpt.step == 5000 && out.u.ckpt.n == 2 && !strcmp(out.u.ckpt.path, "checkpoints/step_5000.h5") && !strcmp(out.u.ckpt.hex[1], "DEADBEEF") &&
+    CHECK(out.u.ckpt.step == 5000 && out.u.ckpt.n == 2 && !strcmp(out.u.ckpt.path, "checkpoints/step_5000.h5") && !strcmp(out.u.ckpt.hex[1], "DEADBEEF") &&
                !strcmp(out.u.ckpt.names[0], "params"), "checkpoint fields");
     make(FS_MSG_PREVIEW), roundtrip();
-    EXPECT(!strcmp(out.u.preview.tag, "preview/a_to_b") && !strcmp(out.u.preview.path, "previews/step_10.png"), "preview fields");
+    CHECK(!strcmp(out.u.preview.tag, "preview/a_to_b") && !strcmp(out.u.preview.path, "previews/step_10.png"), "preview fields");
     make(FS_MSG_GOODBYE), roundtrip();
-    EXPECT(out.u.bye.ok == 0 && out.u.bye.dropped == 3 && !strcmp(out.u.bye.text, "CUDA error: out of memory"), "goodbye fields");
+    CHECK(out.u.bye.ok == 0 && out.u.bye.dropped == 3 && !strcmp(out.u.bye.text, "CUDA error: out of memory"), "goodbye fields");
     make(FS_MSG_STATUS_REQ), roundtrip();
-    EXPECT(out.u.sreq.json == 1, "status_req fields");
+    CHECK(out.u.sreq.json == 1, "status_req fields");
     make(FS_MSG_WELCOME), roundtrip();
-    EXPECT(out.u.welcome.boot == 99 && out.u.welcome.acked == 41, "welcome fields");
+    CHECK(out.u.welcome.boot == 99 && out.u.welcome.acked == 41, "welcome fields");
     make(FS_MSG_ACK), roundtrip();
-    EXPECT(out.u.ack.acked == 77 && out.u.ack.t_echo_ns == 555, "ack fields");
+    CHECK(out.u.ack.acked == 77 && out.u.ack.t_echo_ns == 555, "ack fields");
     make(FS_MSG_REREGISTER), roundtrip();
     make(FS_MSG_STATUS), roundtrip();
-    EXPECT(out.u.status.len == 6 && !memcmp(out.u.status.text, "job x\n", 6), "status fields");
+    CHECK(out.u.status.len == 6 && !memcmp(out.u.status.text, "job x\n", 6), "status fields");
 }
 
 /* Encodes the current `in`, applies a byte patch, and expects a refusal mentioning `word`. */
@@ -101,13 +92,13 @@ static void expect_refused(const char *what, const char *word, long at, uint8_t 
     char why[256] = "";
     long n = fs_proto_encode(&in, buf, sizeof buf, why, sizeof why);
     if (n < 0) { /* the encoder refusing an over-long field is also a refusal */
-        EXPECT(word == NULL || strstr(why, "over-long") || strstr(why, "does not fit"), "%s: encoder said '%s'", what, why);
+        CHECK(word == NULL || strstr(why, "over-long") || strstr(why, "does not fit"), "%s: encoder said '%s'", what, why);
         return;
     }
     if (at >= 0) buf[at] = value;
     int rc = fs_proto_decode(buf, (size_t)n, &out, why, sizeof why);
-    EXPECT(rc != 0, "%s was accepted", what);
-    EXPECT(rc == 0 || !word || strstr(why, word), "%s: reason '%s' lacks '%s'", what, why, word);
+    CHECK(rc != 0, "%s was accepted", what);
+    CHECK(rc == 0 || !word || strstr(why, word), "%s: reason '%s' lacks '%s'", what, why, word);
 }
 
 static void test_bad_header(void) {
@@ -123,7 +114,7 @@ static void test_bad_header(void) {
     make(FS_MSG_HEARTBEAT);
     long n = fs_proto_encode(&in, buf, sizeof buf, why, sizeof why);
     buf[n] = 0;
-    EXPECT(fs_proto_decode(buf, (size_t)n + 1, &out, why, sizeof why) != 0 && strstr(why, "trailing"), "trailing byte: %s", why);
+    CHECK(fs_proto_decode(buf, (size_t)n + 1, &out, why, sizeof why) != 0 && strstr(why, "trailing"), "trailing byte: %s", why);
 }
 
 static void test_bad_fields(void) {
@@ -151,7 +142,7 @@ static void test_bad_fields(void) {
     long n = fs_proto_encode(&in, buf, sizeof buf, (char[64]){0}, 64);
     buf[FS_PROTO_HEADER + 8 + 2 + 5] = 0; /* a NUL inside the path */
     char why[256];
-    EXPECT(fs_proto_decode(buf, (size_t)n, &out, why, sizeof why) != 0, "path with a NUL accepted");
+    CHECK(fs_proto_decode(buf, (size_t)n, &out, why, sizeof why) != 0, "path with a NUL accepted");
     make(FS_MSG_CHECKPOINT), in.u.ckpt.n = 0;
     expect_refused("checkpoint without checksums", "n_checksums", -1, 0);
     make(FS_MSG_CHECKPOINT), strcpy(in.u.ckpt.hex[0], "xyz");
@@ -161,13 +152,13 @@ static void test_bad_fields(void) {
     make(FS_MSG_METRICS);
     memset(in.u.metrics.json, ' ', FS_PROTO_MAX_JSON + 1), in.u.metrics.json[FS_PROTO_MAX_JSON + 1 - 1] = 0;
     in.u.metrics.json[0] = '{', in.u.metrics.json[FS_PROTO_MAX_JSON - 1] = '}';
-    EXPECT(fs_proto_encode(&in, buf, sizeof buf, why, sizeof why) > 0, "a metrics object of exactly the cap: %s", why);
+    CHECK(fs_proto_encode(&in, buf, sizeof buf, why, sizeof why) > 0, "a metrics object of exactly the cap: %s", why);
 }
 
 static void test_paths(void) {
     char why[256];
     const char *good[] = {"ckpt/step_1.h5", "a..b/c", "./x", ".hidden/..x"};
-    for (size_t i = 0; i < FS_ARRAY_LEN(good); i++) EXPECT(fs_proto_path_ok(good[i], strlen(good[i]), why, sizeof why) == 0, "'%s' refused: %s", good[i], why);
+    for (size_t i = 0; i < FS_ARRAY_LEN(good); i++) CHECK(fs_proto_path_ok(good[i], strlen(good[i]), why, sizeof why) == 0, "'%s' refused: %s", good[i], why);
 }
 
 static int write_corpus(const char *dir) {

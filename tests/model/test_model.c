@@ -14,16 +14,7 @@
 #include "trainer/config.h"
 #include "trainer/model.h"
 
-static int failures;
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            fprintf(stderr, "FAIL %s:%d: (%s) ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                    \
-            fputc('\n', stderr);                                             \
-            failures++;                                                      \
-        }                                                                    \
-    } while (0)
+#include "tests/check.h"
 
 static const char *tiny_yaml = "model:\n  resolution: 16\n  identities: [A, B, C]\n  encoder_filters: [4, 8]\n"
                                "  dense: 8\n  bottleneck_filters: 4\n  encoder_upscale: [4]\n  decoder_filters: [4]\n"

@@ -10,16 +10,7 @@
 #include "comms/nccl/nccl_allreduce.h"
 #include "comms/nccl/nccl_plan.h"
 
-static int failures;
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                      \
-            printf(__VA_ARGS__);                                             \
-            printf("\n");                                                    \
-            failures++;                                                      \
-        }                                                                    \
-    } while (0)
+#include "tests/check.h"
 
 static void check_clear(const fs_error *e, int rc, const char *what) {
     CHECK(rc != 0 && e->code == rc, "%s: rc %d, error code %d", what, rc, e->code);

@@ -7,16 +7,7 @@
 
 #include "comms/nccl/nccl_plan.h"
 
-static int failures;
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                      \
-            printf(__VA_ARGS__);                                             \
-            printf("\n");                                                    \
-            failures++;                                                      \
-        }                                                                    \
-    } while (0)
+#include "tests/check.h"
 
 /* The reference rule, in its own words. */
 static size_t ref_floats(size_t bucket_bytes) {
