@@ -2,6 +2,9 @@
 #include "comms/allreduce.h"
 
 #include <stdlib.h>
+#include <strings.h>
+
+#include "comms/allreduce_shm.h"
 #include <string.h>
 
 /* MPI counts are int: buckets are capped at 2^28 floats (1 GiB). */
@@ -21,14 +24,54 @@ struct fs_allreduce {
     double t_first;      /* when bucket 0 of this step was launched, s */
     double t_last;       /* when the last completion was seen, s */
     fs_error err;        /* first MPI failure of this step (ready() cannot return one) */
+    fs_shm_reduce *shm;  /* the shm path, NULL on the mpi path */
 };
 
-static size_t bucket_lo(const fs_allreduce *ar, int k) {
-    size_t hi = ar->n - (size_t)k * ar->bucket;
-    return hi > ar->bucket ? hi - ar->bucket : 0;
-}
-static size_t bucket_hi(const fs_allreduce *ar, int k) { return ar->n - (size_t)k * ar->bucket; }
+static size_t bucket_lo(const fs_allreduce *ar, int k) { return fs_bucket_lo(ar->n, ar->bucket, k); }
+static size_t bucket_hi(const fs_allreduce *ar, int k) { return fs_bucket_hi(ar->n, ar->bucket, k); }
 
+int fs_allreduce_parse_mode(const char *s, fs_allreduce_mode *mode, fs_error *e) {
+    static const char *names[] = {"auto", "shm", "mpi"};
+    for (int i = 0; i < 3; i++)
+        if (!strcasecmp(s, names[i])) {
+            *mode = (fs_allreduce_mode)i;
+            return 0;
+        }
+    return fs_errorf(e, FS_EXIT_BADINPUT,
+                     "comms.allreduce = '%s'; expected auto, shm or mpi\n  hint: auto uses shared memory between "
+                     "the ranks of a node and MPI between nodes",
+                     s);
+}
+
+const char *fs_allreduce_path(const fs_allreduce *ar) {
+    if (ar->w->size == 1) return "none (one rank)";
+    return ar->shm ? fs_shm_reduce_describe(ar->shm) : "MPI_Iallreduce";
+}
+
+/* Opens the shm path when asked for or automatic; *grads moves into the shared region. */
+static int open_shm(fs_allreduce *ar, float **grads, fs_allreduce_mode mode, fs_error *e) {
+    if (mode == FS_ALLREDUCE_MPI || ar->w->size == 1 || ar->n == 0) return 0;
+    char why[256];
+    int rc = fs_shm_reduce_open(&ar->shm, ar->w, ar->n, ar->bucket, why, sizeof why, e);
+    if (rc) return rc;
+    if (!ar->shm) {
+        if (mode == FS_ALLREDUCE_SHM)
+            return fs_errorf(e, FS_EXIT_BADINPUT,
+                             "comms.allreduce = shm, but shared memory cannot serve this job: %s\n  hint: use "
+                             "comms.allreduce: auto (falls back to MPI) or mpi; shm needs the same number (> 1) of "
+                             "ranks on every node and room in /dev/shm for (ranks per node) x the gradients",
+                             why);
+        if (ar->w->rank == 0 && strstr(why, "shared memory"))
+            fs_warn("gradient all-reduce: shared memory not usable, using MPI: %s\n"
+                    "  hint: a larger /dev/shm (docker run --shm-size) makes the node-local sum several times cheaper",
+                    why);
+        return 0;
+    }
+    float *seg = fs_shm_reduce_buffer(ar->shm);
+    memcpy(seg, *grads, ar->n * sizeof(float));
+    *grads = ar->grads = seg;
+    return 0;
+}
 static int check_args(const fs_world *w, const float *grads, size_t n, size_t bucket_bytes, fs_error *e) {
     if (bucket_bytes < sizeof(float))
         return fs_errorf(e, FS_EXIT_BADINPUT,
@@ -41,22 +84,27 @@ static int check_args(const fs_world *w, const float *grads, size_t n, size_t bu
     return 0;
 }
 
-int fs_allreduce_init(fs_allreduce **out, fs_world *w, float *grads, size_t n, size_t bucket_bytes, fs_error *e) {
+int fs_allreduce_init(fs_allreduce **out, fs_world *w, float **grads, size_t n, size_t bucket_bytes,
+                      fs_allreduce_mode mode, fs_error *e) {
     *out = NULL;
-    int rc = check_args(w, grads, n, bucket_bytes, e);
+    int rc = check_args(w, *grads, n, bucket_bytes, e);
     if (rc) return rc;
     size_t b = FS_MIN(bucket_bytes / sizeof(float), MAX_BUCKET_FLOATS);
     rc = fs_world_check_same_u64(w, fs_hash3(n, b, 0), "gradient buffer size and all-reduce bucket size", e);
     if (rc) return rc;
     fs_allreduce *ar = fs_calloc(1, sizeof *ar);
     ar->w = w;
-    ar->grads = grads;
+    ar->grads = *grads;
     ar->n = n;
     ar->bucket = b;
     ar->nbuckets = n ? (int)((n + b - 1) / b) : 0;
     ar->req = fs_malloc(sizeof(MPI_Request) * (size_t)FS_MAX(ar->nbuckets, 1));
     ar->idx = fs_malloc(sizeof(int) * (size_t)FS_MAX(ar->nbuckets, 1));
     for (int k = 0; k < ar->nbuckets; k++) ar->req[k] = MPI_REQUEST_NULL;
+    if ((rc = open_shm(ar, grads, mode, e))) {
+        fs_allreduce_free(ar);
+        return rc;
+    }
     *out = ar;
     return 0;
 }
@@ -64,6 +112,7 @@ int fs_allreduce_init(fs_allreduce **out, fs_world *w, float *grads, size_t n, s
 int fs_allreduce_buckets(const fs_allreduce *ar) { return ar->nbuckets; }
 
 void fs_allreduce_begin(fs_allreduce *ar) {
+    if (ar->shm) fs_shm_reduce_begin(ar->shm);
     ar->launched = ar->done = 0;
     ar->t_first = ar->t_last = 0;
     ar->err.code = 0;
@@ -102,6 +151,11 @@ static void progress(fs_allreduce *ar) {
 
 void fs_allreduce_ready(fs_allreduce *ar, size_t ready_from) {
     if (ar->w->size == 1) return;
+    if (ar->shm) {
+        if (!ar->t_first && ready_from <= bucket_lo(ar, 0)) ar->t_first = fs_now();
+        fs_shm_reduce_ready(ar->shm, ready_from);
+        return;
+    }
     while (ar->launched < ar->nbuckets && ready_from <= bucket_lo(ar, ar->launched)) launch(ar, ar->launched++);
     progress(ar);
 }
@@ -145,12 +199,26 @@ static void fill_stats(const fs_allreduce *ar, double wait_s, int early, fs_allr
     st->seq = ar->seq;
 }
 
+static int finish_shm(fs_allreduce *ar, double t0, double timeout_s, fs_allreduce_stats *st, fs_error *e) {
+    int early = 0, rc = fs_shm_reduce_finish(ar->shm, timeout_s, &early, e);
+    if (rc) return rc;
+    ar->launched = ar->nbuckets;
+    ar->seq = fs_shm_reduce_seq(ar->shm);
+    ar->t_last = fs_now();
+    if (!ar->t_first) ar->t_first = t0;
+    fill_stats(ar, ar->t_last - t0, early, st);
+    ar->launched = ar->done = 0;
+    ar->t_first = 0;
+    return 0;
+}
+
 int fs_allreduce_finish(fs_allreduce *ar, double timeout_s, fs_allreduce_stats *st, fs_error *e) {
     if (ar->w->size == 1) {
         fill_stats(ar, 0, 0, st);
         return 0;
     }
     double t0 = fs_now(), t_end = t0 + timeout_s;
+    if (ar->shm) return finish_shm(ar, t0, timeout_s, st, e);
     progress(ar);
     int early = ar->done;
     fs_allreduce_ready(ar, 0);
@@ -182,6 +250,7 @@ void fs_allreduce_free(fs_allreduce *ar) {
         fs_warn("%d gradient all-reduce bucket(s) still in flight at shutdown; leaving them to MPI\n"
                 "  hint: this follows an earlier timeout or error; abort the job rather than continue",
                 stuck);
+    fs_shm_reduce_close(ar->shm);
     free(ar->req);
     free(ar->idx);
     free(ar);

@@ -9,7 +9,14 @@
  * grad_scale.
  *
  * Use per step:  begin(); backward(..., fs_allreduce_ready_cb, ar); finish(); optimizer.
- * With world size 1 every call returns at once and nothing is copied. */
+ * With world size 1 every call returns at once and nothing is copied.
+ *
+ * Two paths behind this one interface (comms.allreduce):
+ *   shm  ranks of a node sum through one shared-memory region holding every rank's
+ *        gradients (allreduce_shm.h), then MPI between nodes on 1/L of the data: several
+ *        times cheaper than MPI on a node; needs the same number of ranks on every node.
+ *   mpi  MPI_Iallreduce of each bucket over all ranks.
+ *   auto shm where it applies (more than one rank per node), else mpi. */
 #ifndef FACESWARM_ALLREDUCE_H
 #define FACESWARM_ALLREDUCE_H
 
@@ -29,10 +36,21 @@ typedef struct fs_allreduce_stats {
     uint64_t seq;  /* collective sequence number: buckets launched since init */
 } fs_allreduce_stats;
 
-/* grads: host buffer of n floats (cpu backend), kept by reference. bucket_bytes: from
- * comms.bucket_mb (at least 4). Collective: ranks check that they agree on n and the bucket
- * size, so that their bucket sequences match. */
-int fs_allreduce_init(fs_allreduce **ar, fs_world *w, float *grads, size_t n, size_t bucket_bytes, fs_error *e);
+typedef enum { FS_ALLREDUCE_AUTO = 0, FS_ALLREDUCE_SHM = 1, FS_ALLREDUCE_MPI = 2 } fs_allreduce_mode;
+/* "auto" | "shm" | "mpi" (comms.allreduce); anything else is FS_EXIT_BADINPUT naming the key. */
+int fs_allreduce_parse_mode(const char *s, fs_allreduce_mode *mode, fs_error *e);
+
+/* *grads: host buffer of n floats (cpu backend). With the mpi path it is reduced in place
+ * and kept by reference. With the shm path the gradients must be computed in the node's
+ * shared region: init copies the n floats there and points *grads at this rank's segment
+ * (owned by ar, valid until fs_allreduce_free; the caller's old buffer stays the caller's).
+ * bucket_bytes: from comms.bucket_mb (at least 4). Collective: ranks check that they agree
+ * on n and the bucket size, so that their bucket sequences match. FS_ALLREDUCE_SHM where
+ * it cannot apply is an error saying why; AUTO then falls back to mpi, saying why on rank 0. */
+int fs_allreduce_init(fs_allreduce **ar, fs_world *w, float **grads, size_t n, size_t bucket_bytes,
+                      fs_allreduce_mode mode, fs_error *e);
+/* The path in words, for run headers: "MPI_Iallreduce", "shared memory, 2 ranks per node", ... */
+const char *fs_allreduce_path(const fs_allreduce *ar);
 /* Start of a step's backward pass. */
 void fs_allreduce_begin(fs_allreduce *ar);
 /* Every gradient at offset >= ready_from is final: launches each bucket now complete, in

@@ -3,7 +3,8 @@
  * For sizes from --min to --max (doubling), three ways of summing a float buffer across the
  * ranks, in place, each checked against the exact sum:
  *   plain     one MPI_Allreduce on the whole buffer;
- *   bucketed  fs_allreduce, buckets launched through ready() in backward order (no compute);
+ *   bucketed  fs_allreduce, buckets launched through ready() in backward order (no compute),
+ *             on the path --allreduce picks (auto: shared memory between the ranks of a node);
  *   overlap   the same with a simulated backward pass: --layers busy-loop "layers" whose total
  *             time is --compute-ratio x the bucketed time, ready() after each. Its `exposed`
  *             column is the communication left visible to the step: finish()'s wait divided
@@ -30,6 +31,7 @@ typedef struct bench_opts {
     int iters;                   /* timed iterations up to 8 MiB, fewer above */
     double compute_ratio;        /* overlap: compute = ratio x bucketed time; 0 = no overlap rows */
     int layers;                  /* overlap: ready() calls per simulated backward */
+    fs_allreduce_mode mode;      /* the bucketed path: auto, shm or mpi (comms.allreduce) */
 } bench_opts;
 
 typedef struct path_result {
@@ -45,6 +47,8 @@ typedef struct bench_ctx {
     fs_world *w;
     const bench_opts *o;
     float *buf, *pristine; /* [count]: reduced in place / this rank's input */
+    float *work;           /* the buffer the path being timed reduces: buf, or the shm region */
+    char path[96];         /* the bucketed path, in words */
     size_t count;
     int iters, warmup;
     fs_allreduce *ar;
@@ -63,6 +67,8 @@ static void usage(FILE *f) {
             "  --iters N            timed iterations per size up to 8M, fewer above (default 20)\n"
             "  --layers N           ready() calls per simulated backward pass (default 32)\n"
             "  --compute-ratio R    simulated compute = R x bucketed time; 0 = no overlap (default 1)\n"
+            "  --allreduce MODE     bucketed path: auto (shared memory on a node, MPI across), shm or mpi\n"
+            "                       (as comms.allreduce; default auto)\n"
             "  --json               JSON lines instead of fixed-width rows\n"
             "Only rank 0 prints. Exits 1 if any result is wrong.\n");
 }
@@ -113,8 +119,8 @@ static int parse_opts(bench_opts *o, int argc, char **argv, fs_error *e) {
         {"bucket-mb", required_argument, 0, 'm'},  {"iters", required_argument, 0, 'n'},
         {"layers", required_argument, 0, 'l'},     {"compute-ratio", required_argument, 0, 'r'},
         {"json", no_argument, 0, 'j'},             {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
-    *o = (bench_opts){4096, 256 * MIB, 0, 25.0, 20, 1.0, 32};
+        {"allreduce", required_argument, 0, 'p'},  {0, 0, 0, 0}};
+    *o = (bench_opts){4096, 256 * MIB, 0, 25.0, 20, 1.0, 32, FS_ALLREDUCE_AUTO};
     double v = 0;
     int c, rc = 0;
     optind = 0; /* glibc: full reinitialisation, whatever parsed argv before */
@@ -127,6 +133,7 @@ static int parse_opts(bench_opts *o, int argc, char **argv, fs_error *e) {
         case 'l': rc = parse_number("--layers", optarg, 1, 100000, &v, e), o->layers = (int)v; break;
         case 'r': rc = parse_number("--compute-ratio", optarg, 0, 100, &o->compute_ratio, e); break;
         case 'j': o->json = 1; break;
+        case 'p': rc = fs_allreduce_parse_mode(optarg, &o->mode, e); break;
         case 'h': usage(stdout); return FS_EXIT_OK;
         default: return fs_errorf(e, FS_EXIT_BADINPUT, "bench allreduce: bad option (see above)\n"
                                                        "  hint: faceswarm bench allreduce --help");
@@ -152,7 +159,7 @@ static void fill_input(float *x, size_t n, int rank) {
 static long count_wrong(const bench_ctx *b) {
     double p = b->w->size, tri = p * (p - 1) / 2;
     long wrong = 0;
-    for (size_t i = 0; i < b->count; i++) wrong += b->buf[i] != (float)(p * val_a(i) + tri * val_b(i));
+    for (size_t i = 0; i < b->count; i++) wrong += b->work[i] != (float)(p * val_a(i) + tri * val_b(i));
     return wrong;
 }
 
@@ -182,7 +189,7 @@ static int op_bucketed(bench_ctx *b, fs_allreduce_stats *st, fs_error *e) {
 static int time_op(bench_ctx *b, bench_op op, path_result *res, fs_error *e) {
     double sums[2] = {0, 0}, early = 0; /* time, wait: slowest rank; early: fewest */
     for (int it = -b->warmup; it < b->iters; it++) {
-        memcpy(b->buf, b->pristine, b->count * sizeof(float));
+        memcpy(b->work, b->pristine, b->count * sizeof(float));
         FS_MPI_TRY(e, MPI_Barrier(b->w->comm));
         fs_allreduce_stats st;
         double t0 = fs_now();
@@ -212,8 +219,10 @@ static int bench_size(bench_ctx *b, path_result res[3], fs_error *e) {
     b->warmup = bytes <= MIB ? 3 : bytes <= 32 * MIB ? 1 : 0;
     b->ar = NULL;
     b->compute_s = 0;
+    b->work = b->buf;
     int rc = time_op(b, op_plain, &res[0], e);
-    if (!rc) rc = fs_allreduce_init(&b->ar, b->w, b->buf, b->count, bucket, e);
+    if (!rc) rc = fs_allreduce_init(&b->ar, b->w, &b->work, b->count, bucket, b->o->mode, e);
+    if (!rc) snprintf(b->path, sizeof b->path, "%s", fs_allreduce_path(b->ar));
     if (!rc) rc = time_op(b, op_bucketed, &res[1], e);
     res[2] = (path_result){.time_s = -1};
     b->compute_s = b->o->compute_ratio * res[1].time_s;
@@ -306,7 +315,7 @@ static int run_bench(fs_world *w, const bench_opts *o, fs_error *e) {
     free(b.buf);
     free(b.pristine);
     if (rc) return rc;
-    if (w->rank == 0 && !o->json) printf("# wrong values: %ld (%s)\n", wrong, wrong ? "FAILED" : "OK");
+    if (w->rank == 0 && !o->json) printf("# bucketed path: %s\n# wrong values: %ld (%s)\n", b.path, wrong, wrong ? "FAILED" : "OK");
     if (wrong)
         return fs_errorf(e, FS_EXIT_FAIL,
                          "bench allreduce: %ld reduced values differ from the exact sum\n"

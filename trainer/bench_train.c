@@ -22,6 +22,7 @@
 typedef struct bench_row {
     double img_s, step_ms, upload_ms, fwd_ms, bwd_ms, comm_ms, opt_ms;
     double loss0, loss1; /* first and last step's loss: the steps must train */
+    char path[96];       /* the gradient all-reduce's path */
 } bench_row;
 
 typedef struct bench_opts {
@@ -38,7 +39,8 @@ static void random_batch(uint8_t *x, size_t n, uint64_t seed) {
 }
 
 /* Runs warm-up + o->steps steps on world w (a sub-world of one rank for the baseline). */
-static int bench_steps(fs_world *w, const fs_config *cfg, const bench_opts *o, bench_row *row, fs_error *e) {
+static int bench_steps(fs_world *w, const fs_config *cfg, const bench_opts *o, fs_allreduce_mode mode, bench_row *row,
+                       fs_error *e) {
     fs_model m;
     int rc = fs_model_build(&m, cfg, e);
     if (rc) return rc;
@@ -52,8 +54,10 @@ static int bench_steps(fs_world *w, const fs_config *cfg, const bench_opts *o, b
     random_batch(in, n, 1 + (uint64_t)w->rank);
     memcpy(tg, in, n);
     fs_allreduce *ar;
-    if ((rc = fs_allreduce_init(&ar, w, m.grads, m.n_params, (size_t)(cfg->comms.bucket_mb * 1e6), e))) return rc;
-    memset(row, 0, sizeof *row);
+    float *grads = m.grads;
+    if ((rc = fs_allreduce_init(&ar, w, &grads, m.n_params, (size_t)(cfg->comms.bucket_mb * 1e6), mode, e))) return rc;
+    fs_model_use_grads(&m, grads); /* the shm path computes them in the node's shared region */
+    snprintf(row->path, sizeof row->path, "%s", fs_allreduce_path(ar));
     double t_all = 0;
     for (int s = -1; s < o->steps && !rc; s++) { /* s = -1: warm-up, not timed */
         double t0 = fs_now();
@@ -84,11 +88,11 @@ static int bench_steps(fs_world *w, const fs_config *cfg, const bench_opts *o, b
     row->step_ms = 1e3 * t_all * k;
     row->upload_ms *= k, row->fwd_ms *= k, row->bwd_ms *= k, row->comm_ms *= k, row->opt_ms *= k;
     row->img_s = (double)m.n_decoders * o->batch * w->size / (t_all * k);
+    fs_step_buffers_free(&sb, &m);
+    fs_model_free(&m); /* before the region its gradients live in */
     fs_allreduce_free(ar);
     free(in);
     free(tg);
-    fs_step_buffers_free(&sb, &m);
-    fs_model_free(&m);
     return rc;
 }
 
@@ -97,8 +101,8 @@ static void print_row(const char *name, int ranks, int threads, const bench_opts
     if (json) {
         printf("{\"config\":\"%s\",\"ranks\":%d,\"threads\":%d,\"batch_per_rank\":%d,\"images_per_s\":%.2f,"
                "\"step_ms\":%.2f,\"upload_ms\":%.2f,\"forward_ms\":%.2f,\"backward_ms\":%.2f,\"comm_wait_ms\":%.2f,"
-               "\"optimizer_ms\":%.2f,\"efficiency\":%.3f}\n", name, ranks, threads, o->batch, r->img_s, r->step_ms,
-               r->upload_ms, r->fwd_ms, r->bwd_ms, r->comm_ms, r->opt_ms, eff);
+               "\"optimizer_ms\":%.2f,\"efficiency\":%.3f,\"allreduce\":\"%s\"}\n", name, ranks, threads, o->batch, r->img_s,
+               r->step_ms, r->upload_ms, r->fwd_ms, r->bwd_ms, r->comm_ms, r->opt_ms, eff, r->path);
         return;
     }
     char effs[16] = "-";
@@ -119,7 +123,7 @@ static int bench_independent(fs_world *w, const fs_config *cfg, const bench_opts
     MPI_Comm_split(w->comm, w->rank, 0, &alone.comm);
     alone.size = 1, alone.rank = 0;
     bench_row ind = {0};
-    int rc = bench_steps(&alone, cfg, o, &ind, e), any = 0;
+    int rc = bench_steps(&alone, cfg, o, FS_ALLREDUCE_AUTO, &ind, e), any = 0;
     MPI_Comm_free(&alone.comm);
     MPI_Allreduce(&rc, &any, 1, MPI_INT, MPI_MAX, w->comm);
     if (any) return rc ? rc : FS_EXIT_FAIL;
@@ -151,7 +155,7 @@ static int bench_config(fs_world *w, const char *path, const bench_opts *o, int 
     MPI_Comm_split(w->comm, w->rank == 0 ? 0 : MPI_UNDEFINED, 0, &solo.comm);
     if (w->rank == 0) {
         solo.size = 1, solo.rank = 0;
-        rc = bench_steps(&solo, &cfg, o, &one, e);
+        rc = bench_steps(&solo, &cfg, o, FS_ALLREDUCE_AUTO, &one, e);
         MPI_Comm_free(&solo.comm);
     }
     MPI_Bcast(&rc, 1, MPI_INT, 0, w->comm);
@@ -159,9 +163,18 @@ static int bench_config(fs_world *w, const char *path, const bench_opts *o, int 
     if (w->rank == 0) print_row(name, 1, threads, o, &one, 0, o->json);
     if (w->rank == 0 && !(one.loss1 < one.loss0)) ++*wrong; /* the steps did not train */
     if (w->size > 1) {
-        if ((rc = bench_steps(w, &cfg, o, &all, e))) return rc;
+        fs_allreduce_mode mode;
+        if ((rc = fs_allreduce_parse_mode(cfg.comms.allreduce, &mode, e))) return rc;
+        if ((rc = bench_steps(w, &cfg, o, mode, &all, e))) return rc;
         if (w->rank == 0) print_row(name, w->size, threads, o, &all, all.img_s / (w->size * one.img_s), o->json);
+        if (w->rank == 0 && !o->json) printf("%-16s   (all-reduce: %s)\n", "", all.path);
         if ((rc = bench_independent(w, &cfg, o, name, threads, all.img_s, e))) return rc;
+        if (strcmp(all.path, "MPI_Iallreduce") != 0) { /* the same run through MPI, for the ratio */
+            bench_row viampi = {0};
+            if ((rc = bench_steps(w, &cfg, o, FS_ALLREDUCE_MPI, &viampi, e))) return rc;
+            if (w->rank == 0) print_row(name, w->size, threads, o, &viampi, viampi.img_s / (w->size * one.img_s), o->json);
+            if (w->rank == 0 && !o->json) printf("%-16s   (all-reduce: %s, for comparison)\n", "", viampi.path);
+        }
     }
     fflush(stdout);
     return 0;

@@ -109,6 +109,9 @@ static const key_def keys[] = {
     KSTR("run.dir", run.dir, "runs/default", NULL, "run directory (checkpoints, logs, previews)"),
 
     KFLT("comms.bucket_mb", comms.bucket_mb, "25", 0.001, 4096, "all-reduce bucket size, MB"),
+    KSTR("comms.allreduce", comms.allreduce, "auto", "auto|shm|mpi",
+         "gradient all-reduce on CPUs: shm = ranks of a node sum in one shared-memory region, MPI between "
+         "nodes; mpi = MPI_Iallreduce over all ranks; auto = shm when nodes hold more than one rank"),
     KINT("comms.check_every", comms.check_every, "100", 0, 1000000000,
          "steps between parameter-checksum divergence checks, 0 = off"),
     KFLT("comms.timeout_s", comms.timeout_s, "120", 1, 86400,

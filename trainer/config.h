@@ -81,6 +81,7 @@ typedef struct fs_config {
 
     struct {
         float bucket_mb;   /* all-reduce bucket size, MB */
+        char allreduce[8]; /* "auto" | "shm" | "mpi": path of the CPU gradient all-reduce (comms/allreduce.h) */
         int check_every;   /* steps between parameter-checksum divergence checks, 0 = off */
         float timeout_s;   /* a collective waiting longer than this names the missing rank */
     } comms;

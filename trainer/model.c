@@ -232,10 +232,17 @@ void fs_model_free(fs_model *m) {
     net_free(be, &m->encoder);
     for (int i = 0; i < m->n_decoders; i++) net_free(be, &m->decoders[i]);
     if (be) {
-        float *bufs[] = {m->params, m->grads, m->adam_m, m->adam_v, m->input, m->dlatent};
+        float *bufs[] = {m->params, m->grads_external ? NULL : m->grads, m->adam_m, m->adam_v, m->input, m->dlatent};
         for (size_t i = 0; i < FS_ARRAY_LEN(bufs); i++) be->free(bufs[i]);
     }
     memset(m, 0, sizeof *m);
+}
+
+void fs_model_use_grads(fs_model *m, float *g) {
+    if (g == m->grads) return;
+    if (!m->grads_external) m->be->free(m->grads);
+    m->grads = g;
+    m->grads_external = 1;
 }
 
 /* He-uniform as Keras/faceswap: U(-limit, limit), limit = sqrt(6 / fan_in). Each layer draws

@@ -54,7 +54,8 @@ typedef struct fs_model {
 
     const fs_backend *be; /* NULL until fs_model_alloc */
     float *params;        /* [n_params], device */
-    float *grads;         /* [n_params], device */
+    float *grads;         /* [n_params], device; not owned after fs_model_use_grads */
+    int grads_external;   /* 1: grads belongs to someone else (the all-reduce's shared region) */
     float *adam_m;        /* Adam first moment, [n_params], device */
     float *adam_v;        /* Adam second moment, [n_params], device */
     int batch;            /* samples per identity the buffers hold */
@@ -77,6 +78,9 @@ void fs_model_alloc(fs_model *m, const fs_backend *be, int batch);
  * and ranks. Adam moments are zeroed. */
 void fs_model_init_params(fs_model *m, uint64_t seed);
 void fs_model_free(fs_model *m);
+/* Gradients are computed in g from now on (n_params floats, host memory of a cpu model,
+ * e.g. the all-reduce's shared region): the model's own buffer is freed, g is not owned. */
+void fs_model_use_grads(fs_model *m, float *g);
 
 /* Forward of a training step: the encoder runs once on all identities' inputs
  * (m->input, identity i at samples [i*batch, (i+1)*batch)), decoder i on slice i.

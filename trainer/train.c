@@ -96,10 +96,20 @@ typedef struct grad_sync {
     fs_nccl_allreduce *nccl;
 } grad_sync;
 
-static int grad_sync_init(grad_sync *g, fs_world *w, const fs_backend *be, float *grads, size_t n,
-                          size_t bucket_bytes, fs_error *e) {
-    if (be->device == FS_DEV_CUDA && w->size > 1) return fs_nccl_init(&g->nccl, w, grads, n, bucket_bytes, e);
-    return fs_allreduce_init(&g->mpi, w, grads, n, bucket_bytes, e);
+/* On the shm path the gradients move into the node's shared region (fs_model_use_grads). */
+static int grad_sync_init(grad_sync *g, fs_world *w, fs_model *m, const fs_config *c, fs_error *e) {
+    size_t bucket_bytes = (size_t)(c->comms.bucket_mb * 1e6);
+    if (m->be->device == FS_DEV_CUDA && w->size > 1)
+        return fs_nccl_init(&g->nccl, w, m->grads, m->n_params, bucket_bytes, e);
+    fs_allreduce_mode mode;
+    int rc = fs_allreduce_parse_mode(c->comms.allreduce, &mode, e);
+    float *grads = m->grads;
+    if (!rc) rc = fs_allreduce_init(&g->mpi, w, &grads, m->n_params, bucket_bytes, mode, e);
+    if (!rc) fs_model_use_grads(m, grads);
+    return rc;
+}
+static const char *grad_sync_path(const grad_sync *g) {
+    return g->nccl ? "NCCL" : g->mpi ? fs_allreduce_path(g->mpi) : "none";
 }
 static void grad_sync_begin(grad_sync *g) {
     if (g->nccl) fs_nccl_begin(g->nccl);
@@ -658,6 +668,7 @@ static void print_header(trainer *t) {
                hosts, fs_cpu_threads(), fs_cpu_blas_core());
     else
         printf("# world size %d (%s), device %s\n", t->world.size, hosts, t->be->name);
+    if (t->world.size > 1) printf("# gradient all-reduce: %s, buckets of %g MB\n", grad_sync_path(&t->gs), t->cfg.comms.bucket_mb);
     printf("# model: %zu parameters, %d identities, %d px; global batch %d per identity (%d per rank)\n",
            t->model.n_params, t->model.n_decoders, t->model.resolution, t->cfg.train.batch_per_identity,
            t->local_batch);
@@ -681,9 +692,7 @@ static int train_setup(trainer *t, const fs_train_args *a, fs_error *e) {
     /* The data is checked before anything is written: a bad file leaves no run directory. */
     if ((rc = setup_loader(t, e))) return rc;
     if (t->world.rank == 0 && (rc = setup_run_dir(t, e))) return rc;
-    if ((rc = grad_sync_init(&t->gs, &t->world, t->be, t->model.grads, t->model.n_params,
-                             (size_t)(t->cfg.comms.bucket_mb * 1e6), e)))
-        return rc;
+    if ((rc = grad_sync_init(&t->gs, &t->world, &t->model, &t->cfg, e))) return rc;
     if (t->world.rank == 0 && (rc = open_metrics(t, e))) return rc;
     setup_coordinator(t);
     return 0;

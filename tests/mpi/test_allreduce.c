@@ -1,8 +1,15 @@
-/* test_allreduce.c — the bucketed, overlapped all-reduce equals the plain sum exactly:
- * odd n, several bucket sizes (one float, n not a multiple of the bucket, bucket > n), and
- * ready() called with decreasing offsets in arbitrary steps that differ from rank to rank
- * (the buckets must still be launched in the same order everywhere). Runs at any world size. */
+/* test_allreduce.c — the bucketed, overlapped all-reduce equals the plain sum exactly, on
+ * both paths (mpi, and shm: the node's shared region plus MPI across "nodes"): odd n,
+ * several bucket sizes (one float, n not a multiple of the bucket, bucket > n), and ready()
+ * called with decreasing offsets in arbitrary steps that differ from rank to rank (the
+ * buckets must still be launched in the same order everywhere).
+ *
+ * The shm path also promises its bits: on one node every element is summed in rank order
+ * ((g0 + g1) + g2) + ..., which is checked with values whose sum depends on the order, and
+ * every rank ends with the same bits (checksum compared across ranks). Runs at any world
+ * size; FACESWARM_TEST_RANKS_PER_NODE=k splits the ranks into "nodes" of k. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "comms/allreduce.h"
 #include "tests/mpi/mpi_test.h"
@@ -37,11 +44,11 @@ static void backward_steps(fs_allreduce *ar, size_t n, fs_rng *rng) {
     }
 }
 
-static void run_case(fs_world *w, size_t n, size_t bucket) {
-    float *g = fs_malloc(sizeof(float) * (n ? n : 1));
+static void run_case(fs_world *w, size_t n, size_t bucket, fs_allreduce_mode mode) {
+    float *mine = fs_malloc(sizeof(float) * (n ? n : 1)), *g = mine;
     fs_allreduce *ar = NULL;
     fs_error e = {0};
-    T_OK(fs_allreduce_init(&ar, w, g, n, bucket * sizeof(float), &e), &e);
+    T_OK(fs_allreduce_init(&ar, w, &g, n, bucket * sizeof(float), mode, &e), &e);
     int nb = fs_allreduce_buckets(ar);
     T_CHECK(nb == (int)((n + bucket - 1) / bucket), "n=%zu bucket=%zu gives %d buckets", n, bucket, nb);
     fs_rng rng;
@@ -62,16 +69,54 @@ static void run_case(fs_world *w, size_t n, size_t bucket) {
         T_CHECK(st.wait_s >= 0 && st.busy_s >= 0, "negative times %g %g", st.wait_s, st.busy_s);
     }
     fs_allreduce_free(ar);
-    free(g);
+    free(mine);
+}
+
+/* Values with 24 significant bits at very different scales: their float sum depends on the
+ * order of the additions. */
+static float messy(int rank, size_t i) {
+    fs_rng r;
+    fs_rng_init(&r, 99, (uint64_t)rank, i);
+    return (float)(fs_rng_range(&r, -1, 1) * (rank % 3 == 0 ? 1e-3 : rank % 3 == 1 ? 1.0 : 1e3));
+}
+
+static void bits_case(fs_world *w, int one_node) {
+    size_t n = 300007, bucket = 65536;
+    float *mine = fs_malloc(sizeof(float) * n), *g = mine;
+    fs_allreduce *ar = NULL;
+    fs_error e = {0};
+    T_OK(fs_allreduce_init(&ar, w, &g, n, bucket * sizeof(float), FS_ALLREDUCE_SHM, &e), &e);
+    T_CHECK(w->size == 1 || g != mine, "the shm path must move the gradients into its region");
+    T_CHECK(w->size == 1 || strstr(fs_allreduce_path(ar), one_node ? "(one node)" : "MPI across nodes"),
+            "path: %s", fs_allreduce_path(ar));
+    for (size_t i = 0; i < n; i++) g[i] = messy(w->rank, i);
+    fs_allreduce_begin(ar);
+    fs_allreduce_ready(ar, n / 2);
+    T_OK(fs_allreduce_finish(ar, 20.0, NULL, &e), &e);
+    long off = 0;
+    for (size_t i = 0; i < n && one_node; i++) {
+        float want = messy(0, i);
+        for (int r = 1; r < w->size; r++) want += messy(r, i);
+        off += memcmp(&want, &g[i], sizeof want) != 0;
+    }
+    T_CHECK(off == 0, "%ld of %zu sums differ from the rank-order sum", off, n);
+    T_OK(fs_world_check_same_u64(w, fs_checksum64(g, n * sizeof(float)), "shm all-reduce result", &e), &e);
+    fs_allreduce_free(ar);
+    free(mine);
 }
 
 static void bad_bucket(fs_world *w) {
-    float g[4];
+    float g[4], *gp = g;
     fs_allreduce *ar = NULL;
     fs_error e = {0};
-    T_CHECK(fs_allreduce_init(&ar, w, g, 4, 2, &e) == FS_EXIT_BADINPUT, "2-byte buckets were accepted");
+    T_CHECK(fs_allreduce_init(&ar, w, &gp, 4, 2, FS_ALLREDUCE_AUTO, &e) == FS_EXIT_BADINPUT,
+            "2-byte buckets were accepted");
     T_HAS(&e, "comms.bucket_mb");
     T_CHECK(ar == NULL, "no all-reduce may be returned on error");
+    fs_allreduce_mode m;
+    T_CHECK(fs_allreduce_parse_mode("nccl", &m, &e) == FS_EXIT_BADINPUT, "'nccl' was accepted as comms.allreduce");
+    T_HAS(&e, "comms.allreduce = 'nccl'");
+    T_CHECK(fs_allreduce_parse_mode("SHM", &m, &e) == 0 && m == FS_ALLREDUCE_SHM, "'SHM' not read as shm");
 }
 
 int main(int argc, char **argv) {
@@ -80,15 +125,22 @@ int main(int argc, char **argv) {
     T_OK(fs_world_init(&w, &argc, &argv, &e), &e);
     static const size_t ns[] = {0, 1, 7, 1001, 100003};
     static const size_t buckets[] = {1, 3, 64, 1000, 4096, 200000};
+    static const fs_allreduce_mode modes[] = {FS_ALLREDUCE_MPI, FS_ALLREDUCE_SHM};
     int cases = 0;
-    for (size_t i = 0; i < FS_ARRAY_LEN(ns); i++)
-        for (size_t j = 0; j < FS_ARRAY_LEN(buckets); j++) {
-            if (ns[i] / buckets[j] > 2000) continue; /* thousands of tiny collectives: slow, no new path */
-            run_case(&w, ns[i], buckets[j]);
-            cases++;
-        }
+    for (size_t m = 0; m < FS_ARRAY_LEN(modes); m++)
+        for (size_t i = 0; i < FS_ARRAY_LEN(ns); i++)
+            for (size_t j = 0; j < FS_ARRAY_LEN(buckets); j++) {
+                if (ns[i] / buckets[j] > 2000) continue; /* thousands of tiny collectives: slow, no new path */
+                run_case(&w, ns[i], buckets[j], modes[m]);
+                cases++;
+            }
+    const char *per_node = getenv("FACESWARM_TEST_RANKS_PER_NODE");
+    int one_node = !per_node || atoi(per_node) >= w.size;
+    bits_case(&w, one_node);
     bad_bucket(&w);
-    if (w.rank == 0) printf("allreduce: %d cases exact at world size %d\n", cases, w.size);
+    if (w.rank == 0)
+        printf("allreduce: %d cases exact at world size %d (mpi and shm paths), shm bits %s\n", cases, w.size,
+               one_node ? "in rank order" : "equal on every rank");
     fs_world_finalize(&w);
     return 0;
 }

@@ -7,6 +7,10 @@
  *                           gives up after 1.5 s naming the bucket, its seq and the late rank;
  *                           the late rank's buckets then complete against the ones still
  *                           pending, and everyone exits cleanly.
+ *   test_timeout allreduce-shm  the same on the shared-memory path: the others name the late
+ *                           rank (local and world rank) and the stage it is missing from; the
+ *                           late rank, whose partners have given up, times out in turn
+ *                           naming one of them.
  * World size >= 2. */
 #include <stdlib.h>
 #include <unistd.h>
@@ -42,6 +46,39 @@ static void barrier_case(fs_world *w) {
     T_OK(fs_world_barrier_timeout(w, 10.0, "barrier after the timeout", &e), &e);
 }
 
+static void allreduce_shm_case(fs_world *w) {
+    fs_error e = {0};
+    int late = w->size - 1;
+    size_t n = 10000;
+    float *mine = fs_malloc(sizeof(float) * n), *g = mine;
+    fs_allreduce *ar = NULL;
+    T_OK(fs_allreduce_init(&ar, w, &g, n, 4096 * sizeof(float), FS_ALLREDUCE_SHM, &e), &e);
+    for (size_t i = 0; i < n; i++) g[i] = 1.0f;
+    fs_allreduce_begin(ar);
+    char frag[160];
+    if (w->rank == late) {
+        sleep(5);
+        double t0 = fs_now();
+        T_CHECK(fs_allreduce_finish(ar, 1.5, NULL, &e) == FS_EXIT_FAIL, "the late rank's partners went unnoticed");
+        T_CHECK(fs_now() - t0 < 6.0, "gave up only after %.1f s", fs_now() - t0);
+        printf("late rank's error (expected):\n%s\n", e.msg);
+        T_HAS(&e, "has not summed its share of this bucket");
+    } else {
+        fs_allreduce_ready(ar, n - 4096);
+        int rc = fs_allreduce_finish(ar, 1.5, NULL, &e);
+        T_CHECK(rc == FS_EXIT_FAIL, "the late rank went unnoticed (rc %d)", rc);
+        if (w->rank == 0) printf("rank 0's error (expected):\n%s\n", e.msg);
+        T_HAS(&e, "gradient all-reduce (shared memory");
+        T_HAS(&e, "timed out after 1.5 s");
+        snprintf(frag, sizeof frag, "(rank %d) has not finished its backward pass of this bucket (bucket 0 of 3, seq 1)", late);
+        T_HAS(&e, frag);
+        T_HAS(&e, "hint:");
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    fs_allreduce_free(ar);
+    free(mine);
+}
+
 static void allreduce_case(fs_world *w) {
     fs_error e = {0};
     int late = w->size - 1;
@@ -49,7 +86,8 @@ static void allreduce_case(fs_world *w) {
     float *g = fs_malloc(sizeof(float) * n);
     for (size_t i = 0; i < n; i++) g[i] = 1.0f;
     fs_allreduce *ar = NULL;
-    T_OK(fs_allreduce_init(&ar, w, g, n, 4096 * sizeof(float), &e), &e);
+    float *gp = g;
+    T_OK(fs_allreduce_init(&ar, w, &gp, n, 4096 * sizeof(float), FS_ALLREDUCE_MPI, &e), &e);
     fs_allreduce_begin(ar);
     if (w->rank == late) {
         sleep(5);
@@ -73,12 +111,15 @@ int main(int argc, char **argv) {
     fs_error e = {0};
     T_OK(fs_world_init(&w, &argc, &argv, &e), &e);
     T_CHECK(w.size >= 2, "this test needs at least 2 ranks, got %d", w.size);
-    T_CHECK(argc == 2 && (!strcmp(argv[1], "barrier") || !strcmp(argv[1], "allreduce")),
-            "usage: test_timeout barrier|allreduce");
+    T_CHECK(argc == 2 && (!strcmp(argv[1], "barrier") || !strcmp(argv[1], "allreduce") ||
+                          !strcmp(argv[1], "allreduce-shm")),
+            "usage: test_timeout barrier|allreduce|allreduce-shm");
     if (!strcmp(argv[1], "barrier"))
         barrier_case(&w);
-    else
+    else if (!strcmp(argv[1], "allreduce"))
         allreduce_case(&w);
+    else
+        allreduce_shm_case(&w);
     if (w.rank == 0) printf("timeout (%s): late rank %d named at world size %d\n", argv[1], w.size - 1, w.size);
     fs_world_finalize(&w);
     return 0;

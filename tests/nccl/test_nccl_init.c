@@ -84,7 +84,8 @@ static void check_same_buckets_as_mpi(fs_world *w) {
             fs_allreduce *mpi = NULL;
             fs_nccl_plan p;
             fs_error e = {0};
-            CHECK(fs_allreduce_init(&mpi, w, &dummy, ns[i], bytes[j], &e) == 0, "MPI init: %s", e.msg);
+            float *dp = &dummy;
+            CHECK(fs_allreduce_init(&mpi, w, &dp, ns[i], bytes[j], FS_ALLREDUCE_MPI, &e) == 0, "MPI init: %s", e.msg);
             CHECK(fs_nccl_plan_init(&p, ns[i], bytes[j], &e) == 0, "plan: %s", e.msg);
             if (mpi)
                 CHECK(fs_allreduce_buckets(mpi) == p.nbuckets, "n=%zu bytes=%zu: MPI %d buckets, NCCL plan %d",

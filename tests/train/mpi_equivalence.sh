@@ -22,6 +22,10 @@ common=(--set train.steps=10 --set checkpoint.every=5 --set train.preview_every=
 "$FS" train "$TINY" "${common[@]}" --set run.dir=p1 > p1.txt
 "${MPI[@]}" -np 2 "$FS" train "$TINY" "${common[@]}" --set run.dir=p2 > p2.txt
 "${MPI[@]}" -np 4 "$FS" train "$TINY" "${common[@]}" --set run.dir=p4 > p4.txt
+# The same 2-rank run through MPI instead of the node's shared memory (auto picks shm here).
+"${MPI[@]}" -np 2 "$FS" train "$TINY" "${common[@]}" --set run.dir=p2m --set comms.allreduce=mpi > p2m.txt
+grep -q "gradient all-reduce: shared memory, 2 ranks per node" p2.txt || fail "P=2 did not use the shm path"
+grep -q "gradient all-reduce: MPI_Iallreduce" p2m.txt || fail "comms.allreduce=mpi did not use MPI"
 
 close() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; s = a < 0 ? -a : a; exit !(d <= t * s + 1e-12) }'; }
 rel_l2() { "$FS" checkpoint diff "$1" "$2" | awk '$1 == "rel_l2_diff" { print $2 }'; }
@@ -37,6 +41,10 @@ for p in 2 4; do
   [ "$(grep -o '"rank_step_ms":\[[^]]*\]' p$p/metrics.jsonl | head -1 | tr -cd ',' | wc -c)" -eq $((p - 1)) ] ||
     fail "P=$p metrics should hold $p per-rank step times"
 done
+
+# Two ranks add g0 + g1 on either path (one addition, commutative): the same bits.
+[ "$(params_sum p2/checkpoints/ckpt-0000000010.h5)" = "$(params_sum p2m/checkpoints/ckpt-0000000010.h5)" ] ||
+  fail "P=2 through shared memory and through MPI differ"
 
 # Resume a 2-rank checkpoint (step 5) on 1, 2 and 4 ranks.
 "${MPI[@]}" -np 2 "$FS" train "$TINY" "${common[@]}" --set train.steps=5 --set run.dir=r2 > r2.txt
