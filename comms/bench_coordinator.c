@@ -3,10 +3,16 @@
  *  - flood: each rank keeps a window of metric messages in flight; the sustained rate of
  *    acknowledged (written) messages is the daemon's capacity; heartbeats sent meanwhile
  *    wait behind the queued metrics, so their p99 is reported apart (flood_p99);
- *  - spread (training-like): each rank sends 10 metric messages/s and heartbeats, each rank at
- *    its own phase of the period, spread uniformly (real ranks are not synchronised to the
- *    microsecond); the heartbeat round trip p50/p99 measured here is what a real job sees;
- *  - burst (worst case): the same load, but all ranks send at the same instant every period.
+ *  - spread (what a training job sends): heartbeats on the real client's schedule
+ *    (fs_coord_heartbeat_next: rank r of N at phase r/N of the period), and 10 metric
+ *    messages/s/rank queued by ALL ranks at the same instant, as in a job, where every rank
+ *    queues its metrics right after the step's all-reduce and gather (trainer/train.c, every
+ *    train.log_every steps), each sent after the client's hold (fs_coord_send_delay: r/N x
+ *    50 ms). Both are the very functions the client calls; the heartbeat round trip p50/p99
+ *    measured here is what a real job sees;
+ *  - burst (worst case): the same load with heartbeats and metrics sent by all ranks at the
+ *    same instant, as a client without the schedule and the hold would (the daemon's worst
+ *    case).
  * The harness must measure the daemon, not itself: each thread waits on its sockets' ZMQ_FD
  * with epoll (no scanning), reads replies between its sends, timestamps a round trip when the
  * reply is read, and the rows show the harness's CPU use next to the daemon's.
@@ -45,9 +51,8 @@ typedef struct sim {
     uint32_t rank;
     uint64_t inc, next_seq, acked;
     int registered;
-    double phase;        /* fraction of the period at which this rank sends, [0, 1) */
     double last_reg;     /* s, fs_now() */
-    double next_hb, next_metrics; /* s, fs_now(): next tick of this rank's phase grid */
+    double next_hb, next_metrics; /* s, fs_now(): this rank's next heartbeat and metrics ticks */
     uint8_t frame[256]; /* this rank's metrics message, seq and step patched per send */
     size_t frame_len;
 } sim;
@@ -57,6 +62,7 @@ typedef struct worker {
     phase_kind kind;
     sim *sims;
     int n;
+    int world; /* simulated ranks in the phase (all workers): the heartbeat schedule's world */
     int epfd;
     int *heap; /* indices of sims, min-heap on the sim's next due time, [n] */
     double t_base, t_measure, t_stop;
@@ -195,6 +201,18 @@ static int worker_wait(worker *w, int timeout_ms) {
     return n;
 }
 
+/* Flood and spread: the client's own schedule (wall-clock slots, mapped onto fs_now()).
+ * Burst: every rank on the same grid, from t_base. */
+static double next_heartbeat(const worker *w, const sim *s, double now) {
+    if (w->kind == PHASE_BURST) {
+        double t = w->t_base;
+        while (t <= now) t += w->o->hb_s;
+        return t;
+    }
+    double to_wall = fs_wall_time() - fs_now(); /* now, an fs_now() time, on the wall clock */
+    return fs_coord_heartbeat_next(now + to_wall, (int)s->rank, w->world, w->o->hb_s) - to_wall;
+}
+
 /* The rank at the top of the heap is due: what its phase grid says, then its next tick. */
 static void sim_tick(worker *w, sim *s, double now) {
     if (!s->registered) {
@@ -203,7 +221,7 @@ static void sim_tick(worker *w, sim *s, double now) {
         if (now >= s->next_hb) sim_send_heartbeat(w, s);
         if (w->kind != PHASE_FLOOD && now >= s->next_metrics && now < w->t_stop) sim_send_metrics(s, w->o, 1);
     }
-    while (s->next_hb <= now) s->next_hb += w->o->hb_s;
+    if (now >= s->next_hb) s->next_hb = next_heartbeat(w, s, now);
     while (s->next_metrics <= now) s->next_metrics += PACED_METRICS_S;
     heap_sift_down(w, 0);
     /* read replies between sends, so that an early rank's ACK is not left waiting while this
@@ -220,8 +238,9 @@ static int worker_setup(worker *w) {
         sim *s = &w->sims[i];
         struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.u32 = (uint32_t)i};
         if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, s->fd, &ev)) return perror("error: bench coordinator: epoll_ctl(ZMQ_FD)"), -1;
-        s->next_hb = w->t_base + s->phase * w->o->hb_s;
-        s->next_metrics = w->t_base + s->phase * PACED_METRICS_S;
+        s->next_hb = next_heartbeat(w, s, w->t_base);
+        /* queued by all ranks at once, as after a step's collectives; sent after the client's hold */
+        s->next_metrics = w->t_base + (w->kind == PHASE_SPREAD ? fs_coord_send_delay((int)s->rank, w->world) : 0);
         s->last_reg = -1e9;
     }
     heap_build(w);
@@ -297,9 +316,7 @@ static void start_workers(const bopts *o, phase_kind kind, sim *sims, int n, wor
     double t0 = fs_now();
     for (int t = 0; t < nt; t++) {
         int lo = n * t / nt, hi = n * (t + 1) / nt;
-        /* spread: this thread's ranks evenly over the period, threads offset from each other */
-        for (int j = lo; j < hi; j++) sims[j].phase = kind == PHASE_BURST ? 0 : ((double)(j - lo) + (double)t / nt) / (hi - lo);
-        ws[t] = (worker){.o = o, .kind = kind, .sims = sims + lo, .n = hi - lo, .epfd = -1, .t_base = t0 + 0.05, .t_measure = t0 + 0.5,
+        ws[t] = (worker){.o = o, .kind = kind, .sims = sims + lo, .n = hi - lo, .world = n, .epfd = -1, .t_base = t0 + 0.05, .t_measure = t0 + 0.5,
                          .t_stop = t0 + 0.5 + o->seconds};
         if (pthread_create(&th[t], NULL, worker_main, &ws[t])) ws[t].failed = 1, th[t] = 0, fprintf(stderr, "error: bench coordinator: pthread_create failed\n");
     }
@@ -415,11 +432,13 @@ static void print_header(const bopts *o, const char *dir, const char *addr, long
     printf("# daemon pid %ld on %s, state in %s; %d client threads (epoll on ZMQ_FD), window %d msgs/rank, heartbeat every %.0f ms/rank, %.1f s per phase\n",
            pid, addr, dir, o->threads, o->window, o->hb_s * 1000, o->seconds);
     printf("# metrics msgs/s: flood phase (window in flight per rank); flood_p99: heartbeat p99 during the flood (queued behind metrics)\n"
-           "# hb_p50/p99: training-like phase, %.0f metrics/s/rank + heartbeats, ranks' phases spread uniformly over the period\n"
-           "# burst_p50/p99: WORST CASE, the same load with all ranks sending at the same instant every period\n"
+           "# hb_p50/p99: what a job sends: heartbeats on the client's schedule (rank r of N at r/N of the period, fs_coord_heartbeat_next),\n"
+           "#   %.0f metrics/s/rank queued by all ranks at the same instant (as after a step's all-reduce + gather in trainer/train.c),\n"
+           "#   each sent after the client's hold (rank r of N: r/N x %.0f ms, fs_coord_send_delay)\n"
+           "# burst_p50/p99: WORST CASE, the same load with heartbeats and metrics sent by all ranks at the same instant (no hold, no schedule)\n"
            "# cli_cpu/dmn_cpu: CPU of this harness (all its threads) and of the daemon during the spread phase, %% of one core\n"
            "# wrong: unregistered ranks + socket failures + acknowledged lines missing/extra in metrics.jsonl\n",
-           1 / PACED_METRICS_S);
+           1 / PACED_METRICS_S, FS_COORD_SPREAD_S * 1000);
     if (!o->json)
         printf("# %5s %12s %9s %9s %8s %9s %9s %10s %8s %8s %6s\n#%6s %12s %9s %9s %8s %9s %9s %10s %8s %8s %6s\n", "ranks", "metrics", "hb_p50", "hb_p99", "hb_n",
                "burst_p50", "burst_p99", "flood_p99", "cli_cpu", "dmn_cpu", "wrong", "", "msgs/s", "ms", "ms", "", "ms", "ms", "ms", "%", "%", "");

@@ -3,9 +3,13 @@
  * The training thread only encodes a message and appends it to a ring under a mutex. The
  * client thread sends the ring in order, at most WINDOW messages ahead of the daemon's ACK,
  * and drops an entry only once it is acknowledged: the daemon stores each sequence number
- * once, so a resend (lost ACK, daemon restart) never duplicates a line. */
+ * once, so a resend (lost ACK, daemon restart) never duplicates a line. What a job's ranks send
+ * is spread by construction (docs/protocol.md, "Heartbeat schedule"): each rank heartbeats at
+ * its own slot of the period, and holds a newly queued message r/w x 50 ms before it first
+ * leaves, since every rank queues its metrics after the same step. */
 #include "comms/coord_client.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -25,6 +29,7 @@ typedef struct qent {
     uint64_t seq;
     uint32_t len;
     uint8_t *data; /* encoded frame */
+    double due;    /* s, fs_now(): first sent no earlier (fs_coord_send_delay); resends are not held */
 } qent;
 
 struct fs_coord_client {
@@ -47,14 +52,17 @@ struct fs_coord_client {
     atomic_int bucket, coll_state, stop, warned_json, warned_refused;
     fs_msg check; /* under mu: push() decodes what it encoded, as the daemon will */
     /* client thread only */
-    double last_progress, last_hb, last_reg;
+    double last_progress, last_reg;
+    double next_hb; /* s, wall clock: this rank's next slot (fs_coord_heartbeat_next), 0 = not yet placed */
     uint8_t buf[FS_PROTO_MAX_MSG];
 };
 
 /* ---------------------------------------------------------------- ring (under mu) */
 static qent *ring_at(fs_coord_client *c, int i) { return &c->q[(c->qhead + i) % (FS_COORD_BUFFER + 1)]; }
 
-/* Encodes m with the next sequence number and appends it; counts a drop when full. */
+/* Encodes m with the next sequence number and appends it; counts a drop when full. The
+ * goodbye (reserve_last_slot) releases everything held: the rank is about to exit, and a
+ * local coordinator may be stopped soon after rank 0's goodbye (trainer/train.c). */
 static void push(fs_coord_client *c, fs_msg *m, int reserve_last_slot) {
     char why[256];
     pthread_mutex_lock(&c->mu);
@@ -75,7 +83,9 @@ static void push(fs_coord_client *c, fs_msg *m, int reserve_last_slot) {
         atomic_fetch_add(&c->dropped, 1);
         return;
     }
-    *ring_at(c, c->qcount++) = (qent){c->next_seq++, (uint32_t)n, fs_realloc(data, (size_t)n)};
+    double due = reserve_last_slot ? 0 : fs_now() + fs_coord_send_delay((int)c->rank, (int)c->world);
+    for (int i = 0; reserve_last_slot && i < c->qcount; i++) ring_at(c, i)->due = 0;
+    *ring_at(c, c->qcount++) = (qent){c->next_seq++, (uint32_t)n, fs_realloc(data, (size_t)n), due};
     pthread_mutex_unlock(&c->mu);
 }
 
@@ -113,16 +123,37 @@ static void send_heartbeat(fs_coord_client *c) {
     m.u.hb.bucket = atomic_load(&c->bucket), m.u.hb.coll_state = (uint8_t)atomic_load(&c->coll_state);
     m.u.hb.t_ns = (uint64_t)(fs_now() * 1e9), m.u.hb.dropped = (uint64_t)atomic_load(&c->dropped);
     send_msg(c, &m);
-    c->last_hb = fs_now();
 }
 
-/* Sends ring entries after sent_upto, up to WINDOW ahead of the ACK (under mu). */
+/* Heartbeats go out at this rank's slots of the wall-clock grid, not `heartbeat_s after the
+ * last one`: ranks that connect together would otherwise heartbeat together for the whole
+ * job. The first slot is placed at the first welcome and kept across reconnects (the grid
+ * does not depend on when the client connected); a wall clock stepped back by more than a
+ * period re-places it, so a clock change never silences a rank. */
+static void heartbeat_due(fs_coord_client *c, double wall) {
+    if (c->next_hb == 0 || c->next_hb - wall > c->heartbeat_s) c->next_hb = fs_coord_heartbeat_next(wall, (int)c->rank, (int)c->world, c->heartbeat_s);
+    if (wall < c->next_hb) return;
+    send_heartbeat(c);
+    c->next_hb = fs_coord_heartbeat_next(wall, (int)c->rank, (int)c->world, c->heartbeat_s);
+}
+
+/* zmq_poll's timeout, ms: at most 5 (the send window and register retries), less when this
+ * rank's heartbeat slot comes sooner, so that a heartbeat leaves on time. */
+static long poll_ms(const fs_coord_client *c, int registered, double wall) {
+    if (!registered || c->next_hb == 0) return 5;
+    double ms = ceil((c->next_hb - wall) * 1000);
+    return ms < 0 ? 0 : ms > 5 ? 5 : (long)ms;
+}
+
+/* Sends ring entries after sent_upto, up to WINDOW ahead of the ACK and none before it is due
+ * (under mu). */
 static void send_window(fs_coord_client *c) {
+    double now = fs_now();
     if (c->sent_upto > c->acked && fs_now() - c->last_progress > RESEND_S) c->sent_upto = c->acked, c->last_progress = fs_now();
     for (int i = 0; i < c->qcount; i++) {
         qent *q = ring_at(c, i);
         if (q->seq <= c->sent_upto) continue;
-        if (q->seq > c->acked + WINDOW) break;
+        if (q->seq > c->acked + WINDOW || q->due > now) break;
         if (zmq_send(c->sock, q->data, q->len, ZMQ_DONTWAIT) < 0) break;
         if (c->sent_upto == c->acked) c->last_progress = fs_now(); /* the resend clock starts with the first unacked send */
         c->sent_upto = q->seq;
@@ -156,14 +187,32 @@ static void *client_thread(void *arg) {
         if (registered) send_window(c);
         pthread_mutex_unlock(&c->mu);
         if (!registered && now - c->last_reg >= REGISTER_EVERY_S) send_register(c);
-        if (registered && now - c->last_hb >= c->heartbeat_s) send_heartbeat(c);
+        double wall = fs_wall_time();
+        if (registered) heartbeat_due(c, wall);
         zmq_pollitem_t it = {c->sock, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&it, 1, 5) <= 0) continue;
+        if (zmq_poll(&it, 1, poll_ms(c, registered, wall)) <= 0) continue;
         int n;
         while ((n = zmq_recv(c->sock, c->buf, sizeof c->buf, ZMQ_DONTWAIT)) >= 0)
             if ((size_t)n <= sizeof c->buf) handle_reply(c, c->buf, (size_t)n);
     }
     return NULL;
+}
+
+/* ---------------------------------------------------------------- heartbeat schedule */
+double fs_coord_heartbeat_phase(int rank, int world, double period_s) {
+    if (world < 1 || rank < 0) return 0;
+    return period_s * (double)(rank % world) / (double)world;
+}
+
+double fs_coord_send_delay(int rank, int world) {
+    if (world < 1 || rank < 0) return 0;
+    return FS_COORD_SPREAD_S * (double)(rank % world) / (double)world;
+}
+
+double fs_coord_heartbeat_next(double now, int rank, int world, double period_s) {
+    double phase = fs_coord_heartbeat_phase(rank, world, period_s);
+    double t = (floor((now - phase) / period_s) + 1) * period_s + phase;
+    return t > now ? t : t + period_s; /* rounding at a slot boundary: always strictly after now */
 }
 
 /* ---------------------------------------------------------------- set up */

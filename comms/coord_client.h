@@ -1,5 +1,6 @@
 /* coord_client.h — what a rank calls to talk to the coordinator. Nothing here blocks
- * training: a background thread owns the DEALER socket, sends a heartbeat every heartbeat_s,
+ * training: a background thread owns the DEALER socket, sends a heartbeat every heartbeat_s
+ * (each rank at its own phase of the period, fs_coord_heartbeat_next),
  * re-registers when the daemon restarted, and re-sends unacknowledged messages in order.
  * Metrics, checkpoints and previews wait in a bounded buffer (FS_COORD_BUFFER messages)
  * until the daemon acknowledges them; when it is full, new messages are dropped and counted,
@@ -13,6 +14,7 @@
 #include "trainer/common.h"
 
 #define FS_COORD_BUFFER 10000 /* messages buffered per rank while unacknowledged */
+#define FS_COORD_SPREAD_S 0.05 /* s: sequenced messages of a job's ranks are spread over this (fs_coord_send_delay) */
 
 typedef struct fs_coord_client fs_coord_client;
 typedef struct fs_coord_identity {
@@ -41,6 +43,19 @@ void fs_coord_preview(fs_coord_client *c, long step, const char *relpath, const 
 void fs_coord_goodbye(fs_coord_client *c, int ok, const char *text);
 void fs_coord_close(fs_coord_client *c); /* stops the thread; NULL is allowed */
 long fs_coord_dropped(const fs_coord_client *c);
+
+/* The heartbeat schedule (docs/protocol.md), shared by the client and `bench coordinator`:
+ * rank r of a world of w heartbeats at the times t with t mod period = r/w x period on the
+ * wall clock, so that a job's ranks are spread evenly over the period by construction, however
+ * they connected, and a rank keeps its slot across reconnects. _phase returns r/w x period
+ * (s, in [0, period)); _next the first slot strictly after now (now on the same clock). */
+double fs_coord_heartbeat_phase(int rank, int world, double period_s);
+double fs_coord_heartbeat_next(double now, int rank, int world, double period_s);
+/* Every rank queues its metrics right after the same step (trainer/train.c), so a job would
+ * send them in one burst: the client holds a queued metrics, checkpoint or preview message for
+ * rank/world x FS_COORD_SPREAD_S (s, in [0, 0.05)) before its first send, which spreads that
+ * burst over 50 ms. Resends are not held; the goodbye releases everything held. */
+double fs_coord_send_delay(int rank, int world);
 
 /* For tests and the benchmark: messages buffered and not yet acknowledged, whether the
  * daemon has welcomed this client, and the last heartbeat round trip in ms (-1 = none). */

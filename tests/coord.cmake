@@ -25,3 +25,4 @@ fs_add_test(NAME coord_curve SOURCES tests/coord/test_curve.c ${COORD_TL} LIBS f
 fs_add_test(NAME coord_tfevents SOURCES tests/coord/test_tfevents.c ${COORD_TL} LIBS fs_comms PkgConfig::PNG LABELS unit TIMEOUT 30)
 fs_add_test(NAME coord_bench_smoke SOURCES tests/coord/bench_smoke.c ${COORD_TL} LIBS fs_comms LABELS bench TIMEOUT 30)
 fs_add_test(NAME coord_overflow SOURCES tests/coord/test_overflow.c ${COORD_TL} LIBS fs_comms LABELS unit TIMEOUT 30)
+fs_add_test(NAME coord_schedule SOURCES tests/coord/test_schedule.c LIBS fs_comms LABELS unit TIMEOUT 30)
