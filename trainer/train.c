@@ -141,6 +141,7 @@ typedef struct trainer {
     grad_sync gs;
     fs_coord_client *coord;
     long coord_pid;        /* local coordinator started by rank 0, 0 if none */
+    int coord_used;        /* every rank was given a coordinator address */
     int local_batch;       /* samples per identity on this rank */
     long step;             /* completed steps */
     long epoch;
@@ -322,6 +323,7 @@ static void setup_coordinator(trainer *t) {
         }
     }
     if (fs_world_bcast(&t->world, addr, sizeof addr, 0, &e) != 0 || !addr[0]) return;
+    t->coord_used = 1; /* the same on every rank */
     char job[64];
     const char *slurm_job = getenv("SLURM_JOB_ID");
     snprintf(job, sizeof job, "%s", slurm_job ? slurm_job : "local");
@@ -699,9 +701,18 @@ static int train_setup(trainer *t, const fs_train_args *a, fs_error *e) {
 }
 
 static void train_teardown(trainer *t, int rc, const char *msg) {
+    int clean = rc == 0 || rc == FS_EXIT_STOPPED;
     if (t->coord) {
-        fs_coord_goodbye(t->coord, rc == 0 || rc == FS_EXIT_STOPPED, msg);
+        fs_coord_goodbye(t->coord, clean, msg); /* returns once the coordinator has everything */
         fs_coord_close(t->coord);
+    }
+    /* Rank 0's local coordinator stops only after every rank's goodbye came back: killed
+     * earlier, it would miss the other ranks' last metric lines. After an error the job is
+     * aborted instead, and a bounded wait keeps a dead rank from holding rank 0 here. */
+    if (clean && t->coord_used && t->world.size > 1) {
+        fs_error be = {0};
+        if (fs_world_barrier_timeout(&t->world, 30.0, "the coordinator goodbye", &be))
+            fs_warn("%s", be.msg);
     }
     if (t->coord_pid > 0) kill((pid_t)t->coord_pid, SIGTERM);
     if (t->metrics) fclose(t->metrics);
