@@ -29,3 +29,5 @@ fs_add_test(NAME mpi_bench_allreduce_2 COMMAND $<TARGET_FILE:faceswarm> bench al
             --min 4K --max 1M --iters 3 --layers 8 RANKS 2 LABELS mpi bench TIMEOUT 120)
 fs_add_test(NAME mpi_bench_allreduce_badinput COMMAND sh ${FS_MPI_TESTS}/expect_fail.sh 2 "expected a size"
             $<TARGET_FILE:faceswarm> bench allreduce --max 12Q LABELS mpi TIMEOUT 30)
+fs_add_test(NAME mpi_bench_train_2 COMMAND sh ${FS_MPI_TESTS}/bench_train.sh $<TARGET_FILE:faceswarm>
+            ${CMAKE_SOURCE_DIR}/tests/train/tiny.yaml RANKS 2 LABELS mpi bench TIMEOUT 120)

@@ -27,6 +27,7 @@ typedef struct bench_row {
 
 typedef struct bench_opts {
     int steps, batch, json, threads;
+    int rounds; /* every row measured this many times, interleaved; medians printed */
 } bench_opts;
 
 static void random_batch(uint8_t *x, size_t n, uint64_t seed) {
@@ -116,29 +117,100 @@ static void print_row(const char *name, int ranks, int threads, const bench_opts
  * of one each, no communication), so cores share memory bandwidth, caches and clock exactly
  * as in the P-rank run. P x this rank-0 rate is what P ranks could reach with free
  * communication; the data-parallel run's fraction of it is the cost of faceswarm's own
- * synchronisation. Printed as a row "Px1" with that fraction. */
-static int bench_independent(fs_world *w, const fs_config *cfg, const bench_opts *o, const char *name, int threads,
-                             double together_img_s, fs_error *e) {
+ * synchronisation. Printed as a row "Px1" with that fraction. ind->img_s is the sum of all
+ * ranks' rates (on rank 0). */
+static int bench_independent(fs_world *w, const fs_config *cfg, const bench_opts *o, bench_row *ind, fs_error *e) {
     fs_world alone = *w;
     MPI_Comm_split(w->comm, w->rank, 0, &alone.comm);
     alone.size = 1, alone.rank = 0;
-    bench_row ind = {0};
-    int rc = bench_steps(&alone, cfg, o, FS_ALLREDUCE_AUTO, &ind, e), any = 0;
+    int rc = bench_steps(&alone, cfg, o, FS_ALLREDUCE_AUTO, ind, e), any = 0;
     MPI_Comm_free(&alone.comm);
     MPI_Allreduce(&rc, &any, 1, MPI_INT, MPI_MAX, w->comm);
     if (any) return rc ? rc : FS_EXIT_FAIL;
     double sum = 0; /* all ranks' independent rates together */
-    MPI_Allreduce(&ind.img_s, &sum, 1, MPI_DOUBLE, MPI_SUM, w->comm);
-    if (w->rank != 0) return 0;
-    char label[32];
-    snprintf(label, sizeof label, "%s", name);
-    ind.img_s = sum;
-    if (!o->json) printf("%-16s %3dx1 %7d %6d %9.2f %9.1f %8.1f %8.1f %8.1f %8.1f %8.1f %7s %6.1f%%  (independent ranks at once; "
-                         "effic. = %d-rank run / this)\n", label, w->size, threads, o->batch, sum, ind.step_ms,
-                         ind.upload_ms, ind.fwd_ms, ind.bwd_ms, 0.0, ind.opt_ms, "-", 100 * together_img_s / sum, w->size);
-    else printf("{\"config\":\"%s\",\"ranks\":%d,\"independent\":true,\"images_per_s\":%.2f,\"efficiency\":%.3f}\n",
-                label, w->size, sum, together_img_s / sum);
+    MPI_Allreduce(&ind->img_s, &sum, 1, MPI_DOUBLE, MPI_SUM, w->comm);
+    ind->img_s = sum;
     return 0;
+}
+
+/* Rank 0 alone, in a world of one (the others wait). */
+static int bench_solo(fs_world *w, const fs_config *cfg, const bench_opts *o, bench_row *one, fs_error *e) {
+    fs_world solo = *w;
+    int rc = 0;
+    MPI_Comm_split(w->comm, w->rank == 0 ? 0 : MPI_UNDEFINED, 0, &solo.comm);
+    if (w->rank == 0) {
+        solo.size = 1, solo.rank = 0;
+        rc = bench_steps(&solo, cfg, o, FS_ALLREDUCE_AUTO, one, e);
+        MPI_Comm_free(&solo.comm);
+    }
+    MPI_Bcast(&rc, 1, MPI_INT, 0, w->comm);
+    return rc;
+}
+
+/* The rows of one config, measured in rounds: 1 rank, P ranks (the config's path), P x 1
+ * independent, P ranks through MPI (when the config's path is not MPI). */
+enum { ROW_ONE, ROW_ALL, ROW_IND, ROW_MPI, N_ROWS };
+#define MAX_ROUNDS 15
+
+static int bench_round(fs_world *w, const fs_config *cfg, const bench_opts *o, bench_row r[N_ROWS], fs_error *e) {
+    int rc = bench_solo(w, cfg, o, &r[ROW_ONE], e);
+    if (rc || w->size == 1) return rc;
+    fs_allreduce_mode mode;
+    if ((rc = fs_allreduce_parse_mode(cfg->comms.allreduce, &mode, e))) return rc;
+    if ((rc = bench_steps(w, cfg, o, mode, &r[ROW_ALL], e))) return rc;
+    if ((rc = bench_independent(w, cfg, o, &r[ROW_IND], e))) return rc;
+    if (strcmp(r[ROW_ALL].path, "MPI_Iallreduce") != 0) rc = bench_steps(w, cfg, o, FS_ALLREDUCE_MPI, &r[ROW_MPI], e);
+    return rc;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* The round whose images/s is the median of row k's (its other columns come with it). */
+static const bench_row *median_row(bench_row (*rounds)[N_ROWS], int n, int k) {
+    double v[MAX_ROUNDS];
+    for (int i = 0; i < n; i++) v[i] = rounds[i][k].img_s;
+    double m = median(v, n);
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (fabs(rounds[i][k].img_s - m) < fabs(rounds[best][k].img_s - m)) best = i;
+    return &rounds[best][k];
+}
+
+/* Median over rounds of num(round) / den(round): ratios of rows measured minutes apart on a
+ * noisy host drift less when each is taken within its round. */
+static double median_ratio(bench_row (*rounds)[N_ROWS], int n, int num, int den, double scale) {
+    double v[MAX_ROUNDS];
+    for (int i = 0; i < n; i++) v[i] = rounds[i][num].img_s / (scale * rounds[i][den].img_s);
+    return median(v, n);
+}
+
+static void print_rows(const fs_world *w, const char *name, int threads, const bench_opts *o,
+                       bench_row (*rounds)[N_ROWS]) {
+    int n = o->rounds, P = w->size;
+    print_row(name, 1, threads, o, median_row(rounds, n, ROW_ONE), 0, o->json);
+    if (P == 1) return;
+    const bench_row *all = median_row(rounds, n, ROW_ALL), *ind = median_row(rounds, n, ROW_IND);
+    print_row(name, P, threads, o, all, median_ratio(rounds, n, ROW_ALL, ROW_ONE, P), o->json);
+    if (!o->json) printf("%-16s   (all-reduce: %s)\n", "", all->path);
+    double capped = median_ratio(rounds, n, ROW_ALL, ROW_IND, 1);
+    if (!o->json)
+        printf("%-16s %3dx1 %7d %6d %9.2f %9.1f %8.1f %8.1f %8.1f %8.1f %8.1f %7s %6.1f%%  (independent ranks at once; "
+               "effic. = %d-rank run / this)\n", name, P, threads, o->batch, ind->img_s, ind->step_ms, ind->upload_ms,
+               ind->fwd_ms, ind->bwd_ms, 0.0, ind->opt_ms, "-", 100 * capped, P);
+    else
+        printf("{\"config\":\"%s\",\"ranks\":%d,\"independent\":true,\"images_per_s\":%.2f,\"efficiency\":%.3f}\n",
+               name, P, ind->img_s, capped);
+    if (!rounds[0][ROW_MPI].img_s) return;
+    const bench_row *viampi = median_row(rounds, n, ROW_MPI);
+    print_row(name, P, threads, o, viampi, median_ratio(rounds, n, ROW_MPI, ROW_ONE, P), o->json);
+    if (!o->json) printf("%-16s   (all-reduce: %s, for comparison)\n", "", viampi->path);
 }
 
 static int bench_config(fs_world *w, const char *path, const bench_opts *o, int *wrong, fs_error *e) {
@@ -147,37 +219,18 @@ static int bench_config(fs_world *w, const char *path, const bench_opts *o, int 
     if (!rc) rc = fs_config_validate(&cfg, e);
     if (rc) return rc;
     const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    bench_row one = {0}, all = {0};
     int threads = o->threads > 0 ? o->threads : (w->size > 1 ? 1 : fs_cpu_threads());
     fs_cpu_set_threads(threads);
-    /* Baseline: rank 0 alone, in a world of one. */
-    fs_world solo = *w;
-    MPI_Comm_split(w->comm, w->rank == 0 ? 0 : MPI_UNDEFINED, 0, &solo.comm);
-    if (w->rank == 0) {
-        solo.size = 1, solo.rank = 0;
-        rc = bench_steps(&solo, &cfg, o, FS_ALLREDUCE_AUTO, &one, e);
-        MPI_Comm_free(&solo.comm);
+    bench_row(*rounds)[N_ROWS] = fs_calloc((size_t)o->rounds, sizeof *rounds);
+    for (int i = 0; i < o->rounds && !rc; i++) {
+        rc = bench_round(w, &cfg, o, rounds[i], e);
+        if (!rc && w->rank == 0 && !(rounds[i][ROW_ONE].loss1 < rounds[i][ROW_ONE].loss0))
+            ++*wrong; /* the steps did not train */
     }
-    MPI_Bcast(&rc, 1, MPI_INT, 0, w->comm);
-    if (rc) return rc;
-    if (w->rank == 0) print_row(name, 1, threads, o, &one, 0, o->json);
-    if (w->rank == 0 && !(one.loss1 < one.loss0)) ++*wrong; /* the steps did not train */
-    if (w->size > 1) {
-        fs_allreduce_mode mode;
-        if ((rc = fs_allreduce_parse_mode(cfg.comms.allreduce, &mode, e))) return rc;
-        if ((rc = bench_steps(w, &cfg, o, mode, &all, e))) return rc;
-        if (w->rank == 0) print_row(name, w->size, threads, o, &all, all.img_s / (w->size * one.img_s), o->json);
-        if (w->rank == 0 && !o->json) printf("%-16s   (all-reduce: %s)\n", "", all.path);
-        if ((rc = bench_independent(w, &cfg, o, name, threads, all.img_s, e))) return rc;
-        if (strcmp(all.path, "MPI_Iallreduce") != 0) { /* the same run through MPI, for the ratio */
-            bench_row viampi = {0};
-            if ((rc = bench_steps(w, &cfg, o, FS_ALLREDUCE_MPI, &viampi, e))) return rc;
-            if (w->rank == 0) print_row(name, w->size, threads, o, &viampi, viampi.img_s / (w->size * one.img_s), o->json);
-            if (w->rank == 0 && !o->json) printf("%-16s   (all-reduce: %s, for comparison)\n", "", viampi.path);
-        }
-    }
+    if (!rc && w->rank == 0) print_rows(w, name, threads, o, rounds);
+    free(rounds);
     fflush(stdout);
-    return 0;
+    return rc;
 }
 
 static const char *default_config(const char *name, char *buf, size_t n) {
@@ -188,26 +241,30 @@ static const char *default_config(const char *name, char *buf, size_t n) {
 
 int bench_train(int argc, char **argv) {
     static const struct option opts[] = {{"steps", required_argument, 0, 's'}, {"batch", required_argument, 0, 'b'},
+                                         {"rounds", required_argument, 0, 'r'},
                                          {"threads", required_argument, 0, 't'}, {"json", no_argument, 0, 'j'},
                                          {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
-    bench_opts o = {.steps = 5, .batch = 16};
+    bench_opts o = {.steps = 5, .batch = 16, .rounds = 1};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 's') o.steps = atoi(optarg);
         else if (c == 'b') o.batch = atoi(optarg);
         else if (c == 't') o.threads = atoi(optarg);
+        else if (c == 'r') o.rounds = atoi(optarg);
         else if (c == 'j') o.json = 1;
         else {
             FILE *f = c == 'h' ? stdout : stderr;
             fprintf(f, "usage: [mpirun -np P] faceswarm bench train [CONFIG...] [--steps N] [--batch B per rank "
-                       "and identity] [--threads T] [--json]\n  default configs: configs/quickstart.yaml "
+                       "and identity] [--threads T] [--rounds R] [--json]\n  --rounds R: every row R times, interleaved (1, P, Px1, P via MPI, "
+                       "1, P, ...); medians printed, efficiencies = median of each round's ratio\n  default configs: configs/quickstart.yaml "
                        "configs/original-64.yaml\n");
             return c == 'h' ? FS_EXIT_OK : FS_EXIT_BADINPUT;
         }
     }
-    if (o.steps < 1 || o.batch < 1) {
-        fprintf(stderr, "error: --steps and --batch must be >= 1\n");
+    if (o.steps < 1 || o.batch < 1 || o.rounds < 1 || o.rounds > MAX_ROUNDS) {
+        fprintf(stderr, "error: --steps %d --batch %d --rounds %d: expected steps and batch >= 1, rounds 1..%d\n",
+                o.steps, o.batch, o.rounds, MAX_ROUNDS);
         return FS_EXIT_BADINPUT;
     }
     fs_world w;
@@ -220,8 +277,8 @@ int bench_train(int argc, char **argv) {
     int n = optind < argc ? argc - optind : 2, wrong = 0, rc = 0;
     if (w.rank == 0) {
         printf("# faceswarm bench train %s (commit %s)\n# world size %d, %d step(s) after 1 warm-up, batch %d per "
-               "rank and identity, random in-memory faces (loader: faceswarm bench loader)\n", FS_VERSION,
-               fs_git_commit(), w.size, o.steps, o.batch);
+               "rank and identity, random in-memory faces (loader: faceswarm bench loader); %d round(s), medians\n",
+               FS_VERSION, fs_git_commit(), w.size, o.steps, o.batch, o.rounds);
         if (!o.json)
             printf("%-16s %5s %7s %6s %9s %9s %8s %8s %8s %8s %8s %7s %7s\n%-16s %5s %7s %6s %9s %9s %8s %8s %8s %8s "
                    "%8s %7s %7s\n", "config", "ranks", "threads", "batch", "images/s", "step", "upload", "forward",
