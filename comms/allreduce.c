@@ -60,10 +60,12 @@ static int open_shm(fs_allreduce *ar, float **grads, fs_allreduce_mode mode, fs_
                              "comms.allreduce = shm, but shared memory cannot serve this job: %s\n  hint: use "
                              "comms.allreduce: auto (falls back to MPI) or mpi; shm needs the same number (> 1) of "
                              "ranks on every node and room in /dev/shm for (ranks per node) x the gradients",
-                             why);
-        if (ar->w->rank == 0 && strstr(why, "shared memory"))
+                             why[0] ? why : "every node holds one rank");
+        static int warned; /* once per process: bench allreduce opens one per size */
+        if (ar->w->rank == 0 && why[0] && !warned++)
             fs_warn("gradient all-reduce: shared memory not usable, using MPI: %s\n"
-                    "  hint: a larger /dev/shm (docker run --shm-size) makes the node-local sum several times cheaper",
+                    "  hint: shm needs the same number of ranks on every node and room in /dev/shm (docker run "
+                    "--shm-size); it makes the node-local sum several times cheaper",
                     why);
         return 0;
     }

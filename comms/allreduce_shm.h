@@ -40,7 +40,8 @@ static inline size_t fs_bucket_lo(size_t n, size_t bucket, int k) {
 
 /* Collective over the world. Sets *out to a shared-memory reducer when every node holds the
  * same number (> 1) of ranks and the region could be made on every node; else *out = NULL
- * and why says what stopped it (returns 0: the caller falls back to MPI). Returns non-zero
+ * and why says what stopped it, or is "" when every node simply holds one rank (returns 0:
+ * the caller falls back to MPI). Returns non-zero
  * only for an MPI failure. The node is MPI's shared-memory split, or, for tests, blocks of
  * FACESWARM_TEST_RANKS_PER_NODE consecutive ranks. */
 int fs_shm_reduce_open(fs_shm_reduce **out, fs_world *w, size_t n, size_t bucket, char *why, size_t whylen,
