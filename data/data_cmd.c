@@ -18,7 +18,7 @@ static int bad_usage(const char *sub, const char *what) {
 }
 
 static int report(const fs_error *e) {
-    fprintf(stderr, "error: %s\n", e->msg);
+    fs_log(FS_LOG_ERROR, "%s", e->msg); /* through the log: it ends an open progress line first */
     return e->code ? e->code : FS_EXIT_FAIL;
 }
 
@@ -79,8 +79,12 @@ static const char IMPORT_HELP[] =
     "                             -o FILE.h5 PATH...\n"
     "  Reads aligned faces (PNG, JPEG; files, or directories searched recursively in name order),\n"
     "  resizes them to S px (default 64) and writes schema v1. Unreadable or non-face-sized images\n"
-    "  (not square, or under 16 px) are listed and skipped, or fail the import with --strict.\n"
-    "  FILE.h5 appears only when the import is whole.\n";
+    "  (not square, or under 16 px) are listed and skipped, or fail the import with --strict;\n"
+    "  so are truncated files and images over 16384 px a side or 64 Mpixel. JPEGs with corrupt\n"
+    "  data are imported with a warning (--strict: refused). 16-bit PNGs, palettes, CMYK JPEGs\n"
+    "  and EXIF orientation are handled; transparency is composited onto black (one warning).\n"
+    "  NAME: 1 to 63 letters, digits, '_' or '-', not starting with '-'.\n"
+    "  FILE.h5 appears only when the import is whole. Details: docs/data.md, \"Image import\".\n";
 
 static int cmd_import(int argc, char **argv) {
     static const struct option opts[] = {{"identity", required_argument, 0, 'i'}, {"consent", required_argument, 0, 'c'},

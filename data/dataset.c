@@ -580,6 +580,9 @@ int fs_faces_create(fs_faces_writer **out, const char *path, int size, const fs_
         return fs_errorf(e, FS_EXIT_BADINPUT, "%s: is a directory; expected the path of a new .h5 file", path);
     if (size < 8 || size > 4096)
         return fs_errorf(e, FS_EXIT_BADINPUT, "%s: face size %d px; expected 8..4096", path, size);
+    if (!m->identity || !fs_identity_ok(m->identity)) /* every writer (import, synth) obeys the one rule */
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: identity '%s'; expected %s\n  hint: choose another name", path,
+                         m->identity ? m->identity : "", FS_IDENTITY_RULE);
     fs_faces_writer *w = fs_calloc(1, sizeof *w);
     snprintf(w->path, sizeof w->path, "%s", path);
     fs_tmp_path(path, w->tmp, sizeof w->tmp);

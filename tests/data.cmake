@@ -5,6 +5,7 @@ fs_add_test(NAME data_schema SOURCES ${FS_DATA_TEST_DIR}/test_schema.c LIBS fs_d
 fs_add_test(NAME data_loader SOURCES ${FS_DATA_TEST_DIR}/test_loader.c LIBS fs_data LABELS unit TIMEOUT 60)
 fs_add_test(NAME data_augment SOURCES ${FS_DATA_TEST_DIR}/test_augment.c LIBS fs_data LABELS unit TIMEOUT 30)
 fs_add_test(NAME data_import SOURCES ${FS_DATA_TEST_DIR}/test_import.c LIBS fs_data LABELS unit TIMEOUT 30)
+fs_add_test(NAME data_image SOURCES ${FS_DATA_TEST_DIR}/test_image.c LIBS fs_data LABELS unit TIMEOUT 30)
 fs_add_test(NAME data_foreign SOURCES ${FS_DATA_TEST_DIR}/test_foreign.c LIBS fs_data LABELS unit TIMEOUT 30)
 fs_add_test(NAME data_badfiles SOURCES ${FS_DATA_TEST_DIR}/test_badfiles.c LIBS fs_data LABELS unit TIMEOUT 30)
 fs_add_test(NAME data_cli COMMAND sh ${FS_DATA_TEST_DIR}/cli.sh LABELS unit TIMEOUT 60)

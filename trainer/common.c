@@ -75,10 +75,32 @@ static void log_prefix(FILE *f, fs_log_level lvl) {
     if (lvl != FS_LOG_INFO) fprintf(f, "%s: ", names[lvl]);
 }
 
+static FILE *g_progress; /* the stream whose line a progress line holds open, NULL = none */
+
+void fs_progress(FILE *f, int in_place, const char *fmt, ...) {
+    if (g_progress && g_progress != f) fs_progress_end();
+    if (in_place) fputs("\r\033[K", f);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(f, fmt, ap);
+    va_end(ap);
+    if (!in_place) fputc('\n', f);
+    g_progress = in_place ? f : NULL;
+    fflush(f);
+}
+
+void fs_progress_end(void) {
+    if (!g_progress) return;
+    fputc('\n', g_progress);
+    fflush(g_progress);
+    g_progress = NULL;
+}
+
 void fs_log(fs_log_level lvl, const char *fmt, ...) {
     if (lvl < g_level) return;
     /* Progress (info) is rank 0's alone; warnings and errors come from every rank. */
     if (lvl <= FS_LOG_INFO && g_rank != 0) return;
+    fs_progress_end();
     FILE *f = lvl >= FS_LOG_WARN ? stderr : stdout;
     log_prefix(f, lvl);
     va_list ap;
@@ -90,6 +112,7 @@ void fs_log(fs_log_level lvl, const char *fmt, ...) {
 }
 
 void fs_die_at(const char *file, int line, int code, const char *fmt, ...) {
+    fs_progress_end();
     fflush(stdout);
     log_prefix(stderr, FS_LOG_ERROR);
     va_list ap;
@@ -395,4 +418,17 @@ int fs_edit_distance(const char *a, const char *b) {
     }
     return prev[lb];
 }
+
+int fs_identity_ok(const char *name) {
+    size_t len = strlen(name);
+    if (len == 0 || len > FS_IDENTITY_MAX || name[0] == '-') return 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = name[i];
+        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+              ch == '-'))
+            return 0;
+    }
+    return 1;
+}
+
 const char *fs_git_commit(void) { return FS_GIT_COMMIT; }

@@ -49,6 +49,11 @@ _Noreturn void fs_die_at(const char *file, int line, int code, const char *fmt, 
     __attribute__((format(printf, 4, 5)));
 #define fs_die(code, ...) fs_die_at(__FILE__, __LINE__, code, __VA_ARGS__)
 const char *fs_hostname(void);
+/* A progress line: on a terminal (in_place) it is redrawn in place ("\r", erase, text, no
+ * newline); elsewhere each call is a line of its own. fs_log and fs_die first end an open
+ * progress line, so that no message lands on it; fs_progress_end ends it for other output. */
+void fs_progress(FILE *f, int in_place, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void fs_progress_end(void);
 
 /* ---------------------------------------------------------------- checked calls */
 void *fs_malloc_at(size_t n, const char *file, int line);
@@ -112,6 +117,11 @@ void fs_iso_time(char out[32]); /* UTC, 2026-11-21T12:00:00Z */
 /* ---------------------------------------------------------------- strings */
 /* Levenshtein distance, for "did you mean" hints. */
 int fs_edit_distance(const char *a, const char *b);
+/* The one rule for identity names (model.identities, `data import --identity`, the identity
+ * of a dataset file): they become file names (<name>.h5), HDF5 attributes and metric keys. */
+#define FS_IDENTITY_MAX 63
+#define FS_IDENTITY_RULE "1 to 63 letters, digits, '_' or '-', not starting with '-'"
+int fs_identity_ok(const char *name);
 /* Git commit baked in at configure time ("unknown" outside a checkout). */
 const char *fs_git_commit(void);
 

@@ -47,7 +47,7 @@ static const key_def keys[] = {
     KINT("model.resolution", model.resolution, "64", 4, 1024,
          "input/output face size, px; a multiple of 2^len(model.encoder_filters)"),
     {"model.identities", K_NAMES, OFF(model.identities), OFF(model.n_identities), FS_MAX_IDENTITIES, 2,
-     "[A, B]", 0, 0, NULL, "identity names ([A-Za-z0-9_-]+), one decoder each; data is data.dir/<name>.h5"},
+     "[A, B]", 0, 0, NULL, "identity names (" FS_IDENTITY_RULE "), one decoder each; data is data.dir/<name>.h5"},
     KINTS("model.encoder_filters", model.encoder_filters, model.n_encoder_filters, 1, "[128, 256, 512, 1024]",
           1, MAX_FILTERS, "filters of the encoder's k x k stride-2 conv + LeakyReLU blocks"),
     KINT("model.encoder_kernel", model.encoder_kernel, "5", 1, 15, "kernel size of the encoder convs"),
@@ -252,16 +252,8 @@ static int text_ok(const char *s, size_t len) {
     return 1;
 }
 
-static int name_ok(const char *s, size_t len) {
-    if (len == 0 || len >= FS_NAME_LEN) return 0;
-    for (size_t i = 0; i < len; i++) {
-        char ch = s[i];
-        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' ||
-              ch == '-'))
-            return 0;
-    }
-    return 1;
-}
+/* s of len bytes (a YAML scalar: it may hold a NUL) */
+static int name_ok(const char *s, size_t len) { return strnlen(s, len) == len && fs_identity_ok(s); }
 
 static int allowed_ok(const char *allowed, const char *s) {
     size_t l = strlen(s);
@@ -433,7 +425,7 @@ static int read_names(const key_def *k, yaml_document_t *doc, const origin *o, c
         if (v->type != YAML_SCALAR_NODE) return wrong_kind(k, o, v, e);
         const char *s = (const char *)v->data.scalar.value;
         if (!name_ok(s, v->data.scalar.length))
-            return bad_value(k, o, v, "not a name of letters, digits, '_' and '-'", e);
+            return bad_value(k, o, v, "not a name of " FS_IDENTITY_RULE, e);
         for (int j = 0; j < i; j++)
             if (!strcmp(names[j], s)) return bad_value(k, o, v, "named twice", e);
         memset(names[i], 0, FS_NAME_LEN);
@@ -798,7 +790,7 @@ static int check_stored_names(const fs_config *c, const key_def *k, fs_error *e)
     if (n < k->min_count || n > FS_MAX_IDENTITIES) return stored_bad(c, k, "(wrong number of names)", e);
     for (int i = 0; i < n; i++) {
         const char *s = c->model.identities[i];
-        if (!name_ok(s, strnlen(s, FS_NAME_LEN))) return stored_bad(c, k, "(a name is not [A-Za-z0-9_-]+)", e);
+        if (!name_ok(s, strnlen(s, FS_NAME_LEN))) return stored_bad(c, k, "(a name is not " FS_IDENTITY_RULE ")", e);
         for (int j = 0; j < i; j++)
             if (!strcmp(s, c->model.identities[j])) return stored_bad(c, k, "(a name occurs twice)", e);
     }

@@ -14,7 +14,7 @@
 
 #define FS_MAX_IDENTITIES 16
 #define FS_MAX_BLOCKS 8
-#define FS_NAME_LEN 64
+#define FS_NAME_LEN (FS_IDENTITY_MAX + 1)
 #define FS_PATH_LEN 1024
 
 typedef struct fs_config {

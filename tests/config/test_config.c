@@ -115,6 +115,7 @@ static void test_shapes(void) {
     EXPECT_FAIL("model:\n  identities: [A]\n", "model.identities", "number of names");
     EXPECT_FAIL("model:\n  identities: [A, A]\n", "model.identities", "twice");
     EXPECT_FAIL("model:\n  identities: [A, \"b c\"]\n", "model.identities", "'b c'");
+    EXPECT_FAIL("model:\n  identities: [A, -b]\n", "model.identities", "not starting with '-'");
     EXPECT_FAIL("data:\n  paths: {C: c.h5}\n", "data.paths", "'C' is not an identity", "[A, B]");
     fs_config c;
     fs_error e = {0};

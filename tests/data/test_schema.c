@@ -134,7 +134,7 @@ static void preview_png(const char *dir) {
     fs_error e = {0};
     int w = 0, h = 0;
     CHECK(fs_png_write(path, grid, C * S, R * S, kv, &e) == 0, "%s", e.msg);
-    CHECK(fs_png_read(path, &back, &w, &h, &e) == 0 && w == C * S && h == R * S &&
+    CHECK(fs_image_read(path, &back, &w, &h, &e) == 0 && w == C * S && h == R * S &&
               !memcmp(back, grid, (size_t)R * C * S * S * 3),
           "PNG round trip %dx%d: %s", w, h, e.msg);
     FILE *f = fopen(path, "rb");
