@@ -100,6 +100,8 @@ static const key_def keys[] = {
     KINT("train.log_every", train.log_every, "10", 1, 1000000000, "steps between metric lines"),
     KINT("train.preview_every", train.preview_every, "500", 0, 1000000000,
          "steps between preview PNGs, 0 = off"),
+    KINT("train.preview_scale", train.preview_scale, "0", 0, 16,
+         "preview PNG magnification (integer, nearest neighbour), 0 = the smallest making it at least 512 px wide"),
     KINT("train.threads", train.threads, "0", 0, 1024, "OpenMP/BLAS threads per rank, 0 = cores / local ranks"),
 
     KINT("checkpoint.every", checkpoint.every, "500", 0, 1000000000,

@@ -67,6 +67,7 @@ typedef struct fs_config {
         int max_nonfinite;       /* abort after this many non-finite steps in a row */
         int log_every;           /* steps between metric lines */
         int preview_every;       /* steps between preview PNGs, 0 = off */
+        int preview_scale;       /* preview magnification (nearest neighbour), 0 = auto: >= 512 px wide */
         int threads;             /* OpenMP/BLAS threads per rank, 0 = cores / local ranks */
     } train;
 

@@ -154,6 +154,7 @@ typedef struct trainer {
     char *config_text;
     char model_text[1 << 14];
     char last_ckpt[FS_PATH_LEN + 64];
+    long preview_step;     /* rank 0: step of the last preview written in this run, 0 = none */
 } trainer;
 
 /* Per-step scalars summed over ranks in one all-reduce: losses, then these. The optimizer
@@ -480,9 +481,7 @@ static void print_progress(trainer *t, const step_result *r, double step_ms) {
     snprintf(line, sizeof line, "step %ld/%ld  loss %.4f (%s )  %.1f img/s  data wait %.1f ms  ETA %s", t->step,
              t->cfg.train.steps, r->loss, losses + 1, images_per_s(t, step_ms), r->sc[SC_DATA_MS] / t->world.size,
              eta);
-    if (t->tty) printf("\r\033[K%s", line);
-    else printf("%s\n", line);
-    fflush(stdout);
+    fs_progress(stdout, t->tty, "%s", line); /* any log line ends it first */
 }
 
 /* One metrics line: rank 0 appends it to metrics.jsonl; every rank sends its own to the
@@ -565,7 +564,6 @@ static int write_checkpoint(trainer *t, fs_error *e) {
     if (rc) return rc;
     fs_ckpt_prune(t->cfg.run.dir, t->cfg.checkpoint.keep);
     snprintf(t->last_ckpt, sizeof t->last_ckpt, "%s", path);
-    if (t->tty) printf("\n");
     fs_info("checkpoint %s (step %ld, %.2f s)", path, t->step, fs_now() - t0);
     if (t->coord) {
         char rel[FS_PATH_LEN + 64];
@@ -596,7 +594,7 @@ static void write_preview(trainer *t) {
     char *data;
     size_t len;
     if ((data = fs_read_file(path, &len, &e))) {
-        fs_write_file_atomic(latest, data, len, &e);
+        if (fs_write_file_atomic(latest, data, len, &e) == 0) t->preview_step = t->step;
         free(data);
     }
 }
@@ -648,7 +646,6 @@ static int train_loop(trainer *t, fs_error *e) {
         if (every(t->step, c->train.preview_every) || (last && c->train.preview_every > 0)) write_preview(t);
         if (r.stop) {
             stopped = 1;
-            if (t->tty && t->world.rank == 0) printf("\n");
             fs_info("stop requested (signal): step %ld finished, writing a checkpoint", t->step);
         }
         if (every(t->step, c->checkpoint.every) || last || stopped)
@@ -754,9 +751,11 @@ int fs_train_main(const fs_train_args *a, int *argc, char ***argv) {
                     t->cfg.train.steps);
         rc = train_loop(t, &e);
         if (rc == 0 && t->world.rank == 0 && t->steps_this_run > 0) {
-            if (t->tty) printf("\n");
-            fs_info("done: %ld steps; checkpoint %s; preview %s/previews/latest.png", t->step, t->last_ckpt,
-                    t->cfg.run.dir);
+            if (t->preview_step) /* only a preview this run wrote */
+                fs_info("done: %ld steps; checkpoint %s; preview %s/previews/latest.png (step %ld)", t->step,
+                        t->last_ckpt, t->cfg.run.dir, t->preview_step);
+            else
+                fs_info("done: %ld steps; checkpoint %s", t->step, t->last_ckpt);
         }
     }
     if (rc != 0 && rc != FS_EXIT_STOPPED) fs_log(FS_LOG_ERROR, "%s", e.msg);

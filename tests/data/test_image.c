@@ -6,6 +6,7 @@
 #include <math.h>
 #include <sys/stat.h>
 
+#include "data/font.h"
 #include "data/image.h"
 #include "tests/data/imgfix.h"
 #include "tests/data/testutil.h"
@@ -323,6 +324,21 @@ static void check_kinds(void) {
     CHECK(load(at("text.png"), &img, &e) == FS_EXIT_BADINPUT && strstr(e.msg, "neither PNG nor JPEG"), "'%s'", e.msg);
 }
 
+/* ------------------------------------------------------------ the label font */
+static void check_font(void) {
+    uint8_t px[FS_FONT_H * FS_FONT_W * 2 * 3], ink[3] = {255, 255, 255}, q[sizeof px];
+    memset(px, 0, sizeof px);
+    CHECK(fs_font_width("ab_", 2) == 3 * FS_FONT_W * 2, "width of 3 characters at scale 2");
+    fs_font_draw(px, 2 * FS_FONT_W, FS_FONT_H, 0, 0, "I\x01", 1, ink); /* 'I', then an unknown: '?' */
+    int stroke = 1, gap = 1;
+    for (int y = 1; y < 6; y++) stroke &= px[(y * 2 * FS_FONT_W + 2) * 3] == 255, gap &= px[(y * 2 * FS_FONT_W) * 3] == 0;
+    CHECK(stroke && gap, "'I' is a vertical stroke in column 2");
+    memset(q, 0, sizeof q);
+    fs_font_draw(q, 2 * FS_FONT_W, FS_FONT_H, FS_FONT_W, 0, "?", 1, ink);
+    CHECK(!memcmp(px + FS_FONT_W * 3, q + FS_FONT_W * 3, 5 * 3), "an unknown character is drawn as '?'");
+    fs_font_draw(px, 2 * FS_FONT_W, FS_FONT_H, -3, 7, "Wg", 4, ink); /* clipped, no write outside */
+}
+
 int main(void) {
     snprintf(g_dir, sizeof g_dir, "%s", test_dir("image"));
     check_damaged_jpeg();
@@ -332,5 +348,6 @@ int main(void) {
     check_alpha();
     check_cmyk();
     check_kinds();
+    check_font();
     return test_done("data_image");
 }
