@@ -80,8 +80,8 @@ static const char IMPORT_HELP[] =
     "  Reads aligned faces (PNG, JPEG; files, or directories searched recursively in name order),\n"
     "  resizes them to S px (default 64) and writes schema v1. Unreadable or non-face-sized images\n"
     "  (not square, or under 16 px) are listed and skipped, or fail the import with --strict;\n"
-    "  so are truncated files and images over 16384 px a side or 64 Mpixel. JPEGs with corrupt\n"
-    "  data are imported with a warning (--strict: refused). 16-bit PNGs, palettes, CMYK JPEGs\n"
+    "  so are truncated files and images over 16384 px a side or 64 Mpixel. JPEGs with other\n"
+    "  damage are imported with a warning (--strict: refused). 16-bit PNGs, palettes, CMYK JPEGs\n"
     "  and EXIF orientation are handled; transparency is composited onto black (one warning).\n"
     "  NAME: 1 to 63 letters, digits, '_' or '-', not starting with '-'.\n"
     "  FILE.h5 appears only when the import is whole. Details: docs/data.md, \"Image import\".\n";

@@ -193,6 +193,7 @@ typedef struct jpeg_ctx {
     jmp_buf jump;
     char msg[JMSG_LENGTH_MAX];     /* the error that stopped decoding */
     char warning[JMSG_LENGTH_MAX]; /* the first damage libjpeg recovered from */
+    int eof;                       /* the file ended before its end marker */
 } jpeg_ctx;
 
 static void jpeg_fail(j_common_ptr ci) {
@@ -201,19 +202,19 @@ static void jpeg_fail(j_common_ptr ci) {
     longjmp(c->jump, 1);
 }
 
-/* libjpeg's warnings are damage: corrupt data it skipped, or the end of the file, after which
- * it would fill every missing row with grey. That end is an error; the rest is reported. */
+/* libjpeg's warnings are damage. When the pixel data runs out (the file is cut, or a marker
+ * comes early) libjpeg would make up every missing row in grey: that is an error. Anything
+ * else (the end marker missing after the last row, extraneous bytes, a bad code it skipped)
+ * is reported and the image kept as decoded. */
 static void jpeg_note(j_common_ptr ci, int level) {
     jpeg_ctx *c = (jpeg_ctx *)ci->err;
     if (level >= 0) return; /* trace messages */
     c->mgr.num_warnings++;
-    if (c->mgr.msg_code == JWRN_JPEG_EOF) {
+    c->eof |= c->mgr.msg_code == JWRN_JPEG_EOF;
+    if (c->mgr.msg_code == JWRN_HIT_MARKER) {
         j_decompress_ptr d = (j_decompress_ptr)ci;
-        if (d->output_height)
-            snprintf(c->msg, sizeof c->msg, "the file ends early, after row %u of %u; the rest would be made up",
-                     d->output_scanline, d->output_height);
-        else
-            snprintf(c->msg, sizeof c->msg, "the file ends early, before its pixels");
+        snprintf(c->msg, sizeof c->msg, "the pixel data ends early%s, near row %u of %u; the rest would be made up",
+                 c->eof ? " (the file is cut short)" : "", d->output_scanline + 1, d->output_height);
         longjmp(c->jump, 1);
     }
     if (!c->warning[0]) c->mgr.format_message(ci, c->warning);

@@ -32,8 +32,8 @@ typedef struct fs_image {
 } fs_image;
 
 /* Decodes a PNG or JPEG held in memory (by signature, not by name); name is used in messages.
- * A file that ends early is an error (its missing rows would be made up); corrupt data the
- * decoder recovered from fills img->warning and succeeds. Refusals are code 2 with a hint. */
+ * Pixel data that ends early is an error (its missing rows would be made up); other damage
+ * the decoder recovered from fills img->warning and succeeds. Refusals are code 2 with a hint. */
 int fs_image_decode(fs_image *img, const uint8_t *data, size_t len, const char *name, fs_error *e);
 /* fs_image_decode of a whole file (at most FS_IMAGE_MAX_BYTES). */
 int fs_image_load(fs_image *img, const char *path, fs_error *e);

@@ -150,12 +150,27 @@ static inline void jpeg_set_size(const char *path, unsigned w, unsigned h) {
 }
 
 /* Cuts the entropy-coded data at `keep` bytes and ends the file properly (EOI): libjpeg
- * warns "Corrupt JPEG data: premature end of data segment" and goes on. */
+ * warns "Corrupt JPEG data: premature end of data segment" and would fill the rest grey. */
 static inline void jpeg_cut_scan(const char *path, long keep) {
     truncate_to(path, keep);
     FILE *f = fopen(path, "ab");
     if (!f || fwrite("\xFF\xD9", 1, 2, f) != 2) exit(1);
     fclose(f);
+}
+
+/* Four stray bytes after the APP0 (JFIF) segment: libjpeg warns "Corrupt JPEG data: 4
+ * extraneous bytes before marker" and decodes the image whole. */
+static inline void jpeg_stray_bytes(const char *path) {
+    long n;
+    uint8_t *b = slurp(path, &n);
+    long at = 4 + ((long)b[4] << 8 | b[5]); /* SOI, then APP0's marker and length */
+    uint8_t *o = malloc((size_t)n + 4);
+    memcpy(o, b, (size_t)at);
+    memcpy(o + at, "\x12\x34\x56\x78", 4);
+    memcpy(o + at + 4, b + at, (size_t)(n - at));
+    spit(path, o, n + 4);
+    free(o);
+    free(b);
 }
 
 #endif

@@ -59,17 +59,34 @@ static void check_damaged_jpeg(void) {
     write_jpeg_ex(at("whole.jpg"), px, W, W, &jo);
     CHECK(load(at("whole.jpg"), &img, &e) == 0 && !img.warning[0], "a whole JPEG: %s / %s", e.msg, img.warning);
     fs_image_free(&img);
-    write_jpeg_ex(at("cut.jpg"), px, W, W, &jo);
-    truncate_to(at("cut.jpg"), file_size(at("cut.jpg")) * 6 / 10);
-    int rc = load(at("cut.jpg"), &img, &e);
-    CHECK(rc == FS_EXIT_BADINPUT && strstr(e.msg, "cut.jpg") && strstr(e.msg, "ends early") && strstr(e.msg, "hint:"),
-          "a truncated JPEG must be refused (its missing rows would be grey): rc %d '%s'", rc, e.msg);
-    fs_image_free(&img);
-    write_jpeg_ex(at("junk.jpg"), px, W, W, &jo);
-    jpeg_cut_scan(at("junk.jpg"), file_size(at("junk.jpg")) * 7 / 10);
-    rc = load(at("junk.jpg"), &img, &e);
-    CHECK(rc == 0 && strstr(img.warning, "Corrupt JPEG data"), "corrupt data must be reported: rc %d '%s' '%s'", rc,
+    const char *cuts[] = {"cut.jpg", "cutscan.jpg"}; /* cut short; cut in the scan, then a proper end */
+    for (int i = 0; i < 2; i++) {
+        write_jpeg_ex(at(cuts[i]), px, W, W, &jo);
+        if (i == 0) truncate_to(at(cuts[i]), file_size(at(cuts[i])) * 6 / 10);
+        else jpeg_cut_scan(at(cuts[i]), file_size(at(cuts[i])) * 6 / 10);
+        int rc = load(at(cuts[i]), &img, &e);
+        CHECK(rc == FS_EXIT_BADINPUT && strstr(e.msg, cuts[i]) && strstr(e.msg, "ends early") && strstr(e.msg, "hint:"),
+              "%s must be refused (its missing rows would be grey): rc %d '%s'", cuts[i], rc, e.msg);
+        fs_image_free(&img);
+    }
+    write_jpeg_ex(at("noeoi.jpg"), px, W, W, &jo); /* every row there, only the end marker missing */
+    truncate_to(at("noeoi.jpg"), file_size(at("noeoi.jpg")) - 2);
+    int rc = load(at("noeoi.jpg"), &img, &e);
+    CHECK(rc == 0 && strstr(img.warning, "Premature end of JPEG file"), "a JPEG without EOI: rc %d '%s' '%s'", rc,
           e.msg, img.warning);
+    uint8_t *noeoi = img.rgb;
+    img.rgb = NULL;
+    write_jpeg_ex(at("stray.jpg"), px, W, W, &jo);
+    jpeg_stray_bytes(at("stray.jpg"));
+    rc = load(at("stray.jpg"), &img, &e);
+    CHECK(rc == 0 && strstr(img.warning, "extraneous bytes"), "stray bytes must be reported: rc %d '%s' '%s'", rc,
+          e.msg, img.warning);
+    fs_image whole = {0};
+    CHECK(load(at("whole.jpg"), &whole, &e) == 0 && img.rgb && noeoi && !memcmp(img.rgb, whole.rgb, sizeof px) &&
+              !memcmp(noeoi, whole.rgb, sizeof px),
+          "a missing end marker or stray bytes change no pixel");
+    free(noeoi);
+    fs_image_free(&whole);
     fs_image_free(&img);
 }
 
@@ -315,8 +332,9 @@ static void check_kinds(void) {
     CHECK(load(at("prog.jpg"), &img, &e) == 0 && mean_abs(img.rgb, rgb, sizeof rgb) < 2.0, "progressive JPEG: %s",
           e.msg);
     fs_image_free(&img);
-    png_opts cut = {.depth = 8, .type = PNG_COLOR_TYPE_RGB, .rows = W / 2};
-    write_png_ex(at("cut.png"), rgb, W, W, &cut);
+    png_opts whole = {.depth = 8, .type = PNG_COLOR_TYPE_RGB};
+    write_png_ex(at("cut.png"), rgb, W, W, &whole);
+    truncate_to(at("cut.png"), file_size(at("cut.png")) * 6 / 10); /* in the middle of IDAT */
     CHECK(load(at("cut.png"), &img, &e) == FS_EXIT_BADINPUT && strstr(e.msg, "cut.png") && strstr(e.msg, "hint:"),
           "a truncated PNG: '%s'", e.msg);
     fs_image_free(&img);

@@ -183,8 +183,8 @@ static void make_odd(const char *in) {
     snprintf(p, sizeof p, "%s/e_cmyk.jpg", in), write_jpeg_ex(p, cmyk, S, S, &jc);
     static uint8_t big[128 * 128 * 3]; /* a scan much longer than the headers: the cuts fall in it */
     smooth(big, 128, 5);
-    snprintf(p, sizeof p, "%s/f_damaged.jpg", in), write_jpeg_ex(p, big, 128, 128, &jo);
-    jpeg_cut_scan(p, file_size(p) * 7 / 10);
+    snprintf(p, sizeof p, "%s/f_damaged.jpg", in), write_jpeg_ex(p, up, S, S, &jo);
+    jpeg_stray_bytes(p);
     snprintf(p, sizeof p, "%s/g_truncated.jpg", in), write_jpeg_ex(p, big, 128, 128, &jo);
     truncate_to(p, file_size(p) * 6 / 10);
     snprintf(p, sizeof p, "%s/h_huge.jpg", in), write_jpeg_ex(p, up, S, S, &jo);
