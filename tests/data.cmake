@@ -9,3 +9,12 @@ fs_add_test(NAME data_image SOURCES ${FS_DATA_TEST_DIR}/test_image.c LIBS fs_dat
 fs_add_test(NAME data_foreign SOURCES ${FS_DATA_TEST_DIR}/test_foreign.c LIBS fs_data LABELS unit TIMEOUT 30)
 fs_add_test(NAME data_badfiles SOURCES ${FS_DATA_TEST_DIR}/test_badfiles.c LIBS fs_data LABELS unit TIMEOUT 30)
 fs_add_test(NAME data_cli COMMAND sh ${FS_DATA_TEST_DIR}/cli.sh LABELS unit TIMEOUT 60)
+# PNG/JPEG import under fuzzing: the corpus (tests/fuzz/corpus/image) and 20000 seeded
+# mutations of it replayed through the fuzz target with gcc; the libFuzzer target itself:
+#   cmake -S . -B build-fuzz -DFACESWARM_FUZZ=ON -DCMAKE_C_COMPILER=clang -DFACESWARM_CUDA=OFF
+#   cmake --build build-fuzz --target fuzz_image
+#   build-fuzz/tests/fuzz_image -max_total_time=300 -max_len=8192 -rss_limit_mb=2048 corpus-work tests/fuzz/corpus/image
+fs_add_test(NAME data_fuzz_image SOURCES tests/fuzz/replay.c tests/fuzz/fuzz_image.c LIBS fs_data
+            ARGS image 15 20000 LABELS unit TIMEOUT 120)
+fs_add_fuzz_target(NAME fuzz_image SOURCES tests/fuzz/fuzz_image.c data/image.c trainer/common.c
+                   LIBS PkgConfig::PNG PkgConfig::JPEG ${MATH_LIB})
