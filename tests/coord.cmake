@@ -26,3 +26,4 @@ fs_add_test(NAME coord_tfevents SOURCES tests/coord/test_tfevents.c ${COORD_TL} 
 fs_add_test(NAME coord_bench_smoke SOURCES tests/coord/bench_smoke.c ${COORD_TL} LIBS fs_comms LABELS bench TIMEOUT 30)
 fs_add_test(NAME coord_overflow SOURCES tests/coord/test_overflow.c ${COORD_TL} LIBS fs_comms LABELS unit TIMEOUT 30)
 fs_add_test(NAME coord_schedule SOURCES tests/coord/test_schedule.c LIBS fs_comms LABELS unit TIMEOUT 30)
+fs_add_test(NAME coord_wedge SOURCES tests/coord/test_wedge.c ${COORD_TL} LIBS fs_comms LABELS unit TIMEOUT 40)

@@ -23,6 +23,7 @@ void tl_dispatch(int argc, char **argv) {
     if (!strcmp(argv[1], "coordinator")) exit(cmd_coordinator(argc - 1, argv + 1));
     if (!strcmp(argv[1], "status")) exit(cmd_status(argc - 1, argv + 1));
     if (!strcmp(argv[1], "keys")) exit(cmd_keys(argc - 1, argv + 1));
+    if (!strcmp(argv[1], "bench-coordinator")) exit(bench_coordinator(argc - 1, argv + 1));
 }
 
 const char *tl_run_dir(const char *name) {
@@ -68,18 +69,16 @@ void tl_kill(pid_t pid, int sig) {
         if (g_daemons[i] == pid && (sig == SIGKILL || sig == SIGTERM || sig == SIGINT)) g_daemons[i] = 0;
 }
 
-char *tl_run_status(int *rc, ...) {
-    char *argv[32] = {"/proc/self/exe", "status"};
+static char *run_v(int *rc, int with_stderr, const char *sub, va_list ap) {
+    char *argv[32] = {"/proc/self/exe", (char *)sub};
     int n = 2, fd[2];
-    va_list ap;
-    va_start(ap, rc);
     for (const char *a; (a = va_arg(ap, const char *)) && n < 30;) argv[n++] = (char *)a;
-    va_end(ap);
     if (pipe(fd)) return NULL;
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
         dup2(fd[1], 1);
+        if (with_stderr) dup2(fd[1], 2);
         close(fd[0]);
         execv("/proc/self/exe", argv);
         _exit(127);
@@ -98,6 +97,32 @@ char *tl_run_status(int *rc, ...) {
     waitpid(pid, &st, 0);
     *rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     return out;
+}
+
+char *tl_run_status(int *rc, ...) {
+    va_list ap;
+    va_start(ap, rc);
+    char *out = run_v(rc, 0, "status", ap);
+    va_end(ap);
+    return out;
+}
+
+char *tl_run(int *rc, const char *sub, ...) {
+    va_list ap;
+    va_start(ap, sub);
+    char *out = run_v(rc, 1, sub, ap);
+    va_end(ap);
+    return out;
+}
+
+long tl_rss_kb(pid_t pid) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+    char *text = tl_slurp(path);
+    const char *at = text ? strstr(text, "VmRSS:") : NULL;
+    long kb = at ? atol(at + 6) : -1;
+    free(text);
+    return kb;
 }
 
 int tl_wait(int (*pred)(void *), void *arg, double timeout_s) {

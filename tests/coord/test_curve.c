@@ -52,7 +52,7 @@ int main(int argc, char **argv) {
     snprintf(other, sizeof other, "%s/other.keys", g_run);
     make_keys(keys);
     make_keys(other);
-    pid_t d = tl_daemon(g_run, g_addr, sizeof g_addr, "tcp://127.0.0.1:*", "--keys", keys, NULL);
+    pid_t d = tl_daemon(g_run, g_addr, sizeof g_addr, "tcp://127.0.0.1:*", "--job-id", "curve-job", "--world-size", "4", "--keys", keys, NULL);
     /* The server's public key without the job's client keypair: refused by the ZAP handler. */
     char stolen[700], text[600];
     fs_coord_keys k, o;
