@@ -122,7 +122,7 @@ void coord_log(coord *c, fs_log_level lvl, const char *fmt, ...) __attribute__((
 /* Like coord_log, for lines a client can repeat at will: at most a few per kind (coord_log_kind)
  * in each 10 s window; coord_log_window() then logs "N similar lines suppressed". */
 void coord_log_limited(coord *c, coord_log_kind kind, fs_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-void coord_log_window(coord *c, double now); /* from the cron */
+void coord_log_window(coord *c, double now, int force); /* from the cron; force: at exit */
 void coord_send(coord *c, const uint8_t *rid, size_t rid_len, const fs_msg *m);
 int coord_daemon_run(const coord_opts *o, volatile sig_atomic_t *stop, fs_error *e);
 

@@ -564,7 +564,8 @@ static unsigned rank_warnings(coord *c, coord_rank *k, double now, uint64_t max_
     if (k->gone && !k->bye_ok)
         kinds |= CW_FAILED, snprintf(part[0], WARN_PART, "rank %u on %s: exited with an error: %s", r, k->host, k->bye_text);
     if (!k->gone && now - k->last_hb > c->o.timeout_s) {
-        int n = snprintf(part[1], WARN_PART, "rank %u on %s: no heartbeat for %.0f s; last step %lld", r, k->host, now - k->last_hb, (long long)k->step);
+        double quiet = now - k->last_hb;
+        int n = snprintf(part[1], WARN_PART, "rank %u on %s: no heartbeat for %.*f s; last step %lld", r, k->host, quiet < 10 ? 1 : 0, quiet, (long long)k->step);
         if (k->coll_state) snprintf(part[1] + n, WARN_PART - (size_t)n, "; in all-reduce bucket %d, seq %llu", k->bucket, (unsigned long long)k->coll_seq);
         kinds |= CW_SILENT;
     } else if (!k->gone && k->coll_state && k->coll_seq < max_coll && now - k->coll_since > c->o.timeout_s) {
@@ -613,7 +614,7 @@ void coord_cron(coord *c) {
         coord_log(c, FS_LOG_INFO, "no rank alive for %.0f s: exiting (--idle-exit)", c->o.idle_exit_s);
         c->idle_exit = 1;
     }
-    coord_log_window(c, now);
+    coord_log_window(c, now, 0);
     if (now - c->last_snapshot >= 1.0) coord_snapshot_async(c), c->last_snapshot = now;
 }
 

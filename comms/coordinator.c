@@ -62,8 +62,8 @@ void coord_log_limited(coord *c, coord_log_kind kind, fs_log_level lvl, const ch
     coord_log(c, lvl, "%s", text);
 }
 
-void coord_log_window(coord *c, double now) {
-    if (now - c->log_window < LOG_WINDOW_S) return;
+void coord_log_window(coord *c, double now, int force) {
+    if (now - c->log_window < LOG_WINDOW_S && !force) return;
     for (int k = 0; k < CL_N_KINDS; k++) {
         coord_limit *l = &c->limits[k];
         if (l->suppressed)
@@ -299,6 +299,7 @@ static void poll_once(coord *c, const uint8_t allowed[32]) {
 }
 
 static void teardown(coord *c) {
+    coord_log_window(c, fs_now(), 1); /* what was suppressed since the last window */
     if (c->router && c->dir[0]) {
         fs_error e = {0};
         coord_end_batch(c);

@@ -27,3 +27,7 @@ fs_add_test(NAME coord_bench_smoke SOURCES tests/coord/bench_smoke.c ${COORD_TL}
 fs_add_test(NAME coord_overflow SOURCES tests/coord/test_overflow.c ${COORD_TL} LIBS fs_comms LABELS unit TIMEOUT 30)
 fs_add_test(NAME coord_schedule SOURCES tests/coord/test_schedule.c LIBS fs_comms LABELS unit TIMEOUT 30)
 fs_add_test(NAME coord_wedge SOURCES tests/coord/test_wedge.c ${COORD_TL} LIBS fs_comms LABELS unit TIMEOUT 40)
+fs_add_test(NAME coord_job SOURCES tests/coord/test_job.c ${COORD_TL} LIBS fs_comms LABELS unit TIMEOUT 40)
+fs_add_test(NAME coord_logs SOURCES tests/coord/test_logs.c ${COORD_TL} LIBS fs_comms LABELS unit TIMEOUT 40)
+fs_add_test(NAME coord_local_restart SOURCES tests/coord/test_local.c ${COORD_TL} LIBS fs_comms LABELS unit TIMEOUT 40)
+fs_add_test(NAME coord_cli SOURCES tests/coord/test_cli.c ${COORD_TL} LIBS fs_comms LABELS unit TIMEOUT 30)

@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <zmq.h>
+
 #include "trainer/cli.h"
 #include "trainer/common.h"
 
@@ -152,3 +154,34 @@ void tl_cleanup(void) {
         if (system(cmd) != 0) fprintf(stderr, "warning: cannot remove %s\n", g_run[i]);
     }
 }
+
+static void *g_raw_ctx;
+
+void *tl_raw_open(const char *addr) {
+    if (!g_raw_ctx) g_raw_ctx = zmq_ctx_new();
+    void *s = zmq_socket(g_raw_ctx, ZMQ_DEALER);
+    int linger = 1000, hwm = 100000;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    if (zmq_connect(s, addr)) fprintf(stderr, "FAIL: connect %s: %s\n", addr, zmq_strerror(zmq_errno())), tl_cleanup(), exit(1);
+    return s;
+}
+
+void tl_raw_send(void *s, const fs_msg *m) {
+    static uint8_t buf[FS_PROTO_MAX_MSG];
+    char why[256];
+    long n = fs_proto_encode(m, buf, sizeof buf, why, sizeof why);
+    if (n < 0) fprintf(stderr, "FAIL: encode: %s\n", why), tl_cleanup(), exit(1);
+    zmq_send(s, buf, (size_t)n, 0);
+}
+
+int tl_raw_recv(void *s, fs_msg *m, double timeout_s) {
+    static uint8_t buf[1 << 20];
+    char why[256];
+    zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&it, 1, (long)(timeout_s * 1000)) <= 0) return 0;
+    int n = zmq_recv(s, buf, sizeof buf, 0);
+    return n > 0 && (size_t)n <= sizeof buf && fs_proto_decode(buf, (size_t)n, m, why, sizeof why) == 0;
+}
+
+void tl_raw_close(void *s) { zmq_close(s); }

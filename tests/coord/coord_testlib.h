@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "comms/protocol.h"
+
 #define CHECK(cond, ...)                                                                   \
     do {                                                                                   \
         if (!(cond)) {                                                                     \
@@ -38,5 +40,10 @@ int tl_wait(int (*pred)(void *), void *arg, double timeout_s);
 char *tl_slurp(const char *path); /* whole file or NULL */
 long tl_count(const char *hay, const char *needle);
 void tl_cleanup(void);
+/* A raw DEALER socket, as a broken or hostile client would use (close with tl_raw_close). */
+void *tl_raw_open(const char *addr);
+void tl_raw_send(void *s, const fs_msg *m);                /* encodes m; exits on an encode error */
+int tl_raw_recv(void *s, fs_msg *m, double timeout_s);     /* 1 = a reply decoded into m */
+void tl_raw_close(void *s);
 
 #endif

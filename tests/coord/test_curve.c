@@ -84,6 +84,10 @@ int main(int argc, char **argv) {
     char *out = tl_run_status(&rc, "--coordinator", g_addr, "--json", "--keys", keys, NULL);
     CHECK(rc == 0 && out && tl_count(out, "\"rank\":") == 1 && strstr(out, "\"host\":\"keyhost\""), "status with the key:\n%s", out);
     free(out);
+    /* --run without --keys: the run's own key file (the daemon recorded its path). */
+    out = tl_run_status(&rc, "--run", g_run, NULL);
+    CHECK(rc == 0 && out && strstr(out, "job curve-job") && !strstr(out, "unreachable"), "status --run of a CURVE job:\n%s", out);
+    free(out);
     fs_coord_close(good), fs_coord_close(nokey), fs_coord_close(wrong), fs_coord_close(thief);
     tl_kill(d, SIGTERM);
     char path[700];
