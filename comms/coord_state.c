@@ -298,7 +298,10 @@ static void store_checkpoint(coord *c, const fs_msg *m) {
     char now[32];
     fs_iso_time(now);
     fs_jbuf_reset(b);
-    fs_jbuf_printf(b, "{\"step\":%lld,\"path\":", (long long)m->u.ckpt.step);
+    /* rank, inc, seq before the checksums: a lookup takes a key's first occurrence, and a
+     * checksum may be named "seq" (what a restart rebuilds must not read a checksum for it). */
+    fs_jbuf_printf(b, "{\"step\":%lld,\"rank\":%u,\"inc\":\"%016llx\",\"seq\":%llu,\"path\":", (long long)m->u.ckpt.step, m->rank,
+                   (unsigned long long)m->inc, (unsigned long long)m->seq);
     fs_jbuf_str(b, m->u.ckpt.path);
     fs_jbuf_printf(b, ",\"checksums\":{");
     for (int i = 0; i < m->u.ckpt.n; i++) {
@@ -307,8 +310,7 @@ static void store_checkpoint(coord *c, const fs_msg *m) {
         fs_jbuf_printf(b, ":");
         fs_jbuf_str(b, m->u.ckpt.hex[i]);
     }
-    fs_jbuf_printf(b, "},\"time\":\"%s\",\"rank\":%u,\"inc\":\"%016llx\",\"seq\":%llu}\n", now, m->rank, (unsigned long long)m->inc,
-                   (unsigned long long)m->seq);
+    fs_jbuf_printf(b, "},\"time\":\"%s\"}\n", now);
     /* Append-only and fsynced per line: --resume auto trusts what is here. */
     if (fwrite(b->p, 1, b->len, c->registry) != b->len || fflush(c->registry) || fsync(fileno(c->registry)))
         coord_log(c, FS_LOG_ERROR, "%s/registry.jsonl: write failed: %s", c->dir, strerror(errno));

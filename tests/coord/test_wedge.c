@@ -83,16 +83,24 @@ int main(int argc, char **argv) {
     g_run = tl_run_dir("coord_wedge");
     g_daemon = tl_daemon(g_run, g_addr, sizeof g_addr, "tcp://127.0.0.1:*", "--job-id", "wedge-job", "--world-size", "3", NULL);
 
-    /* A: the preview (seq 6) is the last acknowledged message when the daemon dies. */
+    /* A: a preview (seq 6) and a checkpoint (seq 7) are the last acknowledged messages when the
+     * daemon dies. */
     fs_coord_client *a = connect_rank(0);
     metrics(a, 1, 5);
     fs_coord_preview(a, 5, "previews/none.png", "preview");
+    /* then a checkpoint whose checksums are named like the line's own fields */
+    const char *names[] = {"rank", "seq"}, *sums[] = {"00ff", "ff00"};
+    fs_coord_checkpoint(a, 5, "checkpoints/ckpt-5.h5", names, sums, 2);
     CHECK(drained(a, 5), "rank 0: %ld messages not acknowledged before the kill", fs_coord_pending(a));
     restart_daemon(0);
     metrics(a, 6, 10);
     CHECK(drained(a, 5), "rank 0 is wedged after the daemon's restart: %ld messages never acknowledged", fs_coord_pending(a));
     fs_coord_goodbye(a, 1, "done");
     fs_coord_close(a);
+    int rc;
+    char *status = tl_run_status(&rc, "--coordinator", g_addr, "--json", NULL);
+    CHECK(rc == 0 && strstr(status, "\"lost\":0}"), "the restarted daemon did not rebuild every acknowledged seq of rank 0: %s", status);
+    free(status);
     char path[700];
     snprintf(path, sizeof path, "%s/coordinator/events.jsonl", g_run);
     char *text = tl_slurp(path);
@@ -121,9 +129,8 @@ int main(int argc, char **argv) {
     CHECK(fs_coord_pending(c2) == 0, "rank 2 (new incarnation): %ld not acknowledged", fs_coord_pending(c2));
     fs_coord_close(c2);
 
-    int rc;
-    char *status = tl_run_status(&rc, "--coordinator", g_addr, "--json", NULL);
-    CHECK(rc == 0 && strstr(status, "\"lost\":1}"), "status should count the one lost message: %s", status);
+    status = tl_run_status(&rc, "--coordinator", g_addr, "--json", NULL);
+    CHECK(rc == 0 && strstr(status, "\"lost\":1}"), "status should count the one lost message (rank 1's seq 4): %s", status);
     free(status);
     tl_kill(g_daemon, SIGTERM);
     snprintf(path, sizeof path, "%s/coordinator/metrics.jsonl", g_run);
