@@ -722,7 +722,10 @@ static void status_table(coord *c, fs_jbuf *b, double now) {
     fs_jbuf_printf(b, "job %s  world %u  coordinator pid %ld at %s  up %.0f s  messages %llu (bad %llu, oversize %llu, refused %llu, lost %llu)\n",
                    c->job[0] ? c->job : "-", c->world, (long)getpid(), c->endpoint, now - c->t_start, (unsigned long long)c->n_msgs,
                    (unsigned long long)c->n_bad, (unsigned long long)c->n_oversize, (unsigned long long)c->n_refused, (unsigned long long)c->n_lost);
-    fs_jbuf_printf(b, "step %lld of %s  loss %s  ETA %s\n", (long long)step, target, loss, eta);
+    char at[32];
+    if (step >= 0) snprintf(at, sizeof at, "%lld", (long long)step);
+    else snprintf(at, sizeof at, "-");
+    fs_jbuf_printf(b, "step %s of %s  loss %s  ETA %s\n", at, target, loss, eta);
     if (c->ckpt_step >= 0) fs_jbuf_printf(b, "last checkpoint: step %lld  %s  (%s)\n", (long long)c->ckpt_step, c->ckpt_path, c->ckpt_time);
     else fs_jbuf_printf(b, "last checkpoint: none\n");
     fs_jbuf_printf(b, "%6s  %-20s %8s  %-7s %10s %9s %10s %9s\n", "rank", "host", "pid", "state", "step", "hb_age", "images/s", "step");
