@@ -327,6 +327,8 @@ int coord_daemon_run(const coord_opts *o, volatile sig_atomic_t *stop, fs_error 
     if (!rc && !(c->log = fs_fopen(logpath, "a", e))) rc = -1;
     if (rc) { /* the run directory is the user's input: a bad one is exit 2, with a hint */
         fs_error why = *e;
+        char *hint = strstr(why.msg, "\n  hint:"); /* one hint, for the directory as a whole */
+        if (hint) *hint = 0;
         rc = fs_errorf(e, FS_EXIT_BADINPUT, "--state-dir %s: cannot use it as the run directory: %.3000s\n  hint: pass a directory that exists or can be created, and is writable",
                        o->state_dir, why.msg);
     }
