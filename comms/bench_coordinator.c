@@ -149,7 +149,10 @@ static void sim_send_heartbeat(worker *w, sim *s) {
 /* Sends metrics while the window allows, at most max_msgs of them (stops early at the HWM). */
 static void sim_send_metrics(sim *s, const bopts *o, int max_msgs) {
     for (int sent = 0; sent < max_msgs && s->next_seq <= s->acked + (uint64_t)o->window; sent++) {
-        for (int i = 0; i < 8; i++) s->frame[SEQ_OFFSET + i] = (uint8_t)(s->next_seq >> (8 * i)), s->frame[FS_PROTO_HEADER + i] = s->frame[SEQ_OFFSET + i];
+        /* step = the phase's base + seq: a later phase (a new incarnation of the rank) never
+         * repeats an earlier phase's steps, which the daemon would take for a resumed rank */
+        uint64_t step = ((s->inc >> 32) << 32) + s->next_seq;
+        for (int i = 0; i < 8; i++) s->frame[SEQ_OFFSET + i] = (uint8_t)(s->next_seq >> (8 * i)), s->frame[FS_PROTO_HEADER + i] = (uint8_t)(step >> (8 * i));
         if (zmq_send(s->sock, s->frame, s->frame_len, ZMQ_DONTWAIT) < 0) break;
         s->next_seq++;
     }
@@ -396,6 +399,27 @@ static int parse_sizes(const char *s, bopts *o) {
     return 0;
 }
 
+static void usage(FILE *f) {
+    fprintf(f, "usage: faceswarm bench coordinator [--ranks 8,64,512] [--seconds 3] [--threads 4] [--window 64] [--heartbeat-ms 100]\n"
+               "                                   [--json] [--keep]\n"
+               "Starts a coordinator daemon on 127.0.0.1 (a child process, state in a temp run directory) and N simulated\n"
+               "ranks, and measures it in three phases per N:\n"
+               "  flood   every rank keeps --window metrics messages in flight: the daemon's capacity (metrics msgs/s, each\n"
+               "          written to metrics.jsonl and acknowledged), and the heartbeat p99 behind the queue (flood_p99)\n"
+               "  spread  what a training job sends: heartbeats on the client's schedule and 10 metrics/s/rank queued by all\n"
+               "          ranks at once, each held as the client holds it: heartbeat round trip p50/p99 (hb_p50, hb_p99)\n"
+               "  burst   the worst case: the same load with every rank sending at the same instant (burst_p50, burst_p99)\n"
+               "and the CPU of the harness and of the daemon (%% of one core). It checks itself: every acknowledged line must\n"
+               "be in metrics.jsonl exactly once; the `wrong` column counts what is not, and the exit status is 1 if any.\n"
+               "  --ranks LIST        simulated world sizes, comma-separated (1..4096 each; default 8,64,512)\n"
+               "  --seconds S         length of each phase (0..600, default 3)\n"
+               "  --threads N         client threads driving the simulated ranks (1..64, default 4)\n"
+               "  --window N          metrics messages in flight per rank in the flood phase (1..10000, default 64)\n"
+               "  --heartbeat-ms MS   heartbeat period of each simulated rank (default 100)\n"
+               "  --json              one JSON line per world size instead of the table\n"
+               "  --keep              keep the temp run directory (its path is in the header)\n");
+}
+
 static int parse_args(int argc, char **argv, bopts *o) {
     static const struct option opts[] = {{"ranks", required_argument, 0, 'r'}, {"seconds", required_argument, 0, 's'},
                                          {"threads", required_argument, 0, 't'}, {"window", required_argument, 0, 'w'},
@@ -414,9 +438,9 @@ static int parse_args(int argc, char **argv, bopts *o) {
         else if (ch == 'j') o->json = 1;
         else if (ch == 'k') o->keep = 1;
         else if (ch == 'h') {
-            printf("usage: faceswarm bench coordinator [--ranks 8,64,512] [--seconds 3] [--threads 4] [--window 64] [--heartbeat-ms 100] [--json] [--keep]\n");
+            usage(stdout);
             return -1;
-        } else return FS_EXIT_BADINPUT;
+        } else return usage(stderr), FS_EXIT_BADINPUT;
     }
     if (!(o->seconds > 0 && o->seconds <= 600) || o->threads < 1 || o->threads > 64 || o->window < 1 || o->window > 10000 || !(o->hb_s > 0)) {
         fprintf(stderr, "error: faceswarm bench coordinator: --seconds (0,600], --threads 1..64, --window 1..10000, --heartbeat-ms > 0\n");
@@ -491,15 +515,15 @@ int bench_coordinator(int argc, char **argv) {
     char dir[512], addr[300];
     snprintf(dir, sizeof dir, "%s/faceswarm-bench-coord-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(dir)) return fprintf(stderr, "error: cannot create a temp run directory %s\n", dir), FS_EXIT_FAIL;
-    long pid;
     fs_error e = {0};
-    if (fs_coord_spawn_local("/proc/self/exe", dir, NULL, 30.0, addr, sizeof addr, &pid, &e)) {
+    fs_coord_local *daemon;
+    fs_coord_local_opts lo = {.exe = "/proc/self/exe", .run_dir = dir, .job_id = "bench", .world = o.max_ranks, .timeout_s = 30.0};
+    if (fs_coord_local_start(&daemon, &lo, addr, sizeof addr, &e)) {
         fprintf(stderr, "error: bench coordinator: %s\n", e.msg);
         return FS_EXIT_FAIL;
     }
-    rc = run_bench(&o, dir, addr, pid);
-    kill((pid_t)pid, SIGTERM);
-    waitpid((pid_t)pid, NULL, 0);
+    rc = run_bench(&o, dir, addr, fs_coord_local_pid(daemon));
+    fs_coord_local_stop(daemon);
     if (!o.keep) {
         char cmd[600];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

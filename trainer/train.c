@@ -19,6 +19,7 @@
 
 #include "comms/allreduce.h"
 #include "comms/coord_client.h"
+#include "comms/coord_keys.h"
 #include "comms/nccl/nccl_allreduce.h"
 #include "comms/world.h"
 #include "data/loader.h"
@@ -140,7 +141,7 @@ typedef struct trainer {
     fs_loader *loader;
     grad_sync gs;
     fs_coord_client *coord;
-    long coord_pid;        /* local coordinator started by rank 0, 0 if none */
+    fs_coord_local *coord_local; /* local coordinator started (and kept running) by rank 0, NULL if none */
     int coord_used;        /* every rank was given a coordinator address */
     int local_batch;       /* samples per identity on this rank */
     long step;             /* completed steps */
@@ -307,6 +308,16 @@ static int setup_loader(trainer *t, fs_error *e) {
     return fs_loader_open(&t->loader, &o, e);
 }
 
+/* coordinator.keys is input: a key file that is missing or unusable stops the run (exit 2)
+ * before anything is written, instead of a run without the coordinator it asked for. */
+static int check_coord_keys(const trainer *t, fs_error *e) {
+    const char *path = t->cfg.coordinator.keys;
+    fs_coord_keys k;
+    if (!path[0] || !strcmp(t->cfg.coordinator.address, "off") || !fs_coord_keys_load(path, &k, e)) return 0;
+    fs_error why = *e;
+    return fs_errorf(e, FS_EXIT_BADINPUT, "coordinator.keys = '%s': %.3500s", path, why.msg);
+}
+
 /* The coordinator is optional to training: if it cannot be reached the run goes on. */
 static void setup_coordinator(trainer *t) {
     const fs_config *c = &t->cfg;
@@ -314,20 +325,22 @@ static void setup_coordinator(trainer *t) {
     snprintf(addr, sizeof addr, "%s", c->coordinator.address);
     if (!strcmp(addr, "off")) return;
     fs_error e = {0};
+    char job[64];
+    const char *slurm_job = getenv("SLURM_JOB_ID");
+    snprintf(job, sizeof job, "%s", slurm_job ? slurm_job : "local");
     if (!addr[0] && t->world.rank == 0) {
         char exe[FS_PATH_LEN];
         ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
         exe[n > 0 ? n : 0] = 0;
-        if (fs_coord_spawn_local(exe, c->run.dir, c->coordinator.keys, c->coordinator.timeout_s, addr, sizeof addr, &t->coord_pid, &e) != 0) {
+        fs_coord_local_opts lo = {.exe = exe, .run_dir = c->run.dir, .keyfile = c->coordinator.keys, .job_id = job,
+                                  .world = t->world.size, .timeout_s = c->coordinator.timeout_s};
+        if (fs_coord_local_start(&t->coord_local, &lo, addr, sizeof addr, &e) != 0) {
             fs_warn("could not start a local coordinator (%s); training goes on without one", e.msg);
             addr[0] = 0;
         }
     }
     if (fs_world_bcast(&t->world, addr, sizeof addr, 0, &e) != 0 || !addr[0]) return;
     t->coord_used = 1; /* the same on every rank */
-    char job[64];
-    const char *slurm_job = getenv("SLURM_JOB_ID");
-    snprintf(job, sizeof job, "%s", slurm_job ? slurm_job : "local");
     fs_coord_identity id = {.job_id = job, .rank = t->world.rank, .world = t->world.size,
                             .host = t->world.host, .pid = (long)getpid(), .config_hash = fs_config_hash(c)};
     if (fs_coord_connect(&t->coord, addr, c->coordinator.keys, &id, c->coordinator.heartbeat_s, &e) != 0) {
@@ -511,14 +524,15 @@ static int log_metrics(trainer *t, const step_result *r, fs_error *e) {
                           r->sc[SC_COMM_MS] / P, r->sc[SC_OPT_MS], !r->applied, P, t->restart_count, t->sb.have_mask);
     if (t->coord && t->world.rank != 0) {
         char own[256];
-        snprintf(own, sizeof own, "{\"step_ms\":%.3f,\"data_wait_ms\":%.3f,\"loss\":%.6g}", r->rank_step_ms,
-                 r->rank_data_ms, r->loss);
+        double own_imgs = (double)t->local_batch * t->cfg.model.n_identities; /* this rank's images per step */
+        snprintf(own, sizeof own, "{\"step_ms\":%.3f,\"data_wait_ms\":%.3f,\"loss\":%.6g,\"images_per_s\":%.2f}", r->rank_step_ms,
+                 r->rank_data_ms, r->loss, r->rank_step_ms > 0 ? own_imgs / (r->rank_step_ms / 1e3) : 0.0);
         fs_coord_metrics(t->coord, t->step, own);
     }
     if (t->world.rank == 0) {
         if (t->coord) { /* the coordinator takes flat objects; it gets every rank's own times */
             char flat[8192];
-            snprintf(flat, sizeof flat, "%.*s}", (int)n, line);
+            snprintf(flat, sizeof flat, "%.*s,\"target_step\":%ld}", (int)n, line, t->cfg.train.steps); /* for the ETA of `faceswarm status` */
             fs_coord_metrics(t->coord, t->step, flat);
         }
         for (int k = 0; k < 2; k++) {
@@ -690,6 +704,7 @@ static int train_setup(trainer *t, const fs_train_args *a, fs_error *e) {
     if (t->world.size > 1 && (rc = check_divergence(t, e))) return rc;
     /* The data is checked before anything is written: a bad file leaves no run directory. */
     if ((rc = setup_loader(t, e))) return rc;
+    if ((rc = check_coord_keys(t, e))) return rc;
     if (t->world.rank == 0 && (rc = setup_run_dir(t, e))) return rc;
     if ((rc = grad_sync_init(&t->gs, &t->world, &t->model, &t->cfg, e))) return rc;
     if (t->world.rank == 0 && (rc = open_metrics(t, e))) return rc;
@@ -711,7 +726,7 @@ static void train_teardown(trainer *t, int rc, const char *msg) {
         if (fs_world_barrier_timeout(&t->world, 30.0, "the coordinator goodbye", &be))
             fs_warn("%s", be.msg);
     }
-    if (t->coord_pid > 0) kill((pid_t)t->coord_pid, SIGTERM);
+    fs_coord_local_stop(t->coord_local);
     if (t->metrics) fclose(t->metrics);
     if (t->loader) fs_loader_close(t->loader);
     grad_sync_free(&t->gs);
