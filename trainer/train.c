@@ -226,6 +226,7 @@ static int load_checkpoint(trainer *t, const char *path, fs_error *e) {
     if (t->world.rank == 0) {
         fs_ckpt_meta meta;
         rc = fs_ckpt_read(path, (long)m->n_params, &meta, host[0], host[1], host[2], NULL, e);
+        if (!rc && fs_ckpt_notice(&meta)) fs_warn("%s: %s", path, fs_ckpt_notice(&meta));
         if (!rc && meta.model_hash != fs_config_model_hash(&t->cfg))
             rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: the checkpoint's model section differs from the config's\n"
                            "  hint: resume with the config the checkpoint was trained with (faceswarm checkpoint "
