@@ -40,6 +40,9 @@ int fs_h5_fail(fs_error *e, int code, const char *call, const char *file, int li
 }
 
 /* ---------------------------------------------------------------- attributes */
+/* Fills e (code FS_EXIT_BADINPUT) and evaluates to -1, the readers' "refused". */
+#define REFUSE(...) (fs_errorf(e, FS_EXIT_BADINPUT, __VA_ARGS__), -1)
+
 /* A value an attribute reader can take: one element (scalar or [1]). */
 static int one_value(hid_t a, const char *file, const char *name, fs_error *e) {
     hid_t sp = H5Aget_space(a);
@@ -56,21 +59,23 @@ static int read_string(hid_t a, hid_t ft, const char *file, const char *name, ch
     int rc = -1;
     /* HDF5 converts no string between character sets: read in the file's own (h5py writes UTF-8). */
     if (mt < 0 || H5Tset_cset(mt, H5Tget_cset(ft)) < 0) {
-        rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: attribute '%s' has a character set this HDF5 cannot read\n"
+        rc = REFUSE("%s: attribute '%s' has a character set this HDF5 cannot read\n"
                        "  hint: store it as an ASCII or UTF-8 string", file, name);
     } else if (H5Tis_variable_str(ft) > 0) {
         char *v = NULL;
         if (H5Tset_size(mt, H5T_VARIABLE) >= 0 && H5Aread(a, mt, &v) >= 0) {
             size_t n = v ? strlen(v) : 0;
             if (n < FS_H5_ATTR_MAX) *out = fs_strdup(v ? v : ""), rc = 1;
-            else rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: attribute '%s' is %zu bytes long; at most %d are read",
+            else rc = REFUSE("%s: attribute '%s' is %zu bytes long; at most %d are read\n"
+                                "  hint: shorten it",
                                 file, name, n, FS_H5_ATTR_MAX);
             if (v) H5free_memory(v);
         }
     } else {
         size_t sz = H5Tget_size(ft);
         if (sz == 0 || sz >= FS_H5_ATTR_MAX) {
-            rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: attribute '%s' is a string of %zu bytes; expected 1..%d", file,
+            rc = REFUSE("%s: attribute '%s' is a string of %zu bytes; expected 1..%d\n"
+                           "  hint: the file is damaged, or the value is too long", file,
                            name, sz, FS_H5_ATTR_MAX - 1);
         } else {
             char *v = fs_calloc(sz + 1, 1);
@@ -115,7 +120,7 @@ int fs_h5_attr_alloc(hid_t obj, const char *file, const char *name, char **out, 
     if (rc == 0 && cls == H5T_STRING) rc = read_string(a, ft, file, name, out, e);
     else if (rc == 0 && cls == H5T_INTEGER) rc = read_integer(a, file, name, out, e);
     else if (rc == 0)
-        rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: attribute '%s' has HDF5 type class %d; expected a string or an "
+        rc = REFUSE("%s: attribute '%s' has HDF5 type class %d; expected a string or an "
                        "integer\n  hint: faceswarm's attributes are strings, and version is an integer", file, name,
                        (int)cls);
     if (kind) *kind = cls == H5T_STRING ? 's' : 'i';
@@ -130,7 +135,7 @@ int fs_h5_attr_text(hid_t obj, const char *file, const char *name, char *out, si
     int rc = fs_h5_attr_alloc(obj, file, name, &v, NULL, e);
     if (rc <= 0) return rc;
     if (strlen(v) >= outlen)
-        rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: attribute '%s' is %zu bytes long; expected under %zu\n"
+        rc = REFUSE("%s: attribute '%s' is %zu bytes long; expected under %zu\n"
                        "  hint: shorten it", file, name, strlen(v), outlen);
     else
         memcpy(out, v, strlen(v) + 1);
@@ -143,8 +148,9 @@ int fs_h5_attr_i64(hid_t obj, const char *file, const char *name, long long *v, 
     int rc = fs_h5_attr_alloc(obj, file, name, &t, &kind, e);
     if (rc <= 0) return rc;
     if (kind != 'i')
-        rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: attribute '%s' is the string \"%.64s\"; expected an integer", file,
-                       name, t);
+        rc = REFUSE("%s: attribute '%s' is the string \"%.64s\"; expected an integer\n"
+                       "  hint: write it as an integer (h5py: f.attrs['%s'] = 1)", file,
+                       name, t, name);
     else
         *v = strtoll(t, NULL, 10);
     free(t);
@@ -206,7 +212,7 @@ int fs_h5_canon_attrs(hid_t obj, const char *file, const char *skip, fs_h5_canon
     int rc = H5_CHECK(H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_name, &l), e, FS_EXIT_BADINPUT,
                       "%s: cannot list the attributes\n  hint: the file is damaged", file) ? -1 : 0;
     if (!rc && l.over)
-        rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: more than %d attributes\n  hint: the file is not one faceswarm "
+        rc = REFUSE("%s: more than %d attributes\n  hint: the file is not one faceswarm "
                        "wrote", file, MAX_ATTRS);
     for (int i = 0; i < l.n && !rc; i++) {
         if (skip && !strcmp(l.v[i], skip)) continue;

@@ -8,3 +8,8 @@ fs_add_test(NAME data_import SOURCES ${FS_DATA_TEST_DIR}/test_import.c LIBS fs_d
 fs_add_test(NAME data_foreign SOURCES ${FS_DATA_TEST_DIR}/test_foreign.c LIBS fs_data LABELS unit TIMEOUT 30)
 fs_add_test(NAME data_badfiles SOURCES ${FS_DATA_TEST_DIR}/test_badfiles.c LIBS fs_data LABELS unit TIMEOUT 30)
 fs_add_test(NAME data_cli COMMAND sh ${FS_DATA_TEST_DIR}/cli.sh LABELS unit TIMEOUT 60)
+# Checksums from every writer, tampering refused; strings as other tools write them; h5py.
+fs_add_test(NAME data_checksums SOURCES ${FS_DATA_TEST_DIR}/test_checksums.c LIBS fs_data LABELS unit TIMEOUT 30)
+fs_add_test(NAME data_strings SOURCES ${FS_DATA_TEST_DIR}/test_strings.c LIBS fs_data LABELS unit TIMEOUT 30)
+fs_add_test(NAME data_h5py_strings COMMAND sh ${FS_DATA_TEST_DIR}/h5py_strings.sh LABELS unit TIMEOUT 60)
+set_tests_properties(data_h5py_strings PROPERTIES SKIP_RETURN_CODE 77)

@@ -76,12 +76,12 @@ int main(void) {
     fixture noconsent = {"/faces", H5T_NATIVE_UINT8, 4, {N, S, S, 3}, g_faces, 0, 1, "consent", 0};
     fx_write(PATH("noconsent.h5"), &noconsent);
     expect_bad(p, "attribute 'consent'", "--consent");
-    fixture noformat = {"/faces", H5T_NATIVE_UINT8, 4, {N, S, S, 3}, g_faces, 0, 1, "format", 0};
-    fx_write(PATH("noformat.h5"), &noformat);
-    expect_bad(p, "missing root attribute 'format'", "faceswarm.faces");
+    fixture v3 = {"/faces", H5T_NATIVE_UINT8, 4, {N, S, S, 3}, g_faces, 0, 1, NULL, 3};
+    fx_write(PATH("v3.h5"), &v3);
+    expect_bad(p, "version=3", "expected 1 or 2");
     fixture v2 = {"/faces", H5T_NATIVE_UINT8, 4, {N, S, S, 3}, g_faces, 0, 1, NULL, 2};
     fx_write(PATH("v2.h5"), &v2);
-    expect_bad(p, "version=2", "expected 1");
+    expect_bad(p, "/checksums/faces does not", "re-create");
     fixture other = {"/images", H5T_NATIVE_UINT8, 4, {N, S, S, 3}, g_faces, 0, 1, NULL, 0};
     fx_write(PATH("other_name.h5"), &other);
     expect_bad(p, "no dataset '/faces'", "images");
