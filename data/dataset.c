@@ -401,6 +401,31 @@ const char *fs_faces_attr(const fs_faces *f, const char *name) {
     return "";
 }
 
+/* ---------------------------------------------------------------- use for training */
+int fs_faces_check_use(const fs_faces *f, const char *identity, int require_consent, long global_batch, int speak,
+                       fs_error *e) {
+    const char *missing = !f->identity[0] ? "identity" : !f->consent[0] ? "consent" : !f->source[0] ? "source" : NULL;
+    if (missing && require_consent)
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: no consent record (attribute '%s' is %s)\n  hint: train only on "
+                         "faces of people who consented: import them with faceswarm data import --identity NAME "
+                         "--consent REF --source TEXT; to train on this file anyway, set data.require_consent: "
+                         "false (recorded in the checkpoints; outputs say \"consent not recorded\")", f->path,
+                         missing, f->format[0] || f->identity[0] || f->consent[0] ? "empty or missing" : "missing");
+    if (!speak) return 0;
+    if (f->notice[0]) fs_info("notice: %s: %s", f->path, f->notice);
+    if (missing)
+        fs_warn("%s: no consent record (attribute '%s' is empty or missing); training on it because "
+                "data.require_consent is false: outputs are labelled \"consent not recorded\"", f->path, missing);
+    if (identity && f->identity[0] && strcmp(identity, f->identity) != 0)
+        fs_warn("%s: its identity attribute says '%s', but it trains as identity '%s' (model.identities)\n"
+                "  hint: check that this is the right person's file", f->path, f->identity, identity);
+    if (f->n < global_batch)
+        fs_warn("%s: %ld face(s), fewer than the batch of %ld per identity: every batch repeats faces\n"
+                "  hint: import more faces of this identity, or lower train.batch_per_identity", f->path, f->n,
+                global_batch);
+    return 0;
+}
+
 /* ---------------------------------------------------------------- reading */
 static void *scratch(fs_faces *f, size_t bytes) {
     if (bytes > f->scratch_bytes) {

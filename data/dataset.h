@@ -59,6 +59,12 @@ int fs_faces_read_masks_index(fs_faces *f, const long *idx, long count, uint8_t 
 /* Storage description for `data inspect`: "chunked [1,64,64,3]" / "contiguous", and the
  * filters ("none", "deflate(4)", "shuffle+deflate(6)"). */
 void fs_faces_storage(const fs_faces *f, char *chunking, size_t clen, char *filters, size_t flen);
+/* What training demands of a file it will train identity `identity` (may be NULL) on: a
+ * consent record (identity, consent and source all recorded) unless require_consent is 0;
+ * with speak, warnings for an identity attribute naming another identity, fewer faces than
+ * global_batch, a missing record that is allowed, and the file's notice. */
+int fs_faces_check_use(const fs_faces *f, const char *identity, int require_consent, long global_batch, int speak,
+                       fs_error *e);
 /* Checks the optional /masks and /landmarks shapes against N and S (verify). */
 int fs_faces_check_extras(fs_faces *f, fs_error *e);
 void fs_faces_close(fs_faces *f);

@@ -13,3 +13,4 @@ fs_add_test(NAME data_checksums SOURCES ${FS_DATA_TEST_DIR}/test_checksums.c LIB
 fs_add_test(NAME data_strings SOURCES ${FS_DATA_TEST_DIR}/test_strings.c LIBS fs_data LABELS unit TIMEOUT 30)
 fs_add_test(NAME data_h5py_strings COMMAND sh ${FS_DATA_TEST_DIR}/h5py_strings.sh LABELS unit TIMEOUT 60)
 set_tests_properties(data_h5py_strings PROPERTIES SKIP_RETURN_CODE 77)
+fs_add_test(NAME data_consent COMMAND bash ${FS_DATA_TEST_DIR}/consent.sh LABELS unit TIMEOUT 120)

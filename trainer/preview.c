@@ -32,6 +32,12 @@ static void blit(uint8_t *grid, int gw, const uint8_t *face, int s, int row, int
     for (int y = 0; y < s; y++) memcpy(grid + ((size_t)(y0 + y) * gw + x0) * 3, face + (size_t)y * s * 3, (size_t)s * 3);
 }
 
+const char *fs_consent_label(int require_consent, int checked) {
+    if (!require_consent) return "consent not recorded: trained with data.require_consent false";
+    return checked ? "every training dataset had a consent record (identity, consent, source)"
+                   : "consent not checked: trained by a faceswarm that did not check consent records";
+}
+
 int fs_preview_write(fs_model *m, const fs_config *c, fs_loader *L, long step, const char *path, fs_error *e) {
     int s = m->resolution, nid = m->n_decoders, k = FS_PREVIEW_SAMPLES, gap = 2;
     size_t img = (size_t)s * s * 3;
@@ -58,7 +64,8 @@ int fs_preview_write(fs_model *m, const fs_config *c, fs_loader *L, long step, c
                  "decoder of each identity (own = reconstruction, others = swap)", k, c->model.identities[0]);
         const char *text[] = {"Title", "faceswarm training preview", "Software", "faceswarm " FS_VERSION,
                               "Disclaimer", FS_SYNTHETIC_NOTICE, "faceswarm:synthetic", "true",
-                              "faceswarm:run", c->run.dir, "faceswarm:step", stepv, "Comment", layout, NULL};
+                              "faceswarm:run", c->run.dir, "faceswarm:step", stepv, "Comment", layout,
+                              "faceswarm:consent", fs_consent_label(c->data.require_consent, 1), NULL};
         rc = fs_png_write(path, grid, gw, gh, text, e);
     }
     free(face);

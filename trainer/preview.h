@@ -18,6 +18,9 @@
  * dataset, unaugmented); columns: the original, then the output of decoder 0, 1, ... (its
  * own decoder is the reconstruction, every other decoder a swap). Atomic; PNG text chunks
  * name the run and step and say the image is synthetic. */
+/* The PNG label "faceswarm:consent" of previews and swaps: whether training checked that every
+ * dataset had a consent record (data.require_consent, and a run new enough to check it). */
+const char *fs_consent_label(int require_consent, int checked);
 int fs_preview_write(fs_model *m, const fs_config *c, fs_loader *L, long step, const char *path, fs_error *e);
 
 /* Runs faces [n, S, S, 3] (uint8, host) through the encoder and decoder `to`: out [n, S, S, 3]. */

@@ -290,10 +290,10 @@ static int resume(trainer *t, const char *how, fs_error *e) {
 static int setup_loader(trainer *t, fs_error *e) {
     const fs_config *c = &t->cfg;
     char paths[FS_MAX_IDENTITIES][FS_PATH_LEN + 80];
-    const char *pp[FS_MAX_IDENTITIES];
+    const char *pp[FS_MAX_IDENTITIES], *ids[FS_MAX_IDENTITIES];
     for (int i = 0; i < c->model.n_identities; i++) {
         fs_config_data_path(c, i, paths[i], sizeof paths[i]);
-        pp[i] = paths[i];
+        pp[i] = paths[i], ids[i] = c->model.identities[i];
     }
     fs_loader_opts o = {
         .paths = pp, .n_identities = c->model.n_identities,
@@ -303,6 +303,7 @@ static int setup_loader(trainer *t, fs_error *e) {
         .prefetch = c->data.prefetch, .threads = c->data.threads,
         .rotation = c->data.rotation, .zoom = c->data.zoom, .shift = c->data.shift, .flip = c->data.flip,
         .warp = c->data.warp, .masks = fs_loader_masks_mode(c->train.mask_loss),
+        .identities = ids, .require_consent = c->data.require_consent,
     };
     return fs_loader_open(&t->loader, &o, e);
 }
