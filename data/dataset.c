@@ -226,6 +226,54 @@ static int open_masks(fs_faces *f, fs_error *e) {
     return H5_CHECK(f->mdset, e, FS_EXIT_BADINPUT, "%s: /masks is not a readable dataset", f->path) ? -1 : 0;
 }
 
+/* HDF5 1.10 trusts a damaged file's storage records: it copies a whole chunk out of an
+ * unfiltered chunk whatever size the chunk index records for it (a chunk of 8 bytes overruns
+ * its heap), and reads contiguous data at whatever address the layout says. So before a read,
+ * contiguous data must lie inside the file, and every stored chunk that the rows [start,
+ * start+count) touch must hold exactly a chunk's bytes (or none: never written, read as
+ * fill). Filtered chunks are sized by their filter. */
+static int chunks_sane(const char *path, hid_t d, const char *name, long start, long count, fs_error *e) {
+    hid_t p = H5Dget_create_plist(d), t = H5Dget_type(d), sp = H5Dget_space(d);
+    hsize_t chunk[8] = {0}, dims[8] = {0};
+    int rank = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1, rc = 0;
+    if (p >= 0 && t >= 0 && H5Pget_layout(p) == H5D_CONTIGUOUS) { /* must lie inside the file */
+        hsize_t fsize = 0, stored = H5Dget_storage_size(d), want = H5Tget_size(t);
+        hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+        haddr_t at = H5Dget_offset(d);
+        hid_t file = H5Iget_file_id(d);
+        H5Fget_filesize(file, &fsize);
+        H5Fclose(file);
+        H5Eclear2(H5E_DEFAULT);
+        if (stored != 0 && (n < 0 || at == HADDR_UNDEF || stored != (hsize_t)n * want || at + stored > fsize))
+            rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s: its data (%llu bytes at %llu) does not lie inside the file "
+                           "(%llu bytes)\n  hint: the file is truncated or damaged; re-create it or restore a copy",
+                           path, name, (unsigned long long)stored, (unsigned long long)at,
+                           (unsigned long long)fsize);
+    }
+    int check = !rc && p >= 0 && t >= 0 && rank > 0 && rank <= 8 && H5Pget_layout(p) == H5D_CHUNKED &&
+                H5Pget_nfilters(p) == 0 && H5Pget_chunk(p, rank, chunk) == rank;
+    if (check) H5Sget_simple_extent_dims(sp, dims, NULL);
+    hsize_t want = check ? H5Tget_size(t) : 0;
+    for (int i = 0; check && i < rank; i++) want *= chunk[i] ? chunk[i] : 1;
+    hsize_t at[8] = {0}, lo0 = check ? (hsize_t)start / chunk[0] * chunk[0] : 0;
+    at[0] = lo0;
+    while (check && !rc && at[0] < (hsize_t)(start + count)) {
+        hsize_t bytes = 0;
+        if (H5Dget_chunk_storage_size(d, at, &bytes) < 0) H5Eclear2(H5E_DEFAULT), bytes = 0;
+        if (bytes != 0 && bytes != want)
+            rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s: the chunk at row %llu stores %llu bytes, expected %llu "
+                           "(no filter)\n  hint: the file is damaged; re-create it or restore a copy", path, name,
+                           (unsigned long long)at[0], (unsigned long long)bytes, (unsigned long long)want);
+        int k = rank - 1; /* next chunk: odometer over the chunk grid, row dimension last */
+        while (k > 0 && (at[k] += chunk[k]) >= dims[k]) at[k--] = 0;
+        if (k == 0) at[0] += chunk[0];
+    }
+    if (p >= 0) H5Pclose(p);
+    if (t >= 0) H5Tclose(t);
+    if (sp >= 0) H5Sclose(sp);
+    return rc ? -1 : 0;
+}
+
 /* ---------------------------------------------------------------- checksums (schema v2) */
 /* H5Lexists fails (not just says no) when an intermediate group is missing. */
 static int exists(hid_t file, const char *name) {
@@ -293,7 +341,7 @@ static int read_sums(fs_faces *f, int i, fs_error *e) {
                        ITEMS[i].name);
     } else {
         f->sums[i] = fs_malloc((size_t)f->n * 8);
-        if (H5_CHECK(H5Dread(d, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, f->sums[i]), e, FS_EXIT_BADINPUT,
+        if (chunks_sane(f->path, d, ITEMS[i].sums, 0, f->n, e) || H5_CHECK(H5Dread(d, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, f->sums[i]), e, FS_EXIT_BADINPUT,
                      "%s: %s cannot be read (damaged)\n  hint: re-create the file", f->path, ITEMS[i].sums))
             rc = -1;
     }
@@ -349,7 +397,18 @@ static int open_locked(fs_faces *f, const fs_faces_map *map, fs_error *e) {
     if (read_attrs(f, e) || check_schema_attrs(f, e)) return -1;
     if (open_dataset(f, e) || check_dtype(f, e) || check_shape(f, e) || check_filters(f, e)) return -1;
     if (open_masks(f, e)) return -1;
-    return !strcmp(f->version, "2") && fs_faces_is_schema(f->format) ? load_checksums(f, e) : 0;
+    /* Checksums are checked whenever a part of them is there, whatever the version or format
+     * say: a damaged version (2 -> 1) or format name must not turn a sealed file into an
+     * unchecked one. (A foreign file counts as sealed only with faceswarm's /checksums/faces.) */
+    int sealed = fs_faces_is_schema(f->format) ? !strcmp(f->version, "2") || H5Aexists(f->file, "checksum") > 0 ||
+                                                     exists(f->file, "/checksums")
+                                               : exists(f->file, ITEMS[0].sums);
+    H5Eclear2(H5E_DEFAULT);
+    if (sealed) {
+        f->notice[0] = 0;
+        return load_checksums(f, e);
+    }
+    return 0;
 }
 
 static void close_locked(fs_faces *f) {
@@ -466,7 +525,8 @@ static int read_locked(fs_faces *f, long start, long count, uint8_t *out, fs_err
     void *buf = direct ? (void *)out : scratch(f, elems * (f->f32 ? 4 : 1));
     hid_t fsp = H5Dget_space(f->dset), msp = H5Screate_simple(4, cnt, NULL);
     int rc = -1;
-    if (!H5_CHECK(H5Sselect_hyperslab(fsp, H5S_SELECT_SET, off, NULL, cnt, NULL), e, FS_EXIT_BADINPUT,
+    if (!chunks_sane(f->path, f->dset, f->dset_name, start, count, e) &&
+        !H5_CHECK(H5Sselect_hyperslab(fsp, H5S_SELECT_SET, off, NULL, cnt, NULL), e, FS_EXIT_BADINPUT,
                   "%s: %s: cannot select faces %ld..%ld", f->path, f->dset_name, start, start + count - 1) &&
         !H5_CHECK(H5Dread(f->dset, f->f32 ? H5T_NATIVE_FLOAT : H5T_NATIVE_UINT8, msp, fsp, H5P_DEFAULT, buf), e,
                   FS_EXIT_BADINPUT, "%s: %s: reading faces %ld..%ld failed (truncated or corrupted file?)",
@@ -498,7 +558,8 @@ int fs_faces_read(fs_faces *f, long start, long count, uint8_t *out, fs_error *e
 static int read_masks_locked(fs_faces *f, long start, long count, uint8_t *out, fs_error *e) {
     hsize_t s = (hsize_t)f->S, off[3] = {(hsize_t)start, 0, 0}, cnt[3] = {(hsize_t)count, s, s};
     hid_t fsp = H5Dget_space(f->mdset), msp = H5Screate_simple(3, cnt, NULL);
-    int bad = H5_CHECK(H5Sselect_hyperslab(fsp, H5S_SELECT_SET, off, NULL, cnt, NULL), e, FS_EXIT_BADINPUT,
+    int bad = chunks_sane(f->path, f->mdset, "/masks", start, count, e) ||
+              H5_CHECK(H5Sselect_hyperslab(fsp, H5S_SELECT_SET, off, NULL, cnt, NULL), e, FS_EXIT_BADINPUT,
                        "%s: /masks: cannot select masks %ld..%ld", f->path, start, start + count - 1) ||
               H5_CHECK(H5Dread(f->mdset, H5T_NATIVE_UINT8, msp, fsp, H5P_DEFAULT, out), e, FS_EXIT_BADINPUT,
                        "%s: /masks: reading masks %ld..%ld failed (truncated or corrupted file?)", f->path, start,
@@ -625,7 +686,8 @@ static int verify_landmarks(fs_faces *f, fs_error *e) {
     for (long k = 0; k < f->n && !rc; k += BLOCK) {
         hsize_t off[3] = {(hsize_t)k, 0, 0}, cnt[3] = {(hsize_t)FS_MIN((long)BLOCK, f->n - k), 68, 2};
         hid_t fsp = H5Dget_space(d), msp = H5Screate_simple(3, cnt, NULL);
-        rc = H5_CHECK(H5Sselect_hyperslab(fsp, H5S_SELECT_SET, off, NULL, cnt, NULL), e, FS_EXIT_BADINPUT,
+        rc = chunks_sane(f->path, d, "/landmarks", k, (long)cnt[0], e) ||
+             H5_CHECK(H5Sselect_hyperslab(fsp, H5S_SELECT_SET, off, NULL, cnt, NULL), e, FS_EXIT_BADINPUT,
                       "%s: /landmarks: cannot select rows %ld..", f->path, k) ||
              H5_CHECK(H5Dread(d, H5T_NATIVE_FLOAT, msp, fsp, H5P_DEFAULT, buf), e, FS_EXIT_BADINPUT,
                       "%s: /landmarks: reading rows %ld.. failed (truncated or corrupted file?)", f->path, k) ||

@@ -14,3 +14,10 @@ fs_add_test(NAME data_strings SOURCES ${FS_DATA_TEST_DIR}/test_strings.c LIBS fs
 fs_add_test(NAME data_h5py_strings COMMAND sh ${FS_DATA_TEST_DIR}/h5py_strings.sh LABELS unit TIMEOUT 60)
 set_tests_properties(data_h5py_strings PROPERTIES SKIP_RETURN_CODE 77)
 fs_add_test(NAME data_consent COMMAND bash ${FS_DATA_TEST_DIR}/consent.sh LABELS unit TIMEOUT 120)
+# The HDF5 dataset reader's fuzz corpus replayed (gcc), and its libFuzzer target (see
+# tests/ckpt.cmake for the build): build-fuzz/tests/fuzz_dataset -max_len=70000 work tests/fuzz/corpus/dataset
+fs_add_test(NAME data_fuzz_corpus SOURCES tests/fuzz/replay_files.c tests/fuzz/fuzz_dataset.c
+            LIBS fs_data LABELS unit ARGS dataset TIMEOUT 60)
+if(FACESWARM_FUZZ)
+  fs_add_h5_fuzzer(NAME fuzz_dataset SOURCES tests/fuzz/fuzz_dataset.c data/dataset.c)
+endif()

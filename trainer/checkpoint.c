@@ -225,7 +225,16 @@ static hid_t open_sized(hid_t f, const char *path, const char *name, long n, siz
     hid_t s = H5Dget_space(d);
     hssize_t got = s >= 0 ? H5Sget_simple_extent_npoints(s) : -1;
     if (s >= 0) H5Sclose(s);
-    if (H5Fget_filesize(f, &fsize) < 0 || got != n || (double)n * (double)elem > (double)fsize) {
+    /* Contiguous data (what the writer makes) must lie inside the file: HDF5 1.10 reads a
+     * damaged layout's address without checking it. */
+    hid_t p = H5Dget_create_plist(d);
+    int contiguous = p >= 0 && H5Pget_layout(p) == H5D_CONTIGUOUS;
+    if (p >= 0) H5Pclose(p);
+    haddr_t at = contiguous ? H5Dget_offset(d) : 0;
+    int outside = contiguous && (at == HADDR_UNDEF || H5Dget_storage_size(d) != (hsize_t)n * elem);
+    H5Eclear2(H5E_DEFAULT);
+    if (H5Fget_filesize(f, &fsize) < 0 || got != n || (double)n * (double)elem > (double)fsize || outside ||
+        (contiguous && (double)at + (double)n * (double)elem > (double)fsize)) {
         if (got != n)
             fs_errorf(e, FS_EXIT_BADINPUT, "%s: /%s has %lld elements, expected %ld\n  hint: the checkpoint "
                       "belongs to another model, or is damaged", path, name, (long long)got, n);
