@@ -428,7 +428,9 @@ int fs_faces_open(fs_faces **out, const char *path, const fs_faces_map *map, fs_
     fs_h5_lock();
     int rc = open_locked(f, map, e);
     if (rc) {
-        if (e && !e->code) fs_errorf(e, FS_EXIT_BADINPUT, "%s: cannot open", path);
+        if (e && !e->code)
+            fs_errorf(e, FS_EXIT_BADINPUT, "%s: cannot open\n  hint: check that the file is a whole, readable HDF5 "
+                      "file", path);
         close_locked(f);
     }
     fs_h5_unlock();

@@ -21,3 +21,5 @@ endif()
 foreach(t fixtures_v1 cli)
   fs_add_test(NAME ckpt_${t} COMMAND bash ${CMAKE_SOURCE_DIR}/tests/ckpt/${t}.sh LABELS unit TIMEOUT 120)
 endforeach()
+fs_add_test(NAME ckpt_resume_tamper COMMAND bash ${CMAKE_SOURCE_DIR}/tests/ckpt/resume_tamper.sh
+            $<TARGET_FILE:ckpt_mutate> LABELS unit TIMEOUT 120)

@@ -168,8 +168,21 @@ static int write_seeds(const char *dir) {
     return rc ? 1 : 0;
 }
 
+/* `mutate set-int FILE ATTR VALUE`: overwrites an integer root attribute in place (what a hand
+ * edit with h5py does), for the shell tests of tampered metadata. */
+static int set_int(const char *path, const char *name, long long v) {
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT), a = f >= 0 ? H5Aopen(f, name, H5P_DEFAULT) : -1;
+    int ok = a >= 0 && H5Awrite(a, H5T_NATIVE_LLONG, &v) >= 0;
+    if (a >= 0) H5Aclose(a);
+    if (f >= 0) H5Fclose(f);
+    if (!ok) fprintf(stderr, "FAIL: cannot set %s of %s\n", name, path);
+    return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
     if (argc == 3 && !strcmp(argv[1], "seeds")) return write_seeds(argv[2]);
+    if (argc == 5 && !strcmp(argv[1], "set-int")) return set_int(argv[2], argv[3], atoll(argv[4]));
     if (argc != 5 || (strcmp(argv[1], "checkpoint") && strcmp(argv[1], "dataset"))) {
         fprintf(stderr, "usage: mutate checkpoint|dataset FILE CASES SEED\n");
         return 2;
