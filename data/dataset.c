@@ -250,9 +250,19 @@ static int chunks_sane(const char *path, hid_t d, const char *name, long start, 
                            path, name, (unsigned long long)stored, (unsigned long long)at,
                            (unsigned long long)fsize);
     }
-    int check = !rc && p >= 0 && t >= 0 && rank > 0 && rank <= 8 && H5Pget_layout(p) == H5D_CHUNKED &&
-                H5Pget_nfilters(p) == 0 && H5Pget_chunk(p, rank, chunk) == rank;
-    if (check) H5Sget_simple_extent_dims(sp, dims, NULL);
+    int chunked = !rc && p >= 0 && t >= 0 && rank > 0 && rank <= 8 && H5Pget_layout(p) == H5D_CHUNKED &&
+                  H5Pget_chunk(p, rank, chunk) == rank;
+    hsize_t maxd[8] = {0};
+    if (chunked) H5Sget_simple_extent_dims(sp, dims, maxd);
+    double chunk_bytes = chunked ? (double)H5Tget_size(t) : 0; /* a chunk past a fixed extent reads out of bounds */
+    for (int i = 0; chunked && !rc && i < rank; i++) {
+        chunk_bytes *= (double)chunk[i];
+        if (chunk[i] < 1 || (maxd[i] != H5S_UNLIMITED && chunk[i] > maxd[i]) || chunk_bytes > 4294967295.0)
+            rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s: chunk dimension %d is %llu, the dataset's is at most %llu\n"
+                           "  hint: the file is damaged; re-create it or restore a copy", path, name, i,
+                           (unsigned long long)chunk[i], (unsigned long long)maxd[i]);
+    }
+    int check = chunked && !rc && H5Pget_nfilters(p) == 0;
     hsize_t want = check ? H5Tget_size(t) : 0;
     for (int i = 0; check && i < rank; i++) want *= chunk[i] ? chunk[i] : 1;
     hsize_t at[8] = {0}, lo0 = check ? (hsize_t)start / chunk[0] * chunk[0] : 0;

@@ -24,8 +24,10 @@ static inline const char *fuzz_file(const char *kind, const uint8_t *data, size_
 
 /* A refusal: exit code 2, a message with a hint, and no source path in it. */
 static inline void fuzz_check_refusal(const char *what, int rc, const fs_error *e) {
-    if (rc == FS_EXIT_BADINPUT && e->code == FS_EXIT_BADINPUT && e->msg[0] && strstr(e->msg, "hint:") &&
-        !strstr(e->msg, ".c:"))
+    static const char *const sources[] = {"dataset.c:", "checkpoint.c:", "h5check.c:", "common.c:"};
+    int source = 0; /* (".c:" alone also matches text quoted from the damaged file itself) */
+    for (size_t i = 0; i < sizeof sources / sizeof *sources; i++) source |= strstr(e->msg, sources[i]) != NULL;
+    if (rc == FS_EXIT_BADINPUT && e->code == FS_EXIT_BADINPUT && e->msg[0] && strstr(e->msg, "hint:") && !source)
         return;
     fprintf(stderr, "fuzz %s: a bad refusal: rc %d, code %d, message \"%s\"\n", what, rc, e->code, e->msg);
     abort();
