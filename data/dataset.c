@@ -351,7 +351,8 @@ static int read_sums(fs_faces *f, int i, fs_error *e) {
                        ITEMS[i].name);
     } else {
         f->sums[i] = fs_malloc((size_t)f->n * 8);
-        if (chunks_sane(f->path, d, ITEMS[i].sums, 0, f->n, e) || H5_CHECK(H5Dread(d, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, f->sums[i]), e, FS_EXIT_BADINPUT,
+        if (chunks_sane(f->path, d, ITEMS[i].sums, 0, f->n, e) ||
+            H5_CHECK(H5Dread(d, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, f->sums[i]), e, FS_EXIT_BADINPUT,
                      "%s: %s cannot be read (damaged)\n  hint: re-create the file", f->path, ITEMS[i].sums))
             rc = -1;
     }
@@ -366,7 +367,8 @@ static int load_checksums(fs_faces *f, fs_error *e) {
         if (item != sums)
             return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s %s, but %s %s (schema v2 keeps one checksum per item)\n"
                              "  hint: the file was damaged or edited after it was written; re-create it", f->path,
-                             ITEMS[i].name, item ? "exists" : "is missing", ITEMS[i].sums, sums ? "exists" : "does not");
+                             ITEMS[i].name, item ? "exists" : "is missing", ITEMS[i].sums,
+                             sums ? "exists" : "does not");
         if (item && read_sums(f, i, e)) return -1;
     }
     char want[32] = "", got[17];
@@ -871,7 +873,8 @@ static int seal_locked(fs_faces_writer *w, fs_error *e) {
     uint64_t *sums[FS_FACES_N_ITEMS] = {w->sums[0], w->sums[1], NULL};
     char sum[17];
     if (!bad && (w->mdset < 0 || H5Dflush(w->mdset) >= 0) && H5Dflush(w->dset) >= 0)
-        bad = faces_checksum(w->file, w->tmp, sums, w->n, sum, e) || write_attr_str(w->file, w->tmp, "checksum", sum, e);
+        bad = faces_checksum(w->file, w->tmp, sums, w->n, sum, e) ||
+              write_attr_str(w->file, w->tmp, "checksum", sum, e);
     return bad ? -1 : 0;
 }
 

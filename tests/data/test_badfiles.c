@@ -86,6 +86,12 @@ int main(void) {
     fx_write(PATH("other_name.h5"), &other);
     expect_bad(p, "no dataset '/faces'", "images");
 
+    /* Found by fuzz_dataset: a chunk larger than the dataset's fixed extent made HDF5 1.10
+     * overrun its heap in H5Dread; it is refused before HDF5 reads. */
+    char fuzzed[1024];
+    snprintf(fuzzed, sizeof fuzzed, "%s/tests/fuzz/corpus/dataset/chunk-past-extent-1",
+             getenv("FACESWARM_SOURCE_DIR") ? getenv("FACESWARM_SOURCE_DIR") : "..");
+    expect_bad(fuzzed, "chunk dimension 2 is 2048", "damaged");
     if (mkdir(PATH("adir.h5"), 0755) != 0) return 1;
     expect_bad(p, "is a directory", "expected an HDF5 face file");
     expect_bad(PATH("missing.h5"), "no such file", "synth");
