@@ -1,4 +1,4 @@
-/* data_cmd.c — `faceswarm data synth|import|inspect|verify`. */
+/* data_cmd.c — `faceswarm data synth|import|inspect|verify|consent`. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,11 +125,16 @@ static int cmd_import(int argc, char **argv) {
 
 /* ---------------------------------------------------------------- inspect / verify */
 static const char INSPECT_HELP[] =
-    "usage: faceswarm data inspect|verify [--dataset PATH --layout nhwc|nchw --dtype uint8|float32] FILE.h5\n"
-    "  inspect prints count, size, identity, consent, source, masks, chunking and compression;\n"
-    "  verify also reads every face (and mask) and checks the schema (and /masks, /landmarks when\n"
-    "  present).\n"
-    "  Without mapping options the file must be schema v1.\n";
+    "usage: faceswarm data inspect|verify|consent [--dataset PATH --layout nhwc|nchw --dtype uint8|float32] FILE.h5\n"
+    "  inspect prints count, size, identity, consent, source, masks, checksums, chunking and\n"
+    "  compression (the attribute checksum is checked when the file is opened);\n"
+    "  verify also reads every face (and mask, and landmark row) and checks each against its\n"
+    "  checksum, and checks /masks and /landmarks;\n"
+    "  consent prints the consent record (identity, consent, source, synthetic) and exits 0 only\n"
+    "  when it is complete and covered by the file's checksum (2 otherwise).\n"
+    "  A file with a format attribute is checked as a faceswarm file; one without is read as a\n"
+    "  foreign file through the mapping (defaults /faces nhwc uint8). Files of schema v1 (older\n"
+    "  faceswarm) have no checksums: they are read with a notice.\n";
 
 /* Shared option parsing: a mapping (any of the three options) reads a foreign file. */
 static int parse_file_args(const char *sub, int argc, char **argv, fs_faces_map *map, int *mapped,
@@ -161,6 +166,7 @@ static int open_for(const char *sub, int argc, char **argv, fs_faces **f) {
     if (rc) return rc < 0 ? -1 : rc;
     fs_error e = {0};
     if (fs_faces_open(f, path, mapped ? &map : NULL, &e)) return report(&e);
+    if (fs_faces_notice(*f)) fprintf(stderr, "notice: %s: %s\n", path, fs_faces_notice(*f));
     return 0;
 }
 
@@ -182,6 +188,8 @@ static int cmd_inspect(int argc, char **argv) {
     printf("synthetic    %s\n", fs_faces_attr(f, "synthetic")[0] ? fs_faces_attr(f, "synthetic") : "false");
     printf("count        %ld\n", fs_faces_count(f));
     printf("masks        %s\n", fs_faces_has_masks(f) ? "yes (/masks uint8 [N,S,S])" : "no");
+    printf("checksums    %s\n", fs_faces_has_checksums(f) ? "yes (attributes verified; verify checks every face)"
+                                                         : "none (damage cannot be detected)");
     printf("size         %d px\n", fs_faces_size(f));
     printf("chunking     %s\n", chunking);
     printf("compression  %s\n", filters);
@@ -206,10 +214,44 @@ static int cmd_verify(int argc, char **argv) {
     if (rc == 0) rc = fs_faces_check_extras(f, &e);
     free(buf);
     if (rc == 0)
-        printf("verify: %s ok: %ld faces of %d px%s read in %.2f s, schema %s\n", fs_faces_path(f), n, S,
+        printf("verify: %s ok: %ld faces of %d px%s read in %.2f s, schema %s%s%s\n", fs_faces_path(f), n, S,
                fs_faces_has_masks(f) ? " and their masks" : "", fs_now() - t0,
-               fs_faces_attr(f, "format")[0] ? "v1" : "foreign (mapped)");
+               fs_faces_is_schema(fs_faces_attr(f, "format")) ? "v" : "foreign (mapped)",
+               fs_faces_is_schema(fs_faces_attr(f, "format")) ? fs_faces_attr(f, "version") : "",
+               fs_faces_has_checksums(f) ? ", every checksum matches" : ", no checksums to check");
     fs_faces_close(f);
+    return rc ? report(&e) : FS_EXIT_OK;
+}
+
+/* The consent record: identity, consent, source (and synthetic), complete and covered by
+ * the attribute checksum (schema v2) — what training requires (data.require_consent). */
+static int cmd_consent(int argc, char **argv) {
+    fs_faces *f;
+    int rc = open_for("consent", argc, argv, &f);
+    if (rc) return rc < 0 ? FS_EXIT_OK : rc;
+    const char *names[] = {"identity", "consent", "source"};
+    int missing = 0;
+    printf("file       %s\n", fs_faces_path(f));
+    for (int i = 0; i < 3; i++) {
+        const char *v = fs_faces_attr(f, names[i]);
+        printf("%-10s %s\n", names[i], v[0] ? v : "(not recorded)");
+        missing += !v[0];
+    }
+    printf("synthetic  %s\n", fs_faces_attr(f, "synthetic")[0] ? fs_faces_attr(f, "synthetic") : "false");
+    int sealed = fs_faces_has_checksums(f);
+    printf("checksum   %s\n", sealed ? "covers the record (verified)" : "none: the record could have been changed");
+    fs_error e = {0};
+    if (missing)
+        rc = fs_errorf(&e, FS_EXIT_BADINPUT, "%s: the consent record is incomplete (%d of identity, consent, source "
+                       "not recorded)\n  hint: re-import with faceswarm data import --identity NAME --consent REF "
+                       "--source TEXT; training refuses it unless data.require_consent: false",
+                       fs_faces_path(f), missing);
+    else if (!sealed)
+        rc = fs_errorf(&e, FS_EXIT_BADINPUT, "%s: the consent record is not covered by a checksum (%s)\n  hint: "
+                       "re-create the file with this faceswarm (data import / data synth) to seal it",
+                       fs_faces_path(f), fs_faces_is_schema(fs_faces_attr(f, "format")) ? "schema v1" : "foreign file");
+    fs_faces_close(f);
+    if (!rc) printf("consent record complete and verified\n");
     return rc ? report(&e) : FS_EXIT_OK;
 }
 
@@ -219,7 +261,8 @@ int cmd_data(int argc, char **argv) {
         {"synth", cmd_synth, "draw synthetic identities into DIR/<identity>.h5"},
         {"import", cmd_import, "import aligned PNG/JPEG faces into a schema v1 file"},
         {"inspect", cmd_inspect, "print a face file's count, size, attributes and storage"},
-        {"verify", cmd_verify, "read every face and check the schema"},
+        {"verify", cmd_verify, "read every face and check the schema and every checksum"},
+        {"consent", cmd_consent, "print and check a face file's consent record"},
     };
     const char *sub = argc > 1 ? argv[1] : "";
     for (size_t i = 0; i < FS_ARRAY_LEN(subs); i++)

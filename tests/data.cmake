@@ -18,3 +18,16 @@ fs_add_test(NAME data_fuzz_image SOURCES tests/fuzz/replay.c tests/fuzz/fuzz_ima
             ARGS image 15 20000 LABELS unit TIMEOUT 120)
 fs_add_fuzz_target(NAME fuzz_image SOURCES tests/fuzz/fuzz_image.c data/image.c trainer/common.c
                    LIBS PkgConfig::PNG PkgConfig::JPEG ${MATH_LIB})
+# Checksums from every writer, tampering refused; strings as other tools write them; h5py.
+fs_add_test(NAME data_checksums SOURCES ${FS_DATA_TEST_DIR}/test_checksums.c LIBS fs_data LABELS unit TIMEOUT 30)
+fs_add_test(NAME data_strings SOURCES ${FS_DATA_TEST_DIR}/test_strings.c LIBS fs_data LABELS unit TIMEOUT 30)
+fs_add_test(NAME data_h5py_strings COMMAND sh ${FS_DATA_TEST_DIR}/h5py_strings.sh LABELS unit TIMEOUT 60)
+set_tests_properties(data_h5py_strings PROPERTIES SKIP_RETURN_CODE 77)
+fs_add_test(NAME data_consent COMMAND bash ${FS_DATA_TEST_DIR}/consent.sh LABELS unit TIMEOUT 120)
+# The HDF5 dataset reader's fuzz corpus replayed (gcc), and its libFuzzer target (see
+# tests/ckpt.cmake for the build): build-fuzz/tests/fuzz_dataset -max_len=70000 work tests/fuzz/corpus/dataset
+fs_add_test(NAME data_fuzz_corpus SOURCES tests/fuzz/replay_files.c tests/fuzz/fuzz_dataset.c
+            LIBS fs_data LABELS unit ARGS dataset TIMEOUT 60)
+if(FACESWARM_FUZZ)
+  fs_add_h5_fuzzer(NAME fuzz_dataset SOURCES tests/fuzz/fuzz_dataset.c data/dataset.c)
+endif()

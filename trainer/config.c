@@ -76,6 +76,9 @@ static const key_def keys[] = {
     KFLT("data.shift", data.shift, "0.05", 0, 0.5, "random shift, +- fraction of the size"),
     KFLT("data.flip", data.flip, "0.5", 0, 1, "probability of a horizontal flip"),
     KBOOL("data.warp", data.warp, "true", "random warp of the input (faceswap)"),
+    KBOOL("data.require_consent", data.require_consent, "true",
+          "refuse a dataset without a consent record (identity, consent, source); false trains on it, "
+          "recorded in checkpoints and outputs"),
 
     KSTR("train.device", train.device, "cpu", "cpu|cuda", "compute device"),
     KINT("train.batch_per_identity", train.batch_per_identity, "16", 1, 65536,

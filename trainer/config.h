@@ -52,6 +52,7 @@ typedef struct fs_config {
         float shift;        /* fraction of size, +-; 0.05 */
         float flip;         /* probability; 0.5 */
         int warp;           /* 1 = random warp of the input (faceswap) */
+        int require_consent; /* 1 = a dataset without a consent record is refused (docs/data.md) */
     } data;
 
     struct {

@@ -157,8 +157,15 @@ static int write_png(const char *path, const uint8_t *rgb, const layout *L, cons
     const char *text[] = {"Title", "faceswarm training preview", "Software", "faceswarm " FS_VERSION,
                           "Disclaimer", FS_PREVIEW_NOTICE, "faceswarm:synthetic", "partial",
                           "faceswarm:generated", gen, "faceswarm:input", input, "faceswarm:run", c->run.dir,
-                          "faceswarm:step", stepv, "faceswarm:scale", scale, "Comment", layout_text, NULL};
+                          "faceswarm:step", stepv, "faceswarm:scale", scale, "Comment", layout_text,
+                          "faceswarm:consent", fs_consent_label(c->data.require_consent, 1), NULL};
     return fs_png_write(path, rgb, L->w, L->h, text, e);
+}
+
+const char *fs_consent_label(int require_consent, int checked) {
+    if (!require_consent) return "consent not recorded: trained with data.require_consent false";
+    return checked ? "every training dataset had a consent record (identity, consent, source)"
+                   : "consent not checked: trained by a faceswarm that did not check consent records";
 }
 
 int fs_preview_write(fs_model *m, const fs_config *c, fs_loader *L, long step, const char *path, fs_error *e) {

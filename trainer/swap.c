@@ -24,6 +24,7 @@ typedef struct swap_job {
     int to;
     const char *ckpt, *outdir;
     long written, count_limit;
+    int ckpt_version; /* format of the checkpoint (v1 runs never checked consent) */
 } swap_job;
 
 static int load_model(swap_job *j, fs_error *e) {
@@ -33,6 +34,7 @@ static int load_model(swap_job *j, fs_error *e) {
     float *params = fs_malloc(sizeof(float) * (size_t)m.n_params);
     fs_ckpt_meta_free(&m);
     rc = fs_ckpt_read(j->ckpt, m.n_params, &m, params, NULL, NULL, NULL, e);
+    if (!rc) j->ckpt_version = m.version;
     if (!rc) rc = fs_config_load_string(&j->cfg, m.config_text, j->ckpt, e);
     if (!rc) rc = fs_model_build(&j->model, &j->cfg, e);
     if (!rc && (long)j->model.n_params != m.n_params)
@@ -55,7 +57,8 @@ static int write_face(swap_job *j, const uint8_t *face, fs_error *e) {
     snprintf(path, sizeof path, "%s/swap-%06ld.png", j->outdir, j->written);
     const char *text[] = {"Title", "faceswarm face swap", "Software", "faceswarm " FS_VERSION, "Disclaimer",
                           FS_SYNTHETIC_NOTICE, "faceswarm:synthetic", "true", "faceswarm:checkpoint", j->ckpt,
-                          "faceswarm:to", j->cfg.model.identities[j->to], NULL};
+                          "faceswarm:to", j->cfg.model.identities[j->to], "faceswarm:consent",
+                          fs_consent_label(j->cfg.data.require_consent, j->ckpt_version >= 2), NULL};
     int rc = fs_png_write(path, out, s, s, text, e);
     free(out);
     if (!rc) j->written++;

@@ -228,6 +228,7 @@ static int load_checkpoint(trainer *t, const char *path, fs_error *e) {
     if (t->world.rank == 0) {
         fs_ckpt_meta meta;
         rc = fs_ckpt_read(path, (long)m->n_params, &meta, host[0], host[1], host[2], NULL, e);
+        if (!rc && fs_ckpt_notice(&meta)) fs_warn("%s: %s", path, fs_ckpt_notice(&meta));
         if (!rc && meta.model_hash != fs_config_model_hash(&t->cfg))
             rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: the checkpoint's model section differs from the config's\n"
                            "  hint: resume with the config the checkpoint was trained with (faceswarm checkpoint "
@@ -291,10 +292,10 @@ static int resume(trainer *t, const char *how, fs_error *e) {
 static int setup_loader(trainer *t, fs_error *e) {
     const fs_config *c = &t->cfg;
     char paths[FS_MAX_IDENTITIES][FS_PATH_LEN + 80];
-    const char *pp[FS_MAX_IDENTITIES];
+    const char *pp[FS_MAX_IDENTITIES], *ids[FS_MAX_IDENTITIES];
     for (int i = 0; i < c->model.n_identities; i++) {
         fs_config_data_path(c, i, paths[i], sizeof paths[i]);
-        pp[i] = paths[i];
+        pp[i] = paths[i], ids[i] = c->model.identities[i];
     }
     fs_loader_opts o = {
         .paths = pp, .n_identities = c->model.n_identities,
@@ -304,6 +305,7 @@ static int setup_loader(trainer *t, fs_error *e) {
         .prefetch = c->data.prefetch, .threads = c->data.threads,
         .rotation = c->data.rotation, .zoom = c->data.zoom, .shift = c->data.shift, .flip = c->data.flip,
         .warp = c->data.warp, .masks = fs_loader_masks_mode(c->train.mask_loss),
+        .identities = ids, .require_consent = c->data.require_consent,
     };
     return fs_loader_open(&t->loader, &o, e);
 }
