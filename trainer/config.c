@@ -595,6 +595,7 @@ static int walk_section(fs_config *c, yaml_document_t *doc, const char *sec, con
         }
         if ((phase == 0) != (k->type == K_NAMES)) continue;
         if (set_key(c, k, doc, o, yaml_document_get_node(doc, p->value), e)) return e->code;
+        c->file_keys++;
     }
     return 0;
 }

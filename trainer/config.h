@@ -19,6 +19,7 @@
 
 typedef struct fs_config {
     char source[FS_PATH_LEN]; /* the file it was read from, "" for the embedded defaults */
+    int file_keys;            /* keys that file set; 0 = it was empty (defaults only) */
 
     struct {
         int resolution;                        /* input/output face size, px; multiple of 2^len(encoder_filters) */

@@ -14,7 +14,7 @@ int fs_nccl_cuda_error(fs_error *e, cudaError_t err, const char *call, const cha
     return fs_errorf(e, FS_EXIT_FAIL, "%s:%d: %s failed: %s (%s)\n  hint: %s", file, line, call,
                      cudaGetErrorString(err), cudaGetErrorName(err),
                      err == cudaErrorMemoryAllocation
-                         ? "the GPU is out of memory: lower train.batch_size or comms.bucket_mb"
+                         ? "the GPU is out of memory: lower train.batch_per_identity or comms.bucket_mb"
                          : "check the GPU with nvidia-smi; a sticky error comes from an earlier kernel fault "
                            "(run under compute-sanitizer to locate it)");
 }
