@@ -285,12 +285,35 @@ static int setup_model(trainer *t, fs_error *e) {
     return 0;
 }
 
+/* The Adam variant a checkpoint was trained with: its config text's train.adam_epsilon, or
+ * "legacy" when the text has none (written by 0.1.0, before the key existed). */
+static void checkpoint_adam(const fs_ckpt_meta *meta, char out[8]) {
+    char v[64] = "";
+    int found = meta->config_text ? fs_config_text_value(meta->config_text, "train.adam_epsilon", v, sizeof v) : 0;
+    snprintf(out, 8, "%s", found == 1 && fs_adam_variant_parse(v) >= 0 ? v : "legacy");
+}
+
+/* A resumed run keeps the Adam its checkpoint was trained with, so that it continues exactly
+ * (and a 0.1.0 checkpoint continues as 0.1.0 trained it). The effective config, saved into
+ * run.dir and every later checkpoint, records it. */
+static void keep_checkpoint_adam(trainer *t, const char *path, const char *adam) {
+    if (!strcmp(adam, t->cfg.train.adam_epsilon)) return;
+    if (t->world.rank == 0)
+        fs_warn("%s was trained with train.adam_epsilon: %s%s; continuing with it (the config says %s; a new "
+                "run can change it)", path, adam, strcmp(adam, "legacy") ? "" : " (faceswarm 0.1.0's Adam)",
+                t->cfg.train.adam_epsilon);
+    snprintf(t->cfg.train.adam_epsilon, sizeof t->cfg.train.adam_epsilon, "%s", adam);
+    free(t->config_text);
+    t->config_text = fs_config_dump(&t->cfg);
+}
+
 /* Loads a checkpoint on rank 0 and broadcasts it; every rank then holds the same state. */
 static int load_checkpoint(trainer *t, const char *path, fs_error *e) {
     fs_model *m = &t->model;
     size_t bytes = sizeof(float) * m->n_params;
     float *host[3] = {fs_malloc(bytes), fs_malloc(bytes), fs_malloc(bytes)};
     long hdr[4] = {0, 0, 0, 0};
+    char adam[8] = "";
     int rc = 0;
     if (t->world.rank == 0) {
         fs_ckpt_meta meta;
@@ -304,10 +327,12 @@ static int load_checkpoint(trainer *t, const char *path, fs_error *e) {
                     "continues at the same position but batches are grouped differently", path,
                     meta.global_batch, t->cfg.train.batch_per_identity);
         if (!rc) hdr[0] = meta.step, hdr[1] = meta.epoch, hdr[2] = meta.nonfinite_skipped, hdr[3] = meta.world_size;
+        if (!rc) checkpoint_adam(&meta, adam);
         if (!rc) fs_ckpt_meta_free(&meta);
     }
     hdr[3] = rc; /* rank 0's verdict travels with the header */
     int brc = fs_world_bcast(&t->world, hdr, sizeof hdr, 0, e);
+    if (!brc) brc = fs_world_bcast(&t->world, adam, sizeof adam, 0, e);
     if (!brc && hdr[3] == 0)
         for (int k = 0; k < 3 && !brc; k++) brc = fs_world_bcast(&t->world, host[k], bytes, 0, e);
     if (!brc && hdr[3] == 0) {
@@ -315,6 +340,7 @@ static int load_checkpoint(trainer *t, const char *path, fs_error *e) {
         m->be->upload(m->adam_m, host[1], bytes);
         m->be->upload(m->adam_v, host[2], bytes);
         t->step = hdr[0], t->epoch = hdr[1], t->nonfinite_total = hdr[2];
+        keep_checkpoint_adam(t, path, adam);
     }
     for (int k = 0; k < 3; k++) free(host[k]);
     if (brc) return brc;
@@ -541,9 +567,12 @@ static int run_step(trainer *t, step_result *r, fs_error *e) {
     if (r->applied) {
         float clip = t->cfg.train.clip_norm, factor = 1.0f;
         if (clip > 0 && r->grad_norm > clip) factor = (float)(clip / r->grad_norm);
+        fs_adam_variant variant = (fs_adam_variant)fs_adam_variant_parse(t->cfg.train.adam_epsilon);
+        /* The bias corrections count the updates applied; 0.1.0 (legacy) counted every step. */
+        long updates = t->step + 1 - (variant == FS_ADAM_LEGACY ? 0 : t->nonfinite_total);
         fs_adam_args a = {.lr = t->cfg.train.lr, .beta1 = t->cfg.train.beta1, .beta2 = t->cfg.train.beta2,
-                          .eps = t->cfg.train.eps, .step = t->step + 1, .grad_scale = factor / (float)P,
-                          .weight_decay = t->cfg.train.weight_decay};
+                          .eps = t->cfg.train.eps, .step = updates, .grad_scale = factor / (float)P,
+                          .weight_decay = t->cfg.train.weight_decay, .variant = variant};
         be->adam(m->n_params, m->params, m->grads, m->adam_m, m->adam_v, &a);
         be->sync();
     }
@@ -776,6 +805,11 @@ static void print_header(trainer *t) {
     printf("# model: %zu parameters, %d identities, %d px; global batch %d per identity (%d per rank)\n",
            t->model.n_params, t->model.n_decoders, t->model.resolution, t->cfg.train.batch_per_identity,
            t->local_batch);
+    const char *adam = t->cfg.train.adam_epsilon;
+    printf("# optimizer: Adam, lr %g, eps %g added to %s (train.adam_epsilon: %s)\n", t->cfg.train.lr,
+           t->cfg.train.eps, !strcmp(adam, "keras") ? "sqrt(v), as faceswap's Keras Adam"
+                             : !strcmp(adam, "paper") ? "sqrt(v_hat), as the Adam paper and PyTorch"
+                                                      : "sqrt(v_hat) with float32 constants, as faceswarm 0.1.0", adam);
     printf("# steps %ld..%ld; checkpoints every %d, previews every %d; SLURM_RESTART_COUNT=%ld\n", t->step,
            t->cfg.train.steps, t->cfg.checkpoint.every, t->cfg.train.preview_every, t->restart_count);
     printf("# outputs are synthetic media: previews and swaps are labelled as such\n");
