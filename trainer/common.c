@@ -109,6 +109,11 @@ void fs_log(fs_log_level lvl, const char *fmt, ...) {
     fflush(f);
 }
 
+void fs_where(char *out, size_t len, const char *file, int line) {
+    if (g_level == FS_LOG_DEBUG) snprintf(out, len, " (%s:%d)", file, line);
+    else if (len) out[0] = 0;
+}
+
 void fs_die_at(const char *file, int line, int code, const char *fmt, ...) {
     fflush(stdout);
     log_prefix(stderr, FS_LOG_ERROR);
@@ -116,7 +121,9 @@ void fs_die_at(const char *file, int line, int code, const char *fmt, ...) {
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    if (fs_log_get_level() == FS_LOG_DEBUG) fprintf(stderr, " (%s:%d)", file, line);
+    char where[1100];
+    fs_where(where, sizeof where, file, line);
+    fputs(where, stderr);
     fputc('\n', stderr);
     fflush(stderr);
     exit(code);

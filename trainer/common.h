@@ -49,6 +49,9 @@ void fs_log(fs_log_level lvl, const char *fmt, ...) __attribute__((format(printf
 #define fs_info(...) fs_log(FS_LOG_INFO, __VA_ARGS__)
 #define fs_warn(...) fs_log(FS_LOG_WARN, __VA_ARGS__)
 #define fs_debug(...) fs_log(FS_LOG_DEBUG, __VA_ARGS__)
+/* " (file:line)" at debug level, "" otherwise: where an error was raised, for the messages
+ * users see (which show no source paths unless asked with -v / FACESWARM_LOG=debug). */
+void fs_where(char *out, size_t len, const char *file, int line);
 /* Prints the message (with rank prefix) to stderr and exits with code. */
 _Noreturn void fs_die_at(const char *file, int line, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
