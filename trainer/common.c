@@ -68,6 +68,26 @@ void fs_log_set_rank(int rank, int world) {
 void fs_log_set_level(fs_log_level lvl) { g_level = lvl; }
 fs_log_level fs_log_get_level(void) { return g_level; }
 
+int fs_log_parse_level(const char *s) {
+    static const char *const names[] = {"debug", "info", "warning", "error"};
+    for (int i = 0; s && i < (int)FS_ARRAY_LEN(names); i++)
+        if (!strcmp(s, names[i]) || (i == FS_LOG_WARN && !strcmp(s, "warn"))) return i;
+    return -1;
+}
+
+int fs_log_init_from_env(void) {
+    const char *env = getenv("FACESWARM_LOG");
+    if (!env || !env[0]) return 0;
+    int lvl = fs_log_parse_level(env);
+    if (lvl < 0) {
+        fprintf(stderr, "error: FACESWARM_LOG='%s': unknown log level; expected debug, info, warning or error\n"
+                        "  hint: FACESWARM_LOG=debug also prints the source location of errors\n", env);
+        return -1;
+    }
+    g_level = (fs_log_level)lvl;
+    return 0;
+}
+
 static void log_prefix(FILE *f, fs_log_level lvl) {
     static const char *names[] = {"debug", "info", "warning", "error"};
     /* Progress is rank 0's alone and needs no prefix; what any rank may say does. */
@@ -111,6 +131,11 @@ void fs_log(fs_log_level lvl, const char *fmt, ...) {
     fflush(f);
 }
 
+void fs_where(char *out, size_t len, const char *file, int line) {
+    if (g_level == FS_LOG_DEBUG) snprintf(out, len, " (%s:%d)", file, line);
+    else if (len) out[0] = 0;
+}
+
 void fs_die_at(const char *file, int line, int code, const char *fmt, ...) {
     fs_progress_end();
     fflush(stdout);
@@ -119,7 +144,9 @@ void fs_die_at(const char *file, int line, int code, const char *fmt, ...) {
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    if (fs_log_get_level() == FS_LOG_DEBUG) fprintf(stderr, " (%s:%d)", file, line);
+    char where[1100];
+    fs_where(where, sizeof where, file, line);
+    fputs(where, stderr);
     fputc('\n', stderr);
     fflush(stderr);
     exit(code);
@@ -128,9 +155,8 @@ void fs_die_at(const char *file, int line, int code, const char *fmt, ...) {
 /* ---------------------------------------------------------------- checked calls */
 static _Noreturn void oom(size_t n, const char *file, int line) {
     fs_die_at(file, line, FS_EXIT_FAIL,
-              "%s:%d: out of memory allocating %zu bytes\n  hint: reduce train.batch_per_identity "
-              "or the model size, or run on a node with more memory",
-              file, line, n);
+              "out of memory allocating %zu bytes\n  hint: reduce train.batch_per_identity "
+              "or the model size, or run on a node with more memory", n);
 }
 void *fs_malloc_at(size_t n, const char *file, int line) {
     void *p = malloc(n ? n : 1);
@@ -223,7 +249,9 @@ int fs_mkdir_p(const char *dir, fs_error *e) {
                 return fs_errorf(e, FS_EXIT_FAIL, "%s: cannot create directory: %s\n  hint: check permissions",
                                  buf, strerror(errno));
             if (!fs_is_dir(buf))
-                return fs_errorf(e, FS_EXIT_BADINPUT, "%s: exists and is not a directory", buf);
+                return fs_errorf(e, FS_EXIT_BADINPUT, "%s: exists and is not a directory; expected a directory "
+                                 "(it is created when missing)\n  hint: move that file away or name another "
+                                 "directory", buf);
             *p = c;
             if (c == 0) break;
         }
@@ -260,6 +288,44 @@ int fs_commit_file(const char *tmp, const char *path, fs_error *e) {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", path);
     return fs_fsync_path(dirname(dir), e);
+}
+
+/* FACESWARM_FAULT="point:N[,point:N...]": the N-th call (1-based) of fs_fault(point) returns
+ * ENOSPC, every other call 0. Read once; single-threaded callers only (rank 0's writers). */
+int fs_fault(const char *point) {
+    static long calls[8];
+    static const char *names[8];
+    const char *env = getenv("FACESWARM_FAULT");
+    if (!env) return 0;
+    size_t pl = strlen(point);
+    int slot = 0;
+    while (slot < 8 && names[slot] && strcmp(names[slot], point) != 0) slot++;
+    if (slot == 8) return 0;
+    names[slot] = point;
+    long n = ++calls[slot];
+    for (const char *p = env; (p = strstr(p, point)) != NULL; p += pl)
+        if ((p == env || p[-1] == ',') && p[pl] == ':' && strtol(p + pl + 1, NULL, 10) == n) return ENOSPC;
+    return 0;
+}
+
+int fs_append(int fd, const char *path, const void *data, size_t len, const char *fault, fs_error *e) {
+    off_t start = lseek(fd, 0, SEEK_END);
+    const char *p = data;
+    size_t done = 0;
+    int err = fault ? fs_fault(fault) : 0;
+    while (!err && done < len) {
+        ssize_t w = write(fd, p + done, len - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) err = w < 0 ? errno : ENOSPC;
+        else done += (size_t)w;
+    }
+    if (!err) return 0;
+    /* The file keeps only whole records: a torn one would merge with the next. */
+    int cut = start >= 0 && ftruncate(fd, start) == 0;
+    return fs_errorf(e, FS_EXIT_FAIL, "%s: write failed after %zu of %zu bytes: %s%s\n  hint: %s", path, done, len,
+                     strerror(err), cut && done ? " (the partial record was removed)" : "",
+                     err == ENOSPC || err == EDQUOT ? "free space on that filesystem (df -h, quotas)"
+                                                    : "check the filesystem holding the run directory");
 }
 
 int fs_write_file_atomic(const char *path, const void *data, size_t len, fs_error *e) {

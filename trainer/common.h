@@ -40,10 +40,18 @@ typedef enum { FS_LOG_DEBUG = 0, FS_LOG_INFO, FS_LOG_WARN, FS_LOG_ERROR } fs_log
 void fs_log_set_rank(int rank, int world); /* errors gain "[rank N host]" when world > 1 */
 void fs_log_set_level(fs_log_level lvl);
 fs_log_level fs_log_get_level(void);
+/* "debug" | "info" | "warning" (or "warn") | "error" -> its level; -1 for anything else. */
+int fs_log_parse_level(const char *s);
+/* The level from FACESWARM_LOG when set (debug also prints the source location of errors,
+ * which users never see otherwise); -1 after saying why for an unknown value. */
+int fs_log_init_from_env(void);
 void fs_log(fs_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define fs_info(...) fs_log(FS_LOG_INFO, __VA_ARGS__)
 #define fs_warn(...) fs_log(FS_LOG_WARN, __VA_ARGS__)
 #define fs_debug(...) fs_log(FS_LOG_DEBUG, __VA_ARGS__)
+/* " (file:line)" at debug level, "" otherwise: where an error was raised, for the messages
+ * users see (which show no source paths unless asked with -v / FACESWARM_LOG=debug). */
+void fs_where(char *out, size_t len, const char *file, int line);
 /* Prints the message (with rank prefix) to stderr and exits with code. */
 _Noreturn void fs_die_at(const char *file, int line, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -81,6 +89,12 @@ int fs_write_file_atomic(const char *path, const void *data, size_t len, fs_erro
 void fs_tmp_path(const char *path, char *out, size_t outlen);
 int fs_commit_file(const char *tmp, const char *path, fs_error *e);
 int fs_fsync_path(const char *path, fs_error *e);
+/* Appends one whole record (a metrics line) to fd: every byte or none, never a torn record
+ * (a failed write is cut back with ftruncate). fault names an fs_fault() point, or NULL. */
+int fs_append(int fd, const char *path, const void *data, size_t len, const char *fault, fs_error *e);
+/* Test-only fault injection: FACESWARM_FAULT="point:N,..." makes the N-th fs_fault(point)
+ * call return ENOSPC (0 otherwise). Points: metrics_write, metrics_fsync. */
+int fs_fault(const char *point);
 int fs_mkdir_p(const char *dir, fs_error *e); /* mode 0755, like mkdir -p */
 int fs_is_dir(const char *path);
 int fs_exists(const char *path);

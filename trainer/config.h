@@ -19,6 +19,7 @@
 
 typedef struct fs_config {
     char source[FS_PATH_LEN]; /* the file it was read from, "" for the embedded defaults */
+    int file_keys;            /* keys that file set; 0 = it was empty (defaults only) */
 
     struct {
         int resolution;                        /* input/output face size, px; multiple of 2^len(encoder_filters) */
@@ -59,7 +60,8 @@ typedef struct fs_config {
         char device[8];          /* "cpu" | "cuda" */
         int batch_per_identity;  /* GLOBAL batch per identity (split over ranks), 16 */
         long steps;              /* total optimizer steps of the run */
-        float lr, beta1, beta2, eps; /* Adam: 5e-5, 0.9, 0.999, 1e-7 */
+        double lr, beta1, beta2, eps; /* Adam: 5e-5, 0.9, 0.999, 1e-7 (double: 1 - 0.999 in float is off by 1.3e-5) */
+        char adam_epsilon[8];    /* "keras" | "paper" | "legacy": where eps goes (kernels/ops.h fs_adam_variant) */
         float weight_decay;      /* 0 */
         float clip_norm;         /* global gradient-norm clip, 0 = off */
         float loss_mse, loss_dssim, loss_l1; /* loss weights */
@@ -118,6 +120,9 @@ char *fs_config_dump(const fs_config *c);
 uint64_t fs_config_hash(const fs_config *c);
 /* Hash of the model section only (a checkpoint must match it to be resumed). */
 uint64_t fs_config_model_hash(const fs_config *c);
+/* The value text of section.key in YAML config text (a checkpoint's): 1 and out filled when
+ * present, 0 when absent, -1 when the text does not parse. */
+int fs_config_text_value(const char *yaml, const char *key, char *out, size_t outlen);
 /* Path of identity i's HDF5 file: data.paths[i] if set, else data.dir/<identity>.h5. */
 void fs_config_data_path(const fs_config *c, int identity, char *out, size_t outlen);
 /* Prints the key table (key, type, default, bounds, doc) — `faceswarm train --help-config`. */
