@@ -1,10 +1,12 @@
 # Slurm: `faceswarm submit`, the job script, preemption -> checkpoint -> requeue -> resume.
-# slurm_submit_cli needs no Slurm. The others bring up a private one-node Slurm cluster on
+# slurm_submit_cli(_outside) need no Slurm. The others bring up a private one-node Slurm cluster on
 # localhost (slurm/cluster.sh; it installs slurm-wlm, munge and libpmix-dev when missing) and
 # skip (exit 77) only when Slurm cannot be installed. One cluster at a time: they hold
 # /tmp/faceswarm-slurm.lock and share a ctest RESOURCE_LOCK.
 set(FS_SLURM_TESTS ${CMAKE_SOURCE_DIR}/tests/slurm)
 fs_add_test(NAME slurm_submit_cli COMMAND bash ${FS_SLURM_TESTS}/submit_cli.sh LABELS "slurm;unit" TIMEOUT 60)
+# The same with the binary outside the source tree (a build directory anywhere).
+fs_add_test(NAME slurm_submit_cli_outside COMMAND bash ${FS_SLURM_TESTS}/submit_cli_outside.sh LABELS "slurm;unit" TIMEOUT 60)
 # The job script's protocol with a stand-in trainer (fake_faceswarm.sh).
 fs_add_test(NAME slurm_protocol COMMAND bash ${FS_SLURM_TESTS}/protocol.sh LABELS slurm TIMEOUT 240)
 # The real trainer under srun --mpi=pmix, 2 CPU ranks.
