@@ -7,6 +7,8 @@ set(FS_SLURM_TESTS ${CMAKE_SOURCE_DIR}/tests/slurm)
 fs_add_test(NAME slurm_submit_cli COMMAND bash ${FS_SLURM_TESTS}/submit_cli.sh LABELS "slurm;unit" TIMEOUT 60)
 # The same with the binary outside the source tree (a build directory anywhere).
 fs_add_test(NAME slurm_submit_cli_outside COMMAND bash ${FS_SLURM_TESTS}/submit_cli_outside.sh LABELS "slurm;unit" TIMEOUT 60)
+fs_add_test(NAME slurm_submit_cli_outside_build COMMAND bash ${FS_SLURM_TESTS}/submit_cli_outside.sh --build
+            LABELS "slurm;slow" TIMEOUT 1200)
 # The job script's protocol with a stand-in trainer (fake_faceswarm.sh).
 fs_add_test(NAME slurm_protocol COMMAND bash ${FS_SLURM_TESTS}/protocol.sh LABELS slurm TIMEOUT 240)
 # `slurm/cluster.sh down` without DIR stops the cluster SLURM_CONF names.
