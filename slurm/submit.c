@@ -490,19 +490,20 @@ static const char *self_command(void) {
 
 /* ---------------------------------------------------------------- resubmission */
 /* Every setting a job is made of (config key, the flag that overrides it, whether it was
- * given): a resubmission that changes one says so, since a new world size or time limit is
- * rarely what "submit the same job again" means. */
+ * given, whether the previous job may lack it): a resubmission that changes one says so,
+ * since a new world size or time limit is rarely what "submit the same job again" means.
+ * Jobs frozen before tasks_per_node, job_name and workdir were kept have 0 or "" there. */
 #define SUBMIT_SETTINGS(X)                                                                     \
-    X(INT, nodes, "--nodes", a->nodes >= 0)                                                    \
-    X(INT, gpus_per_node, "--gpus-per-node", a->gpus_per_node >= 0)                            \
-    X(INT, tasks_per_node, "--tasks-per-node", a->tasks_per_node >= 0)                         \
-    X(INT, cpus_per_task, "--cpus-per-task", a->cpus_per_task >= 0)                            \
-    X(STR, time, "--time", a->time != NULL)                                                    \
-    X(STR, partition, "--partition", a->partition != NULL)                                     \
-    X(STR, account, "--account", a->account != NULL)                                           \
-    X(INT, signal_lead_s, "--signal-lead", a->signal_lead_s >= 0)                              \
-    X(STR, job_name, "--job-name", a->job_name != NULL)                                        \
-    X(STR, workdir, "--set slurm.workdir", 0)
+    X(INT, nodes, "--nodes", a->nodes >= 0, 0)                                                 \
+    X(INT, gpus_per_node, "--gpus-per-node", a->gpus_per_node >= 0, 0)                         \
+    X(INT, tasks_per_node, "--tasks-per-node", a->tasks_per_node >= 0, 1)                      \
+    X(INT, cpus_per_task, "--cpus-per-task", a->cpus_per_task >= 0, 0)                         \
+    X(STR, time, "--time", a->time != NULL, 0)                                                 \
+    X(STR, partition, "--partition", a->partition != NULL, 0)                                  \
+    X(STR, account, "--account", a->account != NULL, 0)                                       \
+    X(INT, signal_lead_s, "--signal-lead", a->signal_lead_s >= 0, 0)                           \
+    X(STR, job_name, "--job-name", a->job_name != NULL, 1)                                     \
+    X(STR, workdir, "--set slurm.workdir", 0, 1)
 
 static void notice_change(const char *key, const char *was, const char *now, const char *quote, const char *flag,
                           int given, const char *prev_path, const submit_args *a) {
@@ -510,16 +511,16 @@ static void notice_change(const char *key, const char *was, const char *now, con
                     "%s%s%s (from %s)\n", key, quote, was, quote, prev_path, quote, now, quote, given ? flag : a->config);
 }
 
-#define SUBMIT_COMPARE_INT(f, flag, given)                                                     \
-    if (prev->slurm.f != cfg->slurm.f) {                                                       \
+#define SUBMIT_COMPARE_INT(f, flag, given, may_lack)                                           \
+    if (prev->slurm.f != cfg->slurm.f && !(may_lack && prev->slurm.f == 0)) {                  \
         char was[16], now[16];                                                                 \
         snprintf(was, sizeof was, "%d", prev->slurm.f), snprintf(now, sizeof now, "%d", cfg->slurm.f); \
         notice_change(#f, was, now, "", flag, given, path, a), changed++;                      \
     }
-#define SUBMIT_COMPARE_STR(f, flag, given)                                                     \
-    if (strcmp(prev->slurm.f, cfg->slurm.f))                                                   \
+#define SUBMIT_COMPARE_STR(f, flag, given, may_lack)                                           \
+    if (strcmp(prev->slurm.f, cfg->slurm.f) && !(may_lack && !prev->slurm.f[0]))               \
         notice_change(#f, prev->slurm.f, cfg->slurm.f, "'", flag, given, path, a), changed++;
-#define SUBMIT_COMPARE(kind, f, flag, given) SUBMIT_COMPARE_##kind(f, flag, given)
+#define SUBMIT_COMPARE(kind, f, flag, given, may_lack) SUBMIT_COMPARE_##kind(f, flag, given, may_lack)
 
 /* Compares the job about to be submitted (cfg, after apply_spec) with the run directory's
  * previous one (job/config.yaml), if any. */
