@@ -383,18 +383,23 @@ static long count_lines(const char *path) {
 }
 
 static int parse_sizes(const char *s, bopts *o) {
+    static const char *hint = "  hint: simulated world sizes, comma-separated, e.g. --ranks 8,64,512\n";
     o->n_sizes = 0;
     for (const char *p = s; *p && o->n_sizes < MAX_SIZES;) {
         char *end;
         long v = strtol(p, &end, 10);
-        if (end == p || v < 1 || v > 4096) {
-            fprintf(stderr, "error: faceswarm bench coordinator: --ranks '%s': expected a list like 8,64,512 (1..4096)\n", s);
+        if (end == p || v < 1 || v > 4096 || (*end && *end != ',')) {
+            fprintf(stderr, "error: faceswarm bench coordinator: --ranks '%s': expected a list like 8,64,512 (1..4096 each)\n%s",
+                    s, hint);
             return -1;
         }
         o->sizes[o->n_sizes++] = (int)v;
         o->max_ranks = FS_MAX(o->max_ranks, (int)v);
         p = *end == ',' ? end + 1 : end;
-        if (*end && *end != ',') return fprintf(stderr, "error: --ranks '%s': unexpected '%c'\n", s, *end), -1;
+    }
+    if (o->n_sizes == 0) {
+        fprintf(stderr, "error: faceswarm bench coordinator: --ranks '%s': no world size given\n%s", s, hint);
+        return -1;
     }
     return 0;
 }
@@ -412,10 +417,10 @@ static void usage(FILE *f) {
                "and the CPU of the harness and of the daemon (%% of one core). It checks itself: every acknowledged line must\n"
                "be in metrics.jsonl exactly once; the `wrong` column counts what is not, and the exit status is 1 if any.\n"
                "  --ranks LIST        simulated world sizes, comma-separated (1..4096 each; default 8,64,512)\n"
-               "  --seconds S         length of each phase (0..600, default 3)\n"
+               "  --seconds S         length of each phase (0.01..600, default 3)\n"
                "  --threads N         client threads driving the simulated ranks (1..64, default 4)\n"
                "  --window N          metrics messages in flight per rank in the flood phase (1..10000, default 64)\n"
-               "  --heartbeat-ms MS   heartbeat period of each simulated rank (default 100)\n"
+               "  --heartbeat-ms MS   heartbeat period of each simulated rank (1..60000, default 100)\n"
                "  --json              one JSON line per world size instead of the table\n"
                "  --keep              keep the temp run directory (its path is in the header)\n");
 }
@@ -427,14 +432,18 @@ static int parse_args(int argc, char **argv, bopts *o) {
                                          {"keep", no_argument, 0, 'k'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     *o = (bopts){.threads = 4, .window = 64, .seconds = 3, .hb_s = 0.1};
     if (parse_sizes("8,64,512", o)) return FS_EXIT_BADINPUT;
-    int ch;
+    int ch, rc = 0;
+    fs_error e = {0};
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "r:s:t:w:b:jkh", opts, NULL)) != -1) {
+    while (!rc && (ch = getopt_long(argc, argv, "r:s:t:w:b:jkh", opts, NULL)) != -1) {
         if (ch == 'r') { o->max_ranks = 0; if (parse_sizes(optarg, o)) return FS_EXIT_BADINPUT; }
-        else if (ch == 's') o->seconds = atof(optarg);
-        else if (ch == 't') o->threads = atoi(optarg);
-        else if (ch == 'w') o->window = atoi(optarg);
-        else if (ch == 'b') o->hb_s = atof(optarg) / 1000;
+        else if (ch == 's') rc = fs_parse_double("--seconds", optarg, 0.01, 600, &o->seconds, &e);
+        else if (ch == 't') rc = fs_parse_int("--threads", optarg, 1, 64, &o->threads, &e);
+        else if (ch == 'w') rc = fs_parse_int("--window", optarg, 1, 10000, &o->window, &e);
+        else if (ch == 'b') {
+            rc = fs_parse_double("--heartbeat-ms", optarg, 1, 60000, &o->hb_s, &e);
+            o->hb_s /= 1000;
+        }
         else if (ch == 'j') o->json = 1;
         else if (ch == 'k') o->keep = 1;
         else if (ch == 'h') {
@@ -442,8 +451,8 @@ static int parse_args(int argc, char **argv, bopts *o) {
             return -1;
         } else return usage(stderr), FS_EXIT_BADINPUT;
     }
-    if (!(o->seconds > 0 && o->seconds <= 600) || o->threads < 1 || o->threads > 64 || o->window < 1 || o->window > 10000 || !(o->hb_s > 0)) {
-        fprintf(stderr, "error: faceswarm bench coordinator: --seconds (0,600], --threads 1..64, --window 1..10000, --heartbeat-ms > 0\n");
+    if (rc) {
+        fprintf(stderr, "error: faceswarm bench coordinator: %s\n", e.msg);
         return FS_EXIT_BADINPUT;
     }
     return 0;

@@ -257,7 +257,13 @@ static int write_address(coord *c, fs_error *e) {
     if (zmq_getsockopt(c->router, ZMQ_LAST_ENDPOINT, c->endpoint, &sz)) return fs_errorf(e, FS_EXIT_FAIL, "ZMQ_LAST_ENDPOINT: %s", zmq_strerror(zmq_errno()));
     char path[COORD_PATH + 64], text[300];
     snprintf(path, sizeof path, "%s/address", c->dir);
-    int n = snprintf(text, sizeof text, "%s\n", c->endpoint);
+    /* A wildcard bind (the Slurm job binds every interface) is reached through this host's name:
+     * `faceswarm status --run` reads this file, maybe on another machine. */
+    const char *port = NULL;
+    if (!strncmp(c->endpoint, "tcp://0.0.0.0:", 14)) port = c->endpoint + 14;
+    else if (!strncmp(c->endpoint, "tcp://[::]:", 11)) port = c->endpoint + 11;
+    int n = port ? snprintf(text, sizeof text, "tcp://%s:%s\n", fs_hostname(), port)
+                 : snprintf(text, sizeof text, "%s\n", c->endpoint);
     return fs_write_file_atomic(path, text, (size_t)n, e);
 }
 
@@ -366,10 +372,9 @@ static void usage(FILE *f) {
 }
 
 static int parse_double(const char *opt, const char *s, double lo, double hi, double *v) {
-    char *end;
-    *v = strtod(s, &end);
-    if (*end || !(*v >= lo && *v <= hi)) {
-        fprintf(stderr, "error: faceswarm coordinator: %s '%s' is not a number in [%g, %g]\n", opt, s, lo, hi);
+    fs_error e = {0};
+    if (fs_parse_double(opt, s, lo, hi, v, &e)) {
+        fprintf(stderr, "error: faceswarm coordinator: %s\n", e.msg);
         return -1;
     }
     return 0;
@@ -436,7 +441,12 @@ int cmd_coordinator(int argc, char **argv) {
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    /* A TERM ignored by whoever started us stays ignored (as a shell's traps do): Slurm's job
+     * script starts its coordinator so, since scancel sends TERM to every process of the job
+     * at once, and the coordinator must outlive the ranks' final checkpoint; the script stops
+     * it with INT after srun has ended (slurm/faceswarm.sbatch). */
+    struct sigaction term;
+    if (sigaction(SIGTERM, NULL, &term) != 0 || term.sa_handler != SIG_IGN) sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     fs_error e = {0};
     if (coord_daemon_run(&o, &stop, &e)) {

@@ -126,7 +126,11 @@ int cmd_status(int argc, char **argv) {
         else if (ch == 'r') o.run = optarg;
         else if (ch == 'k') o.keys = optarg;
         else if (ch == 'j') o.json = 1;
-        else if (ch == 't') o.timeout_s = atof(optarg);
+        else if (ch == 't') {
+            fs_error pe = {0};
+            if (fs_parse_double("--timeout", optarg, 0.001, 600, &o.timeout_s, &pe))
+                return fprintf(stderr, "error: faceswarm status: %s\n", pe.msg), FS_EXIT_BADINPUT;
+        }
         else if (ch == 'h') return usage(stdout), FS_EXIT_OK;
         else return usage(stderr), FS_EXIT_BADINPUT;
     }

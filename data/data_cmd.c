@@ -24,15 +24,12 @@ static int report(const fs_error *e) {
 
 /* Parses an integer option into [lo, hi] or says which option is wrong. */
 static int parse_long(const char *sub, const char *opt, const char *text, long lo, long hi, long *out) {
-    char *end;
-    long v = strtol(text, &end, 10);
-    if (!*text || *end || v < lo || v > hi) {
-        fprintf(stderr, "error: faceswarm data %s: --%s '%s'; expected an integer in %ld..%ld\n", sub, opt, text, lo,
-                hi);
-        return FS_EXIT_BADINPUT;
-    }
-    *out = v;
-    return 0;
+    fs_error e = {0};
+    char name[64];
+    snprintf(name, sizeof name, "--%s", opt);
+    int rc = fs_parse_long(name, text, lo, hi, out, &e);
+    if (rc) fprintf(stderr, "error: faceswarm data %s: %s\n", sub, e.msg);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- synth */
@@ -117,7 +114,7 @@ static int cmd_import(int argc, char **argv) {
     o.n_inputs = argc - optind;
     fs_error e = {0};
     long done = 0, skipped = 0;
-    if (fs_import(&o, &done, &skipped, &e)) return report(&e);
+    if (fs_check_out_file("-o", o.out, &e) || fs_import(&o, &done, &skipped, &e)) return report(&e);
     fs_info("import: wrote %s: %ld faces of %d px, identity %s; %ld skipped", o.out, done, o.size, o.identity,
             skipped);
     return FS_EXIT_OK;

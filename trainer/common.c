@@ -237,6 +237,49 @@ int fs_exists(const char *path) {
     return stat(path, &st) == 0;
 }
 
+/* A path the user named that cannot be made is bad input (exit 2); a full or failing disk
+ * is a runtime failure (exit 1). */
+static int path_errno_code(int err) {
+    return err == ENOENT || err == ENOTDIR || err == EACCES || err == EPERM || err == EROFS || err == ENAMETOOLONG ||
+                   err == ELOOP
+               ? FS_EXIT_BADINPUT
+               : FS_EXIT_FAIL;
+}
+static const char *path_errno_hint(int err) {
+    if (err == EACCES || err == EPERM) return "you may not write there: choose a directory of your own";
+    if (err == EROFS) return "that file system is read-only: choose a writable location";
+    if (err == ENOSPC || err == EDQUOT) return "the disk (or your quota) is full: free space or choose another disk";
+    return "choose a location on a writable file system whose parent directories exist";
+}
+
+int fs_check_out_file(const char *opt, const char *path, fs_error *e) {
+    char dir[4096];
+    if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir)
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s %s: path too long\n  hint: use a shorter path", opt, path);
+    char *slash = strrchr(dir, '/');
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == dir) dir[1] = 0;
+    else *slash = 0;
+    if (fs_is_dir(path))
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s %s is a directory; expected a file name\n"
+                                              "  hint: name a file inside it, e.g. %s/out.h5", opt, path, path);
+    if (!fs_is_dir(dir))
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s %s: the directory %s does not exist\n"
+                                              "  hint: mkdir -p %s, or choose another location", opt, path, dir, dir);
+    /* access(W_OK) says yes to root everywhere (even /proc): only creating a file tells. */
+    char probe[4096 + 64];
+    snprintf(probe, sizeof probe, "%s/.faceswarm-probe.%ld", dir, (long)getpid());
+    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) {
+        int err = errno;
+        return fs_errorf(e, path_errno_code(err), "%s %s: cannot create a file in %s: %s\n  hint: %s", opt, path,
+                         dir, strerror(err), path_errno_hint(err));
+    }
+    close(fd);
+    unlink(probe);
+    return 0;
+}
+
 int fs_mkdir_p(const char *dir, fs_error *e) {
     char buf[4096];
     if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
@@ -245,13 +288,14 @@ int fs_mkdir_p(const char *dir, fs_error *e) {
         if (*p == '/' || *p == 0) {
             char c = *p;
             *p = 0;
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-                return fs_errorf(e, FS_EXIT_FAIL, "%s: cannot create directory: %s\n  hint: check permissions",
-                                 buf, strerror(errno));
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+                int err = errno;
+                return fs_errorf(e, path_errno_code(err), "%s: cannot create directory %s: %s\n"
+                                 "  hint: %s", dir, buf, strerror(err), path_errno_hint(err));
+            }
             if (!fs_is_dir(buf))
-                return fs_errorf(e, FS_EXIT_BADINPUT, "%s: exists and is not a directory; expected a directory "
-                                 "(it is created when missing)\n  hint: move that file away or name another "
-                                 "directory", buf);
+                return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s exists and is not a directory\n"
+                                 "  hint: choose another path, or move %s away", dir, buf, buf);
             *p = c;
             if (c == 0) break;
         }
@@ -498,3 +542,90 @@ int fs_identity_ok(const char *name) {
 }
 
 const char *fs_git_commit(void) { return FS_GIT_COMMIT; }
+
+/* ---------------------------------------------------------------- command-line numbers */
+static int bad_number(const char *opt, const char *text, const char *kind, double lo, double hi, fs_error *e) {
+    return fs_errorf(e, FS_EXIT_BADINPUT, "%s '%s' is not %s from %.15g to %.15g\n"
+                                          "  hint: write it in digits, e.g. %s %.15g",
+                     opt, text, kind, lo, hi, opt, lo > 1 ? lo : (hi < 1 ? hi : 1));
+}
+
+/* strtol and strtod skip leading blanks and stop at the first stranger: both are refused. */
+static int number_starts(const char *text) {
+    return text[0] && !(text[0] == ' ' || (text[0] >= '\t' && text[0] <= '\r'));
+}
+
+int fs_parse_long(const char *opt, const char *text, long lo, long hi, long *out, fs_error *e) {
+    char *end;
+    errno = 0;
+    long v = number_starts(text) ? strtol(text, &end, 10) : 0;
+    if (!number_starts(text) || *end || errno || v < lo || v > hi)
+        return bad_number(opt, text, "an integer", (double)lo, (double)hi, e);
+    *out = v;
+    return 0;
+}
+
+int fs_parse_int(const char *opt, const char *text, int lo, int hi, int *out, fs_error *e) {
+    long v;
+    int rc = fs_parse_long(opt, text, lo, hi, &v, e);
+    if (!rc) *out = (int)v;
+    return rc;
+}
+
+int fs_parse_double(const char *opt, const char *text, double lo, double hi, double *out, fs_error *e) {
+    char *end;
+    errno = 0;
+    double v = number_starts(text) ? strtod(text, &end) : 0;
+    /* !(in range) also refuses nan; hi bounds inf */
+    if (!number_starts(text) || *end || errno == ERANGE || !(v >= lo && v <= hi))
+        return bad_number(opt, text, "a number", lo, hi, e);
+    *out = v;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- data files */
+#ifndef FS_SOURCE_DIR
+#define FS_SOURCE_DIR "" /* set by CMakeLists.txt: the source tree of this build */
+#endif
+#define DATA_PATH_LEN 4096
+#ifndef FS_DATA_FROM_BIN
+#define FS_DATA_FROM_BIN "../share/faceswarm" /* set by CMakeLists.txt from the install dirs */
+#endif
+
+const char *fs_self_exe(void) {
+    static char exe[DATA_PATH_LEN];
+    if (!exe[0]) {
+        ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        exe[len > 0 ? len : 0] = 0;
+    }
+    return exe;
+}
+
+int fs_data_file(const char *rel, char *out, size_t n, fs_error *e) {
+    const char *env = getenv("FACESWARM_DATA_DIR");
+    if (env && env[0]) {
+        int w = snprintf(out, n, "%s/%s", env, rel);
+        if (w > 0 && (size_t)w < n && fs_exists(out)) return 0;
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s is not under FACESWARM_DATA_DIR=%s\n"
+                                              "  hint: point FACESWARM_DATA_DIR at an installed share/faceswarm "
+                                              "or at the source tree, or unset it", rel, env);
+    }
+    char bindir[DATA_PATH_LEN], places[2][DATA_PATH_LEN + 64];
+    snprintf(bindir, sizeof bindir, "%s", fs_self_exe());
+    char *slash = strrchr(bindir, '/');
+    if (slash) *slash = 0;
+    snprintf(places[0], sizeof places[0], "%s/%s", bindir, FS_DATA_FROM_BIN);
+    snprintf(places[1], sizeof places[1], "%s", FS_SOURCE_DIR);
+    for (size_t i = 0; i < FS_ARRAY_LEN(places); i++) {
+        int w = snprintf(out, n, "%s/%s", places[i], rel);
+        if (!places[i][0] || w <= 0 || (size_t)w >= n || !fs_exists(out)) continue;
+        char *real = realpath(out, NULL); /* BIN/../share/... reads better without the .. */
+        if (real && strlen(real) < n) snprintf(out, n, "%s", real);
+        free(real);
+        return 0;
+    }
+    return fs_errorf(e, FS_EXIT_BADINPUT, "%s was found neither where it is installed (%s/) nor in the source "
+                                          "tree this binary was built from (%s/)\n"
+                                          "  hint: cmake --install BUILD_DIR, or set FACESWARM_DATA_DIR to a "
+                                          "directory holding %s", rel, places[0], places[1][0] ? places[1] : "?", rel);
+}

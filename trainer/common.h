@@ -96,6 +96,10 @@ int fs_append(int fd, const char *path, const void *data, size_t len, const char
  * call return ENOSPC (0 otherwise). Points: metrics_write, metrics_fsync. */
 int fs_fault(const char *point);
 int fs_mkdir_p(const char *dir, fs_error *e); /* mode 0755, like mkdir -p */
+/* An output file the user named (opt: the option, for the message): its directory must exist
+ * and be writable, and path must not be a directory. Checked before any work, so that a bad
+ * path is bad input (exit 2) and nothing is half made. */
+int fs_check_out_file(const char *opt, const char *path, fs_error *e);
 int fs_is_dir(const char *path);
 int fs_exists(const char *path);
 
@@ -138,6 +142,24 @@ int fs_edit_distance(const char *a, const char *b);
 int fs_identity_ok(const char *name);
 /* Git commit baked in at configure time ("unknown" outside a checkout). */
 const char *fs_git_commit(void);
+
+/* ---------------------------------------------------------------- command-line numbers
+ * Every subcommand parses its numeric options with these, never atoi/atof: the whole of
+ * text must be one number (digits, no blanks, no unit) in [lo, hi]. Otherwise e names the
+ * option, the value and the range, with a hint, and the result is FS_EXIT_BADINPUT. */
+int fs_parse_long(const char *opt, const char *text, long lo, long hi, long *out, fs_error *e);
+int fs_parse_int(const char *opt, const char *text, int lo, int hi, int *out, fs_error *e);
+int fs_parse_double(const char *opt, const char *text, double lo, double hi, double *out, fs_error *e);
+
+/* ---------------------------------------------------------------- data files
+ * faceswarm's own files (the job script template, configs), named by their path in the
+ * source tree ("slurm/faceswarm.sbatch"). Looked for under $FACESWARM_DATA_DIR when it is
+ * set (and only there); else where `cmake --install` puts them, next to the binary
+ * (BIN/../share/faceswarm/); else in the source tree the binary was built from, so that a
+ * build directory may be anywhere. Fills e (FS_EXIT_BADINPUT) naming every place looked in. */
+int fs_data_file(const char *rel, char *out, size_t n, fs_error *e);
+/* The absolute path of the running binary ("" when /proc/self/exe cannot be read). */
+const char *fs_self_exe(void);
 
 #define FS_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define FS_MAX(a, b) ((a) > (b) ? (a) : (b))

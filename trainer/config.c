@@ -138,12 +138,17 @@ static const key_def keys[] = {
 
     KINT("slurm.nodes", slurm.nodes, "1", 1, 100000, "nodes of the job"),
     KINT("slurm.gpus_per_node", slurm.gpus_per_node, "1", 0, 64, "GPUs (= ranks) per node"),
+    KINT("slurm.tasks_per_node", slurm.tasks_per_node, "0", 0, 1024,
+         "ranks per node, 0 = one per GPU (1 without GPUs)"),
     KINT("slurm.cpus_per_task", slurm.cpus_per_task, "8", 1, 1024, "CPU cores per rank"),
     KSTR("slurm.time", slurm.time, "24:00:00", NULL, "time limit of the job"),
     KSTR("slurm.partition", slurm.partition, "", NULL, "partition, \"\" = the cluster's default"),
     KSTR("slurm.account", slurm.account, "", NULL, "account, \"\" = the user's default"),
     KINT("slurm.signal_lead_s", slurm.signal_lead_s, "120", 0, 3600,
          "USR1 this many seconds before the limit (--signal=B:USR1@lead)"),
+    KSTR("slurm.job_name", slurm.job_name, "", NULL, "job name, \"\" = faceswarm-<run directory name>"),
+    KSTR("slurm.workdir", slurm.workdir, "", NULL,
+         "the job's working directory (relative data paths start there), \"\" = where submit runs"),
 };
 #define N_KEYS FS_ARRAY_LEN(keys)
 

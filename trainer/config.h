@@ -99,8 +99,11 @@ typedef struct fs_config {
 
     struct {
         int nodes, gpus_per_node, cpus_per_task;
+        int tasks_per_node; /* ranks per node, 0 = one per GPU (1 without GPUs) */
         char time[32], partition[64], account[64];
         int signal_lead_s; /* --signal=B:USR1@lead */
+        char job_name[64]; /* "" = faceswarm-<run directory name> */
+        char workdir[FS_PATH_LEN]; /* the job's working directory, "" = where submit runs */
     } slurm;
 } fs_config;
 

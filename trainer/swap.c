@@ -12,7 +12,7 @@
 
 static void swap_usage(FILE *f) {
     fprintf(f, "usage: faceswarm swap --checkpoint CKPT --to IDENTITY -o OUTDIR [--count N] INPUT...\n\n"
-               "INPUT: a face dataset (.h5, its first --count faces, default all) or aligned face images\n"
+               "INPUT: a face dataset (.h5, its first --count faces, default and 0: all) or aligned face images\n"
                "(PNG/JPEG) of the model's resolution. Each face goes through the shared encoder and\n"
                "IDENTITY's decoder; OUTDIR/swap-NNNNNN.png is written for each, with PNG text chunks\n"
                "that label it synthetic media and name the checkpoint.\n");
@@ -112,19 +112,20 @@ int cmd_swap(int argc, char **argv) {
                                          {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
     static swap_job j;
     const char *to = NULL;
-    int c;
+    int c, rc = 0;
+    fs_error e = {0};
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:t:o:n:h", opts, NULL)) != -1) {
         if (c == 'c') j.ckpt = optarg;
         else if (c == 't') to = optarg;
         else if (c == 'o') j.outdir = optarg;
-        else if (c == 'n') j.count_limit = atol(optarg);
+        else if (c == 'n' && (rc = fs_parse_long("--count", optarg, 0, 1000000000, &j.count_limit, &e)))
+            return fprintf(stderr, "error: faceswarm swap: %s\n", e.msg), rc;
         else if (c == 'h') return swap_usage(stdout), FS_EXIT_OK;
-        else return swap_usage(stderr), FS_EXIT_BADINPUT;
+        else if (c != 'n') return swap_usage(stderr), FS_EXIT_BADINPUT;
     }
     if (!j.ckpt || !to || !j.outdir || optind >= argc) return swap_usage(stderr), FS_EXIT_BADINPUT;
-    fs_error e = {0};
-    int rc = load_model(&j, &e);
+    rc = load_model(&j, &e);
     if (!rc && (j.to = find_identity(&j.cfg, to)) < 0)
         rc = fs_errorf(&e, FS_EXIT_BADINPUT, "--to '%s': the checkpoint's model has no such identity\n  hint: "
                        "faceswarm checkpoint inspect %s lists model.identities", to, j.ckpt);

@@ -49,10 +49,9 @@ int cmd_train(int argc, char **argv) {
         switch (c) {
         case 's': a.sets[a.n_sets++] = optarg; break;
         case 'n': {
-            char *end;
-            a.steps = strtol(optarg, &end, 10);
-            if (*end || a.steps < 1) {
-                fprintf(stderr, "error: --steps '%s': expected a positive integer\n", optarg);
+            fs_error e = {0};
+            if (fs_parse_long("--steps", optarg, 1, 1000000000000L, &a.steps, &e)) {
+                fprintf(stderr, "error: faceswarm train: %s\n", e.msg);
                 return FS_EXIT_BADINPUT;
             }
             break;
