@@ -114,29 +114,48 @@ static void detect_all(const uint8_t *img, int n, int s0, int side, const uint64
     }
 }
 
-static int run_row(bench *B, const media *M, int s, transform t, row *R, fs_error *e) {
-    int n = B->trials, side;
+/* The n images of one (medium, size), unmarked and marked, made once for every transformation. */
+typedef struct batch {
+    int s, n;
+    uint8_t *plain, *marked, *work_plain, *work_marked; /* [n][s][s][3] */
+    uint64_t *want;
+    double psnr_min, psnr_sum;
+} batch;
+
+static void batch_make(batch *K, const media *M, int s, int n) {
     size_t one = (size_t)s * s * 3;
-    uint8_t *plain = fs_malloc(one * n), *marked = fs_malloc(one * n);
-    uint64_t *want = fs_malloc(sizeof(uint64_t) * n);
-    memset(R, 0, sizeof *R);
-    R->psnr_min = 99;
+    K->s = s, K->n = n, K->psnr_min = 99, K->psnr_sum = 0;
+    K->plain = fs_malloc(one * n), K->marked = fs_malloc(one * n);
+    K->work_plain = fs_malloc(one * n), K->work_marked = fs_malloc(one * n);
+    K->want = fs_malloc(sizeof(uint64_t) * n);
     for (int i = 0; i < n; i++) {
-        draw(M, i, s, plain + i * one);
-        memcpy(marked + i * one, plain + i * one, one);
-        want[i] = fs_wm_payload(fs_mix64((uint64_t)(i * 977 + s)));
-        fs_wm_embed(marked + i * one, s, s, s, want[i], NULL);
-        double p = fs_wm_psnr(plain + i * one, marked + i * one, (size_t)s * s);
-        R->psnr_min = FS_MIN(R->psnr_min, p), R->psnr_sum += p;
+        draw(M, i, s, K->plain + i * one);
+        memcpy(K->marked + i * one, K->plain + i * one, one);
+        K->want[i] = fs_wm_payload(fs_mix64((uint64_t)(i * 977 + s)));
+        fs_wm_embed(K->marked + i * one, s, s, s, K->want[i], NULL);
+        double p = fs_wm_psnr(K->plain + i * one, K->marked + i * one, (size_t)s * s);
+        K->psnr_min = FS_MIN(K->psnr_min, p), K->psnr_sum += p;
     }
-    int rc = attack(B, t, marked, n, s, &side, e);
-    if (!rc) rc = attack(B, t, plain, n, s, &side, e);
+}
+
+static void batch_free(batch *K) {
+    free(K->plain), free(K->marked), free(K->work_plain), free(K->work_marked), free(K->want);
+}
+
+static int run_row(bench *B, batch *K, transform t, row *R, fs_error *e) {
+    int n = K->n, s = K->s, side;
+    size_t all = (size_t)s * s * 3 * n;
+    memset(R, 0, sizeof *R);
+    R->psnr_min = K->psnr_min, R->psnr_sum = K->psnr_sum;
+    memcpy(K->work_marked, K->marked, all);
+    memcpy(K->work_plain, K->plain, all);
+    int rc = attack(B, t, K->work_marked, n, s, &side, e);
+    if (!rc) rc = attack(B, t, K->work_plain, n, s, &side, e);
     if (!rc) {
-        detect_all(marked, n, s, side, want, R);
-        detect_all(plain, n, s, side, NULL, R);
+        detect_all(K->work_marked, n, s, side, K->want, R);
+        detect_all(K->work_plain, n, s, side, NULL, R);
         R->marked = R->unmarked = n;
     }
-    free(plain), free(marked), free(want);
     return rc;
 }
 
@@ -242,17 +261,22 @@ static int parse(bench *B, int argc, char **argv, fs_error *e) {
 
 static int run_all(bench *B, int *wrong, fs_error *e) {
     for (int k = 0; k < B->n_media; k++)
-        for (int si = 0; si < B->n_sizes; si++)
-            for (transform t = T_NONE; t <= T_H264; t++) {
+        for (int si = 0; si < B->n_sizes; si++) {
+            batch K;
+            int s = B->sizes[si], rc = 0;
+            batch_make(&K, &B->m[k], s, B->trials);
+            for (transform t = T_NONE; t <= T_H264 && !rc; t++) {
                 if (t == T_H264 && !B->have_ffmpeg) continue;
                 row R;
-                int s = B->sizes[si];
-                if (run_row(B, &B->m[k], s, t, &R, e)) return e->code;
+                if ((rc = run_row(B, &K, t, &R, e))) break;
                 print_row(B, &B->m[k], s, t, &R);
                 fflush(stdout);
                 *wrong += row_wrong(&R, s, t);
                 B->fp_trials += R.unmarked, B->fp_total += R.false_pos;
             }
+            batch_free(&K);
+            if (rc) return rc;
+        }
     return 0;
 }
 

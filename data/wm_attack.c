@@ -74,6 +74,18 @@ static int jpeg_decode_mem(const unsigned char *buf, unsigned long len, uint8_t 
     return 0;
 }
 
+int fs_jpeg_write(const char *path, const uint8_t *rgb, int w, int h, int quality, fs_error *e) {
+    jerr je;
+    memset(&je, 0, sizeof je);
+    unsigned char *volatile buf = NULL;
+    unsigned long len = 0;
+    int rc = jpeg_encode(rgb, w, h, quality, &buf, &len, &je);
+    if (rc) rc = fs_errorf(e, FS_EXIT_FAIL, "%s: cannot encode JPEG: %s", path, je.msg);
+    else rc = fs_write_file_atomic(path, buf, len, e);
+    free(buf);
+    return rc;
+}
+
 int fs_attack_jpeg(uint8_t *rgb, int w, int h, int quality, fs_error *e) {
     jerr je;
     memset(&je, 0, sizeof je);

@@ -11,6 +11,8 @@
 /* JPEG-compresses rgb at quality (1..100, 4:2:0 as libjpeg's default) and decodes it again in
  * place. Returns 0, or FS_EXIT_FAIL with libjpeg's message. */
 int fs_attack_jpeg(uint8_t *rgb, int w, int h, int quality, fs_error *e);
+/* Writes rgb as a JPEG file at quality (atomically), with no metadata at all. */
+int fs_jpeg_write(const char *path, const uint8_t *rgb, int w, int h, int quality, fs_error *e);
 /* Encodes n frames [n][h][w][3] (w, h even) as one H.264 stream with libx264 at crf (yuv420p,
  * the ffmpeg defaults otherwise) and decodes it back in place: as RGB, or with luma_only as the
  * decoded Y plane (R = G = B = Y), what a video reader hands the detector. FS_EXIT_FAIL when
