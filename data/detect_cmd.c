@@ -83,9 +83,9 @@ static void print_text(const char *path, const finding *f) {
     if (L->has_text) printf("  text label     faceswarm:synthetic=%s%s%s\n", L->text_synthetic,
                             L->text_disclaimer[0] ? "; Disclaimer: " : "", L->text_disclaimer);
     if (f->wm.found)
-        printf("  watermark      found in %s: payload %016llx, run tag %012llx, correlation %.3f, p_false <= %.1e\n",
-               f->where, (unsigned long long)f->wm.payload, (unsigned long long)f->wm.run_tag, f->wm.correlation,
-               f->wm.p_false);
+        printf("  watermark      found in %s: payload %016llx, run tag %012llx, correlation %.3f, p_false <= %.1e, "
+               "contrast gain %.3f\n", f->where, (unsigned long long)f->wm.payload, (unsigned long long)f->wm.run_tag,
+               f->wm.correlation, f->wm.p_false, f->wm.gain);
     else
         printf("  watermark      not found (correlation %.3f)\n", f->wm.correlation);
     if (f->disagree) printf("  warning        the XMP's watermark payload differs from the decoded one\n");
@@ -133,8 +133,9 @@ static void print_json(const char *path, const finding *f, const fs_error *e) {
     json_field("text_synthetic", L->text_synthetic);
     json_field("label_watermark", L->watermark);
     printf(", \"watermark\": {\"found\": %s, \"payload\": \"%016llx\", \"run_tag\": \"%012llx\", \"correlation\": %.4f, "
-           "\"p_false\": %.3g, \"where\": \"%s\"}", f->wm.found ? "true" : "false", (unsigned long long)f->wm.payload,
-           (unsigned long long)f->wm.run_tag, f->wm.correlation, f->wm.p_false, f->where);
+           "\"p_false\": %.3g, \"gain\": %.3f, \"where\": \"%s\"}", f->wm.found ? "true" : "false",
+           (unsigned long long)f->wm.payload, (unsigned long long)f->wm.run_tag, f->wm.correlation, f->wm.p_false,
+           f->wm.gain, f->where);
     printf(", \"disagree\": %s, \"label\": %s, \"mark\": %s}\n", f->disagree ? "true" : "false",
            f->label ? "true" : "false", f->label || f->wm.found ? "true" : "false");
 }

@@ -27,6 +27,7 @@ typedef struct fs_wm_result {
     double correlation; /* normalised correlation of the demodulated soft bits with the
                            re-encoded codeword, -1..1; ~1 for an intact mark */
     double p_false;     /* bound on the probability that an unmarked image decides "found" */
+    double gain;        /* contrast gain the detector compensated (1 = none) */
 } fs_wm_result;
 
 /* The run tag of a run: the first 48 bits of fs_checksum64 of its id text (run directory,
