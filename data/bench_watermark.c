@@ -30,12 +30,16 @@ typedef struct media {
     int pw, ph;
 } media;
 
-/* The case table: every size of every medium meets every transformation. */
-static const int SIZES[] = {64, 128, 256, 512};
+typedef struct dims {
+    int w, h;
+} dims;
+
+/* The case table: every size of every medium meets every transformation; faces, then a frame. */
+static const dims SIZES[] = {{64, 64}, {128, 128}, {256, 256}, {512, 512}, {640, 360}};
 
 /* Faces of 64 and 128 px carry too few pixels for CRF 23's noise at this PSNR (docs/provenance.md):
  * their H.264 rows are printed, with target "-", and not counted. */
-static int has_target(int size, transform t) { return t != T_H264 || size >= FRAME_MIN; }
+static int has_target(dims d, transform t) { return t != T_H264 || FS_MIN(d.w, d.h) >= FRAME_MIN; }
 
 typedef struct row {
     int marked, detected, wrong_payload, unmarked, false_pos;
@@ -43,7 +47,8 @@ typedef struct row {
 } row;
 
 typedef struct bench {
-    int trials, json, have_ffmpeg, n_media, n_sizes, sizes[MAX_SIZES];
+    int trials, json, have_ffmpeg, n_media, n_sizes;
+    dims sizes[MAX_SIZES];
     long extra_unmarked; /* --unmarked: more unmarked images, detection only */
     media m[MAX_PHOTOS + 1];
     const char *tmpdir;
@@ -51,60 +56,73 @@ typedef struct bench {
 } bench;
 
 static const char HELP[] =
-    "usage: faceswarm bench watermark [--trials N] [--sizes S,S...] [--unmarked N] [--photo FILE]...\n"
+    "usage: faceswarm bench watermark [--trials N] [--sizes S|WxH,...] [--unmarked N] [--photo FILE]...\n"
     "                                 [--tmp DIR] [--json]\n"
     "  Marks N images per row (synthetic faces, and crops of each --photo resized to the row's size),\n"
     "  applies the row's transformation (none, JPEG q75, half size, H.264 CRF 23 through the ffmpeg\n"
     "  program) and looks for the mark; the same images unmarked count false positives. Targets:\n"
     "  detection >= 0.99 per row, PSNR >= 40 dB on every marked image, false positives <= 1/1000 over\n"
     "  all unmarked images (rows, and --unmarked N more, default 2000, detection only). Defaults:\n"
-    "  --trials 100 --sizes 64,128,256,512. H.264 rows are skipped, with a line that says so, without\n"
+    "  --trials 100 --sizes 64,128,256,512,640x360. H.264 rows are skipped, with a line that says so, without\n"
     "  ffmpeg; their target holds for frames of 256 px and more (smaller ones are measured, verdict -).\n";
 
-/* Image i of medium M at s x s: a synthetic face (identity i % 97, sample i), or a crop of the
- * photo at a position and size drawn from i, resized to s. */
-static void draw(const media *M, int i, int s, uint8_t *out) {
+/* Image i of medium M at w x h: a synthetic face (identity i % 97, sample i) of side min(w, h),
+ * centred, its edge columns or rows repeated out to a wider frame; or a crop of the photo of
+ * the same aspect, at a position and size drawn from i, resized to w x h. */
+static void draw(const media *M, int i, int w, int h, uint8_t *out) {
     if (!M->photo) {
+        int S = FS_MIN(w, h), ox = (w - S) / 2, oy = (h - S) / 2;
+        uint8_t *face = fs_malloc((size_t)S * S * 3);
         fs_synth_identity id;
         fs_synth_identity_draw(&id, 7, i % 97);
-        fs_synth_render(&id, 7, i % 97, i, s, out, NULL);
+        fs_synth_render(&id, 7, i % 97, i, S, face, NULL);
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                int fx = FS_MIN(FS_MAX(x - ox, 0), S - 1), fy = FS_MIN(FS_MAX(y - oy, 0), S - 1);
+                memcpy(out + ((size_t)y * w + x) * 3, face + ((size_t)fy * S + fx) * 3, 3);
+            }
+        free(face);
         return;
     }
     fs_rng r;
-    fs_rng_init(&r, 11, (uint64_t)s, (uint64_t)i);
-    int side = FS_MIN(M->pw, M->ph), c = side / 2 + (int)fs_rng_below(&r, (uint32_t)(side - side / 2 + 1));
-    int x0 = (int)fs_rng_below(&r, (uint32_t)(M->pw - c + 1)), y0 = (int)fs_rng_below(&r, (uint32_t)(M->ph - c + 1));
-    uint8_t *crop = fs_malloc((size_t)c * c * 3);
-    for (int y = 0; y < c; y++) memcpy(crop + (size_t)y * c * 3, M->photo + ((size_t)(y0 + y) * M->pw + x0) * 3, (size_t)c * 3);
-    fs_image_resize(crop, c, c, out, s, s);
+    fs_rng_init(&r, 11, (uint64_t)(w * 7919 + h), (uint64_t)i);
+    double aspect = (double)w / h;
+    int cw = FS_MIN(M->pw, (int)(M->ph * aspect)), ch;
+    cw = cw / 2 + (int)fs_rng_below(&r, (uint32_t)(cw - cw / 2 + 1));
+    ch = FS_MIN(M->ph, FS_MAX(1, (int)(cw / aspect)));
+    int x0 = (int)fs_rng_below(&r, (uint32_t)(M->pw - cw + 1)), y0 = (int)fs_rng_below(&r, (uint32_t)(M->ph - ch + 1));
+    uint8_t *crop = fs_malloc((size_t)cw * ch * 3);
+    for (int y = 0; y < ch; y++)
+        memcpy(crop + (size_t)y * cw * 3, M->photo + ((size_t)(y0 + y) * M->pw + x0) * 3, (size_t)cw * 3);
+    fs_image_resize(crop, cw, ch, out, w, h);
     free(crop);
 }
 
-/* Applies t to n images [n][s][s][3] in place; their side afterwards in *side. */
-static int attack(bench *B, transform t, uint8_t *img, int n, int s, int *side, fs_error *e) {
-    size_t one = (size_t)s * s * 3;
-    *side = s;
+/* Applies t to n images [n][h][w][3] in place; their size afterwards in *now (slots stay w x h). */
+static int attack(bench *B, transform t, uint8_t *img, int n, dims d, dims *now, fs_error *e) {
+    size_t one = (size_t)d.w * d.h * 3;
+    *now = d;
     if (t == T_JPEG75)
         for (int i = 0; i < n; i++)
-            if (fs_attack_jpeg(img + i * one, s, s, 75, e)) return e->code;
+            if (fs_attack_jpeg(img + i * one, d.w, d.h, 75, e)) return e->code;
     if (t == T_HALF) {
         uint8_t *tmp = fs_malloc(one / 4 + 3);
         for (int i = 0; i < n; i++) {
-            fs_image_resize(img + i * one, s, s, tmp, s / 2, s / 2);
-            memcpy(img + i * one, tmp, (size_t)(s / 2) * (s / 2) * 3);
+            fs_image_resize(img + i * one, d.w, d.h, tmp, d.w / 2, d.h / 2);
+            memcpy(img + i * one, tmp, (size_t)(d.w / 2) * (d.h / 2) * 3);
         }
         free(tmp);
-        *side = s / 2;
+        *now = (dims){d.w / 2, d.h / 2};
     }
-    if (t == T_H264) return fs_attack_h264(img, n, s, s, 23, 1, B->tmpdir, e);
+    if (t == T_H264) return fs_attack_h264(img, n, d.w, d.h, 23, 1, B->tmpdir, e);
     return 0;
 }
 
-/* Detection over n images whose slots are s0 px apart and now `side` px a side. */
-static void detect_all(const uint8_t *img, int n, int s0, int side, const uint64_t *want, row *R) {
+/* Detection over n images in slots of `slot` bytes, now `now` px. */
+static void detect_all(const uint8_t *img, int n, size_t slot, dims now, const uint64_t *want, row *R) {
     for (int i = 0; i < n; i++) {
         fs_wm_result res;
-        fs_wm_detect(img + (size_t)i * s0 * s0 * 3, side, side, side, &res);
+        fs_wm_detect(img + (size_t)i * slot, now.w, now.w, now.h, &res);
         if (want) {
             R->detected += res.found && res.payload == want[i];
             R->wrong_payload += res.found && res.payload != want[i];
@@ -116,24 +134,25 @@ static void detect_all(const uint8_t *img, int n, int s0, int side, const uint64
 
 /* The n images of one (medium, size), unmarked and marked, made once for every transformation. */
 typedef struct batch {
-    int s, n;
-    uint8_t *plain, *marked, *work_plain, *work_marked; /* [n][s][s][3] */
+    dims d;
+    int n;
+    uint8_t *plain, *marked, *work_plain, *work_marked; /* [n][h][w][3] */
     uint64_t *want;
     double psnr_min, psnr_sum;
 } batch;
 
-static void batch_make(batch *K, const media *M, int s, int n) {
-    size_t one = (size_t)s * s * 3;
-    K->s = s, K->n = n, K->psnr_min = 99, K->psnr_sum = 0;
+static void batch_make(batch *K, const media *M, dims d, int n) {
+    size_t px = (size_t)d.w * d.h, one = px * 3;
+    K->d = d, K->n = n, K->psnr_min = 99, K->psnr_sum = 0;
     K->plain = fs_malloc(one * n), K->marked = fs_malloc(one * n);
     K->work_plain = fs_malloc(one * n), K->work_marked = fs_malloc(one * n);
     K->want = fs_malloc(sizeof(uint64_t) * n);
     for (int i = 0; i < n; i++) {
-        draw(M, i, s, K->plain + i * one);
+        draw(M, i, d.w, d.h, K->plain + i * one);
         memcpy(K->marked + i * one, K->plain + i * one, one);
-        K->want[i] = fs_wm_payload(fs_mix64((uint64_t)(i * 977 + s)));
-        fs_wm_embed(K->marked + i * one, s, s, s, K->want[i], NULL);
-        double p = fs_wm_psnr(K->plain + i * one, K->marked + i * one, (size_t)s * s);
+        K->want[i] = fs_wm_payload(fs_mix64((uint64_t)(i * 977 + d.w * 31 + d.h)));
+        fs_wm_embed(K->marked + i * one, d.w, d.w, d.h, K->want[i], NULL);
+        double p = fs_wm_psnr(K->plain + i * one, K->marked + i * one, px);
         K->psnr_min = FS_MIN(K->psnr_min, p), K->psnr_sum += p;
     }
 }
@@ -143,38 +162,41 @@ static void batch_free(batch *K) {
 }
 
 static int run_row(bench *B, batch *K, transform t, row *R, fs_error *e) {
-    int n = K->n, s = K->s, side;
-    size_t all = (size_t)s * s * 3 * n;
+    int n = K->n;
+    size_t slot = (size_t)K->d.w * K->d.h * 3;
+    dims now;
     memset(R, 0, sizeof *R);
     R->psnr_min = K->psnr_min, R->psnr_sum = K->psnr_sum;
-    memcpy(K->work_marked, K->marked, all);
-    memcpy(K->work_plain, K->plain, all);
-    int rc = attack(B, t, K->work_marked, n, s, &side, e);
-    if (!rc) rc = attack(B, t, K->work_plain, n, s, &side, e);
+    memcpy(K->work_marked, K->marked, slot * n);
+    memcpy(K->work_plain, K->plain, slot * n);
+    int rc = attack(B, t, K->work_marked, n, K->d, &now, e);
+    if (!rc) rc = attack(B, t, K->work_plain, n, K->d, &now, e);
     if (!rc) {
-        detect_all(K->work_marked, n, s, side, K->want, R);
-        detect_all(K->work_plain, n, s, side, NULL, R);
+        detect_all(K->work_marked, n, slot, now, K->want, R);
+        detect_all(K->work_plain, n, slot, now, NULL, R);
         R->marked = R->unmarked = n;
     }
     return rc;
 }
 
-static int row_wrong(const row *R, int size, transform t) {
-    return (has_target(size, t) && (double)R->detected < RATE_MIN * R->marked) || R->wrong_payload > 0 ||
+static int row_wrong(const row *R, dims d, transform t) {
+    return (has_target(d, t) && (double)R->detected < RATE_MIN * R->marked) || R->wrong_payload > 0 ||
            R->psnr_min < PSNR_MIN;
 }
 
-static void print_row(const bench *B, const media *M, int s, transform t, const row *R) {
+static void print_row(const bench *B, const media *M, dims d, transform t, const row *R) {
     double rate = (double)R->detected / R->marked, psnr = R->psnr_sum / R->marked, corr = R->corr_sum / R->marked;
-    const char *verdict = row_wrong(R, s, t) ? "WRONG" : has_target(s, t) ? "ok" : "-";
+    const char *verdict = row_wrong(R, d, t) ? "WRONG" : has_target(d, t) ? "ok" : "-";
+    char size[32];
+    snprintf(size, sizeof size, "%dx%d", d.w, d.h);
     if (B->json)
-        printf("{\"media\": \"%s\", \"size\": %d, \"transform\": \"%s\", \"marked\": %d, \"detected\": %d, "
+        printf("{\"media\": \"%s\", \"width\": %d, \"height\": %d, \"transform\": \"%s\", \"marked\": %d, \"detected\": %d, "
                "\"rate\": %.4f, \"wrong_payload\": %d, \"unmarked\": %d, \"false_positives\": %d, \"psnr_min\": %.2f, "
-               "\"psnr_mean\": %.2f, \"correlation\": %.3f, \"verdict\": \"%s\"}\n", M->name, s, TRANSFORM_NAME[t],
+               "\"psnr_mean\": %.2f, \"correlation\": %.3f, \"verdict\": \"%s\"}\n", M->name, d.w, d.h, TRANSFORM_NAME[t],
                R->marked, R->detected, rate, R->wrong_payload, R->unmarked, R->false_pos, R->psnr_min, psnr, corr,
                verdict);
     else
-        printf("  %-16s %5d %-10s %7d %7.4f %5d %8d %5d %8.2f %8.2f %6.3f %s\n", M->name, s, TRANSFORM_NAME[t],
+        printf("  %-16s %8s %-10s %7d %7.4f %5d %8d %5d %8.2f %8.2f %6.3f %s\n", M->name, size, TRANSFORM_NAME[t],
                R->marked, rate, R->wrong_payload, R->unmarked, R->false_pos, R->psnr_min, psnr, corr, verdict);
 }
 
@@ -188,9 +210,9 @@ static void print_header(const bench *B) {
     printf("# targets: rate >= %.2f per row (h264 rows: frames of >= %d px), psnr_min >= %.0f dB, no wrong payload,\n"
            "#          false positives <= %g over all unmarked images\n", RATE_MIN, FRAME_MIN, PSNR_MIN, FP_MAX);
     if (B->json) return;
-    printf("# %-16s %5s %-10s %7s %7s %5s %8s %5s %8s %8s %6s\n", "media", "size", "transform", "marked", "rate",
+    printf("# %-16s %8s %-10s %7s %7s %5s %8s %5s %8s %8s %6s\n", "media", "size", "transform", "marked", "rate",
            "badpl", "unmarked", "fp", "psnr_min", "psnr", "corr");
-    printf("# %-16s %5s %-10s %7s %7s %5s %8s %5s %8s %8s %6s\n", "", "px", "", "images", "found", "count", "images",
+    printf("# %-16s %8s %-10s %7s %7s %5s %8s %5s %8s %8s %6s\n", "", "px", "", "images", "found", "count", "images",
            "count", "dB", "dB", "mean");
 }
 
@@ -207,17 +229,19 @@ static int add_photo(bench *B, const char *path, fs_error *e) {
     return 0;
 }
 
+/* "64,256,640x360": squares or W x H, even sides of 64..4096 px. */
 static int parse_sizes(bench *B, const char *text, fs_error *e) {
     B->n_sizes = 0;
     for (const char *p = text; *p;) {
         char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p || v < 64 || v > 4096 || v % 2 || B->n_sizes == MAX_SIZES)
-            return fs_errorf(e, FS_EXIT_BADINPUT, "bench watermark: --sizes '%s'; expected up to %d even sizes of "
-                             "64..4096 px, comma-separated", text, MAX_SIZES);
-        B->sizes[B->n_sizes++] = (int)v;
+        long w = strtol(p, &end, 10), h = w;
+        if (end != p && *end == 'x') h = strtol(end + 1, &end, 10);
+        if (end == p || w < 64 || h < 64 || w > 4096 || h > 4096 || w % 2 || h % 2 || B->n_sizes == MAX_SIZES ||
+            (*end && *end != ','))
+            return fs_errorf(e, FS_EXIT_BADINPUT, "bench watermark: --sizes '%s'; expected up to %d sizes S or WxH, "
+                             "even, 64..4096 px, comma-separated", text, MAX_SIZES);
+        B->sizes[B->n_sizes++] = (dims){(int)w, (int)h};
         p = *end == ',' ? end + 1 : end;
-        if (*end && *end != ',') return fs_errorf(e, FS_EXIT_BADINPUT, "bench watermark: --sizes '%s': bad list", text);
     }
     return 0;
 }
@@ -263,15 +287,16 @@ static int run_all(bench *B, int *wrong, fs_error *e) {
     for (int k = 0; k < B->n_media; k++)
         for (int si = 0; si < B->n_sizes; si++) {
             batch K;
-            int s = B->sizes[si], rc = 0;
-            batch_make(&K, &B->m[k], s, B->trials);
+            dims d = B->sizes[si];
+            int rc = 0;
+            batch_make(&K, &B->m[k], d, B->trials);
             for (transform t = T_NONE; t <= T_H264 && !rc; t++) {
                 if (t == T_H264 && !B->have_ffmpeg) continue;
                 row R;
                 if ((rc = run_row(B, &K, t, &R, e))) break;
-                print_row(B, &B->m[k], s, t, &R);
+                print_row(B, &B->m[k], d, t, &R);
                 fflush(stdout);
-                *wrong += row_wrong(&R, s, t);
+                *wrong += row_wrong(&R, d, t);
                 B->fp_trials += R.unmarked, B->fp_total += R.false_pos;
             }
             batch_free(&K);
@@ -289,7 +314,7 @@ static int unmarked_sweep(bench *B, fs_error *e) {
     double corr_max = -1, corr_sum = 0;
     for (long i = 0; i < B->extra_unmarked && !rc; i++) {
         int s = 32 + (int)(fs_mix64((uint64_t)i) % 128);
-        draw(&B->m[i % B->n_media], (int)(i / B->n_media) + 100000, s, img);
+        draw(&B->m[i % B->n_media], (int)(i / B->n_media) + 100000, s, s, img);
         if (i % 2) rc = fs_attack_jpeg(img, s, s, 75, e);
         fs_wm_result r;
         fs_wm_detect(img, s, s, s, &r);

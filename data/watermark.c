@@ -147,6 +147,7 @@ typedef struct frame {
     float *cx;   /* [FMAX][w]: synthesis, c_u(x) */
     float *cy;   /* [FMAX][h] */
     float *bx;   /* [FMAX][w]: analysis, the 32-point DCT basis seen through the area filter */
+    float *bxt;  /* [w][FMAX]: bx transposed, for the row pass */
     float *by;   /* [FMAX][h] */
     float ax[FMAX], ay[FMAX]; /* change of X(u, .) per unit of synthesised c_u: the filter's gain */
     float *tmp;  /* [h][FMAX] */
@@ -159,15 +160,20 @@ static float k_u(int u) { return u ? sqrtf(2.0f) : 1.0f; }
  * through the 32-cell area average is what makes a resized copy read the same coefficients:
  * halving then averaging onto 32 cells is the same average as averaging the original. */
 static void basis(float *c, float *b, float *gain, int n) {
-    float cell = (float)n / CANON;
+    double cell = (double)n / CANON, d[CANON];
     for (int u = 0; u < FMAX; u++) {
+        for (int i = 0; i < CANON; i++) d[i] = k_u(u) * cos(M_PI * u * (i + 0.5) / CANON);
+        /* cos(pi u (x + 0.5) / n) by rotation: two trigonometric calls per frequency, not n */
+        double step = M_PI * u / n, cs = cos(step), sn = sin(step), re = cos(0.5 * step), im = sin(0.5 * step);
         double g = 0;
         for (int x = 0; x < n; x++) {
-            c[u * n + x] = k_u(u) * (float)cos(M_PI * u * (x + 0.5) / n);
+            c[u * n + x] = k_u(u) * (float)re;
+            double nre = re * cs - im * sn;
+            im = re * sn + im * cs, re = nre;
             double acc = 0;
             for (int i = (int)(x / cell); i < CANON && i * cell < x + 1; i++) {
-                double lo = FS_MAX((double)x, i * (double)cell), hi = FS_MIN(x + 1.0, (i + 1) * (double)cell);
-                if (hi > lo) acc += (hi - lo) / cell * k_u(u) * cos(M_PI * u * (i + 0.5) / CANON);
+                double lo = FS_MAX((double)x, i * cell), hi = FS_MIN(x + 1.0, (i + 1) * cell);
+                if (hi > lo) acc += (hi - lo) / cell * d[i];
             }
             b[u * n + x] = (float)acc;
             g += acc * c[u * n + x];
@@ -186,10 +192,13 @@ static void frame_open(frame *F, int stride, int w, int h) {
     F->tmp = fs_malloc(sizeof(float) * FMAX * (size_t)h);
     basis(F->cx, F->bx, F->ax, w);
     basis(F->cy, F->by, F->ay, h);
+    F->bxt = fs_malloc(sizeof(float) * FMAX * (size_t)w);
+    for (int u = 0; u < FMAX; u++)
+        for (int x = 0; x < w; x++) F->bxt[(size_t)x * FMAX + u] = F->bx[(size_t)u * w + x];
 }
 
 static void frame_close(frame *F) {
-    free(F->luma), free(F->cx), free(F->cy), free(F->bx), free(F->by), free(F->tmp);
+    free(F->luma), free(F->cx), free(F->cy), free(F->bx), free(F->bxt), free(F->by), free(F->tmp);
 }
 
 static void frame_luma(frame *F, const uint8_t *rgb) {
@@ -200,24 +209,29 @@ static void frame_luma(frame *F, const uint8_t *rgb) {
         }
 }
 
-/* X[v][u] for u, v < FMAX, from F->luma: the 32 x 32 orthonormal DCT of the area average. */
+/* X[v][u] for u, v < FMAX, from F->luma: the 32 x 32 orthonormal DCT of the area average.
+ * The row pass runs over x outside and u inside (bxt is [w][FMAX]) so that it vectorises
+ * without reordering a float sum. */
 static void frame_coeffs(frame *F, float X[FMAX][FMAX]) {
     int w = F->w, h = F->h;
     for (int y = 0; y < h; y++) {
         const float *row = F->luma + (size_t)y * w;
-        for (int u = 0; u < FMAX; u++) {
-            const float *b = F->bx + (size_t)u * w;
-            float acc = 0;
-            for (int x = 0; x < w; x++) acc += b[x] * row[x];
-            F->tmp[(size_t)y * FMAX + u] = acc;
+        float acc[FMAX] = {0};
+        for (int x = 0; x < w; x++) {
+            const float *b = F->bxt + (size_t)x * FMAX;
+            for (int u = 0; u < FMAX; u++) acc[u] += b[u] * row[x];
         }
+        memcpy(F->tmp + (size_t)y * FMAX, acc, sizeof acc);
     }
-    for (int v = 0; v < FMAX; v++)
-        for (int u = 0; u < FMAX; u++) {
-            float acc = 0;
-            for (int y = 0; y < h; y++) acc += F->by[(size_t)v * h + y] * F->tmp[(size_t)y * FMAX + u];
-            X[v][u] = acc / CANON;
+    for (int v = 0; v < FMAX; v++) {
+        float acc[FMAX] = {0};
+        for (int y = 0; y < h; y++) {
+            float c = F->by[(size_t)v * h + y];
+            const float *t = F->tmp + (size_t)y * FMAX;
+            for (int u = 0; u < FMAX; u++) acc[u] += c * t[u];
         }
+        for (int u = 0; u < FMAX; u++) X[v][u] = acc[u] / CANON;
+    }
 }
 
 /* Adds sum_uv d[v][u] c_u(x) c_v(y) / (32 ax[u] ay[v]) to the float image D [h][w]: a smooth
