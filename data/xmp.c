@@ -179,10 +179,24 @@ int fs_png_write_labelled(const char *path, const uint8_t *rgb, int w, int h, co
 }
 
 /* ---------------------------------------------------------------- reading */
+/* Fields come from untrusted files and go to terminals and JSON: control characters become
+ * spaces, bytes that are not well-formed UTF-8 become '?'. */
+static void clean_utf8(char *s) {
+    for (unsigned char *p = (unsigned char *)s; *p;) {
+        int n = *p < 0x80 ? 0 : (*p & 0xE0) == 0xC0 ? 1 : (*p & 0xF0) == 0xE0 ? 2 : (*p & 0xF8) == 0xF0 ? 3 : -1;
+        int ok = n >= 0 && !(n == 1 && *p < 0xC2);
+        for (int k = 1; ok && k <= n; k++) ok = (p[k] & 0xC0) == 0x80;
+        if (!ok) *p++ = '?';
+        else if (n == 0) *p = *p < 0x20 || *p == 0x7F ? ' ' : *p, p++;
+        else p += n + 1;
+    }
+}
+
 static void copy_field(char *dst, size_t cap, const char *src, size_t n) {
     n = FS_MIN(n, cap - 1);
     memcpy(dst, src, n);
     dst[n] = 0;
+    clean_utf8(dst);
 }
 
 static void text_chunk(fs_labels *L, const char *key, const char *val, size_t vlen) {
@@ -230,9 +244,13 @@ static int png_labels(const uint8_t *b, size_t len, fs_labels *L, const char *pa
     for (size_t at = 8; at + 12 <= len;) {
         uint32_t n = be32(b + at);
         const char *type = (const char *)b + at + 4;
-        if (n > len - at - 12)
-            return fs_errorf(e, FS_EXIT_BADINPUT, "%s: PNG chunk '%.4s' at byte %zu claims %u bytes, the file has %zu\n"
-                             "  hint: the file is truncated", path, type, at, n, len - at - 12);
+        if (n > len - at - 12) {
+            char name[5];
+            for (int k = 0; k < 4; k++) name[k] = type[k] >= 0x21 && type[k] <= 0x7E ? type[k] : '?';
+            name[4] = 0;
+            return fs_errorf(e, FS_EXIT_BADINPUT, "%s: PNG chunk '%s' at byte %zu claims %u bytes, the file has %zu\n"
+                             "  hint: the file is truncated", path, name, at, n, len - at - 12);
+        }
         int itxt = !memcmp(type, "iTXt", 4), ztxt = !memcmp(type, "zTXt", 4);
         if (itxt || ztxt || !memcmp(type, "tEXt", 4)) {
             char *copy = fs_malloc(n + 1); /* NUL-terminated for the text helpers */
@@ -302,6 +320,7 @@ static void copy_xml(char *dst, size_t cap, const char *s, const char *end) {
         else dst[n++] = *s++;
     }
     dst[n] = 0;
+    clean_utf8(dst);
 }
 
 /* A simple property, written either as an attribute (name="v") or an element (<name>v</name>). */

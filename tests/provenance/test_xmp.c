@@ -49,6 +49,12 @@ static void test_roundtrip(void) {
     CHECK(!strcmp(L.run_tag, tag), "run tag '%s' want '%s'", L.run_tag, tag);
     CHECK(!strncmp(L.tool, "faceswarm ", 10), "creator tool '%s'", L.tool);
     free(x);
+    /* fields of untrusted files reach terminals and JSON: no control bytes, only UTF-8 */
+    static const char evil[] = "<x fsw:Run=\"a\x01" "b\xff\xc3\xa9\xe2\x82\" Iptc4xmpExt:DigitalSourceType=\"\x1b[31mred\"/>";
+    memset(&L, 0, sizeof L);
+    fs_xmp_parse(evil, strlen(evil), &L);
+    CHECK(!strcmp(L.run, "a b?\xc3\xa9??"), "run cleaned to '%s'", L.run);
+    CHECK(!strcmp(L.source_type, " [31mred"), "escape sequence cleaned to '%s'", L.source_type);
 }
 
 static void test_png(const char *dir) {
