@@ -78,6 +78,9 @@ static void print_text(const char *path, const finding *f) {
         if (L->n_regions) printf("                 synthetic regions %d\n", L->n_regions);
         else printf("                 synthetic regions: the whole image\n");
         if (L->watermark[0]) printf("                 watermark payload (label) %s\n", L->watermark);
+        if (L->version[0] && strcmp(L->version, FS_XMP_VERSION))
+            printf("  warning        fsw:Version %s; this faceswarm reads version %s: fields may be missing or "
+                   "misread\n", L->version, FS_XMP_VERSION);
     } else
         printf("  xmp            none\n");
     if (L->has_text) printf("  text label     faceswarm:synthetic=%s%s%s\n", L->text_synthetic,
@@ -124,6 +127,7 @@ static void print_json(const char *path, const finding *f, const fs_error *e) {
     printf(", \"xmp\": %s", L->has_xmp ? "true" : "false");
     json_field("digital_source_type", L->source_type);
     json_field("creator_tool", L->tool);
+    json_field("fsw_version", L->version);
     json_field("run", L->run);
     json_field("run_tag", L->run_tag);
     json_field("checkpoint", L->checkpoint);

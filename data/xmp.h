@@ -16,7 +16,7 @@
 #define FS_IPTC_COMPOSITE FS_IPTC_DST "compositeWithTrainedAlgorithmicMedia"     /* converted frames */
 #define FS_XMP_NS "http://ns.faceswarm.invalid/provenance/1.0/"                  /* prefix fsw: */
 #define FS_XMP_KEYWORD "XML:com.adobe.xmp"
-#define FS_XMP_MAX_REGIONS 64
+#define FS_XMP_MAX_REGIONS 1024 /* read back from a file: a 16-identity preview has 1024 cells */
 #define FS_XMP_MAX_IDS 16
 
 typedef struct fs_region {
@@ -33,13 +33,15 @@ typedef struct fs_provenance {
     const char *identity[FS_XMP_MAX_IDS]; /* identities in the model */
     const char *consent[FS_XMP_MAX_IDS];  /* their consent references ("consent not recorded" if none) */
     int n_regions;                        /* synthetic regions; 0 = the whole image is synthetic */
-    fs_region region[FS_XMP_MAX_REGIONS];
-    int watermark; /* 1: fs_png_write_labelled marks every synthetic region (payload from run) */
+    const fs_region *region;              /* [n_regions], the caller's */
+    int watermark; /* 1: fs_png_write_labelled marks every synthetic region of at least
+                      FS_WM_MIN_SIDE px a side (payload from run); smaller ones stay labelled only */
 } fs_provenance;
 
 /* What a file says, as read back; empty strings for fields it lacks. */
 typedef struct fs_labels {
     int has_xmp, has_text;        /* an XMP packet; faceswarm's tEXt label (faceswarm:synthetic) */
+    char version[16];             /* fsw:Version */
     char source_type[256];        /* Iptc4xmpExt:DigitalSourceType */
     char tool[128];               /* xmp:CreatorTool */
     char run[1024], run_tag[32], checkpoint[1024], checkpoint_checksum[64], watermark[32];
@@ -49,6 +51,8 @@ typedef struct fs_labels {
     char text_synthetic[16];      /* tEXt faceswarm:synthetic */
     char text_disclaimer[512];    /* tEXt Disclaimer */
 } fs_labels;
+
+#define FS_XMP_VERSION "1" /* fsw:Version this faceswarm writes and reads */
 
 /* The XMP packet for p (malloc'd, NUL-terminated), with the payload's hex in fsw:Watermark
  * when payload_valid. */

@@ -55,7 +55,9 @@ dst() { exiftool -s -s -s -XMP-iptcExt:DigitalSourceType "$1" 2>&1; }
 [ "$(dst "$T/labelled.png")" = "$TRAINED" ] || fail "exiftool reads '$(dst "$T/labelled.png")' from labelled.png"
 [ "$(dst "$T/composite.png")" = "$COMPOSITE" ] || fail "exiftool reads '$(dst "$T/composite.png")' from composite.png"
 exiftool -s -XMP:all "$T/labelled.png" >"$T/out" 2>&1
-has "CreatorTool"; has "faceswarm"
+has "CreatorTool"; has "faceswarm"; has "IdentitiesConsent *: consent/a.pdf#2026-11"; has "RunTag"
+exiftool -validate -warning -a "$T/composite.png" >"$T/out" 2>&1
+has "Validate *: OK"
 # and the other way: XMP that exiftool writes into a JPEG, detect reads
 cp "$T/stripped.jpg" "$T/exif.jpg"
 exiftool -q -overwrite_original "-XMP-iptcExt:DigitalSourceType=$TRAINED" "$T/exif.jpg" || fail "exiftool could not write"

@@ -32,7 +32,8 @@ static fs_provenance prov(void) {
 
 static void test_roundtrip(void) {
     fs_provenance p = prov();
-    p.n_regions = 2, p.region[0] = (fs_region){1, 2, 64, 64}, p.region[1] = (fs_region){66, 2, 64, 64};
+    static const fs_region two[] = {{1, 2, 64, 64}, {66, 2, 64, 64}};
+    p.n_regions = 2, p.region = two;
     char *x = fs_xmp_build(&p, "a & b", 0x1122334455667788ULL, 1);
     fs_labels L;
     memset(&L, 0, sizeof L);
@@ -48,6 +49,7 @@ static void test_roundtrip(void) {
     snprintf(tag, sizeof tag, "%012llx", (unsigned long long)fs_wm_run_tag(p.run));
     CHECK(!strcmp(L.run_tag, tag), "run tag '%s' want '%s'", L.run_tag, tag);
     CHECK(!strncmp(L.tool, "faceswarm ", 10), "creator tool '%s'", L.tool);
+    CHECK(!strcmp(L.version, FS_XMP_VERSION), "version '%s'", L.version);
     free(x);
     /* fields of untrusted files reach terminals and JSON: no control bytes, only UTF-8 */
     static const char evil[] = "<x fsw:Run=\"a\x01" "b\xff\xc3\xa9\xe2\x82\" Iptc4xmpExt:DigitalSourceType=\"\x1b[31mred\"/>";
@@ -129,6 +131,53 @@ static void test_jpeg_xmp(const char *dir) {
     free(back), free(o), free(x), free(j), free(a);
 }
 
+/* A preview-like grid: an original column (real, unlabelled as synthetic) and swapped cells,
+ * each its own region and its own mark; a region under 32 px stays labelled but unmarked; with
+ * only such regions the XMP names no watermark payload. */
+static void test_grid(const char *dir) {
+    int s = 64, gap = 2, W = 2 * s + gap, H = 2 * s + gap;
+    uint8_t *grid = calloc((size_t)W * H * 3, 1), *f = malloc((size_t)s * s * 3), *back;
+    for (int r = 0; r < 2; r++)
+        for (int c = 0; c < 2; c++) {
+            face(s, 10 + 2 * r + c, f);
+            for (int y = 0; y < s; y++)
+                memcpy(grid + ((size_t)(r * (s + gap) + y) * W + c * (s + gap)) * 3, f + (size_t)y * s * 3, (size_t)s * 3);
+        }
+    const fs_region cells[] = {{s + gap, 0, s, s}, {s + gap, s + gap, s, s}, {0, 0, 16, 16}};
+    fs_provenance p = prov();
+    p.n_regions = 3, p.region = cells;
+    char path[FS_PATH_LEN];
+    snprintf(path, sizeof path, "%s/grid.png", dir);
+    fs_error e = {0};
+    CHECK(fs_png_write_labelled(path, grid, W, H, NULL, &p, &e) == 0, "grid: %s", e.msg);
+    int w, h;
+    CHECK(fs_png_read(path, &back, &w, &h, &e) == 0, "grid read: %s", e.msg);
+    size_t real_changed = 0; /* the original column: cells at x < s, except the 16 px one */
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < s; x++)
+            if (!(x < 16 && y < 16)) real_changed += memcmp(back + ((size_t)y * W + x) * 3, grid + ((size_t)y * W + x) * 3, 3) != 0;
+    CHECK(real_changed == 0, "%zu pixels of the real column changed", real_changed);
+    size_t tiny_changed = 0;
+    for (int y = 0; y < 16; y++) tiny_changed += memcmp(back + (size_t)y * W * 3, grid + (size_t)y * W * 3, 16 * 3) != 0;
+    CHECK(tiny_changed == 0, "the 16 px region was marked");
+    for (int i = 0; i < 2; i++) {
+        fs_wm_result r;
+        fs_wm_detect(back + ((size_t)cells[i].y * W + cells[i].x) * 3, W, s, s, &r);
+        CHECK(r.found && r.run_tag == fs_wm_run_tag(p.run), "cell %d found %d", i, r.found);
+    }
+    fs_labels L;
+    CHECK(fs_labels_read(path, &L, &e) == 0 && L.n_regions == 3 && L.watermark[0], "grid labels: %d regions",
+          L.n_regions);
+    p.n_regions = 1, p.region = cells + 2;
+    CHECK(fs_png_write_labelled(path, grid, W, H, NULL, &p, &e) == 0, "tiny only: %s", e.msg);
+    CHECK(fs_labels_read(path, &L, &e) == 0 && L.has_xmp && !L.watermark[0], "no payload named: '%s'", L.watermark);
+    const fs_region outside = {W - 10, 0, 20, 20};
+    p.region = &outside;
+    CHECK(fs_png_write_labelled(path, grid, W, H, NULL, &p, &e) == FS_EXIT_FAIL && strstr(e.msg, "outside"),
+          "region outside refused: %s", e.msg);
+    free(grid), free(f), free(back);
+}
+
 /* The fixtures of cli.sh (see there). */
 static int fixtures(const char *dir) {
     char path[FS_PATH_LEN];
@@ -149,7 +198,8 @@ static int fixtures(const char *dir) {
     /* a frame whose 96 x 96 region at (64, 48) is synthetic */
     fs_image_resize(a, s, s, frame, W, H);
     fs_provenance p = prov();
-    p.source_type = FS_IPTC_COMPOSITE, p.n_regions = 1, p.region[0] = (fs_region){64, 48, 96, 96};
+    static const fs_region one = {64, 48, 96, 96};
+    p.source_type = FS_IPTC_COMPOSITE, p.n_regions = 1, p.region = &one;
     snprintf(path, sizeof path, "%s/composite.png", dir);
     rc |= fs_png_write_labelled(path, frame, W, H, NULL, &p, &e);
     if (rc) fprintf(stderr, "fixtures: %s\n", e.msg);
@@ -164,6 +214,7 @@ int main(int argc, char **argv) {
     test_roundtrip();
     test_png(dir);
     test_jpeg_xmp(dir);
+    test_grid(dir);
     CHECK(fixtures(dir) == 0, "fixtures written");
     if (!failures) printf("provenance_xmp: all checks passed\n");
     return failures ? 1 : 0;
