@@ -145,7 +145,7 @@ int fs_png_insert_itxt(const uint8_t *png, size_t len, const char *keyword, cons
 static int mark_regions(uint8_t *rgb, int w, int h, const fs_provenance *p, uint64_t payload, int *marked,
                         fs_error *e) {
     *marked = 0;
-    if (p->n_regions == 0) return fs_wm_embed(rgb, w, w, h, payload, e) ? e->code : (*marked = 1, 0);
+    if (p->n_regions == 0 || p->mark_whole) return fs_wm_embed(rgb, w, w, h, payload, e) ? e->code : (*marked = 1, 0);
     for (int i = 0; i < p->n_regions; i++) {
         const fs_region *r = &p->region[i];
         if (r->x < 0 || r->y < 0 || r->w <= 0 || r->h <= 0 || r->x + r->w > w || r->y + r->h > h)

@@ -34,8 +34,11 @@ typedef struct fs_provenance {
     const char *consent[FS_XMP_MAX_IDS];  /* their consent references ("consent not recorded" if none) */
     int n_regions;                        /* synthetic regions; 0 = the whole image is synthetic */
     const fs_region *region;              /* [n_regions], the caller's */
-    int watermark; /* 1: fs_png_write_labelled marks every synthetic region of at least
-                      FS_WM_MIN_SIDE px a side (payload from run); smaller ones stay labelled only */
+    int watermark;  /* 1: fs_png_write_labelled marks every synthetic region of at least
+                       FS_WM_MIN_SIDE px a side (payload from run); smaller ones stay labelled only */
+    int mark_whole; /* with watermark: one mark over the whole image even when regions are listed
+                       (converted frames: the regions say which pixels are synthetic, the mark
+                       covers the frame, whose size carries it through H.264) */
 } fs_provenance;
 
 /* What a file says, as read back; empty strings for fields it lacks. */

@@ -168,6 +168,15 @@ static void test_grid(const char *dir) {
     fs_labels L;
     CHECK(fs_labels_read(path, &L, &e) == 0 && L.n_regions == 3 && L.watermark[0], "grid labels: %d regions",
           L.n_regions);
+    p.mark_whole = 1; /* a converted frame: regions listed, one mark over the frame */
+    CHECK(fs_png_write_labelled(path, grid, W, H, NULL, &p, &e) == 0, "whole: %s", e.msg);
+    free(back);
+    CHECK(fs_png_read(path, &back, &w, &h, &e) == 0, "whole read: %s", e.msg);
+    fs_wm_result whole;
+    fs_wm_detect(back, W, W, H, &whole);
+    CHECK(whole.found && whole.run_tag == fs_wm_run_tag(p.run), "mark_whole: found %d", whole.found);
+    CHECK(fs_labels_read(path, &L, &e) == 0 && L.n_regions == 3, "mark_whole keeps the regions: %d", L.n_regions);
+    p.mark_whole = 0;
     p.n_regions = 1, p.region = cells + 2;
     CHECK(fs_png_write_labelled(path, grid, W, H, NULL, &p, &e) == 0, "tiny only: %s", e.msg);
     CHECK(fs_labels_read(path, &L, &e) == 0 && L.has_xmp && !L.watermark[0], "no payload named: '%s'", L.watermark);
