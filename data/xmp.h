@@ -2,7 +2,7 @@
  * and faceswarm's own fields (run, checkpoint, identities and their consent references, the
  * synthetic regions, the watermark payload), written into PNG as an iTXt chunk with keyword
  * "XML:com.adobe.xmp" (the XMP specification, part 3), and read back from PNG (iTXt, tEXt,
- * zTXt) and JPEG (APP1 XMP, COM). docs/provenance.md lists the fields. */
+ * zTXt) and JPEG (APP1 XMP). docs/provenance.md lists the fields. */
 #ifndef FACESWARM_DATA_XMP_H
 #define FACESWARM_DATA_XMP_H
 
