@@ -21,7 +21,11 @@ fs_install_debs() {
   $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-fs_install_debs "${FS_DEBS[@]}"
+# Programs only the tests use: ffmpeg (H.264 re-encoding in the watermark's rates test) and
+# exiftool (reads the XMP labels faceswarm writes). Without them those tests report SKIP.
+FS_TEST_DEBS=(ffmpeg libimage-exiftool-perl)
+
+fs_install_debs "${FS_DEBS[@]}" "${FS_TEST_DEBS[@]}"
 
 # mpirun refuses root without these; CI runs as root.
 if [ "$(id -u)" -eq 0 ]; then

@@ -26,11 +26,13 @@ typedef struct command {
 #pragma weak cmd_status
 #pragma weak cmd_keys
 #pragma weak cmd_submit
+#pragma weak cmd_detect
 #pragma weak bench_kernels
 #pragma weak bench_loader
 #pragma weak bench_train
 #pragma weak bench_allreduce
 #pragma weak bench_coordinator
+#pragma weak bench_watermark
 
 static int cmd_bench(int argc, char **argv);
 
@@ -44,7 +46,8 @@ static const command commands[] = {
     {"status", cmd_status, "show a running job: ranks, steps, checkpoints, warnings"},
     {"keys", cmd_keys, "generate CURVE keys for a job's coordinator"},
     {"submit", cmd_submit, "submit a training job to Slurm"},
-    {"bench", cmd_bench, "benchmarks: kernels, loader, train, allreduce, coordinator"},
+    {"detect", cmd_detect, "look for faceswarm's labels and watermark in images (PNG, JPEG)"},
+    {"bench", cmd_bench, "benchmarks: kernels, loader, train, allreduce, coordinator, watermark"},
 };
 
 static const command benches[] = {
@@ -53,6 +56,7 @@ static const command benches[] = {
     {"train", bench_train, "images/s and the split of step time"},
     {"allreduce", bench_allreduce, "all-reduce time, algbw, busbw (nccl-tests style)"},
     {"coordinator", bench_coordinator, "coordinator messages/s and heartbeat round trip"},
+    {"watermark", bench_watermark, "watermark detection rate after JPEG/resize/H.264, false positives, PSNR"},
 };
 
 static void usage(FILE *f, const command *table, size_t n, const char *prefix) {
