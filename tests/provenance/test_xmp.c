@@ -69,7 +69,7 @@ static void test_png(const char *dir) {
     fs_error e = {0};
     CHECK(fs_png_write_labelled(path, a, s, s, TEXT, &p, &e) == 0, "write: %s", e.msg);
     int w, h;
-    CHECK(fs_png_read(path, &back, &w, &h, &e) == 0 && w == s && h == s, "libpng reads it: %s", e.msg);
+    CHECK(fs_image_read(path, &back, &w, &h, &e) == 0 && w == s && h == s, "libpng reads it: %s", e.msg);
     double psnr = fs_wm_psnr(a, back, (size_t)s * s);
     CHECK(psnr >= 40.0 && psnr < 99.0, "marked (PSNR %.2f dB)", psnr);
     fs_wm_result r;
@@ -151,7 +151,7 @@ static void test_grid(const char *dir) {
     fs_error e = {0};
     CHECK(fs_png_write_labelled(path, grid, W, H, NULL, &p, &e) == 0, "grid: %s", e.msg);
     int w, h;
-    CHECK(fs_png_read(path, &back, &w, &h, &e) == 0, "grid read: %s", e.msg);
+    CHECK(fs_image_read(path, &back, &w, &h, &e) == 0, "grid read: %s", e.msg);
     size_t real_changed = 0; /* the original column: cells at x < s, except the 16 px one */
     for (int y = 0; y < H; y++)
         for (int x = 0; x < s; x++)
@@ -171,7 +171,7 @@ static void test_grid(const char *dir) {
     p.mark_whole = 1; /* a converted frame: regions listed, one mark over the frame */
     CHECK(fs_png_write_labelled(path, grid, W, H, NULL, &p, &e) == 0, "whole: %s", e.msg);
     free(back);
-    CHECK(fs_png_read(path, &back, &w, &h, &e) == 0, "whole read: %s", e.msg);
+    CHECK(fs_image_read(path, &back, &w, &h, &e) == 0, "whole read: %s", e.msg);
     fs_wm_result whole;
     fs_wm_detect(back, W, W, H, &whole);
     CHECK(whole.found && whole.run_tag == fs_wm_run_tag(p.run), "mark_whole: found %d", whole.found);
@@ -201,7 +201,7 @@ static int fixtures(const char *dir) {
     rc |= fs_png_write(path, a, s, s, TEXT, &e);
     /* the labelled face, re-encoded as a JPEG without metadata: only the watermark is left */
     snprintf(path, sizeof path, "%s/labelled.png", dir);
-    rc |= fs_png_read(path, &m, &w, &h, &e);
+    rc |= fs_image_read(path, &m, &w, &h, &e);
     snprintf(path, sizeof path, "%s/stripped.jpg", dir);
     if (!rc) rc |= fs_jpeg_write(path, m, w, h, 75, &e);
     /* a frame whose 96 x 96 region at (64, 48) is synthetic */
