@@ -71,6 +71,7 @@ static uint64_t identity_salt(int i) { return fs_mix64(0xA7A7000000ULL + (uint64
 long fs_loader_epoch_length(const fs_loader *L) { return L->L; }
 long fs_loader_count(const fs_loader *L, int identity) { return L->count[identity]; }
 int fs_loader_has_masks(const fs_loader *L) { return L->masks; }
+const char *fs_loader_consent(const fs_loader *L, int identity) { return fs_faces_attr(L->faces[identity], "consent"); }
 double fs_loader_wait_ms_total(const fs_loader *L) { return L->wait_total_ms; }
 
 /* ---------------------------------------------------------------- filling one batch */

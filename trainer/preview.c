@@ -7,6 +7,7 @@
 
 #include "data/font.h"
 #include "data/image.h"
+#include "data/xmp.h"
 
 void fs_swap_faces(fs_model *m, const uint8_t *in, int n, int to, uint8_t *out) {
     const fs_backend *be = m->be;
@@ -142,8 +143,18 @@ static void legend(uint8_t *rgb, const layout *L, const fs_config *c) {
 }
 
 /* ---------------------------------------------------------------- the PNG */
-static int write_png(const char *path, const uint8_t *rgb, const layout *L, const fs_config *c, long step,
-                     fs_error *e) {
+/* The generated cells (every decoder column of every row) as the synthetic regions of the
+ * labels and the watermark; the input column stays outside them, unmarked and unlabelled. */
+static fs_region *generated_cells(const layout *L, int *n) {
+    fs_region *r = fs_malloc(sizeof *r * (size_t)L->rows * (size_t)L->nid);
+    *n = 0;
+    for (int row = 0; row < L->rows; row++)
+        for (int d = 0; d < L->nid; d++) r[(*n)++] = (fs_region){cell_x(L, 1 + d), cell_y(L, row), L->cell, L->cell};
+    return r;
+}
+
+static int write_png(const char *path, const uint8_t *rgb, const layout *L, const fs_config *c, const fs_loader *Ld,
+                     long step, fs_error *e) {
     char stepv[32], scale[16], gen[160], input[160], layout_text[512];
     snprintf(stepv, sizeof stepv, "%ld", step);
     snprintf(scale, sizeof scale, "%d", L->k);
@@ -159,7 +170,16 @@ static int write_png(const char *path, const uint8_t *rgb, const layout *L, cons
                           "faceswarm:generated", gen, "faceswarm:input", input, "faceswarm:run", c->run.dir,
                           "faceswarm:step", stepv, "faceswarm:scale", scale, "Comment", layout_text,
                           "faceswarm:consent", fs_consent_label(c->data.require_consent, 1), NULL};
-    return fs_png_write(path, rgb, L->w, L->h, text, e);
+    fs_provenance p = {.source_type = FS_IPTC_TRAINED, .run = c->run.dir, .n_identities = L->nid, .watermark = 1};
+    for (int i = 0; i < L->nid && i < FS_XMP_MAX_IDS; i++) {
+        p.identity[i] = c->model.identities[i];
+        p.consent[i] = c->data.require_consent ? fs_loader_consent(Ld, i) : NULL; /* NULL: "consent not recorded" */
+    }
+    fs_region *cells = generated_cells(L, &p.n_regions);
+    p.region = cells;
+    int rc = fs_png_write_labelled(path, rgb, L->w, L->h, text, &p, e);
+    free(cells);
+    return rc;
 }
 
 const char *fs_consent_label(int require_consent, int checked) {
@@ -190,7 +210,7 @@ int fs_preview_write(fs_model *m, const fs_config *c, fs_loader *L, long step, c
         }
     if (!rc) {
         legend(rgb, &Y, c);
-        rc = write_png(path, rgb, &Y, c, step, e);
+        rc = write_png(path, rgb, &Y, c, L, step, e);
     }
     free(face);
     free(out);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/xmp.h"
 #include "data/dataset.h"
 #include "data/image.h"
 #include "trainer/checkpoint.h"
@@ -25,6 +26,7 @@ typedef struct swap_job {
     const char *ckpt, *outdir;
     long written, count_limit;
     int ckpt_version; /* format of the checkpoint (v1 runs never checked consent) */
+    char params_sum[17]; /* the checkpoint's params checksum (hex), for the labels */
 } swap_job;
 
 static int load_model(swap_job *j, fs_error *e) {
@@ -33,8 +35,9 @@ static int load_model(swap_job *j, fs_error *e) {
     if (rc) return rc;
     float *params = fs_malloc(sizeof(float) * (size_t)m.n_params);
     fs_ckpt_meta_free(&m);
-    rc = fs_ckpt_read(j->ckpt, m.n_params, &m, params, NULL, NULL, NULL, e);
-    if (!rc) j->ckpt_version = m.version;
+    fs_ckpt_sums sums;
+    rc = fs_ckpt_read(j->ckpt, m.n_params, &m, params, NULL, NULL, &sums, e);
+    if (!rc) j->ckpt_version = m.version, snprintf(j->params_sum, sizeof j->params_sum, "%s", sums.params);
     if (!rc) rc = fs_config_load_string(&j->cfg, m.config_text, j->ckpt, e);
     if (!rc) rc = fs_model_build(&j->model, &j->cfg, e);
     if (!rc && (long)j->model.n_params != m.n_params)
@@ -59,7 +62,16 @@ static int write_face(swap_job *j, const uint8_t *face, fs_error *e) {
                           FS_SYNTHETIC_NOTICE, "faceswarm:synthetic", "true", "faceswarm:checkpoint", j->ckpt,
                           "faceswarm:to", j->cfg.model.identities[j->to], "faceswarm:consent",
                           fs_consent_label(j->cfg.data.require_consent, j->ckpt_version >= 2), NULL};
-    int rc = fs_png_write(path, out, s, s, text, e);
+    /* The whole face is generated: labelled so and watermarked. Consent references travel with
+     * checkpoints only from the provenance work on; until then the label says what was checked. */
+    fs_provenance p = {.source_type = FS_IPTC_TRAINED, .run = j->cfg.run.dir, .checkpoint = j->ckpt,
+                       .checkpoint_checksum = j->params_sum, .n_identities = j->cfg.model.n_identities,
+                       .watermark = 1};
+    for (int i = 0; i < p.n_identities && i < FS_XMP_MAX_IDS; i++) {
+        p.identity[i] = j->cfg.model.identities[i];
+        p.consent[i] = fs_consent_label(j->cfg.data.require_consent, j->ckpt_version >= 2);
+    }
+    int rc = fs_png_write_labelled(path, out, s, s, text, &p, e);
     free(out);
     if (!rc) j->written++;
     return rc;

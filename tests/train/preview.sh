@@ -24,6 +24,12 @@ grep -aq "SYNTHETIC MEDIA (partly)" "$p" || fail "the notice does not say the im
 chunks "$p"; grep -aq "faceswarm:generated=columns 2..3 (x " chunks.txt || fail "no faceswarm:generated chunk naming columns 2..3"
 grep -aq "faceswarm:input=column 1 (x " chunks.txt || fail "no faceswarm:input chunk naming column 1"
 grep -aq "faceswarm:synthetic=true" chunks.txt && fail "the whole preview is labelled synthetic"
+# Machine-readable labels and the watermark on the generated cells (faceswarm detect).
+"$FS" detect --json "$p" > detect.json || fail "detect finds no faceswarm mark in the preview: $(cat detect.json)"
+grep -q '"digital_source_type": "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"' detect.json ||
+  fail "the preview's XMP has no IPTC digital source type: $(cat detect.json)"
+grep -q '"watermark": {"found": true' detect.json || fail "no watermark found in the preview: $(cat detect.json)"
+grep -q '"synthetic_regions": 16,' detect.json || fail "expected 16 generated cells (2 identities x 4 rows x 2 decoders) as regions: $(cat detect.json)"
 
 "$FS" train "$TINY" --set train.steps=4 --set train.preview_every=4 --set train.preview_scale=1 --set run.dir=one \
   > one.txt

@@ -10,6 +10,9 @@ ck=run/checkpoints/ckpt-0000000010.h5
 for f in swaps/*.png; do
   grep -q "SYNTHETIC MEDIA" "$f" || fail "$f is not labelled synthetic"
   grep -q "faceswarm:to" "$f" || fail "$f does not name the target identity"
+  "$FS" detect --json "$f" > detect.json || fail "detect finds no faceswarm mark in $f: $(cat detect.json)"
+  grep -q '"watermark": {"found": true' detect.json || fail "no watermark found in $f: $(cat detect.json)"
+  grep -q "\"checkpoint\": \"$ck\"" detect.json || fail "$f's XMP does not name the checkpoint: $(cat detect.json)"
 done
 # The swap is B's decoder, not A's: decoding with A gives different pixels.
 "$FS" swap --checkpoint "$ck" --to A -o own --count 3 data/A.h5 > /dev/null
