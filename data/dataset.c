@@ -647,6 +647,9 @@ int fs_faces_append_masked(fs_faces_writer *w, const uint8_t *faces, const uint8
 
 long fs_faces_written(const fs_faces_writer *w) { return w->n; }
 
+_Static_assert(sizeof(hid_t) == sizeof(int64_t), "fs_faces_writer_file returns an hid_t as int64_t");
+int64_t fs_faces_writer_file(const fs_faces_writer *w) { return w->file; }
+
 int fs_faces_commit(fs_faces_writer *w, fs_error *e) {
     if (w->n == 0) {
         fs_errorf(e, FS_EXIT_BADINPUT, "%s: no faces to write; nothing was written\n"

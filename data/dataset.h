@@ -67,6 +67,9 @@ int fs_faces_append(fs_faces_writer *w, const uint8_t *faces /* [count,S,S,3] */
 int fs_faces_append_masked(fs_faces_writer *w, const uint8_t *faces, const uint8_t *masks, long count,
                            fs_error *e);
 long fs_faces_written(const fs_faces_writer *w);
+/* The temp file's HDF5 handle (an hid_t), for writers that add their own datasets or
+ * attributes before commit (extract's /landmarks, /frames, ...); call HDF5 under fs_h5_lock. */
+int64_t fs_faces_writer_file(const fs_faces_writer *w);
 /* Closes, refuses zero faces, and renames the temp file into place. Frees w either way. */
 int fs_faces_commit(fs_faces_writer *w, fs_error *e);
 /* Closes and removes the temp file. Frees w. */

@@ -9,6 +9,7 @@ int cmd_model(int argc, char **argv);       /* trainer/model_cmd.c */
 int cmd_checkpoint(int argc, char **argv);  /* trainer/checkpoint.c */
 int cmd_swap(int argc, char **argv);        /* trainer/swap.c */
 int cmd_data(int argc, char **argv);        /* data/data_cmd.c */
+int cmd_extract(int argc, char **argv);     /* data/extract_cmd.c */
 int cmd_coordinator(int argc, char **argv); /* comms/coordinator.c */
 int cmd_status(int argc, char **argv);      /* comms/status.c */
 int cmd_keys(int argc, char **argv);        /* comms/keys.c */

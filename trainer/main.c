@@ -22,6 +22,7 @@ typedef struct command {
 #pragma weak cmd_checkpoint
 #pragma weak cmd_swap
 #pragma weak cmd_data
+#pragma weak cmd_extract
 #pragma weak cmd_coordinator
 #pragma weak cmd_status
 #pragma weak cmd_keys
@@ -38,6 +39,7 @@ static const command commands[] = {
     {"train", cmd_train, "train a face-swap model (single process, or one rank of mpirun/srun)"},
     {"model", cmd_model, "print a config's layer table and parameter count"},
     {"data", cmd_data, "make, import, inspect and verify HDF5 face datasets"},
+    {"extract", cmd_extract, "find, align and store the faces of videos and images (dlib, FFmpeg; several ranks)"},
     {"checkpoint", cmd_checkpoint, "inspect or verify a checkpoint"},
     {"swap", cmd_swap, "swap faces with a trained checkpoint (output labelled synthetic)"},
     {"coordinator", cmd_coordinator, "run the job coordinator daemon (ZeroMQ)"},
