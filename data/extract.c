@@ -33,15 +33,19 @@ int fs_extract_check_opts(const fs_extract_opts *o, fs_error *e) {
                          "  hint: the identity names a decoder (model.identities) and the file, e.g. --identity A",
                          o->identity);
     if (o->chunk < 1 || o->chunk > 100000)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "--chunk %d: expected 1..100000 frames", o->chunk);
-    if (o->every < 1) return fs_errorf(e, FS_EXIT_BADINPUT, "--every %d: expected 1 or more", o->every);
+        return fs_errorf(e, FS_EXIT_BADINPUT, "--chunk %d: expected 1..100000 frames\n  hint: the default is %d",
+                         o->chunk, FS_EXTRACT_CHUNK_DEFAULT);
+    if (o->every < 1)
+        return fs_errorf(e, FS_EXIT_BADINPUT, "--every %d: expected 1 or more\n  hint: 1 searches every frame", o->every);
     if (o->min_face < 40 || o->min_face > 4096)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "--min-face %d: expected 40..4096 px", o->min_face);
+        return fs_errorf(e, FS_EXIT_BADINPUT, "--min-face %d: expected 40..4096 px\n  hint: dlib's detector window is "
+                         "80 px; smaller faces are searched on a frame upsampled at most 2x", o->min_face);
     if (o->size < 16 || o->size > 1024)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "--size %d: expected 16..1024 px", o->size);
+        return fs_errorf(e, FS_EXIT_BADINPUT, "--size %d: expected 16..1024 px\n  hint: extract at the model's "
+                         "resolution (model.resolution)", o->size);
     if (!(o->coverage >= 0.25 && o->coverage <= 1.0))
         return fs_errorf(e, FS_EXIT_BADINPUT, "--coverage %g: expected 0.25..1 (the fraction of the face the mean-face "
-                         "square spans; faceswap's legacy extract is 0.625)", o->coverage);
+                         "square spans)\n  hint: faceswap's legacy extract is 0.625 (the default)", o->coverage);
     if (!fs_exists(o->landmarks) || fs_is_dir(o->landmarks))
         return fs_errorf(e, FS_EXIT_BADINPUT, "--landmarks %s: no such file\n  hint: apt-get install libdlib-data "
                          "(it ships shape_predictor_68_face_landmarks.dat), or name the file", o->landmarks);
@@ -267,7 +271,7 @@ int fs_extract(const fs_extract_opts *o, fs_extract_result *r, fs_error *e) {
     int rc = set_up(&x, r, e);
     if (rc == 0 && !r->already_done) rc = work(&x, r, e);
     restore_signals(old);
-    r->sources = x.plan.n, r->frames = x.plan.n ? x.plan.first[x.plan.n] : 0, r->seconds = fs_now() - t0;
+    r->sources = x.plan.n, r->frames = x.plan.first ? x.plan.first[x.plan.n] : 0, r->seconds = fs_now() - t0;
     xplan_free(&x.plan);
     return rc;
 }

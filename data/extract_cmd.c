@@ -43,7 +43,8 @@ static int parse_int(const char *opt, const char *text, long lo, long hi, int *o
     char *end;
     long v = strtol(text, &end, 10);
     if (!*text || *end || v < lo || v > hi) {
-        fprintf(stderr, "error: faceswarm extract: --%s '%s'; expected an integer in %ld..%ld\n", opt, text, lo, hi);
+        fprintf(stderr, "error: faceswarm extract: --%s '%s'; expected an integer in %ld..%ld\n"
+                "  hint: faceswarm extract --help explains --%s\n", opt, text, lo, hi, opt);
         return FS_EXIT_BADINPUT;
     }
     *out = (int)v;
@@ -54,7 +55,8 @@ static int parse_coverage(const char *text, double *out) {
     char *end;
     double v = strtod(text, &end);
     if (!*text || *end) {
-        fprintf(stderr, "error: faceswarm extract: --coverage '%s'; expected a number in 0.25..1\n", text);
+        fprintf(stderr, "error: faceswarm extract: --coverage '%s'; expected a number in 0.25..1\n"
+                "  hint: 0.625 is faceswap's legacy extract; 1 crops to the mean-face square\n", text);
         return FS_EXIT_BADINPUT;
     }
     *out = v;
@@ -66,7 +68,8 @@ static int parse_faces(const char *text, int *all) {
         *all = !strcmp(text, "all");
         return 0;
     }
-    fprintf(stderr, "error: faceswarm extract: --faces '%s'; expected largest or all\n", text);
+    fprintf(stderr, "error: faceswarm extract: --faces '%s'; expected largest or all\n"
+            "  hint: --faces all keeps up to %d faces per frame, largest first\n", text, FS_EXTRACT_MAX_FACES);
     return FS_EXIT_BADINPUT;
 }
 

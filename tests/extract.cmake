@@ -13,3 +13,11 @@ fs_add_test(NAME extract_align SOURCES ${FS_EXTRACT_TEST_DIR}/test_align.c LIBS 
 add_executable(extract_make_video ${FS_EXTRACT_TEST_DIR}/make_video.c)
 target_link_libraries(extract_make_video PRIVATE fs_data fs_core)
 target_compile_definitions(extract_make_video PRIVATE FS_DLIB_LANDMARKS="${FS_DLIB_LANDMARKS}")
+add_executable(extract_check_footage ${FS_EXTRACT_TEST_DIR}/check_footage.c)
+target_link_libraries(extract_check_footage PRIVATE fs_data fs_core)
+target_compile_definitions(extract_check_footage PRIVATE FS_DLIB_LANDMARKS="${FS_DLIB_LANDMARKS}")
+fs_add_test(NAME extract_footage COMMAND sh ${FS_EXTRACT_TEST_DIR}/footage.sh $<TARGET_FILE:extract_make_video>
+            $<TARGET_FILE:extract_check_footage> ${FACESWARM_FIXTURES} ${FS_MPIEXEC}
+            LABELS extract slow TIMEOUT 240)
+fs_add_test(NAME extract_badinput COMMAND sh ${FS_EXTRACT_TEST_DIR}/badinput.sh $<TARGET_FILE:extract_make_video>
+            ${FACESWARM_FIXTURES} LABELS extract unit TIMEOUT 120)
