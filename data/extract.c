@@ -108,21 +108,21 @@ typedef struct progress {
     const char *workdir;
 } progress;
 
-/* Frames in finished parts (every rank's) plus those of rank 0's chunk in hand. */
-static long frames_done(const progress *pg, long in_hand) {
+/* Frames in finished parts (every rank's): the line moves a chunk at a time. */
+static long frames_done(const progress *pg) {
     long parts = 0;
     DIR *d = opendir(pg->workdir);
     for (struct dirent *de; d && (de = readdir(d));)
         if (!strncmp(de->d_name, "chunk-", 6) && !strstr(de->d_name, ".tmp")) parts++;
     if (d) closedir(d);
-    return FS_MIN(pg->total, parts * pg->chunk + in_hand);
+    return FS_MIN(pg->total, parts * pg->chunk);
 }
 
-static void progress_show(progress *pg, long in_hand, int final) {
+static void progress_show(progress *pg, int final) {
     double now = fs_now();
     if (!final && now - pg->last < (pg->tty ? 1.0 : 10.0)) return;
     pg->last = now;
-    long done = frames_done(pg, in_hand);
+    long done = frames_done(pg);
     double rate = (done - pg->at_start) / fmax(now - pg->t0, 1e-9), left = rate > 0 ? (pg->total - done) / rate : 0;
     char line[160];
     snprintf(line, sizeof line, "extract: %ld/%ld frames (%.1f%%), %.1f frames/s, ETA %ldm%02lds", done, pg->total,
@@ -157,7 +157,7 @@ static int all_ranks(run *x, int rc) {
     for (int done = 0; !done;) {
         MPI_Test(&req, &done, MPI_STATUS_IGNORE);
         if (!done) {
-            if (x->rank == 0 && rc == 0) progress_show(&x->pg, 0, 0);
+            if (x->rank == 0 && rc == 0) progress_show(&x->pg, 0);
             usleep(20000);
         }
     }
@@ -178,9 +178,8 @@ static int do_chunks(run *x, long *skipped, fs_error *e) {
             continue;
         }
         if (!w && (rc = xworker_init(&w, x->o, &x->plan, e))) break;
-        long in_hand = 0;
-        rc = xworker_chunk(w, c, part, &g_stop, &in_hand, e);
-        if (x->rank == 0 && rc == 0) progress_show(&x->pg, 0, 0);
+        rc = xworker_chunk(w, c, part, &g_stop, e);
+        if (x->rank == 0 && rc == 0) progress_show(&x->pg, 0);
     }
     xworker_free(w);
     return rc;
@@ -252,7 +251,7 @@ static int work(run *x, fs_extract_result *r, fs_error *e) {
         return worst;
     }
     if (x->rank == 0) {
-        progress_show(&x->pg, 0, 1);
+        progress_show(&x->pg, 1);
         rc = xout_write(x->o, &x->plan, x->workdir, r, e);
         if (rc == 0 || rc == FS_EXIT_BADINPUT) remove_work(x->workdir, &x->plan); /* done, or nothing to keep */
     }

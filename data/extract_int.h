@@ -72,8 +72,8 @@ void xpart_path(const char *workdir, long chunk, char *out, size_t len);
 typedef struct xworker xworker;
 int xworker_init(xworker **w, const fs_extract_opts *o, const xplan *p, fs_error *e);
 /* Searches chunk c's frames and writes its part. *stop (a signal flag) abandons the chunk
- * (FS_EXIT_STOPPED, nothing written). done_frames counts frames as they are handled. */
-int xworker_chunk(xworker *w, long c, const char *part, volatile const int *stop, long *done_frames, fs_error *e);
+ * (FS_EXIT_STOPPED, nothing written). */
+int xworker_chunk(xworker *w, long c, const char *part, volatile const int *stop, fs_error *e);
 void xworker_free(xworker *w);
 
 /* ---------------------------------------------------------------- output (extract_out.c) */

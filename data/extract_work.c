@@ -77,7 +77,7 @@ static int get_frame(xworker *w, long s, long f, const uint8_t **rgb, int *fw, i
 
 /* The faces of one frame into the part (or the frame into the no-face list). */
 static int do_frame(xworker *w, xpart_writer *pw, long s, long f, const uint8_t *rgb, int fw, int fh, double t,
-                    long *faces, fs_error *e) {
+                    fs_error *e) {
     const fs_extract_opts *o = w->o;
     char err[1024];
     int max = o->all_faces ? FS_EXTRACT_MAX_FACES : 1;
@@ -95,18 +95,15 @@ static int do_frame(xworker *w, xpart_writer *pw, long s, long f, const uint8_t 
         if (xpart_face(pw, &r, w->face, w->mask, e)) return FS_EXIT_FAIL;
         kept++;
     }
-    *faces += kept;
     return kept ? 0 : xpart_noface(pw, (uint32_t)s, f, e);
 }
 
-static int chunk_frames(xworker *w, xpart_writer *pw, long c, volatile const int *stop, long *done, long *scanned,
-                        fs_error *e) {
+static int chunk_frames(xworker *w, xpart_writer *pw, long c, volatile const int *stop, long *scanned, fs_error *e) {
     const xplan *p = w->p;
-    long g0 = c * w->o->chunk, g1 = FS_MIN(g0 + w->o->chunk, p->first[p->n]), faces = 0;
+    long g0 = c * p->chunk, g1 = FS_MIN(g0 + p->chunk, p->first[p->n]);
     for (long g = g0; g < g1; g++) {
         if (*stop) return FS_EXIT_STOPPED;
         long s = xplan_source_of(p, g), f = g - p->first[s];
-        (*done)++;
         if (f % w->o->every != 0) continue;
         const uint8_t *rgb = NULL;
         int fw = 0, fh = 0;
@@ -119,17 +116,17 @@ static int chunk_frames(xworker *w, xpart_writer *pw, long c, volatile const int
             w->warned_src = s;
             continue;
         }
-        if (rc || (rc = do_frame(w, pw, s, f, rgb, fw, fh, t, &faces, e))) return rc;
+        if (rc || (rc = do_frame(w, pw, s, f, rgb, fw, fh, t, e))) return rc;
         (*scanned)++;
     }
     return 0;
 }
 
-int xworker_chunk(xworker *w, long c, const char *part, volatile const int *stop, long *done, fs_error *e) {
+int xworker_chunk(xworker *w, long c, const char *part, volatile const int *stop, fs_error *e) {
     xpart_writer *pw;
     long scanned = 0;
     if (xpart_begin(&pw, part, w->o->size, w->p->work_hash, c, e)) return e ? e->code : FS_EXIT_FAIL;
-    int rc = chunk_frames(w, pw, c, stop, done, &scanned, e);
+    int rc = chunk_frames(w, pw, c, stop, &scanned, e);
     if (rc) {
         xpart_abort(pw);
         return rc;

@@ -64,5 +64,19 @@ expect 0 "$BIN" $X --chunk 4 -o "$T/res.h5" "$T/a.mp4" "$T/b.avi" "$T/img"
 grep -q " 0 chunks reused" "$T/out" && fail "the rerun reused no chunks"
 h5diff "$T/one.h5" "$T/res.h5" >"$T/out" 2>&1 || { fail "the resumed run wrote another file"; cat "$T/out" >&2; }
 
+# Two faces in every frame (a still, smaller one in the right half): --faces all keeps both,
+# the larger first; --faces largest keeps one.
+"$MAKE" "$T/c.mp4" "$FIX/obama.jpg" 8 800 360 --second "$FIX/biden.jpg" || fail "make_video c.mp4"
+expect 0 "$BIN" $X --faces all -o "$T/all.h5" "$T/c.mp4"
+has "16 faces of 256 px"
+h5dump -d /frames/face -d /frames/index "$T/all.h5" >"$T/out" 2>&1
+has "(0): 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1"; has "(0): 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7"
+# Frame 0's faces: the first has the smaller frame-to-face scale (it is larger in the frame).
+h5dump -y -w 0 -d /frames/matrix "$T/all.h5" | sed -n '/DATA {/,/}/p' | tr -s ' ,' '\n' | grep -E '^-?[0-9]' |
+    head -12 | awk '{v[NR] = $1} END {exit !(sqrt(v[1]^2 + v[4]^2) < sqrt(v[7]^2 + v[10]^2))}' ||
+    fail "--faces all: the first face of a frame is not the larger one"
+expect 0 "$BIN" $X -o "$T/largest.h5" "$T/c.mp4"
+has "8 faces of 256 px"
+
 [ $fails -eq 0 ] && echo "extract footage: ok"
 exit $((fails > 0))

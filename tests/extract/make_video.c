@@ -3,7 +3,10 @@
  * or MPEG-4 part 2), optionally starting with black frames (frames without a face).
  *
  *   make_video OUT.mp4 PHOTO FRAMES W H [--codec libx264|mpeg4] [--black N] [--truth FILE]
+ *              [--second PHOTO2]
  *
+ * --second puts PHOTO2's face, still and smaller, in the right half of every frame (the
+ * moving face then moves about the centre of the left half): two faces per frame.
  * --truth writes, per frame, the 2x3 photo-to-frame matrix ("k m00 m01 m02 m10 m11 m12"),
  * from which a test knows where the photo's landmarks must be in every frame. */
 #include <libavcodec/avcodec.h>
@@ -97,52 +100,67 @@ static void enc_close(enc *v) {
 }
 
 /* Photo-to-frame matrix of frame k of n: the face's centre c (photo px) moves about the
- * frame's centre, the face is s0 times its photo size times a zoom, turned by a few degrees. */
-static void motion(long k, long n, const double c[2], double s0, int w, int h, double M[2][3]) {
+ * point (cx, h/2), the face is s0 times its photo size times a zoom, turned by a few degrees. */
+static void motion(long k, long n, const double c[2], double s0, double cx, int h, double M[2][3]) {
     double u = n > 1 ? (double)k / (n - 1) : 0, pi = acos(-1.0);
     double s = s0 * (1 + 0.15 * sin(2 * pi * u)), th = (-6 + 12 * u) * pi / 180;
-    double tx = w / 2.0 - 40 + 80 * u, ty = h / 2.0 + 15 * sin(2 * pi * u);
+    double tx = cx - 40 + 80 * u, ty = h / 2.0 + 15 * sin(2 * pi * u);
     M[0][0] = s * cos(th), M[0][1] = -s * sin(th), M[1][0] = s * sin(th), M[1][1] = s * cos(th);
     M[0][2] = tx - (M[0][0] * c[0] + M[0][1] * c[1]), M[1][2] = ty - (M[1][0] * c[0] + M[1][1] * c[1]);
 }
 
+typedef struct photo_face {
+    uint8_t *rgb;
+    int w, h;
+    fs_face_found f;
+    double c[2]; /* centre of the face's box */
+} photo_face;
+
+static void load_photo(const char *path, photo_face *p) {
+    fs_error e = {0};
+    if (fs_image_read(path, &p->rgb, &p->w, &p->h, &e)) die(e.msg, 0);
+    fs_face_detector *d;
+    char err[1024];
+    if (fs_face_detector_open(&d, FS_DLIB_LANDMARKS, err, sizeof err)) die(err, 0);
+    if (fs_face_detect(d, p->rgb, p->w, p->h, 80, &p->f, 1, err, sizeof err) < 1) die("no face in the photo", 0);
+    fs_face_detector_close(d);
+    p->c[0] = (p->f.box[0] + p->f.box[2]) / 2, p->c[1] = (p->f.box[1] + p->f.box[3]) / 2;
+}
+
 int main(int argc, char **argv) {
-    if (argc < 6) die("usage: make_video OUT PHOTO FRAMES W H [--codec C] [--black N] [--truth FILE]", 0);
-    const char *out = argv[1], *codec = "libx264", *truth = NULL;
+    if (argc < 6) die("usage: make_video OUT PHOTO FRAMES W H [--codec C] [--black N] [--truth FILE] [--second P]", 0);
+    const char *out = argv[1], *codec = "libx264", *truth = NULL, *second = NULL;
     long n = atol(argv[3]), black = 0;
     int w = atoi(argv[4]), h = atoi(argv[5]);
     for (int i = 6; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--codec")) codec = argv[i + 1];
         else if (!strcmp(argv[i], "--black")) black = atol(argv[i + 1]);
         else if (!strcmp(argv[i], "--truth")) truth = argv[i + 1];
+        else if (!strcmp(argv[i], "--second")) second = argv[i + 1];
     }
     av_log_set_level(AV_LOG_ERROR);
-    uint8_t *photo;
-    int pw, ph;
-    fs_error e = {0};
-    if (fs_image_read(argv[2], &photo, &pw, &ph, &e)) die(e.msg, 0);
-    fs_face_detector *d;
-    fs_face_found f;
-    char err[1024];
-    if (fs_face_detector_open(&d, FS_DLIB_LANDMARKS, err, sizeof err)) die(err, 0);
-    if (fs_face_detect(d, photo, pw, ph, 80, &f, 1, err, sizeof err) < 1) die("no face in the photo", 0);
-    fs_face_detector_close(d);
-    double c[2] = {(f.box[0] + f.box[2]) / 2, (f.box[1] + f.box[3]) / 2}, s0 = 0.42 * h / (f.box[2] - f.box[0]);
+    photo_face p1, p2;
+    load_photo(argv[2], &p1);
+    if (second) load_photo(second, &p2);
+    double s0 = 0.42 * h / (p1.f.box[2] - p1.f.box[0]), cx = second ? w / 4.0 : w / 2.0, still[2][3];
+    if (second) motion(0, 1, p2.c, 0.3 * h / (p2.f.box[2] - p2.f.box[0]), 3 * w / 4.0 + 40, h, still);
     FILE *tf = truth ? fopen(truth, "w") : NULL;
     enc v = {0};
     enc_open(&v, out, codec, w, h);
-    uint8_t *frame = malloc((size_t)w * h * 3);
+    uint8_t *frame = malloc((size_t)w * h * 3), *right = malloc((size_t)w * h * 3);
+    if (second) fs_align_warp(p2.rgb, p2.w, p2.h, still, right, w, h);
     for (long k = 0; k < n; k++) {
         double M[2][3];
-        motion(k, n, c, s0, w, h, M);
+        motion(k, n, p1.c, s0, cx, h, M);
         if (k < black) memset(frame, 0, (size_t)w * h * 3);
-        else fs_align_warp(photo, pw, ph, M, frame, w, h);
+        else fs_align_warp(p1.rgb, p1.w, p1.h, M, frame, w, h);
+        for (int y = 0; second && y < h; y++) memcpy(frame + ((size_t)y * w + w / 2) * 3, right + ((size_t)y * w + w / 2) * 3, (size_t)(w - w / 2) * 3);
         if (tf) fprintf(tf, "%ld %.17g %.17g %.17g %.17g %.17g %.17g\n", k, M[0][0], M[0][1], M[0][2], M[1][0], M[1][1], M[1][2]);
         enc_frame(&v, frame, k);
     }
     enc_close(&v);
     if (tf) fclose(tf);
     free(frame);
-    free(photo);
+    free(right);
     return 0;
 }
