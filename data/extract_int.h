@@ -74,6 +74,12 @@ int xworker_init(xworker **w, const fs_extract_opts *o, const xplan *p, fs_error
 /* Searches chunk c's frames and writes its part. *stop (a signal flag) abandons the chunk
  * (FS_EXIT_STOPPED, nothing written). */
 int xworker_chunk(xworker *w, long c, const char *part, volatile const int *stop, fs_error *e);
+/* Where a worker's time went (seconds) and what it did, for bench extract. */
+typedef struct xtimes {
+    double decode, detect, landmarks, align, part; /* align: matrix, crop and mask */
+    long frames, faces;                           /* frames searched, faces written */
+} xtimes;
+void xworker_times(const xworker *w, xtimes *t);
 void xworker_free(xworker *w);
 
 /* ---------------------------------------------------------------- output (extract_out.c) */

@@ -19,6 +19,7 @@ struct xworker {
     uint8_t *image;     /* an image source's pixels (malloc'd by the reader), or NULL */
     uint8_t *face, *mask; /* [S][S][3], [S][S] */
     fs_face_found found[FS_EXTRACT_MAX_FACES];
+    xtimes t;           /* decode, align, part and the counts; detect and landmarks: the detector's */
 };
 
 int xworker_init(xworker **out, const fs_extract_opts *o, const xplan *p, fs_error *e) {
@@ -34,6 +35,11 @@ int xworker_init(xworker **out, const fs_extract_opts *o, const xplan *p, fs_err
     w->mask = fs_malloc((size_t)o->size * o->size);
     *out = w;
     return 0;
+}
+
+void xworker_times(const xworker *w, xtimes *t) {
+    *t = w->t;
+    fs_face_detector_times(w->det, &t->detect, &t->landmarks);
 }
 
 void xworker_free(xworker *w) {
@@ -84,6 +90,7 @@ static int do_frame(xworker *w, xpart_writer *pw, long s, long f, const uint8_t 
     int n = fs_face_detect(w->det, rgb, fw, fh, o->min_face, w->found, max, err, sizeof err);
     if (n < 0) return fs_errorf(e, FS_EXIT_FAIL, "%s frame %ld: %s", w->p->src[s].path, f, err);
     int kept = 0;
+    double t0 = fs_now(), t_part = 0;
     for (int i = 0; i < FS_MIN(n, max); i++) {
         xface_rec r;
         memset(&r, 0, sizeof r);
@@ -92,9 +99,12 @@ static int do_frame(xworker *w, xpart_writer *pw, long s, long f, const uint8_t 
         fs_align_apply(r.matrix, (const float(*)[2])w->found[i].pts, r.lm, FS_ALIGN_POINTS);
         fs_align_warp(rgb, fw, fh, r.matrix, w->face, o->size, o->size);
         fs_align_hull_mask((const float(*)[2])r.lm, FS_ALIGN_POINTS, o->size, w->mask);
+        double tp = fs_now();
         if (xpart_face(pw, &r, w->face, w->mask, e)) return FS_EXIT_FAIL;
+        t_part += fs_now() - tp;
         kept++;
     }
+    w->t.align += fs_now() - t0 - t_part, w->t.part += t_part, w->t.faces += kept, w->t.frames++;
     return kept ? 0 : xpart_noface(pw, (uint32_t)s, f, e);
 }
 
@@ -107,8 +117,9 @@ static int chunk_frames(xworker *w, xpart_writer *pw, long c, volatile const int
         if (f % w->o->every != 0) continue;
         const uint8_t *rgb = NULL;
         int fw = 0, fh = 0;
-        double t = 0;
+        double t = 0, t0 = fs_now();
         int rc = get_frame(w, s, f, &rgb, &fw, &fh, &t, e);
+        w->t.decode += fs_now() - t0;
         if (rc == 1) { /* an edit list or damage: fewer frames decode than packets were counted */
             if (w->warned_src != s)
                 fs_warn("%s: frames %ld.. do not decode (the file holds %ld video packets); they are skipped",

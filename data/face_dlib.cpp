@@ -5,6 +5,7 @@
 #include "data/face_detect.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <exception>
@@ -19,7 +20,12 @@ struct fs_face_detector {
     dlib::frontal_face_detector detector;
     dlib::shape_predictor predictor;
     dlib::array2d<unsigned char> grey, scaled; // reused between frames
+    double detect_s = 0, landmarks_s = 0;      // time spent, for bench extract
 };
+
+static double now_s() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 static void say(char *err, size_t errlen, const char *fmt, const char *a, const char *b) {
     if (err && errlen) std::snprintf(err, errlen, fmt, a, b);
@@ -72,6 +78,7 @@ static bool larger_first(const fs_face_found &a, const fs_face_found &b) {
 }
 
 static int detect(fs_face_detector *d, const uint8_t *rgb, int w, int h, int min_face, fs_face_found *out, int max) {
+    double t0 = now_s();
     to_grey(rgb, w, h, d->grey);
     // The scale at which a min_face face fills the detector's window.
     double s = (double)FS_FACE_WINDOW / (min_face > 0 ? min_face : FS_FACE_WINDOW);
@@ -84,6 +91,8 @@ static int detect(fs_face_detector *d, const uint8_t *rgb, int w, int h, int min
         dlib::resize_image(d->grey, d->scaled);
         d->detector(d->scaled, dets);
     }
+    double t1 = now_s();
+    d->detect_s += t1 - t0;
     std::vector<fs_face_found> found;
     for (const dlib::rect_detection &r : dets) {
         double sx = (double)w / (s == 1.0 ? w : d->scaled.nc()), sy = (double)h / (s == 1.0 ? h : d->scaled.nr());
@@ -99,6 +108,7 @@ static int detect(fs_face_detector *d, const uint8_t *rgb, int w, int h, int min
             f.pts[i][0] = (float)shape.part(i).x(), f.pts[i][1] = (float)shape.part(i).y();
         found.push_back(f);
     }
+    d->landmarks_s += now_s() - t1;
     std::stable_sort(found.begin(), found.end(), larger_first);
     for (size_t i = 0; i < found.size() && (int)i < max; i++) out[i] = found[i];
     return (int)found.size();
@@ -115,6 +125,10 @@ extern "C" int fs_face_detect(fs_face_detector *d, const uint8_t *rgb, int w, in
             size, x.what());
         return -1;
     }
+}
+
+extern "C" void fs_face_detector_times(const fs_face_detector *d, double *detect_s, double *landmarks_s) {
+    *detect_s = d->detect_s, *landmarks_s = d->landmarks_s;
 }
 
 extern "C" void fs_face_detector_close(fs_face_detector *d) { delete d; }

@@ -20,6 +20,7 @@ int cmd_submit(int argc, char **argv);      /* slurm/submit.c */
  * when they are wrong. */
 int bench_kernels(int argc, char **argv);     /* kernels/bench.c */
 int bench_loader(int argc, char **argv);      /* data/bench_loader.c */
+int bench_extract(int argc, char **argv);     /* data/bench_extract.c */
 int bench_train(int argc, char **argv);       /* trainer/bench_train.c */
 int bench_allreduce(int argc, char **argv);   /* comms/bench_allreduce.c */
 int bench_coordinator(int argc, char **argv); /* comms/bench_coordinator.c */

@@ -29,6 +29,7 @@ typedef struct command {
 #pragma weak cmd_submit
 #pragma weak bench_kernels
 #pragma weak bench_loader
+#pragma weak bench_extract
 #pragma weak bench_train
 #pragma weak bench_allreduce
 #pragma weak bench_coordinator
@@ -46,12 +47,13 @@ static const command commands[] = {
     {"status", cmd_status, "show a running job: ranks, steps, checkpoints, warnings"},
     {"keys", cmd_keys, "generate CURVE keys for a job's coordinator"},
     {"submit", cmd_submit, "submit a training job to Slurm"},
-    {"bench", cmd_bench, "benchmarks: kernels, loader, train, allreduce, coordinator"},
+    {"bench", cmd_bench, "benchmarks: kernels, loader, extract, train, allreduce, coordinator"},
 };
 
 static const command benches[] = {
     {"kernels", bench_kernels, "forward+backward GFLOP/s of every conv/dense shape vs measured peak"},
     {"loader", bench_loader, "faces/s read+augmented vs raw HDF5 read rate"},
+    {"extract", bench_extract, "extract's frames/s and its split: decode, detect, landmarks, align, write"},
     {"train", bench_train, "images/s and the split of step time"},
     {"allreduce", bench_allreduce, "all-reduce time, algbw, busbw (nccl-tests style)"},
     {"coordinator", bench_coordinator, "coordinator messages/s and heartbeat round trip"},

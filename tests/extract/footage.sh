@@ -4,7 +4,7 @@
 # folder, then: check_footage's checks per video (found in >= 95% of frames, landmark
 # agreement, /frames round trip), the frames without a face listed, two ranks give the same
 # file as one, a rerun has nothing to do, and a run stopped by SIGTERM (exit 3, no output)
-# goes on from its parts to the same file.
+# goes on from its parts to the same file; --faces all; bench extract.
 #   footage.sh MAKE_VIDEO CHECK_FOOTAGE FIXTURES_DIR MPIEXEC...
 set -u
 BIN=${FACESWARM_BIN:?FACESWARM_BIN not set}
@@ -77,6 +77,11 @@ h5dump -y -w 0 -d /frames/matrix "$T/all.h5" | sed -n '/DATA {/,/}/p' | tr -s ' 
     fail "--faces all: the first face of a frame is not the larger one"
 expect 0 "$BIN" $X -o "$T/largest.h5" "$T/c.mp4"
 has "8 faces of 256 px"
+
+# bench extract: the real pipeline on a few frames, its own check passes, every stage shown.
+expect 0 "$BIN" bench extract --frames 8 "$T/a.mp4"
+has "searched 8 frames, 6 faces"; has "wrong 0"
+for stage in decode detect landmarks align part join; do has "  $stage "; done
 
 [ $fails -eq 0 ] && echo "extract footage: ok"
 exit $((fails > 0))
