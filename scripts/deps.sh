@@ -35,14 +35,17 @@ fs_fetch_face_photos() {
   local pip; pip="$(command -v pip || command -v pip3)"
   local tmp; tmp="$(mktemp -d)"
   echo "== fetching face_recognition 1.3.0 (sdist) for its test photos into $dir"
-  "$pip" download -q --no-deps --no-binary :all: --no-build-isolation face_recognition==1.3.0 -d "$tmp" >/dev/null 2>&1 ||
-    "$pip" download -q --no-deps --no-binary :all: face_recognition==1.3.0 -d "$tmp" >/dev/null
-  mkdir -p "$dir"
-  tar -xzf "$tmp"/face_recognition-1.3.0.tar.gz -C "$tmp"
+  { "$pip" download -q --no-deps --no-binary :all: --no-build-isolation face_recognition==1.3.0 -d "$tmp" >/dev/null 2>&1 ||
+    "$pip" download -q --no-deps --no-binary :all: face_recognition==1.3.0 -d "$tmp" >/dev/null; } &&
+  mkdir -p "$dir" &&
+  tar -xzf "$tmp"/face_recognition-1.3.0.tar.gz -C "$tmp" &&
   cp "$tmp"/face_recognition-1.3.0/tests/test_images/{obama.jpg,obama2.jpg,biden.jpg} "$tmp"/face_recognition-1.3.0/LICENSE "$dir"/
+  local rc=$?
   rm -rf "$tmp"
+  return $rc
 }
-fs_fetch_face_photos
+fs_fetch_face_photos || echo "warning: could not fetch the test photos into $FS_FIXTURES (no network?);" \
+  "the extract footage tests will fail until they are there" >&2
 export FACESWARM_FIXTURES="$FS_FIXTURES"
 
 # mpirun refuses root without these; CI runs as root.
