@@ -53,7 +53,8 @@ int fs_extract_check_opts(const fs_extract_opts *o, fs_error *e) {
     snprintf(dir, sizeof dir, "%s", o->out);
     const char *d = dirname(dir);
     if (fs_is_dir(o->out))
-        return fs_errorf(e, FS_EXIT_BADINPUT, "-o %s: is a folder; expected the path of a new .h5 file", o->out);
+        return fs_errorf(e, FS_EXIT_BADINPUT, "-o %s: is a folder; expected the path of a new .h5 file\n"
+                         "  hint: name the file inside it, e.g. -o %s/%s.h5", o->out, o->out, o->identity);
     if (!fs_is_dir(d))
         return fs_errorf(e, FS_EXIT_BADINPUT, "-o %s: the folder %s does not exist\n  hint: create it first "
                          "(mkdir -p %s)", o->out, d, d);

@@ -42,6 +42,9 @@ refused 2 "sound.wav: has no video stream" "$T/good.mp4" "$T/sound.wav"
 [ "$got" -eq 2 ] || fail "a missing output folder exited $got, expected 2"
 has "the folder $T/nodir does not exist"; has "hint:"
 [ -e "$T/nodir" ] && fail "extract created the missing output folder"
+"$BIN" $X -o "$T" "$T/good.mp4" >"$T/out" 2>&1; got=$?
+[ "$got" -eq 2 ] || fail "-o naming a folder exited $got, expected 2"
+has "is a folder"; has "hint:"
 "$BIN" extract --identity "A B" --consent c --source s -o "$T/o.h5" "$T/good.mp4" >"$T/out" 2>&1; got=$?
 [ "$got" -eq 2 ] || fail "a bad identity exited $got, expected 2"
 has "identity 'A B'"; has "hint:"
