@@ -4,7 +4,8 @@
 # folder, then: check_footage's checks per video (found in >= 95% of frames, landmark
 # agreement, /frames round trip), the frames without a face listed, two ranks give the same
 # file as one, a rerun has nothing to do, and a run stopped by SIGTERM (exit 3, no output)
-# goes on from its parts to the same file; --faces all; bench extract.
+# goes on from its parts to the same file (also 2 ranks stopped, 1 going on); --faces all;
+# bench extract.
 #   footage.sh MAKE_VIDEO CHECK_FOOTAGE FIXTURES_DIR MPIEXEC...
 set -u
 BIN=${FACESWARM_BIN:?FACESWARM_BIN not set}
@@ -63,6 +64,20 @@ ls "$T/res.h5.work"/chunk-*.part >/dev/null 2>&1 || fail "a stopped run kept no 
 expect 0 "$BIN" $X --chunk 4 -o "$T/res.h5" "$T/a.mp4" "$T/b.avi" "$T/img"
 grep -q " 0 chunks reused" "$T/out" && fail "the rerun reused no chunks"
 h5diff "$T/one.h5" "$T/res.h5" >"$T/out" 2>&1 || { fail "the resumed run wrote another file"; cat "$T/out" >&2; }
+
+# Two ranks stopped by SIGUSR1 (mpirun forwards it; Slurm's --signal sends it): exit 3; one
+# rank goes on from their parts and writes the same file.
+$MPI -np 2 "$BIN" $X --chunk 4 -o "$T/mres.h5" "$T/a.mp4" "$T/b.avi" "$T/img" >"$T/out" 2>&1 &
+pid=$!
+i=0
+while [ $i -lt 600 ] && ! ls "$T/mres.h5.work"/chunk-*.part >/dev/null 2>&1; do sleep 0.05; i=$((i + 1)); done
+kill -USR1 $pid
+wait $pid; got=$?
+[ "$got" -eq 3 ] || { fail "2 stopped ranks exited $got, expected 3"; cat "$T/out" >&2; }
+[ -e "$T/mres.h5" ] && fail "2 stopped ranks left mres.h5"
+expect 0 "$BIN" $X --chunk 4 -o "$T/mres.h5" "$T/a.mp4" "$T/b.avi" "$T/img"
+grep -q " 0 chunks reused" "$T/out" && fail "the 1-rank rerun reused no chunks of the 2 ranks"
+h5diff "$T/one.h5" "$T/mres.h5" >"$T/out" 2>&1 || { fail "resuming 2 ranks' parts on 1 wrote another file"; cat "$T/out" >&2; }
 
 # Two faces in every frame (a still, smaller one in the right half): --faces all keeps both,
 # the larger first; --faces largest keeps one.
