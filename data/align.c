@@ -131,6 +131,32 @@ static int hull(double (*p)[2], int n, double (*h)[2]) {
     return k > 1 ? k - 1 : k;
 }
 
+static int inside(double (*h)[2], int k, double x, double y) {
+    double q[2] = {x, y};
+    for (int i = 0; i < k; i++)
+        if (cross(h[i], h[(i + 1) % k], q) < 0) return 0;
+    return 1;
+}
+
+/* Row y of a convex hull is one run of pixels: each edge bounds x on one side (the cross
+ * product is linear in x). The ends are then settled with the exact test, so the run is the
+ * pixels whose centres pass inside() — the same set a test of every pixel gives. */
+static int row_span(double (*h)[2], int k, int y, int xa, int xb, int span[2]) {
+    double lo = xa, hi = xb;
+    for (int i = 0; i < k; i++) {
+        const double *o = h[i], *a = h[(i + 1) % k];
+        double dx = a[0] - o[0], dy = a[1] - o[1], c = dx * (y - o[1]); /* inside: c - dy (x - o0) >= 0 */
+        if (dy > 0) hi = fmin(hi, o[0] + c / dy);
+        else if (dy < 0) lo = fmax(lo, o[0] + c / dy);
+        else if (c < 0) return 0;
+    }
+    int xl = (int)fmax(xa, ceil(lo) - 1), xr = (int)fmin(xb, floor(hi) + 1);
+    while (xl <= xr && !inside(h, k, xl, y)) xl++;
+    while (xr >= xl && !inside(h, k, xr, y)) xr--;
+    span[0] = xl, span[1] = xr;
+    return xl <= xr;
+}
+
 void fs_align_hull_mask(const float (*pts)[2], int n, int S, uint8_t *mask) {
     double p[FS_ALIGN_POINTS * 2][2], h[FS_ALIGN_POINTS * 2 + 1][2];
     if (n > FS_ALIGN_POINTS * 2) n = FS_ALIGN_POINTS * 2;
@@ -143,11 +169,8 @@ void fs_align_hull_mask(const float (*pts)[2], int n, int S, uint8_t *mask) {
         x0 = fmin(x0, h[i][0]), x1 = fmax(x1, h[i][0]), y0 = fmin(y0, h[i][1]), y1 = fmax(y1, h[i][1]);
     int xa = (int)fmax(0, ceil(x0)), xb = (int)fmin(S - 1, floor(x1));
     int ya = (int)fmax(0, ceil(y0)), yb = (int)fmin(S - 1, floor(y1));
-    for (int y = ya; y <= yb; y++)
-        for (int x = xa; x <= xb; x++) {
-            double q[2] = {x, y};
-            int in = 1;
-            for (int i = 0; i < k && in; i++) in = cross(h[i], h[(i + 1) % k], q) >= 0;
-            if (in) mask[(size_t)y * S + x] = 255;
-        }
+    for (int y = ya; y <= yb; y++) {
+        int span[2];
+        if (row_span(h, k, y, xa, xb, span)) memset(mask + (size_t)y * S + span[0], 255, (size_t)(span[1] - span[0] + 1));
+    }
 }

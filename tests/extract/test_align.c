@@ -117,11 +117,54 @@ static void test_hull(void) {
     CHECK(mask[5 * S + 5] == 255 && mask[30 * S + 30] == 0, "triangle hull wrong");
 }
 
+/* The row-run fill against the definition: a pixel is in the mask when its centre is inside
+ * or on the hull, i.e. on the inner side of every edge of the hull of the points. The hull is
+ * taken here by brute force (an edge of the hull has every point on one side). */
+static int in_hull(const float (*pts)[2], int n, double x, double y) {
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) {
+            if (i == j || (pts[i][0] == pts[j][0] && pts[i][1] == pts[j][1])) continue;
+            double ex = pts[j][0] - pts[i][0], ey = pts[j][1] - pts[i][1];
+            int left = 0, right = 0;
+            for (int m = 0; m < n; m++) {
+                double c = ex * (pts[m][1] - pts[i][1]) - ey * (pts[m][0] - pts[i][0]);
+                left += c > 1e-9, right += c < -1e-9;
+            }
+            if (left && right) continue; /* not a hull edge */
+            double c = ex * (y - pts[i][1]) - ey * (x - pts[i][0]);
+            if ((left && c < -1e-9) || (right && c > 1e-9)) return 0;
+        }
+    return 1;
+}
+
+static void test_hull_random(void) {
+    enum { S = 64, N = 12 };
+    float pts[N][2];
+    uint8_t mask[S * S];
+    int bad = 0;
+    uint32_t r = 12345;
+    for (int t = 0; t < 40; t++) {
+        for (int i = 0; i < N; i++)
+            for (int k = 0; k < 2; k++) {
+                r = r * 1664525u + 1013904223u;
+                /* Half the sets on the pixel grid (points exactly on pixel centres and edges
+                 * through them), half anywhere, some beyond the face. */
+                double v = (r >> 8) / 16777216.0 * (S + 8) - 4;
+                pts[i][k] = (float)(t % 2 ? floor(v) : v);
+            }
+        fs_align_hull_mask((const float(*)[2])pts, N, S, mask);
+        for (int y = 0; y < S; y++)
+            for (int x = 0; x < S; x++) bad += (mask[y * S + x] == 255) != in_hull((const float(*)[2])pts, N, x, y);
+    }
+    CHECK(bad == 0, "hull mask: %d pixels differ from the definition over 40 random hulls", bad);
+}
+
 int main(void) {
     test_umeyama();
     test_face_matrix();
     test_warp();
     test_hull();
+    test_hull_random();
     if (!failures) printf("extract_align: ok\n");
     return failures ? 1 : 0;
 }
