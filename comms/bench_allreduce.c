@@ -91,16 +91,6 @@ static int parse_size(const char *opt, const char *s, size_t *out, fs_error *e) 
     return 0;
 }
 
-static int parse_number(const char *opt, const char *s, double lo, double hi, double *out, fs_error *e) {
-    char *end = NULL;
-    double v = strtod(s, &end);
-    if (end == s || *end || !(v >= lo && v <= hi))
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s '%s': expected a number in [%g, %g]\n  hint: see --help", opt, s,
-                         lo, hi);
-    *out = v;
-    return 0;
-}
-
 static int check_opts(const bench_opts *o, fs_error *e) {
     if (o->min_bytes < sizeof(float) || o->max_bytes < o->min_bytes)
         return fs_errorf(e, FS_EXIT_BADINPUT,
@@ -121,17 +111,16 @@ static int parse_opts(bench_opts *o, int argc, char **argv, fs_error *e) {
         {"json", no_argument, 0, 'j'},             {"help", no_argument, 0, 'h'},
         {"allreduce", required_argument, 0, 'p'},  {0, 0, 0, 0}};
     *o = (bench_opts){4096, 256 * MIB, 0, 25.0, 20, 1.0, 32, FS_ALLREDUCE_AUTO};
-    double v = 0;
     int c, rc = 0;
     optind = 0; /* glibc: full reinitialisation, whatever parsed argv before */
     while (!rc && (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
         case 'a': rc = parse_size("--min", optarg, &o->min_bytes, e); break;
         case 'b': rc = parse_size("--max", optarg, &o->max_bytes, e); break;
-        case 'm': rc = parse_number("--bucket-mb", optarg, 1e-6, 1024, &o->bucket_mb, e); break;
-        case 'n': rc = parse_number("--iters", optarg, 1, 100000, &v, e), o->iters = (int)v; break;
-        case 'l': rc = parse_number("--layers", optarg, 1, 100000, &v, e), o->layers = (int)v; break;
-        case 'r': rc = parse_number("--compute-ratio", optarg, 0, 100, &o->compute_ratio, e); break;
+        case 'm': rc = fs_parse_double("--bucket-mb", optarg, 1e-6, 1024, &o->bucket_mb, e); break;
+        case 'n': rc = fs_parse_int("--iters", optarg, 1, 100000, &o->iters, e); break;
+        case 'l': rc = fs_parse_int("--layers", optarg, 1, 100000, &o->layers, e); break;
+        case 'r': rc = fs_parse_double("--compute-ratio", optarg, 0, 100, &o->compute_ratio, e); break;
         case 'j': o->json = 1; break;
         case 'p': rc = fs_allreduce_parse_mode(optarg, &o->mode, e); break;
         case 'h': usage(stdout); return FS_EXIT_OK;

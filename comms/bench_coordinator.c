@@ -149,7 +149,10 @@ static void sim_send_heartbeat(worker *w, sim *s) {
 /* Sends metrics while the window allows, at most max_msgs of them (stops early at the HWM). */
 static void sim_send_metrics(sim *s, const bopts *o, int max_msgs) {
     for (int sent = 0; sent < max_msgs && s->next_seq <= s->acked + (uint64_t)o->window; sent++) {
-        for (int i = 0; i < 8; i++) s->frame[SEQ_OFFSET + i] = (uint8_t)(s->next_seq >> (8 * i)), s->frame[FS_PROTO_HEADER + i] = s->frame[SEQ_OFFSET + i];
+        /* step = the phase's base + seq: a later phase (a new incarnation of the rank) never
+         * repeats an earlier phase's steps, which the daemon would take for a resumed rank */
+        uint64_t step = ((s->inc >> 32) << 32) + s->next_seq;
+        for (int i = 0; i < 8; i++) s->frame[SEQ_OFFSET + i] = (uint8_t)(s->next_seq >> (8 * i)), s->frame[FS_PROTO_HEADER + i] = (uint8_t)(step >> (8 * i));
         if (zmq_send(s->sock, s->frame, s->frame_len, ZMQ_DONTWAIT) < 0) break;
         s->next_seq++;
     }
@@ -380,20 +383,46 @@ static long count_lines(const char *path) {
 }
 
 static int parse_sizes(const char *s, bopts *o) {
+    static const char *hint = "  hint: simulated world sizes, comma-separated, e.g. --ranks 8,64,512\n";
     o->n_sizes = 0;
     for (const char *p = s; *p && o->n_sizes < MAX_SIZES;) {
         char *end;
         long v = strtol(p, &end, 10);
-        if (end == p || v < 1 || v > 4096) {
-            fprintf(stderr, "error: faceswarm bench coordinator: --ranks '%s': expected a list like 8,64,512 (1..4096)\n", s);
+        if (end == p || v < 1 || v > 4096 || (*end && *end != ',')) {
+            fprintf(stderr, "error: faceswarm bench coordinator: --ranks '%s': expected a list like 8,64,512 (1..4096 each)\n%s",
+                    s, hint);
             return -1;
         }
         o->sizes[o->n_sizes++] = (int)v;
         o->max_ranks = FS_MAX(o->max_ranks, (int)v);
         p = *end == ',' ? end + 1 : end;
-        if (*end && *end != ',') return fprintf(stderr, "error: --ranks '%s': unexpected '%c'\n", s, *end), -1;
+    }
+    if (o->n_sizes == 0) {
+        fprintf(stderr, "error: faceswarm bench coordinator: --ranks '%s': no world size given\n%s", s, hint);
+        return -1;
     }
     return 0;
+}
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: faceswarm bench coordinator [--ranks 8,64,512] [--seconds 3] [--threads 4] [--window 64] [--heartbeat-ms 100]\n"
+               "                                   [--json] [--keep]\n"
+               "Starts a coordinator daemon on 127.0.0.1 (a child process, state in a temp run directory) and N simulated\n"
+               "ranks, and measures it in three phases per N:\n"
+               "  flood   every rank keeps --window metrics messages in flight: the daemon's capacity (metrics msgs/s, each\n"
+               "          written to metrics.jsonl and acknowledged), and the heartbeat p99 behind the queue (flood_p99)\n"
+               "  spread  what a training job sends: heartbeats on the client's schedule and 10 metrics/s/rank queued by all\n"
+               "          ranks at once, each held as the client holds it: heartbeat round trip p50/p99 (hb_p50, hb_p99)\n"
+               "  burst   the worst case: the same load with every rank sending at the same instant (burst_p50, burst_p99)\n"
+               "and the CPU of the harness and of the daemon (%% of one core). It checks itself: every acknowledged line must\n"
+               "be in metrics.jsonl exactly once; the `wrong` column counts what is not, and the exit status is 1 if any.\n"
+               "  --ranks LIST        simulated world sizes, comma-separated (1..4096 each; default 8,64,512)\n"
+               "  --seconds S         length of each phase (0.01..600, default 3)\n"
+               "  --threads N         client threads driving the simulated ranks (1..64, default 4)\n"
+               "  --window N          metrics messages in flight per rank in the flood phase (1..10000, default 64)\n"
+               "  --heartbeat-ms MS   heartbeat period of each simulated rank (1..60000, default 100)\n"
+               "  --json              one JSON line per world size instead of the table\n"
+               "  --keep              keep the temp run directory (its path is in the header)\n");
 }
 
 static int parse_args(int argc, char **argv, bopts *o) {
@@ -403,23 +432,27 @@ static int parse_args(int argc, char **argv, bopts *o) {
                                          {"keep", no_argument, 0, 'k'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     *o = (bopts){.threads = 4, .window = 64, .seconds = 3, .hb_s = 0.1};
     if (parse_sizes("8,64,512", o)) return FS_EXIT_BADINPUT;
-    int ch;
+    int ch, rc = 0;
+    fs_error e = {0};
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "r:s:t:w:b:jkh", opts, NULL)) != -1) {
+    while (!rc && (ch = getopt_long(argc, argv, "r:s:t:w:b:jkh", opts, NULL)) != -1) {
         if (ch == 'r') { o->max_ranks = 0; if (parse_sizes(optarg, o)) return FS_EXIT_BADINPUT; }
-        else if (ch == 's') o->seconds = atof(optarg);
-        else if (ch == 't') o->threads = atoi(optarg);
-        else if (ch == 'w') o->window = atoi(optarg);
-        else if (ch == 'b') o->hb_s = atof(optarg) / 1000;
+        else if (ch == 's') rc = fs_parse_double("--seconds", optarg, 0.01, 600, &o->seconds, &e);
+        else if (ch == 't') rc = fs_parse_int("--threads", optarg, 1, 64, &o->threads, &e);
+        else if (ch == 'w') rc = fs_parse_int("--window", optarg, 1, 10000, &o->window, &e);
+        else if (ch == 'b') {
+            rc = fs_parse_double("--heartbeat-ms", optarg, 1, 60000, &o->hb_s, &e);
+            o->hb_s /= 1000;
+        }
         else if (ch == 'j') o->json = 1;
         else if (ch == 'k') o->keep = 1;
         else if (ch == 'h') {
-            printf("usage: faceswarm bench coordinator [--ranks 8,64,512] [--seconds 3] [--threads 4] [--window 64] [--heartbeat-ms 100] [--json] [--keep]\n");
+            usage(stdout);
             return -1;
-        } else return FS_EXIT_BADINPUT;
+        } else return usage(stderr), FS_EXIT_BADINPUT;
     }
-    if (!(o->seconds > 0 && o->seconds <= 600) || o->threads < 1 || o->threads > 64 || o->window < 1 || o->window > 10000 || !(o->hb_s > 0)) {
-        fprintf(stderr, "error: faceswarm bench coordinator: --seconds (0,600], --threads 1..64, --window 1..10000, --heartbeat-ms > 0\n");
+    if (rc) {
+        fprintf(stderr, "error: faceswarm bench coordinator: %s\n", e.msg);
         return FS_EXIT_BADINPUT;
     }
     return 0;
@@ -491,15 +524,15 @@ int bench_coordinator(int argc, char **argv) {
     char dir[512], addr[300];
     snprintf(dir, sizeof dir, "%s/faceswarm-bench-coord-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(dir)) return fprintf(stderr, "error: cannot create a temp run directory %s\n", dir), FS_EXIT_FAIL;
-    long pid;
     fs_error e = {0};
-    if (fs_coord_spawn_local("/proc/self/exe", dir, NULL, 30.0, addr, sizeof addr, &pid, &e)) {
+    fs_coord_local *daemon;
+    fs_coord_local_opts lo = {.exe = "/proc/self/exe", .run_dir = dir, .job_id = "bench", .world = o.max_ranks, .timeout_s = 30.0};
+    if (fs_coord_local_start(&daemon, &lo, addr, sizeof addr, &e)) {
         fprintf(stderr, "error: bench coordinator: %s\n", e.msg);
         return FS_EXIT_FAIL;
     }
-    rc = run_bench(&o, dir, addr, pid);
-    kill((pid_t)pid, SIGTERM);
-    waitpid((pid_t)pid, NULL, 0);
+    rc = run_bench(&o, dir, addr, fs_coord_local_pid(daemon));
+    fs_coord_local_stop(daemon);
     if (!o.keep) {
         char cmd[600];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

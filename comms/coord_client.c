@@ -110,6 +110,11 @@ static void send_msg(fs_coord_client *c, fs_msg *m) {
 
 static void send_register(fs_coord_client *c) {
     fs_msg m = {.type = FS_MSG_REGISTER};
+    /* The register's seq is what this client had acknowledged (and so no longer holds): a
+     * daemon that lost some of it records them as lost instead of waiting for them. */
+    pthread_mutex_lock(&c->mu);
+    m.seq = c->acked;
+    pthread_mutex_unlock(&c->mu);
     m.u.reg.world = c->world, m.u.reg.pid = c->pid, m.u.reg.config_hash = c->config_hash;
     memcpy(m.u.reg.job_id, c->job, sizeof c->job);
     memcpy(m.u.reg.host, c->host, sizeof c->host);
@@ -167,8 +172,9 @@ static void handle_reply(fs_coord_client *c, const uint8_t *buf, size_t len) {
     pthread_mutex_lock(&c->mu);
     if (m.type == FS_MSG_WELCOME) {
         c->registered = 1;
-        c->acked = m.u.welcome.acked, c->sent_upto = m.u.welcome.acked; /* resend everything after what it stored */
-        pop_acked(c, m.u.welcome.acked);
+        /* resend everything after what it stored (never less than the register said it had) */
+        c->acked = FS_MAX(c->acked, m.u.welcome.acked), c->sent_upto = c->acked;
+        pop_acked(c, c->acked);
     } else if (m.type == FS_MSG_ACK) {
         pop_acked(c, m.u.ack.acked);
         if (m.u.ack.t_echo_ns) c->last_rtt_ms = (fs_now() * 1e9 - (double)m.u.ack.t_echo_ns) / 1e6;
@@ -339,7 +345,7 @@ void fs_coord_goodbye(fs_coord_client *c, int ok, const char *text) {
     fs_msg *m = fs_calloc(1, sizeof *m);
     m->type = FS_MSG_GOODBYE;
     m->u.bye.ok = ok ? 1 : 0, m->u.bye.dropped = (uint64_t)atomic_load(&c->dropped);
-    copy_printable(m->u.bye.text, sizeof m->u.bye.text, text ? text : "");
+    fs_text_escape(text ? text : "", m->u.bye.text, sizeof m->u.bye.text); /* lines kept: the daemon unescapes */
     push(c, m, 1);
     free(m);
     struct timespec until;

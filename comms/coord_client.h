@@ -63,11 +63,25 @@ long fs_coord_pending(fs_coord_client *c);
 int fs_coord_registered(fs_coord_client *c);
 double fs_coord_last_rtt_ms(fs_coord_client *c);
 
-/* Starts `faceswarm coordinator` (exe = path of the faceswarm binary, /proc/self/exe) as a child on
-   127.0.0.1 with a free port, state dir run_dir; fills address_out (tcp://127.0.0.1:PORT). The
-   child exits by itself once no rank has been alive for 60 s (or on SIGTERM). */
-int fs_coord_spawn_local(const char *exe, const char *run_dir, const char *keyfile, double timeout_s, char *address_out, size_t len,
-                         long *pid_out, fs_error *e);
+/* A local coordinator: `faceswarm coordinator` (exe = path of the faceswarm binary,
+ * /proc/self/exe) as a child on 127.0.0.1 with a free port, state dir run_dir, serving job
+ * job_id of world ranks; address_out gets tcp://127.0.0.1:PORT. The child exits by itself once
+ * no rank has been alive for 60 s (or on SIGTERM). A supervisor thread warns at once when the
+ * child dies and starts it again on the same address (at most FS_COORD_LOCAL_RESTARTS times,
+ * 0.5 s, 1 s, 2 s ... apart), so that the ranks reconnect on their own. */
+#define FS_COORD_LOCAL_RESTARTS 5
+typedef struct fs_coord_local fs_coord_local;
+typedef struct fs_coord_local_opts {
+    const char *exe, *run_dir, *keyfile; /* keyfile NULL or "" = no CURVE */
+    const char *job_id;
+    int world;
+    double timeout_s; /* the daemon's --timeout, <= 0 = its default */
+} fs_coord_local_opts;
+int fs_coord_local_start(fs_coord_local **out, const fs_coord_local_opts *o, char *address_out, size_t len, fs_error *e);
+long fs_coord_local_pid(fs_coord_local *l); /* the child running now, 0 = none */
+int fs_coord_local_restarts(fs_coord_local *l);
+void fs_coord_local_stop(fs_coord_local *l); /* SIGTERM, waits for it, no restart; NULL is allowed */
+
 /* Reads <run>/coordinator/registry.jsonl: newest-first list of registered checkpoint paths (for
    --resume auto). Returns count, fills paths (caller frees with free()). Returns -1 on error
    and 0 when there is no registry. */

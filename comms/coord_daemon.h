@@ -22,13 +22,40 @@ typedef struct coord_opts {
     double straggler_k;         /* step time above k x median flags a straggler */
     double idle_exit_s;         /* > 0: exit once no rank has been alive this long */
     int verbose;                /* info lines to stderr too (warnings always) */
+    char job[FS_PROTO_MAX_JOB + 1]; /* --job-id: the one job served, "" = the one recorded in the run directory */
+    uint32_t world;             /* --world-size, 0 = the one recorded in the run directory */
 } coord_opts;
+
+#define COORD_INCS 8 /* incarnations remembered per rank (least recently used replaced) */
 
 typedef struct coord_inc {
     uint64_t inc, seq; /* an incarnation of a rank and the highest sequence number stored */
+    uint64_t used;     /* coord.inc_clock when last looked up: the least recently used is replaced */
 } coord_inc;
 
+/* Kinds of repeated log lines, each rate-limited on its own (coord_log_limited). */
+typedef enum coord_log_kind {
+    CL_BAD,         /* a malformed message */
+    CL_ZAP,         /* CURVE: a client key that is not the job's */
+    CL_NO_CURVE,    /* CURVE: a client without it */
+    CL_WRONG_KEYS,  /* CURVE: another job's server key */
+    CL_HANDSHAKE,   /* CURVE: other handshake failures */
+    CL_REGISTER,    /* a rank registers again with a new incarnation */
+    CL_OTHER_JOB,   /* a register of another job, or a rank outside the world */
+    CL_N_KINDS
+} coord_log_kind;
+
+typedef struct coord_limit {
+    int logged;          /* lines logged in this window */
+    uint64_t suppressed; /* lines not logged in this window */
+} coord_limit;
+
+/* Warning kinds of a rank (coord_rank.warn_kinds): each is logged once when it appears and
+ * once when it ends, not again while it holds. */
+enum { CW_FAILED = 1, CW_SILENT = 2, CW_COLLECTIVE = 4, CW_STRAGGLER = 8, CW_DROPPED = 16 };
+
 typedef struct coord_rank {
+    uint32_t rank;
     int known;                      /* registered since this daemon started */
     int seen;                       /* known, or found in the run directory's files */
     uint8_t rid[256];               /* zmq routing id of its latest message */
@@ -36,7 +63,7 @@ typedef struct coord_rank {
     char host[FS_PROTO_MAX_HOST + 1];
     uint64_t pid, config_hash;
     uint64_t inc, acked;            /* current incarnation, highest stored seq */
-    coord_inc *incs;                /* every incarnation seen, [n_incs] */
+    coord_inc incs[COORD_INCS];     /* the incarnations seen last, [n_incs] */
     int n_incs;
     int ack_pending;                /* queued for an ACK at the end of this batch */
     int unflushed;                  /* stored a sequenced message since the last flush (a welcome waits for it) */
@@ -50,7 +77,11 @@ typedef struct coord_rank {
     uint64_t dropped;               /* messages its client buffer lost (as it reports) */
     int gone, bye_ok;               /* said goodbye; cleanly? */
     char bye_text[FS_PROTO_MAX_TEXT + 1];
-    char warn[1024];                /* current warnings, "" = none */
+    char warn[2048];                /* current warnings, "" = none */
+    unsigned warn_kinds;            /* CW_* logged as holding */
+    double silent_from;             /* last_hb when CW_SILENT began */
+    int64_t metrics_step;           /* highest step in metrics.jsonl, -1 = none */
+    uint64_t metrics_inc;           /* the incarnation that wrote it */
 } coord_rank;
 
 typedef struct coord {
@@ -59,22 +90,22 @@ typedef struct coord {
     char endpoint[256];             /* the bound endpoint (port resolved) */
     uint64_t boot;                  /* random per start; ranks see a restart by its change */
     double t_start;
-    coord_rank *ranks;              /* [cap_ranks] */
-    int cap_ranks;
-    char job[FS_PROTO_MAX_JOB + 1];
-    uint32_t world;
+    coord_rank **ranks;             /* [world]: a rank's entry, NULL until it is present */
+    int n_present;                  /* entries allocated */
+    uint64_t inc_clock;             /* ticks at every incarnation lookup (coord_inc.used) */
+    char job[FS_PROTO_MAX_JOB + 1]; /* the job served: from the command line or the run directory */
+    uint32_t world;                 /* its world size: ranks >= world are refused */
     char dir[COORD_PATH + 32];      /* <run>/coordinator */
-    FILE *metrics, *registry, *log;
+    FILE *metrics, *registry, *events, *log; /* events.jsonl: the other sequenced messages */
     fs_tfevents tb;
     int dirty;                      /* metrics or events written since the last flush */
-    int *pending;                   /* ranks with ack_pending, [cap_ranks] */
+    int *pending;                   /* ranks with ack_pending, [world] */
     int n_pending;
-    uint64_t n_msgs, n_bad, n_oversize, n_refused, n_stored;
-    int bad_logged;                 /* bad-message log lines in this window */
-    uint64_t bad_suppressed;
-    int refused_logged[4];          /* refusal log lines in this window, per kind */
-    uint64_t refused_suppressed;
-    double bad_window;
+    uint64_t n_msgs, n_bad, n_oversize, n_refused, n_stored, n_lost;
+    coord_limit limits[CL_N_KINDS]; /* rate limits of repeated log lines */
+    double log_window;              /* fs_now() when the limits' window began */
+    int64_t target_step;            /* the job's last step (rank 0's metrics), -1 = unknown */
+    double loss, step_ms;           /* rank 0's last loss and step time, NAN / 0 = unknown */
     int64_t ckpt_step;              /* last registered checkpoint, -1 = none */
     char ckpt_path[FS_PROTO_MAX_PATH + 1], ckpt_time[32];
     double last_cron, last_snapshot;
@@ -88,11 +119,21 @@ typedef struct coord {
 
 /* coordinator.c */
 void coord_log(coord *c, fs_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Like coord_log, for lines a client can repeat at will: at most a few per kind (coord_log_kind)
+ * in each 10 s window; coord_log_window() then logs "N similar lines suppressed". */
+void coord_log_limited(coord *c, coord_log_kind kind, fs_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void coord_log_window(coord *c, double now, int force); /* from the cron; force: at exit */
 void coord_send(coord *c, const uint8_t *rid, size_t rid_len, const fs_msg *m);
 int coord_daemon_run(const coord_opts *o, volatile sig_atomic_t *stop, fs_error *e);
 
 /* coord_state.c */
 int coord_state_open(coord *c, fs_error *e);   /* rebuilds from the run directory, opens files */
+/* The rank table for c->world ranks (coord_state_open calls it; the fuzz target too). */
+void coord_ranks_alloc(coord *c);
+/* One line of the daemon's own files (what a restart rebuilds from); anything malformed is
+ * ignored. Exposed for the fuzz target tests/fuzz/fuzz_coord_rebuild.c. */
+typedef enum { COORD_FILE_METRICS, COORD_FILE_REGISTRY, COORD_FILE_EVENTS } coord_file;
+void coord_rebuild_line(coord *c, const char *line, coord_file kind);
 void coord_state_close(coord *c);
 void coord_handle(coord *c, const uint8_t *rid, size_t rid_len, const void *buf, size_t len);
 void coord_bad(coord *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -169,14 +169,51 @@ int fs_json_get_str(const char *line, const char *key, char *out, size_t cap) {
     if (!at || *at != '"' || cap == 0) return -1;
     size_t n = 0;
     for (at++; *at && *at != '"'; at++) {
-        if (*at == '\\') {
-            at++;
-            if (!*at) return -1;
-            if (*at == 'u') return -1; /* the coordinator writes only ASCII paths; refuse the rest */
+        char ch = *at;
+        if (ch == '\\') {
+            ch = *++at;
+            if (ch == 'n') ch = '\n';
+            else if (ch != '"' && ch != '\\' && ch != '/') return -1; /* the coordinator writes only these escapes in what it reads back */
         }
         if (n + 1 >= cap) return -1;
-        out[n++] = *at == 'n' && at[-1] == '\\' ? '\n' : *at;
+        out[n++] = ch;
     }
     out[n] = 0;
     return *at == '"' ? 0 : -1;
+}
+
+/* ---------------------------------------------------------------- text with lines */
+void fs_text_escape(const char *in, char *out, size_t cap) {
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)in; cap && *p; p++) {
+        char esc[8];
+        if (*p == '\\') snprintf(esc, sizeof esc, "\\\\");
+        else if (*p == '\n') snprintf(esc, sizeof esc, "\\n");
+        else if (*p == '\t') snprintf(esc, sizeof esc, "\\t");
+        else if (*p < 0x20 || *p > 0x7e) snprintf(esc, sizeof esc, "\\x%02x", *p);
+        else esc[0] = (char)*p, esc[1] = 0;
+        size_t len = strlen(esc);
+        if (n + len >= cap) break;
+        memcpy(out + n, esc, len);
+        n += len;
+    }
+    if (cap) out[n] = 0;
+}
+
+static int hex_digit(char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1; }
+
+void fs_text_unescape(const char *in, char *out, size_t cap) {
+    size_t n = 0;
+    for (const char *p = in; cap && *p && n + 1 < cap; p++) {
+        char ch = *p;
+        if (ch == '\\' && p[1] == 'n') ch = '\n', p++;
+        else if (ch == '\\' && p[1] == 't') ch = '\t', p++;
+        else if (ch == '\\' && p[1] == '\\') p++;
+        else if (ch == '\\' && p[1] == 'x' && hex_digit(p[2]) >= 0 && hex_digit(p[3]) >= 0) {
+            ch = (char)(hex_digit(p[2]) * 16 + hex_digit(p[3])), p += 3;
+            if (!ch) continue; /* a NUL would cut the text */
+        }
+        out[n++] = ch;
+    }
+    if (cap) out[n] = 0;
 }

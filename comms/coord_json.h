@@ -30,4 +30,10 @@ int fs_json_get_i64(const char *line, const char *key, int64_t *v);
 int fs_json_get_u64_hex(const char *line, const char *key, uint64_t *v); /* "key":"hex" */
 int fs_json_get_str(const char *line, const char *key, char *out, size_t cap); /* simple escapes */
 
+/* Text with lines for a protocol string (printable ASCII only): backslash -> \\, newline ->
+ * \n, tab -> \t, any other byte outside 0x20..0x7e -> \xHH. Writes at most cap - 1 bytes and
+ * a NUL, never a partial escape. fs_text_unescape reverses it (out holds at most cap - 1). */
+void fs_text_escape(const char *in, char *out, size_t cap);
+void fs_text_unescape(const char *in, char *out, size_t cap);
+
 #endif

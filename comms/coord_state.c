@@ -18,38 +18,49 @@ static int snapper_start(coord *c, fs_error *e); /* the snapshot writer thread, 
 static const char *reserved_keys[] = {"rank", "inc", "seq", "step", "time", "dropped"};
 
 /* ---------------------------------------------------------------- rank table */
-static coord_rank *rank_get(coord *c, uint32_t r) {
-    if (r >= FS_PROTO_MAX_WORLD) return NULL;
-    if ((int)r >= c->cap_ranks) {
-        int cap = c->cap_ranks ? c->cap_ranks : 64;
-        while (cap <= (int)r) cap *= 2;
-        c->ranks = fs_realloc(c->ranks, (size_t)cap * sizeof *c->ranks);
-        memset(c->ranks + c->cap_ranks, 0, (size_t)(cap - c->cap_ranks) * sizeof *c->ranks);
-        c->pending = fs_realloc(c->pending, (size_t)cap * sizeof *c->pending);
-        for (int i = c->cap_ranks; i < cap; i++) c->ranks[i].step = -1;
-        c->cap_ranks = cap;
-    }
-    return &c->ranks[r];
+/* Memory follows what is present: a pointer per rank of the world (the world comes from the
+ * command line, never from a message), an entry per rank that registered or is in the files. */
+void coord_ranks_alloc(coord *c) {
+    c->ranks = fs_calloc(c->world ? c->world : 1, sizeof *c->ranks);
+    c->pending = fs_malloc((c->world ? c->world : 1) * sizeof *c->pending);
 }
 
-static coord_inc *inc_get(coord_rank *k, uint64_t inc) {
-    for (int i = 0; i < k->n_incs; i++)
-        if (k->incs[i].inc == inc) return &k->incs[i];
-    k->incs = fs_realloc(k->incs, (size_t)(k->n_incs + 1) * sizeof *k->incs);
-    k->incs[k->n_incs] = (coord_inc){inc, 0};
-    return &k->incs[k->n_incs++];
+static coord_rank *rank_find(coord *c, uint32_t r) { return r < c->world ? c->ranks[r] : NULL; }
+
+static coord_rank *rank_add(coord *c, uint32_t r) {
+    if (r >= c->world) return NULL;
+    if (!c->ranks[r]) {
+        coord_rank *k = fs_calloc(1, sizeof *k);
+        k->rank = r, k->step = -1, k->metrics_step = -1;
+        c->ranks[r] = k;
+        c->n_present++;
+    }
+    return c->ranks[r];
+}
+
+/* O(1): at most COORD_INCS incarnations per rank; a new one replaces the least recently used.
+ * An incarnation that comes back after being replaced says at registration what it had
+ * acknowledged (docs/protocol.md, "Delivery"), so forgetting it never duplicates a line. */
+static coord_inc *inc_get(coord *c, coord_rank *k, uint64_t inc) {
+    coord_inc *lru = &k->incs[0];
+    for (int i = 0; i < k->n_incs; i++) {
+        if (k->incs[i].inc == inc) return k->incs[i].used = ++c->inc_clock, &k->incs[i];
+        if (k->incs[i].used < lru->used) lru = &k->incs[i];
+    }
+    coord_inc *ci = k->n_incs < COORD_INCS ? &k->incs[k->n_incs++] : lru;
+    *ci = (coord_inc){inc, 0, ++c->inc_clock};
+    return ci;
 }
 
 static void send_ack(coord *c, uint32_t r, uint64_t echo_ns) {
-    coord_rank *k = &c->ranks[r];
+    coord_rank *k = c->ranks[r];
     fs_msg a = {.type = FS_MSG_ACK, .rank = r, .inc = k->inc};
     a.u.ack.acked = k->acked, a.u.ack.t_echo_ns = echo_ns;
     coord_send(c, k->rid, k->rid_len, &a);
 }
 
-static void queue_ack(coord *c, uint32_t r) {
-    coord_rank *k = &c->ranks[r];
-    if (!k->ack_pending) c->pending[c->n_pending++] = (int)r;
+static void queue_ack(coord *c, coord_rank *k) {
+    if (!k->ack_pending) c->pending[c->n_pending++] = (int)k->rank;
     k->ack_pending = 1;
 }
 
@@ -67,31 +78,43 @@ static int truncate_torn(const char *path, fs_error *e) {
     return 0;
 }
 
-static void rebuild_line(coord *c, const char *line, int is_registry) {
-    int64_t rank, seq, step;
-    uint64_t inc;
-    if (fs_json_get_i64(line, "rank", &rank) || fs_json_get_u64_hex(line, "inc", &inc) || fs_json_get_i64(line, "seq", &seq) ||
-        fs_json_get_i64(line, "step", &step) || rank < 0 || rank >= FS_PROTO_MAX_WORLD || seq < 1)
+/* A registry line is the run's last checkpoint only when it is whole: a path that stays in the
+ * run directory and its checksums (what fs_coord_registry_read accepts for --resume auto). */
+static void rebuild_checkpoint(coord *c, const char *line) {
+    int64_t step;
+    char path[FS_PROTO_MAX_PATH + 1], why[256], when[32];
+    if (fs_json_get_i64(line, "step", &step) || step < 0 || fs_json_get_str(line, "path", path, sizeof path) ||
+        fs_proto_path_ok(path, strlen(path), why, sizeof why) || !strstr(line, "\"checksums\":{\""))
         return;
-    coord_rank *k = rank_get(c, (uint32_t)rank);
-    coord_inc *ci = inc_get(k, inc);
+    c->ckpt_step = step;
+    snprintf(c->ckpt_path, sizeof c->ckpt_path, "%s", path);
+    if (fs_json_get_str(line, "time", when, sizeof when)) when[0] = 0;
+    snprintf(c->ckpt_time, sizeof c->ckpt_time, "%s", when);
+}
+
+void coord_rebuild_line(coord *c, const char *line, coord_file kind) {
+    int64_t rank, seq, step = -1;
+    uint64_t inc;
+    if (kind == COORD_FILE_REGISTRY) rebuild_checkpoint(c, line); /* of any rank: the run's, at any world size */
+    if (fs_json_get_i64(line, "rank", &rank) || fs_json_get_u64_hex(line, "inc", &inc) || fs_json_get_i64(line, "seq", &seq) || rank < 0 ||
+        rank >= (int64_t)c->world || seq < 1 || seq > ((int64_t)1 << 52))
+        return;
+    if (kind == COORD_FILE_METRICS && fs_json_get_i64(line, "step", &step)) return;
+    coord_rank *k = rank_add(c, (uint32_t)rank);
+    coord_inc *ci = inc_get(c, k, inc);
     if ((uint64_t)seq > ci->seq) ci->seq = (uint64_t)seq;
     k->seen = 1;
-    if (!is_registry) {
+    if (kind == COORD_FILE_METRICS) {
         k->step = step;
-        return;
-    }
-    char path[FS_PROTO_MAX_PATH + 1];
-    if (!fs_json_get_str(line, "path", path, sizeof path)) {
-        c->ckpt_step = step;
-        snprintf(c->ckpt_path, sizeof c->ckpt_path, "%s", path);
-        fs_json_get_str(line, "time", c->ckpt_time, sizeof c->ckpt_time);
+        k->metrics_step = FS_MAX(k->metrics_step, step), k->metrics_inc = inc;
     }
 }
 
-static int rebuild_file(coord *c, const char *name, int is_registry, FILE **out, fs_error *e) {
+static const char *file_names[] = {"metrics.jsonl", "registry.jsonl", "events.jsonl"};
+
+static int rebuild_file(coord *c, coord_file kind, FILE **out, fs_error *e) {
     char path[COORD_PATH + 128];
-    snprintf(path, sizeof path, "%s/%s", c->dir, name);
+    snprintf(path, sizeof path, "%s/%s", c->dir, file_names[kind]);
     long lines = 0;
     if (fs_exists(path)) {
         if (truncate_torn(path, e)) return -1;
@@ -99,7 +122,7 @@ static int rebuild_file(coord *c, const char *name, int is_registry, FILE **out,
         if (!f) return -1;
         char *line = NULL;
         size_t cap = 0;
-        while (getline(&line, &cap, f) > 0) rebuild_line(c, line, is_registry), lines++;
+        while (getline(&line, &cap, f) > 0) coord_rebuild_line(c, line, kind), lines++;
         free(line);
         fclose(f);
     }
@@ -111,12 +134,13 @@ static int rebuild_file(coord *c, const char *name, int is_registry, FILE **out,
 
 int coord_state_open(coord *c, fs_error *e) {
     snprintf(c->dir, sizeof c->dir, "%s/coordinator", c->o.state_dir);
-    c->ckpt_step = -1;
+    c->ckpt_step = -1, c->target_step = -1, c->loss = NAN;
     if (fs_mkdir_p(c->dir, e)) return -1;
+    coord_ranks_alloc(c);
     char tb[COORD_PATH + 32];
     snprintf(tb, sizeof tb, "%s/tensorboard", c->o.state_dir);
-    if (rebuild_file(c, "metrics.jsonl", 0, &c->metrics, e) || rebuild_file(c, "registry.jsonl", 1, &c->registry, e) ||
-        fs_tfevents_open(&c->tb, tb, e) || snapper_start(c, e))
+    if (rebuild_file(c, COORD_FILE_METRICS, &c->metrics, e) || rebuild_file(c, COORD_FILE_REGISTRY, &c->registry, e) ||
+        rebuild_file(c, COORD_FILE_EVENTS, &c->events, e) || fs_tfevents_open(&c->tb, tb, e) || snapper_start(c, e))
         return -1;
     c->out = fs_malloc(FS_PROTO_MAX_MSG);
     return 0;
@@ -126,27 +150,23 @@ void coord_state_close(coord *c) {
     coord_snapper_stop(c);
     if (c->metrics) fclose(c->metrics);
     if (c->registry) fclose(c->registry);
+    if (c->events) fclose(c->events);
     fs_tfevents_close(&c->tb);
-    for (int i = 0; i < c->cap_ranks; i++) free(c->ranks[i].incs);
+    for (uint32_t i = 0; c->ranks && i < c->world; i++) free(c->ranks[i]);
     free(c->ranks), free(c->pending), free(c->out);
     fs_jbuf_free(&c->line);
-    c->ranks = NULL, c->pending = NULL, c->out = NULL, c->metrics = c->registry = NULL;
+    c->ranks = NULL, c->pending = NULL, c->out = NULL, c->metrics = c->registry = c->events = NULL;
 }
 
 /* ---------------------------------------------------------------- bad messages */
 void coord_bad(coord *c, const char *fmt, ...) {
     c->n_bad++;
-    if (c->bad_logged >= 20) { /* rate limit: 20 lines per 10 s window, the rest counted */
-        c->bad_suppressed++;
-        return;
-    }
-    c->bad_logged++;
     char text[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    coord_log(c, FS_LOG_WARN, "dropped a message: %s", text);
+    coord_log_limited(c, CL_BAD, FS_LOG_WARN, "dropped a message: %s", text);
 }
 
 /* ---------------------------------------------------------------- storing */
@@ -173,24 +193,103 @@ static void tb_metrics(coord *c, uint32_t r, const fs_msg *m) {
         coord_log(c, FS_LOG_WARN, "%s: cannot write an event: %s", c->tb.path, strerror(errno));
 }
 
+/* Writes the lines of path that keep() accepts to a temp file and renames it over path. */
+static long rewrite_lines(const char *path, int (*keep)(const char *, const void *), const void *arg, fs_error *e) {
+    char *text = fs_read_file(path, NULL, e);
+    if (!text) return -1;
+    char tmp[COORD_PATH + 160];
+    fs_tmp_path(path, tmp, sizeof tmp);
+    FILE *f = fs_fopen(tmp, "w", e);
+    long dropped = 0;
+    int bad = !f;
+    for (char *line = text, *nl; f && *line; line = nl + 1) {
+        if (!(nl = strchr(line, '\n'))) break; /* whole lines only: the file was flushed */
+        *nl = 0;
+        if (keep(line, arg)) bad |= fprintf(f, "%s\n", line) < 0;
+        else dropped++;
+    }
+    free(text);
+    if (f) bad |= fflush(f) != 0 || fsync(fileno(f)) != 0, bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path)) {
+        if (f) unlink(tmp);
+        return fs_errorf(e, FS_EXIT_FAIL, "%s: cannot rewrite: %s\n  hint: check free space", path, strerror(errno)), -1;
+    }
+    return dropped;
+}
+
+typedef struct trim_arg {
+    uint32_t rank;
+    int64_t from_step;
+} trim_arg;
+
+static int keep_line(const char *line, const void *arg) {
+    const trim_arg *t = arg;
+    int64_t rank, step;
+    return fs_json_get_i64(line, "rank", &rank) || fs_json_get_i64(line, "step", &step) || rank != t->rank || step < t->from_step;
+}
+
+/* A rank that restarted (a new incarnation) resumes from its checkpoint and sends again the
+ * steps after it: its previous incarnation's lines of those steps are replaced, so that
+ * metrics.jsonl holds every rank's every step exactly once, as the run's metrics.jsonl does. */
+static void supersede_metrics(coord *c, coord_rank *k, int64_t from_step) {
+    char path[COORD_PATH + 64];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", c->dir);
+    fs_error e = {0};
+    trim_arg t = {k->rank, from_step};
+    if (fflush(c->metrics)) coord_log(c, FS_LOG_ERROR, "%s: write failed: %s", path, strerror(errno));
+    long n = rewrite_lines(path, keep_line, &t, &e);
+    FILE *f = fs_fopen(path, "a", &e);
+    if (n < 0 || !f) {
+        coord_log(c, FS_LOG_ERROR, "%s; rank %u's steps from %lld may appear twice", e.msg, k->rank, (long long)from_step);
+        if (f) fclose(c->metrics), c->metrics = f;
+        return;
+    }
+    fclose(c->metrics), c->metrics = f;
+    if (n) coord_log(c, FS_LOG_INFO, "rank %u restarted at step %lld: %ld lines of its previous incarnation from that step replaced", k->rank,
+                     (long long)from_step, n);
+}
+
 static void store_metrics(coord *c, coord_rank *k, const fs_msg *m) {
+    int64_t step = m->u.metrics.step;
+    if (k->metrics_step >= step && k->metrics_inc != m->inc) supersede_metrics(c, k, step);
     fs_jbuf *b = &c->line;
     fs_jbuf_reset(b);
     fs_jbuf_printf(b, "{\"rank\":%u,\"inc\":\"%016llx\",\"seq\":%llu,\"step\":%lld,\"time\":%.3f,\"dropped\":%llu", m->rank,
-                   (unsigned long long)m->inc, (unsigned long long)m->seq, (long long)m->u.metrics.step, fs_wall_time(),
-                   (unsigned long long)m->u.metrics.dropped);
+                   (unsigned long long)m->inc, (unsigned long long)m->seq, (long long)step, fs_wall_time(), (unsigned long long)m->u.metrics.dropped);
     for (int i = 0; i < m->u.metrics.n; i++) {
         const char *key = m->u.metrics.keys[i];
+        double v = m->u.metrics.vals[i];
         if (is_reserved(key)) continue;
         fs_jbuf_printf(b, ",\"%s\":", key); /* keys are [A-Za-z0-9_./-]: nothing to escape */
-        fs_jbuf_num(b, m->u.metrics.vals[i]);
-        if (!strcmp(key, "step_ms")) k->step_ms = m->u.metrics.vals[i];
-        if (!strcmp(key, "images_per_s")) k->images_per_s = m->u.metrics.vals[i];
+        fs_jbuf_num(b, v);
+        if (!strcmp(key, "step_ms")) k->step_ms = v;
+        if (!strcmp(key, "images_per_s")) k->images_per_s = v;
+        if (m->rank == 0 && !strcmp(key, "loss")) c->loss = v;
+        if (m->rank == 0 && !strcmp(key, "step_ms")) c->step_ms = v;
+        if (m->rank == 0 && !strcmp(key, "target_step") && v >= 0 && v < 4.5e15) c->target_step = (int64_t)v;
     }
     fs_jbuf_printf(b, "}\n");
     if (fwrite(b->p, 1, b->len, c->metrics) != b->len) coord_log(c, FS_LOG_ERROR, "%s/metrics.jsonl: write failed: %s", c->dir, strerror(errno));
-    k->step = m->u.metrics.step;
+    k->step = step;
+    k->metrics_step = step, k->metrics_inc = m->inc;
     tb_metrics(c, m->rank, m);
+    c->dirty = 1;
+}
+
+/* events.jsonl: a line for every sequenced message that is not a metrics line or a checkpoint
+ * (previews, goodbyes, skipped bodies, acknowledged messages an earlier daemon lost), so that
+ * every sequence number the daemon acknowledged is in its files and a restart rebuilds it. */
+static fs_jbuf *event_begin(coord *c, uint32_t rank, uint64_t inc, uint64_t seq, const char *type) {
+    fs_jbuf *b = &c->line;
+    fs_jbuf_reset(b);
+    fs_jbuf_printf(b, "{\"rank\":%u,\"inc\":\"%016llx\",\"seq\":%llu,\"type\":\"%s\",\"time\":%.3f", rank, (unsigned long long)inc,
+                   (unsigned long long)seq, type, fs_wall_time());
+    return b;
+}
+
+static void event_end(coord *c, fs_jbuf *b) {
+    fs_jbuf_printf(b, "}\n");
+    if (fwrite(b->p, 1, b->len, c->events) != b->len) coord_log(c, FS_LOG_ERROR, "%s/events.jsonl: write failed: %s", c->dir, strerror(errno));
     c->dirty = 1;
 }
 
@@ -199,7 +298,10 @@ static void store_checkpoint(coord *c, const fs_msg *m) {
     char now[32];
     fs_iso_time(now);
     fs_jbuf_reset(b);
-    fs_jbuf_printf(b, "{\"step\":%lld,\"path\":", (long long)m->u.ckpt.step);
+    /* rank, inc, seq before the checksums: a lookup takes a key's first occurrence, and a
+     * checksum may be named "seq" (what a restart rebuilds must not read a checksum for it). */
+    fs_jbuf_printf(b, "{\"step\":%lld,\"rank\":%u,\"inc\":\"%016llx\",\"seq\":%llu,\"path\":", (long long)m->u.ckpt.step, m->rank,
+                   (unsigned long long)m->inc, (unsigned long long)m->seq);
     fs_jbuf_str(b, m->u.ckpt.path);
     fs_jbuf_printf(b, ",\"checksums\":{");
     for (int i = 0; i < m->u.ckpt.n; i++) {
@@ -208,8 +310,7 @@ static void store_checkpoint(coord *c, const fs_msg *m) {
         fs_jbuf_printf(b, ":");
         fs_jbuf_str(b, m->u.ckpt.hex[i]);
     }
-    fs_jbuf_printf(b, "},\"time\":\"%s\",\"rank\":%u,\"inc\":\"%016llx\",\"seq\":%llu}\n", now, m->rank, (unsigned long long)m->inc,
-                   (unsigned long long)m->seq);
+    fs_jbuf_printf(b, "},\"time\":\"%s\"}\n", now);
     /* Append-only and fsynced per line: --resume auto trusts what is here. */
     if (fwrite(b->p, 1, b->len, c->registry) != b->len || fflush(c->registry) || fsync(fileno(c->registry)))
         coord_log(c, FS_LOG_ERROR, "%s/registry.jsonl: write failed: %s", c->dir, strerror(errno));
@@ -248,26 +349,38 @@ static void store_preview(coord *c, const fs_msg *m) {
     size_t len;
     int h, w;
     uint8_t *png = read_preview(c, m->u.preview.path, &len, &h, &w);
+    fs_jbuf *b = event_begin(c, m->rank, m->inc, m->seq, "preview");
+    fs_jbuf_printf(b, ",\"step\":%lld,\"path\":", (long long)m->u.preview.step);
+    fs_jbuf_str(b, m->u.preview.path);
+    fs_jbuf_printf(b, ",\"tag\":");
+    fs_jbuf_str(b, m->u.preview.tag);
+    fs_jbuf_printf(b, ",\"image\":%s", png ? "true" : "false");
+    event_end(c, b);
     if (!png) return;
     if (fs_tfevents_image(&c->tb, m->u.preview.step, fs_wall_time(), m->u.preview.tag, h, w, png, len))
         coord_log(c, FS_LOG_WARN, "%s: cannot write an image event: %s", c->tb.path, strerror(errno));
     free(png);
-    c->dirty = 1;
 }
 
 static void store_goodbye(coord *c, coord_rank *k, const fs_msg *m) {
     k->gone = 1;
     k->bye_ok = m->u.bye.ok;
     k->dropped = FS_MAX(k->dropped, m->u.bye.dropped);
-    snprintf(k->bye_text, sizeof k->bye_text, "%s", m->u.bye.text);
-    coord_log(c, m->u.bye.ok ? FS_LOG_INFO : FS_LOG_WARN, "rank %u on %s said goodbye: %s%s%s", m->rank, k->host,
-              m->u.bye.ok ? "clean exit" : "error", m->u.bye.text[0] ? ": " : "", m->u.bye.text);
+    fs_text_unescape(m->u.bye.text, k->bye_text, sizeof k->bye_text); /* the client escaped its lines (fs_text_escape) */
+    fs_jbuf *b = event_begin(c, m->rank, m->inc, m->seq, "goodbye");
+    fs_jbuf_printf(b, ",\"ok\":%d,\"dropped\":%llu,\"text\":", m->u.bye.ok, (unsigned long long)m->u.bye.dropped);
+    fs_jbuf_str(b, k->bye_text);
+    event_end(c, b);
+    coord_log(c, m->u.bye.ok ? FS_LOG_INFO : FS_LOG_WARN, "rank %u on %s said goodbye: %s%s%s", m->rank, k->host, m->u.bye.ok ? "clean exit" : "error",
+              k->bye_text[0] ? ": " : "", k->bye_text);
 }
 
 /* A sequenced message is stored once, in order: a duplicate (a resend after a lost ACK or a
- * daemon restart) is only acknowledged again, a gap is refused until the client goes back. */
+ * daemon restart) is only acknowledged again; a gap is refused until the client goes back to
+ * its last ACK and resends (it still holds everything after it). A gap the client cannot fill
+ * (what an earlier daemon acknowledged and lost) is settled at registration instead. */
 static void handle_sequenced(coord *c, coord_rank *k, const fs_msg *m) {
-    queue_ack(c, m->rank);
+    queue_ack(c, k);
     if (m->seq != k->acked + 1) return;
     switch (m->type) {
     case FS_MSG_METRICS: store_metrics(c, k, m); break;
@@ -277,7 +390,7 @@ static void handle_sequenced(coord *c, coord_rank *k, const fs_msg *m) {
     }
     k->acked = m->seq;
     k->unflushed = 1;
-    inc_get(k, k->inc)->seq = m->seq;
+    inc_get(c, k, k->inc)->seq = m->seq;
     c->n_stored++;
     uint64_t dropped = m->type == FS_MSG_METRICS ? m->u.metrics.dropped : 0;
     if (dropped > k->dropped) {
@@ -296,28 +409,51 @@ static void handle_heartbeat(coord *c, coord_rank *k, const fs_msg *m) {
     /* Answered with the batch's ACK, not at once: ranks send a heartbeat and metrics together,
      * and two ACKs per rank cost more (measured at 512 ranks) than the wait for the batch. */
     k->ack_echo = m->u.hb.t_ns;
-    queue_ack(c, m->rank);
+    queue_ack(c, k);
+}
+
+/* The register's seq is the highest sequence number the client has had acknowledged. Above
+ * what this daemon's files hold, an earlier daemon acknowledged messages it did not keep (a
+ * crash of the machine before they reached the disk, or files written before every sequenced
+ * message had a line): the client no longer has them, so they are recorded as lost, counted
+ * and logged, and the rank goes on after them instead of waiting for them forever. */
+static void settle_lost(coord *c, coord_rank *k, const fs_msg *m, coord_inc *ci) {
+    if (m->seq <= ci->seq) return;
+    uint64_t first = ci->seq + 1, n = m->seq - ci->seq;
+    fs_jbuf *b = event_begin(c, m->rank, m->inc, m->seq, "lost");
+    fs_jbuf_printf(b, ",\"first\":%llu", (unsigned long long)first);
+    event_end(c, b);
+    c->n_lost += n;
+    ci->seq = m->seq;
+    coord_log_limited(c, CL_REGISTER, FS_LOG_WARN, "rank %u: %llu messages (seq %llu..%llu) were acknowledged by an earlier coordinator but are not in %s; "
+                      "recorded as lost", m->rank, (unsigned long long)n, (unsigned long long)first, (unsigned long long)m->seq, c->dir);
 }
 
 static void handle_register(coord *c, const uint8_t *rid, size_t rid_len, const fs_msg *m) {
-    if (c->job[0] && (strcmp(c->job, m->u.reg.job_id) || c->world != m->u.reg.world)) {
-        coord_bad(c, "register from rank %u of job '%s' (world %u); this coordinator serves job '%s' (world %u)", m->rank, m->u.reg.job_id,
-                  m->u.reg.world, c->job, c->world);
+    if (strcmp(c->job, m->u.reg.job_id) || c->world != m->u.reg.world) {
+        c->n_bad++;
+        coord_log_limited(c, CL_OTHER_JOB, FS_LOG_WARN,
+                          "refused a register from rank %u of job '%s' (world %u, host %s): this coordinator serves job '%s' of %u ranks\n"
+                          "  hint: a rank of another job has this coordinator's address; check coordinator.address",
+                          m->rank, m->u.reg.job_id, m->u.reg.world, m->u.reg.host, c->job, c->world);
         return;
     }
-    snprintf(c->job, sizeof c->job, "%s", m->u.reg.job_id);
-    c->world = m->u.reg.world;
-    coord_rank *k = rank_get(c, m->rank);
-    int again = k->known && k->inc == m->inc;
+    coord_rank *k = rank_add(c, m->rank); /* the decoder checked rank < world */
+    int first = !k->known, again = k->known && k->inc == m->inc;
     k->known = k->seen = 1, k->gone = 0, k->inc = m->inc;
-    k->acked = inc_get(k, m->inc)->seq;
+    coord_inc *ci = inc_get(c, k, m->inc);
+    settle_lost(c, k, m, ci);
+    k->acked = ci->seq;
     k->pid = m->u.reg.pid, k->config_hash = m->u.reg.config_hash;
     snprintf(k->host, sizeof k->host, "%s", m->u.reg.host);
     k->last_hb = fs_now();
-    if (!again)
-        coord_log(c, FS_LOG_INFO, "rank %u/%u registered: host %s pid %llu config %016llx, resumes after seq %llu", m->rank, m->u.reg.world,
-                  k->host, (unsigned long long)k->pid, (unsigned long long)k->config_hash, (unsigned long long)k->acked);
-    if (k->unflushed) coord_end_batch(c); /* the welcome's acked must be on disk too */
+    if (first) /* once per rank and daemon start: bounded by the world */
+        coord_log(c, FS_LOG_INFO, "rank %u/%u registered: host %s pid %llu config %016llx, resumes after seq %llu", m->rank, c->world, k->host,
+                  (unsigned long long)k->pid, (unsigned long long)k->config_hash, (unsigned long long)k->acked);
+    else if (!again)
+        coord_log_limited(c, CL_REGISTER, FS_LOG_INFO, "rank %u registered again: a new incarnation on host %s pid %llu, resumes after seq %llu", m->rank,
+                          k->host, (unsigned long long)k->pid, (unsigned long long)k->acked);
+    if (k->unflushed || c->dirty) coord_end_batch(c); /* the welcome's acked must be on disk too */
     fs_msg w = {.type = FS_MSG_WELCOME, .rank = m->rank, .inc = m->inc};
     w.u.welcome.boot = c->boot, w.u.welcome.acked = k->acked;
     coord_send(c, rid, rid_len, &w);
@@ -333,15 +469,31 @@ static void handle_status_req(coord *c, const uint8_t *rid, size_t rid_len, cons
 }
 
 /* A sequenced message whose body is refused still consumes its sequence number (it is
- * counted, logged and acknowledged): the rank's later messages must not wait behind it. */
+ * counted, logged, recorded and acknowledged): the rank's later messages must not wait behind it. */
 static void skip_refused(coord *c, const uint8_t *rid, size_t rid_len, const fs_msg *m, const char *why) {
     coord_bad(c, "rank %u: %s (seq %llu skipped)", m->rank, why, (unsigned long long)m->seq);
-    coord_rank *k = (int)m->rank < c->cap_ranks ? &c->ranks[m->rank] : NULL;
+    coord_rank *k = rank_find(c, m->rank);
     if (!k || !k->known || k->inc != m->inc) return;
     memcpy(k->rid, rid, rid_len);
     k->rid_len = rid_len;
-    if (m->seq == k->acked + 1) k->acked = m->seq, inc_get(k, k->inc)->seq = m->seq;
-    queue_ack(c, m->rank);
+    if (m->seq == k->acked + 1) {
+        fs_jbuf *b = event_begin(c, m->rank, m->inc, m->seq, "skipped");
+        fs_jbuf_printf(b, ",\"why\":");
+        fs_jbuf_str(b, why);
+        event_end(c, b);
+        k->acked = m->seq, k->unflushed = 1, inc_get(c, k, k->inc)->seq = m->seq;
+    }
+    queue_ack(c, k);
+}
+
+/* Any message from a rank is a sign of life; one that ends a silence says so in the log. */
+static void rank_alive(coord *c, coord_rank *k) {
+    double now = fs_now();
+    if (k->warn_kinds & CW_SILENT) {
+        coord_log(c, FS_LOG_INFO, "rank %u on %s heartbeats again after %.0f s", k->rank, k->host, now - k->silent_from);
+        k->warn_kinds &= ~(unsigned)CW_SILENT;
+    }
+    k->last_hb = now;
 }
 
 void coord_handle(coord *c, const uint8_t *rid, size_t rid_len, const void *buf, size_t len) {
@@ -354,14 +506,19 @@ void coord_handle(coord *c, const uint8_t *rid, size_t rid_len, const void *buf,
     if (m->type >= FS_MSG_WELCOME) return coord_bad(c, "a %s message is a reply; ranks do not send it", fs_proto_type_name(m->type));
     if (m->type == FS_MSG_STATUS_REQ) return handle_status_req(c, rid, rid_len, m);
     if (m->type == FS_MSG_REGISTER) return handle_register(c, rid, rid_len, m);
-    coord_rank *k = (int)m->rank < c->cap_ranks ? &c->ranks[m->rank] : NULL;
+    if (m->rank >= c->world) {
+        c->n_bad++;
+        return coord_log_limited(c, CL_OTHER_JOB, FS_LOG_WARN, "dropped a %s message from rank %u: this job has %u ranks", fs_proto_type_name(m->type),
+                                 m->rank, c->world);
+    }
+    coord_rank *k = rank_find(c, m->rank);
     if (!k || !k->known || k->inc != m->inc) { /* e.g. this daemon restarted: ask it to register again */
         fs_msg r = {.type = FS_MSG_REREGISTER, .rank = m->rank, .inc = m->inc};
         return coord_send(c, rid, rid_len, &r);
     }
     memcpy(k->rid, rid, rid_len); /* a reconnect gets a new routing id */
     k->rid_len = rid_len;
-    k->last_hb = fs_now();
+    rank_alive(c, k);
     if (m->type == FS_MSG_HEARTBEAT) handle_heartbeat(c, k, m);
     else handle_sequenced(c, k, m);
 }
@@ -369,12 +526,13 @@ void coord_handle(coord *c, const uint8_t *rid, size_t rid_len, const void *buf,
 void coord_end_batch(coord *c) {
     if (c->dirty) { /* the data reach the kernel before the ACK: a killed daemon loses nothing it acknowledged */
         if (fflush(c->metrics)) coord_log(c, FS_LOG_ERROR, "%s/metrics.jsonl: write failed: %s", c->dir, strerror(errno));
+        if (fflush(c->events)) coord_log(c, FS_LOG_ERROR, "%s/events.jsonl: write failed: %s", c->dir, strerror(errno));
         fs_error e = {0};
         if (fs_tfevents_flush(&c->tb, &e)) coord_log(c, FS_LOG_ERROR, "%s", e.msg);
         c->dirty = 0;
     }
     for (int i = 0; i < c->n_pending; i++) {
-        coord_rank *k = &c->ranks[c->pending[i]];
+        coord_rank *k = c->ranks[c->pending[i]];
         send_ack(c, (uint32_t)c->pending[i], k->ack_echo);
         k->ack_pending = 0, k->ack_echo = 0, k->unflushed = 0;
     }
@@ -388,59 +546,77 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 static double median_step_ms(coord *c) {
-    double *v = fs_malloc((size_t)(c->cap_ranks + 1) * sizeof *v);
+    double *v = fs_malloc((size_t)(c->n_present + 1) * sizeof *v);
     int n = 0;
-    for (int i = 0; i < c->cap_ranks; i++)
-        if (c->ranks[i].known && !c->ranks[i].gone && c->ranks[i].step_ms > 0) v[n++] = c->ranks[i].step_ms;
+    for (uint32_t i = 0; i < c->world; i++) {
+        coord_rank *k = c->ranks[i];
+        if (k && k->known && !k->gone && k->step_ms > 0) v[n++] = k->step_ms;
+    }
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     double med = n >= 3 ? v[n / 2] : 0; /* fewer than 3 ranks: no meaningful median */
     free(v);
     return med;
 }
 
-static void rank_warnings(coord *c, int r, double now, uint64_t max_coll, double med, char *w, size_t cap) {
-    coord_rank *k = &c->ranks[r];
-    size_t n = 0;
-    w[0] = 0;
-#define ADD(...) (n += (size_t)snprintf(w + n, n < cap ? cap - n : 0, __VA_ARGS__), n = FS_MIN(n, cap - 1))
-    if (k->gone && !k->bye_ok) ADD("rank %d on %s: exited with an error: %s", r, k->host, k->bye_text);
+#define WARN_PART 1400
+/* Fills one text per warning kind that holds now (part[i] for bit i) and returns the kinds. */
+static unsigned rank_warnings(coord *c, coord_rank *k, double now, uint64_t max_coll, double med, char part[5][WARN_PART]) {
+    unsigned kinds = 0;
+    uint32_t r = k->rank;
+    if (k->gone && !k->bye_ok)
+        kinds |= CW_FAILED, snprintf(part[0], WARN_PART, "rank %u on %s: exited with an error: %s", r, k->host, k->bye_text);
     if (!k->gone && now - k->last_hb > c->o.timeout_s) {
-        ADD("%srank %d on %s: no heartbeat for %.0f s; last step %lld", n ? "; " : "", r, k->host, now - k->last_hb, (long long)k->step);
-        if (k->coll_state) ADD("; in all-reduce bucket %d, seq %llu", k->bucket, (unsigned long long)k->coll_seq);
-    } else if (!k->gone && k->coll_state && k->coll_seq < max_coll && now - k->coll_since > c->o.timeout_s)
-        ADD("%srank %d on %s: in all-reduce bucket %d, seq %llu for %.0f s while other ranks reached seq %llu", n ? "; " : "", r, k->host,
-            k->bucket, (unsigned long long)k->coll_seq, now - k->coll_since, (unsigned long long)max_coll);
+        double quiet = now - k->last_hb;
+        int n = snprintf(part[1], WARN_PART, "rank %u on %s: no heartbeat for %.*f s; last step %lld", r, k->host, quiet < 10 ? 1 : 0, quiet, (long long)k->step);
+        if (k->coll_state) snprintf(part[1] + n, WARN_PART - (size_t)n, "; in all-reduce bucket %d, seq %llu", k->bucket, (unsigned long long)k->coll_seq);
+        kinds |= CW_SILENT;
+    } else if (!k->gone && k->coll_state && k->coll_seq < max_coll && now - k->coll_since > c->o.timeout_s) {
+        kinds |= CW_COLLECTIVE;
+        snprintf(part[2], WARN_PART, "rank %u on %s: in all-reduce bucket %d, seq %llu for %.0f s while other ranks reached seq %llu", r, k->host, k->bucket,
+                 (unsigned long long)k->coll_seq, now - k->coll_since, (unsigned long long)max_coll);
+    }
     if (!k->gone && med > 0 && k->step_ms > c->o.straggler_k * med)
-        ADD("%srank %d on %s: straggler: step time %.0f ms is %.1fx the median %.0f ms", n ? "; " : "", r, k->host, k->step_ms, k->step_ms / med, med);
-    if (k->dropped) ADD("%srank %d on %s: lost %llu messages to a full client buffer", n ? "; " : "", r, k->host, (unsigned long long)k->dropped);
-#undef ADD
+        kinds |= CW_STRAGGLER, snprintf(part[3], WARN_PART, "rank %u on %s: straggler: step time %.0f ms is %.1fx the median %.0f ms", r, k->host, k->step_ms,
+                                        k->step_ms / med, med);
+    if (k->dropped) kinds |= CW_DROPPED, snprintf(part[4], WARN_PART, "rank %u on %s: lost %llu messages to a full client buffer", r, k->host, (unsigned long long)k->dropped);
+    return kinds;
+}
+
+/* A warning is logged when it begins and when it ends, not while it holds (its text, with
+ * the seconds counting up, is in the status). */
+static void rank_cron(coord *c, coord_rank *k, double now, uint64_t max_coll, double med) {
+    char part[5][WARN_PART];
+    unsigned kinds = rank_warnings(c, k, now, max_coll, med, part), began = kinds & ~k->warn_kinds, ended = k->warn_kinds & ~kinds;
+    size_t n = 0;
+    k->warn[0] = 0;
+    for (int i = 0; i < 5; i++) {
+        if (!(kinds & (1u << i))) continue;
+        if (began & (1u << i)) coord_log(c, FS_LOG_WARN, "%s", part[i]);
+        n += (size_t)snprintf(k->warn + n, sizeof k->warn - n, "%s%s", n ? "; " : "", part[i]);
+        n = FS_MIN(n, sizeof k->warn - 1);
+    }
+    if (began & CW_SILENT) k->silent_from = k->last_hb;
+    if (ended & CW_SILENT) /* ended without a message: it said goodbye meanwhile, or the clock moved */
+        coord_log(c, FS_LOG_INFO, "rank %u on %s is no longer silent", k->rank, k->host);
+    if (ended & CW_COLLECTIVE) coord_log(c, FS_LOG_INFO, "rank %u on %s left all-reduce seq %llu", k->rank, k->host, (unsigned long long)k->coll_seq);
+    if (ended & CW_STRAGGLER) coord_log(c, FS_LOG_INFO, "rank %u on %s is no longer a straggler: step time %.0f ms", k->rank, k->host, k->step_ms);
+    k->warn_kinds = kinds;
+    if (!k->gone && now - k->last_hb <= c->o.timeout_s) c->last_alive = now;
 }
 
 void coord_cron(coord *c) {
     double now = fs_now();
     uint64_t max_coll = 0;
-    for (int i = 0; i < c->cap_ranks; i++)
-        if (c->ranks[i].known && !c->ranks[i].gone) max_coll = FS_MAX(max_coll, c->ranks[i].coll_seq);
+    for (uint32_t i = 0; i < c->world; i++)
+        if (c->ranks[i] && c->ranks[i]->known && !c->ranks[i]->gone) max_coll = FS_MAX(max_coll, c->ranks[i]->coll_seq);
     double med = median_step_ms(c);
-    for (int i = 0; i < c->cap_ranks; i++) {
-        coord_rank *k = &c->ranks[i];
-        if (!k->known) continue;
-        char w[sizeof k->warn];
-        rank_warnings(c, i, now, max_coll, med, w, sizeof w);
-        if (w[0] && strcmp(w, k->warn)) coord_log(c, FS_LOG_WARN, "%s", w); /* logged when it first appears or changes */
-        memcpy(k->warn, w, sizeof w);
-        if (!k->gone && now - k->last_hb <= c->o.timeout_s) c->last_alive = now;
-    }
+    for (uint32_t i = 0; i < c->world; i++)
+        if (c->ranks[i] && c->ranks[i]->known) rank_cron(c, c->ranks[i], now, max_coll, med);
     if (c->o.idle_exit_s > 0 && now - c->last_alive > c->o.idle_exit_s) {
         coord_log(c, FS_LOG_INFO, "no rank alive for %.0f s: exiting (--idle-exit)", c->o.idle_exit_s);
         c->idle_exit = 1;
     }
-    if (now - c->bad_window > 10) {
-        if (c->bad_suppressed) coord_log(c, FS_LOG_WARN, "%llu more bad messages dropped (not logged one by one)", (unsigned long long)c->bad_suppressed);
-        if (c->refused_suppressed) coord_log(c, FS_LOG_WARN, "%llu more connections refused (not logged one by one)", (unsigned long long)c->refused_suppressed);
-        c->bad_logged = 0, c->bad_suppressed = 0, c->bad_window = now;
-        memset(c->refused_logged, 0, sizeof c->refused_logged), c->refused_suppressed = 0;
-    }
+    coord_log_window(c, now, 0);
     if (now - c->last_snapshot >= 1.0) coord_snapshot_async(c), c->last_snapshot = now;
 }
 
@@ -451,13 +627,38 @@ static const char *rank_state_name(const coord_rank *k, double now, double timeo
     return now - k->last_hb > timeout ? "silent" : "alive";
 }
 
+/* The job's progress: rank 0's step (every rank steps together), else the furthest. */
+static int64_t job_step(coord *c) {
+    if (c->world && c->ranks[0] && c->ranks[0]->known) return c->ranks[0]->step;
+    int64_t s = -1;
+    for (uint32_t i = 0; i < c->world; i++)
+        if (c->ranks[i] && c->ranks[i]->known) s = FS_MAX(s, c->ranks[i]->step);
+    return s;
+}
+
+/* Seconds to the target step at rank 0's last step time; < 0 = unknown. */
+static double job_eta_s(coord *c, int64_t step) {
+    if (c->target_step < 0 || step < 0 || !(c->step_ms > 0)) return -1;
+    return (double)FS_MAX(c->target_step - step, 0) * c->step_ms / 1e3;
+}
+
+static void fmt_duration(double s, char *out, size_t n) {
+    if (s < 0) snprintf(out, n, "-");
+    else {
+        long x = (long)(s + 0.5);
+        if (x >= 3600) snprintf(out, n, "%ldh%02ldm%02lds", x / 3600, x / 60 % 60, x % 60);
+        else if (x >= 60) snprintf(out, n, "%ldm%02lds", x / 60, x % 60);
+        else snprintf(out, n, "%lds", x);
+    }
+}
+
 static void status_json_ranks(coord *c, fs_jbuf *b, double now) {
     fs_jbuf_printf(b, ",\"ranks\":[");
     int first = 1;
-    for (int i = 0; i < c->cap_ranks; i++) {
-        coord_rank *k = &c->ranks[i];
-        if (!k->known) continue;
-        fs_jbuf_printf(b, "%s{\"rank\":%d,\"host\":", first ? "" : ",", i);
+    for (uint32_t i = 0; i < c->world; i++) {
+        coord_rank *k = c->ranks[i];
+        if (!k || !k->known) continue;
+        fs_jbuf_printf(b, "%s{\"rank\":%u,\"host\":", first ? "" : ",", i);
         fs_jbuf_str(b, k->host);
         fs_jbuf_printf(b, ",\"pid\":%llu,\"state\":\"%s\",\"step\":%lld,\"heartbeat_age_s\":%.1f,\"images_per_s\":", (unsigned long long)k->pid,
                        rank_state_name(k, now, c->o.timeout_s), (long long)k->step, now - k->last_hb);
@@ -473,12 +674,22 @@ static void status_json_ranks(coord *c, fs_jbuf *b, double now) {
 static void status_json(coord *c, fs_jbuf *b, double now) {
     char t[32];
     fs_iso_time(t);
+    int64_t step = job_step(c);
+    double eta = job_eta_s(c, step);
     fs_jbuf_printf(b, "{\"format\":\"faceswarm.status\",\"version\":1,\"time\":\"%s\",\"job\":", t);
     fs_jbuf_str(b, c->job);
-    fs_jbuf_printf(b, ",\"world\":%u,\"coordinator\":{\"pid\":%ld,\"endpoint\":", c->world, (long)getpid());
+    fs_jbuf_printf(b, ",\"world\":%u,\"step\":%lld,\"target_step\":", c->world, (long long)step);
+    if (c->target_step >= 0) fs_jbuf_printf(b, "%lld", (long long)c->target_step);
+    else fs_jbuf_printf(b, "null");
+    fs_jbuf_printf(b, ",\"loss\":");
+    fs_jbuf_num(b, c->loss); /* null until rank 0's first metrics */
+    fs_jbuf_printf(b, ",\"eta_s\":");
+    fs_jbuf_num(b, eta >= 0 ? eta : NAN);
+    fs_jbuf_printf(b, ",\"coordinator\":{\"pid\":%ld,\"endpoint\":", (long)getpid());
     fs_jbuf_str(b, c->endpoint);
-    fs_jbuf_printf(b, ",\"uptime_s\":%.1f,\"messages\":%llu,\"bad\":%llu,\"oversize\":%llu,\"refused\":%llu},\"last_checkpoint\":", now - c->t_start,
-                   (unsigned long long)c->n_msgs, (unsigned long long)c->n_bad, (unsigned long long)c->n_oversize, (unsigned long long)c->n_refused);
+    fs_jbuf_printf(b, ",\"uptime_s\":%.1f,\"messages\":%llu,\"bad\":%llu,\"oversize\":%llu,\"refused\":%llu,\"lost\":%llu},\"last_checkpoint\":", now - c->t_start,
+                   (unsigned long long)c->n_msgs, (unsigned long long)c->n_bad, (unsigned long long)c->n_oversize, (unsigned long long)c->n_refused,
+                   (unsigned long long)c->n_lost);
     if (c->ckpt_step >= 0) {
         fs_jbuf_printf(b, "{\"step\":%lld,\"path\":", (long long)c->ckpt_step);
         fs_jbuf_str(b, c->ckpt_path);
@@ -489,10 +700,10 @@ static void status_json(coord *c, fs_jbuf *b, double now) {
     status_json_ranks(c, b, now);
     fs_jbuf_printf(b, "],\"warnings\":[");
     int first = 1;
-    for (int i = 0; i < c->cap_ranks; i++) {
-        if (!c->ranks[i].known || !c->ranks[i].warn[0]) continue;
+    for (uint32_t i = 0; i < c->world; i++) {
+        if (!c->ranks[i] || !c->ranks[i]->known || !c->ranks[i]->warn[0]) continue;
         fs_jbuf_printf(b, "%s", first ? "" : ",");
-        fs_jbuf_str(b, c->ranks[i].warn);
+        fs_jbuf_str(b, c->ranks[i]->warn);
         first = 0;
     }
     if (c->n_bad || c->n_oversize)
@@ -501,22 +712,33 @@ static void status_json(coord *c, fs_jbuf *b, double now) {
 }
 
 static void status_table(coord *c, fs_jbuf *b, double now) {
-    fs_jbuf_printf(b, "job %s  world %u  coordinator pid %ld at %s  up %.0f s  messages %llu (bad %llu, oversize %llu, refused %llu)\n",
+    int64_t step = job_step(c);
+    char eta[32], target[32], loss[32];
+    fmt_duration(job_eta_s(c, step), eta, sizeof eta);
+    if (c->target_step >= 0) snprintf(target, sizeof target, "%lld", (long long)c->target_step);
+    else snprintf(target, sizeof target, "?");
+    if (isfinite(c->loss)) snprintf(loss, sizeof loss, "%.4f", c->loss);
+    else snprintf(loss, sizeof loss, "-");
+    fs_jbuf_printf(b, "job %s  world %u  coordinator pid %ld at %s  up %.0f s  messages %llu (bad %llu, oversize %llu, refused %llu, lost %llu)\n",
                    c->job[0] ? c->job : "-", c->world, (long)getpid(), c->endpoint, now - c->t_start, (unsigned long long)c->n_msgs,
-                   (unsigned long long)c->n_bad, (unsigned long long)c->n_oversize, (unsigned long long)c->n_refused);
+                   (unsigned long long)c->n_bad, (unsigned long long)c->n_oversize, (unsigned long long)c->n_refused, (unsigned long long)c->n_lost);
+    char at[32];
+    if (step >= 0) snprintf(at, sizeof at, "%lld", (long long)step);
+    else snprintf(at, sizeof at, "-");
+    fs_jbuf_printf(b, "step %s of %s  loss %s  ETA %s\n", at, target, loss, eta);
     if (c->ckpt_step >= 0) fs_jbuf_printf(b, "last checkpoint: step %lld  %s  (%s)\n", (long long)c->ckpt_step, c->ckpt_path, c->ckpt_time);
     else fs_jbuf_printf(b, "last checkpoint: none\n");
     fs_jbuf_printf(b, "%6s  %-20s %8s  %-7s %10s %9s %10s %9s\n", "rank", "host", "pid", "state", "step", "hb_age", "images/s", "step");
     fs_jbuf_printf(b, "%6s  %-20s %8s  %-7s %10s %9s %10s %9s\n", "", "", "", "", "", "s", "img/s", "ms");
-    for (int i = 0; i < c->cap_ranks; i++) {
-        coord_rank *k = &c->ranks[i];
-        if (!k->known) continue;
-        fs_jbuf_printf(b, "%6d  %-20.20s %8llu  %-7s %10lld %9.1f %10.1f %9.1f\n", i, k->host, (unsigned long long)k->pid,
+    for (uint32_t i = 0; i < c->world; i++) {
+        coord_rank *k = c->ranks[i];
+        if (!k || !k->known) continue;
+        fs_jbuf_printf(b, "%6u  %-20.20s %8llu  %-7s %10lld %9.1f %10.1f %9.1f\n", i, k->host, (unsigned long long)k->pid,
                        rank_state_name(k, now, c->o.timeout_s), (long long)k->step, now - k->last_hb, k->images_per_s, k->step_ms);
     }
     int any = 0;
-    for (int i = 0; i < c->cap_ranks; i++)
-        if (c->ranks[i].known && c->ranks[i].warn[0]) fs_jbuf_printf(b, "%s  %s\n", any++ ? "" : "warnings:\n", c->ranks[i].warn);
+    for (uint32_t i = 0; i < c->world; i++)
+        if (c->ranks[i] && c->ranks[i]->known && c->ranks[i]->warn[0]) fs_jbuf_printf(b, "%s  %s\n", any++ ? "" : "warnings:\n", c->ranks[i]->warn);
     if (c->n_bad || c->n_oversize)
         fs_jbuf_printf(b, "%s  dropped %llu malformed and %llu oversize messages\n", any++ ? "" : "warnings:\n", (unsigned long long)c->n_bad,
                        (unsigned long long)c->n_oversize);
@@ -567,7 +789,9 @@ typedef struct coord_snapper {
     int busy;            /* view holds a copy not yet written; the poll thread leaves it alone */
     int stop;            /* the thread exits once nothing is busy */
     coord view;          /* the daemon state at the hand-over; only status fields are read */
-    coord_rank *ranks;   /* view's rank table, [cap] */
+    coord_rank **ptrs;   /* view's rank table, [cap_ptrs] */
+    coord_rank *ranks;   /* the present entries it points to, [cap] */
+    uint32_t cap_ptrs;
     int cap;
     fs_error err;        /* the last write error, msg "" = none; logged by the poll thread */
 } coord_snapper;
@@ -602,18 +826,22 @@ static int snapper_start(coord *c, fs_error *e) {
     return 0;
 }
 
-/* The copy is a memcpy of the rank table (about 1.5 MB at 512 ranks): far cheaper than
- * formatting it twice and writing two files, which is what the thread does. */
+/* The copy holds the present ranks only (about 1.4 MB at 512 ranks), whatever the world:
+ * far cheaper than formatting them twice and writing two files, which is what the thread does. */
 void coord_snapshot_async(coord *c) {
     coord_snapper *s = c->snap;
     if (!s) return;
     pthread_mutex_lock(&s->mu);
     if (s->err.msg[0]) coord_log(c, FS_LOG_ERROR, "%s", s->err.msg), s->err.msg[0] = 0;
     if (!s->busy) {
-        if (s->cap < c->cap_ranks) s->ranks = fs_realloc(s->ranks, (size_t)c->cap_ranks * sizeof *s->ranks), s->cap = c->cap_ranks;
-        if (c->cap_ranks) memcpy(s->ranks, c->ranks, (size_t)c->cap_ranks * sizeof *s->ranks);
+        if (s->cap_ptrs < c->world) s->ptrs = fs_realloc(s->ptrs, (size_t)c->world * sizeof *s->ptrs), s->cap_ptrs = c->world;
+        if (s->cap < c->n_present) s->ranks = fs_realloc(s->ranks, (size_t)c->n_present * sizeof *s->ranks), s->cap = c->n_present;
+        for (uint32_t i = 0, j = 0; i < c->world; i++) {
+            s->ptrs[i] = c->ranks[i] ? &s->ranks[j] : NULL;
+            if (c->ranks[i]) s->ranks[j++] = *c->ranks[i];
+        }
         s->view = *c;
-        s->view.ranks = s->ranks, s->view.snap = NULL;
+        s->view.ranks = s->ptrs, s->view.snap = NULL;
         s->busy = 1;
         pthread_cond_signal(&s->cv);
     }
@@ -630,6 +858,6 @@ void coord_snapper_stop(coord *c) {
     pthread_join(s->th, NULL);
     if (s->err.msg[0]) coord_log(c, FS_LOG_ERROR, "%s", s->err.msg);
     pthread_cond_destroy(&s->cv), pthread_mutex_destroy(&s->mu);
-    free(s->ranks), free(s);
+    free(s->ranks), free(s->ptrs), free(s);
     c->snap = NULL;
 }

@@ -34,6 +34,46 @@ void coord_log(coord *c, fs_log_level lvl, const char *fmt, ...) {
     if (lvl >= FS_LOG_WARN || c->o.verbose) fprintf(stderr, "coordinator %s: %s\n", names[lvl], text);
 }
 
+/* The window and the lines per kind it logs one by one: what a client can make the daemon
+ * repeat (a reconnect loop, a flood of registers) costs a few lines per 10 s, not one each. */
+static const struct {
+    const char *what;
+    int max;
+} limit_kinds[CL_N_KINDS] = {
+    [CL_BAD] = {"dropped messages", 20},           [CL_ZAP] = {"refused client keys", 5},
+    [CL_NO_CURVE] = {"refused clients without CURVE", 5}, [CL_WRONG_KEYS] = {"refused handshakes with other keys", 5},
+    [CL_HANDSHAKE] = {"refused handshakes", 5},    [CL_REGISTER] = {"re-registrations", 20},
+    [CL_OTHER_JOB] = {"refused registrations and ranks of another job", 5},
+};
+#define LOG_WINDOW_S 10.0
+
+void coord_log_limited(coord *c, coord_log_kind kind, fs_log_level lvl, const char *fmt, ...) {
+    coord_limit *l = &c->limits[kind];
+    if (l->logged >= limit_kinds[kind].max) {
+        l->suppressed++;
+        return;
+    }
+    l->logged++;
+    char text[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    coord_log(c, lvl, "%s", text);
+}
+
+void coord_log_window(coord *c, double now, int force) {
+    if (now - c->log_window < LOG_WINDOW_S && !force) return;
+    for (int k = 0; k < CL_N_KINDS; k++) {
+        coord_limit *l = &c->limits[k];
+        if (l->suppressed)
+            coord_log(c, FS_LOG_WARN, "%llu similar lines suppressed in the last %.0f s (%s)", (unsigned long long)l->suppressed, now - c->log_window,
+                      limit_kinds[k].what);
+        l->logged = 0, l->suppressed = 0;
+    }
+    c->log_window = now;
+}
+
 /* ---------------------------------------------------------------- sending */
 void coord_send(coord *c, const uint8_t *rid, size_t rid_len, const fs_msg *m) {
     char why[256];
@@ -87,8 +127,6 @@ static int recv_one(coord *c) {
 }
 
 /* ---------------------------------------------------------------- CURVE: ZAP and monitor */
-static void log_refusal(coord *c, int kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
 typedef struct zap_req {
     char frame[7][256];
     size_t len[7];
@@ -118,7 +156,8 @@ static void handle_zap(coord *c, const uint8_t allowed[32]) {
     if (!ok) {
         char z85[41] = "-";
         if (n == 7 && q.len[6] == 32) zmq_z85_encode(z85, (const uint8_t *)q.frame[6], 32);
-        log_refusal(c, 0, "refused a client from %s: mechanism %s, public key %s is not the job's client key\n  hint: give it this job's key file",
+        c->n_refused++;
+        coord_log_limited(c, CL_ZAP, FS_LOG_WARN, "refused a client from %s: mechanism %s, public key %s is not the job's client key\n  hint: give it this job's key file",
                     n > 3 ? q.frame[3] : "?", n > 5 ? q.frame[5] : "?", z85);
     }
     const char *reply[6] = {"1.0", q.frame[1], ok ? "200" : "400", ok ? "OK" : "not the job's key", "", ""};
@@ -133,24 +172,6 @@ static const char *handshake_reason(uint32_t code) {
     return "the security handshake failed (a client without CURVE, or with another job's key file?)";
 }
 
-/* Refusals repeat at every reconnect of the client: the first 5 of each kind (ZAP denial, no
- * CURVE, wrong keys, other handshake failures) in a 10 s window are logged one by one, the rest counted and summarised
- * by the cron. */
-static void log_refusal(coord *c, int kind, const char *fmt, ...) {
-    c->n_refused++;
-    if (c->refused_logged[kind] >= 5) {
-        c->refused_suppressed++;
-        return;
-    }
-    c->refused_logged[kind]++;
-    char text[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    coord_log(c, FS_LOG_WARN, "%s", text);
-}
-
 static void handle_monitor(coord *c) {
     uint8_t ev[6];
     char where[256] = "";
@@ -161,8 +182,12 @@ static void handle_monitor(coord *c) {
     uint32_t value;
     memcpy(&event, ev, 2), memcpy(&value, ev + 2, 4);
     /* A client without CURVE, or with another job's keys, fails before ZAP is asked. */
-    int kind = value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH ? 1 : value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC ? 2 : 3;
-    log_refusal(c, kind, "refused a connection on %s: %s (event 0x%x, code 0x%x)\n  hint: ranks need coordinator.keys set to this job's key file",
+    coord_log_kind kind = value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH ? CL_NO_CURVE
+                        : value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC  ? CL_WRONG_KEYS
+                                                                          : CL_HANDSHAKE;
+    c->n_refused++;
+    /* Refusals repeat at every reconnect of the client: rate-limited per kind. */
+    coord_log_limited(c, kind, FS_LOG_WARN, "refused a connection on %s: %s (event 0x%x, code 0x%x)\n  hint: ranks need coordinator.keys set to this job's key file",
                 where, handshake_reason(value), (unsigned)event, (unsigned)value);
 }
 
@@ -183,12 +208,62 @@ static int setup_curve(coord *c, uint8_t allowed[32], fs_error *e) {
 }
 
 /* ---------------------------------------------------------------- set up, loop, tear down */
+/* The job this daemon serves: --job-id and --world-size, else the ones its run directory
+ * recorded (coordinator/job.json, written by the start that had them, so that a restarted
+ * daemon serves the same job). A daemon never adopts the job of a message. */
+static int resolve_job(coord *c, fs_error *e) {
+    char path[COORD_PATH + 64], job[FS_PROTO_MAX_JOB + 1] = "";
+    int64_t world = 0;
+    snprintf(path, sizeof path, "%s/job.json", c->dir);
+    char *text = fs_exists(path) ? fs_read_file(path, NULL, NULL) : NULL;
+    if (text && (fs_json_get_str(text, "job", job, sizeof job) || fs_json_get_i64(text, "world", &world) || world < 1 || world > FS_PROTO_MAX_WORLD)) {
+        coord_log(c, FS_LOG_WARN, "%s: not a job record ({\"job\":ID,\"world\":N}); ignored", path);
+        job[0] = 0, world = 0;
+    }
+    free(text);
+    if (!c->o.job[0] && !job[0])
+        return fs_errorf(e, FS_EXIT_BADINPUT, "no job to serve: --job-id and --world-size are not given and %s does not record them\n"
+                         "  hint: faceswarm coordinator --state-dir RUN --job-id ID --world-size N (the trainer and the Slurm job script pass them)", path);
+    if (!c->o.job[0]) {
+        snprintf(c->job, sizeof c->job, "%s", job), c->world = (uint32_t)world;
+        coord_log(c, FS_LOG_INFO, "serving job %s of %u ranks, as recorded in %s", c->job, c->world, path);
+        return 0;
+    }
+    snprintf(c->job, sizeof c->job, "%s", c->o.job), c->world = c->o.world;
+    if (job[0] && (strcmp(job, c->job) || (uint32_t)world != c->world))
+        coord_log(c, FS_LOG_INFO, "serving job %s of %u ranks (was job %s of %lld ranks in this run directory)", c->job, c->world, job, (long long)world);
+    fs_jbuf b = {0};
+    fs_jbuf_printf(&b, "{\"job\":");
+    fs_jbuf_str(&b, c->job);
+    fs_jbuf_printf(&b, ",\"world\":%u}\n", c->world);
+    int rc = fs_write_file_atomic(path, b.p, b.len, e);
+    fs_jbuf_free(&b);
+    return rc;
+}
+
+/* `faceswarm status --run RUN` finds the key file here (the absolute path, not the keys). */
+static int write_keyfile_path(coord *c, fs_error *e) {
+    char path[COORD_PATH + 64], real[COORD_PATH];
+    snprintf(path, sizeof path, "%s/keyfile", c->dir);
+    if (!c->o.keys[0]) return (unlink(path) && errno != ENOENT) ? fs_errorf(e, FS_EXIT_FAIL, "%s: cannot remove: %s", path, strerror(errno)) : 0;
+    if (!realpath(c->o.keys, real)) snprintf(real, sizeof real, "%s", c->o.keys);
+    char text[COORD_PATH + 2];
+    int n = snprintf(text, sizeof text, "%s\n", real);
+    return fs_write_file_atomic(path, text, (size_t)FS_MIN(n, (int)sizeof text - 1), e);
+}
+
 static int write_address(coord *c, fs_error *e) {
     size_t sz = sizeof c->endpoint;
     if (zmq_getsockopt(c->router, ZMQ_LAST_ENDPOINT, c->endpoint, &sz)) return fs_errorf(e, FS_EXIT_FAIL, "ZMQ_LAST_ENDPOINT: %s", zmq_strerror(zmq_errno()));
     char path[COORD_PATH + 64], text[300];
     snprintf(path, sizeof path, "%s/address", c->dir);
-    int n = snprintf(text, sizeof text, "%s\n", c->endpoint);
+    /* A wildcard bind (the Slurm job binds every interface) is reached through this host's name:
+     * `faceswarm status --run` reads this file, maybe on another machine. */
+    const char *port = NULL;
+    if (!strncmp(c->endpoint, "tcp://0.0.0.0:", 14)) port = c->endpoint + 14;
+    else if (!strncmp(c->endpoint, "tcp://[::]:", 11)) port = c->endpoint + 11;
+    int n = port ? snprintf(text, sizeof text, "tcp://%s:%s\n", fs_hostname(), port)
+                 : snprintf(text, sizeof text, "%s\n", c->endpoint);
     return fs_write_file_atomic(path, text, (size_t)n, e);
 }
 
@@ -208,7 +283,7 @@ static int open_sockets(coord *c, uint8_t allowed[32], fs_error *e) {
                          c->o.bind, zmq_strerror(zmq_errno()));
     if (!c->o.keys[0] && !strstr(c->o.bind, "127.0.0.1") && !strstr(c->o.bind, "localhost") && strncmp(c->o.bind, "ipc://", 6))
         coord_log(c, FS_LOG_WARN, "listening on %s without CURVE: anyone who can reach it can send to this job (hint: --keys FILE)", c->o.bind);
-    return write_address(c, e);
+    return write_address(c, e) || write_keyfile_path(c, e) ? -1 : 0;
 }
 
 static volatile sig_atomic_t *g_stop;
@@ -230,6 +305,7 @@ static void poll_once(coord *c, const uint8_t allowed[32]) {
 }
 
 static void teardown(coord *c) {
+    coord_log_window(c, fs_now(), 1); /* what was suppressed since the last window */
     if (c->router && c->dir[0]) {
         fs_error e = {0};
         coord_end_batch(c);
@@ -248,18 +324,26 @@ int coord_daemon_run(const coord_opts *o, volatile sig_atomic_t *stop, fs_error 
     coord *c = fs_calloc(1, sizeof *c);
     uint8_t allowed[32] = {0};
     c->o = *o;
-    c->t_start = c->last_cron = c->bad_window = c->last_alive = fs_now();
+    c->t_start = c->last_cron = c->log_window = c->last_alive = fs_now();
     c->boot = fs_mix64((uint64_t)getpid() ^ (uint64_t)(fs_wall_time() * 1e6)) | 1;
     char logpath[COORD_PATH + 64];
     snprintf(c->dir, sizeof c->dir, "%s/coordinator", o->state_dir);
     snprintf(logpath, sizeof logpath, "%s/coordinator.log", c->dir);
     int rc = fs_mkdir_p(c->dir, e);
     if (!rc && !(c->log = fs_fopen(logpath, "a", e))) rc = -1;
+    if (rc) { /* the run directory is the user's input: a bad one is exit 2, with a hint */
+        fs_error why = *e;
+        char *hint = strstr(why.msg, "\n  hint:"); /* one hint, for the directory as a whole */
+        if (hint) *hint = 0;
+        rc = fs_errorf(e, FS_EXIT_BADINPUT, "--state-dir %s: cannot use it as the run directory: %.3000s\n  hint: pass a directory that exists or can be created, and is writable",
+                       o->state_dir, why.msg);
+    }
+    if (!rc) rc = resolve_job(c, e);
     if (!rc) rc = coord_state_open(c, e);
     if (!rc) rc = open_sockets(c, allowed, e);
     if (!rc) {
-        coord_log(c, FS_LOG_INFO, "coordinator pid %ld listening on %s, state in %s, timeout %.1f s%s", (long)getpid(), c->endpoint, o->state_dir,
-                  o->timeout_s, o->keys[0] ? ", CURVE required" : "");
+        coord_log(c, FS_LOG_INFO, "coordinator pid %ld listening on %s, state in %s, job %s of %u ranks, timeout %.1f s%s", (long)getpid(), c->endpoint,
+                  o->state_dir, c->job, c->world, o->timeout_s, o->keys[0] ? ", CURVE required" : "");
         while (!*stop && !c->idle_exit) {
             poll_once(c, allowed);
             if (fs_now() - c->last_cron >= 0.1) coord_cron(c), c->last_cron = fs_now();
@@ -273,10 +357,14 @@ int coord_daemon_run(const coord_opts *o, volatile sig_atomic_t *stop, fs_error 
 
 /* ---------------------------------------------------------------- command line */
 static void usage(FILE *f) {
-    fprintf(f, "usage: faceswarm coordinator --state-dir RUN_DIR [--bind ADDR] [--keys FILE] [--timeout S] [--straggler K] [-v]\n"
+    fprintf(f, "usage: faceswarm coordinator --state-dir RUN_DIR [--job-id ID --world-size N] [--bind ADDR] [--keys FILE] [--timeout S]\n"
+               "                             [--straggler K] [--idle-exit S] [-v]\n"
                "  --bind ADDR      zmq endpoint (default tcp://127.0.0.1:7555; tcp://127.0.0.1:* picks a free port,\n"
                "                   written to RUN_DIR/coordinator/address)\n"
                "  --state-dir DIR  the run directory: metrics, registry, TensorBoard events, log, status\n"
+               "  --job-id ID      the job served ([A-Za-z0-9_./-]{1,128}); registrations of any other job are refused\n"
+               "  --world-size N   its number of ranks (1..65536); ranks >= N are refused\n"
+               "                   (both recorded in RUN_DIR/coordinator/job.json: a restart without them serves the same job)\n"
                "  --keys FILE      require CURVE with the job's keys (faceswarm keys --out FILE)\n"
                "  --timeout S      a rank silent (or stuck in one collective) this long is named (default 30)\n"
                "  --straggler K    flag a rank whose step time exceeds K x the median (default 2)\n"
@@ -284,10 +372,9 @@ static void usage(FILE *f) {
 }
 
 static int parse_double(const char *opt, const char *s, double lo, double hi, double *v) {
-    char *end;
-    *v = strtod(s, &end);
-    if (*end || !(*v >= lo && *v <= hi)) {
-        fprintf(stderr, "error: faceswarm coordinator: %s '%s' is not a number in [%g, %g]\n", opt, s, lo, hi);
+    fs_error e = {0};
+    if (fs_parse_double(opt, s, lo, hi, v, &e)) {
+        fprintf(stderr, "error: faceswarm coordinator: %s\n", e.msg);
         return -1;
     }
     return 0;
@@ -297,23 +384,46 @@ static int parse_args(int argc, char **argv, coord_opts *o) {
     static const struct option opts[] = {{"bind", required_argument, 0, 'b'}, {"state-dir", required_argument, 0, 'd'},
                                          {"keys", required_argument, 0, 'k'}, {"timeout", required_argument, 0, 't'},
                                          {"straggler", required_argument, 0, 's'}, {"verbose", no_argument, 0, 'v'},
-                                         {"idle-exit", required_argument, 0, 'i'},
+                                         {"idle-exit", required_argument, 0, 'i'}, {"job-id", required_argument, 0, 'j'},
+                                         {"world-size", required_argument, 0, 'w'},
                                          {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     snprintf(o->bind, sizeof o->bind, "tcp://127.0.0.1:7555");
     o->timeout_s = 30, o->straggler_k = 2;
     int ch;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "b:d:k:t:s:i:vh", opts, NULL)) != -1) {
+    double world = 0;
+    while ((ch = getopt_long(argc, argv, "b:d:k:t:s:i:j:w:vh", opts, NULL)) != -1) {
         if (ch == 'b') snprintf(o->bind, sizeof o->bind, "%s", optarg);
         else if (ch == 'd') snprintf(o->state_dir, sizeof o->state_dir, "%s", optarg);
         else if (ch == 'k') snprintf(o->keys, sizeof o->keys, "%s", optarg);
         else if (ch == 't') { if (parse_double("--timeout", optarg, 0.1, 86400, &o->timeout_s)) return FS_EXIT_BADINPUT; }
         else if (ch == 's') { if (parse_double("--straggler", optarg, 1.01, 1000, &o->straggler_k)) return FS_EXIT_BADINPUT; }
         else if (ch == 'i') { if (parse_double("--idle-exit", optarg, 0, 1e7, &o->idle_exit_s)) return FS_EXIT_BADINPUT; }
+        else if (ch == 'w') {
+            if (parse_double("--world-size", optarg, 1, FS_PROTO_MAX_WORLD, &world)) return FS_EXIT_BADINPUT;
+            if (world != (double)(uint32_t)world) {
+                fprintf(stderr, "error: faceswarm coordinator: --world-size '%s' is not a whole number of ranks\n", optarg);
+                return FS_EXIT_BADINPUT;
+            }
+        }
+        else if (ch == 'j') {
+            size_t n = strlen(optarg);
+            if (n < 1 || n > FS_PROTO_MAX_JOB || strspn(optarg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-") != n) {
+                fprintf(stderr, "error: faceswarm coordinator: --job-id '%s' must match [A-Za-z0-9_./-]{1,128}\n  hint: the Slurm job id, or 'local'\n", optarg);
+                return FS_EXIT_BADINPUT;
+            }
+            snprintf(o->job, sizeof o->job, "%s", optarg);
+        }
         else if (ch == 'v') o->verbose = 1;
         else if (ch == 'h') return usage(stdout), -1;
         else return usage(stderr), FS_EXIT_BADINPUT;
+    }
+    o->world = (uint32_t)world;
+    if (!o->job[0] != !o->world) {
+        fprintf(stderr, "error: faceswarm coordinator: --job-id and --world-size go together (got only %s)\n"
+                        "  hint: --job-id local --world-size 4, or neither to serve the job recorded in the run directory\n", o->job[0] ? "--job-id" : "--world-size");
+        return FS_EXIT_BADINPUT;
     }
     if (!o->state_dir[0]) {
         fprintf(stderr, "error: faceswarm coordinator: --state-dir is required\n  hint: pass the run directory, e.g. --state-dir runs/demo\n");
@@ -331,7 +441,12 @@ int cmd_coordinator(int argc, char **argv) {
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    /* A TERM ignored by whoever started us stays ignored (as a shell's traps do): Slurm's job
+     * script starts its coordinator so, since scancel sends TERM to every process of the job
+     * at once, and the coordinator must outlive the ranks' final checkpoint; the script stops
+     * it with INT after srun has ended (slurm/faceswarm.sbatch). */
+    struct sigaction term;
+    if (sigaction(SIGTERM, NULL, &term) != 0 || term.sa_handler != SIG_IGN) sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     fs_error e = {0};
     if (coord_daemon_run(&o, &stop, &e)) {

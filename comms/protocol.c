@@ -274,6 +274,7 @@ static void decode_header(rd *r, fs_msg *m) {
     if (r->bad) return;
     if (m->type < FS_MSG_STATUS_REQ && m->rank >= FS_PROTO_MAX_WORLD) fail(r, "rank %u is out of range [0, %d)", m->rank, FS_PROTO_MAX_WORLD);
     else if (type_sequenced(m->type) && (m->seq == 0 || m->seq > ((uint64_t)1 << 52))) fail(r, "%s has seq %llu; expected 1..2^52", fs_proto_type_name(m->type), (unsigned long long)m->seq);
+    else if (m->type == FS_MSG_REGISTER && m->seq > ((uint64_t)1 << 52)) fail(r, "register has seq %llu (the client's last acknowledged seq); expected 0..2^52", (unsigned long long)m->seq);
 }
 
 int fs_proto_decode(const void *buf, size_t len, fs_msg *m, char *why, size_t whylen) {

@@ -71,8 +71,24 @@ static int print_snapshot(const status_opts *o, fs_error *e) {
     return 0;
 }
 
+/* --run without --keys: the key file the run's daemon uses (it writes the path into
+ * coordinator/keyfile), else the one `faceswarm submit` keeps in job/coordinator.keys. */
+static void run_keys(const char *run, char *out, size_t cap) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/coordinator/keyfile", run);
+    char *text = fs_exists(path) ? fs_read_file(path, NULL, NULL) : NULL;
+    if (text) snprintf(out, cap, "%.*s", (int)strcspn(text, "\n"), text);
+    free(text);
+    if (out[0]) return;
+    snprintf(path, sizeof path, "%s/job/coordinator.keys", run);
+    if (fs_exists(path)) snprintf(out, cap, "%s", path);
+}
+
 /* The daemon's address: --coordinator, else the one it wrote into the run directory. */
-static int run_status(const status_opts *o, fs_error *e) {
+static int run_status(const status_opts *o_in, fs_error *e) {
+    status_opts run_o = *o_in, *o = &run_o;
+    char keys[4200] = "";
+    if (!o->keys && o->run) run_keys(o->run, keys, sizeof keys), o->keys = keys[0] ? keys : NULL;
     char addr[300] = "";
     if (o->address) snprintf(addr, sizeof addr, "%s", o->address);
     else {
@@ -92,7 +108,8 @@ static void usage(FILE *f) {
     fprintf(f, "usage: faceswarm status (--coordinator ADDR | --run DIR) [--keys FILE] [--json] [--timeout S]\n"
                "  --coordinator ADDR  ask the daemon (tcp://HOST:PORT)\n"
                "  --run DIR           the run directory: ask its coordinator, or read its last snapshot\n"
-               "  --keys FILE         the job's CURVE key file, when the coordinator requires it\n"
+               "  --keys FILE         the job's CURVE key file, when the coordinator requires it (with --run: the run's own,\n"
+               "                      as its coordinator recorded it in DIR/coordinator/keyfile, or DIR/job/coordinator.keys)\n"
                "  --json              machine-readable output\n"
                "  --timeout S         wait for an answer this long (default 2)\n");
 }
@@ -109,7 +126,11 @@ int cmd_status(int argc, char **argv) {
         else if (ch == 'r') o.run = optarg;
         else if (ch == 'k') o.keys = optarg;
         else if (ch == 'j') o.json = 1;
-        else if (ch == 't') o.timeout_s = atof(optarg);
+        else if (ch == 't') {
+            fs_error pe = {0};
+            if (fs_parse_double("--timeout", optarg, 0.001, 600, &o.timeout_s, &pe))
+                return fprintf(stderr, "error: faceswarm status: %s\n", pe.msg), FS_EXIT_BADINPUT;
+        }
         else if (ch == 'h') return usage(stdout), FS_EXIT_OK;
         else return usage(stderr), FS_EXIT_BADINPUT;
     }

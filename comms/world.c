@@ -17,10 +17,12 @@ int fs_mpi_error(fs_error *e, int rc, const char *call, const char *file, int li
     char text[MPI_MAX_ERROR_STRING] = "";
     int len = 0;
     if (MPI_Error_string(rc, text, &len) != MPI_SUCCESS) snprintf(text, sizeof text, "MPI error code %d", rc);
+    char where[1100];
+    fs_where(where, sizeof where, file, line);
     return fs_errorf(e, FS_EXIT_FAIL,
-                     "%s:%d: %s failed: %s\n  hint: another rank may have died or the interconnect "
+                     "%s failed: %s%s\n  hint: another rank may have died or the interconnect "
                      "failed; look for the first error printed by any rank",
-                     file, line, call, text);
+                     call, text, where);
 }
 
 void fs_world_format_ranks(const int *ranks, int n, char *out, size_t outlen) {

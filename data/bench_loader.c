@@ -146,25 +146,27 @@ static int parse(bench *B, int argc, char **argv, fs_error *e) {
                                          {"train-rate", required_argument, 0, 'r'}, {"json", no_argument, 0, 'j'},
                                          {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     const char *dir = NULL;
-    int c, size = 0, batch = 0;
+    int c, size = 0, batch = 0, rc = 0;
     optind = 0;
-    while ((c = getopt_long(argc, argv, "d:s:b:t:r:jh", opts, NULL)) != -1) {
+    while (!rc && (c = getopt_long(argc, argv, "d:s:b:t:r:jh", opts, NULL)) != -1) {
         switch (c) {
         case 'd': dir = optarg; break;
-        case 's': size = atoi(optarg); break;
-        case 'b': batch = atoi(optarg); break;
-        case 't': B->seconds = atof(optarg); break;
-        case 'r': B->train_rate = atof(optarg); break;
+        case 's': rc = fs_parse_int("--size", optarg, 16, 1024, &size, e); break;
+        case 'b': rc = fs_parse_int("--batch", optarg, 1, 65536, &batch, e); break;
+        case 't': rc = fs_parse_double("--seconds", optarg, 0.001, 3600, &B->seconds, e); break;
+        case 'r': rc = fs_parse_double("--train-rate", optarg, 0.001, 1e9, &B->train_rate, e); break;
         case 'j': B->json = 1; break;
         case 'h': fputs(HELP, stdout); return -1;
         default: return fs_errorf(e, FS_EXIT_BADINPUT, "bench loader: unknown option\n  hint: --help");
         }
     }
-    if (B->seconds <= 0 || B->train_rate <= 0 || size < 0 || batch < 0)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "bench loader: --seconds, --train-rate, --size and --batch must be > 0");
+    if (rc) {
+        fs_error_prefix(e, "faceswarm bench loader: ");
+        return rc;
+    }
     if (!dir == !(optind < argc))
         return fs_errorf(e, FS_EXIT_BADINPUT, "bench loader: give either CONFIG or --data DIR\n  hint: --help");
-    int rc = dir ? files_from_dir(B, dir, e) : opts_from_config(B, argv[optind], e);
+    rc = dir ? files_from_dir(B, dir, e) : opts_from_config(B, argv[optind], e);
     if (size) B->o.resolution = size;
     if (batch) B->o.global_batch = batch;
     return rc;

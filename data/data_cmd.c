@@ -1,4 +1,4 @@
-/* data_cmd.c — `faceswarm data synth|import|inspect|verify`. */
+/* data_cmd.c — `faceswarm data synth|import|inspect|verify|consent`. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,21 +18,18 @@ static int bad_usage(const char *sub, const char *what) {
 }
 
 static int report(const fs_error *e) {
-    fprintf(stderr, "error: %s\n", e->msg);
+    fs_log(FS_LOG_ERROR, "%s", e->msg); /* through the log: it ends an open progress line first */
     return e->code ? e->code : FS_EXIT_FAIL;
 }
 
 /* Parses an integer option into [lo, hi] or says which option is wrong. */
 static int parse_long(const char *sub, const char *opt, const char *text, long lo, long hi, long *out) {
-    char *end;
-    long v = strtol(text, &end, 10);
-    if (!*text || *end || v < lo || v > hi) {
-        fprintf(stderr, "error: faceswarm data %s: --%s '%s'; expected an integer in %ld..%ld\n", sub, opt, text, lo,
-                hi);
-        return FS_EXIT_BADINPUT;
-    }
-    *out = v;
-    return 0;
+    fs_error e = {0};
+    char name[64];
+    snprintf(name, sizeof name, "--%s", opt);
+    int rc = fs_parse_long(name, text, lo, hi, out, &e);
+    if (rc) fprintf(stderr, "error: faceswarm data %s: %s\n", sub, e.msg);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- synth */
@@ -79,8 +76,12 @@ static const char IMPORT_HELP[] =
     "                             -o FILE.h5 PATH...\n"
     "  Reads aligned faces (PNG, JPEG; files, or directories searched recursively in name order),\n"
     "  resizes them to S px (default 64) and writes schema v1. Unreadable or non-face-sized images\n"
-    "  (not square, or under 16 px) are listed and skipped, or fail the import with --strict.\n"
-    "  FILE.h5 appears only when the import is whole.\n";
+    "  (not square, or under 16 px) are listed and skipped, or fail the import with --strict;\n"
+    "  so are truncated files and images over 16384 px a side or 64 Mpixel. JPEGs with other\n"
+    "  damage are imported with a warning (--strict: refused). 16-bit PNGs, palettes, CMYK JPEGs\n"
+    "  and EXIF orientation are handled; transparency is composited onto black (one warning).\n"
+    "  NAME: 1 to 63 letters, digits, '_' or '-', not starting with '-'.\n"
+    "  FILE.h5 appears only when the import is whole. Details: docs/data.md, \"Image import\".\n";
 
 static int cmd_import(int argc, char **argv) {
     static const struct option opts[] = {{"identity", required_argument, 0, 'i'}, {"consent", required_argument, 0, 'c'},
@@ -113,7 +114,7 @@ static int cmd_import(int argc, char **argv) {
     o.n_inputs = argc - optind;
     fs_error e = {0};
     long done = 0, skipped = 0;
-    if (fs_import(&o, &done, &skipped, &e)) return report(&e);
+    if (fs_check_out_file("-o", o.out, &e) || fs_import(&o, &done, &skipped, &e)) return report(&e);
     fs_info("import: wrote %s: %ld faces of %d px, identity %s; %ld skipped", o.out, done, o.size, o.identity,
             skipped);
     return FS_EXIT_OK;
@@ -121,11 +122,16 @@ static int cmd_import(int argc, char **argv) {
 
 /* ---------------------------------------------------------------- inspect / verify */
 static const char INSPECT_HELP[] =
-    "usage: faceswarm data inspect|verify [--dataset PATH --layout nhwc|nchw --dtype uint8|float32] FILE.h5\n"
-    "  inspect prints count, size, identity, consent, source, masks, chunking and compression;\n"
-    "  verify also reads every face (and mask) and checks the schema (and /masks, /landmarks when\n"
-    "  present).\n"
-    "  Without mapping options the file must be schema v1.\n";
+    "usage: faceswarm data inspect|verify|consent [--dataset PATH --layout nhwc|nchw --dtype uint8|float32] FILE.h5\n"
+    "  inspect prints count, size, identity, consent, source, masks, checksums, chunking and\n"
+    "  compression (the attribute checksum is checked when the file is opened);\n"
+    "  verify also reads every face (and mask, and landmark row) and checks each against its\n"
+    "  checksum, and checks /masks and /landmarks;\n"
+    "  consent prints the consent record (identity, consent, source, synthetic) and exits 0 only\n"
+    "  when it is complete and covered by the file's checksum (2 otherwise).\n"
+    "  A file with a format attribute is checked as a faceswarm file; one without is read as a\n"
+    "  foreign file through the mapping (defaults /faces nhwc uint8). Files of schema v1 (older\n"
+    "  faceswarm) have no checksums: they are read with a notice.\n";
 
 /* Shared option parsing: a mapping (any of the three options) reads a foreign file. */
 static int parse_file_args(const char *sub, int argc, char **argv, fs_faces_map *map, int *mapped,
@@ -157,6 +163,7 @@ static int open_for(const char *sub, int argc, char **argv, fs_faces **f) {
     if (rc) return rc < 0 ? -1 : rc;
     fs_error e = {0};
     if (fs_faces_open(f, path, mapped ? &map : NULL, &e)) return report(&e);
+    if (fs_faces_notice(*f)) fprintf(stderr, "notice: %s: %s\n", path, fs_faces_notice(*f));
     return 0;
 }
 
@@ -178,6 +185,8 @@ static int cmd_inspect(int argc, char **argv) {
     printf("synthetic    %s\n", fs_faces_attr(f, "synthetic")[0] ? fs_faces_attr(f, "synthetic") : "false");
     printf("count        %ld\n", fs_faces_count(f));
     printf("masks        %s\n", fs_faces_has_masks(f) ? "yes (/masks uint8 [N,S,S])" : "no");
+    printf("checksums    %s\n", fs_faces_has_checksums(f) ? "yes (attributes verified; verify checks every face)"
+                                                         : "none (damage cannot be detected)");
     printf("size         %d px\n", fs_faces_size(f));
     printf("chunking     %s\n", chunking);
     printf("compression  %s\n", filters);
@@ -202,10 +211,44 @@ static int cmd_verify(int argc, char **argv) {
     if (rc == 0) rc = fs_faces_check_extras(f, &e);
     free(buf);
     if (rc == 0)
-        printf("verify: %s ok: %ld faces of %d px%s read in %.2f s, schema %s\n", fs_faces_path(f), n, S,
+        printf("verify: %s ok: %ld faces of %d px%s read in %.2f s, schema %s%s%s\n", fs_faces_path(f), n, S,
                fs_faces_has_masks(f) ? " and their masks" : "", fs_now() - t0,
-               fs_faces_attr(f, "format")[0] ? "v1" : "foreign (mapped)");
+               fs_faces_is_schema(fs_faces_attr(f, "format")) ? "v" : "foreign (mapped)",
+               fs_faces_is_schema(fs_faces_attr(f, "format")) ? fs_faces_attr(f, "version") : "",
+               fs_faces_has_checksums(f) ? ", every checksum matches" : ", no checksums to check");
     fs_faces_close(f);
+    return rc ? report(&e) : FS_EXIT_OK;
+}
+
+/* The consent record: identity, consent, source (and synthetic), complete and covered by
+ * the attribute checksum (schema v2) — what training requires (data.require_consent). */
+static int cmd_consent(int argc, char **argv) {
+    fs_faces *f;
+    int rc = open_for("consent", argc, argv, &f);
+    if (rc) return rc < 0 ? FS_EXIT_OK : rc;
+    const char *names[] = {"identity", "consent", "source"};
+    int missing = 0;
+    printf("file       %s\n", fs_faces_path(f));
+    for (int i = 0; i < 3; i++) {
+        const char *v = fs_faces_attr(f, names[i]);
+        printf("%-10s %s\n", names[i], v[0] ? v : "(not recorded)");
+        missing += !v[0];
+    }
+    printf("synthetic  %s\n", fs_faces_attr(f, "synthetic")[0] ? fs_faces_attr(f, "synthetic") : "false");
+    int sealed = fs_faces_has_checksums(f);
+    printf("checksum   %s\n", sealed ? "covers the record (verified)" : "none: the record could have been changed");
+    fs_error e = {0};
+    if (missing)
+        rc = fs_errorf(&e, FS_EXIT_BADINPUT, "%s: the consent record is incomplete (%d of identity, consent, source "
+                       "not recorded)\n  hint: re-import with faceswarm data import --identity NAME --consent REF "
+                       "--source TEXT; training refuses it unless data.require_consent: false",
+                       fs_faces_path(f), missing);
+    else if (!sealed)
+        rc = fs_errorf(&e, FS_EXIT_BADINPUT, "%s: the consent record is not covered by a checksum (%s)\n  hint: "
+                       "re-create the file with this faceswarm (data import / data synth) to seal it",
+                       fs_faces_path(f), fs_faces_is_schema(fs_faces_attr(f, "format")) ? "schema v1" : "foreign file");
+    fs_faces_close(f);
+    if (!rc) printf("consent record complete and verified\n");
     return rc ? report(&e) : FS_EXIT_OK;
 }
 
@@ -215,7 +258,8 @@ int cmd_data(int argc, char **argv) {
         {"synth", cmd_synth, "draw synthetic identities into DIR/<identity>.h5"},
         {"import", cmd_import, "import aligned PNG/JPEG faces into a schema v1 file"},
         {"inspect", cmd_inspect, "print a face file's count, size, attributes and storage"},
-        {"verify", cmd_verify, "read every face and check the schema"},
+        {"verify", cmd_verify, "read every face and check the schema and every checksum"},
+        {"consent", cmd_consent, "print and check a face file's consent record"},
     };
     const char *sub = argc > 1 ? argv[1] : "";
     for (size_t i = 0; i < FS_ARRAY_LEN(subs); i++)

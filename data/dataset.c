@@ -22,53 +22,16 @@ struct fs_faces {
         version[32];
     void *scratch; /* conversion buffer for NCHW / float32 reads */
     size_t scratch_bytes;
+    uint64_t *sums[FS_FACES_N_ITEMS]; /* /checksums/<item> [n] (schema v2), NULL when the file has none */
+    char notice[400];                 /* what readers should say about the file ("" = nothing) */
 };
 
 /* ---------------------------------------------------------------- attributes */
-/* Reads a string or integer attribute as text; 0 = absent, 1 = read, <0 = error (e set). */
-static int read_attr_text(hid_t obj, const char *file, const char *name, char *out, size_t outlen, fs_error *e) {
-    out[0] = 0;
-    if (H5Aexists(obj, name) <= 0) return 0;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    if (H5_CHECK(a, e, FS_EXIT_BADINPUT, "%s: attribute '%s' cannot be opened", file, name)) return -1;
-    hid_t t = H5Aget_type(a);
-    int rc = -1;
-    if (t >= 0 && H5Tget_class(t) == H5T_STRING) {
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        if (H5Tis_variable_str(t) > 0) {
-            char *v = NULL;
-            H5Tset_size(mt, H5T_VARIABLE);
-            if (!H5_CHECK(H5Aread(a, mt, &v), e, FS_EXIT_BADINPUT, "%s: attribute '%s' unreadable", file, name)) {
-                snprintf(out, outlen, "%s", v ? v : "");
-                H5free_memory(v);
-                rc = 1;
-            }
-        } else {
-            size_t sz = H5Tget_size(t);
-            char *v = fs_calloc(sz + 1, 1);
-            H5Tset_size(mt, sz + 1);
-            if (!H5_CHECK(H5Aread(a, mt, v), e, FS_EXIT_BADINPUT, "%s: attribute '%s' unreadable", file, name)) {
-                snprintf(out, outlen, "%s", v);
-                rc = 1;
-            }
-            free(v);
-        }
-        H5Tclose(mt);
-    } else if (t >= 0 && H5Tget_class(t) == H5T_INTEGER) {
-        long long v = 0;
-        if (!H5_CHECK(H5Aread(a, H5T_NATIVE_LLONG, &v), e, FS_EXIT_BADINPUT, "%s: attribute '%s' unreadable", file,
-                      name)) {
-            snprintf(out, outlen, "%lld", v);
-            rc = 1;
-        }
-    } else {
-        fs_errorf(e, FS_EXIT_BADINPUT, "%s: attribute '%s' has a type that is neither string nor integer\n"
-                  "  hint: schema v1 attributes are strings, and version is an integer", file, name);
-    }
-    if (t >= 0) H5Tclose(t);
-    H5Aclose(a);
-    return rc;
-}
+/* The items a schema file holds per face, and their checksum datasets (/checksums/<name>). */
+static const struct item_kind {
+    const char *name, *sums; /* dataset, its per-item checksums */
+} ITEMS[FS_FACES_N_ITEMS] = {{"/faces", "/checksums/faces"}, {"/masks", "/checksums/masks"},
+                             {"/landmarks", "/checksums/landmarks"}};
 
 static int read_attrs(fs_faces *f, fs_error *e) {
     struct { const char *name; char *dst; size_t len; } tab[] = {
@@ -77,31 +40,38 @@ static int read_attrs(fs_faces *f, fs_error *e) {
         {"source", f->source, sizeof f->source},       {"synthetic", f->synthetic, sizeof f->synthetic},
     };
     for (size_t i = 0; i < FS_ARRAY_LEN(tab); i++)
-        if (read_attr_text(f->file, f->path, tab[i].name, tab[i].dst, tab[i].len, e) < 0) return -1;
+        if (fs_h5_attr_text(f->file, f->path, tab[i].name, tab[i].dst, tab[i].len, e) < 0) return -1;
     return 0;
 }
 
-/* Schema v1 is demanded when the caller passed no map, or when the file says it is ours. */
-static int check_schema_attrs(const fs_faces *f, int have_map, fs_error *e) {
-    if (!f->format[0] && have_map) return 0; /* a foreign file, read through the mapping */
-    if (!f->format[0])
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: missing root attribute 'format'; expected format=\"%s\" (schema v1)\n"
-                         "  hint: a file written by another tool is read through the config's data.dataset, "
-                         "data.layout and data.dtype mapping", f->path, FS_FACES_FORMAT);
+int fs_faces_is_schema(const char *format) { return format && format[0]; }
+
+/* One rule for every reader (fs_faces_is_schema): a file that has a format attribute is
+ * checked as a faceswarm schema file (v1 or v2), attributes included; a file without one is
+ * a foreign file, read through the mapping (whose defaults are /faces, nhwc, uint8). */
+static int check_schema_attrs(fs_faces *f, fs_error *e) {
+    if (!fs_faces_is_schema(f->format)) {
+        snprintf(f->notice, sizeof f->notice, "no format attribute: read as a foreign file (%.200s %s %s); it has no "
+                 "checksums", f->dset_name, f->nchw ? "nchw" : "nhwc", f->f32 ? "float32" : "uint8");
+        return 0;
+    }
     if (strcmp(f->format, FS_FACES_FORMAT) != 0)
         return fs_errorf(e, FS_EXIT_BADINPUT, "%s: root attribute format=\"%s\"; expected \"%s\"\n"
                          "  hint: this file is not a faceswarm face dataset", f->path, f->format, FS_FACES_FORMAT);
-    if (strcmp(f->version, "1") != 0)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: root attribute version=%s; expected %d\n"
+    if (strcmp(f->version, "1") != 0 && strcmp(f->version, "2") != 0)
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: root attribute version=%s; expected 1 or %d\n"
                          "  hint: %s", f->path, f->version[0] ? f->version : "(missing)", FS_FACES_VERSION,
-                         f->version[0] ? "the file was written by a newer faceswarm; upgrade" : "add version=1");
+                         f->version[0] ? "the file was written by a newer faceswarm; upgrade" : "add version=2");
     const char *need[] = {"identity", "consent", "source"};
     const char *have[] = {f->identity, f->consent, f->source};
     for (int i = 0; i < 3; i++)
         if (!have[i][0])
-            return fs_errorf(e, FS_EXIT_BADINPUT, "%s: missing or empty root attribute '%s' (schema v1 requires "
+            return fs_errorf(e, FS_EXIT_BADINPUT, "%s: missing or empty root attribute '%s' (the schema requires "
                              "identity, consent and source)\n  hint: re-import with faceswarm data import "
                              "--identity NAME --consent REF --source TEXT", f->path, need[i]);
+    if (!strcmp(f->version, "1"))
+        snprintf(f->notice, sizeof f->notice, "schema v1 (older faceswarm): the file has no checksums, so damage "
+                 "to its faces or attributes cannot be detected; re-create it to add them");
     return 0;
 }
 
@@ -256,17 +226,205 @@ static int open_masks(fs_faces *f, fs_error *e) {
     return H5_CHECK(f->mdset, e, FS_EXIT_BADINPUT, "%s: /masks is not a readable dataset", f->path) ? -1 : 0;
 }
 
+/* HDF5 1.10 trusts a damaged file's storage records: it copies a whole chunk out of an
+ * unfiltered chunk whatever size the chunk index records for it (a chunk of 8 bytes overruns
+ * its heap), and reads contiguous data at whatever address the layout says. So before a read,
+ * contiguous data must lie inside the file, and every stored chunk that the rows [start,
+ * start+count) touch must hold exactly a chunk's bytes (or none: never written, read as
+ * fill). Filtered chunks are sized by their filter. */
+static int chunks_sane(const char *path, hid_t d, const char *name, long start, long count, fs_error *e) {
+    hid_t p = H5Dget_create_plist(d), t = H5Dget_type(d), sp = H5Dget_space(d);
+    hsize_t chunk[8] = {0}, dims[8] = {0};
+    int rank = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1, rc = 0;
+    if (p >= 0 && t >= 0 && H5Pget_layout(p) == H5D_CONTIGUOUS) { /* must lie inside the file */
+        hsize_t fsize = 0, stored = H5Dget_storage_size(d), want = H5Tget_size(t);
+        hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+        haddr_t at = H5Dget_offset(d);
+        hid_t file = H5Iget_file_id(d);
+        H5Fget_filesize(file, &fsize);
+        H5Fclose(file);
+        H5Eclear2(H5E_DEFAULT);
+        if (stored != 0 && (n < 0 || at == HADDR_UNDEF || stored != (hsize_t)n * want || at + stored > fsize))
+            rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s: its data (%llu bytes at %llu) does not lie inside the file "
+                           "(%llu bytes)\n  hint: the file is truncated or damaged; re-create it or restore a copy",
+                           path, name, (unsigned long long)stored, (unsigned long long)at,
+                           (unsigned long long)fsize);
+    }
+    int chunked = !rc && p >= 0 && t >= 0 && rank > 0 && rank <= 8 && H5Pget_layout(p) == H5D_CHUNKED &&
+                  H5Pget_chunk(p, rank, chunk) == rank;
+    hsize_t maxd[8] = {0};
+    if (chunked) H5Sget_simple_extent_dims(sp, dims, maxd);
+    double chunk_bytes = chunked ? (double)H5Tget_size(t) : 0; /* a chunk past a fixed extent reads out of bounds */
+    for (int i = 0; chunked && !rc && i < rank; i++) {
+        chunk_bytes *= (double)chunk[i];
+        if (chunk[i] < 1 || (maxd[i] != H5S_UNLIMITED && chunk[i] > maxd[i]) || chunk_bytes > 4294967295.0)
+            rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s: chunk dimension %d is %llu, the dataset's is at most %llu\n"
+                           "  hint: the file is damaged; re-create it or restore a copy", path, name, i,
+                           (unsigned long long)chunk[i], (unsigned long long)maxd[i]);
+    }
+    int check = chunked && !rc && H5Pget_nfilters(p) == 0;
+    hsize_t want = check ? H5Tget_size(t) : 0;
+    for (int i = 0; check && i < rank; i++) want *= chunk[i] ? chunk[i] : 1;
+    hsize_t at[8] = {0}, lo0 = check ? (hsize_t)start / chunk[0] * chunk[0] : 0;
+    at[0] = lo0;
+    while (check && !rc && at[0] < (hsize_t)(start + count)) {
+        hsize_t bytes = 0;
+        if (H5Dget_chunk_storage_size(d, at, &bytes) < 0) H5Eclear2(H5E_DEFAULT), bytes = 0;
+        if (bytes != 0 && bytes != want)
+            rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s: the chunk at row %llu stores %llu bytes, expected %llu "
+                           "(no filter)\n  hint: the file is damaged; re-create it or restore a copy", path, name,
+                           (unsigned long long)at[0], (unsigned long long)bytes, (unsigned long long)want);
+        int k = rank - 1; /* next chunk: odometer over the chunk grid, row dimension last */
+        while (k > 0 && (at[k] += chunk[k]) >= dims[k]) at[k--] = 0;
+        if (k == 0) at[0] += chunk[0];
+    }
+    if (p >= 0) H5Pclose(p);
+    if (t >= 0) H5Tclose(t);
+    if (sp >= 0) H5Sclose(sp);
+    return rc ? -1 : 0;
+}
+
+/* ---------------------------------------------------------------- checksums (schema v2) */
+/* H5Lexists fails (not just says no) when an intermediate group is missing. */
+static int exists(hid_t file, const char *name) {
+    const char *slash = strchr(name + 1, '/');
+    if (slash) {
+        char group[64];
+        snprintf(group, sizeof group, "%.*s", (int)(slash - name), name);
+        if (H5Lexists(file, group, H5P_DEFAULT) <= 0) return H5Eclear2(H5E_DEFAULT), 0;
+    }
+    htri_t r = H5Lexists(file, name, H5P_DEFAULT);
+    if (r < 0) H5Eclear2(H5E_DEFAULT);
+    return r > 0;
+}
+
+/* "<name> <class><size> [d0,d1,...]\n" and the checksum of its per-item checksums, for each
+ * item dataset present: what the attribute checksum covers besides the attributes. */
+static int canon_items(hid_t file, const char *path, uint64_t *const sums[], long n, fs_h5_canon *c, fs_error *e) {
+    for (int i = 0; i < FS_FACES_N_ITEMS; i++) {
+        if (!exists(file, ITEMS[i].name)) continue;
+        hid_t d = H5Dopen2(file, ITEMS[i].name, H5P_DEFAULT);
+        if (H5_CHECK(d, e, FS_EXIT_BADINPUT, "%s: %s is not a readable dataset", path, ITEMS[i].name)) return -1;
+        hid_t t = H5Dget_type(d), sp = H5Dget_space(d);
+        hsize_t dims[8] = {0};
+        int rank = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
+        if (rank > 0 && rank <= 8) H5Sget_simple_extent_dims(sp, dims, NULL);
+        H5T_class_t cls = t >= 0 ? H5Tget_class(t) : H5T_NO_CLASS;
+        fs_h5_canon_add(c, "%s %c%zu [", ITEMS[i].name, cls == H5T_INTEGER ? 'u' : cls == H5T_FLOAT ? 'f' : 'o',
+                        t >= 0 ? H5Tget_size(t) : 0);
+        for (int k = 0; k < rank && k < 8; k++) fs_h5_canon_add(c, "%s%llu", k ? "," : "", (unsigned long long)dims[k]);
+        if (sums[i]) fs_h5_canon_add(c, "] sums %016llx\n", (unsigned long long)fs_checksum64(sums[i], (size_t)n * 8));
+        else fs_h5_canon_add(c, "] sums none\n");
+        if (t >= 0) H5Tclose(t);
+        if (sp >= 0) H5Sclose(sp);
+        H5Dclose(d);
+    }
+    return 0;
+}
+
+/* The attribute checksum (root attribute `checksum`): fs_checksum64 of "faceswarm.faces
+ * attributes\n", every other root attribute (fs_h5_canon_attrs) and canon_items. */
+static int faces_checksum(hid_t file, const char *path, uint64_t *const sums[], long n, char out[17], fs_error *e) {
+    fs_h5_canon c = {0};
+    fs_h5_canon_add(&c, "%s attributes\n", FS_FACES_FORMAT);
+    int rc = fs_h5_canon_attrs(file, path, "checksum", &c, e) || canon_items(file, path, sums, n, &c, e) ? -1 : 0;
+    if (!rc) fs_checksum_hex(fs_checksum64(c.p, c.len), out);
+    fs_h5_canon_free(&c);
+    return rc;
+}
+
+/* /checksums/<item>: uint64 [N], one fs_checksum64 per item's bytes as stored. */
+static int read_sums(fs_faces *f, int i, fs_error *e) {
+    hid_t d = H5Dopen2(f->file, ITEMS[i].sums, H5P_DEFAULT);
+    if (H5_CHECK(d, e, FS_EXIT_BADINPUT, "%s: %s is not a readable dataset", f->path, ITEMS[i].sums)) return -1;
+    hid_t t = H5Dget_type(d), sp = H5Dget_space(d);
+    hsize_t dims[2] = {0};
+    int ok = t >= 0 && H5Tget_class(t) == H5T_INTEGER && H5Tget_size(t) == 8 && sp >= 0 &&
+             H5Sget_simple_extent_ndims(sp) == 1 && H5Sget_simple_extent_dims(sp, dims, NULL) == 1 &&
+             dims[0] == (hsize_t)f->n;
+    if (t >= 0) H5Tclose(t);
+    if (sp >= 0) H5Sclose(sp);
+    int rc = 0;
+    if (!ok) {
+        rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s is not uint64 [%ld] (one checksum per item of %s)\n  hint: the "
+                       "file is damaged; re-create it (data synth / data import)", f->path, ITEMS[i].sums, f->n,
+                       ITEMS[i].name);
+    } else {
+        f->sums[i] = fs_malloc((size_t)f->n * 8);
+        if (chunks_sane(f->path, d, ITEMS[i].sums, 0, f->n, e) ||
+            H5_CHECK(H5Dread(d, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, f->sums[i]), e, FS_EXIT_BADINPUT,
+                     "%s: %s cannot be read (damaged)\n  hint: re-create the file", f->path, ITEMS[i].sums))
+            rc = -1;
+    }
+    H5Dclose(d);
+    return rc;
+}
+
+/* Schema v2: every item dataset has its checksums, and the attribute checksum matches. */
+static int load_checksums(fs_faces *f, fs_error *e) {
+    for (int i = 0; i < FS_FACES_N_ITEMS; i++) {
+        int item = exists(f->file, ITEMS[i].name), sums = exists(f->file, ITEMS[i].sums);
+        if (item != sums)
+            return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s %s, but %s %s (schema v2 keeps one checksum per item)\n"
+                             "  hint: the file was damaged or edited after it was written; re-create it", f->path,
+                             ITEMS[i].name, item ? "exists" : "is missing", ITEMS[i].sums,
+                             sums ? "exists" : "does not");
+        if (item && read_sums(f, i, e)) return -1;
+    }
+    char want[32] = "", got[17];
+    int has = fs_h5_attr_text(f->file, f->path, "checksum", want, sizeof want, e);
+    if (has < 0) return -1;
+    if (has == 0)
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: root attribute 'checksum' is missing (schema v2 requires it)\n"
+                         "  hint: the file was damaged or edited after it was written; re-create it", f->path);
+    if (faces_checksum(f->file, f->path, f->sums, f->n, got, e)) return -1;
+    if (strcmp(want, got) != 0)
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: attribute checksum mismatch: stored %s, computed %s (an attribute "
+                         "such as identity, consent, source or synthetic, a dataset's shape, or the per-face "
+                         "checksums changed after writing)\n  hint: the file was damaged or edited after it was "
+                         "written; re-create it (data synth / data import) or restore a copy", f->path, want, got);
+    return 0;
+}
+
+/* Items [start, start+count) of kind i, as read (item bytes each), against their checksums. */
+static int check_items(const fs_faces *f, int i, long start, long count, const void *data, size_t item,
+                       fs_error *e) {
+    if (!f->sums[i]) return 0;
+    for (long k = 0; k < count; k++) {
+        uint64_t got = fs_checksum64((const uint8_t *)data + (size_t)k * item, item);
+        if (got != f->sums[i][start + k])
+            return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s item %ld does not match its checksum (stored %016llx, "
+                             "computed %016llx)\n  hint: the file was damaged after it was written; re-create it "
+                             "(data synth / data import) or restore a copy", f->path, ITEMS[i].name, start + k,
+                             (unsigned long long)f->sums[i][start + k], (unsigned long long)got);
+    }
+    return 0;
+}
+
 static int open_locked(fs_faces *f, const fs_faces_map *map, fs_error *e) {
     if (parse_map(f, map, e) || check_path(f->path, e)) return -1;
     f->file = H5Fopen(f->path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (H5_CHECK(f->file, e, FS_EXIT_BADINPUT, "%s: cannot open as HDF5 (truncated or corrupted?)", f->path))
         return -1;
-    if (read_attrs(f, e) || check_schema_attrs(f, map != NULL, e)) return -1;
+    if (read_attrs(f, e) || check_schema_attrs(f, e)) return -1;
     if (open_dataset(f, e) || check_dtype(f, e) || check_shape(f, e) || check_filters(f, e)) return -1;
-    return open_masks(f, e);
+    if (open_masks(f, e)) return -1;
+    /* Checksums are checked whenever a part of them is there, whatever the version or format
+     * say: a damaged version (2 -> 1) or format name must not turn a sealed file into an
+     * unchecked one. (A foreign file counts as sealed only with faceswarm's /checksums/faces.) */
+    int sealed = fs_faces_is_schema(f->format) ? !strcmp(f->version, "2") || H5Aexists(f->file, "checksum") > 0 ||
+                                                     exists(f->file, "/checksums")
+                                               : exists(f->file, ITEMS[0].sums);
+    H5Eclear2(H5E_DEFAULT);
+    if (sealed) {
+        f->notice[0] = 0;
+        return load_checksums(f, e);
+    }
+    return 0;
 }
 
 static void close_locked(fs_faces *f) {
+    for (int i = 0; i < FS_FACES_N_ITEMS; i++) free(f->sums[i]);
     if (f->mdset > 0) H5Dclose(f->mdset);
     if (f->dset > 0) H5Dclose(f->dset);
     if (f->file > 0) H5Fclose(f->file);
@@ -282,7 +440,9 @@ int fs_faces_open(fs_faces **out, const char *path, const fs_faces_map *map, fs_
     fs_h5_lock();
     int rc = open_locked(f, map, e);
     if (rc) {
-        if (e && !e->code) fs_errorf(e, FS_EXIT_BADINPUT, "%s: cannot open", path);
+        if (e && !e->code)
+            fs_errorf(e, FS_EXIT_BADINPUT, "%s: cannot open\n  hint: check that the file is a whole, readable HDF5 "
+                      "file", path);
         close_locked(f);
     }
     fs_h5_unlock();
@@ -302,6 +462,8 @@ long fs_faces_count(const fs_faces *f) { return f->n; }
 int fs_faces_has_masks(const fs_faces *f) { return f->mdset >= 0; }
 int fs_faces_size(const fs_faces *f) { return f->S; }
 const char *fs_faces_path(const fs_faces *f) { return f->path; }
+const char *fs_faces_notice(const fs_faces *f) { return f->notice[0] ? f->notice : NULL; }
+int fs_faces_has_checksums(const fs_faces *f) { return f->sums[0] != NULL; }
 const char *fs_faces_attr(const fs_faces *f, const char *name) {
     if (!strcmp(name, "identity")) return f->identity;
     if (!strcmp(name, "consent")) return f->consent;
@@ -310,6 +472,31 @@ const char *fs_faces_attr(const fs_faces *f, const char *name) {
     if (!strcmp(name, "synthetic")) return f->synthetic;
     if (!strcmp(name, "version")) return f->version;
     return "";
+}
+
+/* ---------------------------------------------------------------- use for training */
+int fs_faces_check_use(const fs_faces *f, const char *identity, int require_consent, long global_batch, int speak,
+                       fs_error *e) {
+    const char *missing = !f->identity[0] ? "identity" : !f->consent[0] ? "consent" : !f->source[0] ? "source" : NULL;
+    if (missing && require_consent)
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: no consent record (attribute '%s' is %s)\n  hint: train only on "
+                         "faces of people who consented: import them with faceswarm data import --identity NAME "
+                         "--consent REF --source TEXT; to train on this file anyway, set data.require_consent: "
+                         "false (recorded in the checkpoints; outputs say \"consent not recorded\")", f->path,
+                         missing, f->format[0] || f->identity[0] || f->consent[0] ? "empty or missing" : "missing");
+    if (!speak) return 0;
+    if (f->notice[0]) fs_info("notice: %s: %s", f->path, f->notice);
+    if (missing)
+        fs_warn("%s: no consent record (attribute '%s' is empty or missing); training on it because "
+                "data.require_consent is false: outputs are labelled \"consent not recorded\"", f->path, missing);
+    if (identity && f->identity[0] && strcmp(identity, f->identity) != 0)
+        fs_warn("%s: its identity attribute says '%s', but it trains as identity '%s' (model.identities)\n"
+                "  hint: check that this is the right person's file", f->path, f->identity, identity);
+    if (f->n < global_batch)
+        fs_warn("%s: %ld face(s), fewer than the batch of %ld per identity: every batch repeats faces\n"
+                "  hint: import more faces of this identity, or lower train.batch_per_identity", f->path, f->n,
+                global_batch);
+    return 0;
 }
 
 /* ---------------------------------------------------------------- reading */
@@ -352,12 +539,14 @@ static int read_locked(fs_faces *f, long start, long count, uint8_t *out, fs_err
     void *buf = direct ? (void *)out : scratch(f, elems * (f->f32 ? 4 : 1));
     hid_t fsp = H5Dget_space(f->dset), msp = H5Screate_simple(4, cnt, NULL);
     int rc = -1;
-    if (!H5_CHECK(H5Sselect_hyperslab(fsp, H5S_SELECT_SET, off, NULL, cnt, NULL), e, FS_EXIT_BADINPUT,
+    if (!chunks_sane(f->path, f->dset, f->dset_name, start, count, e) &&
+        !H5_CHECK(H5Sselect_hyperslab(fsp, H5S_SELECT_SET, off, NULL, cnt, NULL), e, FS_EXIT_BADINPUT,
                   "%s: %s: cannot select faces %ld..%ld", f->path, f->dset_name, start, start + count - 1) &&
         !H5_CHECK(H5Dread(f->dset, f->f32 ? H5T_NATIVE_FLOAT : H5T_NATIVE_UINT8, msp, fsp, H5P_DEFAULT, buf), e,
                   FS_EXIT_BADINPUT, "%s: %s: reading faces %ld..%ld failed (truncated or corrupted file?)",
                   f->path, f->dset_name, start, start + count - 1))
-        rc = direct ? 0 : convert_to_nhwc(f, start, count, buf, out, e);
+        rc = check_items(f, 0, start, count, buf, (size_t)s * s * 3 * (f->f32 ? 4 : 1), e) ? -1
+             : direct ? 0 : convert_to_nhwc(f, start, count, buf, out, e);
     H5Sclose(msp);
     H5Sclose(fsp);
     return rc;
@@ -383,11 +572,13 @@ int fs_faces_read(fs_faces *f, long start, long count, uint8_t *out, fs_error *e
 static int read_masks_locked(fs_faces *f, long start, long count, uint8_t *out, fs_error *e) {
     hsize_t s = (hsize_t)f->S, off[3] = {(hsize_t)start, 0, 0}, cnt[3] = {(hsize_t)count, s, s};
     hid_t fsp = H5Dget_space(f->mdset), msp = H5Screate_simple(3, cnt, NULL);
-    int bad = H5_CHECK(H5Sselect_hyperslab(fsp, H5S_SELECT_SET, off, NULL, cnt, NULL), e, FS_EXIT_BADINPUT,
+    int bad = chunks_sane(f->path, f->mdset, "/masks", start, count, e) ||
+              H5_CHECK(H5Sselect_hyperslab(fsp, H5S_SELECT_SET, off, NULL, cnt, NULL), e, FS_EXIT_BADINPUT,
                        "%s: /masks: cannot select masks %ld..%ld", f->path, start, start + count - 1) ||
               H5_CHECK(H5Dread(f->mdset, H5T_NATIVE_UINT8, msp, fsp, H5P_DEFAULT, out), e, FS_EXIT_BADINPUT,
                        "%s: /masks: reading masks %ld..%ld failed (truncated or corrupted file?)", f->path, start,
-                       start + count - 1);
+                       start + count - 1) ||
+              check_items(f, 1, start, count, out, (size_t)s * s, e);
     H5Sclose(msp);
     H5Sclose(fsp);
     return bad ? -1 : 0;
@@ -498,11 +689,37 @@ static int check_extra(fs_faces *f, const char *name, H5T_class_t cls, const cha
     return 0;
 }
 
+/* Every landmark row against its checksum (schema v2 files that have /landmarks). */
+static int verify_landmarks(fs_faces *f, fs_error *e) {
+    if (!f->sums[2]) return 0;
+    enum { BLOCK = 1024 };
+    const size_t row = 68 * 2 * sizeof(float);
+    float *buf = fs_malloc(row * BLOCK);
+    hid_t d = H5Dopen2(f->file, "/landmarks", H5P_DEFAULT);
+    int rc = H5_CHECK(d, e, FS_EXIT_BADINPUT, "%s: /landmarks is not a readable dataset", f->path) ? -1 : 0;
+    for (long k = 0; k < f->n && !rc; k += BLOCK) {
+        hsize_t off[3] = {(hsize_t)k, 0, 0}, cnt[3] = {(hsize_t)FS_MIN((long)BLOCK, f->n - k), 68, 2};
+        hid_t fsp = H5Dget_space(d), msp = H5Screate_simple(3, cnt, NULL);
+        rc = chunks_sane(f->path, d, "/landmarks", k, (long)cnt[0], e) ||
+             H5_CHECK(H5Sselect_hyperslab(fsp, H5S_SELECT_SET, off, NULL, cnt, NULL), e, FS_EXIT_BADINPUT,
+                      "%s: /landmarks: cannot select rows %ld..", f->path, k) ||
+             H5_CHECK(H5Dread(d, H5T_NATIVE_FLOAT, msp, fsp, H5P_DEFAULT, buf), e, FS_EXIT_BADINPUT,
+                      "%s: /landmarks: reading rows %ld.. failed (truncated or corrupted file?)", f->path, k) ||
+             check_items(f, 2, k, (long)cnt[0], buf, row, e) ? -1 : 0;
+        H5Sclose(msp);
+        H5Sclose(fsp);
+    }
+    if (d >= 0) H5Dclose(d);
+    free(buf);
+    return rc;
+}
+
 int fs_faces_check_extras(fs_faces *f, fs_error *e) {
     hsize_t masks[3] = {(hsize_t)f->n, (hsize_t)f->S, (hsize_t)f->S}, lm[3] = {(hsize_t)f->n, 68, 2};
     fs_h5_lock();
     int rc = check_extra(f, "/masks", H5T_INTEGER, "uint8", 3, masks, "uint8 [N,S,S]", e) ||
-             check_extra(f, "/landmarks", H5T_FLOAT, NULL, 3, lm, "float32 [N,68,2]", e);
+             check_extra(f, "/landmarks", H5T_FLOAT, "float32", 3, lm, "float32 [N,68,2]", e) ||
+             verify_landmarks(f, e);
     H5Eclear2(H5E_DEFAULT);
     fs_h5_unlock();
     return rc ? (e ? e->code : FS_EXIT_BADINPUT) : 0;
@@ -515,6 +732,8 @@ struct fs_faces_writer {
     hid_t mdset; /* /masks when fs_faces_meta.masks, else -1 */
     int S;
     long n;
+    uint64_t *sums[2]; /* per-face checksums of /faces and /masks (NULL without masks), [cap] */
+    long cap;
 };
 
 static int write_attr_str(hid_t file, const char *path, const char *name, const char *value, fs_error *e) {
@@ -580,6 +799,9 @@ int fs_faces_create(fs_faces_writer **out, const char *path, int size, const fs_
         return fs_errorf(e, FS_EXIT_BADINPUT, "%s: is a directory; expected the path of a new .h5 file", path);
     if (size < 8 || size > 4096)
         return fs_errorf(e, FS_EXIT_BADINPUT, "%s: face size %d px; expected 8..4096", path, size);
+    if (!m->identity || !fs_identity_ok(m->identity)) /* every writer (import, synth) obeys the one rule */
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: identity '%s'; expected %s\n  hint: choose another name", path,
+                         m->identity ? m->identity : "", FS_IDENTITY_RULE);
     fs_faces_writer *w = fs_calloc(1, sizeof *w);
     snprintf(w->path, sizeof w->path, "%s", path);
     fs_tmp_path(path, w->tmp, sizeof w->tmp);
@@ -612,11 +834,51 @@ static int append_items(fs_faces_writer *w, hid_t d, const char *name, int rank,
     return bad ? -1 : 0;
 }
 
+/* Each item's checksum, as the reader computes it from what it reads back. */
+static void add_sums(fs_faces_writer *w, const uint8_t *faces, const uint8_t *masks, long count) {
+    if (w->n + count > w->cap) {
+        w->cap = FS_MAX(2 * w->cap, w->n + count);
+        for (int i = 0; i < 2; i++)
+            if (i == 0 || masks) w->sums[i] = fs_realloc(w->sums[i], sizeof(uint64_t) * (size_t)w->cap);
+    }
+    const size_t face = (size_t)w->S * w->S * 3, plane = (size_t)w->S * w->S;
+    for (long k = 0; k < count; k++) {
+        w->sums[0][w->n + k] = fs_checksum64(faces + (size_t)k * face, face);
+        if (masks) w->sums[1][w->n + k] = fs_checksum64(masks + (size_t)k * plane, plane);
+    }
+}
+
 static int append_locked(fs_faces_writer *w, const uint8_t *faces, const uint8_t *masks, long count, fs_error *e) {
     if (append_items(w, w->dset, "/faces", 4, faces, count, e)) return -1;
     if (masks && append_items(w, w->mdset, "/masks", 3, masks, count, e)) return -1;
+    add_sums(w, faces, masks, count);
     w->n += count;
     return 0;
+}
+
+/* /checksums/<item> uint64 [n] for what was written, then the attribute checksum over all. */
+static int seal_locked(fs_faces_writer *w, fs_error *e) {
+    hsize_t dims[1] = {(hsize_t)w->n};
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    int bad = 0;
+    for (int i = 0; i < 2 && !bad; i++) {
+        if (!w->sums[i]) continue;
+        hid_t sp = H5Screate_simple(1, dims, NULL);
+        hid_t d = H5Dcreate2(w->file, ITEMS[i].sums, H5T_STD_U64LE, sp, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+        bad = H5_CHECK(d, e, FS_EXIT_FAIL, "%s: cannot create %s", w->tmp, ITEMS[i].sums) ||
+              H5_CHECK(H5Dwrite(d, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, w->sums[i]), e, FS_EXIT_FAIL,
+                       "%s: writing %s (disk full?)", w->tmp, ITEMS[i].sums);
+        if (d >= 0) H5Dclose(d);
+        H5Sclose(sp);
+    }
+    H5Pclose(lcpl);
+    uint64_t *sums[FS_FACES_N_ITEMS] = {w->sums[0], w->sums[1], NULL};
+    char sum[17];
+    if (!bad && (w->mdset < 0 || H5Dflush(w->mdset) >= 0) && H5Dflush(w->dset) >= 0)
+        bad = faces_checksum(w->file, w->tmp, sums, w->n, sum, e) ||
+              write_attr_str(w->file, w->tmp, "checksum", sum, e);
+    return bad ? -1 : 0;
 }
 
 /* faces and masks go together: a writer with /masks takes only fs_faces_append_masked. */
@@ -658,7 +920,8 @@ int fs_faces_commit(fs_faces_writer *w, fs_error *e) {
         return FS_EXIT_BADINPUT;
     }
     fs_h5_lock();
-    int bad = w->mdset >= 0 && H5_CHECK(H5Dclose(w->mdset), e, FS_EXIT_FAIL, "%s: closing /masks", w->tmp);
+    int bad = seal_locked(w, e);
+    bad = (w->mdset >= 0 && H5_CHECK(H5Dclose(w->mdset), e, FS_EXIT_FAIL, "%s: closing /masks", w->tmp)) || bad;
     bad = (w->dset >= 0 && H5_CHECK(H5Dclose(w->dset), e, FS_EXIT_FAIL, "%s: closing /faces", w->tmp)) || bad;
     w->mdset = w->dset = -1;
     bad = bad || H5_CHECK(H5Fclose(w->file), e, FS_EXIT_FAIL, "%s: closing (disk full?)", w->tmp);
@@ -666,6 +929,7 @@ int fs_faces_commit(fs_faces_writer *w, fs_error *e) {
     fs_h5_unlock();
     int rc = bad ? (e ? e->code : FS_EXIT_FAIL) : fs_commit_file(w->tmp, w->path, e);
     if (bad) remove(w->tmp);
+    free(w->sums[0]), free(w->sums[1]);
     free(w);
     return rc;
 }
@@ -676,5 +940,6 @@ void fs_faces_abort(fs_faces_writer *w) {
     writer_close_locked(w);
     fs_h5_unlock();
     remove(w->tmp);
+    free(w->sums[0]), free(w->sums[1]);
     free(w);
 }

@@ -18,7 +18,8 @@
 #include "trainer/common.h"
 
 #define FS_FACES_FORMAT "faceswarm.faces"
-#define FS_FACES_VERSION 1
+#define FS_FACES_VERSION 2 /* v2 = v1 + checksums; v1 files are still read (with a notice) */
+#define FS_FACES_N_ITEMS 3 /* per-face items: /faces, /masks, /landmarks */
 
 typedef struct fs_faces fs_faces; /* an open identity file (schema v1 or a mapped foreign file) */
 typedef struct fs_faces_map {
@@ -38,6 +39,15 @@ int fs_faces_size(const fs_faces *f); /* S */
 /* identity, consent, source, format, synthetic ("" if absent); "version" as text. */
 const char *fs_faces_attr(const fs_faces *f, const char *name);
 const char *fs_faces_path(const fs_faces *f);
+/* The one rule of every reader: a file with a format attribute is a schema file (checked as
+ * such, attributes included); one without is foreign, read through the mapping. */
+int fs_faces_is_schema(const char *format);
+/* What a reader should tell the user about the file (schema v1: no checksums; foreign: read
+ * through the mapping, no checksums), or NULL. */
+const char *fs_faces_notice(const fs_faces *f);
+/* 1 when the file carries checksums (schema v2): then the attribute checksum was checked at
+ * open, and every face and mask read is checked against its own checksum. */
+int fs_faces_has_checksums(const fs_faces *f);
 /* Faces [start, start+count) as NHWC RGB uint8 [count,S,S,3]: one hyperslab read. */
 int fs_faces_read(fs_faces *f, long start, long count, uint8_t *out, fs_error *e);
 /* Gather: out[k] = face idx[k]. Runs of consecutive indices are read as one hyperslab. */
@@ -49,6 +59,12 @@ int fs_faces_read_masks_index(fs_faces *f, const long *idx, long count, uint8_t 
 /* Storage description for `data inspect`: "chunked [1,64,64,3]" / "contiguous", and the
  * filters ("none", "deflate(4)", "shuffle+deflate(6)"). */
 void fs_faces_storage(const fs_faces *f, char *chunking, size_t clen, char *filters, size_t flen);
+/* What training demands of a file it will train identity `identity` (may be NULL) on: a
+ * consent record (identity, consent and source all recorded) unless require_consent is 0;
+ * with speak, warnings for an identity attribute naming another identity, fewer faces than
+ * global_batch, a missing record that is allowed, and the file's notice. */
+int fs_faces_check_use(const fs_faces *f, const char *identity, int require_consent, long global_batch, int speak,
+                       fs_error *e);
 /* Checks the optional /masks and /landmarks shapes against N and S (verify). */
 int fs_faces_check_extras(fs_faces *f, fs_error *e);
 void fs_faces_close(fs_faces *f);

@@ -1,16 +1,331 @@
 /* image.c — see image.h. */
 #include "data/image.h"
 
+#include <stdio.h> /* before jpeglib.h, which uses FILE */
+#include <jerror.h>
 #include <jpeglib.h>
 #include <math.h>
 #include <png.h>
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "trainer/config.h"
 
-/* ---------------------------------------------------------------- PNG */
+/* ---------------------------------------------------------------- shared */
+/* Checked from the header, before any pixel buffer exists: a few bytes can claim 30000 x 30000. */
+static int size_ok(const char *name, const char *kind, unsigned long w, unsigned long h, long max_pixels,
+                   fs_error *e) {
+    if (w == 0 || h == 0 || w > FS_IMAGE_MAX_SIDE || h > FS_IMAGE_MAX_SIDE || (double)w * (double)h > (double)max_pixels)
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s of %lux%lu px; expected at most %d px a side and %ld pixels in "
+                         "all\n  hint: import aligned face crops; downscale larger images first (or the header is "
+                         "corrupted)", name, kind, w, h, FS_IMAGE_MAX_SIDE, max_pixels);
+    return 0;
+}
+
+static unsigned rd16(const uint8_t *p, int le) { return le ? p[0] | p[1] << 8 : p[0] << 8 | p[1]; }
+static uint32_t rd32(const uint8_t *p, int le) {
+    return le ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24
+              : (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+/* The EXIF orientation (tag 0x0112 of IFD0) of a TIFF-structured block (JPEG APP1 after
+ * "Exif\0\0", PNG eXIf); 1 when absent, out of range or unreadable. */
+static int exif_orientation(const uint8_t *p, size_t n) {
+    if (n < 8 || !((p[0] == 'I' && p[1] == 'I') || (p[0] == 'M' && p[1] == 'M'))) return 1;
+    int le = p[0] == 'I';
+    uint32_t ifd = rd32(p + 4, le);
+    if (rd16(p + 2, le) != 42 || ifd < 8 || ifd > n - 2) return 1;
+    size_t count = rd16(p + ifd, le);
+    for (size_t i = 0; i < count; i++) {
+        size_t at = ifd + 2 + 12 * i;
+        if (at + 12 > n) break;
+        if (rd16(p + at, le) != 0x0112) continue;
+        unsigned v = rd16(p + at + 8, le); /* SHORT, count 1: the value sits in the entry */
+        return rd16(p + at + 2, le) == 3 && v >= 1 && v <= 8 ? (int)v : 1;
+    }
+    return 1;
+}
+
+/* dst [dh][dw][3] = src [h][w][3] shown upright for EXIF orientation o (5..8 swap w and h).
+ * For each display pixel (x, y) the stored pixel it comes from. */
+static void orient(const uint8_t *src, int w, int h, int o, uint8_t *dst) {
+    int dw = o >= 5 ? h : w, dh = o >= 5 ? w : h;
+    for (int y = 0; y < dh; y++)
+        for (int x = 0; x < dw; x++) {
+            int sx = x, sy = y;
+            switch (o) {
+            case 2: sx = w - 1 - x; break;
+            case 3: sx = w - 1 - x, sy = h - 1 - y; break;
+            case 4: sy = h - 1 - y; break;
+            case 5: sx = y, sy = x; break;
+            case 6: sx = y, sy = h - 1 - x; break;
+            case 7: sx = w - 1 - y, sy = h - 1 - x; break;
+            case 8: sx = w - 1 - y, sy = x; break;
+            default: break;
+            }
+            memcpy(dst + ((size_t)y * dw + x) * 3, src + ((size_t)sy * w + sx) * 3, 3);
+        }
+}
+
+typedef enum { PX_RGB, PX_RGBA, PX_CMYK, PX_CMYK_INVERTED } px_kind;
+
+static uint8_t mul255(unsigned a, unsigned b) { return (uint8_t)((a * b + 127) / 255); }
+
+/* px [h][w][3 or 4] (malloc'd, taken) becomes img's upright RGB. Alpha composites onto black;
+ * CMYK is converted without a profile (Adobe files, with their APP14 marker, store it inverted). */
+static void finish(fs_image *img, uint8_t *px, int w, int h, px_kind kind, int orientation) {
+    size_t n = (size_t)w * h;
+    if (kind != PX_RGB) {
+        for (size_t i = 0; i < n; i++) {
+            const uint8_t *s = px + 4 * i;
+            uint8_t *d = px + 3 * i, r, g, b;
+            if (kind == PX_RGBA) {
+                img->alpha |= s[3] != 255;
+                r = mul255(s[0], s[3]), g = mul255(s[1], s[3]), b = mul255(s[2], s[3]);
+            } else if (kind == PX_CMYK_INVERTED) {
+                r = mul255(s[0], s[3]), g = mul255(s[1], s[3]), b = mul255(s[2], s[3]);
+            } else {
+                r = mul255(255u - s[0], 255u - s[3]), g = mul255(255u - s[1], 255u - s[3]);
+                b = mul255(255u - s[2], 255u - s[3]);
+            }
+            d[0] = r, d[1] = g, d[2] = b; /* d lags s: in place is safe */
+        }
+    }
+    img->orientation = orientation;
+    img->w = orientation >= 5 ? h : w, img->h = orientation >= 5 ? w : h;
+    if (orientation == 1) {
+        img->rgb = px;
+        return;
+    }
+    img->rgb = fs_malloc(n * 3);
+    orient(px, w, h, orientation, img->rgb);
+    free(px);
+}
+
+/* ---------------------------------------------------------------- PNG read */
+typedef struct png_ctx {
+    const uint8_t *data;
+    size_t len, at;
+    char msg[256]; /* libpng's error */
+} png_ctx;
+
+static void png_fail(png_structp png, png_const_charp msg) {
+    png_ctx *c = png_get_error_ptr(png);
+    snprintf(c->msg, sizeof c->msg, "%s", msg);
+    png_longjmp(png, 1);
+}
+/* libpng's warnings are about metadata (a known-wrong iCCP profile, an ancillary CRC): the
+ * pixels are either whole or libpng stops with an error. */
+static void png_quiet(png_structp png, png_const_charp msg) { (void)png, (void)msg; }
+
+static void png_src(png_structp png, png_bytep out, png_size_t n) {
+    png_ctx *c = png_get_io_ptr(png);
+    if (n > c->len - c->at) png_error(png, "the file ends early");
+    memcpy(out, c->data + c->at, n);
+    c->at += n;
+}
+
+/* Every PNG becomes 8-bit RGB or RGBA; 16-bit samples are sRGB-coded like 8-bit ones (scaled,
+ * rounded), converted only when a gAMA chunk says they are not (and no sRGB/iCCP overrides). */
+static void png_transforms(png_structp png, png_infop info) {
+    int type = png_get_color_type(png, info), depth = png_get_bit_depth(png, info);
+    double gamma = 0;
+    if (type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
+    if (type == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
+    if (png_get_valid(png, info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);
+    if (depth == 16) png_set_scale_16(png);
+    if (!(type & PNG_COLOR_MASK_COLOR)) png_set_gray_to_rgb(png);
+    if (!png_get_valid(png, info, PNG_INFO_sRGB) && !png_get_valid(png, info, PNG_INFO_iCCP) &&
+        png_get_gAMA(png, info, &gamma) && gamma > 0 && fabs(gamma * 2.2 - 1.0) > 0.02)
+        png_set_gamma(png, PNG_DEFAULT_sRGB, gamma);
+    png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+}
+
+static int png_decode(fs_image *img, const uint8_t *data, size_t len, const char *name, fs_error *e) {
+    png_ctx c = {.data = data, .len = len};
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &c, png_fail, png_quiet);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    if (!info) {
+        png_destroy_read_struct(&png, NULL, NULL);
+        return fs_errorf(e, FS_EXIT_FAIL, "%s: libpng could not start (out of memory?)", name);
+    }
+    uint8_t *volatile px = NULL;
+    png_bytep *volatile rows = NULL;
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_read_struct(&png, &info, NULL);
+        free(px), free(rows);
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: not a readable PNG (%s)\n  hint: the file is truncated or "
+                         "corrupted; export it again", name, c.msg);
+    }
+    png_set_read_fn(png, &c, png_src);
+    png_set_user_limits(png, FS_IMAGE_MAX_SIDE, FS_IMAGE_MAX_SIDE); /* sides while reading IHDR; pixels below */
+    png_read_info(png, info);
+    png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
+    if (size_ok(name, "PNG", w, h, img->max_pixels, e)) {
+        png_destroy_read_struct(&png, &info, NULL);
+        return e ? e->code : FS_EXIT_BADINPUT;
+    }
+    png_transforms(png, info);
+    int ch = png_get_channels(png, info);
+    size_t rb = png_get_rowbytes(png, info);
+    if ((ch != 3 && ch != 4) || rb != (size_t)w * ch) png_error(png, "unexpected pixel layout after expansion");
+    px = fs_malloc(rb * h);
+    rows = fs_malloc(sizeof(png_bytep) * h);
+    for (png_uint_32 y = 0; y < h; y++) rows[y] = px + rb * y;
+    png_read_image(png, rows);
+    png_read_end(png, info); /* an eXIf chunk may follow the pixels */
+    png_uint_32 n_exif = 0;
+    png_bytep exif = NULL;
+    int o = png_get_eXIf_1(png, info, &n_exif, &exif) ? exif_orientation(exif, n_exif) : 1;
+    png_destroy_read_struct(&png, &info, NULL);
+    free(rows);
+    finish(img, px, (int)w, (int)h, ch == 4 ? PX_RGBA : PX_RGB, o);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- JPEG read */
+typedef struct jpeg_ctx {
+    struct jpeg_error_mgr mgr; /* first: libjpeg hands back this pointer */
+    struct jpeg_progress_mgr progress;
+    jmp_buf jump;
+    char msg[JMSG_LENGTH_MAX];     /* the error that stopped decoding */
+    char warning[JMSG_LENGTH_MAX]; /* the first damage libjpeg recovered from */
+    int eof;                       /* the file ended before its end marker */
+} jpeg_ctx;
+
+static void jpeg_fail(j_common_ptr ci) {
+    jpeg_ctx *c = (jpeg_ctx *)ci->err;
+    c->mgr.format_message(ci, c->msg);
+    longjmp(c->jump, 1);
+}
+
+/* libjpeg's warnings are damage. When the pixel data runs out (the file is cut, or a marker
+ * comes early) libjpeg would make up every missing row in grey: that is an error. Anything
+ * else (the end marker missing after the last row, extraneous bytes, a bad code it skipped)
+ * is reported and the image kept as decoded. */
+static void jpeg_note(j_common_ptr ci, int level) {
+    jpeg_ctx *c = (jpeg_ctx *)ci->err;
+    if (level >= 0) return; /* trace messages */
+    c->mgr.num_warnings++;
+    c->eof |= c->mgr.msg_code == JWRN_JPEG_EOF;
+    if (c->mgr.msg_code == JWRN_HIT_MARKER) {
+        j_decompress_ptr d = (j_decompress_ptr)ci;
+        snprintf(c->msg, sizeof c->msg, "the pixel data ends early%s, near row %u of %u; the rest would be made up",
+                 c->eof ? " (the file is cut short)" : "", d->output_scanline + 1, d->output_height);
+        longjmp(c->jump, 1);
+    }
+    if (!c->warning[0]) c->mgr.format_message(ci, c->warning);
+}
+
+static void jpeg_scans(j_common_ptr ci) {
+    j_decompress_ptr d = (j_decompress_ptr)ci;
+    jpeg_ctx *c = (jpeg_ctx *)ci->err;
+    if (d->input_scan_number > FS_JPEG_MAX_SCANS) {
+        snprintf(c->msg, sizeof c->msg, "more than %d progressive scans", FS_JPEG_MAX_SCANS);
+        longjmp(c->jump, 1);
+    }
+}
+
+static int jpeg_orientation(j_decompress_ptr ci) {
+    for (jpeg_saved_marker_ptr m = ci->marker_list; m; m = m->next)
+        if (m->marker == JPEG_APP0 + 1 && m->data_length > 6 && !memcmp(m->data, "Exif\0\0", 6))
+            return exif_orientation(m->data + 6, m->data_length - 6);
+    return 1;
+}
+
+/* Decodes into *out (returned through the pointer so that a longjmp cannot lose it). */
+static int jpeg_run(j_decompress_ptr ci, jpeg_ctx *c, uint8_t *volatile *out, fs_image *img, const char *name,
+                    fs_error *e) {
+    jpeg_save_markers(ci, JPEG_APP0 + 1, 0xffff);
+    jpeg_read_header(ci, TRUE);
+    if (size_ok(name, "JPEG", ci->image_width, ci->image_height, img->max_pixels, e)) return -2;
+    int cmyk = ci->jpeg_color_space == JCS_CMYK || ci->jpeg_color_space == JCS_YCCK;
+    ci->out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
+    jpeg_start_decompress(ci);
+    size_t stride = (size_t)ci->output_width * ci->output_components;
+    *out = fs_malloc(stride * ci->output_height);
+    while (ci->output_scanline < ci->output_height) {
+        JSAMPROW row = *out + stride * ci->output_scanline;
+        jpeg_read_scanlines(ci, &row, 1);
+    }
+    int o = jpeg_orientation(ci); /* saved markers are freed by jpeg_finish_decompress */
+    jpeg_finish_decompress(ci);
+    snprintf(img->warning, sizeof img->warning, "%s", c->warning);
+    finish(img, *out, (int)ci->output_width, (int)ci->output_height,
+           !cmyk ? PX_RGB : ci->saw_Adobe_marker ? PX_CMYK_INVERTED : PX_CMYK, o);
+    *out = NULL;
+    return 0;
+}
+
+static int jpeg_decode(fs_image *img, const uint8_t *data, size_t len, const char *name, fs_error *e) {
+    static jpeg_ctx zero;
+    jpeg_ctx c = zero;
+    struct jpeg_decompress_struct ci;
+    uint8_t *volatile px = NULL;
+    ci.err = jpeg_std_error(&c.mgr);
+    c.mgr.error_exit = jpeg_fail;
+    c.mgr.emit_message = jpeg_note;
+    c.progress.progress_monitor = jpeg_scans;
+    if (setjmp(c.jump)) {
+        jpeg_destroy_decompress(&ci);
+        free(px);
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: not a readable JPEG (%s)\n  hint: the file is truncated or "
+                         "corrupted; export it again", name, c.msg);
+    }
+    jpeg_create_decompress(&ci);
+    ci.progress = &c.progress;
+    jpeg_mem_src(&ci, data, (unsigned long)len);
+    int rc = jpeg_run(&ci, &c, &px, img, name, e);
+    jpeg_destroy_decompress(&ci);
+    return rc ? (e ? e->code : FS_EXIT_BADINPUT) : 0;
+}
+
+/* ---------------------------------------------------------------- by content */
+int fs_image_decode(fs_image *img, const uint8_t *data, size_t len, const char *name, fs_error *e) {
+    long cap = img->max_pixels > 0 ? img->max_pixels : FS_IMAGE_MAX_PIXELS;
+    memset(img, 0, sizeof *img);
+    img->max_pixels = cap;
+    img->orientation = 1;
+    if (len >= 8 && !png_sig_cmp(data, 0, 8)) return png_decode(img, data, len, name, e);
+    if (len >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) return jpeg_decode(img, data, len, name, e);
+    uint8_t sig[4] = {0};
+    memcpy(sig, data, FS_MIN(len, sizeof sig));
+    return fs_errorf(e, FS_EXIT_BADINPUT, "%s: neither PNG nor JPEG (%zu bytes, first bytes %02x %02x %02x %02x)\n"
+                     "  hint: import aligned faces as .png or .jpg files", name, len, sig[0], sig[1], sig[2], sig[3]);
+}
+
+int fs_image_load(fs_image *img, const char *path, fs_error *e) {
+    struct stat st;
+    if (stat(path, &st) == 0 && st.st_size > FS_IMAGE_MAX_BYTES)
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %lld bytes; expected an image file of at most %ld MB\n  hint: "
+                         "import aligned face crops", path, (long long)st.st_size, FS_IMAGE_MAX_BYTES >> 20);
+    size_t len = 0;
+    char *data = fs_read_file(path, &len, e);
+    if (!data) return e ? e->code : FS_EXIT_BADINPUT;
+    int rc = fs_image_decode(img, (const uint8_t *)data, len, path, e);
+    free(data);
+    return rc;
+}
+
+void fs_image_free(fs_image *img) {
+    free(img->rgb);
+    img->rgb = NULL;
+}
+
+int fs_image_read(const char *path, uint8_t **rgb, int *w, int *h, fs_error *e) {
+    fs_image img = {0};
+    *rgb = NULL;
+    if (fs_image_load(&img, path, e)) return e ? e->code : FS_EXIT_BADINPUT;
+    if (img.warning[0]) fs_warn("%s: damaged JPEG, decoded anyway: %s", path, img.warning);
+    if (img.alpha) fs_warn("%s: transparent pixels composited onto black", path);
+    *rgb = img.rgb, *w = img.w, *h = img.h;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- PNG write */
 static int png_write_stream(FILE *fp, const uint8_t *rgb, int w, int h, const char *const *kv, char *why) {
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
     png_infop info = png ? png_create_info_struct(png) : NULL;
@@ -61,108 +376,6 @@ int fs_png_write(const char *path, const uint8_t *rgb, int w, int h, const char 
         return fs_errorf(e, FS_EXIT_FAIL, "%s: cannot write PNG: %s\n  hint: check free disk space", path, why);
     }
     return fs_commit_file(tmp, path, e);
-}
-
-int fs_png_read(const char *path, uint8_t **rgb, int *w, int *h, fs_error *e) {
-    png_image img;
-    memset(&img, 0, sizeof img);
-    img.version = PNG_IMAGE_VERSION;
-    *rgb = NULL;
-    if (!png_image_begin_read_from_file(&img, path))
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: not a readable PNG (%s)\n  hint: the file is truncated or "
-                         "corrupted", path, img.message);
-    if (img.width > 16384 || img.height > 16384) {
-        png_image_free(&img);
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: PNG of %ux%u px; expected at most 16384 px a side", path,
-                         img.width, img.height);
-    }
-    img.format = PNG_FORMAT_RGB;
-    uint8_t *buf = fs_calloc(PNG_IMAGE_SIZE(img), 1); /* zeros: alpha composites onto black */
-    if (!png_image_finish_read(&img, NULL, buf, 0, NULL)) {
-        free(buf);
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: PNG data unreadable (%s)\n  hint: the file is truncated or "
-                         "corrupted", path, img.message);
-    }
-    *rgb = buf;
-    *w = (int)img.width;
-    *h = (int)img.height;
-    return 0;
-}
-
-/* ---------------------------------------------------------------- JPEG */
-typedef struct jpeg_err {
-    struct jpeg_error_mgr mgr;
-    jmp_buf jump;
-    char msg[JMSG_LENGTH_MAX];
-} jpeg_err;
-
-static void jpeg_fail(j_common_ptr cinfo) {
-    jpeg_err *je = (jpeg_err *)cinfo->err;
-    je->mgr.format_message(cinfo, je->msg);
-    longjmp(je->jump, 1);
-}
-static void jpeg_quiet(j_common_ptr cinfo, int level) { (void)cinfo, (void)level; }
-
-/* Decodes from an open file; the buffer is returned through *out so that longjmp cannot lose it. */
-static int jpeg_decode(FILE *fp, uint8_t *volatile *out, int *w, int *h, jpeg_err *je) {
-    struct jpeg_decompress_struct ci;
-    ci.err = jpeg_std_error(&je->mgr);
-    je->mgr.error_exit = jpeg_fail;
-    je->mgr.emit_message = jpeg_quiet;
-    if (setjmp(je->jump)) {
-        jpeg_destroy_decompress(&ci);
-        return -1;
-    }
-    jpeg_create_decompress(&ci);
-    jpeg_stdio_src(&ci, fp);
-    jpeg_read_header(&ci, TRUE);
-    if (ci.jpeg_color_space == JCS_CMYK || ci.jpeg_color_space == JCS_YCCK) {
-        snprintf(je->msg, sizeof je->msg, "CMYK JPEG; expected RGB or greyscale");
-        jpeg_destroy_decompress(&ci);
-        return -1;
-    }
-    ci.out_color_space = JCS_RGB;
-    jpeg_start_decompress(&ci);
-    *w = (int)ci.output_width;
-    *h = (int)ci.output_height;
-    *out = fs_malloc((size_t)ci.output_width * ci.output_height * 3);
-    while (ci.output_scanline < ci.output_height) {
-        JSAMPROW row = *out + (size_t)ci.output_scanline * ci.output_width * 3;
-        jpeg_read_scanlines(&ci, &row, 1);
-    }
-    jpeg_finish_decompress(&ci);
-    jpeg_destroy_decompress(&ci);
-    return 0;
-}
-
-int fs_jpeg_read(const char *path, uint8_t **rgb, int *w, int *h, fs_error *e) {
-    FILE *fp = fs_fopen(path, "rb", e);
-    *rgb = NULL;
-    if (!fp) return e ? e->code : FS_EXIT_BADINPUT;
-    jpeg_err je;
-    memset(&je, 0, sizeof je);
-    uint8_t *volatile buf = NULL;
-    int rc = jpeg_decode(fp, &buf, w, h, &je);
-    fclose(fp);
-    if (rc) {
-        free(buf);
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: not a readable JPEG (%s)\n  hint: the file is truncated or "
-                         "corrupted", path, je.msg);
-    }
-    *rgb = buf;
-    return 0;
-}
-
-int fs_image_read(const char *path, uint8_t **rgb, int *w, int *h, fs_error *e) {
-    FILE *fp = fs_fopen(path, "rb", e);
-    if (!fp) return e ? e->code : FS_EXIT_BADINPUT;
-    uint8_t sig[8] = {0};
-    size_t got = fread(sig, 1, sizeof sig, fp);
-    fclose(fp);
-    if (got >= 8 && !png_sig_cmp(sig, 0, 8)) return fs_png_read(path, rgb, w, h, e);
-    if (got >= 3 && sig[0] == 0xFF && sig[1] == 0xD8 && sig[2] == 0xFF) return fs_jpeg_read(path, rgb, w, h, e);
-    return fs_errorf(e, FS_EXIT_BADINPUT, "%s: neither PNG nor JPEG (first bytes %02x %02x %02x %02x)\n"
-                     "  hint: import aligned faces as .png or .jpg files", path, sig[0], sig[1], sig[2], sig[3]);
 }
 
 /* ---------------------------------------------------------------- resize */

@@ -206,6 +206,9 @@ static int open_files(fs_loader *L, fs_error *e) {
     const fs_loader_opts *o = &L->o;
     for (int i = 0; i < o->n_identities; i++) {
         if (fs_faces_open(&L->faces[i], o->paths[i], &o->map, e)) return -1;
+        if (fs_faces_check_use(L->faces[i], o->identities ? o->identities[i] : NULL, o->require_consent,
+                               o->global_batch, o->rank == 0, e))
+            return -1;
         int S = fs_faces_size(L->faces[i]);
         L->count[i] = fs_faces_count(L->faces[i]);
         if (i > 0 && S != L->S)

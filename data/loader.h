@@ -59,10 +59,16 @@ typedef struct fs_loader_opts {
     float rotation, zoom, shift, flip; /* augmentation (config data.*) */
     int warp;
     fs_masks_mode masks;      /* train.mask_loss (FS_MASKS_AUTO when left 0) */
+    const char *const *identities; /* model.identities (may be NULL): a file whose identity attribute
+                                    * names another is warned about */
+    int require_consent;      /* data.require_consent: a file without a consent record is refused */
 } fs_loader_opts;
 
 /* Validates every file first (schema, S == resolution, equal S across identities, batch vs
- * world); errors name the file and the key, code FS_EXIT_BADINPUT. */
+ * world, the consent record when require_consent); errors name the file and the key, code
+ * FS_EXIT_BADINPUT. Rank 0 warns about a file whose identity attribute names another
+ * identity, one with fewer faces than the batch, one trained without a consent record
+ * (require_consent off), and prints each file's notice (schema v1, foreign). */
 int fs_loader_open(fs_loader **L, const fs_loader_opts *o, fs_error *e);
 /* The batch of the next step (start_step, start_step+1, ...). Valid until the next call.
  * Returns NULL and fills e on a read error in the prefetch thread. */

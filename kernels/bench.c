@@ -302,15 +302,10 @@ static void usage(FILE *f) {
 }
 
 static int parse_int(const char *opt, const char *arg, int lo, int hi, int *out) {
-    char *end;
-    long v = strtol(arg, &end, 10);
-    if (*arg == 0 || *end != 0 || v < lo || v > hi) {
-        fprintf(stderr, "faceswarm bench kernels: %s '%s' is not an integer in [%d, %d]\n  hint: e.g. %s %d\n", opt,
-                arg, lo, hi, opt, lo > 1 ? lo : 1);
-        return FS_EXIT_BADINPUT;
-    }
-    *out = (int)v;
-    return 0;
+    fs_error e = {0};
+    int rc = fs_parse_int(opt, arg, lo, hi, out, &e);
+    if (rc) fprintf(stderr, "error: faceswarm bench kernels: %s\n", e.msg);
+    return rc;
 }
 
 /* Returns -1 to go on, or the exit code (--help, bad option). */

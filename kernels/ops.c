@@ -24,3 +24,10 @@ const fs_backend *fs_backend_select(const char *device, int local_rank, fs_error
     fs_errorf(e, FS_EXIT_BADINPUT, "train.device: '%s' is not a device; expected cpu or cuda", device);
     return NULL;
 }
+
+int fs_adam_variant_parse(const char *s) {
+    static const char *const names[] = {"keras", "paper", "legacy"};
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(s, names[i])) return i;
+    return -1;
+}

@@ -13,6 +13,7 @@
 #ifndef FACESWARM_OPS_H
 #define FACESWARM_OPS_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,13 +40,62 @@ int fs_conv_desc_init(fs_conv_desc *d, int n, int h, int w, int cin, int cout, i
 /* Multiply-adds of one forward pass (x2 for FLOPs). */
 double fs_conv_macs(const fs_conv_desc *d);
 
+/* Where Adam's epsilon goes, and in which precision its constants are formed
+ * (train.adam_epsilon; see the adam op below for the formulas). */
+typedef enum fs_adam_variant {
+    FS_ADAM_KERAS = 0, /* "keras": eps added to sqrt(v), the Adam paper's "epsilon hat" form that
+                        * faceswap's Keras Adam uses; constants formed in double */
+    FS_ADAM_PAPER,     /* "paper": eps added to sqrt(v_hat), the paper's Algorithm 1 (PyTorch);
+                        * constants formed in double */
+    FS_ADAM_LEGACY,    /* "legacy": faceswarm 0.1.0 — PAPER with lr, betas and eps rounded to
+                        * float32 first; kept so that its checkpoints resume bit for bit */
+} fs_adam_variant;
+
 /* Adam hyper-parameters for one update of the whole parameter buffer. */
 typedef struct fs_adam_args {
-    float lr, beta1, beta2, eps;
-    long step;         /* 1-based update count, for bias correction */
+    double lr, beta1, beta2, eps;
+    long step;         /* 1-based count of the updates applied, this one included (bias corrections);
+                        * the trainer does not count steps skipped by the non-finite guard, except
+                        * for FS_ADAM_LEGACY, whose runs counted them */
     float grad_scale;  /* multiplies every gradient first: 1/world (average) x clip factor */
     float weight_decay;/* decoupled (AdamW) decay, 0 = plain Adam */
+    fs_adam_variant variant;
 } fs_adam_args;
+
+/* The float constants every float backend's update uses, formed from a in one place:
+ *   m = b1 m + omb1 g';  v = b2 v + omb2 g'^2;
+ *   p -= step_size * m / (sqrt(v) * rsqrt_bc2 + eps) + lrwd * p
+ * KERAS: step_size = lr sqrt(1-b2^t) / (1-b1^t), rsqrt_bc2 = 1; PAPER: step_size = lr / (1-b1^t),
+ * rsqrt_bc2 = 1 / sqrt(1-b2^t); both with omb = 1 - beta in double. LEGACY: as 0.1.0 did. */
+typedef struct fs_adam_consts {
+    float b1, omb1, b2, omb2, eps, step_size, rsqrt_bc2, lrwd;
+    float lr, c1, c2; /* the CUDA kernel's form: p -= lr (m c1) / (sqrt(v c2) + eps) + lrwd p */
+} fs_adam_consts;
+/* Inline so that every backend (C, CUDA C++, the emulator) compiles the same code. LEGACY
+ * reproduces 0.1.0's float arithmetic exactly (float betas, 1.0f - b in float, the step size
+ * divided in float); the others form every constant in double and round once. */
+static inline void fs_adam_consts_init(fs_adam_consts *k, const fs_adam_args *a) {
+    double t = (double)a->step;
+    if (a->variant == FS_ADAM_LEGACY) {
+        float b1 = (float)a->beta1, b2 = (float)a->beta2, lr = (float)a->lr;
+        float bc1 = (float)(1.0 - pow(b1, t));
+        k->b1 = b1, k->omb1 = 1.0f - b1, k->b2 = b2, k->omb2 = 1.0f - b2, k->eps = (float)a->eps;
+        k->step_size = lr / bc1, k->rsqrt_bc2 = (float)(1.0 / sqrt(1.0 - pow(b2, t)));
+        k->lrwd = lr * a->weight_decay, k->lr = lr;
+        k->c1 = (float)(1.0 / (1.0 - pow((double)b1, t))), k->c2 = (float)(1.0 / (1.0 - pow((double)b2, t)));
+        return;
+    }
+    double bc1 = 1.0 - pow(a->beta1, t), bc2 = 1.0 - pow(a->beta2, t);
+    int keras = a->variant == FS_ADAM_KERAS;
+    k->b1 = (float)a->beta1, k->omb1 = (float)(1.0 - a->beta1);
+    k->b2 = (float)a->beta2, k->omb2 = (float)(1.0 - a->beta2), k->eps = (float)a->eps;
+    k->step_size = (float)(keras ? a->lr * sqrt(bc2) / bc1 : a->lr / bc1);
+    k->rsqrt_bc2 = keras ? 1.0f : (float)(1.0 / sqrt(bc2));
+    k->lrwd = (float)(a->lr * a->weight_decay), k->lr = (float)a->lr;
+    k->c1 = (float)(keras ? sqrt(bc2) / bc1 : 1.0 / bc1), k->c2 = keras ? 1.0f : (float)(1.0 / bc2);
+}
+/* "keras" | "paper" | "legacy" -> variant; -1 for anything else. */
+int fs_adam_variant_parse(const char *s);
 
 typedef struct fs_backend {
     const char *name; /* "cpu", "cuda", "cuda-emulated" */
@@ -115,7 +165,9 @@ typedef struct fs_backend {
      * sumsq: sum of squares of x as a host double (NaN/Inf propagate: used as the
      *        non-finite guard and for the global gradient norm).
      * adam:  g' = grad_scale * g; m = b1 m + (1-b1) g'; v = b2 v + (1-b2) g'^2;
-     *        p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps) + lr * wd * p */
+     *        KERAS:         p -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps) + lr * wd * p
+     *        PAPER, LEGACY: p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps) + lr * wd * p
+     *        (t = a->step; fs_adam_consts gives the float backends their constants) */
     double (*sumsq)(size_t count, const float *x);
     void (*adam)(size_t count, float *p, const float *g, float *m, float *v, const fs_adam_args *a);
     void (*scale)(size_t count, float *x, float s); /* x *= s */

@@ -22,7 +22,11 @@ fs_install_debs() {
   $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-fs_install_debs "${FS_DEBS[@]}"
+# Programs only the tests use: ffmpeg (H.264 re-encoding in the watermark's rates test) and
+# exiftool (reads the XMP labels faceswarm writes). Without them those tests report SKIP.
+FS_TEST_DEBS=(ffmpeg libimage-exiftool-perl)
+
+fs_install_debs "${FS_DEBS[@]}" "${FS_TEST_DEBS[@]}"
 
 # Real face photos for the extract tests (tests/extract/): the test images of the
 # face_recognition 1.3.0 source distribution on PyPI (MIT licence; photos of public figures,

@@ -8,9 +8,11 @@
 #                                   exit 77 when they cannot be installed
 #   slurm/cluster.sh up DIR         start munged, slurmctld, slurmd; wait for the node to be idle;
 #                                   prints "export SLURM_CONF=DIR/etc/slurm.conf"
-#   slurm/cluster.sh down DIR       cancel the cluster's jobs, stop its daemons and every
+#   slurm/cluster.sh down [DIR]     cancel the cluster's jobs, stop its daemons and every
 #                                   process that carries its SLURM_CONF; wait until they are gone
-#   slurm/cluster.sh env DIR        prints the export line again
+#   slurm/cluster.sh env [DIR]      prints the export line again
+# Without DIR, down and env take the cluster that SLURM_CONF names (DIR/etc/slurm.conf), as
+# `eval "$(slurm/cluster.sh up DIR)"` left it.
 #
 # Only one such cluster runs at a time on a machine: callers take
 # `flock /tmp/faceswarm-slurm.lock` around up ... down (tests/slurm/lib.sh does).
@@ -21,6 +23,20 @@ FS_SLURM_DEBS=(slurm-wlm munge libpmix-dev)
 FS_SKIP=77
 
 die() { echo "cluster.sh: error: $*" >&2; exit 1; }
+usage_error() { echo "cluster.sh: error: $*" >&2; exit 2; }
+
+# The state directory of the cluster that SLURM_CONF names, if cluster.sh wrote that file.
+dir_from_conf() {
+  [ -n "${SLURM_CONF:-}" ] ||
+    usage_error "no DIR given and SLURM_CONF is not set; hint: slurm/cluster.sh $1 DIR (the DIR given to 'up')"
+  local conf dir
+  conf=$(realpath -m "$SLURM_CONF")
+  dir=${conf%/etc/slurm.conf}
+  # A file that is gone is fine ('down' twice); another cluster's configuration is not ours to stop.
+  [ "$dir" != "$conf" ] && { [ ! -e "$conf" ] || head -n1 "$conf" | grep -q 'Written by slurm/cluster.sh'; } ||
+    usage_error "SLURM_CONF=$SLURM_CONF is not a cluster made by 'cluster.sh up' (expected DIR/etc/slurm.conf written by it); hint: slurm/cluster.sh $1 DIR"
+  echo "$dir"
+}
 
 have_debs() {
   local p
@@ -228,15 +244,19 @@ main() {
   case "$cmd" in
     install) cmd_install ;;
     up | down | env)
-      [ $# -eq 2 ] || die "usage: cluster.sh $cmd DIR"
       local dir
-      dir=$(realpath -m "$2")
+      if [ $# -eq 1 ] && [ "$cmd" != up ]; then
+        dir=$(dir_from_conf "$cmd")
+      else
+        [ $# -eq 2 ] || usage_error "usage: cluster.sh up DIR | down [DIR] | env [DIR]; hint: without DIR, down and env take the cluster SLURM_CONF names"
+        dir=$(realpath -m "$2")
+      fi
       case "$cmd" in
         up) cmd_up "$dir" ;;
         down) cmd_down "$dir" ;;
         env) echo "export SLURM_CONF=$dir/etc/slurm.conf" ;;
       esac ;;
-    *) die "usage: cluster.sh install | up DIR | down DIR | env DIR" ;;
+    *) usage_error "usage: cluster.sh install | up DIR | down [DIR] | env [DIR]" ;;
   esac
 }
 

@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -47,46 +48,44 @@ static void usage(FILE *f) {
             "  Submits `faceswarm train CONFIG --resume auto` as a Slurm job: one rank per task, a\n"
             "  coordinator on the first node, checkpoint + requeue on the time-limit signal or\n"
             "  preemption. Values come from the config's slurm section; flags override them.\n"
-            "  Submitting the same run directory again resumes it.\n\n"
+            "  The job is frozen in RUN_DIR/job/config.yaml with every setting below:\n"
+            "  `faceswarm submit RUN_DIR/job/config.yaml` submits it again and resumes the run\n"
+            "  (a flag still overrides, with a notice). The job starts in the directory submit runs\n"
+            "  in (slurm.workdir, frozen too): relative data paths are read from there.\n\n"
             "  -N, --nodes N             nodes (slurm.nodes)\n"
             "  -G, --gpus-per-node G     GPUs per node (slurm.gpus_per_node); 0 for a CPU run\n"
-            "  -n, --tasks-per-node R    ranks per node (default: GPUs per node, or 1 without GPUs)\n"
+            "  -n, --tasks-per-node R    ranks per node (slurm.tasks_per_node; default: GPUs per node, or 1)\n"
             "  -c, --cpus-per-task C     CPU cores per rank (slurm.cpus_per_task)\n"
             "  -t, --time T              time limit: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S (slurm.time)\n"
             "  -p, --partition P         partition (slurm.partition; \"\" = the cluster's default)\n"
             "  -A, --account A           account (slurm.account)\n"
             "      --signal-lead S       seconds before the limit that USR1 arrives (slurm.signal_lead_s)\n"
-            "  -J, --job-name NAME       job name (default: faceswarm-<run directory name>)\n"
+            "  -J, --job-name NAME       job name (slurm.job_name; default: faceswarm-<run directory name>)\n"
             "  -s, --set KEY=VALUE       override a config key, as for train (repeatable)\n"
-            "      --template FILE       job script template (default: slurm/faceswarm.sbatch)\n"
+            "      --template FILE       job script template (default: slurm/faceswarm.sbatch, installed in\n"
+            "                            share/faceswarm or in the source tree; FACESWARM_DATA_DIR=DIR looks in DIR)\n"
             "      --faceswarm PATH      the binary the job runs (default: this one)\n"
-            "      --dry-run             print the job script; write and submit nothing\n"
+            "      --dry-run             print the job script (stderr: which template); write and submit nothing\n"
             "  -h, --help                this help\n\n"
             "Watch a job: faceswarm status --run RUN_DIR;  its output: RUN_DIR/slurm-JOBID.out\n");
 }
 
 static int parse_int_opt(const char *name, const char *s, int lo, int hi, int *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) {
-        fprintf(stderr, "error: faceswarm submit: --%s '%s' is not an integer in [%d, %d]\n"
-                        "  hint: e.g. --%s %d\n", name, s, lo, hi, name, lo > 1 ? lo : 1);
-        return FS_EXIT_BADINPUT;
-    }
-    *out = (int)v;
-    return 0;
+    fs_error e = {0};
+    int rc = fs_parse_int(name, s, lo, hi, out, &e);
+    if (rc) fprintf(stderr, "error: faceswarm submit: %s\n", e.msg);
+    return rc;
 }
 
 enum { OPT_SIGNAL_LEAD = 256, OPT_TEMPLATE, OPT_FACESWARM, OPT_DRY_RUN };
 
 static int parse_value(int c, const char *arg, submit_args *a) {
     switch (c) {
-    case 'N': return parse_int_opt("nodes", arg, 1, 100000, &a->nodes);
-    case 'G': return parse_int_opt("gpus-per-node", arg, 0, 64, &a->gpus_per_node);
-    case 'n': return parse_int_opt("tasks-per-node", arg, 1, 1024, &a->tasks_per_node);
-    case 'c': return parse_int_opt("cpus-per-task", arg, 1, 1024, &a->cpus_per_task);
-    case OPT_SIGNAL_LEAD: return parse_int_opt("signal-lead", arg, 0, 3600, &a->signal_lead_s);
+    case 'N': return parse_int_opt("--nodes", arg, 1, 100000, &a->nodes);
+    case 'G': return parse_int_opt("--gpus-per-node", arg, 0, 64, &a->gpus_per_node);
+    case 'n': return parse_int_opt("--tasks-per-node", arg, 1, 1024, &a->tasks_per_node);
+    case 'c': return parse_int_opt("--cpus-per-task", arg, 1, 1024, &a->cpus_per_task);
+    case OPT_SIGNAL_LEAD: return parse_int_opt("--signal-lead", arg, 0, 3600, &a->signal_lead_s);
     case 't': a->time = arg; return 0;
     case 'p': a->partition = arg; return 0;
     case 'A': a->account = arg; return 0;
@@ -232,15 +231,20 @@ static int resolve_paths(const submit_args *a, const fs_config *cfg, job_spec *j
                                               "  hint: --set run.dir=runs/my-run");
     int rc = absolute_path("run.dir", cfg->run.dir, j->run_dir, sizeof j->run_dir, e);
     if (rc) return rc;
-    if (!getcwd(j->workdir, sizeof j->workdir))
+    if (cfg->slurm.workdir[0]) {
+        if ((rc = absolute_path("slurm.workdir", cfg->slurm.workdir, j->workdir, sizeof j->workdir, e))) return rc;
+        if (!fs_is_dir(j->workdir))
+            return fs_errorf(e, FS_EXIT_BADINPUT, "slurm.workdir %s is not a directory\n  hint: the job starts there "
+                                                  "(relative data paths begin there); --set slurm.workdir=DIR", j->workdir);
+    } else if (!getcwd(j->workdir, sizeof j->workdir)) {
         return fs_errorf(e, FS_EXIT_FAIL, "getcwd failed: %s\n  hint: submit from an existing directory", strerror(errno));
+    }
     if (a->faceswarm) {
         if ((rc = absolute_path("--faceswarm", a->faceswarm, j->faceswarm, sizeof j->faceswarm, e))) return rc;
     } else {
-        ssize_t n = readlink("/proc/self/exe", j->faceswarm, sizeof j->faceswarm - 1);
-        if (n <= 0) return fs_errorf(e, FS_EXIT_FAIL, "readlink /proc/self/exe failed: %s\n"
-                                                      "  hint: pass --faceswarm PATH", strerror(errno));
-        j->faceswarm[n] = 0;
+        if (!fs_self_exe()[0]) return fs_errorf(e, FS_EXIT_FAIL, "readlink /proc/self/exe failed: %s\n"
+                                                             "  hint: pass --faceswarm PATH", strerror(errno));
+        snprintf(j->faceswarm, sizeof j->faceswarm, "%s", fs_self_exe());
     }
     if (access(j->faceswarm, X_OK) != 0)
         return fs_errorf(e, FS_EXIT_BADINPUT, "--faceswarm %s is not an executable file: %s\n"
@@ -255,7 +259,8 @@ static int resolve_spec(const submit_args *a, const fs_config *cfg, job_spec *j,
     memset(j, 0, sizeof *j);
     j->nodes = pick(a->nodes, cfg->slurm.nodes);
     j->gpus_per_node = pick(a->gpus_per_node, cfg->slurm.gpus_per_node);
-    j->tasks_per_node = pick(a->tasks_per_node, j->gpus_per_node > 0 ? j->gpus_per_node : 1);
+    j->tasks_per_node = pick(a->tasks_per_node, cfg->slurm.tasks_per_node > 0 ? cfg->slurm.tasks_per_node
+                                                : j->gpus_per_node > 0 ? j->gpus_per_node : 1);
     j->cpus_per_task = pick(a->cpus_per_task, cfg->slurm.cpus_per_task);
     j->signal_lead_s = pick(a->signal_lead_s, cfg->slurm.signal_lead_s);
     snprintf(j->time, sizeof j->time, "%s", a->time ? a->time : cfg->slurm.time);
@@ -264,8 +269,9 @@ static int resolve_spec(const submit_args *a, const fs_config *cfg, job_spec *j,
     int rc;
     if ((rc = parse_time(j->time, &j->time_s, e)) || (rc = resolve_paths(a, cfg, j, e))) return rc;
     const char *base = strrchr(j->run_dir, '/');
-    int len = snprintf(j->job_name, sizeof j->job_name, a->job_name ? "%s" : "faceswarm-%s",
-                       a->job_name ? a->job_name : (base ? base + 1 : j->run_dir));
+    const char *name = a->job_name ? a->job_name : cfg->slurm.job_name;
+    int len = snprintf(j->job_name, sizeof j->job_name, name[0] ? "%s" : "faceswarm-%s",
+                       name[0] ? name : (base ? base + 1 : j->run_dir));
     if (len < 0 || (size_t)len >= sizeof j->job_name) j->job_name[sizeof j->job_name - 1] = 0; /* names may be cut */
     if ((rc = check_word("slurm.partition", j->partition, 0, e)) || (rc = check_word("slurm.account", j->account, 0, e)) ||
         (rc = check_word("--job-name", j->job_name, 0, e)))
@@ -273,15 +279,19 @@ static int resolve_spec(const submit_args *a, const fs_config *cfg, job_spec *j,
     return check_shape(j, cfg, e);
 }
 
-/* The job's values go back into the config, so that job/config.yaml describes the job. */
+/* The job's values go back into the config, so that job/config.yaml describes the job:
+ * `faceswarm submit RUN/job/config.yaml` submits the same job again. */
 static void apply_spec(const job_spec *j, fs_config *cfg) {
     cfg->slurm.nodes = j->nodes;
     cfg->slurm.gpus_per_node = j->gpus_per_node;
+    cfg->slurm.tasks_per_node = j->tasks_per_node;
     cfg->slurm.cpus_per_task = j->cpus_per_task;
     cfg->slurm.signal_lead_s = j->signal_lead_s;
     snprintf(cfg->slurm.time, sizeof cfg->slurm.time, "%s", j->time);
     snprintf(cfg->slurm.partition, sizeof cfg->slurm.partition, "%s", j->partition);
     snprintf(cfg->slurm.account, sizeof cfg->slurm.account, "%s", j->account);
+    snprintf(cfg->slurm.job_name, sizeof cfg->slurm.job_name, "%s", j->job_name);
+    snprintf(cfg->slurm.workdir, sizeof cfg->slurm.workdir, "%s", j->workdir);
     snprintf(cfg->run.dir, sizeof cfg->run.dir, "%s", j->run_dir);
     /* resolve_paths left SUBMIT_NAME_ROOM characters free after run_dir */
     int len = snprintf(cfg->coordinator.keys, sizeof cfg->coordinator.keys, "%s/job/coordinator.keys", j->run_dir);
@@ -305,21 +315,10 @@ static int find_template(const char *given, char *out, size_t n, fs_error *e) {
                                               "  hint: it is slurm/faceswarm.sbatch in the source tree", out,
                          given ? "--template" : "FACESWARM_SBATCH_TEMPLATE");
     }
-    /* Next to an installed binary, or in the source tree of a build directory. */
-    static const char *rel[] = {"../share/faceswarm/faceswarm.sbatch", "../../slurm/faceswarm.sbatch",
-                                "../slurm/faceswarm.sbatch"};
-    char exe[FS_PATH_LEN];
-    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    exe[len > 0 ? len : 0] = 0;
-    char *slash = strrchr(exe, '/');
-    if (slash) *slash = 0;
-    for (size_t i = 0; i < FS_ARRAY_LEN(rel); i++) {
-        int w = snprintf(out, n, "%s/%s", exe, rel[i]);
-        if (w > 0 && (size_t)w < n && fs_exists(out)) return 0;
-    }
-    return fs_errorf(e, FS_EXIT_BADINPUT, "no job script template next to %s (looked for %s, %s, %s there)\n"
-                                          "  hint: pass --template slurm/faceswarm.sbatch or set FACESWARM_SBATCH_TEMPLATE",
-                     exe, rel[0], rel[1], rel[2]);
+    /* Next to an installed binary, or in the source tree of the build (fs_data_file). */
+    int rc = fs_data_file("slurm/faceswarm.sbatch", out, n, e);
+    if (rc) fs_error_prefix(e, "no job script template: ");
+    return rc;
 }
 
 typedef struct tvar {
@@ -468,15 +467,91 @@ static int run_sbatch(const char *script_path, char *job_id, size_t n, fs_error 
     return 0;
 }
 
+/* How to run this binary again: "faceswarm" when that name on PATH is this very file, else
+ * its absolute path, so that the printed commands work as printed. */
+static const char *self_command(void) {
+    static char cmd[FS_PATH_LEN];
+    snprintf(cmd, sizeof cmd, "%s", fs_self_exe()[0] ? fs_self_exe() : "faceswarm");
+    const char *path = getenv("PATH");
+    struct stat self, other;
+    if (!path || stat(cmd, &self)) return cmd;
+    for (const char *p = path; *p;) {
+        size_t len = strcspn(p, ":");
+        char cand[FS_PATH_LEN];
+        int w = snprintf(cand, sizeof cand, "%.*s/faceswarm", (int)len, p);
+        if (len && w > 0 && (size_t)w < sizeof cand && !stat(cand, &other) && other.st_dev == self.st_dev &&
+            other.st_ino == self.st_ino)
+            return "faceswarm";
+        if (len && w > 0 && (size_t)w < sizeof cand && !stat(cand, &other)) return cmd; /* PATH finds another one first */
+        p += len + (p[len] == ':');
+    }
+    return cmd;
+}
+
+/* ---------------------------------------------------------------- resubmission */
+/* Every setting a job is made of (config key, the flag that overrides it, whether it was
+ * given, whether the previous job may lack it): a resubmission that changes one says so,
+ * since a new world size or time limit is rarely what "submit the same job again" means.
+ * Jobs frozen before tasks_per_node, job_name and workdir were kept have 0 or "" there. */
+#define SUBMIT_SETTINGS(X)                                                                     \
+    X(INT, nodes, "--nodes", a->nodes >= 0, 0)                                                 \
+    X(INT, gpus_per_node, "--gpus-per-node", a->gpus_per_node >= 0, 0)                         \
+    X(INT, tasks_per_node, "--tasks-per-node", a->tasks_per_node >= 0, 1)                      \
+    X(INT, cpus_per_task, "--cpus-per-task", a->cpus_per_task >= 0, 0)                         \
+    X(STR, time, "--time", a->time != NULL, 0)                                                 \
+    X(STR, partition, "--partition", a->partition != NULL, 0)                                  \
+    X(STR, account, "--account", a->account != NULL, 0)                                       \
+    X(INT, signal_lead_s, "--signal-lead", a->signal_lead_s >= 0, 0)                           \
+    X(STR, job_name, "--job-name", a->job_name != NULL, 1)                                     \
+    X(STR, workdir, "--set slurm.workdir", 0, 1)
+
+static void notice_change(const char *key, const char *was, const char *now, const char *quote, const char *flag,
+                          int given, const char *prev_path, const submit_args *a) {
+    fprintf(stderr, "notice: faceswarm submit: slurm.%s was %s%s%s in this run's previous job (%s); this job has "
+                    "%s%s%s (from %s)\n", key, quote, was, quote, prev_path, quote, now, quote, given ? flag : a->config);
+}
+
+#define SUBMIT_COMPARE_INT(f, flag, given, may_lack)                                           \
+    if (prev->slurm.f != cfg->slurm.f && !(may_lack && prev->slurm.f == 0)) {                  \
+        char was[16], now[16];                                                                 \
+        snprintf(was, sizeof was, "%d", prev->slurm.f), snprintf(now, sizeof now, "%d", cfg->slurm.f); \
+        notice_change(#f, was, now, "", flag, given, path, a), changed++;                      \
+    }
+#define SUBMIT_COMPARE_STR(f, flag, given, may_lack)                                           \
+    if (strcmp(prev->slurm.f, cfg->slurm.f) && !(may_lack && !prev->slurm.f[0]))               \
+        notice_change(#f, prev->slurm.f, cfg->slurm.f, "'", flag, given, path, a), changed++;
+#define SUBMIT_COMPARE(kind, f, flag, given, may_lack) SUBMIT_COMPARE_##kind(f, flag, given, may_lack)
+
+/* Compares the job about to be submitted (cfg, after apply_spec) with the run directory's
+ * previous one (job/config.yaml), if any. */
+static void compare_with_previous(const job_spec *j, const fs_config *cfg, const submit_args *a) {
+    char path[FS_PATH_LEN + 32];
+    snprintf(path, sizeof path, "%s/job/config.yaml", j->run_dir);
+    if (!fs_exists(path)) return;
+    static fs_config prev_cfg; /* large */
+    fs_config *prev = &prev_cfg;
+    fs_error e = {0};
+    if (fs_config_load(prev, path, &e)) {
+        fprintf(stderr, "warning: faceswarm submit: cannot read this run's previous job to compare: %s\n", e.msg);
+        return;
+    }
+    int changed = 0;
+    SUBMIT_SETTINGS(SUBMIT_COMPARE)
+    if (changed)
+        fprintf(stderr, "  hint: `%s submit %s` without options submits the previous job unchanged\n", self_command(), path);
+}
+
 static void print_submitted(const job_spec *j, const char *job_id) {
+    const char *fs = self_command();
     printf("submitted job %s: %d node(s) x %d rank(s)", job_id, j->nodes, j->tasks_per_node);
     if (j->gpus_per_node) printf(", %d GPU(s) per node", j->gpus_per_node);
     printf(", time %s\n", j->time);
     printf("  run dir:  %s\n", j->run_dir);
     printf("  output:   %s/slurm-%s.out\n", j->run_dir, job_id);
-    printf("  watch:    faceswarm status --run %s\n", j->run_dir);
+    printf("  watch:    %s status --run %s\n", fs, j->run_dir);
     printf("  stop:     scancel --signal=USR1 --batch %s   (checkpoint, then requeue and resume)\n", job_id);
-    printf("  resume:   faceswarm submit again with the same run.dir\n");
+    printf("  resume:   %s submit %s/job/config.yaml   (the same job again, from its newest checkpoint)\n", fs,
+           j->run_dir);
 }
 
 int cmd_submit(int argc, char **argv) {
@@ -492,7 +567,9 @@ int cmd_submit(int argc, char **argv) {
         (rc = find_template(a.template_path, tmpl, sizeof tmpl, &e)) || (rc = render_job(&j, tmpl, &script, &e)))
         goto fail;
     apply_spec(&j, &cfg);
+    compare_with_previous(&j, &cfg, &a);
     if (a.dry_run) {
+        fprintf(stderr, "faceswarm submit: dry run, nothing written or submitted; job script rendered from %s\n", tmpl);
         fputs(script, stdout);
         free(script);
         return FS_EXIT_OK;

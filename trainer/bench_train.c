@@ -233,9 +233,12 @@ static int bench_config(fs_world *w, const char *path, const bench_opts *o, int 
     return rc;
 }
 
+/* The shipped configs, installed or in the source tree (fs_data_file); when neither has
+ * them, the relative path, so that the error names the file looked for. */
 static const char *default_config(const char *name, char *buf, size_t n) {
-    const char *src = getenv("FACESWARM_SOURCE_DIR");
-    snprintf(buf, n, "%s/configs/%s", src ? src : ".", name);
+    char rel[64];
+    snprintf(rel, sizeof rel, "configs/%s", name);
+    if (fs_data_file(rel, buf, n, NULL)) snprintf(buf, n, "%s", rel);
     return buf;
 }
 
@@ -245,13 +248,14 @@ int bench_train(int argc, char **argv) {
                                          {"threads", required_argument, 0, 't'}, {"json", no_argument, 0, 'j'},
                                          {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     bench_opts o = {.steps = 5, .batch = 16, .rounds = 1};
-    int c;
+    int c, rc = 0;
+    fs_error e = {0};
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 's') o.steps = atoi(optarg);
-        else if (c == 'b') o.batch = atoi(optarg);
-        else if (c == 't') o.threads = atoi(optarg);
-        else if (c == 'r') o.rounds = atoi(optarg);
+    while (!rc && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 's') rc = fs_parse_int("--steps", optarg, 1, 1000000, &o.steps, &e);
+        else if (c == 'b') rc = fs_parse_int("--batch", optarg, 1, 65536, &o.batch, &e);
+        else if (c == 't') rc = fs_parse_int("--threads", optarg, 0, 1024, &o.threads, &e);
+        else if (c == 'r') rc = fs_parse_int("--rounds", optarg, 1, MAX_ROUNDS, &o.rounds, &e);
         else if (c == 'j') o.json = 1;
         else {
             FILE *f = c == 'h' ? stdout : stderr;
@@ -262,19 +266,17 @@ int bench_train(int argc, char **argv) {
             return c == 'h' ? FS_EXIT_OK : FS_EXIT_BADINPUT;
         }
     }
-    if (o.steps < 1 || o.batch < 1 || o.rounds < 1 || o.rounds > MAX_ROUNDS) {
-        fprintf(stderr, "error: --steps %d --batch %d --rounds %d: expected steps and batch >= 1, rounds 1..%d\n",
-                o.steps, o.batch, o.rounds, MAX_ROUNDS);
-        return FS_EXIT_BADINPUT;
+    if (rc) {
+        fprintf(stderr, "error: faceswarm bench train: %s\n", e.msg);
+        return rc;
     }
     fs_world w;
-    fs_error e = {0};
     if (fs_world_init(&w, &argc, &argv, &e)) return fprintf(stderr, "error: %s\n", e.msg), FS_EXIT_FAIL;
     char b1[FS_PATH_LEN], b2[FS_PATH_LEN];
     const char *defaults[] = {default_config("quickstart.yaml", b1, sizeof b1),
                               default_config("original-64.yaml", b2, sizeof b2)};
     const char *const *cfgs = optind < argc ? (const char *const *)argv + optind : defaults;
-    int n = optind < argc ? argc - optind : 2, wrong = 0, rc = 0;
+    int n = optind < argc ? argc - optind : 2, wrong = 0;
     if (w.rank == 0) {
         printf("# faceswarm bench train %s (commit %s)\n# world size %d, %d step(s) after 1 warm-up, batch %d per "
                "rank and identity, random in-memory faces (loader: faceswarm bench loader); %d round(s), medians\n",

@@ -1,27 +1,64 @@
-/* checkpoint.c — see checkpoint.h. */
+/* checkpoint.c — see checkpoint.h and docs/checkpoint.md. */
 #include "trainer/checkpoint.h"
 
 #include "data/h5check.h" /* fs_h5_lock: HDF5 here is not thread-safe and the loader reads too */
 
 #include <dirent.h>
+#include <errno.h>
 #include <hdf5.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-/* Every HDF5 call is checked; a failure names the file and what was being done. */
-#define H5_TRY(call, what)                                                                                   \
+#define CONFIG_MAX (64L << 20) /* bytes of /config a reader takes */
+#define MODEL_MAX (16L << 20)  /* bytes of /model */
+
+/* ---------------------------------------------------------------- write errors */
+/* The errno behind a failed HDF5 write: the file driver records it on the error stack
+ * ("..., errno = 28, error message = 'No space left on device', ..."); else errno itself. */
+static herr_t find_errno(unsigned n, const H5E_error2_t *err, void *data) {
+    (void)n;
+    const char *p = err->desc ? strstr(err->desc, "errno = ") : NULL;
+    if (p && *(int *)data == 0) *(int *)data = atoi(p + 8);
+    return 0;
+}
+
+static const char *write_hint(int err) {
+    switch (err) {
+    case ENOSPC:
+    case EDQUOT: return "free space on the run directory's file system, or keep fewer checkpoints (checkpoint.keep)";
+    case EACCES:
+    case EPERM:
+    case EROFS: return "make the run directory writable (or choose another run.dir)";
+    case ENOENT:
+    case ENOTDIR: return "check that the run directory exists";
+    case EIO: return "the storage reported an I/O error: check the disk";
+    default: return "check the run directory's file system";
+    }
+}
+
+/* "PATH: cannot WHAT: strerror\n  hint: ..." for a failed write (e set, returns FS_EXIT_FAIL). */
+static int write_fail(fs_error *e, const char *path, const char *what, long n_params) {
+    int err = 0, saved = errno;
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, find_errno, &err);
+    H5Eclear2(H5E_DEFAULT);
+    if (err == 0) err = saved;
+    return fs_errorf(e, FS_EXIT_FAIL, "%s: cannot %s: %s (the checkpoint needs about %.1f MB)\n  hint: %s", path, what,
+                     err ? strerror(err) : "HDF5 gave no reason", 12.0 * (double)n_params / 1e6, write_hint(err));
+}
+
+/* Every write is checked; a failure names the file, what was being written and why. */
+#define W_TRY(call, what)                                                                                    \
     do {                                                                                                     \
+        errno = 0;                                                                                           \
         if ((call) < 0) {                                                                                    \
-            rc = fs_errorf(e, FS_EXIT_FAIL, "%s: HDF5 failed to %s\n  hint: check free disk space and that " \
-                           "the file is a faceswarm checkpoint", path, what);                                \
+            rc = write_fail(e, path, what, meta->n_params);                                                  \
             goto done;                                                                                       \
         }                                                                                                    \
     } while (0)
 
-
-/* ---------------------------------------------------------------- attributes */
+/* ---------------------------------------------------------------- writing */
 static int attr_write_str(hid_t loc, const char *name, const char *value) {
     hid_t t = H5Tcopy(H5T_C_S1), s = H5Screate(H5S_SCALAR), a = -1;
     int ok = t >= 0 && s >= 0 && H5Tset_size(t, strlen(value) + 1) >= 0;
@@ -41,50 +78,7 @@ static int attr_write_i64(hid_t loc, const char *name, long long v) {
     if (s >= 0) H5Sclose(s);
     return ok ? 0 : -1;
 }
-/* Reads a string attribute (fixed or variable length) into out; -1 if absent or not a string. */
-static int attr_read_str(hid_t loc, const char *name, char *out, size_t outlen) {
-    if (H5Aexists(loc, name) <= 0) return -1;
-    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-    if (a < 0) return -1;
-    hid_t ft = H5Aget_type(a);
-    int rc = -1;
-    if (ft >= 0 && H5Tget_class(ft) == H5T_STRING) {
-        if (H5Tis_variable_str(ft) > 0) {
-            char *v = NULL;
-            hid_t mt = H5Tcopy(H5T_C_S1);
-            H5Tset_size(mt, H5T_VARIABLE);
-            if (H5Aread(a, mt, &v) >= 0 && v) {
-                snprintf(out, outlen, "%s", v);
-                H5free_memory(v);
-                rc = 0;
-            }
-            H5Tclose(mt);
-        } else {
-            size_t sz = H5Tget_size(ft);
-            char *buf = fs_calloc(sz + 1, 1);
-            if (H5Aread(a, ft, buf) >= 0) {
-                snprintf(out, outlen, "%s", buf);
-                rc = 0;
-            }
-            free(buf);
-        }
-    }
-    if (ft >= 0) H5Tclose(ft);
-    H5Aclose(a);
-    return rc;
-}
-static int attr_read_i64(hid_t loc, const char *name, long long *v) {
-    if (H5Aexists(loc, name) <= 0) return -1;
-    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-    if (a < 0) return -1;
-    hid_t ft = H5Aget_type(a);
-    int rc = (ft >= 0 && H5Tget_class(ft) == H5T_INTEGER && H5Aread(a, H5T_NATIVE_LLONG, v) >= 0) ? 0 : -1;
-    if (ft >= 0) H5Tclose(ft);
-    H5Aclose(a);
-    return rc;
-}
 
-/* ---------------------------------------------------------------- datasets */
 static int write_floats(hid_t f, const char *name, const float *x, long n, char sum_out[17]) {
     hsize_t dims[1] = {(hsize_t)n};
     hid_t s = H5Screate_simple(1, dims, NULL), d = -1;
@@ -97,18 +91,21 @@ static int write_floats(hid_t f, const char *name, const float *x, long n, char 
     if (s >= 0) H5Sclose(s);
     return ok ? 0 : -1;
 }
+
+/* Text as one UTF-8 string (scalar, fixed length, NUL-terminated): h5dump and h5py show it
+ * as text. Its checksum covers the text and its terminating NUL. */
 static int write_text(hid_t f, const char *name, const char *text, char sum_out[17]) {
-    hsize_t dims[1] = {(hsize_t)strlen(text) + 1};
-    hid_t s = H5Screate_simple(1, dims, NULL), d = -1;
-    int ok = s >= 0;
-    if (ok) d = H5Dcreate2(f, name, H5T_STD_U8LE, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    ok = ok && d >= 0 && H5Dwrite(d, H5T_NATIVE_UCHAR, H5S_ALL, H5S_ALL, H5P_DEFAULT, text) >= 0;
-    if (sum_out) {
-        fs_checksum_hex(fs_checksum64(text, dims[0]), sum_out);
-        ok = ok && attr_write_str(d, "checksum", sum_out) == 0;
-    }
+    size_t len = strlen(text) + 1;
+    hid_t t = H5Tcopy(H5T_C_S1), s = H5Screate(H5S_SCALAR), d = -1;
+    int ok = t >= 0 && s >= 0 && H5Tset_size(t, len) >= 0 && H5Tset_cset(t, H5T_CSET_UTF8) >= 0 &&
+             H5Tset_strpad(t, H5T_STR_NULLTERM) >= 0;
+    if (ok) d = H5Dcreate2(f, name, t, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    ok = ok && d >= 0 && H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, text) >= 0;
+    fs_checksum_hex(fs_checksum64(text, len), sum_out);
+    ok = ok && attr_write_str(d, "checksum", sum_out) == 0;
     if (d >= 0) H5Dclose(d);
     if (s >= 0) H5Sclose(s);
+    if (t >= 0) H5Tclose(t);
     return ok ? 0 : -1;
 }
 
@@ -129,26 +126,83 @@ static int write_meta(hid_t f, const fs_ckpt_meta *m) {
     return bad ? -1 : 0;
 }
 
+/* Opens /name or says it is missing (e set, -1). */
+static hid_t open_named(hid_t f, const char *path, const char *name, fs_error *e) {
+    hid_t d = H5Lexists(f, name, H5P_DEFAULT) > 0 ? H5Dopen2(f, name, H5P_DEFAULT) : -1;
+    if (d >= 0) return d;
+    H5Eclear2(H5E_DEFAULT);
+    fs_errorf(e, FS_EXIT_BADINPUT, "%s: dataset /%s is missing or unreadable\n  hint: the file is not a complete "
+              "faceswarm checkpoint; resume from an older one", path, name);
+    return -1;
+}
+
+/* ---------------------------------------------------------------- the metadata checksum */
+static const char *const DATASETS[] = {"params", "adam_m", "adam_v", "config", "model"};
+
+/* One dataset's part of the canonical text: "/<name> <class letter><type size> <elements>\n"
+ * and its attributes (its own checksum among them), so that its shape, its type and the
+ * checksum that covers its content are all covered. */
+static int canon_dataset(hid_t f, const char *path, const char *name, fs_h5_canon *c, fs_error *e) {
+    hid_t d = open_named(f, path, name, e);
+    if (d < 0) return FS_EXIT_BADINPUT;
+    hid_t t = H5Dget_type(d), s = H5Dget_space(d);
+    H5T_class_t cls = t >= 0 ? H5Tget_class(t) : H5T_NO_CLASS;
+    hssize_t n = s >= 0 ? H5Sget_simple_extent_npoints(s) : -1;
+    int rc = 0;
+    if (cls == H5T_NO_CLASS || n < 0)
+        rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: /%s has an unreadable type or shape\n  hint: the file is "
+                       "damaged; resume from an older checkpoint", path, name);
+    else
+        fs_h5_canon_add(c, "/%s %c%zu %lld\n", name, cls == H5T_FLOAT ? 'f' : cls == H5T_STRING ? 's' : 'o',
+                        H5Tis_variable_str(t) > 0 ? (size_t)0 : H5Tget_size(t), (long long)n);
+    if (!rc && fs_h5_canon_attrs(d, path, NULL, c, e)) rc = FS_EXIT_BADINPUT;
+    if (t >= 0) H5Tclose(t);
+    if (s >= 0) H5Sclose(s);
+    H5Dclose(d);
+    return rc;
+}
+
+/* fs_checksum64 of the canonical text of every root attribute but meta_checksum and of
+ * every dataset's type, shape and attributes (docs/checkpoint.md). */
+static int meta_checksum(hid_t f, const char *path, char out[17], fs_error *e) {
+    fs_h5_canon c = {0};
+    fs_h5_canon_add(&c, "%s meta\n", FS_CKPT_FORMAT);
+    int rc = fs_h5_canon_attrs(f, path, "meta_checksum", &c, e) ? FS_EXIT_BADINPUT : 0;
+    for (size_t i = 0; i < FS_ARRAY_LEN(DATASETS) && !rc; i++) rc = canon_dataset(f, path, DATASETS[i], &c, e);
+    if (!rc) fs_checksum_hex(fs_checksum64(c.p, c.len), out);
+    fs_h5_canon_free(&c);
+    return rc;
+}
+
 static int ckpt_write(const char *path, const fs_ckpt_meta *meta, const float *params, const float *adam_m,
-                  const float *adam_v, fs_ckpt_sums *sums, fs_error *e) {
-    char tmp[FS_PATH_LEN + 64];
+                      const float *adam_v, fs_ckpt_sums *sums, fs_error *e) {
+    char tmp[FS_PATH_LEN + 64], msum[17];
     fs_tmp_path(path, tmp, sizeof tmp);
     fs_ckpt_sums local;
     if (!sums) sums = &local;
     int rc = 0;
+    errno = 0;
     hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (f < 0) {
-        return fs_errorf(e, FS_EXIT_FAIL, "%s: cannot create checkpoint temp file\n  hint: check that the run "
-                         "directory exists and is writable", tmp);
+        rc = write_fail(e, path, "create the checkpoint's temp file", meta->n_params);
+        unlink(tmp); /* H5Fcreate may have made it before it failed */
+        return rc;
     }
-    H5_TRY(write_meta(f, meta), "write the checkpoint attributes");
-    H5_TRY(write_floats(f, "params", params, meta->n_params, sums->params), "write /params");
-    H5_TRY(write_floats(f, "adam_m", adam_m, meta->n_params, sums->adam_m), "write /adam_m");
-    H5_TRY(write_floats(f, "adam_v", adam_v, meta->n_params, sums->adam_v), "write /adam_v");
-    H5_TRY(write_text(f, "config", meta->config_text ? meta->config_text : "", sums->config), "write /config");
-    H5_TRY(write_text(f, "model", meta->model_text ? meta->model_text : "", NULL), "write /model");
+    W_TRY(write_meta(f, meta), "write the checkpoint's attributes");
+    W_TRY(write_floats(f, "params", params, meta->n_params, sums->params), "write /params");
+    W_TRY(write_floats(f, "adam_m", adam_m, meta->n_params, sums->adam_m), "write /adam_m");
+    W_TRY(write_floats(f, "adam_v", adam_v, meta->n_params, sums->adam_v), "write /adam_v");
+    W_TRY(write_text(f, "config", meta->config_text ? meta->config_text : "", sums->config), "write /config");
+    W_TRY(write_text(f, "model", meta->model_text ? meta->model_text : "", sums->model), "write /model");
+    if (meta_checksum(f, tmp, msum, e)) {
+        rc = FS_EXIT_FAIL;
+        goto done;
+    }
+    snprintf(sums->meta, sizeof sums->meta, "%s", msum);
+    W_TRY(attr_write_str(f, "meta_checksum", msum), "write the metadata checksum");
 done:
-    if (H5Fclose(f) < 0 && rc == 0) rc = fs_errorf(e, FS_EXIT_FAIL, "%s: HDF5 failed to close", tmp);
+    errno = 0;
+    if (H5Fclose(f) < 0 && rc == 0) rc = write_fail(e, path, "finish writing (close) the checkpoint", meta->n_params);
     if (rc != 0) {
         unlink(tmp);
         return rc;
@@ -157,27 +211,61 @@ done:
 }
 
 /* ---------------------------------------------------------------- reading */
-static int read_checked(hid_t f, const char *path, const char *name, hid_t memtype, size_t elem, long n,
-                        void *out, char sum_out[17], fs_error *e) {
-    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
-    if (d < 0)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: dataset /%s is missing\n  hint: the file is not a complete "
-                         "faceswarm checkpoint", path, name);
+static int damaged(fs_error *e, const char *path, const char *what) {
+    return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s (the file is damaged)\n  hint: resume from an older checkpoint",
+                     path, what);
+}
+
+/* Opens /name and checks that its n elements of elem bytes can be in the file at all (a
+ * damaged header must not make a reader allocate more than the file holds). */
+static hid_t open_sized(hid_t f, const char *path, const char *name, long n, size_t elem, fs_error *e) {
+    hid_t d = open_named(f, path, name, e);
+    if (d < 0) return -1;
+    hsize_t fsize = 0;
     hid_t s = H5Dget_space(d);
     hssize_t got = s >= 0 ? H5Sget_simple_extent_npoints(s) : -1;
+    if (s >= 0) H5Sclose(s);
+    /* Contiguous data (what the writer makes) must lie inside the file: HDF5 1.10 reads a
+     * damaged layout's address without checking it. */
+    hid_t p = H5Dget_create_plist(d);
+    int contiguous = p >= 0 && H5Pget_layout(p) == H5D_CONTIGUOUS;
+    if (p >= 0) H5Pclose(p);
+    haddr_t at = contiguous ? H5Dget_offset(d) : 0;
+    int outside = contiguous && (at == HADDR_UNDEF || H5Dget_storage_size(d) != (hsize_t)n * elem);
+    H5Eclear2(H5E_DEFAULT);
+    if (H5Fget_filesize(f, &fsize) < 0 || got != n || (double)n * (double)elem > (double)fsize || outside ||
+        (contiguous && (double)at + (double)n * (double)elem > (double)fsize)) {
+        if (got != n)
+            fs_errorf(e, FS_EXIT_BADINPUT, "%s: /%s has %lld elements, expected %ld\n  hint: the checkpoint "
+                      "belongs to another model, or is damaged", path, name, (long long)got, n);
+        else
+            damaged(e, path, "a dataset claims more bytes than the whole file holds");
+        H5Dclose(d);
+        return -1;
+    }
+    return d;
+}
+
+/* Reads n elements of /name into out (or a scratch buffer) and checks them against the
+ * dataset's checksum attribute; sum_out receives the checksum computed. */
+static int read_checked(hid_t f, const char *path, const char *name, hid_t memtype, size_t elem, long n,
+                        void *out, char sum_out[17], fs_error *e) {
+    hid_t d = open_sized(f, path, name, n, elem, e);
+    if (d < 0) return FS_EXIT_BADINPUT;
     int rc = 0;
     char want[17] = "";
     void *buf = NULL;
-    if (got != n) {
-        rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: /%s has %lld elements, expected %ld\n  hint: the checkpoint "
-                       "belongs to another model", path, name, (long long)got, n);
-    } else if (attr_read_str(d, "checksum", want, sizeof want) != 0) {
-        rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: /%s has no checksum attribute", path, name);
+    if (fs_h5_attr_text(d, path, "checksum", want, sizeof want, e) != 1) {
+        if (!e || !e->code) fs_errorf(e, FS_EXIT_BADINPUT, "%s: /%s has no checksum attribute\n  hint: the file is "
+                                      "not a complete faceswarm checkpoint", path, name);
+        rc = FS_EXIT_BADINPUT;
     } else {
         buf = out ? out : fs_malloc((size_t)n * elem);
+        char what[64];
+        snprintf(what, sizeof what, "cannot read /%s", name);
         if (H5Dread(d, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
-            rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: cannot read /%s (the file is damaged)\n  hint: resume "
-                           "from an older checkpoint", path, name);
+            H5Eclear2(H5E_DEFAULT);
+            rc = damaged(e, path, what);
         } else {
             fs_checksum_hex(fs_checksum64(buf, (size_t)n * elem), sum_out);
             if (strcmp(sum_out, want) != 0)
@@ -187,88 +275,143 @@ static int read_checked(hid_t f, const char *path, const char *name, hid_t memty
         }
     }
     if (buf && buf != out) free(buf);
-    if (s >= 0) H5Sclose(s);
     H5Dclose(d);
     return rc;
 }
 
-static long text_len(hid_t f, const char *name) {
-    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
-    if (d < 0) return -1;
+/* Stored size of a text dataset in bytes, and its form: a string with one value (fixed
+ * length, *vlen 0, or variable, *vlen 1, size unknown: 0) or uint8 [len + 1] (format v1). */
+static long text_bytes(hid_t d, hid_t t, int *vlen) {
     hid_t s = H5Dget_space(d);
-    long n = s >= 0 ? (long)H5Sget_simple_extent_npoints(s) : -1;
+    hssize_t n = s >= 0 ? H5Sget_simple_extent_npoints(s) : -1;
     if (s >= 0) H5Sclose(s);
-    H5Dclose(d);
-    return n;
+    H5T_class_t cls = H5Tget_class(t);
+    *vlen = cls == H5T_STRING && H5Tis_variable_str(t) > 0;
+    if (cls == H5T_STRING) return n == 1 ? (*vlen ? 0 : (long)H5Tget_size(t)) : -1;
+    return cls == H5T_INTEGER && H5Tget_size(t) == 1 ? (long)n : -1;
 }
 
-static int read_meta(hid_t f, const char *path, fs_ckpt_meta *m, fs_error *e) {
-    char fmt[64] = "", hash[32] = "";
-    long long v = 0, x;
-    if (attr_read_str(f, "format", fmt, sizeof fmt) != 0 || strcmp(fmt, FS_CKPT_FORMAT) != 0)
+/* Reads the text of open dataset d (type t, form as text_bytes found) into a new buffer;
+ * *bytes receives the count its checksum covers (the stored bytes; for a variable-length
+ * string another tool wrote, the text and its NUL). NULL when HDF5 cannot read it. */
+static char *text_read(hid_t d, hid_t t, int vlen, long *bytes) {
+    hid_t mt = H5Tget_class(t) == H5T_STRING ? H5Tcopy(t) : H5Tcopy(H5T_NATIVE_UCHAR);
+    char *buf = fs_calloc(vlen ? sizeof(char *) : (size_t)*bytes + 1, 1);
+    if (mt < 0 || H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        free(buf), buf = NULL;
+    } else if (vlen) {
+        char *v = *(char **)buf, *copy = fs_strdup(v ? v : "");
+        hid_t s = H5Dget_space(d);
+        H5Dvlen_reclaim(mt, s, H5P_DEFAULT, buf);
+        H5Sclose(s);
+        free(buf);
+        buf = copy;
+        *bytes = (long)strlen(buf) + 1;
+    }
+    if (mt >= 0) H5Tclose(mt);
+    return buf;
+}
+
+/* /config or /model as text (docs/checkpoint.md): checked against the dataset's checksum
+ * attribute when need_sum (all but format v1's /model, which had none). */
+static int read_text(hid_t f, const char *path, const char *name, long max, int need_sum, char **text,
+                     char sum_out[17], fs_error *e) {
+    *text = NULL;
+    hid_t d = open_named(f, path, name, e);
+    if (d < 0) return FS_EXIT_BADINPUT;
+    hid_t t = H5Dget_type(d);
+    int vlen = 0, rc = 0;
+    long bytes = t >= 0 ? text_bytes(d, t, &vlen) : -1;
+    hsize_t fsize = 0;
+    H5Fget_filesize(f, &fsize);
+    char want[17] = "", *buf = NULL, what[80];
+    snprintf(what, sizeof what, "/%s is not text of 1..%ld bytes", name, max);
+    if (bytes < 0 || (!vlen && (bytes < 1 || bytes > max || (hsize_t)bytes > fsize))) rc = damaged(e, path, what);
+    if (!rc && need_sum && fs_h5_attr_text(d, path, "checksum", want, sizeof want, e) != 1) {
+        if (!e || !e->code) fs_errorf(e, FS_EXIT_BADINPUT, "%s: /%s has no checksum attribute", path, name);
+        rc = FS_EXIT_BADINPUT;
+    }
+    snprintf(what, sizeof what, "cannot read /%s", name);
+    if (!rc && !(buf = text_read(d, t, vlen, &bytes))) rc = damaged(e, path, what);
+    if (!rc) fs_checksum_hex(fs_checksum64(buf, (size_t)bytes), sum_out);
+    if (!rc && need_sum && strcmp(sum_out, want) != 0)
+        rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: checksum mismatch in /%s: stored %s, computed %s\n  hint: the file "
+                       "was corrupted after it was written; resume from an older checkpoint", path, name, want,
+                       sum_out);
+    if (t >= 0) H5Tclose(t);
+    H5Dclose(d);
+    if (rc) free(buf);
+    else *text = buf;
+    return rc;
+}
+
+/* The root attributes a reader trusts, each checked for presence, type and range. */
+static int read_values(hid_t f, const char *path, fs_ckpt_meta *m, fs_error *e) {
+    static const struct { const char *name; int required; long long lo, hi; } tab[] = {
+        {"step", 1, 0, LLONG_MAX},         {"epoch", 1, 0, LLONG_MAX},           {"seed", 1, LLONG_MIN, LLONG_MAX},
+        {"world_size", 1, 1, 1 << 24},     {"global_batch", 1, 1, 1 << 30},       {"n_params", 1, 1, 1LL << 40},
+        {"nonfinite_skipped", 0, 0, LLONG_MAX}, {"restart_count", 0, 0, LLONG_MAX},
+    };
+    long long v[FS_ARRAY_LEN(tab)];
+    for (size_t i = 0; i < FS_ARRAY_LEN(tab); i++) {
+        v[i] = 0;
+        int got = fs_h5_attr_i64(f, path, tab[i].name, &v[i], e);
+        if (got < 0) return FS_EXIT_BADINPUT;
+        if (got == 0 && tab[i].required)
+            return fs_errorf(e, FS_EXIT_BADINPUT, "%s: attribute %s is missing\n  hint: the checkpoint is "
+                             "incomplete; resume from an older one", path, tab[i].name);
+        if (v[i] < tab[i].lo || v[i] > tab[i].hi)
+            return fs_errorf(e, FS_EXIT_BADINPUT, "%s: attribute %s is %lld; expected %lld..%lld\n  hint: the "
+                             "checkpoint is damaged; resume from an older one", path, tab[i].name, v[i], tab[i].lo,
+                             tab[i].hi);
+    }
+    m->step = (long)v[0], m->epoch = (long)v[1], m->seed = (uint64_t)v[2], m->world_size = (int)v[3];
+    m->global_batch = (int)v[4], m->n_params = (long)v[5], m->nonfinite_skipped = (long)v[6];
+    m->restart_count = (long)v[7];
+    char hash[32];
+    char *end = NULL;
+    if (fs_h5_attr_text(f, path, "model_hash", hash, sizeof hash, e) != 1 || strlen(hash) != 16 ||
+        (m->model_hash = strtoull(hash, &end, 16), *end))
+        return (e && e->code) ? e->code : fs_errorf(e, FS_EXIT_BADINPUT, "%s: attribute model_hash is missing or "
+                                                    "not 16 hex digits\n  hint: the checkpoint is damaged", path);
+    if (fs_h5_attr_text(f, path, "created", m->created, sizeof m->created, e) < 0) return FS_EXIT_BADINPUT;
+    return 0;
+}
+
+/* Format and version; for version 2, the metadata checksum over everything a reader trusts
+ * (before any of it is used). */
+static int read_header(hid_t f, const char *path, fs_ckpt_meta *m, fs_ckpt_sums *sums, fs_error *e) {
+    char fmt[64] = "";
+    long long v = 0;
+    if (fs_h5_attr_text(f, path, "format", fmt, sizeof fmt, e) < 0) return FS_EXIT_BADINPUT;
+    if (strcmp(fmt, FS_CKPT_FORMAT) != 0)
         return fs_errorf(e, FS_EXIT_BADINPUT, "%s: attribute format is '%s', expected '%s'\n  hint: this is "
                          "not a faceswarm checkpoint", path, fmt, FS_CKPT_FORMAT);
-    if (attr_read_i64(f, "version", &v) != 0 || v != FS_CKPT_VERSION)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: checkpoint version %lld, this faceswarm reads version %d\n"
-                         "  hint: use the faceswarm release that wrote it", path, v, FS_CKPT_VERSION);
-    static const char *need[] = {"step", "epoch", "seed", "world_size", "global_batch", "n_params"};
-    long long vals[6];
-    for (int i = 0; i < 6; i++)
-        if (attr_read_i64(f, need[i], &vals[i]) != 0)
-            return fs_errorf(e, FS_EXIT_BADINPUT, "%s: attribute %s is missing\n  hint: the checkpoint is "
-                             "incomplete", path, need[i]);
-    m->step = (long)vals[0], m->epoch = (long)vals[1], m->seed = (uint64_t)vals[2];
-    m->world_size = (int)vals[3], m->global_batch = (int)vals[4], m->n_params = (long)vals[5];
-    m->nonfinite_skipped = attr_read_i64(f, "nonfinite_skipped", &x) == 0 ? (long)x : 0;
-    m->restart_count = attr_read_i64(f, "restart_count", &x) == 0 ? (long)x : 0;
-    if (attr_read_str(f, "model_hash", hash, sizeof hash) != 0)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: attribute model_hash is missing", path);
-    m->model_hash = strtoull(hash, NULL, 16);
-    if (attr_read_str(f, "created", m->created, sizeof m->created) != 0) m->created[0] = 0;
-    if (m->n_params <= 0 || m->step < 0)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: n_params %ld / step %ld out of range", path, m->n_params,
-                         m->step);
+    if (fs_h5_attr_i64(f, path, "version", &v, e) != 1 || v < 1 || v > FS_CKPT_VERSION)
+        return (e && e->code) ? e->code : fs_errorf(e, FS_EXIT_BADINPUT, "%s: checkpoint version %lld, this "
+                         "faceswarm reads versions 1..%d\n  hint: use the faceswarm release that wrote it", path, v,
+                         FS_CKPT_VERSION);
+    m->version = (int)v;
+    if (v < 2) return 0;
+    char want[32] = "";
+    if (fs_h5_attr_text(f, path, "meta_checksum", want, sizeof want, e) != 1)
+        return (e && e->code) ? e->code : fs_errorf(e, FS_EXIT_BADINPUT, "%s: attribute meta_checksum is missing "
+                         "(format version %lld requires it)\n  hint: the checkpoint is damaged; resume from an older "
+                         "one", path, v);
+    if (meta_checksum(f, path, sums->meta, e)) return FS_EXIT_BADINPUT;
+    if (strcmp(want, sums->meta) != 0)
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: metadata checksum mismatch: stored %s, computed %s (an attribute "
+                         "such as step, epoch or seed, or a dataset's shape or checksum, changed after writing)\n"
+                         "  hint: the file was corrupted after it was written; resume from an older checkpoint",
+                         path, want, sums->meta);
     return 0;
 }
 
-static int read_texts(hid_t f, const char *path, fs_ckpt_meta *m, fs_ckpt_sums *sums, fs_error *e) {
-    long n = text_len(f, "config");
-    if (n < 1 || n > (64L << 20))
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: /config is missing or has a bad size (%ld)", path, n);
-    m->config_text = fs_calloc((size_t)n + 1, 1);
-    int rc = read_checked(f, path, "config", H5T_NATIVE_UCHAR, 1, n, m->config_text, sums->config, e);
-    if (rc) return rc;
-    long k = text_len(f, "model");
-    m->model_text = fs_calloc(k > 0 ? (size_t)k + 1 : 1, 1);
-    if (k > 0 && k < (16L << 20)) {
-        hid_t d = H5Dopen2(f, "model", H5P_DEFAULT);
-        if (d >= 0) {
-            if (H5Dread(d, H5T_NATIVE_UCHAR, H5S_ALL, H5S_ALL, H5P_DEFAULT, m->model_text) < 0)
-                m->model_text[0] = 0;
-            H5Dclose(d);
-        }
-    }
-    return 0;
-}
-
-static int ckpt_read(const char *path, long n_params_expected, fs_ckpt_meta *meta, float *params, float *adam_m,
-                 float *adam_v, fs_ckpt_sums *sums, fs_error *e) {
-    memset(meta, 0, sizeof *meta);
-    fs_ckpt_sums local;
-    if (!sums) sums = &local;
-    if (!fs_exists(path))
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: no such checkpoint\n  hint: list a run's checkpoints with "
-                         "ls RUN/checkpoints", path);
-    if (fs_is_dir(path))
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: is a directory, expected a checkpoint file", path);
-    if (H5Fis_hdf5(path) <= 0)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: not an HDF5 file (truncated or damaged)\n  hint: resume "
-                         "from an older checkpoint", path);
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: HDF5 cannot open it (damaged)\n  hint: resume from an older "
-                         "checkpoint", path);
-    int rc = read_meta(f, path, meta, e);
+static int read_all(hid_t f, const char *path, long n_params_expected, fs_ckpt_meta *meta, float *params,
+                    float *adam_m, float *adam_v, fs_ckpt_sums *sums, fs_error *e) {
+    int rc = read_header(f, path, meta, sums, e);
+    if (!rc) rc = read_values(f, path, meta, e);
     if (!rc && n_params_expected > 0 && meta->n_params != n_params_expected)
         rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: checkpoint has %ld parameters, the configured model has %ld\n"
                        "  hint: resume with the config the checkpoint was trained with (faceswarm checkpoint "
@@ -276,10 +419,46 @@ static int ckpt_read(const char *path, long n_params_expected, fs_ckpt_meta *met
     if (!rc) rc = read_checked(f, path, "params", H5T_NATIVE_FLOAT, 4, meta->n_params, params, sums->params, e);
     if (!rc) rc = read_checked(f, path, "adam_m", H5T_NATIVE_FLOAT, 4, meta->n_params, adam_m, sums->adam_m, e);
     if (!rc) rc = read_checked(f, path, "adam_v", H5T_NATIVE_FLOAT, 4, meta->n_params, adam_v, sums->adam_v, e);
-    if (!rc) rc = read_texts(f, path, meta, sums, e);
-    H5Fclose(f);
-    if (rc) fs_ckpt_meta_free(meta);
+    if (!rc) rc = read_text(f, path, "config", CONFIG_MAX, 1, &meta->config_text, sums->config, e);
+    if (!rc) rc = read_text(f, path, "model", MODEL_MAX, meta->version >= 2, &meta->model_text, sums->model, e);
     return rc;
+}
+
+static int ckpt_read(const char *path, long n_params_expected, fs_ckpt_meta *meta, float *params, float *adam_m,
+                     float *adam_v, fs_ckpt_sums *sums, fs_error *e) {
+    memset(meta, 0, sizeof *meta);
+    fs_ckpt_sums local;
+    if (!sums) sums = &local;
+    memset(sums, 0, sizeof *sums);
+    if (!fs_exists(path))
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: no such checkpoint\n  hint: list a run's checkpoints with "
+                         "ls RUN/checkpoints", path);
+    if (fs_is_dir(path))
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: is a directory, expected a checkpoint file\n  hint: name a file "
+                         "such as RUN/checkpoints/ckpt-0000001000.h5", path);
+    if (H5Fis_hdf5(path) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: not an HDF5 file (truncated or damaged)\n  hint: resume "
+                         "from an older checkpoint", path);
+    }
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: HDF5 cannot open it (damaged)\n  hint: resume from an older "
+                         "checkpoint", path);
+    }
+    int rc = read_all(f, path, n_params_expected, meta, params, adam_m, adam_v, sums, e);
+    if (rc && !(e && e->code)) fs_errorf(e, FS_EXIT_BADINPUT, "%s: cannot be read (damaged)", path);
+    if (H5Fclose(f) < 0) H5Eclear2(H5E_DEFAULT);
+    if (rc) fs_ckpt_meta_free(meta);
+    return rc ? FS_EXIT_BADINPUT : 0;
+}
+
+const char *fs_ckpt_notice(const fs_ckpt_meta *meta) {
+    return meta->version < 2 ? "checkpoint format v1 (older faceswarm): its datasets were verified, but its "
+                               "attributes (step, epoch, seed, ...) and /model are covered by no checksum; the "
+                               "checkpoints written from now on (v2) cover them"
+                             : NULL;
 }
 
 int fs_ckpt_write(const char *path, const fs_ckpt_meta *meta, const float *params, const float *adam_m,

@@ -23,7 +23,7 @@
 #include "trainer/config.h" /* FS_PATH_LEN */
 
 #define FS_CKPT_FORMAT "faceswarm.checkpoint"
-#define FS_CKPT_VERSION 1
+#define FS_CKPT_VERSION 2
 
 typedef struct fs_ckpt_meta {
     long step;            /* completed optimizer steps */
@@ -38,10 +38,12 @@ typedef struct fs_ckpt_meta {
     char created[32];
     char *config_text;    /* malloc'd by readers */
     char *model_text;     /* malloc'd by readers */
+    int version;          /* format version read (readers); writers write FS_CKPT_VERSION */
 } fs_ckpt_meta;
 
 typedef struct fs_ckpt_sums {
-    char params[17], adam_m[17], adam_v[17], config[17]; /* hex checksums */
+    char params[17], adam_m[17], adam_v[17], config[17], model[17]; /* hex checksums of the datasets */
+    char meta[17]; /* the metadata checksum (format v2; "" for v1) */
 } fs_ckpt_sums;
 
 /* Writes path atomically. sums (may be NULL) receives the checksums written. */
@@ -53,6 +55,9 @@ int fs_ckpt_write(const char *path, const fs_ckpt_meta *meta, const float *param
 int fs_ckpt_read(const char *path, long n_params_expected, fs_ckpt_meta *meta, float *params, float *adam_m,
                  float *adam_v, fs_ckpt_sums *sums, fs_error *e);
 void fs_ckpt_meta_free(fs_ckpt_meta *meta);
+/* What a reader should say about a checkpoint it read (format v1: metadata without a
+ * checksum), or NULL. */
+const char *fs_ckpt_notice(const fs_ckpt_meta *meta);
 
 /* <run>/checkpoints/ckpt-<step, 10 digits>.h5 */
 void fs_ckpt_path(const char *run_dir, long step, char *out, size_t outlen);

@@ -1,4 +1,4 @@
-/* checkpoint_cmd.c — `faceswarm checkpoint inspect|verify FILE`. */
+/* checkpoint_cmd.c — `faceswarm checkpoint inspect|verify FILE`, `checkpoint diff A B`. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,11 +8,36 @@
 
 static void ckpt_usage(FILE *f) {
     fprintf(f, "usage: faceswarm checkpoint inspect FILE   step, epoch, config summary and checksums\n"
-               "       faceswarm checkpoint verify FILE    re-read every dataset and check its checksum;\n"
+               "       faceswarm checkpoint verify FILE    re-read every dataset and check every checksum;\n"
                "                                           exit 0 if whole, 2 on any mismatch\n"
                "       faceswarm checkpoint diff A B       how far apart two checkpoints' parameters are:\n"
-               "                                           max |a-b|, relative L2 distance |a-b|/|a|\n");
+               "                                           max |a-b|, relative L2 distance |a-b|/|a|\n"
+               "  The format and its checksums: docs/checkpoint.md.\n");
 }
+
+/* `checkpoint SUB --help`: what SUB does, its arguments and its exit status. */
+static int sub_help(const char *sub) {
+    if (!strcmp(sub, "inspect"))
+        printf("usage: faceswarm checkpoint inspect FILE\n"
+               "  Verifies FILE like verify, then prints its step, epoch, seed, world size, global batch,\n"
+               "  parameter count, model hash, creation time, restarts, skipped non-finite steps, the model\n"
+               "  section of the config it was trained with and every checksum (datasets and metadata).\n"
+               "  Exit 0; 2 when FILE is missing, damaged or not a faceswarm checkpoint.\n");
+    else if (!strcmp(sub, "verify"))
+        printf("usage: faceswarm checkpoint verify FILE\n"
+               "  Re-reads /params, /adam_m, /adam_v, /config and /model and checks each against its\n"
+               "  checksum, and checks the metadata checksum that covers every attribute (step, epoch,\n"
+               "  seed, world size, global batch, ...) and every dataset's shape and checksum.\n"
+               "  A format v1 checkpoint (older faceswarm) has no metadata checksum: it is checked by the\n"
+               "  v1 rule, with a notice. Exit 0 if whole, 2 on any mismatch or damage.\n");
+    else
+        printf("usage: faceswarm checkpoint diff A B\n"
+               "  Verifies both checkpoints, then prints how many parameters differ, max |a-b| and the\n"
+               "  relative L2 distance |a-b|/|a|. Exit 0; 2 when either does not verify or the models differ.\n");
+    return FS_EXIT_OK;
+}
+
+static int is_help(const char *arg) { return !strcmp(arg, "--help") || !strcmp(arg, "-h"); }
 
 /* The model section of the saved config: the lines under "model:". */
 static void print_model_section(const char *cfg) {
@@ -37,8 +62,10 @@ static void inspect(const char *path, const fs_ckpt_meta *m, const fs_ckpt_sums 
     printf("parameters  %ld\nmodel hash  %s\ncreated     %s\n", m->n_params, hash, m->created);
     printf("restarts    %ld\nnon-finite steps skipped  %ld\n", m->restart_count, m->nonfinite_skipped);
     print_model_section(m->config_text);
+    printf("format      %s v%d\n", FS_CKPT_FORMAT, m->version);
     printf("checksums (verified):\n");
     printf("  params  %s\n  adam_m  %s\n  adam_v  %s\n  config  %s\n", s->params, s->adam_m, s->adam_v, s->config);
+    if (m->version >= 2) printf("  model   %s\n  meta    %s\n", s->model, s->meta);
 }
 
 /* Loads a checkpoint's parameters (verified); *n receives their count. */
@@ -85,8 +112,11 @@ static int diff(const char *a, const char *b) {
 }
 
 int cmd_checkpoint(int argc, char **argv) {
+    int known = argc >= 2 && (!strcmp(argv[1], "inspect") || !strcmp(argv[1], "verify") || !strcmp(argv[1], "diff"));
+    for (int i = 2; known && i < argc; i++)
+        if (is_help(argv[i])) return sub_help(argv[1]);
     if (argc == 4 && !strcmp(argv[1], "diff")) return diff(argv[2], argv[3]);
-    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+    if (argc >= 2 && is_help(argv[1])) {
         ckpt_usage(stdout);
         return FS_EXIT_OK;
     }
@@ -102,8 +132,10 @@ int cmd_checkpoint(int argc, char **argv) {
         fprintf(stderr, "error: %s\n", e.msg);
         return rc == FS_EXIT_FAIL ? FS_EXIT_FAIL : FS_EXIT_BADINPUT;
     }
+    if (fs_ckpt_notice(&m)) fprintf(stderr, "notice: %s: %s\n", argv[2], fs_ckpt_notice(&m));
     if (!strcmp(argv[1], "inspect")) inspect(argv[2], &m, &s);
-    else printf("%s: OK (step %ld, %ld parameters, every checksum matches)\n", argv[2], m.step, m.n_params);
+    else printf("%s: OK (step %ld, %ld parameters, every checksum matches%s)\n", argv[2], m.step, m.n_params,
+                m.version < 2 ? "; format v1: datasets only" : "");
     fs_ckpt_meta_free(&m);
     return FS_EXIT_OK;
 }

@@ -14,6 +14,7 @@ int cmd_coordinator(int argc, char **argv); /* comms/coordinator.c */
 int cmd_status(int argc, char **argv);      /* comms/status.c */
 int cmd_keys(int argc, char **argv);        /* comms/keys.c */
 int cmd_submit(int argc, char **argv);      /* slurm/submit.c */
+int cmd_detect(int argc, char **argv);      /* data/detect_cmd.c */
 
 /* faceswarm bench <what>: each benchmark prints '#' header lines, then fixed-width rows
  * under a units row (or JSON lines with --json), checks its own results and exits non-zero
@@ -24,5 +25,6 @@ int bench_extract(int argc, char **argv);     /* data/bench_extract.c */
 int bench_train(int argc, char **argv);       /* trainer/bench_train.c */
 int bench_allreduce(int argc, char **argv);   /* comms/bench_allreduce.c */
 int bench_coordinator(int argc, char **argv); /* comms/bench_coordinator.c */
+int bench_watermark(int argc, char **argv);   /* data/bench_watermark.c */
 
 #endif

@@ -68,6 +68,26 @@ void fs_log_set_rank(int rank, int world) {
 void fs_log_set_level(fs_log_level lvl) { g_level = lvl; }
 fs_log_level fs_log_get_level(void) { return g_level; }
 
+int fs_log_parse_level(const char *s) {
+    static const char *const names[] = {"debug", "info", "warning", "error"};
+    for (int i = 0; s && i < (int)FS_ARRAY_LEN(names); i++)
+        if (!strcmp(s, names[i]) || (i == FS_LOG_WARN && !strcmp(s, "warn"))) return i;
+    return -1;
+}
+
+int fs_log_init_from_env(void) {
+    const char *env = getenv("FACESWARM_LOG");
+    if (!env || !env[0]) return 0;
+    int lvl = fs_log_parse_level(env);
+    if (lvl < 0) {
+        fprintf(stderr, "error: FACESWARM_LOG='%s': unknown log level; expected debug, info, warning or error\n"
+                        "  hint: FACESWARM_LOG=debug also prints the source location of errors\n", env);
+        return -1;
+    }
+    g_level = (fs_log_level)lvl;
+    return 0;
+}
+
 static void log_prefix(FILE *f, fs_log_level lvl) {
     static const char *names[] = {"debug", "info", "warning", "error"};
     /* Progress is rank 0's alone and needs no prefix; what any rank may say does. */
@@ -75,10 +95,32 @@ static void log_prefix(FILE *f, fs_log_level lvl) {
     if (lvl != FS_LOG_INFO) fprintf(f, "%s: ", names[lvl]);
 }
 
+static FILE *g_progress; /* the stream whose line a progress line holds open, NULL = none */
+
+void fs_progress(FILE *f, int in_place, const char *fmt, ...) {
+    if (g_progress && g_progress != f) fs_progress_end();
+    if (in_place) fputs("\r\033[K", f);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(f, fmt, ap);
+    va_end(ap);
+    if (!in_place) fputc('\n', f);
+    g_progress = in_place ? f : NULL;
+    fflush(f);
+}
+
+void fs_progress_end(void) {
+    if (!g_progress) return;
+    fputc('\n', g_progress);
+    fflush(g_progress);
+    g_progress = NULL;
+}
+
 void fs_log(fs_log_level lvl, const char *fmt, ...) {
     if (lvl < g_level) return;
     /* Progress (info) is rank 0's alone; warnings and errors come from every rank. */
     if (lvl <= FS_LOG_INFO && g_rank != 0) return;
+    fs_progress_end();
     FILE *f = lvl >= FS_LOG_WARN ? stderr : stdout;
     log_prefix(f, lvl);
     va_list ap;
@@ -89,14 +131,22 @@ void fs_log(fs_log_level lvl, const char *fmt, ...) {
     fflush(f);
 }
 
+void fs_where(char *out, size_t len, const char *file, int line) {
+    if (g_level == FS_LOG_DEBUG) snprintf(out, len, " (%s:%d)", file, line);
+    else if (len) out[0] = 0;
+}
+
 void fs_die_at(const char *file, int line, int code, const char *fmt, ...) {
+    fs_progress_end();
     fflush(stdout);
     log_prefix(stderr, FS_LOG_ERROR);
     va_list ap;
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    if (fs_log_get_level() == FS_LOG_DEBUG) fprintf(stderr, " (%s:%d)", file, line);
+    char where[1100];
+    fs_where(where, sizeof where, file, line);
+    fputs(where, stderr);
     fputc('\n', stderr);
     fflush(stderr);
     exit(code);
@@ -105,9 +155,8 @@ void fs_die_at(const char *file, int line, int code, const char *fmt, ...) {
 /* ---------------------------------------------------------------- checked calls */
 static _Noreturn void oom(size_t n, const char *file, int line) {
     fs_die_at(file, line, FS_EXIT_FAIL,
-              "%s:%d: out of memory allocating %zu bytes\n  hint: reduce train.batch_per_identity "
-              "or the model size, or run on a node with more memory",
-              file, line, n);
+              "out of memory allocating %zu bytes\n  hint: reduce train.batch_per_identity "
+              "or the model size, or run on a node with more memory", n);
 }
 void *fs_malloc_at(size_t n, const char *file, int line) {
     void *p = malloc(n ? n : 1);
@@ -188,6 +237,49 @@ int fs_exists(const char *path) {
     return stat(path, &st) == 0;
 }
 
+/* A path the user named that cannot be made is bad input (exit 2); a full or failing disk
+ * is a runtime failure (exit 1). */
+static int path_errno_code(int err) {
+    return err == ENOENT || err == ENOTDIR || err == EACCES || err == EPERM || err == EROFS || err == ENAMETOOLONG ||
+                   err == ELOOP
+               ? FS_EXIT_BADINPUT
+               : FS_EXIT_FAIL;
+}
+static const char *path_errno_hint(int err) {
+    if (err == EACCES || err == EPERM) return "you may not write there: choose a directory of your own";
+    if (err == EROFS) return "that file system is read-only: choose a writable location";
+    if (err == ENOSPC || err == EDQUOT) return "the disk (or your quota) is full: free space or choose another disk";
+    return "choose a location on a writable file system whose parent directories exist";
+}
+
+int fs_check_out_file(const char *opt, const char *path, fs_error *e) {
+    char dir[4096];
+    if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir)
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s %s: path too long\n  hint: use a shorter path", opt, path);
+    char *slash = strrchr(dir, '/');
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == dir) dir[1] = 0;
+    else *slash = 0;
+    if (fs_is_dir(path))
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s %s is a directory; expected a file name\n"
+                                              "  hint: name a file inside it, e.g. %s/out.h5", opt, path, path);
+    if (!fs_is_dir(dir))
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s %s: the directory %s does not exist\n"
+                                              "  hint: mkdir -p %s, or choose another location", opt, path, dir, dir);
+    /* access(W_OK) says yes to root everywhere (even /proc): only creating a file tells. */
+    char probe[4096 + 64];
+    snprintf(probe, sizeof probe, "%s/.faceswarm-probe.%ld", dir, (long)getpid());
+    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) {
+        int err = errno;
+        return fs_errorf(e, path_errno_code(err), "%s %s: cannot create a file in %s: %s\n  hint: %s", opt, path,
+                         dir, strerror(err), path_errno_hint(err));
+    }
+    close(fd);
+    unlink(probe);
+    return 0;
+}
+
 int fs_mkdir_p(const char *dir, fs_error *e) {
     char buf[4096];
     if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
@@ -196,11 +288,14 @@ int fs_mkdir_p(const char *dir, fs_error *e) {
         if (*p == '/' || *p == 0) {
             char c = *p;
             *p = 0;
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-                return fs_errorf(e, FS_EXIT_FAIL, "%s: cannot create directory: %s\n  hint: check permissions",
-                                 buf, strerror(errno));
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+                int err = errno;
+                return fs_errorf(e, path_errno_code(err), "%s: cannot create directory %s: %s\n"
+                                 "  hint: %s", dir, buf, strerror(err), path_errno_hint(err));
+            }
             if (!fs_is_dir(buf))
-                return fs_errorf(e, FS_EXIT_BADINPUT, "%s: exists and is not a directory", buf);
+                return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s exists and is not a directory\n"
+                                 "  hint: choose another path, or move %s away", dir, buf, buf);
             *p = c;
             if (c == 0) break;
         }
@@ -237,6 +332,44 @@ int fs_commit_file(const char *tmp, const char *path, fs_error *e) {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", path);
     return fs_fsync_path(dirname(dir), e);
+}
+
+/* FACESWARM_FAULT="point:N[,point:N...]": the N-th call (1-based) of fs_fault(point) returns
+ * ENOSPC, every other call 0. Read once; single-threaded callers only (rank 0's writers). */
+int fs_fault(const char *point) {
+    static long calls[8];
+    static const char *names[8];
+    const char *env = getenv("FACESWARM_FAULT");
+    if (!env) return 0;
+    size_t pl = strlen(point);
+    int slot = 0;
+    while (slot < 8 && names[slot] && strcmp(names[slot], point) != 0) slot++;
+    if (slot == 8) return 0;
+    names[slot] = point;
+    long n = ++calls[slot];
+    for (const char *p = env; (p = strstr(p, point)) != NULL; p += pl)
+        if ((p == env || p[-1] == ',') && p[pl] == ':' && strtol(p + pl + 1, NULL, 10) == n) return ENOSPC;
+    return 0;
+}
+
+int fs_append(int fd, const char *path, const void *data, size_t len, const char *fault, fs_error *e) {
+    off_t start = lseek(fd, 0, SEEK_END);
+    const char *p = data;
+    size_t done = 0;
+    int err = fault ? fs_fault(fault) : 0;
+    while (!err && done < len) {
+        ssize_t w = write(fd, p + done, len - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) err = w < 0 ? errno : ENOSPC;
+        else done += (size_t)w;
+    }
+    if (!err) return 0;
+    /* The file keeps only whole records: a torn one would merge with the next. */
+    int cut = start >= 0 && ftruncate(fd, start) == 0;
+    return fs_errorf(e, FS_EXIT_FAIL, "%s: write failed after %zu of %zu bytes: %s%s\n  hint: %s", path, done, len,
+                     strerror(err), cut && done ? " (the partial record was removed)" : "",
+                     err == ENOSPC || err == EDQUOT ? "free space on that filesystem (df -h, quotas)"
+                                                    : "check the filesystem holding the run directory");
 }
 
 int fs_write_file_atomic(const char *path, const void *data, size_t len, fs_error *e) {
@@ -395,4 +528,104 @@ int fs_edit_distance(const char *a, const char *b) {
     }
     return prev[lb];
 }
+
+int fs_identity_ok(const char *name) {
+    size_t len = strlen(name);
+    if (len == 0 || len > FS_IDENTITY_MAX || name[0] == '-') return 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = name[i];
+        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+              ch == '-'))
+            return 0;
+    }
+    return 1;
+}
+
 const char *fs_git_commit(void) { return FS_GIT_COMMIT; }
+
+/* ---------------------------------------------------------------- command-line numbers */
+static int bad_number(const char *opt, const char *text, const char *kind, double lo, double hi, fs_error *e) {
+    return fs_errorf(e, FS_EXIT_BADINPUT, "%s '%s' is not %s from %.15g to %.15g\n"
+                                          "  hint: write it in digits, e.g. %s %.15g",
+                     opt, text, kind, lo, hi, opt, lo > 1 ? lo : (hi < 1 ? hi : 1));
+}
+
+/* strtol and strtod skip leading blanks and stop at the first stranger: both are refused. */
+static int number_starts(const char *text) {
+    return text[0] && !(text[0] == ' ' || (text[0] >= '\t' && text[0] <= '\r'));
+}
+
+int fs_parse_long(const char *opt, const char *text, long lo, long hi, long *out, fs_error *e) {
+    char *end;
+    errno = 0;
+    long v = number_starts(text) ? strtol(text, &end, 10) : 0;
+    if (!number_starts(text) || *end || errno || v < lo || v > hi)
+        return bad_number(opt, text, "an integer", (double)lo, (double)hi, e);
+    *out = v;
+    return 0;
+}
+
+int fs_parse_int(const char *opt, const char *text, int lo, int hi, int *out, fs_error *e) {
+    long v;
+    int rc = fs_parse_long(opt, text, lo, hi, &v, e);
+    if (!rc) *out = (int)v;
+    return rc;
+}
+
+int fs_parse_double(const char *opt, const char *text, double lo, double hi, double *out, fs_error *e) {
+    char *end;
+    errno = 0;
+    double v = number_starts(text) ? strtod(text, &end) : 0;
+    /* !(in range) also refuses nan; hi bounds inf */
+    if (!number_starts(text) || *end || errno == ERANGE || !(v >= lo && v <= hi))
+        return bad_number(opt, text, "a number", lo, hi, e);
+    *out = v;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- data files */
+#ifndef FS_SOURCE_DIR
+#define FS_SOURCE_DIR "" /* set by CMakeLists.txt: the source tree of this build */
+#endif
+#define DATA_PATH_LEN 4096
+#ifndef FS_DATA_FROM_BIN
+#define FS_DATA_FROM_BIN "../share/faceswarm" /* set by CMakeLists.txt from the install dirs */
+#endif
+
+const char *fs_self_exe(void) {
+    static char exe[DATA_PATH_LEN];
+    if (!exe[0]) {
+        ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        exe[len > 0 ? len : 0] = 0;
+    }
+    return exe;
+}
+
+int fs_data_file(const char *rel, char *out, size_t n, fs_error *e) {
+    const char *env = getenv("FACESWARM_DATA_DIR");
+    if (env && env[0]) {
+        int w = snprintf(out, n, "%s/%s", env, rel);
+        if (w > 0 && (size_t)w < n && fs_exists(out)) return 0;
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s is not under FACESWARM_DATA_DIR=%s\n"
+                                              "  hint: point FACESWARM_DATA_DIR at an installed share/faceswarm "
+                                              "or at the source tree, or unset it", rel, env);
+    }
+    char bindir[DATA_PATH_LEN], places[2][DATA_PATH_LEN + 64];
+    snprintf(bindir, sizeof bindir, "%s", fs_self_exe());
+    char *slash = strrchr(bindir, '/');
+    if (slash) *slash = 0;
+    snprintf(places[0], sizeof places[0], "%s/%s", bindir, FS_DATA_FROM_BIN);
+    snprintf(places[1], sizeof places[1], "%s", FS_SOURCE_DIR);
+    for (size_t i = 0; i < FS_ARRAY_LEN(places); i++) {
+        int w = snprintf(out, n, "%s/%s", places[i], rel);
+        if (!places[i][0] || w <= 0 || (size_t)w >= n || !fs_exists(out)) continue;
+        char *real = realpath(out, NULL); /* BIN/../share/... reads better without the .. */
+        if (real && strlen(real) < n) snprintf(out, n, "%s", real);
+        free(real);
+        return 0;
+    }
+    return fs_errorf(e, FS_EXIT_BADINPUT, "%s was found neither where it is installed (%s/) nor in the source "
+                                          "tree this binary was built from (%s/)\n"
+                                          "  hint: cmake --install BUILD_DIR, or set FACESWARM_DATA_DIR to a "
+                                          "directory holding %s", rel, places[0], places[1][0] ? places[1] : "?", rel);
+}

@@ -40,15 +40,28 @@ typedef enum { FS_LOG_DEBUG = 0, FS_LOG_INFO, FS_LOG_WARN, FS_LOG_ERROR } fs_log
 void fs_log_set_rank(int rank, int world); /* errors gain "[rank N host]" when world > 1 */
 void fs_log_set_level(fs_log_level lvl);
 fs_log_level fs_log_get_level(void);
+/* "debug" | "info" | "warning" (or "warn") | "error" -> its level; -1 for anything else. */
+int fs_log_parse_level(const char *s);
+/* The level from FACESWARM_LOG when set (debug also prints the source location of errors,
+ * which users never see otherwise); -1 after saying why for an unknown value. */
+int fs_log_init_from_env(void);
 void fs_log(fs_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define fs_info(...) fs_log(FS_LOG_INFO, __VA_ARGS__)
 #define fs_warn(...) fs_log(FS_LOG_WARN, __VA_ARGS__)
 #define fs_debug(...) fs_log(FS_LOG_DEBUG, __VA_ARGS__)
+/* " (file:line)" at debug level, "" otherwise: where an error was raised, for the messages
+ * users see (which show no source paths unless asked with -v / FACESWARM_LOG=debug). */
+void fs_where(char *out, size_t len, const char *file, int line);
 /* Prints the message (with rank prefix) to stderr and exits with code. */
 _Noreturn void fs_die_at(const char *file, int line, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 #define fs_die(code, ...) fs_die_at(__FILE__, __LINE__, code, __VA_ARGS__)
 const char *fs_hostname(void);
+/* A progress line: on a terminal (in_place) it is redrawn in place ("\r", erase, text, no
+ * newline); elsewhere each call is a line of its own. fs_log and fs_die first end an open
+ * progress line, so that no message lands on it; fs_progress_end ends it for other output. */
+void fs_progress(FILE *f, int in_place, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void fs_progress_end(void);
 
 /* ---------------------------------------------------------------- checked calls */
 void *fs_malloc_at(size_t n, const char *file, int line);
@@ -76,7 +89,17 @@ int fs_write_file_atomic(const char *path, const void *data, size_t len, fs_erro
 void fs_tmp_path(const char *path, char *out, size_t outlen);
 int fs_commit_file(const char *tmp, const char *path, fs_error *e);
 int fs_fsync_path(const char *path, fs_error *e);
+/* Appends one whole record (a metrics line) to fd: every byte or none, never a torn record
+ * (a failed write is cut back with ftruncate). fault names an fs_fault() point, or NULL. */
+int fs_append(int fd, const char *path, const void *data, size_t len, const char *fault, fs_error *e);
+/* Test-only fault injection: FACESWARM_FAULT="point:N,..." makes the N-th fs_fault(point)
+ * call return ENOSPC (0 otherwise). Points: metrics_write, metrics_fsync. */
+int fs_fault(const char *point);
 int fs_mkdir_p(const char *dir, fs_error *e); /* mode 0755, like mkdir -p */
+/* An output file the user named (opt: the option, for the message): its directory must exist
+ * and be writable, and path must not be a directory. Checked before any work, so that a bad
+ * path is bad input (exit 2) and nothing is half made. */
+int fs_check_out_file(const char *opt, const char *path, fs_error *e);
 int fs_is_dir(const char *path);
 int fs_exists(const char *path);
 
@@ -112,8 +135,31 @@ void fs_iso_time(char out[32]); /* UTC, 2026-11-21T12:00:00Z */
 /* ---------------------------------------------------------------- strings */
 /* Levenshtein distance, for "did you mean" hints. */
 int fs_edit_distance(const char *a, const char *b);
+/* The one rule for identity names (model.identities, `data import --identity`, the identity
+ * of a dataset file): they become file names (<name>.h5), HDF5 attributes and metric keys. */
+#define FS_IDENTITY_MAX 63
+#define FS_IDENTITY_RULE "1 to 63 letters, digits, '_' or '-', not starting with '-'"
+int fs_identity_ok(const char *name);
 /* Git commit baked in at configure time ("unknown" outside a checkout). */
 const char *fs_git_commit(void);
+
+/* ---------------------------------------------------------------- command-line numbers
+ * Every subcommand parses its numeric options with these, never atoi/atof: the whole of
+ * text must be one number (digits, no blanks, no unit) in [lo, hi]. Otherwise e names the
+ * option, the value and the range, with a hint, and the result is FS_EXIT_BADINPUT. */
+int fs_parse_long(const char *opt, const char *text, long lo, long hi, long *out, fs_error *e);
+int fs_parse_int(const char *opt, const char *text, int lo, int hi, int *out, fs_error *e);
+int fs_parse_double(const char *opt, const char *text, double lo, double hi, double *out, fs_error *e);
+
+/* ---------------------------------------------------------------- data files
+ * faceswarm's own files (the job script template, configs), named by their path in the
+ * source tree ("slurm/faceswarm.sbatch"). Looked for under $FACESWARM_DATA_DIR when it is
+ * set (and only there); else where `cmake --install` puts them, next to the binary
+ * (BIN/../share/faceswarm/); else in the source tree the binary was built from, so that a
+ * build directory may be anywhere. Fills e (FS_EXIT_BADINPUT) naming every place looked in. */
+int fs_data_file(const char *rel, char *out, size_t n, fs_error *e);
+/* The absolute path of the running binary ("" when /proc/self/exe cannot be read). */
+const char *fs_self_exe(void);
 
 #define FS_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define FS_MAX(a, b) ((a) > (b) ? (a) : (b))

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <yaml.h>
 
-typedef enum { K_INT, K_LONG, K_FLOAT, K_U64, K_BOOL, K_STR, K_INTS, K_NAMES, K_PATHS } key_type;
+typedef enum { K_INT, K_LONG, K_FLOAT, K_DOUBLE, K_U64, K_BOOL, K_STR, K_INTS, K_NAMES, K_PATHS } key_type;
 
 typedef struct key_def {
     const char *name;    /* "section.key" */
@@ -34,6 +34,7 @@ typedef struct key_def {
 #define KINT(n, f, d, lo, hi, doc) {n, K_INT, OFF(f), 0, 0, 0, d, lo, hi, NULL, doc}
 #define KLONG(n, f, d, lo, hi, doc) {n, K_LONG, OFF(f), 0, 0, 0, d, lo, hi, NULL, doc}
 #define KFLT(n, f, d, lo, hi, doc) {n, K_FLOAT, OFF(f), 0, 0, 0, d, lo, hi, NULL, doc}
+#define KDBL(n, f, d, lo, hi, doc) {n, K_DOUBLE, OFF(f), 0, 0, 0, d, lo, hi, NULL, doc}
 #define KBOOL(n, f, d, doc) {n, K_BOOL, OFF(f), 0, 0, 0, d, 0, 1, NULL, doc}
 #define KSTR(n, f, d, allowed, doc) {n, K_STR, OFF(f), 0, SZ(f), 0, d, 0, 0, allowed, doc}
 #define KINTS(n, f, cnt, mincnt, d, lo, hi, doc) \
@@ -47,7 +48,7 @@ static const key_def keys[] = {
     KINT("model.resolution", model.resolution, "64", 4, 1024,
          "input/output face size, px; a multiple of 2^len(model.encoder_filters)"),
     {"model.identities", K_NAMES, OFF(model.identities), OFF(model.n_identities), FS_MAX_IDENTITIES, 2,
-     "[A, B]", 0, 0, NULL, "identity names ([A-Za-z0-9_-]+), one decoder each; data is data.dir/<name>.h5"},
+     "[A, B]", 0, 0, NULL, "identity names (" FS_IDENTITY_RULE "), one decoder each; data is data.dir/<name>.h5"},
     KINTS("model.encoder_filters", model.encoder_filters, model.n_encoder_filters, 1, "[128, 256, 512, 1024]",
           1, MAX_FILTERS, "filters of the encoder's k x k stride-2 conv + LeakyReLU blocks"),
     KINT("model.encoder_kernel", model.encoder_kernel, "5", 1, 15, "kernel size of the encoder convs"),
@@ -76,15 +77,22 @@ static const key_def keys[] = {
     KFLT("data.shift", data.shift, "0.05", 0, 0.5, "random shift, +- fraction of the size"),
     KFLT("data.flip", data.flip, "0.5", 0, 1, "probability of a horizontal flip"),
     KBOOL("data.warp", data.warp, "true", "random warp of the input (faceswap)"),
+    KBOOL("data.require_consent", data.require_consent, "true",
+          "refuse a dataset without a consent record (identity, consent, source); false trains on it, "
+          "recorded in checkpoints and outputs"),
 
     KSTR("train.device", train.device, "cpu", "cpu|cuda", "compute device"),
     KINT("train.batch_per_identity", train.batch_per_identity, "16", 1, 65536,
          "GLOBAL batch per identity, split over ranks"),
     KLONG("train.steps", train.steps, "100000", 1, MAX_STEPS, "total optimizer steps of the run"),
-    KFLT("train.lr", train.lr, "5e-5", 1e-10, 10, "Adam learning rate"),
-    KFLT("train.beta1", train.beta1, "0.9", 0, 0.999999, "Adam beta1"),
-    KFLT("train.beta2", train.beta2, "0.999", 0, 0.999999, "Adam beta2"),
-    KFLT("train.eps", train.eps, "1e-7", 1e-12, 1, "Adam epsilon"),
+    KDBL("train.lr", train.lr, "5e-5", 1e-10, 10, "Adam learning rate"),
+    KDBL("train.beta1", train.beta1, "0.9", 0, 0.999999, "Adam beta1"),
+    KDBL("train.beta2", train.beta2, "0.999", 0, 0.999999, "Adam beta2"),
+    KDBL("train.eps", train.eps, "1e-7", 1e-12, 1, "Adam epsilon"),
+    KSTR("train.adam_epsilon", train.adam_epsilon, "keras", "keras|paper|legacy",
+         "where Adam's eps goes: keras = added to sqrt(v) (faceswap's Keras Adam); paper = added to "
+         "sqrt(v_hat) (Adam paper, PyTorch); legacy = faceswarm 0.1.0 (paper, float32 constants, skipped "
+         "steps counted), which resuming a checkpoint that records no value keeps"),
     KFLT("train.weight_decay", train.weight_decay, "0", 0, 1, "decoupled (AdamW) weight decay, 0 = off"),
     KFLT("train.clip_norm", train.clip_norm, "0", 0, 1e6, "global gradient-norm clip, 0 = off"),
     KFLT("train.loss_mse", train.loss_mse, "1", 0, 1000, "weight of the MSE loss"),
@@ -100,7 +108,11 @@ static const key_def keys[] = {
     KINT("train.log_every", train.log_every, "10", 1, 1000000000, "steps between metric lines"),
     KINT("train.preview_every", train.preview_every, "500", 0, 1000000000,
          "steps between preview PNGs, 0 = off"),
-    KINT("train.threads", train.threads, "0", 0, 1024, "OpenMP/BLAS threads per rank, 0 = cores / local ranks"),
+    KINT("train.preview_scale", train.preview_scale, "0", 0, 16,
+         "preview PNG magnification (integer, nearest neighbour), 0 = the smallest making it at least 512 px wide"),
+    KINT("train.threads", train.threads, "0", 0, 1024,
+         "OpenMP/BLAS threads per rank, 0 = OMP_NUM_THREADS, else SLURM_CPUS_PER_TASK, else the cores of "
+         "the affinity mask / local ranks"),
 
     KINT("checkpoint.every", checkpoint.every, "500", 0, 1000000000,
          "steps between checkpoints, 0 = only on signal and at the end"),
@@ -126,12 +138,17 @@ static const key_def keys[] = {
 
     KINT("slurm.nodes", slurm.nodes, "1", 1, 100000, "nodes of the job"),
     KINT("slurm.gpus_per_node", slurm.gpus_per_node, "1", 0, 64, "GPUs (= ranks) per node"),
+    KINT("slurm.tasks_per_node", slurm.tasks_per_node, "0", 0, 1024,
+         "ranks per node, 0 = one per GPU (1 without GPUs)"),
     KINT("slurm.cpus_per_task", slurm.cpus_per_task, "8", 1, 1024, "CPU cores per rank"),
     KSTR("slurm.time", slurm.time, "24:00:00", NULL, "time limit of the job"),
     KSTR("slurm.partition", slurm.partition, "", NULL, "partition, \"\" = the cluster's default"),
     KSTR("slurm.account", slurm.account, "", NULL, "account, \"\" = the user's default"),
     KINT("slurm.signal_lead_s", slurm.signal_lead_s, "120", 0, 3600,
          "USR1 this many seconds before the limit (--signal=B:USR1@lead)"),
+    KSTR("slurm.job_name", slurm.job_name, "", NULL, "job name, \"\" = faceswarm-<run directory name>"),
+    KSTR("slurm.workdir", slurm.workdir, "", NULL,
+         "the job's working directory (relative data paths start there), \"\" = where submit runs"),
 };
 #define N_KEYS FS_ARRAY_LEN(keys)
 
@@ -178,7 +195,7 @@ static void node_text(const yaml_node_t *n, char *out, size_t len) {
 static const char *type_name(key_type t) {
     switch (t) {
     case K_INT: case K_LONG: return "int";
-    case K_FLOAT: return "float";
+    case K_FLOAT: case K_DOUBLE: return "float";
     case K_U64: return "uint64";
     case K_BOOL: return "bool";
     case K_STR: return "string";
@@ -193,7 +210,7 @@ static const char *type_name(key_type t) {
 static void expectation(const key_def *k, char *out, size_t len) {
     switch (k->type) {
     case K_INT: case K_LONG: snprintf(out, len, "an integer in [%.15g, %.15g]", k->min, k->max); break;
-    case K_FLOAT: snprintf(out, len, "a number in [%g, %g]", k->min, k->max); break;
+    case K_FLOAT: case K_DOUBLE: snprintf(out, len, "a number in [%g, %g]", k->min, k->max); break;
     case K_U64: snprintf(out, len, "an integer in [0, 18446744073709551615]"); break;
     case K_BOOL: snprintf(out, len, "true or false (or 1 or 0)"); break;
     case K_STR:
@@ -252,16 +269,8 @@ static int text_ok(const char *s, size_t len) {
     return 1;
 }
 
-static int name_ok(const char *s, size_t len) {
-    if (len == 0 || len >= FS_NAME_LEN) return 0;
-    for (size_t i = 0; i < len; i++) {
-        char ch = s[i];
-        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' ||
-              ch == '-'))
-            return 0;
-    }
-    return 1;
-}
+/* s of len bytes (a YAML scalar: it may hold a NUL) */
+static int name_ok(const char *s, size_t len) { return strnlen(s, len) == len && fs_identity_ok(s); }
 
 static int allowed_ok(const char *allowed, const char *s) {
     size_t l = strlen(s);
@@ -344,6 +353,11 @@ static int set_number(fs_config *c, const key_def *k, const origin *o, const yam
         if (parse_number(n, &v)) return bad_value(k, o, n, "not a number", e);
         if ((float)v < (float)k->min || (float)v > (float)k->max) return bad_value(k, o, n, "out of range", e);
         *(float *)field(c, k) = (float)v;
+    } else if (k->type == K_DOUBLE) {
+        double v;
+        if (parse_number(n, &v)) return bad_value(k, o, n, "not a number", e);
+        if (v < k->min || v > k->max) return bad_value(k, o, n, "out of range", e);
+        *(double *)field(c, k) = v;
     } else if (k->type == K_U64) {
         unsigned long long v;
         int rc = parse_integer(n, 0, NULL, &v);
@@ -433,7 +447,7 @@ static int read_names(const key_def *k, yaml_document_t *doc, const origin *o, c
         if (v->type != YAML_SCALAR_NODE) return wrong_kind(k, o, v, e);
         const char *s = (const char *)v->data.scalar.value;
         if (!name_ok(s, v->data.scalar.length))
-            return bad_value(k, o, v, "not a name of letters, digits, '_' and '-'", e);
+            return bad_value(k, o, v, "not a name of " FS_IDENTITY_RULE, e);
         for (int j = 0; j < i; j++)
             if (!strcmp(names[j], s)) return bad_value(k, o, v, "named twice", e);
         memset(names[i], 0, FS_NAME_LEN);
@@ -506,7 +520,7 @@ static int set_paths(fs_config *c, const key_def *k, yaml_document_t *doc, const
 static int set_key(fs_config *c, const key_def *k, yaml_document_t *doc, const origin *o, const yaml_node_t *n,
                    fs_error *e) {
     switch (k->type) {
-    case K_INT: case K_LONG: case K_FLOAT: case K_U64: return set_number(c, k, o, n, e);
+    case K_INT: case K_LONG: case K_FLOAT: case K_DOUBLE: case K_U64: return set_number(c, k, o, n, e);
     case K_BOOL: return set_bool(c, k, o, n, e);
     case K_STR: return set_string(c, k, o, n, e);
     case K_INTS: return set_ints(c, k, doc, o, n, e);
@@ -553,11 +567,60 @@ static int unknown_key(const char *loc, const char *name, int is_section, fs_err
 }
 
 /* ---------------------------------------------------------------- walking a document */
-static int malformed(const char *file, const yaml_parser_t *p, fs_error *e) {
+/* Line and column (1-based, in characters) of byte offset off of text. */
+static void text_position(const char *text, size_t len, size_t off, size_t *line, size_t *col) {
+    *line = 1, *col = 1;
+    for (size_t i = 0; i < off && i < len; i++) {
+        if (text[i] == '\n') (*line)++, *col = 1;
+        else if (((unsigned char)text[i] & 0xc0) != 0x80) (*col)++;
+    }
+}
+
+static int malformed(const char *file, const char *text, size_t len, const yaml_parser_t *p, fs_error *e) {
+    size_t line = p->problem_mark.line + 1, col = p->problem_mark.column + 1;
+    /* libyaml's reader (bad UTF-8, control characters) gives only a byte offset. */
+    if (p->error == YAML_READER_ERROR) text_position(text, len, p->problem_offset, &line, &col);
+    if (p->error == YAML_READER_ERROR)
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s:%zu:%zu: not a text file of UTF-8: %s (byte 0x%02x at offset "
+                         "%zu)\n  hint: save the config as UTF-8 text", file, line, col,
+                         p->problem ? p->problem : "unreadable byte",
+                         p->problem_offset < len ? (unsigned char)text[p->problem_offset] : 0u, p->problem_offset);
     return fs_errorf(e, FS_EXIT_BADINPUT, "%s:%zu:%zu: malformed YAML: %s%s%s\n  hint: check the indentation, "
                      "that each 'key: value' has a space after the colon, and matching brackets/quotes",
-                     file, p->problem_mark.line + 1, p->problem_mark.column + 1,
-                     p->problem ? p->problem : "unknown problem", p->context ? " " : "", p->context ? p->context : "");
+                     file, line, col, p->problem ? p->problem : "unknown problem", p->context ? " " : "",
+                     p->context ? p->context : "");
+}
+
+/* A config is small and shallow (sections of keys, lists of numbers): larger or deeper input
+ * is refused before it is composed, since libyaml's time grows with the square of the flow
+ * nesting (100,000 levels took over a minute). The event pass stops at the first level too
+ * deep; libyaml's scanner looks at most 1024 characters ahead, so that stays cheap. */
+#define CONFIG_MAX_BYTES (1u << 20)
+#define CONFIG_MAX_DEPTH 64
+
+static int check_limits(const char *text, size_t len, const char *name, fs_error *e) {
+    if (len > CONFIG_MAX_BYTES)
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %zu bytes; expected a config of at most 1 MiB (%u bytes)\n"
+                         "  hint: is this the config file? a faceswarm config is a few KB", name, len, CONFIG_MAX_BYTES);
+    yaml_parser_t p;
+    if (!yaml_parser_initialize(&p)) return fs_errorf(e, FS_EXIT_FAIL, "%s: cannot start libyaml", name);
+    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+    int depth = 0, rc = 0;
+    for (;;) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&p, &ev)) break; /* the composer reports it, with its place */
+        yaml_event_type_t type = ev.type;
+        if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) depth++;
+        if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) depth--;
+        if (depth > CONFIG_MAX_DEPTH)
+            rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s:%zu:%zu: nesting deeper than %d levels; expected sections of "
+                           "keys and lists of values (3 levels)\n  hint: check the brackets and indentation", name,
+                           ev.start_mark.line + 1, ev.start_mark.column + 1, CONFIG_MAX_DEPTH);
+        yaml_event_delete(&ev);
+        if (rc || type == YAML_STREAM_END_EVENT) break;
+    }
+    yaml_parser_delete(&p);
+    return rc;
 }
 
 /* A mapping's key: a scalar that occurs once. Fills name. */
@@ -595,6 +658,7 @@ static int walk_section(fs_config *c, yaml_document_t *doc, const char *sec, con
         }
         if ((phase == 0) != (k->type == K_NAMES)) continue;
         if (set_key(c, k, doc, o, yaml_document_get_node(doc, p->value), e)) return e->code;
+        c->file_keys++;
     }
     return 0;
 }
@@ -627,11 +691,12 @@ static int walk_root(fs_config *c, yaml_document_t *doc, const yaml_node_t *root
 /* Loads one YAML document from text; *root is NULL for an empty stream. */
 static int parse_document(const char *text, size_t len, const char *name, yaml_document_t *doc,
                           yaml_node_t **root, fs_error *e) {
+    if (check_limits(text, len, name, e)) return e ? e->code : FS_EXIT_BADINPUT;
     yaml_parser_t p;
     if (!yaml_parser_initialize(&p)) return fs_errorf(e, FS_EXIT_FAIL, "%s: cannot start libyaml", name);
     yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
     if (!yaml_parser_load(&p, doc)) {
-        int rc = malformed(name, &p, e);
+        int rc = malformed(name, text, len, &p, e);
         yaml_parser_delete(&p);
         return rc;
     }
@@ -639,7 +704,7 @@ static int parse_document(const char *text, size_t len, const char *name, yaml_d
     yaml_document_t next;
     int rc = 0;
     if (!yaml_parser_load(&p, &next)) {
-        rc = malformed(name, &p, e);
+        rc = malformed(name, text, len, &p, e);
     } else {
         yaml_node_t *r2 = yaml_document_get_root_node(&next);
         if (r2)
@@ -730,6 +795,30 @@ int fs_config_load(fs_config *c, const char *path, fs_error *e) {
     return rc;
 }
 
+/* The scalar at section.key of a mapping of mappings, or NULL. */
+static const yaml_node_t *lookup(yaml_document_t *doc, const yaml_node_t *map, const char *name, size_t len) {
+    if (!map || map->type != YAML_MAPPING_NODE) return NULL;
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+        const yaml_node_t *kn = yaml_document_get_node(doc, p->key);
+        if (kn->type == YAML_SCALAR_NODE && kn->data.scalar.length == len &&
+            !memcmp(kn->data.scalar.value, name, len))
+            return yaml_document_get_node(doc, p->value);
+    }
+    return NULL;
+}
+
+int fs_config_text_value(const char *yaml, const char *key, char *out, size_t outlen) {
+    const char *dot = strchr(key, '.');
+    yaml_document_t doc;
+    yaml_node_t *root = NULL;
+    if (!dot || parse_document(yaml, strlen(yaml), "config text", &doc, &root, NULL)) return -1;
+    const yaml_node_t *v = lookup(&doc, lookup(&doc, root, key, (size_t)(dot - key)), dot + 1, strlen(dot + 1));
+    int found = v && v->type == YAML_SCALAR_NODE;
+    if (found) snprintf(out, outlen, "%.*s", (int)v->data.scalar.length, (const char *)v->data.scalar.value);
+    yaml_document_delete(&doc);
+    return found;
+}
+
 /* "data.paths.NAME=path": one identity's path. */
 static int set_path_entry(fs_config *c, const char *name, const char *value, const char *arg, fs_error *e) {
     origin o = {NULL, arg};
@@ -798,7 +887,7 @@ static int check_stored_names(const fs_config *c, const key_def *k, fs_error *e)
     if (n < k->min_count || n > FS_MAX_IDENTITIES) return stored_bad(c, k, "(wrong number of names)", e);
     for (int i = 0; i < n; i++) {
         const char *s = c->model.identities[i];
-        if (!name_ok(s, strnlen(s, FS_NAME_LEN))) return stored_bad(c, k, "(a name is not [A-Za-z0-9_-]+)", e);
+        if (!name_ok(s, strnlen(s, FS_NAME_LEN))) return stored_bad(c, k, "(a name is not " FS_IDENTITY_RULE ")", e);
         for (int j = 0; j < i; j++)
             if (!strcmp(s, c->model.identities[j])) return stored_bad(c, k, "(a name occurs twice)", e);
     }
@@ -821,6 +910,7 @@ static int check_stored(const fs_config *c, const key_def *k, fs_error *e) {
     case K_INT: snprintf(val, sizeof val, "%d", *(const int *)p); break;
     case K_LONG: snprintf(val, sizeof val, "%ld", *(const long *)p); break;
     case K_FLOAT: snprintf(val, sizeof val, "%g", (double)*(const float *)p); break;
+    case K_DOUBLE: snprintf(val, sizeof val, "%g", *(const double *)p); break;
     case K_BOOL: snprintf(val, sizeof val, "%d", *(const int *)p); break;
     case K_U64: return 0;
     case K_INTS: return check_stored_list(c, k, e);
@@ -835,6 +925,7 @@ static int check_stored(const fs_config *c, const key_def *k, fs_error *e) {
     }
     double v = k->type == K_INT || k->type == K_BOOL ? *(const int *)p
                : k->type == K_LONG                   ? (double)*(const long *)p
+               : k->type == K_DOUBLE                 ? *(const double *)p
                                                      : *(const float *)p;
     if (!isfinite(v) || (k->type == K_FLOAT ? ((float)v < (float)k->min || (float)v > (float)k->max)
                                             : (v < k->min || v > k->max)))
@@ -912,6 +1003,13 @@ static void fmt_float(float v, char *out, size_t len) {
     }
 }
 
+static void fmt_double(double v, char *out, size_t len) {
+    for (int p = 6; p <= 17; p++) {
+        snprintf(out, len, "%.*g", p, v);
+        if (strtod(out, NULL) == v) return;
+    }
+}
+
 static void put_quoted(FILE *f, const char *s) {
     fputc('"', f);
     for (; *s; s++) {
@@ -952,6 +1050,7 @@ static void put_value(FILE *f, const fs_config *c, const key_def *k) {
     case K_INT: fprintf(f, "%d", *(const int *)p); break;
     case K_LONG: fprintf(f, "%ld", *(const long *)p); break;
     case K_FLOAT: fmt_float(*(const float *)p, buf, sizeof buf); fputs(buf, f); break;
+    case K_DOUBLE: fmt_double(*(const double *)p, buf, sizeof buf); fputs(buf, f); break;
     case K_U64: fprintf(f, "%llu", (unsigned long long)*(const uint64_t *)p); break;
     case K_BOOL: fputs(*(const int *)p ? "true" : "false", f); break;
     case K_STR: put_quoted(f, p); break;
@@ -1006,7 +1105,7 @@ void fs_config_data_path(const fs_config *c, int identity, char *out, size_t out
 static void bounds_text(const key_def *k, char *out, size_t len) {
     switch (k->type) {
     case K_INT: case K_LONG: snprintf(out, len, "[%.15g, %.15g]", k->min, k->max); break;
-    case K_FLOAT: snprintf(out, len, "[%g, %g]", k->min, k->max); break;
+    case K_FLOAT: case K_DOUBLE: snprintf(out, len, "[%g, %g]", k->min, k->max); break;
     case K_INTS: snprintf(out, len, "%d..%zu x [%.15g, %.15g]", k->min_count, k->size, k->min, k->max); break;
     case K_NAMES: snprintf(out, len, "%d..%d names", k->min_count, FS_MAX_IDENTITIES); break;
     case K_STR: snprintf(out, len, "%s", k->allowed ? k->allowed : "text"); break;

@@ -14,11 +14,12 @@
 
 #define FS_MAX_IDENTITIES 16
 #define FS_MAX_BLOCKS 8
-#define FS_NAME_LEN 64
+#define FS_NAME_LEN (FS_IDENTITY_MAX + 1)
 #define FS_PATH_LEN 1024
 
 typedef struct fs_config {
     char source[FS_PATH_LEN]; /* the file it was read from, "" for the embedded defaults */
+    int file_keys;            /* keys that file set; 0 = it was empty (defaults only) */
 
     struct {
         int resolution;                        /* input/output face size, px; multiple of 2^len(encoder_filters) */
@@ -52,13 +53,15 @@ typedef struct fs_config {
         float shift;        /* fraction of size, +-; 0.05 */
         float flip;         /* probability; 0.5 */
         int warp;           /* 1 = random warp of the input (faceswap) */
+        int require_consent; /* 1 = a dataset without a consent record is refused (docs/data.md) */
     } data;
 
     struct {
         char device[8];          /* "cpu" | "cuda" */
         int batch_per_identity;  /* GLOBAL batch per identity (split over ranks), 16 */
         long steps;              /* total optimizer steps of the run */
-        float lr, beta1, beta2, eps; /* Adam: 5e-5, 0.9, 0.999, 1e-7 */
+        double lr, beta1, beta2, eps; /* Adam: 5e-5, 0.9, 0.999, 1e-7 (double: 1 - 0.999 in float is off by 1.3e-5) */
+        char adam_epsilon[8];    /* "keras" | "paper" | "legacy": where eps goes (kernels/ops.h fs_adam_variant) */
         float weight_decay;      /* 0 */
         float clip_norm;         /* global gradient-norm clip, 0 = off */
         float loss_mse, loss_dssim, loss_l1; /* loss weights */
@@ -67,6 +70,7 @@ typedef struct fs_config {
         int max_nonfinite;       /* abort after this many non-finite steps in a row */
         int log_every;           /* steps between metric lines */
         int preview_every;       /* steps between preview PNGs, 0 = off */
+        int preview_scale;       /* preview magnification (nearest neighbour), 0 = auto: >= 512 px wide */
         int threads;             /* OpenMP/BLAS threads per rank, 0 = cores / local ranks */
     } train;
 
@@ -95,8 +99,11 @@ typedef struct fs_config {
 
     struct {
         int nodes, gpus_per_node, cpus_per_task;
+        int tasks_per_node; /* ranks per node, 0 = one per GPU (1 without GPUs) */
         char time[32], partition[64], account[64];
         int signal_lead_s; /* --signal=B:USR1@lead */
+        char job_name[64]; /* "" = faceswarm-<run directory name> */
+        char workdir[FS_PATH_LEN]; /* the job's working directory, "" = where submit runs */
     } slurm;
 } fs_config;
 
@@ -116,6 +123,9 @@ char *fs_config_dump(const fs_config *c);
 uint64_t fs_config_hash(const fs_config *c);
 /* Hash of the model section only (a checkpoint must match it to be resumed). */
 uint64_t fs_config_model_hash(const fs_config *c);
+/* The value text of section.key in YAML config text (a checkpoint's): 1 and out filled when
+ * present, 0 when absent, -1 when the text does not parse. */
+int fs_config_text_value(const char *yaml, const char *key, char *out, size_t outlen);
 /* Path of identity i's HDF5 file: data.paths[i] if set, else data.dir/<identity>.h5. */
 void fs_config_data_path(const fs_config *c, int identity, char *out, size_t outlen);
 /* Prints the key table (key, type, default, bounds, doc) — `faceswarm train --help-config`. */

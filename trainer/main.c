@@ -27,12 +27,14 @@ typedef struct command {
 #pragma weak cmd_status
 #pragma weak cmd_keys
 #pragma weak cmd_submit
+#pragma weak cmd_detect
 #pragma weak bench_kernels
 #pragma weak bench_loader
 #pragma weak bench_extract
 #pragma weak bench_train
 #pragma weak bench_allreduce
 #pragma weak bench_coordinator
+#pragma weak bench_watermark
 
 static int cmd_bench(int argc, char **argv);
 
@@ -47,7 +49,8 @@ static const command commands[] = {
     {"status", cmd_status, "show a running job: ranks, steps, checkpoints, warnings"},
     {"keys", cmd_keys, "generate CURVE keys for a job's coordinator"},
     {"submit", cmd_submit, "submit a training job to Slurm"},
-    {"bench", cmd_bench, "benchmarks: kernels, loader, extract, train, allreduce, coordinator"},
+    {"detect", cmd_detect, "look for faceswarm's labels and watermark in images (PNG, JPEG)"},
+    {"bench", cmd_bench, "benchmarks: kernels, loader, extract, train, allreduce, coordinator, watermark"},
 };
 
 static const command benches[] = {
@@ -57,10 +60,16 @@ static const command benches[] = {
     {"train", bench_train, "images/s and the split of step time"},
     {"allreduce", bench_allreduce, "all-reduce time, algbw, busbw (nccl-tests style)"},
     {"coordinator", bench_coordinator, "coordinator messages/s and heartbeat round trip"},
+    {"watermark", bench_watermark, "watermark detection rate after JPEG/resize/H.264, false positives, PSNR"},
 };
 
 static void usage(FILE *f, const command *table, size_t n, const char *prefix) {
-    fprintf(f, "usage: %s <command> [options]   (%s <command> --help for its options)\n\ncommands:\n", prefix, prefix);
+    fprintf(f, "usage: %s <command> [options]   (%s <command> --help for its options)\n", prefix, prefix);
+    if (!strcmp(prefix, "faceswarm"))
+        fprintf(f, "global options (before the command): -v, --verbose = --log-level debug; --log-level "
+                   "debug|info|warning|error\n  (or FACESWARM_LOG=LEVEL); debug also prints where each error "
+                   "was raised\n");
+    fprintf(f, "\ncommands:\n");
     for (size_t i = 0; i < n; i++)
         fprintf(f, "  %-12s %s%s\n", table[i].name, table[i].help, table[i].fn ? "" : " [not in this build]");
 }
@@ -108,8 +117,35 @@ static void ensure_fast_blas(char **argv) {
     unsetenv("OPENBLAS_CORETYPE"); /* exec failed: go on with the slow kernels (the backend warns) */
 }
 
+/* Options before the command: -v / --verbose (= debug) and --log-level LEVEL, which win over
+ * FACESWARM_LOG. Returns how many arguments they took, or -1 after an error. */
+static int global_options(int argc, char **argv) {
+    if (fs_log_init_from_env() != 0) return -1;
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *level = NULL;
+        if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) level = "debug";
+        else if (!strncmp(argv[i], "--log-level=", 12)) level = argv[i] + 12;
+        else if (!strcmp(argv[i], "--log-level") && i + 1 < argc) level = argv[++i];
+        else if (!strcmp(argv[i], "--log-level")) level = "";
+        else break;
+        int lvl = fs_log_parse_level(level);
+        if (lvl < 0) {
+            fprintf(stderr, "error: --log-level '%s': unknown level; expected debug, info, warning or error\n"
+                            "  hint: faceswarm --log-level debug train ... (or -v) also prints where an error "
+                            "was raised\n", level);
+            return -1;
+        }
+        fs_log_set_level((fs_log_level)lvl);
+    }
+    return i - 1;
+}
+
 int main(int argc, char **argv) {
     ensure_fast_blas(argv);
+    int skip = global_options(argc, argv);
+    if (skip < 0) return FS_EXIT_BADINPUT;
+    argc -= skip, argv += skip; /* argv[0] stays the program's slot for the commands' getopt */
     if (argc >= 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))) {
         printf("faceswarm %s (commit %s)\n", FS_VERSION, fs_git_commit());
         return FS_EXIT_OK;

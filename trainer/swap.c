@@ -12,7 +12,7 @@
 
 static void swap_usage(FILE *f) {
     fprintf(f, "usage: faceswarm swap --checkpoint CKPT --to IDENTITY -o OUTDIR [--count N] INPUT...\n\n"
-               "INPUT: a face dataset (.h5, its first --count faces, default all) or aligned face images\n"
+               "INPUT: a face dataset (.h5, its first --count faces, default and 0: all) or aligned face images\n"
                "(PNG/JPEG) of the model's resolution. Each face goes through the shared encoder and\n"
                "IDENTITY's decoder; OUTDIR/swap-NNNNNN.png is written for each, with PNG text chunks\n"
                "that label it synthetic media and name the checkpoint.\n");
@@ -24,6 +24,7 @@ typedef struct swap_job {
     int to;
     const char *ckpt, *outdir;
     long written, count_limit;
+    int ckpt_version; /* format of the checkpoint (v1 runs never checked consent) */
 } swap_job;
 
 static int load_model(swap_job *j, fs_error *e) {
@@ -33,6 +34,7 @@ static int load_model(swap_job *j, fs_error *e) {
     float *params = fs_malloc(sizeof(float) * (size_t)m.n_params);
     fs_ckpt_meta_free(&m);
     rc = fs_ckpt_read(j->ckpt, m.n_params, &m, params, NULL, NULL, NULL, e);
+    if (!rc) j->ckpt_version = m.version;
     if (!rc) rc = fs_config_load_string(&j->cfg, m.config_text, j->ckpt, e);
     if (!rc) rc = fs_model_build(&j->model, &j->cfg, e);
     if (!rc && (long)j->model.n_params != m.n_params)
@@ -55,7 +57,8 @@ static int write_face(swap_job *j, const uint8_t *face, fs_error *e) {
     snprintf(path, sizeof path, "%s/swap-%06ld.png", j->outdir, j->written);
     const char *text[] = {"Title", "faceswarm face swap", "Software", "faceswarm " FS_VERSION, "Disclaimer",
                           FS_SYNTHETIC_NOTICE, "faceswarm:synthetic", "true", "faceswarm:checkpoint", j->ckpt,
-                          "faceswarm:to", j->cfg.model.identities[j->to], NULL};
+                          "faceswarm:to", j->cfg.model.identities[j->to], "faceswarm:consent",
+                          fs_consent_label(j->cfg.data.require_consent, j->ckpt_version >= 2), NULL};
     int rc = fs_png_write(path, out, s, s, text, e);
     free(out);
     if (!rc) j->written++;
@@ -109,19 +112,20 @@ int cmd_swap(int argc, char **argv) {
                                          {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
     static swap_job j;
     const char *to = NULL;
-    int c;
+    int c, rc = 0;
+    fs_error e = {0};
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:t:o:n:h", opts, NULL)) != -1) {
         if (c == 'c') j.ckpt = optarg;
         else if (c == 't') to = optarg;
         else if (c == 'o') j.outdir = optarg;
-        else if (c == 'n') j.count_limit = atol(optarg);
+        else if (c == 'n' && (rc = fs_parse_long("--count", optarg, 0, 1000000000, &j.count_limit, &e)))
+            return fprintf(stderr, "error: faceswarm swap: %s\n", e.msg), rc;
         else if (c == 'h') return swap_usage(stdout), FS_EXIT_OK;
-        else return swap_usage(stderr), FS_EXIT_BADINPUT;
+        else if (c != 'n') return swap_usage(stderr), FS_EXIT_BADINPUT;
     }
     if (!j.ckpt || !to || !j.outdir || optind >= argc) return swap_usage(stderr), FS_EXIT_BADINPUT;
-    fs_error e = {0};
-    int rc = load_model(&j, &e);
+    rc = load_model(&j, &e);
     if (!rc && (j.to = find_identity(&j.cfg, to)) < 0)
         rc = fs_errorf(&e, FS_EXIT_BADINPUT, "--to '%s': the checkpoint's model has no such identity\n  hint: "
                        "faceswarm checkpoint inspect %s lists model.identities", to, j.ckpt);

@@ -11,14 +11,18 @@
 #include "trainer/train.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "comms/allreduce.h"
 #include "comms/coord_client.h"
+#include "comms/coord_keys.h"
 #include "comms/nccl/nccl_allreduce.h"
 #include "comms/world.h"
 #include "data/loader.h"
@@ -140,20 +144,26 @@ typedef struct trainer {
     fs_loader *loader;
     grad_sync gs;
     fs_coord_client *coord;
-    long coord_pid;        /* local coordinator started by rank 0, 0 if none */
+    fs_coord_local *coord_local; /* local coordinator started (and kept running) by rank 0, NULL if none */
     int coord_used;        /* every rank was given a coordinator address */
     int local_batch;       /* samples per identity on this rank */
     long step;             /* completed steps */
     long epoch;
     long restart_count;
     long nonfinite_in_row, nonfinite_total;
-    FILE *metrics;         /* rank 0: <run>/metrics.jsonl */
+    int metrics_fd;        /* rank 0: <run>/metrics.jsonl (O_APPEND), -1 if not open */
+    char metrics_path[FS_PATH_LEN + 32];
+    int lock_fd;           /* rank 0: <run>/run.lock, flock'd for the run's life; -1 if none */
     int tty;               /* rank 0's stdout is a terminal: progress updates in place */
+    int launched;          /* started by mpirun/srun (seen before MPI_Init, which sets PMIX_RANK) */
+    int nothing_to_do;     /* resumed at or past train.steps: nothing is set up or written */
+    char threads_from[128];/* where the CPU thread count came from, for the run header */
     double t_start;
     long steps_this_run;
     char *config_text;
     char model_text[1 << 14];
     char last_ckpt[FS_PATH_LEN + 64];
+    long preview_step;     /* rank 0: step of the last preview written in this run, 0 = none */
 } trainer;
 
 /* Per-step scalars summed over ranks in one all-reduce: losses, then these. The optimizer
@@ -168,15 +178,57 @@ static int load_config(trainer *t, const fs_train_args *a, fs_error *e) {
     if (!rc && a->steps > 0) t->cfg.train.steps = a->steps;
     if (!rc) rc = fs_config_validate(&t->cfg, e);
     if (rc) return rc;
+    if (t->world.rank == 0 && t->cfg.file_keys == 0)
+        fs_warn("%s is empty (it sets no key): training on the built-in defaults%s (faceswarm train %s "
+                "--print-config shows them)", a->config_path, a->n_sets ? " and the --set values" : "",
+                a->config_path);
     t->config_text = fs_config_dump(&t->cfg);
     return fs_world_check_same_u64(&t->world, fs_config_hash(&t->cfg), "config hash (ranks were started with "
                                     "different configs or --set values)", e);
+}
+
+/* One run at a time per run directory: rank 0 (the only rank that writes there) holds an
+ * flock on RUN/run.lock for the run's life; the file names the holder. The kernel drops the
+ * lock when the holder dies, so a stale file is simply taken over. On NFS, Linux turns flock
+ * into a POSIX lock the server arbitrates across nodes (NFSv4, or v3 with lockd); a
+ * filesystem without locks (Lustre mounted without -o flock) gets a warning, not a refusal. */
+static int lock_run_dir(trainer *t, fs_error *e) {
+    char path[FS_PATH_LEN + 32], holder[256] = "";
+    snprintf(path, sizeof path, "%s/run.lock", t->cfg.run.dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return fs_errorf(e, FS_EXIT_FAIL, "%s: cannot open the run lock: %s\n  hint: check that run.dir is "
+                                 "writable", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int err = errno;
+        if (err != EWOULDBLOCK) {
+            fs_warn("%s: cannot lock (%s): nothing keeps a second run out of this run.dir (on Lustre, mount "
+                    "with -o flock)", path, strerror(err));
+            close(fd);
+            return 0;
+        }
+        ssize_t n = pread(fd, holder, sizeof holder - 1, 0);
+        holder[n > 0 ? n : 0] = 0;
+        holder[strcspn(holder, "\n")] = 0;
+        close(fd);
+        return fs_errorf(e, FS_EXIT_BADINPUT, "run.dir %s is in use by another training run (%s)\n  hint: wait "
+                         "for it to end or stop it (kill -USR1 that pid on that host), or choose another run.dir",
+                         t->cfg.run.dir, holder[0] ? holder : "holder unknown");
+    }
+    char iso[32], line[400];
+    fs_iso_time(iso);
+    int len = snprintf(line, sizeof line, "host %s, pid %ld, since %s\n", fs_hostname(), (long)getpid(), iso);
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, line, (size_t)len, 0) != len)
+        fs_warn("%s: could not record the holder: %s", path, strerror(errno));
+    t->lock_fd = fd;
+    return 0;
 }
 
 static int setup_run_dir(trainer *t, fs_error *e) {
     const char *run = t->cfg.run.dir;
     char path[FS_PATH_LEN + 64];
     int rc = fs_mkdir_p(run, e);
+    if (rc) fs_error_prefix(e, "run.dir: ");
+    if (!rc) rc = lock_run_dir(t, e);
     snprintf(path, sizeof path, "%s/checkpoints", run);
     if (!rc) rc = fs_mkdir_p(path, e);
     snprintf(path, sizeof path, "%s/previews", run);
@@ -194,19 +246,38 @@ static void model_description(trainer *t) {
     fclose(f);
 }
 
+/* A positive integer environment variable, or 0. */
+static int env_count(const char *name) {
+    const char *v = getenv(name);
+    char *end;
+    long n = v && *v ? strtol(v, &end, 10) : 0;
+    return n > 0 && n <= 4096 && !*end ? (int)n : 0;
+}
+
+/* Threads per rank: train.threads if set; else OMP_NUM_THREADS (a user's explicit choice),
+ * else Slurm's cpus per task (per rank already), else the cores this process may run on
+ * (its affinity mask: what a launcher's binding left it) shared by the node's ranks. */
+static int choose_threads(int configured, int local_ranks, char *from, size_t len) {
+    int n;
+    if (configured > 0) return snprintf(from, len, "train.threads"), configured;
+    if ((n = env_count("OMP_NUM_THREADS"))) return snprintf(from, len, "OMP_NUM_THREADS"), n;
+    if ((n = env_count("SLURM_CPUS_PER_TASK"))) return snprintf(from, len, "SLURM_CPUS_PER_TASK"), n;
+    cpu_set_t set;
+    int cores = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    cores = FS_MAX(1, cores);
+    n = FS_MAX(1, cores / FS_MAX(1, local_ranks));
+    snprintf(from, len, "affinity: %d cores / %d ranks on this node", cores, FS_MAX(1, local_ranks));
+    return n;
+}
+
 static int setup_model(trainer *t, fs_error *e) {
     int rc = fs_world_split_batch(&t->world, t->cfg.train.batch_per_identity, "train.batch_per_identity",
                                   &t->local_batch, e);
     if (rc) return rc;
     if ((rc = fs_model_build(&t->model, &t->cfg, e))) return rc;
-    if (t->cfg.train.device[0] == 'c' && !strcmp(t->cfg.train.device, "cpu")) {
-        int threads = t->cfg.train.threads;
-        if (threads <= 0) {
-            long cores = sysconf(_SC_NPROCESSORS_ONLN);
-            threads = (int)FS_MAX(1, cores / FS_MAX(1, t->world.local_size));
-        }
-        fs_cpu_set_threads(threads);
-    }
+    if (t->cfg.train.device[0] == 'c' && !strcmp(t->cfg.train.device, "cpu"))
+        fs_cpu_set_threads(choose_threads(t->cfg.train.threads, t->world.local_size, t->threads_from,
+                                          sizeof t->threads_from));
     t->be = fs_backend_select(t->cfg.train.device, t->world.local_rank, e);
     if (!t->be) return e->code ? e->code : FS_EXIT_FAIL;
     fs_model_alloc(&t->model, t->be, t->local_batch);
@@ -216,16 +287,40 @@ static int setup_model(trainer *t, fs_error *e) {
     return 0;
 }
 
+/* The Adam variant a checkpoint was trained with: its config text's train.adam_epsilon, or
+ * "legacy" when the text has none (written by 0.1.0, before the key existed). */
+static void checkpoint_adam(const fs_ckpt_meta *meta, char out[8]) {
+    char v[64] = "";
+    int found = meta->config_text ? fs_config_text_value(meta->config_text, "train.adam_epsilon", v, sizeof v) : 0;
+    snprintf(out, 8, "%s", found == 1 && fs_adam_variant_parse(v) >= 0 ? v : "legacy");
+}
+
+/* A resumed run keeps the Adam its checkpoint was trained with, so that it continues exactly
+ * (and a 0.1.0 checkpoint continues as 0.1.0 trained it). The effective config, saved into
+ * run.dir and every later checkpoint, records it. */
+static void keep_checkpoint_adam(trainer *t, const char *path, const char *adam) {
+    if (!strcmp(adam, t->cfg.train.adam_epsilon)) return;
+    if (t->world.rank == 0)
+        fs_warn("%s was trained with train.adam_epsilon: %s%s; continuing with it (the config says %s; a new "
+                "run can change it)", path, adam, strcmp(adam, "legacy") ? "" : " (faceswarm 0.1.0's Adam)",
+                t->cfg.train.adam_epsilon);
+    snprintf(t->cfg.train.adam_epsilon, sizeof t->cfg.train.adam_epsilon, "%s", adam);
+    free(t->config_text);
+    t->config_text = fs_config_dump(&t->cfg);
+}
+
 /* Loads a checkpoint on rank 0 and broadcasts it; every rank then holds the same state. */
 static int load_checkpoint(trainer *t, const char *path, fs_error *e) {
     fs_model *m = &t->model;
     size_t bytes = sizeof(float) * m->n_params;
     float *host[3] = {fs_malloc(bytes), fs_malloc(bytes), fs_malloc(bytes)};
     long hdr[4] = {0, 0, 0, 0};
+    char adam[8] = "";
     int rc = 0;
     if (t->world.rank == 0) {
         fs_ckpt_meta meta;
         rc = fs_ckpt_read(path, (long)m->n_params, &meta, host[0], host[1], host[2], NULL, e);
+        if (!rc && fs_ckpt_notice(&meta)) fs_warn("%s: %s", path, fs_ckpt_notice(&meta));
         if (!rc && meta.model_hash != fs_config_model_hash(&t->cfg))
             rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: the checkpoint's model section differs from the config's\n"
                            "  hint: resume with the config the checkpoint was trained with (faceswarm checkpoint "
@@ -235,10 +330,12 @@ static int load_checkpoint(trainer *t, const char *path, fs_error *e) {
                     "continues at the same position but batches are grouped differently", path,
                     meta.global_batch, t->cfg.train.batch_per_identity);
         if (!rc) hdr[0] = meta.step, hdr[1] = meta.epoch, hdr[2] = meta.nonfinite_skipped, hdr[3] = meta.world_size;
+        if (!rc) checkpoint_adam(&meta, adam);
         if (!rc) fs_ckpt_meta_free(&meta);
     }
     hdr[3] = rc; /* rank 0's verdict travels with the header */
     int brc = fs_world_bcast(&t->world, hdr, sizeof hdr, 0, e);
+    if (!brc) brc = fs_world_bcast(&t->world, adam, sizeof adam, 0, e);
     if (!brc && hdr[3] == 0)
         for (int k = 0; k < 3 && !brc; k++) brc = fs_world_bcast(&t->world, host[k], bytes, 0, e);
     if (!brc && hdr[3] == 0) {
@@ -246,6 +343,7 @@ static int load_checkpoint(trainer *t, const char *path, fs_error *e) {
         m->be->upload(m->adam_m, host[1], bytes);
         m->be->upload(m->adam_v, host[2], bytes);
         t->step = hdr[0], t->epoch = hdr[1], t->nonfinite_total = hdr[2];
+        keep_checkpoint_adam(t, path, adam);
     }
     for (int k = 0; k < 3; k++) free(host[k]);
     if (brc) return brc;
@@ -283,16 +381,17 @@ static int resume(trainer *t, const char *how, fs_error *e) {
     }
     int rc = load_checkpoint(t, path, e);
     if (!rc) fs_info("resumed from %s at step %ld (epoch %ld)", path, t->step, t->epoch);
+    if (!rc) snprintf(t->last_ckpt, sizeof t->last_ckpt, "%s", path);
     return rc;
 }
 
 static int setup_loader(trainer *t, fs_error *e) {
     const fs_config *c = &t->cfg;
     char paths[FS_MAX_IDENTITIES][FS_PATH_LEN + 80];
-    const char *pp[FS_MAX_IDENTITIES];
+    const char *pp[FS_MAX_IDENTITIES], *ids[FS_MAX_IDENTITIES];
     for (int i = 0; i < c->model.n_identities; i++) {
         fs_config_data_path(c, i, paths[i], sizeof paths[i]);
-        pp[i] = paths[i];
+        pp[i] = paths[i], ids[i] = c->model.identities[i];
     }
     fs_loader_opts o = {
         .paths = pp, .n_identities = c->model.n_identities,
@@ -302,8 +401,19 @@ static int setup_loader(trainer *t, fs_error *e) {
         .prefetch = c->data.prefetch, .threads = c->data.threads,
         .rotation = c->data.rotation, .zoom = c->data.zoom, .shift = c->data.shift, .flip = c->data.flip,
         .warp = c->data.warp, .masks = fs_loader_masks_mode(c->train.mask_loss),
+        .identities = ids, .require_consent = c->data.require_consent,
     };
     return fs_loader_open(&t->loader, &o, e);
+}
+
+/* coordinator.keys is input: a key file that is missing or unusable stops the run (exit 2)
+ * before anything is written, instead of a run without the coordinator it asked for. */
+static int check_coord_keys(const trainer *t, fs_error *e) {
+    const char *path = t->cfg.coordinator.keys;
+    fs_coord_keys k;
+    if (!path[0] || !strcmp(t->cfg.coordinator.address, "off") || !fs_coord_keys_load(path, &k, e)) return 0;
+    fs_error why = *e;
+    return fs_errorf(e, FS_EXIT_BADINPUT, "coordinator.keys = '%s': %.3500s", path, why.msg);
 }
 
 /* The coordinator is optional to training: if it cannot be reached the run goes on. */
@@ -313,20 +423,22 @@ static void setup_coordinator(trainer *t) {
     snprintf(addr, sizeof addr, "%s", c->coordinator.address);
     if (!strcmp(addr, "off")) return;
     fs_error e = {0};
+    char job[64];
+    const char *slurm_job = getenv("SLURM_JOB_ID");
+    snprintf(job, sizeof job, "%s", slurm_job ? slurm_job : "local");
     if (!addr[0] && t->world.rank == 0) {
         char exe[FS_PATH_LEN];
         ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
         exe[n > 0 ? n : 0] = 0;
-        if (fs_coord_spawn_local(exe, c->run.dir, c->coordinator.keys, c->coordinator.timeout_s, addr, sizeof addr, &t->coord_pid, &e) != 0) {
+        fs_coord_local_opts lo = {.exe = exe, .run_dir = c->run.dir, .keyfile = c->coordinator.keys, .job_id = job,
+                                  .world = t->world.size, .timeout_s = c->coordinator.timeout_s};
+        if (fs_coord_local_start(&t->coord_local, &lo, addr, sizeof addr, &e) != 0) {
             fs_warn("could not start a local coordinator (%s); training goes on without one", e.msg);
             addr[0] = 0;
         }
     }
     if (fs_world_bcast(&t->world, addr, sizeof addr, 0, &e) != 0 || !addr[0]) return;
     t->coord_used = 1; /* the same on every rank */
-    char job[64];
-    const char *slurm_job = getenv("SLURM_JOB_ID");
-    snprintf(job, sizeof job, "%s", slurm_job ? slurm_job : "local");
     fs_coord_identity id = {.job_id = job, .rank = t->world.rank, .world = t->world.size,
                             .host = t->world.host, .pid = (long)getpid(), .config_hash = fs_config_hash(c)};
     if (fs_coord_connect(&t->coord, addr, c->coordinator.keys, &id, c->coordinator.heartbeat_s, &e) != 0) {
@@ -348,7 +460,9 @@ static void trim_metrics(const char *path, long step) {
         next = strchr(line, '\n');
         if (next) *next++ = 0;
         const char *s = strstr(line, "\"step\":");
-        if (!s || strtol(s + 7, NULL, 10) > step || line[0] != '{') continue;
+        size_t len = strlen(line);
+        /* A line cut short (a crash or a full disk mid-write) is dropped, never joined to another. */
+        if (!s || strtol(s + 7, NULL, 10) > step || line[0] != '{' || line[len - 1] != '}' || !next) continue;
         n += (size_t)snprintf(out + n, cap - n, "%s\n", line);
     }
     fs_write_file_atomic(path, out, n, NULL);
@@ -357,11 +471,40 @@ static void trim_metrics(const char *path, long step) {
 }
 
 static int open_metrics(trainer *t, fs_error *e) {
-    char path[FS_PATH_LEN + 32];
-    snprintf(path, sizeof path, "%s/metrics.jsonl", t->cfg.run.dir);
+    char *path = t->metrics_path;
+    snprintf(path, sizeof t->metrics_path, "%s/metrics.jsonl", t->cfg.run.dir);
     trim_metrics(path, t->step);
-    t->metrics = fs_fopen(path, "a", e);
-    return t->metrics ? 0 : e->code;
+    t->metrics_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (t->metrics_fd < 0)
+        return fs_errorf(e, FS_EXIT_FAIL, "%s: cannot open for appending: %s\n  hint: check that run.dir is "
+                         "writable", path, strerror(errno));
+    return 0;
+}
+
+/* Metrics are part of the run's record: a line that cannot be written stops the run at once
+ * (exit 1), WITHOUT a new checkpoint, since a checkpoint past a missing line would leave
+ * that step missing for good. --resume auto then continues from the last checkpoint, whose
+ * steps' lines are durable (fsynced before it was written), and logs the rest again. */
+static int metrics_failed(trainer *t, fs_error *e) {
+    fs_error_prefix(e, "metrics of step %ld not written, run stopped: ", t->step);
+    char tail[sizeof t->last_ckpt + 200];
+    snprintf(tail, sizeof tail, "\n  the last checkpoint (%s) is whole; after fixing this, --resume auto "
+             "continues from it and logs the steps after it again",
+             t->last_ckpt[0] ? t->last_ckpt : "none from this run: it starts over");
+    size_t n = strlen(e->msg);
+    snprintf(e->msg + n, sizeof e->msg - n, "%s", tail);
+    return e->code;
+}
+
+/* Before a checkpoint: every metrics line up to its step is on disk. */
+static int sync_metrics(trainer *t, fs_error *e) {
+    if (t->metrics_fd < 0) return 0;
+    int err = fs_fault("metrics_fsync");
+    if (!err && fsync(t->metrics_fd) != 0) err = errno;
+    if (!err) return 0;
+    fs_errorf(e, FS_EXIT_FAIL, "%s: fsync failed: %s\n  hint: free space or fix the filesystem holding run.dir",
+              t->metrics_path, strerror(err));
+    return metrics_failed(t, e);
 }
 
 /* ---------------------------------------------------------------- one step */
@@ -440,9 +583,12 @@ static int run_step(trainer *t, step_result *r, fs_error *e) {
     if (r->applied) {
         float clip = t->cfg.train.clip_norm, factor = 1.0f;
         if (clip > 0 && r->grad_norm > clip) factor = (float)(clip / r->grad_norm);
+        fs_adam_variant variant = (fs_adam_variant)fs_adam_variant_parse(t->cfg.train.adam_epsilon);
+        /* The bias corrections count the updates applied; 0.1.0 (legacy) counted every step. */
+        long updates = t->step + 1 - (variant == FS_ADAM_LEGACY ? 0 : t->nonfinite_total);
         fs_adam_args a = {.lr = t->cfg.train.lr, .beta1 = t->cfg.train.beta1, .beta2 = t->cfg.train.beta2,
-                          .eps = t->cfg.train.eps, .step = t->step + 1, .grad_scale = factor / (float)P,
-                          .weight_decay = t->cfg.train.weight_decay};
+                          .eps = t->cfg.train.eps, .step = updates, .grad_scale = factor / (float)P,
+                          .weight_decay = t->cfg.train.weight_decay, .variant = variant};
         be->adam(m->n_params, m->params, m->grads, m->adam_m, m->adam_v, &a);
         be->sync();
     }
@@ -480,9 +626,7 @@ static void print_progress(trainer *t, const step_result *r, double step_ms) {
     snprintf(line, sizeof line, "step %ld/%ld  loss %.4f (%s )  %.1f img/s  data wait %.1f ms  ETA %s", t->step,
              t->cfg.train.steps, r->loss, losses + 1, images_per_s(t, step_ms), r->sc[SC_DATA_MS] / t->world.size,
              eta);
-    if (t->tty) printf("\r\033[K%s", line);
-    else printf("%s\n", line);
-    fflush(stdout);
+    fs_progress(stdout, t->tty, "%s", line); /* any log line ends it first */
 }
 
 /* One metrics line: rank 0 appends it to metrics.jsonl; every rank sends its own to the
@@ -512,14 +656,15 @@ static int log_metrics(trainer *t, const step_result *r, fs_error *e) {
                           r->sc[SC_COMM_MS] / P, r->sc[SC_OPT_MS], !r->applied, P, t->restart_count, t->sb.have_mask);
     if (t->coord && t->world.rank != 0) {
         char own[256];
-        snprintf(own, sizeof own, "{\"step_ms\":%.3f,\"data_wait_ms\":%.3f,\"loss\":%.6g}", r->rank_step_ms,
-                 r->rank_data_ms, r->loss);
+        double own_imgs = (double)t->local_batch * t->cfg.model.n_identities; /* this rank's images per step */
+        snprintf(own, sizeof own, "{\"step_ms\":%.3f,\"data_wait_ms\":%.3f,\"loss\":%.6g,\"images_per_s\":%.2f}", r->rank_step_ms,
+                 r->rank_data_ms, r->loss, r->rank_step_ms > 0 ? own_imgs / (r->rank_step_ms / 1e3) : 0.0);
         fs_coord_metrics(t->coord, t->step, own);
     }
     if (t->world.rank == 0) {
         if (t->coord) { /* the coordinator takes flat objects; it gets every rank's own times */
             char flat[8192];
-            snprintf(flat, sizeof flat, "%.*s}", (int)n, line);
+            snprintf(flat, sizeof flat, "%.*s,\"target_step\":%ld}", (int)n, line, t->cfg.train.steps); /* for the ETA of `faceswarm status` */
             fs_coord_metrics(t->coord, t->step, flat);
         }
         for (int k = 0; k < 2; k++) {
@@ -528,18 +673,19 @@ static int log_metrics(trainer *t, const step_result *r, fs_error *e) {
                 n += (size_t)snprintf(line + n, cap - n, "%s%.3f", q ? "," : "", all[2 * q + k]);
             n += (size_t)snprintf(line + n, cap - n, "]");
         }
-        snprintf(line + n, cap - n, "}");
-        fprintf(t->metrics, "%s\n", line);
-        fflush(t->metrics);
-        print_progress(t, r, step_ms);
+        n += (size_t)snprintf(line + n, cap - n, "}\n");
+        rc = fs_append(t->metrics_fd, t->metrics_path, line, FS_MIN(n, cap - 1), "metrics_write", e);
+        if (rc) rc = metrics_failed(t, e);
+        else print_progress(t, r, step_ms);
     }
     free(all);
-    return 0;
+    return rc;
 }
 
 /* ---------------------------------------------------------------- checkpoints */
 static int write_checkpoint(trainer *t, fs_error *e) {
     if (t->world.rank != 0) return 0;
+    if (sync_metrics(t, e)) return e->code;
     fs_model *m = &t->model;
     size_t bytes = sizeof(float) * m->n_params;
     float *host[3] = {m->params, m->adam_m, m->adam_v};
@@ -565,7 +711,6 @@ static int write_checkpoint(trainer *t, fs_error *e) {
     if (rc) return rc;
     fs_ckpt_prune(t->cfg.run.dir, t->cfg.checkpoint.keep);
     snprintf(t->last_ckpt, sizeof t->last_ckpt, "%s", path);
-    if (t->tty) printf("\n");
     fs_info("checkpoint %s (step %ld, %.2f s)", path, t->step, fs_now() - t0);
     if (t->coord) {
         char rel[FS_PATH_LEN + 64];
@@ -596,7 +741,7 @@ static void write_preview(trainer *t) {
     char *data;
     size_t len;
     if ((data = fs_read_file(path, &len, &e))) {
-        fs_write_file_atomic(latest, data, len, &e);
+        if (fs_write_file_atomic(latest, data, len, &e) == 0) t->preview_step = t->step;
         free(data);
     }
 }
@@ -648,7 +793,6 @@ static int train_loop(trainer *t, fs_error *e) {
         if (every(t->step, c->train.preview_every) || (last && c->train.preview_every > 0)) write_preview(t);
         if (r.stop) {
             stopped = 1;
-            if (t->tty && t->world.rank == 0) printf("\n");
             fs_info("stop requested (signal): step %ld finished, writing a checkpoint", t->step);
         }
         if (every(t->step, c->checkpoint.every) || last || stopped)
@@ -666,14 +810,19 @@ static void print_header(trainer *t) {
     printf("# faceswarm %s (commit %s)\n", FS_VERSION, fs_git_commit());
     printf("# config %s, run dir %s\n", t->cfg.source[0] ? t->cfg.source : "(defaults)", t->cfg.run.dir);
     if (t->be->device == FS_DEV_CPU)
-        printf("# world size %d (%s), device cpu, %d thread(s) per rank, OpenBLAS '%s' kernels\n", t->world.size,
-               hosts, fs_cpu_threads(), fs_cpu_blas_core());
+        printf("# world size %d (%s), device cpu, %d thread(s) per rank (from %s), OpenBLAS '%s' kernels\n",
+               t->world.size, hosts, fs_cpu_threads(), t->threads_from, fs_cpu_blas_core());
     else
         printf("# world size %d (%s), device %s\n", t->world.size, hosts, t->be->name);
     if (t->world.size > 1) printf("# gradient all-reduce: %s, buckets of %g MB\n", grad_sync_path(&t->gs), t->cfg.comms.bucket_mb);
     printf("# model: %zu parameters, %d identities, %d px; global batch %d per identity (%d per rank)\n",
            t->model.n_params, t->model.n_decoders, t->model.resolution, t->cfg.train.batch_per_identity,
            t->local_batch);
+    const char *adam = t->cfg.train.adam_epsilon;
+    printf("# optimizer: Adam, lr %g, eps %g added to %s (train.adam_epsilon: %s)\n", t->cfg.train.lr,
+           t->cfg.train.eps, !strcmp(adam, "keras") ? "sqrt(v), as faceswap's Keras Adam"
+                             : !strcmp(adam, "paper") ? "sqrt(v_hat), as the Adam paper and PyTorch"
+                                                      : "sqrt(v_hat) with float32 constants, as faceswarm 0.1.0", adam);
     printf("# steps %ld..%ld; checkpoints every %d, previews every %d; SLURM_RESTART_COUNT=%ld\n", t->step,
            t->cfg.train.steps, t->cfg.checkpoint.every, t->cfg.train.preview_every, t->restart_count);
     printf("# outputs are synthetic media: previews and swaps are labelled as such\n");
@@ -689,10 +838,14 @@ static int train_setup(trainer *t, const fs_train_args *a, fs_error *e) {
     }
     if ((rc = setup_model(t, e))) return rc;
     if ((rc = resume(t, a->resume, e))) return rc;
+    /* Decided before the data, the run directory or a coordinator is touched: a finished run
+     * resumed again leaves everything as it was. */
+    if (t->step >= t->cfg.train.steps) return t->nothing_to_do = 1, 0;
     /* Every rank initialised from the same seed (or received rank 0's checkpoint): verify. */
     if (t->world.size > 1 && (rc = check_divergence(t, e))) return rc;
     /* The data is checked before anything is written: a bad file leaves no run directory. */
     if ((rc = setup_loader(t, e))) return rc;
+    if ((rc = check_coord_keys(t, e))) return rc;
     if (t->world.rank == 0 && (rc = setup_run_dir(t, e))) return rc;
     if ((rc = grad_sync_init(&t->gs, &t->world, &t->model, &t->cfg, e))) return rc;
     if (t->world.rank == 0 && (rc = open_metrics(t, e))) return rc;
@@ -714,8 +867,9 @@ static void train_teardown(trainer *t, int rc, const char *msg) {
         if (fs_world_barrier_timeout(&t->world, 30.0, "the coordinator goodbye", &be))
             fs_warn("%s", be.msg);
     }
-    if (t->coord_pid > 0) kill((pid_t)t->coord_pid, SIGTERM);
-    if (t->metrics) fclose(t->metrics);
+    fs_coord_local_stop(t->coord_local);
+    if (t->metrics_fd >= 0) close(t->metrics_fd);
+    if (t->lock_fd >= 0) close(t->lock_fd); /* releases the run directory */
     if (t->loader) fs_loader_close(t->loader);
     grad_sync_free(&t->gs);
     if (t->be) {
@@ -725,10 +879,25 @@ static void train_teardown(trainer *t, int rc, const char *msg) {
     free(t->config_text);
 }
 
+/* Read before MPI_Init: a single process's MPI_Init sets PMIX_RANK (and OMPI_* variables)
+ * itself, which would make every run look launched. */
+static int started_by_launcher(void) {
+    return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("SLURM_PROCID") ||
+           getenv("PMI_RANK") || getenv("MPI_LOCALRANKID");
+}
+
+/* In place only on a real terminal: mpirun and srun hand ranks a pty even when their own
+ * output goes to a file, so under a launcher progress is plain lines. */
+int fs_progress_in_place(int rank, int stdout_is_tty, int launched) {
+    return rank == 0 && stdout_is_tty && !launched;
+}
+
 int fs_train_main(const fs_train_args *a, int *argc, char ***argv) {
     static trainer T; /* large; one per process */
     trainer *t = &T;
     memset(t, 0, sizeof *t);
+    t->metrics_fd = t->lock_fd = -1;
+    t->launched = started_by_launcher();
     fs_error e = {0};
     if (fs_world_init(&t->world, argc, argv, &e) != 0) {
         fprintf(stderr, "error: %s\n", e.msg);
@@ -743,20 +912,19 @@ int fs_train_main(const fs_train_args *a, int *argc, char ***argv) {
         fs_world_finalize(&t->world);
         return 0;
     }
-    if (rc == 0) {
-        /* In place only on a real terminal: mpirun and srun hand ranks a pty even when their
-         * own output goes to a file, so under a launcher progress is plain lines. */
-        int launched = getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("SLURM_PROCID");
-        t->tty = t->world.rank == 0 && isatty(STDOUT_FILENO) && !launched;
+    if (rc == 0 && t->nothing_to_do) {
+        fs_info("nothing to do: already at step %ld of train.steps %ld (raise it with --steps N)", t->step,
+                t->cfg.train.steps);
+    } else if (rc == 0) {
+        t->tty = fs_progress_in_place(t->world.rank, isatty(STDOUT_FILENO), t->launched);
         print_header(t);
-        if (t->step >= t->cfg.train.steps)
-            fs_info("nothing to do: already at step %ld of train.steps %ld (raise it with --steps N)", t->step,
-                    t->cfg.train.steps);
         rc = train_loop(t, &e);
         if (rc == 0 && t->world.rank == 0 && t->steps_this_run > 0) {
-            if (t->tty) printf("\n");
-            fs_info("done: %ld steps; checkpoint %s; preview %s/previews/latest.png", t->step, t->last_ckpt,
-                    t->cfg.run.dir);
+            if (t->preview_step) /* only a preview this run wrote */
+                fs_info("done: %ld steps; checkpoint %s; preview %s/previews/latest.png (step %ld)", t->step,
+                        t->last_ckpt, t->cfg.run.dir, t->preview_step);
+            else
+                fs_info("done: %ld steps; checkpoint %s", t->step, t->last_ckpt);
         }
     }
     if (rc != 0 && rc != FS_EXIT_STOPPED) fs_log(FS_LOG_ERROR, "%s", e.msg);

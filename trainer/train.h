@@ -38,5 +38,8 @@ typedef struct fs_train_args {
     int print_config;
 } fs_train_args;
 int fs_train_main(const fs_train_args *a, int *argc, char ***argv);
+/* Whether rank 0's progress line is redrawn in place ("\r"): only on a terminal and only
+ * when no launcher started the process (launched: seen before MPI_Init). */
+int fs_progress_in_place(int rank, int stdout_is_tty, int launched);
 
 #endif

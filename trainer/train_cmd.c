@@ -22,8 +22,16 @@ static void train_usage(FILE *f) {
             "  -h, --help            this help\n\n"
             "Signals: SIGINT, SIGTERM or SIGUSR1 finish the current step, write a checkpoint and exit\n"
             "with status 3 (Slurm's job script requeues on it). Exit status: 0 done, 1 failure,\n"
-            "2 bad input, 3 stopped by a signal after a checkpoint.\n"
-            "Outputs (run.dir): config.yaml, metrics.jsonl, checkpoints/, previews/, coordinator/.\n");
+            "2 bad input, 3 stopped by a signal after a checkpoint. Under mpirun, Ctrl-C is mpirun's own:\n"
+            "it terminates the ranks (SIGKILL a second later) and exits 1; send SIGUSR1 to mpirun instead\n"
+            "(kill -USR1 PID), which it forwards, to stop after a checkpoint with status 3.\n"
+            "Run directory (run.dir; one run at a time, locked by run.lock):\n"
+            "  config.yaml     the effective config\n"
+            "  metrics.jsonl   one JSON line per logged step\n"
+            "  checkpoints/    ckpt-<step>.h5, the newest checkpoint.keep of them\n"
+            "  previews/       preview-<step>.png and latest.png\n"
+            "  coordinator/    the coordinator's log, registry, every rank's metrics, status\n"
+            "  tensorboard/    TensorBoard event files (tensorboard --logdir RUN/tensorboard)\n");
 }
 
 int cmd_train(int argc, char **argv) {
@@ -41,10 +49,9 @@ int cmd_train(int argc, char **argv) {
         switch (c) {
         case 's': a.sets[a.n_sets++] = optarg; break;
         case 'n': {
-            char *end;
-            a.steps = strtol(optarg, &end, 10);
-            if (*end || a.steps < 1) {
-                fprintf(stderr, "error: --steps '%s': expected a positive integer\n", optarg);
+            fs_error e = {0};
+            if (fs_parse_long("--steps", optarg, 1, 1000000000000L, &a.steps, &e)) {
+                fprintf(stderr, "error: faceswarm train: %s\n", e.msg);
                 return FS_EXIT_BADINPUT;
             }
             break;
@@ -65,6 +72,12 @@ int cmd_train(int argc, char **argv) {
     if (a.resume && strcmp(a.resume, "auto") && strcmp(a.resume, "none") && !fs_exists(a.resume)) {
         fprintf(stderr, "error: --resume '%s': no such checkpoint file\n  hint: --resume auto picks the newest "
                         "checkpoint of run.dir\n", a.resume);
+        return FS_EXIT_BADINPUT;
+    }
+    if (a.resume && strcmp(a.resume, "auto") && strcmp(a.resume, "none") && fs_is_dir(a.resume)) {
+        fprintf(stderr, "error: --resume '%s': is a directory; expected a checkpoint file\n  hint: name one "
+                        "file (RUN/checkpoints/ckpt-<step>.h5), or --resume auto with run.dir = the run\n",
+                a.resume);
         return FS_EXIT_BADINPUT;
     }
     int rc = fs_train_main(&a, &argc, &argv);

@@ -11,10 +11,12 @@
 
 /* ---------------------------------------------------------------- errors */
 int fs_nccl_cuda_error(fs_error *e, cudaError_t err, const char *call, const char *file, int line) {
-    return fs_errorf(e, FS_EXIT_FAIL, "%s:%d: %s failed: %s (%s)\n  hint: %s", file, line, call,
-                     cudaGetErrorString(err), cudaGetErrorName(err),
+    char where[1100];
+    fs_where(where, sizeof where, file, line);
+    return fs_errorf(e, FS_EXIT_FAIL, "%s failed: %s (%s)%s\n  hint: %s", call, cudaGetErrorString(err),
+                     cudaGetErrorName(err), where,
                      err == cudaErrorMemoryAllocation
-                         ? "the GPU is out of memory: lower train.batch_size or comms.bucket_mb"
+                         ? "the GPU is out of memory: lower train.batch_per_identity or comms.bucket_mb"
                          : "check the GPU with nvidia-smi; a sticky error comes from an earlier kernel fault "
                            "(run under compute-sanitizer to locate it)");
 }
@@ -36,8 +38,10 @@ static const char *nccl_hint(ncclResult_t r) {
 
 int fs_nccl_nccl_error(fs_error *e, ncclResult_t r, const char *call, const char *file, int line) {
     const char *last = ncclGetLastError(NULL);
-    return fs_errorf(e, FS_EXIT_FAIL, "%s:%d: %s failed: %s%s%s\n  hint: %s", file, line, call,
-                     ncclGetErrorString(r), last && *last ? ": " : "", last ? last : "", nccl_hint(r));
+    char where[1100];
+    fs_where(where, sizeof where, file, line);
+    return fs_errorf(e, FS_EXIT_FAIL, "%s failed: %s%s%s%s\n  hint: %s", call, ncclGetErrorString(r),
+                     last && *last ? ": " : "", last ? last : "", where, nccl_hint(r));
 }
 
 /* ---------------------------------------------------------------- collective set-up */

@@ -106,29 +106,32 @@ double fs_fast_sumsq(size_t count, const float *x) {
     return acc;
 }
 
-/* The update in float with the bias corrections folded into two constants. */
+/* The update in float with the bias corrections folded into two constants (fs_adam_consts). */
 typedef struct adam_consts {
-    float b1, b2, gsc, eps, wd, lr, step, rbc2;
+    fs_adam_consts c;
+    float gsc;
 } adam_consts;
 
 /* Elements [i0, i1) with the scalar formula, in the same operation order as adam_simd. */
 static void adam_scalar(size_t i0, size_t i1, float *p, const float *g, float *m, float *v, const adam_consts *k) {
+    const fs_adam_consts *c = &k->c;
     for (size_t i = i0; i < i1; i++) {
         float gi = k->gsc * g[i];
-        float mi = k->b1 * m[i] + (1.0f - k->b1) * gi;
-        float vi = k->b2 * v[i] + (1.0f - k->b2) * gi * gi;
+        float mi = c->b1 * m[i] + c->omb1 * gi;
+        float vi = c->b2 * v[i] + c->omb2 * gi * gi;
         m[i] = mi;
         v[i] = vi;
-        p[i] -= k->step * mi / (sqrtf(vi) * k->rbc2 + k->eps) + k->lr * k->wd * p[i];
+        p[i] -= c->step_size * mi / (sqrtf(vi) * c->rsqrt_bc2 + c->eps) + c->lrwd * p[i];
     }
 }
 
 /* Elements [i0, i0 + 8 n): the same float operations (no FMA contraction), 8 at a time, so
  * the bits equal adam_scalar's (vsqrtps and vdivps round as sqrtf and / do). */
 static void adam_simd(size_t i0, size_t n, float *p, const float *g, float *m, float *v, const adam_consts *k) {
-    const __m256 b1 = _mm256_set1_ps(k->b1), c1 = _mm256_set1_ps(1.0f - k->b1), b2 = _mm256_set1_ps(k->b2);
-    const __m256 c2 = _mm256_set1_ps(1.0f - k->b2), gsc = _mm256_set1_ps(k->gsc), step = _mm256_set1_ps(k->step);
-    const __m256 rbc2 = _mm256_set1_ps(k->rbc2), eps = _mm256_set1_ps(k->eps), lrwd = _mm256_set1_ps(k->lr * k->wd);
+    const fs_adam_consts *c = &k->c;
+    const __m256 b1 = _mm256_set1_ps(c->b1), c1 = _mm256_set1_ps(c->omb1), b2 = _mm256_set1_ps(c->b2);
+    const __m256 c2 = _mm256_set1_ps(c->omb2), gsc = _mm256_set1_ps(k->gsc), step = _mm256_set1_ps(c->step_size);
+    const __m256 rbc2 = _mm256_set1_ps(c->rsqrt_bc2), eps = _mm256_set1_ps(c->eps), lrwd = _mm256_set1_ps(c->lrwd);
     for (size_t i = i0; i < i0 + 8 * n; i += 8) {
         __m256 gi = _mm256_mul_ps(gsc, _mm256_loadu_ps(g + i)), pi = _mm256_loadu_ps(p + i);
         __m256 mi = _mm256_add_ps(_mm256_mul_ps(b1, _mm256_loadu_ps(m + i)), _mm256_mul_ps(c1, gi));
@@ -142,10 +145,8 @@ static void adam_simd(size_t i0, size_t n, float *p, const float *g, float *m, f
 }
 
 void fs_fast_adam(size_t count, float *p, const float *g, float *m, float *v, const fs_adam_args *a) {
-    float bc1 = (float)(1.0 - pow(a->beta1, (double)a->step));
-    adam_consts k = {.b1 = a->beta1, .b2 = a->beta2, .gsc = a->grad_scale, .eps = a->eps,
-                     .wd = a->weight_decay, .lr = a->lr, .step = a->lr / bc1,
-                     .rbc2 = (float)(1.0 / sqrt(1.0 - pow(a->beta2, (double)a->step)))};
+    adam_consts k = {.gsc = a->grad_scale};
+    fs_adam_consts_init(&k.c, a);
     size_t chunks = (count + FS_FAST_RED_BLOCK - 1) / FS_FAST_RED_BLOCK;
 #pragma omp parallel for schedule(static) num_threads(fs_cpu_threads()) if (count > FS_FAST_PAR_MIN)
     for (size_t ch = 0; ch < chunks; ch++) {

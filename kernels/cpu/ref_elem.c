@@ -88,17 +88,22 @@ double fs_ref_sumsq(size_t count, const float *x) {
     return acc;
 }
 
-/* The update in double per element (the specification), stored as float. */
+/* The update in double per element (the specification), stored as float. LEGACY takes the
+ * hyper-parameters rounded to float32, as 0.1.0 held them. */
 void fs_ref_adam(size_t count, float *p, const float *g, float *m, float *v, const fs_adam_args *a) {
-    double bc1 = 1.0 - pow(a->beta1, (double)a->step), bc2 = 1.0 - pow(a->beta2, (double)a->step);
+    int legacy = a->variant == FS_ADAM_LEGACY, keras = a->variant == FS_ADAM_KERAS;
+    double b1 = legacy ? (float)a->beta1 : a->beta1, b2 = legacy ? (float)a->beta2 : a->beta2;
+    double lr = legacy ? (float)a->lr : a->lr, eps = legacy ? (float)a->eps : a->eps;
+    double bc1 = 1.0 - pow(b1, (double)a->step), bc2 = 1.0 - pow(b2, (double)a->step);
     for (size_t i = 0; i < count; i++) {
         double gs = (double)a->grad_scale * g[i];
-        double mi = (double)a->beta1 * m[i] + (1.0 - (double)a->beta1) * gs;
-        double vi = (double)a->beta2 * v[i] + (1.0 - (double)a->beta2) * gs * gs;
-        double upd = (mi / bc1) / (sqrt(vi / bc2) + a->eps) + (double)a->weight_decay * p[i];
+        double mi = b1 * m[i] + (1.0 - b1) * gs;
+        double vi = b2 * v[i] + (1.0 - b2) * gs * gs;
+        double upd = (keras ? sqrt(bc2) / bc1 * mi / (sqrt(vi) + eps) : (mi / bc1) / (sqrt(vi / bc2) + eps)) +
+                     (double)a->weight_decay * p[i];
         m[i] = (float)mi;
         v[i] = (float)vi;
-        p[i] = (float)(p[i] - (double)a->lr * upd);
+        p[i] = (float)(p[i] - lr * upd);
     }
 }
 

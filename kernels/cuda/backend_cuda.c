@@ -21,7 +21,7 @@ static void cuda_check(cudaError_t err, const char *call, const char *file, int 
     if (err != cudaSuccess)
         fs_die_at(file, line, FS_EXIT_FAIL, "%s failed: %s (%s)\n  hint: %s", call, cudaGetErrorString(err),
                   cudaGetErrorName(err),
-                  err == cudaErrorMemoryAllocation ? "the GPU is out of memory: lower train.batch_size"
+                  err == cudaErrorMemoryAllocation ? "the GPU is out of memory: lower train.batch_per_identity"
                                                    : "run under compute-sanitizer to locate the fault");
 }
 

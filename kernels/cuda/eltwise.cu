@@ -72,16 +72,19 @@ static __global__ void scale_kernel(size_t count, float *x, float s) {
     GRID_STRIDE(i, count) x[i] *= s;
 }
 
-/* c1 = 1 / (1 - b1^t), c2 = 1 / (1 - b2^t), computed on the host in double. */
+/* The constants come from fs_adam_consts_init on the host (ops.h): PAPER and LEGACY
+ * c1 = 1 / (1 - b1^t), c2 = 1 / (1 - b2^t); KERAS c1 = sqrt(1 - b2^t) / (1 - b1^t), c2 = 1
+ * (eps then adds to sqrt(v) itself). omb = 1 - b; lrwd = lr * wd. */
 static __global__ void adam_kernel(size_t count, float *p, const float *g, float *m, float *v, float lr, float b1,
-                                   float b2, float eps, float gscale, float wd, float c1, float c2) {
+                                   float omb1, float b2, float omb2, float eps, float gscale, float lrwd, float c1,
+                                   float c2) {
     GRID_STRIDE(i, count) {
         float gi = gscale * g[i];
-        float mi = b1 * m[i] + (1.0f - b1) * gi;
-        float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+        float mi = b1 * m[i] + omb1 * gi;
+        float vi = b2 * v[i] + omb2 * gi * gi;
         m[i] = mi, v[i] = vi;
         float pi = p[i];
-        p[i] = pi - lr * (mi * c1) / (sqrtf(vi * c2) + eps) - lr * wd * pi;
+        p[i] = pi - lr * (mi * c1) / (sqrtf(vi * c2) + eps) - lrwd * pi;
     }
 }
 
@@ -121,8 +124,8 @@ void FSK(scale)(size_t count, float *x, float s) {
 
 void FSK(adam)(size_t count, float *p, const float *g, float *m, float *v, const fs_adam_args *a) {
     if (!count) return;
-    float c1 = (float)(1.0 / (1.0 - pow((double)a->beta1, (double)a->step)));
-    float c2 = (float)(1.0 / (1.0 - pow((double)a->beta2, (double)a->step)));
-    FS_LAUNCH(adam_kernel, GRID(count), BLOCK, count, p, g, m, v, a->lr, a->beta1, a->beta2, a->eps, a->grad_scale,
-              a->weight_decay, c1, c2);
+    fs_adam_consts k;
+    fs_adam_consts_init(&k, a);
+    FS_LAUNCH(adam_kernel, GRID(count), BLOCK, count, p, g, m, v, k.lr, k.b1, k.omb1, k.b2, k.omb2, k.eps,
+              a->grad_scale, k.lrwd, k.c1, k.c2);
 }

@@ -3,6 +3,7 @@
  * trip. Expected figures come from faceswap's defaults and the issue, not from config.c. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "trainer/config.h"
 
@@ -53,7 +54,9 @@ static void test_defaults(void) {
     CHECK(c.model.n_decoder_filters == 3 && c.model.decoder_filters[2] == 64, "decoder");
     CHECK(c.model.n_identities == 2 && !strcmp(c.model.identities[0], "A") && !strcmp(c.model.identities[1], "B"),
           "identities");
-    CHECK(c.train.lr == 5e-5f && c.train.beta1 == 0.9f && c.train.beta2 == 0.999f && c.train.eps == 1e-7f, "adam");
+    /* doubles: 1 - float32(0.999) would be off by 1.3e-5 */
+    CHECK(c.train.lr == 5e-5 && c.train.beta1 == 0.9 && c.train.beta2 == 0.999 && c.train.eps == 1e-7, "adam");
+    CHECK(!strcmp(c.train.adam_epsilon, "keras"), "new runs get faceswap's (Keras') eps placement");
     CHECK(c.train.batch_per_identity == 16 && c.train.seed == 1 && !strcmp(c.train.device, "cpu"), "train");
     CHECK(c.train.loss_mse == 1 && c.train.loss_dssim == 1 && c.train.loss_l1 == 0, "loss");
     CHECK(!strcmp(c.data.dir, "data") && !strcmp(c.data.dataset, "/faces") && c.data.warp == 1, "data");
@@ -115,6 +118,7 @@ static void test_shapes(void) {
     EXPECT_FAIL("model:\n  identities: [A]\n", "model.identities", "number of names");
     EXPECT_FAIL("model:\n  identities: [A, A]\n", "model.identities", "twice");
     EXPECT_FAIL("model:\n  identities: [A, \"b c\"]\n", "model.identities", "'b c'");
+    EXPECT_FAIL("model:\n  identities: [A, -b]\n", "model.identities", "not starting with '-'");
     EXPECT_FAIL("data:\n  paths: {C: c.h5}\n", "data.paths", "'C' is not an identity", "[A, B]");
     fs_config c;
     fs_error e = {0};
@@ -179,6 +183,7 @@ static void test_round_trip(void) {
     char *text = fs_config_dump(&a);
     CHECK(fs_config_load_string(&b, text, "dump", &e) == 0, "dump does not load: %s\n%s", e.msg, text);
     memcpy(b.source, a.source, sizeof a.source);
+    b.file_keys = a.file_keys; /* where it came from, like source */
     CHECK(memcmp(&a, &b, sizeof a) == 0, "dump does not load back to the same config:\n%s", text);
     char *again = fs_config_dump(&b);
     CHECK(!strcmp(text, again), "dump of the reloaded config differs");
@@ -192,8 +197,46 @@ static void test_round_trip(void) {
     free(again);
 }
 
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Size and depth are capped before libyaml composes a document (100,000 nested flow levels
+ * took over a minute): refused at once, with a message that says why. */
+static void test_limits(void) {
+    size_t depth = 100000;
+    char *deep = malloc(2 * depth + 16);
+    size_t n = 0;
+    n += (size_t)sprintf(deep, "train:\n  x: ");
+    for (size_t i = 0; i < depth; i++) deep[n++] = '[';
+    for (size_t i = 0; i < depth; i++) deep[n++] = ']';
+    deep[n] = 0;
+    double t0 = now_s();
+    EXPECT_FAIL(deep, "nesting deeper than 64 levels", "t.yaml:2:", "hint:");
+    CHECK(now_s() - t0 < 2.0, "100,000 nested lists took %.1f s to refuse", now_s() - t0);
+    EXPECT_FAIL("a:\n b:\n  c:\n   d: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]"
+                "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n", "t.yaml:4:", "deeper than 64");
+    free(deep);
+    size_t big = (1u << 20) + 1;
+    char *huge = malloc(big + 1);
+    memset(huge, '#', big);
+    huge[big] = 0;
+    EXPECT_FAIL(huge, "1048577 bytes", "at most 1 MiB");
+    free(huge);
+}
+
+/* A byte that is not UTF-8 is reported where it is (libyaml gives only its offset). */
+static void test_utf8_position(void) {
+    EXPECT_FAIL("train:\n  steps: 5\n  lr: 0.1 # caf\xe9\n", "t.yaml:3:16:", "UTF-8", "0xe9");
+    EXPECT_FAIL("run:\n  dir: \"r\xc3\xa9\xff\"\n", "t.yaml:2:11:", "UTF-8");
+}
+
 int main(void) {
     test_defaults();
+    test_limits();
+    test_utf8_position();
     test_shipped_configs();
     test_bad_input();
     test_shapes();

@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <zmq.h>
+
 #include "trainer/cli.h"
 #include "trainer/common.h"
 
@@ -23,6 +25,7 @@ void tl_dispatch(int argc, char **argv) {
     if (!strcmp(argv[1], "coordinator")) exit(cmd_coordinator(argc - 1, argv + 1));
     if (!strcmp(argv[1], "status")) exit(cmd_status(argc - 1, argv + 1));
     if (!strcmp(argv[1], "keys")) exit(cmd_keys(argc - 1, argv + 1));
+    if (!strcmp(argv[1], "bench-coordinator")) exit(bench_coordinator(argc - 1, argv + 1));
 }
 
 const char *tl_run_dir(const char *name) {
@@ -68,18 +71,16 @@ void tl_kill(pid_t pid, int sig) {
         if (g_daemons[i] == pid && (sig == SIGKILL || sig == SIGTERM || sig == SIGINT)) g_daemons[i] = 0;
 }
 
-char *tl_run_status(int *rc, ...) {
-    char *argv[32] = {"/proc/self/exe", "status"};
+static char *run_v(int *rc, int with_stderr, const char *sub, va_list ap) {
+    char *argv[32] = {"/proc/self/exe", (char *)sub};
     int n = 2, fd[2];
-    va_list ap;
-    va_start(ap, rc);
     for (const char *a; (a = va_arg(ap, const char *)) && n < 30;) argv[n++] = (char *)a;
-    va_end(ap);
     if (pipe(fd)) return NULL;
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
         dup2(fd[1], 1);
+        if (with_stderr) dup2(fd[1], 2);
         close(fd[0]);
         execv("/proc/self/exe", argv);
         _exit(127);
@@ -98,6 +99,32 @@ char *tl_run_status(int *rc, ...) {
     waitpid(pid, &st, 0);
     *rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     return out;
+}
+
+char *tl_run_status(int *rc, ...) {
+    va_list ap;
+    va_start(ap, rc);
+    char *out = run_v(rc, 0, "status", ap);
+    va_end(ap);
+    return out;
+}
+
+char *tl_run(int *rc, const char *sub, ...) {
+    va_list ap;
+    va_start(ap, sub);
+    char *out = run_v(rc, 1, sub, ap);
+    va_end(ap);
+    return out;
+}
+
+long tl_rss_kb(pid_t pid) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+    char *text = tl_slurp(path);
+    const char *at = text ? strstr(text, "VmRSS:") : NULL;
+    long kb = at ? atol(at + 6) : -1;
+    free(text);
+    return kb;
 }
 
 int tl_wait(int (*pred)(void *), void *arg, double timeout_s) {
@@ -127,3 +154,34 @@ void tl_cleanup(void) {
         if (system(cmd) != 0) fprintf(stderr, "warning: cannot remove %s\n", g_run[i]);
     }
 }
+
+static void *g_raw_ctx;
+
+void *tl_raw_open(const char *addr) {
+    if (!g_raw_ctx) g_raw_ctx = zmq_ctx_new();
+    void *s = zmq_socket(g_raw_ctx, ZMQ_DEALER);
+    int linger = 1000, hwm = 100000;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    if (zmq_connect(s, addr)) fprintf(stderr, "FAIL: connect %s: %s\n", addr, zmq_strerror(zmq_errno())), tl_cleanup(), exit(1);
+    return s;
+}
+
+void tl_raw_send(void *s, const fs_msg *m) {
+    static uint8_t buf[FS_PROTO_MAX_MSG];
+    char why[256];
+    long n = fs_proto_encode(m, buf, sizeof buf, why, sizeof why);
+    if (n < 0) fprintf(stderr, "FAIL: encode: %s\n", why), tl_cleanup(), exit(1);
+    zmq_send(s, buf, (size_t)n, 0);
+}
+
+int tl_raw_recv(void *s, fs_msg *m, double timeout_s) {
+    static uint8_t buf[1 << 20];
+    char why[256];
+    zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&it, 1, (long)(timeout_s * 1000)) <= 0) return 0;
+    int n = zmq_recv(s, buf, sizeof buf, 0);
+    return n > 0 && (size_t)n <= sizeof buf && fs_proto_decode(buf, (size_t)n, m, why, sizeof why) == 0;
+}
+
+void tl_raw_close(void *s) { zmq_close(s); }

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "comms/protocol.h"
+
 #define CHECK(cond, ...)                                                                   \
     do {                                                                                   \
         if (!(cond)) {                                                                     \
@@ -29,10 +31,19 @@ pid_t tl_daemon(const char *run, char *addr, size_t len, const char *bind, ...);
 void tl_kill(pid_t pid, int sig); /* signals and reaps */
 /* Runs this binary as `status ARGS...` and captures its stdout (caller frees); *rc = exit code. */
 char *tl_run_status(int *rc, ...);
+/* Runs this binary as `SUB ARGS...` (coordinator, status, keys, bench-coordinator) and
+ * captures stdout and stderr together (caller frees); *rc = exit code. */
+char *tl_run(int *rc, const char *sub, ...);
+long tl_rss_kb(pid_t pid); /* VmRSS of a process, kB; -1 if unreadable */
 /* Polls until pred(arg) is true or timeout_s passes; returns 1 when true. */
 int tl_wait(int (*pred)(void *), void *arg, double timeout_s);
 char *tl_slurp(const char *path); /* whole file or NULL */
 long tl_count(const char *hay, const char *needle);
 void tl_cleanup(void);
+/* A raw DEALER socket, as a broken or hostile client would use (close with tl_raw_close). */
+void *tl_raw_open(const char *addr);
+void tl_raw_send(void *s, const fs_msg *m);                /* encodes m; exits on an encode error */
+int tl_raw_recv(void *s, fs_msg *m, double timeout_s);     /* 1 = a reply decoded into m */
+void tl_raw_close(void *s);
 
 #endif

@@ -52,7 +52,7 @@ int main(int argc, char **argv) {
     snprintf(other, sizeof other, "%s/other.keys", g_run);
     make_keys(keys);
     make_keys(other);
-    pid_t d = tl_daemon(g_run, g_addr, sizeof g_addr, "tcp://127.0.0.1:*", "--keys", keys, NULL);
+    pid_t d = tl_daemon(g_run, g_addr, sizeof g_addr, "tcp://127.0.0.1:*", "--job-id", "curve-job", "--world-size", "4", "--keys", keys, NULL);
     /* The server's public key without the job's client keypair: refused by the ZAP handler. */
     char stolen[700], text[600];
     fs_coord_keys k, o;
@@ -83,6 +83,10 @@ int main(int argc, char **argv) {
     int rc;
     char *out = tl_run_status(&rc, "--coordinator", g_addr, "--json", "--keys", keys, NULL);
     CHECK(rc == 0 && out && tl_count(out, "\"rank\":") == 1 && strstr(out, "\"host\":\"keyhost\""), "status with the key:\n%s", out);
+    free(out);
+    /* --run without --keys: the run's own key file (the daemon recorded its path). */
+    out = tl_run_status(&rc, "--run", g_run, NULL);
+    CHECK(rc == 0 && out && strstr(out, "job curve-job") && !strstr(out, "unreachable"), "status --run of a CURVE job:\n%s", out);
     free(out);
     fs_coord_close(good), fs_coord_close(nokey), fs_coord_close(wrong), fs_coord_close(thief);
     tl_kill(d, SIGTERM);

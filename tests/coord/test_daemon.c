@@ -139,7 +139,7 @@ static void check_status(void) {
 int main(int argc, char **argv) {
     tl_dispatch(argc, argv);
     g_run = tl_run_dir("coord_daemon");
-    pid_t d = tl_daemon(g_run, g_addr, sizeof g_addr, "tcp://127.0.0.1:*", NULL);
+    pid_t d = tl_daemon(g_run, g_addr, sizeof g_addr, "tcp://127.0.0.1:*", "--job-id", "test-job", "--world-size", "6", NULL);
     pthread_t th[N_RANKS];
     for (int r = 0; r < N_RANKS; r++) pthread_create(&th[r], NULL, rank_main, (void *)(intptr_t)r);
     for (int r = 0; r < N_RANKS; r++) {

@@ -31,7 +31,7 @@ int main(int argc, char **argv) {
     tl_dispatch(argc, argv);
     g_run = tl_run_dir("coord_overflow");
     char addr[256], addr2[256];
-    pid_t d = tl_daemon(g_run, addr, sizeof addr, "tcp://127.0.0.1:*", NULL); /* only to get a free port */
+    pid_t d = tl_daemon(g_run, addr, sizeof addr, "tcp://127.0.0.1:*", "--job-id", "overflow-job", "--world-size", "1", NULL); /* only to get a free port */
     tl_kill(d, SIGKILL);
     fs_coord_identity id = {"overflow-job", 0, 1, "ovhost", 77, 1};
     fs_coord_client *c;

@@ -82,7 +82,7 @@ static void check_events(void) {
 int main(int argc, char **argv) {
     tl_dispatch(argc, argv);
     g_run = tl_run_dir("coord_restart");
-    pid_t d = tl_daemon(g_run, g_addr, sizeof g_addr, "tcp://127.0.0.1:*", NULL);
+    pid_t d = tl_daemon(g_run, g_addr, sizeof g_addr, "tcp://127.0.0.1:*", "--job-id", "restart-job", "--world-size", "4", NULL);
     pthread_t th[N_RANKS];
     for (int r = 0; r < N_RANKS; r++) pthread_create(&th[r], NULL, rank_main, (void *)(intptr_t)r);
     while (atomic_load(&g_sent) < N_RANKS * N_STEPS / 3) nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
@@ -90,7 +90,7 @@ int main(int argc, char **argv) {
     int sent_at_kill = atomic_load(&g_sent);
     nanosleep(&(struct timespec){0, 400 * 1000 * 1000}, NULL); /* ranks keep training, buffering */
     char addr2[256];
-    d = tl_daemon(g_run, addr2, sizeof addr2, g_addr, NULL); /* same port, same run directory */
+    d = tl_daemon(g_run, addr2, sizeof addr2, g_addr, NULL); /* same port, same run directory, the job it recorded */
     CHECK(!strcmp(addr2, g_addr), "restarted on %s, not %s", addr2, g_addr);
     for (int r = 0; r < N_RANKS; r++) {
         void *bad;

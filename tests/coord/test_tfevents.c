@@ -176,7 +176,7 @@ int main(int argc, char **argv) {
     snprintf(png_path, sizeof png_path, "%s/step_5.png", dir);
     size_t png_len;
     uint8_t *png = write_png(png_path, &png_len);
-    pid_t d = tl_daemon(g_run, g_addr, sizeof g_addr, "tcp://127.0.0.1:*", NULL);
+    pid_t d = tl_daemon(g_run, g_addr, sizeof g_addr, "tcp://127.0.0.1:*", "--job-id", "tb-job", "--world-size", "2", NULL);
     send_all();
     tl_kill(d, SIGTERM);
     char *path = event_file();

@@ -62,7 +62,7 @@ static int child_seen(void *arg) {
 int main(int argc, char **argv) {
     tl_dispatch(argc, argv);
     g_run = tl_run_dir("coord_timeout");
-    pid_t d = tl_daemon(g_run, g_addr, sizeof g_addr, "tcp://127.0.0.1:*", "--timeout", TIMEOUT_S, NULL);
+    pid_t d = tl_daemon(g_run, g_addr, sizeof g_addr, "tcp://127.0.0.1:*", "--job-id", "timeout-job", "--world-size", "4", "--timeout", TIMEOUT_S, NULL);
     fflush(NULL);
     pid_t child = fork();
     if (child == 0) child_rank();

@@ -89,7 +89,8 @@ int main(void) {
     expect_refusal(p[5], &(fs_faces_map){"/faces", "nhwc", "float32"}, 1, "face 0 holds", "expected float32 in [0,1]");
     expect_refusal(p[0], &(fs_faces_map){"/faces", "nhwc", "uint8"}, 0, "[5,3,16,16]", "looks like NCHW");
     expect_refusal(p[2], &(fs_faces_map){"/faces", "nhwc", "uint8"}, 0, "no dataset '/faces'", "images");
-    expect_refusal(p[6], NULL, 0, "missing root attribute 'format'", "data.dataset");
+    /* One rule for every reader: no format attribute = foreign, with or without a mapping. */
+    expect_read(p[6], NULL, "h5py-like /faces without attributes, no mapping");
     expect_refusal(p[0], &(fs_faces_map){"/faces", "chw", "uint8"}, 0, "'chw'", "nhwc or nchw");
 
     /* The loader reads a mapped foreign file like its own. */

@@ -1,15 +1,18 @@
 /* test_import.c — `data import` through fs_import: PNG (RGB, grey) and JPEG fixtures written
  * here with libpng/libjpeg, directory recursion in name order, resizing, skipped images
- * (not square, garbage), --strict, and no output (nor temp file) left by a failed import. */
+ * (not square, garbage), --strict, and no output (nor temp file) left by a failed import.
+ * Then the odd images of a real collection: truncated, damaged and huge-header JPEGs, 16-bit,
+ * RGBA and EXIF-rotated files, CMYK; the identity-name rule; and warnings that never land on
+ * the progress line. */
 #include <dirent.h>
-#include <stdio.h> /* before jpeglib.h, which uses FILE */
-#include <jpeglib.h>
+#include <fcntl.h>
 #include <math.h>
-#include <png.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "data/dataset.h"
 #include "data/import.h"
+#include "tests/data/imgfix.h"
 #include "tests/data/testutil.h"
 
 static void write_png(const char *path, const uint8_t *px, int w, int h, int grey) {
@@ -24,24 +27,8 @@ static void write_png(const char *path, const uint8_t *px, int w, int h, int gre
 }
 
 static void write_jpeg(const char *path, const uint8_t *rgb, int w, int h) {
-    FILE *f = fopen(path, "wb");
-    if (!f) exit(1);
-    struct jpeg_compress_struct c;
-    struct jpeg_error_mgr err;
-    c.err = jpeg_std_error(&err);
-    jpeg_create_compress(&c);
-    jpeg_stdio_dest(&c, f);
-    c.image_width = (JDIMENSION)w, c.image_height = (JDIMENSION)h, c.input_components = 3, c.in_color_space = JCS_RGB;
-    jpeg_set_defaults(&c);
-    jpeg_set_quality(&c, 97, TRUE);
-    jpeg_start_compress(&c, TRUE);
-    for (int y = 0; y < h; y++) {
-        JSAMPROW row = (JSAMPROW)(rgb + (size_t)y * w * 3);
-        jpeg_write_scanlines(&c, &row, 1);
-    }
-    jpeg_finish_compress(&c);
-    jpeg_destroy_compress(&c);
-    fclose(f);
+    jpeg_opts o = {.comps = 3, .in = JCS_RGB};
+    write_jpeg_ex(path, rgb, w, h, &o);
 }
 
 /* A smooth face-like fixture (JPEG-friendly): gradients per channel plus an offset. */
@@ -146,6 +133,137 @@ static void check_failures(const char *dir, const char *in) {
           "missing input: '%s'", e.msg);
 }
 
+/* stderr into a file while an import runs; returns what to restore. */
+static int capture_begin(const char *path) {
+    fflush(stderr);
+    int saved = dup(2), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 2);
+    close(fd);
+    return saved;
+}
+static char *capture_end(int saved, const char *path) {
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    long n;
+    uint8_t *b = slurp(path, &n);
+    b[n] = 0;
+    return (char *)b;
+}
+
+static int count_of(const char *hay, const char *needle) {
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle)) n++;
+    return n;
+}
+
+/* Odd images as a user's collection has them: what is imported, what is skipped, what is said. */
+static void make_odd(const char *in) {
+    static uint8_t up[S * S * 3], st[S * S * 3], p16[S * S * 6], rgba[S * S * 4], cmyk[S * S * 4];
+    char p[1024];
+    smooth(up, S, 30);
+    jpeg_opts jo = {.comps = 3, .in = JCS_RGB};
+    snprintf(p, sizeof p, "%s/a_rgb8.png", in);
+    png_opts p8 = {.depth = 8, .type = PNG_COLOR_TYPE_RGB}, p16o = {.depth = 16, .type = PNG_COLOR_TYPE_RGB};
+    write_png_ex(p, up, S, S, &p8);
+    for (int i = 0; i < S * S * 3; i++) p16[2 * i] = p16[2 * i + 1] = up[i]; /* v * 257: the same sRGB value */
+    snprintf(p, sizeof p, "%s/b_rgb16.png", in), write_png_ex(p, p16, S, S, &p16o);
+    for (int y = 0; y < S; y++) /* stored turned counter-clockwise; EXIF 6 says: turn it clockwise */
+        for (int x = 0; x < S; x++) memcpy(st + ((size_t)(S - 1 - x) * S + y) * 3, up + ((size_t)y * S + x) * 3, 3);
+    uint8_t exif[64];
+    jpeg_opts jx = {.comps = 3, .in = JCS_RGB, .exif = exif, .exif_len = exif_block(exif, 6, 0)};
+    snprintf(p, sizeof p, "%s/c_exif6.jpg", in), write_jpeg_ex(p, st, S, S, &jx);
+    for (int i = 0; i < S * S; i++) {
+        memcpy(rgba + 4 * i, up + 3 * i, 3), rgba[4 * i + 3] = (uint8_t)(i % 2 ? 255 : 0);
+        cmyk[4 * i] = up[3 * i], cmyk[4 * i + 1] = up[3 * i + 1], cmyk[4 * i + 2] = up[3 * i + 2], cmyk[4 * i + 3] = 255;
+    }
+    png_opts pa = {.depth = 8, .type = PNG_COLOR_TYPE_RGB_ALPHA};
+    snprintf(p, sizeof p, "%s/d_rgba.png", in), write_png_ex(p, rgba, S, S, &pa);
+    jpeg_opts jc = {.comps = 4, .in = JCS_CMYK}; /* Adobe-inverted, K = none: the RGB itself */
+    snprintf(p, sizeof p, "%s/e_cmyk.jpg", in), write_jpeg_ex(p, cmyk, S, S, &jc);
+    static uint8_t big[128 * 128 * 3]; /* a scan much longer than the headers: the cuts fall in it */
+    smooth(big, 128, 5);
+    snprintf(p, sizeof p, "%s/f_damaged.jpg", in), write_jpeg_ex(p, up, S, S, &jo);
+    jpeg_stray_bytes(p);
+    snprintf(p, sizeof p, "%s/g_truncated.jpg", in), write_jpeg_ex(p, big, 128, 128, &jo);
+    truncate_to(p, file_size(p) * 6 / 10);
+    snprintf(p, sizeof p, "%s/h_huge.jpg", in), write_jpeg_ex(p, up, S, S, &jo);
+    jpeg_set_size(p, 12000, 12000); /* 144 Mpx from a 2 kB file */
+}
+
+static void check_odd(const char *dir) {
+    char in[700], out[800], log[800];
+    snprintf(in, sizeof in, "%s/odd", dir), mkdir(in, 0755);
+    make_odd(in);
+    snprintf(out, sizeof out, "%s/odd.h5", dir);
+    snprintf(log, sizeof log, "%s/odd.log", dir);
+    const char *inputs[] = {in};
+    fs_import_opts o = {.identity = "Odd", .consent = "c", .source = "s", .out = out, .size = S, .progress = 1,
+                        .inputs = inputs, .n_inputs = 1};
+    long done = -1, skipped = -1;
+    fs_error e = {0};
+    int saved = capture_begin(log);
+    int rc = fs_import(&o, &done, &skipped, &e);
+    char *err = capture_end(saved, log);
+    CHECK(rc == 0 && done == 6 && skipped == 2, "odd images: rc %d, imported %ld, skipped %ld (expected 6 and 2): %s",
+          rc, done, skipped, e.msg);
+    CHECK(strstr(err, "g_truncated.jpg") && strstr(err, "ends early"), "the truncated JPEG is skipped, named:\n%s", err);
+    CHECK(strstr(err, "h_huge.jpg") && strstr(err, "at most 16384 px"), "the huge header is refused:\n%s", err);
+    CHECK(strstr(err, "f_damaged.jpg: damaged JPEG"), "the damaged JPEG is named:\n%s", err);
+    CHECK(count_of(err, "transparent pixels") == 1 && strstr(err, "1 image had transparent pixels"),
+          "one notice counting the transparent images:\n%s", err);
+    for (const char *w = err; (w = strstr(w, "warning:")); w++) /* never on the progress line */
+        CHECK(w == err || w[-1] == '\n', "a warning lands on the progress line: ...%.40s", w - FS_MIN(w - err, 30));
+    fs_faces *f;
+    if (rc || fs_faces_open(&f, out, NULL, &e)) {
+        CHECK(0, "%s", e.msg);
+        free(err);
+        return;
+    }
+    static uint8_t faces[6 * S * S * 3], up[S * S * 3], black[S * S * 3];
+    CHECK(fs_faces_read(f, 0, 6, faces, &e) == 0, "%s", e.msg);
+    fs_faces_close(f);
+    smooth(up, S, 30);
+    const size_t F = sizeof up;
+    CHECK(!memcmp(faces + F, up, F), "16-bit PNG: mean error %.2f against its 8-bit version", diff(faces + F, up, F));
+    CHECK(diff(faces + 2 * F, up, F) < 3.0, "EXIF 6 JPEG not upright: mean error %.2f", diff(faces + 2 * F, up, F));
+    for (int i = 0; i < S * S; i++) memcpy(black + 3 * i, i % 2 ? up + 3 * i : (const uint8_t *)"\0\0\0", 3);
+    CHECK(!memcmp(faces + 3 * F, black, F), "RGBA onto black");
+    CHECK(diff(faces + 4 * F, up, F) < 3.0, "CMYK JPEG: mean error %.2f", diff(faces + 4 * F, up, F));
+    free(err);
+    /* --strict: the damaged JPEG fails the import */
+    char one[900];
+    snprintf(one, sizeof one, "%s/f_damaged.jpg", in);
+    const char *only = one;
+    o.inputs = &only, o.strict = 1, o.progress = 0;
+    memset(&e, 0, sizeof e);
+    CHECK(fs_import(&o, NULL, NULL, &e) == FS_EXIT_BADINPUT && strstr(e.msg, "f_damaged.jpg") &&
+              strstr(e.msg, "damaged JPEG") && strstr(e.msg, "hint:"),
+          "--strict on a damaged JPEG: '%s'", e.msg);
+    CHECK(leftovers(dir, "odd.h5") == 1, "a failed strict import replaced odd.h5");
+}
+
+static void check_identity_rule(const char *dir) {
+    char out[800];
+    snprintf(out, sizeof out, "%s/named.h5", dir);
+    const char *bad[] = {"Jane Doe", "", "-x", "a/b", "caf\xc3\xa9", "x\"y"};
+    for (size_t i = 0; i < FS_ARRAY_LEN(bad); i++) {
+        const char *in = dir;
+        fs_import_opts o = {.identity = bad[i], .consent = "c", .source = "s", .out = out, .size = S, .inputs = &in,
+                            .n_inputs = 1};
+        fs_error e = {0};
+        int rc = fs_import(&o, NULL, NULL, &e);
+        CHECK(rc == FS_EXIT_BADINPUT && strstr(e.msg, "--identity") && strstr(e.msg, "letters, digits"),
+              "identity '%s': rc %d '%s'", bad[i], rc, e.msg);
+    }
+    fs_faces_meta m = {.identity = "Jane Doe", .consent = "c", .source = "s"}; /* every writer: synth too */
+    fs_faces_writer *w = NULL;
+    fs_error e = {0};
+    CHECK(fs_faces_create(&w, out, S, &m, &e) == FS_EXIT_BADINPUT && !w && strstr(e.msg, "identity 'Jane Doe'"),
+          "the dataset writer must refuse identity 'Jane Doe': '%s'", e.msg);
+    CHECK(leftovers(dir, "named.h5") == 0, "a refused identity left a file");
+}
+
 int main(void) {
     const char *d = test_dir("import");
     char dir[600], in[640];
@@ -155,5 +273,7 @@ int main(void) {
     make_fixtures(in);
     check_import(dir, in);
     check_failures(dir, in);
+    check_odd(dir);
+    check_identity_rule(dir);
     return test_done("data_import");
 }

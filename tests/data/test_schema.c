@@ -38,7 +38,7 @@ static void round_trip(const char *dir) {
     if (!f) return;
     CHECK(fs_faces_count(f) == N && fs_faces_size(f) == S, "count %ld size %d", fs_faces_count(f), fs_faces_size(f));
     CHECK(!strcmp(fs_faces_attr(f, "identity"), "P") && !strcmp(fs_faces_attr(f, "consent"), "consent-record-17") &&
-              !strcmp(fs_faces_attr(f, "source"), "unit test") && !strcmp(fs_faces_attr(f, "version"), "1") &&
+              !strcmp(fs_faces_attr(f, "source"), "unit test") && !strcmp(fs_faces_attr(f, "version"), "2") &&
               !strcmp(fs_faces_attr(f, "format"), FS_FACES_FORMAT) && !fs_faces_attr(f, "synthetic")[0],
           "attributes differ: identity '%s'", fs_faces_attr(f, "identity"));
     CHECK(fs_faces_read(f, 0, N, back, &e) == 0 && !memcmp(back, faces, (size_t)N * S * S * 3), "whole read %s", e.msg);
@@ -134,7 +134,7 @@ static void preview_png(const char *dir) {
     fs_error e = {0};
     int w = 0, h = 0;
     CHECK(fs_png_write(path, grid, C * S, R * S, kv, &e) == 0, "%s", e.msg);
-    CHECK(fs_png_read(path, &back, &w, &h, &e) == 0 && w == C * S && h == R * S &&
+    CHECK(fs_image_read(path, &back, &w, &h, &e) == 0 && w == C * S && h == R * S &&
               !memcmp(back, grid, (size_t)R * C * S * S * 3),
           "PNG round trip %dx%d: %s", w, h, e.msg);
     FILE *f = fopen(path, "rb");

@@ -3,7 +3,8 @@
  * Invariant checked on every input: the decoder either refuses it, or accepts a message
  * that re-encodes to exactly the same bytes (nothing accepted is misread). Built as a
  * libFuzzer target with -DFACESWARM_FUZZ=ON (clang), and, always, into the corpus replay
- * test tests/coord/fuzz_replay.c, which runs the corpus and mutations of it. */
+ * test coord_fuzz_corpus (tests/coord/fuzz_dir_replay.c), which runs the corpus and mutations
+ * of it, and checks with fs_fuzz_seed_ok that every seed is a message the decoder accepts. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,12 @@ int fs_fuzz_protocol_one(const uint8_t *data, size_t size) {
     return 0;
 }
 
-#ifdef FS_LIBFUZZER
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) { return fs_fuzz_protocol_one(data, size); }
-#endif
+
+int fs_fuzz_seed_ok(const uint8_t *data, size_t size);
+int fs_fuzz_seed_ok(const uint8_t *data, size_t size) {
+    static fs_msg m;
+    char why[256];
+    return fs_proto_decode(data, size, &m, why, sizeof why) == 0;
+}

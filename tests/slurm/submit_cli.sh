@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # `faceswarm submit --dry-run`: the rendered job script carries the config's slurm section
 # with the flags on top, leaves out unset options, and bad values are refused with a
-# message naming the value and a hint. Needs no Slurm: --dry-run writes and submits nothing.
+# message naming the value and a hint. Needs no Slurm: --dry-run writes and submits nothing,
+# and a stand-in sbatch (on PATH) takes the real submissions: a resubmission of the frozen
+# job (RUN/job/config.yaml) is the same job, and the printed watch/resume lines work.
+#   submit_cli.sh [FACESWARM]   the binary to test (default $FACESWARM_BIN), wherever it is
 set -euo pipefail
-FS=${FACESWARM_BIN:?FACESWARM_BIN must name the faceswarm binary}
+FS=${1:-${FACESWARM_BIN:?FACESWARM_BIN must name the faceswarm binary}}
 SRC=${FACESWARM_SOURCE_DIR:?}
 TINY=$SRC/tests/slurm/tiny.yaml
 WORK=$(mktemp -d /tmp/faceswarm-submit-XXXXXX)
@@ -59,4 +62,62 @@ refuse "slurm.partition 'a b'" -p "a b"
 refuse "holds the character ';'" --set "run.dir=x;rm"
 refuse "unknown placeholder @NOPE@" --template <(printf '#!/bin/bash\n#SBATCH --x=@NOPE@\n')
 refuse "expected one CONFIG argument"  "$TINY"
+refuse "--tasks-per-node '2x'" -n 2x
+
+# The template is found wherever the binary is (next to it when installed, else in the source
+# tree it was built from) and --dry-run says which one it rendered; FACESWARM_DATA_DIR overrides.
+"$FS" submit "$TINY" --dry-run >/dev/null 2>err.txt || fail "submit --dry-run failed: $(cat err.txt)"
+grep -q "rendered from /.*/slurm/faceswarm.sbatch" err.txt || fail "--dry-run does not name its template: $(cat err.txt)"
+mkdir -p data-dir/slurm && sed 's/^set -uo pipefail$/&  # from FACESWARM_DATA_DIR/' "$SRC/slurm/faceswarm.sbatch" >data-dir/slurm/faceswarm.sbatch
+FACESWARM_DATA_DIR=$WORK/data-dir "$FS" submit "$TINY" --dry-run >override.sh 2>err.txt
+grep -q "rendered from $WORK/data-dir/slurm/faceswarm.sbatch" err.txt && grep -q "from FACESWARM_DATA_DIR" override.sh ||
+  fail "FACESWARM_DATA_DIR=$WORK/data-dir was not used: $(cat err.txt)"
+set +e; FACESWARM_DATA_DIR=$WORK/nowhere "$FS" submit "$TINY" --dry-run >/dev/null 2>err.txt; rc=$?; set -e
+[ "$rc" -eq 2 ] && grep -q "FACESWARM_DATA_DIR=$WORK/nowhere" err.txt && grep -q hint: err.txt ||
+  fail "a FACESWARM_DATA_DIR without the template: exit $rc, $(cat err.txt)"
+
+# Real submissions, to a stand-in sbatch that prints a job id.
+mkdir -p fakebin
+printf '#!/bin/sh\necho 4242\n' >fakebin/sbatch && chmod +x fakebin/sbatch
+sbatch_lines() { grep '^#SBATCH' "$1" | sort; }
+mkdir sub && cd sub
+PATH=$WORK/fakebin:$PATH "$FS" submit "$TINY" -n 2 -c 1 -t 9:00 -p part1 -A acct1 -J job1 --signal-lead 30 \
+  --set run.dir=$WORK/run1 >submit.txt 2>err.txt || fail "submit failed: $(cat err.txt)"
+cd "$WORK"
+[ -f run1/job/config.yaml ] && [ -f run1/job/faceswarm.sbatch ] || fail "submit did not freeze the job in run1/job/"
+
+# The printed commands work as printed: the binary by its absolute path unless PATH finds
+# this very binary as `faceswarm`.
+watch=$(sed -n 's/^  watch: *//p' sub/submit.txt)
+resume=$(sed -n 's/^  resume: *\([^(]*[^ (]\) *(.*/\1/p' sub/submit.txt)
+[ "$watch" = "$(realpath "$FS") status --run $WORK/run1" ] || fail "watch line '$watch'; expected '$(realpath "$FS") status --run $WORK/run1'"
+[ "$resume" = "$(realpath "$FS") submit $WORK/run1/job/config.yaml" ] || fail "resume line '$resume'"
+mkdir -p onpath && ln -sf "$(realpath "$FS")" onpath/faceswarm
+(cd sub && PATH=$WORK/onpath:$WORK/fakebin:$PATH "$FS" submit "$TINY" --set run.dir=$WORK/run2 >submit2.txt 2>/dev/null) ||
+  fail "submit with faceswarm on PATH failed"
+grep -qx "  watch:    faceswarm status --run $WORK/run2" sub/submit2.txt || fail "with faceswarm on PATH: $(grep watch: sub/submit2.txt)"
+# No coordinator ran here: the status command answers about run1 (no snapshot yet).
+set +e; $watch >/dev/null 2>watch.err; set -e
+grep -q "$WORK/run1" watch.err && ! grep -q "unknown command\|usage:" watch.err ||
+  fail "the watch line is not a status command for run1: $(cat watch.err)"
+
+# Resubmitting the frozen job, as the resume line says, from elsewhere: the same job,
+# every setting kept (world size, time, partition, account, name, lead, working directory).
+mkdir -p elsewhere && cd elsewhere
+$resume --dry-run >"$WORK/again.sh" 2>"$WORK/again.err" || fail "resubmit --dry-run failed: $(cat "$WORK/again.err")"
+cd "$WORK"
+diff <(sbatch_lines run1/job/faceswarm.sbatch) <(sbatch_lines again.sh) >sbatch.diff ||
+  fail "the resubmitted job differs from the submitted one: $(cat sbatch.diff)"
+has again.sh "#SBATCH --ntasks-per-node=2"
+has again.sh "#SBATCH --chdir=$WORK/sub"
+! grep -q notice: again.err || fail "an unchanged resubmission gave a notice: $(cat again.err)"
+# A flag still overrides, with a notice naming the setting, its old value and the flag.
+$resume --dry-run -n 3 >over.sh 2>over.err
+has over.sh "#SBATCH --ntasks-per-node=3"
+grep -q "notice: .*slurm.tasks_per_node was 2 .*has 3 (from --tasks-per-node)" over.err ||
+  fail "no notice for the changed world size: $(cat over.err)"
+# Submitting the original config again (not the frozen one) says what it changes.
+(cd sub && "$FS" submit "$TINY" --set run.dir=$WORK/run1 --dry-run >/dev/null 2>"$WORK/orig.err")
+grep -q "notice: .*slurm.tasks_per_node was 2 .*has 1 (from $TINY)" orig.err ||
+  fail "no notice when the original config changes the world size: $(cat orig.err)"
 echo PASS

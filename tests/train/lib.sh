@@ -17,3 +17,5 @@ metric() { # metric FILE STEP FIELD
 }
 # The params checksum of a checkpoint, as `faceswarm checkpoint inspect` prints it.
 params_sum() { "$FS" checkpoint inspect "$1" | awk '$1 == "params" { print $2 }'; }
+# The floats of one dataset of a checkpoint, one per line (h5dump).
+floats() { h5dump -d "$2" -y -w 0 -m %.9g "$1" | sed -n '/DATA {/,/}/p' | grep -oE '^ *-?[0-9][^,]*' | tr -d ' '; }

@@ -1,0 +1,14 @@
+# Tests of provenance (prefix provenance_): the watermark's layers, XMP labels, `faceswarm
+# detect` and exiftool on labelled files, and the watermark's rates (bench watermark).
+set(FS_PROV_TEST_DIR ${CMAKE_CURRENT_SOURCE_DIR}/provenance)
+fs_add_test(NAME provenance_watermark SOURCES ${FS_PROV_TEST_DIR}/test_watermark.c LIBS fs_data LABELS unit TIMEOUT 60)
+fs_add_test(NAME provenance_xmp SOURCES ${FS_PROV_TEST_DIR}/test_xmp.c LIBS fs_data LABELS unit TIMEOUT 60)
+fs_add_test(NAME provenance_cli COMMAND sh ${FS_PROV_TEST_DIR}/cli.sh $<TARGET_FILE:provenance_xmp> LABELS unit TIMEOUT 60)
+fs_add_test(NAME provenance_rates COMMAND sh ${FS_PROV_TEST_DIR}/rates.sh ${FS_PROV_TEST_DIR}/astronaut-256.jpg
+            LABELS unit TIMEOUT 180)
+if(TEST provenance_cli)
+  set_tests_properties(provenance_cli PROPERTIES SKIP_RETURN_CODE 77)
+endif()
+if(TEST provenance_rates)
+  set_tests_properties(provenance_rates PROPERTIES SKIP_RETURN_CODE 77)
+endif()

@@ -1,0 +1,136 @@
+/* test_watermark.c — the watermark's layers and promises: the check code rejects every single
+ * bit error, the convolutional code corrects errors, marks are found at scale 1, 0.5 and 2
+ * and after a contrast change, and in a region of a larger image (whose other pixels stay untouched), PSNR >= 40 dB,
+ * unmarked images are not found, too-small regions are refused. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/image.h"
+#include "data/synth.h"
+#include "data/watermark.h"
+#include "tests/check.h"
+
+static void face(int s, int i, uint8_t *out) {
+    fs_synth_identity id;
+    fs_synth_identity_draw(&id, 5, i);
+    fs_synth_render(&id, 5, i, i, s, out, NULL);
+}
+
+static void test_payload(void) {
+    uint64_t p = fs_wm_payload(0x123456789abcULL);
+    CHECK(p >> 16 == 0x123456789abcULL, "run tag kept: %016llx", (unsigned long long)p);
+    CHECK(fs_wm_payload_valid(p), "payload %016llx valid", (unsigned long long)p);
+    for (int b = 0; b < 64; b++) CHECK(!fs_wm_payload_valid(p ^ (1ULL << b)), "bit %d flipped still valid", b);
+    CHECK(fs_wm_run_tag("runs/a") != fs_wm_run_tag("runs/b"), "run tags of two runs differ");
+    CHECK(fs_wm_run_tag("runs/a") < (1ULL << 48), "run tag has 48 bits");
+}
+
+static void test_code(void) {
+    uint64_t p = fs_wm_payload(0xfeedfacecafeULL);
+    uint8_t c[FS_WM_CODED_BITS];
+    float soft[FS_WM_CODED_BITS];
+    fs_wm_conv_encode(p, c);
+    for (int j = 0; j < FS_WM_CODED_BITS; j++) soft[j] = c[j] ? -1.0f : 1.0f;
+    CHECK(fs_wm_viterbi(soft) == p, "clean codeword decodes");
+    for (int j = 0; j < FS_WM_CODED_BITS; j += 23) soft[j] = -soft[j]; /* 7 spread hard errors */
+    CHECK(fs_wm_viterbi(soft) == p, "7 spread bit errors corrected");
+    for (int j = 1; j < FS_WM_CODED_BITS; j += 4) soft[j] = 0.0f; /* and a quarter erased */
+    CHECK(fs_wm_viterbi(soft) == p, "errors plus erasures corrected");
+}
+
+static void expect_found(const uint8_t *rgb, int stride, int w, int h, uint64_t want, const char *what) {
+    fs_wm_result r;
+    fs_wm_detect(rgb, stride, w, h, &r);
+    CHECK(r.found && r.payload == want, "%s: found %d payload %016llx want %016llx corr %.3f", what, r.found,
+          (unsigned long long)r.payload, (unsigned long long)want, r.correlation);
+    CHECK(!r.found || r.p_false <= 3.1e-5, "%s: p_false %g", what, r.p_false);
+}
+
+static void test_scales(void) {
+    int s = 128;
+    uint8_t *a = malloc((size_t)s * s * 3), *m = malloc((size_t)s * s * 3), *big = malloc((size_t)4 * s * s * 3);
+    uint8_t *half = malloc((size_t)s * s * 3 / 4), *odd = malloc((size_t)96 * 80 * 3);
+    face(s, 3, a);
+    memcpy(m, a, (size_t)s * s * 3);
+    uint64_t p = fs_wm_payload(42);
+    CHECK(fs_wm_embed(m, s, s, s, p, NULL) == 0, "embed");
+    double psnr = fs_wm_psnr(a, m, (size_t)s * s);
+    CHECK(psnr >= 40.0, "PSNR %.2f dB", psnr);
+    expect_found(m, s, s, s, p, "scale 1");
+    fs_image_resize(m, s, s, half, s / 2, s / 2);
+    expect_found(half, s / 2, s / 2, s / 2, p, "scale 0.5");
+    fs_image_resize(m, s, s, big, 2 * s, 2 * s);
+    expect_found(big, 2 * s, 2 * s, 2 * s, p, "scale 2");
+    fs_image_resize(m, s, s, odd, 96, 80);
+    expect_found(odd, 96, 96, 80, p, "96x80 (aspect changed)");
+    for (size_t i = 0; i < (size_t)s * s * 3; i++) /* contrast x0.8 about mid-grey, as a levels change */
+        m[i] = (uint8_t)(128.0 + (m[i] - 128.0) * 0.8 + 0.5);
+    fs_wm_result r;
+    fs_wm_detect(m, s, s, s, &r);
+    CHECK(r.found && r.payload == p && r.gain > 0.78 && r.gain < 0.82, "contrast 0.8: found %d gain %.3f", r.found,
+          r.gain);
+    fs_wm_detect(a, s, s, s, &r);
+    CHECK(!r.found, "unmarked original not found (corr %.3f)", r.correlation);
+    free(a), free(m), free(big), free(half), free(odd);
+}
+
+/* A mark in one cell of a grid: found there, not in the whole image, and nothing outside the
+ * cell changes. */
+static void test_region(void) {
+    int W = 200, H = 150, s = 64, x0 = 100, y0 = 40;
+    uint8_t *img = malloc((size_t)W * H * 3), *orig = malloc((size_t)W * H * 3), *f = malloc((size_t)s * s * 3);
+    for (size_t i = 0; i < (size_t)W * H * 3; i++) img[i] = (uint8_t)(40 + (i * 7) % 150);
+    face(s, 9, f);
+    for (int y = 0; y < s; y++) memcpy(img + ((size_t)(y0 + y) * W + x0) * 3, f + (size_t)y * s * 3, (size_t)s * 3);
+    memcpy(orig, img, (size_t)W * H * 3);
+    uint64_t p = fs_wm_payload(0xabcdef);
+    uint8_t *cell = img + ((size_t)y0 * W + x0) * 3;
+    CHECK(fs_wm_embed(cell, W, s, s, p, NULL) == 0, "embed region");
+    expect_found(cell, W, s, s, p, "region");
+    size_t changed_outside = 0;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            int inside = x >= x0 && x < x0 + s && y >= y0 && y < y0 + s;
+            if (!inside) changed_outside += memcmp(img + ((size_t)y * W + x) * 3, orig + ((size_t)y * W + x) * 3, 3) != 0;
+        }
+    CHECK(changed_outside == 0, "%zu pixels outside the region changed", changed_outside);
+    free(img), free(orig), free(f);
+}
+
+static void test_small(void) {
+    uint8_t px[31 * 40 * 3] = {0};
+    fs_error e = {0};
+    CHECK(fs_wm_embed(px, 31, 31, 40, 1, &e) == FS_EXIT_BADINPUT, "31 px wide refused");
+    CHECK(strstr(e.msg, "31x40") && strstr(e.msg, "at least 32"), "message names the size: %s", e.msg);
+    fs_wm_result r;
+    fs_wm_detect(px, 31, 31, 40, &r);
+    CHECK(!r.found, "too small: not found");
+}
+
+/* Flat, saturated and noise images unmarked: never found (the check code and correlation). */
+static void test_unmarked(void) {
+    int s = 64, found = 0;
+    uint8_t *px = malloc((size_t)s * s * 3);
+    for (int k = 0; k < 300; k++) {
+        fs_rng r;
+        fs_rng_init(&r, 3, (uint64_t)k, 0);
+        for (size_t i = 0; i < (size_t)s * s * 3; i++)
+            px[i] = k < 3 ? (uint8_t)(k * 127) : (uint8_t)(k % 2 ? fs_rng_below(&r, 256) : 100 + fs_rng_below(&r, 20));
+        fs_wm_result res;
+        fs_wm_detect(px, s, s, s, &res);
+        found += res.found;
+    }
+    CHECK(found == 0, "%d of 300 unmarked flat/noise images found", found);
+    free(px);
+}
+
+int main(void) {
+    test_payload();
+    test_code();
+    test_scales();
+    test_region();
+    test_small();
+    test_unmarked();
+    if (!failures) printf("provenance_watermark: all checks passed\n");
+    return failures ? 1 : 0;
+}
