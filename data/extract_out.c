@@ -1,6 +1,8 @@
-/* extract_out.c — the output of `extract`: the parts joined in chunk order into one schema v1
- * file (through the dataset writer's temp file), with /landmarks, /frames, /sources and the
- * frames that had no face (/noface). docs/data.md and docs/extract.md describe the layout. */
+/* extract_out.c — the output of `extract`: the parts joined in chunk order into one schema v2
+ * file through the dataset writer (faces, masks and /landmarks with their checksums), with
+ * /frames, /sources and the frames that had no face (/noface), all sealed by the writer
+ * (fs_faces_writer_cover). docs/data.md and docs/extract.md describe the layout. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,7 +59,7 @@ static int rows_append(rows *r, const void *data, long count, fs_error *e) {
 typedef struct joiner {
     fs_faces_writer *w;
     int S;
-    rows lm, src, frame, face, time, matrix, nf_src, nf_frame;
+    rows src, frame, face, time, matrix, nf_src, nf_frame;
     long n;                 /* faces in the batch */
     uint8_t *faces, *masks; /* [BATCH][S][S][3], [BATCH][S][S] */
     xface_rec recs[BATCH];
@@ -69,9 +71,8 @@ typedef struct joiner {
 
 static int create_rows(joiner *j, fs_error *e) {
     hid_t f = (hid_t)fs_faces_writer_file(j->w);
-    const hsize_t lm[2] = {FS_ALIGN_POINTS, 2}, mat[2] = {2, 3};
-    return rows_create(f, &j->lm, "/landmarks", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 3, lm, e) ||
-           rows_create(f, &j->src, "/frames/source", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, NULL, e) ||
+    const hsize_t mat[2] = {2, 3};
+    return rows_create(f, &j->src, "/frames/source", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, NULL, e) ||
            rows_create(f, &j->frame, "/frames/index", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, NULL, e) ||
            rows_create(f, &j->face, "/frames/face", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, NULL, e) ||
            rows_create(f, &j->time, "/frames/time", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, NULL, e) ||
@@ -81,9 +82,19 @@ static int create_rows(joiner *j, fs_error *e) {
                ? -1 : 0;
 }
 
+/* Every dataset extract adds besides the items: sealed with the file. */
+static const char *const EXTRA_NAMES[] = {"/frames/source", "/frames/index", "/frames/face",  "/frames/time",
+                                          "/frames/matrix", "/noface/source", "/noface/index", "/sources"};
+
+static int cover_extras(joiner *j, fs_error *e) {
+    for (size_t i = 0; i < FS_ARRAY_LEN(EXTRA_NAMES); i++)
+        if (fs_faces_writer_cover(j->w, EXTRA_NAMES[i], e)) return -1;
+    return 0;
+}
+
 static int flush_batch(joiner *j, fs_error *e) {
     if (j->n == 0) return 0;
-    if (fs_faces_append_masked(j->w, j->faces, j->masks, j->n, e)) return -1;
+    _Static_assert(FS_ALIGN_POINTS == 68, "/landmarks rows are the writer's [68,2]");
     int32_t src[BATCH], face[BATCH];
     int64_t frame[BATCH];
     double time[BATCH], mat[BATCH][2][3];
@@ -94,8 +105,9 @@ static int flush_batch(joiner *j, fs_error *e) {
         memcpy(mat[i], r->matrix, sizeof mat[i]);
         memcpy(lm[i], r->lm, sizeof lm[i]);
     }
+    if (fs_faces_append_full(j->w, j->faces, j->masks, &lm[0][0][0], j->n, e)) return -1;
     fs_h5_lock();
-    int bad = rows_append(&j->lm, lm, j->n, e) || rows_append(&j->src, src, j->n, e) ||
+    int bad = rows_append(&j->src, src, j->n, e) ||
               rows_append(&j->frame, frame, j->n, e) || rows_append(&j->face, face, j->n, e) ||
               rows_append(&j->time, time, j->n, e) || rows_append(&j->matrix, mat, j->n, e);
     fs_h5_unlock();
@@ -148,17 +160,26 @@ static int attr_long(hid_t file, const char *name, long v, fs_error *e) {
     return attr(file, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &x, e);
 }
 
+/* The shortest decimal that reads back as exactly v (strtod): a root attribute must be a
+ * string or an integer for the seal, and this text loses nothing. */
+static void exact_decimal(double v, char *out, size_t len) {
+    for (int digits = 1; digits <= 17; digits++) {
+        snprintf(out, len, "%.*g", digits, v);
+        if (strtod(out, NULL) == v) return;
+    }
+}
+
 /* How the faces were made: enough to redo them, and what convert needs to know. */
 static int write_attrs(hid_t f, const fs_extract_opts *o, const xplan *p, const joiner *j, fs_error *e) {
-    char hex[17];
+    char hex[17], cov[32];
     xplan_hex(p->out_hash, hex);
     const char *model = strrchr(o->landmarks, '/');
-    double cov = o->coverage;
+    exact_decimal(o->coverage, cov, sizeof cov);
     return attr_text(f, FS_EXTRACT_PARAMS_ATTR, hex, e) || attr_long(f, "frames_total", p->first[p->n], e) ||
            attr_long(f, "frames_scanned", j->scanned, e) || attr_long(f, "frames_without_face", j->noface_total, e) ||
            attr_long(f, "extract_every", o->every, e) || attr_long(f, "extract_min_face", o->min_face, e) ||
            attr_text(f, "extract_faces", o->all_faces ? "all" : "largest", e) ||
-           attr(f, "extract_coverage", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &cov, e) ||
+           attr_text(f, "extract_coverage", cov, e) ||
            attr_text(f, "extract_alignment", "umeyama similarity of landmarks 17..67 onto the mean face "
                      "(faceswap legacy centring); unit square onto [pad, S-pad], pad = S*(1-coverage)/2", e) ||
            attr_text(f, "extract_landmarks", model ? model + 1 : o->landmarks, e) ||
@@ -185,7 +206,7 @@ static int write_sources(hid_t f, const xplan *p, fs_error *e) {
 
 /* ---------------------------------------------------------------- the join */
 static void close_rows(joiner *j) {
-    rows *all[] = {&j->lm, &j->src, &j->frame, &j->face, &j->time, &j->matrix, &j->nf_src, &j->nf_frame};
+    rows *all[] = {&j->src, &j->frame, &j->face, &j->time, &j->matrix, &j->nf_src, &j->nf_frame};
     for (size_t i = 0; i < FS_ARRAY_LEN(all); i++)
         if (all[i]->d > 0) H5Dclose(all[i]->d), all[i]->d = 0;
 }
@@ -231,13 +252,15 @@ static int no_face_anywhere(const fs_extract_opts *o, const joiner *j, fs_error 
 
 int xout_write(const fs_extract_opts *o, const xplan *p, const char *workdir, fs_extract_result *r, fs_error *e) {
     joiner j = {.S = o->size};
-    fs_faces_meta m = {.identity = o->identity, .consent = o->consent, .source = o->source, .masks = 1};
+    fs_faces_meta m = {.identity = o->identity, .consent = o->consent, .source = o->source, .masks = 1,
+                       .landmarks = 1};
     if (fs_faces_create(&j.w, o->out, o->size, &m, e)) return e ? e->code : FS_EXIT_FAIL;
     j.faces = fs_malloc((size_t)BATCH * o->size * o->size * 3);
     j.masks = fs_malloc((size_t)BATCH * o->size * o->size);
     fs_h5_lock();
     int bad = create_rows(&j, e);
     fs_h5_unlock();
+    bad = bad || cover_extras(&j, e);
     int rc = bad ? (e ? e->code : FS_EXIT_FAIL) : 0;
     if (!rc && join_parts(&j, o, p, workdir, e)) rc = e ? e->code : FS_EXIT_FAIL;
     if (!rc && j.faces_total == 0) rc = no_face_anywhere(o, &j, e);

@@ -19,5 +19,9 @@ target_compile_definitions(extract_check_footage PRIVATE FS_DLIB_LANDMARKS="${FS
 fs_add_test(NAME extract_footage COMMAND sh ${FS_EXTRACT_TEST_DIR}/footage.sh $<TARGET_FILE:extract_make_video>
             $<TARGET_FILE:extract_check_footage> ${FACESWARM_FIXTURES} ${FS_MPIEXEC}
             LABELS extract slow TIMEOUT 240)
+# Changes one stored value in place (the tamper cases of the bad-input test).
+add_executable(extract_tamper ${FS_EXTRACT_TEST_DIR}/tamper.c)
+target_link_libraries(extract_tamper PRIVATE ${HDF5_C_LIBRARIES} MPI::MPI_C)
+target_include_directories(extract_tamper PRIVATE ${HDF5_C_INCLUDE_DIRS})
 fs_add_test(NAME extract_badinput COMMAND sh ${FS_EXTRACT_TEST_DIR}/badinput.sh $<TARGET_FILE:extract_make_video>
-            ${FACESWARM_FIXTURES} LABELS extract unit TIMEOUT 120)
+            ${FACESWARM_FIXTURES} $<TARGET_FILE:extract_tamper> LABELS extract unit TIMEOUT 120)

@@ -3,10 +3,13 @@
 # file or option and a hint, and leaves nothing under the output's name (no NAME.h5, no
 # NAME.h5.work): an unreadable file, a truncated MP4, a file with no video stream, footage
 # with no face anywhere, a missing output folder, a bad identity, a bad option value.
-#   badinput.sh MAKE_VIDEO FIXTURES_DIR
+# The good file that remains is a valid schema v2 file (data verify and inspect accept it),
+# and a value changed after writing in /landmarks or a sealed /frames dataset is refused by
+# data verify with exit 2.
+#   badinput.sh MAKE_VIDEO FIXTURES_DIR TAMPER
 set -u
 BIN=${FACESWARM_BIN:?FACESWARM_BIN not set}
-MAKE=$1 FIX=$2/face_recognition-1.3.0
+MAKE=$1 FIX=$2/face_recognition-1.3.0 TAMPER=$3
 T=extract_test_tmp/badinput
 rm -rf "$T" && mkdir -p "$T" || exit 1
 . "${FACESWARM_SOURCE_DIR:?FACESWARM_SOURCE_DIR not set}/tests/check.sh"
@@ -59,6 +62,17 @@ done
 # And the good file alone works (the refusals above are about the bad inputs).
 "$BIN" $X -o "$T/o.h5" "$T/good.mp4" >"$T/out" 2>&1 || { fail "the good video alone failed"; cat "$T/out" >&2; }
 has "12 faces of 256 px"
+# ... and it is a whole schema v2 file: every checksum (faces, masks, landmarks, the sealed
+# /frames, /noface and /sources) matches.
+expect 0 "$BIN" data verify "$T/o.h5"
+has "schema v2, every checksum matches"
+expect 0 "$BIN" data inspect "$T/o.h5"
+has "checksums    yes"
+for ds in /landmarks /frames/matrix /frames/index; do
+    cp "$T/o.h5" "$T/t.h5" && "$TAMPER" "$T/t.h5" $ds || fail "tamper $ds"
+    expect 2 "$BIN" data verify "$T/t.h5"
+    has "$ds"; has "does not match its checksum"; has "hint:"
+done
 
 [ $fails -eq 0 ] && echo "extract bad input: ok"
 exit $((fails > 0))
