@@ -2,7 +2,7 @@
  * this machine (one process; ranks multiply it) and where the time goes: decode (FFmpeg, RGB
  * conversion), detect (dlib's HOG scan), landmarks (the 68-point fit), align (matrix, crop,
  * mask), part (writing the chunk's part file) and join (rank 0's HDF5 output). It checks
- * itself: the file it wrote is opened as schema v1 and must hold the faces the worker found
+ * itself: the file it wrote is opened as schema v2 (every checksum checked) and must hold the faces the worker found
  * (the `wrong` count). */
 #include <getopt.h>
 #include <stdlib.h>
@@ -77,7 +77,7 @@ static void report(const bench *B, const xplan *p, const xtimes *t, double join,
     row(B, "part", t->part, t->frames, total), row(B, "join", join, t->frames, total);
 }
 
-/* The written file must be schema v1 with the worker's face count. */
+/* The written file must open and verify (schema v2) with the worker's face count. */
 static long check(const bench *B, const xtimes *t) {
     fs_faces *f;
     fs_error e = {0};

@@ -1,5 +1,5 @@
 /* extract.h — `faceswarm extract`: footage (video files, images, folders of either) to one
- * schema v1 identity file of aligned faces, with each face's landmarks, landmark-hull mask
+ * schema v2 identity file of aligned faces, with each face's landmarks, landmark-hull mask
  * and where it came from (docs/extract.md). One process or the ranks of an MPI job.
  *
  * The work is cut into chunks of o->chunk consecutive frames of the inputs taken in
@@ -22,7 +22,7 @@
 #define FS_EXTRACT_PARAMS_ATTR "extract_params" /* attribute of OUT: hash of inputs and options */
 
 typedef struct fs_extract_opts {
-    const char *identity, *consent, *source; /* schema v1 attributes */
+    const char *identity, *consent, *source; /* schema attributes (the consent record) */
     const char *out;                         /* NAME.h5 */
     const char *landmarks;                   /* dlib's 68-point model file */
     int size;                                /* S, stored face size (px) */

@@ -106,7 +106,7 @@ static int parse(int argc, char **argv, fs_extract_opts *o) {
     }
     if (rc) return rc;
     if (!o->identity || !o->consent || !o->consent[0] || !o->source || !o->source[0])
-        return usage_error("--identity, --consent and --source are required (schema v1 records them)");
+        return usage_error("--identity, --consent and --source are required (the schema records them)");
     if (!o->out) return usage_error("-o NAME.h5 is required");
     if (optind >= argc) return usage_error("no INPUT given (video files, images or folders)");
     o->inputs = (const char *const *)(argv + optind);
