@@ -2,8 +2,8 @@
  * this machine (one process; ranks multiply it) and where the time goes: decode (FFmpeg, RGB
  * conversion), detect (dlib's HOG scan), landmarks (the 68-point fit), align (matrix, crop,
  * mask), part (writing the chunk's part file) and join (rank 0's HDF5 output). It checks
- * itself: the file it wrote is opened as schema v2 (every checksum checked) and must hold the faces the worker found
- * (the `wrong` count). */
+ * itself: the file it wrote is opened as schema v2 (every checksum checked) and must hold
+ * the faces the worker found (the `wrong` count). */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
