@@ -964,7 +964,8 @@ static int append_items(fs_faces_writer *w, hid_t d, const char *name, int rank,
     hid_t fsp = H5Dget_space(d), msp = H5Screate_simple(rank, cnt, NULL);
     int bad = H5_CHECK(H5Sselect_hyperslab(fsp, H5S_SELECT_SET, off, NULL, cnt, NULL), e, FS_EXIT_FAIL,
                        "%s: selecting %s", w->tmp, name) ||
-              H5_CHECK(H5Dwrite(d, lm ? H5T_NATIVE_FLOAT : H5T_NATIVE_UINT8, msp, fsp, H5P_DEFAULT, data), e, FS_EXIT_FAIL,
+              H5_CHECK(H5Dwrite(d, lm ? H5T_NATIVE_FLOAT : H5T_NATIVE_UINT8, msp, fsp, H5P_DEFAULT, data), e,
+                       FS_EXIT_FAIL,
                        "%s: writing %s %ld..%ld (disk full?)", w->tmp, name, w->n, w->n + count - 1);
     H5Sclose(msp);
     H5Sclose(fsp);
@@ -1040,7 +1041,8 @@ static int seal_locked(fs_faces_writer *w, fs_error *e) {
 static int append_checked(fs_faces_writer *w, const uint8_t *faces, const uint8_t *masks, const float *landmarks,
                           long count, fs_error *e) {
     const char *what = (masks != NULL) != (w->mdset >= 0)
-                           ? masks ? "masks given to a writer without /masks" : "faces without masks for a file with /masks"
+                           ? masks ? "masks given to a writer without /masks"
+                                   : "faces without masks for a file with /masks"
                        : (landmarks != NULL) != (w->ldset >= 0)
                            ? landmarks ? "landmarks given to a writer without /landmarks"
                                        : "faces without landmarks for a file with /landmarks"
