@@ -501,7 +501,7 @@ void coord_handle(coord *c, const uint8_t *rid, size_t rid_len, const void *buf,
     fs_msg *m = &c->msg;
     c->n_msgs++;
     int rc = fs_proto_decode(buf, len, m, why, sizeof why);
-    if (rc == -2 && m->type >= FS_MSG_METRICS && m->type <= FS_MSG_GOODBYE) return skip_refused(c, rid, rid_len, m, why);
+    if (rc == -2 && (fs_proto_type_flags(m->type) & FS_MF_SEQUENCED)) return skip_refused(c, rid, rid_len, m, why);
     if (rc) return coord_bad(c, "%s", why);
     if (m->type >= FS_MSG_WELCOME) return coord_bad(c, "a %s message is a reply; ranks do not send it", fs_proto_type_name(m->type));
     if (m->type == FS_MSG_STATUS_REQ) return handle_status_req(c, rid, rid_len, m);
