@@ -1,6 +1,8 @@
 /* coord_state.c — what the coordinator does with messages: the rank table, metrics.jsonl,
  * the checkpoint registry, TensorBoard events, rebuild after a restart, timeouts and the
- * status snapshot. Nothing here trusts a message the decoder has not checked. */
+ * status snapshot, and the daemon's log. Nothing here trusts a message the decoder has not
+ * checked. Nothing here knows a socket: replies go into c->outbox, which the loop
+ * (coordinator.c) sends; each message type's handler is its row's on_<name> (FS_MSG_LIST). */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
