@@ -1,9 +1,11 @@
-/* coord_daemon.h — the coordinator daemon's state, shared by coordinator.c (sockets, poll
- * loop, CURVE/ZAP, signals) and coord_state.c (messages, files, rebuild, cron, status). */
+/* coord_daemon.h — the coordinator daemon's state (coord_state.c: messages, files, rebuild,
+ * cron, status, its log). The dependency is one-way, as in redis: the poll loop
+ * (coordinator.c: sockets, CURVE/ZAP, signals) knows the state; the state knows no socket and
+ * no ZeroMQ call. It answers into an outbox of encoded frames that the loop sends, so that the
+ * state can be driven and checked without a network (tests/coord/test_state.c). */
 #ifndef FACESWARM_COORD_DAEMON_H
 #define FACESWARM_COORD_DAEMON_H
 
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -84,10 +86,27 @@ typedef struct coord_rank {
     uint64_t metrics_inc;           /* the incarnation that wrote it */
 } coord_rank;
 
+/* Replies the state made and the loop has not sent yet, in order: each is an encoded frame
+ * (bytes[off .. off+len)) for the peer with that routing id. */
+typedef struct coord_reply {
+    uint8_t rid[256];
+    size_t rid_len;
+    size_t off, len; /* bytes, in coord_outbox.bytes */
+} coord_reply;
+
+typedef struct coord_outbox {
+    coord_reply *q; /* [n], capacity cap */
+    int n, cap;
+    uint8_t *bytes; /* the frames, [used], capacity bytes_cap */
+    size_t used, bytes_cap;
+} coord_outbox;
+
+void coord_outbox_clear(coord_outbox *o); /* after the loop sent them all; keeps the memory */
+void coord_outbox_free(coord_outbox *o);
+
 typedef struct coord {
     coord_opts o;
-    void *ctx, *router, *zap, *monitor;
-    char endpoint[256];             /* the bound endpoint (port resolved) */
+    char endpoint[256];             /* the bound endpoint (port resolved; set by the loop) */
     uint64_t boot;                  /* random per start; ranks see a restart by its change */
     double t_start;
     coord_rank **ranks;             /* [world]: a rank's entry, NULL until it is present */
@@ -111,22 +130,20 @@ typedef struct coord {
     double last_cron, last_snapshot;
     double last_alive;              /* fs_now() when some rank was last alive (or the start) */
     fs_jbuf line;                   /* scratch for one output line */
-    uint8_t *out;                   /* scratch for one outgoing frame, [FS_PROTO_MAX_MSG] */
+    coord_outbox outbox;            /* replies for the loop to send */
     fs_msg msg;                     /* the message being handled */
     int idle_exit;                  /* set by the cron: no rank alive for idle_exit_s */
     struct coord_snapper *snap;     /* the status snapshot writer thread (coord_state.c) */
 } coord;
 
-/* coordinator.c */
+/* coord_state.c: the log (<run>/coordinator/coordinator.log, opened by the caller into c->log) */
 void coord_log(coord *c, fs_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Like coord_log, for lines a client can repeat at will: at most a few per kind (coord_log_kind)
  * in each 10 s window; coord_log_window() then logs "N similar lines suppressed". */
 void coord_log_limited(coord *c, coord_log_kind kind, fs_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void coord_log_window(coord *c, double now, int force); /* from the cron; force: at exit */
-void coord_send(coord *c, const uint8_t *rid, size_t rid_len, const fs_msg *m);
-int coord_daemon_run(const coord_opts *o, volatile sig_atomic_t *stop, fs_error *e);
 
-/* coord_state.c */
+/* coord_state.c: the state. Every function below may add replies to c->outbox. */
 int coord_state_open(coord *c, fs_error *e);   /* rebuilds from the run directory, opens files */
 /* The rank table for c->world ranks (coord_state_open calls it; the fuzz target too). */
 void coord_ranks_alloc(coord *c);
@@ -135,9 +152,11 @@ void coord_ranks_alloc(coord *c);
 typedef enum { COORD_FILE_METRICS, COORD_FILE_REGISTRY, COORD_FILE_EVENTS } coord_file;
 void coord_rebuild_line(coord *c, const char *line, coord_file kind);
 void coord_state_close(coord *c);
+/* One received frame from the peer with routing id rid (at most 256 bytes): decoded, checked
+ * against its row of FS_MSG_LIST and handed to that row's handler (on_<name>). */
 void coord_handle(coord *c, const uint8_t *rid, size_t rid_len, const void *buf, size_t len);
 void coord_bad(coord *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void coord_end_batch(coord *c); /* flush files, then send the ACKs of this batch */
+void coord_end_batch(coord *c); /* flush files, then queue the ACKs of this batch */
 void coord_cron(coord *c); /* returns via c->idle_exit when the daemon should stop */
 void coord_status_text(coord *c, fs_jbuf *b, int json);
 int coord_snapshot(coord *c, fs_error *e); /* writes status.txt/json now, in this thread */

@@ -1,6 +1,8 @@
 /* coord_state.c — what the coordinator does with messages: the rank table, metrics.jsonl,
  * the checkpoint registry, TensorBoard events, rebuild after a restart, timeouts and the
- * status snapshot. Nothing here trusts a message the decoder has not checked. */
+ * status snapshot, and the daemon's log. Nothing here trusts a message the decoder has not
+ * checked. Nothing here knows a socket: replies go into c->outbox, which the loop
+ * (coordinator.c) sends; each message type's handler is its row's on_<name> (FS_MSG_LIST). */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -16,6 +18,104 @@
 static int snapper_start(coord *c, fs_error *e); /* the snapshot writer thread, at the end */
 
 static const char *reserved_keys[] = {"rank", "inc", "seq", "step", "time", "dropped"};
+
+/* A message handed to its handler (the daemon's column of FS_MSG_LIST). */
+typedef struct coord_in {
+    coord_rank *k;        /* the sender's entry: set for FS_MF_SESSION messages, else NULL */
+    const uint8_t *rid;   /* the sender's routing id, for a reply */
+    size_t rid_len;
+    const fs_msg *m;      /* decoded and checked */
+} coord_in;
+typedef void coord_handler(coord *c, const coord_in *in);
+
+/* ---------------------------------------------------------------- logging */
+void coord_log(coord *c, fs_log_level lvl, const char *fmt, ...) {
+    static const char *names[] = {"debug", "info", "warning", "error"};
+    char t[32], text[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    fs_iso_time(t);
+    if (c->log) {
+        fprintf(c->log, "%s %s: %s\n", t, names[lvl], text);
+        fflush(c->log);
+    }
+    if (lvl >= FS_LOG_WARN || c->o.verbose) fprintf(stderr, "coordinator %s: %s\n", names[lvl], text);
+}
+
+/* The window and the lines per kind it logs one by one: what a client can make the daemon
+ * repeat (a reconnect loop, a flood of registers) costs a few lines per 10 s, not one each. */
+static const struct {
+    const char *what;
+    int max;
+} limit_kinds[CL_N_KINDS] = {
+    [CL_BAD] = {"dropped messages", 20},           [CL_ZAP] = {"refused client keys", 5},
+    [CL_NO_CURVE] = {"refused clients without CURVE", 5}, [CL_WRONG_KEYS] = {"refused handshakes with other keys", 5},
+    [CL_HANDSHAKE] = {"refused handshakes", 5},    [CL_REGISTER] = {"re-registrations", 20},
+    [CL_OTHER_JOB] = {"refused registrations and ranks of another job", 5},
+};
+#define LOG_WINDOW_S 10.0
+
+void coord_log_limited(coord *c, coord_log_kind kind, fs_log_level lvl, const char *fmt, ...) {
+    coord_limit *l = &c->limits[kind];
+    if (l->logged >= limit_kinds[kind].max) {
+        l->suppressed++;
+        return;
+    }
+    l->logged++;
+    char text[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    coord_log(c, lvl, "%s", text);
+}
+
+void coord_log_window(coord *c, double now, int force) {
+    if (now - c->log_window < LOG_WINDOW_S && !force) return;
+    for (int k = 0; k < CL_N_KINDS; k++) {
+        coord_limit *l = &c->limits[k];
+        if (l->suppressed)
+            coord_log(c, FS_LOG_WARN, "%llu similar lines suppressed in the last %.0f s (%s)", (unsigned long long)l->suppressed, now - c->log_window,
+                      limit_kinds[k].what);
+        l->logged = 0, l->suppressed = 0;
+    }
+    c->log_window = now;
+}
+
+/* ---------------------------------------------------------------- outbox */
+static void *grow(void *p, size_t need, size_t *cap, size_t elem) {
+    if (need <= *cap) return p;
+    size_t n = *cap ? *cap : 16;
+    while (n < need) n *= 2;
+    *cap = n;
+    return fs_realloc(p, n * elem);
+}
+
+void coord_outbox_clear(coord_outbox *o) { o->n = 0, o->used = 0; }
+
+void coord_outbox_free(coord_outbox *o) {
+    free(o->q), free(o->bytes);
+    *o = (coord_outbox){0};
+}
+
+/* Encodes m for the peer rid into the outbox; the loop sends it (coordinator.c). */
+static void reply(coord *c, const uint8_t *rid, size_t rid_len, const fs_msg *m) {
+    coord_outbox *o = &c->outbox;
+    char why[256];
+    size_t cap = (fs_proto_type_flags(m->type) & FS_MF_UNCAPPED) ? FS_PROTO_HEADER + 8 + m->u.status.len : FS_PROTO_MAX_MSG;
+    size_t qcap = (size_t)o->cap;
+    o->bytes = grow(o->bytes, o->used + cap, &o->bytes_cap, 1);
+    o->q = grow(o->q, (size_t)o->n + 1, &qcap, sizeof *o->q);
+    o->cap = (int)qcap;
+    long n = fs_proto_encode(m, o->bytes + o->used, cap, why, sizeof why);
+    if (n < 0) return coord_log(c, FS_LOG_ERROR, "cannot encode a %s reply: %s", fs_proto_type_name(m->type), why);
+    coord_reply *r = &o->q[o->n++];
+    memcpy(r->rid, rid, FS_MIN(rid_len, sizeof r->rid));
+    r->rid_len = FS_MIN(rid_len, sizeof r->rid), r->off = o->used, r->len = (size_t)n;
+    o->used += (size_t)n;
+}
 
 /* ---------------------------------------------------------------- rank table */
 /* Memory follows what is present: a pointer per rank of the world (the world comes from the
@@ -56,7 +156,7 @@ static void send_ack(coord *c, uint32_t r, uint64_t echo_ns) {
     coord_rank *k = c->ranks[r];
     fs_msg a = {.type = FS_MSG_ACK, .rank = r, .inc = k->inc};
     a.u.ack.acked = k->acked, a.u.ack.t_echo_ns = echo_ns;
-    coord_send(c, k->rid, k->rid_len, &a);
+    reply(c, k->rid, k->rid_len, &a);
 }
 
 static void queue_ack(coord *c, coord_rank *k) {
@@ -142,7 +242,6 @@ int coord_state_open(coord *c, fs_error *e) {
     if (rebuild_file(c, COORD_FILE_METRICS, &c->metrics, e) || rebuild_file(c, COORD_FILE_REGISTRY, &c->registry, e) ||
         rebuild_file(c, COORD_FILE_EVENTS, &c->events, e) || fs_tfevents_open(&c->tb, tb, e) || snapper_start(c, e))
         return -1;
-    c->out = fs_malloc(FS_PROTO_MAX_MSG);
     return 0;
 }
 
@@ -153,9 +252,10 @@ void coord_state_close(coord *c) {
     if (c->events) fclose(c->events);
     fs_tfevents_close(&c->tb);
     for (uint32_t i = 0; c->ranks && i < c->world; i++) free(c->ranks[i]);
-    free(c->ranks), free(c->pending), free(c->out);
+    free(c->ranks), free(c->pending);
     fs_jbuf_free(&c->line);
-    c->ranks = NULL, c->pending = NULL, c->out = NULL, c->metrics = c->registry = c->events = NULL;
+    coord_outbox_free(&c->outbox);
+    c->ranks = NULL, c->pending = NULL, c->metrics = c->registry = c->events = NULL;
 }
 
 /* ---------------------------------------------------------------- bad messages */
@@ -249,7 +349,9 @@ static void supersede_metrics(coord *c, coord_rank *k, int64_t from_step) {
                      (long long)from_step, n);
 }
 
-static void store_metrics(coord *c, coord_rank *k, const fs_msg *m) {
+static void on_metrics(coord *c, const coord_in *in) {
+    coord_rank *k = in->k;
+    const fs_msg *m = in->m;
     int64_t step = m->u.metrics.step;
     if (k->metrics_step >= step && k->metrics_inc != m->inc) supersede_metrics(c, k, step);
     fs_jbuf *b = &c->line;
@@ -274,6 +376,10 @@ static void store_metrics(coord *c, coord_rank *k, const fs_msg *m) {
     k->metrics_step = step, k->metrics_inc = m->inc;
     tb_metrics(c, m->rank, m);
     c->dirty = 1;
+    if (m->u.metrics.dropped > k->dropped) {
+        coord_log(c, FS_LOG_WARN, "rank %u on %s: its buffer overflowed, %llu messages lost so far", m->rank, k->host, (unsigned long long)m->u.metrics.dropped);
+        k->dropped = m->u.metrics.dropped;
+    }
 }
 
 /* events.jsonl: a line for every sequenced message that is not a metrics line or a checkpoint
@@ -293,7 +399,8 @@ static void event_end(coord *c, fs_jbuf *b) {
     c->dirty = 1;
 }
 
-static void store_checkpoint(coord *c, const fs_msg *m) {
+static void on_checkpoint(coord *c, const coord_in *in) {
+    const fs_msg *m = in->m;
     fs_jbuf *b = &c->line;
     char now[32];
     fs_iso_time(now);
@@ -345,7 +452,8 @@ static uint8_t *read_preview(coord *c, const char *rel, size_t *len, int *h, int
     return png;
 }
 
-static void store_preview(coord *c, const fs_msg *m) {
+static void on_preview(coord *c, const coord_in *in) {
+    const fs_msg *m = in->m;
     size_t len;
     int h, w;
     uint8_t *png = read_preview(c, m->u.preview.path, &len, &h, &w);
@@ -362,7 +470,9 @@ static void store_preview(coord *c, const fs_msg *m) {
     free(png);
 }
 
-static void store_goodbye(coord *c, coord_rank *k, const fs_msg *m) {
+static void on_goodbye(coord *c, const coord_in *in) {
+    coord_rank *k = in->k;
+    const fs_msg *m = in->m;
     k->gone = 1;
     k->bye_ok = m->u.bye.ok;
     k->dropped = FS_MAX(k->dropped, m->u.bye.dropped);
@@ -375,31 +485,9 @@ static void store_goodbye(coord *c, coord_rank *k, const fs_msg *m) {
               k->bye_text[0] ? ": " : "", k->bye_text);
 }
 
-/* A sequenced message is stored once, in order: a duplicate (a resend after a lost ACK or a
- * daemon restart) is only acknowledged again; a gap is refused until the client goes back to
- * its last ACK and resends (it still holds everything after it). A gap the client cannot fill
- * (what an earlier daemon acknowledged and lost) is settled at registration instead. */
-static void handle_sequenced(coord *c, coord_rank *k, const fs_msg *m) {
-    queue_ack(c, k);
-    if (m->seq != k->acked + 1) return;
-    switch (m->type) {
-    case FS_MSG_METRICS: store_metrics(c, k, m); break;
-    case FS_MSG_CHECKPOINT: store_checkpoint(c, m); break;
-    case FS_MSG_PREVIEW: store_preview(c, m); break;
-    case FS_MSG_GOODBYE: store_goodbye(c, k, m); break;
-    }
-    k->acked = m->seq;
-    k->unflushed = 1;
-    inc_get(c, k, k->inc)->seq = m->seq;
-    c->n_stored++;
-    uint64_t dropped = m->type == FS_MSG_METRICS ? m->u.metrics.dropped : 0;
-    if (dropped > k->dropped) {
-        coord_log(c, FS_LOG_WARN, "rank %u on %s: its buffer overflowed, %llu messages lost so far", m->rank, k->host, (unsigned long long)dropped);
-        k->dropped = dropped;
-    }
-}
-
-static void handle_heartbeat(coord *c, coord_rank *k, const fs_msg *m) {
+static void on_heartbeat(coord *c, const coord_in *in) {
+    coord_rank *k = in->k;
+    const fs_msg *m = in->m;
     if (m->u.hb.coll_seq != k->coll_seq || (m->u.hb.coll_state && !k->coll_state)) k->coll_since = fs_now();
     k->step = FS_MAX(k->step, m->u.hb.step);
     k->coll_seq = m->u.hb.coll_seq;
@@ -409,7 +497,6 @@ static void handle_heartbeat(coord *c, coord_rank *k, const fs_msg *m) {
     /* Answered with the batch's ACK, not at once: ranks send a heartbeat and metrics together,
      * and two ACKs per rank cost more (measured at 512 ranks) than the wait for the batch. */
     k->ack_echo = m->u.hb.t_ns;
-    queue_ack(c, k);
 }
 
 /* The register's seq is the highest sequence number the client has had acknowledged. Above
@@ -429,7 +516,8 @@ static void settle_lost(coord *c, coord_rank *k, const fs_msg *m, coord_inc *ci)
                       "recorded as lost", m->rank, (unsigned long long)n, (unsigned long long)first, (unsigned long long)m->seq, c->dir);
 }
 
-static void handle_register(coord *c, const uint8_t *rid, size_t rid_len, const fs_msg *m) {
+static void on_register(coord *c, const coord_in *in) {
+    const fs_msg *m = in->m;
     if (strcmp(c->job, m->u.reg.job_id) || c->world != m->u.reg.world) {
         c->n_bad++;
         coord_log_limited(c, CL_OTHER_JOB, FS_LOG_WARN,
@@ -456,15 +544,15 @@ static void handle_register(coord *c, const uint8_t *rid, size_t rid_len, const 
     if (k->unflushed || c->dirty) coord_end_batch(c); /* the welcome's acked must be on disk too */
     fs_msg w = {.type = FS_MSG_WELCOME, .rank = m->rank, .inc = m->inc};
     w.u.welcome.boot = c->boot, w.u.welcome.acked = k->acked;
-    coord_send(c, rid, rid_len, &w);
+    reply(c, in->rid, in->rid_len, &w);
 }
 
-static void handle_status_req(coord *c, const uint8_t *rid, size_t rid_len, const fs_msg *m) {
+static void on_status_req(coord *c, const coord_in *in) {
     fs_jbuf b = {0};
-    coord_status_text(c, &b, m->u.sreq.json);
+    coord_status_text(c, &b, in->m->u.sreq.json);
     fs_msg s = {.type = FS_MSG_STATUS, .rank = FS_PROTO_NO_RANK};
     s.u.status.text = b.p, s.u.status.len = (uint32_t)b.len;
-    coord_send(c, rid, rid_len, &s);
+    reply(c, in->rid, in->rid_len, &s);
     fs_jbuf_free(&b);
 }
 
@@ -496,16 +584,46 @@ static void rank_alive(coord *c, coord_rank *k) {
     k->last_hb = now;
 }
 
+/* A sequenced message is stored once, in order: a duplicate (a resend after a lost ACK or a
+ * daemon restart) is only acknowledged again; a gap is refused until the client goes back to
+ * its last ACK and resends (it still holds everything after it). A gap the client cannot fill
+ * (what an earlier daemon acknowledged and lost) is settled at registration instead. */
+static void handle_sequenced(coord *c, coord_handler *store, const coord_in *in) {
+    coord_rank *k = in->k;
+    const fs_msg *m = in->m;
+    if (m->seq != k->acked + 1) return;
+    store(c, in);
+    k->acked = m->seq;
+    k->unflushed = 1;
+    inc_get(c, k, k->inc)->seq = m->seq;
+    c->n_stored++;
+}
+
+/* The daemon's column of the message table: each row's handler, on_<name>, for what ranks
+ * and tools send; a reply has none (a client that sends one is refused by its flag). */
+#define HANDLER_RANK(name) on_##name
+#define HANDLER_TOOL(name) on_##name
+#define HANDLER_DAEMON(name) NULL
+#define HANDLER_ROW(num, name, NAME, from, flags) [num] = HANDLER_##from(name),
+static coord_handler *const handlers[256] = {FS_MSG_LIST(HANDLER_ROW)};
+#undef HANDLER_ROW
+
+/* What every message goes through before its handler, by its row's flags: decoding; a
+ * refused body of a sequenced message skips its seq; a reply from a client is refused; a
+ * session message needs the rank of this job registered with this incarnation (else the
+ * client is asked to register again); a sequenced one is stored once, in order; an
+ * acknowledged one queues the batch's ACK. */
 void coord_handle(coord *c, const uint8_t *rid, size_t rid_len, const void *buf, size_t len) {
     char why[512];
     fs_msg *m = &c->msg;
     c->n_msgs++;
     int rc = fs_proto_decode(buf, len, m, why, sizeof why);
-    if (rc == -2 && m->type >= FS_MSG_METRICS && m->type <= FS_MSG_GOODBYE) return skip_refused(c, rid, rid_len, m, why);
+    unsigned flags = fs_proto_type_flags(m->type);
+    if (rc == -2 && (flags & FS_MF_SEQUENCED)) return skip_refused(c, rid, rid_len, m, why);
     if (rc) return coord_bad(c, "%s", why);
-    if (m->type >= FS_MSG_WELCOME) return coord_bad(c, "a %s message is a reply; ranks do not send it", fs_proto_type_name(m->type));
-    if (m->type == FS_MSG_STATUS_REQ) return handle_status_req(c, rid, rid_len, m);
-    if (m->type == FS_MSG_REGISTER) return handle_register(c, rid, rid_len, m);
+    if (flags & FS_MF_FROM_DAEMON) return coord_bad(c, "a %s message is a reply; ranks do not send it", fs_proto_type_name(m->type));
+    coord_in in = {NULL, rid, rid_len, m};
+    if (!(flags & FS_MF_SESSION)) return handlers[m->type](c, &in);
     if (m->rank >= c->world) {
         c->n_bad++;
         return coord_log_limited(c, CL_OTHER_JOB, FS_LOG_WARN, "dropped a %s message from rank %u: this job has %u ranks", fs_proto_type_name(m->type),
@@ -514,13 +632,15 @@ void coord_handle(coord *c, const uint8_t *rid, size_t rid_len, const void *buf,
     coord_rank *k = rank_find(c, m->rank);
     if (!k || !k->known || k->inc != m->inc) { /* e.g. this daemon restarted: ask it to register again */
         fs_msg r = {.type = FS_MSG_REREGISTER, .rank = m->rank, .inc = m->inc};
-        return coord_send(c, rid, rid_len, &r);
+        return reply(c, rid, rid_len, &r);
     }
     memcpy(k->rid, rid, rid_len); /* a reconnect gets a new routing id */
     k->rid_len = rid_len;
     rank_alive(c, k);
-    if (m->type == FS_MSG_HEARTBEAT) handle_heartbeat(c, k, m);
-    else handle_sequenced(c, k, m);
+    in.k = k;
+    if (flags & FS_MF_SEQUENCED) handle_sequenced(c, handlers[m->type], &in);
+    else handlers[m->type](c, &in);
+    if (flags & FS_MF_ACKED) queue_ack(c, k);
 }
 
 void coord_end_batch(coord *c) {

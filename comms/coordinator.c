@@ -1,10 +1,14 @@
 /* coordinator.c — `faceswarm coordinator`: the job's ZeroMQ daemon, in the redis shape: one
  * zmq_poll loop over the ROUTER socket (and, with CURVE, the ZAP handler and a socket
  * monitor), a cron every 100 ms for timeouts and the status snapshot, signal handlers that
- * only set a flag, and a levelled log in <run>/coordinator/coordinator.log. */
+ * only set a flag, and a levelled log in <run>/coordinator/coordinator.log.
+ * This file is the loop: it owns the sockets, hands each received frame to the state
+ * (coord_state.c, through coord_daemon.h) and sends what the state put in its outbox. The
+ * state never calls back here and makes no ZeroMQ call (tests/coord/test_state.c drives it
+ * with no socket at all). */
 #include <errno.h>
+#include <signal.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,99 +22,49 @@
 #define MONITOR_ENDPOINT "inproc://faceswarm.coord.monitor"
 #define BATCH_MAX 4096 /* messages handled between two flush+ACK points */
 
-/* ---------------------------------------------------------------- logging */
-void coord_log(coord *c, fs_log_level lvl, const char *fmt, ...) {
-    static const char *names[] = {"debug", "info", "warning", "error"};
-    char t[32], text[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    fs_iso_time(t);
-    if (c->log) {
-        fprintf(c->log, "%s %s: %s\n", t, names[lvl], text);
-        fflush(c->log);
-    }
-    if (lvl >= FS_LOG_WARN || c->o.verbose) fprintf(stderr, "coordinator %s: %s\n", names[lvl], text);
-}
-
-/* The window and the lines per kind it logs one by one: what a client can make the daemon
- * repeat (a reconnect loop, a flood of registers) costs a few lines per 10 s, not one each. */
-static const struct {
-    const char *what;
-    int max;
-} limit_kinds[CL_N_KINDS] = {
-    [CL_BAD] = {"dropped messages", 20},           [CL_ZAP] = {"refused client keys", 5},
-    [CL_NO_CURVE] = {"refused clients without CURVE", 5}, [CL_WRONG_KEYS] = {"refused handshakes with other keys", 5},
-    [CL_HANDSHAKE] = {"refused handshakes", 5},    [CL_REGISTER] = {"re-registrations", 20},
-    [CL_OTHER_JOB] = {"refused registrations and ranks of another job", 5},
-};
-#define LOG_WINDOW_S 10.0
-
-void coord_log_limited(coord *c, coord_log_kind kind, fs_log_level lvl, const char *fmt, ...) {
-    coord_limit *l = &c->limits[kind];
-    if (l->logged >= limit_kinds[kind].max) {
-        l->suppressed++;
-        return;
-    }
-    l->logged++;
-    char text[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    coord_log(c, lvl, "%s", text);
-}
-
-void coord_log_window(coord *c, double now, int force) {
-    if (now - c->log_window < LOG_WINDOW_S && !force) return;
-    for (int k = 0; k < CL_N_KINDS; k++) {
-        coord_limit *l = &c->limits[k];
-        if (l->suppressed)
-            coord_log(c, FS_LOG_WARN, "%llu similar lines suppressed in the last %.0f s (%s)", (unsigned long long)l->suppressed, now - c->log_window,
-                      limit_kinds[k].what);
-        l->logged = 0, l->suppressed = 0;
-    }
-    c->log_window = now;
-}
+/* The loop's half of the daemon: the sockets. The state (coord_daemon.h, coord_state.c) never
+ * sees them: it answers into its outbox, which the loop sends after every message it hands
+ * over and after every batch (so replies leave in the order and at the time they were made). */
+typedef struct coord_loop {
+    coord *c;                        /* the state */
+    void *ctx, *router, *zap, *monitor;
+    uint8_t allowed[32];             /* CURVE: the job's client public key */
+} coord_loop;
 
 /* ---------------------------------------------------------------- sending */
-void coord_send(coord *c, const uint8_t *rid, size_t rid_len, const fs_msg *m) {
-    char why[256];
-    uint8_t *buf = c->out;
-    size_t cap = FS_PROTO_MAX_MSG;
-    if (m->type == FS_MSG_STATUS) cap = FS_PROTO_HEADER + 8 + m->u.status.len, buf = fs_malloc(cap);
-    long n = fs_proto_encode(m, buf, cap, why, sizeof why);
-    if (n < 0) coord_log(c, FS_LOG_ERROR, "cannot encode a %s reply: %s", fs_proto_type_name(m->type), why);
-    /* A peer that is gone or whose queue is full loses this reply; it will ask again. */
-    else if (zmq_send(c->router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
-        zmq_send(c->router, buf, (size_t)n, ZMQ_DONTWAIT);
-    if (buf != c->out) free(buf);
+static void send_outbox(coord_loop *l) {
+    coord_outbox *o = &l->c->outbox;
+    /* A peer that is gone or whose queue is full loses its reply; it will ask again. */
+    for (int i = 0; i < o->n; i++)
+        if (zmq_send(l->router, o->q[i].rid, o->q[i].rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+            zmq_send(l->router, o->bytes + o->q[i].off, o->q[i].len, ZMQ_DONTWAIT);
+    coord_outbox_clear(o);
 }
 
 /* ---------------------------------------------------------------- receiving */
-static void drain_more(coord *c) {
+static void drain_more(coord_loop *l) {
     int more;
     size_t sz = sizeof more;
     zmq_msg_t part;
-    while (zmq_getsockopt(c->router, ZMQ_RCVMORE, &more, &sz) == 0 && more) {
+    while (zmq_getsockopt(l->router, ZMQ_RCVMORE, &more, &sz) == 0 && more) {
         zmq_msg_init(&part);
-        zmq_msg_recv(&part, c->router, 0);
+        zmq_msg_recv(&part, l->router, 0);
         zmq_msg_close(&part);
     }
 }
 
 /* Receives one [routing id][payload] message; returns 0 when the socket had nothing. */
-static int recv_one(coord *c) {
+static int recv_one(coord_loop *l) {
+    coord *c = l->c;
     zmq_msg_t id, body;
     zmq_msg_init(&id);
-    if (zmq_msg_recv(&id, c->router, ZMQ_DONTWAIT) < 0) return zmq_msg_close(&id), 0;
+    if (zmq_msg_recv(&id, l->router, ZMQ_DONTWAIT) < 0) return zmq_msg_close(&id), 0;
     zmq_msg_init(&body);
     int more = zmq_msg_more(&id);
-    if (!more || zmq_msg_recv(&body, c->router, 0) < 0) {
+    if (!more || zmq_msg_recv(&body, l->router, 0) < 0) {
         coord_bad(c, "an empty message (no payload frame)");
     } else if (zmq_msg_more(&body)) {
-        drain_more(c);
+        drain_more(l);
         coord_bad(c, "a multi-part message; the protocol uses one frame");
     } else if (zmq_msg_size(&body) > FS_PROTO_MAX_MSG) {
         c->n_oversize++;
@@ -120,6 +74,7 @@ static int recv_one(coord *c) {
         coord_bad(c, "routing id of %zu bytes", zmq_msg_size(&id));
     } else {
         coord_handle(c, zmq_msg_data(&id), zmq_msg_size(&id), zmq_msg_data(&body), zmq_msg_size(&body));
+        send_outbox(l);
     }
     zmq_msg_close(&body);
     zmq_msg_close(&id);
@@ -132,27 +87,28 @@ typedef struct zap_req {
     size_t len[7];
 } zap_req;
 
-static void handle_zap(coord *c, const uint8_t allowed[32]) {
+static void handle_zap(coord_loop *l) {
+    coord *c = l->c;
     zap_req q = {0};
     int n = 0, more = 1;
     while (more && n < 7) {
-        int got = zmq_recv(c->zap, q.frame[n], sizeof q.frame[n] - 1, 0);
+        int got = zmq_recv(l->zap, q.frame[n], sizeof q.frame[n] - 1, 0);
         if (got < 0) return;
         q.len[n++] = (size_t)FS_MIN(got, (int)sizeof q.frame[0] - 1);
         size_t sz = sizeof more;
-        zmq_getsockopt(c->zap, ZMQ_RCVMORE, &more, &sz);
+        zmq_getsockopt(l->zap, ZMQ_RCVMORE, &more, &sz);
     }
     if (more) { /* more frames than a CURVE request has: read them so the REP socket can answer */
         zmq_msg_t part;
-        for (size_t sz = sizeof more; more && zmq_getsockopt(c->zap, ZMQ_RCVMORE, &more, &sz) == 0 && more;) {
+        for (size_t sz = sizeof more; more && zmq_getsockopt(l->zap, ZMQ_RCVMORE, &more, &sz) == 0 && more;) {
             zmq_msg_init(&part);
-            zmq_msg_recv(&part, c->zap, 0);
+            zmq_msg_recv(&part, l->zap, 0);
             zmq_msg_close(&part);
         }
         n = 0; /* malformed: denied below */
     }
     /* frames: version, request id, domain, address, routing id, mechanism, credentials */
-    int ok = n == 7 && !strcmp(q.frame[5], "CURVE") && q.len[6] == 32 && !memcmp(q.frame[6], allowed, 32);
+    int ok = n == 7 && !strcmp(q.frame[5], "CURVE") && q.len[6] == 32 && !memcmp(q.frame[6], l->allowed, 32);
     if (!ok) {
         char z85[41] = "-";
         if (n == 7 && q.len[6] == 32) zmq_z85_encode(z85, (const uint8_t *)q.frame[6], 32);
@@ -162,7 +118,7 @@ static void handle_zap(coord *c, const uint8_t allowed[32]) {
     }
     const char *reply[6] = {"1.0", q.frame[1], ok ? "200" : "400", ok ? "OK" : "not the job's key", "", ""};
     for (int i = 0; i < 6; i++)
-        zmq_send(c->zap, reply[i], i == 1 ? q.len[1] : strlen(reply[i]), i < 5 ? ZMQ_SNDMORE : 0);
+        zmq_send(l->zap, reply[i], i == 1 ? q.len[1] : strlen(reply[i]), i < 5 ? ZMQ_SNDMORE : 0);
 }
 
 static const char *handshake_reason(uint32_t code) {
@@ -172,11 +128,12 @@ static const char *handshake_reason(uint32_t code) {
     return "the security handshake failed (a client without CURVE, or with another job's key file?)";
 }
 
-static void handle_monitor(coord *c) {
+static void handle_monitor(coord_loop *l) {
+    coord *c = l->c;
     uint8_t ev[6];
     char where[256] = "";
-    if (zmq_recv(c->monitor, ev, sizeof ev, 0) < 6) return;
-    int got = zmq_recv(c->monitor, where, sizeof where - 1, 0);
+    if (zmq_recv(l->monitor, ev, sizeof ev, 0) < 6) return;
+    int got = zmq_recv(l->monitor, where, sizeof where - 1, 0);
     where[got > 0 ? FS_MIN(got, (int)sizeof where - 1) : 0] = 0;
     uint16_t event;
     uint32_t value;
@@ -191,18 +148,19 @@ static void handle_monitor(coord *c) {
                 where, handshake_reason(value), (unsigned)event, (unsigned)value);
 }
 
-static int setup_curve(coord *c, uint8_t allowed[32], fs_error *e) {
+static int setup_curve(coord_loop *l, fs_error *e) {
+    coord *c = l->c;
     fs_coord_keys k;
     if (fs_coord_keys_load(c->o.keys, &k, e)) return -1;
-    zmq_z85_decode(allowed, k.client_public);
+    zmq_z85_decode(l->allowed, k.client_public);
     int one = 1;
-    c->zap = zmq_socket(c->ctx, ZMQ_REP);
-    if (!c->zap || zmq_bind(c->zap, ZAP_ENDPOINT) || zmq_setsockopt(c->router, ZMQ_CURVE_SERVER, &one, sizeof one) ||
-        zmq_setsockopt(c->router, ZMQ_CURVE_SECRETKEY, k.server_secret, 40) ||
-        zmq_socket_monitor(c->router, MONITOR_ENDPOINT, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL))
+    l->zap = zmq_socket(l->ctx, ZMQ_REP);
+    if (!l->zap || zmq_bind(l->zap, ZAP_ENDPOINT) || zmq_setsockopt(l->router, ZMQ_CURVE_SERVER, &one, sizeof one) ||
+        zmq_setsockopt(l->router, ZMQ_CURVE_SECRETKEY, k.server_secret, 40) ||
+        zmq_socket_monitor(l->router, MONITOR_ENDPOINT, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL))
         return fs_errorf(e, FS_EXIT_FAIL, "cannot set up CURVE with %s: %s\n  hint: libzmq must have CURVE (libsodium)", c->o.keys, zmq_strerror(zmq_errno()));
-    c->monitor = zmq_socket(c->ctx, ZMQ_PAIR);
-    if (!c->monitor || zmq_connect(c->monitor, MONITOR_ENDPOINT))
+    l->monitor = zmq_socket(l->ctx, ZMQ_PAIR);
+    if (!l->monitor || zmq_connect(l->monitor, MONITOR_ENDPOINT))
         return fs_errorf(e, FS_EXIT_FAIL, "cannot connect the socket monitor: %s", zmq_strerror(zmq_errno()));
     return 0;
 }
@@ -252,9 +210,10 @@ static int write_keyfile_path(coord *c, fs_error *e) {
     return fs_write_file_atomic(path, text, (size_t)FS_MIN(n, (int)sizeof text - 1), e);
 }
 
-static int write_address(coord *c, fs_error *e) {
+static int write_address(coord_loop *l, fs_error *e) {
+    coord *c = l->c;
     size_t sz = sizeof c->endpoint;
-    if (zmq_getsockopt(c->router, ZMQ_LAST_ENDPOINT, c->endpoint, &sz)) return fs_errorf(e, FS_EXIT_FAIL, "ZMQ_LAST_ENDPOINT: %s", zmq_strerror(zmq_errno()));
+    if (zmq_getsockopt(l->router, ZMQ_LAST_ENDPOINT, c->endpoint, &sz)) return fs_errorf(e, FS_EXIT_FAIL, "ZMQ_LAST_ENDPOINT: %s", zmq_strerror(zmq_errno()));
     char path[COORD_PATH + 64], text[300];
     snprintf(path, sizeof path, "%s/address", c->dir);
     /* A wildcard bind (the Slurm job binds every interface) is reached through this host's name:
@@ -267,23 +226,24 @@ static int write_address(coord *c, fs_error *e) {
     return fs_write_file_atomic(path, text, (size_t)n, e);
 }
 
-static int open_sockets(coord *c, uint8_t allowed[32], fs_error *e) {
+static int open_sockets(coord_loop *l, fs_error *e) {
+    coord *c = l->c;
     int hwm = 100000, linger = 0, maxmsg = 4 * FS_PROTO_MAX_MSG; /* far over the cap: disconnect, not allocate */
     int64_t maxmsg64 = maxmsg;
-    c->ctx = zmq_ctx_new();
-    c->router = c->ctx ? zmq_socket(c->ctx, ZMQ_ROUTER) : NULL;
-    if (!c->router) return fs_errorf(e, FS_EXIT_FAIL, "cannot create the ROUTER socket: %s", zmq_strerror(zmq_errno()));
-    zmq_setsockopt(c->router, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(c->router, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(c->router, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(c->router, ZMQ_MAXMSGSIZE, &maxmsg64, sizeof maxmsg64);
-    if (c->o.keys[0] && setup_curve(c, allowed, e)) return -1;
-    if (zmq_bind(c->router, c->o.bind))
+    l->ctx = zmq_ctx_new();
+    l->router = l->ctx ? zmq_socket(l->ctx, ZMQ_ROUTER) : NULL;
+    if (!l->router) return fs_errorf(e, FS_EXIT_FAIL, "cannot create the ROUTER socket: %s", zmq_strerror(zmq_errno()));
+    zmq_setsockopt(l->router, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(l->router, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(l->router, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(l->router, ZMQ_MAXMSGSIZE, &maxmsg64, sizeof maxmsg64);
+    if (c->o.keys[0] && setup_curve(l, e)) return -1;
+    if (zmq_bind(l->router, c->o.bind))
         return fs_errorf(e, FS_EXIT_FAIL, "cannot bind %s: %s\n  hint: is another coordinator running on that port? use tcp://127.0.0.1:* for a free one",
                          c->o.bind, zmq_strerror(zmq_errno()));
     if (!c->o.keys[0] && !strstr(c->o.bind, "127.0.0.1") && !strstr(c->o.bind, "localhost") && strncmp(c->o.bind, "ipc://", 6))
         coord_log(c, FS_LOG_WARN, "listening on %s without CURVE: anyone who can reach it can send to this job (hint: --keys FILE)", c->o.bind);
-    return write_address(c, e) || write_keyfile_path(c, e) ? -1 : 0;
+    return write_address(l, e) || write_keyfile_path(c, e) ? -1 : 0;
 }
 
 static volatile sig_atomic_t *g_stop;
@@ -292,37 +252,40 @@ static void on_signal(int sig) {
     *g_stop = 1;
 }
 
-static void poll_once(coord *c, const uint8_t allowed[32]) {
-    zmq_pollitem_t items[3] = {{c->router, 0, ZMQ_POLLIN, 0}, {c->zap, 0, ZMQ_POLLIN, 0}, {c->monitor, 0, ZMQ_POLLIN, 0}};
-    int n_items = c->zap ? 3 : 1;
+static void poll_once(coord_loop *l) {
+    zmq_pollitem_t items[3] = {{l->router, 0, ZMQ_POLLIN, 0}, {l->zap, 0, ZMQ_POLLIN, 0}, {l->monitor, 0, ZMQ_POLLIN, 0}};
+    int n_items = l->zap ? 3 : 1;
     if (zmq_poll(items, n_items, 100) < 0) return; /* EINTR: the loop checks the stop flag */
     if (items[0].revents & ZMQ_POLLIN) {
-        for (int i = 0; i < BATCH_MAX && recv_one(c); i++) {}
-        coord_end_batch(c);
+        for (int i = 0; i < BATCH_MAX && recv_one(l); i++) {}
+        coord_end_batch(l->c);
+        send_outbox(l);
     }
-    if (n_items > 1 && (items[1].revents & ZMQ_POLLIN)) handle_zap(c, allowed);
-    if (n_items > 2 && (items[2].revents & ZMQ_POLLIN)) handle_monitor(c);
+    if (n_items > 1 && (items[1].revents & ZMQ_POLLIN)) handle_zap(l);
+    if (n_items > 2 && (items[2].revents & ZMQ_POLLIN)) handle_monitor(l);
 }
 
-static void teardown(coord *c) {
+static void teardown(coord_loop *l) {
+    coord *c = l->c;
     coord_log_window(c, fs_now(), 1); /* what was suppressed since the last window */
-    if (c->router && c->dir[0]) {
+    if (l->router && c->dir[0]) {
         fs_error e = {0};
         coord_end_batch(c);
+        send_outbox(l);
         coord_snapper_stop(c); /* the last snapshot is written here, after any in progress */
         if (coord_snapshot(c, &e)) coord_log(c, FS_LOG_ERROR, "%s", e.msg);
     }
     coord_state_close(c);
     if (c->log) fclose(c->log);
-    if (c->monitor) zmq_close(c->monitor);
-    if (c->zap) zmq_close(c->zap);
-    if (c->router) zmq_close(c->router);
-    if (c->ctx) zmq_ctx_term(c->ctx);
+    if (l->monitor) zmq_close(l->monitor);
+    if (l->zap) zmq_close(l->zap);
+    if (l->router) zmq_close(l->router);
+    if (l->ctx) zmq_ctx_term(l->ctx);
 }
 
-int coord_daemon_run(const coord_opts *o, volatile sig_atomic_t *stop, fs_error *e) {
+static int coord_daemon_run(const coord_opts *o, volatile sig_atomic_t *stop, fs_error *e) {
     coord *c = fs_calloc(1, sizeof *c);
-    uint8_t allowed[32] = {0};
+    coord_loop l = {.c = c};
     c->o = *o;
     c->t_start = c->last_cron = c->log_window = c->last_alive = fs_now();
     c->boot = fs_mix64((uint64_t)getpid() ^ (uint64_t)(fs_wall_time() * 1e6)) | 1;
@@ -340,17 +303,17 @@ int coord_daemon_run(const coord_opts *o, volatile sig_atomic_t *stop, fs_error 
     }
     if (!rc) rc = resolve_job(c, e);
     if (!rc) rc = coord_state_open(c, e);
-    if (!rc) rc = open_sockets(c, allowed, e);
+    if (!rc) rc = open_sockets(&l, e);
     if (!rc) {
         coord_log(c, FS_LOG_INFO, "coordinator pid %ld listening on %s, state in %s, job %s of %u ranks, timeout %.1f s%s", (long)getpid(), c->endpoint,
                   o->state_dir, c->job, c->world, o->timeout_s, o->keys[0] ? ", CURVE required" : "");
         while (!*stop && !c->idle_exit) {
-            poll_once(c, allowed);
+            poll_once(&l);
             if (fs_now() - c->last_cron >= 0.1) coord_cron(c), c->last_cron = fs_now();
         }
         coord_log(c, FS_LOG_INFO, "stopping after %llu messages", (unsigned long long)c->n_msgs);
     }
-    teardown(c);
+    teardown(&l);
     free(c);
     return rc;
 }

@@ -127,43 +127,56 @@ int fs_proto_path_ok(const char *p, size_t len, char *why, size_t whylen) {
 }
 
 /* ---------------------------------------------------------------- bodies */
-static void encode_body(const fs_msg *m, wr *w) {
-    switch (m->type) {
-    case FS_MSG_REGISTER:
-        put_u64(w, m->u.reg.world, 4), put_u64(w, m->u.reg.pid, 8), put_u64(w, m->u.reg.config_hash, 8);
-        put_str(w, m->u.reg.job_id, FS_PROTO_MAX_JOB), put_str(w, m->u.reg.host, FS_PROTO_MAX_HOST);
-        break;
-    case FS_MSG_HEARTBEAT:
-        put_u64(w, (uint64_t)m->u.hb.step, 8), put_u64(w, m->u.hb.coll_seq, 8), put_u64(w, (uint32_t)m->u.hb.bucket, 4);
-        put_u64(w, m->u.hb.coll_state, 1), put_u64(w, m->u.hb.t_ns, 8), put_u64(w, m->u.hb.dropped, 8);
-        break;
-    case FS_MSG_METRICS:
-        put_u64(w, (uint64_t)m->u.metrics.step, 8), put_u64(w, m->u.metrics.dropped, 8);
-        put_str(w, m->u.metrics.json, FS_PROTO_MAX_JSON);
-        break;
-    case FS_MSG_CHECKPOINT:
-        put_u64(w, (uint64_t)m->u.ckpt.step, 8), put_str(w, m->u.ckpt.path, FS_PROTO_MAX_PATH);
-        put_u64(w, (uint64_t)m->u.ckpt.n, 1);
-        for (int i = 0; i < m->u.ckpt.n && i < FS_PROTO_MAX_FILES; i++)
-            put_str(w, m->u.ckpt.names[i], FS_PROTO_MAX_KEY), put_str(w, m->u.ckpt.hex[i], FS_PROTO_MAX_HEX);
-        break;
-    case FS_MSG_PREVIEW:
-        put_u64(w, (uint64_t)m->u.preview.step, 8), put_str(w, m->u.preview.path, FS_PROTO_MAX_PATH);
-        put_str(w, m->u.preview.tag, FS_PROTO_MAX_KEY);
-        break;
-    case FS_MSG_GOODBYE:
-        put_u64(w, m->u.bye.ok, 1), put_u64(w, m->u.bye.dropped, 8), put_str(w, m->u.bye.text, FS_PROTO_MAX_TEXT);
-        break;
-    case FS_MSG_STATUS_REQ: put_u64(w, m->u.sreq.json, 1); break;
-    case FS_MSG_WELCOME: put_u64(w, m->u.welcome.boot, 8), put_u64(w, m->u.welcome.acked, 8); break;
-    case FS_MSG_ACK: put_u64(w, m->u.ack.acked, 8), put_u64(w, m->u.ack.t_echo_ns, 8); break;
-    case FS_MSG_REREGISTER: break;
-    case FS_MSG_STATUS: put_u64(w, m->u.status.len, 4), put(w, m->u.status.text, m->u.status.len); break;
-    default: w->bad = 1;
-    }
+/* One encode_<name> / decode_<name> pair per row of FS_MSG_LIST (protocol.h); the decoder of
+ * a body sees a header already checked against the row's flags. */
+static void encode_register(const fs_msg *m, wr *w) {
+    put_u64(w, m->u.reg.world, 4), put_u64(w, m->u.reg.pid, 8), put_u64(w, m->u.reg.config_hash, 8);
+    put_str(w, m->u.reg.job_id, FS_PROTO_MAX_JOB), put_str(w, m->u.reg.host, FS_PROTO_MAX_HOST);
+}
+static void decode_register(rd *r, fs_msg *m) {
+    m->u.reg.world = (uint32_t)get_range(r, 4, "register.world", 1, FS_PROTO_MAX_WORLD);
+    if (!r->bad && m->rank >= m->u.reg.world) fail(r, "rank %u is not below world size %u", m->rank, m->u.reg.world);
+    m->u.reg.pid = get_range(r, 8, "register.pid", 1, 0x7fffffff);
+    m->u.reg.config_hash = get_u64(r, 8, "register.config_hash");
+    get_str(r, m->u.reg.job_id, FS_PROTO_MAX_JOB, 1, "register.job_id");
+    get_str(r, m->u.reg.host, FS_PROTO_MAX_HOST, 1, "register.host");
+    if (!r->bad && !name_ok(m->u.reg.job_id)) fail(r, "job id '%s' has characters outside [A-Za-z0-9_./-]", m->u.reg.job_id);
 }
 
-static void decode_ckpt(rd *r, fs_msg *m) {
+static void encode_heartbeat(const fs_msg *m, wr *w) {
+    put_u64(w, (uint64_t)m->u.hb.step, 8), put_u64(w, m->u.hb.coll_seq, 8), put_u64(w, (uint32_t)m->u.hb.bucket, 4);
+    put_u64(w, m->u.hb.coll_state, 1), put_u64(w, m->u.hb.t_ns, 8), put_u64(w, m->u.hb.dropped, 8);
+}
+static void decode_heartbeat(rd *r, fs_msg *m) {
+    m->u.hb.step = get_step(r, "heartbeat.step", -1);
+    m->u.hb.coll_seq = get_u64(r, 8, "heartbeat.coll_seq");
+    m->u.hb.bucket = (int32_t)(uint32_t)get_u64(r, 4, "heartbeat.bucket");
+    if (!r->bad && (m->u.hb.bucket < -1 || m->u.hb.bucket > 65535)) fail(r, "field 'heartbeat.bucket' = %d is out of range [-1, 65535]", (int)m->u.hb.bucket);
+    m->u.hb.coll_state = (uint8_t)get_range(r, 1, "heartbeat.coll_state", 0, 1);
+    m->u.hb.t_ns = get_u64(r, 8, "heartbeat.t_ns");
+    m->u.hb.dropped = get_range(r, 8, "heartbeat.dropped", 0, (uint64_t)1 << 52);
+}
+
+static void encode_metrics(const fs_msg *m, wr *w) {
+    put_u64(w, (uint64_t)m->u.metrics.step, 8), put_u64(w, m->u.metrics.dropped, 8);
+    put_str(w, m->u.metrics.json, FS_PROTO_MAX_JSON);
+}
+static void decode_metrics(rd *r, fs_msg *m) {
+    m->u.metrics.step = get_step(r, "metrics.step", 0);
+    m->u.metrics.dropped = get_range(r, 8, "metrics.dropped", 0, (uint64_t)1 << 52);
+    size_t n = get_str(r, m->u.metrics.json, FS_PROTO_MAX_JSON, 2, "metrics.json");
+    if (!r->bad && fs_json_flat_parse(m->u.metrics.json, n, m->u.metrics.keys, m->u.metrics.vals, FS_PROTO_MAX_METRICS, &m->u.metrics.n, r->why,
+                                      r->whylen))
+        r->bad = 1;
+}
+
+static void encode_checkpoint(const fs_msg *m, wr *w) {
+    put_u64(w, (uint64_t)m->u.ckpt.step, 8), put_str(w, m->u.ckpt.path, FS_PROTO_MAX_PATH);
+    put_u64(w, (uint64_t)m->u.ckpt.n, 1);
+    for (int i = 0; i < m->u.ckpt.n && i < FS_PROTO_MAX_FILES; i++)
+        put_str(w, m->u.ckpt.names[i], FS_PROTO_MAX_KEY), put_str(w, m->u.ckpt.hex[i], FS_PROTO_MAX_HEX);
+}
+static void decode_checkpoint(rd *r, fs_msg *m) {
     m->u.ckpt.step = get_step(r, "checkpoint.step", 0);
     size_t n = get_str(r, m->u.ckpt.path, FS_PROTO_MAX_PATH, 1, "checkpoint.path");
     if (!r->bad && fs_proto_path_ok(m->u.ckpt.path, n, r->why, r->whylen)) r->bad = 1;
@@ -176,77 +189,91 @@ static void decode_ckpt(rd *r, fs_msg *m) {
     }
 }
 
-static void decode_rank_body(rd *r, fs_msg *m) {
-    size_t n;
-    switch (m->type) {
-    case FS_MSG_REGISTER:
-        m->u.reg.world = (uint32_t)get_range(r, 4, "register.world", 1, FS_PROTO_MAX_WORLD);
-        if (!r->bad && m->rank >= m->u.reg.world) fail(r, "rank %u is not below world size %u", m->rank, m->u.reg.world);
-        m->u.reg.pid = get_range(r, 8, "register.pid", 1, 0x7fffffff);
-        m->u.reg.config_hash = get_u64(r, 8, "register.config_hash");
-        get_str(r, m->u.reg.job_id, FS_PROTO_MAX_JOB, 1, "register.job_id");
-        get_str(r, m->u.reg.host, FS_PROTO_MAX_HOST, 1, "register.host");
-        if (!r->bad && !name_ok(m->u.reg.job_id)) fail(r, "job id '%s' has characters outside [A-Za-z0-9_./-]", m->u.reg.job_id);
-        break;
-    case FS_MSG_HEARTBEAT:
-        m->u.hb.step = get_step(r, "heartbeat.step", -1);
-        m->u.hb.coll_seq = get_u64(r, 8, "heartbeat.coll_seq");
-        m->u.hb.bucket = (int32_t)(uint32_t)get_u64(r, 4, "heartbeat.bucket");
-        if (!r->bad && (m->u.hb.bucket < -1 || m->u.hb.bucket > 65535)) fail(r, "field 'heartbeat.bucket' = %d is out of range [-1, 65535]", (int)m->u.hb.bucket);
-        m->u.hb.coll_state = (uint8_t)get_range(r, 1, "heartbeat.coll_state", 0, 1);
-        m->u.hb.t_ns = get_u64(r, 8, "heartbeat.t_ns");
-        m->u.hb.dropped = get_range(r, 8, "heartbeat.dropped", 0, (uint64_t)1 << 52);
-        break;
-    case FS_MSG_METRICS:
-        m->u.metrics.step = get_step(r, "metrics.step", 0);
-        m->u.metrics.dropped = get_range(r, 8, "metrics.dropped", 0, (uint64_t)1 << 52);
-        n = get_str(r, m->u.metrics.json, FS_PROTO_MAX_JSON, 2, "metrics.json");
-        if (!r->bad && fs_json_flat_parse(m->u.metrics.json, n, m->u.metrics.keys, m->u.metrics.vals, FS_PROTO_MAX_METRICS,
-                                          &m->u.metrics.n, r->why, r->whylen))
-            r->bad = 1;
-        break;
-    case FS_MSG_CHECKPOINT: decode_ckpt(r, m); break;
-    case FS_MSG_PREVIEW:
-        m->u.preview.step = get_step(r, "preview.step", 0);
-        n = get_str(r, m->u.preview.path, FS_PROTO_MAX_PATH, 1, "preview.path");
-        if (!r->bad && fs_proto_path_ok(m->u.preview.path, n, r->why, r->whylen)) r->bad = 1;
-        get_str(r, m->u.preview.tag, FS_PROTO_MAX_KEY, 1, "preview.tag");
-        if (!r->bad && !name_ok(m->u.preview.tag)) fail(r, "preview tag '%s' has characters outside [A-Za-z0-9_./-]", m->u.preview.tag);
-        break;
-    case FS_MSG_GOODBYE:
-        m->u.bye.ok = (uint8_t)get_range(r, 1, "goodbye.ok", 0, 1);
-        m->u.bye.dropped = get_range(r, 8, "goodbye.dropped", 0, (uint64_t)1 << 52);
-        get_str(r, m->u.bye.text, FS_PROTO_MAX_TEXT, 0, "goodbye.text");
-        break;
+static void encode_preview(const fs_msg *m, wr *w) {
+    put_u64(w, (uint64_t)m->u.preview.step, 8), put_str(w, m->u.preview.path, FS_PROTO_MAX_PATH);
+    put_str(w, m->u.preview.tag, FS_PROTO_MAX_KEY);
+}
+static void decode_preview(rd *r, fs_msg *m) {
+    m->u.preview.step = get_step(r, "preview.step", 0);
+    size_t n = get_str(r, m->u.preview.path, FS_PROTO_MAX_PATH, 1, "preview.path");
+    if (!r->bad && fs_proto_path_ok(m->u.preview.path, n, r->why, r->whylen)) r->bad = 1;
+    get_str(r, m->u.preview.tag, FS_PROTO_MAX_KEY, 1, "preview.tag");
+    if (!r->bad && !name_ok(m->u.preview.tag)) fail(r, "preview tag '%s' has characters outside [A-Za-z0-9_./-]", m->u.preview.tag);
+}
+
+static void encode_goodbye(const fs_msg *m, wr *w) {
+    put_u64(w, m->u.bye.ok, 1), put_u64(w, m->u.bye.dropped, 8), put_str(w, m->u.bye.text, FS_PROTO_MAX_TEXT);
+}
+static void decode_goodbye(rd *r, fs_msg *m) {
+    m->u.bye.ok = (uint8_t)get_range(r, 1, "goodbye.ok", 0, 1);
+    m->u.bye.dropped = get_range(r, 8, "goodbye.dropped", 0, (uint64_t)1 << 52);
+    get_str(r, m->u.bye.text, FS_PROTO_MAX_TEXT, 0, "goodbye.text");
+}
+
+static void encode_status_req(const fs_msg *m, wr *w) { put_u64(w, m->u.sreq.json, 1); }
+static void decode_status_req(rd *r, fs_msg *m) { m->u.sreq.json = (uint8_t)get_range(r, 1, "status_req.json", 0, 1); }
+
+static void encode_welcome(const fs_msg *m, wr *w) { put_u64(w, m->u.welcome.boot, 8), put_u64(w, m->u.welcome.acked, 8); }
+static void decode_welcome(rd *r, fs_msg *m) {
+    m->u.welcome.boot = get_u64(r, 8, "welcome.boot"), m->u.welcome.acked = get_u64(r, 8, "welcome.acked");
+}
+
+static void encode_ack(const fs_msg *m, wr *w) { put_u64(w, m->u.ack.acked, 8), put_u64(w, m->u.ack.t_echo_ns, 8); }
+static void decode_ack(rd *r, fs_msg *m) { m->u.ack.acked = get_u64(r, 8, "ack.acked"), m->u.ack.t_echo_ns = get_u64(r, 8, "ack.t_echo_ns"); }
+
+static void encode_reregister(const fs_msg *m, wr *w) { (void)m, (void)w; } /* empty body */
+static void decode_reregister(rd *r, fs_msg *m) { (void)r, (void)m; }
+
+static void encode_status(const fs_msg *m, wr *w) { put_u64(w, m->u.status.len, 4), put(w, m->u.status.text, m->u.status.len); }
+static void decode_status(rd *r, fs_msg *m) {
+    m->u.status.len = (uint32_t)get_u64(r, 4, "status.len");
+    if (!r->bad && m->u.status.len > r->len - r->pos) fail(r, "status text of %u bytes is cut off", m->u.status.len);
+    if (!r->bad) m->u.status.text = (const char *)r->p + r->pos, r->pos += m->u.status.len;
+}
+
+/* ---------------------------------------------------------------- the table */
+typedef struct codec {
+    const char *name; /* NULL: not a type */
+    unsigned flags;   /* FS_MF_*, the direction included */
+    void (*encode)(const fs_msg *m, wr *w);
+    void (*decode)(rd *r, fs_msg *m);
+} codec;
+
+#define CODEC_ROW(num, name, NAME, from, flags) [num] = {#name, (flags) | FS_MSG_FROM_FLAG(from), encode_##name, decode_##name},
+static const codec codecs[256] = {FS_MSG_LIST(CODEC_ROW)};
+#undef CODEC_ROW
+
+/* A switch over every row: two rows with one number are a duplicate case label, a build error. */
+int fs_proto_type_known(int type) {
+    switch (type) {
+#define KNOWN_CASE(num, name, NAME, from, flags) case num:
+        FS_MSG_LIST(KNOWN_CASE) return 1;
+#undef KNOWN_CASE
+    default: return 0;
     }
 }
 
-static void decode_body(rd *r, fs_msg *m) {
-    switch (m->type) {
-    case FS_MSG_STATUS_REQ: m->u.sreq.json = (uint8_t)get_range(r, 1, "status_req.json", 0, 1); break;
-    case FS_MSG_WELCOME: m->u.welcome.boot = get_u64(r, 8, "welcome.boot"), m->u.welcome.acked = get_u64(r, 8, "welcome.acked"); break;
-    case FS_MSG_ACK: m->u.ack.acked = get_u64(r, 8, "ack.acked"), m->u.ack.t_echo_ns = get_u64(r, 8, "ack.t_echo_ns"); break;
-    case FS_MSG_REREGISTER: break;
-    case FS_MSG_STATUS:
-        m->u.status.len = (uint32_t)get_u64(r, 4, "status.len");
-        if (!r->bad && m->u.status.len > r->len - r->pos) fail(r, "status text of %u bytes is cut off", m->u.status.len);
-        if (!r->bad) m->u.status.text = (const char *)r->p + r->pos, r->pos += m->u.status.len;
-        break;
-    default: decode_rank_body(r, m);
-    }
+static const codec *codec_of(int type) { return fs_proto_type_known(type) ? &codecs[type] : NULL; }
+
+unsigned fs_proto_type_flags(int type) {
+    const codec *k = codec_of(type);
+    return k ? k->flags : 0;
 }
 
-static int type_known(int t) { return (t >= FS_MSG_REGISTER && t <= FS_MSG_STATUS_REQ) || (t >= FS_MSG_WELCOME && t <= FS_MSG_STATUS); }
-static int type_sequenced(int t) { return t >= FS_MSG_METRICS && t <= FS_MSG_GOODBYE; }
+const char *fs_proto_type_name(int type) {
+    const codec *k = codec_of(type);
+    return k ? k->name : "unknown";
+}
 
 long fs_proto_encode(const fs_msg *m, uint8_t *buf, size_t cap, char *why, size_t whylen) {
-    if (!type_known(m->type)) return snprintf(why, whylen, "unknown message type %d", m->type), -1;
+    const codec *k = codec_of(m->type);
+    if (!k) return snprintf(why, whylen, "unknown message type %d", m->type), -1;
     wr w = {buf, 0, cap, 0};
     put(&w, FS_PROTO_MAGIC, 4);
     put_u64(&w, FS_PROTO_VERSION, 1), put_u64(&w, (uint64_t)m->type, 1), put_u64(&w, 0, 2);
     put_u64(&w, m->rank, 4), put_u64(&w, m->inc, 8), put_u64(&w, m->seq, 8);
-    encode_body(m, &w);
-    if (w.bad) return snprintf(why, whylen, "%s message does not fit in %zu bytes or has an over-long field", fs_proto_type_name(m->type), cap), -1;
+    k->encode(m, &w);
+    if (w.bad) return snprintf(why, whylen, "%s message does not fit in %zu bytes or has an over-long field", k->name, cap), -1;
     return (long)w.len;
 }
 
@@ -266,15 +293,18 @@ static void decode_header(rd *r, fs_msg *m) {
         return;
     }
     m->type = (int)get_u64(r, 1, "type");
-    if (!type_known(m->type)) fail(r, "unknown message type %d", m->type);
+    if (!fs_proto_type_known(m->type)) fail(r, "unknown message type %d", m->type);
     get_range(r, 2, "flags", 0, 0);
     m->rank = (uint32_t)get_u64(r, 4, "rank");
     m->inc = get_u64(r, 8, "incarnation");
     m->seq = get_u64(r, 8, "seq");
     if (r->bad) return;
-    if (m->type < FS_MSG_STATUS_REQ && m->rank >= FS_PROTO_MAX_WORLD) fail(r, "rank %u is out of range [0, %d)", m->rank, FS_PROTO_MAX_WORLD);
-    else if (type_sequenced(m->type) && (m->seq == 0 || m->seq > ((uint64_t)1 << 52))) fail(r, "%s has seq %llu; expected 1..2^52", fs_proto_type_name(m->type), (unsigned long long)m->seq);
-    else if (m->type == FS_MSG_REGISTER && m->seq > ((uint64_t)1 << 52)) fail(r, "register has seq %llu (the client's last acknowledged seq); expected 0..2^52", (unsigned long long)m->seq);
+    unsigned flags = codecs[m->type].flags;
+    const char *name = codecs[m->type].name;
+    if ((flags & FS_MF_FROM_RANK) && m->rank >= FS_PROTO_MAX_WORLD) fail(r, "rank %u is out of range [0, %d)", m->rank, FS_PROTO_MAX_WORLD);
+    else if ((flags & FS_MF_SEQUENCED) && (m->seq == 0 || m->seq > ((uint64_t)1 << 52))) fail(r, "%s has seq %llu; expected 1..2^52", name, (unsigned long long)m->seq);
+    else if ((flags & FS_MF_RESUME_SEQ) && m->seq > ((uint64_t)1 << 52))
+        fail(r, "%s has seq %llu (the client's last acknowledged seq); expected 0..2^52", name, (unsigned long long)m->seq);
 }
 
 int fs_proto_decode(const void *buf, size_t len, fs_msg *m, char *why, size_t whylen) {
@@ -282,15 +312,7 @@ int fs_proto_decode(const void *buf, size_t len, fs_msg *m, char *why, size_t wh
     memset(m, 0, offsetof(fs_msg, u));
     decode_header(&r, m);
     if (r.bad) return -1;
-    decode_body(&r, m);
+    codecs[m->type].decode(&r, m);
     if (!r.bad && r.pos != r.len) fail(&r, "%zu trailing bytes after a %s message", r.len - r.pos, fs_proto_type_name(m->type));
     return r.bad ? -2 : 0;
-}
-
-const char *fs_proto_type_name(int type) {
-    static const char *names[] = {"?", "register", "heartbeat", "metrics", "checkpoint", "preview", "goodbye", "status_req"};
-    static const char *replies[] = {"welcome", "ack", "reregister", "status"};
-    if (type >= 1 && type <= FS_MSG_STATUS_REQ) return names[type];
-    if (type >= FS_MSG_WELCOME && type <= FS_MSG_STATUS) return replies[type - FS_MSG_WELCOME];
-    return "unknown";
 }

@@ -27,21 +27,69 @@
 #define FS_PROTO_MAX_TEXT 1024     /* goodbye text */
 #define FS_PROTO_NO_RANK 0xffffffffu
 
+/* The message table: one row per message type, the only place a type is declared.
+ *   X(number, name, NAME, FROM, flags)
+ * number: the header's type byte (1..255, unique: fs_proto_type_known's switch refuses a
+ * duplicate at build time). FROM: who sends it, RANK (a trainer rank), TOOL (`faceswarm
+ * status`, rank = FS_PROTO_NO_RANK) or DAEMON (a reply). flags: FS_MF_* below.
+ * protocol.c expands it into the codec table (encode_<name>, decode_<name>), coord_state.c
+ * into the daemon's handler table (on_<name>), so a row without its codec or its handler
+ * does not build. Adding a message: a row here, its body in fs_msg.u, its encode_/decode_
+ * pair in protocol.c and its handler in coord_state.c (docs/protocol.md, "Adding a message"). */
+#define FS_MSG_LIST(X)                                                                                        \
+    X(1, register, REGISTER, RANK, FS_MF_RESUME_SEQ)                                                          \
+    X(2, heartbeat, HEARTBEAT, RANK, FS_MF_SESSION | FS_MF_ACKED)                                             \
+    X(3, metrics, METRICS, RANK, FS_MF_SESSION | FS_MF_ACKED | FS_MF_SEQUENCED)                               \
+    X(4, checkpoint, CHECKPOINT, RANK, FS_MF_SESSION | FS_MF_ACKED | FS_MF_SEQUENCED)                         \
+    X(5, preview, PREVIEW, RANK, FS_MF_SESSION | FS_MF_ACKED | FS_MF_SEQUENCED)                               \
+    X(6, goodbye, GOODBYE, RANK, FS_MF_SESSION | FS_MF_ACKED | FS_MF_SEQUENCED)                               \
+    X(7, status_req, STATUS_REQ, TOOL, 0)                                                                     \
+    X(32, welcome, WELCOME, DAEMON, 0)                                                                        \
+    X(33, ack, ACK, DAEMON, 0)                                                                                \
+    X(34, reregister, REREGISTER, DAEMON, 0)                                                                  \
+    X(35, status, STATUS, DAEMON, FS_MF_UNCAPPED)
+
+/* Flags of a row. The direction flags come from its FROM column. */
+enum {
+    FS_MF_FROM_RANK = 1 << 0,   /* header rank < FS_PROTO_MAX_WORLD */
+    FS_MF_FROM_TOOL = 1 << 1,   /* rank = FS_PROTO_NO_RANK; answered at once, no session */
+    FS_MF_FROM_DAEMON = 1 << 2, /* a reply: the daemon drops it when a client sends it */
+    FS_MF_SEQUENCED = 1 << 3,   /* seq 1..2^52 per incarnation; stored once, in order; a refused
+                                   body still consumes its seq (docs/protocol.md, "Delivery") */
+    FS_MF_SESSION = 1 << 4,     /* needs a registered incarnation, else the daemon answers reregister */
+    FS_MF_ACKED = 1 << 5,       /* answered by the batch's ACK */
+    FS_MF_RESUME_SEQ = 1 << 6,  /* seq carries the highest seq the client has had acknowledged (0..2^52) */
+    FS_MF_UNCAPPED = 1 << 7,    /* may exceed FS_PROTO_MAX_MSG (daemon → client only) */
+};
+#define FS_MSG_FROM_FLAG(from) FS_MF_FROM_##from
+
 typedef enum fs_msg_type {
-    /* rank → daemon */
-    FS_MSG_REGISTER = 1,
-    FS_MSG_HEARTBEAT = 2,
-    FS_MSG_METRICS = 3,    /* sequenced */
-    FS_MSG_CHECKPOINT = 4, /* sequenced */
-    FS_MSG_PREVIEW = 5,    /* sequenced */
-    FS_MSG_GOODBYE = 6,    /* sequenced */
-    FS_MSG_STATUS_REQ = 7, /* from `faceswarm status`, rank = FS_PROTO_NO_RANK */
-    /* daemon → rank */
-    FS_MSG_WELCOME = 32,
-    FS_MSG_ACK = 33,
-    FS_MSG_REREGISTER = 34,
-    FS_MSG_STATUS = 35,
+#define FS_MSG_ENUM_(num, name, NAME, from, flags) FS_MSG_##NAME = num,
+    FS_MSG_LIST(FS_MSG_ENUM_)
+#undef FS_MSG_ENUM_
 } fs_msg_type;
+
+#define FS_MSG_COUNT_(num, name, NAME, from, flags) +1
+enum { FS_MSG_N_TYPES = 0 FS_MSG_LIST(FS_MSG_COUNT_) }; /* rows in the table */
+#undef FS_MSG_COUNT_
+
+/* Each row, checked at build time: a type fits the header's byte; exactly one direction; a
+ * sequenced (or acknowledged, or session) message comes from a rank; only a reply is uncapped. */
+#define FS_MSG_CHECK_(num, name, NAME, from, flags)                                                          \
+    _Static_assert((num) >= 1 && (num) <= 255, "message " #name ": type must fit the header's type byte");  \
+    _Static_assert(!((flags) & (FS_MF_FROM_RANK | FS_MF_FROM_TOOL | FS_MF_FROM_DAEMON)),                     \
+                   "message " #name ": the direction comes from the FROM column, not the flags");            \
+    _Static_assert(!((flags) & (FS_MF_SEQUENCED | FS_MF_SESSION | FS_MF_ACKED | FS_MF_RESUME_SEQ)) ||        \
+                       FS_MSG_FROM_FLAG(from) == FS_MF_FROM_RANK,                                            \
+                   "message " #name ": only a rank's messages are sequenced, acknowledged or in a session"); \
+    _Static_assert(!((flags) & FS_MF_SEQUENCED) || ((flags) & FS_MF_SESSION && (flags) & FS_MF_ACKED),       \
+                   "message " #name ": a sequenced message is in a session and acknowledged");               \
+    _Static_assert(!((flags) & FS_MF_UNCAPPED) || FS_MSG_FROM_FLAG(from) == FS_MF_FROM_DAEMON,               \
+                   "message " #name ": only a reply may exceed FS_PROTO_MAX_MSG");
+FS_MSG_LIST(FS_MSG_CHECK_)
+#undef FS_MSG_CHECK_
+_Static_assert(FS_MSG_N_TYPES == 11, "a row was added to FS_MSG_LIST: add its test case to tests/coord/test_protocol.c "
+                                     "and its seed to tests/fuzz/corpus/protocol, then update this count");
 
 typedef struct fs_msg {
     int type;      /* fs_msg_type */
@@ -112,7 +160,10 @@ long fs_proto_encode(const fs_msg *m, uint8_t *buf, size_t cap, char *why, size_
  * the header (type, rank, inc, seq) is valid and filled in but the body is refused, so that
  * the daemon can skip that sequence number instead of stalling the rank's stream. */
 int fs_proto_decode(const void *buf, size_t len, fs_msg *m, char *why, size_t whylen);
-const char *fs_proto_type_name(int type);
+const char *fs_proto_type_name(int type); /* the row's name, "unknown" for none */
+/* The row's flags (FS_MF_*, its direction included), 0 for a type not in the table. */
+unsigned fs_proto_type_flags(int type);
+int fs_proto_type_known(int type);
 
 /* Checks a path from a message: relative, no "..", no NUL or control characters, no
  * backslash, at most FS_PROTO_MAX_PATH bytes. Returns 0 if acceptable. */

@@ -18,6 +18,8 @@ if(FACESWARM_FUZZ)
   target_link_options(fuzz_protocol PRIVATE -fsanitize=fuzzer,address,undefined)
   target_link_libraries(fuzz_protocol PRIVATE ${MATH_LIB} Threads::Threads)
 endif()
+# The daemon state alone, without sockets: encoded frames in, outbox replies out.
+fs_add_test(NAME coord_state SOURCES tests/coord/test_state.c LIBS fs_comms LABELS unit TIMEOUT 30)
 fs_add_test(NAME coord_daemon SOURCES tests/coord/test_daemon.c ${COORD_TL} LIBS fs_comms LABELS unit TIMEOUT 30)
 fs_add_test(NAME coord_restart SOURCES tests/coord/test_restart.c ${COORD_TL} LIBS fs_comms LABELS unit TIMEOUT 30)
 fs_add_test(NAME coord_timeout SOURCES tests/coord/test_timeout.c ${COORD_TL} LIBS fs_comms LABELS unit TIMEOUT 30)
@@ -40,7 +42,7 @@ fs_add_test(NAME coord_rebuild_fuzz_corpus SOURCES tests/coord/fuzz_dir_replay.c
 fs_add_test(NAME coord_keys_fuzz_corpus SOURCES tests/coord/fuzz_dir_replay.c tests/fuzz/fuzz_keys.c LIBS fs_comms
             ARGS keys 10 LABELS unit TIMEOUT 60)
 if(FACESWARM_FUZZ)
-  set(FS_COORD_FUZZ_SRCS comms/coord_state.c comms/coordinator.c comms/tfevents.c comms/coord_json.c comms/protocol.c comms/keys.c
+  set(FS_COORD_FUZZ_SRCS comms/coord_state.c comms/tfevents.c comms/coord_json.c comms/protocol.c comms/keys.c
       trainer/common.c)
   foreach(t coord_rebuild keys)
     set(srcs)

@@ -17,7 +17,7 @@ static fs_msg in, out;
 
 static void base(int type) {
     memset(&in, 0, sizeof in);
-    in.type = type, in.rank = 3, in.inc = 0x1234567890abcdefull, in.seq = type >= FS_MSG_METRICS && type <= FS_MSG_GOODBYE ? 42 : 0;
+    in.type = type, in.rank = 3, in.inc = 0x1234567890abcdefull, in.seq = fs_proto_type_flags(type) & FS_MF_SEQUENCED ? 42 : 0;
 }
 
 static long roundtrip(void) {
@@ -161,9 +161,50 @@ static void test_paths(void) {
     for (size_t i = 0; i < FS_ARRAY_LEN(good); i++) CHECK(fs_proto_path_ok(good[i], strlen(good[i]), why, sizeof why) == 0, "'%s' refused: %s", good[i], why);
 }
 
+/* Every type of the table, from the table (FS_MSG_LIST). */
+#define TYPE_ROW(num, name, NAME, from, flags) FS_MSG_##NAME,
+static const int types[] = {FS_MSG_LIST(TYPE_ROW)};
+#undef TYPE_ROW
+
+/* The table is what decides: the type byte's known values, one direction each, and the
+ * sequenced set (metrics, checkpoint, preview, goodbye; once a hand-written number range). */
+static void test_table(void) {
+    int n_known = 0;
+    for (int t = 0; t < 256; t++) {
+        unsigned f = fs_proto_type_flags(t), dir = f & (FS_MF_FROM_RANK | FS_MF_FROM_TOOL | FS_MF_FROM_DAEMON);
+        int known = fs_proto_type_known(t);
+        n_known += known;
+        CHECK(known == (strcmp(fs_proto_type_name(t), "unknown") != 0), "type %d: known %d but named '%s'", t, known, fs_proto_type_name(t));
+        CHECK(!known || dir == FS_MF_FROM_RANK || dir == FS_MF_FROM_TOOL || dir == FS_MF_FROM_DAEMON, "type %d has direction flags %#x", t, dir);
+        int seq = t == FS_MSG_METRICS || t == FS_MSG_CHECKPOINT || t == FS_MSG_PREVIEW || t == FS_MSG_GOODBYE;
+        CHECK(!!(f & FS_MF_SEQUENCED) == seq, "type %d (%s): sequenced %d, expected %d", t, fs_proto_type_name(t), !!(f & FS_MF_SEQUENCED), seq);
+    }
+    CHECK(n_known == FS_MSG_N_TYPES && FS_ARRAY_LEN(types) == FS_MSG_N_TYPES, "%d known types, %d rows", n_known, (int)FS_MSG_N_TYPES);
+    CHECK(fs_proto_type_flags(FS_MSG_REGISTER) == (FS_MF_FROM_RANK | FS_MF_RESUME_SEQ), "register flags %#x", fs_proto_type_flags(FS_MSG_REGISTER));
+    CHECK(fs_proto_type_flags(FS_MSG_HEARTBEAT) == (FS_MF_FROM_RANK | FS_MF_SESSION | FS_MF_ACKED), "heartbeat flags %#x", fs_proto_type_flags(FS_MSG_HEARTBEAT));
+}
+
+/* The wire format does not move: each type's test message encodes to the bytes of its seed
+ * in tests/fuzz/corpus/protocol (written by --write-corpus from the first version). */
+static void test_wire_unchanged(void) {
+    const char *src = getenv("FACESWARM_SOURCE_DIR");
+    CHECK(src != NULL, "FACESWARM_SOURCE_DIR is not set (ctest sets it)");
+    if (!src) return;
+    for (size_t i = 0; i < FS_ARRAY_LEN(types); i++) {
+        char why[256], path[1400];
+        make(types[i]);
+        long n = fs_proto_encode(&in, buf, sizeof buf, why, sizeof why);
+        snprintf(path, sizeof path, "%.1000s/tests/fuzz/corpus/protocol/%02d_%s.bin", src, types[i], fs_proto_type_name(types[i]));
+        size_t len = 0;
+        fs_error e = {0};
+        char *seed = fs_read_file(path, &len, &e);
+        CHECK(seed && n >= 0 && (size_t)n == len && !memcmp(seed, buf, len), "%s: encoding differs from %s (%ld vs %zu bytes) %s", fs_proto_type_name(types[i]),
+              path, n, len, e.msg);
+        free(seed);
+    }
+}
+
 static int write_corpus(const char *dir) {
-    int types[] = {FS_MSG_REGISTER, FS_MSG_HEARTBEAT, FS_MSG_METRICS, FS_MSG_CHECKPOINT, FS_MSG_PREVIEW, FS_MSG_GOODBYE,
-                   FS_MSG_STATUS_REQ, FS_MSG_WELCOME, FS_MSG_ACK, FS_MSG_REREGISTER, FS_MSG_STATUS};
     for (size_t i = 0; i < FS_ARRAY_LEN(types); i++) {
         char why[256], path[1024];
         make(types[i]);
@@ -181,6 +222,8 @@ int main(int argc, char **argv) {
     test_bad_header();
     test_bad_fields();
     test_paths();
+    test_table();
+    test_wire_unchanged();
     if (failures) return fprintf(stderr, "%d protocol checks failed\n", failures), 1;
     printf("protocol: all round trips and refusals as expected\n");
     return 0;
