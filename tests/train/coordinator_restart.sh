@@ -13,7 +13,7 @@ addr=tcp://127.0.0.1:$port
 start_coord() { local n=$1; shift; "$FS" coordinator --bind "$addr" --state-dir run "$@" > "coord$n.log" 2>&1 & cpid=$!; }
 kill_coord() { kill -KILL "$cpid"; wait "$cpid" 2>/dev/null || true; }
 last_step() { tail -1 run/metrics.jsonl 2>/dev/null | grep -o '"step":[0-9]*' | grep -o '[0-9]*' || echo 0; }
-wait_step() { for _ in $(seq 400); do [ "$(last_step)" -ge "$1" ] && return 0; sleep 0.02; done; fail "training did not reach step $1: $(tail -3 "$2")"; }
+wait_step() { for _ in $(seq 3000); do [ "$(last_step)" -ge "$1" ] && return 0; sleep 0.02; done; fail "training did not reach step $1: $(tail -3 "$2")"; }
 mkdir -p run
 start_coord 1 --job-id local --world-size 1
 steps=900
