@@ -139,8 +139,13 @@ void fs_bench_note(fs_bench *b, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    if (!b->json) {
-        printf("# %s\n", text);
+    if (!b->json) { /* every line of a remark is a '#' line */
+        for (const char *p = text;; p++) {
+            const char *nl = strchr(p, '\n');
+            printf("# %.*s\n", nl ? (int)(nl - p) : (int)strlen(p), p);
+            if (!nl) break;
+            p = nl;
+        }
         return;
     }
     if (b->phase == PHASE_HEADER) {
@@ -163,14 +168,23 @@ static void check_cols(const fs_bench_col *cols, int n) {
             fs_die(FS_EXIT_FAIL, "bench: column '%s' takes a key the harness uses for itself", cols[i].key);
 }
 
+/* A column's width in the table: as declared, widened to hold its heading and its unit, so
+ * that the units row always lines up; the sign (left-aligned) is kept. */
+static int col_width(const fs_bench_col *c) {
+    int w = abs(c->width), head = (int)strlen(c->head ? c->head : c->key);
+    int unit = c->unit && *c->unit ? (int)strlen(c->unit) + 2 : 0;
+    w = FS_MAX(w, FS_MAX(head, unit));
+    return c->width < 0 ? -w : w;
+}
+
 static void print_table_heads(const fs_bench_col *cols, int n) {
     printf("#");
-    for (int i = 0; i < n; i++) printf(" %*s", cols[i].width, cols[i].head ? cols[i].head : cols[i].key);
+    for (int i = 0; i < n; i++) printf(" %*s", col_width(&cols[i]), cols[i].head ? cols[i].head : cols[i].key);
     printf("\n#");
     for (int i = 0; i < n; i++) {
         char unit[64] = "";
         if (cols[i].unit && *cols[i].unit) snprintf(unit, sizeof unit, "(%s)", cols[i].unit);
-        printf(" %*s", cols[i].width, unit);
+        printf(" %*s", col_width(&cols[i]), unit);
     }
     printf("\n");
 }
@@ -200,7 +214,7 @@ void fs_bench_columns(fs_bench *b, const char *table, const fs_bench_col *cols, 
     free(line);
 }
 
-/* One cell of the table, width w (negative: left-aligned). */
+/* One cell of the table, in its column's width. */
 static void table_cell(const fs_bench_col *c, const fs_bench_val *v) {
     char cell[256];
     if (!v->set) snprintf(cell, sizeof cell, "-");
@@ -208,7 +222,7 @@ static void table_cell(const fs_bench_col *c, const fs_bench_val *v) {
     else if (c->type == FS_COL_STR) snprintf(cell, sizeof cell, "%s", v->s ? v->s : "");
     else if (c->pct) snprintf(cell, sizeof cell, "%.*f%%", c->prec, 100 * v->d);
     else snprintf(cell, sizeof cell, "%.*f", c->prec, v->d);
-    printf(" %*s", c->width, cell);
+    printf(" %*s", col_width(c), cell);
 }
 
 static void json_cell(char **line, size_t *len, const fs_bench_col *c, const fs_bench_val *v) {
