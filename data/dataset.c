@@ -298,26 +298,146 @@ static int exists(hid_t file, const char *name) {
     return r > 0;
 }
 
-/* "<name> <class><size> [d0,d1,...]\n" and the checksum of its per-item checksums, for each
- * item dataset present: what the attribute checksum covers besides the attributes. */
+/* "<name> <class><size> [d0,d1,...]" of dataset name (class u = integer, f = float, o = other). */
+static int canon_shape(hid_t file, const char *path, const char *name, fs_h5_canon *c, fs_error *e) {
+    hid_t d = H5Dopen2(file, name, H5P_DEFAULT);
+    if (H5_CHECK(d, e, FS_EXIT_BADINPUT, "%s: %s is not a readable dataset", path, name)) return -1;
+    hid_t t = H5Dget_type(d), sp = H5Dget_space(d);
+    hsize_t dims[8] = {0};
+    int rank = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
+    if (rank > 0 && rank <= 8) H5Sget_simple_extent_dims(sp, dims, NULL);
+    H5T_class_t cls = t >= 0 ? H5Tget_class(t) : H5T_NO_CLASS;
+    fs_h5_canon_add(c, "%s %c%zu [", name, cls == H5T_INTEGER ? 'u' : cls == H5T_FLOAT ? 'f' : 'o',
+                    t >= 0 ? H5Tget_size(t) : 0);
+    for (int k = 0; k < rank && k < 8; k++) fs_h5_canon_add(c, "%s%llu", k ? "," : "", (unsigned long long)dims[k]);
+    fs_h5_canon_add(c, "]");
+    if (t >= 0) H5Tclose(t);
+    if (sp >= 0) H5Sclose(sp);
+    H5Dclose(d);
+    return 0;
+}
+
+/* The shape line and the checksum of its per-item checksums, for each item dataset present:
+ * what the attribute checksum covers besides the attributes. */
 static int canon_items(hid_t file, const char *path, uint64_t *const sums[], long n, fs_h5_canon *c, fs_error *e) {
     for (int i = 0; i < FS_FACES_N_ITEMS; i++) {
         if (!exists(file, ITEMS[i].name)) continue;
-        hid_t d = H5Dopen2(file, ITEMS[i].name, H5P_DEFAULT);
-        if (H5_CHECK(d, e, FS_EXIT_BADINPUT, "%s: %s is not a readable dataset", path, ITEMS[i].name)) return -1;
-        hid_t t = H5Dget_type(d), sp = H5Dget_space(d);
-        hsize_t dims[8] = {0};
-        int rank = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
-        if (rank > 0 && rank <= 8) H5Sget_simple_extent_dims(sp, dims, NULL);
-        H5T_class_t cls = t >= 0 ? H5Tget_class(t) : H5T_NO_CLASS;
-        fs_h5_canon_add(c, "%s %c%zu [", ITEMS[i].name, cls == H5T_INTEGER ? 'u' : cls == H5T_FLOAT ? 'f' : 'o',
-                        t >= 0 ? H5Tget_size(t) : 0);
-        for (int k = 0; k < rank && k < 8; k++) fs_h5_canon_add(c, "%s%llu", k ? "," : "", (unsigned long long)dims[k]);
-        if (sums[i]) fs_h5_canon_add(c, "] sums %016llx\n", (unsigned long long)fs_checksum64(sums[i], (size_t)n * 8));
-        else fs_h5_canon_add(c, "] sums none\n");
-        if (t >= 0) H5Tclose(t);
-        if (sp >= 0) H5Sclose(sp);
-        H5Dclose(d);
+        if (canon_shape(file, path, ITEMS[i].name, c, e)) return -1;
+        if (sums[i]) fs_h5_canon_add(c, " sums %016llx\n", (unsigned long long)fs_checksum64(sums[i], (size_t)n * 8));
+        else fs_h5_canon_add(c, " sums none\n");
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- extra datasets (sealed) */
+/* Datasets a writer added besides the items (extract's /frames/..., /sources, /noface/...)
+ * and told the writer about (fs_faces_writer_cover) are sealed too: the root attribute
+ * `extras` lists them, one "<name> <fs_checksum64 of their bytes, 16 hex>\n" per dataset in
+ * byte order of the names, so the attribute checksum covers their checksums; the canonical
+ * text adds each one's type and shape; `data verify` reads them back against the list. A
+ * dataset's bytes: its elements in row-major order as stored (numbers little-endian, fixed
+ * strings their bytes); a variable-length string dataset, "<length>:<value>\n" per string. */
+#define EXTRAS_ATTR "extras"
+#define EXTRAS_MAX 16
+
+static long rows_of(hid_t sp) {
+    hsize_t d[8] = {0};
+    int r = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
+    if (r < 1 || r > 8) return 1;
+    H5Sget_simple_extent_dims(sp, d, NULL);
+    return (long)d[0];
+}
+
+static int extra_sum(hid_t file, const char *path, const char *name, uint64_t *out, fs_error *e) {
+    if (!exists(file, name))
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s is listed in attribute '%s' but does not exist\n  hint: the "
+                         "file was damaged or edited after it was written; re-create it", path, name, EXTRAS_ATTR);
+    hid_t d = H5Dopen2(file, name, H5P_DEFAULT);
+    if (H5_CHECK(d, e, FS_EXIT_BADINPUT, "%s: %s is not a readable dataset", path, name)) return -1;
+    hid_t t = H5Dget_type(d), sp = H5Dget_space(d);
+    hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+    size_t size = t >= 0 ? H5Tget_size(t) : 0;
+    H5T_class_t cls = t >= 0 ? H5Tget_class(t) : H5T_NO_CLASS;
+    int vlen = cls == H5T_STRING && H5Tis_variable_str(t) > 0, rc = 0;
+    if (n < 0 || size == 0 || (cls != H5T_INTEGER && cls != H5T_FLOAT && cls != H5T_STRING) ||
+        (double)n * (double)size > 4294967296.0)
+        rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s: type class %d, %lld elements of %zu bytes; expected numbers or "
+                       "strings under 4 GiB\n  hint: the file is damaged; re-create it", path, name, (int)cls,
+                       (long long)n, size);
+    /* (chunks_sane sizes elements by H5Tget_size, which for a variable-length string is the
+     * memory pointer, not the 16-byte heap reference stored) */
+    if (!rc && !vlen && chunks_sane(path, d, name, 0, rows_of(sp), e)) rc = -1;
+    void *buf = rc ? NULL : fs_malloc(FS_MAX((size_t)n * size, 1));
+    if (!rc && H5_CHECK(H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf), e, FS_EXIT_BADINPUT,
+                        "%s: %s cannot be read (damaged)\n  hint: re-create the file", path, name))
+        rc = -1;
+    if (!rc && vlen) {
+        fs_h5_canon c = {0};
+        char **v = buf;
+        for (hssize_t k = 0; k < n; k++) {
+            size_t len = v[k] ? strlen(v[k]) : 0;
+            fs_h5_canon_add(&c, "%zu:", len);
+            fs_h5_canon_bytes(&c, v[k] ? v[k] : "", len);
+            fs_h5_canon_add(&c, "\n");
+        }
+        *out = fs_checksum64(c.p, c.len);
+        fs_h5_canon_free(&c);
+        H5Dvlen_reclaim(t, sp, H5P_DEFAULT, buf);
+    } else if (!rc) {
+        *out = fs_checksum64(buf, (size_t)n * size);
+    }
+    free(buf);
+    if (t >= 0) H5Tclose(t);
+    if (sp >= 0) H5Sclose(sp);
+    H5Dclose(d);
+    return rc;
+}
+
+/* The `extras` attribute's entries: names[k] and their recorded checksums; 0 entries when the
+ * file has no such attribute. A malformed list is refused. */
+static int extras_read(hid_t file, const char *path, char names[][128], uint64_t *sums, int *count, fs_error *e) {
+    *count = 0;
+    if (H5Aexists(file, EXTRAS_ATTR) <= 0) return H5Eclear2(H5E_DEFAULT), 0;
+    char *v = NULL, kind;
+    if (fs_h5_attr_alloc(file, path, EXTRAS_ATTR, &v, &kind, e) <= 0) return -1;
+    int rc = 0;
+    for (char *line = v, *next; line && *line && !rc; line = next) {
+        next = strchr(line, '\n');
+        if (next) *next++ = 0;
+        char *sp = strrchr(line, ' '), *end = NULL;
+        unsigned long long sum = sp ? strtoull(sp + 1, &end, 16) : 0;
+        if (kind != 's' || !sp || sp == line || line[0] != '/' || (size_t)(sp - line) >= 128 ||
+            strlen(sp + 1) != 16 || *end || *count == EXTRAS_MAX) {
+            rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: attribute '%s' entry '%.80s' is not '/<dataset> <16 hex>' (at "
+                           "most %d entries)\n  hint: the file was damaged or edited after it was written; "
+                           "re-create it", path, EXTRAS_ATTR, line, EXTRAS_MAX);
+            break;
+        }
+        snprintf(names[*count], 128, "%.*s", (int)(sp - line), line);
+        sums[(*count)++] = sum;
+    }
+    free(v);
+    return rc;
+}
+
+/* The canonical lines of the extras ("<shape line> extra\n"); with verify, each one's bytes
+ * against the checksum the list records. */
+static int extras_check(hid_t file, const char *path, fs_h5_canon *c, int verify, fs_error *e) {
+    char names[EXTRAS_MAX][128];
+    uint64_t want[EXTRAS_MAX];
+    int n = 0;
+    if (extras_read(file, path, names, want, &n, e)) return -1;
+    for (int k = 0; k < n; k++) {
+        uint64_t got = 0;
+        if (!exists(file, names[k])) return extra_sum(file, path, names[k], &got, e); /* names it */
+        if (c && canon_shape(file, path, names[k], c, e)) return -1;
+        if (c) fs_h5_canon_add(c, " extra\n");
+        if (!verify) continue;
+        if (extra_sum(file, path, names[k], &got, e)) return -1;
+        if (got != want[k])
+            return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s does not match its checksum (stored %016llx, computed "
+                             "%016llx)\n  hint: the file was damaged after it was written; re-create it or restore "
+                             "a copy", path, names[k], (unsigned long long)want[k], (unsigned long long)got);
     }
     return 0;
 }
@@ -327,7 +447,8 @@ static int canon_items(hid_t file, const char *path, uint64_t *const sums[], lon
 static int faces_checksum(hid_t file, const char *path, uint64_t *const sums[], long n, char out[17], fs_error *e) {
     fs_h5_canon c = {0};
     fs_h5_canon_add(&c, "%s attributes\n", FS_FACES_FORMAT);
-    int rc = fs_h5_canon_attrs(file, path, "checksum", &c, e) || canon_items(file, path, sums, n, &c, e) ? -1 : 0;
+    int rc = fs_h5_canon_attrs(file, path, "checksum", &c, e) || canon_items(file, path, sums, n, &c, e) ||
+                     extras_check(file, path, &c, 0, e) ? -1 : 0;
     if (!rc) fs_checksum_hex(fs_checksum64(c.p, c.len), out);
     fs_h5_canon_free(&c);
     return rc;
@@ -719,7 +840,7 @@ int fs_faces_check_extras(fs_faces *f, fs_error *e) {
     fs_h5_lock();
     int rc = check_extra(f, "/masks", H5T_INTEGER, "uint8", 3, masks, "uint8 [N,S,S]", e) ||
              check_extra(f, "/landmarks", H5T_FLOAT, "float32", 3, lm, "float32 [N,68,2]", e) ||
-             verify_landmarks(f, e);
+             verify_landmarks(f, e) || (f->sums[0] && extras_check(f->file, f->path, NULL, 1, e));
     H5Eclear2(H5E_DEFAULT);
     fs_h5_unlock();
     return rc ? (e ? e->code : FS_EXIT_BADINPUT) : 0;
@@ -730,10 +851,13 @@ struct fs_faces_writer {
     char path[FS_PATH_LEN], tmp[FS_PATH_LEN + 64];
     hid_t file, dset;
     hid_t mdset; /* /masks when fs_faces_meta.masks, else -1 */
+    hid_t ldset; /* /landmarks when fs_faces_meta.landmarks, else -1 */
     int S;
     long n;
-    uint64_t *sums[2]; /* per-face checksums of /faces and /masks (NULL without masks), [cap] */
+    uint64_t *sums[FS_FACES_N_ITEMS]; /* per-face checksums of /faces, /masks, /landmarks (NULL if none), [cap] */
     long cap;
+    char extras[EXTRAS_MAX][128]; /* datasets to seal besides the items (fs_faces_writer_cover) */
+    int n_extras;
 };
 
 static int write_attr_str(hid_t file, const char *path, const char *name, const char *value, fs_error *e) {
@@ -766,12 +890,15 @@ static int write_attrs(fs_faces_writer *w, const fs_faces_meta *m, fs_error *e) 
 }
 
 /* /faces [0..,S,S,3] or /masks [0..,S,S] (rank 4 or 3), growable, one item per chunk: a
- * gather reads exactly the items it needs. */
+ * gather reads exactly the items it needs. /landmarks [0..,68,2] float32, 64 rows a chunk
+ * (544 bytes a row: verify reads them all, nothing gathers them). */
 static hid_t create_items(fs_faces_writer *w, const char *name, int rank, fs_error *e) {
+    int lm = !strcmp(name, "/landmarks");
     hsize_t s = (hsize_t)w->S, dims[4] = {0, s, s, 3}, maxd[4] = {H5S_UNLIMITED, s, s, 3}, chunk[4] = {1, s, s, 3};
+    if (lm) dims[1] = maxd[1] = chunk[1] = 68, dims[2] = maxd[2] = chunk[2] = 2, chunk[0] = 64;
     hid_t sp = H5Screate_simple(rank, dims, maxd), p = H5Pcreate(H5P_DATASET_CREATE);
     H5Pset_chunk(p, rank, chunk);
-    hid_t d = H5Dcreate2(w->file, name, H5T_STD_U8LE, sp, H5P_DEFAULT, p, H5P_DEFAULT);
+    hid_t d = H5Dcreate2(w->file, name, lm ? H5T_IEEE_F32LE : H5T_STD_U8LE, sp, H5P_DEFAULT, p, H5P_DEFAULT);
     H5Pclose(p);
     H5Sclose(sp);
     H5_CHECK(d, e, FS_EXIT_FAIL, "%s: cannot create %s", w->tmp, name);
@@ -783,14 +910,21 @@ static int create_locked(fs_faces_writer *w, const fs_faces_meta *m, fs_error *e
     if (H5_CHECK(w->file, e, FS_EXIT_FAIL, "%s: cannot create (for %s)", w->tmp, w->path)) return -1;
     if (write_attrs(w, m, e) || (w->dset = create_items(w, "/faces", 4, e)) < 0) return -1;
     if (m->masks && (w->mdset = create_items(w, "/masks", 3, e)) < 0) return -1;
+    if (m->landmarks && (w->ldset = create_items(w, "/landmarks", 3, e)) < 0) return -1;
     return 0;
 }
 
 static void writer_close_locked(fs_faces_writer *w) {
+    if (w->ldset >= 0) H5Dclose(w->ldset);
     if (w->mdset >= 0) H5Dclose(w->mdset);
     if (w->dset >= 0) H5Dclose(w->dset);
     if (w->file >= 0) H5Fclose(w->file);
-    w->mdset = w->dset = w->file = -1;
+    w->ldset = w->mdset = w->dset = w->file = -1;
+}
+
+static void writer_free(fs_faces_writer *w) {
+    for (int i = 0; i < FS_FACES_N_ITEMS; i++) free(w->sums[i]);
+    free(w);
 }
 
 int fs_faces_create(fs_faces_writer **out, const char *path, int size, const fs_faces_meta *m, fs_error *e) {
@@ -806,7 +940,7 @@ int fs_faces_create(fs_faces_writer **out, const char *path, int size, const fs_
     snprintf(w->path, sizeof w->path, "%s", path);
     fs_tmp_path(path, w->tmp, sizeof w->tmp);
     w->S = size;
-    w->file = w->dset = w->mdset = -1;
+    w->file = w->dset = w->mdset = w->ldset = -1;
     fs_h5_lock();
     int rc = create_locked(w, m, e);
     fs_h5_unlock();
@@ -818,42 +952,64 @@ int fs_faces_create(fs_faces_writer **out, const char *path, int size, const fs_
     return 0;
 }
 
-/* Items w->n .. w->n+count-1 of d (/faces rank 4 or /masks rank 3); w->n is not moved. */
-static int append_items(fs_faces_writer *w, hid_t d, const char *name, int rank, const uint8_t *data, long count,
+/* Items w->n .. w->n+count-1 of d (/faces rank 4, /masks rank 3 uint8, or /landmarks rank 3
+ * float); w->n is not moved. */
+static int append_items(fs_faces_writer *w, hid_t d, const char *name, int rank, const void *data, long count,
                         fs_error *e) {
+    int lm = d == w->ldset;
     hsize_t s = (hsize_t)w->S, dims[4] = {(hsize_t)(w->n + count), s, s, 3};
     hsize_t off[4] = {(hsize_t)w->n, 0, 0, 0}, cnt[4] = {(hsize_t)count, s, s, 3};
+    if (lm) dims[1] = cnt[1] = 68, dims[2] = cnt[2] = 2;
     if (H5_CHECK(H5Dset_extent(d, dims), e, FS_EXIT_FAIL, "%s: cannot grow %s", w->tmp, name)) return -1;
     hid_t fsp = H5Dget_space(d), msp = H5Screate_simple(rank, cnt, NULL);
     int bad = H5_CHECK(H5Sselect_hyperslab(fsp, H5S_SELECT_SET, off, NULL, cnt, NULL), e, FS_EXIT_FAIL,
                        "%s: selecting %s", w->tmp, name) ||
-              H5_CHECK(H5Dwrite(d, H5T_NATIVE_UINT8, msp, fsp, H5P_DEFAULT, data), e, FS_EXIT_FAIL,
+              H5_CHECK(H5Dwrite(d, lm ? H5T_NATIVE_FLOAT : H5T_NATIVE_UINT8, msp, fsp, H5P_DEFAULT, data), e,
+                       FS_EXIT_FAIL,
                        "%s: writing %s %ld..%ld (disk full?)", w->tmp, name, w->n, w->n + count - 1);
     H5Sclose(msp);
     H5Sclose(fsp);
     return bad ? -1 : 0;
 }
 
-/* Each item's checksum, as the reader computes it from what it reads back. */
-static void add_sums(fs_faces_writer *w, const uint8_t *faces, const uint8_t *masks, long count) {
-    if (w->n + count > w->cap) {
-        w->cap = FS_MAX(2 * w->cap, w->n + count);
-        for (int i = 0; i < 2; i++)
-            if (i == 0 || masks) w->sums[i] = fs_realloc(w->sums[i], sizeof(uint64_t) * (size_t)w->cap);
-    }
-    const size_t face = (size_t)w->S * w->S * 3, plane = (size_t)w->S * w->S;
-    for (long k = 0; k < count; k++) {
-        w->sums[0][w->n + k] = fs_checksum64(faces + (size_t)k * face, face);
-        if (masks) w->sums[1][w->n + k] = fs_checksum64(masks + (size_t)k * plane, plane);
+/* Each item's checksum, as the reader computes it from what it reads back (landmark rows as
+ * native floats, the reader's H5T_NATIVE_FLOAT). */
+static void add_sums(fs_faces_writer *w, const void *const items[FS_FACES_N_ITEMS], long count) {
+    const size_t bytes[FS_FACES_N_ITEMS] = {(size_t)w->S * w->S * 3, (size_t)w->S * w->S, 68 * 2 * sizeof(float)};
+    if (w->n + count > w->cap) w->cap = FS_MAX(2 * w->cap, w->n + count);
+    for (int i = 0; i < FS_FACES_N_ITEMS; i++) {
+        if (!items[i]) continue;
+        w->sums[i] = fs_realloc(w->sums[i], sizeof(uint64_t) * (size_t)w->cap);
+        for (long k = 0; k < count; k++)
+            w->sums[i][w->n + k] = fs_checksum64((const uint8_t *)items[i] + (size_t)k * bytes[i], bytes[i]);
     }
 }
 
-static int append_locked(fs_faces_writer *w, const uint8_t *faces, const uint8_t *masks, long count, fs_error *e) {
-    if (append_items(w, w->dset, "/faces", 4, faces, count, e)) return -1;
-    if (masks && append_items(w, w->mdset, "/masks", 3, masks, count, e)) return -1;
-    add_sums(w, faces, masks, count);
+static int append_locked(fs_faces_writer *w, const void *const items[FS_FACES_N_ITEMS], long count, fs_error *e) {
+    if (append_items(w, w->dset, "/faces", 4, items[0], count, e)) return -1;
+    if (items[1] && append_items(w, w->mdset, "/masks", 3, items[1], count, e)) return -1;
+    if (items[2] && append_items(w, w->ldset, "/landmarks", 3, items[2], count, e)) return -1;
+    add_sums(w, items, count);
     w->n += count;
     return 0;
+}
+
+static int by_name(const void *a, const void *b) { return strcmp(a, b); }
+
+/* The `extras` attribute: each covered dataset's checksum, read back from the temp file. */
+static int seal_extras(fs_faces_writer *w, fs_error *e) {
+    if (w->n_extras == 0) return 0;
+    qsort(w->extras, (size_t)w->n_extras, sizeof w->extras[0], by_name);
+    fs_h5_canon list = {0};
+    int bad = 0;
+    for (int k = 0; k < w->n_extras && !bad; k++) {
+        uint64_t sum = 0;
+        bad = extra_sum(w->file, w->tmp, w->extras[k], &sum, e);
+        fs_h5_canon_add(&list, "%s %016llx\n", w->extras[k], (unsigned long long)sum);
+    }
+    bad = bad || write_attr_str(w->file, w->tmp, EXTRAS_ATTR, list.p, e);
+    fs_h5_canon_free(&list);
+    return bad ? -1 : 0;
 }
 
 /* /checksums/<item> uint64 [n] for what was written, then the attribute checksum over all. */
@@ -862,7 +1018,7 @@ static int seal_locked(fs_faces_writer *w, fs_error *e) {
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
     H5Pset_create_intermediate_group(lcpl, 1);
     int bad = 0;
-    for (int i = 0; i < 2 && !bad; i++) {
+    for (int i = 0; i < FS_FACES_N_ITEMS && !bad; i++) {
         if (!w->sums[i]) continue;
         hid_t sp = H5Screate_simple(1, dims, NULL);
         hid_t d = H5Dcreate2(w->file, ITEMS[i].sums, H5T_STD_U64LE, sp, lcpl, H5P_DEFAULT, H5P_DEFAULT);
@@ -873,41 +1029,70 @@ static int seal_locked(fs_faces_writer *w, fs_error *e) {
         H5Sclose(sp);
     }
     H5Pclose(lcpl);
-    uint64_t *sums[FS_FACES_N_ITEMS] = {w->sums[0], w->sums[1], NULL};
     char sum[17];
-    if (!bad && (w->mdset < 0 || H5Dflush(w->mdset) >= 0) && H5Dflush(w->dset) >= 0)
-        bad = faces_checksum(w->file, w->tmp, sums, w->n, sum, e) ||
+    if (!bad && (w->mdset < 0 || H5Dflush(w->mdset) >= 0) && (w->ldset < 0 || H5Dflush(w->ldset) >= 0) &&
+        H5Dflush(w->dset) >= 0)
+        bad = seal_extras(w, e) || faces_checksum(w->file, w->tmp, w->sums, w->n, sum, e) ||
               write_attr_str(w->file, w->tmp, "checksum", sum, e);
     return bad ? -1 : 0;
 }
 
-/* faces and masks go together: a writer with /masks takes only fs_faces_append_masked. */
-static int append_checked(fs_faces_writer *w, const uint8_t *faces, const uint8_t *masks, long count,
-                          fs_error *e) {
-    if ((masks != NULL) != (w->mdset >= 0))
-        return fs_errorf(e, FS_EXIT_FAIL, "%s: %s; expected %s\n  hint: this is a bug in the caller (set "
-                         "fs_faces_meta.masks exactly when appending with fs_faces_append_masked)", w->path,
-                         masks ? "masks given to a writer without /masks" : "faces without masks for a file with /masks",
-                         masks ? "fs_faces_append" : "fs_faces_append_masked");
+/* A face's items go together: a writer with /masks (/landmarks) takes them with every face. */
+static int append_checked(fs_faces_writer *w, const uint8_t *faces, const uint8_t *masks, const float *landmarks,
+                          long count, fs_error *e) {
+    const char *what = (masks != NULL) != (w->mdset >= 0)
+                           ? masks ? "masks given to a writer without /masks"
+                                   : "faces without masks for a file with /masks"
+                       : (landmarks != NULL) != (w->ldset >= 0)
+                           ? landmarks ? "landmarks given to a writer without /landmarks"
+                                       : "faces without landmarks for a file with /landmarks"
+                           : NULL;
+    if (what)
+        return fs_errorf(e, FS_EXIT_FAIL, "%s: %s\n  hint: this is a bug in the caller (set fs_faces_meta.masks "
+                         "and .landmarks exactly when giving them: fs_faces_append_masked, fs_faces_append_full)",
+                         w->path, what);
     if (count <= 0) return 0;
+    const void *items[FS_FACES_N_ITEMS] = {faces, masks, landmarks};
     fs_h5_lock();
-    int rc = append_locked(w, faces, masks, count, e);
+    int rc = append_locked(w, items, count, e);
     fs_h5_unlock();
     return rc ? (e ? e->code : FS_EXIT_FAIL) : 0;
 }
 
 int fs_faces_append(fs_faces_writer *w, const uint8_t *faces, long count, fs_error *e) {
-    return append_checked(w, faces, NULL, count, e);
+    return append_checked(w, faces, NULL, NULL, count, e);
 }
 
 int fs_faces_append_masked(fs_faces_writer *w, const uint8_t *faces, const uint8_t *masks, long count,
                            fs_error *e) {
     if (!masks) return fs_errorf(e, FS_EXIT_FAIL, "%s: fs_faces_append_masked without masks\n  hint: this is a bug "
                                  "in the caller", w->path);
-    return append_checked(w, faces, masks, count, e);
+    return append_checked(w, faces, masks, NULL, count, e);
+}
+
+int fs_faces_append_full(fs_faces_writer *w, const uint8_t *faces, const uint8_t *masks, const float *landmarks,
+                         long count, fs_error *e) {
+    return append_checked(w, faces, masks, landmarks, count, e);
+}
+
+int fs_faces_writer_cover(fs_faces_writer *w, const char *name, fs_error *e) {
+    for (int k = 0; k < w->n_extras; k++)
+        if (!strcmp(w->extras[k], name)) return 0;
+    int item = 0;
+    for (int i = 0; i < FS_FACES_N_ITEMS; i++) item |= !strcmp(name, ITEMS[i].name) || !strcmp(name, ITEMS[i].sums);
+    if (w->n_extras == EXTRAS_MAX || name[0] != '/' || strlen(name) >= sizeof w->extras[0] || strchr(name, ' ') ||
+        strchr(name, '\n') || item)
+        return fs_errorf(e, FS_EXIT_FAIL, "%s: cannot seal dataset '%s' (at most %d, '/'-rooted, under %zu bytes, no "
+                         "space or newline, not an item or its checksums)\n  hint: this is a bug in the caller",
+                         w->path, name, EXTRAS_MAX, sizeof w->extras[0]);
+    snprintf(w->extras[w->n_extras++], sizeof w->extras[0], "%s", name);
+    return 0;
 }
 
 long fs_faces_written(const fs_faces_writer *w) { return w->n; }
+
+_Static_assert(sizeof(hid_t) == sizeof(int64_t), "fs_faces_writer_file returns an hid_t as int64_t");
+int64_t fs_faces_writer_file(const fs_faces_writer *w) { return w->file; }
 
 int fs_faces_commit(fs_faces_writer *w, fs_error *e) {
     if (w->n == 0) {
@@ -919,15 +1104,15 @@ int fs_faces_commit(fs_faces_writer *w, fs_error *e) {
     fs_h5_lock();
     int bad = seal_locked(w, e);
     bad = (w->mdset >= 0 && H5_CHECK(H5Dclose(w->mdset), e, FS_EXIT_FAIL, "%s: closing /masks", w->tmp)) || bad;
+    bad = (w->ldset >= 0 && H5_CHECK(H5Dclose(w->ldset), e, FS_EXIT_FAIL, "%s: closing /landmarks", w->tmp)) || bad;
     bad = (w->dset >= 0 && H5_CHECK(H5Dclose(w->dset), e, FS_EXIT_FAIL, "%s: closing /faces", w->tmp)) || bad;
-    w->mdset = w->dset = -1;
+    w->ldset = w->mdset = w->dset = -1;
     bad = bad || H5_CHECK(H5Fclose(w->file), e, FS_EXIT_FAIL, "%s: closing (disk full?)", w->tmp);
     w->file = -1;
     fs_h5_unlock();
     int rc = bad ? (e ? e->code : FS_EXIT_FAIL) : fs_commit_file(w->tmp, w->path, e);
     if (bad) remove(w->tmp);
-    free(w->sums[0]), free(w->sums[1]);
-    free(w);
+    writer_free(w);
     return rc;
 }
 
@@ -937,6 +1122,5 @@ void fs_faces_abort(fs_faces_writer *w) {
     writer_close_locked(w);
     fs_h5_unlock();
     remove(w->tmp);
-    free(w->sums[0]), free(w->sums[1]);
-    free(w);
+    writer_free(w);
 }

@@ -65,15 +65,18 @@ void fs_faces_storage(const fs_faces *f, char *chunking, size_t clen, char *filt
  * global_batch, a missing record that is allowed, and the file's notice. */
 int fs_faces_check_use(const fs_faces *f, const char *identity, int require_consent, long global_batch, int speak,
                        fs_error *e);
-/* Checks the optional /masks and /landmarks shapes against N and S (verify). */
+/* Checks the optional /masks and /landmarks shapes against N and S, and, in a sealed file,
+ * every landmark row and every sealed extra dataset (attribute extras) against its
+ * checksum (verify). */
 int fs_faces_check_extras(fs_faces *f, fs_error *e);
 void fs_faces_close(fs_faces *f);
 
-/* ---------------------------------------------------------------- writing schema v1 */
+/* ---------------------------------------------------------------- writing schema v2 */
 typedef struct fs_faces_meta {
     const char *identity, *consent, *source;
     int synthetic; /* 1 = adds synthetic="true" */
     int masks;     /* 1 = also writes /masks uint8 [N,S,S]: append with fs_faces_append_masked */
+    int landmarks; /* 1 = also writes /landmarks float32 [N,68,2]: append with fs_faces_append_full */
 } fs_faces_meta;
 typedef struct fs_faces_writer fs_faces_writer;
 /* Starts path's temp file (fs_tmp_path); nothing appears under path before commit. */
@@ -82,7 +85,20 @@ int fs_faces_append(fs_faces_writer *w, const uint8_t *faces /* [count,S,S,3] */
 /* For a writer created with meta.masks: faces and their masks ([count,S,S]) together. */
 int fs_faces_append_masked(fs_faces_writer *w, const uint8_t *faces, const uint8_t *masks, long count,
                            fs_error *e);
+/* Every item the writer was created with: masks ([count,S,S]) exactly when meta.masks, and
+ * landmarks ([count,68,2], x then y per point) exactly when meta.landmarks (else NULL). Each
+ * gets its per-row checksum. */
+int fs_faces_append_full(fs_faces_writer *w, const uint8_t *faces, const uint8_t *masks, const float *landmarks,
+                         long count, fs_error *e);
 long fs_faces_written(const fs_faces_writer *w);
+/* The temp file's HDF5 handle (an hid_t), for writers that add their own datasets or
+ * attributes before commit (extract's /frames, /sources, ...); call HDF5 under fs_h5_lock.
+ * Root attributes added so must be strings or integers (the seal refuses others). */
+int64_t fs_faces_writer_file(const fs_faces_writer *w);
+/* Seals dataset name (numbers or strings, written into the temp file before commit) with the
+ * file: commit records its checksum in the root attribute `extras`, which the attribute
+ * checksum covers with its type and shape; `data verify` reads it back (docs/data.md). */
+int fs_faces_writer_cover(fs_faces_writer *w, const char *name, fs_error *e);
 /* Closes, refuses zero faces, and renames the temp file into place. Frees w either way. */
 int fs_faces_commit(fs_faces_writer *w, fs_error *e);
 /* Closes and removes the temp file. Frees w. */

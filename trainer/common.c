@@ -293,6 +293,10 @@ int fs_mkdir_p(const char *dir, fs_error *e) {
                 return fs_errorf(e, path_errno_code(err), "%s: cannot create directory %s: %s\n"
                                  "  hint: %s", dir, buf, strerror(err), path_errno_hint(err));
             }
+            if (!fs_is_dir(buf) && !strcmp(buf, dir))
+                return fs_errorf(e, FS_EXIT_BADINPUT, "%s: exists and is not a directory; expected a directory "
+                                 "(it is created when missing)\n  hint: move that file away or name another "
+                                 "directory", dir);
             if (!fs_is_dir(buf))
                 return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s exists and is not a directory\n"
                                  "  hint: choose another path, or move %s away", dir, buf, buf);

@@ -38,15 +38,7 @@ set -u
 BIN=${FACESWARM_BIN:?FACESWARM_BIN not set}
 T=data_test_tmp/cli
 rm -rf "$T" && mkdir -p "$T" || exit 1
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-# expect CODE CMD...: runs CMD, stdout+stderr into $T/out, checks the exit code
-expect() {
-    want=$1; shift
-    "$@" >"$T/out" 2>&1; got=$?
-    [ "$got" -eq "$want" ] || { fail "'$*' exited $got, expected $want"; cat "$T/out" >&2; }
-}
-has() { grep -q -- "$1" "$T/out" || { fail "output of the last command lacks '$1'"; cat "$T/out" >&2; }; }
+. "${FACESWARM_SOURCE_DIR:?FACESWARM_SOURCE_DIR not set}/tests/check.sh"
 
 expect 0 "$BIN" data synth --out "$T/ds" --identities 2 --count 50 --seed 3
 [ -f "$T/ds/A.h5" ] && [ -f "$T/ds/B.h5" ] || fail "synth did not write A.h5 and B.h5"
