@@ -109,7 +109,7 @@ static const fs_bench_col COLS[] = {
     FS_COL_N("upload_ms", "upload", "ms", 8, 1, 2),
     FS_COL_N("forward_ms", "forward", "ms", 8, 1, 2),
     FS_COL_N("backward_ms", "backward", "ms", 8, 1, 2),
-    FS_COL_N("comm_wait_ms", "comm", "wait ms", 8, 1, 2),
+    FS_COL_N("comm_wait_ms", "comm_wait", "ms", 9, 1, 2),
     FS_COL_N("optimizer_ms", "adam", "ms", 8, 1, 2),
     FS_COL_P("comm_frac", "comm/step", 9, 1, 3),
     FS_COL_P("efficiency", "effic.", 7, 1, 3),
