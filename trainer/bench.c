@@ -82,7 +82,7 @@ static void start_header(fs_bench *b) {
     printf("# faceswarm %s (commit %s) bench %s\n# command: %s\n", FS_VERSION, fs_git_commit(), b->name, b->command);
 }
 
-/* JSON mode: the header line, once, before anything else. */
+/* Ends the header phase, once: in JSON mode the header line goes out, before anything else. */
 static void flush_header(fs_bench *b) {
     start_header(b);
     if (b->quiet || b->phase != PHASE_HEADER) return;
@@ -95,6 +95,9 @@ static void flush_header(fs_bench *b) {
 /* ---------------------------------------------------------------- facts and notes */
 /* Where a fact goes: the header's buffer, or the summary's after the first table. */
 static int fact_key(fs_bench *b, const char *key, char ***buf, size_t **len) {
+    static const char *const own[] = {"kind", "bench", "table", "version", "commit", "command", "notes", "wrong"};
+    for (size_t i = 0; i < FS_ARRAY_LEN(own); i++)
+        if (!strcmp(key, own[i])) fs_die(FS_EXIT_FAIL, "bench %s: fact '%s' takes a key the harness uses", b->name, key);
     if (b->quiet) return 0;
     start_header(b);
     *buf = b->phase == PHASE_HEADER ? &b->hdr : &b->sum;

@@ -82,7 +82,8 @@ typedef struct fs_bench {
 /* Starts the harness; argv[0] is the bench's name (argv as the subcommand got it, before
  * getopt permutes it). Set json and quiet before anything is printed. */
 void fs_bench_init(fs_bench *b, const char *name, int argc, char *const *argv);
-/* Facts: in the header before the first table, in the summary after it. */
+/* Facts: in the header before the first table, in the summary after it. A key the harness
+ * prints itself (kind, bench, table, version, commit, command, notes, wrong) is a bug (fs_die). */
 void fs_bench_fact_str(fs_bench *b, const char *key, const char *value);
 void fs_bench_fact_int(fs_bench *b, const char *key, long long value);
 /* A number: "# key: value unit" in the table (unit may be NULL); key: value in JSON. */
