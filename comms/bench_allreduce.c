@@ -19,6 +19,7 @@
 #include "comms/allreduce.h"
 #include "comms/nccl/nccl_allreduce.h"
 #include "kernels/ops.h"
+#include "trainer/bench.h"
 #include "trainer/cli.h"
 
 #define MIB ((size_t)1 << 20)
@@ -226,86 +227,87 @@ static int bench_size(bench_ctx *b, path_result res[3], fs_error *e) {
 static double algbw(size_t bytes, double t) { return t > 0 ? (double)bytes / t / 1e9 : 0; }
 static double busbw(size_t bytes, double t, int p) { return algbw(bytes, t) * 2.0 * (p - 1) / p; }
 
-static int print_header(fs_world *w, const bench_opts *o, fs_error *e) {
+const fs_bench_col fs_allreduce_bench_cols[] = {
+    FS_COL_I("size", NULL, "B", 10),
+    FS_COL_I("count", NULL, "elements", 10),
+    FS_COL_S("dtype", NULL, NULL, 5),
+    FS_COL_N("plain_time_us", "time", "us", 9, 1, 2),
+    FS_COL_N("plain_algbw", "algbw", "GB/s", 7, 3, 3),
+    FS_COL_N("plain_busbw", "busbw", "GB/s", 7, 3, 3),
+    FS_COL_I("plain_wrong", "wrong", NULL, 5),
+    FS_COL_N("bucketed_time_us", "time", "us", 9, 1, 2),
+    FS_COL_N("bucketed_algbw", "algbw", "GB/s", 7, 3, 3),
+    FS_COL_N("bucketed_busbw", "busbw", "GB/s", 7, 3, 3),
+    FS_COL_I("bucketed_wrong", "wrong", NULL, 5),
+    FS_COL_I("buckets", "bkts", NULL, 4),
+    FS_COL_N("overlap_compute_us", "compute", "us", 9, 1, 2),
+    FS_COL_N("overlap_wait_us", "wait", "us", 9, 1, 2),
+    FS_COL_P("overlap_exposed", "exposed", 7, 1, 4),
+    FS_COL_N("overlap_early", "early", "bkts", 6, 1, 2),
+    FS_COL_I("overlap_wrong", "wrong", NULL, 5),
+};
+
+static int print_header(fs_bench *B, fs_world *w, const bench_opts *o, fs_error *e) {
     char hosts[1024], lib[MPI_MAX_LIBRARY_VERSION_STRING] = "";
     int len = 0, rc = fs_world_hosts(w, hosts, sizeof hosts, e);
-    if (rc || w->rank != 0) return rc;
+    if (rc) return rc;
     MPI_Get_library_version(lib, &len);
     lib[strcspn(lib, ",\n")] = 0;
-    if (o->json) {
-        printf("{\"bench\":\"allreduce\",\"version\":\"%s\",\"commit\":\"%s\",\"world_size\":%d,\"hosts\":\"%s\","
-               "\"mpi\":\"%s\",\"bucket_mb\":%g,\"iters\":%d,\"layers\":%d,\"compute_ratio\":%g}\n",
-               FS_VERSION, fs_git_commit(), w->size, hosts, lib, o->bucket_mb, o->iters, o->layers,
-               o->compute_ratio);
-        return 0;
-    }
-    printf("# faceswarm %s (commit %s) bench allreduce\n", FS_VERSION, fs_git_commit());
-    printf("# world size %d, hosts: %s; %s\n", w->size, hosts, lib);
-    printf("# op sum, type float, in place; bucket %g MB; iters %d (fewer above 8M); overlap: %d layers, "
-           "compute = %g x bucketed time\n", o->bucket_mb, o->iters, o->layers, o->compute_ratio);
-    printf("#                           %-32s %-38s %s\n", "plain MPI_Allreduce", "bucketed fs_allreduce",
-           "overlapped backward");
-    printf("# %10s %10s %5s %9s %7s %7s %5s %9s %7s %7s %5s %4s %9s %9s %7s %6s\n", "size", "count", "type",
-           "time", "algbw", "busbw", "wrong", "time", "algbw", "busbw", "wrong", "bkts", "compute", "wait", "exposed",
-           "early");
-    printf("# %10s %10s %5s %9s %7s %7s %5s %9s %7s %7s %5s %4s %9s %9s %7s %6s\n", "(B)", "(elements)", "", "(us)",
-           "(GB/s)", "(GB/s)", "", "(us)", "(GB/s)", "(GB/s)", "", "", "(us)", "(us)", "(%)", "(bkts)");
+    fs_bench_fact_int(B, "world_size", w->size);
+    fs_bench_fact_str(B, "hosts", hosts);
+    fs_bench_fact_str(B, "mpi", lib);
+    fs_bench_fact_num(B, "bucket_mb", o->bucket_mb, 3, "MB");
+    fs_bench_fact_int(B, "iters", o->iters);
+    fs_bench_fact_int(B, "layers", o->layers);
+    fs_bench_fact_num(B, "compute_ratio", o->compute_ratio, 3, NULL);
+    fs_bench_note(B, "op sum, dtype float, in place; iters fewer above 8M; columns: plain MPI_Allreduce (plain_), "
+                     "bucketed fs_allreduce (bucketed_), overlapped backward of `layers` layers whose compute is "
+                     "compute_ratio x the bucketed time (overlap_; exposed = wait / bucketed time)");
+    fs_bench_columns(B, "mpi", fs_allreduce_bench_cols, (int)FS_ARRAY_LEN(fs_allreduce_bench_cols));
     return 0;
 }
 
-static void print_row(const fs_world *w, const bench_opts *o, size_t count, const path_result r[3]) {
+static void print_row(fs_bench *B, const fs_world *w, size_t count, const path_result r[3]) {
     size_t bytes = count * sizeof(float);
-    int p = w->size;
-    double exposed = r[2].time_s >= 0 && r[1].time_s > 0 ? 100.0 * r[2].wait_s / r[1].time_s : -1;
-    if (o->json) {
-        printf("{\"size\":%zu,\"count\":%zu,\"type\":\"float\",\"plain\":{\"time_us\":%.2f,\"algbw\":%.3f,"
-               "\"busbw\":%.3f,\"wrong\":%ld},\"bucketed\":{\"time_us\":%.2f,\"algbw\":%.3f,\"busbw\":%.3f,"
-               "\"wrong\":%ld,\"buckets\":%d},\"overlap\":{\"compute_us\":%.2f,\"wait_us\":%.2f,"
-               "\"exposed\":%.4f,\"early\":%.2f,\"wrong\":%ld}}\n",
-               bytes, count, 1e6 * r[0].time_s, algbw(bytes, r[0].time_s), busbw(bytes, r[0].time_s, p),
-               r[0].wrong, 1e6 * r[1].time_s, algbw(bytes, r[1].time_s), busbw(bytes, r[1].time_s, p), r[1].wrong,
-               r[1].buckets, 1e6 * r[2].compute_s, 1e6 * r[2].wait_s, exposed / 100, r[2].early,
-               r[2].wrong);
-        return;
-    }
-    printf("  %10zu %10zu %5s %9.1f %7.3f %7.3f %5ld %9.1f %7.3f %7.3f %5ld %4d", bytes, count, "float",
-           1e6 * r[0].time_s, algbw(bytes, r[0].time_s), busbw(bytes, r[0].time_s, p), r[0].wrong,
-           1e6 * r[1].time_s, algbw(bytes, r[1].time_s), busbw(bytes, r[1].time_s, p), r[1].wrong, r[1].buckets);
-    if (exposed >= 0)
-        printf(" %9.1f %9.1f %7.1f %6.1f\n", 1e6 * r[2].compute_s, 1e6 * r[2].wait_s, exposed, r[2].early);
-    else
-        printf(" %9s %9s %7s %6s\n", "-", "-", "-", "-");
+    int p = w->size, ov = r[2].time_s >= 0 && r[1].time_s > 0;
+    fs_bench_row(B, (fs_bench_val[]){
+        FS_INT(bytes), FS_INT(count), FS_STR("float"), FS_NUM(1e6 * r[0].time_s), FS_NUM(algbw(bytes, r[0].time_s)),
+        FS_NUM(busbw(bytes, r[0].time_s, p)), FS_INT(r[0].wrong), FS_NUM(1e6 * r[1].time_s),
+        FS_NUM(algbw(bytes, r[1].time_s)), FS_NUM(busbw(bytes, r[1].time_s, p)), FS_INT(r[1].wrong),
+        FS_INT(r[1].buckets), ov ? FS_NUM(1e6 * r[2].compute_s) : FS_NONE, ov ? FS_NUM(1e6 * r[2].wait_s) : FS_NONE,
+        ov ? FS_NUM(r[2].wait_s / r[1].time_s) : FS_NONE, ov ? FS_NUM(r[2].early) : FS_NONE,
+        ov ? FS_INT(r[2].wrong) : FS_NONE});
 }
 
 /* ---------------------------------------------------------------- run */
-static int sweep(bench_ctx *b, long *wrong, fs_error *e) {
+static int sweep(fs_bench *B, bench_ctx *b, long *wrong, fs_error *e) {
     const bench_opts *o = b->o;
     for (size_t bytes = o->min_bytes; bytes <= o->max_bytes; bytes *= 2) {
         path_result r[3];
         b->count = bytes / sizeof(float);
         int rc = bench_size(b, r, e);
         if (rc) return rc;
-        if (b->w->rank == 0) print_row(b->w, o, b->count, r);
-        fflush(stdout);
+        print_row(B, b->w, b->count, r);
         *wrong += r[0].wrong + r[1].wrong + r[2].wrong;
         if (bytes > o->max_bytes / 2) break;
     }
     return 0;
 }
 
-static int run_bench(fs_world *w, const bench_opts *o, fs_error *e) {
+static int run_bench(fs_bench *B, fs_world *w, const bench_opts *o, fs_error *e) {
     size_t max_count = o->max_bytes / sizeof(float);
     bench_ctx b = {.w = w, .o = o};
     b.buf = fs_aligned_alloc(max_count * sizeof(float));
     b.pristine = fs_aligned_alloc(max_count * sizeof(float));
     fill_input(b.pristine, max_count, w->rank);
     long wrong = 0;
-    int rc = print_header(w, o, e);
-    if (!rc) rc = sweep(&b, &wrong, e);
+    int rc = print_header(B, w, o, e);
+    if (!rc) rc = sweep(B, &b, &wrong, e);
     free(b.buf);
     free(b.pristine);
     if (rc) return rc;
-    if (w->rank == 0 && !o->json) printf("# bucketed path: %s\n# wrong values: %ld (%s)\n", b.path, wrong, wrong ? "FAILED" : "OK");
+    fs_bench_fact_str(B, "bucketed_path", b.path);
+    fs_bench_wrong(B, wrong);
     if (wrong)
         return fs_errorf(e, FS_EXIT_FAIL,
                          "bench allreduce: %ld reduced values differ from the exact sum\n"
@@ -317,17 +319,18 @@ static int run_bench(fs_world *w, const bench_opts *o, fs_error *e) {
 
 /* The NCCL path, on every rank's GPU, when this build has NCCL and every rank has a GPU;
  * otherwise one line says why it was not run. */
-static int run_nccl(fs_world *w, const bench_opts *o, fs_error *e) {
+static int run_nccl(fs_bench *B, fs_world *w, const bench_opts *o, fs_error *e) {
     fs_error why = {0};
     int have = fs_nccl_available() && fs_backend_cuda(w->local_rank, &why) != NULL, all = 0;
     if (!fs_nccl_available()) fs_errorf(&why, FS_EXIT_FAIL, "this build has no NCCL");
     MPI_Allreduce(&have, &all, 1, MPI_INT, MPI_MIN, w->comm);
     if (!all) {
-        if (w->rank == 0 && !o->json) printf("# NCCL path: not run (%s)\n", have ? "a rank has no GPU" : why.msg);
+        fs_bench_note(B, "NCCL path: not run (%s)", have ? "a rank has no GPU" : why.msg);
         return 0;
     }
-    long wrong = fs_nccl_bench(w, o->min_bytes, o->max_bytes, (size_t)(o->bucket_mb * 1e6), o->iters, o->json, e);
+    long wrong = fs_nccl_bench(w, o->min_bytes, o->max_bytes, (size_t)(o->bucket_mb * 1e6), o->iters, B, e);
     if (wrong < 0) return e->code ? e->code : FS_EXIT_FAIL;
+    fs_bench_wrong(B, wrong);
     if (wrong) return fs_errorf(e, FS_EXIT_FAIL, "bench allreduce (NCCL): %ld reduced values differ from the exact sum", wrong);
     return 0;
 }
@@ -335,19 +338,24 @@ static int run_nccl(fs_world *w, const bench_opts *o, fs_error *e) {
 int bench_allreduce(int argc, char **argv) {
     bench_opts o;
     fs_error e = {0};
+    fs_bench B;
+    fs_bench_init(&B, "allreduce", argc, argv); /* before getopt permutes argv */
     int rc = parse_opts(&o, argc, argv, &e);
     if (rc >= 0) {
         if (rc) fprintf(stderr, "error: %s\n", e.msg);
-        return rc;
+        return fs_bench_free(&B), rc;
     }
     fs_world w;
     if ((rc = fs_world_init(&w, &argc, &argv, &e)) != 0) {
         fprintf(stderr, "error: %s\n", e.msg);
-        return rc;
+        return fs_bench_free(&B), rc;
     }
-    rc = run_bench(&w, &o, &e);
-    if (!rc) rc = run_nccl(&w, &o, &e);
+    B.json = o.json, B.quiet = w.rank != 0;
+    rc = run_bench(&B, &w, &o, &e);
+    if (!rc) rc = run_nccl(&B, &w, &o, &e);
     if (rc) fs_log(FS_LOG_ERROR, "%s", e.msg);
     fs_world_finalize(&w);
-    return rc;
+    /* a wrong sum is reported by the harness (exit 1) after its message above */
+    if (rc && !B.wrong) return fs_bench_free(&B), rc;
+    return fs_bench_end(&B, "reduced values that differ from the exact sum");
 }

@@ -31,6 +31,7 @@
 
 #include "comms/coord_client.h"
 #include "comms/protocol.h"
+#include "trainer/bench.h"
 #include "trainer/cli.h"
 
 #define MAX_SIZES 16
@@ -460,33 +461,57 @@ static int parse_args(int argc, char **argv, bopts *o) {
 
 static double pct(double cpu_s, double wall_s) { return cpu_s >= 0 && wall_s > 0 ? 100 * cpu_s / wall_s : -1; }
 
-static void print_header(const bopts *o, const char *dir, const char *addr, long pid) {
-    printf("# faceswarm bench coordinator  version %s  commit %s\n", FS_VERSION, fs_git_commit());
-    printf("# daemon pid %ld on %s, state in %s; %d client threads (epoll on ZMQ_FD), window %d msgs/rank, heartbeat every %.0f ms/rank, %.1f s per phase\n",
-           pid, addr, dir, o->threads, o->window, o->hb_s * 1000, o->seconds);
-    printf("# metrics msgs/s: flood phase (window in flight per rank); flood_p99: heartbeat p99 during the flood (queued behind metrics)\n"
-           "# hb_p50/p99: what a job sends: heartbeats on the client's schedule (rank r of N at r/N of the period, fs_coord_heartbeat_next),\n"
-           "#   %.0f metrics/s/rank queued by all ranks at the same instant (as after a step's all-reduce + gather in trainer/train.c),\n"
-           "#   each sent after the client's hold (rank r of N: r/N x %.0f ms, fs_coord_send_delay)\n"
-           "# burst_p50/p99: WORST CASE, the same load with heartbeats and metrics sent by all ranks at the same instant (no hold, no schedule)\n"
-           "# cli_cpu/dmn_cpu: CPU of this harness (all its threads) and of the daemon during the spread phase, %% of one core\n"
-           "# wrong: unregistered ranks + socket failures + acknowledged lines missing/extra in metrics.jsonl\n",
-           1 / PACED_METRICS_S, FS_COORD_SPREAD_S * 1000);
-    if (!o->json)
-        printf("# %5s %12s %9s %9s %8s %9s %9s %10s %8s %8s %6s\n#%6s %12s %9s %9s %8s %9s %9s %10s %8s %8s %6s\n", "ranks", "metrics", "hb_p50", "hb_p99", "hb_n",
-               "burst_p50", "burst_p99", "flood_p99", "cli_cpu", "dmn_cpu", "wrong", "", "msgs/s", "ms", "ms", "", "ms", "ms", "ms", "%", "%", "");
+static const fs_bench_col COLS[] = {
+    FS_COL_I("ranks", NULL, NULL, 5),
+    FS_COL_N("msgs_per_s", "metrics", "msgs/s", 12, 0, 0),
+    FS_COL_N("hb_p50_ms", "hb_p50", "ms", 9, 3, 3),
+    FS_COL_N("hb_p99_ms", "hb_p99", "ms", 9, 3, 3),
+    FS_COL_I("hb_samples", "hb_n", NULL, 8),
+    FS_COL_N("burst_hb_p50_ms", "burst_p50", "ms", 9, 3, 3),
+    FS_COL_N("burst_hb_p99_ms", "burst_p99", "ms", 9, 3, 3),
+    FS_COL_N("flood_hb_p99_ms", "flood_p99", "ms", 10, 1, 3),
+    FS_COL_N("harness_cpu_pct", "cli_cpu", "%", 8, 1, 1),
+    FS_COL_N("daemon_cpu_pct", "dmn_cpu", "%", 8, 1, 1),
+    FS_COL_N("burst_harness_cpu_pct", "burst_cli", "%", 9, 1, 1),
+    FS_COL_N("burst_daemon_cpu_pct", "burst_dmn", "%", 9, 1, 1),
+    FS_COL_N("flood_harness_cpu_pct", "flood_cli", "%", 9, 1, 1),
+    FS_COL_N("flood_daemon_cpu_pct", "flood_dmn", "%", 9, 1, 1),
+    FS_COL_I("wrong", NULL, NULL, 6),
+};
+
+static void print_header(fs_bench *B, const bopts *o, const char *dir, const char *addr, long pid) {
+    fs_bench_fact_int(B, "daemon_pid", pid);
+    fs_bench_fact_str(B, "address", addr);
+    fs_bench_fact_str(B, "run_dir", dir);
+    fs_bench_fact_int(B, "threads", o->threads);
+    fs_bench_fact_int(B, "window", o->window);
+    fs_bench_fact_num(B, "heartbeat_ms", o->hb_s * 1000, 0, "ms per rank");
+    fs_bench_fact_num(B, "seconds", o->seconds, 1, "s per phase");
+    fs_bench_note(B, "client threads wait with epoll on ZMQ_FD; window: metrics messages in flight per rank (flood)");
+    fs_bench_note(B, "metrics msgs/s: flood phase (window in flight per rank); flood_p99: heartbeat p99 during the flood (queued behind metrics)\n"
+                     "hb_p50/p99: what a job sends: heartbeats on the client's schedule (rank r of N at r/N of the period, fs_coord_heartbeat_next),\n"
+                     "  %.0f metrics/s/rank queued by all ranks at the same instant (as after a step's all-reduce + gather in trainer/train.c),\n"
+                     "  each sent after the client's hold (rank r of N: r/N x %.0f ms, fs_coord_send_delay)\n"
+                     "burst_p50/p99: WORST CASE, the same load with heartbeats and metrics sent by all ranks at the same instant (no hold, no schedule)\n"
+                     "cli_cpu/dmn_cpu: CPU of this harness (all its threads) and of the daemon during the spread phase, %% of one core "
+                     "(burst_, flood_: the other phases)\n"
+                     "wrong: unregistered ranks + socket failures + acknowledged lines missing/extra in metrics.jsonl",
+                  1 / PACED_METRICS_S, FS_COORD_SPREAD_S * 1000);
+    fs_bench_columns(B, "phases", COLS, (int)FS_ARRAY_LEN(COLS));
 }
 
-static void print_row(const bopts *o, const row *f, const row *p, const row *b, long wrong) {
-    double cc = pct(p->cpu_cli, p->wall), dc = pct(p->cpu_dmn, p->wall);
-    if (o->json)
-        printf("{\"ranks\":%d,\"msgs_per_s\":%.0f,\"hb_p50_ms\":%.3f,\"hb_p99_ms\":%.3f,\"hb_samples\":%ld,\"burst_hb_p50_ms\":%.3f,\"burst_hb_p99_ms\":%.3f,"
-               "\"flood_hb_p99_ms\":%.3f,\"harness_cpu_pct\":%.1f,\"daemon_cpu_pct\":%.1f,\"burst_harness_cpu_pct\":%.1f,\"burst_daemon_cpu_pct\":%.1f,"
-               "\"flood_harness_cpu_pct\":%.1f,\"flood_daemon_cpu_pct\":%.1f,\"wrong\":%ld}\n",
-               f->ranks, f->msgs_s, p->p50, p->p99, p->n_rtt, b->p50, b->p99, f->p99, cc, dc, pct(b->cpu_cli, b->wall), pct(b->cpu_dmn, b->wall),
-               pct(f->cpu_cli, f->wall), pct(f->cpu_dmn, f->wall), wrong);
-    else printf("%7d %12.0f %9.3f %9.3f %8ld %9.3f %9.3f %10.1f %8.1f %8.1f %6ld\n", f->ranks, f->msgs_s, p->p50, p->p99, p->n_rtt, b->p50, b->p99, f->p99, cc, dc, wrong);
-    fflush(stdout);
+/* A CPU share, or no value when a process's CPU time could not be read. */
+static fs_bench_val pct_val(double cpu_s, double wall_s) {
+    double v = pct(cpu_s, wall_s);
+    return v >= 0 ? FS_NUM(v) : FS_NONE;
+}
+
+static void print_row(fs_bench *B, const row *f, const row *p, const row *b, long wrong) {
+    fs_bench_row(B, (fs_bench_val[]){FS_INT(f->ranks), FS_NUM(f->msgs_s), FS_NUM(p->p50), FS_NUM(p->p99),
+                                     FS_INT(p->n_rtt), FS_NUM(b->p50), FS_NUM(b->p99), FS_NUM(f->p99),
+                                     pct_val(p->cpu_cli, p->wall), pct_val(p->cpu_dmn, p->wall),
+                                     pct_val(b->cpu_cli, b->wall), pct_val(b->cpu_dmn, b->wall),
+                                     pct_val(f->cpu_cli, f->wall), pct_val(f->cpu_dmn, f->wall), FS_INT(wrong)});
 }
 
 static long check_size(const row *ph, int n_ph, const char *path, uint64_t *total) {
@@ -495,8 +520,8 @@ static long check_size(const row *ph, int n_ph, const char *path, uint64_t *tota
     return wrong + labs(count_lines(path) - (long)*total);
 }
 
-static int run_bench(const bopts *o, const char *dir, const char *addr, long pid) {
-    print_header(o, dir, addr, pid);
+static int run_bench(fs_bench *B, const bopts *o, const char *dir, const char *addr, long pid) {
+    print_header(B, o, dir, addr, pid);
     char path[4200];
     snprintf(path, sizeof path, "%s/coordinator/metrics.jsonl", dir);
     uint64_t total = 0;
@@ -510,28 +535,34 @@ static int run_bench(const bopts *o, const char *dir, const char *addr, long pid
         }
         long wrong = check_size(ph, 3, path, &total);
         wrong_all += wrong;
-        print_row(o, &ph[PHASE_FLOOD], &ph[PHASE_SPREAD], &ph[PHASE_BURST], wrong);
+        fs_bench_wrong(B, wrong);
+        print_row(B, &ph[PHASE_FLOOD], &ph[PHASE_SPREAD], &ph[PHASE_BURST], wrong);
     }
-    printf("# harness cost, all phases: this process %.2f CPU s, daemon %.2f CPU s\n", cli, dmn);
+    fs_bench_fact_num(B, "harness_cpu_s", cli, 2, "CPU s, all phases");
+    fs_bench_fact_num(B, "daemon_cpu_s", dmn, 2, "CPU s, all phases");
     if (wrong_all) fprintf(stderr, "error: bench coordinator: %ld wrong (unregistered ranks, socket failures, or acknowledged lines missing from %s)\n", wrong_all, path);
-    return wrong_all ? FS_EXIT_FAIL : FS_EXIT_OK;
+    return fs_bench_end(B, "unregistered ranks, socket failures, acknowledged lines missing or extra");
 }
 
 int bench_coordinator(int argc, char **argv) {
     bopts o;
+    fs_bench B;
+    fs_bench_init(&B, "coordinator", argc, argv); /* before getopt permutes argv */
     int rc = parse_args(argc, argv, &o);
-    if (rc) return rc < 0 ? FS_EXIT_OK : rc;
+    if (rc) return fs_bench_free(&B), rc < 0 ? FS_EXIT_OK : rc;
+    B.json = o.json;
     char dir[512], addr[300];
     snprintf(dir, sizeof dir, "%s/faceswarm-bench-coord-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(dir)) return fprintf(stderr, "error: cannot create a temp run directory %s\n", dir), FS_EXIT_FAIL;
+    if (!mkdtemp(dir))
+        return fprintf(stderr, "error: cannot create a temp run directory %s\n", dir), fs_bench_free(&B), FS_EXIT_FAIL;
     fs_error e = {0};
     fs_coord_local *daemon;
     fs_coord_local_opts lo = {.exe = "/proc/self/exe", .run_dir = dir, .job_id = "bench", .world = o.max_ranks, .timeout_s = 30.0};
     if (fs_coord_local_start(&daemon, &lo, addr, sizeof addr, &e)) {
         fprintf(stderr, "error: bench coordinator: %s\n", e.msg);
-        return FS_EXIT_FAIL;
+        return fs_bench_free(&B), FS_EXIT_FAIL;
     }
-    rc = run_bench(&o, dir, addr, fs_coord_local_pid(daemon));
+    rc = run_bench(&B, &o, dir, addr, fs_coord_local_pid(daemon));
     fs_coord_local_stop(daemon);
     if (!o.keep) {
         char cmd[600];

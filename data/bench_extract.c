@@ -11,6 +11,7 @@
 
 #include "data/dataset.h"
 #include "data/extract_int.h"
+#include "trainer/bench.h"
 #include "trainer/cli.h"
 
 #ifndef FS_DLIB_LANDMARKS
@@ -55,26 +56,41 @@ static int parse(bench *B, int argc, char **argv) {
     return 0;
 }
 
-static void row(const bench *B, const char *stage, double s, long frames, double total) {
-    if (B->json)
-        printf("{\"stage\": \"%s\", \"seconds\": %.4f, \"ms_per_frame\": %.3f, \"share\": %.4f}\n", stage, s,
-               frames ? 1e3 * s / frames : 0.0, total > 0 ? s / total : 0.0);
-    else
-        printf("  %-10s %10.3f %12.3f %8.1f\n", stage, s, frames ? 1e3 * s / frames : 0.0, total > 0 ? 100 * s / total : 0.0);
+static const fs_bench_col COLS[] = {
+    FS_COL_S("stage", NULL, NULL, -10),
+    FS_COL_N("seconds", NULL, "s", 10, 3, 4),
+    FS_COL_N("ms_per_frame", "ms/frame", "ms", 12, 3, 3),
+    FS_COL_P("share", "share", 8, 1, 4),
+};
+
+static void row(fs_bench *H, const char *stage, double s, long frames, double total) {
+    fs_bench_row(H, (fs_bench_val[]){FS_STR(stage), FS_NUM(s), FS_NUM(frames ? 1e3 * s / frames : 0.0),
+                                     FS_NUM(total > 0 ? s / total : 0.0)});
 }
 
-static void report(const bench *B, const xplan *p, const xtimes *t, double join, double wall, long wrong) {
+static void report(fs_bench *H, const bench *B, const xplan *p, const xtimes *t, double join, double wall) {
     double total = t->decode + t->detect + t->landmarks + t->align + t->part + join;
-    printf("# faceswarm %s (%s) bench extract\n", FS_VERSION, fs_git_commit());
-    for (long i = 0; i < p->n && i < 8; i++) printf("# input %ld: %s (%ld frames)\n", i, p->src[i].path, p->src[i].frames);
-    printf("# first %d frames, every %d, size %d, min-face %d, coverage %g; one process\n", B->o.chunk, B->o.every,
-           B->o.size, B->o.min_face, B->o.coverage);
-    printf("# searched %ld frames, %ld faces; %.2f frames/s (wall %.2f s, model load excluded); wrong %ld\n", t->frames,
-           t->faces, wall > 0 ? t->frames / wall : 0.0, wall, wrong);
-    if (!B->json) printf("# %-10s %10s %12s %8s\n", "stage", "seconds", "ms/frame", "share%");
-    row(B, "decode", t->decode, t->frames, total), row(B, "detect", t->detect, t->frames, total);
-    row(B, "landmarks", t->landmarks, t->frames, total), row(B, "align", t->align, t->frames, total);
-    row(B, "part", t->part, t->frames, total), row(B, "join", join, t->frames, total);
+    char key[32];
+    for (long i = 0; i < p->n && i < 8; i++) {
+        snprintf(key, sizeof key, "input_%ld", i);
+        fs_bench_fact_str(H, key, p->src[i].path);
+        snprintf(key, sizeof key, "input_%ld_frames", i);
+        fs_bench_fact_int(H, key, p->src[i].frames);
+    }
+    fs_bench_fact_int(H, "frames", B->o.chunk);
+    fs_bench_fact_int(H, "every", B->o.every);
+    fs_bench_fact_int(H, "size", B->o.size);
+    fs_bench_fact_int(H, "min_face", B->o.min_face);
+    fs_bench_fact_num(H, "coverage", B->o.coverage, 3, NULL);
+    fs_bench_note(H, "the first `frames` frames of the inputs, in one process (ranks multiply it)");
+    fs_bench_fact_int(H, "searched_frames", t->frames);
+    fs_bench_fact_int(H, "faces", t->faces);
+    fs_bench_fact_num(H, "frames_per_s", wall > 0 ? t->frames / wall : 0.0, 2, "frames/s (model load excluded)");
+    fs_bench_fact_num(H, "wall_s", wall, 2, "s");
+    fs_bench_columns(H, "stages", COLS, (int)FS_ARRAY_LEN(COLS));
+    row(H, "decode", t->decode, t->frames, total), row(H, "detect", t->detect, t->frames, total);
+    row(H, "landmarks", t->landmarks, t->frames, total), row(H, "align", t->align, t->frames, total);
+    row(H, "part", t->part, t->frames, total), row(H, "join", join, t->frames, total);
 }
 
 /* The written file must open and verify (schema v2) with the worker's face count. */
@@ -90,7 +106,7 @@ static long check(const bench *B, const xtimes *t) {
     return wrong;
 }
 
-static int run(bench *B, fs_error *e) {
+static int run(fs_bench *H, bench *B, fs_error *e) {
     xplan p;
     xworker *w = NULL;
     int rc = xplan_build(&B->o, &p, e);
@@ -111,24 +127,27 @@ static int run(bench *B, fs_error *e) {
     double join = fs_now() - t1;
     xtimes t;
     xworker_times(w, &t);
-    long wrong = rc == 0 ? check(B, &t) : 0;
-    if (rc == 0) report(B, &p, &t, join, t1 - t0 + join, wrong);
+    if (rc == 0) fs_bench_wrong(H, check(B, &t));
+    if (rc == 0) report(H, B, &p, &t, join, t1 - t0 + join);
     remove(part), remove(B->out), rmdir(B->dir);
     xworker_free(w);
     xplan_free(&p);
-    return rc ? rc : wrong ? FS_EXIT_FAIL : 0;
+    return rc;
 }
 
 int bench_extract(int argc, char **argv) {
     bench B = {.o = {.identity = "bench", .consent = "bench extract", .source = "bench extract",
                      .size = FS_EXTRACT_SIZE_DEFAULT, .every = 1, .min_face = FS_EXTRACT_MIN_FACE_DEFAULT,
                      .coverage = FS_ALIGN_COVERAGE_DEFAULT, .landmarks = FS_DLIB_LANDMARKS, .chunk = 64}};
+    fs_bench H;
+    fs_bench_init(&H, "extract", argc, argv); /* before getopt permutes argv */
     int rc = parse(&B, argc, argv);
-    if (rc) return rc < 0 ? 0 : rc;
+    if (rc) return fs_bench_free(&H), rc < 0 ? 0 : rc;
+    H.json = B.json;
     snprintf(B.dir, sizeof B.dir, "/tmp/faceswarm-bench-extract-XXXXXX");
     if (!mkdtemp(B.dir)) {
         fprintf(stderr, "error: bench extract: cannot make a folder in /tmp\n  hint: check /tmp\n");
-        return FS_EXIT_FAIL;
+        return fs_bench_free(&H), FS_EXIT_FAIL;
     }
     snprintf(B.out, sizeof B.out, "%s/bench.h5", B.dir);
     B.o.out = B.out;
@@ -137,8 +156,9 @@ int bench_extract(int argc, char **argv) {
         rc = fs_errorf(&e, FS_EXIT_BADINPUT, "bench extract: --frames %d, --size %d, --every %d, --min-face %d; "
                        "expected >= 1, 16..1024, >= 1, >= 40\n  hint: faceswarm bench extract --help", B.o.chunk,
                        B.o.size, B.o.every, B.o.min_face);
-    if (rc == 0) rc = run(&B, &e);
+    if (rc == 0) rc = run(&H, &B, &e);
     rmdir(B.dir);
     if (rc && e.msg[0]) fprintf(stderr, "error: %s\n", e.msg);
-    return rc;
+    if (rc) return fs_bench_free(&H), rc;
+    return fs_bench_end(&H, "the file written does not verify or lacks faces the worker found");
 }

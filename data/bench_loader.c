@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "data/loader.h"
+#include "trainer/bench.h"
 #include "trainer/cli.h"
 #include "trainer/config.h"
 
@@ -121,23 +122,31 @@ static int loader_rate(bench *B, int threads, double *rate, fs_error *e) {
     return 0;
 }
 
-static void print_header(const bench *B) {
-    printf("# faceswarm %s (%s) bench loader\n", FS_VERSION, fs_git_commit());
-    for (int i = 0; i < B->o.n_identities; i++) printf("# identity %d: %s\n", i, B->path_v[i]);
-    printf("# global batch %d per identity, prefetch %d, seed %llu; augment rotation %g zoom %g shift %g "
-           "flip %g warp %d\n", B->o.global_batch, B->o.prefetch, (unsigned long long)B->o.seed,
-           (double)B->o.rotation, (double)B->o.zoom, (double)B->o.shift, (double)B->o.flip, B->o.warp);
-    printf("# training consumes %.1f faces/s (--train-rate); target: x_train >= 10\n", B->train_rate);
-    printf("# %7s %12s %12s %9s\n", "threads", "faces/s", "raw_faces/s", "x_train");
-    printf("# %7s %12s %12s %9s\n", "", "read+augm", "HDF5 read", "ratio");
+static const fs_bench_col COLS[] = {
+    FS_COL_I("threads", NULL, NULL, 7),
+    FS_COL_N("faces_per_s", "read+augm", "faces/s", 12, 1, 1),
+    FS_COL_N("raw_faces_per_s", "HDF5 read", "faces/s", 12, 1, 1),
+    FS_COL_N("x_train", NULL, "x", 9, 2, 2),
+};
+
+static void print_header(fs_bench *H, const bench *B) {
+    char key[32];
+    for (int i = 0; i < B->o.n_identities; i++) {
+        snprintf(key, sizeof key, "identity_%d", i);
+        fs_bench_fact_str(H, key, B->path_v[i]);
+    }
+    fs_bench_fact_int(H, "global_batch", B->o.global_batch);
+    fs_bench_fact_int(H, "prefetch", B->o.prefetch);
+    fs_bench_fact_int(H, "seed", (long long)B->o.seed);
+    fs_bench_note(H, "augment: rotation %g zoom %g shift %g flip %g warp %d", (double)B->o.rotation, (double)B->o.zoom,
+                  (double)B->o.shift, (double)B->o.flip, B->o.warp);
+    fs_bench_fact_num(H, "train_rate", B->train_rate, 1, "faces/s (--train-rate)");
+    fs_bench_note(H, "target: x_train >= 10 (faces/s over what training consumes)");
+    fs_bench_columns(H, "rates", COLS, (int)FS_ARRAY_LEN(COLS));
 }
 
-static void print_row(const bench *B, int threads, double rate, double raw) {
-    if (B->json)
-        printf("{\"threads\": %d, \"faces_per_s\": %.1f, \"raw_faces_per_s\": %.1f, \"x_train\": %.2f}\n", threads,
-               rate, raw, rate / B->train_rate);
-    else
-        printf("  %7d %12.1f %12.1f %9.2f\n", threads, rate, raw, rate / B->train_rate);
+static void print_row(fs_bench *H, const bench *B, int threads, double rate, double raw) {
+    fs_bench_row(H, (fs_bench_val[]){FS_INT(threads), FS_NUM(rate), FS_NUM(raw), FS_NUM(rate / B->train_rate)});
 }
 
 static int parse(bench *B, int argc, char **argv, fs_error *e) {
@@ -177,14 +186,17 @@ int bench_loader(int argc, char **argv) {
     B->o = (fs_loader_opts){.global_batch = 16, .world = 1, .seed = 1, .prefetch = 2, .threads = 1,
                             .rotation = 10, .zoom = 0.05f, .shift = 0.05f, .flip = 0.5f, .warp = 1};
     B->seconds = 1.0, B->train_rate = 15.0;
+    fs_bench H;
+    fs_bench_init(&H, "loader", argc, argv); /* before getopt permutes argv */
     fs_error e = {0};
     int rc = parse(B, argc, argv, &e);
     if (rc) {
-        free(B);
+        free(B), fs_bench_free(&H);
         if (rc < 0) return FS_EXIT_OK;
         fprintf(stderr, "error: %s\n", e.msg);
         return rc;
     }
+    H.json = B->json;
     for (int i = 0; i < B->o.n_identities; i++) B->path_v[i] = B->paths[i];
     B->o.paths = B->path_v;
     double raw = 0, rate[2] = {0, 0};
@@ -192,14 +204,14 @@ int bench_loader(int argc, char **argv) {
     for (int t = 1; t <= 2 && rc == 0; t++) rc = loader_rate(B, t, &rate[t - 1], &e);
     if (rc) {
         fprintf(stderr, "error: %s\n", e.msg);
-        free(B);
+        free(B), fs_bench_free(&H);
         return rc;
     }
-    int wrong = 0;
-    for (int k = 0; k < CHECK_STEPS; k++) wrong += B->sums[0][k] != B->sums[1][k];
-    if (!B->json) print_header(B);
-    for (int t = 1; t <= 2; t++) print_row(B, t, rate[t - 1], raw);
-    printf("# wrong %d (batches that differ between 1 and 2 threads, of %d)\n", wrong, CHECK_STEPS);
+    for (int k = 0; k < CHECK_STEPS; k++) fs_bench_wrong(&H, B->sums[0][k] != B->sums[1][k]);
+    print_header(&H, B);
+    for (int t = 1; t <= 2; t++) print_row(&H, B, t, rate[t - 1], raw);
+    char what[96];
+    snprintf(what, sizeof what, "batches that differ between 1 and 2 threads, of %d", CHECK_STEPS);
     free(B);
-    return wrong ? FS_EXIT_FAIL : FS_EXIT_OK;
+    return fs_bench_end(&H, what);
 }

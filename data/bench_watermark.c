@@ -11,6 +11,7 @@
 #include "data/synth.h"
 #include "data/watermark.h"
 #include "data/wm_attack.h"
+#include "trainer/bench.h"
 #include "trainer/cli.h"
 #include "trainer/config.h"
 
@@ -184,36 +185,49 @@ static int row_wrong(const row *R, dims d, transform t) {
            R->psnr_min < PSNR_MIN;
 }
 
-static void print_row(const bench *B, const media *M, dims d, transform t, const row *R) {
+static const fs_bench_col COLS[] = {
+    FS_COL_S("media", NULL, NULL, -16),
+    FS_COL_I("width", NULL, "px", 5),
+    FS_COL_I("height", NULL, "px", 6),
+    FS_COL_S("transform", NULL, NULL, -10),
+    FS_COL_I("marked", NULL, "images", 7),
+    FS_COL_I("detected", NULL, "images", 8),
+    FS_COL_N("rate", NULL, "found", 7, 4, 4),
+    FS_COL_I("wrong_payload", "badpl", "count", 5),
+    FS_COL_I("unmarked", NULL, "images", 8),
+    FS_COL_I("false_positives", "fp", "count", 5),
+    FS_COL_N("psnr_min", NULL, "dB", 8, 2, 2),
+    FS_COL_N("psnr_mean", "psnr", "dB", 8, 2, 2),
+    FS_COL_N("correlation", "corr", "mean", 6, 3, 3),
+    FS_COL_S("verdict", NULL, NULL, -7),
+};
+
+static void print_row(fs_bench *H, const media *M, dims d, transform t, const row *R) {
     double rate = (double)R->detected / R->marked, psnr = R->psnr_sum / R->marked, corr = R->corr_sum / R->marked;
     const char *verdict = row_wrong(R, d, t) ? "WRONG" : has_target(d, t) ? "ok" : "-";
-    char size[32];
-    snprintf(size, sizeof size, "%dx%d", d.w, d.h);
-    if (B->json)
-        printf("{\"media\": \"%s\", \"width\": %d, \"height\": %d, \"transform\": \"%s\", \"marked\": %d, \"detected\": %d, "
-               "\"rate\": %.4f, \"wrong_payload\": %d, \"unmarked\": %d, \"false_positives\": %d, \"psnr_min\": %.2f, "
-               "\"psnr_mean\": %.2f, \"correlation\": %.3f, \"verdict\": \"%s\"}\n", M->name, d.w, d.h, TRANSFORM_NAME[t],
-               R->marked, R->detected, rate, R->wrong_payload, R->unmarked, R->false_pos, R->psnr_min, psnr, corr,
-               verdict);
-    else
-        printf("  %-16s %8s %-10s %7d %7.4f %5d %8d %5d %8.2f %8.2f %6.3f %s\n", M->name, size, TRANSFORM_NAME[t],
-               R->marked, rate, R->wrong_payload, R->unmarked, R->false_pos, R->psnr_min, psnr, corr, verdict);
+    fs_bench_row(H, (fs_bench_val[]){FS_STR(M->name), FS_INT(d.w), FS_INT(d.h), FS_STR(TRANSFORM_NAME[t]),
+                                     FS_INT(R->marked), FS_INT(R->detected), FS_NUM(rate), FS_INT(R->wrong_payload),
+                                     FS_INT(R->unmarked), FS_INT(R->false_pos), FS_NUM(R->psnr_min), FS_NUM(psnr),
+                                     FS_NUM(corr), FS_STR(verdict)});
 }
 
-static void print_header(const bench *B) {
-    printf("# faceswarm %s (%s) bench watermark\n", FS_VERSION, fs_git_commit());
-    printf("# %d trials per row; key %016llx (public); payload 48-bit run tag + CRC-16\n", B->trials,
-           (unsigned long long)FS_WM_KEY);
+static void print_header(fs_bench *H, const bench *B) {
+    char key[32], text[64];
+    fs_bench_fact_int(H, "trials", B->trials);
+    snprintf(text, sizeof text, "%016llx", (unsigned long long)FS_WM_KEY);
+    fs_bench_fact_str(H, "wm_key", text);
+    fs_bench_note(H, "key public; payload 48-bit run tag + CRC-16");
     for (int i = 0; i < B->n_media; i++)
-        if (B->m[i].photo) printf("# photo %s: %dx%d, crops resized to each size\n", B->m[i].name, B->m[i].pw, B->m[i].ph);
-    if (!B->have_ffmpeg) printf("# h264crf23 rows skipped: no ffmpeg with libx264 (hint: apt-get install ffmpeg)\n");
-    printf("# targets: rate >= %.2f per row (h264 rows: frames of >= %d px), psnr_min >= %.0f dB, no wrong payload,\n"
-           "#          false positives <= %g over all unmarked images\n", RATE_MIN, FRAME_MIN, PSNR_MIN, FP_MAX);
-    if (B->json) return;
-    printf("# %-16s %8s %-10s %7s %7s %5s %8s %5s %8s %8s %6s\n", "media", "size", "transform", "marked", "rate",
-           "badpl", "unmarked", "fp", "psnr_min", "psnr", "corr");
-    printf("# %-16s %8s %-10s %7s %7s %5s %8s %5s %8s %8s %6s\n", "", "px", "", "images", "found", "count", "images",
-           "count", "dB", "dB", "mean");
+        if (B->m[i].photo) {
+            snprintf(key, sizeof key, "photo_%d", i);
+            fs_bench_fact_str(H, key, B->m[i].name);
+            fs_bench_note(H, "photo %s: %dx%d, crops resized to each size", B->m[i].name, B->m[i].pw, B->m[i].ph);
+        }
+    fs_bench_fact_int(H, "ffmpeg", B->have_ffmpeg);
+    if (!B->have_ffmpeg) fs_bench_note(H, "h264crf23 rows skipped: no ffmpeg with libx264 (hint: apt-get install ffmpeg)");
+    fs_bench_note(H, "targets: rate >= %.2f per row (h264 rows: frames of >= %d px), psnr_min >= %.0f dB, no wrong "
+                     "payload, false positives <= %g over all unmarked images", RATE_MIN, FRAME_MIN, PSNR_MIN, FP_MAX);
+    fs_bench_columns(H, "rows", COLS, (int)FS_ARRAY_LEN(COLS));
 }
 
 static int add_photo(bench *B, const char *path, fs_error *e) {
@@ -283,7 +297,7 @@ static int parse(bench *B, int argc, char **argv, fs_error *e) {
     return 0;
 }
 
-static int run_all(bench *B, int *wrong, fs_error *e) {
+static int run_all(bench *B, fs_bench *H, fs_error *e) {
     for (int k = 0; k < B->n_media; k++)
         for (int si = 0; si < B->n_sizes; si++) {
             batch K;
@@ -294,9 +308,8 @@ static int run_all(bench *B, int *wrong, fs_error *e) {
                 if (t == T_H264 && !B->have_ffmpeg) continue;
                 row R;
                 if ((rc = run_row(B, &K, t, &R, e))) break;
-                print_row(B, &B->m[k], d, t, &R);
-                fflush(stdout);
-                *wrong += row_wrong(&R, d, t);
+                print_row(H, &B->m[k], d, t, &R);
+                fs_bench_wrong(H, row_wrong(&R, d, t));
                 B->fp_trials += R.unmarked, B->fp_total += R.false_pos;
             }
             batch_free(&K);
@@ -307,7 +320,7 @@ static int run_all(bench *B, int *wrong, fs_error *e) {
 
 /* --unmarked N: detection alone on N more unmarked images, every medium in turn, of sizes drawn
  * from 32..159 px, every other one through JPEG q75: the false-positive count needs thousands. */
-static int unmarked_sweep(bench *B, fs_error *e) {
+static int unmarked_sweep(bench *B, fs_bench *H, fs_error *e) {
     uint8_t *img = fs_malloc((size_t)159 * 159 * 3);
     long fp = 0;
     int rc = 0;
@@ -323,8 +336,11 @@ static int unmarked_sweep(bench *B, fs_error *e) {
     }
     free(img);
     if (rc) return rc;
-    printf("# unmarked sweep: %ld images of 32..159 px (half through JPEG q75), %ld false positives; correlation "
-           "mean %.3f, max %.3f\n", B->extra_unmarked, fp, corr_sum / (double)FS_MAX(1, B->extra_unmarked), corr_max);
+    fs_bench_fact_int(H, "sweep_images", B->extra_unmarked);
+    fs_bench_fact_int(H, "sweep_false_positives", fp);
+    fs_bench_fact_num(H, "sweep_correlation_mean", corr_sum / (double)FS_MAX(1, B->extra_unmarked), 3, NULL);
+    fs_bench_fact_num(H, "sweep_correlation_max", corr_max, 3, NULL);
+    fs_bench_note(H, "unmarked sweep: images of 32..159 px, half through JPEG q75, detection only");
     B->fp_trials += B->extra_unmarked, B->fp_total += fp;
     return 0;
 }
@@ -336,24 +352,28 @@ int bench_watermark(int argc, char **argv) {
     B->n_sizes = (int)FS_ARRAY_LEN(SIZES);
     memcpy(B->sizes, SIZES, sizeof SIZES);
     B->m[0] = (media){.name = "synth"};
+    fs_bench H;
+    fs_bench_init(&H, "watermark", argc, argv); /* before getopt permutes argv */
     fs_error e = {0};
-    int rc = parse(B, argc, argv, &e), wrong = 0;
+    int rc = parse(B, argc, argv, &e);
     if (!rc) {
+        H.json = B->json;
         B->have_ffmpeg = fs_attack_have_ffmpeg();
-        print_header(B);
-        rc = run_all(B, &wrong, &e);
-        if (!rc) rc = unmarked_sweep(B, &e);
+        print_header(&H, B);
+        rc = run_all(B, &H, &e);
+        if (!rc) rc = unmarked_sweep(B, &H, &e);
     }
     if (rc > 0) fprintf(stderr, "error: %s\n", e.msg);
     if (rc == 0) {
         double fp = (double)B->fp_total / (double)FS_MAX(1, B->fp_trials);
-        int fp_bad = fp > FP_MAX;
-        printf("# false positives %ld of %ld unmarked images (%.2g; target <= %g)%s\n", B->fp_total, B->fp_trials, fp,
-               FP_MAX, fp_bad ? " WRONG" : "");
-        wrong += fp_bad;
-        printf("# wrong %d\n", wrong);
+        fs_bench_fact_int(&H, "false_positives", B->fp_total);
+        fs_bench_fact_int(&H, "unmarked_images", B->fp_trials);
+        fs_bench_fact_num(&H, "false_positive_rate", fp, 6, NULL);
+        if (fp > FP_MAX) fs_bench_note(&H, "false positives above the target (<= %g): WRONG", FP_MAX);
+        fs_bench_wrong(&H, fp > FP_MAX);
     }
     for (int i = 0; i < B->n_media; i++) free((void *)B->m[i].photo);
     free(B);
-    return rc < 0 ? FS_EXIT_OK : rc ? rc : wrong ? FS_EXIT_FAIL : FS_EXIT_OK;
+    if (rc) return fs_bench_free(&H), rc < 0 ? FS_EXIT_OK : rc;
+    return fs_bench_end(&H, "rows below their target, and the false-positive rate");
 }

@@ -13,6 +13,7 @@
 #include "kernels/cpu/cpu.h"
 #include "kernels/ops.h"
 #include "trainer/cli.h"
+#include "trainer/bench.h"
 #include "trainer/common.h"
 #include "trainer/config.h"
 #include "trainer/model.h"
@@ -220,71 +221,68 @@ static long check_conv(const fs_backend *fast, const int shape[7]) {
 }
 
 /* ---------------------------------------------------------------- output */
-static void print_header(const bench_opts *o, int threads, double peak1, double peak_t) {
-    if (o->json) {
-        printf("{\"type\":\"header\",\"bench\":\"kernels\",\"version\":\"%s\",\"commit\":\"%s\",\"backend\":\"cpu\","
-               "\"threads\":%d,\"blas_core\":\"%s\",\"batch\":%d,\"reps\":%d,\"peak_gflops_1thread\":%.2f,"
-               "\"peak_gflops\":%.2f,\"config\":\"%s\"}\n",
-               FS_VERSION, fs_git_commit(), threads, fs_cpu_blas_core(), o->batch, o->reps, peak1, peak_t,
-               o->config ? o->config : "original-64 (built in)");
-        return;
-    }
-    printf("# faceswarm %s (commit %s) bench kernels: backend cpu (im2col + OpenBLAS sgemm, OpenMP)\n", FS_VERSION,
-           fs_git_commit());
-    char reps[48];
-    if (o->reps) snprintf(reps, sizeof reps, "%d", o->reps);
-    else snprintf(reps, sizeof reps, "auto (1-10, ~0.6 s per shape)");
-    printf("# threads %d (OpenMP, each running single-threaded OpenBLAS sgemm on its slice; OpenBLAS kernels '%s')\n",
-           threads, fs_cpu_blas_core());
-    printf("# batch %d, reps %s; ms = best of reps\n", o->batch, reps);
+static const fs_bench_col COLS[] = {
+    FS_COL_S("layer", NULL, NULL, -24),
+    FS_COL_S("shape", NULL, "in -> out, kernel", -26),
+    FS_COL_I("batch", NULL, "images", 6),
+    FS_COL_N("gflop_per_pass", "gflop", "/pass", 8, 3, 4),
+    FS_COL_N("ms_fwd", "fwd", "ms", 9, 2, 3),
+    FS_COL_N("ms_bwd_data", "bwd_data", "ms", 9, 2, 3),
+    FS_COL_N("ms_bwd_filter", "bwd_filt", "ms", 9, 2, 3),
+    FS_COL_N("gflops_fwd", "fwd", "GFLOP/s", 9, 1, 2),
+    FS_COL_N("gflops_bwd", "bwd", "GFLOP/s", 9, 1, 2),
+    FS_COL_N("gflops", "total", "GFLOP/s", 9, 1, 2),
+    FS_COL_N("peak_gflops", "peak", "GFLOP/s", 9, 1, 2),
+    FS_COL_N("peak_frac", "frac", NULL, 6, 3, 4),
+    FS_COL_I("reps", NULL, NULL, 4),
+};
+
+static void print_header(fs_bench *B, const bench_opts *o, int threads, double peak1, double peak_t) {
+    fs_bench_fact_str(B, "backend", "cpu (im2col + OpenBLAS sgemm, OpenMP)");
+    fs_bench_fact_int(B, "threads", threads);
+    fs_bench_note(B, "each OpenMP thread runs single-threaded OpenBLAS sgemm on its slice");
+    fs_bench_fact_str(B, "blas_core", fs_cpu_blas_core());
+    fs_bench_fact_int(B, "batch", o->batch);
+    if (o->reps) fs_bench_fact_int(B, "reps", o->reps);
+    else fs_bench_fact_str(B, "reps", "auto (1-10, ~0.6 s per shape)");
+    fs_bench_fact_str(B, "config", o->config ? o->config : "original-64 (built in)");
     if (o->config)
-        printf("# shapes: the conv and dense layers of %s (encoder: every identity's batch, as in a training "
-               "step; then one decoder)\n", o->config);
-    else printf("# shapes: faceswap's original model at 64 px (encoder, then one decoder)\n");
-    printf("# FP32 peak (FMA loop, %d independent 8-wide chains): %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d\n",
-           FMA_CHAINS, peak1, peak_t, threads);
-    printf("# peak: the FMA loop again just before each shape (the host is shared); frac = total / peak\n");
-    printf("# %-24s %-26s %8s %9s %9s %9s %9s %9s %9s %9s %6s %4s\n", "layer", "shape", "gflop", "fwd", "bwd_data",
-           "bwd_filt", "fwd", "bwd", "total", "peak", "frac", "reps");
-    printf("# %-24s %-26s %8s %9s %9s %9s %9s %9s %9s %9s %6s %4s\n", "", "(in -> out, kernel)", "(/pass)", "(ms)",
-           "(ms)", "(ms)", "(GFLOP/s)", "(GFLOP/s)", "(GFLOP/s)", "(GFLOP/s)", "", "");
+        fs_bench_note(B, "shapes: the conv and dense layers of %s (encoder: every identity's batch, as in a training "
+                         "step; then one decoder)", o->config);
+    else fs_bench_note(B, "shapes: faceswap's original model at 64 px (encoder, then one decoder)");
+    fs_bench_fact_num(B, "peak_gflops_1thread", peak1, 2, "GFLOP/s");
+    fs_bench_fact_num(B, "peak_gflops", peak_t, 2, "GFLOP/s");
+    fs_bench_note(B, "FP32 peak: an FMA loop of %d independent 8-wide chains, on 1 thread and on all threads; "
+                     "again just before each shape (the host is shared); frac = total / peak; ms = best of reps",
+                  FMA_CHAINS);
+    fs_bench_columns(B, "shapes", COLS, (int)FS_ARRAY_LEN(COLS));
 }
 
-static void print_row(const bench_opts *o, const bench_shape *s, const bench_result *r) {
+static void print_row(fs_bench *B, const bench_opts *o, const bench_shape *s, const bench_result *r) {
     char shape[64];
     int batch = o->batch * FS_MAX(1, s->batch_mult);
     if (s->dense) snprintf(shape, sizeof shape, "%d -> %d", s->cin, s->cout);
     else snprintf(shape, sizeof shape, "%dx%dx%d -> %d k%d s%d", s->h, s->w, s->cin, s->cout, s->k, s->stride);
     double fwd = r->gflop / (r->ms[0] * 1e-3), bwd = 2 * r->gflop / ((r->ms[1] + r->ms[2]) * 1e-3);
     double total = 3 * r->gflop / ((r->ms[0] + r->ms[1] + r->ms[2]) * 1e-3);
-    if (o->json) {
-        printf("{\"type\":\"row\",\"layer\":\"%s\",\"shape\":\"%s\",\"batch\":%d,\"gflop_per_pass\":%.4f,"
-               "\"ms_fwd\":%.3f,\"ms_bwd_data\":%.3f,\"ms_bwd_filter\":%.3f,\"gflops_fwd\":%.2f,\"gflops_bwd\":%.2f,"
-               "\"gflops\":%.2f,\"peak_gflops\":%.2f,\"peak_frac\":%.4f,\"reps\":%d}\n",
-               s->name, shape, batch, r->gflop, r->ms[0], r->ms[1], r->ms[2], fwd, bwd, total, r->peak,
-               total / r->peak, r->reps);
-        return;
-    }
-    printf("  %-24s %-26s %8.3f %9.2f %9.2f %9.2f %9.1f %9.1f %9.1f %9.1f %6.3f %4d\n", s->name, shape, r->gflop,
-           r->ms[0], r->ms[1], r->ms[2], fwd, bwd, total, r->peak, total / r->peak, r->reps);
+    fs_bench_row(B, (fs_bench_val[]){FS_STR(s->name), FS_STR(shape), FS_INT(batch), FS_NUM(r->gflop), FS_NUM(r->ms[0]),
+                                     FS_NUM(r->ms[1]), FS_NUM(r->ms[2]), FS_NUM(fwd), FS_NUM(bwd), FS_NUM(total),
+                                     FS_NUM(r->peak), FS_NUM(total / r->peak), FS_INT(r->reps)});
 }
 
-static void print_footer(const bench_opts *o, long wrong, double gflop, double sec, double peak) {
-    if (o->json) {
-        printf("{\"type\":\"summary\",\"gflops_all_shapes\":%.2f,\"peak_frac\":%.4f,\"check_shapes\":%zu,"
-               "\"wrong\":%ld}\n",
-               gflop / sec, gflop / sec / peak, FS_ARRAY_LEN(g_checks), wrong);
-        return;
-    }
-    printf("# all shapes: %.1f GFLOP/s, %.3f of the peak measured at the start\n", gflop / sec, gflop / sec / peak);
-    printf("# check: fast conv vs reference (fwd, bwd_data, bwd_filter; |diff| > 1e-4 max|ref|) on %zu shapes:",
-           FS_ARRAY_LEN(g_checks));
-    for (size_t i = 0; i < FS_ARRAY_LEN(g_checks); i++) {
+static void print_footer(fs_bench *B, long wrong, double gflop, double sec, double peak) {
+    fs_bench_fact_num(B, "gflops_all_shapes", gflop / sec, 2, "GFLOP/s");
+    fs_bench_fact_num(B, "peak_frac", gflop / sec / peak, 4, "of the peak measured at the start");
+    char shapes[512] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < FS_ARRAY_LEN(g_checks) && len < sizeof shapes; i++) {
         const int *c = g_checks[i];
-        printf(" n=%d %dx%dx%d->%d k%d s%d%s", c[0], c[1], c[2], c[3], c[4], c[5], c[6],
-               i + 1 < FS_ARRAY_LEN(g_checks) ? ";" : "\n");
+        len += (size_t)snprintf(shapes + len, sizeof shapes - len, "%sn=%d %dx%dx%d->%d k%d s%d", i ? "; " : "", c[0],
+                                c[1], c[2], c[3], c[4], c[5], c[6]);
     }
-    printf("# wrong %ld\n", wrong);
+    fs_bench_fact_int(B, "check_shapes", (long long)FS_ARRAY_LEN(g_checks));
+    fs_bench_note(B, "check: fast conv vs reference (fwd, bwd_data, bwd_filter; |diff| > 1e-4 max|ref|) on %s", shapes);
+    fs_bench_wrong(B, wrong);
 }
 
 /* ---------------------------------------------------------------- command line */
@@ -352,25 +350,26 @@ int bench_kernels(int argc, char **argv) {
     bench_opts o;
     bench_shape *shapes;
     size_t count;
+    fs_bench B;
+    fs_bench_init(&B, "kernels", argc, argv); /* before getopt permutes argv */
     int rc = parse_opts(argc, argv, &o);
-    if (rc >= 0) return rc;
-    if ((rc = load_shapes(&o, &shapes, &count)) != 0) return rc;
+    if (rc >= 0 || (rc = load_shapes(&o, &shapes, &count)) != 0) return fs_bench_free(&B), rc;
+    B.json = o.json;
     fs_cpu_set_threads(o.threads);
     const fs_backend *be = fs_backend_cpu();
     int threads = fs_cpu_threads();
     double peak1 = measure_peak(1, 5), peak = threads == 1 ? peak1 : measure_peak(threads, 5);
-    print_header(&o, threads, peak1, peak);
+    print_header(&B, &o, threads, peak1, peak);
     double gflop = 0.0, sec = 0.0;
     for (size_t i = 0; i < count; i++) {
         bench_result r = bench_one(be, &shapes[i], &o);
-        print_row(&o, &shapes[i], &r);
-        fflush(stdout);
+        print_row(&B, &o, &shapes[i], &r);
         gflop += 3 * r.gflop, sec += 1e-3 * (r.ms[0] + r.ms[1] + r.ms[2]);
     }
     free(shapes);
     long wrong = 0;
     for (size_t i = 0; i < FS_ARRAY_LEN(g_checks); i++) wrong += check_conv(be, g_checks[i]);
-    print_footer(&o, wrong, gflop, sec, peak);
+    print_footer(&B, wrong, gflop, sec, peak);
     if (wrong) fprintf(stderr, "faceswarm bench kernels: %ld wrong element(s) in the fast conv\n", wrong);
-    return wrong ? FS_EXIT_FAIL : FS_EXIT_OK;
+    return fs_bench_end(&B, "elements of the fast conv that differ from the reference");
 }

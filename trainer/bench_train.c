@@ -16,6 +16,7 @@
 #include "comms/allreduce.h"
 #include "comms/world.h"
 #include "kernels/cpu/cpu.h"
+#include "trainer/bench.h"
 #include "trainer/cli.h"
 #include "trainer/train.h"
 
@@ -97,20 +98,34 @@ static int bench_steps(fs_world *w, const fs_config *cfg, const bench_opts *o, f
     return rc;
 }
 
-static void print_row(const char *name, int ranks, int threads, const bench_opts *o, const bench_row *r, double eff,
-                      int json) {
-    if (json) {
-        printf("{\"config\":\"%s\",\"ranks\":%d,\"threads\":%d,\"batch_per_rank\":%d,\"images_per_s\":%.2f,"
-               "\"step_ms\":%.2f,\"upload_ms\":%.2f,\"forward_ms\":%.2f,\"backward_ms\":%.2f,\"comm_wait_ms\":%.2f,"
-               "\"optimizer_ms\":%.2f,\"efficiency\":%.3f,\"allreduce\":\"%s\"}\n", name, ranks, threads, o->batch, r->img_s,
-               r->step_ms, r->upload_ms, r->fwd_ms, r->bwd_ms, r->comm_ms, r->opt_ms, eff, r->path);
-        return;
-    }
-    char effs[16] = "-";
-    if (eff > 0) snprintf(effs, sizeof effs, "%.1f%%", 100 * eff);
-    printf("%-16s %5d %7d %6d %9.2f %9.1f %8.1f %8.1f %8.1f %8.1f %8.1f %6.1f%% %7s\n", name, ranks, threads,
-           o->batch, r->img_s, r->step_ms, r->upload_ms, r->fwd_ms, r->bwd_ms, r->comm_ms, r->opt_ms,
-           100 * r->comm_ms / r->step_ms, effs);
+static const fs_bench_col COLS[] = {
+    FS_COL_S("config", NULL, NULL, -16),
+    FS_COL_S("run", NULL, NULL, -14),
+    FS_COL_I("ranks", NULL, NULL, 5),
+    FS_COL_I("threads", NULL, NULL, 7),
+    FS_COL_I("batch_per_rank", "batch", NULL, 6),
+    FS_COL_N("images_per_s", "images/s", "img/s", 9, 2, 2),
+    FS_COL_N("step_ms", "step", "ms", 9, 1, 2),
+    FS_COL_N("upload_ms", "upload", "ms", 8, 1, 2),
+    FS_COL_N("forward_ms", "forward", "ms", 8, 1, 2),
+    FS_COL_N("backward_ms", "backward", "ms", 8, 1, 2),
+    FS_COL_N("comm_wait_ms", "comm_wait", "ms", 9, 1, 2),
+    FS_COL_N("optimizer_ms", "adam", "ms", 8, 1, 2),
+    FS_COL_P("comm_frac", "comm/step", 9, 1, 3),
+    FS_COL_P("efficiency", "effic.", 7, 1, 3),
+    FS_COL_S("allreduce", "all-reduce", NULL, -36),
+};
+
+/* One row; eff <= 0: no efficiency (the one-rank row); comm < 0: no communication (the
+ * independent ranks). */
+static void print_row(fs_bench *B, const char *name, const char *run, int ranks, int threads, const bench_opts *o,
+                      const bench_row *r, double eff, const char *path) {
+    int comm = strcmp(run, "independent") != 0;
+    fs_bench_row(B, (fs_bench_val[]){FS_STR(name), FS_STR(run), FS_INT(ranks), FS_INT(threads), FS_INT(o->batch),
+                                     FS_NUM(r->img_s), FS_NUM(r->step_ms), FS_NUM(r->upload_ms), FS_NUM(r->fwd_ms),
+                                     FS_NUM(r->bwd_ms), comm ? FS_NUM(r->comm_ms) : FS_NONE, FS_NUM(r->opt_ms),
+                                     comm ? FS_NUM(r->comm_ms / r->step_ms) : FS_NONE, eff > 0 ? FS_NUM(eff) : FS_NONE,
+                                     FS_STR(path)});
 }
 
 /* The machine's own limit on weak scaling: every rank trains alone at the same time (a world
@@ -191,29 +206,27 @@ static double median_ratio(bench_row (*rounds)[N_ROWS], int n, int num, int den,
     return median(v, n);
 }
 
-static void print_rows(const fs_world *w, const char *name, int threads, const bench_opts *o,
+/* The rows of one config: solo (rank 0 alone), data-parallel (P ranks, the config's path;
+ * efficiency = rate(P) / (P x rate(1))), independent (P ranks alone at once; efficiency =
+ * the data-parallel run / this), mpi-comparison (P ranks through MPI, when the config's
+ * path is not MPI). */
+static void print_rows(fs_bench *B, const fs_world *w, const char *name, int threads, const bench_opts *o,
                        bench_row (*rounds)[N_ROWS]) {
     int n = o->rounds, P = w->size;
-    print_row(name, 1, threads, o, median_row(rounds, n, ROW_ONE), 0, o->json);
+    const bench_row *one = median_row(rounds, n, ROW_ONE);
+    print_row(B, name, "solo", 1, threads, o, one, 0, one->path);
     if (P == 1) return;
     const bench_row *all = median_row(rounds, n, ROW_ALL), *ind = median_row(rounds, n, ROW_IND);
-    print_row(name, P, threads, o, all, median_ratio(rounds, n, ROW_ALL, ROW_ONE, P), o->json);
-    if (!o->json) printf("%-16s   (all-reduce: %s)\n", "", all->path);
+    print_row(B, name, "data-parallel", P, threads, o, all, median_ratio(rounds, n, ROW_ALL, ROW_ONE, P), all->path);
     double capped = median_ratio(rounds, n, ROW_ALL, ROW_IND, 1);
-    if (!o->json)
-        printf("%-16s %3dx1 %7d %6d %9.2f %9.1f %8.1f %8.1f %8.1f %8.1f %8.1f %7s %6.1f%%  (independent ranks at once; "
-               "effic. = %d-rank run / this)\n", name, P, threads, o->batch, ind->img_s, ind->step_ms, ind->upload_ms,
-               ind->fwd_ms, ind->bwd_ms, 0.0, ind->opt_ms, "-", 100 * capped, P);
-    else
-        printf("{\"config\":\"%s\",\"ranks\":%d,\"independent\":true,\"images_per_s\":%.2f,\"efficiency\":%.3f}\n",
-               name, P, ind->img_s, capped);
+    print_row(B, name, "independent", P, threads, o, ind, capped, "none (independent ranks at once)");
     if (!rounds[0][ROW_MPI].img_s) return;
     const bench_row *viampi = median_row(rounds, n, ROW_MPI);
-    print_row(name, P, threads, o, viampi, median_ratio(rounds, n, ROW_MPI, ROW_ONE, P), o->json);
-    if (!o->json) printf("%-16s   (all-reduce: %s, for comparison)\n", "", viampi->path);
+    print_row(B, name, "mpi-comparison", P, threads, o, viampi, median_ratio(rounds, n, ROW_MPI, ROW_ONE, P),
+              viampi->path);
 }
 
-static int bench_config(fs_world *w, const char *path, const bench_opts *o, int *wrong, fs_error *e) {
+static int bench_config(fs_bench *B, fs_world *w, const char *path, const bench_opts *o, fs_error *e) {
     fs_config cfg;
     int rc = fs_config_load(&cfg, path, e);
     if (!rc) rc = fs_config_validate(&cfg, e);
@@ -225,11 +238,10 @@ static int bench_config(fs_world *w, const char *path, const bench_opts *o, int 
     for (int i = 0; i < o->rounds && !rc; i++) {
         rc = bench_round(w, &cfg, o, rounds[i], e);
         if (!rc && w->rank == 0 && !(rounds[i][ROW_ONE].loss1 < rounds[i][ROW_ONE].loss0))
-            ++*wrong; /* the steps did not train */
+            fs_bench_wrong(B, 1); /* the steps did not train */
     }
-    if (!rc && w->rank == 0) print_rows(w, name, threads, o, rounds);
+    if (!rc && w->rank == 0) print_rows(B, w, name, threads, o, rounds);
     free(rounds);
-    fflush(stdout);
     return rc;
 }
 
@@ -250,6 +262,8 @@ int bench_train(int argc, char **argv) {
     bench_opts o = {.steps = 5, .batch = 16, .rounds = 1};
     int c, rc = 0;
     fs_error e = {0};
+    fs_bench B;
+    fs_bench_init(&B, "train", argc, argv); /* before getopt permutes argv */
     optind = 1;
     while (!rc && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 's') rc = fs_parse_int("--steps", optarg, 1, 1000000, &o.steps, &e);
@@ -263,33 +277,34 @@ int bench_train(int argc, char **argv) {
                        "and identity] [--threads T] [--rounds R] [--json]\n  --rounds R: every row R times, interleaved (1, P, Px1, P via MPI, "
                        "1, P, ...); medians printed, efficiencies = median of each round's ratio\n  default configs: configs/quickstart.yaml "
                        "configs/original-64.yaml\n");
+            fs_bench_free(&B);
             return c == 'h' ? FS_EXIT_OK : FS_EXIT_BADINPUT;
         }
     }
     if (rc) {
         fprintf(stderr, "error: faceswarm bench train: %s\n", e.msg);
-        return rc;
+        return fs_bench_free(&B), rc;
     }
     fs_world w;
-    if (fs_world_init(&w, &argc, &argv, &e)) return fprintf(stderr, "error: %s\n", e.msg), FS_EXIT_FAIL;
+    if (fs_world_init(&w, &argc, &argv, &e))
+        return fprintf(stderr, "error: %s\n", e.msg), fs_bench_free(&B), FS_EXIT_FAIL;
+    B.json = o.json, B.quiet = w.rank != 0;
     char b1[FS_PATH_LEN], b2[FS_PATH_LEN];
     const char *defaults[] = {default_config("quickstart.yaml", b1, sizeof b1),
                               default_config("original-64.yaml", b2, sizeof b2)};
     const char *const *cfgs = optind < argc ? (const char *const *)argv + optind : defaults;
-    int n = optind < argc ? argc - optind : 2, wrong = 0;
-    if (w.rank == 0) {
-        printf("# faceswarm bench train %s (commit %s)\n# world size %d, %d step(s) after 1 warm-up, batch %d per "
-               "rank and identity, random in-memory faces (loader: faceswarm bench loader); %d round(s), medians\n",
-               FS_VERSION, fs_git_commit(), w.size, o.steps, o.batch, o.rounds);
-        if (!o.json)
-            printf("%-16s %5s %7s %6s %9s %9s %8s %8s %8s %8s %8s %7s %7s\n%-16s %5s %7s %6s %9s %9s %8s %8s %8s %8s "
-                   "%8s %7s %7s\n", "config", "ranks", "threads", "batch", "images/s", "step", "upload", "forward",
-                   "backward", "comm", "adam", "comm", "effic.", "", "", "", "", "img/s", "ms", "ms", "ms", "ms",
-                   "wait ms", "ms", "%step", "");
-    }
-    for (int i = 0; i < n && !rc; i++) rc = bench_config(&w, cfgs[i], &o, &wrong, &e);
+    int n = optind < argc ? argc - optind : 2;
+    fs_bench_fact_int(&B, "world_size", w.size);
+    fs_bench_fact_int(&B, "steps", o.steps);
+    fs_bench_fact_int(&B, "warmup_steps", 1);
+    fs_bench_fact_int(&B, "batch_per_rank", o.batch);
+    fs_bench_fact_int(&B, "rounds", o.rounds);
+    fs_bench_note(&B, "batch per rank and identity, random in-memory faces (loader: faceswarm bench loader); "
+                      "rows are medians over the rounds");
+    fs_bench_columns(&B, "steps", COLS, (int)FS_ARRAY_LEN(COLS));
+    for (int i = 0; i < n && !rc; i++) rc = bench_config(&B, &w, cfgs[i], &o, &e);
     if (rc) fprintf(stderr, "error: %s\n", e.msg);
-    if (w.rank == 0 && !rc) printf("# wrong %d (a run whose loss did not fall over its steps)\n", wrong);
     fs_world_finalize(&w);
-    return rc ? rc : wrong ? FS_EXIT_FAIL : FS_EXIT_OK;
+    if (rc) return fs_bench_free(&B), rc;
+    return fs_bench_end(&B, "a run whose loss did not fall over its steps");
 }

@@ -16,9 +16,9 @@ int cmd_keys(int argc, char **argv);        /* comms/keys.c */
 int cmd_submit(int argc, char **argv);      /* slurm/submit.c */
 int cmd_detect(int argc, char **argv);      /* data/detect_cmd.c */
 
-/* faceswarm bench <what>: each benchmark prints '#' header lines, then fixed-width rows
- * under a units row (or JSON lines with --json), checks its own results and exits non-zero
- * when they are wrong. */
+/* faceswarm bench <what>: each benchmark prints through the one harness (trainer/bench.h,
+ * docs/bench.md): '#' header lines, then fixed-width rows under a units row (or JSON lines of
+ * one schema with --json), checks its own results and exits 1 when any is wrong. */
 int bench_kernels(int argc, char **argv);     /* kernels/bench.c */
 int bench_loader(int argc, char **argv);      /* data/bench_loader.c */
 int bench_extract(int argc, char **argv);     /* data/bench_extract.c */

@@ -29,7 +29,7 @@ void fs_nccl_free(fs_nccl_allreduce *ar) {}
 
 int fs_nccl_available(void) { return 0; }
 
-int fs_nccl_bench(fs_world *w, size_t min_bytes, size_t max_bytes, size_t bucket_bytes, int iters, int json,
+int fs_nccl_bench(fs_world *w, size_t min_bytes, size_t max_bytes, size_t bucket_bytes, int iters, fs_bench *B,
                   fs_error *e) {
     absent(e, "bench allreduce (NCCL path)");
     return -1;

@@ -21,6 +21,7 @@
 
 #include "comms/allreduce.h"
 #include "comms/world.h"
+#include "trainer/bench.h"
 #include "trainer/common.h"
 
 typedef struct fs_nccl_allreduce fs_nccl_allreduce;
@@ -40,7 +41,15 @@ int  fs_nccl_finish(fs_nccl_allreduce *ar, double timeout_s, fs_allreduce_stats 
 void fs_nccl_free(fs_nccl_allreduce *ar);
 int  fs_nccl_available(void);  /* 1 in builds with NCCL */
 /* nccl-tests style rows for `faceswarm bench allreduce`: sizes min..max bytes, plain (one
-   ncclAllReduce) and bucketed paths, time/algbw/busbw/wrong; returns the wrong count or <0. */
-int  fs_nccl_bench(fs_world *w, size_t min_bytes, size_t max_bytes, size_t bucket_bytes, int iters, int json, fs_error *e);
+   ncclAllReduce) and bucketed paths, time/algbw/busbw/wrong, as the table "nccl" of the
+   bench's harness B (its first FS_ALLREDUCE_BENCH_NCCL_COLS columns of the MPI table);
+   returns the wrong count or <0. */
+int  fs_nccl_bench(fs_world *w, size_t min_bytes, size_t max_bytes, size_t bucket_bytes, int iters, fs_bench *B,
+                   fs_error *e);
+/* The columns of `bench allreduce` (comms/bench_allreduce.c): size, count, dtype, then the plain
+   and bucketed paths' time, algbw, busbw, wrong, buckets (the NCCL table stops there), then
+   the overlapped path's. */
+extern const fs_bench_col fs_allreduce_bench_cols[];
+#define FS_ALLREDUCE_BENCH_NCCL_COLS 12
 
 #endif

@@ -5,7 +5,7 @@
  *   bucketed  fs_nccl_*: buckets launched through ready() in backward order (BENCH_LAYERS
  *             ready() calls, no compute between them), finish() waiting for the last.
  * algbw = bytes / time; busbw = algbw * 2(P-1)/P; time is the slowest rank's mean. Only
- * rank 0 prints. */
+ * rank 0 prints (the harness of `bench allreduce`, trainer/bench.h). */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,58 +108,40 @@ static int bench_size(nb_ctx *b, int iters, nb_result res[2], fs_error *e) {
 static double algbw(size_t bytes, double t) { return t > 0 ? (double)bytes / t / 1e9 : 0; }
 static double busbw(size_t bytes, double t, int p) { return algbw(bytes, t) * 2.0 * (p - 1) / p; }
 
-static int print_header(const nb_ctx *b, int json, fs_error *e) {
-    char hosts[1024];
+/* The NCCL table's facts come after the MPI table's rows: they are summary facts (bench.h). */
+static int print_header(const nb_ctx *b, fs_bench *B, fs_error *e) {
+    char hosts[1024], ver[32];
     int v = 0, rc = fs_world_hosts(b->w, hosts, sizeof hosts, e);
-    if (rc || b->w->rank != 0) return rc;
+    if (rc) return rc;
     NCCL_CHECK(e, ncclGetVersion(&v));
-    double mib = (double)b->bucket_bytes / (double)MIB;
-    if (json) {
-        printf("{\"bench\":\"allreduce\",\"backend\":\"nccl\",\"version\":\"%s\",\"commit\":\"%s\",\"world_size\":%d,"
-               "\"hosts\":\"%s\",\"nccl\":\"%d.%d.%d\",\"device\":\"%s\",\"bucket_mb\":%g,\"layers\":%d}\n",
-               FS_VERSION, fs_git_commit(), b->w->size, hosts, v / 10000, v % 10000 / 100, v % 100,
-               fs_cuda_device_name(), mib, BENCH_LAYERS);
-        return 0;
-    }
-    printf("# faceswarm %s (commit %s) bench allreduce, NCCL path\n", FS_VERSION, fs_git_commit());
-    printf("# world size %d, hosts: %s; NCCL %d.%d.%d; rank 0 on %s\n", b->w->size, hosts, v / 10000,
-           v % 10000 / 100, v % 100, fs_cuda_device_name());
-    printf("# op sum, type float, in place, device buffers; bucket %g MiB; %d ready() calls per pass\n", mib,
-           BENCH_LAYERS);
-    printf("#                           %-32s %s\n", "plain ncclAllReduce", "bucketed fs_nccl");
-    printf("# %10s %10s %5s %9s %7s %7s %5s %9s %7s %7s %5s %4s\n", "size", "count", "type", "time", "algbw",
-           "busbw", "wrong", "time", "algbw", "busbw", "wrong", "bkts");
-    printf("# %10s %10s %5s %9s %7s %7s %5s %9s %7s %7s %5s %4s\n", "(B)", "(elements)", "", "(us)", "(GB/s)",
-           "(GB/s)", "", "(us)", "(GB/s)", "(GB/s)", "", "");
+    snprintf(ver, sizeof ver, "%d.%d.%d", v / 10000, v % 10000 / 100, v % 100);
+    fs_bench_fact_str(B, "nccl", ver);
+    fs_bench_fact_str(B, "nccl_device", fs_cuda_device_name());
+    fs_bench_fact_num(B, "nccl_bucket_mib", (double)b->bucket_bytes / (double)MIB, 3, "MiB");
+    fs_bench_fact_int(B, "nccl_layers", BENCH_LAYERS);
+    fs_bench_note(B, "NCCL path on %s: op sum, dtype float, in place, device buffers; plain ncclAllReduce (plain_), "
+                     "bucketed fs_nccl (bucketed_), %d ready() calls per pass", hosts, BENCH_LAYERS);
+    fs_bench_columns(B, "nccl", fs_allreduce_bench_cols, FS_ALLREDUCE_BENCH_NCCL_COLS);
     return 0;
 }
 
-static void print_row(const nb_ctx *b, int json, const nb_result r[2]) {
+static void print_row(const nb_ctx *b, fs_bench *B, const nb_result r[2]) {
     size_t bytes = b->count * sizeof(float);
     int p = b->w->size;
-    if (json) {
-        printf("{\"size\":%zu,\"count\":%zu,\"type\":\"float\",\"backend\":\"nccl\",\"plain\":{\"time_us\":%.2f,"
-               "\"algbw\":%.3f,\"busbw\":%.3f,\"wrong\":%ld},\"bucketed\":{\"time_us\":%.2f,\"algbw\":%.3f,"
-               "\"busbw\":%.3f,\"wrong\":%ld,\"buckets\":%d}}\n",
-               bytes, b->count, 1e6 * r[0].time_s, algbw(bytes, r[0].time_s), busbw(bytes, r[0].time_s, p),
-               r[0].wrong, 1e6 * r[1].time_s, algbw(bytes, r[1].time_s), busbw(bytes, r[1].time_s, p), r[1].wrong,
-               r[1].buckets);
-        return;
-    }
-    printf("  %10zu %10zu %5s %9.1f %7.3f %7.3f %5ld %9.1f %7.3f %7.3f %5ld %4d\n", bytes, b->count, "float",
-           1e6 * r[0].time_s, algbw(bytes, r[0].time_s), busbw(bytes, r[0].time_s, p), r[0].wrong,
-           1e6 * r[1].time_s, algbw(bytes, r[1].time_s), busbw(bytes, r[1].time_s, p), r[1].wrong, r[1].buckets);
+    fs_bench_row(B, (fs_bench_val[]){FS_INT(bytes), FS_INT(b->count), FS_STR("float"), FS_NUM(1e6 * r[0].time_s),
+                                     FS_NUM(algbw(bytes, r[0].time_s)), FS_NUM(busbw(bytes, r[0].time_s, p)),
+                                     FS_INT(r[0].wrong), FS_NUM(1e6 * r[1].time_s), FS_NUM(algbw(bytes, r[1].time_s)),
+                                     FS_NUM(busbw(bytes, r[1].time_s, p)), FS_INT(r[1].wrong), FS_INT(r[1].buckets)});
 }
 
 /* ---------------------------------------------------------------- run */
-static int sweep(nb_ctx *b, size_t min_bytes, size_t max_bytes, int iters, int json, long *wrong, fs_error *e) {
+static int sweep(nb_ctx *b, size_t min_bytes, size_t max_bytes, int iters, fs_bench *B, long *wrong, fs_error *e) {
     for (size_t bytes = min_bytes; bytes <= max_bytes; bytes *= 2) {
         nb_result r[2];
         b->count = bytes / sizeof(float);
         int rc = bench_size(b, iters, r, e);
         if (rc) return rc;
-        if (b->w->rank == 0) print_row(b, json, r);
-        fflush(stdout);
+        print_row(b, B, r);
         *wrong += r[0].wrong + r[1].wrong;
         if (bytes > max_bytes / 2) break;
     }
@@ -189,7 +171,7 @@ static void free_buffers(nb_ctx *b) {
     free(b->host);
 }
 
-int fs_nccl_bench(fs_world *w, size_t min_bytes, size_t max_bytes, size_t bucket_bytes, int iters, int json,
+int fs_nccl_bench(fs_world *w, size_t min_bytes, size_t max_bytes, size_t bucket_bytes, int iters, fs_bench *B,
                   fs_error *e) {
     nb_ctx b = {.w = w, .bucket_bytes = bucket_bytes};
     long wrong = 0;
@@ -199,11 +181,10 @@ int fs_nccl_bench(fs_world *w, size_t min_bytes, size_t max_bytes, size_t bucket
     if (!rc) rc = fs_nccl_init(&b.ar, w, NULL, 0, bucket_bytes, e);
     if (rc) return -1;
     rc = fs_nccl_agree(w, alloc_buffers(&b, max_bytes / sizeof(float), e), "allocate the bench's buffers", e);
-    if (!rc) rc = print_header(&b, json, e);
-    if (!rc) rc = sweep(&b, min_bytes, max_bytes, iters, json, &wrong, e);
+    if (!rc) rc = print_header(&b, B, e);
+    if (!rc) rc = sweep(&b, min_bytes, max_bytes, iters, B, &wrong, e);
     free_buffers(&b);
     fs_nccl_free(b.ar);
     if (rc) return -1;
-    if (w->rank == 0 && !json) printf("# wrong values: %ld (%s)\n", wrong, wrong ? "FAILED" : "OK");
     return wrong > INT_MAX ? INT_MAX : (int)wrong;
 }

@@ -71,9 +71,9 @@ has "identity 'Jane Doe'"; has "letters, digits"
 ls "$T" | grep -q -e strict.h5 -e none.h5 -e noconsent.h5 -e spaced.h5 && fail "a failed import left a file: $(ls "$T")"
 
 expect 0 "$BIN" bench loader --data "$T/ds" --seconds 0.2 --json
-has '"threads": 1'; has '"threads": 2'; has "# wrong 0"
+has '"threads":1'; has '"threads":2'; has '"kind":"summary","bench":"loader","wrong":0'
 # the issue's target: the loader delivers at least 10x what training at batch 16 consumes
-awk -F'"x_train": ' '/x_train/ { split($2, a, "}"); if (a[1] + 0 < 10) bad = 1 } END { exit bad }' "$T/out" ||
+awk -F'"x_train":' '/"kind":"row"/ { split($2, a, "}"); if (a[1] + 0 < 10) bad = 1 } END { exit bad }' "$T/out" ||
     fail "loader below 10x the training rate: $(cat "$T/out")"
 expect 2 "$BIN" bench loader --data "$T/nothing-here"
 
@@ -82,9 +82,9 @@ exit "$fails"
  -e none.h5 -e noconsent.h5 && fail "a failed import left a file: $(ls "$T")"
 
 expect 0 "$BIN" bench loader --data "$T/ds" --seconds 0.2 --json
-has '"threads": 1'; has '"threads": 2'; has "# wrong 0"
+has '"threads":1'; has '"threads":2'; has '"kind":"summary","bench":"loader","wrong":0'
 # the issue's target: the loader delivers at least 10x what training at batch 16 consumes
-awk -F'"x_train": ' '/x_train/ { split($2, a, "}"); if (a[1] + 0 < 10) bad = 1 } END { exit bad }' "$T/out" ||
+awk -F'"x_train":' '/"kind":"row"/ { split($2, a, "}"); if (a[1] + 0 < 10) bad = 1 } END { exit bad }' "$T/out" ||
     fail "loader below 10x the training rate: $(cat "$T/out")"
 expect 2 "$BIN" bench loader --data "$T/nothing-here"
 

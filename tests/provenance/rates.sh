@@ -14,26 +14,23 @@ T=provenance_test_tmp/rates
 rc=$?
 cat "$T/out"
 [ "$rc" -eq 0 ] || fail "bench watermark exited $rc"
-grep -q "^# wrong 0$" "$T/out" || fail "bench watermark counts wrong rows"
+grep -q '^{"kind":"summary",.*"wrong":0}$' "$T/out" || fail "bench watermark counts wrong rows"
 have_h264=1
 grep -q "h264crf23 rows skipped" "$T/out" && have_h264=0
 awk -v want=$((have_h264 ? 24 : 18)) '
-    /^\{/ {
+    function num(key) { if (!match($0, "\"" key "\":[0-9.]+")) return -1; return substr($0, RSTART + length(key) + 3, RLENGTH - length(key) - 3) + 0 }
+    /^\{"kind":"row"/ {
         n++
-        match($0, /"width": [0-9]+/); w = substr($0, RSTART + 9, RLENGTH - 9) + 0
-        match($0, /"height": [0-9]+/); h = substr($0, RSTART + 10, RLENGTH - 10) + 0
+        w = num("width"); h = num("height")
         size = w < h ? w : h
-        match($0, /"transform": "[a-z0-9]+"/); t = substr($0, RSTART + 14, RLENGTH - 15)
-        match($0, /"rate": [0-9.]+/); rate = substr($0, RSTART + 8, RLENGTH - 8) + 0
-        match($0, /"psnr_min": [0-9.]+/); psnr = substr($0, RSTART + 12, RLENGTH - 12) + 0
-        match($0, /"wrong_payload": [0-9]+/); badpl = substr($0, RSTART + 17, RLENGTH - 17) + 0
-        match($0, /"marked": [0-9]+/); marked = substr($0, RSTART + 10, RLENGTH - 10) + 0
+        match($0, /"transform":"[a-z0-9]+"/); t = substr($0, RSTART + 13, RLENGTH - 14)
+        rate = num("rate"); psnr = num("psnr_min"); badpl = num("wrong_payload"); marked = num("marked")
         if (marked < 100) { print "FAIL: only " marked " marked images: " $0; bad++ }
         if ((t != "h264crf23" || size >= 256) && rate < 0.99) { print "FAIL: rate " rate " < 0.99: " $0; bad++ }
         if (psnr < 40) { print "FAIL: PSNR " psnr " < 40 dB: " $0; bad++ }
         if (badpl) { print "FAIL: wrong payloads decoded: " $0; bad++ }
     }
-    /^# false positives/ { fp = $4 + 0; un = $6 + 0 }
+    /^\{"kind":"summary"/ { fp = num("false_positives"); un = num("unmarked_images") }
     END {
         if (n != want) { print "FAIL: " n " rows, expected " want; bad++ }
         if (un < 3000) { print "FAIL: only " un " unmarked images"; bad++ }
