@@ -19,7 +19,7 @@ struct fs_faces {
     int S;         /* face side, px */
     int nchw, f32; /* stored layout and dtype (from the map, checked against the file) */
     char identity[ATTR_LEN], consent[ATTR_LEN], source[ATTR_LEN], format[ATTR_LEN], synthetic[ATTR_LEN],
-        version[32];
+        version[32], checksum[32];
     void *scratch; /* conversion buffer for NCHW / float32 reads */
     size_t scratch_bytes;
     uint64_t *sums[FS_FACES_N_ITEMS]; /* /checksums/<item> [n] (schema v2), NULL when the file has none */
@@ -38,6 +38,7 @@ static int read_attrs(fs_faces *f, fs_error *e) {
         {"format", f->format, sizeof f->format},       {"version", f->version, sizeof f->version},
         {"identity", f->identity, sizeof f->identity}, {"consent", f->consent, sizeof f->consent},
         {"source", f->source, sizeof f->source},       {"synthetic", f->synthetic, sizeof f->synthetic},
+        {"checksum", f->checksum, sizeof f->checksum},
     };
     for (size_t i = 0; i < FS_ARRAY_LEN(tab); i++)
         if (fs_h5_attr_text(f->file, f->path, tab[i].name, tab[i].dst, tab[i].len, e) < 0) return -1;
@@ -592,6 +593,7 @@ const char *fs_faces_attr(const fs_faces *f, const char *name) {
     if (!strcmp(name, "format")) return f->format;
     if (!strcmp(name, "synthetic")) return f->synthetic;
     if (!strcmp(name, "version")) return f->version;
+    if (!strcmp(name, "checksum")) return f->checksum;
     return "";
 }
 

@@ -36,7 +36,8 @@ long fs_faces_count(const fs_faces *f);
  * /faces, else fs_faces_open fails naming what it found), 0 when it has none. */
 int fs_faces_has_masks(const fs_faces *f);
 int fs_faces_size(const fs_faces *f); /* S */
-/* identity, consent, source, format, synthetic ("" if absent); "version" as text. */
+/* identity, consent, source, format, synthetic, checksum (the attribute checksum of schema v2)
+ * ("" if absent); "version" as text. */
 const char *fs_faces_attr(const fs_faces *f, const char *name);
 const char *fs_faces_path(const fs_faces *f);
 /* The one rule of every reader: a file with a format attribute is a schema file (checked as

@@ -72,6 +72,9 @@ long fs_loader_epoch_length(const fs_loader *L) { return L->L; }
 long fs_loader_count(const fs_loader *L, int identity) { return L->count[identity]; }
 int fs_loader_has_masks(const fs_loader *L) { return L->masks; }
 const char *fs_loader_consent(const fs_loader *L, int identity) { return fs_faces_attr(L->faces[identity], "consent"); }
+const char *fs_loader_attr(const fs_loader *L, int identity, const char *name) {
+    return fs_faces_attr(L->faces[identity], name);
+}
 double fs_loader_wait_ms_total(const fs_loader *L) { return L->wait_total_ms; }
 
 /* ---------------------------------------------------------------- filling one batch */

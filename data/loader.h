@@ -80,6 +80,8 @@ long fs_loader_count(const fs_loader *L, int identity);
 int fs_loader_has_masks(const fs_loader *L);
 /* The consent reference recorded in identity's dataset ("" if none): for output labels. */
 const char *fs_loader_consent(const fs_loader *L, int identity);
+/* Any attribute of identity's dataset as fs_faces_attr gives it. */
+const char *fs_loader_attr(const fs_loader *L, int identity, const char *name);
 double fs_loader_wait_ms_total(const fs_loader *L); /* sum of wait_ms so far */
 /* One sample, unaugmented, for previews: out [S,S,3]. index is taken modulo the identity's
  * count (fs_loader_count), so any index below the epoch length is valid for every identity. */

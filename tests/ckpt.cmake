@@ -23,3 +23,5 @@ foreach(t fixtures_v1 cli)
 endforeach()
 fs_add_test(NAME ckpt_resume_tamper COMMAND bash ${CMAKE_SOURCE_DIR}/tests/ckpt/resume_tamper.sh
             $<TARGET_FILE:ckpt_mutate> LABELS unit TIMEOUT 120)
+fs_add_test(NAME ckpt_consent_chain COMMAND bash ${CMAKE_SOURCE_DIR}/tests/ckpt/consent_chain.sh
+            $<TARGET_FILE:ckpt_mutate> LABELS unit TIMEOUT 120)

@@ -123,6 +123,7 @@ static int write_meta(hid_t f, const fs_ckpt_meta *m) {
     char now[32];
     fs_iso_time(now);
     bad |= attr_write_str(f, "created", m->created[0] ? m->created : now);
+    if (m->consent_text && m->consent_text[0]) bad |= attr_write_str(f, "consent_chain", m->consent_text);
     return bad ? -1 : 0;
 }
 
@@ -421,6 +422,7 @@ static int read_all(hid_t f, const char *path, long n_params_expected, fs_ckpt_m
     if (!rc) rc = read_checked(f, path, "adam_v", H5T_NATIVE_FLOAT, 4, meta->n_params, adam_v, sums->adam_v, e);
     if (!rc) rc = read_text(f, path, "config", CONFIG_MAX, 1, &meta->config_text, sums->config, e);
     if (!rc) rc = read_text(f, path, "model", MODEL_MAX, meta->version >= 2, &meta->model_text, sums->model, e);
+    if (!rc && fs_h5_attr_alloc(f, path, "consent_chain", &meta->consent_text, NULL, e) < 0) rc = FS_EXIT_BADINPUT;
     return rc;
 }
 
@@ -482,7 +484,27 @@ int fs_ckpt_read(const char *path, long n_params_expected, fs_ckpt_meta *meta, f
 void fs_ckpt_meta_free(fs_ckpt_meta *meta) {
     free(meta->config_text);
     free(meta->model_text);
-    meta->config_text = meta->model_text = NULL;
+    free(meta->consent_text);
+    meta->config_text = meta->model_text = meta->consent_text = NULL;
+}
+
+int fs_ckpt_consent_of(const char *chain, const char *identity, char *out, size_t n) {
+    out[0] = 0;
+    size_t idlen = strlen(identity);
+    for (const char *p = chain; p && *p;) {
+        size_t len = strcspn(p, "\n");
+        if (!strncmp(p, "identity=", 9) && !strncmp(p + 9, identity, idlen) && p[9 + idlen] == '\t') {
+            const char *c = strstr(p, "\tconsent=");
+            if (c && c < p + len) {
+                c += 9;
+                size_t clen = strcspn(c, "\t\n");
+                snprintf(out, n, "%.*s", (int)clen, c);
+                return 1;
+            }
+        }
+        p += len + (p[len] == '\n');
+    }
+    return 0;
 }
 
 /* ---------------------------------------------------------------- run directory */

@@ -38,6 +38,10 @@ typedef struct fs_ckpt_meta {
     char created[32];
     char *config_text;    /* malloc'd by readers */
     char *model_text;     /* malloc'd by readers */
+    char *consent_text;   /* the consent chain: one line per identity, "identity=A<TAB>consent=REF<TAB>
+                             source=TEXT<TAB>dataset=FILE<TAB>dataset_checksum=HEX|none"; root attribute
+                             consent_chain (covered by meta_checksum); NULL/"" = not recorded (older runs);
+                             malloc'd by readers */
     int version;          /* format version read (readers); writers write FS_CKPT_VERSION */
 } fs_ckpt_meta;
 
@@ -55,6 +59,9 @@ int fs_ckpt_write(const char *path, const fs_ckpt_meta *meta, const float *param
 int fs_ckpt_read(const char *path, long n_params_expected, fs_ckpt_meta *meta, float *params, float *adam_m,
                  float *adam_v, fs_ckpt_sums *sums, fs_error *e);
 void fs_ckpt_meta_free(fs_ckpt_meta *meta);
+/* The consent reference of identity in a consent chain (consent_text) into out; 0 when the
+ * chain has no such identity (out = ""). */
+int fs_ckpt_consent_of(const char *chain, const char *identity, char *out, size_t n);
 /* What a reader should say about a checkpoint it read (format v1: metadata without a
  * checksum), or NULL. */
 const char *fs_ckpt_notice(const fs_ckpt_meta *meta);

@@ -53,6 +53,22 @@ static void print_model_section(const char *cfg) {
     }
 }
 
+/* The consent chain (checkpoint.h), one identity a line: what training was given. */
+static void print_consent(const fs_ckpt_meta *m) {
+    if (!m->consent_text || !m->consent_text[0]) {
+        printf("consent     not recorded (a checkpoint written before consent chains)\n");
+        return;
+    }
+    printf("consent chain (covered by the metadata checksum):\n");
+    for (const char *p = m->consent_text; *p;) {
+        int len = (int)strcspn(p, "\n");
+        printf("  ");
+        for (int k = 0; k < len; k++) putchar(p[k] == '\t' ? ' ' : (unsigned char)p[k] < 32 ? '?' : p[k]);
+        putchar('\n');
+        p += len + (p[len] == '\n');
+    }
+}
+
 static void inspect(const char *path, const fs_ckpt_meta *m, const fs_ckpt_sums *s) {
     char hash[17];
     fs_checksum_hex(m->model_hash, hash);
@@ -63,6 +79,7 @@ static void inspect(const char *path, const fs_ckpt_meta *m, const fs_ckpt_sums 
     printf("restarts    %ld\nnon-finite steps skipped  %ld\n", m->restart_count, m->nonfinite_skipped);
     print_model_section(m->config_text);
     printf("format      %s v%d\n", FS_CKPT_FORMAT, m->version);
+    print_consent(m);
     printf("checksums (verified):\n");
     printf("  params  %s\n  adam_m  %s\n  adam_v  %s\n  config  %s\n", s->params, s->adam_m, s->adam_v, s->config);
     if (m->version >= 2) printf("  model   %s\n  meta    %s\n", s->model, s->meta);

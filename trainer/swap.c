@@ -27,6 +27,7 @@ typedef struct swap_job {
     long written, count_limit;
     int ckpt_version; /* format of the checkpoint (v1 runs never checked consent) */
     char params_sum[17]; /* the checkpoint's params checksum (hex), for the labels */
+    char consent[FS_MAX_IDENTITIES][256]; /* each identity's consent reference from the checkpoint's chain */
 } swap_job;
 
 static int load_model(swap_job *j, fs_error *e) {
@@ -39,6 +40,8 @@ static int load_model(swap_job *j, fs_error *e) {
     rc = fs_ckpt_read(j->ckpt, m.n_params, &m, params, NULL, NULL, &sums, e);
     if (!rc) j->ckpt_version = m.version, snprintf(j->params_sum, sizeof j->params_sum, "%s", sums.params);
     if (!rc) rc = fs_config_load_string(&j->cfg, m.config_text, j->ckpt, e);
+    for (int i = 0; !rc && i < j->cfg.model.n_identities; i++)
+        fs_ckpt_consent_of(m.consent_text, j->cfg.model.identities[i], j->consent[i], sizeof j->consent[i]);
     if (!rc) rc = fs_model_build(&j->model, &j->cfg, e);
     if (!rc && (long)j->model.n_params != m.n_params)
         rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: its config builds %zu parameters, the file holds %ld", j->ckpt,
@@ -62,14 +65,15 @@ static int write_face(swap_job *j, const uint8_t *face, fs_error *e) {
                           FS_SYNTHETIC_NOTICE, "faceswarm:synthetic", "true", "faceswarm:checkpoint", j->ckpt,
                           "faceswarm:to", j->cfg.model.identities[j->to], "faceswarm:consent",
                           fs_consent_label(j->cfg.data.require_consent, j->ckpt_version >= 2), NULL};
-    /* The whole face is generated: labelled so and watermarked. Consent references travel with
-     * checkpoints only from the provenance work on; until then the label says what was checked. */
+    /* The whole face is generated: labelled so and watermarked, with each identity's consent
+     * reference from the checkpoint's consent chain (older checkpoints: what training checked). */
     fs_provenance p = {.source_type = FS_IPTC_TRAINED, .run = j->cfg.run.dir, .checkpoint = j->ckpt,
                        .checkpoint_checksum = j->params_sum, .n_identities = j->cfg.model.n_identities,
                        .watermark = 1};
     for (int i = 0; i < p.n_identities && i < FS_XMP_MAX_IDS; i++) {
         p.identity[i] = j->cfg.model.identities[i];
-        p.consent[i] = fs_consent_label(j->cfg.data.require_consent, j->ckpt_version >= 2);
+        p.consent[i] = j->consent[i][0] ? j->consent[i] /* the chain: the dataset's reference */
+                                        : fs_consent_label(j->cfg.data.require_consent, j->ckpt_version >= 2);
     }
     int rc = fs_png_write_labelled(path, out, s, s, text, &p, e);
     free(out);

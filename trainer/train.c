@@ -683,6 +683,35 @@ static int log_metrics(trainer *t, const step_result *r, fs_error *e) {
 }
 
 /* ---------------------------------------------------------------- checkpoints */
+/* Appends key=value to the consent chain, tabs and newlines in value (they would split fields
+ * or lines) as spaces. */
+static void chain_put(char **out, size_t *len, size_t *cap, const char *key, const char *value, char end) {
+    size_t need = strlen(key) + strlen(value) + 3;
+    while (*len + need >= *cap) *out = fs_realloc(*out, *cap *= 2);
+    *len += (size_t)snprintf(*out + *len, *cap - *len, "%s=", key);
+    for (const char *p = value; *p; p++) (*out)[(*len)++] = (*p == '\t' || *p == '\n' || *p == '\r') ? ' ' : *p;
+    (*out)[(*len)++] = end;
+    (*out)[*len] = 0;
+}
+
+/* The consent chain a checkpoint carries (checkpoint.h): each identity's consent record as its
+ * dataset holds it, with the dataset's attribute checksum, which covers that record. */
+static char *consent_chain(const trainer *t) {
+    size_t cap = 256, len = 0;
+    char *out = fs_malloc(cap), file[FS_NAME_LEN + 8];
+    out[0] = 0;
+    for (int i = 0; i < t->cfg.model.n_identities; i++) {
+        const char *sum = fs_loader_attr(t->loader, i, "checksum");
+        snprintf(file, sizeof file, "%s.h5", t->cfg.model.identities[i]);
+        chain_put(&out, &len, &cap, "identity", fs_loader_attr(t->loader, i, "identity"), '\t');
+        chain_put(&out, &len, &cap, "consent", fs_loader_attr(t->loader, i, "consent"), '\t');
+        chain_put(&out, &len, &cap, "source", fs_loader_attr(t->loader, i, "source"), '\t');
+        chain_put(&out, &len, &cap, "dataset", file, '\t');
+        chain_put(&out, &len, &cap, "dataset_checksum", sum[0] ? sum : "none", '\n');
+    }
+    return out;
+}
+
 static int write_checkpoint(trainer *t, fs_error *e) {
     if (t->world.rank != 0) return 0;
     if (sync_metrics(t, e)) return e->code;
@@ -700,12 +729,14 @@ static int write_checkpoint(trainer *t, fs_error *e) {
                          .world_size = t->world.size, .global_batch = t->cfg.train.batch_per_identity,
                          .model_hash = fs_config_model_hash(&t->cfg), .n_params = (long)m->n_params,
                          .nonfinite_skipped = t->nonfinite_total, .restart_count = t->restart_count,
-                         .config_text = t->config_text, .model_text = t->model_text};
+                         .config_text = t->config_text, .model_text = t->model_text,
+                         .consent_text = consent_chain(t)};
     char path[FS_PATH_LEN + 64];
     fs_ckpt_path(t->cfg.run.dir, t->step, path, sizeof path);
     fs_ckpt_sums sums;
     double t0 = fs_now();
     int rc = fs_ckpt_write(path, &meta, host[0], host[1], host[2], &sums, e);
+    free(meta.consent_text);
     if (on_device)
         for (int k = 0; k < 3; k++) free(host[k]);
     if (rc) return rc;

@@ -36,7 +36,8 @@ static int ckpt_same(const ckpt_content *a, const ckpt_content *b) {
            x->global_batch == y->global_batch && x->model_hash == y->model_hash && x->n_params == y->n_params &&
            x->nonfinite_skipped == y->nonfinite_skipped && x->restart_count == y->restart_count &&
            !strcmp(x->created, y->created) && x->version == y->version && !strcmp(x->config_text, y->config_text) &&
-           !strcmp(x->model_text, y->model_text) && !memcmp(a->p, b->p, sizeof(float) * 3 * (size_t)x->n_params);
+           !strcmp(x->model_text, y->model_text) &&
+           !strcmp(x->consent_text ? x->consent_text : "", y->consent_text ? y->consent_text : "") && !memcmp(a->p, b->p, sizeof(float) * 3 * (size_t)x->n_params);
 }
 
 static void ckpt_free(ckpt_content *c) {
@@ -181,9 +182,25 @@ static int set_int(const char *path, const char *name, long long v) {
     return ok ? 0 : 1;
 }
 
+/* `mutate set-str FILE ATTR VALUE`: rewrites a string root attribute (deleted and written again
+ * as a fixed-length string, as an h5py user's f.attrs[ATTR] = VALUE does). */
+static int set_str(const char *path, const char *name, const char *v) {
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT), t = H5Tcopy(H5T_C_S1), s = H5Screate(H5S_SCALAR);
+    int ok = f >= 0 && H5Tset_size(t, strlen(v) + 1) >= 0 && H5Adelete(f, name) >= 0;
+    hid_t a = ok ? H5Acreate2(f, name, t, s, H5P_DEFAULT, H5P_DEFAULT) : -1;
+    ok = a >= 0 && H5Awrite(a, t, v) >= 0;
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(s), H5Tclose(t);
+    if (f >= 0) H5Fclose(f);
+    if (!ok) fprintf(stderr, "FAIL: cannot set %s of %s\n", name, path);
+    return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
     if (argc == 3 && !strcmp(argv[1], "seeds")) return write_seeds(argv[2]);
     if (argc == 5 && !strcmp(argv[1], "set-int")) return set_int(argv[2], argv[3], atoll(argv[4]));
+    if (argc == 5 && !strcmp(argv[1], "set-str")) return set_str(argv[2], argv[3], argv[4]);
     if (argc != 5 || (strcmp(argv[1], "checkpoint") && strcmp(argv[1], "dataset"))) {
         fprintf(stderr, "usage: mutate checkpoint|dataset FILE CASES SEED\n");
         return 2;
