@@ -71,7 +71,7 @@ static int open_gpu(fs_world *w, fs_error *e) {
         fs_error_prefix(e, "NCCL all-reduce needs the CUDA backend's GPU: ");
         return e ? e->code : FS_EXIT_FAIL;
     }
-    CUDA_CHECK(e, cudaSetDevice(fs_cuda_device()));
+    CUDA_TRY(e, cudaSetDevice(fs_cuda_device()));
     return 0;
 }
 
@@ -87,11 +87,11 @@ static int check_args(size_t n, const float *grads_dev, size_t bucket_bytes, fs_
 static int create_streams(fs_nccl_allreduce *ar, fs_error *e) {
     int least = 0, greatest = 0;
     ar->compute = (cudaStream_t)fs_cuda_stream();
-    CUDA_CHECK(e, cudaDeviceGetStreamPriorityRange(&least, &greatest));
+    CUDA_TRY(e, cudaDeviceGetStreamPriorityRange(&least, &greatest));
     /* Highest priority: a collective's blocks are scheduled ahead of waiting backward
      * kernels, so that the network never idles behind compute. */
-    CUDA_CHECK(e, cudaStreamCreateWithPriority(&ar->comms, cudaStreamNonBlocking, greatest));
-    CUDA_CHECK(e, cudaEventCreate(&ar->start_ev));
+    CUDA_TRY(e, cudaStreamCreateWithPriority(&ar->comms, cudaStreamNonBlocking, greatest));
+    CUDA_TRY(e, cudaEventCreate(&ar->start_ev));
     return 0;
 }
 
@@ -143,7 +143,7 @@ static int create_events(fs_nccl_allreduce *ar, int count, fs_error *e) {
     ar->done_ev = fs_calloc(slots, sizeof(cudaEvent_t));
     for (; ar->nevents < count; ar->nevents++) {
         cudaEvent_t *ready = &ar->ready_ev[ar->nevents], *done = &ar->done_ev[ar->nevents];
-        CUDA_CHECK(e, cudaEventCreateWithFlags(ready, cudaEventDisableTiming));
+        CUDA_TRY(e, cudaEventCreateWithFlags(ready, cudaEventDisableTiming));
         cudaError_t err = cudaEventCreate(done);
         if (err != cudaSuccess) {
             cudaEventDestroy(*ready); /* keeps nevents counting complete pairs only */
@@ -203,7 +203,7 @@ static void bucket_prefix(fs_nccl_allreduce *ar, fs_error *e, int k, uint64_t se
 
 /* One group, so that buckets that became final together go out as one NCCL launch. */
 static int enqueue_group(fs_nccl_allreduce *ar, int k0, int upto, int *bad, fs_error *e) {
-    NCCL_CHECK(e, ncclGroupStart());
+    NCCL_TRY(e, ncclGroupStart());
     ncclResult_t r = ncclSuccess;
     for (*bad = k0; *bad < upto; ++*bad) {
         size_t lo = fs_nccl_plan_lo(&ar->plan, *bad), hi = fs_nccl_plan_hi(&ar->plan, *bad);
@@ -213,7 +213,7 @@ static int enqueue_group(fs_nccl_allreduce *ar, int k0, int upto, int *bad, fs_e
     ncclResult_t g = ncclGroupEnd();
     if (r != ncclSuccess) return fs_nccl_nccl_error(e, r, "ncclAllReduce(in place, SUM)", __FILE__, __LINE__);
     *bad = upto - 1;
-    NCCL_CHECK(e, g);
+    NCCL_TRY(e, g);
     return 0;
 }
 
@@ -225,9 +225,9 @@ static int launch(fs_nccl_allreduce *ar, int upto, fs_error *e) {
         return fs_errorf(e, FS_EXIT_FAIL, "NCCL all-reduce: the communicator was aborted after an earlier failure\n"
                                           "  hint: that first error says why; abort the job and resume from the "
                                           "last checkpoint");
-    CUDA_CHECK(e, cudaEventRecord(ar->ready_ev[k0], ar->compute));
-    CUDA_CHECK(e, cudaStreamWaitEvent(ar->comms, ar->ready_ev[k0], 0));
-    if (k0 == 0) CUDA_CHECK(e, cudaEventRecord(ar->start_ev, ar->comms));
+    CUDA_TRY(e, cudaEventRecord(ar->ready_ev[k0], ar->compute));
+    CUDA_TRY(e, cudaStreamWaitEvent(ar->comms, ar->ready_ev[k0], 0));
+    if (k0 == 0) CUDA_TRY(e, cudaEventRecord(ar->start_ev, ar->comms));
     uint64_t seq0 = ar->seq;
     ar->launched = upto;
     ar->seq += (uint64_t)(upto - k0);
@@ -236,7 +236,7 @@ static int launch(fs_nccl_allreduce *ar, int upto, fs_error *e) {
         bucket_prefix(ar, e, bad, seq0 + (uint64_t)(bad - k0));
         return rc;
     }
-    for (int k = k0; k < upto; k++) CUDA_CHECK(e, cudaEventRecord(ar->done_ev[k], ar->comms));
+    for (int k = k0; k < upto; k++) CUDA_TRY(e, cudaEventRecord(ar->done_ev[k], ar->comms));
     return 0;
 }
 

@@ -43,14 +43,14 @@ static double val_b(size_t i) { return (double)(i % 7) - 3.0; }
 
 static int upload_input(nb_ctx *b, size_t max_count, fs_error *e) {
     for (size_t i = 0; i < max_count; i++) b->host[i] = (float)(val_a(i) + b->w->rank * val_b(i));
-    CUDA_CHECK(e, cudaMemcpy(b->pristine, b->host, max_count * sizeof(float), cudaMemcpyHostToDevice));
+    CUDA_TRY(e, cudaMemcpy(b->pristine, b->host, max_count * sizeof(float), cudaMemcpyHostToDevice));
     return 0;
 }
 
 static int count_wrong(nb_ctx *b, long *wrong, fs_error *e) {
     double p = b->w->size, tri = p * (p - 1) / 2;
-    CUDA_CHECK(e, cudaStreamSynchronize(b->ar->compute));
-    CUDA_CHECK(e, cudaMemcpy(b->host, b->buf, b->count * sizeof(float), cudaMemcpyDeviceToHost));
+    CUDA_TRY(e, cudaStreamSynchronize(b->ar->compute));
+    CUDA_TRY(e, cudaMemcpy(b->host, b->buf, b->count * sizeof(float), cudaMemcpyDeviceToHost));
     *wrong = 0;
     for (size_t i = 0; i < b->count; i++) *wrong += b->host[i] != (float)(p * val_a(i) + tri * val_b(i));
     return 0;
@@ -58,8 +58,8 @@ static int count_wrong(nb_ctx *b, long *wrong, fs_error *e) {
 
 /* ---------------------------------------------------------------- the paths */
 static int op_plain(nb_ctx *b, fs_error *e) {
-    NCCL_CHECK(e, ncclAllReduce(b->buf, b->buf, b->count, ncclFloat, ncclSum, b->ar->comm, b->ar->compute));
-    CUDA_CHECK(e, cudaStreamSynchronize(b->ar->compute));
+    NCCL_TRY(e, ncclAllReduce(b->buf, b->buf, b->count, ncclFloat, ncclSum, b->ar->comm, b->ar->compute));
+    CUDA_TRY(e, cudaStreamSynchronize(b->ar->compute));
     return 0;
 }
 
@@ -67,16 +67,16 @@ static int op_bucketed(nb_ctx *b, fs_error *e) {
     fs_nccl_begin(b->ar);
     for (size_t l = 1; l <= BENCH_LAYERS; l++) fs_nccl_ready(b->ar, b->count - b->count * l / BENCH_LAYERS);
     int rc = fs_nccl_finish(b->ar, BENCH_TIMEOUT_S, NULL, e);
-    if (!rc) CUDA_CHECK(e, cudaStreamSynchronize(b->ar->compute));
+    if (!rc) CUDA_TRY(e, cudaStreamSynchronize(b->ar->compute));
     return rc;
 }
 
 static int time_op(nb_ctx *b, nb_op op, nb_result *res, fs_error *e) {
     double sum = 0;
     for (int it = -b->warmup; it < b->iters; it++) {
-        CUDA_CHECK(e, cudaMemcpyAsync(b->buf, b->pristine, b->count * sizeof(float), cudaMemcpyDeviceToDevice,
+        CUDA_TRY(e, cudaMemcpyAsync(b->buf, b->pristine, b->count * sizeof(float), cudaMemcpyDeviceToDevice,
                                       b->ar->compute));
-        CUDA_CHECK(e, cudaStreamSynchronize(b->ar->compute));
+        CUDA_TRY(e, cudaStreamSynchronize(b->ar->compute));
         FS_MPI_TRY(e, MPI_Barrier(b->w->comm));
         double t0 = fs_now();
         int rc = op(b, e);
@@ -113,7 +113,7 @@ static int print_header(const nb_ctx *b, fs_bench *B, fs_error *e) {
     char hosts[1024], ver[32];
     int v = 0, rc = fs_world_hosts(b->w, hosts, sizeof hosts, e);
     if (rc) return rc;
-    NCCL_CHECK(e, ncclGetVersion(&v));
+    NCCL_TRY(e, ncclGetVersion(&v));
     snprintf(ver, sizeof ver, "%d.%d.%d", v / 10000, v % 10000 / 100, v % 100);
     fs_bench_fact_str(B, "nccl", ver);
     fs_bench_fact_str(B, "nccl_device", fs_cuda_device_name());
@@ -159,8 +159,8 @@ static int check_args(size_t min_bytes, size_t max_bytes, int iters, fs_error *e
 
 /* Device and host buffers of max_count floats; the handle exists (the GPU is open). */
 static int alloc_buffers(nb_ctx *b, size_t max_count, fs_error *e) {
-    CUDA_CHECK(e, cudaMalloc((void **)&b->buf, max_count * sizeof(float)));
-    CUDA_CHECK(e, cudaMalloc((void **)&b->pristine, max_count * sizeof(float)));
+    CUDA_TRY(e, cudaMalloc((void **)&b->buf, max_count * sizeof(float)));
+    CUDA_TRY(e, cudaMalloc((void **)&b->pristine, max_count * sizeof(float)));
     b->host = fs_aligned_alloc(max_count * sizeof(float));
     return upload_input(b, max_count, e);
 }

@@ -32,13 +32,15 @@ struct fs_nccl_allreduce {
 int fs_nccl_cuda_error(fs_error *e, cudaError_t err, const char *call, const char *file, int line);
 int fs_nccl_nccl_error(fs_error *e, ncclResult_t r, const char *call, const char *file, int line);
 
-#define CUDA_CHECK(e, call)                                                          \
+/* *_TRY return the error to the caller (library code: the caller cleans up and reports);
+ * kernels/cuda's CUDA_CHECK exits (leaf code of the training path). One name, one meaning. */
+#define CUDA_TRY(e, call)                                                          \
     do {                                                                             \
         cudaError_t fs_cu_err_ = (call);                                             \
         if (fs_cu_err_ != cudaSuccess)                                               \
             return fs_nccl_cuda_error((e), fs_cu_err_, #call, __FILE__, __LINE__);   \
     } while (0)
-#define NCCL_CHECK(e, call)                                                          \
+#define NCCL_TRY(e, call)                                                          \
     do {                                                                             \
         ncclResult_t fs_nc_rc_ = (call);                                             \
         if (fs_nc_rc_ != ncclSuccess)                                                \
