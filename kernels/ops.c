@@ -34,8 +34,8 @@ int fs_adam_variant_parse(const char *s) {
     return -1;
 }
 
-#define OP_INFO(P, ret, name, params) {#name, offsetof(fs_backend, name)},
-static const fs_op_info g_ops[] = {FS_MEMORY_OPS(OP_INFO, _) FS_KERNEL_OPS(OP_INFO, _)};
+#define OP_INFO(P, ret, name, params) {#name, offsetof(fs_backend, name), P},
+static const fs_op_info g_ops[] = {FS_MEMORY_OPS(OP_INFO, 0) FS_KERNEL_OPS(OP_INFO, 1)};
 
 const fs_op_info *fs_op_list(size_t *count) {
     *count = FS_ARRAY_LEN(g_ops);

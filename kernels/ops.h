@@ -201,6 +201,7 @@ typedef struct fs_backend {
 typedef struct fs_op_info {
     const char *name;
     size_t offset; /* offsetof(fs_backend, name) */
+    int kernel;    /* 1: a row of FS_KERNEL_OPS, 0: of FS_MEMORY_OPS */
 } fs_op_info;
 /* Every entry of FS_MEMORY_OPS then FS_KERNEL_OPS, in list order; *count gets the length. */
 const fs_op_info *fs_op_list(size_t *count);
