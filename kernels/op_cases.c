@@ -9,6 +9,8 @@
 #define T3 FS_OPC_THREADS3
 #define C FS_OPC_CUDA
 #define B FS_OPC_BENCH
+#define P FS_OPC_PATHS
+#define V FS_OPC_VEC
 #define NA {0, 0}
 
 /* Tolerances (op_cases.h says how each check applies rtol and atol). GEMM-like ops sum in
@@ -25,7 +27,7 @@ static const fs_op_tol g_op_tols[] = {
     {"mask_mul",    NA,            NA,            NA,            NA,          {1e-7, 0},    NA},
     {"mse",         {1e-6, 1e-12}, {2e-5, 1e-12}, {2e-5, 0},     {1e-6, 0},   {1e-5, 1e-6}, {1e-6, 0}},
     {"l1",          {1e-6, 1e-12}, {2e-5, 1e-12}, {2e-5, 0},     {1e-6, 0},   {1e-5, 1e-6}, {1e-6, 0}},
-    {"dssim",       {1e-6, 1e-12}, {2e-5, 1e-12}, {2e-5, 0},     {1e-6, 0},   {1e-3, 1e-3}, {0, 1e-5}},
+    {"dssim",       {1e-6, 1e-12}, {2e-5, 1e-12}, {1e-6, 0},     {1e-9, 0},   {1e-3, 1e-3}, {0, 1e-5}},
     {"scale",       NA,            NA,            {1e-6, 0},     NA,          {1e-7, 1e-7}, NA},
     {"sumsq",       NA,            NA,            NA,            {1e-12, 0},  NA,           {1e-6, 0}},
     {"u8_to_float", NA,            NA,            NA,            NA,          {1e-7, 0},    NA},
@@ -63,6 +65,18 @@ static const fs_op_case g_op_cases[] = {
     {"conv2d", 2, 12, 11, 32, 48, 3, 1, LEAKY, F | C | B}, /* fast: flipped forward conv for bwd_data */
     {"conv2d", 1, 20, 19, 16, 3, 5, 1, LEAKY, F | C | B},  /* fast: 3 output channels, direct loops */
     {"conv2d", 2, 17, 15, 3, 16, 5, 2, LEAKY, F | C | B},  /* fast: 3 input channels, direct loops */
+    /* fast_conv_direct.c (cin <= 8, cout a multiple of 16): the encoder's first conv and odd
+     * variants (tails of 6-pixel blocks, kernel rows of k * cin not a multiple of 6, 32 output
+     * channels = two groups); fast_conv_small.c (stride 1, 3 output channels): the quickstart
+     * and original output convs, widths that leave partial 4- and 8-pixel blocks */
+    {"conv2d", 3, 64, 64, 3, 16, 5, 2, LEAKY, P},
+    {"conv2d", 2, 17, 13, 3, 32, 5, 2, LEAKY, P | C},
+    {"conv2d", 2, 9, 11, 8, 16, 3, 1, LEAKY, P | C},
+    {"conv2d", 1, 7, 5, 1, 16, 4, 1, LEAKY, P | C},
+    {"conv2d", 2, 64, 64, 8, 3, 5, 1, LEAKY, P},
+    {"conv2d", 1, 32, 32, 64, 3, 5, 1, LEAKY, P},
+    {"conv2d", 2, 13, 11, 16, 3, 3, 1, LEAKY, P | C},
+    {"conv2d", 3, 6, 7, 8, 3, 5, 1, LEAKY, P | C},
     {"conv2d", 3, 80, 80, 64, 9, 5, 2, LEAKY, F},  /* several image chunks (bwd_data), row blocks (bwd_filter) */
     {"conv2d", 2, 16, 16, 128, 64, 5, 2, LEAKY, F}, /* encoder conv shape, fewer output channels */
     {"conv2d", 1, 16, 16, 256, 96, 3, 1, LEAKY, F}, /* decoder upscale conv shape, fewer output channels */
@@ -79,7 +93,12 @@ static const fs_op_case g_op_cases[] = {
     {"leaky", 1, 1, 1, 1001, 0, 0, 0, NONE, G | F | C},
     {"leaky", 1, 1, 1, 2053, 0, 0, 0, NONE, F | C},
     {"leaky", 1, 1, 1, 17, 0, 0, 0, NONE, F | C},
-    {"leaky", 1, 1, 1, 100003, 0, 0, 0, NONE, F},
+    {"leaky", 1, 1, 1, 100003, 0, 0, 0, NONE, F | V},
+    {"leaky", 1, 1, 1, 1, 0, 0, 0, NONE, V}, /* 8-wide vectors: none, a partial one, one, one + 1, ... */
+    {"leaky", 1, 1, 1, 7, 0, 0, 0, NONE, V},
+    {"leaky", 1, 1, 1, 8, 0, 0, 0, NONE, V},
+    {"leaky", 1, 1, 1, 9, 0, 0, 0, NONE, V},
+    {"leaky", 1, 1, 1, 33, 0, 0, 0, NONE, V},
     {"sigmoid", 1, 1, 1, 1001, 0, 0, 0, NONE, G | F | C},
     {"sigmoid", 1, 1, 1, 2053, 0, 0, 0, NONE, F | C},
     {"sigmoid", 1, 1, 1, 17, 0, 0, 0, NONE, F | C},
@@ -89,12 +108,22 @@ static const fs_op_case g_op_cases[] = {
     {"scale", 1, 1, 1, 100003, 0, 0, 0, NONE, F},
     {"sumsq", 1, 1, 1, 10007, 0, 0, 0, NONE, F | C},
     {"sumsq", 1, 1, 1, 17, 0, 0, 0, NONE, F | C},
-    {"sumsq", 1, 1, 1, 100003, 0, 0, 0, NONE, F},
+    {"sumsq", 1, 1, 1, 100003, 0, 0, 0, NONE, F | V},
+    {"sumsq", 1, 1, 1, 1, 0, 0, 0, NONE, V},
+    {"sumsq", 1, 1, 1, 7, 0, 0, 0, NONE, V},
+    {"sumsq", 1, 1, 1, 8, 0, 0, 0, NONE, V},
+    {"sumsq", 1, 1, 1, 9, 0, 0, 0, NONE, V},
+    {"sumsq", 1, 1, 1, 33, 0, 0, 0, NONE, V},
     {"u8_to_float", 1, 1, 1, 1237, 0, 0, 0, NONE, F | C},
     {"u8_to_float", 1, 1, 1, 17, 0, 0, 0, NONE, F | C},
     {"u8_to_float", 1, 1, 1, 100003, 0, 0, 0, NONE, F},
     {"adam", 1, 1, 1, 1003, 0, 0, 0, NONE, F | C},
-    {"adam", 1, 1, 1, 100003, 0, 0, 0, NONE, F},
+    {"adam", 1, 1, 1, 100003, 0, 0, 0, NONE, F | V},
+    {"adam", 1, 1, 1, 1, 0, 0, 0, NONE, V},
+    {"adam", 1, 1, 1, 7, 0, 0, 0, NONE, V},
+    {"adam", 1, 1, 1, 8, 0, 0, 0, NONE, V},
+    {"adam", 1, 1, 1, 9, 0, 0, 0, NONE, V},
+    {"adam", 1, 1, 1, 33, 0, 0, 0, NONE, V},
     /* pixel shuffle: x [n, h, w, 4c] */
     {"pixshuf", 2, 3, 5, 8, 0, 0, 0, NONE, G | F | C},
     {"pixshuf", 2, 3, 5, 12, 0, 0, 0, NONE, F | C},
@@ -114,10 +143,14 @@ static const fs_op_case g_op_cases[] = {
     {"l1", 3, 4, 9, 3, 0, 0, 0, NONE, F | C},
     {"l1", 3, 17, 19, 3, 0, 0, 0, NONE, F | C},
     {"l1", 8, 64, 64, 3, 0, 0, 0, NONE, F},
+    {"dssim", 1, 11, 11, 1, 0, 0, 0, NONE, V | C}, /* one window */
+    {"dssim", 2, 11, 17, 3, 0, 0, 0, NONE, V | C}, /* one window row */
+    {"dssim", 3, 23, 11, 4, 0, 0, 0, NONE, V | C}, /* one window column, 4 channels */
+    {"dssim", 5, 16, 13, 2, 0, 0, 0, NONE, V | C}, /* n above the thread counts, odd widths */
     {"dssim", 2, 13, 12, 3, 0, 0, 0, NONE, G | F | C},
     {"dssim", 1, 11, 14, 2, 0, 0, 0, NONE, G | F | C},
     {"dssim", 1, 21, 11, 2, 0, 0, 0, NONE, F | C},
-    {"dssim", 4, 64, 64, 3, 0, 0, 0, NONE, F},
+    {"dssim", 4, 64, 64, 3, 0, 0, 0, NONE, F | V}, /* the model's output */
 };
 
 const fs_op_case *fs_op_cases(size_t *count) {

@@ -21,6 +21,8 @@ enum {
     FS_OPC_THREADS3 = 4, /* kernels_fast again on 3 threads (odd splits of rows, channels, images) */
     FS_OPC_CUDA = 8,     /* cuda_conv, cuda_ops: cuda (or cuda-emulated) vs cpu-ref */
     FS_OPC_BENCH = 16,   /* faceswarm bench kernels: the self-check on the benchmarked backend */
+    FS_OPC_PATHS = 32,   /* perf_conv_paths: the fast conv's direct loops, and 1 vs 2 threads */
+    FS_OPC_VEC = 64,     /* perf_fast_ops: the vectorised paths (tails, specials, 1 vs 3 threads) */
 };
 
 /* One case. The shape fields by op:
