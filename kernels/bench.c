@@ -233,7 +233,8 @@ static long check_case(const fs_backend *be, const fs_op_case *c) {
     if (dense) {
         be->dense_fwd(d->n, d->cin, d->cout, f.x, f.w, f.b, f.y, c->act, 0.1f);
         ref->dense_fwd(d->n, d->cin, d->cout, r.x, r.w, r.b, r.y, c->act, 0.1f);
-        be->dense_bwd_data(d->n, d->cin, d->cout, f.dz, f.w, f.dx), ref->dense_bwd_data(d->n, d->cin, d->cout, r.dz, r.w, r.dx);
+        be->dense_bwd_data(d->n, d->cin, d->cout, f.dz, f.w, f.dx);
+        ref->dense_bwd_data(d->n, d->cin, d->cout, r.dz, r.w, r.dx);
         be->dense_bwd_filter(d->n, d->cin, d->cout, f.x, f.dz, f.dw, f.db);
         ref->dense_bwd_filter(d->n, d->cin, d->cout, r.x, r.dz, r.dw, r.db);
     } else {
@@ -320,8 +321,8 @@ static void print_footer(const bench_opts *o, const fs_backend *be, long wrong, 
     }
     if (!o->check_only) printf("# all shapes: %.1f GFLOP/s, %.3f of the peak measured at the start\n", rate, frac);
     printf("# check: %s vs cpu-ref (fwd, bwd_data, bwd_filter; |diff| > rtol max|ref| + atol max(1, max|ref|), the "
-           "op case table's %s tolerance) on its %zu bench cases:", be->name, !strcmp(be->name, "cpu") ? "fast" : "cuda",
-           checked);
+           "op case table's %s tolerance) on its %zu bench cases:", be->name,
+           !strcmp(be->name, "cpu") ? "fast" : "cuda", checked);
     size_t count, shown = 0;
     const fs_op_case *cases = fs_op_cases(&count);
     for (size_t i = 0; i < count; i++) {

@@ -66,6 +66,10 @@ int kt_check_scalar(const char *what, double got, double want, double rtol, doub
     return report(what, 1, 0, fabs(got - want), fabs(want), got, want, rtol * fabs(want) + atol);
 }
 
+int kt_check_scalar_tol(const char *what, double got, double want, fs_tol tol) {
+    return kt_check_scalar(what, got, want, tol.rtol, tol.atol);
+}
+
 int kt_check_bits(const char *what, const float *a, const float *b, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (memcmp(a + i, b + i, sizeof(float)) != 0) {

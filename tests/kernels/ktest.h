@@ -20,6 +20,8 @@ int kt_check(const char *what, const float *got, const float *want, size_t n, do
 int kt_check_d(const char *what, const float *got, const double *want, size_t n, double rtol, double atol);
 /* A scalar check: |got - want| <= rtol * |want| + atol. */
 int kt_check_scalar(const char *what, double got, double want, double rtol, double atol);
+/* kt_check_scalar with a tolerance of the op case table. */
+int kt_check_scalar_tol(const char *what, double got, double want, fs_tol tol);
 /* kt_check with a tolerance of the op case table; {0, 0} means bit-identical. */
 int kt_check_tol(const char *what, const float *got, const float *want, size_t n, fs_tol tol);
 /* Bit-identical buffers. */

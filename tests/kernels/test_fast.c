@@ -17,7 +17,6 @@
 
 static const fs_backend *ref, *fast;
 static const fs_op_tol *tol; /* the tolerances of the op being checked */
-#define GEMM_RTOL tol->fast.rtol
 
 static void conv_fwd_case(const fs_conv_desc *d, const char *name, const float *x, const float *w, const float *b) {
     size_t ny = (size_t)d->n * d->ho * d->wo * d->cout;
@@ -29,7 +28,7 @@ static void conv_fwd_case(const fs_conv_desc *d, const char *name, const float *
         ref->conv2d_fwd(d, x, w, bias, yr, acts[a], 0.1f);
         fast->conv2d_fwd(d, x, w, bias, yf, acts[a], 0.1f);
         snprintf(what, sizeof what, "%s fwd act=%d%s", name, (int)acts[a], bias ? "" : " no bias");
-        kt_check(what, yf, yr, ny, GEMM_RTOL, tol->fast.atol);
+        kt_check_tol(what, yf, yr, ny, tol->fast);
     }
     fast->conv2d_fwd(d, x, w, b, yf, FS_ACT_LEAKY, 0.1f);
     fast->conv2d_fwd(d, x, w, b, y2, FS_ACT_LEAKY, 0.1f);
@@ -46,11 +45,11 @@ static void conv_bwd_case(const fs_conv_desc *d, const char *name, const float *
     char what[200];
     ref->conv2d_bwd_data(d, dz, w, dxr);
     fast->conv2d_bwd_data(d, dz, w, dxf);
-    snprintf(what, sizeof what, "%s bwd_data", name), kt_check(what, dxf, dxr, nx, GEMM_RTOL, tol->fast.atol);
+    snprintf(what, sizeof what, "%s bwd_data", name), kt_check_tol(what, dxf, dxr, nx, tol->fast);
     ref->conv2d_bwd_filter(d, x, dz, dwr, dbr);
     fast->conv2d_bwd_filter(d, x, dz, dwf, dbf);
-    snprintf(what, sizeof what, "%s bwd_filter dw (+=)", name), kt_check(what, dwf, dwr, nw, GEMM_RTOL, tol->fast.atol);
-    snprintf(what, sizeof what, "%s bwd_filter db (+=)", name), kt_check(what, dbf, dbr, d->cout, GEMM_RTOL, tol->fast.atol);
+    snprintf(what, sizeof what, "%s bwd_filter dw (+=)", name), kt_check_tol(what, dwf, dwr, nw, tol->fast);
+    snprintf(what, sizeof what, "%s bwd_filter db (+=)", name), kt_check_tol(what, dbf, dbr, d->cout, tol->fast);
     fast->conv2d_bwd_filter(d, x, dz, dw2, db2);
     snprintf(what, sizeof what, "%s bwd_filter determinism", name), kt_check_bits(what, dwf, dw2, nw);
     fast->conv2d_bwd_filter(d, x, dz, dw2, NULL); /* db may be NULL */
@@ -87,14 +86,14 @@ static void dense_case(const fs_op_case *c) {
     char what[160];
     ref->dense_fwd(n, in, out, x, w, b, yr, c->act, 0.1f);
     fast->dense_fwd(n, in, out, x, w, b, yf, c->act, 0.1f);
-    snprintf(what, sizeof what, "dense %dx%dx%d fwd", n, in, out), kt_check(what, yf, yr, ny, GEMM_RTOL, tol->fast.atol);
+    snprintf(what, sizeof what, "dense %dx%dx%d fwd", n, in, out), kt_check_tol(what, yf, yr, ny, tol->fast);
     ref->dense_bwd_data(n, in, out, dz, w, dxr);
     fast->dense_bwd_data(n, in, out, dz, w, dxf);
-    snprintf(what, sizeof what, "dense %dx%dx%d bwd_data", n, in, out), kt_check(what, dxf, dxr, nx, GEMM_RTOL, tol->fast.atol);
+    snprintf(what, sizeof what, "dense %dx%dx%d bwd_data", n, in, out), kt_check_tol(what, dxf, dxr, nx, tol->fast);
     ref->dense_bwd_filter(n, in, out, x, dz, dwr, dbr);
     fast->dense_bwd_filter(n, in, out, x, dz, dwf, dbf);
-    snprintf(what, sizeof what, "dense %dx%dx%d dw (+=)", n, in, out), kt_check(what, dwf, dwr, nw, GEMM_RTOL, tol->fast.atol);
-    snprintf(what, sizeof what, "dense %dx%dx%d db (+=)", n, in, out), kt_check(what, dbf, dbr, out, GEMM_RTOL, tol->fast.atol);
+    snprintf(what, sizeof what, "dense %dx%dx%d dw (+=)", n, in, out), kt_check_tol(what, dwf, dwr, nw, tol->fast);
+    snprintf(what, sizeof what, "dense %dx%dx%d db (+=)", n, in, out), kt_check_tol(what, dbf, dbr, out, tol->fast);
     free(x), free(w), free(b), free(dz), free(yr), free(yf), free(dxr), free(dxf), free(dwr), free(dwf);
     free(dbr), free(dbf);
 }
@@ -125,7 +124,7 @@ static void scale_case(size_t count) {
 
 static void sumsq_case(size_t count) {
     float *x = kt_rand(count, 10, 1, -4, 4);
-    kt_check_scalar("sumsq", fast->sumsq(count, x), ref->sumsq(count, x), tol->fast_value.rtol, tol->fast_value.atol);
+    kt_check_scalar_tol("sumsq", fast->sumsq(count, x), ref->sumsq(count, x), tol->fast_value);
     free(x);
 }
 
@@ -183,8 +182,10 @@ static void loss_case(const char *name, loss_op fr, loss_op ff, int n, int h, in
     float *dr = kt_rand(count, 12, 3, -1, 1), *df = kt_copy(dr, count), *d2 = kt_copy(dr, count);
     char what[160];
     double lr = fr(n, h, w, c, p, t, dr, 0.6f), lf = ff(n, h, w, c, p, t, df, 0.6f);
-    snprintf(what, sizeof what, "%s value %dx%dx%dx%d", name, n, h, w, c), kt_check_scalar(what, lf, lr, tol->fast_value.rtol, tol->fast_value.atol);
-    snprintf(what, sizeof what, "%s dpred (+=) %dx%dx%dx%d", name, n, h, w, c), kt_check(what, df, dr, count, tol->fast.rtol, tol->fast.atol);
+    snprintf(what, sizeof what, "%s value %dx%dx%dx%d", name, n, h, w, c);
+    kt_check_scalar_tol(what, lf, lr, tol->fast_value);
+    snprintf(what, sizeof what, "%s dpred (+=) %dx%dx%dx%d", name, n, h, w, c);
+    kt_check_tol(what, df, dr, count, tol->fast);
     fs_cpu_set_threads(1); /* block / per-image reductions: the same bits on one thread */
     double l1t = ff(n, h, w, c, p, t, d2, 0.6f);
     fs_cpu_set_threads(0);
