@@ -47,7 +47,8 @@ typedef struct fs_tol {
 /* Each backend's tolerance for one op against cpu-ref. */
 typedef struct fs_op_tol {
     const char *op;
-    fs_tol fwd;        /* cpu-ref forward vs the double forward of kernels_grad */
+    fs_tol fwd;        /* cpu-ref forward vs the double forward of kernels_grad (adam: both CPU
+                        * backends' updates vs kernels_adam's update in double) */
     fs_tol grad;       /* cpu-ref backward vs central finite differences in double */
     fs_tol fast;       /* cpu (fast path) tensors */
     fs_tol fast_value; /* cpu: the returned double (losses, sumsq) */
