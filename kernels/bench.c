@@ -271,8 +271,9 @@ static void print_header(const bench_opts *o, const fs_backend *be, int threads,
     char reps[48];
     if (o->reps) snprintf(reps, sizeof reps, "%d", o->reps);
     else snprintf(reps, sizeof reps, "auto (1-10, ~0.6 s per shape)");
-    printf("# threads %d (OpenMP, each running single-threaded OpenBLAS sgemm on its slice; OpenBLAS kernels '%s')\n",
-           threads, fs_cpu_blas_core());
+    if (!strcmp(be->name, "cpu"))
+        printf("# threads %d (OpenMP, each running single-threaded OpenBLAS sgemm on its slice; OpenBLAS kernels "
+               "'%s')\n", threads, fs_cpu_blas_core());
     printf("# batch %d, reps %s; ms = best of reps\n", o->batch, reps);
     if (o->config)
         printf("# shapes: the conv and dense layers of %s (encoder: every identity's batch, as in a training "
