@@ -1,7 +1,9 @@
 /* bench.c — `faceswarm bench kernels`: forward + backward GFLOP/s of every conv and dense
- * shape of faceswap's original-64 model on the fast CPU backend, as a fraction of the FP32
- * peak measured by an FMA loop in the same run. Checks the fast conv against the reference
- * on a smaller shape (the `wrong` count) and exits non-zero when it is wrong. */
+ * shape of faceswap's original-64 model on a backend (--backend cpu, the default, cuda or
+ * cuda-emulated), for cpu as a fraction of the FP32 peak measured by an FMA loop in the
+ * same run. Checks the backend against the reference on the op case table's rows marked
+ * FS_OPC_BENCH (kernels/op_cases.c, with that backend's tolerance: the `wrong` count) and
+ * exits non-zero when it is wrong. */
 #include <getopt.h>
 #include <immintrin.h>
 #include <math.h>
@@ -11,6 +13,7 @@
 #include <string.h>
 
 #include "kernels/cpu/cpu.h"
+#include "kernels/op_cases.h"
 #include "kernels/ops.h"
 #include "trainer/cli.h"
 #include "trainer/bench.h"
@@ -38,6 +41,8 @@ static const bench_shape g_shapes[] = {
 
 typedef struct bench_opts {
     int json, batch, threads, reps; /* reps 0 = automatic */
+    const char *backend;            /* --backend: cpu, cuda or cuda-emulated */
+    int check_only;                 /* --check-only: the self-check, no timing */
     const char *config;             /* --config: that model's shapes instead of original-64's */
 } bench_opts;
 
@@ -123,25 +128,28 @@ typedef struct bench_bufs {
     float *x, *w, *b, *y, *dz, *dx, *dw, *db;
 } bench_bufs;
 
-/* n floats uniform in [-scale, scale) (zeros for scale 0). */
-static float *rand_buf(size_t n, uint64_t stream, double scale) {
+/* n floats uniform in [-scale, scale) (zeros for scale 0) in be's memory. */
+static float *rand_buf(const fs_backend *be, size_t n, uint64_t stream, double scale) {
+    float *d = be->alloc(n * sizeof(float)); /* zero-filled */
+    if (scale == 0.0) return d;
     fs_rng r;
     fs_rng_init(&r, 2024, stream, 0);
     float *a = fs_aligned_alloc(n * sizeof(float));
-    if (scale == 0.0) memset(a, 0, n * sizeof(float));
-    else
-        for (size_t i = 0; i < n; i++) a[i] = (float)fs_rng_range(&r, -scale, scale);
-    return a;
+    for (size_t i = 0; i < n; i++) a[i] = (float)fs_rng_range(&r, -scale, scale);
+    be->upload(d, a, n * sizeof(float));
+    free(a);
+    return d;
 }
 
-static void bufs_alloc(bench_bufs *t, size_t nx, size_t nw, size_t nb, size_t ny) {
-    t->x = rand_buf(nx, 1, 1.0), t->w = rand_buf(nw, 2, 0.05), t->b = rand_buf(nb, 3, 0.1);
-    t->dz = rand_buf(ny, 4, 1.0), t->dw = rand_buf(nw, 5, 0.0), t->db = rand_buf(nb, 6, 0.0);
-    t->y = fs_aligned_alloc(ny * sizeof(float)), t->dx = fs_aligned_alloc(nx * sizeof(float));
+static void bufs_alloc(const fs_backend *be, bench_bufs *t, size_t nx, size_t nw, size_t nb, size_t ny) {
+    t->x = rand_buf(be, nx, 1, 1.0), t->w = rand_buf(be, nw, 2, 0.05), t->b = rand_buf(be, nb, 3, 0.1);
+    t->dz = rand_buf(be, ny, 4, 1.0), t->dw = rand_buf(be, nw, 5, 0.0), t->db = rand_buf(be, nb, 6, 0.0);
+    t->y = be->alloc(ny * sizeof(float)), t->dx = be->alloc(nx * sizeof(float));
 }
 
-static void bufs_free(bench_bufs *t) {
-    free(t->x), free(t->w), free(t->b), free(t->y), free(t->dz), free(t->dx), free(t->dw), free(t->db);
+static void bufs_free(const fs_backend *be, bench_bufs *t) {
+    float *all[] = {t->x, t->w, t->b, t->y, t->dz, t->dx, t->dw, t->db};
+    for (size_t i = 0; i < FS_ARRAY_LEN(all); i++) be->free(all[i]);
 }
 
 /* One pass (0 fwd, 1 bwd_data, 2 bwd_filter) of shape s; returns its seconds. */
@@ -167,56 +175,78 @@ static bench_result bench_one(const fs_backend *be, const bench_shape *s, const 
     else fs_conv_desc_init(&d, n, s->h, s->w, s->cin, s->cout, s->k, s->stride);
     bench_bufs t;
     size_t nw = (size_t)d.k * d.k * s->cin * s->cout;
-    bufs_alloc(&t, (size_t)d.n * d.h * d.w * d.cin, nw, (size_t)s->cout, (size_t)d.n * d.ho * d.wo * d.cout);
-    bench_result r = {.peak = measure_peak(fs_cpu_threads(), 3), .gflop = 2e-9 * fs_conv_macs(&d)};
+    bufs_alloc(be, &t, (size_t)d.n * d.h * d.w * d.cin, nw, (size_t)s->cout, (size_t)d.n * d.ho * d.wo * d.cout);
+    bench_result r = {.peak = !strcmp(be->name, "cpu") ? measure_peak(fs_cpu_threads(), 3) : 0.0,
+                      .gflop = 2e-9 * fs_conv_macs(&d)};
     double warm = 0.0;
     for (int p = 0; p < 3; p++) warm += time_pass(be, s, &d, &t, p);
     r.reps = o->reps ? o->reps : (int)FS_MAX(1.0, FS_MIN(10.0, 0.6 / warm));
     for (int p = 0; p < 3; p++) r.ms[p] = INFINITY;
     for (int rep = 0; rep < r.reps; rep++)
         for (int p = 0; p < 3; p++) r.ms[p] = FS_MIN(r.ms[p], 1e3 * time_pass(be, s, &d, &t, p));
-    bufs_free(&t);
+    bufs_free(be, &t);
     return r;
 }
 
 /* ---------------------------------------------------------------- self-check */
-/* Elements of got that differ from want by more than 1e-4 * max |want|. */
-static long count_wrong(const float *got, const float *want, size_t n) {
+/* The tolerance the self-check applies to backend be: the op case table's column for it. */
+static fs_tol check_tol(const fs_backend *be, const char *op) {
+    const fs_op_tol *t = fs_op_tol_of(op);
+    return !strcmp(be->name, "cpu") ? t->fast : t->cuda;
+}
+
+/* Elements of got that differ from want by more than rtol max |want| + atol max(1, max |want|). */
+static long count_wrong(const float *got, const float *want, size_t n, fs_tol tol) {
     double scale = 0.0;
     long wrong = 0;
     for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(want[i]));
+    double lim = tol.rtol * scale + tol.atol * fmax(1.0, scale);
     for (size_t i = 0; i < n; i++)
-        if (!(fabs((double)got[i] - want[i]) <= 1e-4 * scale)) wrong++;
+        if (!(fabs((double)got[i] - want[i]) <= lim)) wrong++;
     return wrong;
 }
 
-/* Smaller shapes checked against the reference, one per path of the fast conv: stride 2
- * (GEMM + col2im), stride 1 (flipped forward conv for bwd_data), 3 output channels
- * (direct loops), 3 input channels (direct loops). {n, h, w, cin, cout, k, stride} */
-static const int g_checks[][7] = {
-    {2, 17, 15, 64, 32, 5, 2},
-    {2, 12, 11, 32, 48, 3, 1},
-    {1, 20, 19, 16, 3, 5, 1},
-    {2, 17, 15, 3, 16, 5, 2},
-};
+/* Wrong elements of be's dev[0..n) against the host want[0..n). */
+static long wrong_on(const fs_backend *be, const float *dev, const float *want, size_t n, fs_tol tol) {
+    float *got = fs_aligned_alloc(n * sizeof(float) + 1);
+    be->download(got, dev, n * sizeof(float));
+    long wrong = count_wrong(got, want, n, tol);
+    free(got);
+    return wrong;
+}
 
-/* The fast conv against the plain-loop reference, all three passes. */
-static long check_conv(const fs_backend *fast, const int shape[7]) {
+/* All three passes of one conv2d or dense case on be and on the reference. */
+static long check_case(const fs_backend *be, const fs_op_case *c) {
     const fs_backend *ref = fs_backend_cpu_ref();
+    int dense = !strcmp(c->op, "dense");
+    if (!dense && strcmp(c->op, "conv2d")) {
+        fprintf(stderr, "faceswarm bench kernels: the op case table marks a '%s' case for the bench, which only "
+                "checks conv2d and dense\n  hint: fix its row in kernels/op_cases.c\n", c->op);
+        return 1;
+    }
     fs_conv_desc desc, *d = &desc;
-    fs_conv_desc_init(d, shape[0], shape[1], shape[2], shape[3], shape[4], shape[5], shape[6]);
+    if (fs_op_case_conv(c, d) != 0) return 1;
     size_t nx = (size_t)d->n * d->h * d->w * d->cin, ny = (size_t)d->n * d->ho * d->wo * d->cout;
-    size_t nw = (size_t)d->k * d->k * d->cin * d->cout;
+    size_t nw = (size_t)d->k * d->k * d->cin * d->cout, nb = (size_t)d->cout;
     bench_bufs f, r;
-    bufs_alloc(&f, nx, nw, (size_t)d->cout, ny);
-    bufs_alloc(&r, nx, nw, (size_t)d->cout, ny);
-    fast->conv2d_fwd(d, f.x, f.w, f.b, f.y, FS_ACT_LEAKY, 0.1f),
-        ref->conv2d_fwd(d, r.x, r.w, r.b, r.y, FS_ACT_LEAKY, 0.1f);
-    fast->conv2d_bwd_data(d, f.dz, f.w, f.dx), ref->conv2d_bwd_data(d, r.dz, r.w, r.dx);
-    fast->conv2d_bwd_filter(d, f.x, f.dz, f.dw, f.db), ref->conv2d_bwd_filter(d, r.x, r.dz, r.dw, r.db);
-    long wrong = count_wrong(f.y, r.y, ny) + count_wrong(f.dx, r.dx, nx) + count_wrong(f.dw, r.dw, nw) +
-                 count_wrong(f.db, r.db, (size_t)d->cout);
-    bufs_free(&f), bufs_free(&r);
+    bufs_alloc(be, &f, nx, nw, nb, ny);
+    bufs_alloc(ref, &r, nx, nw, nb, ny);
+    if (dense) {
+        be->dense_fwd(d->n, d->cin, d->cout, f.x, f.w, f.b, f.y, c->act, 0.1f);
+        ref->dense_fwd(d->n, d->cin, d->cout, r.x, r.w, r.b, r.y, c->act, 0.1f);
+        be->dense_bwd_data(d->n, d->cin, d->cout, f.dz, f.w, f.dx);
+        ref->dense_bwd_data(d->n, d->cin, d->cout, r.dz, r.w, r.dx);
+        be->dense_bwd_filter(d->n, d->cin, d->cout, f.x, f.dz, f.dw, f.db);
+        ref->dense_bwd_filter(d->n, d->cin, d->cout, r.x, r.dz, r.dw, r.db);
+    } else {
+        be->conv2d_fwd(d, f.x, f.w, f.b, f.y, c->act, 0.1f), ref->conv2d_fwd(d, r.x, r.w, r.b, r.y, c->act, 0.1f);
+        be->conv2d_bwd_data(d, f.dz, f.w, f.dx), ref->conv2d_bwd_data(d, r.dz, r.w, r.dx);
+        be->conv2d_bwd_filter(d, f.x, f.dz, f.dw, f.db), ref->conv2d_bwd_filter(d, r.x, r.dz, r.dw, r.db);
+    }
+    fs_tol tol = check_tol(be, c->op);
+    long wrong = wrong_on(be, f.y, r.y, ny, tol) + wrong_on(be, f.dx, r.dx, nx, tol) +
+                 wrong_on(be, f.dw, r.dw, nw, tol) + wrong_on(be, f.db, r.db, nb, tol);
+    bufs_free(be, &f), bufs_free(ref, &r);
     return wrong;
 }
 
@@ -237,11 +267,21 @@ static const fs_bench_col COLS[] = {
     FS_COL_I("reps", NULL, NULL, 4),
 };
 
-static void print_header(fs_bench *B, const bench_opts *o, int threads, double peak1, double peak_t) {
-    fs_bench_fact_str(B, "backend", "cpu (im2col + OpenBLAS sgemm, OpenMP)");
+/* What the header says about the backend. */
+static const char *backend_desc(const fs_backend *be) {
+    if (!strcmp(be->name, "cpu")) return "cpu (im2col + OpenBLAS sgemm, OpenMP)";
+    if (!strcmp(be->name, "cuda")) return "cuda (CUDA kernels on the GPU)";
+    return "cuda-emulated (the CUDA kernels under the CPU emulator: a correctness path, not a speed)";
+}
+
+static void print_header(fs_bench *B, const bench_opts *o, const fs_backend *be, int threads, double peak1,
+                         double peak_t) {
+    fs_bench_fact_str(B, "backend", backend_desc(be));
     fs_bench_fact_int(B, "threads", threads);
-    fs_bench_note(B, "each OpenMP thread runs single-threaded OpenBLAS sgemm on its slice");
-    fs_bench_fact_str(B, "blas_core", fs_cpu_blas_core());
+    if (!strcmp(be->name, "cpu")) {
+        fs_bench_note(B, "each OpenMP thread runs single-threaded OpenBLAS sgemm on its slice");
+        fs_bench_fact_str(B, "blas_core", fs_cpu_blas_core());
+    }
     fs_bench_fact_int(B, "batch", o->batch);
     if (o->reps) fs_bench_fact_int(B, "reps", o->reps);
     else fs_bench_fact_str(B, "reps", "auto (1-10, ~0.6 s per shape)");
@@ -250,11 +290,14 @@ static void print_header(fs_bench *B, const bench_opts *o, int threads, double p
         fs_bench_note(B, "shapes: the conv and dense layers of %s (encoder: every identity's batch, as in a training "
                          "step; then one decoder)", o->config);
     else fs_bench_note(B, "shapes: faceswap's original model at 64 px (encoder, then one decoder)");
-    fs_bench_fact_num(B, "peak_gflops_1thread", peak1, 2, "GFLOP/s");
-    fs_bench_fact_num(B, "peak_gflops", peak_t, 2, "GFLOP/s");
-    fs_bench_note(B, "FP32 peak: an FMA loop of %d independent 8-wide chains, on 1 thread and on all threads; "
-                     "again just before each shape (the host is shared); frac = total / peak; ms = best of reps",
-                  FMA_CHAINS);
+    if (peak1 > 0) {
+        fs_bench_fact_num(B, "peak_gflops_1thread", peak1, 2, "GFLOP/s");
+        fs_bench_fact_num(B, "peak_gflops", peak_t, 2, "GFLOP/s");
+        fs_bench_note(B, "FP32 peak: an FMA loop of %d independent 8-wide chains, on 1 thread and on all threads; "
+                         "again just before each shape (the host is shared); frac = total / peak; ms = best of reps",
+                      FMA_CHAINS);
+    } else if (o->check_only) fs_bench_note(B, "--check-only: no timing");
+    else fs_bench_note(B, "peak: not measured (the CPU's FMA peak says nothing of this backend); peak and frac are 0");
     fs_bench_columns(B, "shapes", COLS, (int)FS_ARRAY_LEN(COLS));
 }
 
@@ -265,32 +308,46 @@ static void print_row(fs_bench *B, const bench_opts *o, const bench_shape *s, co
     else snprintf(shape, sizeof shape, "%dx%dx%d -> %d k%d s%d", s->h, s->w, s->cin, s->cout, s->k, s->stride);
     double fwd = r->gflop / (r->ms[0] * 1e-3), bwd = 2 * r->gflop / ((r->ms[1] + r->ms[2]) * 1e-3);
     double total = 3 * r->gflop / ((r->ms[0] + r->ms[1] + r->ms[2]) * 1e-3);
+    double frac = r->peak > 0 ? total / r->peak : 0.0;
     fs_bench_row(B, (fs_bench_val[]){FS_STR(s->name), FS_STR(shape), FS_INT(batch), FS_NUM(r->gflop), FS_NUM(r->ms[0]),
                                      FS_NUM(r->ms[1]), FS_NUM(r->ms[2]), FS_NUM(fwd), FS_NUM(bwd), FS_NUM(total),
-                                     FS_NUM(r->peak), FS_NUM(total / r->peak), FS_INT(r->reps)});
+                                     FS_NUM(r->peak), FS_NUM(frac), FS_INT(r->reps)});
 }
 
-static void print_footer(fs_bench *B, long wrong, double gflop, double sec, double peak) {
-    fs_bench_fact_num(B, "gflops_all_shapes", gflop / sec, 2, "GFLOP/s");
-    fs_bench_fact_num(B, "peak_frac", gflop / sec / peak, 4, "of the peak measured at the start");
-    char shapes[512] = "";
-    size_t len = 0;
-    for (size_t i = 0; i < FS_ARRAY_LEN(g_checks) && len < sizeof shapes; i++) {
-        const int *c = g_checks[i];
-        len += (size_t)snprintf(shapes + len, sizeof shapes - len, "%sn=%d %dx%dx%d->%d k%d s%d", i ? "; " : "", c[0],
-                                c[1], c[2], c[3], c[4], c[5], c[6]);
+static void print_footer(fs_bench *B, const bench_opts *o, const fs_backend *be, long wrong, size_t checked,
+                         double gflop, double sec, double peak) {
+    double rate = sec > 0 ? gflop / sec : 0.0, frac = peak > 0 ? rate / peak : 0.0;
+    if (!o->check_only) {
+        fs_bench_fact_num(B, "gflops_all_shapes", rate, 2, "GFLOP/s");
+        fs_bench_fact_num(B, "peak_frac", frac, 4, "of the peak measured at the start");
     }
-    fs_bench_fact_int(B, "check_shapes", (long long)FS_ARRAY_LEN(g_checks));
-    fs_bench_note(B, "check: fast conv vs reference (fwd, bwd_data, bwd_filter; |diff| > 1e-4 max|ref|) on %s", shapes);
+    char shapes[1024] = "";
+    size_t len = 0, count, shown = 0;
+    const fs_op_case *cases = fs_op_cases(&count);
+    for (size_t i = 0; i < count && len < sizeof shapes; i++) {
+        if (!(cases[i].where & FS_OPC_BENCH)) continue;
+        char name[96];
+        fs_op_case_name(&cases[i], name, sizeof name);
+        len += (size_t)snprintf(shapes + len, sizeof shapes - len, "%s%s", shown++ ? "; " : "", name);
+    }
+    fs_bench_fact_int(B, "check_shapes", (long long)checked);
+    fs_bench_note(B, "check: %s vs cpu-ref (fwd, bwd_data, bwd_filter; |diff| > rtol max|ref| + atol max(1, max|ref|), "
+                     "the op case table's %s tolerance) on its bench cases: %s", be->name,
+                  !strcmp(be->name, "cpu") ? "fast" : "cuda", shapes);
     fs_bench_wrong(B, wrong);
 }
 
 /* ---------------------------------------------------------------- command line */
 static void usage(FILE *f) {
-    fprintf(f, "usage: faceswarm bench kernels [--json] [--batch N] [--threads N] [--reps R] [--config CONFIG]\n"
+    fprintf(f, "usage: faceswarm bench kernels [--backend B] [--json] [--batch N] [--threads N] [--reps R]\n"
+               "                              [--config CONFIG]\n"
                "  Times forward, backward-data and backward-filter of every conv/dense shape of the\n"
-               "  original-64 model on the CPU backend and reports GFLOP/s and the fraction of the\n"
-               "  FP32 peak measured by an FMA loop in the same run.\n"
+               "  original-64 model on a backend and reports GFLOP/s and, for cpu, the fraction of the\n"
+               "  FP32 peak measured by an FMA loop in the same run; then checks the backend against\n"
+               "  the reference on the op case table's bench cases (exit 1 if any element is wrong).\n"
+               "  --backend B   cpu (default), cuda (GPU 0) or cuda-emulated (the CUDA kernels on\n"
+               "                the CPU emulator: slow, for checking)\n"
+               "  --check-only  only the check against the reference, no timing\n"
                "  --json        JSON lines instead of the table\n"
                "  --batch N     images per pass (default 16)\n"
                "  --threads N   OpenMP + OpenBLAS threads, 0 = all cores (default 0)\n"
@@ -311,8 +368,9 @@ static int parse_opts(int argc, char **argv, bench_opts *o) {
     static const struct option longs[] = {{"json", no_argument, 0, 'j'},   {"batch", required_argument, 0, 'b'},
                                           {"threads", required_argument, 0, 't'}, {"reps", required_argument, 0, 'r'},
                                           {"config", required_argument, 0, 'c'}, {"help", no_argument, 0, 'h'},
+                                          {"backend", required_argument, 0, 'B'}, {"check-only", no_argument, 0, 'C'},
                                           {0, 0, 0, 0}};
-    *o = (bench_opts){.json = 0, .batch = 16, .threads = 0, .reps = 0, .config = NULL};
+    *o = (bench_opts){.json = 0, .batch = 16, .threads = 0, .reps = 0, .backend = "cpu", .config = NULL};
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "h", longs, NULL)) != -1;) {
         int rc = 0;
@@ -321,6 +379,8 @@ static int parse_opts(int argc, char **argv, bench_opts *o) {
         else if (c == 't') rc = parse_int("--threads", optarg, 0, 1024, &o->threads);
         else if (c == 'r') rc = parse_int("--reps", optarg, 1, 1000, &o->reps);
         else if (c == 'c') o->config = optarg;
+        else if (c == 'B') o->backend = optarg;
+        else if (c == 'C') o->check_only = 1;
         else if (c == 'h') return usage(stdout), FS_EXIT_OK;
         else return usage(stderr), FS_EXIT_BADINPUT;
         if (rc) return rc;
@@ -346,6 +406,21 @@ static int load_shapes(const bench_opts *o, bench_shape **shapes, size_t *count)
     return e.code ? e.code : FS_EXIT_BADINPUT;
 }
 
+/* The backend of --backend, or NULL after printing why. */
+static const fs_backend *pick_backend(const char *name, int *rc) {
+    fs_error e = {0};
+    const fs_backend *be = NULL;
+    if (!strcmp(name, "cpu")) return fs_backend_cpu();
+    if (!strcmp(name, "cuda-emulated")) be = fs_backend_cuda_emulated();
+    else if (!strcmp(name, "cuda")) be = fs_backend_cuda(0, &e);
+    else fs_errorf(&e, FS_EXIT_BADINPUT, "--backend: '%s' is not a backend; expected cpu, cuda or cuda-emulated", name);
+    if (be) return be;
+    if (!e.msg[0]) fs_errorf(&e, FS_EXIT_FAIL, "--backend %s: this build has no such backend", name);
+    fprintf(stderr, "error: faceswarm bench kernels: %s\n", e.msg);
+    *rc = e.code ? e.code : FS_EXIT_BADINPUT;
+    return NULL;
+}
+
 int bench_kernels(int argc, char **argv) {
     bench_opts o;
     bench_shape *shapes;
@@ -353,23 +428,28 @@ int bench_kernels(int argc, char **argv) {
     fs_bench B;
     fs_bench_init(&B, "kernels", argc, argv); /* before getopt permutes argv */
     int rc = parse_opts(argc, argv, &o);
-    if (rc >= 0 || (rc = load_shapes(&o, &shapes, &count)) != 0) return fs_bench_free(&B), rc;
+    if (rc >= 0) return fs_bench_free(&B), rc;
     B.json = o.json;
     fs_cpu_set_threads(o.threads);
-    const fs_backend *be = fs_backend_cpu();
-    int threads = fs_cpu_threads();
-    double peak1 = measure_peak(1, 5), peak = threads == 1 ? peak1 : measure_peak(threads, 5);
-    print_header(&B, &o, threads, peak1, peak);
+    const fs_backend *be = pick_backend(o.backend, &rc);
+    if (!be) return fs_bench_free(&B), rc;
+    if ((rc = load_shapes(&o, &shapes, &count)) != 0) return fs_bench_free(&B), rc;
+    int threads = fs_cpu_threads(), cpu = !strcmp(be->name, "cpu") && !o.check_only;
+    double peak1 = cpu ? measure_peak(1, 5) : 0.0, peak = !cpu ? 0.0 : threads == 1 ? peak1 : measure_peak(threads, 5);
+    print_header(&B, &o, be, threads, peak1, peak);
     double gflop = 0.0, sec = 0.0;
-    for (size_t i = 0; i < count; i++) {
+    for (size_t i = 0; i < (o.check_only ? 0 : count); i++) {
         bench_result r = bench_one(be, &shapes[i], &o);
         print_row(&B, &o, &shapes[i], &r);
         gflop += 3 * r.gflop, sec += 1e-3 * (r.ms[0] + r.ms[1] + r.ms[2]);
     }
     free(shapes);
     long wrong = 0;
-    for (size_t i = 0; i < FS_ARRAY_LEN(g_checks); i++) wrong += check_conv(be, g_checks[i]);
-    print_footer(&B, wrong, gflop, sec, peak);
-    if (wrong) fprintf(stderr, "faceswarm bench kernels: %ld wrong element(s) in the fast conv\n", wrong);
-    return fs_bench_end(&B, "elements of the fast conv that differ from the reference");
+    size_t n_cases, checked = 0;
+    const fs_op_case *cases = fs_op_cases(&n_cases);
+    for (size_t i = 0; i < n_cases; i++)
+        if (cases[i].where & FS_OPC_BENCH) wrong += check_case(be, &cases[i]), checked++;
+    print_footer(&B, &o, be, wrong, checked, gflop, sec, peak);
+    if (wrong) fprintf(stderr, "faceswarm bench kernels: %ld wrong element(s) on backend %s\n", wrong, be->name);
+    return fs_bench_end(&B, "elements that differ from the reference beyond the op case table's tolerance");
 }

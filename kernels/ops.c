@@ -1,4 +1,6 @@
 /* ops.c — shape helpers shared by every backend, and backend selection. */
+#include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "kernels/ops.h"
@@ -30,4 +32,29 @@ int fs_adam_variant_parse(const char *s) {
     for (int i = 0; i < 3; i++)
         if (!strcmp(s, names[i])) return i;
     return -1;
+}
+
+#define OP_INFO(P, ret, name, params) {#name, offsetof(fs_backend, name), P},
+static const fs_op_info g_ops[] = {FS_MEMORY_OPS(OP_INFO, 0) FS_KERNEL_OPS(OP_INFO, 1)};
+
+const fs_op_info *fs_op_list(size_t *count) {
+    *count = FS_ARRAY_LEN(g_ops);
+    return g_ops;
+}
+
+int fs_backend_missing(const fs_backend *be, char *buf, size_t len) {
+    int missing = 0;
+    size_t used = 0;
+    if (len) buf[0] = '\0';
+    for (size_t i = 0; i < FS_ARRAY_LEN(g_ops); i++) {
+        void (*fn)(void);
+        memcpy(&fn, (const char *)be + g_ops[i].offset, sizeof fn); /* every entry is a function pointer */
+        if (fn) continue;
+        if (used < len) {
+            int w = snprintf(buf + used, len - used, "%s%s", missing ? ", " : "", g_ops[i].name);
+            used += w > 0 ? (size_t)w : 0;
+        }
+        missing++;
+    }
+    return missing;
 }

@@ -97,81 +97,117 @@ static inline void fs_adam_consts_init(fs_adam_consts *k, const fs_adam_args *a)
 /* "keras" | "paper" | "legacy" -> variant; -1 for anything else. */
 int fs_adam_variant_parse(const char *s);
 
+/* ---------------------------------------------------------------- the op list
+ * Every entry of an fs_backend is one row X(P, ret, name, (params)) of the two lists below.
+ * The lists generate the struct (FS_OP_FIELD), the declarations of each backend's functions
+ * (FS_OP_DECL) and each backend's table (FS_OP_ENTRY, `.name = P_name`), so a backend that
+ * lacks an op does not build: its P_name is undeclared or undefined. P is the backend's
+ * function prefix: fs_ref (kernels/cpu/ref_*.c), fs_fast (kernels/cpu/fast*.c), fs_cuda and
+ * fs_emu (kernels/cuda/, FSK(name)); the memory lists use fs_cpu (both CPU backends), cu and
+ * emu. Adding an op: one row here, one kernel per backend, one row of cases in
+ * kernels/op_cases.c (docs/cuda.md, "Adding an op"). */
+
+/* Memory (bytes); device pointers for cuda, host for cpu. */
+#define FS_MEMORY_OPS(X, P)                                                                  \
+    X(P, void *, alloc, (size_t bytes)) /* zero-filled */                                    \
+    X(P, void, free, (void *p))                                                              \
+    X(P, void, upload, (void *dst_dev, const void *src_host, size_t bytes))                  \
+    X(P, void, download, (void *dst_host, const void *src_dev, size_t bytes))                \
+    X(P, void, copy, (void *dst_dev, const void *src_dev, size_t bytes))                     \
+    X(P, void, zero, (void *p, size_t bytes))                                                \
+    X(P, void, sync, (void)) /* wait for all queued work */
+
+/* The kernels; each group's semantics are stated above its rows. */
+#define FS_KERNEL_OPS(X, P)                                                                  \
+    /* batch upload: dst[i] = src[i] / 255 (uint8 HWC faces from the loader) */              \
+    X(P, void, u8_to_float, (size_t n, const uint8_t *src_host, float *dst_dev))             \
+    /* conv2d: x [n,h,w,cin], w [k,k,cin,cout], b [cout], y [n,ho,wo,cout]                   \
+     * fwd:        y  = act(conv(x, w) + b)                 (=)                              \
+     * bwd_data:   dx = conv^T(dz, w)                       (=)   dz: grad w.r.t. pre-act    \
+     * bwd_filter: dw += x^T * dz ; db += sum dz            (+=)  db may be NULL */          \
+    X(P, void, conv2d_fwd, (const fs_conv_desc *d, const float *x, const float *w, const float *b, \
+                            float *y, fs_act act, float alpha))                              \
+    X(P, void, conv2d_bwd_data, (const fs_conv_desc *d, const float *dz, const float *w, float *dx)) \
+    X(P, void, conv2d_bwd_filter, (const fs_conv_desc *d, const float *x, const float *dz, float *dw, \
+                                   float *db))                                               \
+    /* dense: x [n,in], w [in,out], b [out], y [n,out]                                       \
+     * fwd: y = act(x w + b) (=); bwd_data: dx = dz w^T (=); bwd_filter: dw += x^T dz,       \
+     * db += sum dz */                                                                       \
+    X(P, void, dense_fwd, (int n, int in, int out, const float *x, const float *w, const float *b, \
+                           float *y, fs_act act, float alpha))                               \
+    X(P, void, dense_bwd_data, (int n, int in, int out, const float *dz, const float *w, float *dx)) \
+    X(P, void, dense_bwd_filter, (int n, int in, int out, const float *x, const float *dz, float *dw, \
+                                  float *db))                                                \
+    /* activations, elementwise over count elements. *_bwd take the forward OUTPUT y         \
+     * (y > 0 iff x > 0 for LeakyReLU with alpha > 0), so activations may run in place.      \
+     * fwd: y = f(x) (=, y may alias x); bwd: dx = f'(y) * dy (=, dx may alias dy) */         \
+    X(P, void, leaky_fwd, (size_t count, float alpha, const float *x, float *y))             \
+    X(P, void, leaky_bwd, (size_t count, float alpha, const float *y, const float *dy, float *dx)) \
+    X(P, void, sigmoid_fwd, (size_t count, const float *x, float *y))                        \
+    X(P, void, sigmoid_bwd, (size_t count, const float *y, const float *dy, float *dx))      \
+    /* pixel shuffle x2 (faceswap's PixelShuffler, channels last):                           \
+     * x [n,h,w,4c] -> y [n,2h,2w,c], y[n, 2i+a, 2j+b, ch] = x[n, i, j, (2a+b)*c + ch]        \
+     * fwd (=), bwd: dx from dy (=) */                                                       \
+    X(P, void, pixshuf_fwd, (int n, int h, int w, int c4, const float *x, float *y))         \
+    X(P, void, pixshuf_bwd, (int n, int h, int w, int c4, const float *dy, float *dx))       \
+    /* mask multiply (the masked loss): mask [n,h,w] in [0,1] (uploaded from the loader's    \
+     * uint8 masks with u8_to_float), x and y [n,h,w,c]:                                     \
+     * y[n,i,j,ch] = x[n,i,j,ch] * mask[n,i,j] (=, y may alias x). It is linear in x, so its \
+     * backward w.r.t. x is the same op applied to dy: dx = dy * mask. */                    \
+    X(P, void, mask_mul, (int n, int h, int w, int c, const float *mask, const float *x, float *y)) \
+    /* losses over images [n,h,w,c]; each returns the loss (a host double, mean over its     \
+     * terms) and ADDS weight * dLoss/dpred into dpred (+=). dpred may be NULL (loss only).  \
+     * mse:   mean((p - t)^2)                                                                \
+     * l1:    mean(|p - t|)      (subgradient 0 at p == t)                                   \
+     * dssim: (1 - mean SSIM) / 2, SSIM per channel over 11x11 Gaussian windows (sigma 1.5), \
+     *        "valid" windows only, C1 = (0.01)^2, C2 = (0.03)^2 for values in [0, 1]        \
+     *        (faceswap's DSSIMObjective). */                                                \
+    X(P, double, mse, (int n, int h, int w, int c, const float *pred, const float *target, float *dpred, \
+                       float weight))                                                        \
+    X(P, double, l1, (int n, int h, int w, int c, const float *pred, const float *target, float *dpred, \
+                      float weight))                                                         \
+    X(P, double, dssim, (int n, int h, int w, int c, const float *pred, const float *target, float *dpred, \
+                         float weight))                                                      \
+    /* optimizer                                                                             \
+     * sumsq: sum of squares of x as a host double (NaN/Inf propagate: used as the           \
+     *        non-finite guard and for the global gradient norm).                            \
+     * adam:  g' = grad_scale * g; m = b1 m + (1-b1) g'; v = b2 v + (1-b2) g'^2;             \
+     *        KERAS:         p -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps) + lr * wd * p \
+     *        PAPER, LEGACY: p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps) + lr * wd * p \
+     *        (t = a->step; fs_adam_consts gives the float backends their constants)         \
+     * scale: x *= s */                                                                      \
+    X(P, double, sumsq, (size_t count, const float *x))                                      \
+    X(P, void, adam, (size_t count, float *p, const float *g, float *m, float *v, const fs_adam_args *a)) \
+    X(P, void, scale, (size_t count, float *x, float s))
+
+#define FS_OP_CAT_(a, b) a##_##b
+#define FS_OP_CAT(a, b) FS_OP_CAT_(a, b)
+/* The struct's field, a backend's prototype, a backend's table entry. */
+#define FS_OP_FIELD(P, ret, name, params) ret(*name) params;
+#define FS_OP_DECL(P, ret, name, params) ret FS_OP_CAT(P, name) params;
+#define FS_OP_ENTRY(P, ret, name, params) .name = FS_OP_CAT(P, name),
+/* The whole table of a backend: memory functions MP_*, kernels KP_*. */
+#define FS_BACKEND_TABLE(MP, KP) FS_MEMORY_OPS(FS_OP_ENTRY, MP) FS_KERNEL_OPS(FS_OP_ENTRY, KP)
+
 typedef struct fs_backend {
     const char *name; /* "cpu", "cuda", "cuda-emulated" */
     fs_device device;
-
-    /* ---- memory (bytes); device pointers for cuda, host for cpu */
-    void *(*alloc)(size_t bytes);              /* zero-filled */
-    void (*free)(void *p);
-    void (*upload)(void *dst_dev, const void *src_host, size_t bytes);
-    void (*download)(void *dst_host, const void *src_dev, size_t bytes);
-    void (*copy)(void *dst_dev, const void *src_dev, size_t bytes);
-    void (*zero)(void *p, size_t bytes);
-    void (*sync)(void);                         /* wait for all queued work */
-
-    /* ---- batch upload: dst[i] = src[i] / 255 (uint8 HWC faces from the loader) */
-    void (*u8_to_float)(size_t n, const uint8_t *src_host, float *dst_dev);
-
-    /* ---- conv2d: x [n,h,w,cin], w [k,k,cin,cout], b [cout], y [n,ho,wo,cout]
-     * fwd:        y  = act(conv(x, w) + b)                 (=)
-     * bwd_data:   dx = conv^T(dz, w)                       (=)   dz: grad w.r.t. pre-activation
-     * bwd_filter: dw += x^T * dz ; db += sum dz            (+=)  db may be NULL */
-    void (*conv2d_fwd)(const fs_conv_desc *d, const float *x, const float *w, const float *b, float *y,
-                       fs_act act, float alpha);
-    void (*conv2d_bwd_data)(const fs_conv_desc *d, const float *dz, const float *w, float *dx);
-    void (*conv2d_bwd_filter)(const fs_conv_desc *d, const float *x, const float *dz, float *dw, float *db);
-
-    /* ---- dense: x [n,in], w [in,out], b [out], y [n,out]
-     * fwd: y = act(x w + b) (=); bwd_data: dx = dz w^T (=); bwd_filter: dw += x^T dz, db += sum dz */
-    void (*dense_fwd)(int n, int in, int out, const float *x, const float *w, const float *b, float *y,
-                      fs_act act, float alpha);
-    void (*dense_bwd_data)(int n, int in, int out, const float *dz, const float *w, float *dx);
-    void (*dense_bwd_filter)(int n, int in, int out, const float *x, const float *dz, float *dw, float *db);
-
-    /* ---- activations, elementwise over count elements. *_bwd take the forward OUTPUT y
-     * (y > 0 iff x > 0 for LeakyReLU with alpha > 0), so activations may run in place.
-     * fwd: y = f(x) (=, y may alias x); bwd: dx = f'(y) * dy (=, dx may alias dy) */
-    void (*leaky_fwd)(size_t count, float alpha, const float *x, float *y);
-    void (*leaky_bwd)(size_t count, float alpha, const float *y, const float *dy, float *dx);
-    void (*sigmoid_fwd)(size_t count, const float *x, float *y);
-    void (*sigmoid_bwd)(size_t count, const float *y, const float *dy, float *dx);
-
-    /* ---- pixel shuffle x2 (faceswap's PixelShuffler, channels last):
-     * x [n,h,w,4c] -> y [n,2h,2w,c], y[n, 2i+a, 2j+b, ch] = x[n, i, j, (2a+b)*c + ch]
-     * fwd (=), bwd: dx from dy (=) */
-    void (*pixshuf_fwd)(int n, int h, int w, int c4, const float *x, float *y);
-    void (*pixshuf_bwd)(int n, int h, int w, int c4, const float *dy, float *dx);
-
-    /* ---- mask multiply (the masked loss): mask [n,h,w] in [0,1] (uploaded from the loader's
-     * uint8 masks with u8_to_float), x and y [n,h,w,c]:
-     * y[n,i,j,ch] = x[n,i,j,ch] * mask[n,i,j] (=, y may alias x). It is linear in x, so its
-     * backward w.r.t. x is the same op applied to dy: dx = dy * mask. */
-    void (*mask_mul)(int n, int h, int w, int c, const float *mask, const float *x, float *y);
-
-    /* ---- losses over images [n,h,w,c]; each returns the loss (a host double, mean over
-     * its terms) and ADDS weight * dLoss/dpred into dpred (+=). dpred may be NULL (loss only).
-     * mse:   mean((p - t)^2)
-     * l1:    mean(|p - t|)      (subgradient 0 at p == t)
-     * dssim: (1 - mean SSIM) / 2, SSIM per channel over 11x11 Gaussian windows (sigma 1.5),
-     *        "valid" windows only, C1 = (0.01)^2, C2 = (0.03)^2 for values in [0, 1]
-     *        (faceswap's DSSIMObjective). */
-    double (*mse)(int n, int h, int w, int c, const float *pred, const float *target, float *dpred, float weight);
-    double (*l1)(int n, int h, int w, int c, const float *pred, const float *target, float *dpred, float weight);
-    double (*dssim)(int n, int h, int w, int c, const float *pred, const float *target, float *dpred,
-                    float weight);
-
-    /* ---- optimizer
-     * sumsq: sum of squares of x as a host double (NaN/Inf propagate: used as the
-     *        non-finite guard and for the global gradient norm).
-     * adam:  g' = grad_scale * g; m = b1 m + (1-b1) g'; v = b2 v + (1-b2) g'^2;
-     *        KERAS:         p -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps) + lr * wd * p
-     *        PAPER, LEGACY: p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps) + lr * wd * p
-     *        (t = a->step; fs_adam_consts gives the float backends their constants) */
-    double (*sumsq)(size_t count, const float *x);
-    void (*adam)(size_t count, float *p, const float *g, float *m, float *v, const fs_adam_args *a);
-    void (*scale)(size_t count, float *x, float s); /* x *= s */
+    FS_MEMORY_OPS(FS_OP_FIELD, _)
+    FS_KERNEL_OPS(FS_OP_FIELD, _)
 } fs_backend;
+
+/* One entry of the op list as data: its name and where it sits in an fs_backend, for the
+ * tests that walk every op (tests/kernels/test_backends.c names a NULL entry). */
+typedef struct fs_op_info {
+    const char *name;
+    size_t offset; /* offsetof(fs_backend, name) */
+    int kernel;    /* 1: a row of FS_KERNEL_OPS, 0: of FS_MEMORY_OPS */
+} fs_op_info;
+/* Every entry of FS_MEMORY_OPS then FS_KERNEL_OPS, in list order; *count gets the length. */
+const fs_op_info *fs_op_list(size_t *count);
+/* The names of the entries of be that are NULL, comma-separated into buf (empty when none);
+ * returns how many. */
+int fs_backend_missing(const fs_backend *be, char *buf, size_t len);
 
 /* The backend for train.device ("cpu" or "cuda"; local_rank picks the GPU), or NULL and an
  * error that names what is missing (no CUDA build, no GPU, no driver). */

@@ -4,7 +4,7 @@ set(FS_CT_HELPERS ${CMAKE_SOURCE_DIR}/tests/cuda/ct.c)
 set(FS_CT_TESTS conv ops)
 foreach(t ${FS_CT_TESTS})
   fs_add_test(NAME cuda_${t} SOURCES tests/cuda/test_${t}.c ${FS_CT_HELPERS}
-              LIBS fs_kernels LABELS cuda TIMEOUT 60)
+              LIBS fs_kernels LABELS cuda TIMEOUT 120)
   if(FACESWARM_HAVE_CUDA)
     target_compile_definitions(cuda_${t} PRIVATE FACESWARM_TEST_HAVE_CUDA)
   endif()

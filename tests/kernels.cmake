@@ -5,7 +5,24 @@ fs_add_test(NAME kernels_grad SOURCES tests/kernels/test_grad.c ${FS_KTEST_HELPE
             LIBS fs_kernels LABELS unit TIMEOUT 60)
 fs_add_test(NAME kernels_fast SOURCES tests/kernels/test_fast.c ${FS_KTEST_HELPERS}
             LIBS fs_kernels LABELS unit TIMEOUT 60)
+fs_add_test(NAME kernels_backends SOURCES tests/kernels/test_backends.c LIBS fs_kernels LABELS unit TIMEOUT 20)
 fs_add_test(NAME kernels_adam SOURCES tests/kernels/test_adam.c ${FS_KTEST_HELPERS}
             LIBS fs_kernels LABELS unit TIMEOUT 30)
 fs_add_test(NAME kernels_bench COMMAND $<TARGET_FILE:faceswarm> bench kernels --reps 1 --batch 2
             LABELS bench TIMEOUT 120)
+# The bench's self-check (the op case table's bench cases) on the CUDA kernels under the
+# emulator, and a backend that does not exist (exit 2, naming it).
+fs_add_test(NAME kernels_bench_emulated COMMAND $<TARGET_FILE:faceswarm> bench kernels --backend cuda-emulated
+            --check-only LABELS bench TIMEOUT 120)
+set_tests_properties(kernels_bench_emulated PROPERTIES PASS_REGULAR_EXPRESSION "cuda-emulated vs cpu-ref.*# wrong 0")
+fs_add_test(NAME kernels_bench_bad_backend COMMAND $<TARGET_FILE:faceswarm> bench kernels --backend nope
+            LABELS bench TIMEOUT 20)
+set_tests_properties(kernels_bench_bad_backend PROPERTIES WILL_FAIL TRUE)
+# A backend lacking an op does not build: the test links a table generated from the op list
+# without its functions and expects the linker to name the missing op (t_dssim).
+add_executable(kernels_table_missing_op EXCLUDE_FROM_ALL ${CMAKE_SOURCE_DIR}/tests/kernels/table_missing_op.c)
+target_link_libraries(kernels_table_missing_op PRIVATE fs_core)
+add_test(NAME kernels_table_missing_op
+         COMMAND ${CMAKE_COMMAND} --build ${CMAKE_BINARY_DIR} --target kernels_table_missing_op)
+set_tests_properties(kernels_table_missing_op PROPERTIES LABELS unit TIMEOUT 60
+                     PASS_REGULAR_EXPRESSION "undefined reference to [`']t_dssim'")

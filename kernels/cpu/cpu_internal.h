@@ -32,11 +32,8 @@ typedef struct fs_ssim_grad {
 } fs_ssim_grad;
 fs_ssim_grad fs_cpu_ssim_window(double mx, double my, double exx, double eyy, double exy);
 
-/* Memory ops shared by both CPU backends (host memory; upload/download/copy = memcpy). */
-void *fs_cpu_alloc(size_t bytes);
-void fs_cpu_free(void *p);
-void fs_cpu_memcpy(void *dst, const void *src, size_t bytes);
-void fs_cpu_zero(void *p, size_t bytes);
-void fs_cpu_sync(void);
+/* Memory ops shared by both CPU backends, fs_cpu_<op> for every row of FS_MEMORY_OPS (host
+ * memory; upload/download/copy = memcpy). */
+FS_MEMORY_OPS(FS_OP_DECL, fs_cpu)
 
 #endif

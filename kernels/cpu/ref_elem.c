@@ -18,9 +18,13 @@ void *fs_cpu_alloc(size_t bytes) {
     return p;
 }
 void fs_cpu_free(void *p) { free(p); }
-void fs_cpu_memcpy(void *dst, const void *src, size_t bytes) {
+/* Host memory: upload, download and copy are all one memcpy. */
+static void host_memcpy(void *dst, const void *src, size_t bytes) {
     if (bytes) memcpy(dst, src, bytes);
 }
+void fs_cpu_upload(void *dst, const void *src, size_t bytes) { host_memcpy(dst, src, bytes); }
+void fs_cpu_download(void *dst, const void *src, size_t bytes) { host_memcpy(dst, src, bytes); }
+void fs_cpu_copy(void *dst, const void *src, size_t bytes) { host_memcpy(dst, src, bytes); }
 void fs_cpu_zero(void *p, size_t bytes) {
     if (bytes) memset(p, 0, bytes);
 }

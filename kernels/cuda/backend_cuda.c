@@ -75,25 +75,17 @@ static void cu_sync(void) { CUDA_CHECK(cudaStreamSynchronize(stream)); }
 
 /* The loader's bytes go to a device staging buffer first (slot 1: no op in flight uses it
  * between two of our calls, the stream orders the rest). */
-static void cu_u8_to_float(size_t n, const uint8_t *src_host, float *dst) {
+void FSK(u8_to_float)(size_t n, const uint8_t *src_host, float *dst) {
     if (!n) return;
     uint8_t *stage = (uint8_t *)FSK(scratch)(1, n);
     CUDA_CHECK(cudaMemcpyAsync(stage, src_host, n, cudaMemcpyHostToDevice, stream));
-    FSK(u8_to_float)(n, stage, dst);
+    FSK(u8_to_float_dev)(n, stage, dst);
 }
 
 static const fs_backend cuda_backend = {
     .name = "cuda",
     .device = FS_DEV_CUDA,
-    .alloc = cu_alloc,
-    .free = cu_free,
-    .upload = cu_upload,
-    .download = cu_download,
-    .copy = cu_copy,
-    .zero = cu_zero,
-    .sync = cu_sync,
-    .u8_to_float = cu_u8_to_float,
-    FSK_KERNEL_OPS,
+    FS_BACKEND_TABLE(cu, FSK_PREFIX) /* cu_<memory op> above, fs_cuda_<kernel> */
 };
 
 /* Picks GPU local_rank % count and creates the stream; fills e when there is no device. */

@@ -33,23 +33,20 @@ static void emu_free(void *p) { free(p); }
 static void emu_memcpy(void *dst, const void *src, size_t bytes) {
     if (bytes) memmove(dst, src, bytes);
 }
+static void emu_upload(void *dst, const void *src, size_t bytes) { emu_memcpy(dst, src, bytes); }
+static void emu_download(void *dst, const void *src, size_t bytes) { emu_memcpy(dst, src, bytes); }
+static void emu_copy(void *dst, const void *src, size_t bytes) { emu_memcpy(dst, src, bytes); }
 static void emu_zero(void *p, size_t bytes) {
     if (bytes) memset(p, 0, bytes);
 }
 static void emu_sync(void) {}
+/* The "device" reads the host bytes directly. */
+void FSK(u8_to_float)(size_t n, const uint8_t *src_host, float *dst) { FSK(u8_to_float_dev)(n, src_host, dst); }
 
 static const fs_backend emu_backend = {
     .name = "cuda-emulated",
     .device = FS_DEV_CPU, /* its memory is host memory */
-    .alloc = emu_alloc,
-    .free = emu_free,
-    .upload = emu_memcpy,
-    .download = emu_memcpy,
-    .copy = emu_memcpy,
-    .zero = emu_zero,
-    .sync = emu_sync,
-    .u8_to_float = FSK(u8_to_float), /* the "device" reads the host bytes directly */
-    FSK_KERNEL_OPS,
+    FS_BACKEND_TABLE(emu, FSK_PREFIX) /* emu_<memory op> above, fs_emu_<kernel> */
 };
 
 const fs_backend *fs_backend_cuda_emulated(void) { return &emu_backend; }

@@ -115,7 +115,7 @@ void FSK(mask_mul)(int n, int h, int w, int c, const float *mask, const float *x
     size_t count = (size_t)n * h * w * c;
     if (count) FS_LAUNCH(mask_mul_kernel, GRID(count), BLOCK, count, c, mask, x, y);
 }
-void FSK(u8_to_float)(size_t n, const uint8_t *src_dev, float *dst) {
+void FSK(u8_to_float_dev)(size_t n, const uint8_t *src_dev, float *dst) {
     if (n) FS_LAUNCH(u8_to_float_kernel, GRID(n), BLOCK, n, src_dev, dst);
 }
 void FSK(scale)(size_t count, float *x, float s) {

@@ -22,21 +22,11 @@ extern "C" {
 #include "kernels/ops.h"
 
 #ifdef FSK_EMULATED
-#define FSK(name) fs_emu_##name
+#define FSK_PREFIX fs_emu
 #else
-#define FSK(name) fs_cuda_##name
+#define FSK_PREFIX fs_cuda
 #endif
-
-/* The kernel entries of an fs_backend, the same in the GPU and the emulated table (each
- * table adds its own memory functions): a new op is added here once. */
-#define FSK_KERNEL_OPS                                                                         \
-    .conv2d_fwd = FSK(conv2d_fwd), .conv2d_bwd_data = FSK(conv2d_bwd_data),                    \
-    .conv2d_bwd_filter = FSK(conv2d_bwd_filter), .dense_fwd = FSK(dense_fwd),                  \
-    .dense_bwd_data = FSK(dense_bwd_data), .dense_bwd_filter = FSK(dense_bwd_filter),           \
-    .leaky_fwd = FSK(leaky_fwd), .leaky_bwd = FSK(leaky_bwd), .sigmoid_fwd = FSK(sigmoid_fwd), \
-    .sigmoid_bwd = FSK(sigmoid_bwd), .pixshuf_fwd = FSK(pixshuf_fwd),                         \
-    .pixshuf_bwd = FSK(pixshuf_bwd), .mask_mul = FSK(mask_mul), .mse = FSK(mse), .l1 = FSK(l1), \
-    .dssim = FSK(dssim), .sumsq = FSK(sumsq), .adam = FSK(adam), .scale = FSK(scale)
+#define FSK(name) FS_OP_CAT(FSK_PREFIX, name)
 
 /* ---------------------------------------------------------------- launch geometry */
 #define FSK_THREADS 256 /* threads per block of every kernel */
@@ -103,36 +93,15 @@ void FSK(gemm_split_k)(fsk_gemm *g);
 void FSK(add_partials)(int M, int N, int splits, const float *partial, float *c, long ldc);
 
 /* ---------------------------------------------------------------- the ops (see kernels/ops.h) */
-void FSK(conv2d_fwd)(const fs_conv_desc *d, const float *x, const float *w, const float *b, float *y,
-                     fs_act act, float alpha);
-void FSK(conv2d_bwd_data)(const fs_conv_desc *d, const float *dz, const float *w, float *dx);
-void FSK(conv2d_bwd_filter)(const fs_conv_desc *d, const float *x, const float *dz, float *dw, float *db);
+/* FSK(<op>) for every row of FS_KERNEL_OPS (kernels/ops.h): a missing launcher fails to
+ * link. u8_to_float is the backend's own (backend_cuda.c stages the host bytes, the
+ * emulator reads them in place); both run FSK(u8_to_float_dev). */
+FS_KERNEL_OPS(FS_OP_DECL, FSK_PREFIX)
+
 /* db[j] += sum over rows of dz[rows, cols] (column sums, fixed order). */
 void FSK(bias_grad)(long rows, int cols, const float *dz, float *db);
-
-void FSK(dense_fwd)(int n, int in, int out, const float *x, const float *w, const float *b, float *y,
-                    fs_act act, float alpha);
-void FSK(dense_bwd_data)(int n, int in, int out, const float *dz, const float *w, float *dx);
-void FSK(dense_bwd_filter)(int n, int in, int out, const float *x, const float *dz, float *dw, float *db);
-
-void FSK(leaky_fwd)(size_t count, float alpha, const float *x, float *y);
-void FSK(leaky_bwd)(size_t count, float alpha, const float *y, const float *dy, float *dx);
-void FSK(sigmoid_fwd)(size_t count, const float *x, float *y);
-void FSK(sigmoid_bwd)(size_t count, const float *y, const float *dy, float *dx);
-void FSK(pixshuf_fwd)(int n, int h, int w, int c4, const float *x, float *y);
-void FSK(pixshuf_bwd)(int n, int h, int w, int c4, const float *dy, float *dx);
-void FSK(mask_mul)(int n, int h, int w, int c, const float *mask, const float *x, float *y);
 /* dst[i] = src[i] / 255, src already on the device. */
-void FSK(u8_to_float)(size_t n, const uint8_t *src_dev, float *dst);
-
-double FSK(mse)(int n, int h, int w, int c, const float *pred, const float *target, float *dpred, float weight);
-double FSK(l1)(int n, int h, int w, int c, const float *pred, const float *target, float *dpred, float weight);
-double FSK(dssim)(int n, int h, int w, int c, const float *pred, const float *target, float *dpred,
-                  float weight);
-
-double FSK(sumsq)(size_t count, const float *x);
-void FSK(adam)(size_t count, float *p, const float *g, float *m, float *v, const fs_adam_args *a);
-void FSK(scale)(size_t count, float *x, float s);
+void FSK(u8_to_float_dev)(size_t n, const uint8_t *src_dev, float *dst);
 
 /* Deterministic sum of partial[0..count) (device) in a fixed order, as a host double. */
 double FSK(sum_partials)(int count, const double *partial);

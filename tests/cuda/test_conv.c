@@ -1,28 +1,18 @@
 /* test_conv.c — cuda_conv: conv2d forward (each fused activation), data gradient and
  * weight/bias gradient (+= onto non-zero buffers) of the CUDA kernels vs the CPU reference
- * on odd shapes: sizes not multiples of the 64 x 64 x 16 tiles, stride 1 and 2, even and
- * odd kernels, 1x1 stride 2 (parity classes without taps), split-K weight gradients.
- * Tolerance (float sums of up to ~1700 products, orders differ):
- * |got - want| <= 1e-4 |want| + 1e-4 max(1, max |want|). */
+ * on the conv2d cases of the op table marked FS_OPC_CUDA (kernels/op_cases.c): sizes not
+ * multiples of the 64 x 64 x 16 tiles, stride 1 and 2, even and odd kernels, 1x1 stride 2
+ * (parity classes without taps), split-K weight gradients. Tolerance: the table's cuda
+ * column (float sums of up to ~1700 products, orders differ), applied as
+ * |got - want| <= rtol |want| + atol max(1, max |want|). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "kernels/op_cases.h"
 #include "tests/cuda/ct.h"
 
-typedef struct shape {
-    int n, h, w, cin, cout, k, stride;
-    fs_act act;
-} shape;
-
-static const shape shapes[] = {
-    {2, 9, 7, 5, 13, 5, 2, FS_ACT_LEAKY},   /* the encoder's conv block, odd sizes */
-    {3, 17, 15, 3, 70, 3, 1, FS_ACT_NONE},  /* two column tiles; split-K over 765 rows */
-    {1, 6, 10, 67, 5, 5, 2, FS_ACT_SIGMOID}, /* cin > 64: two column tiles in bwd_data */
-    {2, 5, 5, 4, 6, 1, 2, FS_ACT_LEAKY},    /* 1x1 stride 2: classes with no tap */
-    {1, 8, 8, 2, 3, 4, 2, FS_ACT_NONE},     /* even kernel: asymmetric padding */
-    {2, 12, 11, 9, 66, 3, 1, FS_ACT_LEAKY}, /* the upscale conv (3x3 to 4C) */
-    {2, 10, 7, 6, 9, 3, 2, FS_ACT_LEAKY},   /* pad_top 0 != pad_left 1 */
-};
+static fs_tol tol; /* conv2d's cuda tolerance */
 
 typedef struct bufs {
     size_t nx, nw, ny;
@@ -55,7 +45,7 @@ static int check_fwd(const fs_backend *be, const fs_conv_desc *d, const bufs *B,
     float *got = ct_down(be, y, B->ny);
     char what[128];
     snprintf(what, sizeof what, "%s conv2d_fwd act=%d", tag, (int)act);
-    int fails = ct_close(what, got, want, B->ny, 1e-4, 1e-4);
+    int fails = ct_close(what, got, want, B->ny, tol.rtol, tol.atol);
     be->free(x), be->free(w), be->free(b), be->free(y);
     free(want), free(got);
     return fails;
@@ -70,7 +60,7 @@ static int check_bwd_data(const fs_backend *be, const fs_conv_desc *d, const buf
     float *got = ct_down(be, dx, B->nx);
     char what[128];
     snprintf(what, sizeof what, "%s conv2d_bwd_data", tag);
-    int fails = ct_close(what, got, want, B->nx, 1e-4, 1e-4);
+    int fails = ct_close(what, got, want, B->nx, tol.rtol, tol.atol);
     be->free(dz), be->free(w), be->free(dx);
     free(want), free(got);
     return fails;
@@ -87,9 +77,9 @@ static int check_bwd_filter(const fs_backend *be, const fs_conv_desc *d, const b
     float *got_w = ct_down(be, dw, B->nw), *got_b = ct_down(be, db, (size_t)d->cout);
     char what[128];
     snprintf(what, sizeof what, "%s conv2d_bwd_filter dw (+=)", tag);
-    int fails = ct_close(what, got_w, want_w, B->nw, 1e-4, 1e-4);
+    int fails = ct_close(what, got_w, want_w, B->nw, tol.rtol, tol.atol);
     snprintf(what, sizeof what, "%s conv2d_bwd_filter db (+=)", tag);
-    fails += ct_close(what, got_b, want_b, (size_t)d->cout, 1e-4, 1e-4);
+    fails += ct_close(what, got_b, want_b, (size_t)d->cout, tol.rtol, tol.atol);
     be->free(x), be->free(dz), be->free(dw), be->free(db);
     free(want_w), free(want_b), free(got_w), free(got_b);
     return fails;
@@ -97,27 +87,32 @@ static int check_bwd_filter(const fs_backend *be, const fs_conv_desc *d, const b
 
 int main(void) {
     const fs_backend *be = ct_backend("cuda_conv");
+    tol = fs_op_tol_of("conv2d")->cuda;
+    size_t count, ran = 0;
+    const fs_op_case *cases = fs_op_cases(&count);
     int fails = 0;
-    for (size_t i = 0; i < FS_ARRAY_LEN(shapes); i++) {
-        const shape *s = &shapes[i];
+    for (size_t i = 0; i < count; i++) {
+        const fs_op_case *s = &cases[i];
+        if (!(s->where & FS_OPC_CUDA) || strcmp(s->op, "conv2d")) continue;
         fs_conv_desc d;
-        if (fs_conv_desc_init(&d, s->n, s->h, s->w, s->cin, s->cout, s->k, s->stride) != 0) {
-            printf("FAIL shape %zu: fs_conv_desc_init refused it\n", i);
+        if (fs_op_case_conv(s, &d) != 0) {
+            printf("FAIL case %zu: fs_conv_desc_init refused it\n", i);
             return 1;
         }
         char tag[96];
-        snprintf(tag, sizeof tag, "[n%d %dx%dx%d -> %d, k%d s%d]", s->n, s->h, s->w, s->cin, s->cout, s->k, s->stride);
+        fs_op_case_name(s, tag, sizeof tag);
         bufs B;
         make_bufs(&d, (int)i + 1, &B);
         fails += check_fwd(be, &d, &B, s->act, tag);
         fails += check_bwd_data(be, &d, &B, tag);
         fails += check_bwd_filter(be, &d, &B, tag);
         free_bufs(&B);
+        ran++;
     }
     if (fails) {
         printf("cuda_conv: %d checks FAILED\n", fails);
         return 1;
     }
-    printf("cuda_conv: all %zu shapes x (fwd, bwd_data, bwd_filter) match the CPU reference\n", FS_ARRAY_LEN(shapes));
+    printf("cuda_conv: all %zu conv2d cases x (fwd, bwd_data, bwd_filter) match the CPU reference\n", ran);
     return 0;
 }

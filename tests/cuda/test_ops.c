@@ -1,23 +1,23 @@
-/* test_ops.c — cuda_ops: every non-conv op of the CUDA backend vs the CPU reference on odd
- * sizes. Tolerances:
- *   dense (GEMM, float sums):       1e-4 rel + 1e-4 x max(1, max |want|)
- *   leaky, pixel shuffle, u8, scale, mask_mul: exact (1e-7 rel)
- *   sigmoid (same expf formula):     1e-6 rel + 1e-7
- *   mse, l1 loss (double sums):      1e-6 rel; their gradients 1e-5 rel + 1e-6
- *   dssim (float window moments vs double): loss 1e-5 abs; gradient 1e-3 rel + 1e-3 x max
- *   sumsq (double):                  1e-6 rel, NaN propagates
- *   adam (float vs double):          1e-5 rel + 1e-6 x max */
+/* test_ops.c — cuda_ops: every non-conv op of the CUDA backend vs the CPU reference on the
+ * cases of the op table marked FS_OPC_CUDA (kernels/op_cases.c), odd sizes. Tolerances: the
+ * table's cuda column for tensors, applied as rtol |want| + atol x max(1, max |want|) (for
+ * loss gradients, atol x the largest change of dpred), and cuda_value for the returned
+ * doubles (rtol |want| + atol). sumsq also propagates a NaN. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/op_cases.h"
 #include "tests/cuda/ct.h"
 
 static const fs_backend *be, *ref;
+static const fs_op_tol *tol; /* the tolerances of the op being checked */
 
 /* Runs the same dense pass on both backends and compares the overwritten/accumulated out. */
-static int check_dense(int n, int in, int out, fs_act act) {
+static int check_dense(const fs_op_case *c) {
+    int n = c->n, in = c->c, out = c->cout;
+    fs_act act = c->act;
     float *x = ct_rand((size_t)n * in, 7, 1, -1, 1), *w = ct_rand((size_t)in * out, 7, 2, -0.5f, 0.5f);
     float *b = ct_rand((size_t)out, 7, 3, -1, 1), *dz = ct_rand((size_t)n * out, 7, 4, -1, 1);
     float *dw0 = ct_rand((size_t)in * out, 7, 5, -1, 1), *db0 = ct_rand((size_t)out, 7, 6, -1, 1);
@@ -38,8 +38,9 @@ static int check_dense(int n, int in, int out, fs_act act) {
     snprintf(t[1], 96, "dense_bwd_data n%d %d->%d", n, in, out);
     snprintf(t[2], 96, "dense_bwd_filter dw n%d %d->%d", n, in, out);
     snprintf(t[3], 96, "dense_bwd_filter db n%d %d->%d", n, in, out);
-    int f = ct_close(t[0], y, y_ref, ny, 1e-4, 1e-4) + ct_close(t[1], dx, dx_ref, nx, 1e-4, 1e-4) +
-            ct_close(t[2], dw, dw_ref, nw, 1e-4, 1e-4) + ct_close(t[3], db, db_ref, out, 1e-4, 1e-4);
+    fs_tol e = tol->cuda;
+    int f = ct_close(t[0], y, y_ref, ny, e.rtol, e.atol) + ct_close(t[1], dx, dx_ref, nx, e.rtol, e.atol) +
+            ct_close(t[2], dw, dw_ref, nw, e.rtol, e.atol) + ct_close(t[3], db, db_ref, out, e.rtol, e.atol);
     float *all_h[] = {x, w, b, dz, dw0, db0, y_ref, dx_ref, dw_ref, db_ref, y, dx, dw, db};
     float *all_d[] = {X, W, B, DZ, Y, DX, DW, DB};
     for (size_t i = 0; i < FS_ARRAY_LEN(all_h); i++) free(all_h[i]);
@@ -49,8 +50,10 @@ static int check_dense(int n, int in, int out, fs_act act) {
 
 /* Activations and pixel shuffle: out = op(in) on both backends. kind: 0 leaky fwd, 1 leaky
  * bwd, 2 sigmoid fwd, 3 sigmoid bwd, 4 pixshuf fwd, 5 pixshuf bwd, 6 scale. */
-static void run_elem(const fs_backend *b, int kind, size_t cnt, const float *x, const float *y, float *out) {
-    const int n = 2, h = 3, w = 5, c4 = 12; /* pixshuf shape, cnt = 360 */
+static void run_elem(const fs_backend *b, int kind, const fs_op_case *c, const float *x, const float *y,
+                     float *out) {
+    size_t cnt = fs_op_case_count(c);
+    const int n = c->n, h = c->h, w = c->w, c4 = c->c; /* pixshuf shape */
     switch (kind) {
     case 0: b->leaky_fwd(cnt, 0.1f, x, out); break;
     case 1: b->leaky_bwd(cnt, 0.1f, y, x, out); break;
@@ -62,32 +65,33 @@ static void run_elem(const fs_backend *b, int kind, size_t cnt, const float *x, 
     }
 }
 
-static int check_elem(int kind) {
+static int check_elem(int kind, const fs_op_case *c) {
     static const char *names[] = {"leaky_fwd", "leaky_bwd", "sigmoid_fwd", "sigmoid_bwd", "pixshuf_fwd",
                                   "pixshuf_bwd", "scale"};
-    size_t cnt = kind == 4 || kind == 5 ? 360 : 2053;
+    size_t cnt = fs_op_case_count(c);
     float *x = ct_rand(cnt, 11, (uint64_t)kind, -3, 3), *y = ct_rand(cnt, 12, (uint64_t)kind, -1, 1);
     float *want = fs_malloc(cnt * 4);
     memcpy(want, x, cnt * 4); /* scale works in place */
-    run_elem(ref, kind, cnt, x, y, want);
+    run_elem(ref, kind, c, x, y, want);
     float *X = ct_up(be, x, cnt), *Y = ct_up(be, y, cnt), *O = ct_up(be, x, cnt);
-    run_elem(be, kind, cnt, X, Y, O);
+    run_elem(be, kind, c, X, Y, O);
     float *got = ct_down(be, O, cnt);
-    int f = ct_close(names[kind], got, want, cnt, kind == 2 || kind == 3 ? 1e-6 : 1e-7, 1e-7);
+    char what[96];
+    snprintf(what, sizeof what, "%s %zu", names[kind], cnt);
+    int f = ct_close(what, got, want, cnt, tol->cuda.rtol, tol->cuda.atol);
     free(x), free(y), free(want), free(got);
     be->free(X), be->free(Y), be->free(O);
     return f;
 }
 
-static int check_u8(void) {
-    size_t n = 1237;
+static int check_u8(size_t n) {
     uint8_t *src = fs_malloc(n);
     for (size_t i = 0; i < n; i++) src[i] = (uint8_t)(i * 37 + 11);
     float *want = fs_malloc(n * 4), *D = be->alloc(n * 4);
     ref->u8_to_float(n, src, want);
     be->u8_to_float(n, src, D);
     float *got = ct_down(be, D, n);
-    int f = ct_close("u8_to_float", got, want, n, 1e-7, 0);
+    int f = ct_close("u8_to_float", got, want, n, tol->cuda.rtol, tol->cuda.atol);
     free(src), free(want), free(got), be->free(D);
     return f;
 }
@@ -105,9 +109,9 @@ static int check_mask_mul(int n, int h, int w, int c) {
     float *got = ct_down(be, Y, cnt), *got_in_place = ct_down(be, X, cnt);
     char what[80];
     snprintf(what, sizeof what, "mask_mul %dx%dx%dx%d", n, h, w, c);
-    int f = ct_close(what, got, want, cnt, 1e-7, 0);
+    int f = ct_close(what, got, want, cnt, tol->cuda.rtol, tol->cuda.atol);
     snprintf(what, sizeof what, "mask_mul %dx%dx%dx%d in place", n, h, w, c);
-    f += ct_close(what, got_in_place, want, cnt, 1e-7, 0);
+    f += ct_close(what, got_in_place, want, cnt, tol->cuda.rtol, tol->cuda.atol);
     free(x), free(m), free(want), free(got), free(got_in_place);
     be->free(X), be->free(M), be->free(Y);
     return f;
@@ -129,27 +133,28 @@ static int check_loss(int kind, int n, int h, int w, int c) {
     float *P = ct_up(be, p, cnt), *T = ct_up(be, t, cnt), *D = ct_up(be, d0, cnt);
     double l = fn(n, h, w, c, P, T, D, 0.7f), l_only = fn(n, h, w, c, P, T, NULL, 1.0f);
     float *got = ct_down(be, D, cnt);
-    char what[64];
-    snprintf(what, sizeof what, "%s loss", names[kind]);
-    int f = ct_close1(what, l, l_ref, kind == 2 ? 0 : 1e-6, kind == 2 ? 1e-5 : 0);
+    char what[96];
+    snprintf(what, sizeof what, "%s loss %dx%dx%dx%d", names[kind], n, h, w, c);
+    int f = ct_close1(what, l, l_ref, tol->cuda_value.rtol, tol->cuda_value.atol);
     snprintf(what, sizeof what, "%s loss without dpred", names[kind]);
     f += ct_close1(what, l_only, l, 1e-12, 0);
     snprintf(what, sizeof what, "%s dpred (+=)", names[kind]);
     double scale = 0;
     for (size_t i = 0; i < cnt; i++) scale = fmax(scale, fabs(want[i] - d0[i]));
-    f += ct_close(what, got, want, cnt, kind == 2 ? 1e-3 : 1e-5, kind == 2 ? 1e-3 * scale : 1e-6 * scale);
+    f += ct_close(what, got, want, cnt, tol->cuda.rtol, tol->cuda.atol * scale);
     free(p), free(t), free(d0), free(want), free(got);
     be->free(P), be->free(T), be->free(D);
     return f;
 }
 
-static int check_sumsq(void) {
-    size_t n = 10007;
+static int check_sumsq(size_t n) {
     float *x = ct_rand(n, 31, 0, -2, 2);
     float *X = ct_up(be, x, n);
-    int f = ct_close1("sumsq", be->sumsq(n, X), ref->sumsq(n, x), 1e-6, 0);
+    char what[64];
+    snprintf(what, sizeof what, "sumsq %zu", n);
+    int f = ct_close1(what, be->sumsq(n, X), ref->sumsq(n, x), tol->cuda_value.rtol, tol->cuda_value.atol);
     f += ct_close1("sumsq of 1 element", be->sumsq(1, X), (double)x[0] * x[0], 1e-7, 0);
-    x[4321] = NAN;
+    x[n / 2] = NAN;
     be->upload(X, x, n * 4);
     double s = be->sumsq(n, X);
     if (!isnan(s)) printf("FAIL sumsq with a NaN: got %g, want NaN\n", s), f++;
@@ -159,8 +164,7 @@ static int check_sumsq(void) {
 
 /* Every eps placement (kernels/ops.h fs_adam_variant) against the CPU reference; eps 1e-4
  * with small moments makes the placement matter. */
-static int check_adam(fs_adam_variant variant, double eps) {
-    size_t n = 1003;
+static int check_adam(size_t n, fs_adam_variant variant, double eps) {
     fs_adam_args a = {.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = eps, .step = 3, .grad_scale = 0.5f,
                       .weight_decay = 0.01f, .variant = variant};
     float *p = ct_rand(n, 41, 0, -1, 1), *g = ct_rand(n, 41, 1, -1, 1), *m = ct_rand(n, 41, 2, -0.1f, 0.1f);
@@ -171,31 +175,50 @@ static int check_adam(fs_adam_variant variant, double eps) {
     float *gp = ct_down(be, P, n), *gm = ct_down(be, M, n), *gv = ct_down(be, V, n);
     char w[3][64];
     for (int k = 0; k < 3; k++) snprintf(w[k], sizeof w[k], "adam (variant %d, eps %g) %c", variant, eps, "pmv"[k]);
-    int f = ct_close(w[0], gp, p, n, 1e-5, 1e-6) + ct_close(w[1], gm, m, n, 1e-5, 1e-6) +
-            ct_close(w[2], gv, v, n, 1e-5, 1e-6);
+    fs_tol e = tol->cuda;
+    int f = ct_close(w[0], gp, p, n, e.rtol, e.atol) + ct_close(w[1], gm, m, n, e.rtol, e.atol) +
+            ct_close(w[2], gv, v, n, e.rtol, e.atol);
     free(p), free(g), free(m), free(v), free(gp), free(gm), free(gv);
     be->free(P), be->free(G), be->free(M), be->free(V);
     return f;
 }
 
+/* One non-conv case of the table; returns the failed checks. */
+static int ops_case(const fs_op_case *c) {
+    static const char *const losses[] = {"mse", "l1", "dssim"};
+    size_t cnt = fs_op_case_count(c);
+    tol = fs_op_tol_of(c->op);
+    if (!strcmp(c->op, "dense")) return check_dense(c);
+    if (!strcmp(c->op, "leaky")) return check_elem(0, c) + check_elem(1, c);
+    if (!strcmp(c->op, "sigmoid")) return check_elem(2, c) + check_elem(3, c);
+    if (!strcmp(c->op, "pixshuf")) return check_elem(4, c) + check_elem(5, c);
+    if (!strcmp(c->op, "scale")) return check_elem(6, c);
+    if (!strcmp(c->op, "u8_to_float")) return check_u8(cnt);
+    if (!strcmp(c->op, "mask_mul")) return check_mask_mul(c->n, c->h, c->w, c->c);
+    if (!strcmp(c->op, "sumsq")) return check_sumsq(cnt);
+    if (!strcmp(c->op, "adam")) /* every eps placement; eps 1e-4 with small moments makes it matter */
+        return check_adam(cnt, FS_ADAM_KERAS, 1e-7) + check_adam(cnt, FS_ADAM_PAPER, 1e-7) +
+               check_adam(cnt, FS_ADAM_LEGACY, 1e-7) + check_adam(cnt, FS_ADAM_KERAS, 1e-4) +
+               check_adam(cnt, FS_ADAM_PAPER, 1e-4);
+    for (int k = 0; k < 3; k++)
+        if (!strcmp(c->op, losses[k])) return check_loss(k, c->n, c->h, c->w, c->c);
+    printf("FAIL op case '%s' is marked for the cuda tests, which have no check for it\n", c->op);
+    return 1;
+}
+
 int main(void) {
     be = ct_backend("cuda_ops");
     ref = fs_backend_cpu_ref();
-    int f = check_dense(3, 70, 13, FS_ACT_LEAKY) + check_dense(33, 5, 130, FS_ACT_NONE) +
-            check_dense(1, 200, 1, FS_ACT_SIGMOID) + check_dense(300, 37, 19, FS_ACT_NONE); /* split-K */
-    for (int k = 0; k <= 6; k++) f += check_elem(k);
-    f += check_u8();
-    f += check_mask_mul(2, 5, 7, 3) + check_mask_mul(3, 9, 4, 1) + check_mask_mul(1, 33, 17, 5);
-    f += check_loss(0, 2, 5, 7, 3) + check_loss(1, 3, 4, 9, 3) + check_loss(2, 2, 13, 12, 3) +
-         check_loss(2, 1, 21, 11, 2);
-    f += check_sumsq() + check_adam(FS_ADAM_KERAS, 1e-7) + check_adam(FS_ADAM_PAPER, 1e-7) +
-         check_adam(FS_ADAM_LEGACY, 1e-7);
-    f += check_adam(FS_ADAM_KERAS, 1e-4) + check_adam(FS_ADAM_PAPER, 1e-4);
+    size_t count, ran = 0;
+    const fs_op_case *cases = fs_op_cases(&count);
+    int f = 0;
+    for (size_t i = 0; i < count; i++)
+        if ((cases[i].where & FS_OPC_CUDA) && strcmp(cases[i].op, "conv2d")) f += ops_case(&cases[i]), ran++;
     if (f) {
         printf("cuda_ops: %d checks FAILED\n", f);
         return 1;
     }
-    printf("cuda_ops: dense, activations, pixel shuffle, u8, mask_mul, scale, mse, l1, dssim, sumsq, adam match the CPU "
-           "reference\n");
+    printf("cuda_ops: %zu cases (dense, activations, pixel shuffle, u8, mask_mul, scale, mse, l1, dssim, sumsq, adam) "
+           "match the CPU reference\n", ran);
     return 0;
 }

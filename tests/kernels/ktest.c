@@ -57,8 +57,17 @@ int kt_check(const char *what, const float *got, const float *want, size_t n, do
     return bad;
 }
 
+int kt_check_tol(const char *what, const float *got, const float *want, size_t n, fs_tol tol) {
+    if (tol.rtol == 0.0 && tol.atol == 0.0) return kt_check_bits(what, got, want, n);
+    return kt_check(what, got, want, n, tol.rtol, tol.atol);
+}
+
 int kt_check_scalar(const char *what, double got, double want, double rtol, double atol) {
     return report(what, 1, 0, fabs(got - want), fabs(want), got, want, rtol * fabs(want) + atol);
+}
+
+int kt_check_scalar_tol(const char *what, double got, double want, fs_tol tol) {
+    return kt_check_scalar(what, got, want, tol.rtol, tol.atol);
 }
 
 int kt_check_bits(const char *what, const float *a, const float *b, size_t n) {

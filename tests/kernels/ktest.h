@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernels/op_cases.h"
+
 extern int kt_failures; /* checks failed so far; main returns kt_failures != 0 */
 
 /* n floats uniform in [lo, hi) from stream (seed, stream, 0); free with free(). */
@@ -18,6 +20,10 @@ int kt_check(const char *what, const float *got, const float *want, size_t n, do
 int kt_check_d(const char *what, const float *got, const double *want, size_t n, double rtol, double atol);
 /* A scalar check: |got - want| <= rtol * |want| + atol. */
 int kt_check_scalar(const char *what, double got, double want, double rtol, double atol);
+/* kt_check_scalar with a tolerance of the op case table. */
+int kt_check_scalar_tol(const char *what, double got, double want, fs_tol tol);
+/* kt_check with a tolerance of the op case table; {0, 0} means bit-identical. */
+int kt_check_tol(const char *what, const float *got, const float *want, size_t n, fs_tol tol);
 /* Bit-identical buffers. */
 int kt_check_bits(const char *what, const float *a, const float *b, size_t n);
 /* Prints the summary line and returns the exit status. */

@@ -6,12 +6,14 @@
  * paper and eps / sqrt(1 - b2) for keras); the two placements must differ where eps matters
  * (which proves the comparison can tell them apart); and LEGACY bit for bit against
  * faceswarm 0.1.0's code, copied here verbatim, so that old checkpoints resume exactly.
- * Tolerance: 1e-6 relative to max |p|, m, v (float32 state). */
+ * Tolerance: adam's fwd row of the op case table (kernels/op_cases.c), 1e-6 relative to
+ * max |p|, m, v (float32 state). N is this test's own: its double state is a fixed array. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/op_cases.h"
 #include "kernels/ops.h"
 #include "tests/kernels/ktest.h"
 
@@ -42,9 +44,10 @@ static void adam_d(state *s, const float *g, const fs_adam_args *a, fs_adam_vari
 static void check_state(const char *what0, long step, const float *p, const float *m, const float *v,
                         const state *s) {
     char what[128];
-    snprintf(what, sizeof what, "%s step %ld p", what0, step), kt_check_d(what, p, s->p, N, 1e-6, 0);
-    snprintf(what, sizeof what, "%s step %ld m", what0, step), kt_check_d(what, m, s->m, N, 1e-6, 0);
-    snprintf(what, sizeof what, "%s step %ld v", what0, step), kt_check_d(what, v, s->v, N, 1e-6, 0);
+    fs_tol tol = fs_op_tol_of("adam")->fwd;
+    snprintf(what, sizeof what, "%s step %ld p", what0, step), kt_check_d(what, p, s->p, N, tol.rtol, tol.atol);
+    snprintf(what, sizeof what, "%s step %ld m", what0, step), kt_check_d(what, m, s->m, N, tol.rtol, tol.atol);
+    snprintf(what, sizeof what, "%s step %ld v", what0, step), kt_check_d(what, v, s->v, N, tol.rtol, tol.atol);
 }
 
 /* Several steps of one backend and variant vs adam_d; returns the parameters after step 1. */
@@ -72,7 +75,8 @@ static double *run(const fs_backend *be, fs_adam_variant variant, double eps, do
             be->adam(N, p, g, m, v, &a);
             char w1[160];
             snprintf(w1, sizeof w1, "%s step 1 closed form", what);
-            kt_check_d(w1, p, closed, N, 1e-6, 0);
+            fs_tol tol = fs_op_tol_of("adam")->fwd;
+            kt_check_d(w1, p, closed, N, tol.rtol, tol.atol);
             for (int i = 0; i < N; i++) first[i] = p[i];
         } else {
             be->adam(N, p, g, m, v, &a);

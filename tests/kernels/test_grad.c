@@ -1,20 +1,22 @@
 /* test_grad.c — kernels_grad: every op's REFERENCE backward (fs_backend_cpu_ref) against
  * central finite differences of a double-precision plain-loop forward written here, on
- * small odd shapes. The loss is a random projection L = sum(r * y) (the losses are their
- * own L). The reference forwards are also checked against the double forwards.
- * Tolerances: forward 1e-5 and gradients 2e-5, relative to the largest |value| of the
- * tensor (float32 results against double; FD error is ~1e-10 here). */
+ * the small odd shapes of the op case table (kernels/op_cases.c, rows marked FS_OPC_GRAD).
+ * The loss is a random projection L = sum(r * y) (the losses are their own L). The
+ * reference forwards are also checked against the double forwards. Tolerances are the
+ * table's fwd and grad rows, relative to the largest |value| of the tensor (float32
+ * results against double; FD error is ~1e-10 here). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/op_cases.h"
 #include "kernels/ops.h"
 #include "tests/kernels/ktest.h"
 
-#define FWD_RTOL 1e-5
-#define GRAD_RTOL 2e-5
 #define FD_STEP 1e-5
+
+static const fs_op_tol *tol; /* the tolerances of the op being checked */
 
 typedef double (*loss_fn)(const void *ctx);
 
@@ -30,7 +32,7 @@ static void fd_check(const char *what, double *param, size_t n, loss_fn f, const
         param[i] = v;
         fd[i] = (lp - lm) / (2.0 * FD_STEP);
     }
-    kt_check_d(what, analytic, fd, n, GRAD_RTOL, 1e-12);
+    kt_check_d(what, analytic, fd, n, tol->grad.rtol, tol->grad.atol);
     free(fd);
 }
 
@@ -93,13 +95,14 @@ static void check_conv_fwd(const fs_backend *be, const conv_ctx *c, const float 
         snprintf(what, sizeof what, "%s fwd act=%d", name, (int)acts[a]);
         be->conv2d_fwd(&c->d, x, w, b, y, acts[a], 0.1f);
         conv_d(&c->d, c->x, c->w, c->b, yd, acts[a]);
-        kt_check_d(what, y, yd, ny, FWD_RTOL, 1e-12);
+        kt_check_d(what, y, yd, ny, tol->fwd.rtol, tol->fwd.atol);
     }
     free(y);
     free(yd);
 }
 
-static void grad_conv(const fs_backend *be, int n, int h, int w, int cin, int cout, int k, int s) {
+static void grad_conv(const fs_backend *be, const fs_op_case *oc) {
+    int n = oc->n, h = oc->h, w = oc->w, cin = oc->c, cout = oc->cout, k = oc->k, s = oc->stride;
     conv_ctx c;
     if (fs_conv_desc_init(&c.d, n, h, w, cin, cout, k, s) != 0) {
         printf("FAIL conv desc init rejected n=%d h=%d w=%d\n", n, h, w), kt_failures++;
@@ -112,7 +115,7 @@ static void grad_conv(const fs_backend *be, int n, int h, int w, int cin, int co
     float *db = calloc(cout, sizeof(float));
     c.x = kt_to_double(x, nx), c.w = kt_to_double(wt, nw), c.b = kt_to_double(b, cout), c.r = kt_to_double(r, ny);
     char name[128], what[160];
-    snprintf(name, sizeof name, "conv n=%d h=%d w=%d cin=%d cout=%d k=%d s=%d", n, h, w, cin, cout, k, s);
+    fs_op_case_name(oc, name, sizeof name);
     check_conv_fwd(be, &c, x, wt, b, name);
     be->conv2d_bwd_data(&c.d, r, wt, dx);
     be->conv2d_bwd_filter(&c.d, x, r, dw, db);
@@ -141,7 +144,8 @@ static double dense_loss(const void *vctx) {
     return l;
 }
 
-static void grad_dense(const fs_backend *be, int n, int in, int out) {
+static void grad_dense(const fs_backend *be, const fs_op_case *oc) {
+    int n = oc->n, in = oc->c, out = oc->cout;
     dense_ctx c = {n, in, out, NULL, NULL, NULL, NULL};
     size_t nx = (size_t)n * in, nw = (size_t)in * out, ny = (size_t)n * out;
     float *x = kt_rand(nx, 2, 1, -1, 1), *w = kt_rand(nw, 2, 2, -1, 1), *b = kt_rand(out, 2, 3, -1, 1);
@@ -149,19 +153,21 @@ static void grad_dense(const fs_backend *be, int n, int in, int out) {
     float *dw = calloc(nw, sizeof(float)), *db = calloc(out, sizeof(float));
     double *yd = malloc(ny * sizeof(double));
     c.x = kt_to_double(x, nx), c.w = kt_to_double(w, nw), c.b = kt_to_double(b, out), c.r = kt_to_double(r, ny);
-    be->dense_fwd(n, in, out, x, w, b, y, FS_ACT_LEAKY, 0.1f);
+    be->dense_fwd(n, in, out, x, w, b, y, oc->act, 0.1f);
     for (int s = 0; s < n; s++)
         for (int o = 0; o < out; o++) {
             double z = c.b[o];
             for (int i = 0; i < in; i++) z += c.x[s * in + i] * c.w[i * out + o];
-            yd[s * out + o] = act_d(z, FS_ACT_LEAKY, 0.1);
+            yd[s * out + o] = act_d(z, oc->act, 0.1);
         }
-    kt_check_d("dense fwd (leaky)", y, yd, ny, FWD_RTOL, 1e-12);
+    char name[128], what[160];
+    fs_op_case_name(oc, name, sizeof name);
+    snprintf(what, sizeof what, "%s fwd", name), kt_check_d(what, y, yd, ny, tol->fwd.rtol, tol->fwd.atol);
     be->dense_bwd_data(n, in, out, r, w, dx);
     be->dense_bwd_filter(n, in, out, x, r, dw, db);
-    fd_check("dense dx", c.x, nx, dense_loss, &c, dx);
-    fd_check("dense dw", c.w, nw, dense_loss, &c, dw);
-    fd_check("dense db", c.b, out, dense_loss, &c, db);
+    snprintf(what, sizeof what, "%s dx", name), fd_check(what, c.x, nx, dense_loss, &c, dx);
+    snprintf(what, sizeof what, "%s dw", name), fd_check(what, c.w, nw, dense_loss, &c, dw);
+    snprintf(what, sizeof what, "%s db", name), fd_check(what, c.b, out, dense_loss, &c, db);
     free(x), free(w), free(b), free(r), free(y), free(dx), free(dw), free(db), free(yd);
     free(c.x), free(c.w), free(c.b), free(c.r);
 }
@@ -194,8 +200,7 @@ static double elem_loss(const void *vctx) {
     return l;
 }
 
-static void grad_act(const fs_backend *be, int kind) {
-    size_t count = 1001;
+static void grad_act(const fs_backend *be, int kind, size_t count) {
     float *x = kt_rand(count, 3, 1, -3, 3), *r = kt_rand(count, 3, 2, -1, 1), *y = malloc(count * sizeof(float));
     for (size_t i = 0; i < count; i++) /* keep LeakyReLU's kink out of the FD stencil */
         if (fabsf(x[i]) < 1e-3f) x[i] = 0.5f;
@@ -204,7 +209,7 @@ static void grad_act(const fs_backend *be, int kind) {
     for (size_t i = 0; i < count; i++) yd[i] = act_d(c.x[i], kind ? FS_ACT_SIGMOID : FS_ACT_LEAKY, 0.1);
     if (kind) be->sigmoid_fwd(count, x, y);
     else be->leaky_fwd(count, 0.1f, x, y);
-    kt_check_d(kind ? "sigmoid fwd" : "leaky fwd", y, yd, count, FWD_RTOL, 1e-12);
+    kt_check_d(kind ? "sigmoid fwd" : "leaky fwd", y, yd, count, tol->fwd.rtol, tol->fwd.atol);
     float *dx = kt_copy(r, count); /* in place: dx aliases dy */
     if (kind) be->sigmoid_bwd(count, y, dx, dx);
     else be->leaky_bwd(count, 0.1f, y, dx, dx);
@@ -220,7 +225,7 @@ static void grad_pixshuf(const fs_backend *be, int n, int h, int w, int c4) {
     be->pixshuf_fwd(n, h, w, c4, x, y);
     double l = 0.0; /* forward check through the projection: sum r * y must equal elem_loss */
     for (size_t i = 0; i < count; i++) l += c.r[i] * y[i];
-    kt_check_scalar("pixshuf fwd (projection)", l, elem_loss(&c), 1e-12, 1e-12);
+    kt_check_scalar("pixshuf fwd (projection)", l, elem_loss(&c), tol->fwd.rtol, tol->fwd.atol);
     be->pixshuf_bwd(n, h, w, c4, r, dx);
     fd_check("pixshuf bwd", c.x, count, elem_loss, &c, dx);
     free(x), free(r), free(y), free(dx), free(c.x), free(c.r);
@@ -278,7 +283,7 @@ static void grad_loss(const fs_backend *be, int kind, int n, int h, int w, int c
     double l = fn(n, h, w, c, p, t, dp, 0.7f), l_only = fn(n, h, w, c, p, t, NULL, 0.7f);
     char what[96];
     snprintf(what, sizeof what, "%s value n=%d h=%d w=%d c=%d", names[kind], n, h, w, c);
-    kt_check_scalar(what, l, loss_value(&ctx) / 0.7, 1e-6, 1e-12);
+    kt_check_scalar(what, l, loss_value(&ctx) / 0.7, tol->fwd.rtol, tol->fwd.atol);
     snprintf(what, sizeof what, "%s value with dpred == NULL", names[kind]);
     kt_check_scalar(what, l_only, l, 0, 0);
     snprintf(what, sizeof what, "%s grad n=%d h=%d w=%d c=%d (weight 0.7)", names[kind], n, h, w, c);
@@ -286,22 +291,26 @@ static void grad_loss(const fs_backend *be, int kind, int n, int h, int w, int c
     free(p), free(t), free(dp), free(ctx.p), free(ctx.t);
 }
 
+/* One case of the table on the reference backend. */
+static void grad_case(const fs_backend *be, const fs_op_case *c) {
+    static const char *const losses[] = {"mse", "l1", "dssim"};
+    tol = fs_op_tol_of(c->op);
+    if (!strcmp(c->op, "conv2d")) return grad_conv(be, c);
+    if (!strcmp(c->op, "dense")) return grad_dense(be, c);
+    if (!strcmp(c->op, "leaky") || !strcmp(c->op, "sigmoid"))
+        return grad_act(be, !strcmp(c->op, "sigmoid"), fs_op_case_count(c));
+    if (!strcmp(c->op, "pixshuf")) return grad_pixshuf(be, c->n, c->h, c->w, c->c);
+    for (int k = 0; k < 3; k++)
+        if (!strcmp(c->op, losses[k])) return grad_loss(be, k, c->n, c->h, c->w, c->c);
+    printf("FAIL op case '%s' is marked for kernels_grad, which has no check for it\n", c->op), kt_failures++;
+}
+
 int main(void) {
     const fs_backend *be = fs_backend_cpu_ref();
-    grad_conv(be, 2, 7, 5, 3, 4, 3, 1);
-    grad_conv(be, 2, 7, 5, 3, 4, 3, 2);
-    grad_conv(be, 2, 7, 5, 3, 4, 5, 1);
-    grad_conv(be, 2, 7, 5, 3, 4, 5, 2);
-    grad_conv(be, 1, 6, 8, 2, 3, 5, 2); /* even sizes: the extra padding row goes at the bottom */
-    grad_conv(be, 1, 4, 3, 2, 2, 1, 1);
-    grad_conv(be, 1, 5, 4, 2, 3, 1, 2);
-    grad_dense(be, 3, 7, 5);
-    grad_act(be, 0);
-    grad_act(be, 1);
-    grad_pixshuf(be, 2, 3, 5, 8);
-    grad_loss(be, 0, 2, 5, 3, 3);
-    grad_loss(be, 1, 2, 5, 3, 3);
-    grad_loss(be, 2, 2, 13, 12, 3);
-    grad_loss(be, 2, 1, 11, 14, 2);
+    size_t count, ran = 0;
+    const fs_op_case *cases = fs_op_cases(&count);
+    for (size_t i = 0; i < count; i++)
+        if (cases[i].where & FS_OPC_GRAD) grad_case(be, &cases[i]), ran++;
+    printf("kernels_grad: %zu cases of the op table\n", ran);
     return kt_finish("kernels_grad");
 }

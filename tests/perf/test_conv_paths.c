@@ -4,15 +4,17 @@
  * the model's output conv), on shapes whose widths leave partial register blocks. Checks
  * fwd (bias + LeakyReLU, and no bias), bwd_data (=), bwd_filter dw and db (+= onto nonzero
  * values) to 2e-5 of max |reference|, and that fwd and bwd_filter give the same bits on 1
- * and on 2 threads (results must not depend on the thread count). */
+ * and on 2 threads (results must not depend on the thread count). The shapes are the op case
+ * table's rows marked FS_OPC_PATHS (kernels/op_cases.c). */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "kernels/cpu/cpu.h"
+#include "kernels/op_cases.h"
 #include "kernels/ops.h"
 #include "tests/kernels/ktest.h"
 
-#define RTOL 2e-5
+#define RTOL (fs_op_tol_of("conv2d")->fast.rtol)
 
 typedef struct outs {
     float *y, *dx, *dw, *db;
@@ -49,11 +51,12 @@ static void check_outs(const char *name, const char *pass, const fs_conv_desc *d
     if (!bits) kt_check(what, got->dx, want->dx, nx, RTOL, 1e-12);
 }
 
-static void conv_case(int n, int h, int w, int cin, int cout, int k, int s) {
+static void conv_case(const fs_op_case *c) {
+    int n = c->n, h = c->h, w = c->w, cin = c->c, cout = c->cout, k = c->k;
     fs_conv_desc d;
     char name[128];
-    snprintf(name, sizeof name, "conv n=%d %dx%dx%d->%d k=%d s=%d", n, h, w, cin, cout, k, s);
-    if (fs_conv_desc_init(&d, n, h, w, cin, cout, k, s) != 0) {
+    fs_op_case_name(c, name, sizeof name);
+    if (fs_op_case_conv(c, &d) != 0) {
         fprintf(stderr, "FAIL %s: fs_conv_desc_init refused the shape\n", name);
         kt_failures++;
         return;
@@ -77,17 +80,9 @@ static void conv_case(int n, int h, int w, int cin, int cout, int k, int s) {
 }
 
 int main(void) {
-    /* fast_conv_direct.c: the encoder's first conv and odd variants (tails of 6-pixel blocks,
-     * kernel rows of k * cin not a multiple of 6, 32 output channels = two groups). */
-    conv_case(3, 64, 64, 3, 16, 5, 2);
-    conv_case(2, 17, 13, 3, 32, 5, 2);
-    conv_case(2, 9, 11, 8, 16, 3, 1);
-    conv_case(1, 7, 5, 1, 16, 4, 1);
-    /* fast_conv_small.c, stride 1 and 3 output channels: the quickstart and original output
-     * convs, and widths that leave partial 4- and 8-pixel blocks. */
-    conv_case(2, 64, 64, 8, 3, 5, 1);
-    conv_case(1, 32, 32, 64, 3, 5, 1);
-    conv_case(2, 13, 11, 16, 3, 3, 1);
-    conv_case(3, 6, 7, 8, 3, 5, 1);
+    size_t count;
+    const fs_op_case *cases = fs_op_cases(&count);
+    for (size_t i = 0; i < count; i++)
+        if (cases[i].where & FS_OPC_PATHS) conv_case(&cases[i]);
     return kt_finish("perf_conv_paths");
 }

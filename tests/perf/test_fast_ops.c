@@ -17,10 +17,12 @@
 #include <string.h>
 
 #include "kernels/cpu/cpu.h"
+#include "kernels/op_cases.h"
 #include "kernels/ops.h"
 #include "tests/kernels/ktest.h"
 
 static const fs_backend *ref, *fast;
+static const fs_op_tol *tol; /* the tolerances of the op being checked */
 
 static void dssim_case(int n, int h, int w, int c) {
     size_t count = (size_t)n * h * w * c;
@@ -29,10 +31,12 @@ static void dssim_case(int n, int h, int w, int c) {
     float *ar = kt_rand(count, 21, 3, -1, 1), *af = kt_copy(ar, count);
     char what[160];
     double vr = ref->dssim(n, h, w, c, p, t, gr, 0.7f), vf = fast->dssim(n, h, w, c, p, t, gf, 0.7f);
-    snprintf(what, sizeof what, "dssim value %dx%dx%dx%d", n, h, w, c), kt_check_scalar(what, vf, vr, 1e-9, 0);
-    snprintf(what, sizeof what, "dssim gradient %dx%dx%dx%d", n, h, w, c), kt_check(what, gf, gr, count, 1e-6, 0);
+    snprintf(what, sizeof what, "dssim value %dx%dx%dx%d", n, h, w, c);
+    kt_check_scalar_tol(what, vf, vr, tol->fast_value);
+    snprintf(what, sizeof what, "dssim gradient %dx%dx%dx%d", n, h, w, c), kt_check_tol(what, gf, gr, count, tol->fast);
     ref->dssim(n, h, w, c, p, t, ar, 0.7f), fast->dssim(n, h, w, c, p, t, af, 0.7f);
-    snprintf(what, sizeof what, "dssim dpred (+=) %dx%dx%dx%d", n, h, w, c), kt_check(what, af, ar, count, 1e-6, 0);
+    snprintf(what, sizeof what, "dssim dpred (+=) %dx%dx%dx%d", n, h, w, c);
+    kt_check_tol(what, af, ar, count, tol->fast);
     double vn = fast->dssim(n, h, w, c, p, t, NULL, 0.7f);
     if (vn != vf) printf("FAIL dssim %dx%dx%dx%d: value without dpred %.17g != %.17g\n", n, h, w, c, vn, vf), kt_failures++;
     fs_cpu_set_threads(1);
@@ -41,7 +45,8 @@ static void dssim_case(int n, int h, int w, int c) {
     memset(gf, 0, count * sizeof(float));
     double v3 = fast->dssim(n, h, w, c, p, t, gf, 0.7f);
     fs_cpu_set_threads(0);
-    snprintf(what, sizeof what, "dssim gradient 1 vs 3 threads %dx%dx%dx%d", n, h, w, c), kt_check_bits(what, g1, gf, count);
+    snprintf(what, sizeof what, "dssim gradient 1 vs 3 threads %dx%dx%dx%d", n, h, w, c);
+    kt_check_bits(what, g1, gf, count);
     if (v1 != v3) printf("FAIL dssim %dx%dx%dx%d: value on 1 thread %.17g != on 3 %.17g\n", n, h, w, c, v1, v3), kt_failures++;
     free(p), free(t), free(gr), free(gf), free(g1), free(ar), free(af);
 }
@@ -84,8 +89,8 @@ static void adam_case(size_t count) {
     snprintf(what, sizeof what, "adam m vector body vs scalar tail [%zu]", count), kt_check_bits(what, m, ms, count);
     snprintf(what, sizeof what, "adam v vector body vs scalar tail [%zu]", count), kt_check_bits(what, v, vs, count);
     ref->adam(count, pr, g, mr, vr, &a);
-    snprintf(what, sizeof what, "adam p vs reference [%zu]", count), kt_check(what, p, pr, count, 1e-6, 0);
-    snprintf(what, sizeof what, "adam v vs reference [%zu]", count), kt_check(what, v, vr, count, 1e-6, 0);
+    snprintf(what, sizeof what, "adam p vs reference [%zu]", count), kt_check_tol(what, p, pr, count, tol->fast);
+    snprintf(what, sizeof what, "adam v vs reference [%zu]", count), kt_check_tol(what, v, vr, count, tol->fast);
     free(p), free(g), free(m), free(v), free(ps), free(ms), free(vs), free(pr), free(mr), free(vr);
 }
 
@@ -93,7 +98,7 @@ static void sumsq_case(size_t count) {
     float *x = kt_rand(count, 24, 1, -3, 3);
     char what[120];
     double r = ref->sumsq(count, x), f = fast->sumsq(count, x);
-    snprintf(what, sizeof what, "sumsq [%zu]", count), kt_check_scalar(what, f, r, 1e-12, 0);
+    snprintf(what, sizeof what, "sumsq [%zu]", count), kt_check_scalar_tol(what, f, r, tol->fast_value);
     fs_cpu_set_threads(1);
     double f1 = fast->sumsq(count, x);
     fs_cpu_set_threads(3);
@@ -110,16 +115,17 @@ static void sumsq_case(size_t count) {
 int main(void) {
     ref = fs_backend_cpu_ref();
     fast = fs_backend_cpu();
-    dssim_case(1, 11, 11, 1);  /* one window */
-    dssim_case(2, 11, 17, 3);  /* one window row */
-    dssim_case(3, 23, 11, 4);  /* one window column, 4 channels */
-    dssim_case(5, 16, 13, 2);  /* n above the thread counts, odd widths */
-    dssim_case(4, 64, 64, 3);  /* the model's output */
-    static const size_t counts[] = {1, 7, 8, 9, 33, 100003};
-    for (size_t i = 0; i < FS_ARRAY_LEN(counts); i++) {
-        leaky_case(counts[i]);
-        adam_case(counts[i]);
-        sumsq_case(counts[i]);
+    size_t count;
+    const fs_op_case *cases = fs_op_cases(&count);
+    for (size_t i = 0; i < count; i++) {
+        const fs_op_case *c = &cases[i];
+        if (!(c->where & FS_OPC_VEC)) continue;
+        tol = fs_op_tol_of(c->op);
+        if (!strcmp(c->op, "dssim")) dssim_case(c->n, c->h, c->w, c->c);
+        else if (!strcmp(c->op, "leaky")) leaky_case(fs_op_case_count(c));
+        else if (!strcmp(c->op, "adam")) adam_case(fs_op_case_count(c));
+        else if (!strcmp(c->op, "sumsq")) sumsq_case(fs_op_case_count(c));
+        else printf("FAIL op case '%s' is marked for perf_fast_ops, which has no check for it\n", c->op), kt_failures++;
     }
     return kt_finish("perf_fast_ops");
 }
