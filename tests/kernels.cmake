@@ -3,9 +3,11 @@
 set(FS_KTEST_HELPERS ${CMAKE_SOURCE_DIR}/tests/kernels/ktest.c)
 fs_add_test(NAME kernels_grad SOURCES tests/kernels/test_grad.c ${FS_KTEST_HELPERS}
             LIBS fs_kernels LABELS unit TIMEOUT 60)
+fs_add_test(NAME kernels_backends SOURCES tests/kernels/test_backends.c LIBS fs_kernels LABELS unit TIMEOUT 20)
+# The fast CPU path (BLAS) and `faceswarm bench kernels`: not in a kernels-only build.
+if(NOT FACESWARM_KERNELS_ONLY)
 fs_add_test(NAME kernels_fast SOURCES tests/kernels/test_fast.c ${FS_KTEST_HELPERS}
             LIBS fs_kernels LABELS unit TIMEOUT 60)
-fs_add_test(NAME kernels_backends SOURCES tests/kernels/test_backends.c LIBS fs_kernels LABELS unit TIMEOUT 20)
 fs_add_test(NAME kernels_adam SOURCES tests/kernels/test_adam.c ${FS_KTEST_HELPERS}
             LIBS fs_kernels LABELS unit TIMEOUT 30)
 fs_add_test(NAME kernels_bench COMMAND $<TARGET_FILE:faceswarm> bench kernels --reps 1 --batch 2
@@ -18,6 +20,7 @@ set_tests_properties(kernels_bench_emulated PROPERTIES PASS_REGULAR_EXPRESSION "
 fs_add_test(NAME kernels_bench_bad_backend COMMAND $<TARGET_FILE:faceswarm> bench kernels --backend nope
             LABELS bench TIMEOUT 20)
 set_tests_properties(kernels_bench_bad_backend PROPERTIES WILL_FAIL TRUE)
+endif()
 # A backend lacking an op does not build: the test links a table generated from the op list
 # without its functions and expects the linker to name the missing op (t_dssim).
 add_executable(kernels_table_missing_op EXCLUDE_FROM_ALL ${CMAKE_SOURCE_DIR}/tests/kernels/table_missing_op.c)

@@ -128,3 +128,26 @@ const char *fs_cuda_device_name(void) { return dev_name; }
 void *fs_cuda_stream(void) { return dev_index >= 0 ? (void *)stream : NULL; }
 
 int fs_cuda_device(void) { return dev_index; }
+
+/* FP32 lanes per SM (the CUDA C programming guide's arithmetic throughput table: FMAs per
+ * clock per SM); 0 for an architecture this table does not know. */
+static int fp32_lanes(int major, int minor) {
+    if (major == 6) return minor == 0 ? 64 : 128;
+    if (major == 7) return 64;                   /* Volta, Turing */
+    if (major == 8) return minor == 0 ? 64 : 128; /* A100: 64; GA10x, AD10x: 128 */
+    if (major == 9 || major == 10 || major == 12) return 128; /* Hopper, Blackwell */
+    return 0;
+}
+
+int fs_cuda_device_props(fs_cuda_props *p) {
+    memset(p, 0, sizeof *p);
+    if (dev_index < 0) return -1;
+    struct cudaDeviceProp prop;
+    CUDA_CHECK(cudaGetDeviceProperties(&prop, dev_index));
+    snprintf(p->name, sizeof p->name, "%s", prop.name);
+    p->major = prop.major, p->minor = prop.minor, p->sms = prop.multiProcessorCount;
+    CUDA_CHECK(cudaDeviceGetAttribute(&p->clock_khz, cudaDevAttrClockRate, dev_index));
+    p->fp32_lanes = fp32_lanes(prop.major, prop.minor);
+    p->peak_fp32_tflops = (double)p->sms * p->clock_khz * 1e3 * p->fp32_lanes * 2 / 1e12;
+    return 0;
+}

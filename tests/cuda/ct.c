@@ -78,3 +78,12 @@ int ct_close1(const char *what, double got, double want, double rtol, double ato
            atol);
     return 1;
 }
+
+int ct_pick(int argc, char **argv, const fs_op_case *cases, size_t i, int stride) {
+    int racecheck = 0;
+    for (int a = 1; a < argc; a++) racecheck |= !strcmp(argv[a], "--racecheck");
+    if (!racecheck) return 1;
+    int before = 0; /* FS_OPC_CUDA cases of the same op before case i */
+    for (size_t j = 0; j < i; j++) before += (cases[j].where & FS_OPC_CUDA) && !strcmp(cases[j].op, cases[i].op);
+    return before % stride == 0;
+}

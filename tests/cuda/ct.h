@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 
+#include "kernels/op_cases.h"
 #include "kernels/ops.h"
 
 /* The CUDA backend on GPU 0 if usable, else fs_backend_cuda_emulated(); prints
@@ -24,5 +25,11 @@ float *ct_rand(size_t n, uint64_t seed, uint64_t stream, float lo, float hi);
 int ct_close(const char *what, const float *got, const float *want, size_t n, double rtol, double atol);
 /* Same for one scalar. */
 int ct_close1(const char *what, double got, double want, double rtol, double atol);
+
+/* Whether case i of the op case table runs: always, unless the test was started with
+ * --racecheck (tests/racecheck/run.sh, under ThreadSanitizer, where every emulated thread is
+ * several times slower): then only every `stride`-th FS_OPC_CUDA case of each op (its 1st,
+ * its (stride+1)-th, ...). */
+int ct_pick(int argc, char **argv, const fs_op_case *cases, size_t i, int stride);
 
 #endif
