@@ -7,6 +7,23 @@
 
 #include "kernels/cuda/fsk.h"
 
+/* Under AddressSanitizer (the racecheck label's bounds check, docs/cuda.md) every "device"
+ * buffer is a heap block of exactly its size, so ASan's redzones catch a kernel's access past
+ * either end; a scratch buffer kept from a larger request has its tail poisoned. */
+#if defined(__SANITIZE_ADDRESS__)
+#define FSEMU_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FSEMU_ASAN 1
+#endif
+#endif
+#ifdef FSEMU_ASAN
+#include <sanitizer/asan_interface.h>
+#else
+#define ASAN_POISON_MEMORY_REGION(p, n) ((void)(p), (void)(n))
+#define ASAN_UNPOISON_MEMORY_REGION(p, n) ((void)(p), (void)(n))
+#endif
+
 static void *scratch_buf[FSK_SCRATCH_SLOTS];
 static size_t scratch_len[FSK_SCRATCH_SLOTS];
 
@@ -16,6 +33,8 @@ void *FSK(scratch)(int slot, size_t bytes) {
         scratch_buf[slot] = fs_aligned_alloc(bytes);
         scratch_len[slot] = bytes;
     }
+    ASAN_UNPOISON_MEMORY_REGION(scratch_buf[slot], scratch_len[slot]);
+    ASAN_POISON_MEMORY_REGION((char *)scratch_buf[slot] + bytes, scratch_len[slot] - bytes);
     return scratch_buf[slot];
 }
 
