@@ -8,8 +8,11 @@ src=$1
 dir=$2
 log=$dir.configure.log
 rm -rf "$dir"
+gen=
+command -v ninja > /dev/null && gen="-G Ninja"
 # PKG_CONFIG pointing at nothing: a pkg_check_modules() would fail, find_package(PkgConfig) too.
-if ! PKG_CONFIG=/nonexistent/pkg-config cmake -S "$src" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+# shellcheck disable=SC2086
+if ! PKG_CONFIG=/nonexistent/pkg-config cmake -S "$src" -B "$dir" $gen -DCMAKE_BUILD_TYPE=Release \
     -DFACESWARM_KERNELS_ONLY=ON -DFACESWARM_WERROR=ON -DFACESWARM_CUDA_ARCHS=80 \
     -DCMAKE_DISABLE_FIND_PACKAGE_MPI=ON -DCMAKE_DISABLE_FIND_PACKAGE_HDF5=ON \
     -DCMAKE_DISABLE_FIND_PACKAGE_PkgConfig=ON -DCMAKE_DISABLE_FIND_PACKAGE_dlib=ON > "$log" 2>&1; then
