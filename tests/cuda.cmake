@@ -2,6 +2,9 @@
 # one is usable, otherwise under the CPU emulator (each test says which it ran on).
 set(FS_CT_HELPERS ${CMAKE_SOURCE_DIR}/tests/cuda/ct.c)
 set(FS_CT_TESTS conv ops)
+if(NOT FACESWARM_HAVE_OPENMP AND NOT FACESWARM_HAVE_CUDA)
+  set(FS_CT_TESTS) # neither the emulator (kernels-only build without OpenMP) nor a GPU backend
+endif()
 foreach(t ${FS_CT_TESTS})
   fs_add_test(NAME cuda_${t} SOURCES tests/cuda/test_${t}.c ${FS_CT_HELPERS}
               LIBS fs_kernels LABELS cuda TIMEOUT 120)
@@ -28,6 +31,9 @@ if(NOT FACESWARM_KERNELS_ONLY)
 endif()
 # device: cuda without a GPU (or without a CUDA build) is a clear error, not a crash.
 fs_add_test(NAME cuda_device SOURCES tests/cuda/test_device.c LIBS fs_kernels LABELS cuda TIMEOUT 20)
+if(NOT FACESWARM_HAVE_OPENMP) # a kernels-only build without OpenMP has no emulator
+  target_compile_definitions(cuda_device PRIVATE FACESWARM_TEST_NO_EMULATOR)
+endif()
 # The emulator runs up to 256 threads per block on a few cores: threads that sleep at a
 # barrier instead of spinning leave the cores to the threads that have work (results are
 # the same: the kernels are deterministic).

@@ -4,6 +4,9 @@ set(FS_KTEST_HELPERS ${CMAKE_SOURCE_DIR}/tests/kernels/ktest.c)
 fs_add_test(NAME kernels_grad SOURCES tests/kernels/test_grad.c ${FS_KTEST_HELPERS}
             LIBS fs_kernels LABELS unit TIMEOUT 60)
 fs_add_test(NAME kernels_backends SOURCES tests/kernels/test_backends.c LIBS fs_kernels LABELS unit TIMEOUT 20)
+if(NOT FACESWARM_HAVE_OPENMP) # a kernels-only build without OpenMP has no emulator
+  target_compile_definitions(kernels_backends PRIVATE FACESWARM_TEST_NO_EMULATOR)
+endif()
 # The fast CPU path (BLAS) and `faceswarm bench kernels`: not in a kernels-only build.
 if(NOT FACESWARM_KERNELS_ONLY)
 fs_add_test(NAME kernels_fast SOURCES tests/kernels/test_fast.c ${FS_KTEST_HELPERS}
