@@ -9,3 +9,6 @@ if(FACESWARM_HAVE_OPENMP)
 endif()
 fs_add_test(NAME kbench_bad_option COMMAND $<TARGET_FILE:fs_kbench> --precision fp8 LABELS unit bench TIMEOUT 20)
 set_tests_properties(kbench_bad_option PROPERTIES WILL_FAIL TRUE)
+# scripts/gpu-check's report writer on made-up kbench and PyTorch rows (PyTorch is not on CI).
+fs_add_test(NAME gpucheck_report COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/bench/test_gpu_check_report.py
+            LABELS unit gpucheck TIMEOUT 30)
