@@ -129,7 +129,7 @@ static int usage(FILE *f, int rc) {
                "  --model M        one model's layers (default all)\n"
                "  --precision P    fp32 (the only kernel precision today)\n"
                "  --tiny           1 image, spatial / 16, channels / 32, dense / 256 (for the emulator)\n"
-               "  --reps N         timed repetitions per pass (default: auto, about --min-time s, 1..50)\n"
+               "  --reps N         timed repetitions per pass (default: auto, about --min-time s, 1..200)\n"
                "  --warmup 0|1     an untimed run of each pass first (default 1; 0 needs --reps)\n"
                "  --min-time S     seconds per pass for auto reps (default 0.1)\n"
                "  --list           print the shapes, time nothing\n"
@@ -271,7 +271,7 @@ static void run_pass(const fs_backend *be, const kb_layer *L, const fs_conv_desc
 }
 
 /* Seconds per run of one pass: a warm-up run (it also sizes auto reps), then reps runs
- * (auto: enough for min_time, 1..50). */
+ * (auto: enough for min_time, 1..200). */
 static double time_pass(const fs_backend *be, const kb_layer *L, const fs_conv_desc *d, const kb_bufs *t, int pass,
                         const kb_opts *o, int *reps_out) {
     be->sync();
@@ -281,7 +281,7 @@ static double time_pass(const fs_backend *be, const kb_layer *L, const fs_conv_d
         be->sync();
         once = fs_now() - t0;
     }
-    int reps = o->reps ? o->reps : (int)FS_MIN(50.0, FS_MAX(1.0, o->min_time / FS_MAX(once, 1e-7)));
+    int reps = o->reps ? o->reps : (int)FS_MIN(200.0, FS_MAX(1.0, o->min_time / FS_MAX(once, 1e-7)));
     t0 = fs_now();
     for (int r = 0; r < reps; r++) run_pass(be, L, d, t, pass);
     be->sync();

@@ -24,7 +24,9 @@ fs_install_debs() {
 
 # Programs only the tests use: ffmpeg (H.264 re-encoding in the watermark's rates test) and
 # exiftool (reads the XMP labels faceswarm writes). Without them those tests report SKIP.
-FS_TEST_DEBS=(ffmpeg libimage-exiftool-perl)
+# clang with LLVM's OpenMP runtime and its Archer tool (libomp-14-dev: libarcher.so): the
+# racecheck label's ThreadSanitizer / AddressSanitizer builds of the emulated kernels.
+FS_TEST_DEBS=(ffmpeg libimage-exiftool-perl clang libomp-14-dev)
 
 fs_install_debs "${FS_DEBS[@]}" "${FS_TEST_DEBS[@]}"
 

@@ -56,7 +56,7 @@ def main():
         fn()
         sync()
         once = time.perf_counter() - t0
-        reps = a.reps or int(min(50, max(1, a.min_time / max(once, 1e-7))))
+        reps = a.reps or int(min(200, max(1, a.min_time / max(once, 1e-7))))
         if a.device == "cuda":
             start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
             start.record()
