@@ -15,7 +15,11 @@
  *    that calls it must not return early);
  *  - warp shuffles exchange through a per-warp buffer between two per-warp barriers: all 32
  *    threads of a warp (fewer in a last partial warp) must call them, with a full mask;
- *  - atomicAdd uses __atomic builtins. Nothing else of CUDA is emulated. */
+ *  - atomicAdd uses __atomic builtins. Nothing else of CUDA is emulated.
+ * The racecheck label builds the emulated kernels with clang's ThreadSanitizer (+ Archer, so
+ * the team barriers are happens-before edges: a missing __syncthreads is a reported race)
+ * and AddressSanitizer (__shared__ arrays are static objects with redzones, device buffers
+ * exact-size heap blocks: an access past either end is reported); docs/cuda.md. */
 #ifndef FACESWARM_CUDA_EMU_H
 #define FACESWARM_CUDA_EMU_H
 
