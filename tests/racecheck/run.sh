@@ -82,7 +82,9 @@ kernels)
     for run in "cuda_emu" "cuda_planted clean" "cuda_conv --racecheck" "cuda_ops --racecheck"; do
         name=${run%% *}
         # shellcheck disable=SC2086
-        tsan_run "$dir/tsan_$name.log" $t/$run || { cat "$dir/tsan_$name.log"; fail "$run under TSan (exit $?)"; }
+        tsan_run "$dir/tsan_$name.log" $t/$run
+        rc=$?
+        [ "$rc" -eq 0 ] || { cat "$dir/tsan_$name.log"; fail "$run under TSan (exit $rc)"; }
         grep -q "ThreadSanitizer" "$dir/tsan_$name.log" && { cat "$dir/tsan_$name.log"; fail "$run: TSan report"; }
         echo "  $run: clean ($(grep -m1 -E 'all|ok|match|right' "$dir/tsan_$name.log"))"
     done
