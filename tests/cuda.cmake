@@ -21,6 +21,11 @@ endif()
 # the sanitizers); here their defect-free variants, whose results are checked.
 if(FACESWARM_HAVE_OPENMP)
   fs_add_test(NAME cuda_planted SOURCES tests/cuda/test_planted.c LIBS fs_kernels ARGS clean LABELS cuda TIMEOUT 30)
+  # A kernel writing one float past a device buffer: the emulator's guard zones stop it,
+  # naming the kernel (in every build, not only under the racecheck label's ASan).
+  fs_add_test(NAME cuda_planted_guard COMMAND $<TARGET_FILE:cuda_planted> oob_write LABELS cuda TIMEOUT 30)
+  set_tests_properties(cuda_planted_guard PROPERTIES
+                       PASS_REGULAR_EXPRESSION "kernel shifted_store wrote outside a device buffer of 256 bytes \\(back guard")
 endif()
 # A full training step (trainer/model.c) on the CUDA backend vs the cpu backend.
 if(NOT FACESWARM_KERNELS_ONLY)

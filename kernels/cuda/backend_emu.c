@@ -5,11 +5,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/cuda/emu.h"
 #include "kernels/cuda/fsk.h"
 
-/* Under AddressSanitizer (the racecheck label's bounds check, docs/cuda.md) every "device"
- * buffer is a heap block of exactly its size, so ASan's redzones catch a kernel's access past
- * either end; a scratch buffer kept from a larger request has its tail poisoned. */
+/* Device buffers, two ways (docs/cuda.md, "Racecheck and bounds checks"):
+ *  - normally, each buffer sits between two guard zones of EMU_GUARD bytes filled with
+ *    EMU_FILL; every launch ends by checking the zones of every live buffer (and emu_free
+ *    checks its buffer's), so a kernel that writes past either end of a device buffer stops
+ *    the program naming the kernel, the launch site and the buffer's size;
+ *  - under AddressSanitizer (the racecheck label) each buffer is a heap block of exactly its
+ *    size, so ASan's redzones catch reads too; a scratch buffer kept from a larger request has
+ *    its tail poisoned. */
 #if defined(__SANITIZE_ADDRESS__)
 #define FSEMU_ASAN 1
 #elif defined(__has_feature)
@@ -24,13 +30,76 @@
 #define ASAN_UNPOISON_MEMORY_REGION(p, n) ((void)(p), (void)(n))
 #endif
 
+#define EMU_GUARD 64          /* bytes on each side; keeps the buffer 64-byte aligned */
+#define EMU_FILL 0xA5
+typedef struct emu_block {    /* lies just before the front guard zone */
+    struct emu_block *prev, *next;
+    size_t bytes;
+    char pad[64 - 2 * sizeof(void *) - sizeof(size_t)];
+} emu_block;
+static emu_block *live; /* every guarded buffer not yet freed */
+
+static unsigned char *front_zone(emu_block *b) { return (unsigned char *)(b + 1); }
+static unsigned char *back_zone(emu_block *b) { return front_zone(b) + EMU_GUARD + b->bytes; }
+
+static int zone_intact(const unsigned char *z) {
+    for (int i = 0; i < EMU_GUARD; i++)
+        if (z[i] != EMU_FILL) return 0;
+    return 1;
+}
+
+static void check_block(emu_block *b, const char *when, const fsemu_launch *l) {
+    int front = zone_intact(front_zone(b)), back = zone_intact(back_zone(b));
+    if (front && back) return;
+    if (l)
+        fs_die(FS_EXIT_FAIL, "%s:%d: kernel %s wrote outside a device buffer of %zu bytes (%s guard zone "
+               "changed)\n  hint: an index past the buffer's end (or before its start); the racecheck label's "
+               "AddressSanitizer build names the line (docs/cuda.md)", l->file, l->line, l->kernel, b->bytes,
+               back ? "front" : "back");
+    fs_die(FS_EXIT_FAIL, "emulator: a device buffer of %zu bytes was written outside its bounds (%s guard "
+           "zone changed, found %s)\n  hint: a host copy past its end?", b->bytes, back ? "front" : "back", when);
+}
+
+static void check_all(const fsemu_launch *l) {
+    for (emu_block *b = live; b; b = b->next) check_block(b, "after a launch", l);
+}
+
+static void *guarded_alloc(size_t bytes) {
+#ifdef FSEMU_ASAN
+    return fs_aligned_alloc(bytes);
+#else
+    emu_block *b = fs_aligned_alloc(sizeof(emu_block) + 2 * EMU_GUARD + bytes);
+    b->bytes = bytes, b->prev = NULL, b->next = live;
+    if (live) live->prev = b;
+    live = b;
+    memset(front_zone(b), EMU_FILL, EMU_GUARD);
+    memset(back_zone(b), EMU_FILL, EMU_GUARD);
+    fsemu_after_launch = check_all;
+    return front_zone(b) + EMU_GUARD;
+#endif
+}
+
+static void guarded_free(void *p) {
+#ifdef FSEMU_ASAN
+    free(p);
+#else
+    if (!p) return;
+    emu_block *b = (emu_block *)((unsigned char *)p - EMU_GUARD) - 1;
+    check_block(b, "when it was freed", NULL);
+    if (b->prev) b->prev->next = b->next;
+    else live = b->next;
+    if (b->next) b->next->prev = b->prev;
+    free(b);
+#endif
+}
+
 static void *scratch_buf[FSK_SCRATCH_SLOTS];
 static size_t scratch_len[FSK_SCRATCH_SLOTS];
 
 void *FSK(scratch)(int slot, size_t bytes) {
-    if (bytes > scratch_len[slot]) {
-        free(scratch_buf[slot]);
-        scratch_buf[slot] = fs_aligned_alloc(bytes);
+    if (bytes > scratch_len[slot] || !scratch_buf[slot]) {
+        guarded_free(scratch_buf[slot]);
+        scratch_buf[slot] = guarded_alloc(bytes);
         scratch_len[slot] = bytes;
     }
     ASAN_UNPOISON_MEMORY_REGION(scratch_buf[slot], scratch_len[slot]);
@@ -44,11 +113,11 @@ void FSK(to_host)(void *dst_host, const void *src_dev, size_t bytes) { memcpy(ds
 int FSK(max_grid)(void) { return 8; }
 
 static void *emu_alloc(size_t bytes) {
-    void *p = fs_aligned_alloc(bytes ? bytes : 1);
+    void *p = guarded_alloc(bytes ? bytes : 1);
     memset(p, 0, bytes);
     return p;
 }
-static void emu_free(void *p) { free(p); }
+static void emu_free(void *p) { guarded_free(p); }
 static void emu_memcpy(void *dst, const void *src, size_t bytes) {
     if (bytes) memmove(dst, src, bytes);
 }

@@ -79,12 +79,15 @@ void fsemu_enter_block(fsemu_launch *l, long b) {
     fsemu_block_idx.z = (unsigned)(b / ((long)l->grid.x * l->grid.y));
 }
 
+void (*fsemu_after_launch)(const fsemu_launch *l);
+
 void fsemu_launch_end(fsemu_launch *l) {
     int n_warps = (l->threads + 31) / 32;
     for (int w = 0; w < n_warps; w++) pthread_barrier_destroy(&warp_bar[w]);
     free(warp_bar);
     free(xchg);
     warp_bar = NULL, xchg = NULL, cur_threads = 0;
+    if (fsemu_after_launch) fsemu_after_launch(l);
     pthread_mutex_unlock(&launch_lock);
 }
 

@@ -96,6 +96,9 @@ void fsemu_thread_enter(fsemu_launch *l);
 /* Sets blockIdx to block b of the launch (after a barrier that ends block b - 1). */
 void fsemu_enter_block(fsemu_launch *l, long b);
 void fsemu_launch_end(fsemu_launch *l);
+/* Called after every launch when set (the emulated backend checks the guard zones of its
+ * device buffers there: backend_emu.c). */
+extern void (*fsemu_after_launch)(const fsemu_launch *l);
 
 #define FS_LAUNCH(kernel, grid, block, ...)                                        \
     do {                                                                           \

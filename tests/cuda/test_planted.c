@@ -8,6 +8,8 @@
  *               between the writes and the reads (a read-after-write race between threads)
  *   oob_shared  a __shared__ tile written one element past its end
  *   oob_global  a device buffer (the emulated backend's alloc) read one element past its end
+ *   oob_write   a device buffer written one element past its end (caught without ASan too:
+ *               the emulated backend's guard zones, checked after every launch)
  * Exit 0 when the results are right (a defect the sanitizer did not stop may still give
  * right results: run.sh judges by the report, not by this status). */
 #include <stdio.h>
@@ -43,6 +45,12 @@ static __global__ void shared_tile(const float *in, float *out, int shift) {
     if (t + shift < T) out[t] = tile[t + shift];
 }
 
+/* out[t + shift] = 3 in[t]: shift 1 (the planted defect) writes out[T], one past the end. */
+static __global__ void shifted_store(const float *in, float *out, int shift) {
+    int t = threadIdx.x;
+    out[t + shift] = 3.0f * in[t];
+}
+
 /* out[t] = in[t] + in[t + 1]: reads in[0..T], so in must hold T + 1 floats (the planted
  * defect allocates T). */
 static __global__ void neighbour_sum(const float *in, float *out) {
@@ -53,8 +61,9 @@ static __global__ void neighbour_sum(const float *in, float *out) {
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "clean";
     int clean = !strcmp(mode, "clean");
-    if (!clean && strcmp(mode, "race") && strcmp(mode, "oob_shared") && strcmp(mode, "oob_global")) {
-        fprintf(stderr, "usage: cuda_planted clean|race|oob_shared|oob_global\n");
+    if (!clean && strcmp(mode, "race") && strcmp(mode, "oob_shared") && strcmp(mode, "oob_global") &&
+        strcmp(mode, "oob_write")) {
+        fprintf(stderr, "usage: cuda_planted clean|race|oob_shared|oob_global|oob_write\n");
         return 2;
     }
     const fs_backend *be = fs_backend_cuda_emulated();
@@ -92,6 +101,15 @@ int main(int argc, char **argv) {
         be->download(got, out, sizeof(float) * T);
         for (int t = 0; t < T - 1; t++)
             if (got[t] != host[t] + host[t + 1]) printf("neighbour_sum: [%d] got %g\n", t, got[t]), fails++;
+        be->free(in), be->free(out);
+    }
+    if (clean || !strcmp(mode, "oob_write")) {
+        float *in = be->alloc(sizeof(float) * T), *out = be->alloc(sizeof(float) * T);
+        be->upload(in, host, sizeof(float) * T);
+        FS_LAUNCH(shifted_store, FS_DIM3(1, 1, 1), FS_DIM3(T, 1, 1), in, out, clean ? 0 : 1);
+        be->download(got, out, sizeof(float) * T);
+        for (int t = 1; t < T; t++)
+            if (got[t] != 3.0f * host[t - !clean]) printf("shifted_store: [%d] got %g\n", t, got[t]), fails++;
         be->free(in), be->free(out);
     }
     printf("cuda_planted %s: %s\n", mode, fails ? "results WRONG" : "results right");

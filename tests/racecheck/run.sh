@@ -8,8 +8,8 @@
 #                     variant is not
 #   kernels           cuda_emu, cuda_planted clean and a small set of conv / other-op cases
 #                     of cuda_conv and cuda_ops under TSan: no report
-#   oob               the planted out-of-bounds __shared__ write and device read are
-#                     reported, their in-bounds variants are not
+#   oob               the planted out-of-bounds __shared__ write, device read and device
+#                     write are reported, their in-bounds variants are not
 #   bounds            cuda_emu, cuda_conv and cuda_ops (every case) under ASan: no report
 set -u
 step=$1
@@ -100,8 +100,12 @@ oob)
     grep -q "ERROR: AddressSanitizer: heap-buffer-overflow" "$dir/oob_global.log" &&
         grep -q "neighbour_sum.*test_planted.c" "$dir/oob_global.log" ||
         { cat "$dir/oob_global.log"; fail "the device-buffer read past its end was not reported"; }
+    asan_run "$dir/oob_write.log" "$p" oob_write
+    grep -q "ERROR: AddressSanitizer: heap-buffer-overflow" "$dir/oob_write.log" &&
+        grep -q "shifted_store.*test_planted.c" "$dir/oob_write.log" ||
+        { cat "$dir/oob_write.log"; fail "the device-buffer write past its end was not reported"; }
     asan_run "$dir/oob_clean.log" "$p" clean || { cat "$dir/oob_clean.log"; fail "the in-bounds variants were reported"; }
-    echo "racecheck oob: the __shared__ overflow and the device-buffer overflow are reported; the fixed kernels are clean"
+    echo "racecheck oob: the __shared__ overflow and the device-buffer read and write overflows are reported; the fixed kernels are clean"
     ;;
 bounds)
     t=$dir/asan/tests
