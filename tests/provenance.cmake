@@ -12,3 +12,10 @@ endif()
 if(TEST provenance_rates)
   set_tests_properties(provenance_rates PROPERTIES SKIP_RETURN_CODE 77)
 endif()
+fs_add_test(NAME provenance_video_labels SOURCES ${FS_PROV_TEST_DIR}/test_video_labels.c ${FS_PROV_TEST_DIR}/video_fixture.c
+            LIBS fs_data LABELS unit TIMEOUT 60)
+fs_add_test(NAME provenance_video COMMAND sh ${FS_PROV_TEST_DIR}/video.sh $<TARGET_FILE:provenance_video_labels>
+            LABELS unit TIMEOUT 120)
+if(TEST provenance_video)
+  set_tests_properties(provenance_video PROPERTIES SKIP_RETURN_CODE 77)
+endif()
