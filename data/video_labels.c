@@ -294,6 +294,7 @@ static void key_into(const AVDictionary *m, const char *key, char *dst, size_t c
 int fs_video_labels_read(const char *path, fs_labels *L, fs_error *e) {
     memset(L, 0, sizeof *L);
     AVFormatContext *fmt = NULL;
+    av_log_set_level(AV_LOG_QUIET); /* FFmpeg's own chatter; errors are reported here */
     int rc = avformat_open_input(&fmt, path, NULL, NULL);
     if (rc < 0) {
         char text[AV_ERROR_MAX_STRING_SIZE] = "";
