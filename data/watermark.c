@@ -409,12 +409,17 @@ void fs_wm_detect(const uint8_t *rgb, int stride, int w, int h, fs_wm_result *r)
     if (w < FS_WM_MIN_SIDE || h < FS_WM_MIN_SIDE) return;
     float s1[FS_WM_CODED_BITS], sg[FS_WM_CODED_BITS], g;
     fs_wm_soft(rgb, stride, w, h, s1, sg, &g);
+    fs_wm_decode_pair(s1, sg, g, r);
+}
+
+void fs_wm_decode_pair(const float soft1[FS_WM_CODED_BITS], const float softg[FS_WM_CODED_BITS], float gain,
+                       fs_wm_result *r) {
     /* As it is first; then at the contrast gain that fits the lattices best. Under heavy noise
      * the search can pick a wrong gain, so it only adds detections to the plain decode. */
-    decode_at(s1, 1.0f, r);
-    if (!r->found && g != 1.0f) {
+    decode_at(soft1, 1.0f, r);
+    if (!r->found && gain != 1.0f) {
         fs_wm_result rg;
-        decode_at(sg, g, &rg);
+        decode_at(softg, gain, &rg);
         if (rg.found || rg.correlation > r->correlation) *r = rg;
     }
     /* Unmarked, a decoded payload is uniform over 2^64 (keyed dither): its check code matches

@@ -5,7 +5,7 @@ fs_add_test(NAME provenance_watermark SOURCES ${FS_PROV_TEST_DIR}/test_watermark
 fs_add_test(NAME provenance_xmp SOURCES ${FS_PROV_TEST_DIR}/test_xmp.c LIBS fs_data LABELS unit TIMEOUT 60)
 fs_add_test(NAME provenance_cli COMMAND sh ${FS_PROV_TEST_DIR}/cli.sh $<TARGET_FILE:provenance_xmp> LABELS unit TIMEOUT 60)
 fs_add_test(NAME provenance_rates COMMAND sh ${FS_PROV_TEST_DIR}/rates.sh ${FS_PROV_TEST_DIR}/astronaut-256.jpg
-            LABELS unit TIMEOUT 180)
+            LABELS unit TIMEOUT 400)
 if(TEST provenance_cli)
   set_tests_properties(provenance_cli PROPERTIES SKIP_RETURN_CODE 77)
 endif()
