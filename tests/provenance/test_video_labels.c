@@ -106,6 +106,17 @@ static void test_layouts(const char *dir, const uint8_t *f) {
     CHECK(fx_write_mp4(path, f, N, W, H, 23, 6, NULL, &p, 1, &e) == 0, "mov: %s", e.msg);
     check_labels(path, "mov");
     same_video(raw, path, "mov");
+    /* Matroska keeps the keys as tags; it has no XMP box, and the insert says so */
+    snprintf(path, sizeof path, "%s/labelled.mkv", dir);
+    CHECK(fx_write_mp4(path, f, N, W, H, 23, 6, NULL, &p, 0, &e) == 0, "mkv: %s", e.msg);
+    fs_labels L;
+    CHECK(fs_video_labels_read(path, &L, &e) == 0 && L.has_container && !L.has_xmp &&
+              !strcmp(L.source_type, FS_IPTC_COMPOSITE) && strstr(L.identities, "consent/b.pdf"),
+          "mkv: keys %d xmp %d source '%s'", L.has_container, L.has_xmp, L.source_type);
+    e.code = 0;
+    CHECK(fs_video_xmp_insert(path, &p, &e) == FS_EXIT_BADINPUT && strstr(e.msg, "not an MP4/MOV"), "mkv insert: %s",
+          e.msg);
+    same_video(raw, path, "mkv");
     snprintf(path, sizeof path, "%s/fragmented.mp4", dir);
     CHECK(fx_write_mp4(path, f, N, W, H, 23, 6, "+frag_keyframe+empty_moov", &p, 1, &e) == 0, "fragmented: %s", e.msg);
     check_labels(path, "fragmented");
