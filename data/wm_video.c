@@ -1,0 +1,70 @@
+/* wm_video.c — see wm_video.h. */
+#include "data/wm_video.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/video.h"
+
+void fs_wm_joint_add(fs_wm_joint *J, const uint8_t *rgb, int stride, int w, int h, fs_wm_result *alone) {
+    float s1[FS_WM_CODED_BITS], sg[FS_WM_CODED_BITS], g;
+    fs_wm_soft(rgb, stride, w, h, s1, sg, &g);
+    for (int j = 0; j < FS_WM_CODED_BITS; j++) J->s1[j] += s1[j], J->sg[j] += sg[j];
+    J->gain_sum += g;
+    J->n++;
+    if (alone) fs_wm_decode_pair(s1, sg, g, alone);
+}
+
+void fs_wm_joint_decide(const fs_wm_joint *J, fs_wm_result *r) {
+    float m1[FS_WM_CODED_BITS], mg[FS_WM_CODED_BITS];
+    memset(r, 0, sizeof *r);
+    r->p_false = 1.0, r->gain = 1.0;
+    if (!J->n) return;
+    for (int j = 0; j < FS_WM_CODED_BITS; j++) m1[j] = (float)(J->s1[j] / J->n), mg[j] = (float)(J->sg[j] / J->n);
+    fs_wm_result r1, rg;
+    fs_wm_decode(m1, 1.0f, &r1);
+    fs_wm_decode(mg, (float)(J->gain_sum / J->n), &rg);
+    *r = r1.found || (!rg.found && r1.correlation >= rg.correlation) ? r1 : rg;
+    r->p_false = r->found ? 2.0 * ldexp(1.0, -16) : 1.0;
+}
+
+#define MAX_ALONE 4096 /* payloads the frames found alone, kept for the vote */
+
+int fs_wm_detect_video(const char *path, int every, fs_wm_video *V, fs_error *e) {
+    memset(V, 0, sizeof *V);
+    if (every < 1) return fs_errorf(e, FS_EXIT_BADINPUT, "watermark: every %d frames; expected 1 or more", every);
+    fs_video *v = NULL;
+    if (fs_video_open(&v, path, e)) return e->code;
+    fs_video_info info;
+    int rc = fs_video_probe(v, &info, e), n_alone = 0;
+    fs_wm_joint *J = fs_calloc(1, sizeof *J);
+    uint64_t *alone = fs_malloc(sizeof(uint64_t) * MAX_ALONE);
+    if (!rc) {
+        V->width = info.width, V->height = info.height, V->fps = info.fps;
+        snprintf(V->codec, sizeof V->codec, "%s", info.codec);
+    }
+    for (int got = 1; !rc && got == 1;) {
+        const uint8_t *rgb = NULL;
+        long index;
+        double t;
+        int look = V->frames % every == 0, w, h;
+        got = fs_video_next(v, look ? &rgb : NULL, &index, &t, e);
+        if (got < 0) rc = e->code ? e->code : FS_EXIT_BADINPUT;
+        if (got != 1) break;
+        V->frames++;
+        fs_video_frame_size(v, &w, &h);
+        if (!look || w < FS_WM_MIN_SIDE || h < FS_WM_MIN_SIDE) continue;
+        fs_wm_result r;
+        fs_wm_joint_add(J, rgb, w, w, h, &r);
+        V->examined++;
+        V->frames_found += r.found;
+        if (r.found && n_alone < MAX_ALONE) alone[n_alone++] = r.payload;
+    }
+    if (!rc) fs_wm_joint_decide(J, &V->mark);
+    for (int i = 0; !rc && i < n_alone; i++) V->frames_agree += V->mark.found && alone[i] == V->mark.payload;
+    free(J), free(alone);
+    fs_video_close(v);
+    return rc;
+}
