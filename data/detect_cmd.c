@@ -1,23 +1,32 @@
-/* detect_cmd.c — `faceswarm detect FILE...`: what each image says about itself (XMP digital
- * source type and faceswarm fields, the older tEXt label) and whether it carries faceswarm's
- * watermark (payload, correlation, false-alarm bound). Exit 0 when any file bears a faceswarm
- * mark, 1 when none does, 2 when an input cannot be read. Images only (PNG, JPEG) for now. */
+/* detect_cmd.c — `faceswarm detect FILE...`: what each image or video says about itself (XMP
+ * digital source type and faceswarm fields, the older tEXt label, a video's container keys) and
+ * whether it carries faceswarm's watermark (payload, correlation, false-alarm bound; for a
+ * video, decoded over every k-th frame with the per-frame vote). Exit 0 when any file bears a
+ * faceswarm mark, 1 when none does, 2 when an input cannot be read. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "data/image.h"
+#include "data/video.h"
+#include "data/video_labels.h"
 #include "data/watermark.h"
+#include "data/wm_video.h"
 #include "data/xmp.h"
 #include "trainer/cli.h"
 
 static const char HELP[] =
-    "usage: faceswarm detect [--json] FILE...\n"
+    "usage: faceswarm detect [--json] [--every K] FILE...\n"
     "  For each PNG or JPEG: its provenance labels (XMP Iptc4xmpExt:DigitalSourceType and faceswarm's\n"
     "  fields: run, checkpoint, identities and consent, synthetic regions; the tEXt faceswarm:synthetic\n"
     "  label) and faceswarm's invisible watermark, looked for in the whole image and in each synthetic\n"
     "  region the XMP lists (found or not, the 64-bit payload, its run tag, the correlation, and a\n"
-    "  bound on the false-alarm probability). --json: one JSON object per file per line.\n"
+    "  bound on the false-alarm probability).\n"
+    "  For each video FFmpeg reads (MP4, MOV, MKV, ...): the XMP box and the container keys\n"
+    "  (com.faceswarm.*, comment), and the watermark decoded jointly over every K-th frame (default\n"
+    "  5), with how many of those frames hold it on their own.\n"
+    "  --json: one JSON object per file per line.\n"
     "  Exit status: 0 when a faceswarm mark (label or watermark) is found in any file, 1 when none is,\n"
     "  2 when a file cannot be read (whatever the others hold).\n";
 
@@ -27,6 +36,9 @@ typedef struct finding {
     char where[64];  /* "all" or "x,y,w,h" of the region that held the mark */
     int label;       /* a faceswarm label: XMP from faceswarm, or the tEXt label */
     int disagree;    /* XMP's fsw:Watermark differs from the decoded payload */
+    int video;       /* a video: wm is the joint decode of V */
+    int every;       /* frames examined: every every-th */
+    fs_wm_video V;
 } finding;
 
 /* Whole image first, then each region the XMP names; the first mark found wins. */
@@ -45,16 +57,51 @@ static void find_mark(finding *f, const uint8_t *rgb, int w, int h) {
     }
 }
 
-static int examine(const char *path, finding *f, fs_error *e) {
+/* PNG or JPEG by signature; anything else is given to FFmpeg as a video. */
+static int is_image(const char *path) {
+    uint8_t sig[8] = {0};
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(sig, 1, sizeof sig, f) : 0;
+    if (f) fclose(f);
+    return (n >= 8 && !memcmp(sig, "\x89PNG\r\n\x1a\n", 8)) || (n >= 3 && sig[0] == 0xFF && sig[1] == 0xD8 && sig[2] == 0xFF);
+}
+
+/* Not an image: a video FFmpeg can open and decode (with a video stream), else unreadable. */
+static int examine_video(const char *path, finding *f, int every, fs_error *e) {
+    FILE *probe = fopen(path, "rb");
+    if (!probe) return fs_errorf(e, FS_EXIT_BADINPUT, "%s: cannot open: %s\n  hint: check the path", path, strerror(errno));
+    fclose(probe);
+    fs_error ve = {0};
+    fs_video *v = NULL;
+    if (fs_video_open(&v, path, &ve) == 0) fs_video_close(v);
+    if (!ve.code) fs_video_labels_read(path, &f->L, &ve);
+    if (ve.code) {
+        size_t n = strlen(path);
+        const char *why = !strncmp(ve.msg, path, n) && !strncmp(ve.msg + n, ": ", 2) ? ve.msg + n + 2 : ve.msg;
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: neither PNG nor JPEG, and as a video FFmpeg says: %s\n"
+                         "  (faceswarm detect reads .png and .jpg images and videos: .mp4, .mov, .mkv, ...)", path, why);
+    }
+    f->video = 1, f->every = every;
+    if (fs_wm_detect_video(path, every, &f->V, e)) return e->code;
+    f->wm = f->V.mark;
+    snprintf(f->where, sizeof f->where, "frames");
+    return 0;
+}
+
+static int examine(const char *path, finding *f, int every, fs_error *e) {
     memset(f, 0, sizeof *f);
-    if (fs_labels_read(path, &f->L, e)) return e->code;
-    uint8_t *rgb;
-    int w, h;
-    if (fs_image_read(path, &rgb, &w, &h, e)) return e->code;
-    find_mark(f, rgb, w, h);
-    free(rgb);
+    if (!is_image(path)) {
+        if (examine_video(path, f, every, e)) return e->code;
+    } else {
+        if (fs_labels_read(path, &f->L, e)) return e->code;
+        uint8_t *rgb;
+        int w, h;
+        if (fs_image_read(path, &rgb, &w, &h, e)) return e->code;
+        find_mark(f, rgb, w, h);
+        free(rgb);
+    }
     f->label = (f->L.has_xmp && (!strncmp(f->L.tool, "faceswarm", 9) || f->L.run_tag[0] || f->L.watermark[0])) ||
-               (f->L.has_text && !strcmp(f->L.text_synthetic, "true"));
+               (f->L.has_text && !strcmp(f->L.text_synthetic, "true")) || f->L.has_container;
     if (f->wm.found && f->L.watermark[0]) {
         char hex[32];
         snprintf(hex, sizeof hex, "%016llx", (unsigned long long)f->wm.payload);
@@ -64,34 +111,62 @@ static int examine(const char *path, finding *f, fs_error *e) {
 }
 
 /* ---------------------------------------------------------------- text */
+static void print_fields(const fs_labels *L) {
+    int composite = !strcmp(L->source_type, FS_IPTC_COMPOSITE);
+    if (L->tool[0]) printf("                 creator tool %s\n", L->tool);
+    if (L->run[0]) printf("                 run %s (tag %s)\n", L->run, L->run_tag[0] ? L->run_tag : "-");
+    if (L->checkpoint[0] || L->checkpoint_checksum[0])
+        printf("                 checkpoint %s (checksum %s)\n", L->checkpoint[0] ? L->checkpoint : "-",
+               L->checkpoint_checksum[0] ? L->checkpoint_checksum : "-");
+    if (L->identities[0]) printf("                 identities %s\n", L->identities);
+    if (L->n_regions) printf("                 synthetic regions %d\n", L->n_regions);
+    else printf("                 synthetic regions: %s\n", composite ? "the faces" : "the whole image");
+    if (L->watermark[0]) printf("                 watermark payload (label) %s\n", L->watermark);
+    if (L->version[0] && strcmp(L->version, FS_XMP_VERSION))
+        printf("  warning        fsw:Version %s; this faceswarm reads version %s: fields may be missing or "
+               "misread\n", L->version, FS_XMP_VERSION);
+}
+
+static void print_video(const finding *f) {
+    const fs_labels *L = &f->L;
+    const fs_wm_video *V = &f->V;
+    printf("  video          %dx%d, %ld frames", V->width, V->height, V->frames);
+    if (V->fps > 0) printf(" at %.3g frames/s", V->fps);
+    printf(", %s\n", V->codec);
+    if (L->has_container && !L->has_xmp) {
+        printf("  container      digital source type %s\n", L->source_type[0] ? L->source_type : "(none)");
+        print_fields(L);
+    } else
+        printf("  container      %s\n", L->has_container ? "faceswarm keys (com.faceswarm.*), as the XMP" : "no faceswarm keys");
+    if (L->text_disclaimer[0]) printf("                 comment: %s\n", L->text_disclaimer);
+}
+
+static void print_mark(const finding *f) {
+    const fs_wm_result *w = &f->wm;
+    if (w->found)
+        printf("  watermark      found in %s: payload %016llx, run tag %012llx, correlation %.3f, p_false <= %.1e, "
+               "contrast gain %.3f\n", f->where, (unsigned long long)w->payload, (unsigned long long)w->run_tag,
+               w->correlation, w->p_false, w->gain);
+    else
+        printf("  watermark      not found (correlation %.3f)\n", w->correlation);
+    if (f->video)
+        printf("  frames         %d of %ld examined (1 in %d, from frame 0); %d hold a mark on their own, %d of them "
+               "this payload\n", f->V.examined, f->V.frames, f->every, f->V.frames_found, f->V.frames_agree);
+}
+
 static void print_text(const char *path, const finding *f) {
     const fs_labels *L = &f->L;
     printf("%s\n", path);
     if (L->has_xmp) {
         printf("  xmp            digital source type %s\n", L->source_type[0] ? L->source_type : "(none)");
-        if (L->tool[0]) printf("                 creator tool %s\n", L->tool);
-        if (L->run[0]) printf("                 run %s (tag %s)\n", L->run, L->run_tag[0] ? L->run_tag : "-");
-        if (L->checkpoint[0] || L->checkpoint_checksum[0])
-            printf("                 checkpoint %s (checksum %s)\n", L->checkpoint[0] ? L->checkpoint : "-",
-                   L->checkpoint_checksum[0] ? L->checkpoint_checksum : "-");
-        if (L->identities[0]) printf("                 identities %s\n", L->identities);
-        if (L->n_regions) printf("                 synthetic regions %d\n", L->n_regions);
-        else printf("                 synthetic regions: the whole image\n");
-        if (L->watermark[0]) printf("                 watermark payload (label) %s\n", L->watermark);
-        if (L->version[0] && strcmp(L->version, FS_XMP_VERSION))
-            printf("  warning        fsw:Version %s; this faceswarm reads version %s: fields may be missing or "
-                   "misread\n", L->version, FS_XMP_VERSION);
+        print_fields(L);
     } else
         printf("  xmp            none\n");
+    if (f->video) print_video(f);
     if (L->has_text) printf("  text label     faceswarm:synthetic=%s%s%s\n", L->text_synthetic,
                             L->text_disclaimer[0] ? "; Disclaimer: " : "", L->text_disclaimer);
-    if (f->wm.found)
-        printf("  watermark      found in %s: payload %016llx, run tag %012llx, correlation %.3f, p_false <= %.1e, "
-               "contrast gain %.3f\n", f->where, (unsigned long long)f->wm.payload, (unsigned long long)f->wm.run_tag,
-               f->wm.correlation, f->wm.p_false, f->wm.gain);
-    else
-        printf("  watermark      not found (correlation %.3f)\n", f->wm.correlation);
-    if (f->disagree) printf("  warning        the XMP's watermark payload differs from the decoded one\n");
+    print_mark(f);
+    if (f->disagree) printf("  warning        the label's watermark payload differs from the decoded one\n");
     printf("  verdict        %s\n", f->label && f->wm.found ? "faceswarm mark: label and watermark"
                                     : f->label             ? "faceswarm mark: label"
                                     : f->wm.found          ? "faceswarm mark: watermark"
@@ -124,7 +199,7 @@ static void print_json(const char *path, const finding *f, const fs_error *e) {
         return;
     }
     const fs_labels *L = &f->L;
-    printf(", \"xmp\": %s", L->has_xmp ? "true" : "false");
+    printf(", \"kind\": \"%s\", \"xmp\": %s", f->video ? "video" : "image", L->has_xmp ? "true" : "false");
     json_field("digital_source_type", L->source_type);
     json_field("creator_tool", L->tool);
     json_field("fsw_version", L->version);
@@ -140,16 +215,31 @@ static void print_json(const char *path, const finding *f, const fs_error *e) {
            "\"p_false\": %.3g, \"gain\": %.3f, \"where\": \"%s\"}", f->wm.found ? "true" : "false",
            (unsigned long long)f->wm.payload, (unsigned long long)f->wm.run_tag, f->wm.correlation, f->wm.p_false,
            f->wm.gain, f->where);
+    if (f->video) {
+        const fs_wm_video *V = &f->V;
+        printf(", \"container\": %s", L->has_container ? "true" : "false");
+        json_field("comment", L->text_disclaimer);
+        printf(", \"video\": {\"width\": %d, \"height\": %d, \"fps\": %.4g, \"codec\": ", V->width, V->height, V->fps);
+        json_str(V->codec);
+        printf(", \"frames\": %ld, \"every\": %d, \"examined\": %d, \"frames_found\": %d, \"frames_agree\": %d}",
+               V->frames, f->every, V->examined, V->frames_found, V->frames_agree);
+    }
     printf(", \"disagree\": %s, \"label\": %s, \"mark\": %s}\n", f->disagree ? "true" : "false",
            f->label ? "true" : "false", f->label || f->wm.found ? "true" : "false");
 }
 
 int cmd_detect(int argc, char **argv) {
-    static const struct option opts[] = {{"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    int c, json = 0;
+    static const struct option opts[] = {{"json", no_argument, 0, 'j'}, {"every", required_argument, 0, 'k'},
+                                         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    int c, json = 0, every = FS_WM_VIDEO_EVERY;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "jk:h", opts, NULL)) != -1) {
         if (c == 'j') json = 1;
+        else if (c == 'k') {
+            fs_error pe = {0};
+            if (fs_parse_int("--every", optarg, 1, 100000, &every, &pe))
+                return fprintf(stderr, "error: faceswarm detect: %s\n", pe.msg), FS_EXIT_BADINPUT;
+        }
         else if (c == 'h') return fputs(HELP, stdout), FS_EXIT_OK;
         else return fprintf(stderr, "error: faceswarm detect: unknown option\n  hint: faceswarm detect --help\n"), FS_EXIT_BADINPUT;
     }
@@ -159,7 +249,7 @@ int cmd_detect(int argc, char **argv) {
     finding *f = fs_malloc(sizeof *f);
     for (int i = optind; i < argc; i++) {
         fs_error e = {0};
-        int rc = examine(argv[i], f, &e);
+        int rc = examine(argv[i], f, every, &e);
         if (rc) {
             unreadable++;
             if (json) print_json(argv[i], f, &e);

@@ -364,10 +364,9 @@ static float best_gain(const plan *P, const float *p) {
     return best;
 }
 
-/* Demodulates at gain g, decodes, re-encodes: the payload and its correlation into r. */
-static void decode_at(const plan *P, const float *p, float g, fs_wm_result *r) {
-    float soft[FS_WM_CODED_BITS];
-    for (int j = 0; j < FS_WM_CODED_BITS; j++) soft[j] = margin(P, j, p[j] / g, 0, NULL);
+/* Decodes the soft values of one region read at gain g, re-encodes: the payload and its
+ * correlation into r. */
+static void decode_at(const float *soft, float g, fs_wm_result *r) {
     uint64_t payload = fs_wm_viterbi(soft);
     uint8_t coded[FS_WM_CODED_BITS];
     fs_wm_conv_encode(payload, coded);
@@ -380,10 +379,8 @@ static void decode_at(const plan *P, const float *p, float g, fs_wm_result *r) {
     r->found = fs_wm_payload_valid(payload) && r->correlation >= CORR_MIN;
 }
 
-void fs_wm_detect(const uint8_t *rgb, int stride, int w, int h, fs_wm_result *r) {
-    memset(r, 0, sizeof *r);
-    r->p_false = 1.0, r->gain = 1.0;
-    if (w < FS_WM_MIN_SIDE || h < FS_WM_MIN_SIDE) return;
+void fs_wm_soft(const uint8_t *rgb, int stride, int w, int h, float soft1[FS_WM_CODED_BITS],
+                float softg[FS_WM_CODED_BITS], float *gain) {
     const plan *P = the_plan();
     frame F;
     frame_open(&F, stride, w, h);
@@ -392,13 +389,32 @@ void fs_wm_detect(const uint8_t *rgb, int stride, int w, int h, fs_wm_result *r)
     frame_coeffs(&F, X);
     frame_close(&F);
     for (int j = 0; j < FS_WM_CODED_BITS; j++) p[j] = projection(P, X, j);
+    float g = best_gain(P, p);
+    for (int j = 0; j < FS_WM_CODED_BITS; j++) {
+        soft1[j] = margin(P, j, p[j], 0, NULL);
+        if (softg) softg[j] = margin(P, j, p[j] / g, 0, NULL);
+    }
+    if (gain) *gain = g;
+}
+
+void fs_wm_decode(const float soft[FS_WM_CODED_BITS], float gain, fs_wm_result *r) {
+    memset(r, 0, sizeof *r);
+    decode_at(soft, gain, r);
+    r->p_false = r->found ? ldexp(1.0, -16) : 1.0;
+}
+
+void fs_wm_detect(const uint8_t *rgb, int stride, int w, int h, fs_wm_result *r) {
+    memset(r, 0, sizeof *r);
+    r->p_false = 1.0, r->gain = 1.0;
+    if (w < FS_WM_MIN_SIDE || h < FS_WM_MIN_SIDE) return;
+    float s1[FS_WM_CODED_BITS], sg[FS_WM_CODED_BITS], g;
+    fs_wm_soft(rgb, stride, w, h, s1, sg, &g);
     /* As it is first; then at the contrast gain that fits the lattices best. Under heavy noise
      * the search can pick a wrong gain, so it only adds detections to the plain decode. */
-    decode_at(P, p, 1.0f, r);
-    float g = r->found ? 1.0f : best_gain(P, p);
-    if (g != 1.0f) {
+    decode_at(s1, 1.0f, r);
+    if (!r->found && g != 1.0f) {
         fs_wm_result rg;
-        decode_at(P, p, g, &rg);
+        decode_at(sg, g, &rg);
         if (rg.found || rg.correlation > r->correlation) *r = rg;
     }
     /* Unmarked, a decoded payload is uniform over 2^64 (keyed dither): its check code matches

@@ -19,6 +19,7 @@
 #define FS_WM_KEY 0x66616365737761ULL /* "faceswa": public, fixed (docs/provenance.md) */
 #define FS_WM_MIN_SIDE 32             /* smallest region that can carry or be searched for a mark */
 #define FS_WM_RUN_TAG_BITS 48
+#define FS_WM_CODED_BITS 140 /* 64 payload + 6 tail bits through the rate-1/2 code */
 
 typedef struct fs_wm_result {
     int found;          /* the check code matches and the correlation passes the threshold */
@@ -43,12 +44,22 @@ int fs_wm_embed(uint8_t *rgb, int stride, int w, int h, uint64_t payload, fs_err
 /* Looks for a mark in the region; never fails (a region too small is "not found"). */
 void fs_wm_detect(const uint8_t *rgb, int stride, int w, int h, fs_wm_result *r);
 
+/* The detector's soft values of the region's code bits (+1 = surely 0 .. -1 = surely 1): read
+ * as it is (soft1) and at the contrast gain that fits the lattices best (softg, may be NULL;
+ * that gain in *gain). Several frames carrying one mark are decoded together by averaging
+ * their soft values (detect on videos); w, h >= FS_WM_MIN_SIDE. */
+void fs_wm_soft(const uint8_t *rgb, int stride, int w, int h, float soft1[FS_WM_CODED_BITS],
+                float softg[FS_WM_CODED_BITS], float *gain);
+/* Decodes soft values (one region's, or a mean of several) as fs_wm_detect does one reading:
+ * payload, correlation, found; gain is reported as given; p_false is 2^-16 for this one
+ * decision (the caller adds up the decisions it makes). */
+void fs_wm_decode(const float soft[FS_WM_CODED_BITS], float gain, fs_wm_result *r);
+
 /* PSNR (dB) of two RGB images of n pixels; 99 when identical. */
 double fs_wm_psnr(const uint8_t *a, const uint8_t *b, size_t n_pixels);
 
 /* The coding layer, exposed for tests: 64 payload bits -> FS_WM_CODED_BITS code bits (0/1),
  * and soft values (+1 = surely 0 .. -1 = surely 1) -> the most likely payload. */
-#define FS_WM_CODED_BITS 140
 void fs_wm_conv_encode(uint64_t payload, uint8_t coded[FS_WM_CODED_BITS]);
 uint64_t fs_wm_viterbi(const float soft[FS_WM_CODED_BITS]);
 

@@ -69,7 +69,8 @@ static void identities_xml(sbuf *b, const fs_provenance *p) {
 
 static void regions_xml(sbuf *b, const fs_provenance *p) {
     sb_printf(b, "   <fsw:SyntheticRegions>\n    <rdf:Bag>\n");
-    if (p->n_regions == 0) sb_printf(b, "     <rdf:li>all</rdf:li>\n");
+    int composite = p->source_type && !strcmp(p->source_type, FS_IPTC_COMPOSITE);
+    if (p->n_regions == 0) sb_printf(b, "     <rdf:li>%s</rdf:li>\n", composite ? "faces" : "all");
     for (int i = 0; i < p->n_regions; i++)
         sb_printf(b, "     <rdf:li>%d,%d,%d,%d</rdf:li>\n", p->region[i].x, p->region[i].y, p->region[i].w,
                   p->region[i].h);
@@ -184,9 +185,7 @@ int fs_png_write_labelled(const char *path, const uint8_t *rgb, int w, int h, co
 }
 
 /* ---------------------------------------------------------------- reading */
-/* Fields come from untrusted files and go to terminals and JSON: control characters become
- * spaces, bytes that are not well-formed UTF-8 become '?'. */
-static void clean_utf8(char *s) {
+void fs_labels_clean(char *s) {
     for (unsigned char *p = (unsigned char *)s; *p;) {
         int n = *p < 0x80 ? 0 : (*p & 0xE0) == 0xC0 ? 1 : (*p & 0xF0) == 0xE0 ? 2 : (*p & 0xF8) == 0xF0 ? 3 : -1;
         int ok = n >= 0 && !(n == 1 && *p < 0xC2);
@@ -201,7 +200,7 @@ static void copy_field(char *dst, size_t cap, const char *src, size_t n) {
     n = FS_MIN(n, cap - 1);
     memcpy(dst, src, n);
     dst[n] = 0;
-    clean_utf8(dst);
+    fs_labels_clean(dst);
 }
 
 static void text_chunk(fs_labels *L, const char *key, const char *val, size_t vlen) {
@@ -325,7 +324,7 @@ static void copy_xml(char *dst, size_t cap, const char *s, const char *end) {
         else dst[n++] = *s++;
     }
     dst[n] = 0;
-    clean_utf8(dst);
+    fs_labels_clean(dst);
 }
 
 /* A simple property, written either as an attribute (name="v") or an element (<name>v</name>). */

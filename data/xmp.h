@@ -32,7 +32,8 @@ typedef struct fs_provenance {
     int n_identities;
     const char *identity[FS_XMP_MAX_IDS]; /* identities in the model */
     const char *consent[FS_XMP_MAX_IDS];  /* their consent references ("consent not recorded" if none) */
-    int n_regions;                        /* synthetic regions; 0 = the whole image is synthetic */
+    int n_regions;                        /* synthetic regions; 0 = the whole image is synthetic, or for
+                                             FS_IPTC_COMPOSITE the faces (a video's move frame by frame) */
     const fs_region *region;              /* [n_regions], the caller's */
     int watermark;  /* 1: fs_png_write_labelled marks every synthetic region of at least
                        FS_WM_MIN_SIDE px a side (payload from run); smaller ones stay labelled only */
@@ -44,6 +45,7 @@ typedef struct fs_provenance {
 /* What a file says, as read back; empty strings for fields it lacks. */
 typedef struct fs_labels {
     int has_xmp, has_text;        /* an XMP packet; faceswarm's tEXt label (faceswarm:synthetic) */
+    int has_container;            /* a video's com.faceswarm.* container keys (video_labels.h) */
     char version[16];             /* fsw:Version */
     char source_type[256];        /* Iptc4xmpExt:DigitalSourceType */
     char tool[128];               /* xmp:CreatorTool */
@@ -52,7 +54,7 @@ typedef struct fs_labels {
     int n_regions;
     fs_region region[FS_XMP_MAX_REGIONS];
     char text_synthetic[16];      /* tEXt faceswarm:synthetic */
-    char text_disclaimer[512];    /* tEXt Disclaimer */
+    char text_disclaimer[512];    /* tEXt Disclaimer; a video's container comment */
 } fs_labels;
 
 #define FS_XMP_VERSION "1" /* fsw:Version this faceswarm writes and reads */
@@ -70,6 +72,9 @@ int fs_png_write_labelled(const char *path, const uint8_t *rgb, int w, int h, co
                           const fs_provenance *p, fs_error *e);
 /* Reads the labels of a PNG or JPEG (by signature). FS_EXIT_BADINPUT when unreadable. */
 int fs_labels_read(const char *path, fs_labels *L, fs_error *e);
+/* Makes a field read from an untrusted file safe for terminals and JSON, in place: control
+ * characters become spaces, bytes that are not well-formed UTF-8 become '?'. */
+void fs_labels_clean(char *s);
 /* Parses an XMP packet's faceswarm and IPTC fields into L (used by fs_labels_read). */
 void fs_xmp_parse(const char *xmp, size_t len, fs_labels *L);
 

@@ -12,3 +12,14 @@ endif()
 if(TEST provenance_rates)
   set_tests_properties(provenance_rates PROPERTIES SKIP_RETURN_CODE 77)
 endif()
+fs_add_test(NAME provenance_video_labels SOURCES ${FS_PROV_TEST_DIR}/test_video_labels.c ${FS_PROV_TEST_DIR}/video_fixture.c
+            LIBS fs_data LABELS unit TIMEOUT 60)
+# provenance_video_detect leaves its videos for provenance_video (the ctest fixture video_media).
+fs_add_test(NAME provenance_video_detect SOURCES ${FS_PROV_TEST_DIR}/test_video_detect.c ${FS_PROV_TEST_DIR}/video_fixture.c
+            LIBS fs_data ARGS provenance_test_tmp/video_detect ${FS_PROV_TEST_DIR}/astronaut-256.jpg LABELS unit TIMEOUT 120)
+fs_add_test(NAME provenance_video COMMAND sh ${FS_PROV_TEST_DIR}/video.sh $<TARGET_FILE:provenance_video_labels>
+            provenance_test_tmp/video_detect LABELS unit TIMEOUT 120)
+if(TEST provenance_video)
+  set_tests_properties(provenance_video_detect PROPERTIES FIXTURES_SETUP video_media)
+  set_tests_properties(provenance_video PROPERTIES SKIP_RETURN_CODE 77 FIXTURES_REQUIRED video_media)
+endif()

@@ -52,7 +52,7 @@ static const command commands[] = {
     {"status", cmd_status, "show a running job: ranks, steps, checkpoints, warnings"},
     {"keys", cmd_keys, "generate CURVE keys for a job's coordinator"},
     {"submit", cmd_submit, "submit a training job to Slurm"},
-    {"detect", cmd_detect, "look for faceswarm's labels and watermark in images (PNG, JPEG)"},
+    {"detect", cmd_detect, "look for faceswarm's labels and watermark in images (PNG, JPEG) and videos"},
     {"bench", cmd_bench, "benchmarks: kernels, loader, extract, convert, train, allreduce, coordinator, watermark"},
 };
 

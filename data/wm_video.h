@@ -1,0 +1,32 @@
+/* wm_video.h — faceswarm's watermark in a video: every k-th frame is read by the image detector
+ * (watermark.h), each on its own (the per-frame vote) and all together: the mark is the same in
+ * every frame of a run, so the frames' soft values are averaged and decoded once, which holds
+ * where single frames are too noisy (H.264 P and B frames at CRF 23). The video-level decision
+ * is that joint decode alone, so its false-alarm bound is an image's: two decodes (as is, and
+ * at each frame's best contrast gain), 2 x 2^-16. docs/provenance.md gives the figures. */
+#ifndef FACESWARM_DATA_WM_VIDEO_H
+#define FACESWARM_DATA_WM_VIDEO_H
+
+#include "data/watermark.h"
+#include "trainer/common.h"
+
+#define FS_WM_VIDEO_EVERY 5 /* default: every 5th frame (5 a second at 25 frames/s) */
+
+typedef struct fs_wm_video {
+    int width, height;  /* px */
+    double fps;         /* as the file says; 0 when it does not */
+    char codec[32];
+    long frames;        /* frames decoded (all of them) */
+    int examined;       /* frames the detector read: every `every`-th, from frame 0 */
+    int frames_found;   /* examined frames whose own decode found a mark */
+    int frames_agree;   /* of those, the ones whose payload is mark.payload */
+    fs_wm_result mark;  /* the joint decode: found, payload, correlation, p_false, gain */
+} fs_wm_video;
+
+/* Decodes path and looks for the mark in every `every`-th frame (every >= 1). FS_EXIT_BADINPUT
+ * when FFmpeg cannot open or decode it (damage after the first frames included: a verdict on
+ * part of a file would not say what the rest holds). Frames under FS_WM_MIN_SIDE px a side
+ * are decoded, not examined. */
+int fs_wm_detect_video(const char *path, int every, fs_wm_video *out, fs_error *e);
+
+#endif
