@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "data/video_labels.h"
 #include "trainer/config.h" /* FS_PATH_LEN */
 
 static int av_err(fs_error *e, int code, const char *path, const char *what, int err, const char *hint) {
@@ -273,7 +274,7 @@ static int open_output(joiner *j, fs_error *e) {
     j->vst->time_base = j->piece->streams[0]->time_base;
     if (o->fps_num > 0) j->vst->avg_frame_rate = (AVRational){o->fps_num, o->fps_den};
     if ((rc = add_audio(j, e))) return rc;
-    /* container labels: data/video_labels.h once merged */
+    if (o->labels && (rc = fs_video_labels_set(j->oc, o->labels, e))) return rc;
     fs_tmp_path(o->out, j->tmp, sizeof j->tmp);
     if ((rc = avio_open(&j->oc->pb, j->tmp, AVIO_FLAG_WRITE)) < 0)
         return av_err(e, FS_EXIT_FAIL, j->tmp, "cannot write", rc, "is the folder writable?");
@@ -299,6 +300,14 @@ static int copy_all(joiner *j, fs_error *e) {
     return rc;
 }
 
+/* MP4, MOV and their kin (ISO base media files): they take the XMP uuid box. */
+static int iso_bmff(const AVOutputFormat *of) {
+    static const char *const names[] = {"mp4", "mov", "ipod", "3gp", "3g2", "ismv", "f4v", "psp"};
+    for (size_t i = 0; i < FS_ARRAY_LEN(names); i++)
+        if (!strcmp(of->name, names[i])) return 1;
+    return 0;
+}
+
 int fs_vjoin(const fs_vjoin_opts *o, fs_vjoin_result *r, fs_error *e) {
     memset(r, 0, sizeof *r);
     if (o->n_pieces < 1) return fs_errorf(e, FS_EXIT_FAIL, "%s: no pieces to join", o->out);
@@ -310,7 +319,7 @@ int fs_vjoin(const fs_vjoin_opts *o, fs_vjoin_result *r, fs_error *e) {
         if (t < 0) rc = av_err(e, FS_EXIT_FAIL, j.tmp, "cannot finish", t, "is the disk full?");
     }
     if (j.oc && j.oc->pb && avio_closep(&j.oc->pb) < 0 && !rc) rc = fs_errorf(e, FS_EXIT_FAIL, "%s: cannot close", j.tmp);
-    /* the XMP box: data/video_labels.h once merged */
+    if (!rc && o->labels && iso_bmff(j.oc->oformat)) rc = fs_video_xmp_insert(j.tmp, o->labels, e);
     if (!rc) rc = fs_commit_file(j.tmp, o->out, e);
     else if (j.tmp[0]) unlink(j.tmp);
     av_packet_free(&j.vp), av_packet_free(&j.ap);

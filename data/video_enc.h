@@ -8,9 +8,10 @@
  * reordered) that appears under its name only when whole.
  *
  * The join copies the pieces' packets, in order, into the output container (chosen by the
- * output's extension) with every audio stream of the source copied beside them, then
- * renames it into place: nothing is encoded twice, and nothing appears under the output's
- * name before the whole file does. */
+ * output's extension) with every audio stream of the source copied beside them and the
+ * provenance labels of data/video_labels.h (container keys; the XMP uuid box in MP4/MOV),
+ * then renames it into place: nothing is encoded twice, and nothing appears under the
+ * output's name before the whole file does. */
 #ifndef FACESWARM_DATA_VIDEO_ENC_H
 #define FACESWARM_DATA_VIDEO_ENC_H
 
@@ -50,7 +51,7 @@ typedef struct fs_vjoin_opts {
     int fps_num, fps_den;           /* the video's frame rate for the container (0/1: unknown) */
     const char *const *pieces;      /* [n_pieces] piece files in time order */
     int n_pieces;
-    const fs_provenance *labels;    /* container labels (NULL: none) */
+    const fs_provenance *labels;    /* the labels (NULL: none; bench convert) */
 } fs_vjoin_opts;
 
 typedef struct fs_vjoin_result {

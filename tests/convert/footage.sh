@@ -7,7 +7,8 @@
 #     they changed, and frames without a face are the source's (check_convert regions);
 #   - two ranks write the same file as one (the pieces do not depend on the ranks);
 #   - detection instead of --alignments, the audio stream copied;
-#   - --png frames carry XMP with the composite digital source type (exiftool, when installed);
+#   - the video carries the labels and the mark (faceswarm detect), --png frames and the video
+#     carry XMP with the composite digital source type (exiftool, when installed);
 #   - bad input: unreadable, truncated, no video stream, a checkpoint of another resolution,
 #     --to unknown, an output in a missing folder: exit 2, a clear message, nothing left;
 #   - bench convert checks itself and shows every stage.
@@ -46,6 +47,10 @@ ls one.mp4.tmp.* >/dev/null 2>&1 && fail "a temp file was left after a whole run
 "$CHECK" info a.mp4 >in.txt && "$CHECK" info one.mp4 >outv.txt || fail "check_convert info"
 cmp -s in.txt outv.txt || fail "frames/size/duration differ: $(cat in.txt) vs $(cat outv.txt)"
 grep -q "^frames 24 size 320x240 duration 0.960$" outv.txt || fail "one.mp4: $(cat outv.txt)"
+
+# The video's labels (container keys, XMP box) and the watermark of its converted frames.
+expect 0 "$BIN" detect one.mp4
+has "compositeWithTrainedAlgorithmicMedia"; has "faceswarm keys (com.faceswarm.*)"; has "label and watermark"
 
 # The same conversion as PNG frames: the regions they list say where the video may differ.
 expect 0 "$BIN" $C --alignments data/A.h5 --png png a.mp4
@@ -115,6 +120,9 @@ if command -v exiftool >/dev/null 2>&1; then
     dst=$(exiftool -s -s -s -XMP-iptcExt:DigitalSourceType png/frame-000010.png 2>&1)
     [ "$dst" = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia" ] ||
         fail "exiftool reads '$dst' from png/frame-000010.png"
+    dst=$(exiftool -s -s -s -XMP-iptcExt:DigitalSourceType one.mp4 2>&1)
+    [ "$dst" = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia" ] ||
+        fail "exiftool reads '$dst' from one.mp4"
     dst=$(exiftool -s -s -s -XMP-iptcExt:DigitalSourceType png/frame-000000.png 2>&1)
     [ -z "$dst" ] || fail "exiftool reads '$dst' from png/frame-000000.png, a frame without a face"
 else
