@@ -11,6 +11,7 @@
 #     carry XMP with the composite digital source type (exiftool, when installed);
 #   - bad input: unreadable, truncated, no video stream, a checkpoint of another resolution,
 #     --to unknown, an output in a missing folder: exit 2, a clear message, nothing left;
+#   - stopped by SIGTERM: exit 3, nothing left;
 #   - bench convert checks itself and shows every stage.
 #   footage.sh MAKE_VIDEO CHECK_CONVERT FIXTURES_DIR MPIEXEC...
 set -u
@@ -108,6 +109,16 @@ expect 2 "$BIN" $C -o bad.mp4 --color sepia a.mp4
 has "\-\-color 'sepia'"
 expect 2 "$BIN" $C a.mp4
 has "give one of -o OUT.mp4"
+
+# Stopped by SIGTERM once a piece is written: exit 3, nothing under the output's name.
+"$BIN" $C --alignments data/A.h5 --chunk 1 -o stop.mp4 a.mp4 >out 2>&1 &
+pid=$!
+i=0
+while [ $i -lt 600 ] && ! ls stop.mp4.work/piece-*.nut >/dev/null 2>&1; do sleep 0.05; i=$((i + 1)); done
+kill -TERM $pid
+wait $pid; got=$?
+[ "$got" -eq 3 ] || { fail "stopped convert exited $got, expected 3"; cat out >&2; }
+has "stopped by a signal"; nothing stop.mp4
 
 # bench convert: the real pipeline on a few frames, its own check passes, every stage shown.
 expect 0 "$BIN" bench convert --frames 6 --checkpoint $CK --from A --to B --alignments data/A.h5 a.mp4
