@@ -88,12 +88,15 @@ static int parse_opt(cv_opts *o, int c, const char *arg, fs_error *e) {
     case 'p': o->preset = arg; return 0;
     case 'F':
         if (strcmp(arg, "largest") && strcmp(arg, "all"))
-            return fs_errorf(e, FS_EXIT_BADINPUT, "--faces '%s'; expected largest or all", arg);
+            return fs_errorf(e, FS_EXIT_BADINPUT, "--faces '%s'; expected largest or all\n  hint: --faces all "
+                             "swaps up to %d faces a frame", arg, FS_EXTRACT_MAX_FACES);
         o->all_faces = !strcmp(arg, "all");
         return 0;
     case 'C': {
         int m = fs_color_mode_parse(arg);
-        if (m < 0) return fs_errorf(e, FS_EXIT_BADINPUT, "--color '%s'; expected none, avg or hist", arg);
+        if (m < 0)
+            return fs_errorf(e, FS_EXIT_BADINPUT, "--color '%s'; expected none, avg or hist\n  hint: avg matches "
+                             "each channel's mean and spread in L*a*b*; hist, the histograms", arg);
         o->blend.color = (fs_color_mode)m;
         return 0;
     }
@@ -103,7 +106,7 @@ static int parse_opt(cv_opts *o, int c, const char *arg, fs_error *e) {
     case 'b': return fs_parse_int("--blur", arg, 0, 1000, &o->blend.blur, e);
     case 'q': return fs_parse_int("--crf", arg, 0, 51, &o->crf, e);
     case 'k': return fs_parse_int("--chunk", arg, 1, 1000000, &o->chunk, e);
-    default: return fs_errorf(e, FS_EXIT_BADINPUT, "unknown option");
+    default: return fs_errorf(e, FS_EXIT_BADINPUT, "unknown option\n  hint: faceswarm convert --help");
     }
 }
 
@@ -129,7 +132,8 @@ static int parse(int argc, char **argv, cv_opts *o) {
             return -1;
         }
         if (c == '?') return usage_error("unknown option");
-        if (parse_opt(o, c, optarg, &e)) return usage_error(e.msg);
+        if (parse_opt(o, c, optarg, &e)) /* the message has its hint */
+            return fprintf(stderr, "error: faceswarm convert: %s\n", e.msg), FS_EXIT_BADINPUT;
     }
     if (!o->ckpt || !o->from || !o->to) return usage_error("--checkpoint, --from and --to are required");
     if (!o->out == !o->png) return usage_error("give one of -o OUT.mp4 (a video) and --png DIR (frames)");
