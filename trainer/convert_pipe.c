@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "trainer/convert_int.h"
-#include "trainer/preview.h"
 
 int cv_pipe_setup(cv_pipe *p, const cv_opts *o, fs_error *e) {
     p->o = o;
@@ -31,6 +30,9 @@ int cv_pipe_setup(cv_pipe *p, const cv_opts *o, fs_error *e) {
     p->orig = fs_malloc(s2 * 3 * FS_EXTRACT_MAX_FACES);
     p->mask = fs_malloc(s2 * FS_EXTRACT_MAX_FACES);
     p->gen = fs_malloc(s2 * 3);
+    const fs_backend *be = p->m.model.be;
+    p->x = be->alloc(sizeof(float) * s2 * 3), p->y = be->alloc(sizeof(float) * s2 * 3);
+    p->host = fs_malloc(sizeof(float) * s2 * 3);
     return 0;
 }
 
@@ -41,6 +43,8 @@ int cv_pipe_init(cv_pipe *p, const cv_opts *o, fs_error *e) {
 }
 
 void cv_pipe_free(cv_pipe *p) {
+    if (p->m.model.be) p->m.model.be->free(p->x), p->m.model.be->free(p->y);
+    free(p->host);
     fs_infer_free(&p->m);
     fs_face_detector_close(p->det);
     fs_alignments_free(&p->al);
@@ -74,11 +78,20 @@ static int find_faces(cv_pipe *p, const uint8_t *rgb, int w, int h, long f, fs_e
     return n;
 }
 
-/* The generated face of orig and the mask to blend it through. The mask is the landmark hull
- * made at alignment; a model with a learned mask writes its own over it here. */
+/* The generated face of orig and the mask to blend it through: identity `to`'s decoder on the
+ * face (values 0..1 to 0..255, rounded). The mask is the landmark hull made at alignment; a
+ * model with a learned mask writes its own over it here (the one place). */
 static void face_model(cv_pipe *p, const uint8_t *orig, uint8_t *gen, uint8_t *mask) {
+    const fs_backend *be = p->m.model.be;
+    size_t img = (size_t)p->S * p->S * 3;
     (void)mask;
-    fs_swap_faces(&p->m.model, orig, 1, p->to, gen);
+    be->u8_to_float(img, orig, p->x);
+    fs_model_infer(&p->m.model, p->x, 1, p->to, p->y);
+    be->download(p->host, p->y, sizeof(float) * img);
+    for (size_t k = 0; k < img; k++) {
+        float v = p->host[k] * 255.0f + 0.5f;
+        gen[k] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+    }
 }
 
 int cv_pipe_frame(cv_pipe *p, const uint8_t *rgb, int w, int h, long f, fs_error *e) {
