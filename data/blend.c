@@ -100,12 +100,16 @@ static void match_hist(uint8_t *gen, const uint8_t *orig, const uint8_t *mask, s
         double hg[256] = {0}, ho[256] = {0};
         for (size_t i = 0; i < n; i++)
             if (mask[i] >= 128) hg[gen[3 * i + c]]++, ho[orig[3 * i + c]]++;
-        for (int v = 1; v < 256; v++) hg[v] += hg[v - 1], ho[v] += ho[v - 1];
+        double below = 0; /* gen's pixels under value v */
+        for (int v = 1; v < 256; v++) ho[v] += ho[v - 1];
         uint8_t map[256];
         int u = 0;
-        for (int v = 0; v < 256; v++) { /* the smallest original value whose CDF reaches gen's */
-            while (u < 255 && ho[u] < hg[v]) u++;
+        for (int v = 0; v < 256; v++) { /* the smallest original value whose CDF reaches the middle
+                                           of v's share of gen's (half a bin off at most) */
+            double mid = below + hg[v] / 2;
+            while (u < 255 && ho[u] < mid) u++;
             map[v] = (uint8_t)u;
+            below += hg[v];
         }
         for (size_t i = 0; i < n; i++) gen[3 * i + c] = map[gen[3 * i + c]];
     }
