@@ -111,14 +111,19 @@ static int read_records(hid_t f, const char *path, int which, long n, fs_alignme
     return rc;
 }
 
-int fs_alignments_read(const char *path, const char *video, fs_alignments *a, fs_error *e) {
+int fs_alignments_read(const char *path, const char *video, const char *identity, const char *opt, fs_alignments *a,
+                       fs_error *e) {
     memset(a, 0, sizeof *a);
     fs_faces *ff;
     int rc = fs_faces_open(&ff, path, NULL, e);
     if (rc) return rc;
     a->size = fs_faces_size(ff);
+    snprintf(a->identity, sizeof a->identity, "%s", fs_faces_attr(ff, "identity"));
     long n = fs_faces_count(ff);
-    rc = fs_faces_check_extras(ff, e); /* the sealed /frames and /sources match their checksums */
+    if (identity && strcmp(a->identity, identity))
+        rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: faces of identity '%s', but %s is '%s'\n  hint: the alignments "
+                       "are the extract file of the person in the video", path, a->identity, opt, identity);
+    if (!rc) rc = fs_faces_check_extras(ff, e); /* the sealed /frames and /sources match their checksums */
     fs_faces_close(ff);
     if (rc) return rc;
     fs_h5_init();

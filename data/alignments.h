@@ -23,16 +23,19 @@ typedef struct fs_align_rec {
 typedef struct fs_alignments {
     int size;           /* S: the face size the matrices map onto (px) */
     char source[FS_PATH_LEN]; /* the source's path as /sources records it */
+    char identity[FS_NAME_LEN]; /* the file's identity attribute (whose faces these are) */
     fs_align_rec *rec;  /* [n], by frame, then face */
     long n;
 } fs_alignments;
 
 /* Reads the records of the source that names video: the /sources entry equal to video's path,
  * else the one with the same real path, else the one with the same file name when only one
- * has it. The file is opened and its checksums checked as every dataset reader does.
- * FS_EXIT_BADINPUT names the file and what is wrong (not an extract file, no source for
- * video: the sources it has are listed). */
-int fs_alignments_read(const char *path, const char *video, fs_alignments *a, fs_error *e);
+ * has it. The file is opened and its checksums checked as every dataset reader does; its
+ * identity attribute must be identity (when not NULL; opt names the option that gave it).
+ * FS_EXIT_BADINPUT names the file and what is wrong (not an extract file, another identity,
+ * no source for video: the sources it has are listed). */
+int fs_alignments_read(const char *path, const char *video, const char *identity, const char *opt, fs_alignments *a,
+                       fs_error *e);
 /* The records of frame f: *first is the index of the first, the count is returned (0: none). */
 int fs_alignments_of_frame(const fs_alignments *a, int64_t f, long *first);
 void fs_alignments_free(fs_alignments *a);

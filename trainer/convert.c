@@ -38,7 +38,7 @@ static const char HELP[] =
     "  container metadata, a watermark over every converted frame). Frames without a face are\n"
     "  copied unchanged. OUT appears only when whole.\n"
     "  --alignments A.h5 the faces as `faceswarm extract` found them in INPUT (its /frames): no\n"
-    "                   detection; the file's face size must be the model's resolution\n"
+    "                   detection; the file must be --from's, its faces of the model's resolution\n"
     "  --faces MODE     without --alignments: largest (default) or all (up to %d a frame)\n"
     "  --min-face PX    without --alignments: smallest face detected (default %d)\n"
     "  --coverage F     without --alignments: the alignment the model was trained on (default %.3f)\n"
@@ -85,7 +85,14 @@ static int parse_opt(cv_opts *o, int c, const char *arg, fs_error *e) {
     case 'P': o->png = arg; return 0;
     case 'a': o->alignments = arg; return 0;
     case 'l': o->landmarks = arg; return 0;
-    case 'p': o->preset = arg; return 0;
+    case 'p': {
+        static const char *const presets[] = {"ultrafast", "superfast", "veryfast", "faster", "fast",
+                                              "medium",    "slow",      "slower",   "veryslow", "placebo"};
+        for (size_t i = 0; i < FS_ARRAY_LEN(presets); i++)
+            if (!strcmp(arg, presets[i])) return o->preset = arg, 0;
+        return fs_errorf(e, FS_EXIT_BADINPUT, "--preset '%s' is not a libx264 preset\n  hint: ultrafast, superfast, "
+                         "veryfast, faster, fast, medium, slow, slower, veryslow or placebo", arg);
+    }
     case 'F':
         if (strcmp(arg, "largest") && strcmp(arg, "all"))
             return fs_errorf(e, FS_EXIT_BADINPUT, "--faces '%s'; expected largest or all\n  hint: --faces all "

@@ -13,7 +13,7 @@ int cv_pipe_setup(cv_pipe *p, const cv_opts *o, fs_error *e) {
     if ((p->from = fs_infer_identity(&p->m, "--from", o->from, e)) < 0) return FS_EXIT_BADINPUT;
     if ((p->to = fs_infer_identity(&p->m, "--to", o->to, e)) < 0) return FS_EXIT_BADINPUT;
     if (o->alignments) {
-        int rc = fs_alignments_read(o->alignments, o->input, &p->al, e);
+        int rc = fs_alignments_read(o->alignments, o->input, o->from, "--from", &p->al, e);
         if (rc) return rc;
         p->have_al = 1;
         if (p->al.size != p->S)

@@ -99,6 +99,8 @@ has "\-\-to 'Nobody': the checkpoint's model has no such identity (it has A, B)"
 expect 2 "$BIN" $C -o missing/bad.mp4 a.mp4
 has "missing"; [ -e missing ] && fail "a missing output folder was made"
 expect 2 "$BIN" $C --alignments data/B.h5 -o bad.mp4 a.mp4
+has "data/B.h5: faces of identity 'B', but --from is 'A'"; nothing bad.mp4
+expect 2 "$BIN" convert --checkpoint $CK --from B --to A --alignments data/B.h5 -o bad.mp4 a.mp4
 has "no alignments for a.mp4"; nothing bad.mp4
 if command -v ffmpeg >/dev/null 2>&1; then
     ffmpeg -v error -y -f lavfi -i sine=duration=1 -c:a aac sound.m4a || fail "ffmpeg could not make sound.m4a"
@@ -109,6 +111,8 @@ expect 2 "$BIN" $C -o bad.mp4 --color sepia a.mp4
 has "\-\-color 'sepia'"
 expect 2 "$BIN" $C a.mp4
 has "give one of -o OUT.mp4"
+expect 2 "$BIN" $C -o bad.mp4 --preset quick a.mp4
+has "\-\-preset 'quick' is not a libx264 preset"
 
 # Stopped by SIGTERM once a piece is written: exit 3, nothing under the output's name.
 "$BIN" $C --alignments data/A.h5 --chunk 1 -o stop.mp4 a.mp4 >out 2>&1 &
