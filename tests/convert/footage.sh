@@ -5,7 +5,8 @@
 #   - the output has the input's frame count, size and duration;
 #   - pixels outside the synthetic regions are unchanged up to the mark and codec error, inside
 #     they changed, and frames without a face are the source's (check_convert regions);
-#   - two ranks write the same file as one (the pieces do not depend on the ranks);
+#   - two ranks write the same file as one (the pieces do not depend on the ranks), and the
+#     same PNG frames;
 #   - detection instead of --alignments, the audio stream copied;
 #   - the video carries the labels and the mark (faceswarm detect), --png frames and the video
 #     carry XMP with the composite digital source type (exiftool, when installed);
@@ -64,6 +65,9 @@ expect 0 $MPI -np 2 "$BIN" $C --alignments data/A.h5 --chunk 8 -o two.mp4 a.mp4
 has "on 2 rank(s)"
 cmp -s one.mp4 two.mp4 || fail "2 ranks wrote another file than 1 rank"
 "$CHECK" same one.mp4 two.mp4 || fail "2 ranks' frames differ from 1 rank's"
+expect 0 $MPI -np 2 "$BIN" $C --alignments data/A.h5 --chunk 8 --png png2 a.mp4
+for f in png/frame-*.png; do cmp -s "$f" "png2/${f#png/}" || fail "2 ranks wrote another ${f#png/} than 1 rank"; done
+[ "$(ls png2 | wc -l)" -eq 24 ] || fail "2 ranks wrote $(ls png2 | wc -l) PNG frames, not 24"
 
 # Detection instead of --alignments, histogram matching, and an audio stream copied.
 if command -v ffmpeg >/dev/null 2>&1; then
