@@ -158,8 +158,9 @@ static void labels(cv_run *x) {
     x->payload = fs_wm_payload(fs_wm_run_tag(x->prov.run ? x->prov.run : ""));
 }
 
-static int check_outputs(const cv_opts *o, fs_error *e) {
-    if (o->png) return fs_mkdir_p(o->png, e);
+/* -o's folder and container, before any work (--png's folder is made once all else is checked). */
+static int check_output(const cv_opts *o, fs_error *e) {
+    if (!o->out) return 0;
     int rc = fs_check_out_file("-o", o->out, e);
     return rc ? rc : fs_vjoin_check_out(o->out, e);
 }
@@ -186,10 +187,11 @@ static int probe_input(cv_run *x, fs_error *e) {
 }
 
 static int setup(cv_run *x, fs_error *e) {
-    int rc = check_outputs(&x->o, e);
+    int rc = check_output(&x->o, e);
     if (!rc) rc = probe_input(x, e);
     if (!rc) rc = cv_pipe_init(&x->p, &x->o, e);
     if (!rc) labels(x);
+    if (!rc && x->o.png) rc = fs_mkdir_p(x->o.png, e);
     if (!rc && x->o.out) snprintf(x->workdir, sizeof x->workdir, "%s.work", x->o.out);
     return rc;
 }

@@ -111,6 +111,8 @@ if command -v ffmpeg >/dev/null 2>&1; then
     expect 2 "$BIN" $C -o bad.mp4 sound.m4a
     has "sound.m4a: has no video stream"; nothing bad.mp4
 fi
+expect 2 "$BIN" $C --png badpng junk.mp4
+has "junk.mp4: cannot read as a video"; [ -e badpng ] && fail "a refused --png run made its folder"
 expect 2 "$BIN" $C -o bad.mp4 --color sepia a.mp4
 has "\-\-color 'sepia'"
 expect 2 "$BIN" $C a.mp4
