@@ -17,12 +17,14 @@
 #include "trainer/cli.h"
 
 static const char HELP[] =
-    "usage: faceswarm detect [--json] [--every K] FILE...\n"
+    "usage: faceswarm detect [--json] [--every K] [--orientations] FILE...\n"
     "  For each PNG or JPEG: its provenance labels (XMP Iptc4xmpExt:DigitalSourceType and faceswarm's\n"
     "  fields: run, checkpoint, identities and consent, synthetic regions; the tEXt faceswarm:synthetic\n"
     "  label) and faceswarm's invisible watermark, looked for in the whole image and in each synthetic\n"
     "  region the XMP lists (found or not, the 64-bit payload, its run tag, the correlation, and a\n"
-    "  bound on the false-alarm probability).\n"
+    "  bound on the false-alarm probability). --orientations: also look for the mark in the 7 other\n"
+    "  orientations a copy may show (mirrored, rotated by 90, 180 or 270 degrees, transposed; images\n"
+    "  only), at 8 times the false-alarm bound.\n"
     "  For each video FFmpeg reads (MP4, MOV, MKV, ...): the XMP box and the container keys\n"
     "  (com.faceswarm.*, comment), and the watermark decoded jointly over every K-th frame (default\n"
     "  5), with how many of those frames hold it on their own.\n"
@@ -38,20 +40,30 @@ typedef struct finding {
     int disagree;    /* XMP's fsw:Watermark differs from the decoded payload */
     int video;       /* a video: wm is the joint decode of V */
     int every;       /* frames examined: every every-th */
+    int orientations; /* images: the 8 orientations were searched (--orientations) */
+    int orientation;  /* the one that held the mark (fs_wm_orientation_name) */
     fs_wm_video V;
 } finding;
 
+/* One region: as made, or over the 8 orientations. */
+static void look(finding *f, const uint8_t *px, int stride, int w, int h, fs_wm_result *r, int *o) {
+    *o = 0;
+    if (f->orientations) fs_wm_detect_oriented(px, stride, w, h, r, o);
+    else fs_wm_detect(px, stride, w, h, r);
+}
+
 /* Whole image first, then each region the XMP names; the first mark found wins. */
 static void find_mark(finding *f, const uint8_t *rgb, int w, int h) {
-    fs_wm_detect(rgb, w, w, h, &f->wm);
+    look(f, rgb, w, w, h, &f->wm, &f->orientation);
     snprintf(f->where, sizeof f->where, "all");
     for (int i = 0; i < f->L.n_regions && !f->wm.found; i++) {
         const fs_region *r = &f->L.region[i];
         if (r->x < 0 || r->y < 0 || r->x + r->w > w || r->y + r->h > h) continue; /* a resized copy: whole only */
         fs_wm_result res;
-        fs_wm_detect(rgb + ((size_t)r->y * w + r->x) * 3, w, r->w, r->h, &res);
+        int o;
+        look(f, rgb + ((size_t)r->y * w + r->x) * 3, w, r->w, r->h, &res, &o);
         if (res.found || res.correlation > f->wm.correlation) {
-            f->wm = res;
+            f->wm = res, f->orientation = o;
             snprintf(f->where, sizeof f->where, "%d,%d,%d,%d", r->x, r->y, r->w, r->h);
         }
     }
@@ -88,8 +100,9 @@ static int examine_video(const char *path, finding *f, int every, fs_error *e) {
     return 0;
 }
 
-static int examine(const char *path, finding *f, int every, fs_error *e) {
+static int examine(const char *path, finding *f, int every, int orientations, fs_error *e) {
     memset(f, 0, sizeof *f);
+    f->orientations = orientations;
     if (!is_image(path)) {
         if (examine_video(path, f, every, e)) return e->code;
     } else {
@@ -149,6 +162,8 @@ static void print_mark(const finding *f) {
                w->correlation, w->p_false, w->gain);
     else
         printf("  watermark      not found (correlation %.3f)\n", w->correlation);
+    if (w->found && f->orientation)
+        printf("  orientation    the copy is the marked image %s\n", fs_wm_orientation_name(f->orientation));
     if (f->video)
         printf("  frames         %d of %ld examined (1 in %d, from frame 0); %d hold a mark on their own, %d of them "
                "this payload\n", f->V.examined, f->V.frames, f->every, f->V.frames_found, f->V.frames_agree);
@@ -212,9 +227,9 @@ static void print_json(const char *path, const finding *f, const fs_error *e) {
     json_field("text_synthetic", L->text_synthetic);
     json_field("label_watermark", L->watermark);
     printf(", \"watermark\": {\"found\": %s, \"payload\": \"%016llx\", \"run_tag\": \"%012llx\", \"correlation\": %.4f, "
-           "\"p_false\": %.3g, \"gain\": %.3f, \"where\": \"%s\"}", f->wm.found ? "true" : "false",
+           "\"p_false\": %.3g, \"gain\": %.3f, \"where\": \"%s\", \"orientation\": \"%s\"}", f->wm.found ? "true" : "false",
            (unsigned long long)f->wm.payload, (unsigned long long)f->wm.run_tag, f->wm.correlation, f->wm.p_false,
-           f->wm.gain, f->where);
+           f->wm.gain, f->where, f->wm.found ? fs_wm_orientation_name(f->orientation) : "");
     if (f->video) {
         const fs_wm_video *V = &f->V;
         printf(", \"container\": %s", L->has_container ? "true" : "false");
@@ -230,11 +245,13 @@ static void print_json(const char *path, const finding *f, const fs_error *e) {
 
 int cmd_detect(int argc, char **argv) {
     static const struct option opts[] = {{"json", no_argument, 0, 'j'}, {"every", required_argument, 0, 'k'},
-                                         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    int c, json = 0, every = FS_WM_VIDEO_EVERY;
+                                         {"orientations", no_argument, 0, 'o'}, {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    int c, json = 0, every = FS_WM_VIDEO_EVERY, orientations = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "jk:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "jk:oh", opts, NULL)) != -1) {
         if (c == 'j') json = 1;
+        else if (c == 'o') orientations = 1;
         else if (c == 'k') {
             fs_error pe = {0};
             if (fs_parse_int("--every", optarg, 1, 100000, &every, &pe))
@@ -249,7 +266,7 @@ int cmd_detect(int argc, char **argv) {
     finding *f = fs_malloc(sizeof *f);
     for (int i = optind; i < argc; i++) {
         fs_error e = {0};
-        int rc = examine(argv[i], f, every, &e);
+        int rc = examine(argv[i], f, every, orientations, &e);
         if (rc) {
             unreadable++;
             if (json) print_json(argv[i], f, &e);

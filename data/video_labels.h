@@ -1,8 +1,8 @@
 /* video_labels.h — provenance labels of generated videos: the same fields as an image's XMP
  * (xmp.h) in two places a video keeps them.
  *
- * 1. Container metadata, set before avformat_write_header: `comment` (the disclaimer, which
- *    players show) and com.faceswarm.* keys (digital source type, version, run, run tag,
+ * 1. Container metadata, set before avformat_write_header: `comment` (the disclaimer) and
+ *    com.faceswarm.* keys (digital source type, version, run, run tag,
  *    checkpoint and its checksum, identities with consent references, watermark payload).
  *    MP4/MOV muxers keep arbitrary keys only as QuickTime `mdta` keys, so on those muxers
  *    movflags gains +use_metadata_tags (a caller that sets movflags too must use the "+flag"

@@ -379,15 +379,18 @@ static void decode_at(const float *soft, float g, fs_wm_result *r) {
     r->found = fs_wm_payload_valid(payload) && r->correlation >= CORR_MIN;
 }
 
-void fs_wm_soft(const uint8_t *rgb, int stride, int w, int h, float soft1[FS_WM_CODED_BITS],
-                float softg[FS_WM_CODED_BITS], float *gain) {
-    const plan *P = the_plan();
+static void region_coeffs(const uint8_t *rgb, int stride, int w, int h, float X[FMAX][FMAX]) {
     frame F;
     frame_open(&F, stride, w, h);
-    float X[FMAX][FMAX], p[FS_WM_CODED_BITS];
     frame_luma(&F, rgb);
     frame_coeffs(&F, X);
     frame_close(&F);
+}
+
+/* The soft values of coefficients X, as read and at the best gain. */
+static void soft_of(const float X[FMAX][FMAX], float *soft1, float *softg, float *gain) {
+    const plan *P = the_plan();
+    float p[FS_WM_CODED_BITS];
     for (int j = 0; j < FS_WM_CODED_BITS; j++) p[j] = projection(P, X, j);
     float g = best_gain(P, p);
     for (int j = 0; j < FS_WM_CODED_BITS; j++) {
@@ -395,6 +398,51 @@ void fs_wm_soft(const uint8_t *rgb, int stride, int w, int h, float soft1[FS_WM_
         if (softg) softg[j] = margin(P, j, p[j] / g, 0, NULL);
     }
     if (gain) *gain = g;
+}
+
+void fs_wm_soft(const uint8_t *rgb, int stride, int w, int h, float soft1[FS_WM_CODED_BITS],
+                float softg[FS_WM_CODED_BITS], float *gain) {
+    float X[FMAX][FMAX];
+    region_coeffs(rgb, stride, w, h, X);
+    soft_of(X, soft1, softg, gain);
+}
+
+/* The coefficients the marked image had, if the copy shows it in orientation o: mirroring x
+ * (o & 1) or y (o & 2) changes the sign of the odd frequencies along it (the 32 cells and the
+ * DCT basis are symmetric), a quarter turn transposes (o & 4: u and v swap; with the mirrors,
+ * the 90 and 270 degree rotations). Exact, whatever the aspect ratio (normalised coordinates). */
+static void orient(const float X[FMAX][FMAX], int o, float R[FMAX][FMAX]) {
+    for (int v = 0; v < FMAX; v++)
+        for (int u = 0; u < FMAX; u++) {
+            float x = o & 4 ? X[u][v] : X[v][u];
+            int odd = ((o & 1) && (u & 1)) ^ ((o & 2) && (v & 1));
+            R[v][u] = odd ? -x : x;
+        }
+}
+
+const char *fs_wm_orientation_name(int o) {
+    static const char *const NAME[FS_WM_ORIENTATIONS] = {
+        "as made", "mirrored left-right", "mirrored top-bottom", "rotated 180 degrees", "transposed",
+        "rotated 90 degrees anticlockwise", "rotated 90 degrees clockwise", "transposed across the other diagonal"};
+    return o >= 0 && o < FS_WM_ORIENTATIONS ? NAME[o] : "?";
+}
+
+void fs_wm_detect_oriented(const uint8_t *rgb, int stride, int w, int h, fs_wm_result *r, int *orientation) {
+    memset(r, 0, sizeof *r);
+    r->p_false = 1.0, r->gain = 1.0, *orientation = 0;
+    if (w < FS_WM_MIN_SIDE || h < FS_WM_MIN_SIDE) return;
+    float X[FMAX][FMAX], R[FMAX][FMAX], s1[FS_WM_CODED_BITS], sg[FS_WM_CODED_BITS], g;
+    region_coeffs(rgb, stride, w, h, X);
+    for (int o = 0; o < FS_WM_ORIENTATIONS; o++) {
+        fs_wm_result ro;
+        orient(X, o, R);
+        soft_of(R, s1, sg, &g);
+        fs_wm_decode_pair(s1, sg, g, &ro);
+        if (o == 0 || ro.found || (!r->found && ro.correlation > r->correlation)) *r = ro, *orientation = o;
+        if (r->found) break;
+    }
+    /* every orientation's two decodes may be tried: 8 x 2 chances of 2^-16 */
+    r->p_false = r->found ? FS_WM_ORIENTATIONS * 2.0 * ldexp(1.0, -16) : 1.0;
 }
 
 void fs_wm_decode(const float soft[FS_WM_CODED_BITS], float gain, fs_wm_result *r) {
@@ -409,12 +457,17 @@ void fs_wm_detect(const uint8_t *rgb, int stride, int w, int h, fs_wm_result *r)
     if (w < FS_WM_MIN_SIDE || h < FS_WM_MIN_SIDE) return;
     float s1[FS_WM_CODED_BITS], sg[FS_WM_CODED_BITS], g;
     fs_wm_soft(rgb, stride, w, h, s1, sg, &g);
+    fs_wm_decode_pair(s1, sg, g, r);
+}
+
+void fs_wm_decode_pair(const float soft1[FS_WM_CODED_BITS], const float softg[FS_WM_CODED_BITS], float gain,
+                       fs_wm_result *r) {
     /* As it is first; then at the contrast gain that fits the lattices best. Under heavy noise
      * the search can pick a wrong gain, so it only adds detections to the plain decode. */
-    decode_at(s1, 1.0f, r);
-    if (!r->found && g != 1.0f) {
+    decode_at(soft1, 1.0f, r);
+    if (!r->found && gain != 1.0f) {
         fs_wm_result rg;
-        decode_at(sg, g, &rg);
+        decode_at(softg, gain, &rg);
         if (rg.found || rg.correlation > r->correlation) *r = rg;
     }
     /* Unmarked, a decoded payload is uniform over 2^64 (keyed dither): its check code matches

@@ -55,6 +55,19 @@ void fs_wm_soft(const uint8_t *rgb, int stride, int w, int h, float soft1[FS_WM_
  * decision (the caller adds up the decisions it makes). */
 void fs_wm_decode(const float soft[FS_WM_CODED_BITS], float gain, fs_wm_result *r);
 
+/* The decision fs_wm_detect makes on one region's two readings (soft1 as it is, softg at gain):
+ * as read, then at the gain, which only adds detections; p_false 2 x 2^-16. */
+void fs_wm_decode_pair(const float soft1[FS_WM_CODED_BITS], const float softg[FS_WM_CODED_BITS], float gain,
+                       fs_wm_result *r);
+
+/* fs_wm_detect over the 8 orientations a copy may show (mirrored, flipped, rotated by 90, 180
+ * or 270 degrees, transposed): as made first, then the others until one decodes; *orientation
+ * names which (fs_wm_orientation_name). p_false grows to 8 x 2 x 2^-16 = 2.4e-4, so detect
+ * does this only when asked (--orientations). */
+#define FS_WM_ORIENTATIONS 8
+void fs_wm_detect_oriented(const uint8_t *rgb, int stride, int w, int h, fs_wm_result *r, int *orientation);
+const char *fs_wm_orientation_name(int orientation);
+
 /* PSNR (dB) of two RGB images of n pixels; 99 when identical. */
 double fs_wm_psnr(const uint8_t *a, const uint8_t *b, size_t n_pixels);
 

@@ -112,13 +112,18 @@ static int run(const char *cmd, fs_error *e) {
 }
 
 int fs_attack_h264(uint8_t *frames, int n, int w, int h, int crf, int luma_only, const char *tmpdir, fs_error *e) {
+    return fs_attack_h264_gop(frames, n, w, h, crf, 1, luma_only, tmpdir, e);
+}
+
+int fs_attack_h264_gop(uint8_t *frames, int n, int w, int h, int crf, int gop, int luma_only, const char *tmpdir,
+                       fs_error *e) {
     char raw[FS_PATH_LEN + 32], mp4[FS_PATH_LEN + 32], cmd[4 * FS_PATH_LEN];
     snprintf(raw, sizeof raw, "%s/h264-%d.rgb", tmpdir, (int)getpid());
     snprintf(mp4, sizeof mp4, "%s/h264-%d.mp4", tmpdir, (int)getpid());
     size_t bytes = (size_t)n * w * h * 3;
     int rc = fs_write_file_atomic(raw, frames, bytes, e);
     snprintf(cmd, sizeof cmd, "ffmpeg -y -hide_banner -loglevel error -f rawvideo -pix_fmt rgb24 -s %dx%d -r 25 -i '%s' "
-             "-c:v libx264 -g 1 -crf %d -pix_fmt yuv420p '%s'", w, h, raw, crf, mp4);
+             "-c:v libx264 -g %d -crf %d -pix_fmt yuv420p '%s'", w, h, raw, gop, crf, mp4);
     if (!rc) rc = run(cmd, e);
     snprintf(cmd, sizeof cmd, "ffmpeg -y -hide_banner -loglevel error -i '%s' -f rawvideo -pix_fmt %s '%s'", mp4,
              luma_only ? "gray" : "rgb24", raw);

@@ -18,6 +18,10 @@ int fs_jpeg_write(const char *path, const uint8_t *rgb, int w, int h, int qualit
  * decoded Y plane (R = G = B = Y), what a video reader hands the detector. FS_EXIT_FAIL when
  * ffmpeg is missing or fails; tmpdir holds its two files while it runs. */
 int fs_attack_h264(uint8_t *frames, int n, int w, int h, int crf, int luma_only, const char *tmpdir, fs_error *e);
+/* The same with a keyframe every gop frames (gop 1: every frame intra, as fs_attack_h264; 250,
+ * libx264's default, gives P and B frames, which CRF codes at a higher quantiser). */
+int fs_attack_h264_gop(uint8_t *frames, int n, int w, int h, int crf, int gop, int luma_only, const char *tmpdir,
+                       fs_error *e);
 /* 1 when an ffmpeg program with libx264 can be run. */
 int fs_attack_have_ffmpeg(void);
 

@@ -8,43 +8,29 @@
 
 #include "data/video.h"
 
-typedef struct joint {
-    double s1[FS_WM_CODED_BITS], sg[FS_WM_CODED_BITS]; /* sums of the frames' soft values */
-    double gain_sum;
-    uint64_t payload[2048];                           /* payloads the frames found alone (first 2048) */
-    int n_payload;
-} joint;
-
-/* One frame: its own verdict, and its soft values into the sums. */
-static void examine_frame(const uint8_t *rgb, int w, int h, joint *J, fs_wm_video *V) {
+void fs_wm_joint_add(fs_wm_joint *J, const uint8_t *rgb, int stride, int w, int h, fs_wm_result *alone) {
     float s1[FS_WM_CODED_BITS], sg[FS_WM_CODED_BITS], g;
-    fs_wm_soft(rgb, w, w, h, s1, sg, &g);
+    fs_wm_soft(rgb, stride, w, h, s1, sg, &g);
     for (int j = 0; j < FS_WM_CODED_BITS; j++) J->s1[j] += s1[j], J->sg[j] += sg[j];
     J->gain_sum += g;
-    fs_wm_result r;
-    fs_wm_decode(s1, 1.0f, &r);
-    if (!r.found && g != 1.0f) fs_wm_decode(sg, g, &r);
-    if (r.found) {
-        V->frames_found++;
-        if (J->n_payload < (int)FS_ARRAY_LEN(J->payload)) J->payload[J->n_payload++] = r.payload;
-    }
-    V->examined++;
+    J->n++;
+    if (alone) fs_wm_decode_pair(s1, sg, g, alone);
 }
 
-/* The joint decision: the mean soft values as read, then at the frames' gains. */
-static void decide(const joint *J, fs_wm_video *V) {
+void fs_wm_joint_decide(const fs_wm_joint *J, fs_wm_result *r) {
     float m1[FS_WM_CODED_BITS], mg[FS_WM_CODED_BITS];
-    memset(&V->mark, 0, sizeof V->mark);
-    V->mark.p_false = 1.0, V->mark.gain = 1.0;
-    if (!V->examined) return;
-    for (int j = 0; j < FS_WM_CODED_BITS; j++) m1[j] = (float)(J->s1[j] / V->examined), mg[j] = (float)(J->sg[j] / V->examined);
+    memset(r, 0, sizeof *r);
+    r->p_false = 1.0, r->gain = 1.0;
+    if (!J->n) return;
+    for (int j = 0; j < FS_WM_CODED_BITS; j++) m1[j] = (float)(J->s1[j] / J->n), mg[j] = (float)(J->sg[j] / J->n);
     fs_wm_result r1, rg;
     fs_wm_decode(m1, 1.0f, &r1);
-    fs_wm_decode(mg, (float)(J->gain_sum / V->examined), &rg);
-    V->mark = r1.found || (!rg.found && r1.correlation >= rg.correlation) ? r1 : rg;
-    V->mark.p_false = V->mark.found ? 2.0 * ldexp(1.0, -16) : 1.0;
-    for (int i = 0; i < J->n_payload; i++) V->frames_agree += V->mark.found && J->payload[i] == V->mark.payload;
+    fs_wm_decode(mg, (float)(J->gain_sum / J->n), &rg);
+    *r = r1.found || (!rg.found && r1.correlation >= rg.correlation) ? r1 : rg;
+    r->p_false = r->found ? 2.0 * ldexp(1.0, -16) : 1.0;
 }
+
+#define MAX_ALONE 4096 /* payloads the frames found alone, kept for the vote */
 
 int fs_wm_detect_video(const char *path, int every, fs_wm_video *V, fs_error *e) {
     memset(V, 0, sizeof *V);
@@ -52,8 +38,9 @@ int fs_wm_detect_video(const char *path, int every, fs_wm_video *V, fs_error *e)
     fs_video *v = NULL;
     if (fs_video_open(&v, path, e)) return e->code;
     fs_video_info info;
-    int rc = fs_video_probe(v, &info, e);
-    joint *J = fs_calloc(1, sizeof *J);
+    int rc = fs_video_probe(v, &info, e), n_alone = 0;
+    fs_wm_joint *J = fs_calloc(1, sizeof *J);
+    uint64_t *alone = fs_malloc(sizeof(uint64_t) * MAX_ALONE);
     if (!rc) {
         V->width = info.width, V->height = info.height, V->fps = info.fps;
         snprintf(V->codec, sizeof V->codec, "%s", info.codec);
@@ -62,17 +49,22 @@ int fs_wm_detect_video(const char *path, int every, fs_wm_video *V, fs_error *e)
         const uint8_t *rgb = NULL;
         long index;
         double t;
-        int look = V->frames % every == 0;
+        int look = V->frames % every == 0, w, h;
         got = fs_video_next(v, look ? &rgb : NULL, &index, &t, e);
         if (got < 0) rc = e->code ? e->code : FS_EXIT_BADINPUT;
         if (got != 1) break;
         V->frames++;
-        int w, h;
         fs_video_frame_size(v, &w, &h);
-        if (look && w >= FS_WM_MIN_SIDE && h >= FS_WM_MIN_SIDE) examine_frame(rgb, w, h, J, V);
+        if (!look || w < FS_WM_MIN_SIDE || h < FS_WM_MIN_SIDE) continue;
+        fs_wm_result r;
+        fs_wm_joint_add(J, rgb, w, w, h, &r);
+        V->examined++;
+        V->frames_found += r.found;
+        if (r.found && n_alone < MAX_ALONE) alone[n_alone++] = r.payload;
     }
-    if (!rc) decide(J, V);
-    free(J);
+    if (!rc) fs_wm_joint_decide(J, &V->mark);
+    for (int i = 0; !rc && i < n_alone; i++) V->frames_agree += V->mark.found && alone[i] == V->mark.payload;
+    free(J), free(alone);
     fs_video_close(v);
     return rc;
 }

@@ -23,6 +23,18 @@ typedef struct fs_wm_video {
     fs_wm_result mark;  /* the joint decode: found, payload, correlation, p_false, gain */
 } fs_wm_video;
 
+/* The joint decode of frames in memory (what fs_wm_detect_video does with a file's frames):
+ * add frames (regions of at least FS_WM_MIN_SIDE px a side), then decide. */
+typedef struct fs_wm_joint {
+    double s1[FS_WM_CODED_BITS], sg[FS_WM_CODED_BITS]; /* sums of the frames' soft values */
+    double gain_sum;
+    int n;                                            /* frames added */
+} fs_wm_joint;
+/* Adds a frame; *alone (may be NULL) gets that frame's own verdict, as fs_wm_detect gives it. */
+void fs_wm_joint_add(fs_wm_joint *J, const uint8_t *rgb, int stride, int w, int h, fs_wm_result *alone);
+/* The decision over the frames added: found, payload, correlation, p_false = 2 x 2^-16. */
+void fs_wm_joint_decide(const fs_wm_joint *J, fs_wm_result *r);
+
 /* Decodes path and looks for the mark in every `every`-th frame (every >= 1). FS_EXIT_BADINPUT
  * when FFmpeg cannot open or decode it (damage after the first frames included: a verdict on
  * part of a file would not say what the rest holds). Frames under FS_WM_MIN_SIDE px a side

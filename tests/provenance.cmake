@@ -1,11 +1,11 @@
 # Tests of provenance (prefix provenance_): the watermark's layers, XMP labels, `faceswarm
 # detect` and exiftool on labelled files, and the watermark's rates (bench watermark).
 set(FS_PROV_TEST_DIR ${CMAKE_CURRENT_SOURCE_DIR}/provenance)
-fs_add_test(NAME provenance_watermark SOURCES ${FS_PROV_TEST_DIR}/test_watermark.c LIBS fs_data LABELS unit TIMEOUT 60)
+fs_add_test(NAME provenance_watermark SOURCES ${FS_PROV_TEST_DIR}/test_watermark.c LIBS fs_data LABELS unit TIMEOUT 180)
 fs_add_test(NAME provenance_xmp SOURCES ${FS_PROV_TEST_DIR}/test_xmp.c LIBS fs_data LABELS unit TIMEOUT 60)
-fs_add_test(NAME provenance_cli COMMAND sh ${FS_PROV_TEST_DIR}/cli.sh $<TARGET_FILE:provenance_xmp> LABELS unit TIMEOUT 60)
+fs_add_test(NAME provenance_cli COMMAND sh ${FS_PROV_TEST_DIR}/cli.sh $<TARGET_FILE:provenance_xmp> LABELS unit TIMEOUT 120)
 fs_add_test(NAME provenance_rates COMMAND sh ${FS_PROV_TEST_DIR}/rates.sh ${FS_PROV_TEST_DIR}/astronaut-256.jpg
-            LABELS unit TIMEOUT 180)
+            LABELS unit TIMEOUT 400)
 if(TEST provenance_cli)
   set_tests_properties(provenance_cli PROPERTIES SKIP_RETURN_CODE 77)
 endif()
@@ -16,9 +16,9 @@ fs_add_test(NAME provenance_video_labels SOURCES ${FS_PROV_TEST_DIR}/test_video_
             LIBS fs_data LABELS unit TIMEOUT 60)
 # provenance_video_detect leaves its videos for provenance_video (the ctest fixture video_media).
 fs_add_test(NAME provenance_video_detect SOURCES ${FS_PROV_TEST_DIR}/test_video_detect.c ${FS_PROV_TEST_DIR}/video_fixture.c
-            LIBS fs_data ARGS provenance_test_tmp/video_detect ${FS_PROV_TEST_DIR}/astronaut-256.jpg LABELS unit TIMEOUT 120)
+            LIBS fs_data ARGS provenance_test_tmp/video_detect ${FS_PROV_TEST_DIR}/astronaut-256.jpg LABELS unit TIMEOUT 300)
 fs_add_test(NAME provenance_video COMMAND sh ${FS_PROV_TEST_DIR}/video.sh $<TARGET_FILE:provenance_video_labels>
-            provenance_test_tmp/video_detect LABELS unit TIMEOUT 120)
+            provenance_test_tmp/video_detect LABELS unit TIMEOUT 300)
 if(TEST provenance_video)
   set_tests_properties(provenance_video_detect PROPERTIES FIXTURES_SETUP video_media)
   set_tests_properties(provenance_video PROPERTIES SKIP_RETURN_CODE 77 FIXTURES_REQUIRED video_media)

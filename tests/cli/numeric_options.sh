@@ -45,6 +45,7 @@ rows=$(cat <<ROWS
 --batch|bench loader --batch @ --data d
 --seconds|bench loader --seconds @ --data d
 --train-rate|bench loader --train-rate @ --data d
+--every|detect --every @ in.mp4
 --steps|bench train --steps @
 --batch|bench train --batch @
 --threads|bench train --threads @

@@ -1,7 +1,7 @@
 #!/bin/sh
 # cli.sh FIXTURE_PROGRAM — `faceswarm detect` through the real binary on the fixtures that
-# test_xmp writes (labelled, composite, text-only, plain, stripped JPEG), its exit codes and
-# --json fields; and exiftool (Debian's libimage-exiftool-perl) reading the IPTC digital source
+# test_xmp writes (labelled, composite, text-only, plain, stripped JPEG, mirrored JPEG for
+# --orientations), its exit codes and --json fields; and exiftool (Debian's libimage-exiftool-perl) reading the IPTC digital source
 # type of the PNGs faceswarm labels. Without exiftool it exits 77 (skipped) after the rest.
 set -u
 FIX=${1:?usage: cli.sh FIXTURE_PROGRAM}
@@ -29,6 +29,13 @@ expect 0 "$BIN" detect "$T/textonly.png"
 has "faceswarm:synthetic=true"; has "faceswarm mark: label"; lacks "watermark      found"
 expect 0 "$BIN" detect --json "$T/stripped.jpg"
 has '"xmp": false'; has '"found": true'; has '"label": false'; has '"mark": true'
+# mirrored: missed as made; found with --orientations, which names the turn and the wider bound
+expect 1 "$BIN" detect "$T/mirrored.jpg"
+has "watermark      not found"
+expect 0 "$BIN" detect --orientations "$T/mirrored.jpg"
+has "orientation    the copy is the marked image mirrored left-right"; has "p_false <= 2.4e-04"
+expect 0 "$BIN" detect --json --orientations "$T/mirrored.jpg"
+has '"orientation": "mirrored left-right"'
 expect 0 "$BIN" detect "$T/composite.png"
 has "digital source type $COMPOSITE"; has "found in 64,48,96,96"; has "synthetic regions 1"
 # exit status over several files: any mark -> 0, none -> 1, an unreadable one -> 2

@@ -106,6 +106,17 @@ static void test_layouts(const char *dir, const uint8_t *f) {
     CHECK(fx_write_mp4(path, f, N, W, H, 23, 6, NULL, &p, 1, &e) == 0, "mov: %s", e.msg);
     check_labels(path, "mov");
     same_video(raw, path, "mov");
+    /* Matroska keeps the keys as tags; it has no XMP box, and the insert says so */
+    snprintf(path, sizeof path, "%s/labelled.mkv", dir);
+    CHECK(fx_write_mp4(path, f, N, W, H, 23, 6, NULL, &p, 0, &e) == 0, "mkv: %s", e.msg);
+    fs_labels L;
+    CHECK(fs_video_labels_read(path, &L, &e) == 0 && L.has_container && !L.has_xmp &&
+              !strcmp(L.source_type, FS_IPTC_COMPOSITE) && strstr(L.identities, "consent/b.pdf"),
+          "mkv: keys %d xmp %d source '%s'", L.has_container, L.has_xmp, L.source_type);
+    e.code = 0;
+    CHECK(fs_video_xmp_insert(path, &p, &e) == FS_EXIT_BADINPUT && strstr(e.msg, "not an MP4/MOV"), "mkv insert: %s",
+          e.msg);
+    same_video(raw, path, "mkv");
     snprintf(path, sizeof path, "%s/fragmented.mp4", dir);
     CHECK(fx_write_mp4(path, f, N, W, H, 23, 6, "+frag_keyframe+empty_moov", &p, 1, &e) == 0, "fragmented: %s", e.msg);
     check_labels(path, "fragmented");
@@ -163,6 +174,54 @@ static void test_refused(const char *dir) {
     CHECK(fs_video_labels_read(path, &L, &e) == FS_EXIT_BADINPUT, "missing: read %d", e.code);
 }
 
+/* 300 seeded mutants of the labelled MP4 (bytes overwritten in its first and last kilobytes,
+ * where the box headers, moov and the XMP box are, or the file cut short): reading the labels
+ * never crashes and answers 0 or FS_EXIT_BADINPUT; inserting either succeeds (the labels then
+ * read back) or refuses with FS_EXIT_BADINPUT and leaves the mutant as it was. */
+static void test_mutants(const char *dir) {
+    char src[512], path[512];
+    snprintf(src, sizeof src, "%s/labelled.mp4", dir);
+    snprintf(path, sizeof path, "%s/mutant.mp4", dir);
+    fs_error e = {0};
+    size_t len = 0;
+    char *orig = fs_read_file(src, &len, &e);
+    CHECK(orig && len > 2048, "labelled.mp4: %zu bytes", len);
+    if (!orig || len <= 2048) return free(orig);
+    fs_provenance p = prov();
+    int refused = 0, labelled = 0;
+    for (int k = 0; k < 300; k++) {
+        fs_rng r;
+        fs_rng_init(&r, 41, (uint64_t)k, 0);
+        char *m = malloc(len);
+        memcpy(m, orig, len);
+        size_t n = len;
+        if (k % 10 == 9) n = 8 + fs_rng_below(&r, (uint32_t)(len - 8));
+        for (int f = 0; f < 1 + k % 4; f++) {
+            size_t at = fs_rng_below(&r, 1024);
+            if (fs_rng_below(&r, 2)) at = len - 1 - at;
+            if (at < n) m[at] = (char)(fs_rng_below(&r, 3) ? fs_rng_below(&r, 256) : (uint32_t)m[at] ^ 0x80);
+        }
+        fs_write_file_atomic(path, m, n, &e);
+        fs_labels L;
+        e.code = 0;
+        int rc = fs_video_labels_read(path, &L, &e);
+        CHECK(rc == 0 || rc == FS_EXIT_BADINPUT, "mutant %d: read returned %d", k, rc);
+        e.code = 0;
+        rc = fs_video_xmp_insert(path, &p, &e);
+        CHECK(rc == 0 || rc == FS_EXIT_BADINPUT, "mutant %d: insert returned %d (%s)", k, rc, e.msg);
+        size_t got = 0;
+        char *after = fs_read_file(path, &got, &e);
+        if (rc) {
+            refused++;
+            CHECK(after && got == n && !memcmp(after, m, n), "mutant %d: refused but changed", k);
+        } else if (fs_video_labels_read(path, &L, &e) == 0 && L.has_xmp)
+            labelled++;
+        free(after), free(m);
+    }
+    CHECK(refused > 0 && labelled > 0, "mutants: %d refused, %d labelled (both kinds expected)", refused, labelled);
+    free(orig);
+}
+
 int main(int argc, char **argv) {
     const char *dir = argc > 1 ? argv[1] : "provenance_test_tmp/video_labels";
     fs_error e = {0};
@@ -171,6 +230,7 @@ int main(int argc, char **argv) {
     test_plain(dir, f);
     test_layouts(dir, f);
     test_refused(dir);
+    test_mutants(dir);
     free(f);
     if (failures) fprintf(stderr, "%d check(s) failed\n", failures);
     return failures ? 1 : 0;

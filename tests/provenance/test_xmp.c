@@ -204,6 +204,15 @@ static int fixtures(const char *dir) {
     rc |= fs_image_read(path, &m, &w, &h, &e);
     snprintf(path, sizeof path, "%s/stripped.jpg", dir);
     if (!rc) rc |= fs_jpeg_write(path, m, w, h, 75, &e);
+    /* and mirrored left-right, as a JPEG without metadata (detect --orientations) */
+    for (int y = 0; !rc && y < h; y++)
+        for (int x = 0; x < w / 2; x++)
+            for (int c = 0; c < 3; c++) {
+                uint8_t *l = m + ((size_t)y * w + x) * 3 + c, *r = m + ((size_t)y * w + (w - 1 - x)) * 3 + c, t = *l;
+                *l = *r, *r = t;
+            }
+    snprintf(path, sizeof path, "%s/mirrored.jpg", dir);
+    if (!rc) rc |= fs_jpeg_write(path, m, w, h, 75, &e);
     /* a frame whose 96 x 96 region at (64, 48) is synthetic */
     fs_image_resize(a, s, s, frame, W, H);
     fs_provenance p = prov();
