@@ -18,6 +18,7 @@ struct fs_video {
     int sws_w, sws_h, sws_fmt;
     uint8_t *rgb;     /* [h][w][3] */
     long next_index;  /* index the next decoded frame gets */
+    int64_t last_pts; /* of the frame last returned, from the stream's start */
     int eof_sent;     /* the decoder has been flushed */
 };
 
@@ -154,6 +155,8 @@ int fs_video_next(fs_video *v, const uint8_t **rgb, long *index, double *t, fs_e
     int64_t pts = v->frame->best_effort_timestamp, start = st->start_time == AV_NOPTS_VALUE ? 0 : st->start_time;
     double fps = st->avg_frame_rate.den ? av_q2d(st->avg_frame_rate) : 0;
     *index = v->next_index++;
+    v->last_pts = pts != AV_NOPTS_VALUE ? pts - start
+                  : fps > 0 ? av_rescale_q(*index, av_inv_q(st->avg_frame_rate), st->time_base) : *index;
     *t = pts != AV_NOPTS_VALUE ? (double)(pts - start) * av_q2d(st->time_base) : fps > 0 ? *index / fps : 0;
     if (rgb) {
         if (to_rgb(v, e)) return -1;
@@ -165,6 +168,18 @@ int fs_video_next(fs_video *v, const uint8_t **rgb, long *index, double *t, fs_e
 
 void fs_video_frame_size(const fs_video *v, int *w, int *h) {
     *w = v->sws_w, *h = v->sws_h;
+}
+
+void fs_video_timing_of(const fs_video *v, fs_video_timing *t) {
+    const AVStream *st = v->fmt->streams[v->stream];
+    t->tb_num = st->time_base.num, t->tb_den = st->time_base.den;
+    t->fps_num = st->avg_frame_rate.den ? st->avg_frame_rate.num : 0;
+    t->fps_den = st->avg_frame_rate.den ? st->avg_frame_rate.den : 1;
+    t->start = st->start_time == AV_NOPTS_VALUE ? 0 : st->start_time;
+}
+
+int64_t fs_video_last_pts(const fs_video *v) {
+    return v->last_pts;
 }
 
 void fs_video_close(fs_video *v) {

@@ -33,6 +33,17 @@ int fs_video_probe(fs_video *v, fs_video_info *info, fs_error *e);
 int fs_video_next(fs_video *v, const uint8_t **rgb, long *index, double *t, fs_error *e);
 /* Size of the frame fs_video_next last returned in RGB (px). */
 void fs_video_frame_size(const fs_video *v, int *w, int *h);
+/* The video stream's timing as exact fractions, for writers that keep the source's timing
+ * (convert): the time base (seconds per pts unit), the average frame rate (0/1 when the
+ * file does not say), and the stream's start pts (0 when unknown). */
+typedef struct fs_video_timing {
+    int tb_num, tb_den;   /* seconds per pts unit */
+    int fps_num, fps_den; /* frames/s */
+    int64_t start;        /* pts of the stream's start, time base units */
+} fs_video_timing;
+void fs_video_timing_of(const fs_video *v, fs_video_timing *t);
+/* pts (time base units, from the stream's start) of the frame fs_video_next last returned. */
+int64_t fs_video_last_pts(const fs_video *v);
 void fs_video_close(fs_video *v);
 
 #endif

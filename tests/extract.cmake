@@ -2,12 +2,6 @@
 # photos (the face_recognition 1.3.0 test images, fetched by scripts/deps.sh into
 # $FACESWARM_FIXTURES, default ~/.cache/faceswarm) through `faceswarm extract`.
 set(FS_EXTRACT_TEST_DIR ${CMAKE_CURRENT_SOURCE_DIR}/extract)
-if(DEFINED ENV{FACESWARM_FIXTURES})
-  set(FS_FIXTURES_DEFAULT $ENV{FACESWARM_FIXTURES})
-else()
-  set(FS_FIXTURES_DEFAULT $ENV{HOME}/.cache/faceswarm)
-endif()
-set(FACESWARM_FIXTURES ${FS_FIXTURES_DEFAULT} CACHE PATH "Where scripts/deps.sh keeps the test photos")
 fs_add_test(NAME extract_align SOURCES ${FS_EXTRACT_TEST_DIR}/test_align.c LIBS fs_data LABELS unit extract TIMEOUT 30)
 # The footage maker is a program of its own, run by the footage tests.
 add_executable(extract_make_video ${FS_EXTRACT_TEST_DIR}/make_video.c)

@@ -8,6 +8,7 @@ int cmd_train(int argc, char **argv);       /* trainer/train_cmd.c */
 int cmd_model(int argc, char **argv);       /* trainer/model_cmd.c */
 int cmd_checkpoint(int argc, char **argv);  /* trainer/checkpoint.c */
 int cmd_swap(int argc, char **argv);        /* trainer/swap.c */
+int cmd_convert(int argc, char **argv);     /* trainer/convert.c */
 int cmd_data(int argc, char **argv);        /* data/data_cmd.c */
 int cmd_extract(int argc, char **argv);     /* data/extract_cmd.c */
 int cmd_coordinator(int argc, char **argv); /* comms/coordinator.c */
@@ -22,6 +23,7 @@ int cmd_detect(int argc, char **argv);      /* data/detect_cmd.c */
 int bench_kernels(int argc, char **argv);     /* kernels/bench.c */
 int bench_loader(int argc, char **argv);      /* data/bench_loader.c */
 int bench_extract(int argc, char **argv);     /* data/bench_extract.c */
+int bench_convert(int argc, char **argv);     /* trainer/bench_convert.c */
 int bench_train(int argc, char **argv);       /* trainer/bench_train.c */
 int bench_allreduce(int argc, char **argv);   /* comms/bench_allreduce.c */
 int bench_coordinator(int argc, char **argv); /* comms/bench_coordinator.c */

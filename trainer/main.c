@@ -21,6 +21,7 @@ typedef struct command {
 #pragma weak cmd_model
 #pragma weak cmd_checkpoint
 #pragma weak cmd_swap
+#pragma weak cmd_convert
 #pragma weak cmd_data
 #pragma weak cmd_extract
 #pragma weak cmd_coordinator
@@ -31,6 +32,7 @@ typedef struct command {
 #pragma weak bench_kernels
 #pragma weak bench_loader
 #pragma weak bench_extract
+#pragma weak bench_convert
 #pragma weak bench_train
 #pragma weak bench_allreduce
 #pragma weak bench_coordinator
@@ -45,18 +47,20 @@ static const command commands[] = {
     {"extract", cmd_extract, "find, align and store the faces of videos and images (dlib, FFmpeg; several ranks)"},
     {"checkpoint", cmd_checkpoint, "inspect or verify a checkpoint"},
     {"swap", cmd_swap, "swap faces with a trained checkpoint (output labelled synthetic)"},
+    {"convert", cmd_convert, "swap the faces of a video and encode it again (labelled, watermarked; several ranks)"},
     {"coordinator", cmd_coordinator, "run the job coordinator daemon (ZeroMQ)"},
     {"status", cmd_status, "show a running job: ranks, steps, checkpoints, warnings"},
     {"keys", cmd_keys, "generate CURVE keys for a job's coordinator"},
     {"submit", cmd_submit, "submit a training job to Slurm"},
     {"detect", cmd_detect, "look for faceswarm's labels and watermark in images (PNG, JPEG) and videos"},
-    {"bench", cmd_bench, "benchmarks: kernels, loader, extract, train, allreduce, coordinator, watermark"},
+    {"bench", cmd_bench, "benchmarks: kernels, loader, extract, convert, train, allreduce, coordinator, watermark"},
 };
 
 static const command benches[] = {
     {"kernels", bench_kernels, "forward+backward GFLOP/s of every conv/dense shape vs measured peak"},
     {"loader", bench_loader, "faces/s read+augmented vs raw HDF5 read rate"},
     {"extract", bench_extract, "extract's frames/s and its split: decode, detect, landmarks, align, write"},
+    {"convert", bench_convert, "convert's frames/s and its split: decode, detect, align, model, blend, encode"},
     {"train", bench_train, "images/s and the split of step time"},
     {"allreduce", bench_allreduce, "all-reduce time, algbw, busbw (nccl-tests style)"},
     {"coordinator", bench_coordinator, "coordinator messages/s and heartbeat round trip"},

@@ -21,6 +21,13 @@ cd "$WORK"
 rows=$(cat <<ROWS
 --steps|train --steps @ $TINY
 --count|swap --count @ --checkpoint none.h5 --to B -o out in.png
+--erode|convert --erode @ --checkpoint none.h5 --from A --to B -o out.mp4 in.mp4
+--blur|convert --blur @ --checkpoint none.h5 --from A --to B -o out.mp4 in.mp4
+--crf|convert --crf @ --checkpoint none.h5 --from A --to B -o out.mp4 in.mp4
+--chunk|convert --chunk @ --checkpoint none.h5 --from A --to B -o out.mp4 in.mp4
+--min-face|convert --min-face @ --checkpoint none.h5 --from A --to B -o out.mp4 in.mp4
+--coverage|convert --coverage @ --checkpoint none.h5 --from A --to B -o out.mp4 in.mp4
+--frames|bench convert --frames @ in.mp4
 --identities|data synth --identities @ --out d
 --count|data synth --count @ --out d
 --size|data synth --size @ --out d
