@@ -2,7 +2,7 @@
 # linked by veth pairs to a bridge, 198.18.0.0/24 only, Open MPI launched through an rsh
 # agent). Root only: elsewhere they skip (exit 77) and say why. docs/multinode.md.
 set(FS_MN_TESTS ${CMAKE_SOURCE_DIR}/tests/multinode)
-foreach(t harness equivalence coordinator)
+foreach(t harness equivalence coordinator slow_links)
   fs_add_test(NAME multinode_${t} COMMAND bash ${FS_MN_TESTS}/${t}.sh LABELS multinode TIMEOUT 120)
   set_tests_properties(multinode_${t} PROPERTIES SKIP_RETURN_CODE 77)
 endforeach()
