@@ -41,11 +41,10 @@ xfer() {
   [ "$bytes" -eq $((2 << 20)) ] || fail "transfer: $bytes bytes received of $((2 << 20))"
   echo "$secs"
 }
-"$MN" shape "$STATE" 0 100mbit 0
-"$MN" shape "$STATE" 1 100mbit 0
+shape_both() { "$MN" shape "$STATE" 0 "$1" "$2" && "$MN" shape "$STATE" 1 "$1" "$2"; }
+shape_both 100mbit 0
 slow=$(xfer)
-"$MN" shape "$STATE" 0 0 0
-"$MN" shape "$STATE" 1 0 0
+shape_both 0 0
 fast=$(xfer)
 echo "2 MB from node0 to node1: $slow s at 100 Mbit/s, $fast s unshaped"
 awk -v t="$slow" -v f="$fast" 'BEGIN { exit !(t >= 0.15 && t > 2 * f) }' || fail "tbf at 100 Mbit/s: 2 MB in $slow s (unshaped $fast s)"
@@ -53,11 +52,9 @@ awk -v t="$slow" -v f="$fast" 'BEGIN { exit !(t >= 0.15 && t > 2 * f) }' || fail
 # crossing both links) take >= 4 ms. Needs netem in the kernel.
 rtt() { on 0 perl -MTime::HiRes=time -MIO::Socket::INET -e '$t = time; IO::Socket::INET->new(PeerAddr => "198.18.0.2:9", Timeout => 2); printf "%.6f\n", time - $t'; }
 if "$MN" netem "$STATE"; then
-  "$MN" shape "$STATE" 0 1gbit 1ms
-  "$MN" shape "$STATE" 1 1gbit 1ms
+  shape_both 1gbit 1ms
   slow=$(rtt)
-  "$MN" shape "$STATE" 0 0 0
-  "$MN" shape "$STATE" 1 0 0
+  shape_both 0 0
   fast=$(rtt)
   echo "round trip: $slow s with 1 ms per link, $fast s without"
   awk -v t="$slow" -v f="$fast" 'BEGIN { exit !(t >= 0.004 && f < t) }' || fail "with 1 ms per link a round trip took $slow s (without: $fast s)"

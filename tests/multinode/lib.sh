@@ -10,7 +10,14 @@ MN=$SRC/tests/multinode/hosts.sh
 "$MN" check || exit 77
 "$MN" clean # what a killed run of any test left (its owner is gone)
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+# Work directories of tests killed before their EXIT trap ran (ctest's timeout sends KILL):
+# each names its owner in .owner; FS_MN_KEEP removes that file, so kept ones stay.
+for d in /tmp/fs-mn-test-*; do
+  [ -f "$d/.owner" ] || continue
+  kill -0 "$(cat "$d/.owner")" 2>/dev/null || rm -rf "$d"
+done
 WORK=$(mktemp -d /tmp/fs-mn-test-XXXXXX)
+echo $$ > "$WORK/.owner"
 STATE=""
 cd "$WORK"
 
@@ -19,7 +26,7 @@ mn_cleanup() {
   local rc=$?
   if [ -n "$STATE" ]; then "$MN" down "$STATE" || { echo "FAIL: teardown of $STATE" >&2; rc=1; }; fi
   cd /
-  if [ -n "${FS_MN_KEEP:-}" ]; then echo "kept $WORK (FS_MN_KEEP)"; else rm -rf "$WORK"; fi
+  if [ -n "${FS_MN_KEEP:-}" ]; then rm -f "$WORK/.owner"; echo "kept $WORK (FS_MN_KEEP)"; else rm -rf "$WORK"; fi
   exit "$rc"
 }
 trap mn_cleanup EXIT

@@ -19,50 +19,21 @@ ClusterName=faceswarm-mn
 SlurmctldHost=node0(198.18.0.1)
 SlurmctldPort=6817
 SlurmdPort=6818
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-CredType=cred/munge
-AuthInfo=cred_expire=10,socket=$D/munge/munge.socket
-StateSaveLocation=$D/state
 SlurmdSpoolDir=$D/spool/%n
-SlurmctldPidFile=$D/run/slurmctld.pid
 SlurmdPidFile=$D/run/slurmd.%n.pid
-SlurmctldLogFile=$D/log/slurmctld.log
 SlurmdLogFile=$D/log/slurmd.%n.log
-SlurmctldDebug=info
-SlurmdDebug=info
-MpiDefault=pmix
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-SchedulerType=sched/backfill
-SchedulerParameters=sched_interval=2,bf_interval=2
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/none
-MailProg=/bin/true
-ReturnToService=2
 # Every host sees the machine's /tmp: each slurmd gets its own TmpFS (PMIx makes its per-job
 # directories there) through a copy of this file; the copies differ in that line only.
 DebugFlags=NO_CONF_HASH
 TmpFS=@TMPFS@
-KillWait=10
-MinJobAge=600
+$("$SRC/slurm/cluster.sh" common-conf "$D")
 NodeName=node0 NodeAddr=198.18.0.1 $hw State=UNKNOWN
 NodeName=node1 NodeAddr=198.18.0.2 $hw State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
 for k in 0 1; do mkdir -p "$D/etc/node$k"; sed "s|@TMPFS@|$D/tmp/node$k|" "$D/etc/slurm.conf" > "$D/etc/node$k/slurm.conf"; done
 export SLURM_CONF=$D/etc/node0/slurm.conf
-head -c 1024 /dev/urandom > "$D/munge/munge.key"
-chown -R munge:munge "$D/munge"
-chmod 0400 "$D/munge/munge.key"
-on 0 runuser -u munge -- munged --key-file="$D/munge/munge.key" --socket="$D/munge/munge.socket" \
-  --pid-file="$D/munge/munged.pid" --log-file="$D/munge/munged.log" --seed-file="$D/munge/munged.seed" ||
-  fail "munged did not start: $(cat "$D/munge/munged.log")"
-for _ in $(seq 50); do [ -S "$D/munge/munge.socket" ] && break; sleep 0.1; done
+on 0 "$SRC/slurm/cluster.sh" munge "$D" || fail "munged did not start: $(cat "$D/munge/munged.log")"
 on 0 slurmctld -c -f "$SLURM_CONF" || fail "slurmctld: $(tail "$D/log/slurmctld.log")"
 on 0 slurmd -N node0 -f "$SLURM_CONF" || fail "slurmd node0: $(tail "$D/log/slurmd.node0.log")"
 on 1 slurmd -N node1 -f "$D/etc/node1/slurm.conf" || fail "slurmd node1: $(tail "$D/log/slurmd.node1.log")"
