@@ -3,7 +3,7 @@
 # agent). Root only: elsewhere they skip (exit 77) and say why. docs/multinode.md.
 set(FS_MN_TESTS ${CMAKE_SOURCE_DIR}/tests/multinode)
 foreach(t harness equivalence coordinator slow_links)
-  fs_add_test(NAME multinode_${t} COMMAND bash ${FS_MN_TESTS}/${t}.sh LABELS multinode TIMEOUT 120)
+  fs_add_test(NAME multinode_${t} COMMAND bash ${FS_MN_TESTS}/${t}.sh LABELS multinode TIMEOUT 240)
   set_tests_properties(multinode_${t} PROPERTIES SKIP_RETURN_CODE 77)
 endforeach()
 # slurmctld + munged on node0, a slurmd per host; submit --nodes 2, USR1 -> requeue -> resume.
