@@ -45,8 +45,8 @@ host_pid() { # STATE K -> holder pid of host K
 check() {
   if [ "$(id -u)" -ne 0 ]; then echo "SKIP: the multinode harness needs root (network namespaces)"; exit 77; fi
   local tool
-  for tool in unshare nsenter ip tc; do
-    command -v "$tool" >/dev/null || { echo "SKIP: $tool not found (util-linux, iproute2)"; exit 77; }
+  for tool in unshare nsenter ip tc pgrep perl; do
+    command -v "$tool" >/dev/null || { echo "SKIP: $tool not found (packages util-linux, iproute2, procps, perl)"; exit 77; }
   done
   if ! unshare --net --uts --mount true 2>/dev/null; then
     echo "SKIP: cannot create network/UTS/mount namespaces here (unshare failed: a container without CAP_SYS_ADMIN?)"
