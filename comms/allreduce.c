@@ -45,7 +45,8 @@ int fs_allreduce_parse_mode(const char *s, fs_allreduce_mode *mode, fs_error *e)
 
 const char *fs_allreduce_path(const fs_allreduce *ar) {
     if (ar->w->size == 1) return "none (one rank)";
-    return ar->shm ? fs_shm_reduce_describe(ar->shm) : "MPI_Iallreduce";
+    if (ar->shm) return fs_shm_reduce_describe(ar->shm);
+    return ar->w->local_size < ar->w->size ? "MPI_Iallreduce (inside and between nodes)" : "MPI_Iallreduce";
 }
 
 /* Opens the shm path when asked for or automatic; *grads moves into the shared region. */

@@ -41,7 +41,7 @@ struct fs_shm_reduce {
     uint64_t base;         /* sequence number before this step's bucket 0 */
     int published, reduced, crossed, gathered; /* this step's buckets through each stage */
     fs_error err;          /* first MPI failure of the step */
-    char describe[96];
+    char describe[112];
 };
 
 /* ---------------------------------------------------------------- geometry */
@@ -168,8 +168,9 @@ int fs_shm_reduce_open(fs_shm_reduce **out, fs_world *w, size_t n, size_t bucket
     snprintf(s->describe, sizeof s->describe, "shared memory, %d ranks per node%s", s->L,
              s->nodes > 1 ? "" : " (one node)");
     if (s->nodes > 1)
-        snprintf(s->describe, sizeof s->describe, "shared memory, %d ranks per node x %d nodes (MPI across nodes)",
-                 s->L, s->nodes);
+        snprintf(s->describe, sizeof s->describe,
+                 "shared memory, %d ranks per node x %d nodes (inside a node; MPI_Iallreduce between nodes)", s->L,
+                 s->nodes);
     MPI_Barrier(s->node); /* flags zeroed before anyone reads them */
     *out = s;
     return 0;

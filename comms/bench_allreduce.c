@@ -49,7 +49,7 @@ typedef struct bench_ctx {
     const bench_opts *o;
     float *buf, *pristine; /* [count]: reduced in place / this rank's input */
     float *work;           /* the buffer the path being timed reduces: buf, or the shm region */
-    char path[96];         /* the bucketed path, in words */
+    char path[112];        /* the bucketed path, in words */
     size_t count;
     int iters, warmup;
     fs_allreduce *ar;

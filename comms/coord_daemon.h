@@ -24,6 +24,7 @@ typedef struct coord_opts {
     double straggler_k;         /* step time above k x median flags a straggler */
     double idle_exit_s;         /* > 0: exit once no rank has been alive this long */
     int verbose;                /* info lines to stderr too (warnings always) */
+    int insecure;               /* --insecure: a non-loopback bind without CURVE is allowed */
     char job[FS_PROTO_MAX_JOB + 1]; /* --job-id: the one job served, "" = the one recorded in the run directory */
     uint32_t world;             /* --world-size, 0 = the one recorded in the run directory */
 } coord_opts;

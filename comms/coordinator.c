@@ -226,6 +226,16 @@ static int write_address(coord_loop *l, fs_error *e) {
     return fs_write_file_atomic(path, text, (size_t)n, e);
 }
 
+/* Only this machine can reach the endpoint: tcp on a loopback address, ipc, inproc. */
+static int coord_bind_is_local(const char *bind) {
+    if (!strncmp(bind, "ipc://", 6) || !strncmp(bind, "inproc://", 9)) return 1;
+    if (strncmp(bind, "tcp://", 6)) return 0;
+    const char *h = bind + 6, *colon = strrchr(h, ':');
+    size_t n = colon ? (size_t)(colon - h) : strlen(h);
+    return (n > 4 && !strncmp(h, "127.", 4)) || (n == 9 && !strncmp(h, "localhost", 9)) ||
+           (n == 5 && !strncmp(h, "[::1]", 5));
+}
+
 static int open_sockets(coord_loop *l, fs_error *e) {
     coord *c = l->c;
     int hwm = 100000, linger = 0, maxmsg = 4 * FS_PROTO_MAX_MSG; /* far over the cap: disconnect, not allocate */
@@ -241,8 +251,8 @@ static int open_sockets(coord_loop *l, fs_error *e) {
     if (zmq_bind(l->router, c->o.bind))
         return fs_errorf(e, FS_EXIT_FAIL, "cannot bind %s: %s\n  hint: is another coordinator running on that port? use tcp://127.0.0.1:* for a free one",
                          c->o.bind, zmq_strerror(zmq_errno()));
-    if (!c->o.keys[0] && !strstr(c->o.bind, "127.0.0.1") && !strstr(c->o.bind, "localhost") && strncmp(c->o.bind, "ipc://", 6))
-        coord_log(c, FS_LOG_WARN, "listening on %s without CURVE: anyone who can reach it can send to this job (hint: --keys FILE)", c->o.bind);
+    if (!c->o.keys[0] && !coord_bind_is_local(c->o.bind))
+        coord_log(c, FS_LOG_WARN, "listening on %s without CURVE (--insecure): anyone who can reach it can send to this job (hint: --keys FILE)", c->o.bind);
     return write_address(l, e) || write_keyfile_path(c, e) ? -1 : 0;
 }
 
@@ -321,14 +331,16 @@ static int coord_daemon_run(const coord_opts *o, volatile sig_atomic_t *stop, fs
 /* ---------------------------------------------------------------- command line */
 static void usage(FILE *f) {
     fprintf(f, "usage: faceswarm coordinator --state-dir RUN_DIR [--job-id ID --world-size N] [--bind ADDR] [--keys FILE] [--timeout S]\n"
-               "                             [--straggler K] [--idle-exit S] [-v]\n"
+               "                             [--straggler K] [--idle-exit S] [--insecure] [-v]\n"
                "  --bind ADDR      zmq endpoint (default tcp://127.0.0.1:7555; tcp://127.0.0.1:* picks a free port,\n"
                "                   written to RUN_DIR/coordinator/address)\n"
                "  --state-dir DIR  the run directory: metrics, registry, TensorBoard events, log, status\n"
                "  --job-id ID      the job served ([A-Za-z0-9_./-]{1,128}); registrations of any other job are refused\n"
                "  --world-size N   its number of ranks (1..65536); ranks >= N are refused\n"
                "                   (both recorded in RUN_DIR/coordinator/job.json: a restart without them serves the same job)\n"
-               "  --keys FILE      require CURVE with the job's keys (faceswarm keys --out FILE)\n"
+               "  --keys FILE      require CURVE with the job's keys (faceswarm keys --out FILE); needed to bind\n"
+               "                   anything but a loopback address (127.x, localhost, [::1]) or ipc://\n"
+               "  --insecure       bind a non-loopback address without CURVE (anyone who can reach it can send)\n"
                "  --timeout S      a rank silent (or stuck in one collective) this long is named (default 30)\n"
                "  --straggler K    flag a rank whose step time exceeds K x the median (default 2)\n"
                "  --idle-exit S    exit once no rank has been alive for S seconds (0 = never, the default)\n");
@@ -348,7 +360,7 @@ static int parse_args(int argc, char **argv, coord_opts *o) {
                                          {"keys", required_argument, 0, 'k'}, {"timeout", required_argument, 0, 't'},
                                          {"straggler", required_argument, 0, 's'}, {"verbose", no_argument, 0, 'v'},
                                          {"idle-exit", required_argument, 0, 'i'}, {"job-id", required_argument, 0, 'j'},
-                                         {"world-size", required_argument, 0, 'w'},
+                                         {"world-size", required_argument, 0, 'w'}, {"insecure", no_argument, 0, 'I'},
                                          {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     snprintf(o->bind, sizeof o->bind, "tcp://127.0.0.1:7555");
@@ -379,6 +391,7 @@ static int parse_args(int argc, char **argv, coord_opts *o) {
             snprintf(o->job, sizeof o->job, "%s", optarg);
         }
         else if (ch == 'v') o->verbose = 1;
+        else if (ch == 'I') o->insecure = 1;
         else if (ch == 'h') return usage(stdout), -1;
         else return usage(stderr), FS_EXIT_BADINPUT;
     }
@@ -386,6 +399,13 @@ static int parse_args(int argc, char **argv, coord_opts *o) {
     if (!o->job[0] != !o->world) {
         fprintf(stderr, "error: faceswarm coordinator: --job-id and --world-size go together (got only %s)\n"
                         "  hint: --job-id local --world-size 4, or neither to serve the job recorded in the run directory\n", o->job[0] ? "--job-id" : "--world-size");
+        return FS_EXIT_BADINPUT;
+    }
+    if (!o->keys[0] && !o->insecure && !coord_bind_is_local(o->bind)) {
+        fprintf(stderr, "error: faceswarm coordinator: --bind %s reaches beyond this machine, and no --keys were given: "
+                        "anyone who can reach it could register ranks and send metrics to this job\n"
+                        "  hint: pass --keys FILE (faceswarm keys --out FILE; the ranks use it as coordinator.keys), "
+                        "bind tcp://127.0.0.1:PORT, or add --insecure on a network you trust\n", o->bind);
         return FS_EXIT_BADINPUT;
     }
     if (!o->state_dir[0]) {

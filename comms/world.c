@@ -202,16 +202,52 @@ int fs_world_split_batch(const fs_world *w, int global, const char *key, int *lo
 }
 
 /* ---------------------------------------------------------------- collectives */
+static void nap(void);
+
+/* Waits for a nonblocking collective at most w->timeout_s. On a timeout the ranks still able
+ * to talk run a short probe barrier, whose error names the ranks that are not there (a dead
+ * rank, or a node behind a cut link); the request is left to MPI (it cannot be cancelled):
+ * the caller reports and aborts. */
+static int wait_collective(fs_world *w, MPI_Request *rq, const char *what, fs_error *e) {
+    double t_end = fs_now() + w->timeout_s;
+    for (;;) {
+        int done = 0, rc = MPI_Test(rq, &done, MPI_STATUS_IGNORE);
+        if (rc != MPI_SUCCESS) return fs_mpi_error(e, rc, what, __FILE__, __LINE__);
+        if (done) return 0;
+        if (fs_now() > t_end) break;
+        nap();
+    }
+    fs_error probe = {0};
+    double grace = FS_MAX(2.0, FS_MIN(0.25 * w->timeout_s, 30.0));
+    int prc = fs_world_barrier_timeout(w, grace, "a probe of all ranks", &probe);
+    probe.msg[strcspn(probe.msg, "\n")] = 0; /* keep the finding, the hint comes below */
+    return fs_errorf(e, FS_EXIT_FAIL, "%s timed out after %.1f s; %s\n  hint: %s", what, w->timeout_s,
+                     prc ? probe.msg : "every rank answered a probe, so the ranks are in different collectives",
+                     prc ? "the ranks named are hung, dead, or on a node that cannot be reached (a cut link): look "
+                           "at their last messages; raise comms.timeout_s only if they are just slow"
+                         : "start every rank with the same config and binary");
+}
+
 int fs_world_gather_doubles(fs_world *w, const double *mine, int n, double *all_on_root, fs_error *e) {
     if (w->rank == 0 && !all_on_root)
         return fs_errorf(e, FS_EXIT_FAIL, "fs_world_gather_doubles: rank 0 passed no output buffer\n"
                                           "  hint: rank 0 needs room for size * n doubles");
+    if (w->timeout_s > 0 && w->size > 1) {
+        MPI_Request rq;
+        FS_MPI_TRY(e, MPI_Igather(mine, n, MPI_DOUBLE, all_on_root, n, MPI_DOUBLE, 0, w->comm, &rq));
+        return wait_collective(w, &rq, "gathering the per-rank step times (MPI_Igather)", e);
+    }
     FS_MPI_TRY(e, MPI_Gather(mine, n, MPI_DOUBLE, all_on_root, n, MPI_DOUBLE, 0, w->comm));
     return 0;
 }
 
 int fs_world_sum_doubles(fs_world *w, double *vals, int n, fs_error *e) {
     if (w->size == 1) return 0;
+    if (w->timeout_s > 0) {
+        MPI_Request rq;
+        FS_MPI_TRY(e, MPI_Iallreduce(MPI_IN_PLACE, vals, n, MPI_DOUBLE, MPI_SUM, w->comm, &rq));
+        return wait_collective(w, &rq, "summing the step's losses over ranks (MPI_Iallreduce)", e);
+    }
     FS_MPI_TRY(e, MPI_Allreduce(MPI_IN_PLACE, vals, n, MPI_DOUBLE, MPI_SUM, w->comm));
     return 0;
 }

@@ -24,6 +24,8 @@ typedef struct fs_world {
                                    so their messages never match a collective's */
     uint32_t probe_seq;         /* probes issued so far; tags of a probe derive from it */
     int owns_mpi;               /* 1 if fs_world_init called MPI_Init_thread */
+    double timeout_s;           /* > 0: gather_doubles and sum_doubles give up after this long,
+                                   naming the missing ranks (0 after init: they wait) */
 } fs_world;
 
 /* Initialises MPI with MPI_THREAD_FUNNELED: only the training loop's main thread calls MPI
@@ -45,7 +47,8 @@ int fs_world_split_batch(const fs_world *w, int global, const char *key, int *lo
 /* Gathers n doubles from every rank into all_on_root[rank * n + i] on rank 0 (all_on_root
  * may be NULL on other ranks). */
 int fs_world_gather_doubles(fs_world *w, const double *mine, int n, double *all_on_root, fs_error *e);
-/* In-place sum of n doubles over all ranks (every rank gets the sums). */
+/* In-place sum of n doubles over all ranks (every rank gets the sums). With w->timeout_s > 0
+ * (gather_doubles too) it gives up after that long, naming the missing ranks. */
 int fs_world_sum_doubles(fs_world *w, double *vals, int n, fs_error *e);
 /* Parameter divergence guard: a 64-bit checksum of the n floats is compared across ranks;
  * on mismatch e names the ranks that differ from rank 0 (code FS_EXIT_FAIL). */

@@ -22,11 +22,13 @@ fs_install_debs() {
   $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# Programs only the tests use: ffmpeg (H.264 re-encoding in the watermark's rates test) and
-# exiftool (reads the XMP labels faceswarm writes). Without them those tests report SKIP.
-# clang with LLVM's OpenMP runtime and its Archer tool (libomp-14-dev: libarcher.so): the
-# racecheck label's ThreadSanitizer / AddressSanitizer builds of the emulated kernels.
-FS_TEST_DEBS=(ffmpeg libimage-exiftool-perl clang libomp-14-dev)
+# Programs only the tests use: ffmpeg (H.264 re-encoding in the watermark's rates test),
+# exiftool (reads the XMP labels faceswarm writes; it brings perl, whose JSON::PP and sockets
+# the multinode tests use), iproute2 (ip, tc) and procps (pgrep) for the virtual hosts of
+# tests/multinode; clang with LLVM's OpenMP runtime and its Archer tool (libomp-14-dev:
+# libarcher.so) for the racecheck label's ThreadSanitizer / AddressSanitizer builds of the
+# emulated kernels. Without them those tests report SKIP or fail saying what is missing.
+FS_TEST_DEBS=(ffmpeg libimage-exiftool-perl iproute2 procps clang libomp-14-dev)
 
 fs_install_debs "${FS_DEBS[@]}" "${FS_TEST_DEBS[@]}"
 

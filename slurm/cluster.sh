@@ -11,6 +11,8 @@
 #   slurm/cluster.sh down [DIR]     cancel the cluster's jobs, stop its daemons and every
 #                                   process that carries its SLURM_CONF; wait until they are gone
 #   slurm/cluster.sh env [DIR]      prints the export line again
+#   slurm/cluster.sh common-conf DIR   the slurm.conf settings every test cluster shares
+#   slurm/cluster.sh munge DIR      start a munged with a new key on DIR/munge (as 'up' does)
 # Without DIR, down and env take the cluster that SLURM_CONF names (DIR/etc/slurm.conf), as
 # `eval "$(slurm/cluster.sh up DIR)"` left it.
 #
@@ -75,31 +77,20 @@ free_port() {
   echo "$p"
 }
 
-write_conf() {
-  local dir=$1 ctld_port slurmd_port node host
-  host=$(hostname -s)
-  ctld_port=$(free_port "${FS_SLURMCTLD_PORT:-26817}")
-  slurmd_port=$(free_port $((ctld_port + 1)))
-  # slurmd -C prints this machine's node line (CPUs, sockets, memory); keep only the
-  # hardware fields and add the address the daemons talk on.
-  node=$(slurmd -C | head -n1 | sed 's/ UpTime=.*//')
-  cat >"$dir/etc/slurm.conf" <<EOF
-# Written by slurm/cluster.sh for a private test cluster; removed by 'cluster.sh down'.
-ClusterName=faceswarm
-SlurmctldHost=$host(127.0.0.1)
-SlurmctldPort=$ctld_port
-SlurmdPort=$slurmd_port
+# The settings every test cluster shares (tests/multinode/slurm.sh uses them too, through
+# `cluster.sh common-conf DIR`): root daemons, munge on DIR/munge, no cgroups, PMIx, a fast
+# scheduler and requeue. DIR holds state/, run/, log/.
+common_conf() {
+  local dir=$1
+  cat <<EOF
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
 AuthInfo=cred_expire=10,socket=$dir/munge/munge.socket
 StateSaveLocation=$dir/state
-SlurmdSpoolDir=$dir/spool
 SlurmctldPidFile=$dir/run/slurmctld.pid
-SlurmdPidFile=$dir/run/slurmd.pid
 SlurmctldLogFile=$dir/log/slurmctld.log
-SlurmdLogFile=$dir/log/slurmd.log
 SlurmctldDebug=info
 SlurmdDebug=info
 MpiDefault=pmix
@@ -116,6 +107,27 @@ MailProg=/bin/true
 ReturnToService=2
 KillWait=10
 MinJobAge=600
+EOF
+}
+
+write_conf() {
+  local dir=$1 ctld_port slurmd_port node host
+  host=$(hostname -s)
+  ctld_port=$(free_port "${FS_SLURMCTLD_PORT:-26817}")
+  slurmd_port=$(free_port $((ctld_port + 1)))
+  # slurmd -C prints this machine's node line (CPUs, sockets, memory); keep only the
+  # hardware fields and add the address the daemons talk on.
+  node=$(slurmd -C | head -n1 | sed 's/ UpTime=.*//')
+  cat >"$dir/etc/slurm.conf" <<EOF
+# Written by slurm/cluster.sh for a private test cluster; removed by 'cluster.sh down'.
+ClusterName=faceswarm
+SlurmctldHost=$host(127.0.0.1)
+SlurmctldPort=$ctld_port
+SlurmdPort=$slurmd_port
+SlurmdSpoolDir=$dir/spool
+SlurmdPidFile=$dir/run/slurmd.pid
+SlurmdLogFile=$dir/log/slurmd.log
+$(common_conf "$dir")
 $node NodeAddr=127.0.0.1 State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
@@ -243,6 +255,8 @@ main() {
   local cmd=${1:-}
   case "$cmd" in
     install) cmd_install ;;
+    common-conf) [ $# -eq 2 ] || usage_error "usage: cluster.sh common-conf DIR"; common_conf "$(realpath -m "$2")" ;;
+    munge) [ $# -eq 2 ] || usage_error "usage: cluster.sh munge DIR"; start_munge "$(realpath -m "$2")" ;;
     up | down | env)
       local dir
       if [ $# -eq 1 ] && [ "$cmd" != up ]; then
@@ -256,7 +270,7 @@ main() {
         down) cmd_down "$dir" ;;
         env) echo "export SLURM_CONF=$dir/etc/slurm.conf" ;;
       esac ;;
-    *) usage_error "usage: cluster.sh install | up DIR | down [DIR] | env [DIR]" ;;
+    *) usage_error "usage: cluster.sh install | up DIR | down [DIR] | env [DIR] | common-conf DIR | munge DIR" ;;
   esac
 }
 

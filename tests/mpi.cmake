@@ -24,6 +24,8 @@ fs_add_test(NAME mpi_allreduce_timeout_2 COMMAND $<TARGET_FILE:mpi_barrier_timeo
             ARGS allreduce LABELS mpi TIMEOUT 60)
 fs_add_test(NAME mpi_allreduce_shm_timeout_3 COMMAND $<TARGET_FILE:mpi_barrier_timeout_2> RANKS 3
             ARGS allreduce-shm LABELS mpi TIMEOUT 60)
+fs_add_test(NAME mpi_sum_timeout_3 COMMAND $<TARGET_FILE:mpi_barrier_timeout_2> RANKS 3
+            ARGS sum LABELS mpi TIMEOUT 60)
 
 fs_add_test(NAME mpi_bench_allreduce_2 COMMAND $<TARGET_FILE:faceswarm> bench allreduce
             --min 4K --max 1M --iters 3 --layers 8 RANKS 2 LABELS mpi bench TIMEOUT 120)

@@ -23,7 +23,7 @@
 typedef struct bench_row {
     double img_s, step_ms, upload_ms, fwd_ms, bwd_ms, comm_ms, opt_ms;
     double loss0, loss1; /* first and last step's loss: the steps must train */
-    char path[96];       /* the gradient all-reduce's path */
+    char path[112];      /* the gradient all-reduce's path */
 } bench_row;
 
 typedef struct bench_opts {

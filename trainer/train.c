@@ -948,6 +948,9 @@ int fs_train_main(const fs_train_args *a, int *argc, char ***argv) {
                 t->cfg.train.steps);
     } else if (rc == 0) {
         t->tty = fs_progress_in_place(t->world.rank, isatty(STDOUT_FILENO), t->launched);
+        /* the per-step collectives outside the gradient all-reduce are bounded too: a rank on a
+           node that is lost (a cut link) is named instead of waited for forever */
+        t->world.timeout_s = t->cfg.comms.timeout_s;
         print_header(t);
         rc = train_loop(t, &e);
         if (rc == 0 && t->world.rank == 0 && t->steps_this_run > 0) {

@@ -87,7 +87,7 @@ static void bits_case(fs_world *w, int one_node) {
     fs_error e = {0};
     T_OK(fs_allreduce_init(&ar, w, &g, n, bucket * sizeof(float), FS_ALLREDUCE_SHM, &e), &e);
     T_CHECK(w->size == 1 || g != mine, "the shm path must move the gradients into its region");
-    T_CHECK(w->size == 1 || strstr(fs_allreduce_path(ar), one_node ? "(one node)" : "MPI across nodes"),
+    T_CHECK(w->size == 1 || strstr(fs_allreduce_path(ar), one_node ? "(one node)" : "MPI_Iallreduce between nodes"),
             "path: %s", fs_allreduce_path(ar));
     for (size_t i = 0; i < n; i++) g[i] = messy(w->rank, i);
     fs_allreduce_begin(ar);

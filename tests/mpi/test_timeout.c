@@ -11,6 +11,10 @@
  *                           rank (local and world rank) and the stage it is missing from; the
  *                           late rank, whose partners have given up, times out in turn
  *                           naming one of them.
+ *   test_timeout sum        the last rank starts fs_world_sum_doubles (the step's loss sum)
+ *                           5 s late with w->timeout_s = 1.5: the others give up naming it
+ *                           (a blocking MPI_Allreduce would wait for ever, as it did for ranks
+ *                           whose node was cut off); the late rank's sum completes.
  * World size >= 2. */
 #include <stdlib.h>
 #include <unistd.h>
@@ -106,18 +110,41 @@ static void allreduce_case(fs_world *w) {
     free(g);
 }
 
+static void sum_case(fs_world *w) {
+    fs_error e = {0};
+    int late = w->size - 1;
+    double v[3] = {1, 2, 3};
+    w->timeout_s = 1.5;
+    if (w->rank == late) {
+        sleep(5);
+        w->timeout_s = 30;
+        T_OK(fs_world_sum_doubles(w, v, 3, &e), &e); /* completes against the others' pending sum */
+        T_CHECK(v[0] == w->size && v[2] == 3.0 * w->size, "late rank's sums %g %g", v[0], v[2]);
+    } else {
+        double t0 = fs_now();
+        int rc = fs_world_sum_doubles(w, v, 3, &e);
+        T_CHECK(rc == FS_EXIT_FAIL, "the late rank went unnoticed (rc %d)", rc);
+        T_CHECK(fs_now() - t0 < 8.0, "gave up only after %.1f s", fs_now() - t0);
+        T_HAS(&e, "summing the step's losses over ranks (MPI_Iallreduce) timed out after 1.5 s");
+        expect_late_named(w, &e, late);
+    }
+    MPI_Barrier(MPI_COMM_WORLD); /* the others' pending sum progresses in here */
+}
+
 int main(int argc, char **argv) {
     fs_world w;
     fs_error e = {0};
     T_OK(fs_world_init(&w, &argc, &argv, &e), &e);
     T_CHECK(w.size >= 2, "this test needs at least 2 ranks, got %d", w.size);
     T_CHECK(argc == 2 && (!strcmp(argv[1], "barrier") || !strcmp(argv[1], "allreduce") ||
-                          !strcmp(argv[1], "allreduce-shm")),
-            "usage: test_timeout barrier|allreduce|allreduce-shm");
+                          !strcmp(argv[1], "allreduce-shm") || !strcmp(argv[1], "sum")),
+            "usage: test_timeout barrier|allreduce|allreduce-shm|sum");
     if (!strcmp(argv[1], "barrier"))
         barrier_case(&w);
     else if (!strcmp(argv[1], "allreduce"))
         allreduce_case(&w);
+    else if (!strcmp(argv[1], "sum"))
+        sum_case(&w);
     else
         allreduce_shm_case(&w);
     if (w.rank == 0) printf("timeout (%s): late rank %d named at world size %d\n", argv[1], w.size - 1, w.size);
