@@ -148,7 +148,9 @@ static const fs_op_case g_op_cases[] = {
     {"pixnorm", 3, 5, 1, 8, 0, 0, 0, NONE, G | F | C},
     {"pixnorm", 1, 1, 1, 1, 0, 0, 0, NONE, G | F | C},
     {"pixnorm", 5, 7, 9, 3, 0, 0, 0, NONE, F | C},
-    {"pixnorm", 2, 8, 8, 300, 0, 0, 0, NONE, F | T3 | C},  /* many rows in parallel */
+    {"pixnorm", 2, 8, 8, 300, 0, 0, 0, NONE, F | T3},      /* many rows in parallel */
+    {"pixnorm", 3, 1, 2, 129, 0, 0, 0, NONE, F | C},       /* cuda: the shortest row of one block per row */
+    {"pixnorm", 2, 4, 8, 128, 0, 0, 0, NONE, F | C},       /* cuda: the longest row of one thread per row */
     {"pixnorm", 2, 1, 1, 40000, 0, 0, 0, NONE, F | T3 | C}, /* fewer rows than 3 threads: blocks split */
     {"pixnorm", 1, 1, 1, 100003, 0, 0, 0, NONE, F | C},     /* the flattened encoder output: 7 blocks */
     /* pixel shuffle: x [n, h, w, 4c] */

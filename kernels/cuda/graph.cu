@@ -1,9 +1,10 @@
 /* graph.cu — the model graph's plumbing (kernels/ops.h): add, acc (+=), channels-last
  * concat forward and backward, and DeepFaceLab's pixel norm. The elementwise ops and concat
- * are grid-stride loops over the output (coalesced stores). pixnorm runs one block per row
- * (a grid-stride loop over rows): the row's sums in double per thread, the block-wide sum
- * of blocksum.h (fixed order, so results are reproducible), then the row is scaled in
- * float with r (and k) rounded once. */
+ * are grid-stride loops over the output (coalesced stores). pixnorm sums each row in double
+ * in a fixed order (results are reproducible) and scales it in float with r (and k) rounded
+ * once: rows of up to PIXNORM_THREAD_ROW values run one thread per row (no barriers), longer
+ * ones (the flattened encoder output) one block per row with the block-wide sum of
+ * blocksum.h. */
 #include "kernels/cuda/fsk.h"
 #include "kernels/cuda/emu.h"
 #include "kernels/cuda/blocksum.h"
@@ -44,8 +45,29 @@ static __global__ void concat_bwd_kernel(size_t rows, int ca, int cb, const floa
     }
 }
 
-/* dy == NULL: y = x r; else dx = r dy - k x with k = r^3 (dy . x) / c. Every thread of the
- * block runs every row of the block (block_sum needs them all). */
+#define PIXNORM_THREAD_ROW 128
+
+/* dy == NULL: y = x r; else dx = r dy - k x with k = r^3 (dy . x) / c. One thread per row. */
+static __global__ void pixnorm_row_kernel(size_t rows, int c, const float *x, const float *dy, float *out) {
+    GRID_STRIDE(row, rows) {
+        const float *xr = x + row * c, *dyr = dy ? dy + row * c : NULL;
+        float *o = out + row * c;
+        double ss = 0.0, dot = 0.0;
+        for (int i = 0; i < c; i++) {
+            ss += (double)xr[i] * xr[i];
+            if (dyr) dot += (double)dyr[i] * xr[i];
+        }
+        double rd = 1.0 / sqrt(ss / c + FS_PIXNORM_EPS);
+        float r = (float)rd, k = (float)(rd * rd * rd * dot / c);
+        if (dyr)
+            for (int i = 0; i < c; i++) o[i] = r * dyr[i] - k * xr[i];
+        else
+            for (int i = 0; i < c; i++) o[i] = xr[i] * r;
+    }
+}
+
+/* The same, one block per row: every thread of the block runs every row of the block
+ * (block_sum needs them all). */
 static __global__ void pixnorm_kernel(size_t rows, int c, const float *x, const float *dy, float *out) {
     __shared__ double warp_ss[FSK_THREADS / 32];
     __shared__ double warp_dot[FSK_THREADS / 32];
@@ -92,9 +114,13 @@ void FSK(concat_bwd)(size_t rows, int ca, int cb, const float *dy, float *da, fl
     if (count && (da || db)) FS_LAUNCH(concat_bwd_kernel, GRID(count), BLOCK, rows, ca, cb, dy, da, db);
 }
 
-/* One block per row, at most max_grid blocks. */
+/* Short rows: one thread per row; long rows: one block per row, at most max_grid blocks. */
 static void pixnorm(size_t rows, int c, const float *x, const float *dy, float *out) {
     if (!rows || c < 1) return;
+    if (c <= PIXNORM_THREAD_ROW) {
+        FS_LAUNCH(pixnorm_row_kernel, GRID(rows), BLOCK, rows, c, x, dy, out);
+        return;
+    }
     size_t most = (size_t)FSK(max_grid)();
     int grid = (int)(rows < most ? rows : most);
     FS_LAUNCH(pixnorm_kernel, FS_DIM3(grid, 1, 1), BLOCK, rows, c, x, dy, out);
