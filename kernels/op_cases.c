@@ -32,6 +32,7 @@ static const fs_op_tol g_op_tols[] = {
     {"sumsq",       NA,            NA,            NA,            {1e-12, 0},  NA,           {1e-6, 0}},
     {"u8_to_float", NA,            NA,            NA,            NA,          {1e-7, 0},    NA},
     {"adam",        {1e-6, 0},     NA,            {1e-6, 0},     NA,          {1e-5, 1e-6}, NA}, /* fwd: kernels_adam */
+    {"adabelief",   {1e-6, 0},     NA,            {1e-6, 0},     NA,          {1e-5, 1e-6}, NA}, /* fwd: kernels_adabelief */
     /* copies and float adds: bit-identical everywhere; pixnorm: the row sums in double in
      * other orders, then one float rounding (cuda: r and k rounded to float first) */
     {"add",         NA,            NA,            {0, 0},        NA,          {0, 0},       NA},
@@ -130,6 +131,9 @@ static const fs_op_case g_op_cases[] = {
     {"adam", 1, 1, 1, 8, 0, 0, 0, NONE, V},
     {"adam", 1, 1, 1, 9, 0, 0, 0, NONE, V},
     {"adam", 1, 1, 1, 33, 0, 0, 0, NONE, V},
+    {"adabelief", 1, 1, 1, 1003, 0, 0, 0, NONE, F | C},
+    {"adabelief", 1, 1, 1, 13, 0, 0, 0, NONE, F | C},
+    {"adabelief", 1, 1, 1, 100003, 0, 0, 0, NONE, F | T3},
     /* add, acc: n * h * w * c elements */
     {"add", 1, 1, 1, 1001, 0, 0, 0, NONE, F | C},
     {"add", 1, 1, 1, 17, 0, 0, 0, NONE, F | C},

@@ -59,7 +59,13 @@ typedef struct fs_adam_args {
                         * for FS_ADAM_LEGACY, whose runs counted them */
     float grad_scale;  /* multiplies every gradient first: 1/world (average) x clip factor */
     float weight_decay;/* decoupled (AdamW) decay, 0 = plain Adam */
-    fs_adam_variant variant;
+    fs_adam_variant variant; /* adam only */
+    /* adabelief only: DeepFaceLab's lr_dropout, the probability that an element's update is
+     * applied this step (SAEHD: 0.3 with lr_dropout on); 0 or >= 1: every element's is. The
+     * mask is a hash of (dropout_seed, step, element index): the same on every backend,
+     * thread count and rank, and again after a resume. */
+    float lr_dropout;
+    uint64_t dropout_seed;
 } fs_adam_args;
 
 /* The float constants every float backend's update uses, formed from a in one place:
@@ -96,6 +102,39 @@ static inline void fs_adam_consts_init(fs_adam_consts *k, const fs_adam_args *a)
 }
 /* "keras" | "paper" | "legacy" -> variant; -1 for anything else. */
 int fs_adam_variant_parse(const char *s);
+
+/* AdaBelief's float constants (every float backend's update, formed in double and rounded
+ * once; kernels/ops.h's adabelief row gives the formulas) and its dropout mask. */
+#ifdef __CUDACC__
+#define FS_HOST_DEVICE __host__ __device__
+#else
+#define FS_HOST_DEVICE
+#endif
+typedef struct fs_adabelief_consts {
+    float b1, omb1, b2, omb2, eps, lr, lrwd, gsc;
+    int dropout;        /* 1: some elements are dropped this step */
+    uint32_t keep_below;/* element i is updated iff fs_adabelief_draw(drop_base, i) < keep_below */
+    uint64_t drop_base; /* the step's hash: fs_adabelief_mix(dropout_seed ^ step K) */
+} fs_adabelief_consts;
+/* splitmix64's finaliser. */
+static inline FS_HOST_DEVICE uint64_t fs_adabelief_mix(uint64_t x) {
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+/* 24 uniform bits for element i of the step whose hash is base. */
+static inline FS_HOST_DEVICE uint32_t fs_adabelief_draw(uint64_t base, size_t i) {
+    return (uint32_t)(fs_adabelief_mix(base + (uint64_t)i * 0x9E3779B97F4A7C15ull) >> 40);
+}
+static inline void fs_adabelief_consts_init(fs_adabelief_consts *k, const fs_adam_args *a) {
+    k->b1 = (float)a->beta1, k->omb1 = (float)(1.0 - a->beta1);
+    k->b2 = (float)a->beta2, k->omb2 = (float)(1.0 - a->beta2);
+    k->eps = (float)a->eps, k->lr = (float)a->lr, k->lrwd = (float)(a->lr * a->weight_decay);
+    k->gsc = a->grad_scale;
+    k->dropout = a->lr_dropout > 0.0f && a->lr_dropout < 1.0f;
+    k->keep_below = k->dropout ? (uint32_t)(a->lr_dropout * 16777216.0 + 0.5) : 1u << 24;
+    k->drop_base = fs_adabelief_mix(a->dropout_seed ^ ((uint64_t)a->step * 0xD1B54A32D192ED03ull));
+}
 
 /* faceswap's DSSIM window (DSSIMObjective; the trainer's loss_dssim). */
 #define FS_DSSIM_WIN 11
@@ -213,9 +252,20 @@ static inline void fs_dssim_check(int h, int w, int win) {
      *        KERAS:         p -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps) + lr * wd * p \
      *        PAPER, LEGACY: p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps) + lr * wd * p \
      *        (t = a->step; fs_adam_consts gives the float backends their constants)         \
+     * adabelief: DeepFaceLab's AdaBelief (core/leras/optimizers/AdaBelief.py), with       \
+     *        grad_scale and decoupled weight decay as adam: g' = grad_scale * g;              \
+     *        m = b1 m + (1-b1) g'; s = b2 s + (1-b2) (g' - m)^2 (the NEW m);                  \
+     *        p -= keep * (lr * m / (sqrt(s) + eps) + lr * wd * p).                            \
+     *        No bias correction (step only seeds the dropout mask), eps added to sqrt(s),   \
+     *        not to s (DFL passes float32's resolution, 1e-6, and no eps inside);            \
+     *        keep = 1, or with lr_dropout in (0, 1) a Bernoulli(lr_dropout) draw per element \
+     *        and step (fs_adabelief_draw); dropped elements keep p, m and s still update, as \
+     *        DFL's. variant is ignored. DFL's lr_cos and clipnorm act on lr and grad_scale.  \
+     *        (fs_adabelief_consts gives the float backends their constants.)                 \
      * scale: x *= s */                                                                      \
     X(P, double, sumsq, (size_t count, const float *x))                                      \
     X(P, void, adam, (size_t count, float *p, const float *g, float *m, float *v, const fs_adam_args *a)) \
+    X(P, void, adabelief, (size_t count, float *p, const float *g, float *m, float *s, const fs_adam_args *a)) \
     X(P, void, scale, (size_t count, float *x, float s))
 
 #define FS_OP_CAT_(a, b) a##_##b

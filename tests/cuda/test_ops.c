@@ -262,6 +262,27 @@ static int check_adam(size_t n, fs_adam_variant variant, double eps) {
     return f;
 }
 
+/* AdaBelief vs the CPU reference, lr_dropout off (0) or 0.3 (the same elements dropped). */
+static int check_adabelief(size_t n, float lr_dropout) {
+    fs_adam_args a = {.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-6, .step = 3, .grad_scale = 0.5f,
+                      .weight_decay = 0.01f, .lr_dropout = lr_dropout, .dropout_seed = 17};
+    float *p = ct_rand(n, 42, 0, -1, 1), *g = ct_rand(n, 42, 1, -1, 1), *m = ct_rand(n, 42, 2, -0.1f, 0.1f);
+    float *s = ct_rand(n, 42, 3, 0, 0.01f);
+    float *P = ct_up(be, p, n), *G = ct_up(be, g, n), *M = ct_up(be, m, n), *S = ct_up(be, s, n);
+    ref->adabelief(n, p, g, m, s, &a);
+    be->adabelief(n, P, G, M, S, &a);
+    float *gp = ct_down(be, P, n), *gm = ct_down(be, M, n), *gs = ct_down(be, S, n);
+    char w[3][80];
+    for (int k = 0; k < 3; k++)
+        snprintf(w[k], sizeof w[k], "adabelief %zu (lr_dropout %g) %c", n, lr_dropout, "pms"[k]);
+    fs_tol e = tol->cuda;
+    int f = ct_close(w[0], gp, p, n, e.rtol, e.atol) + ct_close(w[1], gm, m, n, e.rtol, e.atol) +
+            ct_close(w[2], gs, s, n, e.rtol, e.atol);
+    free(p), free(g), free(m), free(s), free(gp), free(gm), free(gs);
+    be->free(P), be->free(G), be->free(M), be->free(S);
+    return f;
+}
+
 /* One non-conv case of the table; returns the failed checks. */
 static int ops_case(const fs_op_case *c) {
     static const char *const losses[] = {"mse", "l1", "dssim"};
@@ -275,6 +296,7 @@ static int ops_case(const fs_op_case *c) {
     if (!strcmp(c->op, "u8_to_float")) return check_u8(cnt);
     if (!strcmp(c->op, "mask_mul")) return check_mask_mul(c->n, c->h, c->w, c->c);
     if (!strcmp(c->op, "sumsq")) return check_sumsq(cnt);
+    if (!strcmp(c->op, "adabelief")) return check_adabelief(cnt, 0.0f) + check_adabelief(cnt, 0.3f);
     if (!strcmp(c->op, "add") || !strcmp(c->op, "acc")) return check_add_acc(!strcmp(c->op, "acc"), cnt);
     if (!strcmp(c->op, "concat")) return check_concat(c);
     if (!strcmp(c->op, "pixnorm")) return check_pixnorm(c);
@@ -300,7 +322,7 @@ int main(void) {
         printf("cuda_ops: %d checks FAILED\n", f);
         return 1;
     }
-    printf("cuda_ops: %zu cases (dense, activations, pixel shuffle, u8, mask_mul, scale, mse, l1, dssim, sumsq, adam, add, acc, concat, pixnorm) "
+    printf("cuda_ops: %zu cases (dense, activations, pixel shuffle, u8, mask_mul, scale, mse, l1, dssim, sumsq, adam, adabelief, add, acc, concat, pixnorm) "
            "match the CPU reference\n", ran);
     return 0;
 }

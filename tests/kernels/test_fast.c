@@ -276,6 +276,26 @@ static void adam_case(size_t count) {
     free(pr), free(g), free(mr), free(vr), free(pf), free(mf), free(vf);
 }
 
+/* AdaBelief without and with lr_dropout (the same elements dropped on both backends). */
+static void adabelief_case(size_t count) {
+    for (int drop = 0; drop < 2; drop++) {
+        float *pr = kt_rand(count, 17, 1, -1, 1), *g = kt_rand(count, 17, 2, -1, 1);
+        float *mr = kt_rand(count, 17, 3, -.1, .1), *sr = kt_rand(count, 17, 4, 0, 0.01);
+        float *pf = kt_copy(pr, count), *mf = kt_copy(mr, count), *sf = kt_copy(sr, count);
+        fs_adam_args a = {.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-6, .step = 3, .grad_scale = 0.5f,
+                          .weight_decay = 0.01f, .lr_dropout = drop ? 0.3f : 0.0f, .dropout_seed = 5};
+        ref->adabelief(count, pr, g, mr, sr, &a), fast->adabelief(count, pf, g, mf, sf, &a);
+        char what[96];
+        snprintf(what, sizeof what, "adabelief %zu lr_dropout %g p", count, a.lr_dropout);
+        kt_check_tol(what, pf, pr, count, tol->fast);
+        snprintf(what, sizeof what, "adabelief %zu lr_dropout %g m", count, a.lr_dropout);
+        kt_check_tol(what, mf, mr, count, tol->fast);
+        snprintf(what, sizeof what, "adabelief %zu lr_dropout %g s", count, a.lr_dropout);
+        kt_check_tol(what, sf, sr, count, tol->fast);
+        free(pr), free(g), free(mr), free(sr), free(pf), free(mf), free(sf);
+    }
+}
+
 /* One case of the table on both CPU backends. */
 static void fast_case(const fs_op_case *c) {
     static const char *const losses[] = {"mse", "l1", "dssim"};
@@ -288,6 +308,7 @@ static void fast_case(const fs_op_case *c) {
     if (!strcmp(c->op, "sumsq")) return sumsq_case(count);
     if (!strcmp(c->op, "u8_to_float")) return u8_case(count);
     if (!strcmp(c->op, "adam")) return adam_case(count);
+    if (!strcmp(c->op, "adabelief")) return adabelief_case(count);
     if (!strcmp(c->op, "pixshuf")) return pixshuf_case(c->n, c->h, c->w, c->c);
     if (!strcmp(c->op, "mask_mul")) return mask_mul_case(c->n, c->h, c->w, c->c);
     if (!strcmp(c->op, "add") || !strcmp(c->op, "acc")) return add_acc_case(!strcmp(c->op, "acc"), count);
