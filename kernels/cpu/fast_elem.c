@@ -79,19 +79,8 @@ void fs_fast_mask_mul(int n, int h, int w, int c, const float *mask, const float
     }
 }
 
-/* Sum of squares of one block in double, in SUMSQ_LANES interleaved partial sums (added in
- * lane order at the end) so that the loop vectorises; the order depends only on the block. */
-#define SUMSQ_LANES 8
-static double sumsq_block(const float *x, size_t count) {
-    double lane[SUMSQ_LANES] = {0};
-    size_t full = count - count % SUMSQ_LANES, i;
-    for (i = 0; i < full; i += SUMSQ_LANES)
-        for (int l = 0; l < SUMSQ_LANES; l++) lane[l] += (double)x[i + l] * x[i + l];
-    for (; i < count; i++) lane[0] += (double)x[i] * x[i];
-    double s = 0.0;
-    for (int l = 0; l < SUMSQ_LANES; l++) s += lane[l];
-    return s;
-}
+/* Sum of squares of one block in double (fs_vec_dot_lanes: the order depends only on the block). */
+static double sumsq_block(const float *x, size_t count) { return fs_vec_dot_lanes(x, x, count); }
 
 double fs_fast_sumsq(size_t count, const float *x) {
     size_t blocks = (count + FS_FAST_RED_BLOCK - 1) / FS_FAST_RED_BLOCK;
@@ -144,16 +133,29 @@ static void adam_simd(size_t i0, size_t n, float *p, const float *g, float *m, f
     }
 }
 
-void fs_fast_adam(size_t count, float *p, const float *g, float *m, float *v, const fs_adam_args *a) {
-    adam_consts k = {.gsc = a->grad_scale};
-    fs_adam_consts_init(&k.c, a);
+/* An optimizer's update of elements [i0, i0 + len): its 8-wide body, then its scalar tail. */
+typedef void (*opt_chunk)(size_t i0, size_t len, float *p, const float *g, float *m, float *v, const void *k);
+
+/* The update of count elements in fixed chunks of FS_FAST_RED_BLOCK over the threads (the
+ * bits do not depend on the split: the update is elementwise). */
+static void opt_chunks(size_t count, opt_chunk f, float *p, const float *g, float *m, float *v, const void *k) {
     size_t chunks = (count + FS_FAST_RED_BLOCK - 1) / FS_FAST_RED_BLOCK;
 #pragma omp parallel for schedule(static) num_threads(fs_cpu_threads()) if (count > FS_FAST_PAR_MIN)
     for (size_t ch = 0; ch < chunks; ch++) {
-        size_t i0 = ch * FS_FAST_RED_BLOCK, len = FS_MIN(count, i0 + FS_FAST_RED_BLOCK) - i0;
-        adam_simd(i0, len / 8, p, g, m, v, &k);
-        adam_scalar(i0 + len / 8 * 8, i0 + len, p, g, m, v, &k);
+        size_t i0 = ch * FS_FAST_RED_BLOCK;
+        f(i0, FS_MIN(count, i0 + FS_FAST_RED_BLOCK) - i0, p, g, m, v, k);
     }
+}
+
+static void adam_chunk(size_t i0, size_t len, float *p, const float *g, float *m, float *v, const void *k) {
+    adam_simd(i0, len / 8, p, g, m, v, k);
+    adam_scalar(i0 + len / 8 * 8, i0 + len, p, g, m, v, k);
+}
+
+void fs_fast_adam(size_t count, float *p, const float *g, float *m, float *v, const fs_adam_args *a) {
+    adam_consts k = {.gsc = a->grad_scale};
+    fs_adam_consts_init(&k.c, a);
+    opt_chunks(count, adam_chunk, p, g, m, v, &k);
 }
 
 /* AdaBelief elements [i0, i1) with the scalar formula, in the same operation order as
@@ -197,16 +199,15 @@ static void adabelief_simd(size_t i0, size_t n, float *p, const float *g, float 
     }
 }
 
+static void adabelief_chunk(size_t i0, size_t len, float *p, const float *g, float *m, float *s, const void *k) {
+    adabelief_simd(i0, len / 8, p, g, m, s, k);
+    adabelief_scalar(i0 + len / 8 * 8, i0 + len, p, g, m, s, k);
+}
+
 void fs_fast_adabelief(size_t count, float *p, const float *g, float *m, float *s, const fs_adam_args *a) {
     fs_adabelief_consts k;
     fs_adabelief_consts_init(&k, a);
-    size_t chunks = (count + FS_FAST_RED_BLOCK - 1) / FS_FAST_RED_BLOCK;
-#pragma omp parallel for schedule(static) num_threads(fs_cpu_threads()) if (count > FS_FAST_PAR_MIN)
-    for (size_t ch = 0; ch < chunks; ch++) {
-        size_t i0 = ch * FS_FAST_RED_BLOCK, len = FS_MIN(count, i0 + FS_FAST_RED_BLOCK) - i0;
-        adabelief_simd(i0, len / 8, p, g, m, s, &k);
-        adabelief_scalar(i0 + len / 8 * 8, i0 + len, p, g, m, s, &k);
-    }
+    opt_chunks(count, adabelief_chunk, p, g, m, s, &k);
 }
 
 void fs_fast_scale(size_t count, float *x, float s) {

@@ -241,19 +241,18 @@ static int check_sumsq(size_t n) {
     return f;
 }
 
-/* Every eps placement (kernels/ops.h fs_adam_variant) against the CPU reference; eps 1e-4
- * with small moments makes the placement matter. */
-static int check_adam(size_t n, fs_adam_variant variant, double eps) {
-    fs_adam_args a = {.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = eps, .step = 3, .grad_scale = 0.5f,
-                      .weight_decay = 0.01f, .variant = variant};
+/* One optimizer update (adam, or adabelief) on both backends from the same state; compares
+ * p and the two moments. */
+static int check_update(size_t n, int adabelief, const fs_adam_args *a, const char *what0) {
     float *p = ct_rand(n, 41, 0, -1, 1), *g = ct_rand(n, 41, 1, -1, 1), *m = ct_rand(n, 41, 2, -0.1f, 0.1f);
     float *v = ct_rand(n, 41, 3, 0, 0.01f);
     float *P = ct_up(be, p, n), *G = ct_up(be, g, n), *M = ct_up(be, m, n), *V = ct_up(be, v, n);
-    ref->adam(n, p, g, m, v, &a);
-    be->adam(n, P, G, M, V, &a);
+    (adabelief ? ref->adabelief : ref->adam)(n, p, g, m, v, a);
+    (adabelief ? be->adabelief : be->adam)(n, P, G, M, V, a);
     float *gp = ct_down(be, P, n), *gm = ct_down(be, M, n), *gv = ct_down(be, V, n);
-    char w[3][64];
-    for (int k = 0; k < 3; k++) snprintf(w[k], sizeof w[k], "adam (variant %d, eps %g) %c", variant, eps, "pmv"[k]);
+    const char *state = adabelief ? "pms" : "pmv";
+    char w[3][128];
+    for (int k = 0; k < 3; k++) snprintf(w[k], sizeof w[k], "%s %zu %c", what0, n, state[k]);
     fs_tol e = tol->cuda;
     int f = ct_close(w[0], gp, p, n, e.rtol, e.atol) + ct_close(w[1], gm, m, n, e.rtol, e.atol) +
             ct_close(w[2], gv, v, n, e.rtol, e.atol);
@@ -262,25 +261,23 @@ static int check_adam(size_t n, fs_adam_variant variant, double eps) {
     return f;
 }
 
+/* Every eps placement (kernels/ops.h fs_adam_variant) against the CPU reference; eps 1e-4
+ * with small moments makes the placement matter. */
+static int check_adam(size_t n, fs_adam_variant variant, double eps) {
+    fs_adam_args a = {.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = eps, .step = 3, .grad_scale = 0.5f,
+                      .weight_decay = 0.01f, .variant = variant};
+    char what[64];
+    snprintf(what, sizeof what, "adam (variant %d, eps %g)", variant, eps);
+    return check_update(n, 0, &a, what);
+}
+
 /* AdaBelief vs the CPU reference, lr_dropout off (0) or 0.3 (the same elements dropped). */
 static int check_adabelief(size_t n, float lr_dropout) {
     fs_adam_args a = {.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-6, .step = 3, .grad_scale = 0.5f,
                       .weight_decay = 0.01f, .lr_dropout = lr_dropout, .dropout_seed = 17};
-    float *p = ct_rand(n, 42, 0, -1, 1), *g = ct_rand(n, 42, 1, -1, 1), *m = ct_rand(n, 42, 2, -0.1f, 0.1f);
-    float *s = ct_rand(n, 42, 3, 0, 0.01f);
-    float *P = ct_up(be, p, n), *G = ct_up(be, g, n), *M = ct_up(be, m, n), *S = ct_up(be, s, n);
-    ref->adabelief(n, p, g, m, s, &a);
-    be->adabelief(n, P, G, M, S, &a);
-    float *gp = ct_down(be, P, n), *gm = ct_down(be, M, n), *gs = ct_down(be, S, n);
-    char w[3][80];
-    for (int k = 0; k < 3; k++)
-        snprintf(w[k], sizeof w[k], "adabelief %zu (lr_dropout %g) %c", n, lr_dropout, "pms"[k]);
-    fs_tol e = tol->cuda;
-    int f = ct_close(w[0], gp, p, n, e.rtol, e.atol) + ct_close(w[1], gm, m, n, e.rtol, e.atol) +
-            ct_close(w[2], gs, s, n, e.rtol, e.atol);
-    free(p), free(g), free(m), free(s), free(gp), free(gm), free(gs);
-    be->free(P), be->free(G), be->free(M), be->free(S);
-    return f;
+    char what[64];
+    snprintf(what, sizeof what, "adabelief (lr_dropout %g)", lr_dropout);
+    return check_update(n, 1, &a, what);
 }
 
 /* One non-conv case of the table; returns the failed checks. */
