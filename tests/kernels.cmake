@@ -10,6 +10,8 @@ fs_add_test(NAME kernels_adam SOURCES tests/kernels/test_adam.c ${FS_KTEST_HELPE
             LIBS fs_kernels LABELS unit TIMEOUT 30)
 fs_add_test(NAME kernels_adabelief SOURCES tests/kernels/test_adabelief.c ${FS_KTEST_HELPERS}
             LIBS fs_kernels LABELS unit TIMEOUT 30)
+fs_add_test(NAME kernels_dssim_window SOURCES tests/kernels/test_dssim_window.c ${FS_KTEST_HELPERS}
+            LIBS fs_kernels LABELS unit TIMEOUT 30)
 fs_add_test(NAME kernels_bench COMMAND $<TARGET_FILE:faceswarm> bench kernels --reps 1 --batch 2
             LABELS bench TIMEOUT 120)
 # The bench's self-check (the op case table's bench cases) on the CUDA kernels under the
