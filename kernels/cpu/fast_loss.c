@@ -56,7 +56,7 @@ double fs_fast_l1(int n, int h, int w, int c, const float *pred, const float *ta
  * derivatives (a ring of k rows again), and the transposed filters take those back to one
  * row of dpred. Everything stays in L1/L2; the sums run in a fixed order, so results do not
  * depend on the thread count. The filters are inlined with k = 11 as a constant for
- * faceswap's window (unrolled) and with k from the plan for the others. */
+ * faceswap's window (unrolled); other windows run them tap by tap over the row. */
 enum { ST_MX, ST_MY, ST_EXX, ST_EYY, ST_EXY, N_ST }; /* window statistics */
 enum { GR_MX, GR_EXX, GR_EXY, N_GR };                 /* their gradients that reach pred */
 
@@ -116,13 +116,31 @@ static inline __attribute__((always_inline)) void filter_y_k(const double *restr
         out[o] = a;
     }
 }
+/* The same sums tap by tap over the whole row (the o loop inner, so that it vectorises for a
+ * k known only at run time); each out[o] sees the same operations in the same order. */
+static void filter_x_taps(const double *restrict g, int k, int step, size_t n, const double *restrict in,
+                          double *restrict out) {
+    for (size_t o = 0; o < n; o++) out[o] = g[0] * in[o];
+    for (int j = 1; j < k; j++) {
+        const double *restrict src = in + (size_t)j * step;
+        for (size_t o = 0; o < n; o++) out[o] = fma(g[j], src[o], out[o]);
+    }
+}
+static void filter_y_taps(const double *restrict g, int k, const double *const *rows, size_t n,
+                          double *restrict out) {
+    for (size_t o = 0; o < n; o++) out[o] = g[0] * rows[0][o];
+    for (int i = 1; i < k; i++) {
+        const double *restrict src = rows[i];
+        for (size_t o = 0; o < n; o++) out[o] = fma(g[i], src[o], out[o]);
+    }
+}
 static void filter_x(const double *g, int k, int step, size_t n, const double *in, double *out) {
     if (k == FS_SSIM_K) filter_x_k(g, FS_SSIM_K, step, n, in, out);
-    else filter_x_k(g, k, step, n, in, out);
+    else filter_x_taps(g, k, step, n, in, out);
 }
 static void filter_y(const double *g, int k, const double *const *rows, size_t n, double *out) {
     if (k == FS_SSIM_K) filter_y_k(g, FS_SSIM_K, rows, n, out);
-    else filter_y_k(g, k, rows, n, out);
+    else filter_y_taps(g, k, rows, n, out);
 }
 
 /* Image row y: its five products, filtered along x into hring slot y % k. */
