@@ -11,8 +11,8 @@
 
 #include "data/dataset.h"
 #include "data/extract_int.h"
-#include "trainer/bench.h"
-#include "trainer/cli.h"
+#include "core/bench.h"
+#include "data/cli.h"
 
 #ifndef FS_DLIB_LANDMARKS
 #define FS_DLIB_LANDMARKS "/usr/share/dlib/shape_predictor_68_face_landmarks.dat"

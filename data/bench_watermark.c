@@ -11,9 +11,9 @@
 #include "data/synth.h"
 #include "data/watermark.h"
 #include "data/wm_attack.h"
-#include "trainer/bench.h"
-#include "trainer/cli.h"
-#include "trainer/config.h"
+#include "core/bench.h"
+#include "data/cli.h"
+#include "core/limits.h"
 
 #define RATE_MIN 0.99   /* detection rate on marked images, every transformation */
 #define FP_MAX 0.001    /* false positives per unmarked image, over all rows */

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "data/h5check.h"
-#include "trainer/config.h"
+#include "core/limits.h"
 
 #define ATTR_LEN 512
 

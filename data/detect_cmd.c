@@ -9,7 +9,7 @@
 #include "data/image.h"
 #include "data/watermark.h"
 #include "data/xmp.h"
-#include "trainer/cli.h"
+#include "data/cli.h"
 
 static const char HELP[] =
     "usage: faceswarm detect [--json] FILE...\n"

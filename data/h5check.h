@@ -10,7 +10,7 @@
 #include <hdf5.h>
 #include <stddef.h>
 
-#include "trainer/common.h"
+#include "core/common.h"
 
 /* Silences HDF5's own error printing (once per process). */
 void fs_h5_init(void);
