@@ -17,6 +17,12 @@ void fs_h5_init(void);
 void fs_h5_lock(void);
 void fs_h5_unlock(void);
 
+/* HDF5's reason for the API call that just failed (any later HDF5 call clears it): the
+ * innermost entry of its error stack, or "" when the stack is empty. Clears the stack.
+ * fs_h5_why gives it as " (HDF5: reason)" for a message, or "". Both return out. */
+const char *fs_h5_reason(char *out, size_t len);
+const char *fs_h5_why(char *out, size_t len);
+
 /* Fills e with "what (HDF5 call failed: HDF5's innermost reason)" and a hint (unless what
  * has one); the source location goes to the debug log only. Returns code. */
 int fs_h5_fail(fs_error *e, int code, const char *call, const char *file, int line, const char *fmt, ...)
