@@ -7,8 +7,8 @@
 #define FS_IDENTITY_MAX 63
 #define FS_IDENTITY_RULE "1 to 63 letters, digits, '_' or '-', not starting with '-'"
 
-#define FS_MAX_IDENTITIES 16                /* identities of a model (one decoder each), of a loader */
-#define FS_NAME_LEN (FS_IDENTITY_MAX + 1)   /* an identity name and its NUL */
-#define FS_PATH_LEN 1024                    /* path buffers of configs, datasets, outputs */
+#define FS_MAX_IDENTITIES 16              /* identities of a model (one decoder each), of a loader */
+#define FS_NAME_LEN (FS_IDENTITY_MAX + 1) /* an identity name and its NUL */
+#define FS_PATH_LEN 1024                  /* path buffers of configs, datasets, outputs */
 
 #endif

@@ -21,3 +21,6 @@ fs_add_test(NAME structure_symbols COMMAND ${Python3_EXECUTABLE} ${FS_STRUCTURE_
 # label build_alone, not part of the fast structure label).
 fs_add_test(NAME structure_build_alone COMMAND sh ${FS_STRUCTURE_TESTS}/build_alone.sh ${CMAKE_SOURCE_DIR}
             ${CMAKE_BINARY_DIR}/structure-alone 2 LABELS build_alone TIMEOUT 1200)
+# scripts/format: --check lists what differs from .clang-format and changes nothing.
+fs_add_test(NAME structure_format COMMAND bash ${FS_STRUCTURE_TESTS}/format.sh LABELS structure TIMEOUT 30)
+set_tests_properties(structure_format PROPERTIES SKIP_RETURN_CODE 77)
