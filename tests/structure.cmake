@@ -17,6 +17,9 @@ foreach(lib ${FS_LAYER_LIBS})
 endforeach()
 fs_add_test(NAME structure_symbols COMMAND ${Python3_EXECUTABLE} ${FS_STRUCTURE_TESTS}/layering.py symbols
             ${CMAKE_NM} ${FS_LAYER_ARGS} --one-way fs_comms:coord_state:coordinator LABELS structure TIMEOUT 60)
+# The symbol check can fail: planted wrong-direction calls in tiny archives are refused.
+fs_add_test(NAME structure_symbols_selftest COMMAND bash ${FS_STRUCTURE_TESTS}/selftest.sh ${CMAKE_C_COMPILER}
+            ${CMAKE_NM} ${Python3_EXECUTABLE} LABELS structure TIMEOUT 30)
 # Each library builds alone, in dependency order, in a fresh tree (a few minutes on two cores:
 # label build_alone, not part of the fast structure label).
 fs_add_test(NAME structure_build_alone COMMAND sh ${FS_STRUCTURE_TESTS}/build_alone.sh ${CMAKE_SOURCE_DIR}
