@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 #include "comms/world.h"
-#include "trainer/common.h"
+#include "core/common.h"
 
 typedef struct fs_allreduce fs_allreduce;
 

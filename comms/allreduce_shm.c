@@ -58,7 +58,8 @@ static size_t round_up(size_t x, size_t a) { return (x + a - 1) / a * a; }
 /* ---------------------------------------------------------------- open */
 static int split_node(fs_world *w, MPI_Comm *node, fs_error *e) {
     const char *t = getenv("FACESWARM_TEST_RANKS_PER_NODE");
-    int k = t && *t ? atoi(t) : 0;
+    int k = 0; /* a test hook: anything but a whole positive number means "not set" */
+    if (t && *t && fs_parse_int("FACESWARM_TEST_RANKS_PER_NODE", t, 1, 1 << 20, &k, NULL)) k = 0;
     if (k > 0) FS_MPI_TRY(e, MPI_Comm_split(w->comm, w->rank / k, w->rank, node));
     else FS_MPI_TRY(e, MPI_Comm_split_type(w->comm, MPI_COMM_TYPE_SHARED, w->rank, MPI_INFO_NULL, node));
     return 0;

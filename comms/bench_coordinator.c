@@ -31,8 +31,8 @@
 
 #include "comms/coord_client.h"
 #include "comms/protocol.h"
-#include "trainer/bench.h"
-#include "trainer/cli.h"
+#include "core/bench.h"
+#include "comms/cli.h"
 
 #define MAX_SIZES 16
 #define SEQ_OFFSET 20 /* header: magic 4, version 1, type 1, flags 2, rank 4, inc 8 */

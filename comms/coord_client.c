@@ -16,7 +16,7 @@
 #include <string.h>
 #include <zmq.h>
 
-#include "comms/coord_json.h"
+#include "core/json.h"
 #include "comms/coord_keys.h"
 #include "comms/protocol.h"
 

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "trainer/common.h"
+#include "core/common.h"
 
 #define FS_COORD_BUFFER 10000 /* messages buffered per rank while unacknowledged */
 #define FS_COORD_SPREAD_S 0.05 /* s: sequenced messages of a job's ranks are spread over this (fs_coord_send_delay) */

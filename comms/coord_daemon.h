@@ -9,10 +9,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "comms/coord_json.h"
+#include "core/json.h"
 #include "comms/protocol.h"
 #include "comms/tfevents.h"
-#include "trainer/common.h"
+#include "core/common.h"
 
 #define COORD_PATH 4096
 

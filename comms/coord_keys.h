@@ -6,7 +6,7 @@
 #ifndef FACESWARM_COORD_KEYS_H
 #define FACESWARM_COORD_KEYS_H
 
-#include "trainer/common.h"
+#include "core/common.h"
 
 typedef struct fs_coord_keys {
     char server_public[41], server_secret[41]; /* Z85, 40 characters */

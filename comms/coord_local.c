@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "comms/coord_client.h"
-#include "comms/coord_json.h"
+#include "core/json.h"
 #include "comms/protocol.h"
 
 #define SPAWN_WAIT_S 10.0

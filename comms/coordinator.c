@@ -16,7 +16,7 @@
 
 #include "comms/coord_daemon.h"
 #include "comms/coord_keys.h"
-#include "trainer/cli.h"
+#include "comms/cli.h"
 
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define MONITOR_ENDPOINT "inproc://faceswarm.coord.monitor"

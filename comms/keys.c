@@ -9,7 +9,7 @@
 #include <zmq.h>
 
 #include "comms/coord_keys.h"
-#include "trainer/cli.h"
+#include "comms/cli.h"
 
 #define Z85_CHARS "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#"
 

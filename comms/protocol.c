@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "comms/coord_json.h"
-#include "trainer/common.h"
+#include "core/json.h"
+#include "core/common.h"
 
 /* ---------------------------------------------------------------- writer */
 typedef struct wr {

@@ -9,7 +9,7 @@
 
 #include "comms/coord_keys.h"
 #include "comms/protocol.h"
-#include "trainer/cli.h"
+#include "comms/cli.h"
 
 typedef struct status_opts {
     const char *address, *run, *keys;

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "trainer/common.h"
+#include "core/common.h"
 
 typedef struct fs_tfevents {
     FILE *f;

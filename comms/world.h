@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "trainer/common.h"
+#include "core/common.h"
 
 typedef struct fs_world {
     int rank, size;             /* in MPI_COMM_WORLD */

@@ -10,8 +10,8 @@
 #include <stdint.h>
 
 #include "data/align.h"
-#include "trainer/common.h"
-#include "trainer/config.h" /* FS_PATH_LEN */
+#include "core/common.h"
+#include "core/limits.h" /* FS_PATH_LEN */
 
 typedef struct fs_align_rec {
     int64_t frame;                 /* frame index in the source */

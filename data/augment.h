@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#include "trainer/common.h"
+#include "core/common.h"
 
 typedef struct fs_augment_opts {
     float rotation; /* degrees, +- */

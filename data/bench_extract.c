@@ -11,8 +11,8 @@
 
 #include "data/dataset.h"
 #include "data/extract_int.h"
-#include "trainer/bench.h"
-#include "trainer/cli.h"
+#include "core/bench.h"
+#include "data/cli.h"
 
 #ifndef FS_DLIB_LANDMARKS
 #define FS_DLIB_LANDMARKS "/usr/share/dlib/shape_predictor_68_face_landmarks.dat"
@@ -34,18 +34,23 @@ static int parse(bench *B, int argc, char **argv) {
                                          {"min-face", required_argument, 0, 'm'}, {"every", required_argument, 0, 'e'},
                                          {"json", no_argument, 0, 'j'},          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    int c;
+    int c, rc = 0;
+    fs_error e = {0};
     optind = 0;
-    while ((c = getopt_long(argc, argv, "n:s:m:e:jh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'n': B->o.chunk = atoi(optarg); break;
-        case 's': B->o.size = atoi(optarg); break;
-        case 'm': B->o.min_face = atoi(optarg); break;
-        case 'e': B->o.every = atoi(optarg); break;
+    while (rc == 0 && (c = getopt_long(argc, argv, "n:s:m:e:jh", opts, NULL)) != -1) {
+        switch (c) { /* the ranges of `faceswarm extract` (data/extract_cmd.c) */
+        case 'n': rc = fs_parse_int("--frames", optarg, 1, 100000, &B->o.chunk, &e); break;
+        case 's': rc = fs_parse_int("--size", optarg, 16, 1024, &B->o.size, &e); break;
+        case 'm': rc = fs_parse_int("--min-face", optarg, 40, 4096, &B->o.min_face, &e); break;
+        case 'e': rc = fs_parse_int("--every", optarg, 1, 1000000, &B->o.every, &e); break;
         case 'j': B->json = 1; break;
         case 'h': fputs(HELP, stdout); return -1;
         default: fprintf(stderr, "error: bench extract: unknown option\n  hint: faceswarm bench extract --help\n"); return 2;
         }
+    }
+    if (rc) {
+        fprintf(stderr, "error: bench extract: %s\n", e.msg);
+        return rc;
     }
     if (optind >= argc) {
         fprintf(stderr, "error: bench extract: no INPUT given\n  hint: a video, images or a folder\n");

@@ -11,10 +11,10 @@
 #include "data/synth.h"
 #include "data/watermark.h"
 #include "data/wm_attack.h"
+#include "core/bench.h"
+#include "core/limits.h"
+#include "data/cli.h"
 #include "data/wm_video.h"
-#include "trainer/bench.h"
-#include "trainer/cli.h"
-#include "trainer/config.h"
 
 #define RATE_MIN 0.99   /* detection rate on marked images, every transformation */
 #define FP_MAX 0.001    /* false positives per unmarked image, over all rows */
@@ -324,23 +324,16 @@ static int parse(bench *B, int argc, char **argv, fs_error *e) {
     optind = 0;
     while ((c = getopt_long(argc, argv, "n:p:t:js:u:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'n': {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (*end || v < 1 || v > 100000)
-                return fs_errorf(e, FS_EXIT_BADINPUT, "bench watermark: --trials '%s'; expected 1..100000", optarg);
-            B->trials = (int)v;
+        case 'n':
+            if (fs_parse_int("--trials", optarg, 1, 100000, &B->trials, e))
+                return fs_error_prefix(e, "bench watermark: "), e->code;
             break;
-        }
         case 'p': if (add_photo(B, optarg, e)) return e->code; break;
         case 's': if (parse_sizes(B, optarg, e)) return e->code; break;
-        case 'u': {
-            char *end;
-            B->extra_unmarked = strtol(optarg, &end, 10);
-            if (*end || B->extra_unmarked < 0 || B->extra_unmarked > 10000000)
-                return fs_errorf(e, FS_EXIT_BADINPUT, "bench watermark: --unmarked '%s'; expected 0..10000000", optarg);
+        case 'u':
+            if (fs_parse_long("--unmarked", optarg, 0, 10000000, &B->extra_unmarked, e))
+                return fs_error_prefix(e, "bench watermark: "), e->code;
             break;
-        }
         case 't': B->tmpdir = optarg; break;
         case 'j': B->json = 1; break;
         case 'h': fputs(HELP, stdout); return -1;

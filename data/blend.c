@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "data/align.h"
-#include "trainer/common.h"
+#include "core/common.h"
 
 /* A blended weight below this changes no pixel by a quarter level: it counts as 0, so that
  * the rounding of the running sums never touches a pixel outside the feathered mask. */

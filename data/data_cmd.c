@@ -7,8 +7,8 @@
 #include "data/dataset.h"
 #include "data/import.h"
 #include "data/synth.h"
-#include "trainer/cli.h"
-#include "trainer/config.h"
+#include "data/cli.h"
+#include "core/limits.h"
 
 #define SYNTH_DEFAULT_COUNT 2000
 

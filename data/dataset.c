@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "data/h5check.h"
-#include "trainer/config.h"
+#include "core/limits.h"
 
 #define ATTR_LEN 512
 
@@ -189,9 +189,10 @@ static int check_path(const char *path, fs_error *e) {
                          "or faceswarm data import", path);
     htri_t is = H5Fis_hdf5(path);
     if (is <= 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: not an HDF5 file (no HDF5 signature found)\n"
-                         "  hint: the file is truncated, corrupted or of another format", path);
+        char why[300];
+        fs_h5_why(why, sizeof why);
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: not an HDF5 file (no HDF5 signature found)%s\n"
+                         "  hint: the file is truncated, corrupted or of another format", path, why);
     }
     return 0;
 }

@@ -15,7 +15,7 @@
 
 #include <stdint.h>
 
-#include "trainer/common.h"
+#include "core/common.h"
 
 #define FS_FACES_FORMAT "faceswarm.faces"
 #define FS_FACES_VERSION 2 /* v2 = v1 + checksums; v1 files are still read (with a notice) */

@@ -14,7 +14,7 @@
 #include "data/watermark.h"
 #include "data/wm_video.h"
 #include "data/xmp.h"
-#include "trainer/cli.h"
+#include "data/cli.h"
 
 static const char HELP[] =
     "usage: faceswarm detect [--json] [--every K] [--orientations] FILE...\n"

@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#include "trainer/common.h"
+#include "core/common.h"
 
 #define FS_EXTRACT_CHUNK_DEFAULT 64 /* frames per chunk (part file) */
 #define FS_EXTRACT_MAX_FACES 16    /* faces kept per frame with --faces all */

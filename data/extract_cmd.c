@@ -7,7 +7,7 @@
 
 #include "data/align.h"
 #include "data/extract.h"
-#include "trainer/cli.h"
+#include "data/cli.h"
 
 #ifndef FS_DLIB_LANDMARKS
 #define FS_DLIB_LANDMARKS "/usr/share/dlib/shape_predictor_68_face_landmarks.dat"

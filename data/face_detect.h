@@ -6,7 +6,7 @@
  * dlib's (iBUG 300-W) 68-point numbering: 0-16 jaw, 17-26 brows, 27-35 nose, 36-47 eyes,
  * 48-67 mouth. Detection is deterministic: the same image gives the same faces.
  *
- * The header is plain C and self-contained (no trainer/common.h: that header is C11, not
+ * The header is plain C and self-contained (no core/common.h: that header is C11, not
  * C++); errors come back as text in err[errlen]. */
 #ifndef FACESWARM_DATA_FACE_DETECT_H
 #define FACESWARM_DATA_FACE_DETECT_H

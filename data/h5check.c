@@ -24,6 +24,21 @@ static herr_t first_error(unsigned n, const H5E_error2_t *err, void *data) {
     return 0;
 }
 
+const char *fs_h5_reason(char *out, size_t len) {
+    char why[256] = "";
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, first_error, why);
+    H5Eclear2(H5E_DEFAULT);
+    snprintf(out, len, "%s", why);
+    return out;
+}
+
+const char *fs_h5_why(char *out, size_t len) {
+    char why[256];
+    if (fs_h5_reason(why, sizeof why)[0]) snprintf(out, len, " (HDF5: %s)", why);
+    else if (len) out[0] = 0;
+    return out;
+}
+
 int fs_h5_fail(fs_error *e, int code, const char *call, const char *file, int line, const char *fmt, ...) {
     char what[1024], why[256] = "";
     va_list ap;
@@ -59,8 +74,9 @@ static int read_string(hid_t a, hid_t ft, const char *file, const char *name, ch
     int rc = -1;
     /* HDF5 converts no string between character sets: read in the file's own (h5py writes UTF-8). */
     if (mt < 0 || H5Tset_cset(mt, H5Tget_cset(ft)) < 0) {
-        rc = REFUSE("%s: attribute '%s' has a character set this HDF5 cannot read\n"
-                       "  hint: store it as an ASCII or UTF-8 string", file, name);
+        char why[300];
+        rc = REFUSE("%s: attribute '%s' has a character set this HDF5 cannot read%s\n"
+                       "  hint: store it as an ASCII or UTF-8 string", file, name, fs_h5_why(why, sizeof why));
     } else if (H5Tis_variable_str(ft) > 0) {
         char *v = NULL;
         if (H5Tset_size(mt, H5T_VARIABLE) >= 0 && H5Aread(a, mt, &v) >= 0) {

@@ -10,12 +10,18 @@
 #include <hdf5.h>
 #include <stddef.h>
 
-#include "trainer/common.h"
+#include "core/common.h"
 
 /* Silences HDF5's own error printing (once per process). */
 void fs_h5_init(void);
 void fs_h5_lock(void);
 void fs_h5_unlock(void);
+
+/* HDF5's reason for the API call that just failed (any later HDF5 call clears it): the
+ * innermost entry of its error stack, or "" when the stack is empty. Clears the stack.
+ * fs_h5_why gives it as " (HDF5: reason)" for a message, or "". Both return out. */
+const char *fs_h5_reason(char *out, size_t len);
+const char *fs_h5_why(char *out, size_t len);
 
 /* Fills e with "what (HDF5 call failed: HDF5's innermost reason)" and a hint (unless what
  * has one); the source location goes to the debug log only. Returns code. */

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "trainer/config.h"
+#include "core/limits.h"
 
 /* ---------------------------------------------------------------- shared */
 /* Checked from the header, before any pixel buffer exists: a few bytes can claim 30000 x 30000. */

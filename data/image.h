@@ -15,7 +15,7 @@
 
 #include <stdint.h>
 
-#include "trainer/common.h"
+#include "core/common.h"
 
 #define FS_IMAGE_MAX_SIDE 16384                  /* px, width or height */
 #define FS_IMAGE_MAX_PIXELS (64L * 1024 * 1024)  /* width x height: 192 MB of RGB */

@@ -9,7 +9,7 @@
 
 #include "data/dataset.h"
 #include "data/image.h"
-#include "trainer/config.h"
+#include "core/limits.h"
 
 typedef struct file_list {
     char **v;

@@ -3,7 +3,7 @@
 #ifndef FACESWARM_DATA_IMPORT_H
 #define FACESWARM_DATA_IMPORT_H
 
-#include "trainer/common.h"
+#include "core/common.h"
 
 typedef struct fs_import_opts {
     const char *identity, *consent, *source;

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "data/augment.h"
-#include "trainer/config.h"
+#include "core/limits.h"
 
 typedef struct perm_cache {
     uint32_t *perm;    /* [N_i] */

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #include "data/dataset.h"
-#include "trainer/common.h"
+#include "core/common.h"
 
 typedef struct fs_loader fs_loader;
 typedef struct fs_batch {

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "data/dataset.h"
-#include "trainer/config.h"
+#include "core/limits.h"
 
 /* Inline min/max: libm's fminf/fmaxf are out-of-line legacy-SSE calls (slow in threads that
  * inherit dirty upper AVX state; see augment.c). */

@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "trainer/common.h"
+#include "core/common.h"
 
 typedef struct fs_synth_identity {
     float face_w, face_h, jaw;          /* half-width, half-height (of 1), chin narrowing 0..1 */

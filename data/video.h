@@ -8,8 +8,8 @@
 
 #include <stdint.h>
 
-#include "trainer/common.h"
-#include "trainer/config.h" /* FS_PATH_LEN */
+#include "core/common.h"
+#include "core/limits.h" /* FS_PATH_LEN */
 
 typedef struct fs_video_info {
     int width, height; /* px */

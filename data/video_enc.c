@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "data/video_labels.h"
-#include "trainer/config.h" /* FS_PATH_LEN */
+#include "core/limits.h" /* FS_PATH_LEN */
 
 static int av_err(fs_error *e, int code, const char *path, const char *what, int err, const char *hint) {
     char text[AV_ERROR_MAX_STRING_SIZE] = "";

@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "data/xmp.h" /* fs_provenance */
-#include "trainer/common.h"
+#include "core/common.h"
 
 #define FS_VENC_CRF_DEFAULT 18 /* libx264: visually lossless for most footage */
 #define FS_VENC_PRESET_DEFAULT "medium"

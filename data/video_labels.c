@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 
 #include "data/watermark.h"
-#include "trainer/config.h"
+#include "core/limits.h"
 
 /* XMP specification part 3, 1.2.7: the MP4 uuid box of XMP. */
 static const uint8_t XMP_UUID[16] = {0xBE, 0x7A, 0xCF, 0xCB, 0x97, 0xA9, 0x42, 0xE8,

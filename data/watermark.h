@@ -14,7 +14,7 @@
 
 #include <stdint.h>
 
-#include "trainer/common.h"
+#include "core/common.h"
 
 #define FS_WM_KEY 0x66616365737761ULL /* "faceswa": public, fixed (docs/provenance.md) */
 #define FS_WM_MIN_SIDE 32             /* smallest region that can carry or be searched for a mark */

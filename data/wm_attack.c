@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "trainer/config.h"
+#include "core/limits.h"
 
 /* ---------------------------------------------------------------- JPEG */
 typedef struct jerr {

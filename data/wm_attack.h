@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "trainer/common.h"
+#include "core/common.h"
 
 /* JPEG-compresses rgb at quality (1..100, 4:2:0 as libjpeg's default) and decodes it again in
  * place. Returns 0, or FS_EXIT_FAIL with libjpeg's message. */

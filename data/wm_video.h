@@ -8,7 +8,7 @@
 #define FACESWARM_DATA_WM_VIDEO_H
 
 #include "data/watermark.h"
-#include "trainer/common.h"
+#include "core/common.h"
 
 #define FS_WM_VIDEO_EVERY 5 /* default: every 5th frame (5 a second at 25 frames/s) */
 

@@ -9,7 +9,7 @@
 
 #include "data/image.h"
 #include "data/watermark.h"
-#include "trainer/config.h"
+#include "core/limits.h"
 
 /* ---------------------------------------------------------------- building */
 typedef struct sbuf {

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "trainer/common.h"
+#include "core/common.h"
 
 #define FS_IPTC_DST "http://cv.iptc.org/newscodes/digitalsourcetype/"
 #define FS_IPTC_TRAINED FS_IPTC_DST "trainedAlgorithmicMedia"                    /* generated faces */

@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "kernels/ops.h"
-#include "trainer/bench.h"
-#include "trainer/common.h"
+#include "core/bench.h"
+#include "core/common.h"
 #ifdef FS_KBENCH_HAVE_CUDA
 #include "kernels/cuda/cuda_backend.h"
 #endif

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "trainer/common.h"
+#include "core/common.h"
 
 typedef enum { FS_DEV_CPU = 0, FS_DEV_CUDA = 1 } fs_device;
 

@@ -18,7 +18,7 @@
 
 #include "comms/coord_keys.h"
 #include "trainer/cli.h"
-#include "trainer/common.h"
+#include "core/common.h"
 #include "trainer/config.h"
 
 #define SUBMIT_MAX_SETS 64

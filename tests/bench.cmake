@@ -1,4 +1,4 @@
-# Tests of the benchmark harness (prefix bench_, trainer/bench.h): every `faceswarm bench` run
+# Tests of the benchmark harness (prefix bench_, core/bench.h): every `faceswarm bench` run
 # with tiny options, its --json output parsed line by line against the one schema, and its
 # table output's '#' header, units row and `# wrong N`.
 set(FS_BENCH_TEST_DIR ${CMAKE_CURRENT_SOURCE_DIR}/bench)

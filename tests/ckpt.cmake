@@ -18,7 +18,7 @@ fs_add_test(NAME ckpt_fuzz_corpus SOURCES tests/fuzz/replay_files.c tests/fuzz/f
 if(FACESWARM_FUZZ)
   fs_add_h5_fuzzer(NAME fuzz_checkpoint SOURCES tests/fuzz/fuzz_checkpoint.c trainer/checkpoint.c)
 endif()
-foreach(t fixtures_v1 cli)
+foreach(t fixtures_v1 cli h5_reason)
   fs_add_test(NAME ckpt_${t} COMMAND bash ${CMAKE_SOURCE_DIR}/tests/ckpt/${t}.sh LABELS unit TIMEOUT 120)
 endforeach()
 fs_add_test(NAME ckpt_resume_tamper COMMAND bash ${CMAKE_SOURCE_DIR}/tests/ckpt/resume_tamper.sh

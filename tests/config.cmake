@@ -14,7 +14,7 @@ if(FACESWARM_FUZZ)
                         "  hint: cmake -DCMAKE_C_COMPILER=clang -DFACESWARM_FUZZ=ON ...")
   endif()
   add_executable(fuzz_config ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_config.c ${CMAKE_SOURCE_DIR}/trainer/config.c
-                ${CMAKE_SOURCE_DIR}/trainer/common.c)
+                ${FS_CORE_SOURCES_ABS})
   target_compile_options(fuzz_config PRIVATE -fsanitize=fuzzer,address,undefined -g)
   target_link_options(fuzz_config PRIVATE -fsanitize=fuzzer,address,undefined)
   target_link_libraries(fuzz_config PRIVATE PkgConfig::YAML ${MATH_LIB})

@@ -12,7 +12,7 @@ if(FACESWARM_FUZZ)
                         "  hint: cmake -DCMAKE_C_COMPILER=clang -DFACESWARM_FUZZ=ON ...")
   endif()
   add_executable(fuzz_protocol ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_protocol.c ${CMAKE_SOURCE_DIR}/comms/protocol.c
-                 ${CMAKE_SOURCE_DIR}/comms/coord_json.c ${CMAKE_SOURCE_DIR}/trainer/common.c)
+                 ${FS_CORE_SOURCES_ABS})
   target_compile_definitions(fuzz_protocol PRIVATE FS_GIT_COMMIT="fuzz")
   target_compile_options(fuzz_protocol PRIVATE -fsanitize=fuzzer,address,undefined -g)
   target_link_options(fuzz_protocol PRIVATE -fsanitize=fuzzer,address,undefined)
@@ -42,8 +42,8 @@ fs_add_test(NAME coord_rebuild_fuzz_corpus SOURCES tests/coord/fuzz_dir_replay.c
 fs_add_test(NAME coord_keys_fuzz_corpus SOURCES tests/coord/fuzz_dir_replay.c tests/fuzz/fuzz_keys.c LIBS fs_comms
             ARGS keys 10 LABELS unit TIMEOUT 60)
 if(FACESWARM_FUZZ)
-  set(FS_COORD_FUZZ_SRCS comms/coord_state.c comms/tfevents.c comms/coord_json.c comms/protocol.c comms/keys.c
-      trainer/common.c)
+  set(FS_COORD_FUZZ_SRCS comms/coord_state.c comms/tfevents.c comms/protocol.c comms/keys.c
+      ${FS_CORE_SOURCES})
   foreach(t coord_rebuild keys)
     set(srcs)
     foreach(s ${FS_COORD_FUZZ_SRCS})

@@ -16,7 +16,7 @@ fs_add_test(NAME data_cli COMMAND sh ${FS_DATA_TEST_DIR}/cli.sh LABELS unit TIME
 #   build-fuzz/tests/fuzz_image -max_total_time=300 -max_len=8192 -rss_limit_mb=2048 corpus-work tests/fuzz/corpus/image
 fs_add_test(NAME data_fuzz_image SOURCES tests/fuzz/replay.c tests/fuzz/fuzz_image.c LIBS fs_data
             ARGS image 15 20000 LABELS unit TIMEOUT 120)
-fs_add_fuzz_target(NAME fuzz_image SOURCES tests/fuzz/fuzz_image.c data/image.c trainer/common.c
+fs_add_fuzz_target(NAME fuzz_image SOURCES tests/fuzz/fuzz_image.c data/image.c ${FS_CORE_SOURCES}
                    LIBS PkgConfig::PNG PkgConfig::JPEG ${MATH_LIB})
 # Checksums from every writer, tampering refused; strings as other tools write them; h5py.
 fs_add_test(NAME data_checksums SOURCES ${FS_DATA_TEST_DIR}/test_checksums.c LIBS fs_data LABELS unit TIMEOUT 30)

@@ -14,7 +14,7 @@
 #include "data/video.h"
 #include "data/video_enc.h"
 #include "data/watermark.h"
-#include "trainer/bench.h"
+#include "core/bench.h"
 #include "trainer/cli.h"
 #include "trainer/convert_int.h"
 

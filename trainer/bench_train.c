@@ -16,7 +16,7 @@
 #include "comms/allreduce.h"
 #include "comms/world.h"
 #include "kernels/cpu/cpu.h"
-#include "trainer/bench.h"
+#include "core/bench.h"
 #include "trainer/cli.h"
 #include "trainer/train.h"
 

@@ -20,7 +20,7 @@
 static herr_t find_errno(unsigned n, const H5E_error2_t *err, void *data) {
     (void)n;
     const char *p = err->desc ? strstr(err->desc, "errno = ") : NULL;
-    if (p && *(int *)data == 0) *(int *)data = atoi(p + 8);
+    if (p && *(int *)data == 0) *(int *)data = (int)strtol(p + 8, NULL, 10);
     return 0;
 }
 
@@ -41,11 +41,13 @@ static const char *write_hint(int err) {
 /* "PATH: cannot WHAT: strerror\n  hint: ..." for a failed write (e set, returns FS_EXIT_FAIL). */
 static int write_fail(fs_error *e, const char *path, const char *what, long n_params) {
     int err = 0, saved = errno;
+    char why[256];
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, find_errno, &err);
-    H5Eclear2(H5E_DEFAULT);
+    fs_h5_reason(why, sizeof why); /* HDF5's own words, when there is no errno */
     if (err == 0) err = saved;
-    return fs_errorf(e, FS_EXIT_FAIL, "%s: cannot %s: %s (the checkpoint needs about %.1f MB)\n  hint: %s", path, what,
-                     err ? strerror(err) : "HDF5 gave no reason", 12.0 * (double)n_params / 1e6, write_hint(err));
+    return fs_errorf(e, FS_EXIT_FAIL, "%s: cannot %s: %s%s (the checkpoint needs about %.1f MB)\n  hint: %s", path,
+                     what, err ? strerror(err) : why[0] ? "HDF5: " : "HDF5 gave no reason", err ? "" : why,
+                     12.0 * (double)n_params / 1e6, write_hint(err));
 }
 
 /* Every write is checked; a failure names the file, what was being written and why. */
@@ -131,9 +133,10 @@ static int write_meta(hid_t f, const fs_ckpt_meta *m) {
 static hid_t open_named(hid_t f, const char *path, const char *name, fs_error *e) {
     hid_t d = H5Lexists(f, name, H5P_DEFAULT) > 0 ? H5Dopen2(f, name, H5P_DEFAULT) : -1;
     if (d >= 0) return d;
-    H5Eclear2(H5E_DEFAULT);
-    fs_errorf(e, FS_EXIT_BADINPUT, "%s: dataset /%s is missing or unreadable\n  hint: the file is not a complete "
-              "faceswarm checkpoint; resume from an older one", path, name);
+    char why[300];
+    fs_h5_why(why, sizeof why);
+    fs_errorf(e, FS_EXIT_BADINPUT, "%s: dataset /%s is missing or unreadable%s\n  hint: the file is not a complete "
+              "faceswarm checkpoint; resume from an older one", path, name, why);
     return -1;
 }
 
@@ -150,9 +153,10 @@ static int canon_dataset(hid_t f, const char *path, const char *name, fs_h5_cano
     H5T_class_t cls = t >= 0 ? H5Tget_class(t) : H5T_NO_CLASS;
     hssize_t n = s >= 0 ? H5Sget_simple_extent_npoints(s) : -1;
     int rc = 0;
+    char why[300];
     if (cls == H5T_NO_CLASS || n < 0)
-        rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: /%s has an unreadable type or shape\n  hint: the file is "
-                       "damaged; resume from an older checkpoint", path, name);
+        rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: /%s has an unreadable type or shape%s\n  hint: the file is "
+                       "damaged; resume from an older checkpoint", path, name, fs_h5_why(why, sizeof why));
     else
         fs_h5_canon_add(c, "/%s %c%zu %lld\n", name, cls == H5T_FLOAT ? 'f' : cls == H5T_STRING ? 's' : 'o',
                         H5Tis_variable_str(t) > 0 ? (size_t)0 : H5Tget_size(t), (long long)n);
@@ -212,9 +216,13 @@ done:
 }
 
 /* ---------------------------------------------------------------- reading */
+/* "PATH: WHAT (the file is damaged) (HDF5: its reason)": HDF5's error stack, if a call of it
+ * failed, says why (read and cleared here). */
 static int damaged(fs_error *e, const char *path, const char *what) {
-    return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s (the file is damaged)\n  hint: resume from an older checkpoint",
-                     path, what);
+    char why[300];
+    fs_h5_why(why, sizeof why);
+    return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s (the file is damaged)%s\n  hint: resume from an older checkpoint",
+                     path, what, why);
 }
 
 /* Opens /name and checks that its n elements of elem bytes can be in the file at all (a
@@ -265,7 +273,6 @@ static int read_checked(hid_t f, const char *path, const char *name, hid_t memty
         char what[64];
         snprintf(what, sizeof what, "cannot read /%s", name);
         if (H5Dread(d, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
-            H5Eclear2(H5E_DEFAULT);
             rc = damaged(e, path, what);
         } else {
             fs_checksum_hex(fs_checksum64(buf, (size_t)n * elem), sum_out);
@@ -438,16 +445,17 @@ static int ckpt_read(const char *path, long n_params_expected, fs_ckpt_meta *met
     if (fs_is_dir(path))
         return fs_errorf(e, FS_EXIT_BADINPUT, "%s: is a directory, expected a checkpoint file\n  hint: name a file "
                          "such as RUN/checkpoints/ckpt-0000001000.h5", path);
+    char why[300];
     if (H5Fis_hdf5(path) <= 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: not an HDF5 file (truncated or damaged)\n  hint: resume "
-                         "from an older checkpoint", path);
+        fs_h5_why(why, sizeof why);
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: not an HDF5 file (truncated or damaged)%s\n  hint: resume "
+                         "from an older checkpoint", path, why);
     }
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: HDF5 cannot open it (damaged)\n  hint: resume from an older "
-                         "checkpoint", path);
+        fs_h5_why(why, sizeof why);
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: HDF5 cannot open it (damaged)%s\n  hint: resume from an older "
+                         "checkpoint", path, why);
     }
     int rc = read_all(f, path, n_params_expected, meta, params, adam_m, adam_v, sums, e);
     if (rc && !(e && e->code)) fs_errorf(e, FS_EXIT_BADINPUT, "%s: cannot be read (damaged)", path);

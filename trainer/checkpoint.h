@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "trainer/common.h"
+#include "core/common.h"
 #include "trainer/config.h" /* FS_PATH_LEN */
 
 #define FS_CKPT_FORMAT "faceswarm.checkpoint"

@@ -10,12 +10,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "trainer/common.h"
+#include "core/common.h"
 
-#define FS_MAX_IDENTITIES 16
-#define FS_MAX_BLOCKS 8
-#define FS_NAME_LEN (FS_IDENTITY_MAX + 1)
-#define FS_PATH_LEN 1024
+#define FS_MAX_BLOCKS 8 /* FS_MAX_IDENTITIES, FS_NAME_LEN, FS_PATH_LEN: core/limits.h */
 
 typedef struct fs_config {
     char source[FS_PATH_LEN]; /* the file it was read from, "" for the embedded defaults */

@@ -1,4 +1,6 @@
-/* main.c — the faceswarm binary: one program, subcommands dispatched from one table. */
+/* main.c — the faceswarm binary: one program, subcommands dispatched from one table. The
+ * table names the functions themselves (declared in trainer/cli.h, data/cli.h, comms/cli.h),
+ * so the linker pulls each subcommand out of the library that defines it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,7 +8,7 @@
 
 #include "kernels/cpu/cpu.h"
 #include "trainer/cli.h"
-#include "trainer/common.h"
+#include "core/common.h"
 
 typedef int (*cmd_fn)(int, char **);
 typedef struct command {
@@ -14,29 +16,6 @@ typedef struct command {
     cmd_fn fn;
     const char *help;
 } command;
-
-/* A subcommand whose module is not linked into this build resolves to NULL and is reported
- * as missing rather than failing the whole link. */
-#pragma weak cmd_train
-#pragma weak cmd_model
-#pragma weak cmd_checkpoint
-#pragma weak cmd_swap
-#pragma weak cmd_convert
-#pragma weak cmd_data
-#pragma weak cmd_extract
-#pragma weak cmd_coordinator
-#pragma weak cmd_status
-#pragma weak cmd_keys
-#pragma weak cmd_submit
-#pragma weak cmd_detect
-#pragma weak bench_kernels
-#pragma weak bench_loader
-#pragma weak bench_extract
-#pragma weak bench_convert
-#pragma weak bench_train
-#pragma weak bench_allreduce
-#pragma weak bench_coordinator
-#pragma weak bench_watermark
 
 static int cmd_bench(int argc, char **argv);
 
@@ -75,7 +54,7 @@ static void usage(FILE *f, const command *table, size_t n, const char *prefix) {
                    "was raised\n");
     fprintf(f, "\ncommands:\n");
     for (size_t i = 0; i < n; i++)
-        fprintf(f, "  %-12s %s%s\n", table[i].name, table[i].help, table[i].fn ? "" : " [not in this build]");
+        fprintf(f, "  %-12s %s\n", table[i].name, table[i].help);
 }
 
 static int dispatch(const command *table, size_t n, const char *prefix, int argc, char **argv) {
@@ -85,10 +64,6 @@ static int dispatch(const command *table, size_t n, const char *prefix, int argc
     }
     for (size_t i = 0; i < n; i++) {
         if (strcmp(argv[0], table[i].name) != 0) continue;
-        if (!table[i].fn) {
-            fprintf(stderr, "error: '%s %s' is not part of this build\n", prefix, argv[0]);
-            return FS_EXIT_FAIL;
-        }
         return table[i].fn(argc, argv);
     }
     const char *best = NULL;

@@ -935,7 +935,8 @@ int fs_train_main(const fs_train_args *a, int *argc, char ***argv) {
         return FS_EXIT_FAIL;
     }
     const char *rc_env = getenv("SLURM_RESTART_COUNT");
-    t->restart_count = rc_env ? atol(rc_env) : 0;
+    t->restart_count = 0; /* Slurm's count; anything but a whole number counts as none */
+    if (rc_env && fs_parse_long("SLURM_RESTART_COUNT", rc_env, 0, 1L << 40, &t->restart_count, NULL)) t->restart_count = 0;
     install_signals();
     int rc = train_setup(t, a, &e);
     if (rc == -1) { /* --print-config */

@@ -21,8 +21,8 @@
 
 #include "comms/allreduce.h"
 #include "comms/world.h"
-#include "trainer/bench.h"
-#include "trainer/common.h"
+#include "core/bench.h"
+#include "core/common.h"
 
 typedef struct fs_nccl_allreduce fs_nccl_allreduce;
 
@@ -46,7 +46,7 @@ int  fs_nccl_available(void);  /* 1 in builds with NCCL */
    returns the wrong count or <0. */
 int  fs_nccl_bench(fs_world *w, size_t min_bytes, size_t max_bytes, size_t bucket_bytes, int iters, fs_bench *B,
                    fs_error *e);
-/* The columns of `bench allreduce` (comms/bench_allreduce.c): size, count, dtype, then the plain
+/* The columns of `bench allreduce` (comms/nccl/bench_allreduce.c): size, count, dtype, then the plain
    and bucketed paths' time, algbw, busbw, wrong, buckets (the NCCL table stops there), then
    the overlapped path's. */
 extern const fs_bench_col fs_allreduce_bench_cols[];

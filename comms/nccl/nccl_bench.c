@@ -5,7 +5,7 @@
  *   bucketed  fs_nccl_*: buckets launched through ready() in backward order (BENCH_LAYERS
  *             ready() calls, no compute between them), finish() waiting for the last.
  * algbw = bytes / time; busbw = algbw * 2(P-1)/P; time is the slowest rank's mean. Only
- * rank 0 prints (the harness of `bench allreduce`, trainer/bench.h). */
+ * rank 0 prints (the harness of `bench allreduce`, core/bench.h). */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>

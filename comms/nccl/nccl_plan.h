@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#include "trainer/common.h"
+#include "core/common.h"
 
 /* The MPI backend caps buckets at 2^28 floats (1 GiB, MPI counts are int); NCCL keeps the
  * same cap so that switching backends never changes the bucket boundaries. */

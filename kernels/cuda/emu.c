@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "kernels/cuda/emu.h"
-#include "trainer/common.h"
+#include "core/common.h"
 
 _Thread_local uint3 fsemu_thread_idx, fsemu_block_idx;
 _Thread_local dim3 fsemu_block_dim, fsemu_grid_dim;

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #ifdef __cplusplus
-/* nvcc compiles .cu files as C++; trainer/common.h is C11. */
+/* nvcc compiles .cu files as C++; core/common.h is C11. */
 #define _Noreturn [[noreturn]]
 extern "C" {
 #endif

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """check_output.py MODE NAME FILE RC — one benchmark's stdout against the harness's promises
-(trainer/bench.h, docs/bench.md). MODE json: every line is a JSON object of the one schema
+(core/bench.h, docs/bench.md). MODE json: every line is a JSON object of the one schema
 (header first, then table/row/note lines, summary last; a row holds exactly its table's
 columns, scalars only; the exit status RC is 1 exactly when "wrong" > 0). MODE table: '#'
 header lines (version and commit, then the command line), column headings and a units row

@@ -1,4 +1,4 @@
-/* test_harness.c — the benchmark harness (trainer/bench.h) on its own: what it prints in each
+/* test_harness.c — the benchmark harness (core/bench.h) on its own: what it prints in each
  * mode (header first, a row holding exactly its columns, absent cells, percentages, JSON
  * escaping, notes before and after the table, summary last), that quiet ranks print nothing,
  * and that the wrong count becomes the exit status. */
@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "tests/check.h"
-#include "trainer/bench.h"
-#include "trainer/common.h"
+#include "core/bench.h"
+#include "core/common.h"
 
 static const fs_bench_col COLS[] = {
     FS_COL_S("name", NULL, NULL, -6),

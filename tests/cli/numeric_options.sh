@@ -56,6 +56,16 @@ rows=$(cat <<ROWS
 --iters|bench allreduce --iters @
 --layers|bench allreduce --layers @
 --compute-ratio|bench allreduce --compute-ratio @
+--frames|bench extract --frames @ in.mp4
+--size|bench extract --size @ in.mp4
+--min-face|bench extract --min-face @ in.mp4
+--every|bench extract --every @ in.mp4
+--trials|bench watermark --trials @
+--unmarked|bench watermark --unmarked @
+--every|extract --every @ -i A -c c -S s -o o.h5 in.mp4
+--size|extract --size @ -i A -c c -S s -o o.h5 in.mp4
+--min-face|extract --min-face @ -i A -c c -S s -o o.h5 in.mp4
+--chunk|extract --chunk @ -i A -c c -S s -o o.h5 in.mp4
 --timeout|status --run . --timeout @ (lead)
 --timeout|coordinator --state-dir c --timeout @ (lead)
 --straggler|coordinator --state-dir c --straggler @ (lead)

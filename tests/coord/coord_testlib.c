@@ -13,7 +13,7 @@
 #include <zmq.h>
 
 #include "trainer/cli.h"
-#include "trainer/common.h"
+#include "core/common.h"
 
 static char g_run[4][512];
 static int g_nrun;

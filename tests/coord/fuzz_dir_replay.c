@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "trainer/common.h"
+#include "core/common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int fs_fuzz_seed_ok(const uint8_t *data, size_t size) __attribute__((weak));

@@ -9,7 +9,7 @@
 
 #include "comms/coord_keys.h"
 #include "tests/coord/coord_testlib.h"
-#include "trainer/common.h"
+#include "core/common.h"
 
 int main(int argc, char **argv) {
     tl_dispatch(argc, argv);

@@ -13,7 +13,7 @@
 #include "comms/coord_client.h"
 #include "comms/protocol.h"
 #include "tests/coord/coord_testlib.h"
-#include "trainer/common.h"
+#include "core/common.h"
 
 #define N_RANKS 6
 #define N_STEPS 300

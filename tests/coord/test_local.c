@@ -11,7 +11,7 @@
 
 #include "comms/coord_client.h"
 #include "tests/coord/coord_testlib.h"
-#include "trainer/common.h"
+#include "core/common.h"
 
 static int drained(fs_coord_client *c, double timeout_s) {
     double t0 = fs_now();

@@ -9,7 +9,7 @@
 
 #include "comms/coord_client.h"
 #include "tests/coord/coord_testlib.h"
-#include "trainer/common.h"
+#include "core/common.h"
 
 #define EXTRA 37
 

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "comms/protocol.h"
-#include "trainer/common.h"
+#include "core/common.h"
 
 #include "tests/check.h"
 

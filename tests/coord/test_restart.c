@@ -14,7 +14,7 @@
 #include "comms/coord_client.h"
 #include "comms/tfevents.h"
 #include "tests/coord/coord_testlib.h"
-#include "trainer/common.h"
+#include "core/common.h"
 
 #define N_RANKS 4
 #define N_STEPS 400

@@ -17,7 +17,7 @@
 #include "comms/coord_client.h"
 #include "comms/protocol.h"
 #include "tests/check.h"
-#include "trainer/common.h"
+#include "core/common.h"
 
 #define WORLD 8
 #define PERIOD_S 0.2

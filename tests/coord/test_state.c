@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "comms/coord_daemon.h"
-#include "trainer/common.h"
+#include "core/common.h"
 
 #include "tests/check.h"
 

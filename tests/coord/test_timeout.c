@@ -12,7 +12,7 @@
 
 #include "comms/coord_client.h"
 #include "tests/coord/coord_testlib.h"
-#include "trainer/common.h"
+#include "core/common.h"
 
 #define TIMEOUT_S "2"
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 #include "kernels/cuda/emu.h"
-#include "trainer/common.h"
+#include "core/common.h"
 
 /* out[block] = sum over the block's threads of (tid + 1000 * block), through shared memory:
  * thread 0 reads what every thread wrote before the barrier. */

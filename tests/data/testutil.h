@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "trainer/common.h"
+#include "core/common.h"
 
 static int g_failures = 0;
 

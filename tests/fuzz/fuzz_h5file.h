@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "trainer/common.h"
+#include "core/common.h"
 
 /* The input as a file of its own (one per process, so parallel fuzz jobs do not collide). */
 static inline const char *fuzz_file(const char *kind, const uint8_t *data, size_t size) {

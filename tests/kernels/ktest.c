@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "trainer/common.h"
+#include "core/common.h"
 
 int kt_failures;
 

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "data/xmp.h"
-#include "trainer/common.h"
+#include "core/common.h"
 
 /* Writes n RGB frames [n][h][w][3] (w, h even) to path as H.264 (yuv420p, crf, 25 frames/s,
  * keyframe every `gop` frames) in the container its name says (.mp4, .mov). movflags (NULL for none) is given to the muxer as

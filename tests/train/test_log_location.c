@@ -7,7 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "trainer/common.h"
+#include "core/common.h"
 
 static int die_in_child(const char *env_level, char *out, size_t len, int *status) {
     int fd[2];

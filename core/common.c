@@ -1,5 +1,6 @@
-/* common.c — see common.h. */
-#include "common.h"
+/* common.c — errors, logging, checked allocation and file calls, the clock and faceswarm's
+ * data files (core/error.h, log.h, alloc.h, file.h, clock.h); see core/common.h. */
+#include "core/common.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -392,111 +393,6 @@ int fs_write_file_atomic(const char *path, const void *data, size_t len, fs_erro
     return fs_commit_file(tmp, path, e);
 }
 
-/* ---------------------------------------------------------------- RNG */
-uint64_t fs_mix64(uint64_t x) {
-    x += 0x9e3779b97f4a7c15ULL;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-}
-uint64_t fs_hash3(uint64_t a, uint64_t b, uint64_t c) {
-    return fs_mix64(fs_mix64(fs_mix64(a) ^ b) ^ c);
-}
-void fs_rng_init(fs_rng *r, uint64_t seed, uint64_t a, uint64_t b) {
-    uint64_t x = fs_hash3(seed, a, b);
-    for (int i = 0; i < 4; i++) r->s[i] = x = fs_mix64(x + (uint64_t)i);
-}
-static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-uint64_t fs_rng_u64(fs_rng *r) {
-    uint64_t *s = r->s;
-    uint64_t out = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return out;
-}
-double fs_rng_uniform(fs_rng *r) { return (double)(fs_rng_u64(r) >> 11) * 0x1.0p-53; }
-double fs_rng_range(fs_rng *r, double lo, double hi) { return lo + (hi - lo) * fs_rng_uniform(r); }
-double fs_rng_normal(fs_rng *r) {
-    double u1 = fs_rng_uniform(r), u2 = fs_rng_uniform(r);
-    if (u1 < 1e-300) u1 = 1e-300;
-    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
-}
-uint32_t fs_rng_below(fs_rng *r, uint32_t n) {
-    if (n <= 1) return 0;
-    uint64_t lim = UINT64_MAX - UINT64_MAX % n;
-    uint64_t x;
-    do x = fs_rng_u64(r);
-    while (x >= lim);
-    return (uint32_t)(x % n);
-}
-void fs_permutation(uint32_t *perm, uint32_t n, uint64_t seed, uint64_t a, uint64_t b) {
-    fs_rng r;
-    fs_rng_init(&r, seed, a, b);
-    for (uint32_t i = 0; i < n; i++) perm[i] = i;
-    for (uint32_t i = n; i > 1; i--) {
-        uint32_t j = fs_rng_below(&r, i);
-        uint32_t t = perm[i - 1];
-        perm[i - 1] = perm[j];
-        perm[j] = t;
-    }
-}
-
-/* ---------------------------------------------------------------- checksums */
-static uint32_t crc_table[8][256];
-static void crc_init(void) {
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++) c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-        crc_table[0][i] = c;
-    }
-    for (uint32_t i = 0; i < 256; i++)
-        for (int t = 1; t < 8; t++) crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xff];
-}
-uint32_t fs_crc32c(uint32_t crc, const void *data, size_t len) {
-    static int ready = 0;
-    if (!ready) { /* idempotent: a race only recomputes the same table */
-        crc_init();
-        ready = 1;
-    }
-    const uint8_t *p = data;
-    crc = ~crc;
-    while (len >= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        w ^= crc;
-        crc = crc_table[7][w & 0xff] ^ crc_table[6][(w >> 8) & 0xff] ^ crc_table[5][(w >> 16) & 0xff] ^
-              crc_table[4][(w >> 24) & 0xff] ^ crc_table[3][(w >> 32) & 0xff] ^ crc_table[2][(w >> 40) & 0xff] ^
-              crc_table[1][(w >> 48) & 0xff] ^ crc_table[0][w >> 56];
-        p += 8;
-        len -= 8;
-    }
-    while (len--) crc = (crc >> 8) ^ crc_table[0][(crc ^ *p++) & 0xff];
-    return ~crc;
-}
-
-uint64_t fs_checksum64(const void *data, size_t len) {
-    /* Four interleaved 64-bit lanes over 8-byte words, then mixed: fast on large buffers
-     * (hundreds of MB of parameters per checkpoint) and sensitive to every bit. */
-    const uint8_t *p = data;
-    uint64_t h[4] = {0x243f6a8885a308d3ULL, 0x13198a2e03707344ULL, 0xa4093822299f31d0ULL, 0x082efa98ec4e6c89ULL};
-    size_t i = 0;
-    for (; i + 32 <= len; i += 32)
-        for (int k = 0; k < 4; k++) {
-            uint64_t w;
-            memcpy(&w, p + i + 8 * k, 8);
-            h[k] = (h[k] ^ w) * 0x100000001b3ULL;
-            h[k] ^= h[k] >> 29;
-        }
-    uint64_t tail = 0xcbf29ce484222325ULL;
-    for (; i < len; i++) tail = (tail ^ p[i]) * 0x100000001b3ULL;
-    return fs_hash3(fs_hash3(h[0], h[1], h[2]), h[3] ^ tail, (uint64_t)len);
-}
-void fs_checksum_hex(uint64_t sum, char out[17]) { snprintf(out, 17, "%016llx", (unsigned long long)sum); }
-
 /* ---------------------------------------------------------------- time */
 double fs_now(void) {
     struct timespec ts;
@@ -515,77 +411,7 @@ void fs_iso_time(char out[32]) {
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* ---------------------------------------------------------------- strings */
-int fs_edit_distance(const char *a, const char *b) {
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 128 || lb > 128) return 1000;
-    int prev[129], cur[129];
-    for (size_t j = 0; j <= lb; j++) prev[j] = (int)j;
-    for (size_t i = 1; i <= la; i++) {
-        cur[0] = (int)i;
-        for (size_t j = 1; j <= lb; j++) {
-            int sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
-            int del = prev[j] + 1, ins = cur[j - 1] + 1;
-            cur[j] = FS_MIN(sub, FS_MIN(del, ins));
-        }
-        memcpy(prev, cur, sizeof(int) * (lb + 1));
-    }
-    return prev[lb];
-}
-
-int fs_identity_ok(const char *name) {
-    size_t len = strlen(name);
-    if (len == 0 || len > FS_IDENTITY_MAX || name[0] == '-') return 0;
-    for (size_t i = 0; i < len; i++) {
-        char ch = name[i];
-        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' ||
-              ch == '-'))
-            return 0;
-    }
-    return 1;
-}
-
 const char *fs_git_commit(void) { return FS_GIT_COMMIT; }
-
-/* ---------------------------------------------------------------- command-line numbers */
-static int bad_number(const char *opt, const char *text, const char *kind, double lo, double hi, fs_error *e) {
-    return fs_errorf(e, FS_EXIT_BADINPUT, "%s '%s' is not %s from %.15g to %.15g\n"
-                                          "  hint: write it in digits, e.g. %s %.15g",
-                     opt, text, kind, lo, hi, opt, lo > 1 ? lo : (hi < 1 ? hi : 1));
-}
-
-/* strtol and strtod skip leading blanks and stop at the first stranger: both are refused. */
-static int number_starts(const char *text) {
-    return text[0] && !(text[0] == ' ' || (text[0] >= '\t' && text[0] <= '\r'));
-}
-
-int fs_parse_long(const char *opt, const char *text, long lo, long hi, long *out, fs_error *e) {
-    char *end;
-    errno = 0;
-    long v = number_starts(text) ? strtol(text, &end, 10) : 0;
-    if (!number_starts(text) || *end || errno || v < lo || v > hi)
-        return bad_number(opt, text, "an integer", (double)lo, (double)hi, e);
-    *out = v;
-    return 0;
-}
-
-int fs_parse_int(const char *opt, const char *text, int lo, int hi, int *out, fs_error *e) {
-    long v;
-    int rc = fs_parse_long(opt, text, lo, hi, &v, e);
-    if (!rc) *out = (int)v;
-    return rc;
-}
-
-int fs_parse_double(const char *opt, const char *text, double lo, double hi, double *out, fs_error *e) {
-    char *end;
-    errno = 0;
-    double v = number_starts(text) ? strtod(text, &end) : 0;
-    /* !(in range) also refuses nan; hi bounds inf */
-    if (!number_starts(text) || *end || errno == ERANGE || !(v >= lo && v <= hi))
-        return bad_number(opt, text, "a number", lo, hi, e);
-    *out = v;
-    return 0;
-}
 
 /* ---------------------------------------------------------------- data files */
 #ifndef FS_SOURCE_DIR

@@ -1,8 +1,9 @@
-/* coord_json.h — the little JSON the coordinator needs: a growable output buffer with string
- * escaping, a strict parser for flat metric objects ({"loss": 0.1, ...}), and field lookup
- * in the JSON lines the coordinator itself wrote (metrics.jsonl, registry.jsonl). */
-#ifndef FACESWARM_COORD_JSON_H
-#define FACESWARM_COORD_JSON_H
+/* json.h — the JSON writer (a growable output buffer with string escaping and round-trip
+ * numbers), a strict parser for flat metric objects ({"loss": 0.1, ...}), and field lookup
+ * in the JSON lines faceswarm itself wrote (the coordinator's metrics.jsonl, registry.jsonl).
+ * It was comms/coord_json.h; any folder may use it. */
+#ifndef FACESWARM_CORE_JSON_H
+#define FACESWARM_CORE_JSON_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
-/* coord_json.c — JSON output buffer, flat metric-object parser, line field lookup. */
-#include "comms/coord_json.h"
+/* json.c — JSON output buffer, flat metric-object parser, line field lookup (core/json.h). */
+#include "core/json.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "trainer/common.h"
+#include "core/common.h"
 
 /* ---------------------------------------------------------------- output */
 static void jbuf_reserve(fs_jbuf *b, size_t extra) {

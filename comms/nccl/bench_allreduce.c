@@ -19,8 +19,8 @@
 #include "comms/allreduce.h"
 #include "comms/nccl/nccl_allreduce.h"
 #include "kernels/ops.h"
-#include "trainer/bench.h"
-#include "trainer/cli.h"
+#include "core/bench.h"
+#include "comms/cli.h"
 
 #define MIB ((size_t)1 << 20)
 #define MAX_BYTES ((size_t)2 << 30) /* 2 GiB: two buffers of it per rank */

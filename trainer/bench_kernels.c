@@ -1,4 +1,4 @@
-/* bench.c — `faceswarm bench kernels`: forward + backward GFLOP/s of every conv and dense
+/* bench_kernels.c — `faceswarm bench kernels`: forward + backward GFLOP/s of every conv and dense
  * shape of faceswap's original-64 model on a backend (--backend cpu, the default, cuda or
  * cuda-emulated), for cpu as a fraction of the FP32 peak measured by an FMA loop in the
  * same run. Checks the backend against the reference on the op case table's rows marked
@@ -16,8 +16,8 @@
 #include "kernels/op_cases.h"
 #include "kernels/ops.h"
 #include "trainer/cli.h"
-#include "trainer/bench.h"
-#include "trainer/common.h"
+#include "core/bench.h"
+#include "core/common.h"
 #include "trainer/config.h"
 #include "trainer/model.h"
 

@@ -1,6 +1,6 @@
 /* bench.c — the benchmark output harness (bench.h): one header, one column table shape,
  * one JSON schema and one `wrong` exit status for every `faceswarm bench`. */
-#include "trainer/bench.h"
+#include "core/bench.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "trainer/common.h"
+#include "core/common.h"
 
 enum { PHASE_HEADER, PHASE_ROWS, PHASE_DONE };
 

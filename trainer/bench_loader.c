@@ -8,14 +8,9 @@
 #include <string.h>
 
 #include "data/loader.h"
-#include "trainer/bench.h"
+#include "core/bench.h"
 #include "trainer/cli.h"
 #include "trainer/config.h"
-
-/* The config loader lives in fs_trainer; a build without it still benchmarks --data DIR. */
-#pragma weak fs_config_load
-#pragma weak fs_config_defaults
-#pragma weak fs_config_data_path
 
 #define CHECK_STEPS 4
 
@@ -54,8 +49,6 @@ static int files_from_dir(bench *B, const char *dir, fs_error *e) {
 }
 
 static int opts_from_config(bench *B, const char *path, fs_error *e) {
-    if (!fs_config_load || !fs_config_data_path)
-        return fs_errorf(e, FS_EXIT_FAIL, "the config loader is not part of this build\n  hint: use --data DIR");
     fs_config *c = fs_malloc(sizeof *c);
     int rc = fs_config_load(c, path, e);
     if (rc == 0) {
