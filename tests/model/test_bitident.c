@@ -91,7 +91,7 @@ static void step(fs_model *m, int n, int s, float **dout, float *target, float *
         len += (size_t)snprintf(loss + len, loss_len - len, "%s%a", i ? " " : "", l);
     }
     be->zero(m->grads, m->n_params * sizeof(float));
-    fs_model_backward(m, n, dout, rl ? on_ready : NULL, rl);
+    fs_model_backward(m, n, dout, NULL, rl ? on_ready : NULL, rl);
 }
 
 static int run(const char *path, int batch, got *g) {
