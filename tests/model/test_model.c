@@ -99,6 +99,57 @@ static void test_original(void) {
     fs_model_free(&m);
 }
 
+/* DeepFaceLab's parameter counts for the same SAEHD options, by hand from the layers of its
+ * DeepFakeArchi.py (Conv2D: k*k*in*out + out, Dense: in*out + out; Upscale: conv 3x3 to 4C;
+ * ResidualBlock: two 3x3 convs; the mask path; -d's three extra output convs): total and per
+ * part, for the shipped configs and a few more options. */
+typedef struct dfl_count {
+    const char *config, *sets[4];
+    size_t total, encoder, inter, inter2, decoder; /* liae: inter = inter_AB, inter2 = inter_B */
+} dfl_count;
+
+static const dfl_count DFL[] = {
+    {"df-ud-128.yaml", {NULL}, 54470998, 4306560, 11801856, 0, 19181291},
+    {"liae-ud-256.yaml", {NULL}, 145340267, 4306560, 51415296, 51415296, 38203115},
+    {"quickstart-liae.yaml", {NULL}, 1103601, 67920, 188960, 188960, 657761},
+    {"df-ud-128.yaml", {"model.archi_flags=", NULL}, 57538432, 4306560, 14959872, 0, 19136000},
+    {"liae-ud-256.yaml", {"model.archi_flags=udt", "model.resolution=128", NULL}, 77537451, 15654144, 4202752,
+     4202752, 53477803},
+    {"df-ud-128.yaml", {"model.archi_flags=t", "model.resolution=256", NULL}, 109707136, 15654144, 25231616, 0,
+     34410688},
+};
+
+static void test_saehd_counts(void) {
+    const char *src = getenv("FACESWARM_SOURCE_DIR");
+    for (size_t i = 0; i < sizeof DFL / sizeof DFL[0]; i++) {
+        const dfl_count *d = &DFL[i];
+        char path[1024];
+        snprintf(path, sizeof path, "%s/configs/%s", src ? src : "..", d->config);
+        fs_config c;
+        fs_model m;
+        fs_error e = {0};
+        int rc = fs_config_load(&c, path, &e);
+        for (int k = 0; !rc && d->sets[k]; k++) rc = fs_config_set(&c, d->sets[k], &e);
+        if (!rc) rc = fs_model_build(&m, &c, &e);
+        CHECK(rc == 0, "%s: %s", d->config, e.msg);
+        if (rc) continue;
+        int liae = !strcmp(c.model.arch, "liae");
+        size_t enc = fs_model_part_params(&m, "encoder"), in1 = fs_model_part_params(&m, liae ? "inter_AB" : "inter");
+        size_t in2 = liae ? fs_model_part_params(&m, "inter_B") : 0;
+        size_t dec = fs_model_part_params(&m, liae ? "decoder" : "decoder_A");
+        CHECK(m.n_params == d->total && enc == d->encoder && in1 == d->inter && in2 == d->inter2 && dec == d->decoder,
+              "%s %s %s: %zu parameters (encoder %zu, inter %zu + %zu, decoder %zu); DeepFaceLab has %zu (%zu, %zu + "
+              "%zu, %zu)", d->config, d->sets[0] ? d->sets[0] : "", d->sets[1] ? d->sets[1] : "", m.n_params, enc,
+              in1, in2, dec, d->total, d->encoder, d->inter, d->inter2, d->decoder);
+        if (!liae) CHECK(fs_model_part_params(&m, "decoder_B") == d->decoder, "%s: decoder_B", d->config);
+        for (int id = 0; id < m.n_decoders; id++)
+            CHECK(m.mask[id] >= 0 && m.nodes[m.mask[id]].h == c.model.resolution && m.nodes[m.mask[id]].c == 1 &&
+                      m.nodes[m.output[id]].h == c.model.resolution && m.nodes[m.output[id]].c == 3,
+                  "%s: identity %d's outputs", d->config, id);
+        fs_model_free(&m);
+    }
+}
+
 /* ---------------------------------------------------------------- numerics on tiny models */
 typedef struct tiny {
     fs_model m;
@@ -365,6 +416,7 @@ static void test_init(const char *yaml, const char *node, double limit) {
 
 int main(void) {
     test_original();
+    test_saehd_counts();
     test_gradients("original, 3 identities", tiny_yaml, 6, 1e-3);
     test_gradients("df-ud", df_ud_yaml, 2, 2e-4);
     test_gradients("df-t, 3 identities", df_t_yaml, 1, 2e-4);
