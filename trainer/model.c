@@ -295,7 +295,6 @@ static void plan_gradients(fs_model *m) {
 }
 
 void fs_model_alloc(fs_model *m, const fs_backend *be, int batch) {
-    size_t biggest = 1;
     m->be = be;
     m->batch = batch;
     m->params = be->alloc(m->n_params * sizeof(float));
@@ -321,10 +320,22 @@ void fs_model_alloc(fs_model *m, const fs_backend *be, int batch) {
             if ((X->out_of >= 0 || X->mask_of >= 0) && X->nslots != 1)
                 fs_die(FS_EXIT_FAIL, "model: output %s covers %d identities", X->name, X->nslots);
         }
-        biggest = FS_MAX(biggest, samples * node_size(X));
     }
     m->input = m->nodes[0].y;
-    m->scratch = be->alloc(biggest * sizeof(float));
+    /* The scratch buffer holds a contribution to a gradient slot that already has one: only
+     * roots with two contributing edges onto one identity slot need it (original has none). */
+    unsigned char(*uses)[FS_MAX_IDENTITIES] = fs_calloc((size_t)m->n_nodes, sizeof *uses);
+    size_t scratch = 1;
+    for (int j = 0; j < m->n_nodes; j++) {
+        const fs_node *Y = &m->nodes[j];
+        for (int k = 0; k < Y->n_in && !is_view(Y); k++) {
+            const fs_node *V = in_node(m, Y, k);
+            for (int t = V->slot0; V->needs_grad && t < V->slot0 + V->nslots; t++)
+                if (++uses[V->root][t] > 1) scratch = FS_MAX(scratch, (size_t)Y->nslots * batch * node_size(V));
+        }
+    }
+    free(uses);
+    m->scratch = be->alloc(scratch * sizeof(float));
     plan_gradients(m);
 }
 
