@@ -5,6 +5,8 @@ foreach(t loss_decreases resume_exact signal_stop crash_kill nan_guard tamper ba
 endforeach()
 fs_add_test(NAME train_mpi_equivalence COMMAND bash ${CMAKE_SOURCE_DIR}/tests/train/mpi_equivalence.sh
             LABELS "train;mpi" TIMEOUT 600)
+fs_add_test(NAME train_arch_mpi COMMAND bash ${CMAKE_SOURCE_DIR}/tests/train/arch_mpi.sh
+            LABELS "train;mpi" TIMEOUT 600)
 fs_add_test(NAME train_coordinator COMMAND bash ${CMAKE_SOURCE_DIR}/tests/train/coordinator_run.sh
             LABELS "train;mpi" TIMEOUT 300)
 fs_add_test(NAME train_coordinator_restart COMMAND bash ${CMAKE_SOURCE_DIR}/tests/train/coordinator_restart.sh
