@@ -128,8 +128,9 @@ void fs_model_print(const fs_model *m, FILE *f);
  * buffers for `batch` samples per identity on the backend. */
 void fs_model_alloc(fs_model *m, const fs_backend *be, int batch);
 /* Weights as each node's init says (original: He-uniform), zero biases, from seed: each node
- * with parameters draws from its own stream (seed, its index among those nodes), identical
- * across runs and ranks. Adam moments and gradients are zeroed. */
+ * with weights draws from its own stream (seed, its index among the conv, dense and
+ * pixel-shuffle nodes: faceswarm's original layer numbering), identical across runs and
+ * ranks. Adam moments and gradients are zeroed. */
 void fs_model_init_params(fs_model *m, uint64_t seed);
 void fs_model_free(fs_model *m);
 /* Gradients are computed in g from now on (n_params floats, host memory of a cpu model,
