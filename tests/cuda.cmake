@@ -13,7 +13,7 @@ endforeach()
 fs_add_test(NAME cuda_emu SOURCES tests/cuda/test_emu.c kernels/cuda/emu.c LIBS OpenMP::OpenMP_C
             LABELS cuda TIMEOUT 30)
 # A full training step (trainer/model.c) on the CUDA backend vs the cpu backend.
-fs_add_test(NAME cuda_step SOURCES tests/cuda/test_step.c ${FS_CT_HELPERS} LIBS fs_trainer LABELS cuda TIMEOUT 60)
+fs_add_test(NAME cuda_step SOURCES tests/cuda/test_step.c ${FS_CT_HELPERS} LIBS fs_trainer LABELS cuda TIMEOUT 180)
 if(FACESWARM_HAVE_CUDA)
   target_compile_definitions(cuda_step PRIVATE FACESWARM_TEST_HAVE_CUDA)
 endif()

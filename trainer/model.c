@@ -625,13 +625,11 @@ void fs_model_backward(fs_model *m, int n, float **dout, float **dmask, fs_grad_
             if (is_view(X)) {
                 view_backward(&b, X);
             } else {
+                for (int t = X->slot0; t < X->slot0 + X->nslots; t++) /* slots no consumer wrote: zero */
+                    if (!(b.written[j] >> t & 1u))
+                        m->be->zero(grad_at(&b, X, (size_t)(t - X->slot0) * m->batch), (size_t)n * node_size(X) * sizeof(float));
+                b.written[j] = ~0u;
                 int ns = segments(m, X, n, -1, sg);
-                uint32_t all = 0;
-                for (int s = 0; s < ns; s++) all |= seg_slots(&b, X, sg[s]);
-                for (int s = 0; s < ns; s++) /* slots no consumer wrote hold zero gradient */
-                    if (!(b.written[j] & seg_slots(&b, X, sg[s])))
-                        m->be->zero(grad_at(&b, X, sg[s].off), (size_t)sg[s].n * node_size(X) * sizeof(float));
-                b.written[j] |= all;
                 for (int s = 0; s < ns; s++) node_backward(&b, X, sg[s]);
             }
         }

@@ -21,6 +21,7 @@
 #include "trainer/model.h"
 
 #include "tests/check.h"
+#include "tests/model/tiny_graph.h"
 
 static const char *tiny_yaml = "model:\n  resolution: 16\n  identities: [A, B, C]\n  encoder_filters: [4, 8]\n"
                                "  dense: 8\n  bottleneck_filters: 4\n  encoder_upscale: [4]\n  decoder_filters: [4]\n"
@@ -303,37 +304,16 @@ static void test_gradients(const char *what, const char *yaml, int per, double e
     tiny_free(&t);
 }
 
-/* A hand-made graph: fan-out of one node into three consumers, add, concat with an input
- * used twice, pixel norm, a standalone LeakyReLU and sigmoid, a mask output, and a range of
- * nodes shared by the second identity. */
+/* The hand-made graph of tiny_graph.h (fan-out, add, concat, pixel norm, leaky, sigmoid,
+ * shared parameters) through finite differences. */
 static void test_graph(void) {
     tiny t;
-    memset(&t, 0, sizeof t);
-    fs_model *m = &t.m;
-    m->resolution = 8, m->n_decoders = 2;
-    for (int i = 0; i < FS_MAX_IDENTITIES; i++) m->output[i] = m->mask[i] = -1;
-    snprintf(m->arch, sizeof m->arch, "test");
-    int x = fs_graph_input(m, 8, 8, 3);
-    int a = fs_graph_conv(m, "enc", ".a", x, 4, 3, 2, FS_ACT_LEAKY, 0.2f);      /* 4x4x4 */
-    int b = fs_graph_conv(m, "enc", ".b", a, 4, 3, 1, FS_ACT_NONE, 0);
-    int s = fs_graph_add(m, "enc", ".add", a, b);                                /* a: 2 uses */
-    int l = fs_graph_leaky(m, "enc", ".leaky", s, 0.3f);
-    int c = fs_graph_concat(m, "enc", ".concat", l, a);                          /* a: 3 uses, 4x4x8 */
-    int p = fs_graph_pixnorm(m, "enc", ".pixnorm", c);
-    int z0 = fs_graph_slice(m, "dec0", ".in", p, 0), zz1 = fs_graph_slice(m, "dec1", ".in", p, 1);
-    int first = m->n_nodes;
-    int cc = fs_graph_concat(m, "dec0", ".twice", z0, z0);                   /* one input twice */
-    int up = fs_graph_conv(m, "dec0", ".up", cc, 12, 3, 1, FS_ACT_NONE, 0);
-    int u = fs_graph_pixshuf(m, "dec0", ".shuffle", up);                      /* 8x8x3 */
-    m->output[0] = fs_graph_sigmoid(m, "dec0", ".sigmoid", u);
-    int mk = fs_graph_conv(m, "dec0", ".mask4", cc, 4, 1, 1, FS_ACT_NONE, 0);  /* fan-out of cc */
-    mk = fs_graph_pixshuf(m, "dec0", ".mask_shuffle", mk);
-    m->mask[0] = fs_graph_conv(m, "dec0", ".mask", mk, 1, 1, 1, FS_ACT_SIGMOID, 0);
-    int map[16], last = m->n_nodes - 1;
-    fs_graph_share(m, first, last, z0, zz1, "dec1", map);
-    m->output[1] = map[m->output[0] - first], m->mask[1] = map[m->mask[0] - first];
-    for (int i = 0; i < 2; i++) m->nodes[m->output[i]].out_of = i, m->nodes[m->mask[i]].mask_of = i;
-    CHECK(m->nodes[m->output[1]].shares < 0 && m->nodes[map[up - first]].shares == up, "dec1.up shares dec0.up");
+    int up = tiny_graph_build(&t.m);
+    const fs_model *m = &t.m;
+    int copy = -1;
+    for (int j = up + 1; j < m->n_nodes; j++)
+        if (!strcmp(m->nodes[j].name, "dec1.up")) copy = j;
+    CHECK(copy > 0 && m->nodes[copy].shares == up && m->nodes[copy].w_len == 0, "dec1.up shares dec0.up");
     tiny_alloc(&t, 2, 21);
     check_gradients(&t, "hand-made graph", 2, 6, 1e-3);
     tiny_free(&t);
