@@ -514,7 +514,7 @@ static uint32_t seg_slots(const bwd *b, const fs_node *V, seg s) {
 /* Where the "=" result of a contribution to input V's gradient over segment s goes: the
  * gradient itself when none of its slots holds a value yet, else the scratch buffer. */
 static float *contrib_begin(bwd *b, const fs_node *V, seg s) {
-    if (!b->active[V - b->m->nodes]) b->active[V - b->m->nodes] = 1;
+    b->active[V - b->m->nodes] = 1;
     return (b->written[V->root] & seg_slots(b, V, s)) ? b->m->scratch : grad_at(b, V, s.off);
 }
 
