@@ -29,8 +29,8 @@ enum {
  *   conv2d:        input [n, h, w, c] -> cout channels, k x k kernel, stride; act fused
  *   dense:         [n, c] -> [n, cout]; act fused
  *   pixshuf:       x [n, h, w, c] (c = 4 x output channels)
- *   mask_mul, mse, l1, dssim: images [n, h, w, c]
- *   leaky, sigmoid, scale, sumsq, u8_to_float, adam, add, acc: n * h * w * c elements
+ *   mask_mul, mse, l1, dssim: images [n, h, w, c]; dssim's window size in k
+ *   leaky, sigmoid, scale, sumsq, u8_to_float, adam, adabelief, add, acc: n * h * w * c elements
  *   concat:        a [n * h * w, c], b [n * h * w, cout]
  *   pixnorm:       n * h * w rows of c values */
 typedef struct fs_op_case {
@@ -49,8 +49,8 @@ typedef struct fs_tol {
 /* Each backend's tolerance for one op against cpu-ref. */
 typedef struct fs_op_tol {
     const char *op;
-    fs_tol fwd;        /* cpu-ref forward vs the double forward of kernels_grad (adam: both CPU
-                        * backends' updates vs kernels_adam's update in double) */
+    fs_tol fwd;        /* cpu-ref forward vs the double forward of kernels_grad (adam, adabelief:
+                        * both CPU backends' updates vs kernels_adam's, kernels_adabelief's in double) */
     fs_tol grad;       /* cpu-ref backward vs central finite differences in double */
     fs_tol fast;       /* cpu (fast path) tensors */
     fs_tol fast_value; /* cpu: the returned double (losses, sumsq) */

@@ -59,7 +59,13 @@ typedef struct fs_adam_args {
                         * for FS_ADAM_LEGACY, whose runs counted them */
     float grad_scale;  /* multiplies every gradient first: 1/world (average) x clip factor */
     float weight_decay;/* decoupled (AdamW) decay, 0 = plain Adam */
-    fs_adam_variant variant;
+    fs_adam_variant variant; /* adam only */
+    /* adabelief only: DeepFaceLab's lr_dropout, the probability that an element's update is
+     * applied this step (SAEHD: 0.3 with lr_dropout on); 0 or >= 1: every element's is. The
+     * mask is a hash of (dropout_seed, step, element index): the same on every backend,
+     * thread count and rank, and again after a resume. */
+    float lr_dropout;
+    uint64_t dropout_seed;
 } fs_adam_args;
 
 /* The float constants every float backend's update uses, formed from a in one place:
@@ -96,6 +102,56 @@ static inline void fs_adam_consts_init(fs_adam_consts *k, const fs_adam_args *a)
 }
 /* "keras" | "paper" | "legacy" -> variant; -1 for anything else. */
 int fs_adam_variant_parse(const char *s);
+
+/* AdaBelief's float constants (every float backend's update, formed in double and rounded
+ * once; kernels/ops.h's adabelief row gives the formulas) and its dropout mask. */
+#ifdef __CUDACC__
+#define FS_HOST_DEVICE __host__ __device__
+#else
+#define FS_HOST_DEVICE
+#endif
+typedef struct fs_adabelief_consts {
+    float b1, omb1, b2, omb2, eps, lr, lrwd, gsc;
+    int dropout;        /* 1: some elements are dropped this step */
+    uint32_t keep_below;/* element i is updated iff fs_adabelief_draw(drop_base, i) < keep_below */
+    uint64_t drop_base; /* the step's hash: fs_adabelief_mix(dropout_seed ^ step K) */
+} fs_adabelief_consts;
+/* splitmix64's finaliser. */
+static inline FS_HOST_DEVICE uint64_t fs_adabelief_mix(uint64_t x) {
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+/* 24 uniform bits for element i of the step whose hash is base. */
+static inline FS_HOST_DEVICE uint32_t fs_adabelief_draw(uint64_t base, size_t i) {
+    return (uint32_t)(fs_adabelief_mix(base + (uint64_t)i * 0x9E3779B97F4A7C15ull) >> 40);
+}
+static inline void fs_adabelief_consts_init(fs_adabelief_consts *k, const fs_adam_args *a) {
+    k->b1 = (float)a->beta1, k->omb1 = (float)(1.0 - a->beta1);
+    k->b2 = (float)a->beta2, k->omb2 = (float)(1.0 - a->beta2);
+    k->eps = (float)a->eps, k->lr = (float)a->lr, k->lrwd = (float)(a->lr * a->weight_decay);
+    k->gsc = a->grad_scale;
+    k->dropout = a->lr_dropout > 0.0f && a->lr_dropout < 1.0f;
+    k->keep_below = k->dropout ? (uint32_t)(a->lr_dropout * 16777216.0 + 0.5) : 1u << 24;
+    k->drop_base = fs_adabelief_mix(a->dropout_seed ^ ((uint64_t)a->step * 0xD1B54A32D192ED03ull));
+}
+
+/* faceswap's DSSIM window (DSSIMObjective; the trainer's loss_dssim). */
+#define FS_DSSIM_WIN 11
+/* The largest DSSIM window (SAEHD at 640 px uses int(640 / 11.6) = 55). */
+#define FS_DSSIM_MAX_WIN 64
+
+/* Every backend's dssim first: dies naming the sizes unless 1 <= win <= FS_DSSIM_MAX_WIN
+ * and a win x win window fits images of h x w. */
+static inline void fs_dssim_check(int h, int w, int win) {
+    if (win < 1 || win > FS_DSSIM_MAX_WIN)
+        fs_die(FS_EXIT_FAIL, "dssim: window size %d; expected 1 to %d\n  hint: SAEHD's sizes are int(resolution "
+               "/ 11.6) and int(resolution / 23.2)", win, FS_DSSIM_MAX_WIN);
+    if (h < win || w < win)
+        fs_die(FS_EXIT_FAIL, "dssim: images of %dx%d px have no %dx%d window\n  hint: DSSIM needs images of "
+               "at least %dx%d px; use a smaller window, or the mse or l1 loss for smaller images", h, w, win, win,
+               win, win);
+}
 
 /* pixnorm's epsilon, added to the mean square (DeepFaceLab's pixel_norm). */
 #define FS_PIXNORM_EPS 1e-6
@@ -176,14 +232,18 @@ int fs_adam_variant_parse(const char *s);
      * terms) and ADDS weight * dLoss/dpred into dpred (+=). dpred may be NULL (loss only).  \
      * mse:   mean((p - t)^2)                                                                \
      * l1:    mean(|p - t|)      (subgradient 0 at p == t)                                   \
-     * dssim: (1 - mean SSIM) / 2, SSIM per channel over 11x11 Gaussian windows (sigma 1.5), \
-     *        "valid" windows only, C1 = (0.01)^2, C2 = (0.03)^2 for values in [0, 1]        \
-     *        (faceswap's DSSIMObjective). */                                                \
+     * dssim: (1 - mean SSIM) / 2, SSIM per channel over win x win Gaussian windows        \
+     *        (sigma 1.5, taps at i - (win - 1) / 2 for i < win, so an even window has no     \
+     *        centre tap, as DeepFaceLab's and TensorFlow's), "valid" windows only            \
+     *        (n (h - win + 1) (w - win + 1) c of them), C1 = (0.01)^2, C2 = (0.03)^2 for     \
+     *        values in [0, 1]; 1 <= win <= FS_DSSIM_MAX_WIN, h and w >= win (a fatal error   \
+     *        otherwise). win 11 is faceswap's DSSIMObjective; SAEHD uses int(res / 11.6)     \
+     *        and, at res >= 256, int(res / 23.2) as well. */                                 \
     X(P, double, mse, (int n, int h, int w, int c, const float *pred, const float *target, float *dpred, \
                        float weight))                                                        \
     X(P, double, l1, (int n, int h, int w, int c, const float *pred, const float *target, float *dpred, \
                       float weight))                                                         \
-    X(P, double, dssim, (int n, int h, int w, int c, const float *pred, const float *target, float *dpred, \
+    X(P, double, dssim, (int n, int h, int w, int c, int win, const float *pred, const float *target, float *dpred, \
                          float weight))                                                      \
     /* optimizer                                                                             \
      * sumsq: sum of squares of x as a host double (NaN/Inf propagate: used as the           \
@@ -192,9 +252,20 @@ int fs_adam_variant_parse(const char *s);
      *        KERAS:         p -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps) + lr * wd * p \
      *        PAPER, LEGACY: p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps) + lr * wd * p \
      *        (t = a->step; fs_adam_consts gives the float backends their constants)         \
+     * adabelief: DeepFaceLab's AdaBelief (core/leras/optimizers/AdaBelief.py), with       \
+     *        grad_scale and decoupled weight decay as adam: g' = grad_scale * g;              \
+     *        m = b1 m + (1-b1) g'; s = b2 s + (1-b2) (g' - m)^2 (the NEW m);                  \
+     *        p -= keep * (lr * m / (sqrt(s) + eps) + lr * wd * p).                            \
+     *        No bias correction (step only seeds the dropout mask), eps added to sqrt(s),   \
+     *        not to s (DFL passes float32's resolution, 1e-6, and no eps inside);            \
+     *        keep = 1, or with lr_dropout in (0, 1) a Bernoulli(lr_dropout) draw per element \
+     *        and step (fs_adabelief_draw); dropped elements keep p, m and s still update, as \
+     *        DFL's. variant is ignored. DFL's lr_cos and clipnorm act on lr and grad_scale.  \
+     *        (fs_adabelief_consts gives the float backends their constants.)                 \
      * scale: x *= s */                                                                      \
     X(P, double, sumsq, (size_t count, const float *x))                                      \
     X(P, void, adam, (size_t count, float *p, const float *g, float *m, float *v, const fs_adam_args *a)) \
+    X(P, void, adabelief, (size_t count, float *p, const float *g, float *m, float *s, const fs_adam_args *a)) \
     X(P, void, scale, (size_t count, float *x, float s))
 
 #define FS_OP_CAT_(a, b) a##_##b

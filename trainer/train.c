@@ -70,7 +70,7 @@ double fs_step_forward_loss(fs_model *m, const fs_config *cfg, fs_step_buffers *
         double l = 0;
         if (cfg->train.loss_mse > 0) l += cfg->train.loss_mse * be->mse(n, r, r, 3, pred, tgt, d, cfg->train.loss_mse);
         if (cfg->train.loss_dssim > 0)
-            l += cfg->train.loss_dssim * be->dssim(n, r, r, 3, pred, tgt, d, cfg->train.loss_dssim);
+            l += cfg->train.loss_dssim * be->dssim(n, r, r, 3, FS_DSSIM_WIN, pred, tgt, d, cfg->train.loss_dssim);
         if (cfg->train.loss_l1 > 0) l += cfg->train.loss_l1 * be->l1(n, r, r, 3, pred, tgt, d, cfg->train.loss_l1);
         if (mask) be->mask_mul(n, r, r, 3, mask, d, d); /* chain rule: d(pred * mask)/dpred = mask */
         b->loss[i] = l;

@@ -1,7 +1,7 @@
 /* fast_elem.c — the elementwise ops, pixel shuffle and the optimizer with OpenMP (static
  * schedules; reductions in fixed blocks summed in order). Semantics: kernels/ops.h and
- * ref_elem.c. Loops are written so that gcc vectorises them (AVX2); Adam uses AVX2 intrinsics
- * (sqrtf sets errno, which keeps gcc's loop scalar). */
+ * ref_elem.c. Loops are written so that gcc vectorises them (AVX2); Adam and AdaBelief use AVX2
+ * intrinsics (sqrtf sets errno, which keeps gcc's loop scalar). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,19 +79,8 @@ void fs_fast_mask_mul(int n, int h, int w, int c, const float *mask, const float
     }
 }
 
-/* Sum of squares of one block in double, in SUMSQ_LANES interleaved partial sums (added in
- * lane order at the end) so that the loop vectorises; the order depends only on the block. */
-#define SUMSQ_LANES 8
-static double sumsq_block(const float *x, size_t count) {
-    double lane[SUMSQ_LANES] = {0};
-    size_t full = count - count % SUMSQ_LANES, i;
-    for (i = 0; i < full; i += SUMSQ_LANES)
-        for (int l = 0; l < SUMSQ_LANES; l++) lane[l] += (double)x[i + l] * x[i + l];
-    for (; i < count; i++) lane[0] += (double)x[i] * x[i];
-    double s = 0.0;
-    for (int l = 0; l < SUMSQ_LANES; l++) s += lane[l];
-    return s;
-}
+/* Sum of squares of one block in double (fs_vec_dot_lanes: the order depends only on the block). */
+static double sumsq_block(const float *x, size_t count) { return fs_vec_dot_lanes(x, x, count); }
 
 double fs_fast_sumsq(size_t count, const float *x) {
     size_t blocks = (count + FS_FAST_RED_BLOCK - 1) / FS_FAST_RED_BLOCK;
@@ -144,16 +133,81 @@ static void adam_simd(size_t i0, size_t n, float *p, const float *g, float *m, f
     }
 }
 
-void fs_fast_adam(size_t count, float *p, const float *g, float *m, float *v, const fs_adam_args *a) {
-    adam_consts k = {.gsc = a->grad_scale};
-    fs_adam_consts_init(&k.c, a);
+/* An optimizer's update of elements [i0, i0 + len): its 8-wide body, then its scalar tail. */
+typedef void (*opt_chunk)(size_t i0, size_t len, float *p, const float *g, float *m, float *v, const void *k);
+
+/* The update of count elements in fixed chunks of FS_FAST_RED_BLOCK over the threads (the
+ * bits do not depend on the split: the update is elementwise). */
+static void opt_chunks(size_t count, opt_chunk f, float *p, const float *g, float *m, float *v, const void *k) {
     size_t chunks = (count + FS_FAST_RED_BLOCK - 1) / FS_FAST_RED_BLOCK;
 #pragma omp parallel for schedule(static) num_threads(fs_cpu_threads()) if (count > FS_FAST_PAR_MIN)
     for (size_t ch = 0; ch < chunks; ch++) {
-        size_t i0 = ch * FS_FAST_RED_BLOCK, len = FS_MIN(count, i0 + FS_FAST_RED_BLOCK) - i0;
-        adam_simd(i0, len / 8, p, g, m, v, &k);
-        adam_scalar(i0 + len / 8 * 8, i0 + len, p, g, m, v, &k);
+        size_t i0 = ch * FS_FAST_RED_BLOCK;
+        f(i0, FS_MIN(count, i0 + FS_FAST_RED_BLOCK) - i0, p, g, m, v, k);
     }
+}
+
+static void adam_chunk(size_t i0, size_t len, float *p, const float *g, float *m, float *v, const void *k) {
+    adam_simd(i0, len / 8, p, g, m, v, k);
+    adam_scalar(i0 + len / 8 * 8, i0 + len, p, g, m, v, k);
+}
+
+void fs_fast_adam(size_t count, float *p, const float *g, float *m, float *v, const fs_adam_args *a) {
+    adam_consts k = {.gsc = a->grad_scale};
+    fs_adam_consts_init(&k.c, a);
+    opt_chunks(count, adam_chunk, p, g, m, v, &k);
+}
+
+/* AdaBelief elements [i0, i1) with the scalar formula, in the same operation order as
+ * adabelief_simd (fs_adabelief_consts: the float constants and the dropout draw). */
+static void adabelief_scalar(size_t i0, size_t i1, float *p, const float *g, float *m, float *s,
+                             const fs_adabelief_consts *k) {
+    for (size_t i = i0; i < i1; i++) {
+        float gi = k->gsc * g[i];
+        float mi = k->b1 * m[i] + k->omb1 * gi, d = gi - mi;
+        float si = k->b2 * s[i] + k->omb2 * d * d;
+        m[i] = mi;
+        s[i] = si;
+        if (k->dropout && fs_adabelief_draw(k->drop_base, i) >= k->keep_below) continue;
+        p[i] -= k->lr * mi / (sqrtf(si) + k->eps) + k->lrwd * p[i];
+    }
+}
+
+/* Elements [i0, i0 + 8 n): the same float operations 8 at a time (bits equal
+ * adabelief_scalar's); a dropped element's update is masked to +0, and p - 0 == p. */
+static void adabelief_simd(size_t i0, size_t n, float *p, const float *g, float *m, float *s,
+                           const fs_adabelief_consts *k) {
+    const __m256 b1 = _mm256_set1_ps(k->b1), c1 = _mm256_set1_ps(k->omb1), b2 = _mm256_set1_ps(k->b2);
+    const __m256 c2 = _mm256_set1_ps(k->omb2), gsc = _mm256_set1_ps(k->gsc), lr = _mm256_set1_ps(k->lr);
+    const __m256 eps = _mm256_set1_ps(k->eps), lrwd = _mm256_set1_ps(k->lrwd);
+    __m256 keep = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
+    for (size_t i = i0; i < i0 + 8 * n; i += 8) {
+        __m256 gi = _mm256_mul_ps(gsc, _mm256_loadu_ps(g + i)), pi = _mm256_loadu_ps(p + i);
+        __m256 mi = _mm256_add_ps(_mm256_mul_ps(b1, _mm256_loadu_ps(m + i)), _mm256_mul_ps(c1, gi));
+        __m256 d = _mm256_sub_ps(gi, mi);
+        __m256 si = _mm256_add_ps(_mm256_mul_ps(b2, _mm256_loadu_ps(s + i)), _mm256_mul_ps(_mm256_mul_ps(c2, d), d));
+        __m256 den = _mm256_add_ps(_mm256_sqrt_ps(si), eps);
+        __m256 upd = _mm256_add_ps(_mm256_div_ps(_mm256_mul_ps(lr, mi), den), _mm256_mul_ps(lrwd, pi));
+        if (k->dropout) {
+            int lane[8];
+            for (int l = 0; l < 8; l++) lane[l] = fs_adabelief_draw(k->drop_base, i + l) < k->keep_below ? -1 : 0;
+            keep = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)lane));
+        }
+        _mm256_storeu_ps(m + i, mi);
+        _mm256_storeu_ps(s + i, si);
+        _mm256_storeu_ps(p + i, _mm256_sub_ps(pi, _mm256_and_ps(upd, keep)));
+    }
+}
+
+static void adabelief_chunk(size_t i0, size_t len, float *p, const float *g, float *m, float *s, const void *k) {
+    adabelief_simd(i0, len / 8, p, g, m, s, k);
+    adabelief_scalar(i0 + len / 8 * 8, i0 + len, p, g, m, s, k);
+}
+
+void fs_fast_adabelief(size_t count, float *p, const float *g, float *m, float *s, const fs_adam_args *a) {
+    fs_adabelief_consts k;
+    fs_adabelief_consts_init(&k, a);
+    opt_chunks(count, adabelief_chunk, p, g, m, s, &k);
 }
 
 void fs_fast_scale(size_t count, float *x, float s) {

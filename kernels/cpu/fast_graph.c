@@ -11,6 +11,7 @@
 #include "kernels/cpu/cpu.h"
 #include "kernels/cpu/cpu_internal.h"
 #include "kernels/cpu/fast.h"
+#include "kernels/cpu/fast_vec.h"
 
 #define PAR_FOR _Pragma("omp parallel for schedule(static) num_threads(fs_cpu_threads()) if (count > FS_FAST_PAR_MIN)")
 
@@ -43,24 +44,10 @@ void fs_fast_concat_bwd(size_t rows, int ca, int cb, const float *dy, float *da,
 }
 
 /* ---------------------------------------------------------------- pixnorm */
-#define LANES 8
-/* a . b over one block of n elements in double, LANES interleaved partial sums added in
- * lane order at the end (so that the loop vectorises; the order depends only on n). */
-static double dot_block(const float *a, const float *b, size_t n) {
-    double lane[LANES] = {0};
-    size_t full = n - n % LANES, i;
-    for (i = 0; i < full; i += LANES)
-        for (int l = 0; l < LANES; l++) lane[l] += (double)a[i + l] * b[i + l];
-    for (; i < n; i++) lane[0] += (double)a[i] * b[i];
-    double s = 0.0;
-    for (int l = 0; l < LANES; l++) s += lane[l];
-    return s;
-}
-
 static size_t n_blocks(size_t n) { return (n + FS_FAST_RED_BLOCK - 1) / FS_FAST_RED_BLOCK; }
 static double block_of(const float *a, const float *b, size_t n, size_t bl) {
     size_t i0 = bl * FS_FAST_RED_BLOCK;
-    return dot_block(a + i0, b + i0, FS_MIN(n, i0 + FS_FAST_RED_BLOCK) - i0);
+    return fs_vec_dot_lanes(a + i0, b + i0, FS_MIN(n, i0 + FS_FAST_RED_BLOCK) - i0);
 }
 
 /* a . b of one row: its blocks in order, on the calling thread or (par) on all threads. */

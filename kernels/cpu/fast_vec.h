@@ -20,4 +20,17 @@ static inline void fs_vec_leaky_mul(size_t n, float alpha, const float *sel, con
     for (; i < n; i++) out[i] = v[i] * (sel[i] > 0.0f ? 1.0f : alpha);
 }
 
+/* a . b over n elements in double, in 8 interleaved partial sums added in lane order at the
+ * end, so that the loop vectorises and the order depends only on n (sumsq, pixnorm). */
+static inline double fs_vec_dot_lanes(const float *a, const float *b, size_t n) {
+    double lane[8] = {0};
+    size_t full = n - n % 8, i;
+    for (i = 0; i < full; i += 8)
+        for (int l = 0; l < 8; l++) lane[l] += (double)a[i + l] * b[i + l];
+    for (; i < n; i++) lane[0] += (double)a[i] * b[i];
+    double s = 0.0;
+    for (int l = 0; l < 8; l++) s += lane[l];
+    return s;
+}
+
 #endif

@@ -4,7 +4,8 @@
  *   leaky/sigmoid fwd: y = f(x) (=, in place allowed); bwd: dx = f'(y) dy (=, in place allowed)
  *   pixshuf: x [n,h,w,4c] <-> y [n,2h,2w,c], y[n,2i+a,2j+b,ch] = x[n,i,j,(2a+b)c+ch] (=)
  *   mask_mul: y[n,i,j,ch] = x[n,i,j,ch] * mask[n,i,j] (=, in place allowed; its own backward)
- *   sumsq: sum x^2 in double; adam: in place on p, m, v; scale: x *= s. */
+ *   sumsq: sum x^2 in double; adam: in place on p, m, v; adabelief: in place on p, m, s;
+ *   scale: x *= s. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +109,23 @@ void fs_ref_adam(size_t count, float *p, const float *g, float *m, float *v, con
         m[i] = (float)mi;
         v[i] = (float)vi;
         p[i] = (float)(p[i] - lr * upd);
+    }
+}
+
+/* DeepFaceLab's AdaBelief (ops.h) in double per element, stored as float; the dropout
+ * mask from the same draw as every backend. */
+void fs_ref_adabelief(size_t count, float *p, const float *g, float *m, float *s, const fs_adam_args *a) {
+    fs_adabelief_consts k;
+    fs_adabelief_consts_init(&k, a);
+    double b1 = a->beta1, b2 = a->beta2, lr = a->lr, eps = a->eps, wd = a->weight_decay;
+    for (size_t i = 0; i < count; i++) {
+        double gs = (double)a->grad_scale * g[i];
+        double mi = b1 * m[i] + (1.0 - b1) * gs, d = gs - mi;
+        double si = b2 * s[i] + (1.0 - b2) * d * d;
+        m[i] = (float)mi;
+        s[i] = (float)si;
+        if (k.dropout && fs_adabelief_draw(k.drop_base, i) >= k.keep_below) continue;
+        p[i] = (float)(p[i] - (lr * mi / (sqrt(si) + eps) + lr * wd * p[i]));
     }
 }
 

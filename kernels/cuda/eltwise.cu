@@ -1,9 +1,9 @@
 /* eltwise.cu — the element-wise ops (kernels/ops.h): LeakyReLU and sigmoid forward and
  * backward (backward from the forward OUTPUT; in place allowed), pixel shuffle x2 forward
  * and backward, the uint8 -> float batch conversion, x *= s, the mask multiply of the
- * masked loss (y = x * mask[pixel], its own backward), and the Adam update. All are
- * grid-stride loops over the output (coalesced stores), every output written once (=),
- * except Adam which updates p, m, v in place. */
+ * masked loss (y = x * mask[pixel], its own backward), and the Adam and AdaBelief updates.
+ * All are grid-stride loops over the output (coalesced stores), every output written once
+ * (=), except the optimizers which update p and their state in place. */
 #include "kernels/cuda/fsk.h"
 #include "kernels/cuda/emu.h"
 
@@ -88,6 +88,21 @@ static __global__ void adam_kernel(size_t count, float *p, const float *g, float
     }
 }
 
+/* DeepFaceLab's AdaBelief (ops.h); k from fs_adabelief_consts_init on the host, passed by
+ * value. A dropped element (fs_adabelief_draw >= keep_below) keeps p; m and s update. */
+static __global__ void adabelief_kernel(size_t count, float *p, const float *g, float *m, float *s,
+                                        fs_adabelief_consts k) {
+    GRID_STRIDE(i, count) {
+        float gi = k.gsc * g[i];
+        float mi = k.b1 * m[i] + k.omb1 * gi, d = gi - mi;
+        float si = k.b2 * s[i] + k.omb2 * d * d;
+        m[i] = mi, s[i] = si;
+        if (k.dropout && fs_adabelief_draw(k.drop_base, i) >= k.keep_below) continue;
+        float pi = p[i];
+        p[i] = pi - (k.lr * mi / (sqrtf(si) + k.eps) + k.lrwd * pi);
+    }
+}
+
 #define BLOCK FS_DIM3(FSK_THREADS, 1, 1)
 #define GRID(count) FS_DIM3(FSK(grid_for)(count), 1, 1)
 
@@ -128,4 +143,11 @@ void FSK(adam)(size_t count, float *p, const float *g, float *m, float *v, const
     fs_adam_consts_init(&k, a);
     FS_LAUNCH(adam_kernel, GRID(count), BLOCK, count, p, g, m, v, k.lr, k.b1, k.omb1, k.b2, k.omb2, k.eps,
               a->grad_scale, k.lrwd, k.c1, k.c2);
+}
+
+void FSK(adabelief)(size_t count, float *p, const float *g, float *m, float *s, const fs_adam_args *a) {
+    if (!count) return;
+    fs_adabelief_consts k;
+    fs_adabelief_consts_init(&k, a);
+    FS_LAUNCH(adabelief_kernel, GRID(count), BLOCK, count, p, g, m, s, k);
 }

@@ -193,23 +193,27 @@ static int check_pixnorm(const fs_op_case *c) {
 }
 
 /* kind 0 mse, 1 l1, 2 dssim: loss and dpred += weight * grad onto a non-zero dpred. */
-static int check_loss(int kind, int n, int h, int w, int c) {
+/* Loss kind 0 mse, 1 l1, 2 dssim (window win) of backend b. */
+static double call_loss(const fs_backend *b, int kind, int n, int h, int w, int c, int win, const float *p,
+                        const float *t, float *d, float weight) {
+    if (kind == 2) return b->dssim(n, h, w, c, win, p, t, d, weight);
+    return (kind ? b->l1 : b->mse)(n, h, w, c, p, t, d, weight);
+}
+
+static int check_loss(int kind, int n, int h, int w, int c, int win) {
     static const char *names[] = {"mse", "l1", "dssim"};
     size_t cnt = (size_t)n * h * w * c;
     float *p = ct_rand(cnt, 21, (uint64_t)kind, 0, 1), *t = ct_rand(cnt, 22, (uint64_t)kind, 0, 1);
     if (kind == 1) t[5] = p[5]; /* the subgradient at p == t */
     float *d0 = ct_rand(cnt, 23, (uint64_t)kind, -1e-3f, 1e-3f), *want = fs_malloc(cnt * 4);
     memcpy(want, d0, cnt * 4);
-    double (*fn_ref)(int, int, int, int, const float *, const float *, float *, float) =
-        kind == 0 ? ref->mse : kind == 1 ? ref->l1 : ref->dssim;
-    double (*fn)(int, int, int, int, const float *, const float *, float *, float) =
-        kind == 0 ? be->mse : kind == 1 ? be->l1 : be->dssim;
-    double l_ref = fn_ref(n, h, w, c, p, t, want, 0.7f);
+    double l_ref = call_loss(ref, kind, n, h, w, c, win, p, t, want, 0.7f);
     float *P = ct_up(be, p, cnt), *T = ct_up(be, t, cnt), *D = ct_up(be, d0, cnt);
-    double l = fn(n, h, w, c, P, T, D, 0.7f), l_only = fn(n, h, w, c, P, T, NULL, 1.0f);
+    double l = call_loss(be, kind, n, h, w, c, win, P, T, D, 0.7f);
+    double l_only = call_loss(be, kind, n, h, w, c, win, P, T, NULL, 1.0f);
     float *got = ct_down(be, D, cnt);
     char what[96];
-    snprintf(what, sizeof what, "%s loss %dx%dx%dx%d", names[kind], n, h, w, c);
+    snprintf(what, sizeof what, "%s loss %dx%dx%dx%d win %d", names[kind], n, h, w, c, win);
     int f = ct_close1(what, l, l_ref, tol->cuda_value.rtol, tol->cuda_value.atol);
     snprintf(what, sizeof what, "%s loss without dpred", names[kind]);
     f += ct_close1(what, l_only, l, 1e-12, 0);
@@ -237,25 +241,43 @@ static int check_sumsq(size_t n) {
     return f;
 }
 
-/* Every eps placement (kernels/ops.h fs_adam_variant) against the CPU reference; eps 1e-4
- * with small moments makes the placement matter. */
-static int check_adam(size_t n, fs_adam_variant variant, double eps) {
-    fs_adam_args a = {.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = eps, .step = 3, .grad_scale = 0.5f,
-                      .weight_decay = 0.01f, .variant = variant};
+/* One optimizer update (adam, or adabelief) on both backends from the same state; compares
+ * p and the two moments. */
+static int check_update(size_t n, int adabelief, const fs_adam_args *a, const char *what0) {
     float *p = ct_rand(n, 41, 0, -1, 1), *g = ct_rand(n, 41, 1, -1, 1), *m = ct_rand(n, 41, 2, -0.1f, 0.1f);
     float *v = ct_rand(n, 41, 3, 0, 0.01f);
     float *P = ct_up(be, p, n), *G = ct_up(be, g, n), *M = ct_up(be, m, n), *V = ct_up(be, v, n);
-    ref->adam(n, p, g, m, v, &a);
-    be->adam(n, P, G, M, V, &a);
+    (adabelief ? ref->adabelief : ref->adam)(n, p, g, m, v, a);
+    (adabelief ? be->adabelief : be->adam)(n, P, G, M, V, a);
     float *gp = ct_down(be, P, n), *gm = ct_down(be, M, n), *gv = ct_down(be, V, n);
-    char w[3][64];
-    for (int k = 0; k < 3; k++) snprintf(w[k], sizeof w[k], "adam (variant %d, eps %g) %c", variant, eps, "pmv"[k]);
+    const char *state = adabelief ? "pms" : "pmv";
+    char w[3][128];
+    for (int k = 0; k < 3; k++) snprintf(w[k], sizeof w[k], "%s %zu %c", what0, n, state[k]);
     fs_tol e = tol->cuda;
     int f = ct_close(w[0], gp, p, n, e.rtol, e.atol) + ct_close(w[1], gm, m, n, e.rtol, e.atol) +
             ct_close(w[2], gv, v, n, e.rtol, e.atol);
     free(p), free(g), free(m), free(v), free(gp), free(gm), free(gv);
     be->free(P), be->free(G), be->free(M), be->free(V);
     return f;
+}
+
+/* Every eps placement (kernels/ops.h fs_adam_variant) against the CPU reference; eps 1e-4
+ * with small moments makes the placement matter. */
+static int check_adam(size_t n, fs_adam_variant variant, double eps) {
+    fs_adam_args a = {.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = eps, .step = 3, .grad_scale = 0.5f,
+                      .weight_decay = 0.01f, .variant = variant};
+    char what[64];
+    snprintf(what, sizeof what, "adam (variant %d, eps %g)", variant, eps);
+    return check_update(n, 0, &a, what);
+}
+
+/* AdaBelief vs the CPU reference, lr_dropout off (0) or 0.3 (the same elements dropped). */
+static int check_adabelief(size_t n, float lr_dropout) {
+    fs_adam_args a = {.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-6, .step = 3, .grad_scale = 0.5f,
+                      .weight_decay = 0.01f, .lr_dropout = lr_dropout, .dropout_seed = 17};
+    char what[64];
+    snprintf(what, sizeof what, "adabelief (lr_dropout %g)", lr_dropout);
+    return check_update(n, 1, &a, what);
 }
 
 /* One non-conv case of the table; returns the failed checks. */
@@ -271,6 +293,7 @@ static int ops_case(const fs_op_case *c) {
     if (!strcmp(c->op, "u8_to_float")) return check_u8(cnt);
     if (!strcmp(c->op, "mask_mul")) return check_mask_mul(c->n, c->h, c->w, c->c);
     if (!strcmp(c->op, "sumsq")) return check_sumsq(cnt);
+    if (!strcmp(c->op, "adabelief")) return check_adabelief(cnt, 0.0f) + check_adabelief(cnt, 0.3f);
     if (!strcmp(c->op, "add") || !strcmp(c->op, "acc")) return check_add_acc(!strcmp(c->op, "acc"), cnt);
     if (!strcmp(c->op, "concat")) return check_concat(c);
     if (!strcmp(c->op, "pixnorm")) return check_pixnorm(c);
@@ -279,7 +302,7 @@ static int ops_case(const fs_op_case *c) {
                check_adam(cnt, FS_ADAM_LEGACY, 1e-7) + check_adam(cnt, FS_ADAM_KERAS, 1e-4) +
                check_adam(cnt, FS_ADAM_PAPER, 1e-4);
     for (int k = 0; k < 3; k++)
-        if (!strcmp(c->op, losses[k])) return check_loss(k, c->n, c->h, c->w, c->c);
+        if (!strcmp(c->op, losses[k])) return check_loss(k, c->n, c->h, c->w, c->c, c->k);
     printf("FAIL op case '%s' is marked for the cuda tests, which have no check for it\n", c->op);
     return 1;
 }
@@ -296,7 +319,7 @@ int main(void) {
         printf("cuda_ops: %d checks FAILED\n", f);
         return 1;
     }
-    printf("cuda_ops: %zu cases (dense, activations, pixel shuffle, u8, mask_mul, scale, mse, l1, dssim, sumsq, adam, add, acc, concat, pixnorm) "
+    printf("cuda_ops: %zu cases (dense, activations, pixel shuffle, u8, mask_mul, scale, mse, l1, dssim, sumsq, adam, adabelief, add, acc, concat, pixnorm) "
            "match the CPU reference\n", ran);
     return 0;
 }

@@ -52,7 +52,7 @@ static void losses(const fs_backend *be, fs_model *m, const float *target_host, 
         dout[i] = be->alloc(img * sizeof(float));
         const float *pred = fs_model_output(m, i), *mask = fs_model_mask(m, i);
         o->loss[i] = be->mse(BATCH, r, r, 3, pred, target, dout[i], 1.0f) +
-                     be->dssim(BATCH, r, r, 3, pred, target, dout[i], 1.0f);
+                     be->dssim(BATCH, r, r, 3, FS_DSSIM_WIN, pred, target, dout[i], 1.0f);
         dmask[i] = NULL;
         if (mask) { /* the mask against the target's first plane, as a stand-in */
             dmask[i] = be->alloc(plane * sizeof(float));

@@ -238,20 +238,25 @@ static void pixnorm_case(const fs_op_case *c) {
     free(x), free(dy), free(yr), free(yf), free(dr), free(df), free(y1), free(d1);
 }
 
-typedef double (*loss_op)(int, int, int, int, const float *, const float *, float *, float);
+/* Loss kind 0 mse, 1 l1, 2 dssim (window win) of backend be. */
+static double call_loss(const fs_backend *be, int kind, int n, int h, int w, int c, int win, const float *p,
+                        const float *t, float *d) {
+    if (kind == 2) return be->dssim(n, h, w, c, win, p, t, d, 0.6f);
+    return (kind ? be->l1 : be->mse)(n, h, w, c, p, t, d, 0.6f);
+}
 
-static void loss_case(const char *name, loss_op fr, loss_op ff, int n, int h, int w, int c) {
+static void loss_case(const char *name, int kind, int n, int h, int w, int c, int win) {
     size_t count = (size_t)n * h * w * c;
     float *p = kt_rand(count, 12, 1, 0, 1), *t = kt_rand(count, 12, 2, 0, 1);
     float *dr = kt_rand(count, 12, 3, -1, 1), *df = kt_copy(dr, count), *d2 = kt_copy(dr, count);
     char what[160];
-    double lr = fr(n, h, w, c, p, t, dr, 0.6f), lf = ff(n, h, w, c, p, t, df, 0.6f);
-    snprintf(what, sizeof what, "%s value %dx%dx%dx%d", name, n, h, w, c);
+    double lr = call_loss(ref, kind, n, h, w, c, win, p, t, dr), lf = call_loss(fast, kind, n, h, w, c, win, p, t, df);
+    snprintf(what, sizeof what, "%s value %dx%dx%dx%d win %d", name, n, h, w, c, win);
     kt_check_scalar_tol(what, lf, lr, tol->fast_value);
-    snprintf(what, sizeof what, "%s dpred (+=) %dx%dx%dx%d", name, n, h, w, c);
+    snprintf(what, sizeof what, "%s dpred (+=) %dx%dx%dx%d win %d", name, n, h, w, c, win);
     kt_check_tol(what, df, dr, count, tol->fast);
     fs_cpu_set_threads(1); /* block / per-image reductions: the same bits on one thread */
-    double l1t = ff(n, h, w, c, p, t, d2, 0.6f);
+    double l1t = call_loss(fast, kind, n, h, w, c, win, p, t, d2);
     fs_cpu_set_threads(0);
     snprintf(what, sizeof what, "%s dpred 1 thread vs all", name), kt_check_bits(what, d2, df, count);
     if (l1t != lf) printf("FAIL %s: value on 1 thread %.17g != %.17g\n", name, l1t, lf), kt_failures++;
@@ -271,6 +276,26 @@ static void adam_case(size_t count) {
     free(pr), free(g), free(mr), free(vr), free(pf), free(mf), free(vf);
 }
 
+/* AdaBelief without and with lr_dropout (the same elements dropped on both backends). */
+static void adabelief_case(size_t count) {
+    for (int drop = 0; drop < 2; drop++) {
+        float *pr = kt_rand(count, 17, 1, -1, 1), *g = kt_rand(count, 17, 2, -1, 1);
+        float *mr = kt_rand(count, 17, 3, -.1, .1), *sr = kt_rand(count, 17, 4, 0, 0.01);
+        float *pf = kt_copy(pr, count), *mf = kt_copy(mr, count), *sf = kt_copy(sr, count);
+        fs_adam_args a = {.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-6, .step = 3, .grad_scale = 0.5f,
+                          .weight_decay = 0.01f, .lr_dropout = drop ? 0.3f : 0.0f, .dropout_seed = 5};
+        ref->adabelief(count, pr, g, mr, sr, &a), fast->adabelief(count, pf, g, mf, sf, &a);
+        char what[96];
+        snprintf(what, sizeof what, "adabelief %zu lr_dropout %g p", count, a.lr_dropout);
+        kt_check_tol(what, pf, pr, count, tol->fast);
+        snprintf(what, sizeof what, "adabelief %zu lr_dropout %g m", count, a.lr_dropout);
+        kt_check_tol(what, mf, mr, count, tol->fast);
+        snprintf(what, sizeof what, "adabelief %zu lr_dropout %g s", count, a.lr_dropout);
+        kt_check_tol(what, sf, sr, count, tol->fast);
+        free(pr), free(g), free(mr), free(sr), free(pf), free(mf), free(sf);
+    }
+}
+
 /* One case of the table on both CPU backends. */
 static void fast_case(const fs_op_case *c) {
     static const char *const losses[] = {"mse", "l1", "dssim"};
@@ -283,14 +308,14 @@ static void fast_case(const fs_op_case *c) {
     if (!strcmp(c->op, "sumsq")) return sumsq_case(count);
     if (!strcmp(c->op, "u8_to_float")) return u8_case(count);
     if (!strcmp(c->op, "adam")) return adam_case(count);
+    if (!strcmp(c->op, "adabelief")) return adabelief_case(count);
     if (!strcmp(c->op, "pixshuf")) return pixshuf_case(c->n, c->h, c->w, c->c);
     if (!strcmp(c->op, "mask_mul")) return mask_mul_case(c->n, c->h, c->w, c->c);
     if (!strcmp(c->op, "add") || !strcmp(c->op, "acc")) return add_acc_case(!strcmp(c->op, "acc"), count);
     if (!strcmp(c->op, "concat")) return concat_case(c);
     if (!strcmp(c->op, "pixnorm")) return pixnorm_case(c);
-    loss_op fr[] = {ref->mse, ref->l1, ref->dssim}, ff[] = {fast->mse, fast->l1, fast->dssim};
     for (int k = 0; k < 3; k++)
-        if (!strcmp(c->op, losses[k])) return loss_case(losses[k], fr[k], ff[k], c->n, c->h, c->w, c->c);
+        if (!strcmp(c->op, losses[k])) return loss_case(losses[k], k, c->n, c->h, c->w, c->c, c->k);
     printf("FAIL op case '%s' is marked for kernels_fast, which has no check for it\n", c->op), kt_failures++;
 }
 
