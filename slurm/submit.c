@@ -20,6 +20,7 @@
 #include "trainer/cli.h"
 #include "core/common.h"
 #include "trainer/config.h"
+#include "trainer/model.h"
 
 #define SUBMIT_MAX_SETS 64
 #define SUBMIT_PORT_BASE 17000 /* coordinator port = base + job id % span */
@@ -302,6 +303,8 @@ static int load_config(const submit_args *a, fs_config *cfg, fs_error *e) {
     int rc = fs_config_load(cfg, a->config, e);
     for (int i = 0; !rc && i < a->n_sets; i++) rc = fs_config_set(cfg, a->sets[i], e);
     if (!rc) rc = fs_config_validate(cfg, e);
+    fs_model m; /* the architecture's shape rules, before anything is queued */
+    if (!rc && !(rc = fs_model_build(&m, cfg, e))) fs_model_free(&m);
     return rc;
 }
 

@@ -29,7 +29,7 @@ if(FACESWARM_HAVE_OPENMP)
 endif()
 # A full training step (trainer/model.c) on the CUDA backend vs the cpu backend.
 if(NOT FACESWARM_KERNELS_ONLY)
-  fs_add_test(NAME cuda_step SOURCES tests/cuda/test_step.c ${FS_CT_HELPERS} LIBS fs_trainer LABELS cuda TIMEOUT 60)
+  fs_add_test(NAME cuda_step SOURCES tests/cuda/test_step.c ${FS_CT_HELPERS} LIBS fs_trainer LABELS cuda TIMEOUT 180)
   if(FACESWARM_HAVE_CUDA)
     target_compile_definitions(cuda_step PRIVATE FACESWARM_TEST_HAVE_CUDA)
   endif()
