@@ -46,6 +46,7 @@ typedef struct cv_pipe {
     float lm[FS_EXTRACT_MAX_FACES][FS_ALIGN_POINTS][2]; /* its landmarks, face px */
     uint8_t *orig, *gen, *mask;   /* [MAX][S][S][3], [S][S][3], [MAX][S][S] */
     float *x, *y;                 /* the model's input and output [S][S][3], backend memory */
+    float *ymask;                 /* the learned mask [S][S] (backend memory), NULL for a model without one */
     float *host;                  /* y downloaded, [S][S][3] */
     fs_region region[FS_EXTRACT_MAX_FACES]; /* what the last frame's faces changed */
     int n_region;

@@ -32,6 +32,7 @@ int cv_pipe_setup(cv_pipe *p, const cv_opts *o, fs_error *e) {
     p->gen = fs_malloc(s2 * 3);
     const fs_backend *be = p->m.model.be;
     p->x = be->alloc(sizeof(float) * s2 * 3), p->y = be->alloc(sizeof(float) * s2 * 3);
+    if (fs_model_mask(&p->m.model, p->to)) p->ymask = be->alloc(sizeof(float) * s2);
     p->host = fs_malloc(sizeof(float) * s2 * 3);
     return 0;
 }
@@ -43,7 +44,7 @@ int cv_pipe_init(cv_pipe *p, const cv_opts *o, fs_error *e) {
 }
 
 void cv_pipe_free(cv_pipe *p) {
-    if (p->m.model.be) p->m.model.be->free(p->x), p->m.model.be->free(p->y);
+    if (p->m.model.be) p->m.model.be->free(p->x), p->m.model.be->free(p->y), p->m.model.be->free(p->ymask);
     free(p->host);
     fs_infer_free(&p->m);
     fs_face_detector_close(p->det);
@@ -80,17 +81,23 @@ static int find_faces(cv_pipe *p, const uint8_t *rgb, int w, int h, long f, fs_e
 
 /* The generated face of orig and the mask to blend it through: identity `to`'s decoder on the
  * face (values 0..1 to 0..255, rounded). The mask is the landmark hull made at alignment; a
- * model with a learned mask writes its own over it here (the one place). */
+ * model with a learned mask (df, liae) writes its decoder's mask over it here (the one place). */
 static void face_model(cv_pipe *p, const uint8_t *orig, uint8_t *gen, uint8_t *mask) {
     const fs_backend *be = p->m.model.be;
     size_t img = (size_t)p->S * p->S * 3;
-    (void)mask;
     be->u8_to_float(img, orig, p->x);
-    fs_model_infer(&p->m.model, p->x, 1, p->to, p->y);
+    fs_model_infer_mask(&p->m.model, p->x, 1, p->to, p->y, p->ymask);
     be->download(p->host, p->y, sizeof(float) * img);
     for (size_t k = 0; k < img; k++) {
         float v = p->host[k] * 255.0f + 0.5f;
         gen[k] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+    }
+    if (!p->ymask) return;
+    size_t s2 = (size_t)p->S * p->S;
+    be->download(p->host, p->ymask, sizeof(float) * s2);
+    for (size_t k = 0; k < s2; k++) {
+        float v = p->host[k] * 255.0f + 0.5f;
+        mask[k] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
     }
 }
 
