@@ -5,9 +5,7 @@
  * FS_OPC_BENCH (kernels/op_cases.c, with that backend's tolerance: the `wrong` count) and
  * exits non-zero when it is wrong. */
 #include <getopt.h>
-#include <immintrin.h>
 #include <math.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +39,7 @@ static const bench_shape g_shapes[] = {
 
 typedef struct bench_opts {
     int json, batch, threads, reps; /* reps 0 = automatic */
+    int cpu_time;                   /* --cpu-time: process CPU time / threads, not the wall clock */
     const char *backend;            /* --backend: cpu, cuda or cuda-emulated */
     int check_only;                 /* --check-only: the self-check, no timing */
     const char *config;             /* --config: that model's shapes instead of original-64's */
@@ -83,48 +82,6 @@ static int config_shapes(const char *path, bench_shape **shapes, size_t *count, 
     return 0;
 }
 
-/* ---------------------------------------------------------------- FP32 peak */
-#define FMA_CHAINS 12
-#define FMA_ITERS 10000000L /* 1.9 GFLOP per thread: ~20 ms */
-
-/* 12 independent 8-wide FMA chains: enough in flight to cover the FMA latency. */
-static float fma_loop(long iters, float seed) {
-    __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-6f);
-    __m256 a0 = _mm256_set1_ps(seed), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0,
-           a9 = a0, a10 = a0, a11 = a0;
-    for (long i = 0; i < iters; i++) {
-        a0 = _mm256_fmadd_ps(a0, m, c), a1 = _mm256_fmadd_ps(a1, m, c), a2 = _mm256_fmadd_ps(a2, m, c);
-        a3 = _mm256_fmadd_ps(a3, m, c), a4 = _mm256_fmadd_ps(a4, m, c), a5 = _mm256_fmadd_ps(a5, m, c);
-        a6 = _mm256_fmadd_ps(a6, m, c), a7 = _mm256_fmadd_ps(a7, m, c), a8 = _mm256_fmadd_ps(a8, m, c);
-        a9 = _mm256_fmadd_ps(a9, m, c), a10 = _mm256_fmadd_ps(a10, m, c), a11 = _mm256_fmadd_ps(a11, m, c);
-    }
-    __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
-                             _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)));
-    s = _mm256_add_ps(s, _mm256_add_ps(_mm256_add_ps(a8, a9), _mm256_add_ps(a10, a11)));
-    float out[8];
-    _mm256_storeu_ps(out, s);
-    return out[0] + out[7];
-}
-
-/* GFLOP/s of `threads` copies of the FMA loop running at once; best of reps. */
-static double measure_peak(int threads, int reps) {
-    double best = 0.0;
-    volatile float sink = 0.0f;
-    for (int rep = 0; rep < reps; rep++) {
-        double t0 = fs_now();
-#pragma omp parallel num_threads(threads)
-        {
-            float r = fma_loop(FMA_ITERS, 1.0f + (float)omp_get_thread_num());
-#pragma omp critical
-            sink += r;
-        }
-        double dt = fs_now() - t0, flops = (double)threads * FMA_ITERS * FMA_CHAINS * 8 * 2;
-        if (flops / dt > best) best = flops / dt;
-    }
-    (void)sink;
-    return best * 1e-9;
-}
-
 /* ---------------------------------------------------------------- one shape */
 typedef struct bench_bufs {
     float *x, *w, *b, *y, *dz, *dx, *dw, *db;
@@ -155,8 +112,9 @@ static void bufs_free(const fs_backend *be, bench_bufs *t) {
 }
 
 /* One pass (0 fwd, 1 bwd_data, 2 bwd_filter) of shape s; returns its seconds. */
-static double time_pass(const fs_backend *be, const bench_shape *s, const fs_conv_desc *d, bench_bufs *t, int pass) {
-    double t0 = fs_now();
+static double time_pass(const fs_backend *be, const bench_shape *s, const fs_conv_desc *d, bench_bufs *t, int pass,
+                        int cpu_time) {
+    double t0 = cpu_time ? fs_cpu_seconds() / fs_cpu_threads() : fs_now();
     int n = d->n;
     if (s->dense && pass == 0) be->dense_fwd(n, s->cin, s->cout, t->x, t->w, t->b, t->y, FS_ACT_LEAKY, 0.1f);
     if (s->dense && pass == 1) be->dense_bwd_data(n, s->cin, s->cout, t->dz, t->w, t->dx);
@@ -165,7 +123,7 @@ static double time_pass(const fs_backend *be, const bench_shape *s, const fs_con
     if (!s->dense && pass == 1) be->conv2d_bwd_data(d, t->dz, t->w, t->dx);
     if (!s->dense && pass == 2) be->conv2d_bwd_filter(d, t->x, t->dz, t->dw, t->db);
     be->sync();
-    return fs_now() - t0;
+    return (cpu_time ? fs_cpu_seconds() / fs_cpu_threads() : fs_now()) - t0;
 }
 
 /* Runs every pass once (warm-up: scratch buffers, BLAS threads), then reps times. Automatic
@@ -178,14 +136,14 @@ static bench_result bench_one(const fs_backend *be, const bench_shape *s, const 
     bench_bufs t;
     size_t nw = (size_t)d.k * d.k * s->cin * s->cout;
     bufs_alloc(be, &t, (size_t)d.n * d.h * d.w * d.cin, nw, (size_t)s->cout, (size_t)d.n * d.ho * d.wo * d.cout);
-    bench_result r = {.peak = !strcmp(be->name, "cpu") ? measure_peak(fs_cpu_threads(), 3) : 0.0,
+    bench_result r = {.peak = !strcmp(be->name, "cpu") ? fs_cpu_fma_peak(fs_cpu_threads(), 3, o->cpu_time, NULL) : 0.0,
                       .gflop = 2e-9 * fs_conv_macs(&d)};
     double warm = 0.0;
-    for (int p = 0; p < 3; p++) warm += time_pass(be, s, &d, &t, p);
+    for (int p = 0; p < 3; p++) warm += time_pass(be, s, &d, &t, p, o->cpu_time);
     r.reps = o->reps ? o->reps : (int)FS_MAX(1.0, FS_MIN(10.0, 0.6 / warm));
     for (int p = 0; p < 3; p++) r.ms[p] = INFINITY;
     for (int rep = 0; rep < r.reps; rep++)
-        for (int p = 0; p < 3; p++) r.ms[p] = FS_MIN(r.ms[p], 1e3 * time_pass(be, s, &d, &t, p));
+        for (int p = 0; p < 3; p++) r.ms[p] = FS_MIN(r.ms[p], 1e3 * time_pass(be, s, &d, &t, p, o->cpu_time));
     bufs_free(be, &t);
     return r;
 }
@@ -277,9 +235,10 @@ static const char *backend_desc(const fs_backend *be) {
 }
 
 static void print_header(fs_bench *B, const bench_opts *o, const fs_backend *be, int threads, double peak1,
-                         double peak_t) {
+                         double peak_t, int peak_bits) {
     fs_bench_fact_str(B, "backend", backend_desc(be));
     fs_bench_fact_int(B, "threads", threads);
+    if (o->cpu_time) fs_bench_fact_str(B, "clock", "process CPU time / threads (--cpu-time)");
     if (!strcmp(be->name, "cpu")) {
         fs_bench_note(B, "each OpenMP thread runs single-threaded OpenBLAS sgemm on its slice");
         fs_bench_fact_str(B, "blas_core", fs_cpu_blas_core());
@@ -295,9 +254,9 @@ static void print_header(fs_bench *B, const bench_opts *o, const fs_backend *be,
     if (peak1 > 0) {
         fs_bench_fact_num(B, "peak_gflops_1thread", peak1, 2, "GFLOP/s");
         fs_bench_fact_num(B, "peak_gflops", peak_t, 2, "GFLOP/s");
-        fs_bench_note(B, "FP32 peak: an FMA loop of %d independent 8-wide chains, on 1 thread and on all threads; "
-                         "again just before each shape (the host is shared); frac = total / peak; ms = best of reps",
-                      FMA_CHAINS);
+        fs_bench_note(B, "FP32 peak: 12 independent FMA chains per thread on %d-bit vectors (the faster of 256 and, "
+                         "with AVX-512F, 512), on 1 thread and on all threads; again just before each shape (the host "
+                         "is shared); frac = total / peak; ms = best of reps", peak_bits);
     } else if (o->check_only) fs_bench_note(B, "--check-only: no timing");
     else fs_bench_note(B, "peak: not measured (the CPU's FMA peak says nothing of this backend); peak and frac are 0");
     fs_bench_columns(B, "shapes", COLS, (int)FS_ARRAY_LEN(COLS));
@@ -342,7 +301,7 @@ static void print_footer(fs_bench *B, const bench_opts *o, const fs_backend *be,
 /* ---------------------------------------------------------------- command line */
 static void usage(FILE *f) {
     fprintf(f, "usage: faceswarm bench kernels [--backend B] [--json] [--batch N] [--threads N] [--reps R]\n"
-               "                              [--config CONFIG]\n"
+               "                              [--config CONFIG] [--cpu-time]\n"
                "  Times forward, backward-data and backward-filter of every conv/dense shape of the\n"
                "  original-64 model on a backend and reports GFLOP/s and, for cpu, the fraction of the\n"
                "  FP32 peak measured by an FMA loop in the same run; then checks the backend against\n"
@@ -350,6 +309,9 @@ static void usage(FILE *f) {
                "  --backend B   cpu (default), cuda (GPU 0) or cuda-emulated (the CUDA kernels on\n"
                "                the CPU emulator: slow, for checking)\n"
                "  --check-only  only the check against the reference, no timing\n"
+               "  --cpu-time    time by the process's CPU time / threads instead of the wall clock\n"
+               "                (cpu backend; on a loaded, shared host: what the threads did while\n"
+               "                they ran, the peak timed the same way)\n"
                "  --json        JSON lines instead of the table\n"
                "  --batch N     images per pass (default 16)\n"
                "  --threads N   OpenMP + OpenBLAS threads, 0 = all cores (default 0)\n"
@@ -371,6 +333,7 @@ static int parse_opts(int argc, char **argv, bench_opts *o) {
                                           {"threads", required_argument, 0, 't'}, {"reps", required_argument, 0, 'r'},
                                           {"config", required_argument, 0, 'c'}, {"help", no_argument, 0, 'h'},
                                           {"backend", required_argument, 0, 'B'}, {"check-only", no_argument, 0, 'C'},
+                                          {"cpu-time", no_argument, 0, 'T'},
                                           {0, 0, 0, 0}};
     *o = (bench_opts){.json = 0, .batch = 16, .threads = 0, .reps = 0, .backend = "cpu", .config = NULL};
     optind = 1;
@@ -383,6 +346,7 @@ static int parse_opts(int argc, char **argv, bench_opts *o) {
         else if (c == 'c') o->config = optarg;
         else if (c == 'B') o->backend = optarg;
         else if (c == 'C') o->check_only = 1;
+        else if (c == 'T') o->cpu_time = 1;
         else if (c == 'h') return usage(stdout), FS_EXIT_OK;
         else return usage(stderr), FS_EXIT_BADINPUT;
         if (rc) return rc;
@@ -435,10 +399,17 @@ int bench_kernels(int argc, char **argv) {
     fs_cpu_set_threads(o.threads);
     const fs_backend *be = pick_backend(o.backend, &rc);
     if (!be) return fs_bench_free(&B), rc;
+    if (o.cpu_time && strcmp(be->name, "cpu")) {
+        fprintf(stderr, "error: faceswarm bench kernels: --cpu-time times the cpu backend only, not '%s' (a GPU "
+                "works while the CPU waits)\n  hint: drop --cpu-time, or use --backend cpu\n", be->name);
+        return fs_bench_free(&B), FS_EXIT_BADINPUT;
+    }
     if ((rc = load_shapes(&o, &shapes, &count)) != 0) return fs_bench_free(&B), rc;
     int threads = fs_cpu_threads(), cpu = !strcmp(be->name, "cpu") && !o.check_only;
-    double peak1 = cpu ? measure_peak(1, 5) : 0.0, peak = !cpu ? 0.0 : threads == 1 ? peak1 : measure_peak(threads, 5);
-    print_header(&B, &o, be, threads, peak1, peak);
+    int peak_bits = 0;
+    double peak1 = cpu ? fs_cpu_fma_peak(1, 5, o.cpu_time, &peak_bits) : 0.0,
+           peak = !cpu ? 0.0 : threads == 1 ? peak1 : fs_cpu_fma_peak(threads, 5, o.cpu_time, NULL);
+    print_header(&B, &o, be, threads, peak1, peak, peak_bits);
     double gflop = 0.0, sec = 0.0;
     for (size_t i = 0; i < (o.check_only ? 0 : count); i++) {
         bench_result r = bench_one(be, &shapes[i], &o);

@@ -16,5 +16,14 @@ const char *fs_cpu_blas_core(void);
  * back to slow generic kernels ("Haswell" with AVX2+FMA, "SkylakeX" with AVX-512), or NULL
  * when its own choice is fine. Only takes effect in a process started with it set. */
 const char *fs_cpu_blas_better_core(void);
+/* GFLOP/s of FP32 FMAs on `threads` threads at once, best of reps (about 20-40 ms each):
+ * 12 independent FMA chains per thread on 8-wide vectors and, with AVX-512F, on 16-wide
+ * ones; the faster counts, and *bits (may be NULL) says which (256 or 512). Timed on the
+ * wall clock, or with cpu_clock by the process's CPU time / threads (what the threads did
+ * while they ran, on a shared host). The roof `faceswarm bench kernels` divides by
+ * (kernels/cpu/fma_peak.c). */
+double fs_cpu_fma_peak(int threads, int reps, int cpu_clock, int *bits);
+/* CPU seconds used by this process so far, all threads together. */
+double fs_cpu_seconds(void);
 
 #endif
