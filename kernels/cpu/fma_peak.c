@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "kernels/cpu/cpu.h"
-#include "trainer/common.h"
+#include "core/common.h"
 
 #define CHAINS 12
 #define ITERS_256 10000000L /* 1.9 GFLOP per thread: ~20 ms */

@@ -134,6 +134,13 @@ has "stopped by a signal"; nothing stop.mp4
 expect 0 "$BIN" bench convert --frames 6 --checkpoint $CK --from A --to B --alignments data/A.h5 a.mp4
 has "^# converted_frames: 6$"; has "^# wrong 0"
 for stage in decode detect landmarks align model blend mark encode join; do has "  $stage "; done
+# the same in --json: every line JSON of the harness's one schema (tests/bench/all.sh leaves
+# convert to this test, which has the checkpoint and the footage it needs)
+"$BIN" bench convert --frames 2 --checkpoint $CK --from A --to B --alignments data/A.h5 a.mp4 --json \
+    >bench.json 2>bench.err
+got=$?
+python3 "$FACESWARM_SOURCE_DIR/tests/bench/check_output.py" json convert bench.json "$got" ||
+    { fail "bench convert --json output (above)"; cat bench.json bench.err >&2; }
 
 # exiftool reads the composite digital source type of a converted frame, none of a frame
 # without a face (it is the source's).
