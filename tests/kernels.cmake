@@ -36,23 +36,26 @@ add_test(NAME kernels_table_missing_op
          COMMAND ${CMAKE_COMMAND} --build ${CMAKE_BINARY_DIR} --target kernels_table_missing_op)
 set_tests_properties(kernels_table_missing_op PROPERTIES LABELS unit TIMEOUT 60
                      PASS_REGULAR_EXPRESSION "undefined reference to [`']t_dssim'")
-# The FMA peak loops of `bench kernels` keep their 12 chains apart (kernels/cpu/fma_peak.c):
-# counted in the built library's code, and on a planted copy with merged chains (must be caught).
-add_library(kernels_fma_merged OBJECT EXCLUDE_FROM_ALL ${CMAKE_SOURCE_DIR}/tests/kernels/fma_merged.c)
-target_compile_options(kernels_fma_merged PRIVATE -O2)
-foreach(bits 256 512)
-  fs_add_test(NAME kernels_fma_chains_${bits} COMMAND sh ${CMAKE_SOURCE_DIR}/tests/kernels/fma_chains.sh
-              $<TARGET_FILE:fs_kernels> fma_loop_${bits} 12 LABELS unit TIMEOUT 20)
-endforeach()
-add_test(NAME kernels_fma_chains_planted
-         COMMAND sh -c "${CMAKE_COMMAND} --build ${CMAKE_BINARY_DIR} --target kernels_fma_merged >/dev/null && sh ${CMAKE_SOURCE_DIR}/tests/kernels/fma_chains.sh \"$<TARGET_OBJECTS:kernels_fma_merged>\" fma_loop_256 12")
-set_tests_properties(kernels_fma_chains_planted PROPERTIES LABELS unit TIMEOUT 60
-                     PASS_REGULAR_EXPRESSION "fma_loop_256 in .*: [1-9] vector FMA.*FAIL: fma_loop_256.s FMA chains were merged")
-# --cpu-time: the cpu backend timed by CPU time (stated in the header); refused for the others.
-fs_add_test(NAME kernels_bench_cpu_time COMMAND $<TARGET_FILE:faceswarm> bench kernels --cpu-time --reps 1 --batch 1
-            --config ${CMAKE_SOURCE_DIR}/tests/train/tiny.yaml LABELS bench TIMEOUT 120)
-set_tests_properties(kernels_bench_cpu_time PROPERTIES
-                     PASS_REGULAR_EXPRESSION "# clock: process CPU time / threads.*# FP32 peak: 12 independent.*# wrong 0")
-fs_add_test(NAME kernels_bench_cpu_time_gpu COMMAND $<TARGET_FILE:faceswarm> bench kernels --cpu-time
-            --backend cuda-emulated --check-only LABELS bench TIMEOUT 20)
-set_tests_properties(kernels_bench_cpu_time_gpu PROPERTIES PASS_REGULAR_EXPRESSION "--cpu-time times the cpu backend only")
+# (the fast CPU path and faceswarm: not in a kernels-only build)
+if(NOT FACESWARM_KERNELS_ONLY)
+  # The FMA peak loops of `bench kernels` keep their 12 chains apart (kernels/cpu/fma_peak.c):
+  # counted in the built library's code, and on a planted copy with merged chains (must be caught).
+  add_library(kernels_fma_merged OBJECT EXCLUDE_FROM_ALL ${CMAKE_SOURCE_DIR}/tests/kernels/fma_merged.c)
+  target_compile_options(kernels_fma_merged PRIVATE -O2)
+  foreach(bits 256 512)
+    fs_add_test(NAME kernels_fma_chains_${bits} COMMAND sh ${CMAKE_SOURCE_DIR}/tests/kernels/fma_chains.sh
+                $<TARGET_FILE:fs_kernels> fma_loop_${bits} 12 LABELS unit TIMEOUT 20)
+  endforeach()
+  add_test(NAME kernels_fma_chains_planted
+           COMMAND sh -c "${CMAKE_COMMAND} --build ${CMAKE_BINARY_DIR} --target kernels_fma_merged >/dev/null && sh ${CMAKE_SOURCE_DIR}/tests/kernels/fma_chains.sh \"$<TARGET_OBJECTS:kernels_fma_merged>\" fma_loop_256 12")
+  set_tests_properties(kernels_fma_chains_planted PROPERTIES LABELS unit TIMEOUT 60
+                       PASS_REGULAR_EXPRESSION "fma_loop_256 in .*: [1-9] vector FMA.*FAIL: fma_loop_256.s FMA chains were merged")
+  # --cpu-time: the cpu backend timed by CPU time (stated in the header); refused for the others.
+  fs_add_test(NAME kernels_bench_cpu_time COMMAND $<TARGET_FILE:faceswarm> bench kernels --cpu-time --reps 1 --batch 1
+              --config ${CMAKE_SOURCE_DIR}/tests/train/tiny.yaml LABELS bench TIMEOUT 120)
+  set_tests_properties(kernels_bench_cpu_time PROPERTIES
+                       PASS_REGULAR_EXPRESSION "# clock: process CPU time / threads.*# FP32 peak: 12 independent.*# wrong 0")
+  fs_add_test(NAME kernels_bench_cpu_time_gpu COMMAND $<TARGET_FILE:faceswarm> bench kernels --cpu-time
+              --backend cuda-emulated --check-only LABELS bench TIMEOUT 20)
+  set_tests_properties(kernels_bench_cpu_time_gpu PROPERTIES PASS_REGULAR_EXPRESSION "--cpu-time times the cpu backend only")
+endif()
