@@ -101,6 +101,18 @@ static const key_def keys[] = {
     KSTR("train.mask_loss", train.mask_loss, "auto", "auto|on|off",
          "losses on the face region only (the /masks of the data): auto = when every identity file has "
          "masks, on = required (a file without is an error), off = whole image"),
+    KFLT("train.mask_outside", train.mask_outside, "0", 0, 1,
+         "weight of the face loss outside the target's mask when masks apply (faceswap's penalized mask "
+         "loss, mask_prop = 1 - this): 0 = only the face counts, 1 = the mask does not weight the face loss"),
+    KFLT("train.loss_mask", train.loss_mask, "1", 0, 1000,
+         "weight of the mask loss, MSE of a decoder's learned mask against the target's mask (SAEHD); only "
+         "models with a mask output"),
+    KFLT("train.eye_multiplier", train.eye_multiplier, "1", 1, 1000,
+         "eye priority: the face loss weighs this many times inside the eyes (landmarks 36-47 hulls; faceswap "
+         "uses 3), 1 = off; needs /landmarks in every identity file"),
+    KFLT("train.mouth_multiplier", train.mouth_multiplier, "1", 1, 1000,
+         "mouth priority: the face loss weighs this many times inside the mouth (landmarks 48-67 hull; "
+         "faceswap uses 2), 1 = off; needs /landmarks in every identity file"),
     {"train.seed", K_U64, OFF(train.seed), 0, 0, 0, "1", 0, 18446744073709551615.0, NULL,
      "seed of the initialisation, the data order and the augmentation"},
     KINT("train.max_nonfinite", train.max_nonfinite, "10", 1, 1000000,

@@ -66,6 +66,9 @@ typedef struct fs_config {
         float clip_norm;         /* global gradient-norm clip, 0 = off */
         float loss_mse, loss_dssim, loss_l1; /* loss weights */
         char mask_loss[8];       /* "auto" | "on" | "off": losses on the face region (/masks) only */
+        float mask_outside;      /* 0..1: face-loss weight outside the mask (trainer/loss.h), 0 */
+        float loss_mask;         /* weight of the learned-mask MSE, 1 */
+        float eye_multiplier, mouth_multiplier; /* eye / mouth priority, >= 1, 1 = off */
         uint64_t seed;
         int max_nonfinite;       /* abort after this many non-finite steps in a row */
         int log_every;           /* steps between metric lines */
