@@ -34,6 +34,8 @@ void fs_loss_init(fs_loss *L, const fs_backend *be, int res, int batch) {
     L->wtgt = be->alloc(sizeof(float) * plane * 3);
     L->dregion = be->alloc(sizeof(float) * plane * 3);
     L->consts = be->alloc(sizeof(float) * 3);
+    const float c[3] = {1.0f, 0.0f, 1.0f};
+    be->upload(L->consts, c, sizeof c);
 }
 
 void fs_loss_free(fs_loss *L) {
