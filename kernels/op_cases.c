@@ -32,6 +32,12 @@ static const fs_op_tol g_op_tols[] = {
     {"sumsq",       NA,            NA,            NA,            {1e-12, 0},  NA,           {1e-6, 0}},
     {"u8_to_float", NA,            NA,            NA,            NA,          {1e-7, 0},    NA},
     {"adam",        {1e-6, 0},     NA,            {1e-6, 0},     NA,          {1e-5, 1e-6}, NA}, /* fwd: kernels_adam */
+    /* copies and float adds: bit-identical everywhere; pixnorm: the row sums in double in
+     * other orders, then one float rounding (cuda: r and k rounded to float first) */
+    {"add",         NA,            NA,            {0, 0},        NA,          {0, 0},       NA},
+    {"acc",         NA,            NA,            {0, 0},        NA,          {0, 0},       NA},
+    {"concat",      {0, 0},        {2e-5, 1e-12}, {0, 0},        NA,          {0, 0},       NA},
+    {"pixnorm",     {1e-6, 1e-12}, {2e-5, 1e-12}, {1e-6, 0},     NA,          {1e-5, 1e-6}, NA},
 };
 
 #define NONE FS_ACT_NONE
@@ -124,6 +130,29 @@ static const fs_op_case g_op_cases[] = {
     {"adam", 1, 1, 1, 8, 0, 0, 0, NONE, V},
     {"adam", 1, 1, 1, 9, 0, 0, 0, NONE, V},
     {"adam", 1, 1, 1, 33, 0, 0, 0, NONE, V},
+    /* add, acc: n * h * w * c elements */
+    {"add", 1, 1, 1, 1001, 0, 0, 0, NONE, F | C},
+    {"add", 1, 1, 1, 17, 0, 0, 0, NONE, F | C},
+    {"add", 1, 1, 1, 100003, 0, 0, 0, NONE, F | T3},
+    {"acc", 1, 1, 1, 1001, 0, 0, 0, NONE, F | C},
+    {"acc", 1, 1, 1, 17, 0, 0, 0, NONE, F | C},
+    {"acc", 1, 1, 1, 100003, 0, 0, 0, NONE, F | T3},
+    /* concat: a [n * h * w, c] and b [n * h * w, cout] */
+    {"concat", 2, 3, 5, 7, 5, 0, 0, NONE, G | F | C},
+    {"concat", 1, 1, 1, 1, 1, 0, 0, NONE, G | F | C},
+    {"concat", 3, 9, 4, 13, 3, 0, 0, NONE, F | C},
+    {"concat", 1, 7, 3, 67, 1, 0, 0, NONE, F | C},
+    {"concat", 8, 16, 16, 64, 64, 0, 0, NONE, F | T3}, /* above FS_FAST_PAR_MIN */
+    /* pixnorm: rows n * h * w of c values */
+    {"pixnorm", 2, 1, 1, 37, 0, 0, 0, NONE, G | F | C},
+    {"pixnorm", 3, 5, 1, 8, 0, 0, 0, NONE, G | F | C},
+    {"pixnorm", 1, 1, 1, 1, 0, 0, 0, NONE, G | F | C},
+    {"pixnorm", 5, 7, 9, 3, 0, 0, 0, NONE, F | C},
+    {"pixnorm", 2, 8, 8, 300, 0, 0, 0, NONE, F | T3},      /* many rows in parallel */
+    {"pixnorm", 3, 1, 2, 129, 0, 0, 0, NONE, F | C},       /* cuda: the shortest row of one block per row */
+    {"pixnorm", 2, 4, 8, 128, 0, 0, 0, NONE, F | C},       /* cuda: the longest row of one thread per row */
+    {"pixnorm", 2, 1, 1, 40000, 0, 0, 0, NONE, F | T3 | C}, /* fewer rows than 3 threads: blocks split */
+    {"pixnorm", 1, 1, 1, 100003, 0, 0, 0, NONE, F | C},     /* the flattened encoder output: 7 blocks */
     /* pixel shuffle: x [n, h, w, 4c] */
     {"pixshuf", 2, 3, 5, 8, 0, 0, 0, NONE, G | F | C},
     {"pixshuf", 2, 3, 5, 12, 0, 0, 0, NONE, F | C},

@@ -30,7 +30,9 @@ enum {
  *   dense:         [n, c] -> [n, cout]; act fused
  *   pixshuf:       x [n, h, w, c] (c = 4 x output channels)
  *   mask_mul, mse, l1, dssim: images [n, h, w, c]
- *   leaky, sigmoid, scale, sumsq, u8_to_float, adam: n * h * w * c elements */
+ *   leaky, sigmoid, scale, sumsq, u8_to_float, adam, add, acc: n * h * w * c elements
+ *   concat:        a [n * h * w, c], b [n * h * w, cout]
+ *   pixnorm:       n * h * w rows of c values */
 typedef struct fs_op_case {
     const char *op;
     int n, h, w, c, cout, k, stride;

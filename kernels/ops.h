@@ -97,6 +97,9 @@ static inline void fs_adam_consts_init(fs_adam_consts *k, const fs_adam_args *a)
 /* "keras" | "paper" | "legacy" -> variant; -1 for anything else. */
 int fs_adam_variant_parse(const char *s);
 
+/* pixnorm's epsilon, added to the mean square (DeepFaceLab's pixel_norm). */
+#define FS_PIXNORM_EPS 1e-6
+
 /* ---------------------------------------------------------------- the op list
  * Every entry of an fs_backend is one row X(P, ret, name, (params)) of the two lists below.
  * The lists generate the struct (FS_OP_FIELD), the declarations of each backend's functions
@@ -155,6 +158,20 @@ int fs_adam_variant_parse(const char *s);
      * y[n,i,j,ch] = x[n,i,j,ch] * mask[n,i,j] (=, y may alias x). It is linear in x, so its \
      * backward w.r.t. x is the same op applied to dy: dx = dy * mask. */                    \
     X(P, void, mask_mul, (int n, int h, int w, int c, const float *mask, const float *x, float *y)) \
+    /* the model graph's plumbing, over count elements or rows of channels (channels last):  \
+     * add:    y = a + b (=, y may alias a or b): a residual add; its backward is dy to both \
+     * acc:    y += x (+=): the gradient of a tensor that feeds two layers                   \
+     * concat: a [rows,ca], b [rows,cb] -> y [rows,ca+cb], y[r] = (a[r], b[r]) (=);          \
+     *         bwd: da = dy[:, :ca], db = dy[:, ca:] (=; either may be NULL: not wanted)     \
+     * pixnorm (DeepFaceLab's pixel_norm over the last axis), x and y [rows,c]:              \
+     *         fwd: y = x r, r = 1 / sqrt(mean over c of x^2 + 1e-6) (=, y may alias x);    \
+     *         bwd: dx = r dy - (r^3 / c) (sum over c of dy x) x (=, dx may alias dy) */    \
+    X(P, void, add, (size_t count, const float *a, const float *b, float *y))                \
+    X(P, void, acc, (size_t count, const float *x, float *y))                                \
+    X(P, void, concat_fwd, (size_t rows, int ca, int cb, const float *a, const float *b, float *y)) \
+    X(P, void, concat_bwd, (size_t rows, int ca, int cb, const float *dy, float *da, float *db)) \
+    X(P, void, pixnorm_fwd, (size_t rows, int c, const float *x, float *y))                  \
+    X(P, void, pixnorm_bwd, (size_t rows, int c, const float *x, const float *dy, float *dx)) \
     /* losses over images [n,h,w,c]; each returns the loss (a host double, mean over its     \
      * terms) and ADDS weight * dLoss/dpred into dpred (+=). dpred may be NULL (loss only).  \
      * mse:   mean((p - t)^2)                                                                \

@@ -117,6 +117,81 @@ static int check_mask_mul(int n, int h, int w, int c) {
     return f;
 }
 
+/* add (also in place on a), acc (+= onto nonzero values). */
+static int check_add_acc(int acc, size_t n) {
+    float *a = ct_rand(n, 61, (uint64_t)acc, -2, 2), *b = ct_rand(n, 62, (uint64_t)acc, -2, 2);
+    float *want = fs_malloc(n * 4);
+    memcpy(want, b, n * 4);
+    if (acc) ref->acc(n, a, want);
+    else ref->add(n, a, b, want);
+    float *A = ct_up(be, a, n), *B = ct_up(be, b, n), *Y = be->alloc(n * 4);
+    if (acc) be->acc(n, A, B);
+    else be->add(n, A, B, Y), be->add(n, A, B, A);
+    float *got = ct_down(be, acc ? B : Y, n), *got2 = ct_down(be, A, n);
+    char what[64];
+    snprintf(what, sizeof what, "%s %zu", acc ? "acc (+=)" : "add", n);
+    int f = ct_close(what, got, want, n, tol->cuda.rtol, tol->cuda.atol);
+    if (!acc) f += ct_close("add (y aliases a)", got2, want, n, tol->cuda.rtol, tol->cuda.atol);
+    free(a), free(b), free(want), free(got), free(got2);
+    be->free(A), be->free(B), be->free(Y);
+    return f;
+}
+
+/* concat fwd; bwd into both halves, then into one half at a time (the other NULL). */
+static int check_concat(const fs_op_case *c) {
+    size_t rows = (size_t)c->n * c->h * c->w, na = rows * c->c, nb = rows * c->cout, ny = na + nb;
+    int ca = c->c, cb = c->cout;
+    float *a = ct_rand(na, 71, 0, -1, 1), *b = ct_rand(nb, 71, 1, -1, 1), *dy = ct_rand(ny, 71, 2, -1, 1);
+    float *y_ref = fs_malloc(ny * 4), *da_ref = fs_malloc(na * 4), *db_ref = fs_malloc(nb * 4);
+    ref->concat_fwd(rows, ca, cb, a, b, y_ref);
+    ref->concat_bwd(rows, ca, cb, dy, da_ref, db_ref);
+    float *A = ct_up(be, a, na), *B = ct_up(be, b, nb), *DY = ct_up(be, dy, ny), *Y = be->alloc(ny * 4);
+    float *DA = be->alloc(na * 4), *DB = be->alloc(nb * 4), *DA2 = ct_up(be, a, na), *DB2 = ct_up(be, b, nb);
+    be->concat_fwd(rows, ca, cb, A, B, Y);
+    be->concat_bwd(rows, ca, cb, DY, DA, DB);
+    be->concat_bwd(rows, ca, cb, DY, DA2, NULL);
+    be->concat_bwd(rows, ca, cb, DY, NULL, DB2);
+    float *y = ct_down(be, Y, ny), *da = ct_down(be, DA, na), *db = ct_down(be, DB, nb);
+    float *da2 = ct_down(be, DA2, na), *db2 = ct_down(be, DB2, nb);
+    char what[5][128], name[96];
+    fs_op_case_name(c, name, sizeof name);
+    snprintf(what[0], 128, "%s fwd", name), snprintf(what[1], 128, "%s bwd da", name);
+    snprintf(what[2], 128, "%s bwd db", name), snprintf(what[3], 128, "%s bwd da (db NULL)", name);
+    snprintf(what[4], 128, "%s bwd db (da NULL)", name);
+    fs_tol e = tol->cuda;
+    int f = ct_close(what[0], y, y_ref, ny, e.rtol, e.atol) + ct_close(what[1], da, da_ref, na, e.rtol, e.atol) +
+            ct_close(what[2], db, db_ref, nb, e.rtol, e.atol) + ct_close(what[3], da2, da_ref, na, e.rtol, e.atol) +
+            ct_close(what[4], db2, db_ref, nb, e.rtol, e.atol);
+    free(a), free(b), free(dy), free(y_ref), free(da_ref), free(db_ref), free(y), free(da), free(db), free(da2);
+    free(db2);
+    be->free(A), be->free(B), be->free(DY), be->free(Y), be->free(DA), be->free(DB), be->free(DA2), be->free(DB2);
+    return f;
+}
+
+/* pixnorm fwd out of place and in place, bwd in place (dx aliases dy). */
+static int check_pixnorm(const fs_op_case *c) {
+    size_t rows = (size_t)c->n * c->h * c->w, n = rows * c->c;
+    float *x = ct_rand(n, 81, 0, -2, 2), *dy = ct_rand(n, 81, 1, -1, 1);
+    float *y_ref = fs_malloc(n * 4), *dx_ref = fs_malloc(n * 4);
+    ref->pixnorm_fwd(rows, c->c, x, y_ref);
+    ref->pixnorm_bwd(rows, c->c, x, dy, dx_ref);
+    float *X = ct_up(be, x, n), *X2 = ct_up(be, x, n), *Y = be->alloc(n * 4), *DX = ct_up(be, dy, n);
+    be->pixnorm_fwd(rows, c->c, X, Y);
+    be->pixnorm_fwd(rows, c->c, X2, X2);
+    be->pixnorm_bwd(rows, c->c, X, DX, DX);
+    float *y = ct_down(be, Y, n), *y2 = ct_down(be, X2, n), *dx = ct_down(be, DX, n);
+    char what[3][128], name[96];
+    fs_op_case_name(c, name, sizeof name);
+    snprintf(what[0], 128, "%s fwd", name), snprintf(what[1], 128, "%s fwd in place", name);
+    snprintf(what[2], 128, "%s bwd in place", name);
+    fs_tol e = tol->cuda;
+    int f = ct_close(what[0], y, y_ref, n, e.rtol, e.atol) + ct_close(what[1], y2, y_ref, n, e.rtol, e.atol) +
+            ct_close(what[2], dx, dx_ref, n, e.rtol, e.atol);
+    free(x), free(dy), free(y_ref), free(dx_ref), free(y), free(y2), free(dx);
+    be->free(X), be->free(X2), be->free(Y), be->free(DX);
+    return f;
+}
+
 /* kind 0 mse, 1 l1, 2 dssim: loss and dpred += weight * grad onto a non-zero dpred. */
 static int check_loss(int kind, int n, int h, int w, int c) {
     static const char *names[] = {"mse", "l1", "dssim"};
@@ -196,6 +271,9 @@ static int ops_case(const fs_op_case *c) {
     if (!strcmp(c->op, "u8_to_float")) return check_u8(cnt);
     if (!strcmp(c->op, "mask_mul")) return check_mask_mul(c->n, c->h, c->w, c->c);
     if (!strcmp(c->op, "sumsq")) return check_sumsq(cnt);
+    if (!strcmp(c->op, "add") || !strcmp(c->op, "acc")) return check_add_acc(!strcmp(c->op, "acc"), cnt);
+    if (!strcmp(c->op, "concat")) return check_concat(c);
+    if (!strcmp(c->op, "pixnorm")) return check_pixnorm(c);
     if (!strcmp(c->op, "adam")) /* every eps placement; eps 1e-4 with small moments makes it matter */
         return check_adam(cnt, FS_ADAM_KERAS, 1e-7) + check_adam(cnt, FS_ADAM_PAPER, 1e-7) +
                check_adam(cnt, FS_ADAM_LEGACY, 1e-7) + check_adam(cnt, FS_ADAM_KERAS, 1e-4) +
@@ -218,7 +296,7 @@ int main(void) {
         printf("cuda_ops: %d checks FAILED\n", f);
         return 1;
     }
-    printf("cuda_ops: %zu cases (dense, activations, pixel shuffle, u8, mask_mul, scale, mse, l1, dssim, sumsq, adam) "
+    printf("cuda_ops: %zu cases (dense, activations, pixel shuffle, u8, mask_mul, scale, mse, l1, dssim, sumsq, adam, add, acc, concat, pixnorm) "
            "match the CPU reference\n", ran);
     return 0;
 }

@@ -174,6 +174,70 @@ static void mask_mul_case(int n, int h, int w, int c) {
     free(x), free(m), free(yr), free(yf);
 }
 
+/* add (out of place and in place on either input) and acc (+= onto nonzero values). */
+static void add_acc_case(int acc, size_t count) {
+    float *a = kt_rand(count, 14, 1, -2, 2), *b = kt_rand(count, 14, 2, -2, 2);
+    float *yr = kt_rand(count, 14, 3, -1, 1), *yf = kt_copy(yr, count), *ya = kt_copy(a, count), *yb = kt_copy(b, count);
+    if (acc) {
+        float y0 = yr[0];
+        ref->acc(count, a, yr), fast->acc(count, a, yf);
+        kt_check_tol("acc (+=)", yf, yr, count, tol->fast);
+        if (yr[0] != y0 + a[0]) printf("FAIL acc: y[0] = %g is not y0 + x0 = %g\n", yr[0], y0 + a[0]), kt_failures++;
+    } else {
+        ref->add(count, a, b, yr), fast->add(count, a, b, yf);
+        kt_check_tol("add", yf, yr, count, tol->fast);
+        fast->add(count, ya, b, ya), fast->add(count, a, yb, yb);
+        kt_check_tol("add (y aliases a)", ya, yr, count, tol->fast);
+        kt_check_tol("add (y aliases b)", yb, yr, count, tol->fast);
+        if (yr[count - 1] != a[count - 1] + b[count - 1]) printf("FAIL add: y != a + b\n"), kt_failures++;
+    }
+    free(a), free(b), free(yr), free(yf), free(ya), free(yb);
+}
+
+/* concat fwd, and bwd into both halves, into one (the other NULL). */
+static void concat_case(const fs_op_case *c) {
+    size_t rows = (size_t)c->n * c->h * c->w, na = rows * c->c, nb = rows * c->cout, ny = na + nb;
+    float *a = kt_rand(na, 15, 1, -1, 1), *b = kt_rand(nb, 15, 2, -1, 1), *dy = kt_rand(ny, 15, 3, -1, 1);
+    float *yr = malloc(ny * sizeof(float)), *yf = malloc(ny * sizeof(float));
+    float *dar = malloc(na * sizeof(float)), *dbr = malloc(nb * sizeof(float));
+    float *daf = kt_rand(na, 15, 4, -1, 1), *dbf = kt_rand(nb, 15, 5, -1, 1), *db0 = kt_copy(dbf, nb);
+    char name[128], what[200];
+    fs_op_case_name(c, name, sizeof name);
+    ref->concat_fwd(rows, c->c, c->cout, a, b, yr), fast->concat_fwd(rows, c->c, c->cout, a, b, yf);
+    snprintf(what, sizeof what, "%s fwd", name), kt_check_tol(what, yf, yr, ny, tol->fast);
+    ref->concat_bwd(rows, c->c, c->cout, dy, dar, dbr);
+    fast->concat_bwd(rows, c->c, c->cout, dy, daf, NULL);
+    snprintf(what, sizeof what, "%s bwd da (db NULL)", name), kt_check_tol(what, daf, dar, na, tol->fast);
+    snprintf(what, sizeof what, "%s bwd: db untouched", name), kt_check_bits(what, dbf, db0, nb);
+    fast->concat_bwd(rows, c->c, c->cout, dy, daf, dbf);
+    snprintf(what, sizeof what, "%s bwd db", name), kt_check_tol(what, dbf, dbr, nb, tol->fast);
+    fast->concat_bwd(rows, c->c, c->cout, yr, daf, dbf);
+    snprintf(what, sizeof what, "%s bwd(fwd(a, b)) == a", name), kt_check_bits(what, daf, a, na);
+    snprintf(what, sizeof what, "%s bwd(fwd(a, b)) == b", name), kt_check_bits(what, dbf, b, nb);
+    free(a), free(b), free(dy), free(yr), free(yf), free(dar), free(dbr), free(daf), free(dbf), free(db0);
+}
+
+/* pixnorm fwd (in place) and bwd (in place), and the same bits on 1 thread. */
+static void pixnorm_case(const fs_op_case *c) {
+    size_t rows = (size_t)c->n * c->h * c->w, n = rows * c->c;
+    float *x = kt_rand(n, 16, 1, -2, 2), *dy = kt_rand(n, 16, 2, -1, 1);
+    float *yr = malloc(n * sizeof(float)), *yf = kt_copy(x, n), *dr = malloc(n * sizeof(float)), *df = kt_copy(dy, n);
+    float *y1 = malloc(n * sizeof(float)), *d1 = malloc(n * sizeof(float));
+    char name[128], what[200];
+    fs_op_case_name(c, name, sizeof name);
+    ref->pixnorm_fwd(rows, c->c, x, yr), fast->pixnorm_fwd(rows, c->c, yf, yf);
+    snprintf(what, sizeof what, "%s fwd (in place)", name), kt_check_tol(what, yf, yr, n, tol->fast);
+    ref->pixnorm_bwd(rows, c->c, x, dy, dr), fast->pixnorm_bwd(rows, c->c, x, df, df);
+    snprintf(what, sizeof what, "%s bwd (in place)", name), kt_check_tol(what, df, dr, n, tol->fast);
+    int threads = fs_cpu_threads();
+    fs_cpu_set_threads(1);
+    fast->pixnorm_fwd(rows, c->c, x, y1), fast->pixnorm_bwd(rows, c->c, x, dy, d1);
+    fs_cpu_set_threads(threads);
+    snprintf(what, sizeof what, "%s fwd 1 thread vs %d", name, threads), kt_check_bits(what, y1, yf, n);
+    snprintf(what, sizeof what, "%s bwd 1 thread vs %d", name, threads), kt_check_bits(what, d1, df, n);
+    free(x), free(dy), free(yr), free(yf), free(dr), free(df), free(y1), free(d1);
+}
+
 typedef double (*loss_op)(int, int, int, int, const float *, const float *, float *, float);
 
 static void loss_case(const char *name, loss_op fr, loss_op ff, int n, int h, int w, int c) {
@@ -221,6 +285,9 @@ static void fast_case(const fs_op_case *c) {
     if (!strcmp(c->op, "adam")) return adam_case(count);
     if (!strcmp(c->op, "pixshuf")) return pixshuf_case(c->n, c->h, c->w, c->c);
     if (!strcmp(c->op, "mask_mul")) return mask_mul_case(c->n, c->h, c->w, c->c);
+    if (!strcmp(c->op, "add") || !strcmp(c->op, "acc")) return add_acc_case(!strcmp(c->op, "acc"), count);
+    if (!strcmp(c->op, "concat")) return concat_case(c);
+    if (!strcmp(c->op, "pixnorm")) return pixnorm_case(c);
     loss_op fr[] = {ref->mse, ref->l1, ref->dssim}, ff[] = {fast->mse, fast->l1, fast->dssim};
     for (int k = 0; k < 3; k++)
         if (!strcmp(c->op, losses[k])) return loss_case(losses[k], fr[k], ff[k], c->n, c->h, c->w, c->c);

@@ -15,6 +15,7 @@
 #include "tests/kernels/ktest.h"
 
 #define FD_STEP 1e-5
+static double fd_step = FD_STEP; /* smaller for inputs of small magnitude */
 
 static const fs_op_tol *tol; /* the tolerances of the op being checked */
 
@@ -25,12 +26,12 @@ static void fd_check(const char *what, double *param, size_t n, loss_fn f, const
     double *fd = malloc(n * sizeof(double));
     for (size_t i = 0; i < n; i++) {
         double v = param[i];
-        param[i] = v + FD_STEP;
+        param[i] = v + fd_step;
         double lp = f(ctx);
-        param[i] = v - FD_STEP;
+        param[i] = v - fd_step;
         double lm = f(ctx);
         param[i] = v;
-        fd[i] = (lp - lm) / (2.0 * FD_STEP);
+        fd[i] = (lp - lm) / (2.0 * fd_step);
     }
     kt_check_d(what, analytic, fd, n, tol->grad.rtol, tol->grad.atol);
     free(fd);
@@ -231,6 +232,92 @@ static void grad_pixshuf(const fs_backend *be, int n, int h, int w, int c4) {
     free(x), free(r), free(y), free(dx), free(c.x), free(c.r);
 }
 
+/* ---------------------------------------------------------------- concat, pixnorm */
+typedef struct graph_ctx {
+    size_t rows;
+    int ca, cb; /* concat: a [rows, ca], b [rows, cb]; pixnorm: c = ca */
+    double *a, *b, *r;
+} graph_ctx;
+
+/* y = concat(a, b) in double, L = sum r * y. */
+static double concat_loss(const void *vctx) {
+    const graph_ctx *c = vctx;
+    double l = 0.0;
+    size_t ct = (size_t)c->ca + c->cb;
+    for (size_t row = 0; row < c->rows; row++) {
+        for (int j = 0; j < c->ca; j++) l += c->r[row * ct + j] * c->a[row * c->ca + j];
+        for (int j = 0; j < c->cb; j++) l += c->r[row * ct + c->ca + j] * c->b[row * c->cb + j];
+    }
+    return l;
+}
+
+static void grad_concat(const fs_backend *be, const fs_op_case *oc) {
+    size_t rows = (size_t)oc->n * oc->h * oc->w, na = rows * oc->c, nb = rows * oc->cout, ny = na + nb;
+    float *a = kt_rand(na, 6, 1, -1, 1), *b = kt_rand(nb, 6, 2, -1, 1), *r = kt_rand(ny, 6, 3, -1, 1);
+    float *y = kt_rand(ny, 6, 4, -1, 1), *da = kt_rand(na, 6, 5, -1, 1), *db = kt_rand(nb, 6, 6, -1, 1);
+    graph_ctx c = {rows, oc->c, oc->cout, kt_to_double(a, na), kt_to_double(b, nb), kt_to_double(r, ny)};
+    double *yd = malloc(ny * sizeof(double));
+    for (size_t row = 0; row < rows; row++) { /* the definition: y[row] = (a[row], b[row]) */
+        for (int j = 0; j < c.ca; j++) yd[row * (c.ca + c.cb) + j] = c.a[row * c.ca + j];
+        for (int j = 0; j < c.cb; j++) yd[row * (c.ca + c.cb) + c.ca + j] = c.b[row * c.cb + j];
+    }
+    char name[128], what[160];
+    fs_op_case_name(oc, name, sizeof name);
+    be->concat_fwd(rows, c.ca, c.cb, a, b, y);
+    snprintf(what, sizeof what, "%s fwd", name), kt_check_d(what, y, yd, ny, tol->fwd.rtol, tol->fwd.atol);
+    be->concat_bwd(rows, c.ca, c.cb, r, da, db);
+    snprintf(what, sizeof what, "%s bwd da", name), fd_check(what, c.a, na, concat_loss, &c, da);
+    snprintf(what, sizeof what, "%s bwd db", name), fd_check(what, c.b, nb, concat_loss, &c, db);
+    float *da2 = kt_rand(na, 6, 7, -1, 1), *db2 = kt_rand(nb, 6, 8, -1, 1); /* garbage: overwritten */
+    be->concat_bwd(rows, c.ca, c.cb, r, da2, NULL); /* one half only */
+    snprintf(what, sizeof what, "%s bwd da (db NULL)", name), kt_check_bits(what, da2, da, na);
+    be->concat_bwd(rows, c.ca, c.cb, r, NULL, db2);
+    snprintf(what, sizeof what, "%s bwd db (da NULL)", name), kt_check_bits(what, db2, db, nb);
+    free(a), free(b), free(r), free(y), free(da), free(db), free(da2), free(db2), free(yd);
+    free(c.a), free(c.b), free(c.r);
+}
+
+/* y = x / sqrt(mean x^2 + 1e-6) per row in double, L = sum r * y. */
+static void pixnorm_d(const graph_ctx *c, double *y) {
+    for (size_t row = 0; row < c->rows; row++) {
+        const double *x = c->a + row * c->ca;
+        double ms = 0.0;
+        for (int i = 0; i < c->ca; i++) ms += x[i] * x[i];
+        ms /= c->ca;
+        for (int i = 0; i < c->ca; i++) y[row * c->ca + i] = x[i] / sqrt(ms + 1e-6);
+    }
+}
+static double pixnorm_loss(const void *vctx) {
+    const graph_ctx *c = vctx;
+    size_t n = c->rows * c->ca;
+    double *y = malloc(n * sizeof(double)), l = 0.0;
+    pixnorm_d(c, y);
+    for (size_t i = 0; i < n; i++) l += c->r[i] * y[i];
+    free(y);
+    return l;
+}
+
+/* x of magnitude `mag`: 1 (eps negligible) and 1e-3 (mean x^2 ~ eps: its placement matters). */
+static void grad_pixnorm(const fs_backend *be, const fs_op_case *oc, double mag) {
+    size_t rows = (size_t)oc->n * oc->h * oc->w, n = rows * oc->c;
+    float *x = kt_rand(n, 7, 1, -mag, mag), *r = kt_rand(n, 7, 2, -1, 1), *y = malloc(n * sizeof(float));
+    graph_ctx c = {rows, oc->c, 0, kt_to_double(x, n), NULL, kt_to_double(r, n)};
+    double *yd = malloc(n * sizeof(double));
+    pixnorm_d(&c, yd);
+    char name[128], what[200];
+    fs_op_case_name(oc, name, sizeof name);
+    be->pixnorm_fwd(rows, oc->c, x, y);
+    snprintf(what, sizeof what, "%s |x| < %g fwd", name, mag);
+    kt_check_d(what, y, yd, n, tol->fwd.rtol, tol->fwd.atol);
+    float *dx = kt_copy(r, n); /* in place: dx aliases dy */
+    be->pixnorm_bwd(rows, oc->c, x, dx, dx);
+    snprintf(what, sizeof what, "%s |x| < %g bwd (in place)", name, mag);
+    fd_step = FD_STEP * mag;
+    fd_check(what, c.a, n, pixnorm_loss, &c, dx);
+    fd_step = FD_STEP;
+    free(x), free(r), free(y), free(yd), free(dx), free(c.a), free(c.r);
+}
+
 /* ---------------------------------------------------------------- losses */
 typedef struct loss_ctx {
     int kind; /* 0 mse, 1 l1, 2 dssim */
@@ -300,6 +387,8 @@ static void grad_case(const fs_backend *be, const fs_op_case *c) {
     if (!strcmp(c->op, "leaky") || !strcmp(c->op, "sigmoid"))
         return grad_act(be, !strcmp(c->op, "sigmoid"), fs_op_case_count(c));
     if (!strcmp(c->op, "pixshuf")) return grad_pixshuf(be, c->n, c->h, c->w, c->c);
+    if (!strcmp(c->op, "concat")) return grad_concat(be, c);
+    if (!strcmp(c->op, "pixnorm")) return grad_pixnorm(be, c, 1.0), grad_pixnorm(be, c, 1e-3);
     for (int k = 0; k < 3; k++)
         if (!strcmp(c->op, losses[k])) return grad_loss(be, k, c->n, c->h, c->w, c->c);
     printf("FAIL op case '%s' is marked for kernels_grad, which has no check for it\n", c->op), kt_failures++;
