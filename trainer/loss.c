@@ -33,9 +33,7 @@ void fs_loss_init(fs_loss *L, const fs_backend *be, int res, int batch) {
     L->wpred = be->alloc(sizeof(float) * plane * 3);
     L->wtgt = be->alloc(sizeof(float) * plane * 3);
     L->dregion = be->alloc(sizeof(float) * plane * 3);
-    L->consts = be->alloc(sizeof(float) * 3);
-    const float c[3] = {1.0f, 0.0f, 1.0f};
-    be->upload(L->consts, c, sizeof c);
+    L->consts = be->alloc(sizeof(float) * 2);
 }
 
 void fs_loss_free(fs_loss *L) {
@@ -45,15 +43,9 @@ void fs_loss_free(fs_loss *L) {
     memset(L, 0, sizeof *L);
 }
 
-/* dst += src over count floats: the dense op's filter gradient with one input of value 1
- * (dw[0][j] += 1 * dz[0][j]), which every backend has. */
-static void accumulate(const fs_loss *L, size_t count, const float *src, float *dst) {
-    L->be->dense_bwd_filter(1, 1, (int)count, L->consts + 2, src, dst, NULL);
-}
-
 /* W = M (1 - o) + o over count floats: the dense op with one input and one output. */
 static void weight_map(const fs_loss *L, float outside, size_t count, const float *mask) {
-    float c[3] = {1.0f - outside, outside, 1.0f};
+    float c[2] = {1.0f - outside, outside};
     L->be->upload(L->consts, c, sizeof c);
     L->be->dense_fwd((int)count, 1, 1, mask, L->consts, L->consts + 1, L->weight, FS_ACT_NONE, 0.0f);
 }
@@ -83,7 +75,7 @@ static double region_term(fs_loss *L, const fs_loss_weights *w, float mult, int 
     be->zero(L->dregion, sizeof(float) * img);
     double l = face_terms(L, w, mult - 1.0f, n, L->wpred, L->wtgt, L->dregion, t);
     be->mask_mul(n, r, r, 3, region, L->dregion, L->dregion);
-    accumulate(L, img, L->dregion, dpred);
+    be->acc(img, L->dregion, dpred);
     return l;
 }
 

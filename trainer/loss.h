@@ -67,7 +67,7 @@ typedef struct fs_loss {
     float *weight;       /* [batch,res,res] W when 0 < outside */
     float *wpred, *wtgt; /* [batch,res,res,3] p W and t W (then p E, t E, ...) */
     float *dregion;      /* [batch,res,res,3] gradient of a priority term before its region multiply */
-    float *consts;       /* [3] device: 1 - o, o (W's affine map), 1 (the accumulation's factor) */
+    float *consts;       /* [2] device: 1 - o, o (W's affine map) */
 } fs_loss;
 
 void fs_loss_init(fs_loss *L, const fs_backend *be, int res, int batch);
