@@ -163,7 +163,7 @@ static const fs_op_case g_op_cases[] = {
     {"mask_mul", 1, 33, 17, 5, 0, 0, 0, NONE, F | C},
     {"mask_mul", 1, 3, 3, 1, 0, 0, 0, NONE, F | C},
     {"mask_mul", 8, 64, 64, 3, 0, 0, 0, NONE, F}, /* above FS_FAST_PAR_MIN: the OpenMP loop */
-    /* losses: [n, h, w, c]; dssim needs h, w >= 11 */
+    /* losses: [n, h, w, c]; dssim: window k (h, w >= k) */
     {"mse", 2, 5, 3, 3, 0, 0, 0, NONE, G | F | C},
     {"mse", 2, 5, 7, 3, 0, 0, 0, NONE, F | C},
     {"mse", 3, 17, 19, 3, 0, 0, 0, NONE, F | C},
@@ -172,14 +172,22 @@ static const fs_op_case g_op_cases[] = {
     {"l1", 3, 4, 9, 3, 0, 0, 0, NONE, F | C},
     {"l1", 3, 17, 19, 3, 0, 0, 0, NONE, F | C},
     {"l1", 8, 64, 64, 3, 0, 0, 0, NONE, F},
-    {"dssim", 1, 11, 11, 1, 0, 0, 0, NONE, V | C}, /* one window */
-    {"dssim", 2, 11, 17, 3, 0, 0, 0, NONE, V | C}, /* one window row */
-    {"dssim", 3, 23, 11, 4, 0, 0, 0, NONE, V | C}, /* one window column, 4 channels */
-    {"dssim", 5, 16, 13, 2, 0, 0, 0, NONE, V | C}, /* n above the thread counts, odd widths */
-    {"dssim", 2, 13, 12, 3, 0, 0, 0, NONE, G | F | C},
-    {"dssim", 1, 11, 14, 2, 0, 0, 0, NONE, G | F | C},
-    {"dssim", 1, 21, 11, 2, 0, 0, 0, NONE, F | C},
-    {"dssim", 4, 64, 64, 3, 0, 0, 0, NONE, F | V}, /* the model's output */
+    {"dssim", 1, 11, 11, 1, 0, 11, 0, NONE, V | C}, /* one window */
+    {"dssim", 2, 11, 17, 3, 0, 11, 0, NONE, V | C}, /* one window row */
+    {"dssim", 3, 23, 11, 4, 0, 11, 0, NONE, V | C}, /* one window column, 4 channels */
+    {"dssim", 5, 16, 13, 2, 0, 11, 0, NONE, V | C}, /* n above the thread counts, odd widths */
+    {"dssim", 2, 13, 12, 3, 0, 11, 0, NONE, G | F | C},
+    {"dssim", 1, 11, 14, 2, 0, 11, 0, NONE, G | F | C},
+    {"dssim", 1, 21, 11, 2, 0, 11, 0, NONE, F | C},
+    {"dssim", 4, 64, 64, 3, 0, 11, 0, NONE, F | V}, /* the model's output */
+    /* other windows (SAEHD: int(res / 11.6), int(res / 23.2)): even ones have no centre tap */
+    {"dssim", 1, 9, 8, 2, 0, 6, 0, NONE, G | F | C},
+    {"dssim", 2, 7, 6, 1, 0, 3, 0, NONE, G | F | C},
+    {"dssim", 1, 5, 4, 2, 0, 1, 0, NONE, G | F | C},   /* one pixel: the luminance term alone */
+    {"dssim", 1, 6, 7, 1, 0, 2, 0, NONE, G | F | C | V},
+    {"dssim", 1, 30, 25, 3, 0, 22, 0, NONE, F | C | V}, /* 256 px / 11.6 */
+    {"dssim", 2, 64, 64, 3, 0, 5, 0, NONE, F | V},      /* 64 px / 11.6 */
+    {"dssim", 1, 44, 47, 2, 0, 44, 0, NONE, F | C},    /* 512 px / 11.6 */
 };
 
 const fs_op_case *fs_op_cases(size_t *count) {
@@ -200,6 +208,8 @@ void fs_op_case_name(const fs_op_case *c, char *buf, size_t len) {
                  c->stride, (int)c->act);
     else if (!strcmp(c->op, "dense"))
         snprintf(buf, len, "dense n%d %d -> %d act=%d", c->n, c->c, c->cout, (int)c->act);
+    else if (!strcmp(c->op, "dssim"))
+        snprintf(buf, len, "dssim %dx%dx%dx%d win %d", c->n, c->h, c->w, c->c, c->k);
     else if (c->n == 1 && c->h == 1 && c->w == 1) snprintf(buf, len, "%s %d", c->op, c->c);
     else snprintf(buf, len, "%s %dx%dx%dx%d", c->op, c->n, c->h, c->w, c->c);
 }

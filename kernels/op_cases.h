@@ -29,7 +29,7 @@ enum {
  *   conv2d:        input [n, h, w, c] -> cout channels, k x k kernel, stride; act fused
  *   dense:         [n, c] -> [n, cout]; act fused
  *   pixshuf:       x [n, h, w, c] (c = 4 x output channels)
- *   mask_mul, mse, l1, dssim: images [n, h, w, c]
+ *   mask_mul, mse, l1, dssim: images [n, h, w, c]; dssim's window size in k
  *   leaky, sigmoid, scale, sumsq, u8_to_float, adam, add, acc: n * h * w * c elements
  *   concat:        a [n * h * w, c], b [n * h * w, cout]
  *   pixnorm:       n * h * w rows of c values */

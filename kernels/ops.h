@@ -97,6 +97,23 @@ static inline void fs_adam_consts_init(fs_adam_consts *k, const fs_adam_args *a)
 /* "keras" | "paper" | "legacy" -> variant; -1 for anything else. */
 int fs_adam_variant_parse(const char *s);
 
+/* faceswap's DSSIM window (DSSIMObjective; the trainer's loss_dssim). */
+#define FS_DSSIM_WIN 11
+/* The largest DSSIM window (SAEHD at 640 px uses int(640 / 11.6) = 55). */
+#define FS_DSSIM_MAX_WIN 64
+
+/* Every backend's dssim first: dies naming the sizes unless 1 <= win <= FS_DSSIM_MAX_WIN
+ * and a win x win window fits images of h x w. */
+static inline void fs_dssim_check(int h, int w, int win) {
+    if (win < 1 || win > FS_DSSIM_MAX_WIN)
+        fs_die(FS_EXIT_FAIL, "dssim: window size %d; expected 1 to %d\n  hint: SAEHD's sizes are int(resolution "
+               "/ 11.6) and int(resolution / 23.2)", win, FS_DSSIM_MAX_WIN);
+    if (h < win || w < win)
+        fs_die(FS_EXIT_FAIL, "dssim: images of %dx%d px have no %dx%d window\n  hint: DSSIM needs images of "
+               "at least %dx%d px; use a smaller window, or the mse or l1 loss for smaller images", h, w, win, win,
+               win, win);
+}
+
 /* pixnorm's epsilon, added to the mean square (DeepFaceLab's pixel_norm). */
 #define FS_PIXNORM_EPS 1e-6
 
@@ -176,14 +193,18 @@ int fs_adam_variant_parse(const char *s);
      * terms) and ADDS weight * dLoss/dpred into dpred (+=). dpred may be NULL (loss only).  \
      * mse:   mean((p - t)^2)                                                                \
      * l1:    mean(|p - t|)      (subgradient 0 at p == t)                                   \
-     * dssim: (1 - mean SSIM) / 2, SSIM per channel over 11x11 Gaussian windows (sigma 1.5), \
-     *        "valid" windows only, C1 = (0.01)^2, C2 = (0.03)^2 for values in [0, 1]        \
-     *        (faceswap's DSSIMObjective). */                                                \
+     * dssim: (1 - mean SSIM) / 2, SSIM per channel over win x win Gaussian windows        \
+     *        (sigma 1.5, taps at i - (win - 1) / 2 for i < win, so an even window has no     \
+     *        centre tap, as DeepFaceLab's and TensorFlow's), "valid" windows only            \
+     *        (n (h - win + 1) (w - win + 1) c of them), C1 = (0.01)^2, C2 = (0.03)^2 for     \
+     *        values in [0, 1]; 1 <= win <= FS_DSSIM_MAX_WIN, h and w >= win (a fatal error   \
+     *        otherwise). win 11 is faceswap's DSSIMObjective; SAEHD uses int(res / 11.6)     \
+     *        and, at res >= 256, int(res / 23.2) as well. */                                 \
     X(P, double, mse, (int n, int h, int w, int c, const float *pred, const float *target, float *dpred, \
                        float weight))                                                        \
     X(P, double, l1, (int n, int h, int w, int c, const float *pred, const float *target, float *dpred, \
                       float weight))                                                         \
-    X(P, double, dssim, (int n, int h, int w, int c, const float *pred, const float *target, float *dpred, \
+    X(P, double, dssim, (int n, int h, int w, int c, int win, const float *pred, const float *target, float *dpred, \
                          float weight))                                                      \
     /* optimizer                                                                             \
      * sumsq: sum of squares of x as a host double (NaN/Inf propagate: used as the           \

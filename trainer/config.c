@@ -14,6 +14,8 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "kernels/ops.h"
+
 typedef enum { K_INT, K_LONG, K_FLOAT, K_DOUBLE, K_U64, K_BOOL, K_STR, K_INTS, K_NAMES, K_PATHS } key_type;
 
 typedef struct key_def {
@@ -999,6 +1001,11 @@ int fs_config_validate(const fs_config *c, fs_error *e) {
     if (c->train.loss_mse == 0 && c->train.loss_dssim == 0 && c->train.loss_l1 == 0)
         return fs_errorf(e, FS_EXIT_BADINPUT, "%s: train.loss_mse, train.loss_dssim and train.loss_l1 are all 0; "
                          "expected at least one > 0\n  hint: faceswap uses loss_mse: 1, loss_dssim: 1", src);
+    if (c->train.loss_dssim > 0 && c->model.resolution < FS_DSSIM_WIN)
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: train.loss_dssim = %g needs model.resolution >= %d (its %d px "
+                         "window), but it is %d\n  hint: set train.loss_dssim: 0 and use train.loss_mse or "
+                         "train.loss_l1 for faces this small", src, (double)c->train.loss_dssim, FS_DSSIM_WIN,
+                         FS_DSSIM_WIN, c->model.resolution);
     if (c->coordinator.timeout_s <= c->coordinator.heartbeat_s)
         return fs_errorf(e, FS_EXIT_BADINPUT, "%s: coordinator.timeout_s = %g must exceed coordinator.heartbeat_s "
                          "= %g\n  hint: allow several heartbeats, e.g. timeout_s: 30 with heartbeat_s: 2", src,

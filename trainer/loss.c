@@ -15,13 +15,14 @@ int fs_loss_wants_regions(const fs_loss_weights *w) { return w->eye != 1.0f || w
 
 /* SAEHD (models/Model_SAEHD/Model.py): below 256 px one DSSIM of filter int(res / 11.6);
  * from 256 px that one and int(res / 23.2), each at half the weight. Below 256 px faceswarm
- * keeps faceswap's 11 px window (the op's), which SAEHD's rule gives at 128 px too. */
+ * keeps faceswap's 11 px window, which SAEHD's rule gives at 128 px too. Windows are at most
+ * FS_DSSIM_MAX_WIN (64, reached above 742 px). */
 int fs_loss_dssim_windows(int res, int win[2], float share[2]) {
     if (res < 256) {
-        win[0] = 11, share[0] = 1.0f;
+        win[0] = FS_DSSIM_WIN, share[0] = 1.0f;
         return 1;
     }
-    win[0] = (int)(res / 11.6), win[1] = (int)(res / 23.2);
+    win[0] = FS_MIN((int)(res / 11.6), FS_DSSIM_MAX_WIN), win[1] = FS_MIN((int)(res / 23.2), FS_DSSIM_MAX_WIN);
     share[0] = share[1] = 0.5f;
     return 2;
 }
@@ -58,7 +59,15 @@ static double face_terms(const fs_loss *L, const fs_loss_weights *w, float s, in
     double l = 0;
     t[0] = t[1] = t[2] = 0;
     if (w->mse > 0) l += t[0] = (double)(s * w->mse) * be->mse(n, r, r, 3, a, b, d, s * w->mse);
-    if (w->dssim > 0) l += t[1] = (double)(s * w->dssim) * be->dssim(n, r, r, 3, a, b, d, s * w->dssim);
+    if (w->dssim > 0) {
+        int win[2];
+        float share[2];
+        for (int k = 0, nw = fs_loss_dssim_windows(r, win, share); k < nw; k++) {
+            float wk = s * w->dssim * share[k];
+            t[1] += (double)wk * be->dssim(n, r, r, 3, win[k], a, b, d, wk);
+        }
+        l += t[1];
+    }
     if (w->l1 > 0) l += t[2] = (double)(s * w->l1) * be->l1(n, r, r, 3, a, b, d, s * w->l1);
     return l;
 }

@@ -17,8 +17,8 @@
  * Eye and mouth priority are faceswap's eye_multiplier / mouth_multiplier: the face loss
  * counted again inside the region, so that it weighs `multiplier` times there (1 = off).
  * The mask loss is SAEHD's: MSE of the learned mask against the target's mask.
- * DSSIM below 256 px is the op's 11 px window; from 256 px, SAEHD's two windows of
- * int(res / 11.6) and int(res / 23.2) px, each at half the weight.
+ * DSSIM below 256 px is faceswap's 11 px window; from 256 px, SAEHD's two windows of
+ * int(res / 11.6) and int(res / 23.2) px (at most FS_DSSIM_MAX_WIN), each at half the weight.
  * At the defaults (o = 0, multipliers 1) the arithmetic is exactly that of faceswarm before
  * this module (the same ops in the same order), so training results are unchanged. */
 #ifndef FACESWARM_LOSS_H

@@ -16,13 +16,14 @@ static inline float fs_cpu_act(float z, fs_act act, float alpha) {
     return z;
 }
 
-/* DSSIM constants (faceswap's DSSIMObjective). */
-#define FS_SSIM_K 11
+/* DSSIM constants (faceswap's DSSIMObjective; FS_SSIM_K is its window size). */
+#define FS_SSIM_K FS_DSSIM_WIN
 #define FS_SSIM_SIGMA 1.5
 #define FS_SSIM_C1 (0.01 * 0.01)
 #define FS_SSIM_C2 (0.03 * 0.03)
-/* The normalised 1-D Gaussian g[11] (sigma 1.5); the 2-D window is g[i] * g[j]. */
-void fs_cpu_ssim_gauss(double g[FS_SSIM_K]);
+/* The normalised 1-D Gaussian g[win] (sigma 1.5, taps at i - (win - 1) / 2); the 2-D window
+ * is g[i] * g[j] (DeepFaceLab's softmax of the 2-D exponents is the same product). */
+void fs_cpu_ssim_gauss(int win, double *g);
 
 /* SSIM of one window from its five statistics (means, E[x^2], E[y^2], E[xy]), and the
  * derivatives of SSIM w.r.t. mx, exx and exy (for the gradient w.r.t. x). */

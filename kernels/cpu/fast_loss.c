@@ -49,73 +49,83 @@ double fs_fast_l1(int n, int h, int w, int c, const float *pred, const float *ta
 
 /* ---------------------------------------------------------------- dssim
  * One image at a time streams through its rows, in double. Along a row, NHWC pixels with c
- * channels make the 11-tap filter out[o] = sum_j g[j] in[o + j c] over o = x c + ch, one
- * contiguous loop over a whole row (all channels at once) that gcc vectorises. Each image
- * row is filtered along x into a ring of 11 rows; once 11 are there, they are filtered along
- * y into one row of window statistics, its SSIMs and their derivatives (a ring of 11 rows
- * again), and the transposed filters take those back to one row of dpred. Everything stays
- * in L1/L2; the sums run in a fixed order, so results do not depend on the thread count. */
+ * channels make the k-tap filter out[o] = sum_j g[j] in[o + j c] over o = x c + ch (k = the
+ * window size), one contiguous loop over a whole row (all channels at once) that gcc
+ * vectorises. Each image row is filtered along x into a ring of k rows; once k are there,
+ * they are filtered along y into one row of window statistics, its SSIMs and their
+ * derivatives (a ring of k rows again), and the transposed filters take those back to one
+ * row of dpred. Everything stays in L1/L2; the sums run in a fixed order, so results do not
+ * depend on the thread count. The filters are inlined with k = 11 as a constant for
+ * faceswap's window (unrolled) and with k from the plan for the others. */
 enum { ST_MX, ST_MY, ST_EXX, ST_EYY, ST_EXY, N_ST }; /* window statistics */
 enum { GR_MX, GR_EXX, GR_EXY, N_GR };                 /* their gradients that reach pred */
-#define RING FS_SSIM_K
-#define HALO (FS_SSIM_K - 1)
 
 typedef struct ssim_plan {
     int h, w, c, ph, pw;   /* image and window-grid sizes */
+    int k, halo;           /* window size (also the ring length), k - 1 */
     size_t line, pline;    /* doubles in one image row (w c) and one window row (pw c) */
-    double g[FS_SSIM_K];   /* the Gaussian taps */
-    double gr[FS_SSIM_K];  /* the same, reversed (the transposed filter) */
+    double g[FS_DSSIM_MAX_WIN];  /* the Gaussian taps */
+    double gr[FS_DSSIM_MAX_WIN]; /* the same, reversed (the transposed filter) */
     double scale;          /* dLoss/d(SSIM of one window): -1 / (2 windows) */
     float weight;
 } ssim_plan;
 
 typedef struct ssim_work {
     double *src;   /* [N_ST][line]: x, y, x^2, y^2, xy of the current image row */
-    double *hring; /* [RING][N_ST][pline]: image rows filtered along x, slot = row % RING */
+    double *hring; /* [k][N_ST][pline]: image rows filtered along x, slot = row % k */
     double *st;    /* [N_ST][pline]: the statistics of one row of windows */
-    double *gring; /* [RING][N_GR][pline]: scale * dSSIM/d(stat), slot = window row % RING */
+    double *gring; /* [k][N_GR][pline]: scale * dSSIM/d(stat), slot = window row % k */
     double *zero;  /* [pline]: zeros, for window rows outside the image */
-    double *vpad;  /* [N_GR][line + HALO c]: gring filtered along y, HALO c zeros each side */
+    double *vpad;  /* [N_GR][line + halo c]: gring filtered along y, halo c zeros each side */
     double *tk;    /* [N_GR][line]: vpad filtered along x (transposed) */
     double *acc;   /* [pline]: SSIM sums per position in a window row, summed in order at the end */
 } ssim_work;
 
 static void ssim_work_init(const ssim_plan *pl, ssim_work *ws) {
-    size_t vline = pl->line + (size_t)HALO * pl->c;
-    size_t total = N_ST * pl->line + (RING + 1) * N_ST * pl->pline + (RING * N_GR + 2) * pl->pline +
+    size_t ring = (size_t)pl->k, vline = pl->line + (size_t)pl->halo * pl->c;
+    size_t total = N_ST * pl->line + (ring + 1) * N_ST * pl->pline + (ring * N_GR + 2) * pl->pline +
                    N_GR * (vline + pl->line);
     double *m = fs_malloc(total * sizeof(double));
     memset(m, 0, total * sizeof(double));
     ws->src = m, m += N_ST * pl->line;
-    ws->hring = m, m += RING * N_ST * pl->pline;
+    ws->hring = m, m += ring * N_ST * pl->pline;
     ws->st = m, m += N_ST * pl->pline;
-    ws->gring = m, m += RING * N_GR * pl->pline;
+    ws->gring = m, m += ring * N_GR * pl->pline;
     ws->zero = m, m += pl->pline;
     ws->acc = m, m += pl->pline;
     ws->vpad = m, m += N_GR * vline;
     ws->tk = m;
 }
 
-/* out[o] = sum_j g[j] in[o + j step], o < n: the 11-tap filter along a row (step = c) or,
+/* out[o] = sum_j g[j] in[o + j step], o < n: the k-tap filter along a row (step = c) or,
  * with rows[] instead of in, across rows. */
-static void filter_x(const double *restrict g, int step, size_t n, const double *restrict in,
-                     double *restrict out) {
+static inline __attribute__((always_inline)) void filter_x_k(const double *restrict g, int k, int step, size_t n,
+                                                             const double *restrict in, double *restrict out) {
     for (size_t o = 0; o < n; o++) {
         double a = g[0] * in[o];
-        for (int j = 1; j < FS_SSIM_K; j++) a = fma(g[j], in[o + (size_t)j * step], a);
+        for (int j = 1; j < k; j++) a = fma(g[j], in[o + (size_t)j * step], a);
         out[o] = a;
     }
 }
-static void filter_y(const double *restrict g, const double *const rows[FS_SSIM_K], size_t n,
-                     double *restrict out) {
+static inline __attribute__((always_inline)) void filter_y_k(const double *restrict g, int k,
+                                                             const double *const *rows, size_t n,
+                                                             double *restrict out) {
     for (size_t o = 0; o < n; o++) {
         double a = g[0] * rows[0][o];
-        for (int i = 1; i < FS_SSIM_K; i++) a = fma(g[i], rows[i][o], a);
+        for (int i = 1; i < k; i++) a = fma(g[i], rows[i][o], a);
         out[o] = a;
     }
 }
+static void filter_x(const double *g, int k, int step, size_t n, const double *in, double *out) {
+    if (k == FS_SSIM_K) filter_x_k(g, FS_SSIM_K, step, n, in, out);
+    else filter_x_k(g, k, step, n, in, out);
+}
+static void filter_y(const double *g, int k, const double *const *rows, size_t n, double *out) {
+    if (k == FS_SSIM_K) filter_y_k(g, FS_SSIM_K, rows, n, out);
+    else filter_y_k(g, k, rows, n, out);
+}
 
-/* Image row y: its five products, filtered along x into hring slot y % RING. */
+/* Image row y: its five products, filtered along x into hring slot y % k. */
 static void ssim_row_in(const ssim_plan *pl, ssim_work *ws, const float *p, const float *t, int y) {
     size_t n = pl->line;
     const float *pr = p + (size_t)y * n, *tr = t + (size_t)y * n;
@@ -125,8 +135,8 @@ static void ssim_row_in(const ssim_plan *pl, ssim_work *ws, const float *p, cons
         double x = pr[o], v = tr[o];
         sx[o] = x, sy[o] = v, sxx[o] = x * x, syy[o] = v * v, sxy[o] = x * v;
     }
-    double *dst = ws->hring + (size_t)(y % RING) * N_ST * pl->pline;
-    for (int s = 0; s < N_ST; s++) filter_x(pl->g, pl->c, pl->pline, ws->src + s * n, dst + s * pl->pline);
+    double *dst = ws->hring + (size_t)(y % pl->k) * N_ST * pl->pline;
+    for (int s = 0; s < N_ST; s++) filter_x(pl->g, pl->k, pl->c, pl->pline, ws->src + s * n, dst + s * pl->pline);
 }
 
 /* The SSIM of each window of a row from its statistics (fs_cpu_ssim_window's formula with
@@ -148,30 +158,30 @@ static void ssim_line(size_t n, const double *restrict st, double *restrict acc,
     }
 }
 
-/* Window row py from hring slots py..py + 10: statistics, SSIM, gradients into gring. */
+/* Window row py from hring slots py..py + k - 1: statistics, SSIM, gradients into gring. */
 static void ssim_window_row(const ssim_plan *pl, ssim_work *ws, int py) {
-    const double *rows[FS_SSIM_K];
+    const double *rows[FS_DSSIM_MAX_WIN];
     size_t n = pl->pline;
     for (int s = 0; s < N_ST; s++) {
-        for (int i = 0; i < FS_SSIM_K; i++) rows[i] = ws->hring + ((size_t)((py + i) % RING) * N_ST + s) * n;
-        filter_y(pl->g, rows, n, ws->st + s * n);
+        for (int i = 0; i < pl->k; i++) rows[i] = ws->hring + ((size_t)((py + i) % pl->k) * N_ST + s) * n;
+        filter_y(pl->g, pl->k, rows, n, ws->st + s * n);
     }
-    ssim_line(n, ws->st, ws->acc, ws->gring + (size_t)(py % RING) * N_GR * n, pl->scale);
+    ssim_line(n, ws->st, ws->acc, ws->gring + (size_t)(py % pl->k) * N_GR * n, pl->scale);
 }
 
-/* Image row y of dpred: the transposed y filter over window rows y - 10..y (zero outside
+/* Image row y of dpred: the transposed y filter over window rows y - k + 1..y (zero outside
  * the grid), the transposed x filter, then the chain rule through mx, exx and exy. */
 static void ssim_grad_row(const ssim_plan *pl, ssim_work *ws, const float *p, const float *t, float *dpred, int y) {
-    const double *rows[FS_SSIM_K];
-    size_t n = pl->pline, line = pl->line, vline = line + (size_t)HALO * pl->c;
+    const double *rows[FS_DSSIM_MAX_WIN];
+    size_t n = pl->pline, line = pl->line, vline = line + (size_t)pl->halo * pl->c;
     for (int k = 0; k < N_GR; k++) {
-        for (int i = 0; i < FS_SSIM_K; i++) {
+        for (int i = 0; i < pl->k; i++) {
             int py = y - i;
-            rows[i] = py < 0 || py >= pl->ph ? ws->zero : ws->gring + ((size_t)(py % RING) * N_GR + k) * n;
+            rows[i] = py < 0 || py >= pl->ph ? ws->zero : ws->gring + ((size_t)(py % pl->k) * N_GR + k) * n;
         }
         double *vp = ws->vpad + k * vline;
-        filter_y(pl->g, rows, n, vp + (size_t)HALO * pl->c);
-        filter_x(pl->gr, pl->c, line, vp, ws->tk + k * line);
+        filter_y(pl->g, pl->k, rows, n, vp + (size_t)pl->halo * pl->c);
+        filter_x(pl->gr, pl->k, pl->c, line, vp, ws->tk + k * line);
     }
     const float *restrict pr = p + (size_t)y * line, *restrict tr = t + (size_t)y * line;
     const double *restrict t0 = ws->tk, *restrict t1 = t0 + line, *restrict t2 = t1 + line;
@@ -185,9 +195,9 @@ static double ssim_image(const ssim_plan *pl, ssim_work *ws, const float *p, con
     memset(ws->acc, 0, pl->pline * sizeof(double));
     for (int y = 0; y < pl->h; y++) {
         ssim_row_in(pl, ws, p, t, y);
-        if (y < HALO) continue;
-        ssim_window_row(pl, ws, y - HALO);
-        if (dpred) ssim_grad_row(pl, ws, p, t, dpred, y - HALO);
+        if (y < pl->halo) continue;
+        ssim_window_row(pl, ws, y - pl->halo);
+        if (dpred) ssim_grad_row(pl, ws, p, t, dpred, y - pl->halo);
     }
     for (int y = pl->ph; dpred && y < pl->h; y++) ssim_grad_row(pl, ws, p, t, dpred, y);
     double sum = 0.0;
@@ -195,14 +205,13 @@ static double ssim_image(const ssim_plan *pl, ssim_work *ws, const float *p, con
     return sum;
 }
 
-double fs_fast_dssim(int n, int h, int w, int c, const float *pred, const float *target, float *dpred,
+double fs_fast_dssim(int n, int h, int w, int c, int win, const float *pred, const float *target, float *dpred,
                      float weight) {
-    if (h < FS_SSIM_K || w < FS_SSIM_K)
-        fs_die(FS_EXIT_FAIL, "dssim: images of %dx%d px have no 11x11 window\n  hint: DSSIM needs images of "
-               "at least 11x11 px; use the mse or l1 loss for smaller ones", h, w);
-    ssim_plan pl = {.h = h, .w = w, .c = c, .ph = h - HALO, .pw = w - HALO, .weight = weight};
-    fs_cpu_ssim_gauss(pl.g);
-    for (int j = 0; j < FS_SSIM_K; j++) pl.gr[j] = pl.g[FS_SSIM_K - 1 - j];
+    fs_dssim_check(h, w, win);
+    ssim_plan pl = {.h = h, .w = w, .c = c, .ph = h - win + 1, .pw = w - win + 1, .k = win, .halo = win - 1,
+                    .weight = weight};
+    fs_cpu_ssim_gauss(win, pl.g);
+    for (int j = 0; j < win; j++) pl.gr[j] = pl.g[win - 1 - j];
     pl.line = (size_t)w * c;
     pl.pline = (size_t)pl.pw * c;
     double windows = (double)n * pl.ph * pl.pline, *part = fs_malloc((size_t)n * sizeof(double)), sum = 0.0;

@@ -193,23 +193,27 @@ static int check_pixnorm(const fs_op_case *c) {
 }
 
 /* kind 0 mse, 1 l1, 2 dssim: loss and dpred += weight * grad onto a non-zero dpred. */
-static int check_loss(int kind, int n, int h, int w, int c) {
+/* Loss kind 0 mse, 1 l1, 2 dssim (window win) of backend b. */
+static double call_loss(const fs_backend *b, int kind, int n, int h, int w, int c, int win, const float *p,
+                        const float *t, float *d, float weight) {
+    if (kind == 2) return b->dssim(n, h, w, c, win, p, t, d, weight);
+    return (kind ? b->l1 : b->mse)(n, h, w, c, p, t, d, weight);
+}
+
+static int check_loss(int kind, int n, int h, int w, int c, int win) {
     static const char *names[] = {"mse", "l1", "dssim"};
     size_t cnt = (size_t)n * h * w * c;
     float *p = ct_rand(cnt, 21, (uint64_t)kind, 0, 1), *t = ct_rand(cnt, 22, (uint64_t)kind, 0, 1);
     if (kind == 1) t[5] = p[5]; /* the subgradient at p == t */
     float *d0 = ct_rand(cnt, 23, (uint64_t)kind, -1e-3f, 1e-3f), *want = fs_malloc(cnt * 4);
     memcpy(want, d0, cnt * 4);
-    double (*fn_ref)(int, int, int, int, const float *, const float *, float *, float) =
-        kind == 0 ? ref->mse : kind == 1 ? ref->l1 : ref->dssim;
-    double (*fn)(int, int, int, int, const float *, const float *, float *, float) =
-        kind == 0 ? be->mse : kind == 1 ? be->l1 : be->dssim;
-    double l_ref = fn_ref(n, h, w, c, p, t, want, 0.7f);
+    double l_ref = call_loss(ref, kind, n, h, w, c, win, p, t, want, 0.7f);
     float *P = ct_up(be, p, cnt), *T = ct_up(be, t, cnt), *D = ct_up(be, d0, cnt);
-    double l = fn(n, h, w, c, P, T, D, 0.7f), l_only = fn(n, h, w, c, P, T, NULL, 1.0f);
+    double l = call_loss(be, kind, n, h, w, c, win, P, T, D, 0.7f);
+    double l_only = call_loss(be, kind, n, h, w, c, win, P, T, NULL, 1.0f);
     float *got = ct_down(be, D, cnt);
     char what[96];
-    snprintf(what, sizeof what, "%s loss %dx%dx%dx%d", names[kind], n, h, w, c);
+    snprintf(what, sizeof what, "%s loss %dx%dx%dx%d win %d", names[kind], n, h, w, c, win);
     int f = ct_close1(what, l, l_ref, tol->cuda_value.rtol, tol->cuda_value.atol);
     snprintf(what, sizeof what, "%s loss without dpred", names[kind]);
     f += ct_close1(what, l_only, l, 1e-12, 0);
@@ -279,7 +283,7 @@ static int ops_case(const fs_op_case *c) {
                check_adam(cnt, FS_ADAM_LEGACY, 1e-7) + check_adam(cnt, FS_ADAM_KERAS, 1e-4) +
                check_adam(cnt, FS_ADAM_PAPER, 1e-4);
     for (int k = 0; k < 3; k++)
-        if (!strcmp(c->op, losses[k])) return check_loss(k, c->n, c->h, c->w, c->c);
+        if (!strcmp(c->op, losses[k])) return check_loss(k, c->n, c->h, c->w, c->c, c->k);
     printf("FAIL op case '%s' is marked for the cuda tests, which have no check for it\n", c->op);
     return 1;
 }

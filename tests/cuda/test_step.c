@@ -40,7 +40,7 @@ static void losses(const fs_backend *be, fs_model *m, const float *target_host, 
         dout[i] = be->alloc(img * sizeof(float));
         const float *pred = fs_model_output(m, i);
         o->loss[i] = be->mse(BATCH, 16, 16, 3, pred, target, dout[i], 1.0f) +
-                     be->dssim(BATCH, 16, 16, 3, pred, target, dout[i], 1.0f);
+                     be->dssim(BATCH, 16, 16, 3, FS_DSSIM_WIN, pred, target, dout[i], 1.0f);
     }
     be->free(target);
 }

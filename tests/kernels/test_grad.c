@@ -321,23 +321,25 @@ static void grad_pixnorm(const fs_backend *be, const fs_op_case *oc, double mag)
 /* ---------------------------------------------------------------- losses */
 typedef struct loss_ctx {
     int kind; /* 0 mse, 1 l1, 2 dssim */
-    int n, h, w, c;
+    int n, h, w, c, win; /* win: dssim's window size */
     double weight;
     double *p, *t;
 } loss_ctx;
 
-/* faceswap's DSSIM from the definition: 2-D Gaussian windows, valid positions only. */
+/* DSSIM from the definition: 2-D Gaussian windows of win x win taps centred at
+ * (win - 1) / 2 (DeepFaceLab's softmax of the 2-D exponents), valid positions only. */
 static double dssim_d(const loss_ctx *c) {
-    double g[11], gs = 0.0, sum = 0.0;
-    for (int i = 0; i < 11; i++) gs += g[i] = exp(-(i - 5.0) * (i - 5.0) / (2.0 * 1.5 * 1.5));
+    int k = c->win;
+    double g[64], gs = 0.0, sum = 0.0, mid = (k - 1) / 2.0;
+    for (int i = 0; i < k; i++) gs += g[i] = exp(-(i - mid) * (i - mid) / (2.0 * 1.5 * 1.5));
     const double c1 = 1e-4, c2 = 9e-4;
     for (int n = 0; n < c->n; n++)
         for (int ch = 0; ch < c->c; ch++)
-            for (int py = 0; py + 11 <= c->h; py++)
-                for (int px = 0; px + 11 <= c->w; px++) {
+            for (int py = 0; py + k <= c->h; py++)
+                for (int px = 0; px + k <= c->w; px++) {
                     double mx = 0, my = 0, xx = 0, yy = 0, xy = 0;
-                    for (int i = 0; i < 11; i++)
-                        for (int j = 0; j < 11; j++) {
+                    for (int i = 0; i < k; i++)
+                        for (int j = 0; j < k; j++) {
                             size_t o = (((size_t)n * c->h + py + i) * c->w + px + j) * c->c + ch;
                             double gw = g[i] * g[j] / (gs * gs), a = c->p[o], b = c->t[o];
                             mx += gw * a, my += gw * b, xx += gw * a * a, yy += gw * b * b, xy += gw * a * b;
@@ -345,7 +347,7 @@ static double dssim_d(const loss_ctx *c) {
                     double vx = xx - mx * mx, vy = yy - my * my, cxy = xy - mx * my;
                     sum += (2 * mx * my + c1) * (2 * cxy + c2) / ((mx * mx + my * my + c1) * (vx + vy + c2));
                 }
-    return (1.0 - sum / ((double)c->n * c->c * (c->h - 10) * (c->w - 10))) / 2.0;
+    return (1.0 - sum / ((double)c->n * c->c * (c->h - k + 1) * (c->w - k + 1))) / 2.0;
 }
 
 static double loss_value(const void *vctx) {
@@ -358,22 +360,26 @@ static double loss_value(const void *vctx) {
     return c->weight * acc / (double)count;
 }
 
-static void grad_loss(const fs_backend *be, int kind, int n, int h, int w, int c) {
+static double call_loss(const fs_backend *be, int kind, const loss_ctx *x, const float *p, const float *t, float *dp,
+                        float weight) {
+    if (kind == 2) return be->dssim(x->n, x->h, x->w, x->c, x->win, p, t, dp, weight);
+    return (kind ? be->l1 : be->mse)(x->n, x->h, x->w, x->c, p, t, dp, weight);
+}
+
+static void grad_loss(const fs_backend *be, int kind, int n, int h, int w, int c, int win) {
     static const char *names[] = {"mse", "l1", "dssim"};
     size_t count = (size_t)n * h * w * c;
     float *p = kt_rand(count, 5, 1, 0, 1), *t = kt_rand(count, 5, 2, 0, 1), *dp = calloc(count, sizeof(float));
     for (size_t i = 0; i < count; i++) /* keep |p - t|'s kink out of the FD stencil */
         if (fabsf(p[i] - t[i]) < 1e-3f) p[i] = t[i] + 0.01f;
-    loss_ctx ctx = {kind, n, h, w, c, 0.7, kt_to_double(p, count), kt_to_double(t, count)};
-    double (*fn)(int, int, int, int, const float *, const float *, float *, float) =
-        kind == 0 ? be->mse : kind == 1 ? be->l1 : be->dssim;
-    double l = fn(n, h, w, c, p, t, dp, 0.7f), l_only = fn(n, h, w, c, p, t, NULL, 0.7f);
+    loss_ctx ctx = {kind, n, h, w, c, win, 0.7, kt_to_double(p, count), kt_to_double(t, count)};
+    double l = call_loss(be, kind, &ctx, p, t, dp, 0.7f), l_only = call_loss(be, kind, &ctx, p, t, NULL, 0.7f);
     char what[96];
-    snprintf(what, sizeof what, "%s value n=%d h=%d w=%d c=%d", names[kind], n, h, w, c);
+    snprintf(what, sizeof what, "%s value n=%d h=%d w=%d c=%d win=%d", names[kind], n, h, w, c, win);
     kt_check_scalar(what, l, loss_value(&ctx) / 0.7, tol->fwd.rtol, tol->fwd.atol);
     snprintf(what, sizeof what, "%s value with dpred == NULL", names[kind]);
     kt_check_scalar(what, l_only, l, 0, 0);
-    snprintf(what, sizeof what, "%s grad n=%d h=%d w=%d c=%d (weight 0.7)", names[kind], n, h, w, c);
+    snprintf(what, sizeof what, "%s grad n=%d h=%d w=%d c=%d win=%d (weight 0.7)", names[kind], n, h, w, c, win);
     fd_check(what, ctx.p, count, loss_value, &ctx, dp);
     free(p), free(t), free(dp), free(ctx.p), free(ctx.t);
 }
@@ -390,7 +396,7 @@ static void grad_case(const fs_backend *be, const fs_op_case *c) {
     if (!strcmp(c->op, "concat")) return grad_concat(be, c);
     if (!strcmp(c->op, "pixnorm")) return grad_pixnorm(be, c, 1.0), grad_pixnorm(be, c, 1e-3);
     for (int k = 0; k < 3; k++)
-        if (!strcmp(c->op, losses[k])) return grad_loss(be, k, c->n, c->h, c->w, c->c);
+        if (!strcmp(c->op, losses[k])) return grad_loss(be, k, c->n, c->h, c->w, c->c, c->k);
     printf("FAIL op case '%s' is marked for kernels_grad, which has no check for it\n", c->op), kt_failures++;
 }
 

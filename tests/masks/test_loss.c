@@ -15,7 +15,8 @@
  *   - backends: the fast CPU path and the CUDA kernels (emulated without a GPU) against the
  *     reference, every term on (1e-5 relative on the loss and the terms, 1e-4 x max on the
  *     gradients);
- *   - the DSSIM windows: 11 below 256 px, SAEHD's int(res/11.6) and int(res/23.2) from 256. */
+ *   - the DSSIM windows: 11 below 256 px, SAEHD's int(res/11.6) and int(res/23.2) from 256,
+ *     and at 256 px the DSSIM term is exactly half of each window's (loss and gradient). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,7 +208,7 @@ static void check_old_composition(const fs_backend *be, const host_in *h) {
     be->mask_mul(N, RES, RES, 3, dm, dt, dtm);
     double l = 0;
     l += c.train.loss_mse * be->mse(N, RES, RES, 3, dpm, dtm, dd, c.train.loss_mse);
-    l += c.train.loss_dssim * be->dssim(N, RES, RES, 3, dpm, dtm, dd, c.train.loss_dssim);
+    l += c.train.loss_dssim * be->dssim(N, RES, RES, 3, FS_DSSIM_WIN, dpm, dtm, dd, c.train.loss_dssim);
     be->mask_mul(N, RES, RES, 3, dm, dd, dd);
     be->download(d, dd, IMG * 4);
     EXPECT(l == r.loss, "%s: default loss %.17g, the old composition %.17g", be->name, r.loss, l);
@@ -243,6 +244,31 @@ static void check_windows(void) {
                share[1] == 0.5f, "256 px: windows %d and %d", win[0], win[1]);
     EXPECT(fs_loss_dssim_windows(512, win, share) == 2 && win[0] == 44 && win[1] == 22, "512 px: windows %d and %d",
            win[0], win[1]);
+    EXPECT(fs_loss_dssim_windows(1024, win, share) == 2 && win[0] == FS_DSSIM_MAX_WIN && win[1] == 44,
+           "1024 px: windows %d and %d", win[0], win[1]);
+}
+
+/* At 256 px the DSSIM term is SAEHD's pair: half of the 22 px window's plus half of the 11's. */
+static void check_two_windows(void) {
+    const fs_backend *be = fs_backend_cpu();
+    enum { R = 256 };
+    size_t img = (size_t)R * R * 3;
+    float *hp = ct_rand(img, 4, 1, 0, 1), *ht = ct_rand(img, 4, 2, 0, 1);
+    float *p = ct_up(be, hp, img), *t = ct_up(be, ht, img), *d = be->alloc(img * 4), *dw = be->alloc(img * 4);
+    fs_loss L;
+    fs_loss_init(&L, be, R, 1);
+    fs_loss_weights w = {.dssim = 2, .eye = 1, .mouth = 1};
+    fs_loss_in in = {.pred = p, .target = t};
+    double term[FS_TERM_COUNT];
+    double l = fs_loss_compute(&L, &w, 1, &in, d, NULL, term);
+    double want = 1.0 * be->dssim(1, R, R, 3, 22, p, t, dw, 1.0f);
+    want += 1.0 * be->dssim(1, R, R, 3, 11, p, t, dw, 1.0f);
+    float *got_d = ct_down(be, d, img), *want_d = ct_down(be, dw, img);
+    EXPECT(l == want && term[FS_TERM_DSSIM] == want, "256 px: DSSIM %.17g, half of each window %.17g", l, want);
+    EXPECT(!memcmp(got_d, want_d, img * 4), "256 px: the DSSIM gradient is not the two windows' halves");
+    fs_loss_free(&L);
+    be->free(p), be->free(t), be->free(d), be->free(dw);
+    free(hp), free(ht), free(got_d), free(want_d);
 }
 
 int main(void) {
@@ -269,6 +295,7 @@ int main(void) {
         check_backend(cu, &all, &h);
     }
     check_windows();
+    check_two_windows();
     free(h.pred), free(h.target), free(h.mask), free(h.qmask), free(h.eye), free(h.mouth);
     if (g_fail) {
         printf("masks_loss: %d checks FAILED\n", g_fail);

@@ -101,7 +101,8 @@ static void expected(const result *r, const float *target, const uint8_t *mask, 
         tm[k] = target[(size_t)i * n + k] * mf[k / 3];
     }
     memset(dout, 0, n * 4);
-    *loss = ref->mse(BATCH, RES, RES, 3, pm, tm, dout, 1.0f) + ref->dssim(BATCH, RES, RES, 3, pm, tm, dout, 1.0f);
+    *loss = ref->mse(BATCH, RES, RES, 3, pm, tm, dout, 1.0f) +
+            ref->dssim(BATCH, RES, RES, 3, FS_DSSIM_WIN, pm, tm, dout, 1.0f);
     for (size_t k = 0; k < n; k++) dout[k] *= mf[k / 3];
     free(pm), free(tm), free(mf);
 }

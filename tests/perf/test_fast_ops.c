@@ -1,6 +1,6 @@
 /* test_fast_ops.c — perf_fast_ops: the vectorised loss and elementwise paths of the fast CPU
  * backend against the plain-loop reference.
- *   dssim (fast_loss.c, streamed separable filters): value to 1e-9 and the gradient alone
+ *   dssim (fast_loss.c, streamed separable filters; odd and even windows): value to 1e-9 and the gradient alone
  *     (dpred from zero) to 1e-6 of max |reference| on shapes with 1-4 channels, 11-px sides
  *     (one window row or column), widths that leave partial vectors, and n below and above
  *     the thread count; dpred += onto nonzero values; the value without dpred is the same
@@ -24,30 +24,35 @@
 static const fs_backend *ref, *fast;
 static const fs_op_tol *tol; /* the tolerances of the op being checked */
 
-static void dssim_case(int n, int h, int w, int c) {
+static void dssim_case(int n, int h, int w, int c, int k) {
     size_t count = (size_t)n * h * w * c;
     float *p = kt_rand(count, 21, 1, 0, 1), *t = kt_rand(count, 21, 2, 0, 1);
     float *gr = calloc(count, sizeof(float)), *gf = calloc(count, sizeof(float)), *g1 = calloc(count, sizeof(float));
     float *ar = kt_rand(count, 21, 3, -1, 1), *af = kt_copy(ar, count);
     char what[160];
-    double vr = ref->dssim(n, h, w, c, p, t, gr, 0.7f), vf = fast->dssim(n, h, w, c, p, t, gf, 0.7f);
-    snprintf(what, sizeof what, "dssim value %dx%dx%dx%d", n, h, w, c);
+    double vr = ref->dssim(n, h, w, c, k, p, t, gr, 0.7f), vf = fast->dssim(n, h, w, c, k, p, t, gf, 0.7f);
+    snprintf(what, sizeof what, "dssim value %dx%dx%dx%d win %d", n, h, w, c, k);
     kt_check_scalar_tol(what, vf, vr, tol->fast_value);
-    snprintf(what, sizeof what, "dssim gradient %dx%dx%dx%d", n, h, w, c), kt_check_tol(what, gf, gr, count, tol->fast);
-    ref->dssim(n, h, w, c, p, t, ar, 0.7f), fast->dssim(n, h, w, c, p, t, af, 0.7f);
-    snprintf(what, sizeof what, "dssim dpred (+=) %dx%dx%dx%d", n, h, w, c);
+    snprintf(what, sizeof what, "dssim gradient %dx%dx%dx%d win %d", n, h, w, c, k);
+    kt_check_tol(what, gf, gr, count, tol->fast);
+    ref->dssim(n, h, w, c, k, p, t, ar, 0.7f), fast->dssim(n, h, w, c, k, p, t, af, 0.7f);
+    snprintf(what, sizeof what, "dssim dpred (+=) %dx%dx%dx%d win %d", n, h, w, c, k);
     kt_check_tol(what, af, ar, count, tol->fast);
-    double vn = fast->dssim(n, h, w, c, p, t, NULL, 0.7f);
-    if (vn != vf) printf("FAIL dssim %dx%dx%dx%d: value without dpred %.17g != %.17g\n", n, h, w, c, vn, vf), kt_failures++;
+    double vn = fast->dssim(n, h, w, c, k, p, t, NULL, 0.7f);
+    if (vn != vf)
+        printf("FAIL dssim %dx%dx%dx%d win %d: value without dpred %.17g != %.17g\n", n, h, w, c, k, vn, vf),
+            kt_failures++;
     fs_cpu_set_threads(1);
-    double v1 = fast->dssim(n, h, w, c, p, t, g1, 0.7f);
+    double v1 = fast->dssim(n, h, w, c, k, p, t, g1, 0.7f);
     fs_cpu_set_threads(3);
     memset(gf, 0, count * sizeof(float));
-    double v3 = fast->dssim(n, h, w, c, p, t, gf, 0.7f);
+    double v3 = fast->dssim(n, h, w, c, k, p, t, gf, 0.7f);
     fs_cpu_set_threads(0);
-    snprintf(what, sizeof what, "dssim gradient 1 vs 3 threads %dx%dx%dx%d", n, h, w, c);
+    snprintf(what, sizeof what, "dssim gradient 1 vs 3 threads %dx%dx%dx%d win %d", n, h, w, c, k);
     kt_check_bits(what, g1, gf, count);
-    if (v1 != v3) printf("FAIL dssim %dx%dx%dx%d: value on 1 thread %.17g != on 3 %.17g\n", n, h, w, c, v1, v3), kt_failures++;
+    if (v1 != v3)
+        printf("FAIL dssim %dx%dx%dx%d win %d: value on 1 thread %.17g != on 3 %.17g\n", n, h, w, c, k, v1, v3),
+            kt_failures++;
     free(p), free(t), free(gr), free(gf), free(g1), free(ar), free(af);
 }
 
@@ -121,7 +126,7 @@ int main(void) {
         const fs_op_case *c = &cases[i];
         if (!(c->where & FS_OPC_VEC)) continue;
         tol = fs_op_tol_of(c->op);
-        if (!strcmp(c->op, "dssim")) dssim_case(c->n, c->h, c->w, c->c);
+        if (!strcmp(c->op, "dssim")) dssim_case(c->n, c->h, c->w, c->c, c->k);
         else if (!strcmp(c->op, "leaky")) leaky_case(fs_op_case_count(c));
         else if (!strcmp(c->op, "adam")) adam_case(fs_op_case_count(c));
         else if (!strcmp(c->op, "sumsq")) sumsq_case(fs_op_case_count(c));
