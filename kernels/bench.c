@@ -54,15 +54,17 @@ typedef struct bench_result {
 } bench_result;
 
 /* ---------------------------------------------------------------- shapes of a config */
-static void shape_from_layer(const fs_layer *L, int batch_mult, bench_shape *s) {
+static void shape_from_node(const fs_model *m, const fs_node *X, bench_shape *s) {
+    const fs_node *A = &m->nodes[X->in[0]];
     memset(s, 0, sizeof *s);
-    snprintf(s->name, sizeof s->name, "%s", L->name);
-    s->dense = L->kind == FS_LAYER_DENSE, s->batch_mult = batch_mult;
-    s->h = L->in_h, s->w = L->in_w, s->cin = L->in_c, s->cout = L->out_c, s->k = L->k, s->stride = L->stride;
+    snprintf(s->name, sizeof s->name, "%s", X->name);
+    s->dense = X->kind == FS_NODE_DENSE, s->batch_mult = X->nslots;
+    s->h = s->dense ? 1 : A->h, s->w = s->dense ? 1 : A->w, s->cin = s->dense ? A->h * A->w * A->c : A->c;
+    s->cout = X->c, s->k = X->k, s->stride = X->stride;
 }
 
-/* The conv and dense layers of the config's encoder (on every identity's batch, as in a
- * training step) and of its first decoder; *shapes is fs_malloc'ed. */
+/* The conv and dense nodes of the config's model on identity 0's path (the encoder on every
+ * identity's batch, as in a training step, and the first decoder); *shapes is fs_malloc'ed. */
 static int config_shapes(const char *path, bench_shape **shapes, size_t *count, fs_error *e) {
     fs_config c;
     fs_model m;
@@ -70,13 +72,13 @@ static int config_shapes(const char *path, bench_shape **shapes, size_t *count, 
     if (!rc) rc = fs_config_validate(&c, e);
     if (!rc) rc = fs_model_build(&m, &c, e);
     if (rc) return rc;
-    const fs_net *nets[2] = {&m.encoder, &m.decoders[0]};
-    *shapes = fs_malloc(sizeof(bench_shape) * (size_t)(m.encoder.n_layers + m.decoders[0].n_layers));
+    *shapes = fs_malloc(sizeof(bench_shape) * (size_t)m.n_nodes);
     *count = 0;
-    for (int i = 0; i < 2; i++)
-        for (int l = 0; l < nets[i]->n_layers; l++)
-            if (nets[i]->layers[l].kind != FS_LAYER_PIXSHUF)
-                shape_from_layer(&nets[i]->layers[l], i == 0 ? m.n_decoders : 1, &(*shapes)[(*count)++]);
+    for (int j = 0; j < m.n_nodes; j++) {
+        const fs_node *X = &m.nodes[j];
+        if ((X->kind == FS_NODE_CONV || X->kind == FS_NODE_DENSE) && X->slot0 == 0 && X->shares < 0)
+            shape_from_node(&m, X, &(*shapes)[(*count)++]);
+    }
     fs_model_free(&m);
     return 0;
 }

@@ -44,11 +44,14 @@ typedef struct key_def {
 
 #define MAX_FILTERS 8192
 #define MAX_STEPS 1e12
-#define MAX_ACT_FLOATS (1L << 28) /* per sample and layer: keeps every index in an int */
 
 static const key_def keys[] = {
+    KSTR("model.arch", model.arch, "original", "original|df|liae",
+         "architecture: original = faceswap's (the encoder_* and decoder_* keys); df, liae = DeepFaceLab's SAEHD "
+         "(ae_dims, e_dims, d_dims, d_mask_dims, archi_flags); docs/architectures.md"),
     KINT("model.resolution", model.resolution, "64", 4, 1024,
-         "input/output face size, px; a multiple of 2^len(model.encoder_filters)"),
+         "input/output face size, px; original: a multiple of 2^len(model.encoder_filters); df, liae: 64-512, a "
+         "multiple of 16 (32 with the d or t flag)"),
     {"model.identities", K_NAMES, OFF(model.identities), OFF(model.n_identities), FS_MAX_IDENTITIES, 2,
      "[A, B]", 0, 0, NULL, "identity names (" FS_IDENTITY_RULE "), one decoder each; data is data.dir/<name>.h5"},
     KINTS("model.encoder_filters", model.encoder_filters, model.n_encoder_filters, 1, "[128, 256, 512, 1024]",
@@ -64,7 +67,15 @@ static const key_def keys[] = {
     KINT("model.upscale_kernel", model.upscale_kernel, "3", 1, 15, "kernel size of the upscale blocks' convs"),
     KINT("model.output_kernel", model.output_kernel, "5", 1, 15,
          "kernel size of the decoders' final conv to 3 channels + sigmoid"),
-    KFLT("model.leaky_alpha", model.leaky_alpha, "0.1", 0, 1, "negative slope of LeakyReLU"),
+    KFLT("model.leaky_alpha", model.leaky_alpha, "0.1", 0, 1, "negative slope of LeakyReLU (original)"),
+    KINT("model.ae_dims", model.ae_dims, "256", 1, 4096, "df, liae: width of the inter's dense layer and code (SAEHD ae_dims)"),
+    KINT("model.e_dims", model.e_dims, "64", 1, 1024, "df, liae: encoder channels of its first stage (SAEHD e_dims)"),
+    KINT("model.d_dims", model.d_dims, "64", 1, 1024, "df, liae: decoder channels, x8 at its first stage (SAEHD d_dims)"),
+    KINT("model.d_mask_dims", model.d_mask_dims, "22", 1, 1024,
+         "df, liae: mask decoder channels, x8 at its first stage (SAEHD d_mask_dims)"),
+    KSTR("model.archi_flags", model.archi_flags, "", NULL,
+         "df, liae: SAEHD's archi options, any of u (pixel norm of the encoder output), d (half the dense "
+         "resolution, output doubled by depth-to-space), t (an extra downscale, residual blocks), e.g. \"ud\""),
 
     KSTR("data.dir", data.dir, "data", NULL, "directory holding one <identity>.h5 per identity"),
     {"data.paths", K_PATHS, OFF(data.paths), OFF(data.n_paths), FS_MAX_IDENTITIES, 0, "{}", 0, 0, NULL,
@@ -947,56 +958,9 @@ static int check_stored(const fs_config *c, const key_def *k, fs_error *e) {
     return 0;
 }
 
-static int too_big(const fs_config *c, const char *what, double n, fs_error *e) {
-    return fs_errorf(e, FS_EXIT_BADINPUT, "%s: impossible shape: %s would hold %.4g floats; expected at most %ld\n"
-                     "  hint: lower model.resolution or the filter counts",
-                     c->source[0] ? c->source : "config", what, n, (long)MAX_ACT_FLOATS * 8);
-}
-
-/* Every layer's activation per sample and weight count stay within int indexing. */
-static int check_sizes(const fs_config *c, fs_error *e) {
-    const double act_max = (double)MAX_ACT_FLOATS, w_max = (double)MAX_ACT_FLOATS * 8;
-    double h = c->model.resolution, cin = 3, k = c->model.encoder_kernel, u = c->model.upscale_kernel;
-    for (int i = 0; i < c->model.n_encoder_filters; i++) {
-        double f = c->model.encoder_filters[i];
-        h = ceil(h / 2);
-        if (k * k * cin * f > w_max || h * h * f > act_max) return too_big(c, "an encoder conv", h * h * f, e);
-        cin = f;
-    }
-    double dense = c->model.dense, bn = c->model.bottleneck_filters;
-    if (h * h * cin * dense > w_max) return too_big(c, "encoder.dense1's weights", h * h * cin * dense, e);
-    if (h * h * bn * dense > w_max || h * h * bn > act_max) return too_big(c, "encoder.dense2", h * h * bn * dense, e);
-    cin = bn;
-    for (int i = 0; i < c->model.n_encoder_upscale + c->model.n_decoder_filters; i++) {
-        int enc = i < c->model.n_encoder_upscale;
-        double f = enc ? c->model.encoder_upscale[i] : c->model.decoder_filters[i - c->model.n_encoder_upscale];
-        if (u * u * cin * 4 * f > w_max || h * h * 4 * f > act_max) return too_big(c, "an upscale conv", h * h * 4 * f, e);
-        h *= 2;
-        cin = f;
-    }
-    return 0;
-}
-
-static int check_shapes(const fs_config *c, fs_error *e) {
-    const char *src = c->source[0] ? c->source : "config";
-    int n = c->model.n_encoder_filters, res = c->model.resolution;
-    if (res % (1 << n) != 0)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: impossible shape: model.resolution = %d is not divisible by "
-                         "2^%d = %d (model.encoder_filters has %d stride-2 blocks)\n  hint: use a multiple of %d, "
-                         "e.g. %d", src, res, n, 1 << n, n, 1 << n, FS_MAX(1 << n, (res + (1 << (n - 1))) / (1 << n) * (1 << n)));
-    int ups = c->model.n_encoder_upscale + c->model.n_decoder_filters;
-    if (ups != n)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: impossible shape: the decoders would output %ld px, expected "
-                         "model.resolution = %d\n  hint: len(model.encoder_upscale) + len(model.decoder_filters) "
-                         "(now %d + %d) must equal len(model.encoder_filters) (%d)", src,
-                         (long)(res >> n) << ups, res, c->model.n_encoder_upscale, c->model.n_decoder_filters, n);
-    return check_sizes(c, e);
-}
-
 int fs_config_validate(const fs_config *c, fs_error *e) {
     for (size_t i = 0; i < N_KEYS; i++)
         if (check_stored(c, &keys[i], e)) return e->code;
-    if (check_shapes(c, e)) return e->code;
     const char *src = c->source[0] ? c->source : "config";
     if (c->train.loss_mse == 0 && c->train.loss_dssim == 0 && c->train.loss_l1 == 0)
         return fs_errorf(e, FS_EXIT_BADINPUT, "%s: train.loss_mse, train.loss_dssim and train.loss_l1 are all 0; "
@@ -1078,6 +1042,21 @@ static void put_value(FILE *f, const fs_config *c, const key_def *k) {
     }
 }
 
+/* The model keys added with the df and liae architectures leave the model hash of a config
+ * that keeps them at their defaults as it was before them (so checkpoints written then still
+ * resume): they enter the hash only when set to something else. */
+static int hash_skips(const fs_config *c, const key_def *k) {
+    static const char *const later[] = {"model.arch", "model.ae_dims", "model.e_dims", "model.d_dims",
+                                        "model.d_mask_dims", "model.archi_flags"};
+    int is_later = 0;
+    for (size_t i = 0; i < FS_ARRAY_LEN(later); i++) is_later |= !strcmp(k->name, later[i]);
+    if (!is_later) return 0;
+    fs_config d;
+    fs_config_defaults(&d);
+    const void *p = cfield(c, k), *q = cfield(&d, k);
+    return k->type == K_STR ? !strcmp(p, q) : !memcmp(p, q, k->type == K_INT ? sizeof(int) : 0);
+}
+
 /* All keys (or the model section only), in table order, one section after another. */
 static char *dump_text(const fs_config *c, int model_only, int comments) {
     char *buf = NULL;
@@ -1091,6 +1070,7 @@ static char *dump_text(const fs_config *c, int model_only, int comments) {
         fprintf(f, "%s:\n", sections[s]);
         for (size_t i = 0; i < N_KEYS; i++) {
             if (strncmp(keys[i].name, sections[s], sl) != 0 || keys[i].name[sl] != '.') continue;
+            if (model_only && hash_skips(c, &keys[i])) continue;
             fprintf(f, "  %s: ", keys[i].name + sl + 1);
             put_value(f, c, &keys[i]);
             if (comments) fprintf(f, "  # %s", keys[i].doc);

@@ -22,7 +22,8 @@ typedef struct fs_config {
     int file_keys;            /* keys that file set; 0 = it was empty (defaults only) */
 
     struct {
-        int resolution;                        /* input/output face size, px; multiple of 2^len(encoder_filters) */
+        char arch[16];                         /* "original" | "df" | "liae" (trainer/arch_*.c) */
+        int resolution;                        /* input/output face size, px; the builder checks it */
         int n_identities;                      /* >= 2; one decoder each */
         char identities[FS_MAX_IDENTITIES][FS_NAME_LEN]; /* default [A, B] */
         int n_encoder_filters;
@@ -37,6 +38,9 @@ typedef struct fs_config {
         int upscale_kernel;                    /* 3 */
         int output_kernel;                     /* 5: final conv to 3 channels + sigmoid */
         float leaky_alpha;                     /* 0.1 */
+        /* df and liae (DeepFaceLab's SAEHD): */
+        int ae_dims, e_dims, d_dims, d_mask_dims; /* 256, 64, 64, 22 */
+        char archi_flags[8];                   /* any of "u", "d", "t": SAEHD's -u -d -t */
     } model;
 
     struct {

@@ -1,132 +1,200 @@
-/* model.c — the face-swap autoencoder as layer descriptors (see model.h).
- *
- * Build: the config becomes two kinds of nets (encoder, decoder per identity), each a list
- * of conv / dense / pixel-shuffle layers with their offsets in the ONE parameter buffer.
- * Flatten and reshape are free in NHWC and have no layer.
- * Forward/backward: the encoder runs over "segments" of its activation buffers. With a full
- * batch that is one segment of n_decoders * batch samples (one pass); with n < batch it is
- * one segment of n samples per identity, at sample offset i * batch, so that identity i's
- * data always sits at [i*batch, i*batch + n) as model.h promises. */
+/* model.c — the model graph (see model.h): the node calls builders use (arch.h), the
+ * memory and gradient plan, initialisation, forward, backward, printing and FLOPs. The
+ * architectures themselves are in trainer/arch_*.c. */
 #include "trainer/model.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---------------------------------------------------------------- building the layer table */
-typedef struct builder {
-    fs_net *net;
-    int cap;
-    size_t off;  /* next free float of the parameter buffer */
-    int h, w, c; /* shape flowing into the next layer */
-} builder;
+#include "trainer/arch.h"
 
-static void set_name(char *dst, size_t len, const char *net, const char *suffix) {
-    size_t a = strnlen(net, len - 1), b = strnlen(suffix, len - 1 - a);
-    memcpy(dst, net, a);
-    memcpy(dst + a, suffix, b);
-    dst[a + b] = 0;
+/* ---------------------------------------------------------------- building nodes */
+static size_t node_size(const fs_node *X) { return (size_t)X->h * X->w * X->c; }
+static int is_view(const fs_node *X) { return X->kind == FS_NODE_RESHAPE || X->kind == FS_NODE_SLICE; }
+static int has_params(const fs_node *X) { return X->w_len > 0 || X->shares >= 0; }
+
+static const char *kind_name(fs_node_kind k) {
+    static const char *const names[] = {"input", "conv", "dense", "reshape", "slice", "pixshuf",
+                                        "leaky", "sigmoid", "add", "concat", "pixnorm"};
+    return (size_t)k < FS_ARRAY_LEN(names) ? names[k] : "?";
 }
 
-static size_t in_size(const fs_layer *l) { return (size_t)l->in_h * l->in_w * l->in_c; }
-static size_t out_size(const fs_layer *l) { return (size_t)l->out_h * l->out_w * l->out_c; }
-
-static fs_layer *add_layer(builder *b, const char *suffix, fs_layer_kind kind) {
-    if (b->net->n_layers >= b->cap) fs_die(FS_EXIT_FAIL, "model: layer table of %s overflows", b->net->name);
-    fs_layer *l = &b->net->layers[b->net->n_layers++];
-    memset(l, 0, sizeof *l);
-    set_name(l->name, sizeof l->name, b->net->name, suffix);
-    l->kind = kind;
-    l->in_h = b->h, l->in_w = b->w, l->in_c = b->c;
-    l->w_off = l->b_off = b->off;
-    return l;
-}
-
-static void add_params(builder *b, fs_layer *l, size_t w_len, size_t b_len) {
-    l->w_off = b->off, l->w_len = w_len;
-    l->b_off = b->off + w_len, l->b_len = b_len;
-    b->off += w_len + b_len;
-    b->h = l->out_h, b->w = l->out_w, b->c = l->out_c;
-}
-
-static void add_conv(builder *b, const char *suffix, int cout, int k, int stride, fs_act act) {
-    fs_layer *l = add_layer(b, suffix, FS_LAYER_CONV);
-    l->k = k, l->stride = stride, l->act = act;
-    l->out_h = (b->h + stride - 1) / stride, l->out_w = (b->w + stride - 1) / stride, l->out_c = cout;
-    add_params(b, l, (size_t)k * k * b->c * cout, (size_t)cout);
-}
-
-/* Dense layers see their input flattened: shape (1, 1, in) -> (1, 1, out). */
-static void add_dense(builder *b, const char *suffix, int out) {
-    b->c = b->h * b->w * b->c, b->h = b->w = 1;
-    fs_layer *l = add_layer(b, suffix, FS_LAYER_DENSE);
-    l->act = FS_ACT_NONE; /* faceswap's original: the encoder's dense layers are linear */
-    l->out_h = l->out_w = 1, l->out_c = out;
-    add_params(b, l, (size_t)l->in_c * out, (size_t)out);
-}
-
-/* 3x3 conv to 4C + LeakyReLU, then pixel shuffle x2 to (2h, 2w, C). */
-static void add_upscale(builder *b, int index, int filters, int k) {
-    char s[48];
-    snprintf(s, sizeof s, ".upscale%d.conv", index);
-    add_conv(b, s, 4 * filters, k, 1, FS_ACT_LEAKY);
-    snprintf(s, sizeof s, ".upscale%d.shuffle", index);
-    fs_layer *l = add_layer(b, s, FS_LAYER_PIXSHUF);
-    l->out_h = 2 * b->h, l->out_w = 2 * b->w, l->out_c = filters;
-    add_params(b, l, 0, 0);
-}
-
-static void net_begin(builder *b, fs_net *net, const char *name, int cap, size_t off, int h, int c) {
-    memset(net, 0, sizeof *net);
-    snprintf(net->name, sizeof net->name, "%s", name);
-    net->layers = fs_calloc((size_t)cap, sizeof(fs_layer));
-    net->param_off = off;
-    *b = (builder){net, cap, off, h, h, c};
-}
-
-static void build_encoder(fs_model *m, const fs_config *c) {
-    builder b;
-    int n = c->model.n_encoder_filters;
-    net_begin(&b, &m->encoder, "encoder", n + 2 + 2 * c->model.n_encoder_upscale, 0, c->model.resolution, 3);
-    for (int i = 0; i < n; i++) {
-        char s[32];
-        snprintf(s, sizeof s, ".conv%d", i + 1);
-        add_conv(&b, s, c->model.encoder_filters[i], c->model.encoder_kernel, 2, FS_ACT_LEAKY);
+static fs_node *new_node(fs_model *m, const char *prefix, const char *suffix, fs_node_kind kind, int a, int b) {
+    if (m->n_nodes == m->cap) {
+        m->cap = m->cap ? 2 * m->cap : 64;
+        fs_node *grown = realloc(m->nodes, (size_t)m->cap * sizeof *grown);
+        if (!grown) fs_die(FS_EXIT_FAIL, "model: out of memory for %d nodes", m->cap);
+        m->nodes = grown;
     }
-    int side = b.h;
-    add_dense(&b, ".dense1", c->model.dense);
-    add_dense(&b, ".dense2", side * side * c->model.bottleneck_filters);
-    b.h = b.w = side, b.c = c->model.bottleneck_filters; /* reshape: free in NHWC */
-    for (int i = 0; i < c->model.n_encoder_upscale; i++)
-        add_upscale(&b, i + 1, c->model.encoder_upscale[i], c->model.upscale_kernel);
-    m->encoder.param_len = b.off;
+    if ((a >= m->n_nodes) || (b >= m->n_nodes))
+        fs_die(FS_EXIT_FAIL, "model: %s%s names node %d, which does not exist yet", prefix, suffix, a > b ? a : b);
+    fs_node *X = &m->nodes[m->n_nodes++];
+    memset(X, 0, sizeof *X);
+    snprintf(X->name, sizeof X->name, "%s%s", prefix, suffix);
+    X->kind = kind;
+    X->in[0] = a, X->in[1] = b, X->n_in = (a >= 0) + (b >= 0);
+    X->shares = -1, X->out_of = X->mask_of = -1, X->gbuf = -1, X->root = m->n_nodes - 1;
+    if (a >= 0) {
+        const fs_node *A = &m->nodes[a];
+        X->h = A->h, X->w = A->w, X->c = A->c, X->slot0 = A->slot0, X->nslots = A->nslots, X->init = A->init;
+    }
+    if (b >= 0 && (m->nodes[b].slot0 != X->slot0 || m->nodes[b].nslots != X->nslots))
+        fs_die(FS_EXIT_FAIL, "model: %s joins nodes over different identity slots", X->name);
+    return X;
 }
 
-static void build_decoder(fs_model *m, const fs_config *c, int i, size_t off) {
-    const fs_layer *last = &m->encoder.layers[m->encoder.n_layers - 1];
-    char name[FS_NAME_LEN + 16];
-    builder b;
-    set_name(name, sizeof name, "decoder_", c->model.identities[i]);
-    net_begin(&b, &m->decoders[i], name, 2 * c->model.n_decoder_filters + 1, off, last->out_h, last->out_c);
-    for (int j = 0; j < c->model.n_decoder_filters; j++)
-        add_upscale(&b, j + 1, c->model.decoder_filters[j], c->model.upscale_kernel);
-    add_conv(&b, ".output", 3, c->model.output_kernel, 1, FS_ACT_SIGMOID);
-    m->decoders[i].param_len = b.off - off;
+static int id_of(const fs_model *m, const fs_node *X) { return (int)(X - m->nodes); }
+
+static void add_params(fs_model *m, fs_node *X, size_t w_len, size_t b_len) {
+    X->w_off = m->n_params, X->w_len = w_len;
+    X->b_off = m->n_params + w_len, X->b_len = b_len;
+    m->n_params += w_len + b_len;
 }
+
+int fs_graph_input(fs_model *m, int h, int w, int c) {
+    fs_node *X = new_node(m, "input", "", FS_NODE_INPUT, -1, -1);
+    X->h = h, X->w = w, X->c = c, X->slot0 = 0, X->nslots = m->n_decoders;
+    return id_of(m, X);
+}
+
+int fs_graph_conv(fs_model *m, const char *prefix, const char *suffix, int in, int cout, int k, int stride, fs_act act,
+                  float alpha) {
+    fs_node *X = new_node(m, prefix, suffix, FS_NODE_CONV, in, -1);
+    int cin = X->c;
+    X->k = k, X->stride = stride, X->act = act, X->alpha = alpha;
+    X->h = (X->h + stride - 1) / stride, X->w = (X->w + stride - 1) / stride, X->c = cout;
+    add_params(m, X, (size_t)k * k * cin * cout, (size_t)cout);
+    return id_of(m, X);
+}
+
+int fs_graph_dense(fs_model *m, const char *prefix, const char *suffix, int in, int out, fs_act act, float alpha) {
+    fs_node *X = new_node(m, prefix, suffix, FS_NODE_DENSE, in, -1);
+    size_t nin = node_size(X);
+    X->act = act, X->alpha = alpha, X->h = X->w = 1, X->c = out;
+    add_params(m, X, nin * (size_t)out, (size_t)out);
+    return id_of(m, X);
+}
+
+int fs_graph_reshape(fs_model *m, const char *prefix, const char *suffix, int in, int h, int w, int c) {
+    fs_node *X = new_node(m, prefix, suffix, FS_NODE_RESHAPE, in, -1);
+    if ((size_t)h * w * c != node_size(X))
+        fs_die(FS_EXIT_FAIL, "model: %s reshapes %zu values to %dx%dx%d", X->name, node_size(X), h, w, c);
+    X->h = h, X->w = w, X->c = c;
+    return id_of(m, X);
+}
+
+int fs_graph_flatten(fs_model *m, const char *prefix, const char *suffix, int in) {
+    const fs_node *A = &m->nodes[in];
+    return fs_graph_reshape(m, prefix, suffix, in, 1, 1, A->h * A->w * A->c);
+}
+
+int fs_graph_slice(fs_model *m, const char *prefix, const char *suffix, int in, int slot) {
+    fs_node *X = new_node(m, prefix, suffix, FS_NODE_SLICE, in, -1);
+    if (slot < X->slot0 || slot >= X->slot0 + X->nslots)
+        fs_die(FS_EXIT_FAIL, "model: %s takes identity slot %d outside its input's", X->name, slot);
+    X->slot = slot, X->slot0 = slot, X->nslots = 1;
+    return id_of(m, X);
+}
+
+int fs_graph_pixshuf(fs_model *m, const char *prefix, const char *suffix, int in) {
+    fs_node *X = new_node(m, prefix, suffix, FS_NODE_PIXSHUF, in, -1);
+    if (X->c % 4) fs_die(FS_EXIT_FAIL, "model: %s shuffles %d channels (not a multiple of 4)", X->name, X->c);
+    X->h *= 2, X->w *= 2, X->c /= 4;
+    return id_of(m, X);
+}
+
+int fs_graph_leaky(fs_model *m, const char *prefix, const char *suffix, int in, float alpha) {
+    fs_node *X = new_node(m, prefix, suffix, FS_NODE_LEAKY, in, -1);
+    X->alpha = alpha;
+    return id_of(m, X);
+}
+
+int fs_graph_sigmoid(fs_model *m, const char *prefix, const char *suffix, int in) {
+    return id_of(m, new_node(m, prefix, suffix, FS_NODE_SIGMOID, in, -1));
+}
+
+int fs_graph_add(fs_model *m, const char *prefix, const char *suffix, int a, int b) {
+    fs_node *X = new_node(m, prefix, suffix, FS_NODE_ADD, a, b);
+    const fs_node *B = &m->nodes[b];
+    if (B->h != X->h || B->w != X->w || B->c != X->c) fs_die(FS_EXIT_FAIL, "model: %s adds different shapes", X->name);
+    return id_of(m, X);
+}
+
+int fs_graph_concat(fs_model *m, const char *prefix, const char *suffix, int a, int b) {
+    fs_node *X = new_node(m, prefix, suffix, FS_NODE_CONCAT, a, b);
+    const fs_node *B = &m->nodes[b];
+    if (B->h != X->h || B->w != X->w) fs_die(FS_EXIT_FAIL, "model: %s concatenates different sizes", X->name);
+    X->c += B->c;
+    return id_of(m, X);
+}
+
+int fs_graph_pixnorm(fs_model *m, const char *prefix, const char *suffix, int in) {
+    return id_of(m, new_node(m, prefix, suffix, FS_NODE_PIXNORM, in, -1));
+}
+
+int fs_graph_share(fs_model *m, int first, int last, int from, int to, const char *prefix, int *map_out) {
+    int count = last - first + 1, *map = fs_malloc((size_t)count * sizeof(int));
+    for (int j = first; j <= last; j++) {
+        fs_node src = m->nodes[j]; /* copied: new_node may move the array */
+        int in[2];
+        for (int k = 0; k < 2; k++) {
+            int v = src.in[k];
+            in[k] = v == from ? to : (v >= first && v <= last) ? map[v - first] : v;
+        }
+        const char *dot = strchr(src.name, '.');
+        fs_node *X = new_node(m, prefix, dot ? dot : "", src.kind, in[0], in[1]);
+        int slot0 = X->slot0, nslots = X->nslots;
+        char name[sizeof X->name];
+        memcpy(name, X->name, sizeof name);
+        *X = src;
+        memcpy(X->name, name, sizeof name);
+        X->in[0] = in[0], X->in[1] = in[1], X->slot0 = slot0, X->nslots = nslots;
+        X->root = id_of(m, X), X->out_of = X->mask_of = -1;
+        if (src.kind == FS_NODE_SLICE) fs_die(FS_EXIT_FAIL, "model: %s: a shared range cannot hold a slice", X->name);
+        if (has_params(&src)) X->shares = src.shares >= 0 ? src.shares : j, X->w_len = X->b_len = 0;
+        map[j - first] = id_of(m, X);
+    }
+    int back = map[count - 1];
+    if (map_out) memcpy(map_out, map, (size_t)count * sizeof(int));
+    free(map);
+    return back;
+}
+
+void fs_graph_set_init(fs_model *m, int first, fs_init init) {
+    for (int j = first; j < m->n_nodes; j++) m->nodes[j].init = init;
+}
+
+typedef int (*arch_fn)(fs_model *, const fs_config *, fs_error *);
+static const struct {
+    const char *name;
+    arch_fn build;
+} ARCHS[] = {{"original", fs_arch_original}, {"df", fs_arch_df}, {"liae", fs_arch_liae}};
 
 int fs_model_build(fs_model *m, const fs_config *c, fs_error *e) {
     memset(m, 0, sizeof *m);
     if (fs_config_validate(c, e)) return e->code;
+    snprintf(m->arch, sizeof m->arch, "%s", c->model.arch);
     m->resolution = c->model.resolution;
     m->n_decoders = c->model.n_identities;
     m->leaky_alpha = c->model.leaky_alpha;
-    build_encoder(m, c);
-    size_t off = m->encoder.param_len;
-    for (int i = 0; i < m->n_decoders; i++) {
-        build_decoder(m, c, i, off);
-        off += m->decoders[i].param_len;
+    for (int i = 0; i < FS_MAX_IDENTITIES; i++) m->output[i] = m->mask[i] = -1;
+    arch_fn build = NULL;
+    for (size_t i = 0; i < FS_ARRAY_LEN(ARCHS); i++)
+        if (!strcmp(ARCHS[i].name, c->model.arch)) build = ARCHS[i].build;
+    if (!build)
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: model.arch = %s is not an architecture; expected original, df or liae",
+                         c->source[0] ? c->source : "config", c->model.arch);
+    int rc = build(m, c, e);
+    if (rc) {
+        fs_model_free(m);
+        return rc;
     }
-    m->n_params = off;
+    for (int i = 0; i < m->n_decoders; i++) {
+        if (m->output[i] < 0) fs_die(FS_EXIT_FAIL, "model: the %s builder gave identity %d no output", m->arch, i);
+        m->nodes[m->output[i]].out_of = i;
+        if (m->mask[i] >= 0) m->nodes[m->mask[i]].mask_of = i;
+    }
     return 0;
 }
 
@@ -142,99 +210,136 @@ static void fmt_count(double v, char *out, size_t len) {
     out[j] = 0;
 }
 
-static void print_row(FILE *f, const char *name, int h, int w, int c, double params) {
-    char shape[48], count[32];
-    snprintf(shape, sizeof shape, "%dx%dx%d", h, w, c);
-    fmt_count(params, count, sizeof count);
-    fprintf(f, "%-36s %-16s %14s\n", name, shape, count);
+static size_t part_len(const char *name) {
+    const char *dot = strchr(name, '.');
+    return dot ? (size_t)(dot - name) : strlen(name);
 }
 
-static void print_net(const fs_net *net, FILE *f) {
-    for (int l = 0; l < net->n_layers; l++) {
-        const fs_layer *L = &net->layers[l];
-        char extra[96];
-        if (L->kind == FS_LAYER_DENSE && l > 0 && net->layers[l - 1].kind != FS_LAYER_DENSE) {
-            set_name(extra, sizeof extra, net->name, ".flatten");
-            print_row(f, extra, 1, 1, L->in_c, 0);
-        }
-        if (l > 0 && net->layers[l - 1].kind == FS_LAYER_DENSE && L->kind != FS_LAYER_DENSE) {
-            set_name(extra, sizeof extra, net->name, ".reshape");
-            print_row(f, extra, L->in_h, L->in_w, L->in_c, 0);
-        }
-        print_row(f, L->name, L->out_h, L->out_w, L->out_c, (double)(L->w_len + L->b_len));
+size_t fs_model_part_params(const fs_model *m, const char *part) {
+    size_t n = 0, len = strlen(part);
+    for (int j = 0; j < m->n_nodes; j++) {
+        const fs_node *X = &m->nodes[j];
+        if (part_len(X->name) == len && !strncmp(X->name, part, len)) n += X->w_len + X->b_len;
     }
-    char count[32];
-    char label[96];
-    set_name(label, sizeof label, net->name, " total");
-    fmt_count((double)net->param_len, count, sizeof count);
-    fprintf(f, "%-53s %14s\n", label, count);
+    return n;
 }
 
 void fs_model_print(const fs_model *m, FILE *f) {
-    char count[32];
-    fprintf(f, "%-36s %-16s %14s\n", "layer", "output (HxWxC)", "parameters");
-    print_row(f, "input", m->resolution, m->resolution, 3, 0);
-    print_net(&m->encoder, f);
-    for (int i = 0; i < m->n_decoders; i++) print_net(&m->decoders[i], f);
-    fmt_count((double)m->encoder.param_len, count, sizeof count);
-    fprintf(f, "encoder parameters: %s\n", count);
-    for (int i = 0; i < m->n_decoders; i++) {
-        fmt_count((double)m->decoders[i].param_len, count, sizeof count);
-        fprintf(f, "%s parameters: %s\n", m->decoders[i].name, count);
+    char count[32], shape[48], ins[32];
+    fprintf(f, "%-4s %-40s %-8s %-9s %-16s %14s\n", "id", "node", "kind", "inputs", "output (HxWxC)", "parameters");
+    for (int j = 0; j < m->n_nodes; j++) {
+        const fs_node *X = &m->nodes[j];
+        snprintf(shape, sizeof shape, "%dx%dx%d", X->h, X->w, X->c);
+        if (X->n_in == 2) snprintf(ins, sizeof ins, "%d,%d", X->in[0], X->in[1]);
+        else if (X->n_in == 1) snprintf(ins, sizeof ins, "%d", X->in[0]);
+        else snprintf(ins, sizeof ins, "-");
+        if (X->shares >= 0) snprintf(count, sizeof count, "=%d", X->shares);
+        else fmt_count((double)(X->w_len + X->b_len), count, sizeof count);
+        fprintf(f, "%-4d %-40s %-8s %-9s %-16s %14s\n", j, X->name, kind_name(X->kind), ins, shape, count);
+    }
+    for (int j = 0; j < m->n_nodes; j++) { /* one line per part, in order of first appearance */
+        const char *name = m->nodes[j].name;
+        size_t len = part_len(name);
+        int seen = 0;
+        for (int k = 0; k < j && !seen; k++)
+            seen = part_len(m->nodes[k].name) == len && !strncmp(m->nodes[k].name, name, len);
+        if (seen || !strcmp(name, "input")) continue;
+        char part[64];
+        snprintf(part, sizeof part, "%.*s", (int)len, name);
+        size_t n = fs_model_part_params(m, part);
+        if (!n) continue;
+        fmt_count((double)n, count, sizeof count);
+        fprintf(f, "%s parameters: %s\n", part, count);
     }
     fmt_count((double)m->n_params, count, sizeof count);
     fprintf(f, "total parameters: %s\n", count);
 }
 
-/* ---------------------------------------------------------------- memory */
-static void net_alloc(const fs_backend *be, fs_net *net, int batch) {
-    size_t biggest = 0;
-    net->batch = batch;
-    net->act = fs_calloc((size_t)net->n_layers, sizeof(float *));
-    for (int l = 0; l < net->n_layers; l++) {
-        const fs_layer *L = &net->layers[l];
-        net->act[l] = be->alloc((size_t)batch * out_size(L) * sizeof(float));
-        biggest = FS_MAX(biggest, FS_MAX(in_size(L), out_size(L)));
+/* ---------------------------------------------------------------- memory and the plan */
+static const fs_node *in_node(const fs_model *m, const fs_node *X, int k) { return &m->nodes[X->in[k]]; }
+
+/* The gradient buffers: a root's gradient lives from the backward of its last consumer (in
+ * node order) to its own; greedy reuse of buffers whose occupant is dead. */
+static void plan_gradients(fs_model *m) {
+    int n = m->n_nodes, *last = fs_malloc((size_t)n * sizeof(int));
+    for (int j = 0; j < n; j++) last[j] = -1;
+    for (int j = 0; j < n; j++) {
+        const fs_node *Y = &m->nodes[j];
+        for (int k = 0; k < Y->n_in; k++) {
+            const fs_node *V = in_node(m, Y, k);
+            if (V->needs_grad) last[V->root] = FS_MAX(last[V->root], j);
+        }
     }
-    net->dact_a = be->alloc((size_t)batch * biggest * sizeof(float));
-    net->dact_b = be->alloc((size_t)batch * biggest * sizeof(float));
+    size_t *size = fs_calloc((size_t)n, sizeof(size_t));
+    int *busy_until = fs_malloc((size_t)n * sizeof(int)), nb = 0; /* node id whose backward frees it */
+    for (int j = n - 1; j >= 0; j--) { /* in backward order of the first contribution */
+        for (int r = 0; r < n; r++) {
+            fs_node *R = &m->nodes[r];
+            if (last[r] != j || R->root != r || !R->needs_grad || R->out_of >= 0 || R->mask_of >= 0) continue;
+            size_t need = (size_t)R->nslots * m->batch * node_size(R);
+            int pick = -1;
+            for (int b = 0; b < nb; b++) /* free: its occupant's backward (at busy_until) is before j's */
+                if (busy_until[b] > j && (pick < 0 || (size[b] >= need) > (size[pick] >= need) ||
+                                          ((size[b] >= need) == (size[pick] >= need) && size[b] < size[pick])))
+                    pick = b;
+            if (pick < 0) pick = nb++;
+            size[pick] = FS_MAX(size[pick], need);
+            busy_until[pick] = r;
+            R->gbuf = pick;
+        }
+    }
+    m->n_gbufs = nb;
+    m->gbufs = fs_calloc((size_t)FS_MAX(nb, 1), sizeof(float *));
+    for (int b = 0; b < nb; b++) m->gbufs[b] = m->be->alloc(size[b] * sizeof(float));
+    free(last), free(size), free(busy_until);
 }
 
-static size_t latent_size(const fs_model *m) { return out_size(&m->encoder.layers[m->encoder.n_layers - 1]); }
-
 void fs_model_alloc(fs_model *m, const fs_backend *be, int batch) {
-    size_t nb = (size_t)m->n_decoders * batch, res = (size_t)m->resolution;
+    size_t biggest = 1;
     m->be = be;
     m->batch = batch;
     m->params = be->alloc(m->n_params * sizeof(float));
     m->grads = be->alloc(m->n_params * sizeof(float));
     m->adam_m = be->alloc(m->n_params * sizeof(float));
     m->adam_v = be->alloc(m->n_params * sizeof(float));
-    m->input = be->alloc(nb * res * res * 3 * sizeof(float));
-    m->dlatent = be->alloc(nb * latent_size(m) * sizeof(float));
-    net_alloc(be, &m->encoder, (int)nb);
-    for (int i = 0; i < m->n_decoders; i++) net_alloc(be, &m->decoders[i], batch);
-}
-
-static void net_free(const fs_backend *be, fs_net *net) {
-    if (be && net->act) {
-        for (int l = 0; l < net->n_layers; l++) be->free(net->act[l]);
-        be->free(net->dact_a);
-        be->free(net->dact_b);
+    m->last_use = fs_malloc((size_t)m->n_nodes * sizeof(int));
+    for (int j = 0; j < m->n_nodes; j++) {
+        fs_node *X = &m->nodes[j];
+        size_t samples = (size_t)X->nslots * batch;
+        m->last_use[j] = j;
+        if (X->shares >= 0) m->last_use[X->shares] = FS_MIN(m->last_use[X->shares], j);
+        X->needs_grad = has_params(X);
+        for (int k = 0; k < X->n_in; k++) X->needs_grad |= in_node(m, X, k)->needs_grad;
+        if (is_view(X)) {
+            const fs_node *A = in_node(m, X, 0);
+            X->root = A->root;
+            X->view_off = A->view_off + (X->kind == FS_NODE_SLICE ? (size_t)(X->slot - A->slot0) * batch : 0);
+            X->y = m->nodes[X->root].y + X->view_off * node_size(X);
+        } else {
+            X->root = j;
+            X->y = be->alloc(samples * node_size(X) * sizeof(float));
+            if ((X->out_of >= 0 || X->mask_of >= 0) && X->nslots != 1)
+                fs_die(FS_EXIT_FAIL, "model: output %s covers %d identities", X->name, X->nslots);
+        }
+        biggest = FS_MAX(biggest, samples * node_size(X));
     }
-    free(net->act);
-    free(net->layers);
-    memset(net, 0, sizeof *net);
+    m->input = m->nodes[0].y;
+    m->scratch = be->alloc(biggest * sizeof(float));
+    plan_gradients(m);
 }
 
 void fs_model_free(fs_model *m) {
     const fs_backend *be = m->be;
-    net_free(be, &m->encoder);
-    for (int i = 0; i < m->n_decoders; i++) net_free(be, &m->decoders[i]);
     if (be) {
-        float *bufs[] = {m->params, m->grads_external ? NULL : m->grads, m->adam_m, m->adam_v, m->input, m->dlatent};
+        for (int j = 0; j < m->n_nodes; j++)
+            if (!is_view(&m->nodes[j])) be->free(m->nodes[j].y);
+        for (int b = 0; b < m->n_gbufs; b++) be->free(m->gbufs[b]);
+        float *bufs[] = {m->params, m->grads_external ? NULL : m->grads, m->adam_m, m->adam_v, m->scratch};
         for (size_t i = 0; i < FS_ARRAY_LEN(bufs); i++) be->free(bufs[i]);
     }
+    free(m->gbufs);
+    free(m->last_use);
+    free(m->nodes);
     memset(m, 0, sizeof *m);
 }
 
@@ -245,187 +350,301 @@ void fs_model_use_grads(fs_model *m, float *g) {
     m->grads_external = 1;
 }
 
-/* He-uniform as Keras/faceswap: U(-limit, limit), limit = sqrt(6 / fan_in). Each layer draws
- * from its own stream (seed, layer index in buffer order), so one layer's init does not
- * depend on the others' shapes. */
-static void init_net(fs_model *m, const fs_net *net, uint64_t seed, int *index, float *host) {
-    for (int l = 0; l < net->n_layers; l++, (*index)++) {
-        const fs_layer *L = &net->layers[l];
-        if (!L->w_len) continue;
-        double fan_in = L->kind == FS_LAYER_CONV ? (double)L->k * L->k * L->in_c : (double)in_size(L);
-        double limit = sqrt(6.0 / fan_in);
-        fs_rng r;
-        fs_rng_init(&r, seed, (uint64_t)*index, 0);
-        for (size_t j = 0; j < L->w_len; j++) host[j] = (float)fs_rng_range(&r, -limit, limit);
-        m->be->upload(m->params + L->w_off, host, L->w_len * sizeof(float));
-    }
-}
-
-static size_t max_weights(const fs_net *net) {
-    size_t n = 0;
-    for (int l = 0; l < net->n_layers; l++) n = FS_MAX(n, net->layers[l].w_len);
-    return n;
-}
-
+/* Each node with weights draws from its own stream (seed, its index among the conv, dense and
+ * pixel-shuffle nodes: the layer numbering of faceswarm's original chain), so one node's init
+ * does not depend on the others' shapes. */
 void fs_model_init_params(fs_model *m, uint64_t seed) {
-    size_t bytes = m->n_params * sizeof(float), most = max_weights(&m->encoder);
-    for (int i = 0; i < m->n_decoders; i++) most = FS_MAX(most, max_weights(&m->decoders[i]));
-    float *host = fs_aligned_alloc(FS_MAX(most, 1) * sizeof(float));
+    size_t bytes = m->n_params * sizeof(float), most = 1;
+    for (int j = 0; j < m->n_nodes; j++) most = FS_MAX(most, m->nodes[j].w_len);
+    float *host = fs_aligned_alloc(most * sizeof(float));
     m->be->zero(m->params, bytes); /* biases */
     m->be->zero(m->grads, bytes);
     m->be->zero(m->adam_m, bytes);
     m->be->zero(m->adam_v, bytes);
     int index = 0;
-    init_net(m, &m->encoder, seed, &index, host);
-    for (int i = 0; i < m->n_decoders; i++) init_net(m, &m->decoders[i], seed, &index, host);
+    for (int j = 0; j < m->n_nodes; j++) {
+        const fs_node *X = &m->nodes[j];
+        int layer = X->kind == FS_NODE_CONV || X->kind == FS_NODE_DENSE || X->kind == FS_NODE_PIXSHUF;
+        if (!layer) continue;
+        int stream = index++;
+        if (!X->w_len) continue;
+        const fs_node *A = in_node(m, X, 0);
+        double fan_in = X->kind == FS_NODE_CONV ? (double)X->k * X->k * A->c : (double)node_size(A);
+        double fan_out = X->kind == FS_NODE_CONV ? (double)X->k * X->k * X->c : (double)X->c;
+        double limit = X->init == FS_INIT_GLOROT_UNIFORM ? sqrt(6.0 / (fan_in + fan_out)) : sqrt(6.0 / fan_in);
+        fs_rng r;
+        fs_rng_init(&r, seed, (uint64_t)stream, 0);
+        for (size_t i = 0; i < X->w_len; i++) host[i] = (float)fs_rng_range(&r, -limit, limit);
+        m->be->upload(m->params + X->w_off, host, X->w_len * sizeof(float));
+    }
     m->be->sync();
     free(host);
 }
 
-/* ---------------------------------------------------------------- forward */
-static void layer_forward(const fs_model *m, const fs_layer *L, const float *x, float *y, int n) {
-    const fs_backend *be = m->be;
-    const float *w = m->params + L->w_off, *b = m->params + L->b_off;
-    fs_conv_desc d;
-    switch (L->kind) {
-    case FS_LAYER_CONV:
-        if (fs_conv_desc_init(&d, n, L->in_h, L->in_w, L->in_c, L->out_c, L->k, L->stride))
-            fs_die(FS_EXIT_FAIL, "model: %s has an impossible conv shape (n=%d)", L->name, n);
-        be->conv2d_fwd(&d, x, w, b, y, L->act, m->leaky_alpha);
-        break;
-    case FS_LAYER_DENSE:
-        be->dense_fwd(n, (int)in_size(L), (int)out_size(L), x, w, b, y, L->act, m->leaky_alpha);
-        break;
-    case FS_LAYER_PIXSHUF: be->pixshuf_fwd(n, L->in_h, L->in_w, L->in_c, x, y); break;
+/* ---------------------------------------------------------------- segments
+ * The calls a node's op is split into: one over all its samples with a full batch, one per
+ * identity slot otherwise (slot j's n samples at sample (j - slot0) * batch), or only slot
+ * `only` (inference). Offsets are in samples of the node's buffer. */
+typedef struct seg {
+    size_t off;
+    int n;
+} seg;
+
+static int segments(const fs_model *m, const fs_node *X, int n, int only, seg *out) {
+    if (only >= 0) {
+        if (only < X->slot0 || only >= X->slot0 + X->nslots) return 0;
+        out[0] = (seg){(size_t)(only - X->slot0) * m->batch, n};
+        return 1;
     }
-}
-
-/* Runs every layer of net on n samples at sample offset off of its buffers; x is the input
- * of those samples. */
-static void net_forward(const fs_model *m, const fs_net *net, const float *x, size_t off, int n) {
-    for (int l = 0; l < net->n_layers; l++) {
-        const fs_layer *L = &net->layers[l];
-        const float *in = l ? net->act[l - 1] + off * in_size(L) : x;
-        layer_forward(m, L, in, net->act[l] + off * out_size(L), n);
-    }
-}
-
-static const float *latent(const fs_model *m, int identity) {
-    return m->encoder.act[m->encoder.n_layers - 1] + (size_t)identity * m->batch * latent_size(m);
-}
-
-void fs_model_forward(fs_model *m, int n) {
-    size_t in0 = in_size(&m->encoder.layers[0]);
     if (n == m->batch) {
-        net_forward(m, &m->encoder, m->input, 0, m->n_decoders * n);
-    } else {
-        for (int i = 0; i < m->n_decoders; i++) {
-            size_t off = (size_t)i * m->batch;
-            net_forward(m, &m->encoder, m->input + off * in0, off, n);
-        }
+        out[0] = (seg){0, X->nslots * n};
+        return 1;
     }
-    for (int i = 0; i < m->n_decoders; i++) net_forward(m, &m->decoders[i], latent(m, i), 0, n);
+    for (int j = 0; j < X->nslots; j++) out[j] = (seg){(size_t)j * m->batch, n};
+    return X->nslots;
 }
 
-float *fs_model_output(fs_model *m, int identity) {
-    const fs_net *net = &m->decoders[identity];
-    return net->act[net->n_layers - 1];
+/* ---------------------------------------------------------------- forward */
+static void node_forward(const fs_model *m, const fs_node *X, seg s) {
+    const fs_backend *be = m->be;
+    if (X->kind == FS_NODE_INPUT || is_view(X)) return;
+    const fs_node *A = in_node(m, X, 0), *B = X->n_in > 1 ? in_node(m, X, 1) : NULL;
+    const float *a = A->y + s.off * node_size(A), *b = B ? B->y + s.off * node_size(B) : NULL;
+    const float *w = m->params + X->w_off, *bias = m->params + X->b_off;
+    float *y = X->y + s.off * node_size(X);
+    size_t count = (size_t)s.n * node_size(X), rows = (size_t)s.n * X->h * X->w;
+    fs_conv_desc d;
+    switch (X->kind) {
+    case FS_NODE_CONV:
+        if (fs_conv_desc_init(&d, s.n, A->h, A->w, A->c, X->c, X->k, X->stride))
+            fs_die(FS_EXIT_FAIL, "model: %s has an impossible conv shape (n=%d)", X->name, s.n);
+        be->conv2d_fwd(&d, a, w, bias, y, X->act, X->alpha);
+        break;
+    case FS_NODE_DENSE: be->dense_fwd(s.n, (int)node_size(A), X->c, a, w, bias, y, X->act, X->alpha); break;
+    case FS_NODE_PIXSHUF: be->pixshuf_fwd(s.n, A->h, A->w, A->c, a, y); break;
+    case FS_NODE_LEAKY: be->leaky_fwd(count, X->alpha, a, y); break;
+    case FS_NODE_SIGMOID: be->sigmoid_fwd(count, a, y); break;
+    case FS_NODE_ADD: be->add(count, a, b, y); break;
+    case FS_NODE_CONCAT: be->concat_fwd(rows, A->c, B->c, a, b, y); break;
+    case FS_NODE_PIXNORM: be->pixnorm_fwd(rows, X->c, a, y); break;
+    default: break;
+    }
 }
 
-void fs_model_infer(fs_model *m, const float *x, int n, int decoder, float *y) {
-    size_t in0 = (size_t)m->resolution * m->resolution * 3;
-    const fs_net *dec = &m->decoders[decoder];
+/* Forward of every node (only < 0) or of the nodes on identity `only`'s path that lead to
+ * its image (and mask when with_mask). */
+static void forward(fs_model *m, int n, int only, int with_mask) {
+    char *need = NULL;
+    if (only >= 0) {
+        need = fs_calloc((size_t)m->n_nodes, 1);
+        need[m->output[only]] = 1;
+        if (with_mask && m->mask[only] >= 0) need[m->mask[only]] = 1;
+        for (int j = m->n_nodes - 1; j >= 0; j--)
+            if (need[j])
+                for (int k = 0; k < m->nodes[j].n_in; k++) need[m->nodes[j].in[k]] = 1;
+    }
+    seg sg[FS_MAX_IDENTITIES];
+    for (int j = 0; j < m->n_nodes; j++) {
+        if (need && !need[j]) continue;
+        int ns = segments(m, &m->nodes[j], n, only, sg);
+        for (int s = 0; s < ns; s++) node_forward(m, &m->nodes[j], sg[s]);
+    }
+    free(need);
+}
+
+void fs_model_forward(fs_model *m, int n) { forward(m, n, -1, 1); }
+
+float *fs_model_output(fs_model *m, int identity) { return m->nodes[m->output[identity]].y; }
+
+float *fs_model_mask(fs_model *m, int identity) {
+    return m->mask[identity] >= 0 ? m->nodes[m->mask[identity]].y : NULL;
+}
+
+void fs_model_infer_mask(fs_model *m, const float *x, int n, int to, float *y, float *ymask) {
+    size_t img = (size_t)m->resolution * m->resolution * 3, plane = img / 3;
+    float *slot = m->input + (size_t)to * m->batch * img;
+    const fs_node *out = &m->nodes[m->output[to]];
+    const fs_node *mk = m->mask[to] >= 0 ? &m->nodes[m->mask[to]] : NULL;
     for (int done = 0; done < n;) {
         int cnt = FS_MIN(m->batch, n - done);
-        net_forward(m, &m->encoder, x + (size_t)done * in0, 0, cnt);
-        net_forward(m, dec, m->encoder.act[m->encoder.n_layers - 1], 0, cnt);
-        m->be->copy(y + (size_t)done * in0, dec->act[dec->n_layers - 1], (size_t)cnt * in0 * sizeof(float));
+        if (x + (size_t)done * img != slot) m->be->copy(slot, x + (size_t)done * img, (size_t)cnt * img * sizeof(float));
+        forward(m, cnt, to, ymask != NULL);
+        m->be->copy(y + (size_t)done * img, out->y, (size_t)cnt * img * sizeof(float));
+        if (ymask && mk) m->be->copy(ymask + (size_t)done * plane, mk->y, (size_t)cnt * plane * sizeof(float));
         done += cnt;
     }
 }
 
+void fs_model_infer(fs_model *m, const float *x, int n, int to, float *y) { fs_model_infer_mask(m, x, n, to, y, NULL); }
+
 /* ---------------------------------------------------------------- backward */
-/* dy (gradient w.r.t. the layer's output y) is overwritten with the gradient w.r.t. the
- * pre-activation; dx = NULL skips the input gradient (the encoder's first layer). */
-static void layer_backward(const fs_model *m, const fs_layer *L, const float *x, const float *y, float *dy,
-                           float *dx, int n) {
-    const fs_backend *be = m->be;
-    const float *w = m->params + L->w_off;
-    float *dw = m->grads + L->w_off, *db = m->grads + L->b_off;
-    size_t count = (size_t)n * out_size(L);
-    if (L->act == FS_ACT_LEAKY) be->leaky_bwd(count, m->leaky_alpha, y, dy, dy);
-    if (L->act == FS_ACT_SIGMOID) be->sigmoid_bwd(count, y, dy, dy);
-    fs_conv_desc d;
-    switch (L->kind) {
-    case FS_LAYER_CONV:
-        fs_conv_desc_init(&d, n, L->in_h, L->in_w, L->in_c, L->out_c, L->k, L->stride);
-        be->conv2d_bwd_filter(&d, x, dy, dw, db);
-        if (dx) be->conv2d_bwd_data(&d, dy, w, dx);
-        break;
-    case FS_LAYER_DENSE:
-        be->dense_bwd_filter(n, (int)in_size(L), (int)out_size(L), x, dy, dw, db);
-        if (dx) be->dense_bwd_data(n, (int)in_size(L), (int)out_size(L), dy, w, dx);
-        break;
-    case FS_LAYER_PIXSHUF:
-        if (dx) be->pixshuf_bwd(n, L->in_h, L->in_w, L->in_c, dy, dx);
-        break;
-    }
+typedef struct bwd {
+    fs_model *m;
+    int n;
+    float **dout, **dmask;
+    uint32_t *written; /* per root: identity slots whose gradient holds a value this step */
+    char *active;      /* per node: a gradient reaches it this step */
+} bwd;
+
+/* The gradient of node X's output at sample offset off of X's buffer. */
+static float *grad_at(const bwd *b, const fs_node *X, size_t off) {
+    const fs_node *R = &b->m->nodes[X->root];
+    float *base = R->out_of >= 0 ? b->dout[R->out_of] : R->mask_of >= 0 ? b->dmask[R->mask_of] : b->m->gbufs[R->gbuf];
+    return base + (X->view_off + off) * node_size(X);
 }
 
-/* The samples one backward pass covers: nseg segments of n samples at sample offsets offs. */
-typedef struct segments {
-    size_t offs[FS_MAX_IDENTITIES];
-    int nseg, n;
-} segments;
+static uint32_t seg_slots(const bwd *b, const fs_node *V, seg s) {
+    int first = V->slot0 + (int)(s.off / (size_t)b->m->batch), last = V->slot0 + (int)((s.off + s.n - 1) / (size_t)b->m->batch);
+    uint32_t bits = 0;
+    for (int j = first; j <= last; j++) bits |= 1u << j;
+    return bits;
+}
 
-/* Last layer first. x0: the net's input (at sample 0), dy_top: gradient of its output
- * (overwritten), dx_bottom: where the input gradient goes (NULL: not needed). */
-static void net_backward(fs_model *m, fs_net *net, const float *x0, const segments *sg, float *dy_top,
-                         float *dx_bottom, fs_grad_ready_fn ready, void *ctx) {
-    float *cur = dy_top, *nxt = net->dact_a;
-    for (int l = net->n_layers - 1; l >= 0; l--) {
-        const fs_layer *L = &net->layers[l];
-        size_t is = in_size(L), os = out_size(L);
-        float *dst = l ? nxt : dx_bottom;
-        for (int s = 0; s < sg->nseg; s++) {
-            size_t o = sg->offs[s];
-            const float *x = (l ? net->act[l - 1] : x0) + o * is;
-            layer_backward(m, L, x, net->act[l] + o * os, cur + o * os, dst ? dst + o * is : NULL, sg->n);
+/* Where the "=" result of a contribution to input V's gradient over segment s goes: the
+ * gradient itself when none of its slots holds a value yet, else the scratch buffer. */
+static float *contrib_begin(bwd *b, const fs_node *V, seg s) {
+    if (!b->active[V - b->m->nodes]) b->active[V - b->m->nodes] = 1;
+    return (b->written[V->root] & seg_slots(b, V, s)) ? b->m->scratch : grad_at(b, V, s.off);
+}
+
+static void contrib_end(bwd *b, const fs_node *V, seg s, const float *p) {
+    uint32_t bits = seg_slots(b, V, s);
+    if (p == b->m->scratch) {
+        size_t per = (size_t)b->n * node_size(V); /* each slot's part of the segment */
+        int first = V->slot0 + (int)(s.off / (size_t)b->m->batch);
+        for (int j = first; bits >> j; j++) {
+            if (!(bits >> j & 1u)) continue;
+            const float *src = p + (size_t)(j - first) * per;
+            float *dst = grad_at(b, V, (size_t)(j - V->slot0) * b->m->batch);
+            if (b->written[V->root] >> j & 1u) b->m->be->acc(per, src, dst);
+            else b->m->be->copy(dst, src, per * sizeof(float));
         }
-        if (L->w_len && ready) ready(ctx, L->w_off);
-        cur = nxt;
-        nxt = cur == net->dact_a ? net->dact_b : net->dact_a;
     }
+    b->written[V->root] |= bits;
 }
 
-void fs_model_backward(fs_model *m, int n, float **dout, fs_grad_ready_fn ready, void *ctx) {
-    size_t lat = latent_size(m);
-    segments one = {.offs = {0}, .nseg = 1, .n = n};
-    for (int i = m->n_decoders - 1; i >= 0; i--)
-        net_backward(m, &m->decoders[i], latent(m, i), &one, dout[i], m->dlatent + (size_t)i * m->batch * lat,
-                     ready, ctx);
-    segments enc = {.offs = {0}, .nseg = 1, .n = m->n_decoders * n};
-    if (n != m->batch) {
-        enc.nseg = m->n_decoders, enc.n = n;
-        for (int i = 0; i < m->n_decoders; i++) enc.offs[i] = (size_t)i * m->batch;
+static void node_backward(bwd *b, const fs_node *X, seg s) {
+    fs_model *m = b->m;
+    const fs_backend *be = m->be;
+    const fs_node *A = X->n_in ? in_node(m, X, 0) : NULL, *B = X->n_in > 1 ? in_node(m, X, 1) : NULL;
+    const float *a = A ? A->y + s.off * node_size(A) : NULL;
+    const float *y = X->y + s.off * node_size(X);
+    float *dy = grad_at(b, X, s.off), *da = NULL, *db = NULL;
+    size_t count = (size_t)s.n * node_size(X), rows = (size_t)s.n * X->h * X->w;
+    int ga = A && A->needs_grad, gb = B && B->needs_grad;
+    float *dw = m->grads + X->w_off, *dbias = m->grads + X->b_off;
+    const float *w = m->params + X->w_off;
+    fs_conv_desc d;
+    if (X->kind == FS_NODE_CONV || X->kind == FS_NODE_DENSE) { /* dy becomes the pre-activation gradient */
+        if (X->act == FS_ACT_LEAKY) be->leaky_bwd(count, X->alpha, y, dy, dy);
+        if (X->act == FS_ACT_SIGMOID) be->sigmoid_bwd(count, y, dy, dy);
     }
-    net_backward(m, &m->encoder, m->input, &enc, m->dlatent, NULL, ready, ctx);
+    switch (X->kind) {
+    case FS_NODE_CONV:
+        fs_conv_desc_init(&d, s.n, A->h, A->w, A->c, X->c, X->k, X->stride);
+        be->conv2d_bwd_filter(&d, a, dy, dw, dbias);
+        if (ga) be->conv2d_bwd_data(&d, dy, w, da = contrib_begin(b, A, s));
+        break;
+    case FS_NODE_DENSE:
+        be->dense_bwd_filter(s.n, (int)node_size(A), X->c, a, dy, dw, dbias);
+        if (ga) be->dense_bwd_data(s.n, (int)node_size(A), X->c, dy, w, da = contrib_begin(b, A, s));
+        break;
+    case FS_NODE_PIXSHUF:
+        if (ga) be->pixshuf_bwd(s.n, A->h, A->w, A->c, dy, da = contrib_begin(b, A, s));
+        break;
+    case FS_NODE_LEAKY:
+        if (ga) be->leaky_bwd(count, X->alpha, y, dy, da = contrib_begin(b, A, s));
+        break;
+    case FS_NODE_SIGMOID:
+        if (ga) be->sigmoid_bwd(count, y, dy, da = contrib_begin(b, A, s));
+        break;
+    case FS_NODE_PIXNORM:
+        if (ga) be->pixnorm_bwd(rows, X->c, a, dy, da = contrib_begin(b, A, s));
+        break;
+    case FS_NODE_ADD:
+        if (ga) be->copy(da = contrib_begin(b, A, s), dy, count * sizeof(float));
+        if (ga) contrib_end(b, A, s, da), da = NULL;
+        if (gb) be->copy(db = contrib_begin(b, B, s), dy, count * sizeof(float));
+        break;
+    case FS_NODE_CONCAT: /* one input at a time: each may need the scratch buffer */
+        if (ga) be->concat_bwd(rows, A->c, B->c, dy, da = contrib_begin(b, A, s), NULL);
+        if (ga) contrib_end(b, A, s, da), da = NULL;
+        if (gb) be->concat_bwd(rows, A->c, B->c, dy, NULL, db = contrib_begin(b, B, s));
+        break;
+    default: break;
+    }
+    if (da) contrib_end(b, A, s, da);
+    if (db) contrib_end(b, B, s, db);
+}
+
+/* A view passes its gradient on untouched (it is its input's, at an offset): it only marks
+ * that its input receives one. */
+static void view_backward(bwd *b, const fs_node *X) {
+    const fs_node *A = in_node(b->m, X, 0);
+    if (A->needs_grad) b->active[X->in[0]] = 1;
+}
+
+typedef struct block {
+    size_t off;
+    int owner;
+} block;
+
+static int by_offset_desc(const void *p, const void *q) {
+    const block *a = p, *b = q;
+    return a->off < b->off ? 1 : a->off > b->off ? -1 : 0;
+}
+
+void fs_model_backward(fs_model *m, int n, float **dout, float **dmask, fs_grad_ready_fn ready, void *ctx) {
+    int nn = m->n_nodes, nblocks = 0;
+    bwd b = {m, n, dout, dmask, fs_calloc((size_t)nn, sizeof(uint32_t)), fs_calloc((size_t)nn, 1)};
+    block *blocks = fs_malloc((size_t)nn * sizeof(block));
+    for (int j = 0; j < nn; j++)
+        if (m->nodes[j].w_len) blocks[nblocks++] = (block){m->nodes[j].w_off, j};
+    qsort(blocks, (size_t)nblocks, sizeof(block), by_offset_desc);
+    for (int i = 0; i < m->n_decoders; i++) {
+        const fs_node *O = &m->nodes[m->output[i]];
+        if (dout && dout[i]) b.active[m->output[i]] = 1, b.written[O->root] = ~0u;
+        if (m->mask[i] >= 0 && dmask && dmask[i]) b.active[m->mask[i]] = 1, b.written[m->nodes[m->mask[i]].root] = ~0u;
+    }
+    int next = 0; /* blocks[0..next) are final */
+    seg sg[FS_MAX_IDENTITIES];
+    for (int j = nn - 1; j >= 0; j--) {
+        const fs_node *X = &m->nodes[j];
+        if (b.active[j] && X->needs_grad && X->kind != FS_NODE_INPUT) {
+            if (is_view(X)) {
+                view_backward(&b, X);
+            } else {
+                int ns = segments(m, X, n, -1, sg);
+                uint32_t all = 0;
+                for (int s = 0; s < ns; s++) all |= seg_slots(&b, X, sg[s]);
+                for (int s = 0; s < ns; s++) /* slots no consumer wrote hold zero gradient */
+                    if (!(b.written[j] & seg_slots(&b, X, sg[s])))
+                        m->be->zero(grad_at(&b, X, sg[s].off), (size_t)sg[s].n * node_size(X) * sizeof(float));
+                b.written[j] |= all;
+                for (int s = 0; s < ns; s++) node_backward(&b, X, sg[s]);
+            }
+        }
+        int before = next;
+        while (next < nblocks && m->last_use[blocks[next].owner] >= j) next++;
+        if (ready && next > before) ready(ctx, blocks[next - 1].off);
+    }
+    if (ready && next == nblocks && nblocks && blocks[nblocks - 1].off != 0) ready(ctx, 0);
+    free(blocks), free(b.written), free(b.active);
 }
 
 /* ---------------------------------------------------------------- FLOPs */
-static double net_flops(const fs_net *net) {
+double fs_model_forward_flops(const fs_model *m) {
     double f = 0;
-    for (int l = 0; l < net->n_layers; l++) {
-        const fs_layer *L = &net->layers[l];
+    for (int j = 0; j < m->n_nodes; j++) {
+        const fs_node *X = &m->nodes[j];
+        if (X->slot0 != 0) continue; /* identity 0's path */
         fs_conv_desc d;
-        if (L->kind == FS_LAYER_CONV && !fs_conv_desc_init(&d, 1, L->in_h, L->in_w, L->in_c, L->out_c, L->k, L->stride))
-            f += 2 * fs_conv_macs(&d);
-        else if (L->kind == FS_LAYER_DENSE)
-            f += 2.0 * (double)in_size(L) * (double)out_size(L);
+        if (X->kind == FS_NODE_CONV) {
+            const fs_node *A = in_node(m, X, 0);
+            if (!fs_conv_desc_init(&d, 1, A->h, A->w, A->c, X->c, X->k, X->stride)) f += 2 * fs_conv_macs(&d);
+        } else if (X->kind == FS_NODE_DENSE) {
+            f += 2.0 * (double)node_size(in_node(m, X, 0)) * (double)X->c;
+        }
     }
     return f;
-}
-
-double fs_model_forward_flops(const fs_model *m) {
-    return net_flops(&m->encoder) + (m->n_decoders ? net_flops(&m->decoders[0]) : 0);
 }

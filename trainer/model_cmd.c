@@ -1,6 +1,6 @@
-/* model_cmd.c — `faceswarm model CONFIG [--set section.key=value]...`: the layer table of a
- * config's model (name, output shape, parameters), the parameter totals and the forward
- * GFLOP per image. Needs no data and no device. */
+/* model_cmd.c — `faceswarm model CONFIG [--set section.key=value]...`: the graph of a
+ * config's model (node, kind, inputs, output shape, parameters), the parameter totals and the
+ * forward GFLOP per image. Needs no data and no device. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,9 +21,9 @@ typedef struct model_args {
 static void usage(FILE *f) {
     fprintf(f, "usage: faceswarm model CONFIG [--set section.key=value]...\n"
                "       faceswarm model --help-config\n\n"
-               "Prints the layer table of CONFIG's model (name, output shape HxWxC, parameters),\n"
-               "the parameters of the encoder and of each decoder, the total, and the forward\n"
-               "GFLOP per image (encoder + one decoder).\n\n"
+               "Prints the graph of CONFIG's model (node, kind, input nodes, output shape HxWxC,\n"
+               "parameters; =N: shares node N's), the parameters of each part (encoder, decoders...),\n"
+               "the total, and the forward GFLOP per image (identity 0's path: encoder + one decoder).\n\n"
                "options:\n"
                "  -s, --set KEY=VALUE  override a config key (same checks as the file); repeatable\n"
                "      --help-config    list every config key with its type, default and bounds\n"

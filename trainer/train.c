@@ -159,7 +159,7 @@ typedef struct trainer {
     double t_start;
     long steps_this_run;
     char *config_text;
-    char model_text[1 << 14];
+    char model_text[1 << 16];
     char last_ckpt[FS_PATH_LEN + 64];
     long preview_step;     /* rank 0: step of the last preview written in this run, 0 = none */
 } trainer;
@@ -561,7 +561,7 @@ static int run_step(trainer *t, step_result *r, fs_error *e) {
     be->sync();
     double t2 = fs_now();
     grad_sync_begin(&t->gs);
-    fs_model_backward(m, t->local_batch, t->sb.dout, grad_sync_ready, &t->gs);
+    fs_model_backward(m, t->local_batch, t->sb.dout, NULL, grad_sync_ready, &t->gs);
     be->sync();
     double t3 = fs_now();
     fs_allreduce_stats st;

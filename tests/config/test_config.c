@@ -7,6 +7,8 @@
 
 #include "trainer/config.h"
 
+#include "trainer/model.h"
+
 #include "tests/check.h"
 
 /* Loads (and validates) yaml, expecting success. */
@@ -30,6 +32,20 @@ static void expect_msg(int rc, const fs_error *e, const char *what, const char *
         fs_error e_ = {0};                                         \
         int rc_ = fs_config_load_string(&c_, yaml, "t.yaml", &e_); \
         if (!rc_) rc_ = fs_config_validate(&c_, &e_);              \
+        const char *n_[] = {__VA_ARGS__, NULL};                    \
+        expect_msg(rc_, &e_, yaml, n_);                            \
+    } while (0)
+
+/* Shapes are the model builders' rules (trainer/arch_*.c): the config loads, the build fails. */
+#define EXPECT_BUILD_FAIL(yaml, ...)                               \
+    do {                                                           \
+        fs_config c_;                                              \
+        fs_model m_;                                               \
+        fs_error e_ = {0};                                         \
+        int rc_ = fs_config_load_string(&c_, yaml, "t.yaml", &e_); \
+        CHECK(rc_ == 0, "%s should load: %s", yaml, e_.msg);       \
+        if (!rc_) rc_ = fs_model_build(&m_, &c_, &e_);             \
+        if (!rc_) fs_model_free(&m_);                              \
         const char *n_[] = {__VA_ARGS__, NULL};                    \
         expect_msg(rc_, &e_, yaml, n_);                            \
     } while (0)
@@ -111,9 +127,18 @@ static void test_bad_input(void) {
 }
 
 static void test_shapes(void) {
-    EXPECT_FAIL("model:\n  resolution: 60\n", "model.resolution = 60", "not divisible by 2^4 = 16");
-    EXPECT_FAIL("model:\n  decoder_filters: [256, 128]\n", "impossible shape", "32 px", "model.resolution = 64");
-    EXPECT_FAIL("model:\n  resolution: 1024\n  encoder_filters: [8192, 8192, 8192, 8192]\n", "impossible shape");
+    EXPECT_BUILD_FAIL("model:\n  resolution: 60\n", "model.resolution = 60", "not divisible by 2^4 = 16");
+    EXPECT_BUILD_FAIL("model:\n  decoder_filters: [256, 128]\n", "impossible shape", "32 px", "model.resolution = 64");
+    EXPECT_BUILD_FAIL("model:\n  resolution: 1024\n  encoder_filters: [8192, 8192, 8192, 8192]\n", "impossible shape");
+    EXPECT_BUILD_FAIL("model:\n  arch: df\n  resolution: 100\n", "model.resolution = 100", "multiple of 16", "96 or 112");
+    EXPECT_BUILD_FAIL("model:\n  arch: df\n  archi_flags: ud\n  resolution: 80\n", "model.resolution = 80",
+                      "multiple of 32", "model.archi_flags = ud");
+    EXPECT_BUILD_FAIL("model:\n  arch: liae\n  resolution: 1024\n", "model.resolution = 1024", "64-512");
+    EXPECT_BUILD_FAIL("model:\n  arch: liae\n  archi_flags: ux\n  resolution: 128\n", "model.archi_flags", "'x'");
+    EXPECT_BUILD_FAIL("model:\n  arch: df\n  archi_flags: uu\n  resolution: 128\n", "model.archi_flags", "twice");
+    EXPECT_BUILD_FAIL("model:\n  arch: liae\n  identities: [A, B, C]\n  resolution: 128\n", "model.arch = liae",
+                      "exactly 2 identities", "model.arch: df");
+    EXPECT_FAIL("model:\n  arch: sae\n", "model.arch");
     EXPECT_FAIL("train:\n  loss_mse: 0\n  loss_dssim: 0\n", "all 0");
     EXPECT_FAIL("model:\n  identities: [A]\n", "model.identities", "number of names");
     EXPECT_FAIL("model:\n  identities: [A, A]\n", "model.identities", "twice");

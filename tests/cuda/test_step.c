@@ -57,7 +57,7 @@ static void run_step(const fs_backend *be, const fs_config *c, const float *inpu
     float *dout[2];
     losses(be, &m, target, dout, o);
     be->zero(m.grads, n * sizeof(float));
-    fs_model_backward(&m, BATCH, dout, NULL, NULL);
+    fs_model_backward(&m, BATCH, dout, NULL, NULL, NULL);
     o->norm = sqrt(be->sumsq(n, m.grads));
     o->grads = ct_down(be, m.grads, n);
     fs_adam_args a = {.lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-3f, .step = 1,

@@ -81,7 +81,7 @@ static void run_step(const fs_backend *be, const fs_config *c, const float *inpu
         be->download(o->dout + (size_t)i * BATCH * IMG, sb.dout[i], BATCH * IMG * sizeof(float));
         be->download(o->pred + (size_t)i * BATCH * IMG, fs_model_output(&m, i), BATCH * IMG * sizeof(float));
     }
-    fs_model_backward(&m, BATCH, sb.dout, NULL, NULL);
+    fs_model_backward(&m, BATCH, sb.dout, NULL, NULL, NULL);
     o->n_params = m.n_params;
     o->grads = ct_down(be, m.grads, m.n_params);
     fs_step_buffers_free(&sb, &m);

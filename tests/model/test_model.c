@@ -1,16 +1,22 @@
-/* test_model.c — the model's layer table, initialisation, forward and backward.
+/* test_model.c — the model graph: building, initialisation, forward and backward.
  *
  * - faceswap's "original" 64 px model: 82,062,470 parameters, encoder 69,662,976, each
  *   decoder 6,199,747 (figures from faceswap, DESIGN.md), about 3.8 GFLOP forward;
- * - the parameter buffer is contiguous in the documented order;
- * - a tiny model's backward pass matches central finite differences of the MSE loss;
- * - the ready callback's offsets strictly decrease, are layer starts, and end at 0;
- * - a partial batch (n < batch) gives the same outputs and gradients as a full one;
- * - initialisation is He-uniform, identical for one seed and different for another. */
+ * - the parameter buffer is contiguous in node order;
+ * - the backward pass of tiny models of every architecture (original with 3 identities; df
+ *   and liae with the u, d, t flags: residual adds, fan-out of the decoder input into the
+ *   image and mask paths, concat, pixel norm, LIAE's shared decoder) and of a hand-made graph
+ *   matches central finite differences of an MSE loss on the images and the masks;
+ * - the ready callback's offsets strictly decrease and end at 0;
+ * - a partial batch (n < batch) gives the same outputs and gradients as a full one, and
+ *   fs_model_infer gives the forward pass's output;
+ * - initialisation is He-uniform (original) / Glorot-uniform (df, liae), identical for one
+ *   seed and different for another. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "trainer/arch.h"
 #include "trainer/config.h"
 #include "trainer/model.h"
 
@@ -19,6 +25,11 @@
 static const char *tiny_yaml = "model:\n  resolution: 16\n  identities: [A, B, C]\n  encoder_filters: [4, 8]\n"
                                "  dense: 8\n  bottleneck_filters: 4\n  encoder_upscale: [4]\n  decoder_filters: [4]\n"
                                "  leaky_alpha: 0.1\n";
+#define SAEHD_TINY "  resolution: 64\n  ae_dims: 4\n  e_dims: 2\n  d_dims: 2\n  d_mask_dims: 2\n"
+static const char *df_ud_yaml = "model:\n  arch: df\n  archi_flags: ud\n" SAEHD_TINY;
+static const char *df_t_yaml = "model:\n  arch: df\n  archi_flags: t\n  identities: [A, B, C]\n" SAEHD_TINY;
+static const char *liae_ud_yaml = "model:\n  arch: liae\n  archi_flags: ud\n" SAEHD_TINY;
+static const char *liae_dt_yaml = "model:\n  arch: liae\n  archi_flags: dt\n" SAEHD_TINY;
 
 static void load(fs_config *c, const char *yaml) {
     fs_error e = {0};
@@ -36,22 +47,22 @@ static void build(fs_model *m, const fs_config *c) {
     }
 }
 
-/* ---------------------------------------------------------------- layer table */
+static int find(const fs_model *m, const char *name) {
+    for (int j = 0; j < m->n_nodes; j++)
+        if (!strcmp(m->nodes[j].name, name)) return j;
+    return -1;
+}
+
+/* ---------------------------------------------------------------- the graph */
 static void check_layout(const fs_model *m) {
     size_t off = 0;
-    const fs_net *nets[FS_MAX_IDENTITIES + 1] = {&m->encoder};
-    for (int i = 0; i < m->n_decoders; i++) nets[i + 1] = &m->decoders[i];
-    for (int k = 0; k <= m->n_decoders; k++) {
-        CHECK(nets[k]->param_off == off, "%s starts at %zu, expected %zu", nets[k]->name, nets[k]->param_off, off);
-        for (int l = 0; l < nets[k]->n_layers; l++) {
-            const fs_layer *L = &nets[k]->layers[l];
-            if (!L->w_len) continue;
-            CHECK(L->w_off == off && L->b_off == off + L->w_len, "%s offsets", L->name);
-            off += L->w_len + L->b_len;
-        }
-        CHECK(nets[k]->param_off + nets[k]->param_len == off, "%s length", nets[k]->name);
+    for (int j = 0; j < m->n_nodes; j++) {
+        const fs_node *X = &m->nodes[j];
+        if (!X->w_len) continue;
+        CHECK(X->w_off == off && X->b_off == off + X->w_len, "%s offsets", X->name);
+        off += X->w_len + X->b_len;
     }
-    CHECK(off == m->n_params, "layers cover %zu of %zu parameters", off, m->n_params);
+    CHECK(off == m->n_params, "nodes cover %zu of %zu parameters", off, m->n_params);
 }
 
 static void test_original(void) {
@@ -68,16 +79,18 @@ static void test_original(void) {
     }
     build(&m, &c);
     CHECK(m.n_params == 82062470, "original-64 has %zu parameters", m.n_params);
-    CHECK(m.encoder.param_len == 69662976, "encoder has %zu", m.encoder.param_len);
-    CHECK(m.decoders[0].param_len == 6199747 && m.decoders[1].param_len == 6199747, "decoders %zu %zu",
-          m.decoders[0].param_len, m.decoders[1].param_len);
+    CHECK(fs_model_part_params(&m, "encoder") == 69662976, "encoder has %zu", fs_model_part_params(&m, "encoder"));
+    CHECK(fs_model_part_params(&m, "decoder_A") == 6199747 && fs_model_part_params(&m, "decoder_B") == 6199747,
+          "decoders %zu %zu", fs_model_part_params(&m, "decoder_A"), fs_model_part_params(&m, "decoder_B"));
     double gf = fs_model_forward_flops(&m) / 1e9;
     CHECK(gf > 3.7 && gf < 3.9, "forward GFLOP per image %.3f, faceswap's figure is about 3.8", gf);
     check_layout(&m);
-    const fs_layer *out = &m.decoders[1].layers[m.decoders[1].n_layers - 1];
-    CHECK(!strcmp(out->name, "decoder_B.output") && out->out_h == 64 && out->out_c == 3 && out->act == FS_ACT_SIGMOID,
-          "last layer %s %dx%dx%d", out->name, out->out_h, out->out_w, out->out_c);
-    CHECK(!strcmp(m.encoder.layers[4].name, "encoder.dense1") && m.encoder.layers[4].act == FS_ACT_NONE, "dense1");
+    const fs_node *out = &m.nodes[m.output[1]];
+    CHECK(!strcmp(out->name, "decoder_B.output") && out->h == 64 && out->c == 3 && out->act == FS_ACT_SIGMOID,
+          "identity B's output %s %dx%dx%d", out->name, out->h, out->w, out->c);
+    int d1 = find(&m, "encoder.dense1");
+    CHECK(d1 >= 0 && m.nodes[d1].kind == FS_NODE_DENSE && m.nodes[d1].act == FS_ACT_NONE, "dense1");
+    CHECK(m.mask[0] < 0 && fs_model_part_params(&m, "input") == 0, "original has no mask");
     fs_model_free(&m);
     /* N identities, N decoders */
     CHECK(fs_config_set(&c, "model.identities=[A, B, C, D]", &e) == 0, "%s", e.msg);
@@ -86,18 +99,67 @@ static void test_original(void) {
     fs_model_free(&m);
 }
 
-/* ---------------------------------------------------------------- numerics on the tiny model */
+/* DeepFaceLab's parameter counts for the same SAEHD options, by hand from the layers of its
+ * DeepFakeArchi.py (Conv2D: k*k*in*out + out, Dense: in*out + out; Upscale: conv 3x3 to 4C;
+ * ResidualBlock: two 3x3 convs; the mask path; -d's three extra output convs): total and per
+ * part, for the shipped configs and a few more options. */
+typedef struct dfl_count {
+    const char *config, *sets[4];
+    size_t total, encoder, inter, inter2, decoder; /* liae: inter = inter_AB, inter2 = inter_B */
+} dfl_count;
+
+static const dfl_count DFL[] = {
+    {"df-ud-128.yaml", {NULL}, 54470998, 4306560, 11801856, 0, 19181291},
+    {"liae-ud-256.yaml", {NULL}, 145340267, 4306560, 51415296, 51415296, 38203115},
+    {"quickstart-liae.yaml", {NULL}, 1103601, 67920, 188960, 188960, 657761},
+    {"df-ud-128.yaml", {"model.archi_flags=", NULL}, 57538432, 4306560, 14959872, 0, 19136000},
+    {"liae-ud-256.yaml", {"model.archi_flags=udt", "model.resolution=128", NULL}, 77537451, 15654144, 4202752,
+     4202752, 53477803},
+    {"df-ud-128.yaml", {"model.archi_flags=t", "model.resolution=256", NULL}, 109707136, 15654144, 25231616, 0,
+     34410688},
+};
+
+static void test_saehd_counts(void) {
+    const char *src = getenv("FACESWARM_SOURCE_DIR");
+    for (size_t i = 0; i < sizeof DFL / sizeof DFL[0]; i++) {
+        const dfl_count *d = &DFL[i];
+        char path[1024];
+        snprintf(path, sizeof path, "%s/configs/%s", src ? src : "..", d->config);
+        fs_config c;
+        fs_model m;
+        fs_error e = {0};
+        int rc = fs_config_load(&c, path, &e);
+        for (int k = 0; !rc && d->sets[k]; k++) rc = fs_config_set(&c, d->sets[k], &e);
+        if (!rc) rc = fs_model_build(&m, &c, &e);
+        CHECK(rc == 0, "%s: %s", d->config, e.msg);
+        if (rc) continue;
+        int liae = !strcmp(c.model.arch, "liae");
+        size_t enc = fs_model_part_params(&m, "encoder"), in1 = fs_model_part_params(&m, liae ? "inter_AB" : "inter");
+        size_t in2 = liae ? fs_model_part_params(&m, "inter_B") : 0;
+        size_t dec = fs_model_part_params(&m, liae ? "decoder" : "decoder_A");
+        CHECK(m.n_params == d->total && enc == d->encoder && in1 == d->inter && in2 == d->inter2 && dec == d->decoder,
+              "%s %s %s: %zu parameters (encoder %zu, inter %zu + %zu, decoder %zu); DeepFaceLab has %zu (%zu, %zu + "
+              "%zu, %zu)", d->config, d->sets[0] ? d->sets[0] : "", d->sets[1] ? d->sets[1] : "", m.n_params, enc,
+              in1, in2, dec, d->total, d->encoder, d->inter, d->inter2, d->decoder);
+        if (!liae) CHECK(fs_model_part_params(&m, "decoder_B") == d->decoder, "%s: decoder_B", d->config);
+        for (int id = 0; id < m.n_decoders; id++)
+            CHECK(m.mask[id] >= 0 && m.nodes[m.mask[id]].h == c.model.resolution && m.nodes[m.mask[id]].c == 1 &&
+                      m.nodes[m.output[id]].h == c.model.resolution && m.nodes[m.output[id]].c == 3,
+                  "%s: identity %d's outputs", d->config, id);
+        fs_model_free(&m);
+    }
+}
+
+/* ---------------------------------------------------------------- numerics on tiny models */
 typedef struct tiny {
     fs_model m;
     const fs_backend *be;
     float *target[FS_MAX_IDENTITIES], *dout[FS_MAX_IDENTITIES];
+    float *mtarget[FS_MAX_IDENTITIES], *dmask[FS_MAX_IDENTITIES];
     size_t img; /* floats per image */
 } tiny;
 
-static void tiny_setup(tiny *t, int batch, uint64_t seed) {
-    fs_config c;
-    load(&c, tiny_yaml);
-    build(&t->m, &c);
+static void tiny_alloc(tiny *t, int batch, uint64_t seed) {
     t->be = fs_backend_cpu_ref();
     fs_model_alloc(&t->m, t->be, batch);
     fs_model_init_params(&t->m, seed);
@@ -105,15 +167,27 @@ static void tiny_setup(tiny *t, int batch, uint64_t seed) {
     for (int i = 0; i < t->m.n_decoders; i++) {
         t->target[i] = t->be->alloc((size_t)batch * t->img * sizeof(float));
         t->dout[i] = t->be->alloc((size_t)batch * t->img * sizeof(float));
+        t->mtarget[i] = t->be->alloc((size_t)batch * t->img / 3 * sizeof(float));
+        t->dmask[i] = t->be->alloc((size_t)batch * t->img / 3 * sizeof(float));
     }
 }
 
+static void tiny_setup(tiny *t, const char *yaml, int batch, uint64_t seed) {
+    fs_config c;
+    load(&c, yaml);
+    build(&t->m, &c);
+    tiny_alloc(t, batch, seed);
+}
+
 static void tiny_free(tiny *t) {
-    for (int i = 0; i < t->m.n_decoders; i++) t->be->free(t->target[i]), t->be->free(t->dout[i]);
+    for (int i = 0; i < t->m.n_decoders; i++) {
+        t->be->free(t->target[i]), t->be->free(t->dout[i]);
+        t->be->free(t->mtarget[i]), t->be->free(t->dmask[i]);
+    }
     fs_model_free(&t->m);
 }
 
-/* Sample s of identity i gets input and target from a stream keyed by (i, s), so that two
+/* Sample s of identity i gets input and targets from a stream keyed by (i, s), so that two
  * models with different batch sizes see the same samples. */
 static void tiny_data(tiny *t, int n) {
     float *buf = malloc(t->img * sizeof(float));
@@ -125,12 +199,14 @@ static void tiny_data(tiny *t, int n) {
             t->be->upload(t->m.input + ((size_t)i * t->m.batch + s) * t->img, buf, t->img * sizeof(float));
             for (size_t j = 0; j < t->img; j++) buf[j] = (float)fs_rng_uniform(&r);
             t->be->upload(t->target[i] + (size_t)s * t->img, buf, t->img * sizeof(float));
+            t->be->upload(t->mtarget[i] + (size_t)s * t->img / 3, buf, t->img / 3 * sizeof(float));
         }
     }
     free(buf);
 }
 
-/* Sum over identities of the MSE loss; with grad, also d loss / d output into dout. */
+/* Sum over identities of the MSE losses of images and masks; with grad, also their
+ * gradients into dout and dmask. */
 static double tiny_loss(tiny *t, int n, int grad) {
     double loss = 0;
     int r = t->m.resolution;
@@ -138,24 +214,28 @@ static double tiny_loss(tiny *t, int n, int grad) {
     for (int i = 0; i < t->m.n_decoders; i++) {
         if (grad) t->be->zero(t->dout[i], (size_t)n * t->img * sizeof(float));
         loss += t->be->mse(n, r, r, 3, fs_model_output(&t->m, i), t->target[i], grad ? t->dout[i] : NULL, 1.0f);
+        const float *mask = fs_model_mask(&t->m, i);
+        if (!mask) continue;
+        if (grad) t->be->zero(t->dmask[i], (size_t)n * t->img / 3 * sizeof(float));
+        loss += t->be->mse(n, r, r, 1, mask, t->mtarget[i], grad ? t->dmask[i] : NULL, 1.0f);
     }
     return loss;
 }
 
 typedef struct ready_log {
-    size_t offs[256];
+    size_t offs[1024];
     int n;
 } ready_log;
 
 static void on_ready(void *ctx, size_t from) {
     ready_log *r = ctx;
-    if (r->n < 256) r->offs[r->n++] = from;
+    if (r->n < 1024) r->offs[r->n++] = from;
 }
 
 static float *tiny_grads(tiny *t, int n, ready_log *log) {
     t->be->zero(t->m.grads, t->m.n_params * sizeof(float));
     tiny_loss(t, n, 1);
-    fs_model_backward(&t->m, n, t->dout, log ? on_ready : NULL, log);
+    fs_model_backward(&t->m, n, t->dout, t->m.mask[0] >= 0 ? t->dmask : NULL, log ? on_ready : NULL, log);
     float *g = malloc(t->m.n_params * sizeof(float));
     t->be->download(g, t->m.grads, t->m.n_params * sizeof(float));
     return g;
@@ -175,13 +255,15 @@ static void param_set(tiny *t, size_t i, double v) {
  * rounding noise, i.e. ~1e-5 in the difference quotient, well under the gradients (1e-4 to
  * 1e-1); eps^2 truncation is ~1e-6. A perturbation can still cross a LeakyReLU kink and
  * spoil one difference, so up to 3% of the sampled parameters may miss the tolerance
- * |fd - analytic| <= 2e-4 + 3e-2 |analytic|. Samples: 6 weights and 2 biases of every layer. */
-static void check_fd_layer(tiny *t, const fs_layer *L, const float *g, int n, int *checked, int *bad) {
-    const double eps = 1e-3;
+ * |fd - analytic| <= 2e-4 + 3e-2 |analytic|. Samples: `per` weights and 2 biases of a node.
+ * The SAEHD models' narrow deep stages (2 to 4 channels at 64 px after 9 to 13 layers) hold
+ * many pre-activations within 1e-3 x |w| of a kink: they use eps = 2e-4 (noise ~5e-5). */
+static void check_fd_node(tiny *t, const fs_node *X, const float *g, int n, int per, double eps, int *checked,
+                          int *bad) {
     fs_rng r;
-    fs_rng_init(&r, 5, L->w_off, 0);
-    for (int k = 0; k < 8; k++) {
-        size_t i = k < 6 ? L->w_off + fs_rng_below(&r, (uint32_t)L->w_len) : L->b_off + fs_rng_below(&r, (uint32_t)L->b_len);
+    fs_rng_init(&r, 5, X->w_off, 0);
+    for (int k = 0; k < per + 2; k++) {
+        size_t i = k < per ? X->w_off + fs_rng_below(&r, (uint32_t)X->w_len) : X->b_off + fs_rng_below(&r, (uint32_t)X->b_len);
         double p = param_get(t, i);
         param_set(t, i, p + eps);
         double lp = tiny_loss(t, n, 0);
@@ -192,42 +274,77 @@ static void check_fd_layer(tiny *t, const fs_layer *L, const float *g, int n, in
         (*checked)++;
         if (fabs(fd - an) > 2e-4 + 3e-2 * fabs(an)) {
             (*bad)++;
-            fprintf(stderr, "  %s param %zu: finite difference %.6g, backward %.6g\n", L->name, i, fd, an);
+            fprintf(stderr, "  %s param %zu: finite difference %.6g, backward %.6g\n", X->name, i, fd, an);
         }
     }
 }
 
-static void test_gradients(void) {
-    tiny t;
-    const int n = 2;
-    tiny_setup(&t, n, 3);
-    tiny_data(&t, n);
+/* Finite differences on every node with parameters, and the ready callback: strictly
+ * decreasing, ending at 0. */
+static void check_gradients(tiny *t, const char *what, int n, int per, double eps) {
+    tiny_data(t, n);
     ready_log log = {.n = 0};
-    float *g = tiny_grads(&t, n, &log);
-    int checked = 0, bad = 0;
-    const fs_net *nets[FS_MAX_IDENTITIES + 1] = {&t.m.encoder};
-    for (int i = 0; i < t.m.n_decoders; i++) nets[i + 1] = &t.m.decoders[i];
-    for (int k = 0; k <= t.m.n_decoders; k++)
-        for (int l = 0; l < nets[k]->n_layers; l++)
-            if (nets[k]->layers[l].w_len) check_fd_layer(&t, &nets[k]->layers[l], g, n, &checked, &bad);
-    CHECK(bad * 100 <= 3 * checked, "%d of %d sampled gradients differ from finite differences", bad, checked);
-    /* the ready callback: one call per layer with parameters, strictly decreasing, ending at 0 */
-    int layers = 0;
-    for (int k = 0; k <= t.m.n_decoders; k++)
-        for (int l = 0; l < nets[k]->n_layers; l++) layers += nets[k]->layers[l].w_len > 0;
-    CHECK(log.n == layers, "ready called %d times for %d layers", log.n, layers);
-    for (int i = 1; i < log.n; i++) CHECK(log.offs[i] < log.offs[i - 1], "ready offsets not decreasing at %d", i);
-    CHECK(log.n > 0 && log.offs[log.n - 1] == 0, "last ready offset is not 0");
+    float *g = tiny_grads(t, n, &log);
+    int checked = 0, bad = 0, nodes = 0;
+    for (int j = 0; j < t->m.n_nodes; j++)
+        if (t->m.nodes[j].w_len) check_fd_node(t, &t->m.nodes[j], g, n, per, eps, &checked, &bad), nodes++;
+    CHECK(bad * 100 <= 3 * checked, "%s: %d of %d sampled gradients differ from finite differences", what, bad, checked);
+    CHECK(log.n >= 1 && log.n <= nodes, "%s: ready called %d times for %d nodes with parameters", what, log.n, nodes);
+    for (int i = 1; i < log.n; i++) CHECK(log.offs[i] < log.offs[i - 1], "%s: ready offsets not decreasing at %d", what, i);
+    CHECK(log.n > 0 && log.offs[log.n - 1] == 0, "%s: last ready offset is not 0", what);
+    printf("%s: %d gradients of %d nodes checked, %d outside the tolerance\n", what, checked, nodes, bad);
     free(g);
+}
+
+static void test_gradients(const char *what, const char *yaml, int per, double eps) {
+    tiny t;
+    tiny_setup(&t, yaml, 1, 3);
+    check_gradients(&t, what, 1, per, eps);
+    tiny_free(&t);
+}
+
+/* A hand-made graph: fan-out of one node into three consumers, add, concat with an input
+ * used twice, pixel norm, a standalone LeakyReLU and sigmoid, a mask output, and a range of
+ * nodes shared by the second identity. */
+static void test_graph(void) {
+    tiny t;
+    memset(&t, 0, sizeof t);
+    fs_model *m = &t.m;
+    m->resolution = 8, m->n_decoders = 2;
+    for (int i = 0; i < FS_MAX_IDENTITIES; i++) m->output[i] = m->mask[i] = -1;
+    snprintf(m->arch, sizeof m->arch, "test");
+    int x = fs_graph_input(m, 8, 8, 3);
+    int a = fs_graph_conv(m, "enc", ".a", x, 4, 3, 2, FS_ACT_LEAKY, 0.2f);      /* 4x4x4 */
+    int b = fs_graph_conv(m, "enc", ".b", a, 4, 3, 1, FS_ACT_NONE, 0);
+    int s = fs_graph_add(m, "enc", ".add", a, b);                                /* a: 2 uses */
+    int l = fs_graph_leaky(m, "enc", ".leaky", s, 0.3f);
+    int c = fs_graph_concat(m, "enc", ".concat", l, a);                          /* a: 3 uses, 4x4x8 */
+    int p = fs_graph_pixnorm(m, "enc", ".pixnorm", c);
+    int z0 = fs_graph_slice(m, "dec0", ".in", p, 0), zz1 = fs_graph_slice(m, "dec1", ".in", p, 1);
+    int first = m->n_nodes;
+    int cc = fs_graph_concat(m, "dec0", ".twice", z0, z0);                   /* one input twice */
+    int up = fs_graph_conv(m, "dec0", ".up", cc, 12, 3, 1, FS_ACT_NONE, 0);
+    int u = fs_graph_pixshuf(m, "dec0", ".shuffle", up);                      /* 8x8x3 */
+    m->output[0] = fs_graph_sigmoid(m, "dec0", ".sigmoid", u);
+    int mk = fs_graph_conv(m, "dec0", ".mask4", cc, 4, 1, 1, FS_ACT_NONE, 0);  /* fan-out of cc */
+    mk = fs_graph_pixshuf(m, "dec0", ".mask_shuffle", mk);
+    m->mask[0] = fs_graph_conv(m, "dec0", ".mask", mk, 1, 1, 1, FS_ACT_SIGMOID, 0);
+    int map[16], last = m->n_nodes - 1;
+    fs_graph_share(m, first, last, z0, zz1, "dec1", map);
+    m->output[1] = map[m->output[0] - first], m->mask[1] = map[m->mask[0] - first];
+    for (int i = 0; i < 2; i++) m->nodes[m->output[i]].out_of = i, m->nodes[m->mask[i]].mask_of = i;
+    CHECK(m->nodes[m->output[1]].shares < 0 && m->nodes[map[up - first]].shares == up, "dec1.up shares dec0.up");
+    tiny_alloc(&t, 2, 21);
+    check_gradients(&t, "hand-made graph", 2, 6, 1e-3);
     tiny_free(&t);
 }
 
 /* n < batch: identity i's samples sit at [i*batch, i*batch+n); results equal a batch-n model. */
-static void test_partial_batch(void) {
+static void test_partial_batch(const char *what, const char *yaml) {
     tiny full, part;
     const int n = 2;
-    tiny_setup(&full, n, 4);
-    tiny_setup(&part, n + 3, 4);
+    tiny_setup(&full, yaml, n, 4);
+    tiny_setup(&part, yaml, n + 3, 4);
     tiny_data(&full, n);
     tiny_data(&part, n);
     float *gf = tiny_grads(&full, n, NULL), *gp = tiny_grads(&part, n, NULL);
@@ -236,17 +353,23 @@ static void test_partial_batch(void) {
         worst = fmax(worst, fabs(gf[i] - gp[i]));
         scale = fmax(scale, fabs(gf[i]));
     }
-    CHECK(scale > 0 && worst <= 1e-5 * scale, "partial-batch gradients differ by %g (scale %g)", worst, scale);
-    /* fs_model_infer gives decoder i's output of the forward pass */
-    float *y = full.be->alloc((size_t)n * full.img * sizeof(float));
-    float *a = malloc((size_t)n * full.img * sizeof(float)), *b = malloc((size_t)n * full.img * sizeof(float));
+    CHECK(scale > 0 && worst <= 1e-5 * scale, "%s: partial-batch gradients differ by %g (scale %g)", what, worst, scale);
+    /* fs_model_infer gives identity 1's output (and mask) of the forward pass */
+    size_t bytes = (size_t)n * full.img * sizeof(float);
+    float *y = full.be->alloc(bytes), *ym = full.be->alloc(bytes / 3);
+    float *a = malloc(bytes), *b = malloc(bytes), *am = malloc(bytes / 3), *bm = malloc(bytes / 3);
     fs_model_forward(&full.m, n);
-    full.be->download(a, fs_model_output(&full.m, 1), (size_t)n * full.img * sizeof(float));
-    fs_model_infer(&full.m, full.m.input + (size_t)n * full.img, n, 1, y);
-    full.be->download(b, y, (size_t)n * full.img * sizeof(float));
-    CHECK(!memcmp(a, b, (size_t)n * full.img * sizeof(float)), "infer differs from forward");
-    full.be->free(y);
-    free(a), free(b), free(gf), free(gp);
+    full.be->download(a, fs_model_output(&full.m, 1), bytes);
+    if (fs_model_mask(&full.m, 1)) full.be->download(am, fs_model_mask(&full.m, 1), bytes / 3);
+    fs_model_infer_mask(&full.m, full.m.input + (size_t)n * full.img, n, 1, y, ym);
+    full.be->download(b, y, bytes);
+    CHECK(!memcmp(a, b, bytes), "%s: infer differs from forward", what);
+    if (fs_model_mask(&full.m, 1)) {
+        full.be->download(bm, ym, bytes / 3);
+        CHECK(!memcmp(am, bm, bytes / 3), "%s: infer's mask differs from forward's", what);
+    }
+    full.be->free(y), full.be->free(ym);
+    free(a), free(b), free(am), free(bm), free(gf), free(gp);
     tiny_free(&full);
     tiny_free(&part);
 }
@@ -257,33 +380,35 @@ static float *params_of(tiny *t) {
     return p;
 }
 
-static void test_init(void) {
+/* Same seed, same parameters; another seed changes every weight; the weights of `node` fill
+ * U(-limit, limit) with its variance limit^2 / 3; biases are zero. */
+static void test_init(const char *yaml, const char *node, double limit) {
     tiny a, b;
-    tiny_setup(&a, 1, 11);
-    tiny_setup(&b, 1, 11);
+    tiny_setup(&a, yaml, 1, 11);
+    tiny_setup(&b, yaml, 1, 11);
     float *pa = params_of(&a), *pb = params_of(&b);
     CHECK(!memcmp(pa, pb, a.m.n_params * sizeof(float)), "same seed gave different parameters");
     fs_model_init_params(&b.m, 12);
     free(pb);
     pb = params_of(&b);
-    size_t same = 0;
+    size_t same = 0, biases = 0;
     for (size_t i = 0; i < a.m.n_params; i++) same += pa[i] == pb[i];
-    const fs_layer *L = &a.m.encoder.layers[1]; /* conv2: 5x5x4 -> 8 */
-    size_t biases = 0;
-    for (int k = 0; k <= a.m.n_decoders; k++) {
-        const fs_net *net = k ? &a.m.decoders[k - 1] : &a.m.encoder;
-        for (int l = 0; l < net->n_layers; l++) biases += net->layers[l].b_len;
-    }
+    for (int j = 0; j < a.m.n_nodes; j++) biases += a.m.nodes[j].b_len;
     CHECK(same == biases, "another seed left %zu parameters unchanged, expected only the %zu biases", same, biases);
-    double limit = sqrt(6.0 / (5 * 5 * 4)), sumsq = 0, most = 0;
-    for (size_t i = 0; i < L->w_len; i++) {
-        sumsq += (double)pa[L->w_off + i] * pa[L->w_off + i];
-        most = fmax(most, fabs(pa[L->w_off + i]));
+    int j = find(&a.m, node);
+    CHECK(j >= 0, "no node %s", node);
+    if (j >= 0) {
+        const fs_node *L = &a.m.nodes[j];
+        double sumsq = 0, most = 0;
+        for (size_t i = 0; i < L->w_len; i++) {
+            sumsq += (double)pa[L->w_off + i] * pa[L->w_off + i];
+            most = fmax(most, fabs(pa[L->w_off + i]));
+        }
+        double var = sumsq / (double)L->w_len, want = limit * limit / 3;
+        CHECK(most <= limit && most > 0.9 * limit, "%s weights reach %g, limit %g", node, most, limit);
+        CHECK(fabs(var - want) < 0.15 * want, "%s weight variance %g, expected %g", node, var, want);
+        for (size_t i = 0; i < L->b_len; i++) CHECK(pa[L->b_off + i] == 0, "bias %zu is %g", i, pa[L->b_off + i]);
     }
-    double var = sumsq / (double)L->w_len, want = limit * limit / 3;
-    CHECK(most <= limit && most > 0.9 * limit, "conv2 weights reach %g, limit %g", most, limit);
-    CHECK(fabs(var - want) < 0.15 * want, "conv2 weight variance %g, He-uniform gives %g", var, want);
-    for (size_t i = 0; i < L->b_len; i++) CHECK(pa[L->b_off + i] == 0, "bias %zu is %g", i, pa[L->b_off + i]);
     free(pa), free(pb);
     tiny_free(&a);
     tiny_free(&b);
@@ -291,9 +416,17 @@ static void test_init(void) {
 
 int main(void) {
     test_original();
-    test_gradients();
-    test_partial_batch();
-    test_init();
+    test_saehd_counts();
+    test_gradients("original, 3 identities", tiny_yaml, 6, 1e-3);
+    test_gradients("df-ud", df_ud_yaml, 2, 2e-4);
+    test_gradients("df-t, 3 identities", df_t_yaml, 1, 2e-4);
+    test_gradients("liae-ud", liae_ud_yaml, 2, 2e-4);
+    test_gradients("liae-dt", liae_dt_yaml, 1, 2e-4);
+    test_graph();
+    test_partial_batch("original", tiny_yaml);
+    test_partial_batch("liae-ud", liae_ud_yaml);
+    test_init(tiny_yaml, "encoder.conv2", sqrt(6.0 / (5 * 5 * 4)));           /* He: 5x5x4 -> 8 */
+    test_init(df_ud_yaml, "encoder.down2", sqrt(6.0 / (5 * 5 * 2 + 5 * 5 * 4))); /* Glorot: 5x5x2 -> 4 */
     if (failures) fprintf(stderr, "%d check(s) failed\n", failures);
     else printf("model tests passed\n");
     return failures ? 1 : 0;
