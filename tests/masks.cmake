@@ -17,3 +17,4 @@ fs_add_test(NAME masks_train COMMAND bash ${CMAKE_SOURCE_DIR}/tests/masks/train.
 fs_add_test(NAME masks_loss SOURCES tests/masks/test_loss.c tests/cuda/ct.c LIBS fs_trainer
             LABELS "unit;cuda" TIMEOUT 60)
 fs_add_test(NAME masks_priority COMMAND bash ${CMAKE_SOURCE_DIR}/tests/masks/priority.sh LABELS train TIMEOUT 120)
+fs_add_test(NAME masks_head COMMAND bash ${CMAKE_SOURCE_DIR}/tests/masks/mask_head.sh LABELS train TIMEOUT 180)

@@ -57,6 +57,8 @@ void fs_step_buffers_free(fs_step_buffers *b, const fs_model *m) {
     fs_loss_free(&b->lossfn);
 }
 
+float **fs_step_dmask(const fs_step_buffers *b) { return b->mask_loss_on ? b->dmask : NULL; }
+
 double fs_step_forward_loss(fs_model *m, const fs_config *cfg, fs_step_buffers *b, int n) {
     size_t plane = (size_t)m->resolution * m->resolution, img = plane * 3;
     fs_loss_weights w;
@@ -67,10 +69,11 @@ double fs_step_forward_loss(fs_model *m, const fs_config *cfg, fs_step_buffers *
         size_t at = (size_t)i * m->batch;
         fs_loss_in in = {.pred = fs_model_output(m, i), .target = b->target + at * img,
                          .mask = b->have_mask ? b->mask + at * plane : NULL,
-                         .pred_mask = NULL, /* the decoders have no learned mask yet (trainer/model.h) */
+                         .pred_mask = fs_model_mask(m, i),
                          .eye = b->have_regions ? b->eye + at * plane : NULL,
                          .mouth = b->have_regions ? b->mouth + at * plane : NULL};
         b->mask_output = in.pred_mask != NULL;
+        b->mask_loss_on = in.pred_mask && in.mask && w.mask > 0;
         b->loss[i] = fs_loss_compute(&b->lossfn, &w, n, &in, b->dout[i], b->dmask[i], b->terms[i]);
         total += b->loss[i];
     }
@@ -561,7 +564,7 @@ static int run_step(trainer *t, step_result *r, fs_error *e) {
     be->sync();
     double t2 = fs_now();
     grad_sync_begin(&t->gs);
-    fs_model_backward(m, t->local_batch, t->sb.dout, NULL, grad_sync_ready, &t->gs);
+    fs_model_backward(m, t->local_batch, t->sb.dout, fs_step_dmask(&t->sb), grad_sync_ready, &t->gs);
     be->sync();
     double t3 = fs_now();
     fs_allreduce_stats st;
@@ -648,7 +651,7 @@ static int term_on(const trainer *t, int k) {
     case FS_TERM_L1: return c->train.loss_l1 > 0;
     case FS_TERM_EYE: return c->train.eye_multiplier != 1.0f;
     case FS_TERM_MOUTH: return c->train.mouth_multiplier != 1.0f;
-    default: return t->sb.mask_output && t->sb.have_mask && c->train.loss_mask > 0;
+    default: return t->sb.mask_loss_on;
     }
 }
 

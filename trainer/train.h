@@ -21,7 +21,8 @@ typedef struct fs_step_buffers {
     float **dout;     /* dout[i]: [batch, res, res, 3] loss gradient of decoder i */
     float **dmask;    /* dmask[i]: [batch, res, res, 1] loss gradient of decoder i's learned mask (0 when
                        * the model has none: fs_model_mask gives NULL) */
-    int mask_output;  /* 1 when the model gave learned masks: the mask loss applies */
+    int mask_output;  /* 1 when the model gives learned masks (fs_model_mask) */
+    int mask_loss_on; /* 1 when the last step's mask loss applied (a learned mask, target masks, loss_mask > 0) */
     double *loss;     /* [n_identities] host, this rank's loss of each identity */
     double (*terms)[FS_TERM_COUNT]; /* [n_identities] host, this rank's loss terms of each identity */
     fs_loss lossfn;   /* the loss's device scratch */
@@ -33,6 +34,9 @@ void fs_step_buffers_free(fs_step_buffers *b, const fs_model *m);
  * samples per identity: the face loss weighted by the mask when have_mask, eye and mouth
  * priority when have_regions. Returns the total loss (sum over identities). */
 double fs_step_forward_loss(fs_model *m, const fs_config *cfg, fs_step_buffers *b, int n);
+/* The mask gradients for fs_model_backward: b->dmask when the last fs_step_forward_loss
+ * applied the mask loss, else NULL (the mask branch then does no backward work). */
+float **fs_step_dmask(const fs_step_buffers *b);
 
 /* Entry of `faceswarm train` (trainer/train.c). */
 typedef struct fs_train_args {

@@ -87,7 +87,7 @@ static void step(fs_model *m, int n, int s, float **dout, float *target, float *
         const float *pred = fs_model_output(m, i), *tgt = target + (size_t)i * m->batch * img;
         be->zero(dout[i], img * (size_t)n * sizeof(float));
         double l = be->mse(n, res, res, 3, pred, tgt, dout[i], 1.0f);
-        l += be->dssim(n, res, res, 3, pred, tgt, dout[i], 1.0f);
+        l += be->dssim(n, res, res, 3, FS_DSSIM_WIN, pred, tgt, dout[i], 1.0f);
         len += (size_t)snprintf(loss + len, loss_len - len, "%s%a", i ? " " : "", l);
     }
     be->zero(m->grads, m->n_params * sizeof(float));
