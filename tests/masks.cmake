@@ -18,3 +18,4 @@ fs_add_test(NAME masks_loss SOURCES tests/masks/test_loss.c tests/cuda/ct.c LIBS
             LABELS "unit;cuda" TIMEOUT 60)
 fs_add_test(NAME masks_priority COMMAND bash ${CMAKE_SOURCE_DIR}/tests/masks/priority.sh LABELS train TIMEOUT 120)
 fs_add_test(NAME masks_head COMMAND bash ${CMAKE_SOURCE_DIR}/tests/masks/mask_head.sh LABELS train TIMEOUT 180)
+fs_add_test(NAME masks_swap SOURCES tests/masks/test_swap_mask.c LIBS fs_trainer LABELS unit TIMEOUT 30)
