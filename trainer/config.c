@@ -107,7 +107,9 @@ static const key_def keys[] = {
          "sqrt(v_hat) (Adam paper, PyTorch); legacy = faceswarm 0.1.0 (paper, float32 constants, skipped "
          "steps counted), which resuming a checkpoint that records no value keeps"),
     KFLT("train.weight_decay", train.weight_decay, "0", 0, 1, "decoupled (AdamW) weight decay, 0 = off"),
-    KFLT("train.clip_norm", train.clip_norm, "0", 0, 1e6, "global gradient-norm clip, 0 = off"),
+    KFLT("train.clip_norm", train.clip_norm, "0", 0, 1e6,
+         "global gradient-norm clip as SAEHD's clipnorm (its clipgrad option is 1): when the norm of the "
+         "whole gradient (of the mean loss over ranks) reaches this, the gradient is scaled to it; 0 = off"),
     KFLT("train.loss_mse", train.loss_mse, "1", 0, 1000, "weight of the MSE loss"),
     KFLT("train.loss_dssim", train.loss_dssim, "1", 0, 1000, "weight of the DSSIM loss"),
     KFLT("train.loss_l1", train.loss_l1, "0", 0, 1000, "weight of the L1 loss"),

@@ -595,7 +595,7 @@ static int run_step(trainer *t, step_result *r, fs_error *e) {
     r->applied = isfinite(r->grad_norm) && isfinite(r->loss);
     if (r->applied) {
         float clip = t->cfg.train.clip_norm, factor = 1.0f;
-        if (clip > 0 && r->grad_norm > clip) factor = (float)(clip / r->grad_norm);
+        if (clip > 0 && r->grad_norm >= clip) factor = (float)(clip / r->grad_norm); /* DFL's tf_clip_norm */
         fs_adam_variant variant = (fs_adam_variant)fs_adam_variant_parse(t->cfg.train.adam_epsilon);
         /* The bias corrections count the updates applied; 0.1.0 (legacy) counted every step. */
         long updates = t->step + 1 - (variant == FS_ADAM_LEGACY ? 0 : t->nonfinite_total);
@@ -882,6 +882,7 @@ static void print_header(trainer *t) {
            t->cfg.train.eps, !strcmp(adam, "keras") ? "sqrt(v), as faceswap's Keras Adam"
                              : !strcmp(adam, "paper") ? "sqrt(v_hat), as the Adam paper and PyTorch"
                                                       : "sqrt(v_hat) with float32 constants, as faceswarm 0.1.0", adam);
+    if (t->cfg.train.clip_norm > 0) printf("# gradient clipping at global norm %g\n", t->cfg.train.clip_norm);
     printf("# steps %ld..%ld; checkpoints every %d, previews every %d; SLURM_RESTART_COUNT=%ld\n", t->step,
            t->cfg.train.steps, t->cfg.checkpoint.every, t->cfg.train.preview_every, t->restart_count);
     printf("# outputs are synthetic media: previews and swaps are labelled as such\n");
