@@ -103,9 +103,18 @@ void fs_augment(const fs_augment_opts *o, fs_rng *r, fs_augment_work *w, const u
 
 void fs_augment_masked(const fs_augment_opts *o, fs_rng *r, fs_augment_work *w, const uint8_t *src,
                        const uint8_t *src_mask, uint8_t *input, uint8_t *target, uint8_t *target_mask) {
+    const uint8_t *sp[1] = {src_mask};
+    uint8_t *dp[1] = {target_mask};
+    fs_augment_planes(o, r, w, src, sp, dp, 1, input, target);
+}
+
+void fs_augment_planes(const fs_augment_opts *o, fs_rng *r, fs_augment_work *w, const uint8_t *src,
+                       const uint8_t *const *src_planes, uint8_t *const *dst_planes, int n_planes, uint8_t *input,
+                       uint8_t *target) {
     const xform t = draw_transform(o, r, w->S);
     apply_transform(&t, w->S, 3, src, target);
-    if (src_mask && target_mask) apply_transform(&t, w->S, 1, src_mask, target_mask);
+    for (int k = 0; k < n_planes; k++)
+        if (src_planes[k] && dst_planes[k]) apply_transform(&t, w->S, 1, src_planes[k], dst_planes[k]);
     if (!input) return;
     if (o->warp)
         random_warp(r, w, target, input);

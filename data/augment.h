@@ -40,5 +40,12 @@ void fs_augment(const fs_augment_opts *o, fs_rng *r, fs_augment_work *w, const u
  * out byte for byte as without a mask. With either mask pointer NULL it is fs_augment. */
 void fs_augment_masked(const fs_augment_opts *o, fs_rng *r, fs_augment_work *w, const uint8_t *src,
                        const uint8_t *src_mask, uint8_t *input, uint8_t *target, uint8_t *target_mask);
+/* The general form: n_planes single-channel maps of the face ([S][S] each: its mask, its eye
+ * and mouth regions, ...), src_planes[k] -> dst_planes[k], all through the target's one
+ * transform (bilinear, edges replicated), never warped; a NULL pair is skipped. The RNG draws
+ * are those of fs_augment, whatever the planes: input and target are the same bytes. */
+void fs_augment_planes(const fs_augment_opts *o, fs_rng *r, fs_augment_work *w, const uint8_t *src,
+                       const uint8_t *const *src_planes, uint8_t *const *dst_planes, int n_planes, uint8_t *input,
+                       uint8_t *target);
 
 #endif

@@ -15,6 +15,7 @@ struct fs_faces {
     char dset_name[256];
     hid_t file, dset;
     hid_t mdset;   /* /masks uint8 [N,S,S] (checked at open), -1 when the file has none */
+    hid_t ldset;   /* /landmarks float32 [N,68,2] (checked at open), -1 when the file has none */
     long n;        /* faces */
     int S;         /* face side, px */
     int nchw, f32; /* stored layout and dtype (from the map, checked against the file) */
@@ -226,6 +227,18 @@ static int open_masks(fs_faces *f, fs_error *e) {
     }
     f->mdset = H5Dopen2(f->file, "/masks", H5P_DEFAULT);
     return H5_CHECK(f->mdset, e, FS_EXIT_BADINPUT, "%s: /masks is not a readable dataset", f->path) ? -1 : 0;
+}
+
+/* The optional /landmarks: when present it must be float32 [N,68,2]; kept open for reads. */
+static int open_landmarks(fs_faces *f, fs_error *e) {
+    hsize_t want[3] = {(hsize_t)f->n, 68, 2};
+    if (check_extra(f, "/landmarks", H5T_FLOAT, "float32", 3, want, "float32 [N,68,2]", e)) return -1;
+    if (H5Lexists(f->file, "/landmarks", H5P_DEFAULT) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return 0;
+    }
+    f->ldset = H5Dopen2(f->file, "/landmarks", H5P_DEFAULT);
+    return H5_CHECK(f->ldset, e, FS_EXIT_BADINPUT, "%s: /landmarks is not a readable dataset", f->path) ? -1 : 0;
 }
 
 /* HDF5 1.10 trusts a damaged file's storage records: it copies a whole chunk out of an
@@ -531,7 +544,7 @@ static int open_locked(fs_faces *f, const fs_faces_map *map, fs_error *e) {
         return -1;
     if (read_attrs(f, e) || check_schema_attrs(f, e)) return -1;
     if (open_dataset(f, e) || check_dtype(f, e) || check_shape(f, e) || check_filters(f, e)) return -1;
-    if (open_masks(f, e)) return -1;
+    if (open_masks(f, e) || open_landmarks(f, e)) return -1;
     /* Checksums are checked whenever a part of them is there, whatever the version or format
      * say: a damaged version (2 -> 1) or format name must not turn a sealed file into an
      * unchecked one. (A foreign file counts as sealed only with faceswarm's /checksums/faces.) */
@@ -549,6 +562,7 @@ static int open_locked(fs_faces *f, const fs_faces_map *map, fs_error *e) {
 static void close_locked(fs_faces *f) {
     for (int i = 0; i < FS_FACES_N_ITEMS; i++) free(f->sums[i]);
     if (f->mdset > 0) H5Dclose(f->mdset);
+    if (f->ldset > 0) H5Dclose(f->ldset);
     if (f->dset > 0) H5Dclose(f->dset);
     if (f->file > 0) H5Fclose(f->file);
     free(f->scratch);
@@ -558,7 +572,7 @@ static void close_locked(fs_faces *f) {
 int fs_faces_open(fs_faces **out, const char *path, const fs_faces_map *map, fs_error *e) {
     *out = NULL;
     fs_faces *f = fs_calloc(1, sizeof *f);
-    f->file = f->dset = f->mdset = -1;
+    f->file = f->dset = f->mdset = f->ldset = -1;
     snprintf(f->path, sizeof f->path, "%s", path);
     fs_h5_lock();
     int rc = open_locked(f, map, e);
@@ -583,6 +597,7 @@ void fs_faces_close(fs_faces *f) {
 
 long fs_faces_count(const fs_faces *f) { return f->n; }
 int fs_faces_has_masks(const fs_faces *f) { return f->mdset >= 0; }
+int fs_faces_has_landmarks(const fs_faces *f) { return f->ldset >= 0; }
 int fs_faces_size(const fs_faces *f) { return f->S; }
 const char *fs_faces_path(const fs_faces *f) { return f->path; }
 const char *fs_faces_notice(const fs_faces *f) { return f->notice[0] ? f->notice : NULL; }
@@ -749,6 +764,29 @@ int fs_faces_read_masks(fs_faces *f, long start, long count, uint8_t *out, fs_er
 int fs_faces_read_masks_index(fs_faces *f, const long *idx, long count, uint8_t *out, fs_error *e) {
     if (check_has_masks(f, e)) return e ? e->code : FS_EXIT_FAIL;
     return gather(f, idx, count, out, (size_t)f->S * f->S, read_masks_locked, e);
+}
+
+/* Landmark rows [start, start+count) as float32 [count,68,2], against their checksums. */
+static int read_landmarks_locked(fs_faces *f, long start, long count, uint8_t *out, fs_error *e) {
+    hsize_t off[3] = {(hsize_t)start, 0, 0}, cnt[3] = {(hsize_t)count, 68, 2};
+    hid_t fsp = H5Dget_space(f->ldset), msp = H5Screate_simple(3, cnt, NULL);
+    int bad = chunks_sane(f->path, f->ldset, "/landmarks", start, count, e) ||
+              H5_CHECK(H5Sselect_hyperslab(fsp, H5S_SELECT_SET, off, NULL, cnt, NULL), e, FS_EXIT_BADINPUT,
+                       "%s: /landmarks: cannot select rows %ld..%ld", f->path, start, start + count - 1) ||
+              H5_CHECK(H5Dread(f->ldset, H5T_NATIVE_FLOAT, msp, fsp, H5P_DEFAULT, out), e, FS_EXIT_BADINPUT,
+                       "%s: /landmarks: reading rows %ld..%ld failed (truncated or corrupted file?)", f->path, start,
+                       start + count - 1) ||
+              check_items(f, 2, start, count, out, 68 * 2 * sizeof(float), e);
+    H5Sclose(msp);
+    H5Sclose(fsp);
+    return bad ? -1 : 0;
+}
+
+int fs_faces_read_landmarks_index(fs_faces *f, const long *idx, long count, float *out, fs_error *e) {
+    if (f->ldset < 0)
+        return fs_errorf(e, FS_EXIT_FAIL, "%s: has no /landmarks dataset\n  hint: this is a bug in the caller "
+                         "(ask fs_faces_has_landmarks first)", f->path);
+    return gather(f, idx, count, (uint8_t *)out, 68 * 2 * sizeof(float), read_landmarks_locked, e);
 }
 
 /* ---------------------------------------------------------------- description, extras */

@@ -35,6 +35,8 @@ long fs_faces_count(const fs_faces *f);
 /* 1 when the file has the optional /masks (checked at open: uint8 [N,S,S], same N and S as
  * /faces, else fs_faces_open fails naming what it found), 0 when it has none. */
 int fs_faces_has_masks(const fs_faces *f);
+/* 1 when the file has the optional /landmarks (checked at open: float32 [N,68,2]), else 0. */
+int fs_faces_has_landmarks(const fs_faces *f);
 int fs_faces_size(const fs_faces *f); /* S */
 /* identity, consent, source, format, synthetic, checksum (the attribute checksum of schema v2)
  * ("" if absent); "version" as text. */
@@ -57,6 +59,10 @@ int fs_faces_read_index(fs_faces *f, const long *idx, long count, uint8_t *out, 
  * out + k*S*S. Only for a file with masks (fs_faces_has_masks); else FS_EXIT_FAIL. */
 int fs_faces_read_masks(fs_faces *f, long start, long count, uint8_t *out, fs_error *e);
 int fs_faces_read_masks_index(fs_faces *f, const long *idx, long count, uint8_t *out, fs_error *e);
+/* Gather of /landmarks rows: out float32 [count,68,2] (x then y per point, the aligned face's
+ * pixel coordinates), row k = face idx[k]; checked against their checksums in a sealed file.
+ * Only for a file with landmarks (fs_faces_has_landmarks); else FS_EXIT_FAIL. */
+int fs_faces_read_landmarks_index(fs_faces *f, const long *idx, long count, float *out, fs_error *e);
 /* Storage description for `data inspect`: "chunked [1,64,64,3]" / "contiguous", and the
  * filters ("none", "deflate(4)", "shuffle+deflate(6)"). */
 void fs_faces_storage(const fs_faces *f, char *chunking, size_t clen, char *filters, size_t flen);

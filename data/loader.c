@@ -7,6 +7,7 @@
 
 #include "data/augment.h"
 #include "core/limits.h"
+#include "data/regions.h"
 
 typedef struct perm_cache {
     uint32_t *perm;    /* [N_i] */
@@ -20,6 +21,8 @@ typedef struct worker {
     int t;
     uint8_t *raw;       /* [b][S][S][3] faces read for one identity, in sorted index order */
     uint8_t *raw_mask;  /* [b][S][S] their masks, same order; NULL when the loader has no masks */
+    uint8_t *raw_eye, *raw_mouth; /* [b][S][S] their eye and mouth regions; NULL without opts.regions */
+    float *raw_lm;      /* [b][68][2] their landmarks; NULL without opts.regions */
     long *idx, *sorted; /* [b] file indices in batch order / sorted */
     int *where;         /* [b] row of raw holding batch sample j */
     perm_cache cache[FS_MAX_IDENTITIES];
@@ -95,7 +98,14 @@ static int read_identity(worker *w, int i, long s, fs_error *e) {
         w->where[j] = (int)(hit - w->sorted);
     }
     if (fs_faces_read_index(L->faces[i], w->sorted, L->b, w->raw, e)) return -1;
-    return L->masks ? fs_faces_read_masks_index(L->faces[i], w->sorted, L->b, w->raw_mask, e) : 0;
+    if (L->masks && fs_faces_read_masks_index(L->faces[i], w->sorted, L->b, w->raw_mask, e)) return -1;
+    if (!L->o.regions) return 0;
+    if (fs_faces_read_landmarks_index(L->faces[i], w->sorted, L->b, w->raw_lm, e)) return -1;
+    const size_t plane = (size_t)L->S * L->S;
+    for (int j = 0; j < L->b; j++)
+        fs_face_regions((const float(*)[2])(w->raw_lm + (size_t)j * 136), L->S, w->raw_eye + j * plane,
+                        w->raw_mouth + j * plane);
+    return 0;
 }
 
 static void augment_identity(worker *w, int i, long s, fs_batch *B) {
@@ -108,8 +118,13 @@ static void augment_identity(worker *w, int i, long s, fs_batch *B) {
         fs_rng r;
         fs_rng_init(&r, L->o.seed ^ identity_salt(i), (uint64_t)(p / L->L), (uint64_t)(p % L->L));
         size_t out = (size_t)i * L->b + j, row = (size_t)w->where[j];
-        fs_augment_masked(&ao, &r, &w->work, w->raw + row * face, L->masks ? w->raw_mask + row * plane : NULL,
-                          B->input + out * face, B->target + out * face, L->masks ? B->mask + out * plane : NULL);
+        const uint8_t *sp[3] = {L->masks ? w->raw_mask + row * plane : NULL,
+                                L->o.regions ? w->raw_eye + row * plane : NULL,
+                                L->o.regions ? w->raw_mouth + row * plane : NULL};
+        uint8_t *dp[3] = {L->masks ? B->mask + out * plane : NULL, L->o.regions ? B->eye + out * plane : NULL,
+                          L->o.regions ? B->mouth + out * plane : NULL};
+        fs_augment_planes(&ao, &r, &w->work, w->raw + row * face, sp, dp, 3, B->input + out * face,
+                          B->target + out * face);
     }
 }
 
@@ -205,6 +220,18 @@ static int decide_masks(fs_loader *L, fs_error *e) {
     return 0;
 }
 
+/* Eye and mouth regions come from /landmarks: asked for, every file must have them. */
+static int check_landmarks(const fs_loader *L, fs_error *e) {
+    for (int i = 0; i < L->o.n_identities && L->o.regions; i++)
+        if (!fs_faces_has_landmarks(L->faces[i]))
+            return fs_errorf(e, FS_EXIT_BADINPUT, "%s: has no /landmarks dataset, and %s asks for eye and mouth "
+                             "priority (its regions come from each face's 68 landmarks)\n  hint: use a file "
+                             "written by faceswarm extract or data synth (both write /landmarks), or set the "
+                             "priority back to 1 (off)", fs_faces_path(L->faces[i]),
+                             L->o.regions_why ? L->o.regions_why : "the config");
+    return 0;
+}
+
 /* Every file opens, has the model's resolution and the same face size as the first. */
 static int open_files(fs_loader *L, fs_error *e) {
     const fs_loader_opts *o = &L->o;
@@ -237,6 +264,11 @@ static void alloc_worker(fs_loader *L, worker *w, int t) {
     w->L = L, w->t = t;
     w->raw = fs_aligned_alloc(face * (size_t)L->b);
     w->raw_mask = L->masks ? fs_aligned_alloc((size_t)L->S * L->S * (size_t)L->b) : NULL;
+    if (L->o.regions) {
+        w->raw_eye = fs_aligned_alloc((size_t)L->S * L->S * (size_t)L->b);
+        w->raw_mouth = fs_aligned_alloc((size_t)L->S * L->S * (size_t)L->b);
+        w->raw_lm = fs_malloc(sizeof(float) * 136 * (size_t)L->b);
+    }
     w->idx = fs_malloc(sizeof(long) * (size_t)L->b);
     w->sorted = fs_malloc(sizeof(long) * (size_t)L->b);
     w->where = fs_malloc(sizeof(int) * (size_t)L->b);
@@ -247,7 +279,7 @@ static void alloc_worker(fs_loader *L, worker *w, int t) {
 
 static void free_worker(worker *w) {
     for (int i = 0; i < FS_MAX_IDENTITIES; i++) free(w->cache[i].perm);
-    free(w->raw), free(w->raw_mask), free(w->idx), free(w->sorted), free(w->where);
+    free(w->raw), free(w->raw_mask), free(w->raw_eye), free(w->raw_mouth), free(w->raw_lm), free(w->idx), free(w->sorted), free(w->where);
     if (w->L) fs_augment_work_free(&w->work);
 }
 
@@ -263,6 +295,8 @@ static void alloc_buffers(fs_loader *L) {
         B->input = fs_aligned_alloc(batch);
         B->target = fs_aligned_alloc(batch);
         B->mask = L->masks ? fs_aligned_alloc(batch / 3) : NULL;
+        B->eye = L->o.regions ? fs_aligned_alloc(batch / 3) : NULL;
+        B->mouth = L->o.regions ? fs_aligned_alloc(batch / 3) : NULL;
         L->ready[k] = -1;
     }
     L->workers = fs_calloc((size_t)L->o.threads, sizeof(worker));
@@ -277,11 +311,11 @@ int fs_loader_open(fs_loader **out, const fs_loader_opts *o, fs_error *e) {
     L->b = o->global_batch / o->world;
     pthread_mutex_init(&L->mu, NULL);
     pthread_cond_init(&L->cv, NULL);
-    if (open_files(L, e) || decide_masks(L, e)) {
+    if (open_files(L, e) || decide_masks(L, e) || check_landmarks(L, e)) {
         fs_loader_close(L);
         return e ? e->code : FS_EXIT_BADINPUT;
     }
-    L->o.paths = NULL; /* the caller's arrays need not outlive open */
+    L->o.paths = NULL, L->o.regions_why = NULL; /* the caller's arrays need not outlive open */
     L->o.map = (fs_faces_map){0};
     alloc_buffers(L);
     for (int t = 0; t < o->threads; t++) {
@@ -308,7 +342,8 @@ void fs_loader_close(fs_loader *L) {
     for (int t = 0; L->workers && t < L->o.threads; t++) free_worker(&L->workers[t]);
     for (int i = 0; i < FS_MAX_IDENTITIES; i++) fs_faces_close(L->faces[i]);
     for (int k = 0; L->slots && k < L->nslots; k++)
-        free(L->slots[k].input), free(L->slots[k].target), free(L->slots[k].mask);
+        free(L->slots[k].input), free(L->slots[k].target), free(L->slots[k].mask), free(L->slots[k].eye),
+            free(L->slots[k].mouth);
     free(L->slots), free(L->ready), free(L->workers);
     pthread_cond_destroy(&L->cv);
     pthread_mutex_destroy(&L->mu);

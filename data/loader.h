@@ -9,7 +9,8 @@
  * Augmentation of the sample at (i, e, q) uses fs_rng_init(seed ^ salt(i), e, q): a batch's
  * content depends only on (seed, step), whatever the world size or the resume point.
  * Masks (opts.masks, the files' /masks): the target's mask goes through the target's own
- * transform (fs_augment_masked: the same draw), so reading masks changes no face byte.
+ * transform (fs_augment_planes: the same draw), so reading masks changes no face byte; so do
+ * the eye and mouth regions (opts.regions), drawn from each face's /landmarks row first.
  *
  * `threads` prefetch threads each fill whole batches (thread t: steps start+t, start+t+threads,
  * ...): read (sorted indices, one HDF5 hyperslab per run of consecutive ones, reads serialised
@@ -34,6 +35,10 @@ typedef struct fs_batch {
     uint8_t *mask;              /* [n_identities][per_rank][S][S]: the target's mask (0 background ..
                                  * 255 face), same transform as the target, never warped; NULL when
                                  * the loader has no masks (fs_loader_has_masks) */
+    uint8_t *eye, *mouth;       /* [n_identities][per_rank][S][S]: the target's eye and mouth regions
+                                 * (data/regions.h, 0 .. 255), built from the file's /landmarks before
+                                 * augmentation and put through the target's transform like the mask;
+                                 * NULL unless opts.regions */
     double wait_ms;             /* how long fs_loader_next blocked for this batch */
 } fs_batch;
 
@@ -62,6 +67,8 @@ typedef struct fs_loader_opts {
     const char *const *identities; /* model.identities (may be NULL): a file whose identity attribute
                                     * names another is warned about */
     int require_consent;      /* data.require_consent: a file without a consent record is refused */
+    int regions;              /* 1 = batches carry eye and mouth regions: every file must have /landmarks */
+    const char *regions_why;  /* the setting that asks for them, for the error ("train.eye_multiplier = 3") */
 } fs_loader_opts;
 
 /* Validates every file first (schema, S == resolution, equal S across identities, batch vs

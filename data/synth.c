@@ -249,6 +249,89 @@ void fs_synth_render(const fs_synth_identity *id, uint64_t seed, int index, long
         }
 }
 
+/* ---------------------------------------------------------------- landmarks */
+typedef struct lm_frame {
+    pose p;
+    float o, f, fw; /* as fs_synth_render's pix: outline and feature yaw shifts, face half-width */
+    int S;
+} lm_frame;
+
+/* Face coordinates (u, v) to pixel coordinates: fs_synth_render's map inverted. */
+static void lm_put(const lm_frame *F, float u, float v, float out[2]) {
+    float zk = 1.0f / (F->p.scale * ZOOM), vv = v + 0.06f;
+    float dx = (F->p.c * u - F->p.s * vv) / zk, dy = (F->p.s * u + F->p.c * vv) / zk;
+    out[0] = (dx + F->p.tx + 1.0f) * (float)F->S * 0.5f - 0.5f;
+    out[1] = (dy + F->p.ty + 1.0f) * (float)F->S * 0.5f - 0.5f;
+}
+
+static void lm_jaw_brows_nose(const lm_frame *F, const fs_synth_identity *id, float lm[68][2]) {
+    for (int i = 0; i <= 16; i++) { /* the outline from the left temple round the chin to the right */
+        float a = (float)M_PI * (1.0f - (float)i / 16.0f), v = sinf(a) * id->face_h;
+        float vv = minf(maxf(v / id->face_h, 0.0f), 1.0f), w = F->fw * (1.0f - id->jaw * vv * vv);
+        lm_put(F, F->o + cosf(a) * w, v, lm[i]);
+    }
+    for (int b = 0; b < 2; b++) { /* 17-21 the image's left brow, 22-26 the right, left to right */
+        int sgn = b ? 1 : -1;
+        float bw = id->eye_w * 1.35f;
+        for (int j = 0; j < 5; j++) {
+            float t = -1.0f + 0.5f * (float)j;
+            float yb = id->eye_y - id->brow_off - F->p.brow_up - id->brow_arch * (1.0f - t * t);
+            lm_put(F, (float)sgn * id->eye_dx * 1.05f + F->f + t * bw, yb, lm[17 + 5 * b + j]);
+        }
+    }
+    float x0 = F->f * 1.4f, tip = id->eye_y + id->nose_len;
+    for (int j = 0; j < 4; j++) lm_put(F, x0, id->eye_y + 0.02f + (tip - id->eye_y - 0.02f) * (float)j / 3.0f, lm[27 + j]);
+    for (int j = 0; j < 5; j++)
+        lm_put(F, x0 + (-1.0f + 0.5f * (float)j) * id->nose_w * 0.6f, tip + id->nose_w * 0.3f, lm[31 + j]);
+}
+
+static void lm_eyes(const lm_frame *F, const fs_synth_identity *id, float lm[68][2]) {
+    static const float ANG[6] = {180, 120, 60, 0, -60, -120}; /* outer corner, upper lid, inner, lower lid */
+    float eh = maxf(id->eye_h * F->p.eye_open, 0.004f);
+    for (int j = 0; j < 6; j++) { /* 36-41: the image's left eye, from its left (outer) corner, lid first */
+        float a = ANG[j] * (float)M_PI / 180.0f;
+        lm_put(F, -id->eye_dx + F->f + cosf(a) * id->eye_w, id->eye_y - sinf(a) * eh, lm[36 + j]);
+    }
+    for (int j = 0; j < 6; j++) { /* 42-47: the right eye, from its left (inner) corner */
+        float a = (180.0f - 60.0f * (float)j) * (float)M_PI / 180.0f;
+        lm_put(F, id->eye_dx + F->f + cosf(a) * id->eye_w, id->eye_y - sinf(a) * eh, lm[42 + j]);
+    }
+}
+
+/* The mouth at t (-1 left corner .. 1 right corner): v of the edge `edge` (-2 upper outer,
+ * -1 upper inner, 1 lower inner, 2 lower outer), as draw_mouth bounds the lips. */
+static float mouth_v(const lm_frame *F, const fs_synth_identity *id, float t, int edge) {
+    float sw = sqrtf(maxf(0.0f, 1.0f - t * t));
+    float yc = id->mouth_y + F->p.smile * 0.02f - F->p.smile * 0.06f * t * t, oh = F->p.open * 0.045f * sw;
+    float lt = id->lip_t * sw + 0.004f;
+    return edge == -2 ? yc - oh - lt * 0.85f : edge == -1 ? yc - oh : edge == 1 ? yc + oh : yc + oh + lt * 1.15f;
+}
+
+static void lm_mouth(const lm_frame *F, const fs_synth_identity *id, float lm[68][2]) {
+    float cx = F->f * 1.1f, w = id->mouth_w;
+    for (int j = 0; j < 7; j++) { /* 48-54: left corner, the upper lip's outer edge, right corner */
+        float t = -1.0f + (float)j / 3.0f;
+        lm_put(F, cx + t * w, mouth_v(F, id, t, -2), lm[48 + j]);
+    }
+    for (int j = 0; j < 5; j++) { /* 55-59: the lower lip's outer edge, right to left */
+        float t = 1.0f - (float)(j + 1) / 3.0f;
+        lm_put(F, cx + t * w, mouth_v(F, id, t, 2), lm[55 + j]);
+    }
+    lm_put(F, cx - w, mouth_v(F, id, -1.0f, -1), lm[60]);
+    for (int j = 0; j < 3; j++) lm_put(F, cx + (-0.5f + 0.5f * (float)j) * w, mouth_v(F, id, -0.5f + 0.5f * (float)j, -1), lm[61 + j]);
+    lm_put(F, cx + w, mouth_v(F, id, 1.0f, 1), lm[64]);
+    for (int j = 0; j < 3; j++) lm_put(F, cx + (0.5f - 0.5f * (float)j) * w, mouth_v(F, id, 0.5f - 0.5f * (float)j, 1), lm[65 + j]);
+}
+
+void fs_synth_landmarks(const fs_synth_identity *id, uint64_t seed, int index, long k, int S, float lm[68][2]) {
+    lm_frame F = {.S = S};
+    pose_draw(&F.p, seed, index, k, S);
+    F.o = F.p.yaw * 0.06f, F.f = F.p.yaw * 0.16f, F.fw = id->face_w * (1.0f - 0.12f * fabsf(F.p.yaw));
+    lm_jaw_brows_nose(&F, id, lm);
+    lm_eyes(&F, id, lm);
+    lm_mouth(&F, id, lm);
+}
+
 /* ---------------------------------------------------------------- files */
 static int synth_one(const char *dir, int index, long count, int size, uint64_t seed, fs_error *e) {
     char name[16], path[FS_PATH_LEN], source[128];
@@ -258,25 +341,28 @@ static int synth_one(const char *dir, int index, long count, int size, uint64_t 
     fs_synth_identity id;
     fs_synth_identity_draw(&id, seed, index);
     fs_faces_meta m = {.identity = name, .consent = "synthetic: no real person", .source = source, .synthetic = 1,
-                       .masks = 1};
+                       .masks = 1, .landmarks = 1};
     fs_faces_writer *w;
     if (fs_faces_create(&w, path, size, &m, e)) return e ? e->code : FS_EXIT_FAIL;
     enum { BLOCK = 64 };
     const size_t face = (size_t)size * size * 3, plane = (size_t)size * size;
     uint8_t *buf = fs_malloc(face * BLOCK), *masks = fs_malloc(plane * BLOCK);
+    float(*lm)[68][2] = fs_malloc(sizeof(float) * 136 * BLOCK);
     double t0 = fs_now();
     for (long k0 = 0; k0 < count; k0 += BLOCK) {
         long n = FS_MIN((long)BLOCK, count - k0);
 #pragma omp parallel for schedule(dynamic, 4)
-        for (long k = 0; k < n; k++)
+        for (long k = 0; k < n; k++) {
             fs_synth_render(&id, seed, index, k0 + k, size, buf + (size_t)k * face, masks + (size_t)k * plane);
-        if (fs_faces_append_masked(w, buf, masks, n, e)) {
-            free(buf), free(masks);
+            fs_synth_landmarks(&id, seed, index, k0 + k, size, lm[k]);
+        }
+        if (fs_faces_append_full(w, buf, masks, &lm[0][0][0], n, e)) {
+            free(buf), free(masks), free(lm);
             fs_faces_abort(w);
             return e ? e->code : FS_EXIT_FAIL;
         }
     }
-    free(buf), free(masks);
+    free(buf), free(masks), free(lm);
     int rc = fs_faces_commit(w, e);
     if (rc == 0) fs_info("synth: %s  %ld faces of %d px in %.2f s", path, count, size, fs_now() - t0);
     return rc;

@@ -27,8 +27,16 @@ void fs_synth_identity_draw(fs_synth_identity *id, uint64_t seed, int index);
  * and the neck, anti-aliased edges in between (what the image shows, drawn back to front). */
 void fs_synth_render(const fs_synth_identity *id, uint64_t seed, int index, long k, int S, uint8_t *rgb,
                      uint8_t *mask);
+/* The 68 landmarks of sample k (dlib's / faceswap's order: jaw 0-16, brows 17-26, nose 27-35,
+ * eyes 36-47, mouth 48-67; the subject's right side first, which is the image's left) as
+ * fs_synth_render draws it, in the face's pixel coordinates (x right, y down, pixel centres
+ * at integers, as faceswarm extract stores them): the eye points on each eye's outline (its
+ * corners and lids), the lip points on the lips' outer and inner edges, the jaw on the face
+ * outline, the brows along their centre line, the nose on its ridge and under its tip. */
+void fs_synth_landmarks(const fs_synth_identity *id, uint64_t seed, int index, long k, int S, float lm[68][2]);
 /* Writes dir/<name>.h5 for identities 0..n-1 (names A, B, ...), count faces each, with their
- * face-region masks (/masks), and progress on stdout; files appear only when whole. */
+ * face-region masks (/masks) and landmarks (/landmarks), and progress on stdout; files
+ * appear only when whole. */
 int fs_synth_write(const char *dir, int identities, long count, int size, uint64_t seed, fs_error *e);
 /* "A".."Z", then "I26", ... */
 void fs_synth_name(int index, char *out, size_t len);

@@ -70,7 +70,7 @@ static int bench_steps(fs_world *w, const fs_config *cfg, const bench_opts *o, f
         double loss = fs_step_forward_loss(&m, cfg, &sb, o->batch);
         double t2 = fs_now();
         fs_allreduce_begin(ar);
-        fs_model_backward(&m, o->batch, sb.dout, NULL, fs_allreduce_ready_cb, ar);
+        fs_model_backward(&m, o->batch, sb.dout, fs_step_dmask(&sb), fs_allreduce_ready_cb, ar);
         double t3 = fs_now();
         fs_allreduce_stats st;
         rc = fs_allreduce_finish(ar, 300, &st, e);

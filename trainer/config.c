@@ -14,6 +14,8 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "kernels/ops.h"
+
 typedef enum { K_INT, K_LONG, K_FLOAT, K_DOUBLE, K_U64, K_BOOL, K_STR, K_INTS, K_NAMES, K_PATHS } key_type;
 
 typedef struct key_def {
@@ -105,13 +107,27 @@ static const key_def keys[] = {
          "sqrt(v_hat) (Adam paper, PyTorch); legacy = faceswarm 0.1.0 (paper, float32 constants, skipped "
          "steps counted), which resuming a checkpoint that records no value keeps"),
     KFLT("train.weight_decay", train.weight_decay, "0", 0, 1, "decoupled (AdamW) weight decay, 0 = off"),
-    KFLT("train.clip_norm", train.clip_norm, "0", 0, 1e6, "global gradient-norm clip, 0 = off"),
+    KFLT("train.clip_norm", train.clip_norm, "0", 0, 1e6,
+         "global gradient-norm clip as SAEHD's clipnorm (its clipgrad option is 1): when the norm of the "
+         "whole gradient (of the mean loss over ranks) reaches this, the gradient is scaled to it; 0 = off"),
     KFLT("train.loss_mse", train.loss_mse, "1", 0, 1000, "weight of the MSE loss"),
     KFLT("train.loss_dssim", train.loss_dssim, "1", 0, 1000, "weight of the DSSIM loss"),
     KFLT("train.loss_l1", train.loss_l1, "0", 0, 1000, "weight of the L1 loss"),
     KSTR("train.mask_loss", train.mask_loss, "auto", "auto|on|off",
          "losses on the face region only (the /masks of the data): auto = when every identity file has "
          "masks, on = required (a file without is an error), off = whole image"),
+    KFLT("train.mask_outside", train.mask_outside, "0", 0, 1,
+         "weight of the face loss outside the target's mask when masks apply (faceswap's penalized mask "
+         "loss, mask_prop = 1 - this): 0 = only the face counts, 1 = the mask does not weight the face loss"),
+    KFLT("train.loss_mask", train.loss_mask, "1", 0, 1000,
+         "weight of the mask loss, MSE of a decoder's learned mask against the target's mask (SAEHD); only "
+         "models with a mask output"),
+    KFLT("train.eye_multiplier", train.eye_multiplier, "1", 1, 1000,
+         "eye priority: the face loss weighs this many times inside the eyes (landmarks 36-47 hulls; faceswap "
+         "uses 3), 1 = off; needs /landmarks in every identity file"),
+    KFLT("train.mouth_multiplier", train.mouth_multiplier, "1", 1, 1000,
+         "mouth priority: the face loss weighs this many times inside the mouth (landmarks 48-67 hull; "
+         "faceswap uses 2), 1 = off; needs /landmarks in every identity file"),
     {"train.seed", K_U64, OFF(train.seed), 0, 0, 0, "1", 0, 18446744073709551615.0, NULL,
      "seed of the initialisation, the data order and the augmentation"},
     KINT("train.max_nonfinite", train.max_nonfinite, "10", 1, 1000000,
@@ -951,6 +967,11 @@ int fs_config_validate(const fs_config *c, fs_error *e) {
     if (c->train.loss_mse == 0 && c->train.loss_dssim == 0 && c->train.loss_l1 == 0)
         return fs_errorf(e, FS_EXIT_BADINPUT, "%s: train.loss_mse, train.loss_dssim and train.loss_l1 are all 0; "
                          "expected at least one > 0\n  hint: faceswap uses loss_mse: 1, loss_dssim: 1", src);
+    if (c->train.loss_dssim > 0 && c->model.resolution < FS_DSSIM_WIN)
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: train.loss_dssim = %g needs model.resolution >= %d (its %d px "
+                         "window), but it is %d\n  hint: set train.loss_dssim: 0 and use train.loss_mse or "
+                         "train.loss_l1 for faces this small", src, (double)c->train.loss_dssim, FS_DSSIM_WIN,
+                         FS_DSSIM_WIN, c->model.resolution);
     if (c->coordinator.timeout_s <= c->coordinator.heartbeat_s)
         return fs_errorf(e, FS_EXIT_BADINPUT, "%s: coordinator.timeout_s = %g must exceed coordinator.heartbeat_s "
                          "= %g\n  hint: allow several heartbeats, e.g. timeout_s: 30 with heartbeat_s: 2", src,

@@ -64,9 +64,12 @@ typedef struct fs_config {
         double lr, beta1, beta2, eps; /* Adam: 5e-5, 0.9, 0.999, 1e-7 (double: 1 - 0.999 in float is off by 1.3e-5) */
         char adam_epsilon[8];    /* "keras" | "paper" | "legacy": where eps goes (kernels/ops.h fs_adam_variant) */
         float weight_decay;      /* 0 */
-        float clip_norm;         /* global gradient-norm clip, 0 = off */
+        float clip_norm;         /* global gradient-norm clip (SAEHD's clipnorm), 0 = off */
         float loss_mse, loss_dssim, loss_l1; /* loss weights */
         char mask_loss[8];       /* "auto" | "on" | "off": losses on the face region (/masks) only */
+        float mask_outside;      /* 0..1: face-loss weight outside the mask (trainer/loss.h), 0 */
+        float loss_mask;         /* weight of the learned-mask MSE, 1 */
+        float eye_multiplier, mouth_multiplier; /* eye / mouth priority, >= 1, 1 = off */
         uint64_t seed;
         int max_nonfinite;       /* abort after this many non-finite steps in a row */
         int log_every;           /* steps between metric lines */

@@ -9,23 +9,40 @@
 #include "data/image.h"
 #include "data/xmp.h"
 
-void fs_swap_faces(fs_model *m, const uint8_t *in, int n, int to, uint8_t *out) {
+int fs_model_has_mask(const fs_model *m) { return m->mask[0] >= 0; }
+
+static uint8_t to_u8(float v) {
+    v = v * 255.0f + 0.5f;
+    return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+}
+
+void fs_swap_faces_masked(fs_model *m, const uint8_t *in, int n, int to, int blend, uint8_t *out, uint8_t *mask) {
     const fs_backend *be = m->be;
-    size_t img = (size_t)m->resolution * m->resolution * 3;
+    size_t img = (size_t)m->resolution * m->resolution * 3, plane = img / 3;
+    int masks = fs_model_has_mask(m);
     float *x = be->alloc(sizeof(float) * img), *y = be->alloc(sizeof(float) * img);
-    float *host = fs_malloc(sizeof(float) * img);
+    float *ym = masks ? be->alloc(sizeof(float) * plane) : NULL;
+    float *host = fs_malloc(sizeof(float) * img), *hm = fs_malloc(sizeof(float) * plane);
     for (int i = 0; i < n; i++) { /* one face at a time: fits any batch the model was built for */
-        be->u8_to_float(img, in + (size_t)i * img, x);
-        fs_model_infer(m, x, 1, to, y);
+        const uint8_t *src = in + (size_t)i * img;
+        be->u8_to_float(img, src, x);
+        fs_model_infer_mask(m, x, 1, to, y, ym);
         be->download(host, y, sizeof(float) * img);
+        if (ym) be->download(hm, ym, sizeof(float) * plane);
         for (size_t k = 0; k < img; k++) {
-            float v = host[k] * 255.0f + 0.5f;
-            out[(size_t)i * img + k] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+            float v = host[k];
+            if (ym && blend) v = hm[k / 3] * v + (1.0f - hm[k / 3]) * ((float)src[k] / 255.0f);
+            out[(size_t)i * img + k] = to_u8(v);
         }
+        for (size_t k = 0; mask && k < plane; k++) mask[(size_t)i * plane + k] = ym ? to_u8(hm[k]) : 255;
     }
-    free(host);
-    be->free(x);
-    be->free(y);
+    free(host), free(hm);
+    be->free(x), be->free(y);
+    if (ym) be->free(ym);
+}
+
+void fs_swap_faces(fs_model *m, const uint8_t *in, int n, int to, uint8_t *out) {
+    fs_swap_faces_masked(m, in, n, to, 0, out, NULL);
 }
 
 /* ---------------------------------------------------------------- layout */
@@ -37,7 +54,8 @@ typedef struct layout {
     int s, k, f;          /* face px, magnification, font scale */
     int cell, gap, ggap;  /* cell px, gap between cells, extra gap between identity groups */
     int left, top;        /* px of the name band (left) and the title band (top) */
-    int nid, cols, rows;  /* identities; columns = 1 + nid; rows = nid * samples */
+    int nid, cols, rows;  /* identities; columns = 1 + nid (+ 1: the mask); rows = nid * samples */
+    int mask_col;         /* 1: a last column shows the own decoder's learned mask */
     int w, h, foot;       /* canvas size; y of the footer */
     int n_foot;           /* footer lines */
     char foot_text[8][160];
@@ -66,7 +84,8 @@ static void wrap_footer(layout *L, int chars) {
 /* The layout at magnification k. */
 static void layout_at(layout *L, const fs_model *m, const fs_config *c, int k) {
     memset(L, 0, sizeof *L);
-    L->s = m->resolution, L->nid = m->n_decoders, L->cols = 1 + L->nid, L->rows = L->nid * FS_PREVIEW_SAMPLES;
+    L->s = m->resolution, L->nid = m->n_decoders, L->rows = L->nid * FS_PREVIEW_SAMPLES;
+    L->mask_col = fs_model_has_mask(m), L->cols = 1 + L->nid + L->mask_col;
     L->k = k, L->cell = L->s * k, L->gap = 2 * k, L->ggap = 4 * k;
     L->f = FS_MAX(1, FS_MIN(3, L->cell / 64));
     int names = 1;
@@ -136,6 +155,7 @@ static void legend(uint8_t *rgb, const layout *L, const fs_config *c) {
         snprintf(t, sizeof t, "%s decoder", c->model.identities[d]);
         label(rgb, L, cell_x(L, 1 + d) + pad, pad, t, L->cell - pad, GOLD);
     }
+    if (L->mask_col) label(rgb, L, cell_x(L, 1 + L->nid) + pad, pad, "mask", L->cell - pad, GOLD);
     for (int i = 0; i < L->nid; i++)
         label(rgb, L, pad, cell_y(L, i * FS_PREVIEW_SAMPLES) + pad, c->model.identities[i], L->left - pad, WHITE);
     for (int j = 0; j < L->n_foot; j++)
@@ -146,10 +166,10 @@ static void legend(uint8_t *rgb, const layout *L, const fs_config *c) {
 /* The generated cells (every decoder column of every row) as the synthetic regions of the
  * labels and the watermark; the input column stays outside them, unmarked and unlabelled. */
 static fs_region *generated_cells(const layout *L, int *n) {
-    fs_region *r = fs_malloc(sizeof *r * (size_t)L->rows * (size_t)L->nid);
+    fs_region *r = fs_malloc(sizeof *r * (size_t)L->rows * (size_t)(L->cols - 1));
     *n = 0;
     for (int row = 0; row < L->rows; row++)
-        for (int d = 0; d < L->nid; d++) r[(*n)++] = (fs_region){cell_x(L, 1 + d), cell_y(L, row), L->cell, L->cell};
+        for (int d = 1; d < L->cols; d++) r[(*n)++] = (fs_region){cell_x(L, d), cell_y(L, row), L->cell, L->cell};
     return r;
 }
 
@@ -163,8 +183,8 @@ static int write_png(const char *path, const uint8_t *rgb, const layout *L, cons
     snprintf(gen, sizeof gen, "columns 2..%d (x %d..%d px) of every row: generated by the model", L->cols,
              cell_x(L, 1), L->w - 1);
     snprintf(layout_text, sizeof layout_text, "rows: %d faces of each identity in order %s...; columns: input, then "
-             "the decoder of each identity (own = reconstruction, others = swap); magnified %dx", FS_PREVIEW_SAMPLES,
-             c->model.identities[0], L->k);
+             "the decoder of each identity (own = reconstruction, others = swap)%s; magnified %dx", FS_PREVIEW_SAMPLES,
+             c->model.identities[0], L->mask_col ? ", then the own decoder's learned mask" : "", L->k);
     const char *text[] = {"Title", "faceswarm training preview", "Software", "faceswarm " FS_VERSION,
                           "Disclaimer", FS_PREVIEW_NOTICE, "faceswarm:synthetic", "partial",
                           "faceswarm:generated", gen, "faceswarm:input", input, "faceswarm:run", c->run.dir,
@@ -194,7 +214,7 @@ int fs_preview_write(fs_model *m, const fs_config *c, fs_loader *L, long step, c
     size_t img = (size_t)Y.s * Y.s * 3;
     uint8_t *rgb = fs_malloc((size_t)Y.w * Y.h * 3);
     memset(rgb, 40, (size_t)Y.w * Y.h * 3); /* dark grey between cells */
-    uint8_t *face = fs_malloc(img), *out = fs_malloc(img);
+    uint8_t *face = fs_malloc(img), *out = fs_malloc(img), *mask = fs_malloc(img / 3), *grey = fs_malloc(img);
     int rc = 0;
     for (int i = 0; i < Y.nid && !rc; i++)
         for (int j = 0; j < FS_PREVIEW_SAMPLES && !rc; j++) {
@@ -202,18 +222,21 @@ int fs_preview_write(fs_model *m, const fs_config *c, fs_loader *L, long step, c
             long idx = j % FS_MAX(1, fs_loader_epoch_length(L));
             if ((rc = fs_loader_sample(L, i, idx, face, e))) break;
             blit(rgb, &Y, face, row, 0);
-            for (int d = 0; d < Y.nid; d++) {
-                fs_swap_faces(m, face, 1, d, out);
+            for (int d = 0; d < Y.nid; d++) { /* the decoders' own output, unblended: what they learned */
+                fs_swap_faces_masked(m, face, 1, d, 0, out, d == i ? mask : NULL);
                 blit(rgb, &Y, out, row, 1 + d);
                 tag(rgb, &Y, row, 1 + d, d == i ? "recon" : "swap");
+            }
+            if (Y.mask_col) {
+                for (size_t k = 0; k < img; k++) grey[k] = mask[k / 3];
+                blit(rgb, &Y, grey, row, 1 + Y.nid);
             }
         }
     if (!rc) {
         legend(rgb, &Y, c);
         rc = write_png(path, rgb, &Y, c, L, step, e);
     }
-    free(face);
-    free(out);
+    free(face), free(out), free(mask), free(grey);
     free(rgb);
     return rc;
 }

@@ -25,7 +25,8 @@ const char *fs_consent_label(int require_consent, int checked);
 
 /* Writes a PNG grid: for each identity, FS_PREVIEW_SAMPLES rows (the first faces of its
  * dataset, unaugmented); columns: the input, then the output of decoder 0, 1, ... (its own
- * decoder is the reconstruction, every other decoder a swap). Magnified train.preview_scale
+ * decoder is the reconstruction, every other decoder a swap), and for a model with masks
+ * the own decoder's learned mask (grey). Magnified train.preview_scale
  * times (0 = to at least 512 px wide), with a legend in the pixels: column titles, identity
  * names, "recon"/"swap" tags and a footer saying which columns are generated. Atomic; PNG
  * text chunks name the run, step and scale and say which columns (x ranges) are generated. */
@@ -33,5 +34,11 @@ int fs_preview_write(fs_model *m, const fs_config *c, fs_loader *L, long step, c
 
 /* Runs faces [n, S, S, 3] (uint8, host) through the encoder and decoder `to`: out [n, S, S, 3]. */
 void fs_swap_faces(fs_model *m, const uint8_t *in, int n, int to, uint8_t *out);
+/* 1 when the architecture's decoders also output a learned mask (df, liae; not original). */
+int fs_model_has_mask(const fs_model *m);
+/* The same, and for a model with masks: with blend, out = q gen + (1 - q) in, the generated
+ * face put onto the input through the learned mask q (as DeepFaceLab's merger blends); mask
+ * (may be NULL) [n, S, S] gets q (0 .. 255; 255 everywhere for a model without masks). */
+void fs_swap_faces_masked(fs_model *m, const uint8_t *in, int n, int to, int blend, uint8_t *out, uint8_t *mask);
 
 #endif

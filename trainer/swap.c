@@ -29,7 +29,7 @@ typedef struct swap_job {
 static int write_face(swap_job *j, const uint8_t *face, fs_error *e) {
     int s = j->m.model.resolution;
     uint8_t *out = fs_malloc((size_t)s * s * 3);
-    fs_swap_faces(&j->m.model, face, 1, j->to, out);
+    fs_swap_faces_masked(&j->m.model, face, 1, j->to, 1, out, NULL); /* blended through a learned mask */
     char path[FS_PATH_LEN + 64];
     snprintf(path, sizeof path, "%s/swap-%06ld.png", j->outdir, j->written);
     const char *text[] = {"Title", "faceswarm face swap", "Software", "faceswarm " FS_VERSION, "Disclaimer",

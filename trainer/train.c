@@ -35,46 +35,47 @@ void fs_step_buffers_alloc(fs_step_buffers *b, const fs_model *m) {
     size_t img = (size_t)m->resolution * m->resolution * 3;
     b->target = m->be->alloc(sizeof(float) * img * m->batch * m->n_decoders);
     b->mask = m->be->alloc(sizeof(float) * img / 3 * m->batch * m->n_decoders);
-    b->have_mask = 0;
-    b->masked_pred = m->be->alloc(sizeof(float) * img * m->batch);
-    b->masked_target = m->be->alloc(sizeof(float) * img * m->batch);
+    b->eye = m->be->alloc(sizeof(float) * img / 3 * m->batch * m->n_decoders);
+    b->mouth = m->be->alloc(sizeof(float) * img / 3 * m->batch * m->n_decoders);
+    b->have_mask = b->have_regions = 0;
     b->dout = fs_calloc((size_t)m->n_decoders, sizeof(float *));
-    for (int i = 0; i < m->n_decoders; i++) b->dout[i] = m->be->alloc(sizeof(float) * img * m->batch);
+    b->dmask = fs_calloc((size_t)m->n_decoders, sizeof(float *));
+    for (int i = 0; i < m->n_decoders; i++) {
+        b->dout[i] = m->be->alloc(sizeof(float) * img * m->batch);
+        b->dmask[i] = m->be->alloc(sizeof(float) * img / 3 * m->batch);
+    }
     b->loss = fs_calloc((size_t)m->n_decoders, sizeof(double));
+    b->terms = fs_calloc((size_t)m->n_decoders, sizeof *b->terms);
+    fs_loss_init(&b->lossfn, m->be, m->resolution, m->batch);
 }
 
 void fs_step_buffers_free(fs_step_buffers *b, const fs_model *m) {
-    m->be->free(b->target);
-    m->be->free(b->mask), m->be->free(b->masked_pred), m->be->free(b->masked_target);
-    for (int i = 0; i < m->n_decoders; i++) m->be->free(b->dout[i]);
-    free(b->dout);
-    free(b->loss);
+    m->be->free(b->target), m->be->free(b->mask), m->be->free(b->eye), m->be->free(b->mouth);
+    for (int i = 0; i < m->n_decoders; i++) m->be->free(b->dout[i]), m->be->free(b->dmask[i]);
+    free(b->dout), free(b->dmask);
+    free(b->loss), free(b->terms);
+    fs_loss_free(&b->lossfn);
 }
 
+float **fs_step_dmask(const fs_step_buffers *b) { return b->mask_loss_on ? b->dmask : NULL; }
+
 double fs_step_forward_loss(fs_model *m, const fs_config *cfg, fs_step_buffers *b, int n) {
-    const fs_backend *be = m->be;
-    int r = m->resolution;
-    size_t img = (size_t)r * r * 3;
+    size_t plane = (size_t)m->resolution * m->resolution, img = plane * 3;
+    fs_loss_weights w;
+    fs_loss_weights_from_config(cfg, &w);
     fs_model_forward(m, n);
     double total = 0;
     for (int i = 0; i < m->n_decoders; i++) {
-        const float *pred = fs_model_output(m, i), *tgt = b->target + (size_t)i * m->batch * img;
-        const float *mask = b->have_mask ? b->mask + (size_t)i * m->batch * r * r : NULL;
-        float *d = b->dout[i];
-        be->zero(d, sizeof(float) * img * (size_t)n);
-        if (mask) { /* the losses see pred * mask and target * mask only */
-            be->mask_mul(n, r, r, 3, mask, pred, b->masked_pred);
-            be->mask_mul(n, r, r, 3, mask, tgt, b->masked_target);
-            pred = b->masked_pred, tgt = b->masked_target;
-        }
-        double l = 0;
-        if (cfg->train.loss_mse > 0) l += cfg->train.loss_mse * be->mse(n, r, r, 3, pred, tgt, d, cfg->train.loss_mse);
-        if (cfg->train.loss_dssim > 0)
-            l += cfg->train.loss_dssim * be->dssim(n, r, r, 3, FS_DSSIM_WIN, pred, tgt, d, cfg->train.loss_dssim);
-        if (cfg->train.loss_l1 > 0) l += cfg->train.loss_l1 * be->l1(n, r, r, 3, pred, tgt, d, cfg->train.loss_l1);
-        if (mask) be->mask_mul(n, r, r, 3, mask, d, d); /* chain rule: d(pred * mask)/dpred = mask */
-        b->loss[i] = l;
-        total += l;
+        size_t at = (size_t)i * m->batch;
+        fs_loss_in in = {.pred = fs_model_output(m, i), .target = b->target + at * img,
+                         .mask = b->have_mask ? b->mask + at * plane : NULL,
+                         .pred_mask = fs_model_mask(m, i),
+                         .eye = b->have_regions ? b->eye + at * plane : NULL,
+                         .mouth = b->have_regions ? b->mouth + at * plane : NULL};
+        b->mask_output = in.pred_mask != NULL;
+        b->mask_loss_on = in.pred_mask && in.mask && w.mask > 0;
+        b->loss[i] = fs_loss_compute(&b->lossfn, &w, n, &in, b->dout[i], b->dmask[i], b->terms[i]);
+        total += b->loss[i];
     }
     return total;
 }
@@ -403,6 +404,12 @@ static int setup_loader(trainer *t, fs_error *e) {
         .warp = c->data.warp, .masks = fs_loader_masks_mode(c->train.mask_loss),
         .identities = ids, .require_consent = c->data.require_consent,
     };
+    fs_loss_weights w;
+    fs_loss_weights_from_config(c, &w);
+    char why[96];
+    snprintf(why, sizeof why, c->train.eye_multiplier != 1.0f ? "train.eye_multiplier = %g" : "train.mouth_multiplier = %g",
+             (double)(c->train.eye_multiplier != 1.0f ? c->train.eye_multiplier : c->train.mouth_multiplier));
+    o.regions = fs_loss_wants_regions(&w), o.regions_why = why;
     return fs_loader_open(&t->loader, &o, e);
 }
 
@@ -511,6 +518,7 @@ static int sync_metrics(trainer *t, fs_error *e) {
 typedef struct step_result {
     double loss;          /* mean over ranks, summed over identities */
     double loss_id[FS_MAX_IDENTITIES];
+    double term[FS_TERM_COUNT]; /* each loss term summed over identities, mean over ranks */
     double grad_norm;
     double sc[SC_COUNT];  /* summed over ranks */
     double rank_step_ms;  /* this rank's */
@@ -538,6 +546,8 @@ static void upload_batch(trainer *t, const fs_batch *b) {
     t->be->u8_to_float(n, b->target, t->sb.target);
     t->sb.have_mask = b->mask != NULL;
     if (b->mask) t->be->u8_to_float(n / 3, b->mask, t->sb.mask); /* [n_identities * per_rank, S, S] */
+    t->sb.have_regions = b->eye != NULL;
+    if (b->eye) t->be->u8_to_float(n / 3, b->eye, t->sb.eye), t->be->u8_to_float(n / 3, b->mouth, t->sb.mouth);
 }
 
 static int run_step(trainer *t, step_result *r, fs_error *e) {
@@ -554,7 +564,7 @@ static int run_step(trainer *t, step_result *r, fs_error *e) {
     be->sync();
     double t2 = fs_now();
     grad_sync_begin(&t->gs);
-    fs_model_backward(m, t->local_batch, t->sb.dout, NULL, grad_sync_ready, &t->gs);
+    fs_model_backward(m, t->local_batch, t->sb.dout, fs_step_dmask(&t->sb), grad_sync_ready, &t->gs);
     be->sync();
     double t3 = fs_now();
     fs_allreduce_stats st;
@@ -566,23 +576,26 @@ static int run_step(trainer *t, step_result *r, fs_error *e) {
     if (rc) return rc;
     double t4 = fs_now();
     int nid = m->n_decoders, P = t->world.size;
-    double v[FS_MAX_IDENTITIES + SC_COUNT];
+    double v[FS_MAX_IDENTITIES + FS_TERM_COUNT + SC_COUNT] = {0};
     for (int i = 0; i < nid; i++) v[i] = t->sb.loss[i];
-    double *sc = v + nid;
+    for (int i = 0; i < nid; i++)
+        for (int k = 0; k < FS_TERM_COUNT; k++) v[nid + k] += t->sb.terms[i][k];
+    double *sc = v + nid + FS_TERM_COUNT;
     sc[SC_STOP] = g_stop_signal ? 1 : 0;
     sc[SC_DATA_MS] = b->wait_ms;
     sc[SC_FWD_MS] = 1e3 * (t2 - t1), sc[SC_BWD_MS] = 1e3 * (t3 - t2), sc[SC_COMM_MS] = 1e3 * st.wait_s;
     inject_nan(t);
     double sumsq = be->sumsq(m->n_params, m->grads);
     sc[SC_OPT_MS] = 0, sc[SC_STEP_MS] = 0;
-    if ((rc = fs_world_sum_doubles(&t->world, v, nid + SC_COUNT, e))) return rc;
+    if ((rc = fs_world_sum_doubles(&t->world, v, nid + FS_TERM_COUNT + SC_COUNT, e))) return rc;
     r->loss = 0;
     for (int i = 0; i < nid; i++) r->loss += (r->loss_id[i] = v[i] / P);
+    for (int k = 0; k < FS_TERM_COUNT; k++) r->term[k] = v[nid + k] / P;
     r->grad_norm = sqrt(sumsq) / P; /* the gradient is the SUM over ranks */
     r->applied = isfinite(r->grad_norm) && isfinite(r->loss);
     if (r->applied) {
         float clip = t->cfg.train.clip_norm, factor = 1.0f;
-        if (clip > 0 && r->grad_norm > clip) factor = (float)(clip / r->grad_norm);
+        if (clip > 0 && r->grad_norm >= clip) factor = (float)(clip / r->grad_norm); /* DFL's tf_clip_norm */
         fs_adam_variant variant = (fs_adam_variant)fs_adam_variant_parse(t->cfg.train.adam_epsilon);
         /* The bias corrections count the updates applied; 0.1.0 (legacy) counted every step. */
         long updates = t->step + 1 - (variant == FS_ADAM_LEGACY ? 0 : t->nonfinite_total);
@@ -629,6 +642,19 @@ static void print_progress(trainer *t, const step_result *r, double step_ms) {
     fs_progress(stdout, t->tty, "%s", line); /* any log line ends it first */
 }
 
+/* Whether loss term k is part of this run's loss (its weight is set): a metrics field. */
+static int term_on(const trainer *t, int k) {
+    const fs_config *c = &t->cfg;
+    switch (k) {
+    case FS_TERM_MSE: return c->train.loss_mse > 0;
+    case FS_TERM_DSSIM: return c->train.loss_dssim > 0;
+    case FS_TERM_L1: return c->train.loss_l1 > 0;
+    case FS_TERM_EYE: return c->train.eye_multiplier != 1.0f;
+    case FS_TERM_MOUTH: return c->train.mouth_multiplier != 1.0f;
+    default: return t->sb.mask_loss_on;
+    }
+}
+
 /* One metrics line: rank 0 appends it to metrics.jsonl; every rank sends its own to the
  * coordinator. The per-rank step and data-wait times are gathered to rank 0 so that a slow
  * rank shows. */
@@ -647,6 +673,8 @@ static int log_metrics(trainer *t, const step_result *r, fs_error *e) {
     n += (size_t)snprintf(line + n, cap - n, "{\"step\":%ld,\"epoch\":%ld,\"loss\":%.6g", t->step, t->epoch, r->loss);
     for (int i = 0; i < nid; i++)
         n += (size_t)snprintf(line + n, cap - n, ",\"loss_%s\":%.6g", t->cfg.model.identities[i], r->loss_id[i]);
+    for (int k = 0; k < FS_TERM_COUNT; k++)
+        if (term_on(t, k)) n += (size_t)snprintf(line + n, cap - n, ",\"term_%s\":%.6g", fs_loss_term_names[k], r->term[k]);
     n += (size_t)snprintf(line + n, cap - n,
                           ",\"grad_norm\":%.6g,\"lr\":%.6g,\"images_per_s\":%.2f,\"data_wait_ms\":%.3f,"
                           "\"step_ms\":%.3f,\"forward_ms\":%.3f,\"backward_ms\":%.3f,\"comm_wait_ms\":%.3f,"
@@ -854,6 +882,7 @@ static void print_header(trainer *t) {
            t->cfg.train.eps, !strcmp(adam, "keras") ? "sqrt(v), as faceswap's Keras Adam"
                              : !strcmp(adam, "paper") ? "sqrt(v_hat), as the Adam paper and PyTorch"
                                                       : "sqrt(v_hat) with float32 constants, as faceswarm 0.1.0", adam);
+    if (t->cfg.train.clip_norm > 0) printf("# gradient clipping at global norm %g\n", t->cfg.train.clip_norm);
     printf("# steps %ld..%ld; checkpoints every %d, previews every %d; SLURM_RESTART_COUNT=%ld\n", t->step,
            t->cfg.train.steps, t->cfg.checkpoint.every, t->cfg.train.preview_every, t->restart_count);
     printf("# outputs are synthetic media: previews and swaps are labelled as such\n");

@@ -5,6 +5,7 @@
 
 #include "kernels/ops.h"
 #include "trainer/config.h"
+#include "trainer/loss.h"
 #include "trainer/model.h"
 
 /* The per-step core shared by `faceswarm train` and `faceswarm bench train`: loss of every
@@ -13,20 +14,29 @@ typedef struct fs_step_buffers {
     float *target;    /* [n_identities * batch, res, res, 3] on the device */
     float *mask;      /* [n_identities * batch, res, res] on the device, in [0, 1]: the targets' masks
                        * (u8_to_float of fs_batch.mask); read only when have_mask */
-    int have_mask;    /* 1 = the losses are masked: on (pred * mask) vs (target * mask) */
-    float *masked_pred, *masked_target; /* [batch, res, res, 3] device scratch of the masked loss */
+    int have_mask;    /* 1 = the face loss is weighted by the mask (trainer/loss.h) */
+    float *eye, *mouth; /* [n_identities * batch, res, res] on the device, in [0, 1]: the targets' eye and
+                         * mouth regions (fs_batch.eye, .mouth); read only when have_regions */
+    int have_regions;
     float **dout;     /* dout[i]: [batch, res, res, 3] loss gradient of decoder i */
+    float **dmask;    /* dmask[i]: [batch, res, res, 1] loss gradient of decoder i's learned mask (0 when
+                       * the model has none: fs_model_mask gives NULL) */
+    int mask_output;  /* 1 when the model gives learned masks (fs_model_mask) */
+    int mask_loss_on; /* 1 when the last step's mask loss applied (a learned mask, target masks, loss_mask > 0) */
     double *loss;     /* [n_identities] host, this rank's loss of each identity */
+    double (*terms)[FS_TERM_COUNT]; /* [n_identities] host, this rank's loss terms of each identity */
+    fs_loss lossfn;   /* the loss's device scratch */
 } fs_step_buffers;
 
 void fs_step_buffers_alloc(fs_step_buffers *b, const fs_model *m);
 void fs_step_buffers_free(fs_step_buffers *b, const fs_model *m);
-/* Forward, losses (weights from cfg->train) and their gradients for n samples per identity.
- * With have_mask, faceswap's penalized mask loss in its simplest form: every loss compares
- * pred * mask with target * mask, and dout = mask * dLoss/d(pred * mask), so pixels outside
- * the mask (mask 0) neither count in the loss nor get a gradient.
- * Returns the total loss (sum over identities). */
+/* Forward, losses (trainer/loss.h, weights from cfg->train) and their gradients for n
+ * samples per identity: the face loss weighted by the mask when have_mask, eye and mouth
+ * priority when have_regions. Returns the total loss (sum over identities). */
 double fs_step_forward_loss(fs_model *m, const fs_config *cfg, fs_step_buffers *b, int n);
+/* The mask gradients for fs_model_backward: b->dmask when the last fs_step_forward_loss
+ * applied the mask loss, else NULL (the mask branch then does no backward work). */
+float **fs_step_dmask(const fs_step_buffers *b);
 
 /* Entry of `faceswarm train` (trainer/train.c). */
 typedef struct fs_train_args {
