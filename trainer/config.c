@@ -98,10 +98,16 @@ static const key_def keys[] = {
     KINT("train.batch_per_identity", train.batch_per_identity, "16", 1, 65536,
          "GLOBAL batch per identity, split over ranks"),
     KLONG("train.steps", train.steps, "100000", 1, MAX_STEPS, "total optimizer steps of the run"),
-    KDBL("train.lr", train.lr, "5e-5", 1e-10, 10, "Adam learning rate"),
-    KDBL("train.beta1", train.beta1, "0.9", 0, 0.999999, "Adam beta1"),
-    KDBL("train.beta2", train.beta2, "0.999", 0, 0.999999, "Adam beta2"),
-    KDBL("train.eps", train.eps, "1e-7", 1e-12, 1, "Adam epsilon"),
+    KSTR("train.optimizer", train.optimizer, "adam", "adam|adabelief",
+         "adam (faceswap) or adabelief (DeepFaceLab's SAEHD default); both take train.lr, beta1 and beta2 (their "
+         "defaults are DeepFaceLab's too), Adam train.eps, AdaBelief train.adabelief_eps. A checkpoint resumes only "
+         "with the optimizer it was trained with"),
+    KDBL("train.lr", train.lr, "5e-5", 1e-10, 10, "learning rate of the optimizer"),
+    KDBL("train.beta1", train.beta1, "0.9", 0, 0.999999, "the optimizer's beta1 (first moment decay)"),
+    KDBL("train.beta2", train.beta2, "0.999", 0, 0.999999, "the optimizer's beta2 (second moment decay)"),
+    KDBL("train.eps", train.eps, "1e-7", 1e-12, 1, "Adam's epsilon"),
+    KDBL("train.adabelief_eps", train.adabelief_eps, "1e-6", 1e-12, 1,
+         "AdaBelief's epsilon, added to sqrt(s) (DeepFaceLab: float32's resolution, 1e-6)"),
     KSTR("train.adam_epsilon", train.adam_epsilon, "keras", "keras|paper|legacy",
          "where Adam's eps goes: keras = added to sqrt(v) (faceswap's Keras Adam); paper = added to "
          "sqrt(v_hat) (Adam paper, PyTorch); legacy = faceswarm 0.1.0 (paper, float32 constants, skipped "

@@ -61,7 +61,9 @@ typedef struct fs_config {
         char device[8];          /* "cpu" | "cuda" */
         int batch_per_identity;  /* GLOBAL batch per identity (split over ranks), 16 */
         long steps;              /* total optimizer steps of the run */
-        double lr, beta1, beta2, eps; /* Adam: 5e-5, 0.9, 0.999, 1e-7 (double: 1 - 0.999 in float is off by 1.3e-5) */
+        char optimizer[16];      /* "adam" | "adabelief" */
+        double lr, beta1, beta2, eps; /* 5e-5, 0.9, 0.999, 1e-7 (double: 1 - 0.999 in float is off by 1.3e-5) */
+        double adabelief_eps;    /* AdaBelief's epsilon, 1e-6 (DeepFaceLab's) */
         char adam_epsilon[8];    /* "keras" | "paper" | "legacy": where eps goes (kernels/ops.h fs_adam_variant) */
         float weight_decay;      /* 0 */
         float clip_norm;         /* global gradient-norm clip (SAEHD's clipnorm), 0 = off */

@@ -296,6 +296,26 @@ static void checkpoint_adam(const fs_ckpt_meta *meta, char out[8]) {
     snprintf(out, 8, "%s", found == 1 && fs_adam_variant_parse(v) >= 0 ? v : "legacy");
 }
 
+/* The optimizer a checkpoint was trained with: its config text's train.optimizer, or "adam"
+ * when the text has none (written before the key existed, when Adam was the only one). */
+static void checkpoint_optimizer(const fs_ckpt_meta *meta, char out[16]) {
+    char v[64] = "";
+    int found = meta->config_text ? fs_config_text_value(meta->config_text, "train.optimizer", v, sizeof v) : 0;
+    snprintf(out, 16, "%s", found == 1 ? v : "adam");
+}
+
+/* The checkpoint's moments belong to its optimizer: another one would continue from numbers
+ * that mean something else, so a mismatch stops the run instead. */
+static int check_checkpoint_optimizer(const trainer *t, const char *path, const fs_ckpt_meta *meta, fs_error *e) {
+    char opt[16];
+    checkpoint_optimizer(meta, opt);
+    if (!strcmp(opt, t->cfg.train.optimizer)) return 0;
+    return fs_errorf(e, FS_EXIT_BADINPUT, "%s: trained with train.optimizer: %s, but the config says %s; one "
+                     "optimizer's moments (/adam_m, /adam_v) cannot continue the other's\n  hint: resume with --set "
+                     "train.optimizer=%s, or start a new run (another run.dir, no --resume) to change the optimizer",
+                     path, opt, t->cfg.train.optimizer, opt);
+}
+
 /* A resumed run keeps the Adam its checkpoint was trained with, so that it continues exactly
  * (and a 0.1.0 checkpoint continues as 0.1.0 trained it). The effective config, saved into
  * run.dir and every later checkpoint, records it. */
@@ -322,6 +342,7 @@ static int load_checkpoint(trainer *t, const char *path, fs_error *e) {
         fs_ckpt_meta meta;
         rc = fs_ckpt_read(path, (long)m->n_params, &meta, host[0], host[1], host[2], NULL, e);
         if (!rc && fs_ckpt_notice(&meta)) fs_warn("%s: %s", path, fs_ckpt_notice(&meta));
+        if (!rc) rc = check_checkpoint_optimizer(t, path, &meta, e);
         if (!rc && meta.model_hash != fs_config_model_hash(&t->cfg))
             rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: the checkpoint's model section differs from the config's\n"
                            "  hint: resume with the config the checkpoint was trained with (faceswarm checkpoint "
@@ -602,7 +623,12 @@ static int run_step(trainer *t, step_result *r, fs_error *e) {
         fs_adam_args a = {.lr = t->cfg.train.lr, .beta1 = t->cfg.train.beta1, .beta2 = t->cfg.train.beta2,
                           .eps = t->cfg.train.eps, .step = updates, .grad_scale = factor / (float)P,
                           .weight_decay = t->cfg.train.weight_decay, .variant = variant};
-        be->adam(m->n_params, m->params, m->grads, m->adam_m, m->adam_v, &a);
+        if (!strcmp(t->cfg.train.optimizer, "adabelief")) { /* adam_m, adam_v hold AdaBelief's m and s */
+            a.eps = t->cfg.train.adabelief_eps;
+            be->adabelief(m->n_params, m->params, m->grads, m->adam_m, m->adam_v, &a);
+        } else {
+            be->adam(m->n_params, m->params, m->grads, m->adam_m, m->adam_v, &a);
+        }
         be->sync();
     }
     double t5 = fs_now();
@@ -878,10 +904,14 @@ static void print_header(trainer *t) {
            t->model.n_params, t->model.n_decoders, t->model.resolution, t->cfg.train.batch_per_identity,
            t->local_batch);
     const char *adam = t->cfg.train.adam_epsilon;
-    printf("# optimizer: Adam, lr %g, eps %g added to %s (train.adam_epsilon: %s)\n", t->cfg.train.lr,
-           t->cfg.train.eps, !strcmp(adam, "keras") ? "sqrt(v), as faceswap's Keras Adam"
-                             : !strcmp(adam, "paper") ? "sqrt(v_hat), as the Adam paper and PyTorch"
-                                                      : "sqrt(v_hat) with float32 constants, as faceswarm 0.1.0", adam);
+    if (!strcmp(t->cfg.train.optimizer, "adabelief"))
+        printf("# optimizer: AdaBelief (DeepFaceLab's), lr %g, betas %g %g, eps %g\n", t->cfg.train.lr,
+               t->cfg.train.beta1, t->cfg.train.beta2, t->cfg.train.adabelief_eps);
+    else
+        printf("# optimizer: Adam, lr %g, eps %g added to %s (train.adam_epsilon: %s)\n", t->cfg.train.lr,
+               t->cfg.train.eps, !strcmp(adam, "keras") ? "sqrt(v), as faceswap's Keras Adam"
+                                 : !strcmp(adam, "paper") ? "sqrt(v_hat), as the Adam paper and PyTorch"
+                                                          : "sqrt(v_hat) with float32 constants, as faceswarm 0.1.0", adam);
     if (t->cfg.train.clip_norm > 0) printf("# gradient clipping at global norm %g\n", t->cfg.train.clip_norm);
     printf("# steps %ld..%ld; checkpoints every %d, previews every %d; SLURM_RESTART_COUNT=%ld\n", t->step,
            t->cfg.train.steps, t->cfg.checkpoint.every, t->cfg.train.preview_every, t->restart_count);
