@@ -12,19 +12,19 @@
 
 struct fs_allreduce {
     fs_world *w;
-    float *grads;        /* [n], reduced in place, not owned */
-    size_t n;            /* floats in grads */
-    size_t bucket;       /* floats per bucket; the last (lowest) bucket may be shorter */
+    float *grads;  /* [n], reduced in place, not owned */
+    size_t n;      /* floats in grads */
+    size_t bucket; /* floats per bucket; the last (lowest) bucket may be shorter */
     int nbuckets;
-    MPI_Request *req;    /* [nbuckets], MPI_REQUEST_NULL unless in flight */
-    int *idx;            /* [nbuckets], scratch for MPI_Testsome */
-    int launched;        /* buckets launched this step: 0 .. launched-1 */
-    int done;            /* of those, completed */
-    uint64_t seq;        /* buckets launched since init */
-    double t_first;      /* when bucket 0 of this step was launched, s */
-    double t_last;       /* when the last completion was seen, s */
-    fs_error err;        /* first MPI failure of this step (ready() cannot return one) */
-    fs_shm_reduce *shm;  /* the shm path, NULL on the mpi path */
+    MPI_Request *req;   /* [nbuckets], MPI_REQUEST_NULL unless in flight */
+    int *idx;           /* [nbuckets], scratch for MPI_Testsome */
+    int launched;       /* buckets launched this step: 0 .. launched-1 */
+    int done;           /* of those, completed */
+    uint64_t seq;       /* buckets launched since init */
+    double t_first;     /* when bucket 0 of this step was launched, s */
+    double t_last;      /* when the last completion was seen, s */
+    fs_error err;       /* first MPI failure of this step (ready() cannot return one) */
+    fs_shm_reduce *shm; /* the shm path, NULL on the mpi path */
 };
 
 static size_t bucket_lo(const fs_allreduce *ar, int k) { return fs_bucket_lo(ar->n, ar->bucket, k); }
@@ -82,8 +82,10 @@ static int check_args(const fs_world *w, const float *grads, size_t n, size_t bu
                          "(one float)\n  hint: use a bucket size of about 25 MB",
                          bucket_bytes, sizeof(float));
     if (n > 0 && !grads)
-        return fs_errorf(e, FS_EXIT_FAIL, "fs_allreduce_init: no gradient buffer for %zu floats\n"
-                                          "  hint: allocate the model before the all-reduce", n);
+        return fs_errorf(e, FS_EXIT_FAIL,
+                         "fs_allreduce_init: no gradient buffer for %zu floats\n"
+                         "  hint: allocate the model before the all-reduce",
+                         n);
     return 0;
 }
 
@@ -186,8 +188,7 @@ static int timeout_error(fs_allreduce *ar, double timeout_s, fs_error *e) {
                      "gradient all-reduce timed out after %.1f s: bucket %d of %d (floats [%zu, %zu), seq "
                      "%llu) did not complete; %s\n  hint: %s",
                      timeout_s, k, ar->nbuckets, bucket_lo(ar, k), bucket_hi(ar, k), (unsigned long long)seq,
-                     prc ? probe.msg
-                         : "every rank is waiting here, so the ranks launched different buckets",
+                     prc ? probe.msg : "every rank is waiting here, so the ranks launched different buckets",
                      prc ? "the ranks named are hung (a deadlock, a stuck filesystem or device) or dead: look at "
                            "their last messages; raise comms.timeout_s only if they are just slow"
                          : "start every rank with the same config (model and comms.bucket_mb)");

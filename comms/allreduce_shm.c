@@ -28,19 +28,19 @@ typedef struct shm_flags {
 
 struct fs_shm_reduce {
     fs_world *w;
-    MPI_Comm node, cross;  /* ranks of this node; ranks with this local rank, one per node */
-    int L, me, nodes;      /* ranks per node, local rank, node count */
-    int *world_rank;       /* [L] world rank of each local rank (for messages) */
+    MPI_Comm node, cross; /* ranks of this node; ranks with this local rank, one per node */
+    int L, me, nodes;     /* ranks per node, local rank, node count */
+    int *world_rank;      /* [L] world rank of each local rank (for messages) */
     size_t n, bucket;
     int nbuckets;
-    void *region;          /* the mapping */
+    void *region; /* the mapping */
     size_t region_bytes;
-    shm_flags *flags;      /* [L] at the start of the region */
-    float **seg;           /* [L] each local rank's n floats */
-    MPI_Request *req;      /* [nbuckets] cross-node all-reduce of my chunk (nodes > 1) */
-    uint64_t base;         /* sequence number before this step's bucket 0 */
+    shm_flags *flags;                          /* [L] at the start of the region */
+    float **seg;                               /* [L] each local rank's n floats */
+    MPI_Request *req;                          /* [nbuckets] cross-node all-reduce of my chunk (nodes > 1) */
+    uint64_t base;                             /* sequence number before this step's bucket 0 */
     int published, reduced, crossed, gathered; /* this step's buckets through each stage */
-    fs_error err;          /* first MPI failure of the step */
+    fs_error err;                              /* first MPI failure of the step */
     char describe[112];
 };
 
@@ -247,7 +247,8 @@ static void pump_reduce(fs_shm_reduce *s) {
         chunk(s, k, s->me, &lo, &hi);
         reduce_chunk(s, lo, hi);
         if (s->nodes == 1) continue;
-        int rc = MPI_Iallreduce(MPI_IN_PLACE, s->seg[s->me] + lo, (int)(hi - lo), MPI_FLOAT, MPI_SUM, s->cross, &s->req[k]);
+        int rc =
+            MPI_Iallreduce(MPI_IN_PLACE, s->seg[s->me] + lo, (int)(hi - lo), MPI_FLOAT, MPI_SUM, s->cross, &s->req[k]);
         if (rc != MPI_SUCCESS) s->req[k] = MPI_REQUEST_NULL, mpi_fail(s, rc, "MPI_Iallreduce", k);
     }
     /* Stage 3 completes in order; MPI_Test is also what drives it. */

@@ -35,7 +35,7 @@
 #include "comms/cli.h"
 
 #define MAX_SIZES 16
-#define SEQ_OFFSET 20 /* header: magic 4, version 1, type 1, flags 2, rank 4, inc 8 */
+#define SEQ_OFFSET 20       /* header: magic 4, version 1, type 1, flags 2, rank 4, inc 8 */
 #define PACED_METRICS_S 0.1 /* spread and burst phases: one metrics message per rank per 100 ms */
 #define REGISTER_RETRY_S 0.5
 
@@ -52,9 +52,9 @@ typedef struct sim {
     uint32_t rank;
     uint64_t inc, next_seq, acked;
     int registered;
-    double last_reg;     /* s, fs_now() */
+    double last_reg;              /* s, fs_now() */
     double next_hb, next_metrics; /* s, fs_now(): this rank's next heartbeat and metrics ticks */
-    uint8_t frame[256]; /* this rank's metrics message, seq and step patched per send */
+    uint8_t frame[256];           /* this rank's metrics message, seq and step patched per send */
     size_t frame_len;
 } sim;
 
@@ -70,7 +70,7 @@ typedef struct worker {
     uint64_t acked_in_window;
     double *rtt; /* heartbeat round trips in the window, ms */
     long n_rtt, cap_rtt;
-    int failed;  /* a socket call failed: the row is reported wrong */
+    int failed; /* a socket call failed: the row is reported wrong */
 } worker;
 
 static void encode_to(sim *s, fs_msg *m, uint8_t *buf, size_t cap, size_t *len) {
@@ -85,17 +85,21 @@ static int sim_init(sim *s, void *ctx, const char *addr, uint32_t rank, uint64_t
     size_t fdlen = sizeof s->fd;
     memset(s, 0, sizeof *s);
     s->sock = zmq_socket(ctx, ZMQ_DEALER);
-    if (!s->sock || zmq_setsockopt(s->sock, ZMQ_SNDHWM, &hwm, sizeof hwm) || zmq_setsockopt(s->sock, ZMQ_LINGER, &linger, sizeof linger) ||
-        zmq_connect(s->sock, addr) || zmq_getsockopt(s->sock, ZMQ_FD, &s->fd, &fdlen)) {
-        fprintf(stderr, "error: bench coordinator: simulated rank %u: socket to %s: %s\n  hint: raise `ulimit -n` for many ranks\n", rank, addr,
-                zmq_strerror(zmq_errno()));
+    if (!s->sock || zmq_setsockopt(s->sock, ZMQ_SNDHWM, &hwm, sizeof hwm) ||
+        zmq_setsockopt(s->sock, ZMQ_LINGER, &linger, sizeof linger) || zmq_connect(s->sock, addr) ||
+        zmq_getsockopt(s->sock, ZMQ_FD, &s->fd, &fdlen)) {
+        fprintf(stderr,
+                "error: bench coordinator: simulated rank %u: socket to %s: %s\n  hint: raise `ulimit -n` for many "
+                "ranks\n",
+                rank, addr, zmq_strerror(zmq_errno()));
         if (s->sock) zmq_close(s->sock);
         return -1;
     }
     s->rank = rank, s->inc = inc, s->next_seq = 1;
     fs_msg *m = fs_calloc(1, sizeof *m);
     m->type = FS_MSG_METRICS, m->seq = 1, m->u.metrics.step = 1;
-    snprintf(m->u.metrics.json, sizeof m->u.metrics.json, "{\"loss\":0.0123,\"step_ms\":%d,\"images_per_s\":512}", 50 + (int)(rank % 7));
+    snprintf(m->u.metrics.json, sizeof m->u.metrics.json, "{\"loss\":0.0123,\"step_ms\":%d,\"images_per_s\":512}",
+             50 + (int)(rank % 7));
     encode_to(s, m, s->frame, sizeof s->frame, &s->frame_len);
     free(m);
     return 0;
@@ -153,7 +157,9 @@ static void sim_send_metrics(sim *s, const bopts *o, int max_msgs) {
         /* step = the phase's base + seq: a later phase (a new incarnation of the rank) never
          * repeats an earlier phase's steps, which the daemon would take for a resumed rank */
         uint64_t step = ((s->inc >> 32) << 32) + s->next_seq;
-        for (int i = 0; i < 8; i++) s->frame[SEQ_OFFSET + i] = (uint8_t)(s->next_seq >> (8 * i)), s->frame[FS_PROTO_HEADER + i] = (uint8_t)(step >> (8 * i));
+        for (int i = 0; i < 8; i++)
+            s->frame[SEQ_OFFSET + i] = (uint8_t)(s->next_seq >> (8 * i)),
+                                  s->frame[FS_PROTO_HEADER + i] = (uint8_t)(step >> (8 * i));
         if (zmq_send(s->sock, s->frame, s->frame_len, ZMQ_DONTWAIT) < 0) break;
         s->next_seq++;
     }
@@ -162,7 +168,9 @@ static void sim_send_metrics(sim *s, const bopts *o, int max_msgs) {
 static void record_rtt(worker *w, uint64_t t_echo_ns) {
     double now = fs_now(); /* the moment the reply is read, not the moment the wakeup began */
     if (now < w->t_measure || now >= w->t_stop) return;
-    if (w->n_rtt == w->cap_rtt) w->cap_rtt = w->cap_rtt ? 2 * w->cap_rtt : 4096, w->rtt = fs_realloc(w->rtt, (size_t)w->cap_rtt * sizeof *w->rtt);
+    if (w->n_rtt == w->cap_rtt)
+        w->cap_rtt = w->cap_rtt ? 2 * w->cap_rtt : 4096,
+        w->rtt = fs_realloc(w->rtt, (size_t)w->cap_rtt * sizeof *w->rtt);
     w->rtt[w->n_rtt++] = (now * 1e9 - (double)t_echo_ns) / 1e6;
 }
 
@@ -186,7 +194,10 @@ static void sim_service(worker *w, sim *s, int refill) {
     for (;;) {
         int ev = 0;
         size_t evlen = sizeof ev;
-        if (zmq_getsockopt(s->sock, ZMQ_EVENTS, &ev, &evlen)) { w->failed = 1; return; }
+        if (zmq_getsockopt(s->sock, ZMQ_EVENTS, &ev, &evlen)) {
+            w->failed = 1;
+            return;
+        }
         if (!(ev & ZMQ_POLLIN)) return;
         int n = zmq_recv(s->sock, buf, sizeof buf, ZMQ_DONTWAIT);
         if (n < 0) return;
@@ -241,7 +252,8 @@ static int worker_setup(worker *w) {
     for (int i = 0; i < w->n; i++) {
         sim *s = &w->sims[i];
         struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.u32 = (uint32_t)i};
-        if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, s->fd, &ev)) return perror("error: bench coordinator: epoll_ctl(ZMQ_FD)"), -1;
+        if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, s->fd, &ev))
+            return perror("error: bench coordinator: epoll_ctl(ZMQ_FD)"), -1;
         s->next_hb = next_heartbeat(w, s, w->t_base);
         /* queued by all ranks at once, as after a step's collectives; sent after the client's hold */
         s->next_metrics = w->t_base + (w->kind == PHASE_SPREAD ? fs_coord_send_delay((int)s->rank, w->world) : 0);
@@ -269,7 +281,8 @@ static void *worker_main(void *arg) {
     } else {
         for (int i = 0; i < w->n; i++) sim_send_register(w, &w->sims[i]), sim_service(w, &w->sims[i], 0);
         for (double now = fs_now(); now < w->t_stop; now = fs_now()) {
-            while (w->n && sim_due(w, &w->sims[w->heap[0]]) <= now) sim_tick(w, &w->sims[w->heap[0]], now), now = fs_now();
+            while (w->n && sim_due(w, &w->sims[w->heap[0]]) <= now)
+                sim_tick(w, &w->sims[w->heap[0]], now), now = fs_now();
             double wait_s = FS_MIN(sim_due(w, &w->sims[w->heap[0]]), w->t_stop) - now;
             worker_wait(w, wait_s > 0 ? (int)(wait_s * 1000) + 1 : 0);
         }
@@ -298,7 +311,8 @@ typedef struct row {
 static double self_cpu_s(void) {
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru)) return 0;
-    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 /* utime + stime of process pid from /proc/<pid>/stat (fields 14 and 15), s; -1 if unreadable. */
@@ -320,9 +334,17 @@ static void start_workers(const bopts *o, phase_kind kind, sim *sims, int n, wor
     double t0 = fs_now();
     for (int t = 0; t < nt; t++) {
         int lo = n * t / nt, hi = n * (t + 1) / nt;
-        ws[t] = (worker){.o = o, .kind = kind, .sims = sims + lo, .n = hi - lo, .world = n, .epfd = -1, .t_base = t0 + 0.05, .t_measure = t0 + 0.5,
+        ws[t] = (worker){.o = o,
+                         .kind = kind,
+                         .sims = sims + lo,
+                         .n = hi - lo,
+                         .world = n,
+                         .epfd = -1,
+                         .t_base = t0 + 0.05,
+                         .t_measure = t0 + 0.5,
                          .t_stop = t0 + 0.5 + o->seconds};
-        if (pthread_create(&th[t], NULL, worker_main, &ws[t])) ws[t].failed = 1, th[t] = 0, fprintf(stderr, "error: bench coordinator: pthread_create failed\n");
+        if (pthread_create(&th[t], NULL, worker_main, &ws[t]))
+            ws[t].failed = 1, th[t] = 0, fprintf(stderr, "error: bench coordinator: pthread_create failed\n");
     }
 }
 
@@ -390,7 +412,9 @@ static int parse_sizes(const char *s, bopts *o) {
         char *end;
         long v = strtol(p, &end, 10);
         if (end == p || v < 1 || v > 4096 || (*end && *end != ',')) {
-            fprintf(stderr, "error: faceswarm bench coordinator: --ranks '%s': expected a list like 8,64,512 (1..4096 each)\n%s",
+            fprintf(stderr,
+                    "error: faceswarm bench coordinator: --ranks '%s': expected a list like 8,64,512 (1..4096 "
+                    "each)\n%s",
                     s, hint);
             return -1;
         }
@@ -406,46 +430,56 @@ static int parse_sizes(const char *s, bopts *o) {
 }
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: faceswarm bench coordinator [--ranks 8,64,512] [--seconds 3] [--threads 4] [--window 64] [--heartbeat-ms 100]\n"
-               "                                   [--json] [--keep]\n"
-               "Starts a coordinator daemon on 127.0.0.1 (a child process, state in a temp run directory) and N simulated\n"
-               "ranks, and measures it in three phases per N:\n"
-               "  flood   every rank keeps --window metrics messages in flight: the daemon's capacity (metrics msgs/s, each\n"
-               "          written to metrics.jsonl and acknowledged), and the heartbeat p99 behind the queue (flood_p99)\n"
-               "  spread  what a training job sends: heartbeats on the client's schedule and 10 metrics/s/rank queued by all\n"
-               "          ranks at once, each held as the client holds it: heartbeat round trip p50/p99 (hb_p50, hb_p99)\n"
-               "  burst   the worst case: the same load with every rank sending at the same instant (burst_p50, burst_p99)\n"
-               "and the CPU of the harness and of the daemon (%% of one core). It checks itself: every acknowledged line must\n"
-               "be in metrics.jsonl exactly once; the `wrong` column counts what is not, and the exit status is 1 if any.\n"
-               "  --ranks LIST        simulated world sizes, comma-separated (1..4096 each; default 8,64,512)\n"
-               "  --seconds S         length of each phase (0.01..600, default 3)\n"
-               "  --threads N         client threads driving the simulated ranks (1..64, default 4)\n"
-               "  --window N          metrics messages in flight per rank in the flood phase (1..10000, default 64)\n"
-               "  --heartbeat-ms MS   heartbeat period of each simulated rank (1..60000, default 100)\n"
-               "  --json              one JSON line per world size instead of the table\n"
-               "  --keep              keep the temp run directory (its path is in the header)\n");
+    fprintf(
+        f,
+        "usage: faceswarm bench coordinator [--ranks 8,64,512] [--seconds 3] [--threads 4] [--window 64] "
+        "[--heartbeat-ms 100]\n"
+        "                                   [--json] [--keep]\n"
+        "Starts a coordinator daemon on 127.0.0.1 (a child process, state in a temp run directory) and N simulated\n"
+        "ranks, and measures it in three phases per N:\n"
+        "  flood   every rank keeps --window metrics messages in flight: the daemon's capacity (metrics msgs/s, each\n"
+        "          written to metrics.jsonl and acknowledged), and the heartbeat p99 behind the queue (flood_p99)\n"
+        "  spread  what a training job sends: heartbeats on the client's schedule and 10 metrics/s/rank queued by all\n"
+        "          ranks at once, each held as the client holds it: heartbeat round trip p50/p99 (hb_p50, hb_p99)\n"
+        "  burst   the worst case: the same load with every rank sending at the same instant (burst_p50, burst_p99)\n"
+        "and the CPU of the harness and of the daemon (%% of one core). It checks itself: every acknowledged line "
+        "must\n"
+        "be in metrics.jsonl exactly once; the `wrong` column counts what is not, and the exit status is 1 if any.\n"
+        "  --ranks LIST        simulated world sizes, comma-separated (1..4096 each; default 8,64,512)\n"
+        "  --seconds S         length of each phase (0.01..600, default 3)\n"
+        "  --threads N         client threads driving the simulated ranks (1..64, default 4)\n"
+        "  --window N          metrics messages in flight per rank in the flood phase (1..10000, default 64)\n"
+        "  --heartbeat-ms MS   heartbeat period of each simulated rank (1..60000, default 100)\n"
+        "  --json              one JSON line per world size instead of the table\n"
+        "  --keep              keep the temp run directory (its path is in the header)\n");
 }
 
 static int parse_args(int argc, char **argv, bopts *o) {
-    static const struct option opts[] = {{"ranks", required_argument, 0, 'r'}, {"seconds", required_argument, 0, 's'},
-                                         {"threads", required_argument, 0, 't'}, {"window", required_argument, 0, 'w'},
-                                         {"heartbeat-ms", required_argument, 0, 'b'}, {"json", no_argument, 0, 'j'},
-                                         {"keep", no_argument, 0, 'k'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {{"ranks", required_argument, 0, 'r'},
+                                         {"seconds", required_argument, 0, 's'},
+                                         {"threads", required_argument, 0, 't'},
+                                         {"window", required_argument, 0, 'w'},
+                                         {"heartbeat-ms", required_argument, 0, 'b'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"keep", no_argument, 0, 'k'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     *o = (bopts){.threads = 4, .window = 64, .seconds = 3, .hb_s = 0.1};
     if (parse_sizes("8,64,512", o)) return FS_EXIT_BADINPUT;
     int ch, rc = 0;
     fs_error e = {0};
     optind = 1;
     while (!rc && (ch = getopt_long(argc, argv, "r:s:t:w:b:jkh", opts, NULL)) != -1) {
-        if (ch == 'r') { o->max_ranks = 0; if (parse_sizes(optarg, o)) return FS_EXIT_BADINPUT; }
-        else if (ch == 's') rc = fs_parse_double("--seconds", optarg, 0.01, 600, &o->seconds, &e);
+        if (ch == 'r') {
+            o->max_ranks = 0;
+            if (parse_sizes(optarg, o)) return FS_EXIT_BADINPUT;
+        } else if (ch == 's') rc = fs_parse_double("--seconds", optarg, 0.01, 600, &o->seconds, &e);
         else if (ch == 't') rc = fs_parse_int("--threads", optarg, 1, 64, &o->threads, &e);
         else if (ch == 'w') rc = fs_parse_int("--window", optarg, 1, 10000, &o->window, &e);
         else if (ch == 'b') {
             rc = fs_parse_double("--heartbeat-ms", optarg, 1, 60000, &o->hb_s, &e);
             o->hb_s /= 1000;
-        }
-        else if (ch == 'j') o->json = 1;
+        } else if (ch == 'j') o->json = 1;
         else if (ch == 'k') o->keep = 1;
         else if (ch == 'h') {
             usage(stdout);
@@ -488,14 +522,20 @@ static void print_header(fs_bench *B, const bopts *o, const char *dir, const cha
     fs_bench_fact_num(B, "heartbeat_ms", o->hb_s * 1000, 0, "ms per rank");
     fs_bench_fact_num(B, "seconds", o->seconds, 1, "s per phase");
     fs_bench_note(B, "client threads wait with epoll on ZMQ_FD; window: metrics messages in flight per rank (flood)");
-    fs_bench_note(B, "metrics msgs/s: flood phase (window in flight per rank); flood_p99: heartbeat p99 during the flood (queued behind metrics)\n"
-                     "hb_p50/p99: what a job sends: heartbeats on the client's schedule (rank r of N at r/N of the period, fs_coord_heartbeat_next),\n"
-                     "  %.0f metrics/s/rank queued by all ranks at the same instant (as after a step's all-reduce + gather in trainer/train.c),\n"
-                     "  each sent after the client's hold (rank r of N: r/N x %.0f ms, fs_coord_send_delay)\n"
-                     "burst_p50/p99: WORST CASE, the same load with heartbeats and metrics sent by all ranks at the same instant (no hold, no schedule)\n"
-                     "cli_cpu/dmn_cpu: CPU of this harness (all its threads) and of the daemon during the spread phase, %% of one core "
-                     "(burst_, flood_: the other phases)\n"
-                     "wrong: unregistered ranks + socket failures + acknowledged lines missing/extra in metrics.jsonl",
+    fs_bench_note(B,
+                  "metrics msgs/s: flood phase (window in flight per rank); flood_p99: heartbeat p99 during the flood "
+                  "(queued behind metrics)\n"
+                  "hb_p50/p99: what a job sends: heartbeats on the client's schedule (rank r of N at r/N of the "
+                  "period, fs_coord_heartbeat_next),\n"
+                  "  %.0f metrics/s/rank queued by all ranks at the same instant (as after a step's all-reduce + "
+                  "gather in trainer/train.c),\n"
+                  "  each sent after the client's hold (rank r of N: r/N x %.0f ms, fs_coord_send_delay)\n"
+                  "burst_p50/p99: WORST CASE, the same load with heartbeats and metrics sent by all ranks at the same "
+                  "instant (no hold, no schedule)\n"
+                  "cli_cpu/dmn_cpu: CPU of this harness (all its threads) and of the daemon during the spread phase, "
+                  "%% of one core "
+                  "(burst_, flood_: the other phases)\n"
+                  "wrong: unregistered ranks + socket failures + acknowledged lines missing/extra in metrics.jsonl",
                   1 / PACED_METRICS_S, FS_COORD_SPREAD_S * 1000);
     fs_bench_columns(B, "phases", COLS, (int)FS_ARRAY_LEN(COLS));
 }
@@ -530,7 +570,8 @@ static int run_bench(fs_bench *B, const bopts *o, const char *dir, const char *a
     for (int i = 0; i < o->n_sizes; i++) {
         row ph[3];
         for (int k = 0; k < 3; k++) {
-            ph[k] = run_size(o, addr, pid, o->sizes[i], ((uint64_t)(3 * i + k + 1) << 32) ^ (uint64_t)getpid(), (phase_kind)k);
+            ph[k] = run_size(o, addr, pid, o->sizes[i], ((uint64_t)(3 * i + k + 1) << 32) ^ (uint64_t)getpid(),
+                             (phase_kind)k);
             cli += ph[k].cpu_cli, dmn += ph[k].cpu_dmn;
         }
         long wrong = check_size(ph, 3, path, &total);
@@ -540,7 +581,11 @@ static int run_bench(fs_bench *B, const bopts *o, const char *dir, const char *a
     }
     fs_bench_fact_num(B, "harness_cpu_s", cli, 2, "CPU s, all phases");
     fs_bench_fact_num(B, "daemon_cpu_s", dmn, 2, "CPU s, all phases");
-    if (wrong_all) fprintf(stderr, "error: bench coordinator: %ld wrong (unregistered ranks, socket failures, or acknowledged lines missing from %s)\n", wrong_all, path);
+    if (wrong_all)
+        fprintf(stderr,
+                "error: bench coordinator: %ld wrong (unregistered ranks, socket failures, or acknowledged lines "
+                "missing from %s)\n",
+                wrong_all, path);
     return fs_bench_end(B, "unregistered ranks, socket failures, acknowledged lines missing or extra");
 }
 
@@ -557,7 +602,11 @@ int bench_coordinator(int argc, char **argv) {
         return fprintf(stderr, "error: cannot create a temp run directory %s\n", dir), fs_bench_free(&B), FS_EXIT_FAIL;
     fs_error e = {0};
     fs_coord_local *daemon;
-    fs_coord_local_opts lo = {.exe = "/proc/self/exe", .run_dir = dir, .job_id = "bench", .world = o.max_ranks, .timeout_s = 30.0};
+    fs_coord_local_opts lo = {.exe = "/proc/self/exe",
+                              .run_dir = dir,
+                              .job_id = "bench",
+                              .world = o.max_ranks,
+                              .timeout_s = 30.0};
     if (fs_coord_local_start(&daemon, &lo, addr, sizeof addr, &e)) {
         fprintf(stderr, "error: bench coordinator: %s\n", e.msg);
         return fs_bench_free(&B), FS_EXIT_FAIL;

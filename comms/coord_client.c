@@ -20,8 +20,8 @@
 #include "comms/coord_keys.h"
 #include "comms/protocol.h"
 
-#define WINDOW 512        /* messages sent ahead of the last ACK */
-#define RESEND_S 1.0      /* no ACK progress for this long: go back to the last ACK */
+#define WINDOW 512   /* messages sent ahead of the last ACK */
+#define RESEND_S 1.0 /* no ACK progress for this long: go back to the last ACK */
 #define REGISTER_EVERY_S 0.5
 #define GOODBYE_WAIT_S 2.0
 
@@ -42,7 +42,7 @@ struct fs_coord_client {
     uint64_t pid, config_hash, inc;
     double heartbeat_s;
     /* under mu: the ring of unacknowledged messages */
-    qent *q;                /* [FS_COORD_BUFFER + 1]: one slot kept for the goodbye */
+    qent *q; /* [FS_COORD_BUFFER + 1]: one slot kept for the goodbye */
     int qhead, qcount;
     uint64_t next_seq, acked, sent_upto;
     int registered;
@@ -79,7 +79,9 @@ static void push(fs_coord_client *c, fs_msg *m, int reserve_last_slot) {
     if (n < 0) {
         pthread_mutex_unlock(&c->mu);
         free(data);
-        if (!atomic_exchange(&c->warned_refused, 1)) fs_warn("coordinator client: %s message refused (%s); counted as dropped", fs_proto_type_name(m->type), why);
+        if (!atomic_exchange(&c->warned_refused, 1))
+            fs_warn("coordinator client: %s message refused (%s); counted as dropped", fs_proto_type_name(m->type),
+                    why);
         atomic_fetch_add(&c->dropped, 1);
         return;
     }
@@ -136,7 +138,8 @@ static void send_heartbeat(fs_coord_client *c) {
  * does not depend on when the client connected); a wall clock stepped back by more than a
  * period re-places it, so a clock change never silences a rank. */
 static void heartbeat_due(fs_coord_client *c, double wall) {
-    if (c->next_hb == 0 || c->next_hb - wall > c->heartbeat_s) c->next_hb = fs_coord_heartbeat_next(wall, (int)c->rank, (int)c->world, c->heartbeat_s);
+    if (c->next_hb == 0 || c->next_hb - wall > c->heartbeat_s)
+        c->next_hb = fs_coord_heartbeat_next(wall, (int)c->rank, (int)c->world, c->heartbeat_s);
     if (wall < c->next_hb) return;
     send_heartbeat(c);
     c->next_hb = fs_coord_heartbeat_next(wall, (int)c->rank, (int)c->world, c->heartbeat_s);
@@ -154,13 +157,15 @@ static long poll_ms(const fs_coord_client *c, int registered, double wall) {
  * (under mu). */
 static void send_window(fs_coord_client *c) {
     double now = fs_now();
-    if (c->sent_upto > c->acked && fs_now() - c->last_progress > RESEND_S) c->sent_upto = c->acked, c->last_progress = fs_now();
+    if (c->sent_upto > c->acked && fs_now() - c->last_progress > RESEND_S)
+        c->sent_upto = c->acked, c->last_progress = fs_now();
     for (int i = 0; i < c->qcount; i++) {
         qent *q = ring_at(c, i);
         if (q->seq <= c->sent_upto) continue;
         if (q->seq > c->acked + WINDOW || q->due > now) break;
         if (zmq_send(c->sock, q->data, q->len, ZMQ_DONTWAIT) < 0) break;
-        if (c->sent_upto == c->acked) c->last_progress = fs_now(); /* the resend clock starts with the first unacked send */
+        if (c->sent_upto == c->acked)
+            c->last_progress = fs_now(); /* the resend clock starts with the first unacked send */
         c->sent_upto = q->seq;
     }
 }
@@ -226,7 +231,8 @@ static int open_socket(fs_coord_client *c, const char *address, const char *keyf
     int hwm = FS_COORD_BUFFER, linger = 0, ivl = 100, ivl_max = 1000;
     c->ctx = zmq_ctx_new();
     c->sock = c->ctx ? zmq_socket(c->ctx, ZMQ_DEALER) : NULL;
-    if (!c->sock) return fs_errorf(e, FS_EXIT_FAIL, "coordinator client: cannot create a socket: %s", zmq_strerror(zmq_errno()));
+    if (!c->sock)
+        return fs_errorf(e, FS_EXIT_FAIL, "coordinator client: cannot create a socket: %s", zmq_strerror(zmq_errno()));
     zmq_setsockopt(c->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(c->sock, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
@@ -234,23 +240,32 @@ static int open_socket(fs_coord_client *c, const char *address, const char *keyf
     if (keyfile && keyfile[0]) {
         fs_coord_keys k;
         if (fs_coord_keys_load(keyfile, &k, e)) return -1;
-        if (zmq_setsockopt(c->sock, ZMQ_CURVE_SERVERKEY, k.server_public, 40) || zmq_setsockopt(c->sock, ZMQ_CURVE_PUBLICKEY, k.client_public, 40) ||
+        if (zmq_setsockopt(c->sock, ZMQ_CURVE_SERVERKEY, k.server_public, 40) ||
+            zmq_setsockopt(c->sock, ZMQ_CURVE_PUBLICKEY, k.client_public, 40) ||
             zmq_setsockopt(c->sock, ZMQ_CURVE_SECRETKEY, k.client_secret, 40))
-            return fs_errorf(e, FS_EXIT_FAIL, "coordinator client: cannot use the CURVE keys of %s: %s", keyfile, zmq_strerror(zmq_errno()));
+            return fs_errorf(e, FS_EXIT_FAIL, "coordinator client: cannot use the CURVE keys of %s: %s", keyfile,
+                             zmq_strerror(zmq_errno()));
     }
     if (zmq_connect(c->sock, address))
-        return fs_errorf(e, FS_EXIT_BADINPUT, "coordinator.address '%s': %s\n  hint: expected tcp://HOST:PORT, e.g. tcp://127.0.0.1:7555", address,
-                         zmq_strerror(zmq_errno()));
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "coordinator.address '%s': %s\n  hint: expected tcp://HOST:PORT, e.g. tcp://127.0.0.1:7555",
+                         address, zmq_strerror(zmq_errno()));
     return 0;
 }
 
 static int check_identity(const fs_coord_identity *id, double heartbeat_s, fs_error *e) {
-    if (!id->job_id || !id->job_id[0] || strlen(id->job_id) > FS_PROTO_MAX_JOB || strspn(id->job_id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-") != strlen(id->job_id))
-        return fs_errorf(e, FS_EXIT_BADINPUT, "coordinator client: job id '%s' must match [A-Za-z0-9_./-]{1,128}", id->job_id ? id->job_id : "(null)");
+    if (!id->job_id || !id->job_id[0] || strlen(id->job_id) > FS_PROTO_MAX_JOB ||
+        strspn(id->job_id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-") != strlen(id->job_id))
+        return fs_errorf(e, FS_EXIT_BADINPUT, "coordinator client: job id '%s' must match [A-Za-z0-9_./-]{1,128}",
+                         id->job_id ? id->job_id : "(null)");
     if (id->world < 1 || id->world > FS_PROTO_MAX_WORLD || id->rank < 0 || id->rank >= id->world)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "coordinator client: rank %d of world %d; expected 0 <= rank < world <= %d", id->rank, id->world, FS_PROTO_MAX_WORLD);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "coordinator client: rank %d of world %d; expected 0 <= rank < world <= %d", id->rank,
+                         id->world, FS_PROTO_MAX_WORLD);
     if (!(heartbeat_s >= 0.001 && heartbeat_s <= 3600))
-        return fs_errorf(e, FS_EXIT_BADINPUT, "coordinator.heartbeat_s = %g; expected 0.001..3600\n  hint: 1 to 5 s suits a training job", heartbeat_s);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "coordinator.heartbeat_s = %g; expected 0.001..3600\n  hint: 1 to 5 s suits a training job",
+                         heartbeat_s);
     return 0;
 }
 
@@ -260,7 +275,8 @@ static void copy_printable(char *dst, size_t cap, const char *src) {
     dst[n] = 0;
 }
 
-int fs_coord_connect(fs_coord_client **out, const char *address, const char *keyfile, const fs_coord_identity *id, double heartbeat_s, fs_error *e) {
+int fs_coord_connect(fs_coord_client **out, const char *address, const char *keyfile, const fs_coord_identity *id,
+                     double heartbeat_s, fs_error *e) {
     *out = NULL;
     if (check_identity(id, heartbeat_s, e)) return -1;
     fs_coord_client *c = fs_calloc(1, sizeof *c);
@@ -305,8 +321,11 @@ void fs_coord_metrics(fs_coord_client *c, long step, const char *json_object) {
     m->type = FS_MSG_METRICS;
     m->u.metrics.step = step, m->u.metrics.dropped = (uint64_t)atomic_load(&c->dropped);
     size_t len = strlen(json_object);
-    if (len > FS_PROTO_MAX_JSON || fs_json_flat_parse(json_object, len, m->u.metrics.keys, m->u.metrics.vals, FS_PROTO_MAX_METRICS, &m->u.metrics.n, why, sizeof why)) {
-        if (!atomic_exchange(&c->warned_json, 1)) fs_warn("coordinator client: metrics refused (%s); counted as dropped", len > FS_PROTO_MAX_JSON ? "over 8192 bytes" : why);
+    if (len > FS_PROTO_MAX_JSON || fs_json_flat_parse(json_object, len, m->u.metrics.keys, m->u.metrics.vals,
+                                                      FS_PROTO_MAX_METRICS, &m->u.metrics.n, why, sizeof why)) {
+        if (!atomic_exchange(&c->warned_json, 1))
+            fs_warn("coordinator client: metrics refused (%s); counted as dropped",
+                    len > FS_PROTO_MAX_JSON ? "over 8192 bytes" : why);
         atomic_fetch_add(&c->dropped, 1);
     } else {
         memcpy(m->u.metrics.json, json_object, len + 1);
@@ -315,7 +334,8 @@ void fs_coord_metrics(fs_coord_client *c, long step, const char *json_object) {
     free(m);
 }
 
-void fs_coord_checkpoint(fs_coord_client *c, long step, const char *relpath, const char *const *names, const char *const *checksums_hex, int n) {
+void fs_coord_checkpoint(fs_coord_client *c, long step, const char *relpath, const char *const *names,
+                         const char *const *checksums_hex, int n) {
     if (!c) return;
     fs_msg *m = fs_calloc(1, sizeof *m);
     m->type = FS_MSG_CHECKPOINT;
@@ -355,7 +375,9 @@ void fs_coord_goodbye(fs_coord_client *c, int ok, const char *text) {
     while (c->qcount > 0 && pthread_cond_timedwait(&c->acked_cv, &c->mu, &until) == 0) {}
     int left = c->qcount;
     pthread_mutex_unlock(&c->mu);
-    if (left) fs_warn("coordinator client: %d messages not acknowledged after %.0f s; the coordinator will miss them", left, GOODBYE_WAIT_S);
+    if (left)
+        fs_warn("coordinator client: %d messages not acknowledged after %.0f s; the coordinator will miss them", left,
+                GOODBYE_WAIT_S);
 }
 
 void fs_coord_close(fs_coord_client *c) {

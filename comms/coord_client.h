@@ -13,7 +13,7 @@
 
 #include "core/common.h"
 
-#define FS_COORD_BUFFER 10000 /* messages buffered per rank while unacknowledged */
+#define FS_COORD_BUFFER 10000  /* messages buffered per rank while unacknowledged */
 #define FS_COORD_SPREAD_S 0.05 /* s: sequenced messages of a job's ranks are spread over this (fs_coord_send_delay) */
 
 typedef struct fs_coord_client fs_coord_client;
@@ -77,7 +77,8 @@ typedef struct fs_coord_local_opts {
     int world;
     double timeout_s; /* the daemon's --timeout, <= 0 = its default */
 } fs_coord_local_opts;
-int fs_coord_local_start(fs_coord_local **out, const fs_coord_local_opts *o, char *address_out, size_t len, fs_error *e);
+int fs_coord_local_start(fs_coord_local **out, const fs_coord_local_opts *o, char *address_out, size_t len,
+                         fs_error *e);
 long fs_coord_local_pid(fs_coord_local *l); /* the child running now, 0 = none */
 int fs_coord_local_restarts(fs_coord_local *l);
 void fs_coord_local_stop(fs_coord_local *l); /* SIGTERM, waits for it, no restart; NULL is allowed */

@@ -32,8 +32,9 @@ struct fs_coord_local {
 /* Runs in the child after fork: only exec. */
 static void exec_daemon(const fs_coord_local *l, const char *bind) {
     setpgid(0, 0); /* a Ctrl-C meant for the trainer does not take the job's memory with it */
-    char *argv[20] = {(char *)l->exe, "coordinator", "--bind", (char *)bind, "--state-dir", (char *)l->run_dir, "--idle-exit", "60",
-                      "--timeout", (char *)l->timeout, "--job-id", (char *)l->job, "--world-size", (char *)l->world, NULL};
+    char *argv[20] = {(char *)l->exe,     "coordinator",  "--bind",       (char *)bind,     "--state-dir",
+                      (char *)l->run_dir, "--idle-exit",  "60",           "--timeout",      (char *)l->timeout,
+                      "--job-id",         (char *)l->job, "--world-size", (char *)l->world, NULL};
     int n = 14;
     if (l->keyfile[0]) argv[n++] = "--keys", argv[n++] = (char *)l->keyfile;
     argv[n] = NULL;
@@ -45,7 +46,10 @@ static void exec_daemon(const fs_coord_local *l, const char *bind) {
 static pid_t fork_daemon(const fs_coord_local *l, const char *bind, fs_error *e) {
     fflush(NULL);
     pid_t pid = fork();
-    if (pid < 0) return fs_errorf(e, FS_EXIT_FAIL, "fork for the local coordinator: %s\n  hint: too many processes?", strerror(errno)), -1;
+    if (pid < 0)
+        return fs_errorf(e, FS_EXIT_FAIL, "fork for the local coordinator: %s\n  hint: too many processes?",
+                         strerror(errno)),
+               -1;
     if (pid == 0) exec_daemon(l, bind);
     return pid;
 }
@@ -56,7 +60,9 @@ static int wait_address(pid_t pid, const char *path, char *out, size_t len, fs_e
     while (fs_now() - t0 < SPAWN_WAIT_S) {
         int st;
         if (waitpid(pid, &st, WNOHANG) == pid)
-            return fs_errorf(e, FS_EXIT_FAIL, "the local coordinator (pid %ld) exited with status %d before it listened\n  hint: see its messages above",
+            return fs_errorf(e, FS_EXIT_FAIL,
+                             "the local coordinator (pid %ld) exited with status %d before it listened\n  hint: see "
+                             "its messages above",
                              (long)pid, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
         char *text = fs_exists(path) ? fs_read_file(path, NULL, NULL) : NULL;
         if (text) {
@@ -69,7 +75,9 @@ static int wait_address(pid_t pid, const char *path, char *out, size_t len, fs_e
     }
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
-    return fs_errorf(e, FS_EXIT_FAIL, "the local coordinator (pid %ld) did not write %s within %.0f s\n  hint: check the run directory is writable",
+    return fs_errorf(e, FS_EXIT_FAIL,
+                     "the local coordinator (pid %ld) did not write %s within %.0f s\n  hint: check the run directory "
+                     "is writable",
                      (long)pid, path, SPAWN_WAIT_S);
 }
 
@@ -107,14 +115,15 @@ static void *supervise(void *arg) {
         char how[128];
         describe_exit(st, how, sizeof how);
         if (l->restarts >= FS_COORD_LOCAL_RESTARTS || (WIFEXITED(st) && WEXITSTATUS(st) == FS_EXIT_BADINPUT)) {
-            fs_warn("the local coordinator (pid %ld) %s; not restarted (%d restarts so far): the rest of this run's coordinator metrics, "
+            fs_warn("the local coordinator (pid %ld) %s; not restarted (%d restarts so far): the rest of this run's "
+                    "coordinator metrics, "
                     "checkpoint registry and status are lost (training goes on; see %s/coordinator/coordinator.log)",
                     (long)pid, how, l->restarts, l->run_dir);
             break;
         }
         l->restarts++;
-        fs_warn("the local coordinator (pid %ld) %s; restarting it on %s in %.1f s (restart %d of at most %d)", (long)pid, how, l->address, wait_s,
-                l->restarts, FS_COORD_LOCAL_RESTARTS);
+        fs_warn("the local coordinator (pid %ld) %s; restarting it on %s in %.1f s (restart %d of at most %d)",
+                (long)pid, how, l->address, wait_s, l->restarts, FS_COORD_LOCAL_RESTARTS);
         if (backoff(l, wait_s)) break;
         wait_s *= 2;
         fs_error e = {0};
@@ -125,7 +134,8 @@ static void *supervise(void *arg) {
     return NULL;
 }
 
-int fs_coord_local_start(fs_coord_local **out, const fs_coord_local_opts *o, char *address_out, size_t len, fs_error *e) {
+int fs_coord_local_start(fs_coord_local **out, const fs_coord_local_opts *o, char *address_out, size_t len,
+                         fs_error *e) {
     *out = NULL;
     char dir[4200], path[4300];
     snprintf(dir, sizeof dir, "%s/coordinator", o->run_dir);
@@ -151,7 +161,8 @@ int fs_coord_local_start(fs_coord_local **out, const fs_coord_local_opts *o, cha
     snprintf(address_out, len, "%s", l->address);
     int rc = pthread_create(&l->thread, NULL, supervise, l);
     if (rc) {
-        fs_warn("cannot start the local coordinator's supervisor thread (%s): it is not restarted if it dies", strerror(rc));
+        fs_warn("cannot start the local coordinator's supervisor thread (%s): it is not restarted if it dies",
+                strerror(rc));
         l->thread_started = -1; /* the stop reaps the child itself */
     } else l->thread_started = 1;
     *out = l;
@@ -201,8 +212,9 @@ int fs_coord_registry_read(const char *run_dir, char ***paths_out, long **steps_
     while (getline(&line, &cap, f) > 0) {
         int64_t step;
         /* A torn last line (the daemon was killed mid-write) has no newline: skip it. */
-        if (!strchr(line, '\n') || fs_json_get_i64(line, "step", &step) || fs_json_get_str(line, "path", rel, sizeof rel) ||
-            fs_proto_path_ok(rel, strlen(rel), why, sizeof why) || !strstr(line, "\"checksums\":{\""))
+        if (!strchr(line, '\n') || fs_json_get_i64(line, "step", &step) ||
+            fs_json_get_str(line, "path", rel, sizeof rel) || fs_proto_path_ok(rel, strlen(rel), why, sizeof why) ||
+            !strstr(line, "\"checksums\":{\""))
             continue;
         paths = fs_realloc(paths, (size_t)(n + 1) * sizeof *paths);
         steps = fs_realloc(steps, (size_t)(n + 1) * sizeof *steps);

@@ -21,10 +21,10 @@ static const char *reserved_keys[] = {"rank", "inc", "seq", "step", "time", "dro
 
 /* A message handed to its handler (the daemon's column of FS_MSG_LIST). */
 typedef struct coord_in {
-    coord_rank *k;        /* the sender's entry: set for FS_MF_SESSION messages, else NULL */
-    const uint8_t *rid;   /* the sender's routing id, for a reply */
+    coord_rank *k;      /* the sender's entry: set for FS_MF_SESSION messages, else NULL */
+    const uint8_t *rid; /* the sender's routing id, for a reply */
     size_t rid_len;
-    const fs_msg *m;      /* decoded and checked */
+    const fs_msg *m; /* decoded and checked */
 } coord_in;
 typedef void coord_handler(coord *c, const coord_in *in);
 
@@ -50,9 +50,12 @@ static const struct {
     const char *what;
     int max;
 } limit_kinds[CL_N_KINDS] = {
-    [CL_BAD] = {"dropped messages", 20},           [CL_ZAP] = {"refused client keys", 5},
-    [CL_NO_CURVE] = {"refused clients without CURVE", 5}, [CL_WRONG_KEYS] = {"refused handshakes with other keys", 5},
-    [CL_HANDSHAKE] = {"refused handshakes", 5},    [CL_REGISTER] = {"re-registrations", 20},
+    [CL_BAD] = {"dropped messages", 20},
+    [CL_ZAP] = {"refused client keys", 5},
+    [CL_NO_CURVE] = {"refused clients without CURVE", 5},
+    [CL_WRONG_KEYS] = {"refused handshakes with other keys", 5},
+    [CL_HANDSHAKE] = {"refused handshakes", 5},
+    [CL_REGISTER] = {"re-registrations", 20},
     [CL_OTHER_JOB] = {"refused registrations and ranks of another job", 5},
 };
 #define LOG_WINDOW_S 10.0
@@ -77,8 +80,8 @@ void coord_log_window(coord *c, double now, int force) {
     for (int k = 0; k < CL_N_KINDS; k++) {
         coord_limit *l = &c->limits[k];
         if (l->suppressed)
-            coord_log(c, FS_LOG_WARN, "%llu similar lines suppressed in the last %.0f s (%s)", (unsigned long long)l->suppressed, now - c->log_window,
-                      limit_kinds[k].what);
+            coord_log(c, FS_LOG_WARN, "%llu similar lines suppressed in the last %.0f s (%s)",
+                      (unsigned long long)l->suppressed, now - c->log_window, limit_kinds[k].what);
         l->logged = 0, l->suppressed = 0;
     }
     c->log_window = now;
@@ -104,7 +107,8 @@ void coord_outbox_free(coord_outbox *o) {
 static void reply(coord *c, const uint8_t *rid, size_t rid_len, const fs_msg *m) {
     coord_outbox *o = &c->outbox;
     char why[256];
-    size_t cap = (fs_proto_type_flags(m->type) & FS_MF_UNCAPPED) ? FS_PROTO_HEADER + 8 + m->u.status.len : FS_PROTO_MAX_MSG;
+    size_t cap =
+        (fs_proto_type_flags(m->type) & FS_MF_UNCAPPED) ? FS_PROTO_HEADER + 8 + m->u.status.len : FS_PROTO_MAX_MSG;
     size_t qcap = (size_t)o->cap;
     o->bytes = grow(o->bytes, o->used + cap, &o->bytes_cap, 1);
     o->q = grow(o->q, (size_t)o->n + 1, &qcap, sizeof *o->q);
@@ -174,7 +178,8 @@ static int truncate_torn(const char *path, fs_error *e) {
     while (keep > 0 && text[keep - 1] != '\n') keep--;
     free(text);
     if (keep != len && truncate(path, (off_t)keep))
-        return fs_errorf(e, FS_EXIT_FAIL, "%s: cannot cut the torn last line: %s\n  hint: check permissions", path, strerror(errno));
+        return fs_errorf(e, FS_EXIT_FAIL, "%s: cannot cut the torn last line: %s\n  hint: check permissions", path,
+                         strerror(errno));
     return 0;
 }
 
@@ -196,8 +201,9 @@ void coord_rebuild_line(coord *c, const char *line, coord_file kind) {
     int64_t rank, seq, step = -1;
     uint64_t inc;
     if (kind == COORD_FILE_REGISTRY) rebuild_checkpoint(c, line); /* of any rank: the run's, at any world size */
-    if (fs_json_get_i64(line, "rank", &rank) || fs_json_get_u64_hex(line, "inc", &inc) || fs_json_get_i64(line, "seq", &seq) || rank < 0 ||
-        rank >= (int64_t)c->world || seq < 1 || seq > ((int64_t)1 << 52))
+    if (fs_json_get_i64(line, "rank", &rank) || fs_json_get_u64_hex(line, "inc", &inc) ||
+        fs_json_get_i64(line, "seq", &seq) || rank < 0 || rank >= (int64_t)c->world || seq < 1 ||
+        seq > ((int64_t)1 << 52))
         return;
     if (kind == COORD_FILE_METRICS && fs_json_get_i64(line, "step", &step)) return;
     coord_rank *k = rank_add(c, (uint32_t)rank);
@@ -312,7 +318,8 @@ static long rewrite_lines(const char *path, int (*keep)(const char *, const void
     if (f) bad |= fflush(f) != 0 || fsync(fileno(f)) != 0, bad |= fclose(f) != 0;
     if (bad || rename(tmp, path)) {
         if (f) unlink(tmp);
-        return fs_errorf(e, FS_EXIT_FAIL, "%s: cannot rewrite: %s\n  hint: check free space", path, strerror(errno)), -1;
+        return fs_errorf(e, FS_EXIT_FAIL, "%s: cannot rewrite: %s\n  hint: check free space", path, strerror(errno)),
+               -1;
     }
     return dropped;
 }
@@ -325,7 +332,8 @@ typedef struct trim_arg {
 static int keep_line(const char *line, const void *arg) {
     const trim_arg *t = arg;
     int64_t rank, step;
-    return fs_json_get_i64(line, "rank", &rank) || fs_json_get_i64(line, "step", &step) || rank != t->rank || step < t->from_step;
+    return fs_json_get_i64(line, "rank", &rank) || fs_json_get_i64(line, "step", &step) || rank != t->rank ||
+           step < t->from_step;
 }
 
 /* A rank that restarted (a new incarnation) resumes from its checkpoint and sends again the
@@ -340,13 +348,16 @@ static void supersede_metrics(coord *c, coord_rank *k, int64_t from_step) {
     long n = rewrite_lines(path, keep_line, &t, &e);
     FILE *f = fs_fopen(path, "a", &e);
     if (n < 0 || !f) {
-        coord_log(c, FS_LOG_ERROR, "%s; rank %u's steps from %lld may appear twice", e.msg, k->rank, (long long)from_step);
+        coord_log(c, FS_LOG_ERROR, "%s; rank %u's steps from %lld may appear twice", e.msg, k->rank,
+                  (long long)from_step);
         if (f) fclose(c->metrics), c->metrics = f;
         return;
     }
     fclose(c->metrics), c->metrics = f;
-    if (n) coord_log(c, FS_LOG_INFO, "rank %u restarted at step %lld: %ld lines of its previous incarnation from that step replaced", k->rank,
-                     (long long)from_step, n);
+    if (n)
+        coord_log(c, FS_LOG_INFO,
+                  "rank %u restarted at step %lld: %ld lines of its previous incarnation from that step replaced",
+                  k->rank, (long long)from_step, n);
 }
 
 static void on_metrics(coord *c, const coord_in *in) {
@@ -356,8 +367,9 @@ static void on_metrics(coord *c, const coord_in *in) {
     if (k->metrics_step >= step && k->metrics_inc != m->inc) supersede_metrics(c, k, step);
     fs_jbuf *b = &c->line;
     fs_jbuf_reset(b);
-    fs_jbuf_printf(b, "{\"rank\":%u,\"inc\":\"%016llx\",\"seq\":%llu,\"step\":%lld,\"time\":%.3f,\"dropped\":%llu", m->rank,
-                   (unsigned long long)m->inc, (unsigned long long)m->seq, (long long)step, fs_wall_time(), (unsigned long long)m->u.metrics.dropped);
+    fs_jbuf_printf(b, "{\"rank\":%u,\"inc\":\"%016llx\",\"seq\":%llu,\"step\":%lld,\"time\":%.3f,\"dropped\":%llu",
+                   m->rank, (unsigned long long)m->inc, (unsigned long long)m->seq, (long long)step, fs_wall_time(),
+                   (unsigned long long)m->u.metrics.dropped);
     for (int i = 0; i < m->u.metrics.n; i++) {
         const char *key = m->u.metrics.keys[i];
         double v = m->u.metrics.vals[i];
@@ -371,13 +383,15 @@ static void on_metrics(coord *c, const coord_in *in) {
         if (m->rank == 0 && !strcmp(key, "target_step") && v >= 0 && v < 4.5e15) c->target_step = (int64_t)v;
     }
     fs_jbuf_printf(b, "}\n");
-    if (fwrite(b->p, 1, b->len, c->metrics) != b->len) coord_log(c, FS_LOG_ERROR, "%s/metrics.jsonl: write failed: %s", c->dir, strerror(errno));
+    if (fwrite(b->p, 1, b->len, c->metrics) != b->len)
+        coord_log(c, FS_LOG_ERROR, "%s/metrics.jsonl: write failed: %s", c->dir, strerror(errno));
     k->step = step;
     k->metrics_step = step, k->metrics_inc = m->inc;
     tb_metrics(c, m->rank, m);
     c->dirty = 1;
     if (m->u.metrics.dropped > k->dropped) {
-        coord_log(c, FS_LOG_WARN, "rank %u on %s: its buffer overflowed, %llu messages lost so far", m->rank, k->host, (unsigned long long)m->u.metrics.dropped);
+        coord_log(c, FS_LOG_WARN, "rank %u on %s: its buffer overflowed, %llu messages lost so far", m->rank, k->host,
+                  (unsigned long long)m->u.metrics.dropped);
         k->dropped = m->u.metrics.dropped;
     }
 }
@@ -388,14 +402,15 @@ static void on_metrics(coord *c, const coord_in *in) {
 static fs_jbuf *event_begin(coord *c, uint32_t rank, uint64_t inc, uint64_t seq, const char *type) {
     fs_jbuf *b = &c->line;
     fs_jbuf_reset(b);
-    fs_jbuf_printf(b, "{\"rank\":%u,\"inc\":\"%016llx\",\"seq\":%llu,\"type\":\"%s\",\"time\":%.3f", rank, (unsigned long long)inc,
-                   (unsigned long long)seq, type, fs_wall_time());
+    fs_jbuf_printf(b, "{\"rank\":%u,\"inc\":\"%016llx\",\"seq\":%llu,\"type\":\"%s\",\"time\":%.3f", rank,
+                   (unsigned long long)inc, (unsigned long long)seq, type, fs_wall_time());
     return b;
 }
 
 static void event_end(coord *c, fs_jbuf *b) {
     fs_jbuf_printf(b, "}\n");
-    if (fwrite(b->p, 1, b->len, c->events) != b->len) coord_log(c, FS_LOG_ERROR, "%s/events.jsonl: write failed: %s", c->dir, strerror(errno));
+    if (fwrite(b->p, 1, b->len, c->events) != b->len)
+        coord_log(c, FS_LOG_ERROR, "%s/events.jsonl: write failed: %s", c->dir, strerror(errno));
     c->dirty = 1;
 }
 
@@ -407,8 +422,9 @@ static void on_checkpoint(coord *c, const coord_in *in) {
     fs_jbuf_reset(b);
     /* rank, inc, seq before the checksums: a lookup takes a key's first occurrence, and a
      * checksum may be named "seq" (what a restart rebuilds must not read a checksum for it). */
-    fs_jbuf_printf(b, "{\"step\":%lld,\"rank\":%u,\"inc\":\"%016llx\",\"seq\":%llu,\"path\":", (long long)m->u.ckpt.step, m->rank,
-                   (unsigned long long)m->inc, (unsigned long long)m->seq);
+    fs_jbuf_printf(b,
+                   "{\"step\":%lld,\"rank\":%u,\"inc\":\"%016llx\",\"seq\":%llu,\"path\":", (long long)m->u.ckpt.step,
+                   m->rank, (unsigned long long)m->inc, (unsigned long long)m->seq);
     fs_jbuf_str(b, m->u.ckpt.path);
     fs_jbuf_printf(b, ",\"checksums\":{");
     for (int i = 0; i < m->u.ckpt.n; i++) {
@@ -424,15 +440,18 @@ static void on_checkpoint(coord *c, const coord_in *in) {
     c->ckpt_step = m->u.ckpt.step;
     snprintf(c->ckpt_path, sizeof c->ckpt_path, "%s", m->u.ckpt.path);
     snprintf(c->ckpt_time, sizeof c->ckpt_time, "%s", now);
-    coord_log(c, FS_LOG_INFO, "checkpoint at step %lld registered: %s (%d checksums)", (long long)m->u.ckpt.step, m->u.ckpt.path, m->u.ckpt.n);
+    coord_log(c, FS_LOG_INFO, "checkpoint at step %lld registered: %s (%d checksums)", (long long)m->u.ckpt.step,
+              m->u.ckpt.path, m->u.ckpt.n);
 }
 
 /* Reads a preview PNG from inside the run directory (symlinks resolved and checked). */
 static uint8_t *read_preview(coord *c, const char *rel, size_t *len, int *h, int *w) {
     char path[COORD_PATH * 2], real[PATH_MAX], root[PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", c->o.state_dir, rel);
-    if (!realpath(path, real) || !realpath(c->o.state_dir, root) || strncmp(real, root, strlen(root)) || real[strlen(root)] != '/') {
-        coord_log(c, FS_LOG_WARN, "preview '%s' is missing or resolves outside the run directory %s; ignored", rel, c->o.state_dir);
+    if (!realpath(path, real) || !realpath(c->o.state_dir, root) || strncmp(real, root, strlen(root)) ||
+        real[strlen(root)] != '/') {
+        coord_log(c, FS_LOG_WARN, "preview '%s' is missing or resolves outside the run directory %s; ignored", rel,
+                  c->o.state_dir);
         return NULL;
     }
     struct stat st;
@@ -476,13 +495,14 @@ static void on_goodbye(coord *c, const coord_in *in) {
     k->gone = 1;
     k->bye_ok = m->u.bye.ok;
     k->dropped = FS_MAX(k->dropped, m->u.bye.dropped);
-    fs_text_unescape(m->u.bye.text, k->bye_text, sizeof k->bye_text); /* the client escaped its lines (fs_text_escape) */
+    fs_text_unescape(m->u.bye.text, k->bye_text,
+                     sizeof k->bye_text); /* the client escaped its lines (fs_text_escape) */
     fs_jbuf *b = event_begin(c, m->rank, m->inc, m->seq, "goodbye");
     fs_jbuf_printf(b, ",\"ok\":%d,\"dropped\":%llu,\"text\":", m->u.bye.ok, (unsigned long long)m->u.bye.dropped);
     fs_jbuf_str(b, k->bye_text);
     event_end(c, b);
-    coord_log(c, m->u.bye.ok ? FS_LOG_INFO : FS_LOG_WARN, "rank %u on %s said goodbye: %s%s%s", m->rank, k->host, m->u.bye.ok ? "clean exit" : "error",
-              k->bye_text[0] ? ": " : "", k->bye_text);
+    coord_log(c, m->u.bye.ok ? FS_LOG_INFO : FS_LOG_WARN, "rank %u on %s said goodbye: %s%s%s", m->rank, k->host,
+              m->u.bye.ok ? "clean exit" : "error", k->bye_text[0] ? ": " : "", k->bye_text);
 }
 
 static void on_heartbeat(coord *c, const coord_in *in) {
@@ -512,8 +532,11 @@ static void settle_lost(coord *c, coord_rank *k, const fs_msg *m, coord_inc *ci)
     event_end(c, b);
     c->n_lost += n;
     ci->seq = m->seq;
-    coord_log_limited(c, CL_REGISTER, FS_LOG_WARN, "rank %u: %llu messages (seq %llu..%llu) were acknowledged by an earlier coordinator but are not in %s; "
-                      "recorded as lost", m->rank, (unsigned long long)n, (unsigned long long)first, (unsigned long long)m->seq, c->dir);
+    coord_log_limited(c, CL_REGISTER, FS_LOG_WARN,
+                      "rank %u: %llu messages (seq %llu..%llu) were acknowledged by an earlier coordinator but are not "
+                      "in %s; "
+                      "recorded as lost",
+                      m->rank, (unsigned long long)n, (unsigned long long)first, (unsigned long long)m->seq, c->dir);
 }
 
 static void on_register(coord *c, const coord_in *in) {
@@ -521,7 +544,8 @@ static void on_register(coord *c, const coord_in *in) {
     if (strcmp(c->job, m->u.reg.job_id) || c->world != m->u.reg.world) {
         c->n_bad++;
         coord_log_limited(c, CL_OTHER_JOB, FS_LOG_WARN,
-                          "refused a register from rank %u of job '%s' (world %u, host %s): this coordinator serves job '%s' of %u ranks\n"
+                          "refused a register from rank %u of job '%s' (world %u, host %s): this coordinator serves "
+                          "job '%s' of %u ranks\n"
                           "  hint: a rank of another job has this coordinator's address; check coordinator.address",
                           m->rank, m->u.reg.job_id, m->u.reg.world, m->u.reg.host, c->job, c->world);
         return;
@@ -536,11 +560,13 @@ static void on_register(coord *c, const coord_in *in) {
     snprintf(k->host, sizeof k->host, "%s", m->u.reg.host);
     k->last_hb = fs_now();
     if (first) /* once per rank and daemon start: bounded by the world */
-        coord_log(c, FS_LOG_INFO, "rank %u/%u registered: host %s pid %llu config %016llx, resumes after seq %llu", m->rank, c->world, k->host,
-                  (unsigned long long)k->pid, (unsigned long long)k->config_hash, (unsigned long long)k->acked);
+        coord_log(c, FS_LOG_INFO, "rank %u/%u registered: host %s pid %llu config %016llx, resumes after seq %llu",
+                  m->rank, c->world, k->host, (unsigned long long)k->pid, (unsigned long long)k->config_hash,
+                  (unsigned long long)k->acked);
     else if (!again)
-        coord_log_limited(c, CL_REGISTER, FS_LOG_INFO, "rank %u registered again: a new incarnation on host %s pid %llu, resumes after seq %llu", m->rank,
-                          k->host, (unsigned long long)k->pid, (unsigned long long)k->acked);
+        coord_log_limited(c, CL_REGISTER, FS_LOG_INFO,
+                          "rank %u registered again: a new incarnation on host %s pid %llu, resumes after seq %llu",
+                          m->rank, k->host, (unsigned long long)k->pid, (unsigned long long)k->acked);
     if (k->unflushed || c->dirty) coord_end_batch(c); /* the welcome's acked must be on disk too */
     fs_msg w = {.type = FS_MSG_WELCOME, .rank = m->rank, .inc = m->inc};
     w.u.welcome.boot = c->boot, w.u.welcome.acked = k->acked;
@@ -578,7 +604,8 @@ static void skip_refused(coord *c, const uint8_t *rid, size_t rid_len, const fs_
 static void rank_alive(coord *c, coord_rank *k) {
     double now = fs_now();
     if (k->warn_kinds & CW_SILENT) {
-        coord_log(c, FS_LOG_INFO, "rank %u on %s heartbeats again after %.0f s", k->rank, k->host, now - k->silent_from);
+        coord_log(c, FS_LOG_INFO, "rank %u on %s heartbeats again after %.0f s", k->rank, k->host,
+                  now - k->silent_from);
         k->warn_kinds &= ~(unsigned)CW_SILENT;
     }
     k->last_hb = now;
@@ -621,13 +648,15 @@ void coord_handle(coord *c, const uint8_t *rid, size_t rid_len, const void *buf,
     unsigned flags = fs_proto_type_flags(m->type);
     if (rc == -2 && (flags & FS_MF_SEQUENCED)) return skip_refused(c, rid, rid_len, m, why);
     if (rc) return coord_bad(c, "%s", why);
-    if (flags & FS_MF_FROM_DAEMON) return coord_bad(c, "a %s message is a reply; ranks do not send it", fs_proto_type_name(m->type));
+    if (flags & FS_MF_FROM_DAEMON)
+        return coord_bad(c, "a %s message is a reply; ranks do not send it", fs_proto_type_name(m->type));
     coord_in in = {NULL, rid, rid_len, m};
     if (!(flags & FS_MF_SESSION)) return handlers[m->type](c, &in);
     if (m->rank >= c->world) {
         c->n_bad++;
-        return coord_log_limited(c, CL_OTHER_JOB, FS_LOG_WARN, "dropped a %s message from rank %u: this job has %u ranks", fs_proto_type_name(m->type),
-                                 m->rank, c->world);
+        return coord_log_limited(c, CL_OTHER_JOB, FS_LOG_WARN,
+                                 "dropped a %s message from rank %u: this job has %u ranks",
+                                 fs_proto_type_name(m->type), m->rank, c->world);
     }
     coord_rank *k = rank_find(c, m->rank);
     if (!k || !k->known || k->inc != m->inc) { /* e.g. this daemon restarted: ask it to register again */
@@ -645,7 +674,8 @@ void coord_handle(coord *c, const uint8_t *rid, size_t rid_len, const void *buf,
 
 void coord_end_batch(coord *c) {
     if (c->dirty) { /* the data reach the kernel before the ACK: a killed daemon loses nothing it acknowledged */
-        if (fflush(c->metrics)) coord_log(c, FS_LOG_ERROR, "%s/metrics.jsonl: write failed: %s", c->dir, strerror(errno));
+        if (fflush(c->metrics))
+            coord_log(c, FS_LOG_ERROR, "%s/metrics.jsonl: write failed: %s", c->dir, strerror(errno));
         if (fflush(c->events)) coord_log(c, FS_LOG_ERROR, "%s/events.jsonl: write failed: %s", c->dir, strerror(errno));
         fs_error e = {0};
         if (fs_tfevents_flush(&c->tb, &e)) coord_log(c, FS_LOG_ERROR, "%s", e.msg);
@@ -680,25 +710,35 @@ static double median_step_ms(coord *c) {
 
 #define WARN_PART 1400
 /* Fills one text per warning kind that holds now (part[i] for bit i) and returns the kinds. */
-static unsigned rank_warnings(coord *c, coord_rank *k, double now, uint64_t max_coll, double med, char part[5][WARN_PART]) {
+static unsigned rank_warnings(coord *c, coord_rank *k, double now, uint64_t max_coll, double med,
+                              char part[5][WARN_PART]) {
     unsigned kinds = 0;
     uint32_t r = k->rank;
     if (k->gone && !k->bye_ok)
-        kinds |= CW_FAILED, snprintf(part[0], WARN_PART, "rank %u on %s: exited with an error: %s", r, k->host, k->bye_text);
+        kinds |= CW_FAILED,
+            snprintf(part[0], WARN_PART, "rank %u on %s: exited with an error: %s", r, k->host, k->bye_text);
     if (!k->gone && now - k->last_hb > c->o.timeout_s) {
         double quiet = now - k->last_hb;
-        int n = snprintf(part[1], WARN_PART, "rank %u on %s: no heartbeat for %.*f s; last step %lld", r, k->host, quiet < 10 ? 1 : 0, quiet, (long long)k->step);
-        if (k->coll_state) snprintf(part[1] + n, WARN_PART - (size_t)n, "; in all-reduce bucket %d, seq %llu", k->bucket, (unsigned long long)k->coll_seq);
+        int n = snprintf(part[1], WARN_PART, "rank %u on %s: no heartbeat for %.*f s; last step %lld", r, k->host,
+                         quiet < 10 ? 1 : 0, quiet, (long long)k->step);
+        if (k->coll_state)
+            snprintf(part[1] + n, WARN_PART - (size_t)n, "; in all-reduce bucket %d, seq %llu", k->bucket,
+                     (unsigned long long)k->coll_seq);
         kinds |= CW_SILENT;
     } else if (!k->gone && k->coll_state && k->coll_seq < max_coll && now - k->coll_since > c->o.timeout_s) {
         kinds |= CW_COLLECTIVE;
-        snprintf(part[2], WARN_PART, "rank %u on %s: in all-reduce bucket %d, seq %llu for %.0f s while other ranks reached seq %llu", r, k->host, k->bucket,
-                 (unsigned long long)k->coll_seq, now - k->coll_since, (unsigned long long)max_coll);
+        snprintf(part[2], WARN_PART,
+                 "rank %u on %s: in all-reduce bucket %d, seq %llu for %.0f s while other ranks reached seq %llu", r,
+                 k->host, k->bucket, (unsigned long long)k->coll_seq, now - k->coll_since,
+                 (unsigned long long)max_coll);
     }
     if (!k->gone && med > 0 && k->step_ms > c->o.straggler_k * med)
-        kinds |= CW_STRAGGLER, snprintf(part[3], WARN_PART, "rank %u on %s: straggler: step time %.0f ms is %.1fx the median %.0f ms", r, k->host, k->step_ms,
-                                        k->step_ms / med, med);
-    if (k->dropped) kinds |= CW_DROPPED, snprintf(part[4], WARN_PART, "rank %u on %s: lost %llu messages to a full client buffer", r, k->host, (unsigned long long)k->dropped);
+        kinds |= CW_STRAGGLER,
+            snprintf(part[3], WARN_PART, "rank %u on %s: straggler: step time %.0f ms is %.1fx the median %.0f ms", r,
+                     k->host, k->step_ms, k->step_ms / med, med);
+    if (k->dropped)
+        kinds |= CW_DROPPED, snprintf(part[4], WARN_PART, "rank %u on %s: lost %llu messages to a full client buffer",
+                                      r, k->host, (unsigned long long)k->dropped);
     return kinds;
 }
 
@@ -706,7 +746,8 @@ static unsigned rank_warnings(coord *c, coord_rank *k, double now, uint64_t max_
  * the seconds counting up, is in the status). */
 static void rank_cron(coord *c, coord_rank *k, double now, uint64_t max_coll, double med) {
     char part[5][WARN_PART];
-    unsigned kinds = rank_warnings(c, k, now, max_coll, med, part), began = kinds & ~k->warn_kinds, ended = k->warn_kinds & ~kinds;
+    unsigned kinds = rank_warnings(c, k, now, max_coll, med, part), began = kinds & ~k->warn_kinds,
+             ended = k->warn_kinds & ~kinds;
     size_t n = 0;
     k->warn[0] = 0;
     for (int i = 0; i < 5; i++) {
@@ -718,8 +759,12 @@ static void rank_cron(coord *c, coord_rank *k, double now, uint64_t max_coll, do
     if (began & CW_SILENT) k->silent_from = k->last_hb;
     if (ended & CW_SILENT) /* ended without a message: it said goodbye meanwhile, or the clock moved */
         coord_log(c, FS_LOG_INFO, "rank %u on %s is no longer silent", k->rank, k->host);
-    if (ended & CW_COLLECTIVE) coord_log(c, FS_LOG_INFO, "rank %u on %s left all-reduce seq %llu", k->rank, k->host, (unsigned long long)k->coll_seq);
-    if (ended & CW_STRAGGLER) coord_log(c, FS_LOG_INFO, "rank %u on %s is no longer a straggler: step time %.0f ms", k->rank, k->host, k->step_ms);
+    if (ended & CW_COLLECTIVE)
+        coord_log(c, FS_LOG_INFO, "rank %u on %s left all-reduce seq %llu", k->rank, k->host,
+                  (unsigned long long)k->coll_seq);
+    if (ended & CW_STRAGGLER)
+        coord_log(c, FS_LOG_INFO, "rank %u on %s is no longer a straggler: step time %.0f ms", k->rank, k->host,
+                  k->step_ms);
     k->warn_kinds = kinds;
     if (!k->gone && now - k->last_hb <= c->o.timeout_s) c->last_alive = now;
 }
@@ -780,13 +825,15 @@ static void status_json_ranks(coord *c, fs_jbuf *b, double now) {
         if (!k || !k->known) continue;
         fs_jbuf_printf(b, "%s{\"rank\":%u,\"host\":", first ? "" : ",", i);
         fs_jbuf_str(b, k->host);
-        fs_jbuf_printf(b, ",\"pid\":%llu,\"state\":\"%s\",\"step\":%lld,\"heartbeat_age_s\":%.1f,\"images_per_s\":", (unsigned long long)k->pid,
-                       rank_state_name(k, now, c->o.timeout_s), (long long)k->step, now - k->last_hb);
+        fs_jbuf_printf(b, ",\"pid\":%llu,\"state\":\"%s\",\"step\":%lld,\"heartbeat_age_s\":%.1f,\"images_per_s\":",
+                       (unsigned long long)k->pid, rank_state_name(k, now, c->o.timeout_s), (long long)k->step,
+                       now - k->last_hb);
         fs_jbuf_num(b, k->images_per_s);
         fs_jbuf_printf(b, ",\"step_ms\":");
         fs_jbuf_num(b, k->step_ms);
-        fs_jbuf_printf(b, ",\"coll_seq\":%llu,\"bucket\":%d,\"in_collective\":%s,\"dropped\":%llu}", (unsigned long long)k->coll_seq, k->bucket,
-                       k->coll_state ? "true" : "false", (unsigned long long)k->dropped);
+        fs_jbuf_printf(b, ",\"coll_seq\":%llu,\"bucket\":%d,\"in_collective\":%s,\"dropped\":%llu}",
+                       (unsigned long long)k->coll_seq, k->bucket, k->coll_state ? "true" : "false",
+                       (unsigned long long)k->dropped);
         first = 0;
     }
 }
@@ -807,9 +854,11 @@ static void status_json(coord *c, fs_jbuf *b, double now) {
     fs_jbuf_num(b, eta >= 0 ? eta : NAN);
     fs_jbuf_printf(b, ",\"coordinator\":{\"pid\":%ld,\"endpoint\":", (long)getpid());
     fs_jbuf_str(b, c->endpoint);
-    fs_jbuf_printf(b, ",\"uptime_s\":%.1f,\"messages\":%llu,\"bad\":%llu,\"oversize\":%llu,\"refused\":%llu,\"lost\":%llu},\"last_checkpoint\":", now - c->t_start,
-                   (unsigned long long)c->n_msgs, (unsigned long long)c->n_bad, (unsigned long long)c->n_oversize, (unsigned long long)c->n_refused,
-                   (unsigned long long)c->n_lost);
+    fs_jbuf_printf(b,
+                   ",\"uptime_s\":%.1f,\"messages\":%llu,\"bad\":%llu,\"oversize\":%llu,\"refused\":%llu,\"lost\":%llu}"
+                   ",\"last_checkpoint\":",
+                   now - c->t_start, (unsigned long long)c->n_msgs, (unsigned long long)c->n_bad,
+                   (unsigned long long)c->n_oversize, (unsigned long long)c->n_refused, (unsigned long long)c->n_lost);
     if (c->ckpt_step >= 0) {
         fs_jbuf_printf(b, "{\"step\":%lld,\"path\":", (long long)c->ckpt_step);
         fs_jbuf_str(b, c->ckpt_path);
@@ -827,7 +876,8 @@ static void status_json(coord *c, fs_jbuf *b, double now) {
         first = 0;
     }
     if (c->n_bad || c->n_oversize)
-        fs_jbuf_printf(b, "%s\"dropped %llu malformed and %llu oversize messages\"", first ? "" : ",", (unsigned long long)c->n_bad, (unsigned long long)c->n_oversize);
+        fs_jbuf_printf(b, "%s\"dropped %llu malformed and %llu oversize messages\"", first ? "" : ",",
+                       (unsigned long long)c->n_bad, (unsigned long long)c->n_oversize);
     fs_jbuf_printf(b, "]}\n");
 }
 
@@ -839,29 +889,37 @@ static void status_table(coord *c, fs_jbuf *b, double now) {
     else snprintf(target, sizeof target, "?");
     if (isfinite(c->loss)) snprintf(loss, sizeof loss, "%.4f", c->loss);
     else snprintf(loss, sizeof loss, "-");
-    fs_jbuf_printf(b, "job %s  world %u  coordinator pid %ld at %s  up %.0f s  messages %llu (bad %llu, oversize %llu, refused %llu, lost %llu)\n",
-                   c->job[0] ? c->job : "-", c->world, (long)getpid(), c->endpoint, now - c->t_start, (unsigned long long)c->n_msgs,
-                   (unsigned long long)c->n_bad, (unsigned long long)c->n_oversize, (unsigned long long)c->n_refused, (unsigned long long)c->n_lost);
+    fs_jbuf_printf(b,
+                   "job %s  world %u  coordinator pid %ld at %s  up %.0f s  messages %llu (bad %llu, oversize %llu, "
+                   "refused %llu, lost %llu)\n",
+                   c->job[0] ? c->job : "-", c->world, (long)getpid(), c->endpoint, now - c->t_start,
+                   (unsigned long long)c->n_msgs, (unsigned long long)c->n_bad, (unsigned long long)c->n_oversize,
+                   (unsigned long long)c->n_refused, (unsigned long long)c->n_lost);
     char at[32];
     if (step >= 0) snprintf(at, sizeof at, "%lld", (long long)step);
     else snprintf(at, sizeof at, "-");
     fs_jbuf_printf(b, "step %s of %s  loss %s  ETA %s\n", at, target, loss, eta);
-    if (c->ckpt_step >= 0) fs_jbuf_printf(b, "last checkpoint: step %lld  %s  (%s)\n", (long long)c->ckpt_step, c->ckpt_path, c->ckpt_time);
+    if (c->ckpt_step >= 0)
+        fs_jbuf_printf(b, "last checkpoint: step %lld  %s  (%s)\n", (long long)c->ckpt_step, c->ckpt_path,
+                       c->ckpt_time);
     else fs_jbuf_printf(b, "last checkpoint: none\n");
-    fs_jbuf_printf(b, "%6s  %-20s %8s  %-7s %10s %9s %10s %9s\n", "rank", "host", "pid", "state", "step", "hb_age", "images/s", "step");
+    fs_jbuf_printf(b, "%6s  %-20s %8s  %-7s %10s %9s %10s %9s\n", "rank", "host", "pid", "state", "step", "hb_age",
+                   "images/s", "step");
     fs_jbuf_printf(b, "%6s  %-20s %8s  %-7s %10s %9s %10s %9s\n", "", "", "", "", "", "s", "img/s", "ms");
     for (uint32_t i = 0; i < c->world; i++) {
         coord_rank *k = c->ranks[i];
         if (!k || !k->known) continue;
-        fs_jbuf_printf(b, "%6u  %-20.20s %8llu  %-7s %10lld %9.1f %10.1f %9.1f\n", i, k->host, (unsigned long long)k->pid,
-                       rank_state_name(k, now, c->o.timeout_s), (long long)k->step, now - k->last_hb, k->images_per_s, k->step_ms);
+        fs_jbuf_printf(b, "%6u  %-20.20s %8llu  %-7s %10lld %9.1f %10.1f %9.1f\n", i, k->host,
+                       (unsigned long long)k->pid, rank_state_name(k, now, c->o.timeout_s), (long long)k->step,
+                       now - k->last_hb, k->images_per_s, k->step_ms);
     }
     int any = 0;
     for (uint32_t i = 0; i < c->world; i++)
-        if (c->ranks[i] && c->ranks[i]->known && c->ranks[i]->warn[0]) fs_jbuf_printf(b, "%s  %s\n", any++ ? "" : "warnings:\n", c->ranks[i]->warn);
+        if (c->ranks[i] && c->ranks[i]->known && c->ranks[i]->warn[0])
+            fs_jbuf_printf(b, "%s  %s\n", any++ ? "" : "warnings:\n", c->ranks[i]->warn);
     if (c->n_bad || c->n_oversize)
-        fs_jbuf_printf(b, "%s  dropped %llu malformed and %llu oversize messages\n", any++ ? "" : "warnings:\n", (unsigned long long)c->n_bad,
-                       (unsigned long long)c->n_oversize);
+        fs_jbuf_printf(b, "%s  dropped %llu malformed and %llu oversize messages\n", any++ ? "" : "warnings:\n",
+                       (unsigned long long)c->n_bad, (unsigned long long)c->n_oversize);
     if (!any) fs_jbuf_printf(b, "warnings: none\n");
 }
 
@@ -882,7 +940,8 @@ static int write_snapshot(const char *path, const fs_jbuf *b, fs_error *e) {
     bad |= fclose(f) != 0;
     if (bad || rename(tmp, path)) {
         unlink(tmp);
-        return fs_errorf(e, FS_EXIT_FAIL, "%s: cannot write the status snapshot: %s\n  hint: check free space", path, strerror(errno));
+        return fs_errorf(e, FS_EXIT_FAIL, "%s: cannot write the status snapshot: %s\n  hint: check free space", path,
+                         strerror(errno));
     }
     return 0;
 }
@@ -906,14 +965,14 @@ typedef struct coord_snapper {
     pthread_t th;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int busy;            /* view holds a copy not yet written; the poll thread leaves it alone */
-    int stop;            /* the thread exits once nothing is busy */
-    coord view;          /* the daemon state at the hand-over; only status fields are read */
-    coord_rank **ptrs;   /* view's rank table, [cap_ptrs] */
-    coord_rank *ranks;   /* the present entries it points to, [cap] */
+    int busy;          /* view holds a copy not yet written; the poll thread leaves it alone */
+    int stop;          /* the thread exits once nothing is busy */
+    coord view;        /* the daemon state at the hand-over; only status fields are read */
+    coord_rank **ptrs; /* view's rank table, [cap_ptrs] */
+    coord_rank *ranks; /* the present entries it points to, [cap] */
     uint32_t cap_ptrs;
     int cap;
-    fs_error err;        /* the last write error, msg "" = none; logged by the poll thread */
+    fs_error err; /* the last write error, msg "" = none; logged by the poll thread */
 } coord_snapper;
 
 static void *snapper_main(void *arg) {
@@ -940,7 +999,9 @@ static int snapper_start(coord *c, fs_error *e) {
     int rc = pthread_create(&s->th, NULL, snapper_main, s);
     if (rc) {
         pthread_cond_destroy(&s->cv), pthread_mutex_destroy(&s->mu), free(s);
-        return fs_errorf(e, FS_EXIT_FAIL, "cannot start the status snapshot thread: %s\n  hint: too many threads or too little memory?", strerror(rc));
+        return fs_errorf(e, FS_EXIT_FAIL,
+                         "cannot start the status snapshot thread: %s\n  hint: too many threads or too little memory?",
+                         strerror(rc));
     }
     c->snap = s;
     return 0;
@@ -954,8 +1015,10 @@ void coord_snapshot_async(coord *c) {
     pthread_mutex_lock(&s->mu);
     if (s->err.msg[0]) coord_log(c, FS_LOG_ERROR, "%s", s->err.msg), s->err.msg[0] = 0;
     if (!s->busy) {
-        if (s->cap_ptrs < c->world) s->ptrs = fs_realloc(s->ptrs, (size_t)c->world * sizeof *s->ptrs), s->cap_ptrs = c->world;
-        if (s->cap < c->n_present) s->ranks = fs_realloc(s->ranks, (size_t)c->n_present * sizeof *s->ranks), s->cap = c->n_present;
+        if (s->cap_ptrs < c->world)
+            s->ptrs = fs_realloc(s->ptrs, (size_t)c->world * sizeof *s->ptrs), s->cap_ptrs = c->world;
+        if (s->cap < c->n_present)
+            s->ranks = fs_realloc(s->ranks, (size_t)c->n_present * sizeof *s->ranks), s->cap = c->n_present;
         for (uint32_t i = 0, j = 0; i < c->world; i++) {
             s->ptrs[i] = c->ranks[i] ? &s->ranks[j] : NULL;
             if (c->ranks[i]) s->ranks[j++] = *c->ranks[i];

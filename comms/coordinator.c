@@ -26,9 +26,9 @@
  * sees them: it answers into its outbox, which the loop sends after every message it hands
  * over and after every batch (so replies leave in the order and at the time they were made). */
 typedef struct coord_loop {
-    coord *c;                        /* the state */
+    coord *c; /* the state */
     void *ctx, *router, *zap, *monitor;
-    uint8_t allowed[32];             /* CURVE: the job's client public key */
+    uint8_t allowed[32]; /* CURVE: the job's client public key */
 } coord_loop;
 
 /* ---------------------------------------------------------------- sending */
@@ -113,8 +113,10 @@ static void handle_zap(coord_loop *l) {
         char z85[41] = "-";
         if (n == 7 && q.len[6] == 32) zmq_z85_encode(z85, (const uint8_t *)q.frame[6], 32);
         c->n_refused++;
-        coord_log_limited(c, CL_ZAP, FS_LOG_WARN, "refused a client from %s: mechanism %s, public key %s is not the job's client key\n  hint: give it this job's key file",
-                    n > 3 ? q.frame[3] : "?", n > 5 ? q.frame[5] : "?", z85);
+        coord_log_limited(c, CL_ZAP, FS_LOG_WARN,
+                          "refused a client from %s: mechanism %s, public key %s is not the job's client key\n  hint: "
+                          "give it this job's key file",
+                          n > 3 ? q.frame[3] : "?", n > 5 ? q.frame[5] : "?", z85);
     }
     const char *reply[6] = {"1.0", q.frame[1], ok ? "200" : "400", ok ? "OK" : "not the job's key", "", ""};
     for (int i = 0; i < 6; i++)
@@ -123,7 +125,8 @@ static void handle_zap(coord_loop *l) {
 
 static const char *handshake_reason(uint32_t code) {
     if (code == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) return "the client does not use CURVE (no key file?)";
-    if (code == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC) return "the client's keys do not match this job's server key (another job's key file?)";
+    if (code == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC)
+        return "the client's keys do not match this job's server key (another job's key file?)";
     /* libzmq reports a client without CURVE this way too when the connection drops first. */
     return "the security handshake failed (a client without CURVE, or with another job's key file?)";
 }
@@ -140,12 +143,14 @@ static void handle_monitor(coord_loop *l) {
     memcpy(&event, ev, 2), memcpy(&value, ev + 2, 4);
     /* A client without CURVE, or with another job's keys, fails before ZAP is asked. */
     coord_log_kind kind = value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH ? CL_NO_CURVE
-                        : value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC  ? CL_WRONG_KEYS
-                                                                          : CL_HANDSHAKE;
+                          : value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC    ? CL_WRONG_KEYS
+                                                                              : CL_HANDSHAKE;
     c->n_refused++;
     /* Refusals repeat at every reconnect of the client: rate-limited per kind. */
-    coord_log_limited(c, kind, FS_LOG_WARN, "refused a connection on %s: %s (event 0x%x, code 0x%x)\n  hint: ranks need coordinator.keys set to this job's key file",
-                where, handshake_reason(value), (unsigned)event, (unsigned)value);
+    coord_log_limited(c, kind, FS_LOG_WARN,
+                      "refused a connection on %s: %s (event 0x%x, code 0x%x)\n  hint: ranks need coordinator.keys set "
+                      "to this job's key file",
+                      where, handshake_reason(value), (unsigned)event, (unsigned)value);
 }
 
 static int setup_curve(coord_loop *l, fs_error *e) {
@@ -157,8 +162,10 @@ static int setup_curve(coord_loop *l, fs_error *e) {
     l->zap = zmq_socket(l->ctx, ZMQ_REP);
     if (!l->zap || zmq_bind(l->zap, ZAP_ENDPOINT) || zmq_setsockopt(l->router, ZMQ_CURVE_SERVER, &one, sizeof one) ||
         zmq_setsockopt(l->router, ZMQ_CURVE_SECRETKEY, k.server_secret, 40) ||
-        zmq_socket_monitor(l->router, MONITOR_ENDPOINT, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL))
-        return fs_errorf(e, FS_EXIT_FAIL, "cannot set up CURVE with %s: %s\n  hint: libzmq must have CURVE (libsodium)", c->o.keys, zmq_strerror(zmq_errno()));
+        zmq_socket_monitor(l->router, MONITOR_ENDPOINT,
+                           ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL))
+        return fs_errorf(e, FS_EXIT_FAIL, "cannot set up CURVE with %s: %s\n  hint: libzmq must have CURVE (libsodium)",
+                         c->o.keys, zmq_strerror(zmq_errno()));
     l->monitor = zmq_socket(l->ctx, ZMQ_PAIR);
     if (!l->monitor || zmq_connect(l->monitor, MONITOR_ENDPOINT))
         return fs_errorf(e, FS_EXIT_FAIL, "cannot connect the socket monitor: %s", zmq_strerror(zmq_errno()));
@@ -174,14 +181,18 @@ static int resolve_job(coord *c, fs_error *e) {
     int64_t world = 0;
     snprintf(path, sizeof path, "%s/job.json", c->dir);
     char *text = fs_exists(path) ? fs_read_file(path, NULL, NULL) : NULL;
-    if (text && (fs_json_get_str(text, "job", job, sizeof job) || fs_json_get_i64(text, "world", &world) || world < 1 || world > FS_PROTO_MAX_WORLD)) {
+    if (text && (fs_json_get_str(text, "job", job, sizeof job) || fs_json_get_i64(text, "world", &world) || world < 1 ||
+                 world > FS_PROTO_MAX_WORLD)) {
         coord_log(c, FS_LOG_WARN, "%s: not a job record ({\"job\":ID,\"world\":N}); ignored", path);
         job[0] = 0, world = 0;
     }
     free(text);
     if (!c->o.job[0] && !job[0])
-        return fs_errorf(e, FS_EXIT_BADINPUT, "no job to serve: --job-id and --world-size are not given and %s does not record them\n"
-                         "  hint: faceswarm coordinator --state-dir RUN --job-id ID --world-size N (the trainer and the Slurm job script pass them)", path);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "no job to serve: --job-id and --world-size are not given and %s does not record them\n"
+                         "  hint: faceswarm coordinator --state-dir RUN --job-id ID --world-size N (the trainer and "
+                         "the Slurm job script pass them)",
+                         path);
     if (!c->o.job[0]) {
         snprintf(c->job, sizeof c->job, "%s", job), c->world = (uint32_t)world;
         coord_log(c, FS_LOG_INFO, "serving job %s of %u ranks, as recorded in %s", c->job, c->world, path);
@@ -189,7 +200,8 @@ static int resolve_job(coord *c, fs_error *e) {
     }
     snprintf(c->job, sizeof c->job, "%s", c->o.job), c->world = c->o.world;
     if (job[0] && (strcmp(job, c->job) || (uint32_t)world != c->world))
-        coord_log(c, FS_LOG_INFO, "serving job %s of %u ranks (was job %s of %lld ranks in this run directory)", c->job, c->world, job, (long long)world);
+        coord_log(c, FS_LOG_INFO, "serving job %s of %u ranks (was job %s of %lld ranks in this run directory)", c->job,
+                  c->world, job, (long long)world);
     fs_jbuf b = {0};
     fs_jbuf_printf(&b, "{\"job\":");
     fs_jbuf_str(&b, c->job);
@@ -203,7 +215,10 @@ static int resolve_job(coord *c, fs_error *e) {
 static int write_keyfile_path(coord *c, fs_error *e) {
     char path[COORD_PATH + 64], real[COORD_PATH];
     snprintf(path, sizeof path, "%s/keyfile", c->dir);
-    if (!c->o.keys[0]) return (unlink(path) && errno != ENOENT) ? fs_errorf(e, FS_EXIT_FAIL, "%s: cannot remove: %s", path, strerror(errno)) : 0;
+    if (!c->o.keys[0])
+        return (unlink(path) && errno != ENOENT)
+                   ? fs_errorf(e, FS_EXIT_FAIL, "%s: cannot remove: %s", path, strerror(errno))
+                   : 0;
     if (!realpath(c->o.keys, real)) snprintf(real, sizeof real, "%s", c->o.keys);
     char text[COORD_PATH + 2];
     int n = snprintf(text, sizeof text, "%s\n", real);
@@ -213,7 +228,8 @@ static int write_keyfile_path(coord *c, fs_error *e) {
 static int write_address(coord_loop *l, fs_error *e) {
     coord *c = l->c;
     size_t sz = sizeof c->endpoint;
-    if (zmq_getsockopt(l->router, ZMQ_LAST_ENDPOINT, c->endpoint, &sz)) return fs_errorf(e, FS_EXIT_FAIL, "ZMQ_LAST_ENDPOINT: %s", zmq_strerror(zmq_errno()));
+    if (zmq_getsockopt(l->router, ZMQ_LAST_ENDPOINT, c->endpoint, &sz))
+        return fs_errorf(e, FS_EXIT_FAIL, "ZMQ_LAST_ENDPOINT: %s", zmq_strerror(zmq_errno()));
     char path[COORD_PATH + 64], text[300];
     snprintf(path, sizeof path, "%s/address", c->dir);
     /* A wildcard bind (the Slurm job binds every interface) is reached through this host's name:
@@ -249,10 +265,15 @@ static int open_sockets(coord_loop *l, fs_error *e) {
     zmq_setsockopt(l->router, ZMQ_MAXMSGSIZE, &maxmsg64, sizeof maxmsg64);
     if (c->o.keys[0] && setup_curve(l, e)) return -1;
     if (zmq_bind(l->router, c->o.bind))
-        return fs_errorf(e, FS_EXIT_FAIL, "cannot bind %s: %s\n  hint: is another coordinator running on that port? use tcp://127.0.0.1:* for a free one",
+        return fs_errorf(e, FS_EXIT_FAIL,
+                         "cannot bind %s: %s\n  hint: is another coordinator running on that port? use "
+                         "tcp://127.0.0.1:* for a free one",
                          c->o.bind, zmq_strerror(zmq_errno()));
     if (!c->o.keys[0] && !coord_bind_is_local(c->o.bind))
-        coord_log(c, FS_LOG_WARN, "listening on %s without CURVE (--insecure): anyone who can reach it can send to this job (hint: --keys FILE)", c->o.bind);
+        coord_log(c, FS_LOG_WARN,
+                  "listening on %s without CURVE (--insecure): anyone who can reach it can send to this job (hint: "
+                  "--keys FILE)",
+                  c->o.bind);
     return write_address(l, e) || write_keyfile_path(c, e) ? -1 : 0;
 }
 
@@ -263,7 +284,9 @@ static void on_signal(int sig) {
 }
 
 static void poll_once(coord_loop *l) {
-    zmq_pollitem_t items[3] = {{l->router, 0, ZMQ_POLLIN, 0}, {l->zap, 0, ZMQ_POLLIN, 0}, {l->monitor, 0, ZMQ_POLLIN, 0}};
+    zmq_pollitem_t items[3] = {{l->router, 0, ZMQ_POLLIN, 0},
+                               {l->zap, 0, ZMQ_POLLIN, 0},
+                               {l->monitor, 0, ZMQ_POLLIN, 0}};
     int n_items = l->zap ? 3 : 1;
     if (zmq_poll(items, n_items, 100) < 0) return; /* EINTR: the loop checks the stop flag */
     if (items[0].revents & ZMQ_POLLIN) {
@@ -308,15 +331,19 @@ static int coord_daemon_run(const coord_opts *o, volatile sig_atomic_t *stop, fs
         fs_error why = *e;
         char *hint = strstr(why.msg, "\n  hint:"); /* one hint, for the directory as a whole */
         if (hint) *hint = 0;
-        rc = fs_errorf(e, FS_EXIT_BADINPUT, "--state-dir %s: cannot use it as the run directory: %.3000s\n  hint: pass a directory that exists or can be created, and is writable",
+        rc = fs_errorf(e, FS_EXIT_BADINPUT,
+                       "--state-dir %s: cannot use it as the run directory: %.3000s\n  hint: pass a directory that "
+                       "exists or can be created, and is writable",
                        o->state_dir, why.msg);
     }
     if (!rc) rc = resolve_job(c, e);
     if (!rc) rc = coord_state_open(c, e);
     if (!rc) rc = open_sockets(&l, e);
     if (!rc) {
-        coord_log(c, FS_LOG_INFO, "coordinator pid %ld listening on %s, state in %s, job %s of %u ranks, timeout %.1f s%s", (long)getpid(), c->endpoint,
-                  o->state_dir, c->job, c->world, o->timeout_s, o->keys[0] ? ", CURVE required" : "");
+        coord_log(c, FS_LOG_INFO,
+                  "coordinator pid %ld listening on %s, state in %s, job %s of %u ranks, timeout %.1f s%s",
+                  (long)getpid(), c->endpoint, o->state_dir, c->job, c->world, o->timeout_s,
+                  o->keys[0] ? ", CURVE required" : "");
         while (!*stop && !c->idle_exit) {
             poll_once(&l);
             if (fs_now() - c->last_cron >= 0.1) coord_cron(c), c->last_cron = fs_now();
@@ -330,20 +357,23 @@ static int coord_daemon_run(const coord_opts *o, volatile sig_atomic_t *stop, fs
 
 /* ---------------------------------------------------------------- command line */
 static void usage(FILE *f) {
-    fprintf(f, "usage: faceswarm coordinator --state-dir RUN_DIR [--job-id ID --world-size N] [--bind ADDR] [--keys FILE] [--timeout S]\n"
-               "                             [--straggler K] [--idle-exit S] [--insecure] [-v]\n"
-               "  --bind ADDR      zmq endpoint (default tcp://127.0.0.1:7555; tcp://127.0.0.1:* picks a free port,\n"
-               "                   written to RUN_DIR/coordinator/address)\n"
-               "  --state-dir DIR  the run directory: metrics, registry, TensorBoard events, log, status\n"
-               "  --job-id ID      the job served ([A-Za-z0-9_./-]{1,128}); registrations of any other job are refused\n"
-               "  --world-size N   its number of ranks (1..65536); ranks >= N are refused\n"
-               "                   (both recorded in RUN_DIR/coordinator/job.json: a restart without them serves the same job)\n"
-               "  --keys FILE      require CURVE with the job's keys (faceswarm keys --out FILE); needed to bind\n"
-               "                   anything but a loopback address (127.x, localhost, [::1]) or ipc://\n"
-               "  --insecure       bind a non-loopback address without CURVE (anyone who can reach it can send)\n"
-               "  --timeout S      a rank silent (or stuck in one collective) this long is named (default 30)\n"
-               "  --straggler K    flag a rank whose step time exceeds K x the median (default 2)\n"
-               "  --idle-exit S    exit once no rank has been alive for S seconds (0 = never, the default)\n");
+    fprintf(f,
+            "usage: faceswarm coordinator --state-dir RUN_DIR [--job-id ID --world-size N] [--bind ADDR] [--keys FILE] "
+            "[--timeout S]\n"
+            "                             [--straggler K] [--idle-exit S] [--insecure] [-v]\n"
+            "  --bind ADDR      zmq endpoint (default tcp://127.0.0.1:7555; tcp://127.0.0.1:* picks a free port,\n"
+            "                   written to RUN_DIR/coordinator/address)\n"
+            "  --state-dir DIR  the run directory: metrics, registry, TensorBoard events, log, status\n"
+            "  --job-id ID      the job served ([A-Za-z0-9_./-]{1,128}); registrations of any other job are refused\n"
+            "  --world-size N   its number of ranks (1..65536); ranks >= N are refused\n"
+            "                   (both recorded in RUN_DIR/coordinator/job.json: a restart without them serves the same "
+            "job)\n"
+            "  --keys FILE      require CURVE with the job's keys (faceswarm keys --out FILE); needed to bind\n"
+            "                   anything but a loopback address (127.x, localhost, [::1]) or ipc://\n"
+            "  --insecure       bind a non-loopback address without CURVE (anyone who can reach it can send)\n"
+            "  --timeout S      a rank silent (or stuck in one collective) this long is named (default 30)\n"
+            "  --straggler K    flag a rank whose step time exceeds K x the median (default 2)\n"
+            "  --idle-exit S    exit once no rank has been alive for S seconds (0 = never, the default)\n");
 }
 
 static int parse_double(const char *opt, const char *s, double lo, double hi, double *v) {
@@ -356,12 +386,18 @@ static int parse_double(const char *opt, const char *s, double lo, double hi, do
 }
 
 static int parse_args(int argc, char **argv, coord_opts *o) {
-    static const struct option opts[] = {{"bind", required_argument, 0, 'b'}, {"state-dir", required_argument, 0, 'd'},
-                                         {"keys", required_argument, 0, 'k'}, {"timeout", required_argument, 0, 't'},
-                                         {"straggler", required_argument, 0, 's'}, {"verbose", no_argument, 0, 'v'},
-                                         {"idle-exit", required_argument, 0, 'i'}, {"job-id", required_argument, 0, 'j'},
-                                         {"world-size", required_argument, 0, 'w'}, {"insecure", no_argument, 0, 'I'},
-                                         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {{"bind", required_argument, 0, 'b'},
+                                         {"state-dir", required_argument, 0, 'd'},
+                                         {"keys", required_argument, 0, 'k'},
+                                         {"timeout", required_argument, 0, 't'},
+                                         {"straggler", required_argument, 0, 's'},
+                                         {"verbose", no_argument, 0, 'v'},
+                                         {"idle-exit", required_argument, 0, 'i'},
+                                         {"job-id", required_argument, 0, 'j'},
+                                         {"world-size", required_argument, 0, 'w'},
+                                         {"insecure", no_argument, 0, 'I'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     snprintf(o->bind, sizeof o->bind, "tcp://127.0.0.1:7555");
     o->timeout_s = 30, o->straggler_k = 2;
@@ -372,44 +408,55 @@ static int parse_args(int argc, char **argv, coord_opts *o) {
         if (ch == 'b') snprintf(o->bind, sizeof o->bind, "%s", optarg);
         else if (ch == 'd') snprintf(o->state_dir, sizeof o->state_dir, "%s", optarg);
         else if (ch == 'k') snprintf(o->keys, sizeof o->keys, "%s", optarg);
-        else if (ch == 't') { if (parse_double("--timeout", optarg, 0.1, 86400, &o->timeout_s)) return FS_EXIT_BADINPUT; }
-        else if (ch == 's') { if (parse_double("--straggler", optarg, 1.01, 1000, &o->straggler_k)) return FS_EXIT_BADINPUT; }
-        else if (ch == 'i') { if (parse_double("--idle-exit", optarg, 0, 1e7, &o->idle_exit_s)) return FS_EXIT_BADINPUT; }
-        else if (ch == 'w') {
+        else if (ch == 't') {
+            if (parse_double("--timeout", optarg, 0.1, 86400, &o->timeout_s)) return FS_EXIT_BADINPUT;
+        } else if (ch == 's') {
+            if (parse_double("--straggler", optarg, 1.01, 1000, &o->straggler_k)) return FS_EXIT_BADINPUT;
+        } else if (ch == 'i') {
+            if (parse_double("--idle-exit", optarg, 0, 1e7, &o->idle_exit_s)) return FS_EXIT_BADINPUT;
+        } else if (ch == 'w') {
             if (parse_double("--world-size", optarg, 1, FS_PROTO_MAX_WORLD, &world)) return FS_EXIT_BADINPUT;
             if (world != (double)(uint32_t)world) {
-                fprintf(stderr, "error: faceswarm coordinator: --world-size '%s' is not a whole number of ranks\n", optarg);
+                fprintf(stderr, "error: faceswarm coordinator: --world-size '%s' is not a whole number of ranks\n",
+                        optarg);
                 return FS_EXIT_BADINPUT;
             }
-        }
-        else if (ch == 'j') {
+        } else if (ch == 'j') {
             size_t n = strlen(optarg);
-            if (n < 1 || n > FS_PROTO_MAX_JOB || strspn(optarg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-") != n) {
-                fprintf(stderr, "error: faceswarm coordinator: --job-id '%s' must match [A-Za-z0-9_./-]{1,128}\n  hint: the Slurm job id, or 'local'\n", optarg);
+            if (n < 1 || n > FS_PROTO_MAX_JOB ||
+                strspn(optarg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-") != n) {
+                fprintf(stderr,
+                        "error: faceswarm coordinator: --job-id '%s' must match [A-Za-z0-9_./-]{1,128}\n  hint: the "
+                        "Slurm job id, or 'local'\n",
+                        optarg);
                 return FS_EXIT_BADINPUT;
             }
             snprintf(o->job, sizeof o->job, "%s", optarg);
-        }
-        else if (ch == 'v') o->verbose = 1;
+        } else if (ch == 'v') o->verbose = 1;
         else if (ch == 'I') o->insecure = 1;
         else if (ch == 'h') return usage(stdout), -1;
         else return usage(stderr), FS_EXIT_BADINPUT;
     }
     o->world = (uint32_t)world;
     if (!o->job[0] != !o->world) {
-        fprintf(stderr, "error: faceswarm coordinator: --job-id and --world-size go together (got only %s)\n"
-                        "  hint: --job-id local --world-size 4, or neither to serve the job recorded in the run directory\n", o->job[0] ? "--job-id" : "--world-size");
+        fprintf(stderr,
+                "error: faceswarm coordinator: --job-id and --world-size go together (got only %s)\n"
+                "  hint: --job-id local --world-size 4, or neither to serve the job recorded in the run directory\n",
+                o->job[0] ? "--job-id" : "--world-size");
         return FS_EXIT_BADINPUT;
     }
     if (!o->keys[0] && !o->insecure && !coord_bind_is_local(o->bind)) {
-        fprintf(stderr, "error: faceswarm coordinator: --bind %s reaches beyond this machine, and no --keys were given: "
-                        "anyone who can reach it could register ranks and send metrics to this job\n"
-                        "  hint: pass --keys FILE (faceswarm keys --out FILE; the ranks use it as coordinator.keys), "
-                        "bind tcp://127.0.0.1:PORT, or add --insecure on a network you trust\n", o->bind);
+        fprintf(stderr,
+                "error: faceswarm coordinator: --bind %s reaches beyond this machine, and no --keys were given: "
+                "anyone who can reach it could register ranks and send metrics to this job\n"
+                "  hint: pass --keys FILE (faceswarm keys --out FILE; the ranks use it as coordinator.keys), "
+                "bind tcp://127.0.0.1:PORT, or add --insecure on a network you trust\n",
+                o->bind);
         return FS_EXIT_BADINPUT;
     }
     if (!o->state_dir[0]) {
-        fprintf(stderr, "error: faceswarm coordinator: --state-dir is required\n  hint: pass the run directory, e.g. --state-dir runs/demo\n");
+        fprintf(stderr, "error: faceswarm coordinator: --state-dir is required\n  hint: pass the run directory, e.g. "
+                        "--state-dir runs/demo\n");
         return FS_EXIT_BADINPUT;
     }
     return 0;

@@ -72,8 +72,8 @@ static uint64_t get_u64(rd *r, int bytes, const char *field) {
 static uint64_t get_range(rd *r, int bytes, const char *field, uint64_t lo, uint64_t hi) {
     uint64_t v = get_u64(r, bytes, field);
     if (!r->bad && (v < lo || v > hi))
-        fail(r, "field '%s' = %llu is out of range [%llu, %llu]", field, (unsigned long long)v,
-             (unsigned long long)lo, (unsigned long long)hi);
+        fail(r, "field '%s' = %llu is out of range [%llu, %llu]", field, (unsigned long long)v, (unsigned long long)lo,
+             (unsigned long long)hi);
     return v;
 }
 static int64_t get_step(rd *r, const char *field, int64_t lo) {
@@ -91,7 +91,8 @@ static size_t get_str(rd *r, char *out, size_t max, size_t min, const char *fiel
     if (n > r->len - r->pos) return fail(r, "field '%s' (%zu bytes) is cut off", field, n), 0;
     for (size_t i = 0; i < n; i++) {
         uint8_t c = r->p[r->pos + i];
-        if (c < 0x20 || c > 0x7e) return fail(r, "field '%s' has byte 0x%02x at %zu; expected printable ASCII", field, c, i), 0;
+        if (c < 0x20 || c > 0x7e)
+            return fail(r, "field '%s' has byte 0x%02x at %zu; expected printable ASCII", field, c, i), 0;
     }
     memcpy(out, r->p + r->pos, n);
     out[n] = 0;
@@ -111,16 +112,24 @@ static int hex_ok(const char *s) {
 }
 
 int fs_proto_path_ok(const char *p, size_t len, char *why, size_t whylen) {
-    if (len == 0 || len > FS_PROTO_MAX_PATH) return snprintf(why, whylen, "path length %zu; expected 1..%d", len, FS_PROTO_MAX_PATH), -1;
-    if (p[0] == '/') return snprintf(why, whylen, "path '%.*s' is absolute; expected a path inside the run directory", (int)FS_MIN(len, (size_t)200), p), -1;
+    if (len == 0 || len > FS_PROTO_MAX_PATH)
+        return snprintf(why, whylen, "path length %zu; expected 1..%d", len, FS_PROTO_MAX_PATH), -1;
+    if (p[0] == '/')
+        return snprintf(why, whylen, "path '%.*s' is absolute; expected a path inside the run directory",
+                        (int)FS_MIN(len, (size_t)200), p),
+               -1;
     for (size_t i = 0; i < len; i++)
         if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f || p[i] == '\\')
-            return snprintf(why, whylen, "path has byte 0x%02x at %zu; expected no NUL, control or backslash", (unsigned char)p[i], i), -1;
+            return snprintf(why, whylen, "path has byte 0x%02x at %zu; expected no NUL, control or backslash",
+                            (unsigned char)p[i], i),
+                   -1;
     for (size_t i = 0; i < len;) { /* every component: not "..", not empty-leading */
         size_t j = i;
         while (j < len && p[j] != '/') j++;
         if (j - i == 2 && p[i] == '.' && p[i + 1] == '.')
-            return snprintf(why, whylen, "path '%.*s' has a '..' component; paths never leave the run directory", (int)FS_MIN(len, (size_t)200), p), -1;
+            return snprintf(why, whylen, "path '%.*s' has a '..' component; paths never leave the run directory",
+                            (int)FS_MIN(len, (size_t)200), p),
+                   -1;
         i = j + 1;
     }
     return 0;
@@ -140,7 +149,8 @@ static void decode_register(rd *r, fs_msg *m) {
     m->u.reg.config_hash = get_u64(r, 8, "register.config_hash");
     get_str(r, m->u.reg.job_id, FS_PROTO_MAX_JOB, 1, "register.job_id");
     get_str(r, m->u.reg.host, FS_PROTO_MAX_HOST, 1, "register.host");
-    if (!r->bad && !name_ok(m->u.reg.job_id)) fail(r, "job id '%s' has characters outside [A-Za-z0-9_./-]", m->u.reg.job_id);
+    if (!r->bad && !name_ok(m->u.reg.job_id))
+        fail(r, "job id '%s' has characters outside [A-Za-z0-9_./-]", m->u.reg.job_id);
 }
 
 static void encode_heartbeat(const fs_msg *m, wr *w) {
@@ -151,7 +161,8 @@ static void decode_heartbeat(rd *r, fs_msg *m) {
     m->u.hb.step = get_step(r, "heartbeat.step", -1);
     m->u.hb.coll_seq = get_u64(r, 8, "heartbeat.coll_seq");
     m->u.hb.bucket = (int32_t)(uint32_t)get_u64(r, 4, "heartbeat.bucket");
-    if (!r->bad && (m->u.hb.bucket < -1 || m->u.hb.bucket > 65535)) fail(r, "field 'heartbeat.bucket' = %d is out of range [-1, 65535]", (int)m->u.hb.bucket);
+    if (!r->bad && (m->u.hb.bucket < -1 || m->u.hb.bucket > 65535))
+        fail(r, "field 'heartbeat.bucket' = %d is out of range [-1, 65535]", (int)m->u.hb.bucket);
     m->u.hb.coll_state = (uint8_t)get_range(r, 1, "heartbeat.coll_state", 0, 1);
     m->u.hb.t_ns = get_u64(r, 8, "heartbeat.t_ns");
     m->u.hb.dropped = get_range(r, 8, "heartbeat.dropped", 0, (uint64_t)1 << 52);
@@ -165,8 +176,8 @@ static void decode_metrics(rd *r, fs_msg *m) {
     m->u.metrics.step = get_step(r, "metrics.step", 0);
     m->u.metrics.dropped = get_range(r, 8, "metrics.dropped", 0, (uint64_t)1 << 52);
     size_t n = get_str(r, m->u.metrics.json, FS_PROTO_MAX_JSON, 2, "metrics.json");
-    if (!r->bad && fs_json_flat_parse(m->u.metrics.json, n, m->u.metrics.keys, m->u.metrics.vals, FS_PROTO_MAX_METRICS, &m->u.metrics.n, r->why,
-                                      r->whylen))
+    if (!r->bad && fs_json_flat_parse(m->u.metrics.json, n, m->u.metrics.keys, m->u.metrics.vals, FS_PROTO_MAX_METRICS,
+                                      &m->u.metrics.n, r->why, r->whylen))
         r->bad = 1;
 }
 
@@ -184,8 +195,10 @@ static void decode_checkpoint(rd *r, fs_msg *m) {
     for (int i = 0; i < m->u.ckpt.n && !r->bad; i++) {
         get_str(r, m->u.ckpt.names[i], FS_PROTO_MAX_KEY, 1, "checkpoint.checksum_name");
         get_str(r, m->u.ckpt.hex[i], FS_PROTO_MAX_HEX, 1, "checkpoint.checksum_hex");
-        if (!r->bad && !name_ok(m->u.ckpt.names[i])) fail(r, "checksum name '%s' has characters outside [A-Za-z0-9_./-]", m->u.ckpt.names[i]);
-        if (!r->bad && !hex_ok(m->u.ckpt.hex[i])) fail(r, "checksum '%s' of '%s' is not hexadecimal", m->u.ckpt.hex[i], m->u.ckpt.names[i]);
+        if (!r->bad && !name_ok(m->u.ckpt.names[i]))
+            fail(r, "checksum name '%s' has characters outside [A-Za-z0-9_./-]", m->u.ckpt.names[i]);
+        if (!r->bad && !hex_ok(m->u.ckpt.hex[i]))
+            fail(r, "checksum '%s' of '%s' is not hexadecimal", m->u.ckpt.hex[i], m->u.ckpt.names[i]);
     }
 }
 
@@ -198,7 +211,8 @@ static void decode_preview(rd *r, fs_msg *m) {
     size_t n = get_str(r, m->u.preview.path, FS_PROTO_MAX_PATH, 1, "preview.path");
     if (!r->bad && fs_proto_path_ok(m->u.preview.path, n, r->why, r->whylen)) r->bad = 1;
     get_str(r, m->u.preview.tag, FS_PROTO_MAX_KEY, 1, "preview.tag");
-    if (!r->bad && !name_ok(m->u.preview.tag)) fail(r, "preview tag '%s' has characters outside [A-Za-z0-9_./-]", m->u.preview.tag);
+    if (!r->bad && !name_ok(m->u.preview.tag))
+        fail(r, "preview tag '%s' has characters outside [A-Za-z0-9_./-]", m->u.preview.tag);
 }
 
 static void encode_goodbye(const fs_msg *m, wr *w) {
@@ -213,18 +227,24 @@ static void decode_goodbye(rd *r, fs_msg *m) {
 static void encode_status_req(const fs_msg *m, wr *w) { put_u64(w, m->u.sreq.json, 1); }
 static void decode_status_req(rd *r, fs_msg *m) { m->u.sreq.json = (uint8_t)get_range(r, 1, "status_req.json", 0, 1); }
 
-static void encode_welcome(const fs_msg *m, wr *w) { put_u64(w, m->u.welcome.boot, 8), put_u64(w, m->u.welcome.acked, 8); }
+static void encode_welcome(const fs_msg *m, wr *w) {
+    put_u64(w, m->u.welcome.boot, 8), put_u64(w, m->u.welcome.acked, 8);
+}
 static void decode_welcome(rd *r, fs_msg *m) {
     m->u.welcome.boot = get_u64(r, 8, "welcome.boot"), m->u.welcome.acked = get_u64(r, 8, "welcome.acked");
 }
 
 static void encode_ack(const fs_msg *m, wr *w) { put_u64(w, m->u.ack.acked, 8), put_u64(w, m->u.ack.t_echo_ns, 8); }
-static void decode_ack(rd *r, fs_msg *m) { m->u.ack.acked = get_u64(r, 8, "ack.acked"), m->u.ack.t_echo_ns = get_u64(r, 8, "ack.t_echo_ns"); }
+static void decode_ack(rd *r, fs_msg *m) {
+    m->u.ack.acked = get_u64(r, 8, "ack.acked"), m->u.ack.t_echo_ns = get_u64(r, 8, "ack.t_echo_ns");
+}
 
 static void encode_reregister(const fs_msg *m, wr *w) { (void)m, (void)w; } /* empty body */
 static void decode_reregister(rd *r, fs_msg *m) { (void)r, (void)m; }
 
-static void encode_status(const fs_msg *m, wr *w) { put_u64(w, m->u.status.len, 4), put(w, m->u.status.text, m->u.status.len); }
+static void encode_status(const fs_msg *m, wr *w) {
+    put_u64(w, m->u.status.len, 4), put(w, m->u.status.text, m->u.status.len);
+}
 static void decode_status(rd *r, fs_msg *m) {
     m->u.status.len = (uint32_t)get_u64(r, 4, "status.len");
     if (!r->bad && m->u.status.len > r->len - r->pos) fail(r, "status text of %u bytes is cut off", m->u.status.len);
@@ -239,7 +259,8 @@ typedef struct codec {
     void (*decode)(rd *r, fs_msg *m);
 } codec;
 
-#define CODEC_ROW(num, name, NAME, from, flags) [num] = {#name, (flags) | FS_MSG_FROM_FLAG(from), encode_##name, decode_##name},
+#define CODEC_ROW(num, name, NAME, from, flags)                                                                        \
+    [num] = {#name, (flags) | FS_MSG_FROM_FLAG(from), encode_##name, decode_##name},
 static const codec codecs[256] = {FS_MSG_LIST(CODEC_ROW)};
 #undef CODEC_ROW
 
@@ -273,7 +294,9 @@ long fs_proto_encode(const fs_msg *m, uint8_t *buf, size_t cap, char *why, size_
     put_u64(&w, FS_PROTO_VERSION, 1), put_u64(&w, (uint64_t)m->type, 1), put_u64(&w, 0, 2);
     put_u64(&w, m->rank, 4), put_u64(&w, m->inc, 8), put_u64(&w, m->seq, 8);
     k->encode(m, &w);
-    if (w.bad) return snprintf(why, whylen, "%s message does not fit in %zu bytes or has an over-long field", k->name, cap), -1;
+    if (w.bad)
+        return snprintf(why, whylen, "%s message does not fit in %zu bytes or has an over-long field", k->name, cap),
+               -1;
     return (long)w.len;
 }
 
@@ -283,13 +306,17 @@ static void decode_header(rd *r, fs_msg *m) {
         return;
     }
     if (memcmp(r->p, FS_PROTO_MAGIC, 4) != 0) {
-        fail(r, "bad magic %02x%02x%02x%02x; expected \"FSCP\" (not a faceswarm client?)", r->p[0], r->p[1], r->p[2], r->p[3]);
+        fail(r, "bad magic %02x%02x%02x%02x; expected \"FSCP\" (not a faceswarm client?)", r->p[0], r->p[1], r->p[2],
+             r->p[3]);
         return;
     }
     r->pos = 4;
     uint64_t version = get_u64(r, 1, "version");
     if (version != FS_PROTO_VERSION) {
-        fail(r, "protocol version %llu; this daemon speaks version %d (hint: use the same faceswarm build on ranks and coordinator)", (unsigned long long)version, FS_PROTO_VERSION);
+        fail(r,
+             "protocol version %llu; this daemon speaks version %d (hint: use the same faceswarm build on ranks and "
+             "coordinator)",
+             (unsigned long long)version, FS_PROTO_VERSION);
         return;
     }
     m->type = (int)get_u64(r, 1, "type");
@@ -301,10 +328,13 @@ static void decode_header(rd *r, fs_msg *m) {
     if (r->bad) return;
     unsigned flags = codecs[m->type].flags;
     const char *name = codecs[m->type].name;
-    if ((flags & FS_MF_FROM_RANK) && m->rank >= FS_PROTO_MAX_WORLD) fail(r, "rank %u is out of range [0, %d)", m->rank, FS_PROTO_MAX_WORLD);
-    else if ((flags & FS_MF_SEQUENCED) && (m->seq == 0 || m->seq > ((uint64_t)1 << 52))) fail(r, "%s has seq %llu; expected 1..2^52", name, (unsigned long long)m->seq);
+    if ((flags & FS_MF_FROM_RANK) && m->rank >= FS_PROTO_MAX_WORLD)
+        fail(r, "rank %u is out of range [0, %d)", m->rank, FS_PROTO_MAX_WORLD);
+    else if ((flags & FS_MF_SEQUENCED) && (m->seq == 0 || m->seq > ((uint64_t)1 << 52)))
+        fail(r, "%s has seq %llu; expected 1..2^52", name, (unsigned long long)m->seq);
     else if ((flags & FS_MF_RESUME_SEQ) && m->seq > ((uint64_t)1 << 52))
-        fail(r, "%s has seq %llu (the client's last acknowledged seq); expected 0..2^52", name, (unsigned long long)m->seq);
+        fail(r, "%s has seq %llu (the client's last acknowledged seq); expected 0..2^52", name,
+             (unsigned long long)m->seq);
 }
 
 int fs_proto_decode(const void *buf, size_t len, fs_msg *m, char *why, size_t whylen) {
@@ -313,6 +343,7 @@ int fs_proto_decode(const void *buf, size_t len, fs_msg *m, char *why, size_t wh
     decode_header(&r, m);
     if (r.bad) return -1;
     codecs[m->type].decode(&r, m);
-    if (!r.bad && r.pos != r.len) fail(&r, "%zu trailing bytes after a %s message", r.len - r.pos, fs_proto_type_name(m->type));
+    if (!r.bad && r.pos != r.len)
+        fail(&r, "%zu trailing bytes after a %s message", r.len - r.pos, fs_proto_type_name(m->type));
     return r.bad ? -2 : 0;
 }

@@ -14,17 +14,17 @@
 #define FS_PROTO_MAGIC "FSCP"
 #define FS_PROTO_VERSION 1
 #define FS_PROTO_HEADER 28
-#define FS_PROTO_MAX_MSG 65536     /* bytes; bigger rank→daemon messages are dropped and counted */
-#define FS_PROTO_MAX_WORLD 65536   /* ranks */
-#define FS_PROTO_MAX_JOB 128       /* job id characters */
+#define FS_PROTO_MAX_MSG 65536   /* bytes; bigger rank→daemon messages are dropped and counted */
+#define FS_PROTO_MAX_WORLD 65536 /* ranks */
+#define FS_PROTO_MAX_JOB 128     /* job id characters */
 #define FS_PROTO_MAX_HOST 255
-#define FS_PROTO_MAX_JSON 8192     /* metrics object, bytes */
-#define FS_PROTO_MAX_METRICS 64    /* scalars per metrics message */
-#define FS_PROTO_MAX_KEY 64        /* characters of a metric or checksum name */
+#define FS_PROTO_MAX_JSON 8192  /* metrics object, bytes */
+#define FS_PROTO_MAX_METRICS 64 /* scalars per metrics message */
+#define FS_PROTO_MAX_KEY 64     /* characters of a metric or checksum name */
 #define FS_PROTO_MAX_PATH 1024
-#define FS_PROTO_MAX_FILES 16      /* checksummed datasets per checkpoint */
-#define FS_PROTO_MAX_HEX 128       /* hex digits per checksum */
-#define FS_PROTO_MAX_TEXT 1024     /* goodbye text */
+#define FS_PROTO_MAX_FILES 16  /* checksummed datasets per checkpoint */
+#define FS_PROTO_MAX_HEX 128   /* hex digits per checksum */
+#define FS_PROTO_MAX_TEXT 1024 /* goodbye text */
 #define FS_PROTO_NO_RANK 0xffffffffu
 
 /* The message table: one row per message type, the only place a type is declared.
@@ -36,17 +36,17 @@
  * into the daemon's handler table (on_<name>), so a row without its codec or its handler
  * does not build. Adding a message: a row here, its body in fs_msg.u, its encode_/decode_
  * pair in protocol.c and its handler in coord_state.c (docs/protocol.md, "Adding a message"). */
-#define FS_MSG_LIST(X)                                                                                        \
-    X(1, register, REGISTER, RANK, FS_MF_RESUME_SEQ)                                                          \
-    X(2, heartbeat, HEARTBEAT, RANK, FS_MF_SESSION | FS_MF_ACKED)                                             \
-    X(3, metrics, METRICS, RANK, FS_MF_SESSION | FS_MF_ACKED | FS_MF_SEQUENCED)                               \
-    X(4, checkpoint, CHECKPOINT, RANK, FS_MF_SESSION | FS_MF_ACKED | FS_MF_SEQUENCED)                         \
-    X(5, preview, PREVIEW, RANK, FS_MF_SESSION | FS_MF_ACKED | FS_MF_SEQUENCED)                               \
-    X(6, goodbye, GOODBYE, RANK, FS_MF_SESSION | FS_MF_ACKED | FS_MF_SEQUENCED)                               \
-    X(7, status_req, STATUS_REQ, TOOL, 0)                                                                     \
-    X(32, welcome, WELCOME, DAEMON, 0)                                                                        \
-    X(33, ack, ACK, DAEMON, 0)                                                                                \
-    X(34, reregister, REREGISTER, DAEMON, 0)                                                                  \
+#define FS_MSG_LIST(X)                                                                                                 \
+    X(1, register, REGISTER, RANK, FS_MF_RESUME_SEQ)                                                                   \
+    X(2, heartbeat, HEARTBEAT, RANK, FS_MF_SESSION | FS_MF_ACKED)                                                      \
+    X(3, metrics, METRICS, RANK, FS_MF_SESSION | FS_MF_ACKED | FS_MF_SEQUENCED)                                        \
+    X(4, checkpoint, CHECKPOINT, RANK, FS_MF_SESSION | FS_MF_ACKED | FS_MF_SEQUENCED)                                  \
+    X(5, preview, PREVIEW, RANK, FS_MF_SESSION | FS_MF_ACKED | FS_MF_SEQUENCED)                                        \
+    X(6, goodbye, GOODBYE, RANK, FS_MF_SESSION | FS_MF_ACKED | FS_MF_SEQUENCED)                                        \
+    X(7, status_req, STATUS_REQ, TOOL, 0)                                                                              \
+    X(32, welcome, WELCOME, DAEMON, 0)                                                                                 \
+    X(33, ack, ACK, DAEMON, 0)                                                                                         \
+    X(34, reregister, REREGISTER, DAEMON, 0)                                                                           \
     X(35, status, STATUS, DAEMON, FS_MF_UNCAPPED)
 
 /* Flags of a row. The direction flags come from its FROM column. */
@@ -75,16 +75,16 @@ enum { FS_MSG_N_TYPES = 0 FS_MSG_LIST(FS_MSG_COUNT_) }; /* rows in the table */
 
 /* Each row, checked at build time: a type fits the header's byte; exactly one direction; a
  * sequenced (or acknowledged, or session) message comes from a rank; only a reply is uncapped. */
-#define FS_MSG_CHECK_(num, name, NAME, from, flags)                                                          \
-    _Static_assert((num) >= 1 && (num) <= 255, "message " #name ": type must fit the header's type byte");  \
-    _Static_assert(!((flags) & (FS_MF_FROM_RANK | FS_MF_FROM_TOOL | FS_MF_FROM_DAEMON)),                     \
-                   "message " #name ": the direction comes from the FROM column, not the flags");            \
-    _Static_assert(!((flags) & (FS_MF_SEQUENCED | FS_MF_SESSION | FS_MF_ACKED | FS_MF_RESUME_SEQ)) ||        \
-                       FS_MSG_FROM_FLAG(from) == FS_MF_FROM_RANK,                                            \
-                   "message " #name ": only a rank's messages are sequenced, acknowledged or in a session"); \
-    _Static_assert(!((flags) & FS_MF_SEQUENCED) || ((flags) & FS_MF_SESSION && (flags) & FS_MF_ACKED),       \
-                   "message " #name ": a sequenced message is in a session and acknowledged");               \
-    _Static_assert(!((flags) & FS_MF_UNCAPPED) || FS_MSG_FROM_FLAG(from) == FS_MF_FROM_DAEMON,               \
+#define FS_MSG_CHECK_(num, name, NAME, from, flags)                                                                    \
+    _Static_assert((num) >= 1 && (num) <= 255, "message " #name ": type must fit the header's type byte");             \
+    _Static_assert(!((flags) & (FS_MF_FROM_RANK | FS_MF_FROM_TOOL | FS_MF_FROM_DAEMON)),                               \
+                   "message " #name ": the direction comes from the FROM column, not the flags");                      \
+    _Static_assert(!((flags) & (FS_MF_SEQUENCED | FS_MF_SESSION | FS_MF_ACKED | FS_MF_RESUME_SEQ)) ||                  \
+                       FS_MSG_FROM_FLAG(from) == FS_MF_FROM_RANK,                                                      \
+                   "message " #name ": only a rank's messages are sequenced, acknowledged or in a session");           \
+    _Static_assert(!((flags)&FS_MF_SEQUENCED) || ((flags)&FS_MF_SESSION && (flags)&FS_MF_ACKED),                       \
+                   "message " #name ": a sequenced message is in a session and acknowledged");                         \
+    _Static_assert(!((flags)&FS_MF_UNCAPPED) || FS_MSG_FROM_FLAG(from) == FS_MF_FROM_DAEMON,                           \
                    "message " #name ": only a reply may exceed FS_PROTO_MAX_MSG");
 FS_MSG_LIST(FS_MSG_CHECK_)
 #undef FS_MSG_CHECK_
@@ -103,12 +103,12 @@ typedef struct fs_msg {
             char job_id[FS_PROTO_MAX_JOB + 1], host[FS_PROTO_MAX_HOST + 1];
         } reg;
         struct {
-            int64_t step;      /* -1 = not started */
-            uint64_t coll_seq; /* sequence number of the rank's last collective */
-            int32_t bucket;    /* all-reduce bucket of that collective, -1 = none */
+            int64_t step;       /* -1 = not started */
+            uint64_t coll_seq;  /* sequence number of the rank's last collective */
+            int32_t bucket;     /* all-reduce bucket of that collective, -1 = none */
             uint8_t coll_state; /* 0 idle, 1 inside it */
-            uint64_t t_ns;     /* sender's clock, echoed in the ACK (round-trip time) */
-            uint64_t dropped;  /* messages the rank's buffer lost so far */
+            uint64_t t_ns;      /* sender's clock, echoed in the ACK (round-trip time) */
+            uint64_t dropped;   /* messages the rank's buffer lost so far */
         } hb;
         struct {
             int64_t step;

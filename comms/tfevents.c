@@ -53,7 +53,8 @@ static int write_record(fs_tfevents *w, const pb *ev) {
     for (int i = 0; i < 8; i++) head[i] = (uint8_t)(n >> (8 * i));
     uint32_t hc = fs_tfevents_masked_crc(head, 8), dc = fs_tfevents_masked_crc(ev->p, ev->len);
     memcpy(head + 8, &hc, 4);
-    if (fwrite(head, 1, 12, w->f) != 12 || fwrite(ev->p, 1, ev->len, w->f) != ev->len || fwrite(&dc, 1, 4, w->f) != 4) return -1;
+    if (fwrite(head, 1, 12, w->f) != 12 || fwrite(ev->p, 1, ev->len, w->f) != ev->len || fwrite(&dc, 1, 4, w->f) != 4)
+        return -1;
     return 0;
 }
 
@@ -79,12 +80,14 @@ int fs_tfevents_open(fs_tfevents *w, const char *dir, fs_error *e) {
     free(ev.p);
     if (rc || fflush(w->f)) {
         fs_tfevents_close(w);
-        return fs_errorf(e, FS_EXIT_FAIL, "%s: cannot write the first event: %s\n  hint: check free space", w->path, strerror(errno));
+        return fs_errorf(e, FS_EXIT_FAIL, "%s: cannot write the first event: %s\n  hint: check free space", w->path,
+                         strerror(errno));
     }
     return 0;
 }
 
-int fs_tfevents_scalars(fs_tfevents *w, int64_t step, double wall_time, const char *const *tags, const float *vals, int n) {
+int fs_tfevents_scalars(fs_tfevents *w, int64_t step, double wall_time, const char *const *tags, const float *vals,
+                        int n) {
     pb ev = {0}, sum = {0}, val = {0};
     event_head(&ev, step, wall_time);
     for (int i = 0; i < n; i++) {
@@ -137,12 +140,16 @@ int fs_tfevents_read_record(FILE *f, uint8_t **data, size_t *len, char *why, siz
     for (int i = 0; i < 8; i++) n |= (uint64_t)head[i] << (8 * i);
     uint32_t hc;
     memcpy(&hc, head + 8, 4);
-    if (hc != fs_tfevents_masked_crc(head, 8)) return snprintf(why, whylen, "length CRC mismatch (length field %llu)", (unsigned long long)n), -1;
-    if (n > ((uint64_t)1 << 30)) return snprintf(why, whylen, "record length %llu exceeds 1 GiB", (unsigned long long)n), -1;
+    if (hc != fs_tfevents_masked_crc(head, 8))
+        return snprintf(why, whylen, "length CRC mismatch (length field %llu)", (unsigned long long)n), -1;
+    if (n > ((uint64_t)1 << 30))
+        return snprintf(why, whylen, "record length %llu exceeds 1 GiB", (unsigned long long)n), -1;
     uint8_t *d = fs_malloc(n + 1);
     uint32_t dc;
-    if (fread(d, 1, n, f) != n || fread(&dc, 1, 4, f) != 4) return free(d), snprintf(why, whylen, "record of %llu bytes cut off", (unsigned long long)n), -1;
-    if (dc != fs_tfevents_masked_crc(d, n)) return free(d), snprintf(why, whylen, "data CRC mismatch in a record of %llu bytes", (unsigned long long)n), -1;
+    if (fread(d, 1, n, f) != n || fread(&dc, 1, 4, f) != 4)
+        return free(d), snprintf(why, whylen, "record of %llu bytes cut off", (unsigned long long)n), -1;
+    if (dc != fs_tfevents_masked_crc(d, n))
+        return free(d), snprintf(why, whylen, "data CRC mismatch in a record of %llu bytes", (unsigned long long)n), -1;
     *data = d;
     *len = n;
     return 1;

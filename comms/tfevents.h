@@ -23,7 +23,8 @@ typedef struct fs_tfevents {
  * name, never appended to), and writes the file_version record. */
 int fs_tfevents_open(fs_tfevents *w, const char *dir, fs_error *e);
 /* One event at step with n scalar values (tags[i], vals[i]). */
-int fs_tfevents_scalars(fs_tfevents *w, int64_t step, double wall_time, const char *const *tags, const float *vals, int n);
+int fs_tfevents_scalars(fs_tfevents *w, int64_t step, double wall_time, const char *const *tags, const float *vals,
+                        int n);
 /* One event with a PNG image summary (height, width in pixels; colorspace 3 = RGB). */
 int fs_tfevents_image(fs_tfevents *w, int64_t step, double wall_time, const char *tag, int height, int width,
                       const void *png, size_t png_len);

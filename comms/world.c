@@ -134,8 +134,8 @@ _Noreturn void fs_world_abort(fs_world *w, int code) {
 
 /* ---------------------------------------------------------------- consistency checks */
 /* Every rank holds all[0..size); names the ranks whose value differs from rank 0's. */
-static int describe_mismatch(const fs_world *w, const uint64_t *all, const char *what, const char *hint,
-                             int code, fs_error *e) {
+static int describe_mismatch(const fs_world *w, const uint64_t *all, const char *what, const char *hint, int code,
+                             fs_error *e) {
     int *bad = fs_malloc(sizeof(int) * (size_t)w->size), nbad = 0;
     for (int r = 1; r < w->size; r++)
         if (all[r] != all[0]) bad[nbad++] = r;
@@ -150,7 +150,7 @@ static int describe_mismatch(const fs_world *w, const uint64_t *all, const char 
         used += (size_t)snprintf(vals + used, sizeof vals - used, ", rank %d: %016llx", bad[i],
                                  (unsigned long long)all[bad[i]]);
     fs_errorf(e, code, "%s differs between ranks: %s %s %s from rank 0 (%s)\n  hint: %s", what,
-                         nbad == 1 ? "rank" : "ranks", list, nbad == 1 ? "differs" : "differ", vals, hint);
+              nbad == 1 ? "rank" : "ranks", list, nbad == 1 ? "differs" : "differ", vals, hint);
     free(bad);
     return code;
 }
@@ -230,8 +230,9 @@ static int wait_collective(fs_world *w, MPI_Request *rq, const char *what, fs_er
 
 int fs_world_gather_doubles(fs_world *w, const double *mine, int n, double *all_on_root, fs_error *e) {
     if (w->rank == 0 && !all_on_root)
-        return fs_errorf(e, FS_EXIT_FAIL, "fs_world_gather_doubles: rank 0 passed no output buffer\n"
-                                          "  hint: rank 0 needs room for size * n doubles");
+        return fs_errorf(e, FS_EXIT_FAIL,
+                         "fs_world_gather_doubles: rank 0 passed no output buffer\n"
+                         "  hint: rank 0 needs room for size * n doubles");
     if (w->timeout_s > 0 && w->size > 1) {
         MPI_Request rq;
         FS_MPI_TRY(e, MPI_Igather(mine, n, MPI_DOUBLE, all_on_root, n, MPI_DOUBLE, 0, w->comm, &rq));
@@ -254,8 +255,10 @@ int fs_world_sum_doubles(fs_world *w, double *vals, int n, fs_error *e) {
 
 int fs_world_bcast(fs_world *w, void *buf, size_t bytes, int root, fs_error *e) {
     if (root < 0 || root >= w->size)
-        return fs_errorf(e, FS_EXIT_FAIL, "fs_world_bcast: root %d is not a rank of this world (size %d)\n"
-                                          "  hint: pass a root in [0, size)", root, w->size);
+        return fs_errorf(e, FS_EXIT_FAIL,
+                         "fs_world_bcast: root %d is not a rank of this world (size %d)\n"
+                         "  hint: pass a root in [0, size)",
+                         root, w->size);
     if (w->size == 1) return 0;
     for (size_t off = 0; off < bytes; off += BCAST_CHUNK) {
         int count = (int)FS_MIN(BCAST_CHUNK, bytes - off);
@@ -388,8 +391,7 @@ static int root_barrier(fs_world *w, int tag, double timeout_s, const char *what
 }
 
 /* Other ranks: what rank 0's verdict [nmissing, missing...] means for this rank. */
-static int member_verdict(const fs_world *w, const int *verdict, double timeout_s, const char *what,
-                          fs_error *e) {
+static int member_verdict(const fs_world *w, const int *verdict, double timeout_s, const char *what, fs_error *e) {
     int nmiss = verdict[0];
     if (nmiss <= 0) return 0;
     char list[256];
@@ -420,15 +422,13 @@ static int member_barrier(fs_world *w, int tag, double timeout_s, const char *wh
     if (sreq != MPI_REQUEST_NULL && (MPI_Test(&sreq, &sent, MPI_STATUS_IGNORE) != MPI_SUCCESS || !sent))
         MPI_Request_free(&sreq);
     if (rreq != MPI_REQUEST_NULL && MPI_Cancel(&rreq) == MPI_SUCCESS) MPI_Wait(&rreq, MPI_STATUS_IGNORE);
-    if (pending == 0)
-        rc = member_verdict(w, verdict, timeout_s, what, e);
+    if (pending == 0) rc = member_verdict(w, verdict, timeout_s, what, e);
     else if (pending > 0)
         rc = fs_errorf(e, FS_EXIT_FAIL,
                        "%s: rank 0 did not answer within %.1f s (it is hung, dead, or still waiting for "
                        "another rank)\n  hint: look at rank 0's last messages",
                        what, wait_s);
-    else
-        rc = FS_EXIT_FAIL;
+    else rc = FS_EXIT_FAIL;
     free(verdict);
     return rc;
 }

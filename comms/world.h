@@ -67,11 +67,10 @@ int fs_world_hosts(fs_world *w, char *out, size_t outlen, fs_error *e);
 void fs_world_format_ranks(const int *ranks, int n, char *out, size_t outlen);
 /* Fills e from an MPI return code: the call, file:line, MPI's error string and a hint. */
 int fs_mpi_error(fs_error *e, int rc, const char *call, const char *file, int line);
-#define FS_MPI_TRY(e, call)                                                   \
-    do {                                                                      \
-        int fs_mpi_rc_ = (call);                                              \
-        if (fs_mpi_rc_ != MPI_SUCCESS)                                        \
-            return fs_mpi_error((e), fs_mpi_rc_, #call, __FILE__, __LINE__);  \
+#define FS_MPI_TRY(e, call)                                                                                            \
+    do {                                                                                                               \
+        int fs_mpi_rc_ = (call);                                                                                       \
+        if (fs_mpi_rc_ != MPI_SUCCESS) return fs_mpi_error((e), fs_mpi_rc_, #call, __FILE__, __LINE__);                \
     } while (0)
 
 #endif

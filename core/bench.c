@@ -97,7 +97,8 @@ static void flush_header(fs_bench *b) {
 static int fact_key(fs_bench *b, const char *key, char ***buf, size_t **len) {
     static const char *const own[] = {"kind", "bench", "table", "version", "commit", "command", "notes", "wrong"};
     for (size_t i = 0; i < FS_ARRAY_LEN(own); i++)
-        if (!strcmp(key, own[i])) fs_die(FS_EXIT_FAIL, "bench %s: fact '%s' takes a key the harness uses", b->name, key);
+        if (!strcmp(key, own[i]))
+            fs_die(FS_EXIT_FAIL, "bench %s: fact '%s' takes a key the harness uses", b->name, key);
     if (b->quiet) return 0;
     start_header(b);
     *buf = b->phase == PHASE_HEADER ? &b->hdr : &b->sum;

@@ -44,11 +44,14 @@ typedef struct fs_bench_col {
 
 /* Column table rows: a string, an integer, a number (decimals in the table and in JSON),
  * a fraction shown as a percentage in the table. head and unit may be NULL. */
-#define FS_COL_S(k, h, u, w) {.key = k, .head = h, .unit = u, .width = w, .type = FS_COL_STR}
-#define FS_COL_I(k, h, u, w) {.key = k, .head = h, .unit = u, .width = w, .type = FS_COL_INT}
-#define FS_COL_N(k, h, u, w, p, jp) {.key = k, .head = h, .unit = u, .width = w, .type = FS_COL_NUM, .prec = p, .jprec = jp}
-#define FS_COL_P(k, h, w, p, jp) \
-    {.key = k, .head = h, .unit = "%", .width = w, .type = FS_COL_NUM, .prec = p, .jprec = jp, .pct = 1}
+#define FS_COL_S(k, h, u, w)                                                                                           \
+    { .key = k, .head = h, .unit = u, .width = w, .type = FS_COL_STR }
+#define FS_COL_I(k, h, u, w)                                                                                           \
+    { .key = k, .head = h, .unit = u, .width = w, .type = FS_COL_INT }
+#define FS_COL_N(k, h, u, w, p, jp)                                                                                    \
+    { .key = k, .head = h, .unit = u, .width = w, .type = FS_COL_NUM, .prec = p, .jprec = jp }
+#define FS_COL_P(k, h, w, p, jp)                                                                                       \
+    { .key = k, .head = h, .unit = "%", .width = w, .type = FS_COL_NUM, .prec = p, .jprec = jp, .pct = 1 }
 
 /* One cell; build it with FS_INT / FS_NUM / FS_STR / FS_NONE (printed "-" and null). */
 typedef struct fs_bench_val {
@@ -64,13 +67,13 @@ typedef struct fs_bench_val {
 #define FS_NONE ((fs_bench_val){.set = 0})
 
 typedef struct fs_bench {
-    const char *name;  /* "kernels" */
-    int json;          /* JSON lines instead of the table */
-    int quiet;         /* 1: print nothing (ranks other than 0) */
-    long long wrong;   /* results found wrong; fs_bench_end turns it into the exit status */
-    char *command;     /* "faceswarm bench NAME ARGS..." */
-    int phase;         /* 0 header, 1 rows, 2 done */
-    char *hdr;         /* JSON mode: header facts, buffered until the first table */
+    const char *name; /* "kernels" */
+    int json;         /* JSON lines instead of the table */
+    int quiet;        /* 1: print nothing (ranks other than 0) */
+    long long wrong;  /* results found wrong; fs_bench_end turns it into the exit status */
+    char *command;    /* "faceswarm bench NAME ARGS..." */
+    int phase;        /* 0 header, 1 rows, 2 done */
+    char *hdr;        /* JSON mode: header facts, buffered until the first table */
     size_t hdr_len;
     char *notes, *sum; /* JSON mode: header notes; summary facts */
     size_t notes_len, sum_len;

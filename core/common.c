@@ -81,8 +81,10 @@ int fs_log_init_from_env(void) {
     if (!env || !env[0]) return 0;
     int lvl = fs_log_parse_level(env);
     if (lvl < 0) {
-        fprintf(stderr, "error: FACESWARM_LOG='%s': unknown log level; expected debug, info, warning or error\n"
-                        "  hint: FACESWARM_LOG=debug also prints the source location of errors\n", env);
+        fprintf(stderr,
+                "error: FACESWARM_LOG='%s': unknown log level; expected debug, info, warning or error\n"
+                "  hint: FACESWARM_LOG=debug also prints the source location of errors\n",
+                env);
         return -1;
     }
     g_level = (fs_log_level)lvl;
@@ -157,7 +159,8 @@ void fs_die_at(const char *file, int line, int code, const char *fmt, ...) {
 static _Noreturn void oom(size_t n, const char *file, int line) {
     fs_die_at(file, line, FS_EXIT_FAIL,
               "out of memory allocating %zu bytes\n  hint: reduce train.batch_per_identity "
-              "or the model size, or run on a node with more memory", n);
+              "or the model size, or run on a node with more memory",
+              n);
 }
 void *fs_malloc_at(size_t n, const char *file, int line) {
     void *p = malloc(n ? n : 1);
@@ -188,17 +191,15 @@ char *fs_strdup(const char *s) {
 
 FILE *fs_fopen(const char *path, const char *mode, fs_error *e) {
     if (mode[0] == 'r' && fs_is_dir(path)) {
-        fs_errorf(e, FS_EXIT_BADINPUT, "%s: is a directory, expected a file\n  hint: name a file inside it",
-                  path);
+        fs_errorf(e, FS_EXIT_BADINPUT, "%s: is a directory, expected a file\n  hint: name a file inside it", path);
         return NULL;
     }
     FILE *f = fopen(path, mode);
     if (!f) {
         int err = errno;
         fs_errorf(e, err == ENOENT || err == EACCES ? FS_EXIT_BADINPUT : FS_EXIT_FAIL,
-                  "%s: cannot open for %s: %s\n  hint: %s", path, mode[0] == 'r' ? "reading" : "writing",
-                  strerror(err),
-                  err == ENOENT ? "check the path (relative paths are taken from the current directory)"
+                  "%s: cannot open for %s: %s\n  hint: %s", path, mode[0] == 'r' ? "reading" : "writing", strerror(err),
+                  err == ENOENT   ? "check the path (relative paths are taken from the current directory)"
                   : err == EACCES ? "check the file's permissions"
                                   : "check the disk and the path");
     }
@@ -262,19 +263,23 @@ int fs_check_out_file(const char *opt, const char *path, fs_error *e) {
     else if (slash == dir) dir[1] = 0;
     else *slash = 0;
     if (fs_is_dir(path))
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s %s is a directory; expected a file name\n"
-                                              "  hint: name a file inside it, e.g. %s/out.h5", opt, path, path);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s %s is a directory; expected a file name\n"
+                         "  hint: name a file inside it, e.g. %s/out.h5",
+                         opt, path, path);
     if (!fs_is_dir(dir))
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s %s: the directory %s does not exist\n"
-                                              "  hint: mkdir -p %s, or choose another location", opt, path, dir, dir);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s %s: the directory %s does not exist\n"
+                         "  hint: mkdir -p %s, or choose another location",
+                         opt, path, dir, dir);
     /* access(W_OK) says yes to root everywhere (even /proc): only creating a file tells. */
     char probe[4096 + 64];
     snprintf(probe, sizeof probe, "%s/.faceswarm-probe.%ld", dir, (long)getpid());
     int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0600);
     if (fd < 0) {
         int err = errno;
-        return fs_errorf(e, path_errno_code(err), "%s %s: cannot create a file in %s: %s\n  hint: %s", opt, path,
-                         dir, strerror(err), path_errno_hint(err));
+        return fs_errorf(e, path_errno_code(err), "%s %s: cannot create a file in %s: %s\n  hint: %s", opt, path, dir,
+                         strerror(err), path_errno_hint(err));
     }
     close(fd);
     unlink(probe);
@@ -291,16 +296,22 @@ int fs_mkdir_p(const char *dir, fs_error *e) {
             *p = 0;
             if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
                 int err = errno;
-                return fs_errorf(e, path_errno_code(err), "%s: cannot create directory %s: %s\n"
-                                 "  hint: %s", dir, buf, strerror(err), path_errno_hint(err));
+                return fs_errorf(e, path_errno_code(err),
+                                 "%s: cannot create directory %s: %s\n"
+                                 "  hint: %s",
+                                 dir, buf, strerror(err), path_errno_hint(err));
             }
             if (!fs_is_dir(buf) && !strcmp(buf, dir))
-                return fs_errorf(e, FS_EXIT_BADINPUT, "%s: exists and is not a directory; expected a directory "
+                return fs_errorf(e, FS_EXIT_BADINPUT,
+                                 "%s: exists and is not a directory; expected a directory "
                                  "(it is created when missing)\n  hint: move that file away or name another "
-                                 "directory", dir);
+                                 "directory",
+                                 dir);
             if (!fs_is_dir(buf))
-                return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s exists and is not a directory\n"
-                                 "  hint: choose another path, or move %s away", dir, buf, buf);
+                return fs_errorf(e, FS_EXIT_BADINPUT,
+                                 "%s: %s exists and is not a directory\n"
+                                 "  hint: choose another path, or move %s away",
+                                 dir, buf, buf);
             *p = c;
             if (c == 0) break;
         }
@@ -387,8 +398,7 @@ int fs_write_file_atomic(const char *path, const void *data, size_t len, fs_erro
     if (fclose(f) != 0) bad = 1;
     if (bad) {
         unlink(tmp);
-        return fs_errorf(e, FS_EXIT_FAIL, "%s: write failed (%s)\n  hint: check free disk space", tmp,
-                         strerror(errno));
+        return fs_errorf(e, FS_EXIT_FAIL, "%s: write failed (%s)\n  hint: check free disk space", tmp, strerror(errno));
     }
     return fs_commit_file(tmp, path, e);
 }
@@ -436,9 +446,11 @@ int fs_data_file(const char *rel, char *out, size_t n, fs_error *e) {
     if (env && env[0]) {
         int w = snprintf(out, n, "%s/%s", env, rel);
         if (w > 0 && (size_t)w < n && fs_exists(out)) return 0;
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s is not under FACESWARM_DATA_DIR=%s\n"
-                                              "  hint: point FACESWARM_DATA_DIR at an installed share/faceswarm "
-                                              "or at the source tree, or unset it", rel, env);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s is not under FACESWARM_DATA_DIR=%s\n"
+                         "  hint: point FACESWARM_DATA_DIR at an installed share/faceswarm "
+                         "or at the source tree, or unset it",
+                         rel, env);
     }
     char bindir[DATA_PATH_LEN], places[2][DATA_PATH_LEN + 64];
     snprintf(bindir, sizeof bindir, "%s", fs_self_exe());
@@ -454,8 +466,10 @@ int fs_data_file(const char *rel, char *out, size_t n, fs_error *e) {
         free(real);
         return 0;
     }
-    return fs_errorf(e, FS_EXIT_BADINPUT, "%s was found neither where it is installed (%s/) nor in the source "
-                                          "tree this binary was built from (%s/)\n"
-                                          "  hint: cmake --install BUILD_DIR, or set FACESWARM_DATA_DIR to a "
-                                          "directory holding %s", rel, places[0], places[1][0] ? places[1] : "?", rel);
+    return fs_errorf(e, FS_EXIT_BADINPUT,
+                     "%s was found neither where it is installed (%s/) nor in the source "
+                     "tree this binary was built from (%s/)\n"
+                     "  hint: cmake --install BUILD_DIR, or set FACESWARM_DATA_DIR to a "
+                     "directory holding %s",
+                     rel, places[0], places[1][0] ? places[1] : "?", rel);
 }

@@ -76,7 +76,8 @@ static void skip_ws(jp *p) {
     while (p->pos < p->len && strchr(" \t\r\n", p->s[p->pos]) && p->s[p->pos]) p->pos++;
 }
 static int jfail(jp *p, const char *what) {
-    snprintf(p->why, p->whylen, "metrics JSON at byte %zu: %s (expected a flat object like {\"loss\": 0.12})", p->pos, what);
+    snprintf(p->why, p->whylen, "metrics JSON at byte %zu: %s (expected a flat object like {\"loss\": 0.12})", p->pos,
+             what);
     return -1;
 }
 static int expect(jp *p, char c) {
@@ -86,7 +87,8 @@ static int expect(jp *p, char c) {
     return 0;
 }
 static int key_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '/' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+           c == '/' || c == '-';
 }
 static int parse_key(jp *p, char *out) {
     if (expect(p, '"')) return jfail(p, "expected a quoted key");
@@ -104,7 +106,8 @@ static int parse_number(jp *p, double *v) {
     skip_ws(p);
     char tmp[64];
     size_t n = 0;
-    while (p->pos < p->len && strchr("0123456789+-.eE", p->s[p->pos]) && p->s[p->pos] && n < sizeof tmp - 1) tmp[n++] = p->s[p->pos++];
+    while (p->pos < p->len && strchr("0123456789+-.eE", p->s[p->pos]) && p->s[p->pos] && n < sizeof tmp - 1)
+        tmp[n++] = p->s[p->pos++];
     tmp[n] = 0;
     char *end;
     *v = n ? strtod(tmp, &end) : 0;
@@ -112,7 +115,8 @@ static int parse_number(jp *p, double *v) {
     return 0;
 }
 
-int fs_json_flat_parse(const char *s, size_t len, char (*keys)[65], double *vals, int max, int *n, char *why, size_t whylen) {
+int fs_json_flat_parse(const char *s, size_t len, char (*keys)[65], double *vals, int max, int *n, char *why,
+                       size_t whylen) {
     jp p = {s, len, 0, why, whylen};
     *n = 0;
     if (expect(&p, '{')) return jfail(&p, "expected '{'");
@@ -173,7 +177,8 @@ int fs_json_get_str(const char *line, const char *key, char *out, size_t cap) {
         if (ch == '\\') {
             ch = *++at;
             if (ch == 'n') ch = '\n';
-            else if (ch != '"' && ch != '\\' && ch != '/') return -1; /* the coordinator writes only these escapes in what it reads back */
+            else if (ch != '"' && ch != '\\' && ch != '/')
+                return -1; /* the coordinator writes only these escapes in what it reads back */
         }
         if (n + 1 >= cap) return -1;
         out[n++] = ch;
@@ -200,7 +205,12 @@ void fs_text_escape(const char *in, char *out, size_t cap) {
     if (cap) out[n] = 0;
 }
 
-static int hex_digit(char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1; }
+static int hex_digit(char c) {
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
 
 void fs_text_unescape(const char *in, char *out, size_t cap) {
     size_t n = 0;

@@ -22,13 +22,13 @@ void fs_jbuf_free(fs_jbuf *b);
 
 /* Parses a flat JSON object whose values are all finite numbers and whose keys match
  * [A-Za-z0-9_./-]{1,key_max}. Returns 0, or -1 with the offset and reason in why. */
-int fs_json_flat_parse(const char *s, size_t len, char (*keys)[65], double *vals, int max, int *n,
-                       char *why, size_t whylen);
+int fs_json_flat_parse(const char *s, size_t len, char (*keys)[65], double *vals, int max, int *n, char *why,
+                       size_t whylen);
 
 /* Field lookup in a line written by the coordinator ("key":value, first occurrence).
  * Return 0 when found and well-formed. */
 int fs_json_get_i64(const char *line, const char *key, int64_t *v);
-int fs_json_get_u64_hex(const char *line, const char *key, uint64_t *v); /* "key":"hex" */
+int fs_json_get_u64_hex(const char *line, const char *key, uint64_t *v);       /* "key":"hex" */
 int fs_json_get_str(const char *line, const char *key, char *out, size_t cap); /* simple escapes */
 
 /* Text with lines for a protocol string (printable ASCII only): backslash -> \\, newline ->

@@ -9,8 +9,9 @@
 
 /* ---------------------------------------------------------------- command-line numbers */
 static int bad_number(const char *opt, const char *text, const char *kind, double lo, double hi, fs_error *e) {
-    return fs_errorf(e, FS_EXIT_BADINPUT, "%s '%s' is not %s from %.15g to %.15g\n"
-                                          "  hint: write it in digits, e.g. %s %.15g",
+    return fs_errorf(e, FS_EXIT_BADINPUT,
+                     "%s '%s' is not %s from %.15g to %.15g\n"
+                     "  hint: write it in digits, e.g. %s %.15g",
                      opt, text, kind, lo, hi, opt, lo > 1 ? lo : (hi < 1 ? hi : 1));
 }
 

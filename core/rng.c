@@ -11,9 +11,7 @@ uint64_t fs_mix64(uint64_t x) {
     x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
     return x ^ (x >> 31);
 }
-uint64_t fs_hash3(uint64_t a, uint64_t b, uint64_t c) {
-    return fs_mix64(fs_mix64(fs_mix64(a) ^ b) ^ c);
-}
+uint64_t fs_hash3(uint64_t a, uint64_t b, uint64_t c) { return fs_mix64(fs_mix64(fs_mix64(a) ^ b) ^ c); }
 void fs_rng_init(fs_rng *r, uint64_t seed, uint64_t a, uint64_t b) {
     uint64_t x = fs_hash3(seed, a, b);
     for (int i = 0; i < 4; i++) r->s[i] = x = fs_mix64(x + (uint64_t)i);

@@ -13,8 +13,10 @@
  * through item): malloc'd, or NULL with e set. */
 static void *read_rows(hid_t f, const char *path, const char *name, hid_t type, size_t item, long n, fs_error *e) {
     if (!H5Lexists(f, name, H5P_DEFAULT)) {
-        fs_errorf(e, FS_EXIT_BADINPUT, "%s: has no %s, so it holds no alignments\n  hint: --alignments takes a "
-                  "file written by faceswarm extract (data import and data synth do not record frames)", path, name);
+        fs_errorf(e, FS_EXIT_BADINPUT,
+                  "%s: has no %s, so it holds no alignments\n  hint: --alignments takes a "
+                  "file written by faceswarm extract (data import and data synth do not record frames)",
+                  path, name);
         return NULL;
     }
     hid_t d = H5Dopen2(f, name, H5P_DEFAULT), sp = d >= 0 ? H5Dget_space(d) : -1;
@@ -25,13 +27,14 @@ static void *read_rows(hid_t f, const char *path, const char *name, hid_t type, 
     for (int i = 1; i < rank; i++) row *= dims[i];
     void *buf = NULL;
     if (rank < 1 || rank > 4 || (long)dims[0] != n || row * H5Tget_size(type) != item)
-        fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s has %lld rows of %zu values; expected %ld rows of %zu (one per face)\n"
-                  "  hint: the file is damaged; extract it again", path, name, (long long)dims[0], row, n,
-                  item / H5Tget_size(type));
+        fs_errorf(e, FS_EXIT_BADINPUT,
+                  "%s: %s has %lld rows of %zu values; expected %ld rows of %zu (one per face)\n"
+                  "  hint: the file is damaged; extract it again",
+                  path, name, (long long)dims[0], row, n, item / H5Tget_size(type));
     else {
         buf = fs_malloc(item * (size_t)(n ? n : 1));
-        if (H5_CHECK(H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf), e, FS_EXIT_BADINPUT, "%s: reading %s",
-                     path, name))
+        if (H5_CHECK(H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf), e, FS_EXIT_BADINPUT, "%s: reading %s", path,
+                     name))
             free(buf), buf = NULL;
     }
     if (sp >= 0) H5Sclose(sp);
@@ -59,21 +62,26 @@ static int find_source(const char *path, char **src, long n, const char *video, 
     char list[1024] = "";
     for (long i = 0; i < n && strlen(list) < 900; i++)
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", src[i]);
-    return fs_errorf(e, FS_EXIT_BADINPUT, "%s: no alignments for %s: %s; its sources are: %s\n  hint: give the "
+    return fs_errorf(e, FS_EXIT_BADINPUT,
+                     "%s: no alignments for %s: %s; its sources are: %s\n  hint: give the "
                      "video the file was extracted from, or leave --alignments out to detect the faces again",
-                     path, video, same ? "several sources have that file name" : "no source of that name", list), -1;
+                     path, video, same ? "several sources have that file name" : "no source of that name", list),
+           -1;
 }
 
 static int read_sources(hid_t f, const char *path, const char *video, fs_alignments *a, int *which, fs_error *e) {
     if (!H5Lexists(f, "/sources", H5P_DEFAULT))
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: has no /sources, so it holds no alignments\n  hint: --alignments "
-                         "takes a file written by faceswarm extract", path);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: has no /sources, so it holds no alignments\n  hint: --alignments "
+                         "takes a file written by faceswarm extract",
+                         path);
     hid_t d = H5Dopen2(f, "/sources", H5P_DEFAULT), sp = H5Dget_space(d), t = H5Tcopy(H5T_C_S1);
     H5Tset_size(t, H5T_VARIABLE);
     hsize_t n = 0;
     H5Sget_simple_extent_dims(sp, &n, NULL);
     char **src = fs_calloc(n ? n : 1, sizeof *src);
-    int rc = H5_CHECK(H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, src), e, FS_EXIT_BADINPUT, "%s: reading /sources", path);
+    int rc =
+        H5_CHECK(H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, src), e, FS_EXIT_BADINPUT, "%s: reading /sources", path);
     if (!rc) {
         if ((*which = find_source(path, src, (long)n, video, e)) < 0) rc = FS_EXIT_BADINPUT;
         else snprintf(a->source, sizeof a->source, "%s", src[*which]);
@@ -99,9 +107,10 @@ static int read_records(hid_t f, const char *path, int which, long n, fs_alignme
         if (src[i] != which) continue;
         fs_align_rec *r = &a->rec[a->n];
         if (a->n > 0 && (idx[i] < r[-1].frame || (idx[i] == r[-1].frame && face[i] <= r[-1].face)))
-            rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: /frames is not in frame order at face %ld (frame %lld after %lld)"
-                           "\n  hint: the file is damaged; extract it again", path, i, (long long)idx[i],
-                           (long long)r[-1].frame);
+            rc = fs_errorf(e, FS_EXIT_BADINPUT,
+                           "%s: /frames is not in frame order at face %ld (frame %lld after %lld)"
+                           "\n  hint: the file is damaged; extract it again",
+                           path, i, (long long)idx[i], (long long)r[-1].frame);
         r->frame = idx[i], r->face = face[i];
         memcpy(r->matrix, mat + 6 * i, sizeof r->matrix);
         memcpy(r->lm, lm + (size_t)FS_ALIGN_POINTS * 2 * i, sizeof r->lm);
@@ -121,8 +130,10 @@ int fs_alignments_read(const char *path, const char *video, const char *identity
     snprintf(a->identity, sizeof a->identity, "%s", fs_faces_attr(ff, "identity"));
     long n = fs_faces_count(ff);
     if (identity && strcmp(a->identity, identity))
-        rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: faces of identity '%s', but %s is '%s'\n  hint: the alignments "
-                       "are the extract file of the person in the video", path, a->identity, opt, identity);
+        rc = fs_errorf(e, FS_EXIT_BADINPUT,
+                       "%s: faces of identity '%s', but %s is '%s'\n  hint: the alignments "
+                       "are the extract file of the person in the video",
+                       path, a->identity, opt, identity);
     if (!rc) rc = fs_faces_check_extras(ff, e); /* the sealed /frames and /sources match their checksums */
     fs_faces_close(ff);
     if (rc) return rc;

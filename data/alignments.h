@@ -14,17 +14,17 @@
 #include "core/limits.h" /* FS_PATH_LEN */
 
 typedef struct fs_align_rec {
-    int64_t frame;                 /* frame index in the source */
-    int face;                      /* 0 = the largest face of its frame */
-    double matrix[2][3];           /* frame-to-face */
-    float lm[FS_ALIGN_POINTS][2];  /* landmarks in face coordinates (px of an S px face) */
+    int64_t frame;                /* frame index in the source */
+    int face;                     /* 0 = the largest face of its frame */
+    double matrix[2][3];          /* frame-to-face */
+    float lm[FS_ALIGN_POINTS][2]; /* landmarks in face coordinates (px of an S px face) */
 } fs_align_rec;
 
 typedef struct fs_alignments {
-    int size;           /* S: the face size the matrices map onto (px) */
-    char source[FS_PATH_LEN]; /* the source's path as /sources records it */
+    int size;                   /* S: the face size the matrices map onto (px) */
+    char source[FS_PATH_LEN];   /* the source's path as /sources records it */
     char identity[FS_NAME_LEN]; /* the file's identity attribute (whose faces these are) */
-    fs_align_rec *rec;  /* [n], by frame, then face */
+    fs_align_rec *rec;          /* [n], by frame, then face */
     long n;
 } fs_alignments;
 

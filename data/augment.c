@@ -116,8 +116,6 @@ void fs_augment_planes(const fs_augment_opts *o, fs_rng *r, fs_augment_work *w, 
     for (int k = 0; k < n_planes; k++)
         if (src_planes[k] && dst_planes[k]) apply_transform(&t, w->S, 1, src_planes[k], dst_planes[k]);
     if (!input) return;
-    if (o->warp)
-        random_warp(r, w, target, input);
-    else
-        memcpy(input, target, (size_t)w->S * w->S * 3);
+    if (o->warp) random_warp(r, w, target, input);
+    else memcpy(input, target, (size_t)w->S * w->S * 3);
 }

@@ -30,9 +30,12 @@ typedef struct bench {
 } bench;
 
 static int parse(bench *B, int argc, char **argv) {
-    static const struct option opts[] = {{"frames", required_argument, 0, 'n'}, {"size", required_argument, 0, 's'},
-                                         {"min-face", required_argument, 0, 'm'}, {"every", required_argument, 0, 'e'},
-                                         {"json", no_argument, 0, 'j'},          {"help", no_argument, 0, 'h'},
+    static const struct option opts[] = {{"frames", required_argument, 0, 'n'},
+                                         {"size", required_argument, 0, 's'},
+                                         {"min-face", required_argument, 0, 'm'},
+                                         {"every", required_argument, 0, 'e'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     int c, rc = 0;
     fs_error e = {0};
@@ -45,7 +48,9 @@ static int parse(bench *B, int argc, char **argv) {
         case 'e': rc = fs_parse_int("--every", optarg, 1, 1000000, &B->o.every, &e); break;
         case 'j': B->json = 1; break;
         case 'h': fputs(HELP, stdout); return -1;
-        default: fprintf(stderr, "error: bench extract: unknown option\n  hint: faceswarm bench extract --help\n"); return 2;
+        default:
+            fprintf(stderr, "error: bench extract: unknown option\n  hint: faceswarm bench extract --help\n");
+            return 2;
         }
     }
     if (rc) {
@@ -141,9 +146,15 @@ static int run(fs_bench *H, bench *B, fs_error *e) {
 }
 
 int bench_extract(int argc, char **argv) {
-    bench B = {.o = {.identity = "bench", .consent = "bench extract", .source = "bench extract",
-                     .size = FS_EXTRACT_SIZE_DEFAULT, .every = 1, .min_face = FS_EXTRACT_MIN_FACE_DEFAULT,
-                     .coverage = FS_ALIGN_COVERAGE_DEFAULT, .landmarks = FS_DLIB_LANDMARKS, .chunk = 64}};
+    bench B = {.o = {.identity = "bench",
+                     .consent = "bench extract",
+                     .source = "bench extract",
+                     .size = FS_EXTRACT_SIZE_DEFAULT,
+                     .every = 1,
+                     .min_face = FS_EXTRACT_MIN_FACE_DEFAULT,
+                     .coverage = FS_ALIGN_COVERAGE_DEFAULT,
+                     .landmarks = FS_DLIB_LANDMARKS,
+                     .chunk = 64}};
     fs_bench H;
     fs_bench_init(&H, "extract", argc, argv); /* before getopt permutes argv */
     int rc = parse(&B, argc, argv);
@@ -158,9 +169,10 @@ int bench_extract(int argc, char **argv) {
     B.o.out = B.out;
     fs_error e = {0};
     if (B.o.chunk < 1 || B.o.size < 16 || B.o.size > 1024 || B.o.every < 1 || B.o.min_face < 40)
-        rc = fs_errorf(&e, FS_EXIT_BADINPUT, "bench extract: --frames %d, --size %d, --every %d, --min-face %d; "
-                       "expected >= 1, 16..1024, >= 1, >= 40\n  hint: faceswarm bench extract --help", B.o.chunk,
-                       B.o.size, B.o.every, B.o.min_face);
+        rc = fs_errorf(&e, FS_EXIT_BADINPUT,
+                       "bench extract: --frames %d, --size %d, --every %d, --min-face %d; "
+                       "expected >= 1, 16..1024, >= 1, >= 40\n  hint: faceswarm bench extract --help",
+                       B.o.chunk, B.o.size, B.o.every, B.o.min_face);
     if (rc == 0) rc = run(&H, &B, &e);
     rmdir(B.dir);
     if (rc && e.msg[0]) fprintf(stderr, "error: %s\n", e.msg);

@@ -16,11 +16,11 @@
 #include "data/cli.h"
 #include "data/wm_video.h"
 
-#define RATE_MIN 0.99   /* detection rate on marked images, every transformation */
-#define FP_MAX 0.001    /* false positives per unmarked image, over all rows */
-#define PSNR_MIN 40.0   /* dB, every marked image */
+#define RATE_MIN 0.99 /* detection rate on marked images, every transformation */
+#define FP_MAX 0.001  /* false positives per unmarked image, over all rows */
+#define PSNR_MIN 40.0 /* dB, every marked image */
 #define MAX_PHOTOS 8
-#define FRAME_MIN 256   /* H.264's target holds for frames; smaller faces are measured, not held to it */
+#define FRAME_MIN 256 /* H.264's target holds for frames; smaller faces are measured, not held to it */
 #define MAX_SIZES 8
 
 /* h264gop: the row's images are the frames of one video (a pan, one payload, as convert marks
@@ -141,8 +141,7 @@ static void detect_all(const uint8_t *img, int n, size_t slot, dims now, const u
             R->detected += res.found && res.payload == want[i];
             R->wrong_payload += res.found && res.payload != want[i];
             R->corr_sum += res.correlation;
-        } else
-            R->false_pos += res.found;
+        } else R->false_pos += res.found;
     }
 }
 
@@ -168,9 +167,9 @@ static void batch_make(batch *K, const media *M, dims d, int n, int video) {
     for (int i = 0; i < n; i++) {
         if (video)
             for (int y = 0; y < d.h; y++)
-                memcpy(K->plain + i * one + (size_t)y * d.w * 3, canvas + ((size_t)y * (d.w + n) + i) * 3, (size_t)d.w * 3);
-        else
-            draw(M, i, d.w, d.h, K->plain + i * one);
+                memcpy(K->plain + i * one + (size_t)y * d.w * 3, canvas + ((size_t)y * (d.w + n) + i) * 3,
+                       (size_t)d.w * 3);
+        else draw(M, i, d.w, d.h, K->plain + i * one);
         memcpy(K->marked + i * one, K->plain + i * one, one);
         K->want[i] = fs_wm_payload(fs_mix64((uint64_t)((video ? 0 : i) * 977 + d.w * 31 + d.h)));
         fs_wm_embed(K->marked + i * one, d.w, d.w, d.h, K->want[i], NULL);
@@ -197,8 +196,7 @@ static void detect_clips(const uint8_t *img, int n, size_t slot, dims now, uint6
             R->clips++;
             R->clips_found += r.found && r.payload == want;
             R->wrong_payload += r.found && r.payload != want;
-        } else
-            R->false_pos += r.found, R->unmarked++;
+        } else R->false_pos += r.found, R->unmarked++;
     }
 }
 
@@ -256,9 +254,8 @@ static void print_row(fs_bench *H, const media *M, dims d, transform t, const ro
                                      FS_INT(R->marked), FS_INT(R->detected), FS_NUM(rate),
                                      clips ? FS_INT(R->clips) : FS_NONE,
                                      clips ? FS_NUM((double)R->clips_found / FS_MAX(1, R->clips)) : FS_NONE,
-                                     FS_INT(R->wrong_payload),
-                                     FS_INT(R->unmarked), FS_INT(R->false_pos), FS_NUM(R->psnr_min), FS_NUM(psnr),
-                                     FS_NUM(corr), FS_STR(verdict)});
+                                     FS_INT(R->wrong_payload), FS_INT(R->unmarked), FS_INT(R->false_pos),
+                                     FS_NUM(R->psnr_min), FS_NUM(psnr), FS_NUM(corr), FS_STR(verdict)});
 }
 
 static void print_header(fs_bench *H, const bench *B) {
@@ -276,11 +273,13 @@ static void print_header(fs_bench *H, const bench *B) {
     fs_bench_fact_int(H, "ffmpeg", B->have_ffmpeg);
     if (!B->have_ffmpeg)
         fs_bench_note(H, "h264crf23 and h264gop rows skipped: no ffmpeg with libx264 (hint: apt-get install ffmpeg)");
-    fs_bench_note(H, "h264crf23: every frame intra; h264gop: the row's frames are one %d-frame pan through libx264's "
-                     "default keyframe interval (P and B frames), clips: joint decodes of %d consecutive frames",
+    fs_bench_note(H,
+                  "h264crf23: every frame intra; h264gop: the row's frames are one %d-frame pan through libx264's "
+                  "default keyframe interval (P and B frames), clips: joint decodes of %d consecutive frames",
                   B->trials, CLIP);
-    fs_bench_note(H, "targets: rate >= %.2f per row (h264crf23: frames of >= %d px; h264gop: the clip rate, from %d px), "
-                     "psnr_min >= %.0f dB, no wrong payload, false positives <= %g over all unmarked images and clips",
+    fs_bench_note(H,
+                  "targets: rate >= %.2f per row (h264crf23: frames of >= %d px; h264gop: the clip rate, from %d px), "
+                  "psnr_min >= %.0f dB, no wrong payload, false positives <= %g over all unmarked images and clips",
                   RATE_MIN, FRAME_MIN, CLIP_MIN, PSNR_MIN, FP_MAX);
     fs_bench_columns(H, "rows", COLS, (int)FS_ARRAY_LEN(COLS));
 }
@@ -291,7 +290,8 @@ static int add_photo(bench *B, const char *path, fs_error *e) {
     uint8_t *rgb;
     if (fs_image_read(path, &rgb, &M->pw, &M->ph, e)) return e->code;
     if (M->pw < 64 || M->ph < 64)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "--photo %s: %dx%d px; expected at least 64 px a side", path, M->pw, M->ph);
+        return fs_errorf(e, FS_EXIT_BADINPUT, "--photo %s: %dx%d px; expected at least 64 px a side", path, M->pw,
+                         M->ph);
     const char *slash = strrchr(path, '/');
     M->name = slash ? slash + 1 : path, M->photo = rgb;
     B->n_media++;
@@ -307,8 +307,10 @@ static int parse_sizes(bench *B, const char *text, fs_error *e) {
         if (end != p && *end == 'x') h = strtol(end + 1, &end, 10);
         if (end == p || w < 64 || h < 64 || w > 4096 || h > 4096 || w % 2 || h % 2 || B->n_sizes == MAX_SIZES ||
             (*end && *end != ','))
-            return fs_errorf(e, FS_EXIT_BADINPUT, "bench watermark: --sizes '%s'; expected up to %d sizes S or WxH, "
-                             "even, 64..4096 px, comma-separated", text, MAX_SIZES);
+            return fs_errorf(e, FS_EXIT_BADINPUT,
+                             "bench watermark: --sizes '%s'; expected up to %d sizes S or WxH, "
+                             "even, 64..4096 px, comma-separated",
+                             text, MAX_SIZES);
         B->sizes[B->n_sizes++] = (dims){(int)w, (int)h};
         p = *end == ',' ? end + 1 : end;
     }
@@ -328,8 +330,12 @@ static int parse(bench *B, int argc, char **argv, fs_error *e) {
             if (fs_parse_int("--trials", optarg, 1, 100000, &B->trials, e))
                 return fs_error_prefix(e, "bench watermark: "), e->code;
             break;
-        case 'p': if (add_photo(B, optarg, e)) return e->code; break;
-        case 's': if (parse_sizes(B, optarg, e)) return e->code; break;
+        case 'p':
+            if (add_photo(B, optarg, e)) return e->code;
+            break;
+        case 's':
+            if (parse_sizes(B, optarg, e)) return e->code;
+            break;
         case 'u':
             if (fs_parse_long("--unmarked", optarg, 0, 10000000, &B->extra_unmarked, e))
                 return fs_error_prefix(e, "bench watermark: "), e->code;
@@ -341,7 +347,8 @@ static int parse(bench *B, int argc, char **argv, fs_error *e) {
         }
     }
     if (optind < argc)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "bench watermark: unexpected argument '%s'\n  hint: --help", argv[optind]);
+        return fs_errorf(e, FS_EXIT_BADINPUT, "bench watermark: unexpected argument '%s'\n  hint: --help",
+                         argv[optind]);
     return 0;
 }
 
@@ -393,7 +400,6 @@ static int unmarked_sweep(bench *B, fs_bench *H, fs_error *e) {
     B->fp_trials += B->extra_unmarked, B->fp_total += fp;
     return 0;
 }
-
 
 int bench_watermark(int argc, char **argv) {
     bench *B = fs_calloc(1, sizeof *B);

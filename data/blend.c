@@ -13,7 +13,10 @@
 #define ALPHA_MIN (1.0f / 1024)
 
 int fs_color_mode_parse(const char *s) {
-    return !strcmp(s, "none") ? FS_COLOR_NONE : !strcmp(s, "avg") ? FS_COLOR_AVG : !strcmp(s, "hist") ? FS_COLOR_HIST : -1;
+    return !strcmp(s, "none")   ? FS_COLOR_NONE
+           : !strcmp(s, "avg")  ? FS_COLOR_AVG
+           : !strcmp(s, "hist") ? FS_COLOR_HIST
+                                : -1;
 }
 
 const char *fs_color_mode_name(fs_color_mode m) {
@@ -127,7 +130,7 @@ void fs_color_match(uint8_t *gen, const uint8_t *orig, const uint8_t *mask, int 
 /* ---------------------------------------------------------------- mask in the frame */
 void fs_blend_widths(const fs_blend_opts *o, int S, const double M[2][3], int *erode, int *blur) {
     double scale = sqrt(fabs(M[0][0] * M[1][1] - M[0][1] * M[1][0])); /* face px per frame px */
-    double side = scale > 0 ? S / scale : S;                           /* the face square in frame px */
+    double side = scale > 0 ? S / scale : S;                          /* the face square in frame px */
     *erode = o->erode >= 0 ? o->erode : (int)lround(FS_BLEND_ERODE_AUTO * side);
     *blur = o->blur >= 0 ? o->blur : (int)lround(FS_BLEND_BLUR_AUTO * side);
 }
@@ -183,7 +186,8 @@ static void warp_mask(const uint8_t *mask, int S, const double M[2][3], int x0, 
 static int face_box(const double inv[2][3], int S, int grow, int w, int h, int box[4]) {
     double xs[4] = {-1, S, -1, S}, ys[4] = {-1, -1, S, S}, lo[2] = {1e300, 1e300}, hi[2] = {-1e300, -1e300};
     for (int k = 0; k < 4; k++) {
-        double x = inv[0][0] * xs[k] + inv[0][1] * ys[k] + inv[0][2], y = inv[1][0] * xs[k] + inv[1][1] * ys[k] + inv[1][2];
+        double x = inv[0][0] * xs[k] + inv[0][1] * ys[k] + inv[0][2],
+               y = inv[1][0] * xs[k] + inv[1][1] * ys[k] + inv[1][2];
         lo[0] = fmin(lo[0], x), lo[1] = fmin(lo[1], y), hi[0] = fmax(hi[0], x), hi[1] = fmax(hi[1], y);
     }
     box[0] = (int)fmax(0, floor(lo[0]) - grow), box[1] = (int)fmax(0, floor(lo[1]) - grow);

@@ -41,9 +41,12 @@ static const char SYNTH_HELP[] =
     "  face's face-region mask (/masks: skin and hair 255, background 0) for train.mask_loss.\n";
 
 static int cmd_synth(int argc, char **argv) {
-    static const struct option opts[] = {{"out", required_argument, 0, 'o'}, {"identities", required_argument, 0, 'n'},
-                                         {"count", required_argument, 0, 'c'}, {"size", required_argument, 0, 's'},
-                                         {"seed", required_argument, 0, 'k'}, {"help", no_argument, 0, 'h'},
+    static const struct option opts[] = {{"out", required_argument, 0, 'o'},
+                                         {"identities", required_argument, 0, 'n'},
+                                         {"count", required_argument, 0, 'c'},
+                                         {"size", required_argument, 0, 's'},
+                                         {"seed", required_argument, 0, 'k'},
+                                         {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *out = NULL;
     long n = 2, count = SYNTH_DEFAULT_COUNT, size = 64, seed = 1;
@@ -84,10 +87,14 @@ static const char IMPORT_HELP[] =
     "  FILE.h5 appears only when the import is whole. Details: docs/data.md, \"Image import\".\n";
 
 static int cmd_import(int argc, char **argv) {
-    static const struct option opts[] = {{"identity", required_argument, 0, 'i'}, {"consent", required_argument, 0, 'c'},
-                                         {"source", required_argument, 0, 'S'},   {"size", required_argument, 0, 's'},
-                                         {"strict", no_argument, 0, 't'},         {"out", required_argument, 0, 'o'},
-                                         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+    static const struct option opts[] = {{"identity", required_argument, 0, 'i'},
+                                         {"consent", required_argument, 0, 'c'},
+                                         {"source", required_argument, 0, 'S'},
+                                         {"size", required_argument, 0, 's'},
+                                         {"strict", no_argument, 0, 't'},
+                                         {"out", required_argument, 0, 'o'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     fs_import_opts o = {.size = 64, .progress = isatty(2)};
     long size = 64;
     int c, rc = 0;
@@ -115,8 +122,7 @@ static int cmd_import(int argc, char **argv) {
     fs_error e = {0};
     long done = 0, skipped = 0;
     if (fs_check_out_file("-o", o.out, &e) || fs_import(&o, &done, &skipped, &e)) return report(&e);
-    fs_info("import: wrote %s: %ld faces of %d px, identity %s; %ld skipped", o.out, done, o.size, o.identity,
-            skipped);
+    fs_info("import: wrote %s: %ld faces of %d px, identity %s; %ld skipped", o.out, done, o.size, o.identity, skipped);
     return FS_EXIT_OK;
 }
 
@@ -135,10 +141,11 @@ static const char INSPECT_HELP[] =
     "  faceswarm) have no checksums: they are read with a notice.\n";
 
 /* Shared option parsing: a mapping (any of the three options) reads a foreign file. */
-static int parse_file_args(const char *sub, int argc, char **argv, fs_faces_map *map, int *mapped,
-                           const char **path) {
-    static const struct option opts[] = {{"dataset", required_argument, 0, 'd'}, {"layout", required_argument, 0, 'l'},
-                                         {"dtype", required_argument, 0, 't'},   {"help", no_argument, 0, 'h'},
+static int parse_file_args(const char *sub, int argc, char **argv, fs_faces_map *map, int *mapped, const char **path) {
+    static const struct option opts[] = {{"dataset", required_argument, 0, 'd'},
+                                         {"layout", required_argument, 0, 'l'},
+                                         {"dtype", required_argument, 0, 't'},
+                                         {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     int c;
     optind = 0;
@@ -176,10 +183,8 @@ static int cmd_inspect(int argc, char **argv) {
     fs_faces_storage(f, chunking, sizeof chunking, filters, sizeof filters);
     const char *fmt = fs_faces_attr(f, "format");
     printf("file         %s\n", fs_faces_path(f));
-    if (fmt[0])
-        printf("format       %s version %s\n", fmt, fs_faces_attr(f, "version"));
-    else
-        printf("format       foreign (read through the dataset/layout/dtype mapping)\n");
+    if (fmt[0]) printf("format       %s version %s\n", fmt, fs_faces_attr(f, "version"));
+    else printf("format       foreign (read through the dataset/layout/dtype mapping)\n");
     printf("identity     %s\n", fs_faces_attr(f, "identity"));
     printf("consent      %s\n", fs_faces_attr(f, "consent"));
     printf("source       %s\n", fs_faces_attr(f, "source"));
@@ -187,7 +192,7 @@ static int cmd_inspect(int argc, char **argv) {
     printf("count        %ld\n", fs_faces_count(f));
     printf("masks        %s\n", fs_faces_has_masks(f) ? "yes (/masks uint8 [N,S,S])" : "no");
     printf("checksums    %s\n", fs_faces_has_checksums(f) ? "yes (attributes verified; verify checks every face)"
-                                                         : "none (damage cannot be detected)");
+                                                          : "none (damage cannot be detected)");
     printf("size         %d px\n", fs_faces_size(f));
     printf("chunking     %s\n", chunking);
     printf("compression  %s\n", filters);
@@ -205,8 +210,7 @@ static int cmd_verify(int argc, char **argv) {
     uint8_t *buf = fs_malloc((size_t)BLOCK * S * S * 3);
     fs_error e = {0};
     double t0 = fs_now();
-    for (long k = 0; k < n && rc == 0; k += BLOCK)
-        rc = fs_faces_read(f, k, FS_MIN((long)BLOCK, n - k), buf, &e);
+    for (long k = 0; k < n && rc == 0; k += BLOCK) rc = fs_faces_read(f, k, FS_MIN((long)BLOCK, n - k), buf, &e);
     for (long k = 0; k < n && rc == 0 && fs_faces_has_masks(f); k += BLOCK)
         rc = fs_faces_read_masks(f, k, FS_MIN((long)BLOCK, n - k), buf, &e);
     if (rc == 0) rc = fs_faces_check_extras(f, &e);
@@ -240,12 +244,14 @@ static int cmd_consent(int argc, char **argv) {
     printf("checksum   %s\n", sealed ? "covers the record (verified)" : "none: the record could have been changed");
     fs_error e = {0};
     if (missing)
-        rc = fs_errorf(&e, FS_EXIT_BADINPUT, "%s: the consent record is incomplete (%d of identity, consent, source "
+        rc = fs_errorf(&e, FS_EXIT_BADINPUT,
+                       "%s: the consent record is incomplete (%d of identity, consent, source "
                        "not recorded)\n  hint: re-import with faceswarm data import --identity NAME --consent REF "
                        "--source TEXT; training refuses it unless data.require_consent: false",
                        fs_faces_path(f), missing);
     else if (!sealed)
-        rc = fs_errorf(&e, FS_EXIT_BADINPUT, "%s: the consent record is not covered by a checksum (%s)\n  hint: "
+        rc = fs_errorf(&e, FS_EXIT_BADINPUT,
+                       "%s: the consent record is not covered by a checksum (%s)\n  hint: "
                        "re-create the file with this faceswarm (data import / data synth) to seal it",
                        fs_faces_path(f), fs_faces_is_schema(fs_faces_attr(f, "format")) ? "schema v1" : "foreign file");
     fs_faces_close(f);
@@ -255,7 +261,11 @@ static int cmd_consent(int argc, char **argv) {
 
 /* ---------------------------------------------------------------- dispatch */
 int cmd_data(int argc, char **argv) {
-    static const struct { const char *name; int (*fn)(int, char **); const char *help; } subs[] = {
+    static const struct {
+        const char *name;
+        int (*fn)(int, char **);
+        const char *help;
+    } subs[] = {
         {"synth", cmd_synth, "draw synthetic identities into DIR/<identity>.h5"},
         {"import", cmd_import, "import aligned PNG/JPEG faces into a schema v1 file"},
         {"inspect", cmd_inspect, "print a face file's count, size, attributes and storage"},
@@ -267,7 +277,8 @@ int cmd_data(int argc, char **argv) {
         if (!strcmp(sub, subs[i].name)) return subs[i].fn(argc - 1, argv + 1);
     int help = !strcmp(sub, "--help") || !strcmp(sub, "-h");
     FILE *out = help ? stdout : stderr;
-    if (!help) fprintf(stderr, "error: faceswarm data: %s '%s'\n", sub[0] ? "unknown subcommand" : "missing subcommand", sub);
+    if (!help)
+        fprintf(stderr, "error: faceswarm data: %s '%s'\n", sub[0] ? "unknown subcommand" : "missing subcommand", sub);
     fprintf(out, "usage: faceswarm data <subcommand> [options]\n");
     for (size_t i = 0; i < FS_ARRAY_LEN(subs); i++) fprintf(out, "  %-8s %s\n", subs[i].name, subs[i].help);
     return help ? FS_EXIT_OK : FS_EXIT_BADINPUT;

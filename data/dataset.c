@@ -19,8 +19,8 @@ struct fs_faces {
     long n;        /* faces */
     int S;         /* face side, px */
     int nchw, f32; /* stored layout and dtype (from the map, checked against the file) */
-    char identity[ATTR_LEN], consent[ATTR_LEN], source[ATTR_LEN], format[ATTR_LEN], synthetic[ATTR_LEN],
-        version[32], checksum[32];
+    char identity[ATTR_LEN], consent[ATTR_LEN], source[ATTR_LEN], format[ATTR_LEN], synthetic[ATTR_LEN], version[32],
+        checksum[32];
     void *scratch; /* conversion buffer for NCHW / float32 reads */
     size_t scratch_bytes;
     uint64_t *sums[FS_FACES_N_ITEMS]; /* /checksums/<item> [n] (schema v2), NULL when the file has none */
@@ -31,11 +31,16 @@ struct fs_faces {
 /* The items a schema file holds per face, and their checksum datasets (/checksums/<name>). */
 static const struct item_kind {
     const char *name, *sums; /* dataset, its per-item checksums */
-} ITEMS[FS_FACES_N_ITEMS] = {{"/faces", "/checksums/faces"}, {"/masks", "/checksums/masks"},
+} ITEMS[FS_FACES_N_ITEMS] = {{"/faces", "/checksums/faces"},
+                             {"/masks", "/checksums/masks"},
                              {"/landmarks", "/checksums/landmarks"}};
 
 static int read_attrs(fs_faces *f, fs_error *e) {
-    struct { const char *name; char *dst; size_t len; } tab[] = {
+    struct {
+        const char *name;
+        char *dst;
+        size_t len;
+    } tab[] = {
         {"format", f->format, sizeof f->format},       {"version", f->version, sizeof f->version},
         {"identity", f->identity, sizeof f->identity}, {"consent", f->consent, sizeof f->consent},
         {"source", f->source, sizeof f->source},       {"synthetic", f->synthetic, sizeof f->synthetic},
@@ -53,26 +58,35 @@ int fs_faces_is_schema(const char *format) { return format && format[0]; }
  * a foreign file, read through the mapping (whose defaults are /faces, nhwc, uint8). */
 static int check_schema_attrs(fs_faces *f, fs_error *e) {
     if (!fs_faces_is_schema(f->format)) {
-        snprintf(f->notice, sizeof f->notice, "no format attribute: read as a foreign file (%.200s %s %s); it has no "
-                 "checksums", f->dset_name, f->nchw ? "nchw" : "nhwc", f->f32 ? "float32" : "uint8");
+        snprintf(f->notice, sizeof f->notice,
+                 "no format attribute: read as a foreign file (%.200s %s %s); it has no "
+                 "checksums",
+                 f->dset_name, f->nchw ? "nchw" : "nhwc", f->f32 ? "float32" : "uint8");
         return 0;
     }
     if (strcmp(f->format, FS_FACES_FORMAT) != 0)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: root attribute format=\"%s\"; expected \"%s\"\n"
-                         "  hint: this file is not a faceswarm face dataset", f->path, f->format, FS_FACES_FORMAT);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: root attribute format=\"%s\"; expected \"%s\"\n"
+                         "  hint: this file is not a faceswarm face dataset",
+                         f->path, f->format, FS_FACES_FORMAT);
     if (strcmp(f->version, "1") != 0 && strcmp(f->version, "2") != 0)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: root attribute version=%s; expected 1 or %d\n"
-                         "  hint: %s", f->path, f->version[0] ? f->version : "(missing)", FS_FACES_VERSION,
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: root attribute version=%s; expected 1 or %d\n"
+                         "  hint: %s",
+                         f->path, f->version[0] ? f->version : "(missing)", FS_FACES_VERSION,
                          f->version[0] ? "the file was written by a newer faceswarm; upgrade" : "add version=2");
     const char *need[] = {"identity", "consent", "source"};
     const char *have[] = {f->identity, f->consent, f->source};
     for (int i = 0; i < 3; i++)
         if (!have[i][0])
-            return fs_errorf(e, FS_EXIT_BADINPUT, "%s: missing or empty root attribute '%s' (the schema requires "
+            return fs_errorf(e, FS_EXIT_BADINPUT,
+                             "%s: missing or empty root attribute '%s' (the schema requires "
                              "identity, consent and source)\n  hint: re-import with faceswarm data import "
-                             "--identity NAME --consent REF --source TEXT", f->path, need[i]);
+                             "--identity NAME --consent REF --source TEXT",
+                             f->path, need[i]);
     if (!strcmp(f->version, "1"))
-        snprintf(f->notice, sizeof f->notice, "schema v1 (older faceswarm): the file has no checksums, so damage "
+        snprintf(f->notice, sizeof f->notice,
+                 "schema v1 (older faceswarm): the file has no checksums, so damage "
                  "to its faces or attributes cannot be detected; re-create it to add them");
     return 0;
 }
@@ -91,27 +105,23 @@ static int open_dataset(fs_faces *f, fs_error *e) {
         H5Eclear2(H5E_DEFAULT);
         char names[256] = "";
         H5Literate(f->file, H5_INDEX_NAME, H5_ITER_INC, NULL, list_one, names);
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: no dataset '%s'; the root holds: %s\n"
-                         "  hint: set data.dataset to the faces dataset's path", f->path, f->dset_name,
-                         names[0] ? names : "(nothing)");
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: no dataset '%s'; the root holds: %s\n"
+                         "  hint: set data.dataset to the faces dataset's path",
+                         f->path, f->dset_name, names[0] ? names : "(nothing)");
     }
     f->dset = H5Dopen2(f->file, f->dset_name, H5P_DEFAULT);
-    if (H5_CHECK(f->dset, e, FS_EXIT_BADINPUT, "%s: '%s' is not a readable dataset", f->path, f->dset_name))
-        return -1;
+    if (H5_CHECK(f->dset, e, FS_EXIT_BADINPUT, "%s: '%s' is not a readable dataset", f->path, f->dset_name)) return -1;
     return 0;
 }
 
 static void describe_type(hid_t t, char *out, size_t len) {
     H5T_class_t c = H5Tget_class(t);
     size_t bits = 8 * H5Tget_size(t);
-    if (c == H5T_INTEGER)
-        snprintf(out, len, "%sint%zu", H5Tget_sign(t) == H5T_SGN_NONE ? "u" : "", bits);
-    else if (c == H5T_FLOAT)
-        snprintf(out, len, "float%zu", bits);
-    else if (c == H5T_STRING)
-        snprintf(out, len, "string");
-    else
-        snprintf(out, len, "HDF5 type class %d", (int)c);
+    if (c == H5T_INTEGER) snprintf(out, len, "%sint%zu", H5Tget_sign(t) == H5T_SGN_NONE ? "u" : "", bits);
+    else if (c == H5T_FLOAT) snprintf(out, len, "float%zu", bits);
+    else if (c == H5T_STRING) snprintf(out, len, "string");
+    else snprintf(out, len, "HDF5 type class %d", (int)c);
 }
 
 static int check_dtype(fs_faces *f, fs_error *e) {
@@ -122,8 +132,8 @@ static int check_dtype(fs_faces *f, fs_error *e) {
     H5Tclose(t);
     const char *want = f->f32 ? "float32" : "uint8";
     if (strcmp(found, want) != 0)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s has dtype %s; expected %s\n  hint: %s", f->path,
-                         f->dset_name, found, want,
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s has dtype %s; expected %s\n  hint: %s", f->path, f->dset_name,
+                         found, want,
                          !strcmp(found, "float32") || !strcmp(found, "uint8")
                              ? "set data.dtype to the stored type (float32 must hold values in [0,1])"
                              : "convert the faces to uint8 RGB (0..255) or float32 in [0,1]");
@@ -139,22 +149,27 @@ static int check_shape(fs_faces *f, fs_error *e) {
     H5Sclose(sp);
     const char *want = f->nchw ? "[N,3,S,S]" : "[N,S,S,3]";
     if (rank != 4)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s has rank %d; expected 4, %s\n"
-                         "  hint: faces are a 4-d array of RGB images", f->path, f->dset_name, rank, want);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: %s has rank %d; expected 4, %s\n"
+                         "  hint: faces are a 4-d array of RGB images",
+                         f->path, f->dset_name, rank, want);
     hsize_t c = f->nchw ? d[1] : d[3], h = f->nchw ? d[2] : d[1], w = f->nchw ? d[3] : d[2];
     if (c != 3 || h != w || h < 8 || h > 4096) {
         int other_fits = f->nchw ? (d[3] == 3 && d[1] == d[2]) : (d[1] == 3 && d[2] == d[3]);
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s has shape [%llu,%llu,%llu,%llu]; expected %s with 3 channels "
-                         "and square faces of 8..4096 px (layout %s)\n  hint: %s", f->path, f->dset_name,
-                         (unsigned long long)d[0], (unsigned long long)d[1], (unsigned long long)d[2],
-                         (unsigned long long)d[3], want, f->nchw ? "nchw" : "nhwc",
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: %s has shape [%llu,%llu,%llu,%llu]; expected %s with 3 channels "
+                         "and square faces of 8..4096 px (layout %s)\n  hint: %s",
+                         f->path, f->dset_name, (unsigned long long)d[0], (unsigned long long)d[1],
+                         (unsigned long long)d[2], (unsigned long long)d[3], want, f->nchw ? "nchw" : "nhwc",
                          other_fits ? (f->nchw ? "it looks like NHWC: set data.layout: nhwc"
                                                : "it looks like NCHW: set data.layout: nchw")
                                     : "store aligned square RGB faces");
     }
     if (d[0] == 0)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s holds zero faces\n  hint: import faces into it first "
-                         "(faceswarm data import)", f->path, f->dset_name);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: %s holds zero faces\n  hint: import faces into it first "
+                         "(faceswarm data import)",
+                         f->path, f->dset_name);
     f->n = (long)d[0];
     f->S = (int)h;
     return 0;
@@ -172,7 +187,8 @@ static int check_filters(fs_faces *f, fs_error *e) {
         char name[64] = "";
         H5Z_filter_t id = H5Pget_filter2(p, (unsigned)i, &flags, &ncd, cd, sizeof name, name, NULL);
         if (id < 0 || H5Zfilter_avail(id) <= 0)
-            rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s is compressed with filter %d (%s), which this HDF5 "
+            rc = fs_errorf(e, FS_EXIT_BADINPUT,
+                           "%s: %s is compressed with filter %d (%s), which this HDF5 "
                            "build does not have\n  hint: rewrite the file with gzip or no compression",
                            f->path, f->dset_name, (int)id, name[0] ? name : "unnamed");
     }
@@ -183,17 +199,23 @@ static int check_filters(fs_faces *f, fs_error *e) {
 /* ---------------------------------------------------------------- open / close */
 static int check_path(const char *path, fs_error *e) {
     if (fs_is_dir(path))
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: is a directory, expected an HDF5 face file\n"
-                         "  hint: name the .h5 file inside it (data.dir holds <identity>.h5)", path);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: is a directory, expected an HDF5 face file\n"
+                         "  hint: name the .h5 file inside it (data.dir holds <identity>.h5)",
+                         path);
     if (!fs_exists(path))
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: no such file\n  hint: make one with faceswarm data synth "
-                         "or faceswarm data import", path);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: no such file\n  hint: make one with faceswarm data synth "
+                         "or faceswarm data import",
+                         path);
     htri_t is = H5Fis_hdf5(path);
     if (is <= 0) {
         char why[300];
         fs_h5_why(why, sizeof why);
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: not an HDF5 file (no HDF5 signature found)%s\n"
-                         "  hint: the file is truncated, corrupted or of another format", path, why);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: not an HDF5 file (no HDF5 signature found)%s\n"
+                         "  hint: the file is truncated, corrupted or of another format",
+                         path, why);
     }
     return 0;
 }
@@ -204,8 +226,8 @@ static int parse_map(fs_faces *f, const fs_faces_map *map, fs_error *e) {
     const char *dt = map && map->dtype && map->dtype[0] ? map->dtype : "uint8";
     snprintf(f->dset_name, sizeof f->dset_name, "%s", ds);
     if (strcmp(lay, "nhwc") && strcmp(lay, "nchw"))
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: data.layout '%s' is not supported; expected nhwc or nchw",
-                         f->path, lay);
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: data.layout '%s' is not supported; expected nhwc or nchw", f->path,
+                         lay);
     if (strcmp(dt, "uint8") && strcmp(dt, "float32"))
         return fs_errorf(e, FS_EXIT_BADINPUT, "%s: data.dtype '%s' is not supported; expected uint8 or float32",
                          f->path, dt);
@@ -214,8 +236,8 @@ static int parse_map(fs_faces *f, const fs_faces_map *map, fs_error *e) {
     return 0;
 }
 
-static int check_extra(fs_faces *f, const char *name, H5T_class_t cls, const char *exact, int rank,
-                       const hsize_t *want, const char *shape, fs_error *e);
+static int check_extra(fs_faces *f, const char *name, H5T_class_t cls, const char *exact, int rank, const hsize_t *want,
+                       const char *shape, fs_error *e);
 
 /* The optional /masks: when present it must be uint8 [N,S,S]; it is kept open for reads. */
 static int open_masks(fs_faces *f, fs_error *e) {
@@ -260,10 +282,10 @@ static int chunks_sane(const char *path, hid_t d, const char *name, long start, 
         H5Fclose(file);
         H5Eclear2(H5E_DEFAULT);
         if (stored != 0 && (n < 0 || at == HADDR_UNDEF || stored != (hsize_t)n * want || at + stored > fsize))
-            rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s: its data (%llu bytes at %llu) does not lie inside the file "
+            rc = fs_errorf(e, FS_EXIT_BADINPUT,
+                           "%s: %s: its data (%llu bytes at %llu) does not lie inside the file "
                            "(%llu bytes)\n  hint: the file is truncated or damaged; re-create it or restore a copy",
-                           path, name, (unsigned long long)stored, (unsigned long long)at,
-                           (unsigned long long)fsize);
+                           path, name, (unsigned long long)stored, (unsigned long long)at, (unsigned long long)fsize);
     }
     int chunked = !rc && p >= 0 && t >= 0 && rank > 0 && rank <= 8 && H5Pget_layout(p) == H5D_CHUNKED &&
                   H5Pget_chunk(p, rank, chunk) == rank;
@@ -273,9 +295,10 @@ static int chunks_sane(const char *path, hid_t d, const char *name, long start, 
     for (int i = 0; chunked && !rc && i < rank; i++) {
         chunk_bytes *= (double)chunk[i];
         if (chunk[i] < 1 || (maxd[i] != H5S_UNLIMITED && chunk[i] > maxd[i]) || chunk_bytes > 4294967295.0)
-            rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s: chunk dimension %d is %llu, the dataset's is at most %llu\n"
-                           "  hint: the file is damaged; re-create it or restore a copy", path, name, i,
-                           (unsigned long long)chunk[i], (unsigned long long)maxd[i]);
+            rc = fs_errorf(e, FS_EXIT_BADINPUT,
+                           "%s: %s: chunk dimension %d is %llu, the dataset's is at most %llu\n"
+                           "  hint: the file is damaged; re-create it or restore a copy",
+                           path, name, i, (unsigned long long)chunk[i], (unsigned long long)maxd[i]);
     }
     int check = chunked && !rc && H5Pget_nfilters(p) == 0;
     hsize_t want = check ? H5Tget_size(t) : 0;
@@ -286,9 +309,10 @@ static int chunks_sane(const char *path, hid_t d, const char *name, long start, 
         hsize_t bytes = 0;
         if (H5Dget_chunk_storage_size(d, at, &bytes) < 0) H5Eclear2(H5E_DEFAULT), bytes = 0;
         if (bytes != 0 && bytes != want)
-            rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s: the chunk at row %llu stores %llu bytes, expected %llu "
-                           "(no filter)\n  hint: the file is damaged; re-create it or restore a copy", path, name,
-                           (unsigned long long)at[0], (unsigned long long)bytes, (unsigned long long)want);
+            rc = fs_errorf(e, FS_EXIT_BADINPUT,
+                           "%s: %s: the chunk at row %llu stores %llu bytes, expected %llu "
+                           "(no filter)\n  hint: the file is damaged; re-create it or restore a copy",
+                           path, name, (unsigned long long)at[0], (unsigned long long)bytes, (unsigned long long)want);
         int k = rank - 1; /* next chunk: odometer over the chunk grid, row dimension last */
         while (k > 0 && (at[k] += chunk[k]) >= dims[k]) at[k--] = 0;
         if (k == 0) at[0] += chunk[0];
@@ -322,7 +346,10 @@ static int canon_shape(hid_t file, const char *path, const char *name, fs_h5_can
     int rank = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
     if (rank > 0 && rank <= 8) H5Sget_simple_extent_dims(sp, dims, NULL);
     H5T_class_t cls = t >= 0 ? H5Tget_class(t) : H5T_NO_CLASS;
-    fs_h5_canon_add(c, "%s %c%zu [", name, cls == H5T_INTEGER ? 'u' : cls == H5T_FLOAT ? 'f' : 'o',
+    fs_h5_canon_add(c, "%s %c%zu [", name,
+                    cls == H5T_INTEGER ? 'u'
+                    : cls == H5T_FLOAT ? 'f'
+                                       : 'o',
                     t >= 0 ? H5Tget_size(t) : 0);
     for (int k = 0; k < rank && k < 8; k++) fs_h5_canon_add(c, "%s%llu", k ? "," : "", (unsigned long long)dims[k]);
     fs_h5_canon_add(c, "]");
@@ -365,8 +392,10 @@ static long rows_of(hid_t sp) {
 
 static int extra_sum(hid_t file, const char *path, const char *name, uint64_t *out, fs_error *e) {
     if (!exists(file, name))
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s is listed in attribute '%s' but does not exist\n  hint: the "
-                         "file was damaged or edited after it was written; re-create it", path, name, EXTRAS_ATTR);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: %s is listed in attribute '%s' but does not exist\n  hint: the "
+                         "file was damaged or edited after it was written; re-create it",
+                         path, name, EXTRAS_ATTR);
     hid_t d = H5Dopen2(file, name, H5P_DEFAULT);
     if (H5_CHECK(d, e, FS_EXIT_BADINPUT, "%s: %s is not a readable dataset", path, name)) return -1;
     hid_t t = H5Dget_type(d), sp = H5Dget_space(d);
@@ -376,9 +405,10 @@ static int extra_sum(hid_t file, const char *path, const char *name, uint64_t *o
     int vlen = cls == H5T_STRING && H5Tis_variable_str(t) > 0, rc = 0;
     if (n < 0 || size == 0 || (cls != H5T_INTEGER && cls != H5T_FLOAT && cls != H5T_STRING) ||
         (double)n * (double)size > 4294967296.0)
-        rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s: type class %d, %lld elements of %zu bytes; expected numbers or "
-                       "strings under 4 GiB\n  hint: the file is damaged; re-create it", path, name, (int)cls,
-                       (long long)n, size);
+        rc = fs_errorf(e, FS_EXIT_BADINPUT,
+                       "%s: %s: type class %d, %lld elements of %zu bytes; expected numbers or "
+                       "strings under 4 GiB\n  hint: the file is damaged; re-create it",
+                       path, name, (int)cls, (long long)n, size);
     /* (chunks_sane sizes elements by H5Tget_size, which for a variable-length string is the
      * memory pointer, not the 16-byte heap reference stored) */
     if (!rc && !vlen && chunks_sane(path, d, name, 0, rows_of(sp), e)) rc = -1;
@@ -421,11 +451,13 @@ static int extras_read(hid_t file, const char *path, char names[][128], uint64_t
         if (next) *next++ = 0;
         char *sp = strrchr(line, ' '), *end = NULL;
         unsigned long long sum = sp ? strtoull(sp + 1, &end, 16) : 0;
-        if (kind != 's' || !sp || sp == line || line[0] != '/' || (size_t)(sp - line) >= 128 ||
-            strlen(sp + 1) != 16 || *end || *count == EXTRAS_MAX) {
-            rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: attribute '%s' entry '%.80s' is not '/<dataset> <16 hex>' (at "
+        if (kind != 's' || !sp || sp == line || line[0] != '/' || (size_t)(sp - line) >= 128 || strlen(sp + 1) != 16 ||
+            *end || *count == EXTRAS_MAX) {
+            rc = fs_errorf(e, FS_EXIT_BADINPUT,
+                           "%s: attribute '%s' entry '%.80s' is not '/<dataset> <16 hex>' (at "
                            "most %d entries)\n  hint: the file was damaged or edited after it was written; "
-                           "re-create it", path, EXTRAS_ATTR, line, EXTRAS_MAX);
+                           "re-create it",
+                           path, EXTRAS_ATTR, line, EXTRAS_MAX);
             break;
         }
         snprintf(names[*count], 128, "%.*s", (int)(sp - line), line);
@@ -450,9 +482,11 @@ static int extras_check(hid_t file, const char *path, fs_h5_canon *c, int verify
         if (!verify) continue;
         if (extra_sum(file, path, names[k], &got, e)) return -1;
         if (got != want[k])
-            return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s does not match its checksum (stored %016llx, computed "
+            return fs_errorf(e, FS_EXIT_BADINPUT,
+                             "%s: %s does not match its checksum (stored %016llx, computed "
                              "%016llx)\n  hint: the file was damaged after it was written; re-create it or restore "
-                             "a copy", path, names[k], (unsigned long long)want[k], (unsigned long long)got);
+                             "a copy",
+                             path, names[k], (unsigned long long)want[k], (unsigned long long)got);
     }
     return 0;
 }
@@ -463,7 +497,9 @@ static int faces_checksum(hid_t file, const char *path, uint64_t *const sums[], 
     fs_h5_canon c = {0};
     fs_h5_canon_add(&c, "%s attributes\n", FS_FACES_FORMAT);
     int rc = fs_h5_canon_attrs(file, path, "checksum", &c, e) || canon_items(file, path, sums, n, &c, e) ||
-                     extras_check(file, path, &c, 0, e) ? -1 : 0;
+                     extras_check(file, path, &c, 0, e)
+                 ? -1
+                 : 0;
     if (!rc) fs_checksum_hex(fs_checksum64(c.p, c.len), out);
     fs_h5_canon_free(&c);
     return rc;
@@ -482,9 +518,10 @@ static int read_sums(fs_faces *f, int i, fs_error *e) {
     if (sp >= 0) H5Sclose(sp);
     int rc = 0;
     if (!ok) {
-        rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s is not uint64 [%ld] (one checksum per item of %s)\n  hint: the "
-                       "file is damaged; re-create it (data synth / data import)", f->path, ITEMS[i].sums, f->n,
-                       ITEMS[i].name);
+        rc = fs_errorf(e, FS_EXIT_BADINPUT,
+                       "%s: %s is not uint64 [%ld] (one checksum per item of %s)\n  hint: the "
+                       "file is damaged; re-create it (data synth / data import)",
+                       f->path, ITEMS[i].sums, f->n, ITEMS[i].name);
     } else {
         f->sums[i] = fs_malloc((size_t)f->n * 8);
         if (chunks_sane(f->path, d, ITEMS[i].sums, 0, f->n, e) ||
@@ -501,9 +538,10 @@ static int load_checksums(fs_faces *f, fs_error *e) {
     for (int i = 0; i < FS_FACES_N_ITEMS; i++) {
         int item = exists(f->file, ITEMS[i].name), sums = exists(f->file, ITEMS[i].sums);
         if (item != sums)
-            return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s %s, but %s %s (schema v2 keeps one checksum per item)\n"
-                             "  hint: the file was damaged or edited after it was written; re-create it", f->path,
-                             ITEMS[i].name, item ? "exists" : "is missing", ITEMS[i].sums,
+            return fs_errorf(e, FS_EXIT_BADINPUT,
+                             "%s: %s %s, but %s %s (schema v2 keeps one checksum per item)\n"
+                             "  hint: the file was damaged or edited after it was written; re-create it",
+                             f->path, ITEMS[i].name, item ? "exists" : "is missing", ITEMS[i].sums,
                              sums ? "exists" : "does not");
         if (item && read_sums(f, i, e)) return -1;
     }
@@ -511,28 +549,33 @@ static int load_checksums(fs_faces *f, fs_error *e) {
     int has = fs_h5_attr_text(f->file, f->path, "checksum", want, sizeof want, e);
     if (has < 0) return -1;
     if (has == 0)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: root attribute 'checksum' is missing (schema v2 requires it)\n"
-                         "  hint: the file was damaged or edited after it was written; re-create it", f->path);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: root attribute 'checksum' is missing (schema v2 requires it)\n"
+                         "  hint: the file was damaged or edited after it was written; re-create it",
+                         f->path);
     if (faces_checksum(f->file, f->path, f->sums, f->n, got, e)) return -1;
     if (strcmp(want, got) != 0)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: attribute checksum mismatch: stored %s, computed %s (an attribute "
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: attribute checksum mismatch: stored %s, computed %s (an attribute "
                          "such as identity, consent, source or synthetic, a dataset's shape, or the per-face "
                          "checksums changed after writing)\n  hint: the file was damaged or edited after it was "
-                         "written; re-create it (data synth / data import) or restore a copy", f->path, want, got);
+                         "written; re-create it (data synth / data import) or restore a copy",
+                         f->path, want, got);
     return 0;
 }
 
 /* Items [start, start+count) of kind i, as read (item bytes each), against their checksums. */
-static int check_items(const fs_faces *f, int i, long start, long count, const void *data, size_t item,
-                       fs_error *e) {
+static int check_items(const fs_faces *f, int i, long start, long count, const void *data, size_t item, fs_error *e) {
     if (!f->sums[i]) return 0;
     for (long k = 0; k < count; k++) {
         uint64_t got = fs_checksum64((const uint8_t *)data + (size_t)k * item, item);
         if (got != f->sums[i][start + k])
-            return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s item %ld does not match its checksum (stored %016llx, "
+            return fs_errorf(e, FS_EXIT_BADINPUT,
+                             "%s: %s item %ld does not match its checksum (stored %016llx, "
                              "computed %016llx)\n  hint: the file was damaged after it was written; re-create it "
-                             "(data synth / data import) or restore a copy", f->path, ITEMS[i].name, start + k,
-                             (unsigned long long)f->sums[i][start + k], (unsigned long long)got);
+                             "(data synth / data import) or restore a copy",
+                             f->path, ITEMS[i].name, start + k, (unsigned long long)f->sums[i][start + k],
+                             (unsigned long long)got);
     }
     return 0;
 }
@@ -540,17 +583,16 @@ static int check_items(const fs_faces *f, int i, long start, long count, const v
 static int open_locked(fs_faces *f, const fs_faces_map *map, fs_error *e) {
     if (parse_map(f, map, e) || check_path(f->path, e)) return -1;
     f->file = H5Fopen(f->path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (H5_CHECK(f->file, e, FS_EXIT_BADINPUT, "%s: cannot open as HDF5 (truncated or corrupted?)", f->path))
-        return -1;
+    if (H5_CHECK(f->file, e, FS_EXIT_BADINPUT, "%s: cannot open as HDF5 (truncated or corrupted?)", f->path)) return -1;
     if (read_attrs(f, e) || check_schema_attrs(f, e)) return -1;
     if (open_dataset(f, e) || check_dtype(f, e) || check_shape(f, e) || check_filters(f, e)) return -1;
     if (open_masks(f, e) || open_landmarks(f, e)) return -1;
     /* Checksums are checked whenever a part of them is there, whatever the version or format
      * say: a damaged version (2 -> 1) or format name must not turn a sealed file into an
      * unchecked one. (A foreign file counts as sealed only with faceswarm's /checksums/faces.) */
-    int sealed = fs_faces_is_schema(f->format) ? !strcmp(f->version, "2") || H5Aexists(f->file, "checksum") > 0 ||
-                                                     exists(f->file, "/checksums")
-                                               : exists(f->file, ITEMS[0].sums);
+    int sealed = fs_faces_is_schema(f->format)
+                     ? !strcmp(f->version, "2") || H5Aexists(f->file, "checksum") > 0 || exists(f->file, "/checksums")
+                     : exists(f->file, ITEMS[0].sums);
     H5Eclear2(H5E_DEFAULT);
     if (sealed) {
         f->notice[0] = 0;
@@ -578,8 +620,10 @@ int fs_faces_open(fs_faces **out, const char *path, const fs_faces_map *map, fs_
     int rc = open_locked(f, map, e);
     if (rc) {
         if (e && !e->code)
-            fs_errorf(e, FS_EXIT_BADINPUT, "%s: cannot open\n  hint: check that the file is a whole, readable HDF5 "
-                      "file", path);
+            fs_errorf(e, FS_EXIT_BADINPUT,
+                      "%s: cannot open\n  hint: check that the file is a whole, readable HDF5 "
+                      "file",
+                      path);
         close_locked(f);
     }
     fs_h5_unlock();
@@ -618,23 +662,27 @@ int fs_faces_check_use(const fs_faces *f, const char *identity, int require_cons
                        fs_error *e) {
     const char *missing = !f->identity[0] ? "identity" : !f->consent[0] ? "consent" : !f->source[0] ? "source" : NULL;
     if (missing && require_consent)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: no consent record (attribute '%s' is %s)\n  hint: train only on "
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: no consent record (attribute '%s' is %s)\n  hint: train only on "
                          "faces of people who consented: import them with faceswarm data import --identity NAME "
                          "--consent REF --source TEXT; to train on this file anyway, set data.require_consent: "
-                         "false (recorded in the checkpoints; outputs say \"consent not recorded\")", f->path,
-                         missing, f->format[0] || f->identity[0] || f->consent[0] ? "empty or missing" : "missing");
+                         "false (recorded in the checkpoints; outputs say \"consent not recorded\")",
+                         f->path, missing,
+                         f->format[0] || f->identity[0] || f->consent[0] ? "empty or missing" : "missing");
     if (!speak) return 0;
     if (f->notice[0]) fs_info("notice: %s: %s", f->path, f->notice);
     if (missing)
         fs_warn("%s: no consent record (attribute '%s' is empty or missing); training on it because "
-                "data.require_consent is false: outputs are labelled \"consent not recorded\"", f->path, missing);
+                "data.require_consent is false: outputs are labelled \"consent not recorded\"",
+                f->path, missing);
     if (identity && f->identity[0] && strcmp(identity, f->identity) != 0)
         fs_warn("%s: its identity attribute says '%s', but it trains as identity '%s' (model.identities)\n"
-                "  hint: check that this is the right person's file", f->path, f->identity, identity);
+                "  hint: check that this is the right person's file",
+                f->path, f->identity, identity);
     if (f->n < global_batch)
         fs_warn("%s: %ld face(s), fewer than the batch of %ld per identity: every batch repeats faces\n"
-                "  hint: import more faces of this identity, or lower train.batch_per_identity", f->path, f->n,
-                global_batch);
+                "  hint: import more faces of this identity, or lower train.batch_per_identity",
+                f->path, f->n, global_batch);
     return 0;
 }
 
@@ -662,9 +710,10 @@ static int convert_to_nhwc(fs_faces *f, long start, long count, const void *src,
                 }
                 float v = ((const float *)src)[si];
                 if (!(v >= -1e-3f && v <= 1.001f))
-                    return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s face %ld holds %g; expected float32 in [0,1]\n"
-                                     "  hint: scale the faces to [0,1], or store uint8", f->path, f->dset_name,
-                                     start + k, (double)v);
+                    return fs_errorf(e, FS_EXIT_BADINPUT,
+                                     "%s: %s face %ld holds %g; expected float32 in [0,1]\n"
+                                     "  hint: scale the faces to [0,1], or store uint8",
+                                     f->path, f->dset_name, start + k, (double)v);
                 *d = (uint8_t)(FS_MIN(FS_MAX(v, 0.0f), 1.0f) * 255.0f + 0.5f);
             }
     return 0;
@@ -682,10 +731,11 @@ static int read_locked(fs_faces *f, long start, long count, uint8_t *out, fs_err
         !H5_CHECK(H5Sselect_hyperslab(fsp, H5S_SELECT_SET, off, NULL, cnt, NULL), e, FS_EXIT_BADINPUT,
                   "%s: %s: cannot select faces %ld..%ld", f->path, f->dset_name, start, start + count - 1) &&
         !H5_CHECK(H5Dread(f->dset, f->f32 ? H5T_NATIVE_FLOAT : H5T_NATIVE_UINT8, msp, fsp, H5P_DEFAULT, buf), e,
-                  FS_EXIT_BADINPUT, "%s: %s: reading faces %ld..%ld failed (truncated or corrupted file?)",
-                  f->path, f->dset_name, start, start + count - 1))
+                  FS_EXIT_BADINPUT, "%s: %s: reading faces %ld..%ld failed (truncated or corrupted file?)", f->path,
+                  f->dset_name, start, start + count - 1))
         rc = check_items(f, 0, start, count, buf, (size_t)s * s * 3 * (f->f32 ? 4 : 1), e) ? -1
-             : direct ? 0 : convert_to_nhwc(f, start, count, buf, out, e);
+             : direct                                                                      ? 0
+                      : convert_to_nhwc(f, start, count, buf, out, e);
     H5Sclose(msp);
     H5Sclose(fsp);
     return rc;
@@ -693,8 +743,10 @@ static int read_locked(fs_faces *f, long start, long count, uint8_t *out, fs_err
 
 static int check_range(const fs_faces *f, long start, long count, fs_error *e) {
     if (start < 0 || count < 0 || start + count > f->n)
-        return fs_errorf(e, FS_EXIT_FAIL, "%s: faces %ld..%ld requested; the file holds 0..%ld\n"
-                         "  hint: this is a bug in the caller", f->path, start, start + count - 1, f->n - 1);
+        return fs_errorf(e, FS_EXIT_FAIL,
+                         "%s: faces %ld..%ld requested; the file holds 0..%ld\n"
+                         "  hint: this is a bug in the caller",
+                         f->path, start, start + count - 1, f->n - 1);
     return 0;
 }
 
@@ -726,8 +778,7 @@ static int read_masks_locked(fs_faces *f, long start, long count, uint8_t *out, 
 typedef int (*range_reader)(fs_faces *f, long start, long count, uint8_t *out, fs_error *e);
 
 /* out[k] = item idx[k] (item bytes each), runs of consecutive indices read as one hyperslab. */
-static int gather(fs_faces *f, const long *idx, long count, uint8_t *out, size_t item, range_reader rd,
-                  fs_error *e) {
+static int gather(fs_faces *f, const long *idx, long count, uint8_t *out, size_t item, range_reader rd, fs_error *e) {
     for (long k = 0; k < count; k++)
         if (check_range(f, idx[k], 1, e)) return e ? e->code : FS_EXIT_FAIL;
     int rc = 0;
@@ -748,8 +799,10 @@ int fs_faces_read_index(fs_faces *f, const long *idx, long count, uint8_t *out, 
 
 static int check_has_masks(const fs_faces *f, fs_error *e) {
     if (f->mdset >= 0) return 0;
-    return fs_errorf(e, FS_EXIT_FAIL, "%s: has no /masks dataset\n  hint: this is a bug in the caller "
-                     "(ask fs_faces_has_masks first)", f->path);
+    return fs_errorf(e, FS_EXIT_FAIL,
+                     "%s: has no /masks dataset\n  hint: this is a bug in the caller "
+                     "(ask fs_faces_has_masks first)",
+                     f->path);
 }
 
 int fs_faces_read_masks(fs_faces *f, long start, long count, uint8_t *out, fs_error *e) {
@@ -784,8 +837,10 @@ static int read_landmarks_locked(fs_faces *f, long start, long count, uint8_t *o
 
 int fs_faces_read_landmarks_index(fs_faces *f, const long *idx, long count, float *out, fs_error *e) {
     if (f->ldset < 0)
-        return fs_errorf(e, FS_EXIT_FAIL, "%s: has no /landmarks dataset\n  hint: this is a bug in the caller "
-                         "(ask fs_faces_has_landmarks first)", f->path);
+        return fs_errorf(e, FS_EXIT_FAIL,
+                         "%s: has no /landmarks dataset\n  hint: this is a bug in the caller "
+                         "(ask fs_faces_has_landmarks first)",
+                         f->path);
     return gather(f, idx, count, (uint8_t *)out, 68 * 2 * sizeof(float), read_landmarks_locked, e);
 }
 
@@ -800,8 +855,7 @@ static void describe_filters(hid_t p, char *filters, size_t flen) {
         H5Z_filter_t id = H5Pget_filter2(p, (unsigned)i, &flags, &ncd, cd, sizeof name, name, NULL);
         if (id == H5Z_FILTER_DEFLATE)
             snprintf(filters + len, flen - len, "%sgzip(level %u)", len ? "+" : "", ncd ? cd[0] : 0);
-        else
-            snprintf(filters + len, flen - len, "%s%s", len ? "+" : "", id == H5Z_FILTER_SHUFFLE ? "shuffle" : name);
+        else snprintf(filters + len, flen - len, "%s%s", len ? "+" : "", id == H5Z_FILTER_SHUFFLE ? "shuffle" : name);
     }
     if (!filters[0]) snprintf(filters, flen, "none");
 }
@@ -811,10 +865,9 @@ void fs_faces_storage(const fs_faces *f, char *chunking, size_t clen, char *filt
     hid_t p = H5Dget_create_plist(f->dset);
     hsize_t c[4] = {0};
     if (p >= 0 && H5Pget_layout(p) == H5D_CHUNKED && H5Pget_chunk(p, 4, c) == 4)
-        snprintf(chunking, clen, "chunked [%llu,%llu,%llu,%llu]", (unsigned long long)c[0],
-                 (unsigned long long)c[1], (unsigned long long)c[2], (unsigned long long)c[3]);
-    else
-        snprintf(chunking, clen, "contiguous");
+        snprintf(chunking, clen, "chunked [%llu,%llu,%llu,%llu]", (unsigned long long)c[0], (unsigned long long)c[1],
+                 (unsigned long long)c[2], (unsigned long long)c[3]);
+    else snprintf(chunking, clen, "contiguous");
     if (p >= 0) {
         describe_filters(p, filters, flen);
         H5Pclose(p);
@@ -827,8 +880,8 @@ void fs_faces_storage(const fs_faces *f, char *chunking, size_t clen, char *filt
 
 /* An optional dataset must have dims {N, ...want} and the class wanted (and, when exact is
  * not NULL, exactly that type, as describe_type names it), or not exist. */
-static int check_extra(fs_faces *f, const char *name, H5T_class_t cls, const char *exact, int rank,
-                       const hsize_t *want, const char *shape, fs_error *e) {
+static int check_extra(fs_faces *f, const char *name, H5T_class_t cls, const char *exact, int rank, const hsize_t *want,
+                       const char *shape, fs_error *e) {
     if (H5Lexists(f->file, name, H5P_DEFAULT) <= 0) return 0;
     hid_t d = H5Dopen2(f->file, name, H5P_DEFAULT);
     if (H5_CHECK(d, e, FS_EXIT_BADINPUT, "%s: %s is not a readable dataset", f->path, name)) return -1;
@@ -844,7 +897,8 @@ static int check_extra(fs_faces *f, const char *name, H5T_class_t cls, const cha
     H5Sclose(sp);
     H5Dclose(d);
     if (!ok)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s has rank %d, dims [%llu,%llu,%llu,...], type %s; "
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: %s has rank %d, dims [%llu,%llu,%llu,...], type %s; "
                          "expected %s with N=%ld, S=%d\n  hint: rewrite or drop the optional dataset %s",
                          f->path, name, r, (unsigned long long)dims[0], (unsigned long long)dims[1],
                          (unsigned long long)dims[2], found, shape, f->n, f->S, name);
@@ -863,11 +917,13 @@ static int verify_landmarks(fs_faces *f, fs_error *e) {
         hsize_t off[3] = {(hsize_t)k, 0, 0}, cnt[3] = {(hsize_t)FS_MIN((long)BLOCK, f->n - k), 68, 2};
         hid_t fsp = H5Dget_space(d), msp = H5Screate_simple(3, cnt, NULL);
         rc = chunks_sane(f->path, d, "/landmarks", k, (long)cnt[0], e) ||
-             H5_CHECK(H5Sselect_hyperslab(fsp, H5S_SELECT_SET, off, NULL, cnt, NULL), e, FS_EXIT_BADINPUT,
-                      "%s: /landmarks: cannot select rows %ld..", f->path, k) ||
-             H5_CHECK(H5Dread(d, H5T_NATIVE_FLOAT, msp, fsp, H5P_DEFAULT, buf), e, FS_EXIT_BADINPUT,
-                      "%s: /landmarks: reading rows %ld.. failed (truncated or corrupted file?)", f->path, k) ||
-             check_items(f, 2, k, (long)cnt[0], buf, row, e) ? -1 : 0;
+                     H5_CHECK(H5Sselect_hyperslab(fsp, H5S_SELECT_SET, off, NULL, cnt, NULL), e, FS_EXIT_BADINPUT,
+                              "%s: /landmarks: cannot select rows %ld..", f->path, k) ||
+                     H5_CHECK(H5Dread(d, H5T_NATIVE_FLOAT, msp, fsp, H5P_DEFAULT, buf), e, FS_EXIT_BADINPUT,
+                              "%s: /landmarks: reading rows %ld.. failed (truncated or corrupted file?)", f->path, k) ||
+                     check_items(f, 2, k, (long)cnt[0], buf, row, e)
+                 ? -1
+                 : 0;
         H5Sclose(msp);
         H5Sclose(fsp);
     }
@@ -1006,8 +1062,7 @@ static int append_items(fs_faces_writer *w, hid_t d, const char *name, int rank,
     int bad = H5_CHECK(H5Sselect_hyperslab(fsp, H5S_SELECT_SET, off, NULL, cnt, NULL), e, FS_EXIT_FAIL,
                        "%s: selecting %s", w->tmp, name) ||
               H5_CHECK(H5Dwrite(d, lm ? H5T_NATIVE_FLOAT : H5T_NATIVE_UINT8, msp, fsp, H5P_DEFAULT, data), e,
-                       FS_EXIT_FAIL,
-                       "%s: writing %s %ld..%ld (disk full?)", w->tmp, name, w->n, w->n + count - 1);
+                       FS_EXIT_FAIL, "%s: writing %s %ld..%ld (disk full?)", w->tmp, name, w->n, w->n + count - 1);
     H5Sclose(msp);
     H5Sclose(fsp);
     return bad ? -1 : 0;
@@ -1081,15 +1136,15 @@ static int seal_locked(fs_faces_writer *w, fs_error *e) {
 /* A face's items go together: a writer with /masks (/landmarks) takes them with every face. */
 static int append_checked(fs_faces_writer *w, const uint8_t *faces, const uint8_t *masks, const float *landmarks,
                           long count, fs_error *e) {
-    const char *what = (masks != NULL) != (w->mdset >= 0)
-                           ? masks ? "masks given to a writer without /masks"
-                                   : "faces without masks for a file with /masks"
-                       : (landmarks != NULL) != (w->ldset >= 0)
-                           ? landmarks ? "landmarks given to a writer without /landmarks"
-                                       : "faces without landmarks for a file with /landmarks"
-                           : NULL;
+    const char *what =
+        (masks != NULL) != (w->mdset >= 0)
+            ? masks ? "masks given to a writer without /masks" : "faces without masks for a file with /masks"
+        : (landmarks != NULL) != (w->ldset >= 0) ? landmarks ? "landmarks given to a writer without /landmarks"
+                                                             : "faces without landmarks for a file with /landmarks"
+                                                 : NULL;
     if (what)
-        return fs_errorf(e, FS_EXIT_FAIL, "%s: %s\n  hint: this is a bug in the caller (set fs_faces_meta.masks "
+        return fs_errorf(e, FS_EXIT_FAIL,
+                         "%s: %s\n  hint: this is a bug in the caller (set fs_faces_meta.masks "
                          "and .landmarks exactly when giving them: fs_faces_append_masked, fs_faces_append_full)",
                          w->path, what);
     if (count <= 0) return 0;
@@ -1104,10 +1159,12 @@ int fs_faces_append(fs_faces_writer *w, const uint8_t *faces, long count, fs_err
     return append_checked(w, faces, NULL, NULL, count, e);
 }
 
-int fs_faces_append_masked(fs_faces_writer *w, const uint8_t *faces, const uint8_t *masks, long count,
-                           fs_error *e) {
-    if (!masks) return fs_errorf(e, FS_EXIT_FAIL, "%s: fs_faces_append_masked without masks\n  hint: this is a bug "
-                                 "in the caller", w->path);
+int fs_faces_append_masked(fs_faces_writer *w, const uint8_t *faces, const uint8_t *masks, long count, fs_error *e) {
+    if (!masks)
+        return fs_errorf(e, FS_EXIT_FAIL,
+                         "%s: fs_faces_append_masked without masks\n  hint: this is a bug "
+                         "in the caller",
+                         w->path);
     return append_checked(w, faces, masks, NULL, count, e);
 }
 
@@ -1123,7 +1180,8 @@ int fs_faces_writer_cover(fs_faces_writer *w, const char *name, fs_error *e) {
     for (int i = 0; i < FS_FACES_N_ITEMS; i++) item |= !strcmp(name, ITEMS[i].name) || !strcmp(name, ITEMS[i].sums);
     if (w->n_extras == EXTRAS_MAX || name[0] != '/' || strlen(name) >= sizeof w->extras[0] || strchr(name, ' ') ||
         strchr(name, '\n') || item)
-        return fs_errorf(e, FS_EXIT_FAIL, "%s: cannot seal dataset '%s' (at most %d, '/'-rooted, under %zu bytes, no "
+        return fs_errorf(e, FS_EXIT_FAIL,
+                         "%s: cannot seal dataset '%s' (at most %d, '/'-rooted, under %zu bytes, no "
                          "space or newline, not an item or its checksums)\n  hint: this is a bug in the caller",
                          w->path, name, EXTRAS_MAX, sizeof w->extras[0]);
     snprintf(w->extras[w->n_extras++], sizeof w->extras[0], "%s", name);
@@ -1137,8 +1195,10 @@ int64_t fs_faces_writer_file(const fs_faces_writer *w) { return w->file; }
 
 int fs_faces_commit(fs_faces_writer *w, fs_error *e) {
     if (w->n == 0) {
-        fs_errorf(e, FS_EXIT_BADINPUT, "%s: no faces to write; nothing was written\n"
-                  "  hint: check the inputs (every image was skipped or none was given)", w->path);
+        fs_errorf(e, FS_EXIT_BADINPUT,
+                  "%s: no faces to write; nothing was written\n"
+                  "  hint: check the inputs (every image was skipped or none was given)",
+                  w->path);
         fs_faces_abort(w);
         return FS_EXIT_BADINPUT;
     }

@@ -90,8 +90,7 @@ typedef struct fs_faces_writer fs_faces_writer;
 int fs_faces_create(fs_faces_writer **w, const char *path, int size, const fs_faces_meta *m, fs_error *e);
 int fs_faces_append(fs_faces_writer *w, const uint8_t *faces /* [count,S,S,3] */, long count, fs_error *e);
 /* For a writer created with meta.masks: faces and their masks ([count,S,S]) together. */
-int fs_faces_append_masked(fs_faces_writer *w, const uint8_t *faces, const uint8_t *masks, long count,
-                           fs_error *e);
+int fs_faces_append_masked(fs_faces_writer *w, const uint8_t *faces, const uint8_t *masks, long count, fs_error *e);
 /* Every item the writer was created with: masks ([count,S,S]) exactly when meta.masks, and
  * landmarks ([count,68,2], x then y per point) exactly when meta.landmarks (else NULL). Each
  * gets its per-row checksum. */

@@ -35,11 +35,11 @@ static const char HELP[] =
 typedef struct finding {
     fs_labels L;
     fs_wm_result wm;
-    char where[64];  /* "all" or "x,y,w,h" of the region that held the mark */
-    int label;       /* a faceswarm label: XMP from faceswarm, or the tEXt label */
-    int disagree;    /* XMP's fsw:Watermark differs from the decoded payload */
-    int video;       /* a video: wm is the joint decode of V */
-    int every;       /* frames examined: every every-th */
+    char where[64];   /* "all" or "x,y,w,h" of the region that held the mark */
+    int label;        /* a faceswarm label: XMP from faceswarm, or the tEXt label */
+    int disagree;     /* XMP's fsw:Watermark differs from the decoded payload */
+    int video;        /* a video: wm is the joint decode of V */
+    int every;        /* frames examined: every every-th */
     int orientations; /* images: the 8 orientations were searched (--orientations) */
     int orientation;  /* the one that held the mark (fs_wm_orientation_name) */
     fs_wm_video V;
@@ -75,13 +75,15 @@ static int is_image(const char *path) {
     FILE *f = fopen(path, "rb");
     size_t n = f ? fread(sig, 1, sizeof sig, f) : 0;
     if (f) fclose(f);
-    return (n >= 8 && !memcmp(sig, "\x89PNG\r\n\x1a\n", 8)) || (n >= 3 && sig[0] == 0xFF && sig[1] == 0xD8 && sig[2] == 0xFF);
+    return (n >= 8 && !memcmp(sig, "\x89PNG\r\n\x1a\n", 8)) ||
+           (n >= 3 && sig[0] == 0xFF && sig[1] == 0xD8 && sig[2] == 0xFF);
 }
 
 /* Not an image: a video FFmpeg can open and decode (with a video stream), else unreadable. */
 static int examine_video(const char *path, finding *f, int every, fs_error *e) {
     FILE *probe = fopen(path, "rb");
-    if (!probe) return fs_errorf(e, FS_EXIT_BADINPUT, "%s: cannot open: %s\n  hint: check the path", path, strerror(errno));
+    if (!probe)
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: cannot open: %s\n  hint: check the path", path, strerror(errno));
     fclose(probe);
     fs_error ve = {0};
     fs_video *v = NULL;
@@ -90,8 +92,10 @@ static int examine_video(const char *path, finding *f, int every, fs_error *e) {
     if (ve.code) {
         size_t n = strlen(path);
         const char *why = !strncmp(ve.msg, path, n) && !strncmp(ve.msg + n, ": ", 2) ? ve.msg + n + 2 : ve.msg;
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: neither PNG nor JPEG, and as a video FFmpeg says: %s\n"
-                         "  (faceswarm detect reads .png and .jpg images and videos: .mp4, .mov, .mkv, ...)", path, why);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: neither PNG nor JPEG, and as a video FFmpeg says: %s\n"
+                         "  (faceswarm detect reads .png and .jpg images and videos: .mp4, .mov, .mkv, ...)",
+                         path, why);
     }
     f->video = 1, f->every = every;
     if (fs_wm_detect_video(path, every, &f->V, e)) return e->code;
@@ -137,7 +141,8 @@ static void print_fields(const fs_labels *L) {
     if (L->watermark[0]) printf("                 watermark payload (label) %s\n", L->watermark);
     if (L->version[0] && strcmp(L->version, FS_XMP_VERSION))
         printf("  warning        fsw:Version %s; this faceswarm reads version %s: fields may be missing or "
-               "misread\n", L->version, FS_XMP_VERSION);
+               "misread\n",
+               L->version, FS_XMP_VERSION);
 }
 
 static void print_video(const finding *f) {
@@ -150,7 +155,8 @@ static void print_video(const finding *f) {
         printf("  container      digital source type %s\n", L->source_type[0] ? L->source_type : "(none)");
         print_fields(L);
     } else
-        printf("  container      %s\n", L->has_container ? "faceswarm keys (com.faceswarm.*), as the XMP" : "no faceswarm keys");
+        printf("  container      %s\n",
+               L->has_container ? "faceswarm keys (com.faceswarm.*), as the XMP" : "no faceswarm keys");
     if (L->text_disclaimer[0]) printf("                 comment: %s\n", L->text_disclaimer);
 }
 
@@ -158,15 +164,16 @@ static void print_mark(const finding *f) {
     const fs_wm_result *w = &f->wm;
     if (w->found)
         printf("  watermark      found in %s: payload %016llx, run tag %012llx, correlation %.3f, p_false <= %.1e, "
-               "contrast gain %.3f\n", f->where, (unsigned long long)w->payload, (unsigned long long)w->run_tag,
-               w->correlation, w->p_false, w->gain);
-    else
-        printf("  watermark      not found (correlation %.3f)\n", w->correlation);
+               "contrast gain %.3f\n",
+               f->where, (unsigned long long)w->payload, (unsigned long long)w->run_tag, w->correlation, w->p_false,
+               w->gain);
+    else printf("  watermark      not found (correlation %.3f)\n", w->correlation);
     if (w->found && f->orientation)
         printf("  orientation    the copy is the marked image %s\n", fs_wm_orientation_name(f->orientation));
     if (f->video)
         printf("  frames         %d of %ld examined (1 in %d, from frame 0); %d hold a mark on their own, %d of them "
-               "this payload\n", f->V.examined, f->V.frames, f->every, f->V.frames_found, f->V.frames_agree);
+               "this payload\n",
+               f->V.examined, f->V.frames, f->every, f->V.frames_found, f->V.frames_agree);
 }
 
 static void print_text(const char *path, const finding *f) {
@@ -175,17 +182,17 @@ static void print_text(const char *path, const finding *f) {
     if (L->has_xmp) {
         printf("  xmp            digital source type %s\n", L->source_type[0] ? L->source_type : "(none)");
         print_fields(L);
-    } else
-        printf("  xmp            none\n");
+    } else printf("  xmp            none\n");
     if (f->video) print_video(f);
-    if (L->has_text) printf("  text label     faceswarm:synthetic=%s%s%s\n", L->text_synthetic,
-                            L->text_disclaimer[0] ? "; Disclaimer: " : "", L->text_disclaimer);
+    if (L->has_text)
+        printf("  text label     faceswarm:synthetic=%s%s%s\n", L->text_synthetic,
+               L->text_disclaimer[0] ? "; Disclaimer: " : "", L->text_disclaimer);
     print_mark(f);
     if (f->disagree) printf("  warning        the label's watermark payload differs from the decoded one\n");
     printf("  verdict        %s\n", f->label && f->wm.found ? "faceswarm mark: label and watermark"
-                                    : f->label             ? "faceswarm mark: label"
-                                    : f->wm.found          ? "faceswarm mark: watermark"
-                                                           : "no faceswarm mark");
+                                    : f->label              ? "faceswarm mark: label"
+                                    : f->wm.found           ? "faceswarm mark: watermark"
+                                                            : "no faceswarm mark");
 }
 
 /* ---------------------------------------------------------------- JSON */
@@ -226,10 +233,12 @@ static void print_json(const char *path, const finding *f, const fs_error *e) {
     printf(", \"synthetic_regions\": %d, \"text_label\": %s", L->n_regions, L->has_text ? "true" : "false");
     json_field("text_synthetic", L->text_synthetic);
     json_field("label_watermark", L->watermark);
-    printf(", \"watermark\": {\"found\": %s, \"payload\": \"%016llx\", \"run_tag\": \"%012llx\", \"correlation\": %.4f, "
-           "\"p_false\": %.3g, \"gain\": %.3f, \"where\": \"%s\", \"orientation\": \"%s\"}", f->wm.found ? "true" : "false",
-           (unsigned long long)f->wm.payload, (unsigned long long)f->wm.run_tag, f->wm.correlation, f->wm.p_false,
-           f->wm.gain, f->where, f->wm.found ? fs_wm_orientation_name(f->orientation) : "");
+    printf(", \"watermark\": {\"found\": %s, \"payload\": \"%016llx\", \"run_tag\": \"%012llx\", \"correlation\": "
+           "%.4f, "
+           "\"p_false\": %.3g, \"gain\": %.3f, \"where\": \"%s\", \"orientation\": \"%s\"}",
+           f->wm.found ? "true" : "false", (unsigned long long)f->wm.payload, (unsigned long long)f->wm.run_tag,
+           f->wm.correlation, f->wm.p_false, f->wm.gain, f->where,
+           f->wm.found ? fs_wm_orientation_name(f->orientation) : "");
     if (f->video) {
         const fs_wm_video *V = &f->V;
         printf(", \"container\": %s", L->has_container ? "true" : "false");
@@ -244,8 +253,10 @@ static void print_json(const char *path, const finding *f, const fs_error *e) {
 }
 
 int cmd_detect(int argc, char **argv) {
-    static const struct option opts[] = {{"json", no_argument, 0, 'j'}, {"every", required_argument, 0, 'k'},
-                                         {"orientations", no_argument, 0, 'o'}, {"help", no_argument, 0, 'h'},
+    static const struct option opts[] = {{"json", no_argument, 0, 'j'},
+                                         {"every", required_argument, 0, 'k'},
+                                         {"orientations", no_argument, 0, 'o'},
+                                         {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     int c, json = 0, every = FS_WM_VIDEO_EVERY, orientations = 0;
     optind = 1;
@@ -256,12 +267,14 @@ int cmd_detect(int argc, char **argv) {
             fs_error pe = {0};
             if (fs_parse_int("--every", optarg, 1, 100000, &every, &pe))
                 return fprintf(stderr, "error: faceswarm detect: %s\n", pe.msg), FS_EXIT_BADINPUT;
-        }
-        else if (c == 'h') return fputs(HELP, stdout), FS_EXIT_OK;
-        else return fprintf(stderr, "error: faceswarm detect: unknown option\n  hint: faceswarm detect --help\n"), FS_EXIT_BADINPUT;
+        } else if (c == 'h') return fputs(HELP, stdout), FS_EXIT_OK;
+        else
+            return fprintf(stderr, "error: faceswarm detect: unknown option\n  hint: faceswarm detect --help\n"),
+                   FS_EXIT_BADINPUT;
     }
     if (optind >= argc)
-        return fprintf(stderr, "error: faceswarm detect: no FILE given\n  hint: faceswarm detect --help\n"), FS_EXIT_BADINPUT;
+        return fprintf(stderr, "error: faceswarm detect: no FILE given\n  hint: faceswarm detect --help\n"),
+               FS_EXIT_BADINPUT;
     int marked = 0, unreadable = 0;
     finding *f = fs_malloc(sizeof *f);
     for (int i = optind; i < argc; i++) {

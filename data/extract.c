@@ -29,35 +29,49 @@ static int identity_ok(const char *s) {
 
 int fs_extract_check_opts(const fs_extract_opts *o, fs_error *e) {
     if (!identity_ok(o->identity))
-        return fs_errorf(e, FS_EXIT_BADINPUT, "--identity '%s': expected 1..63 characters of [A-Za-z0-9_-]\n"
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "--identity '%s': expected 1..63 characters of [A-Za-z0-9_-]\n"
                          "  hint: the identity names a decoder (model.identities) and the file, e.g. --identity A",
                          o->identity);
     if (o->chunk < 1 || o->chunk > 100000)
         return fs_errorf(e, FS_EXIT_BADINPUT, "--chunk %d: expected 1..100000 frames\n  hint: the default is %d",
                          o->chunk, FS_EXTRACT_CHUNK_DEFAULT);
     if (o->every < 1)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "--every %d: expected 1 or more\n  hint: 1 searches every frame", o->every);
+        return fs_errorf(e, FS_EXIT_BADINPUT, "--every %d: expected 1 or more\n  hint: 1 searches every frame",
+                         o->every);
     if (o->min_face < 40 || o->min_face > 4096)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "--min-face %d: expected 40..4096 px\n  hint: dlib's detector window is "
-                         "80 px; smaller faces are searched on a frame upsampled at most 2x", o->min_face);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "--min-face %d: expected 40..4096 px\n  hint: dlib's detector window is "
+                         "80 px; smaller faces are searched on a frame upsampled at most 2x",
+                         o->min_face);
     if (o->size < 16 || o->size > 1024)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "--size %d: expected 16..1024 px\n  hint: extract at the model's "
-                         "resolution (model.resolution)", o->size);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "--size %d: expected 16..1024 px\n  hint: extract at the model's "
+                         "resolution (model.resolution)",
+                         o->size);
     if (!(o->coverage >= 0.25 && o->coverage <= 1.0))
-        return fs_errorf(e, FS_EXIT_BADINPUT, "--coverage %g: expected 0.25..1 (the fraction of the face the mean-face "
-                         "square spans)\n  hint: faceswap's legacy extract is 0.625 (the default)", o->coverage);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "--coverage %g: expected 0.25..1 (the fraction of the face the mean-face "
+                         "square spans)\n  hint: faceswap's legacy extract is 0.625 (the default)",
+                         o->coverage);
     if (!fs_exists(o->landmarks) || fs_is_dir(o->landmarks))
-        return fs_errorf(e, FS_EXIT_BADINPUT, "--landmarks %s: no such file\n  hint: apt-get install libdlib-data "
-                         "(it ships shape_predictor_68_face_landmarks.dat), or name the file", o->landmarks);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "--landmarks %s: no such file\n  hint: apt-get install libdlib-data "
+                         "(it ships shape_predictor_68_face_landmarks.dat), or name the file",
+                         o->landmarks);
     char dir[FS_PATH_LEN];
     snprintf(dir, sizeof dir, "%s", o->out);
     const char *d = dirname(dir);
     if (fs_is_dir(o->out))
-        return fs_errorf(e, FS_EXIT_BADINPUT, "-o %s: is a folder; expected the path of a new .h5 file\n"
-                         "  hint: name the file inside it, e.g. -o %s/%s.h5", o->out, o->out, o->identity);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "-o %s: is a folder; expected the path of a new .h5 file\n"
+                         "  hint: name the file inside it, e.g. -o %s/%s.h5",
+                         o->out, o->out, o->identity);
     if (!fs_is_dir(d))
-        return fs_errorf(e, FS_EXIT_BADINPUT, "-o %s: the folder %s does not exist\n  hint: create it first "
-                         "(mkdir -p %s)", o->out, d, d);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "-o %s: the folder %s does not exist\n  hint: create it first "
+                         "(mkdir -p %s)",
+                         o->out, d, d);
     return 0;
 }
 
@@ -217,8 +231,8 @@ static int set_up(run *x, fs_extract_result *r, fs_error *e) {
     MPI_Bcast(&done, 1, MPI_INT, 0, MPI_COMM_WORLD);
     if ((rc = agree(x, rc, e))) return rc;
     r->already_done = done;
-    x->pg = (progress){.tty = x->o->progress_tty, .total = x->plan.first[x->plan.n], .t0 = fs_now(),
-                       .workdir = x->workdir};
+    x->pg =
+        (progress){.tty = x->o->progress_tty, .total = x->plan.first[x->plan.n], .t0 = fs_now(), .workdir = x->workdir};
     x->pg.chunk = x->plan.chunk;
     x->pg.at_start = FS_MIN(kept * x->plan.chunk, x->pg.total);
     return 0;
@@ -247,7 +261,8 @@ static int work(run *x, fs_extract_result *r, fs_error *e) {
     if (worst) {
         if (x->rank == 0 && worst == FS_EXIT_STOPPED)
             fs_warn("extract: stopped by a signal; the finished chunks are kept in %s: run the same command again "
-                    "to go on", x->workdir);
+                    "to go on",
+                    x->workdir);
         if (e && rc == 0) e->msg[0] = 0, e->code = worst; /* another rank reports it */
         return worst;
     }

@@ -16,9 +16,9 @@
 #include "core/common.h"
 
 #define FS_EXTRACT_CHUNK_DEFAULT 64 /* frames per chunk (part file) */
-#define FS_EXTRACT_MAX_FACES 16    /* faces kept per frame with --faces all */
+#define FS_EXTRACT_MAX_FACES 16     /* faces kept per frame with --faces all */
 #define FS_EXTRACT_SIZE_DEFAULT 256
-#define FS_EXTRACT_MIN_FACE_DEFAULT 80 /* dlib's HOG window: smaller faces cost an upsampled search */
+#define FS_EXTRACT_MIN_FACE_DEFAULT 80          /* dlib's HOG window: smaller faces cost an upsampled search */
 #define FS_EXTRACT_PARAMS_ATTR "extract_params" /* attribute of OUT: hash of inputs and options */
 
 typedef struct fs_extract_opts {

@@ -43,8 +43,10 @@ static int parse_int(const char *opt, const char *text, long lo, long hi, int *o
     char *end;
     long v = strtol(text, &end, 10);
     if (!*text || *end || v < lo || v > hi) {
-        fprintf(stderr, "error: faceswarm extract: --%s '%s'; expected an integer in %ld..%ld\n"
-                "  hint: faceswarm extract --help explains --%s\n", opt, text, lo, hi, opt);
+        fprintf(stderr,
+                "error: faceswarm extract: --%s '%s'; expected an integer in %ld..%ld\n"
+                "  hint: faceswarm extract --help explains --%s\n",
+                opt, text, lo, hi, opt);
         return FS_EXIT_BADINPUT;
     }
     *out = (int)v;
@@ -55,8 +57,10 @@ static int parse_coverage(const char *text, double *out) {
     char *end;
     double v = strtod(text, &end);
     if (!*text || *end) {
-        fprintf(stderr, "error: faceswarm extract: --coverage '%s'; expected a number in 0.25..1\n"
-                "  hint: 0.625 is faceswap's legacy extract; 1 crops to the mean-face square\n", text);
+        fprintf(stderr,
+                "error: faceswarm extract: --coverage '%s'; expected a number in 0.25..1\n"
+                "  hint: 0.625 is faceswap's legacy extract; 1 crops to the mean-face square\n",
+                text);
         return FS_EXIT_BADINPUT;
     }
     *out = v;
@@ -68,20 +72,27 @@ static int parse_faces(const char *text, int *all) {
         *all = !strcmp(text, "all");
         return 0;
     }
-    fprintf(stderr, "error: faceswarm extract: --faces '%s'; expected largest or all\n"
-            "  hint: --faces all keeps up to %d faces per frame, largest first\n", text, FS_EXTRACT_MAX_FACES);
+    fprintf(stderr,
+            "error: faceswarm extract: --faces '%s'; expected largest or all\n"
+            "  hint: --faces all keeps up to %d faces per frame, largest first\n",
+            text, FS_EXTRACT_MAX_FACES);
     return FS_EXIT_BADINPUT;
 }
 
 static int parse(int argc, char **argv, fs_extract_opts *o) {
-    static const struct option opts[] = {
-        {"identity", required_argument, 0, 'i'}, {"consent", required_argument, 0, 'c'},
-        {"source", required_argument, 0, 'S'},   {"out", required_argument, 0, 'o'},
-        {"every", required_argument, 0, 'e'},    {"size", required_argument, 0, 's'},
-        {"faces", required_argument, 0, 'f'},    {"min-face", required_argument, 0, 'm'},
-        {"coverage", required_argument, 0, 'C'}, {"landmarks", required_argument, 0, 'l'},
-        {"chunk", required_argument, 0, 'k'},
-        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+    static const struct option opts[] = {{"identity", required_argument, 0, 'i'},
+                                         {"consent", required_argument, 0, 'c'},
+                                         {"source", required_argument, 0, 'S'},
+                                         {"out", required_argument, 0, 'o'},
+                                         {"every", required_argument, 0, 'e'},
+                                         {"size", required_argument, 0, 's'},
+                                         {"faces", required_argument, 0, 'f'},
+                                         {"min-face", required_argument, 0, 'm'},
+                                         {"coverage", required_argument, 0, 'C'},
+                                         {"landmarks", required_argument, 0, 'l'},
+                                         {"chunk", required_argument, 0, 'k'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     int c, rc = 0;
     optind = 0;
     while (rc == 0 && (c = getopt_long(argc, argv, "i:c:S:o:e:s:f:m:C:l:k:h", opts, NULL)) != -1) {
@@ -120,13 +131,18 @@ static void summary(const fs_extract_opts *o, const fs_extract_result *r) {
         return;
     }
     fs_info("extract: wrote %s: %ld faces of %d px, identity %s, from %ld of %ld frames in %ld sources; "
-            "%ld frames without a face; %ld chunks reused; %.1f s", o->out, r->faces, o->size, o->identity,
-            r->scanned, r->frames, r->sources, r->no_face, r->chunks_skipped, r->seconds);
+            "%ld frames without a face; %ld chunks reused; %.1f s",
+            o->out, r->faces, o->size, o->identity, r->scanned, r->frames, r->sources, r->no_face, r->chunks_skipped,
+            r->seconds);
 }
 
 int cmd_extract(int argc, char **argv) {
-    fs_extract_opts o = {.size = FS_EXTRACT_SIZE_DEFAULT, .every = 1, .min_face = FS_EXTRACT_MIN_FACE_DEFAULT,
-                         .coverage = FS_ALIGN_COVERAGE_DEFAULT, .landmarks = FS_DLIB_LANDMARKS, .chunk = FS_EXTRACT_CHUNK_DEFAULT,
+    fs_extract_opts o = {.size = FS_EXTRACT_SIZE_DEFAULT,
+                         .every = 1,
+                         .min_face = FS_EXTRACT_MIN_FACE_DEFAULT,
+                         .coverage = FS_ALIGN_COVERAGE_DEFAULT,
+                         .landmarks = FS_DLIB_LANDMARKS,
+                         .chunk = FS_EXTRACT_CHUNK_DEFAULT,
                          .progress_tty = isatty(2)};
     int rc = parse(argc, argv, &o);
     if (rc) return rc < 0 ? FS_EXIT_OK : rc;

@@ -14,18 +14,18 @@
 enum { XSRC_IMAGE = 1, XSRC_VIDEO = 2 };
 typedef struct xsource {
     char path[FS_PATH_LEN];
-    int kind;          /* XSRC_* */
-    long frames;       /* 1 for an image; packets counted for a video */
-    long long bytes;   /* file size and modification time: a changed file is new work */
+    int kind;        /* XSRC_* */
+    long frames;     /* 1 for an image; packets counted for a video */
+    long long bytes; /* file size and modification time: a changed file is new work */
     long long mtime_ns;
 } xsource;
 
 typedef struct xplan {
-    xsource *src;     /* [n] in input order, folders expanded in name order */
+    xsource *src; /* [n] in input order, folders expanded in name order */
     long n;
-    long *first;      /* [n+1] global index of source i's frame 0; first[n] = total frames */
-    long chunks;      /* ceil(total / o->chunk) */
-    int chunk;        /* o->chunk */
+    long *first;        /* [n+1] global index of source i's frame 0; first[n] = total frames */
+    long chunks;        /* ceil(total / o->chunk) */
+    int chunk;          /* o->chunk */
     uint64_t work_hash; /* of the sources and the options that shape a part file */
     uint64_t out_hash;  /* work_hash and the schema attributes: OUT's extract_params */
 } xplan;
@@ -42,11 +42,11 @@ void xplan_hex(uint64_t h, char out[17]);
 
 /* ---------------------------------------------------------------- part files (extract_part.c) */
 typedef struct xface_rec {
-    uint32_t source;          /* index into the plan's sources */
-    uint32_t face;            /* 0 = the largest face of its frame, 1 the next, ... */
-    int64_t frame;            /* frame index in its source */
-    double time;              /* seconds from the source's start (0 for an image) */
-    double matrix[2][3];      /* frame-to-face */
+    uint32_t source;              /* index into the plan's sources */
+    uint32_t face;                /* 0 = the largest face of its frame, 1 the next, ... */
+    int64_t frame;                /* frame index in its source */
+    double time;                  /* seconds from the source's start (0 for an image) */
+    double matrix[2][3];          /* frame-to-face */
     float lm[FS_ALIGN_POINTS][2]; /* landmarks in face coordinates */
 } xface_rec;
 typedef struct xpart_writer xpart_writer;
@@ -77,7 +77,7 @@ int xworker_chunk(xworker *w, long c, const char *part, volatile const int *stop
 /* Where a worker's time went (seconds) and what it did, for bench extract. */
 typedef struct xtimes {
     double decode, detect, landmarks, align, part; /* align: matrix, crop and mask */
-    long frames, faces;                           /* frames searched, faces written */
+    long frames, faces;                            /* frames searched, faces written */
 } xtimes;
 void xworker_times(const xworker *w, xtimes *t);
 void xworker_free(xworker *w);

@@ -15,14 +15,14 @@ enum { BATCH = 64 }; /* faces appended per HDF5 write */
 /* A growable dataset whose first dimension counts faces (or frames): rank dims, one row of
  * row_dims, chunks of BATCH rows. */
 typedef struct rows {
-    hid_t d, mem;    /* dataset, memory type */
+    hid_t d, mem; /* dataset, memory type */
     int rank;
     hsize_t dims[4]; /* current extent */
     const char *name;
 } rows;
 
-static int rows_create(hid_t file, rows *r, const char *name, hid_t file_type, hid_t mem, int rank,
-                       const hsize_t *row, fs_error *e) {
+static int rows_create(hid_t file, rows *r, const char *name, hid_t file_type, hid_t mem, int rank, const hsize_t *row,
+                       fs_error *e) {
     hsize_t maxd[4], chunk[4];
     r->name = name, r->mem = mem, r->rank = rank;
     r->dims[0] = 0, maxd[0] = H5S_UNLIMITED, chunk[0] = BATCH;
@@ -64,7 +64,7 @@ typedef struct joiner {
     uint8_t *faces, *masks; /* [BATCH][S][S][3], [BATCH][S][S] */
     xface_rec recs[BATCH];
     long faces_total, noface_total, scanned;
-    int32_t *nf_src_v;      /* frames without a face, written at the end: [noface_total] */
+    int32_t *nf_src_v; /* frames without a face, written at the end: [noface_total] */
     int64_t *nf_frame_v;
     long nf_cap;
 } joiner;
@@ -73,17 +73,18 @@ static int create_rows(joiner *j, fs_error *e) {
     hid_t f = (hid_t)fs_faces_writer_file(j->w);
     const hsize_t mat[2] = {2, 3};
     return rows_create(f, &j->src, "/frames/source", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, NULL, e) ||
-           rows_create(f, &j->frame, "/frames/index", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, NULL, e) ||
-           rows_create(f, &j->face, "/frames/face", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, NULL, e) ||
-           rows_create(f, &j->time, "/frames/time", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, NULL, e) ||
-           rows_create(f, &j->matrix, "/frames/matrix", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 3, mat, e) ||
-           rows_create(f, &j->nf_src, "/noface/source", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, NULL, e) ||
-           rows_create(f, &j->nf_frame, "/noface/index", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, NULL, e)
-               ? -1 : 0;
+                   rows_create(f, &j->frame, "/frames/index", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, NULL, e) ||
+                   rows_create(f, &j->face, "/frames/face", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, NULL, e) ||
+                   rows_create(f, &j->time, "/frames/time", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, NULL, e) ||
+                   rows_create(f, &j->matrix, "/frames/matrix", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 3, mat, e) ||
+                   rows_create(f, &j->nf_src, "/noface/source", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, NULL, e) ||
+                   rows_create(f, &j->nf_frame, "/noface/index", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, NULL, e)
+               ? -1
+               : 0;
 }
 
 /* Every dataset extract adds besides the items: sealed with the file. */
-static const char *const EXTRA_NAMES[] = {"/frames/source", "/frames/index", "/frames/face",  "/frames/time",
+static const char *const EXTRA_NAMES[] = {"/frames/source", "/frames/index",  "/frames/face",  "/frames/time",
                                           "/frames/matrix", "/noface/source", "/noface/index", "/sources"};
 
 static int cover_extras(joiner *j, fs_error *e) {
@@ -107,9 +108,9 @@ static int flush_batch(joiner *j, fs_error *e) {
     }
     if (fs_faces_append_full(j->w, j->faces, j->masks, &lm[0][0][0], j->n, e)) return -1;
     fs_h5_lock();
-    int bad = rows_append(&j->src, src, j->n, e) ||
-              rows_append(&j->frame, frame, j->n, e) || rows_append(&j->face, face, j->n, e) ||
-              rows_append(&j->time, time, j->n, e) || rows_append(&j->matrix, mat, j->n, e);
+    int bad = rows_append(&j->src, src, j->n, e) || rows_append(&j->frame, frame, j->n, e) ||
+              rows_append(&j->face, face, j->n, e) || rows_append(&j->time, time, j->n, e) ||
+              rows_append(&j->matrix, mat, j->n, e);
     fs_h5_unlock();
     j->n = 0;
     return bad ? -1 : 0;
@@ -176,15 +177,19 @@ static int write_attrs(hid_t f, const fs_extract_opts *o, const xplan *p, const 
     const char *model = strrchr(o->landmarks, '/');
     exact_decimal(o->coverage, cov, sizeof cov);
     return attr_text(f, FS_EXTRACT_PARAMS_ATTR, hex, e) || attr_long(f, "frames_total", p->first[p->n], e) ||
-           attr_long(f, "frames_scanned", j->scanned, e) || attr_long(f, "frames_without_face", j->noface_total, e) ||
-           attr_long(f, "extract_every", o->every, e) || attr_long(f, "extract_min_face", o->min_face, e) ||
-           attr_text(f, "extract_faces", o->all_faces ? "all" : "largest", e) ||
-           attr_text(f, "extract_coverage", cov, e) ||
-           attr_text(f, "extract_alignment", "umeyama similarity of landmarks 17..67 onto the mean face "
-                     "(faceswap legacy centring); unit square onto [pad, S-pad], pad = S*(1-coverage)/2", e) ||
-           attr_text(f, "extract_landmarks", model ? model + 1 : o->landmarks, e) ||
-           attr_text(f, "extract_detector", "dlib 19 HOG frontal_face_detector", e)
-               ? -1 : 0;
+                   attr_long(f, "frames_scanned", j->scanned, e) ||
+                   attr_long(f, "frames_without_face", j->noface_total, e) ||
+                   attr_long(f, "extract_every", o->every, e) || attr_long(f, "extract_min_face", o->min_face, e) ||
+                   attr_text(f, "extract_faces", o->all_faces ? "all" : "largest", e) ||
+                   attr_text(f, "extract_coverage", cov, e) ||
+                   attr_text(f, "extract_alignment",
+                             "umeyama similarity of landmarks 17..67 onto the mean face "
+                             "(faceswap legacy centring); unit square onto [pad, S-pad], pad = S*(1-coverage)/2",
+                             e) ||
+                   attr_text(f, "extract_landmarks", model ? model + 1 : o->landmarks, e) ||
+                   attr_text(f, "extract_detector", "dlib 19 HOG frontal_face_detector", e)
+               ? -1
+               : 0;
 }
 
 static int write_sources(hid_t f, const xplan *p, fs_error *e) {
@@ -245,15 +250,16 @@ static void list_noface(const xplan *p, const joiner *j) {
 }
 
 static int no_face_anywhere(const fs_extract_opts *o, const joiner *j, fs_error *e) {
-    return fs_errorf(e, FS_EXIT_BADINPUT, "%s: no face found in any of the %ld frames searched; nothing was written\n"
+    return fs_errorf(e, FS_EXIT_BADINPUT,
+                     "%s: no face found in any of the %ld frames searched; nothing was written\n"
                      "  hint: the detector finds frontal faces at least --min-face %d px wide (now); try a smaller "
-                     "--min-face, or check that the footage shows a face", o->out, j->scanned, o->min_face);
+                     "--min-face, or check that the footage shows a face",
+                     o->out, j->scanned, o->min_face);
 }
 
 int xout_write(const fs_extract_opts *o, const xplan *p, const char *workdir, fs_extract_result *r, fs_error *e) {
     joiner j = {.S = o->size};
-    fs_faces_meta m = {.identity = o->identity, .consent = o->consent, .source = o->source, .masks = 1,
-                       .landmarks = 1};
+    fs_faces_meta m = {.identity = o->identity, .consent = o->consent, .source = o->source, .masks = 1, .landmarks = 1};
     if (fs_faces_create(&j.w, o->out, o->size, &m, e)) return e ? e->code : FS_EXIT_FAIL;
     j.faces = fs_malloc((size_t)BATCH * o->size * o->size * 3);
     j.masks = fs_malloc((size_t)BATCH * o->size * o->size);
@@ -299,7 +305,8 @@ int xout_done(const fs_extract_opts *o, const xplan *p, fs_error *e) {
     fs_h5_unlock();
     have[16] = 0;
     if (!strcmp(have, want)) return 1;
-    return fs_errorf(e, FS_EXIT_BADINPUT, "%s: exists and was not extracted from these inputs with these options%s\n"
+    return fs_errorf(e, FS_EXIT_BADINPUT,
+                     "%s: exists and was not extracted from these inputs with these options%s\n"
                      "  hint: remove it, or write to another -o (extract never overwrites a file it cannot redo)",
                      o->out, have[0] ? "" : " (it has no extract_params attribute)");
 }

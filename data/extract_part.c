@@ -61,14 +61,16 @@ int xpart_face(xpart_writer *w, const xface_rec *r, const uint8_t *face, const u
     size_t px = (size_t)w->S * w->S;
     w->faces++;
     return put(w, &tag, sizeof tag, e) || put(w, r, sizeof *r, e) || put(w, face, px * 3, e) || put(w, mask, px, e)
-               ? FS_EXIT_FAIL : 0;
+               ? FS_EXIT_FAIL
+               : 0;
 }
 
 int xpart_noface(xpart_writer *w, uint32_t source, int64_t frame, fs_error *e) {
     uint32_t tag = TAG_NOFACE;
     w->noface++;
     return put(w, &tag, sizeof tag, e) || put(w, &source, sizeof source, e) || put(w, &frame, sizeof frame, e)
-               ? FS_EXIT_FAIL : 0;
+               ? FS_EXIT_FAIL
+               : 0;
 }
 
 int xpart_commit(xpart_writer *w, long scanned, fs_error *e) {
@@ -76,7 +78,8 @@ int xpart_commit(xpart_writer *w, long scanned, fs_error *e) {
     int64_t tail[3] = {scanned, w->faces, w->noface};
     int rc = put(w, &tag, sizeof tag, e) || put(w, tail, sizeof tail, e) ? FS_EXIT_FAIL : 0;
     if (fclose(w->f) != 0 && rc == 0)
-        rc = fs_errorf(e, FS_EXIT_FAIL, "%s: closing failed (disk full?)\n  hint: free space next to the output", w->tmp);
+        rc = fs_errorf(e, FS_EXIT_FAIL, "%s: closing failed (disk full?)\n  hint: free space next to the output",
+                       w->tmp);
     w->f = NULL;
     if (rc == 0) rc = fs_commit_file(w->tmp, w->path, e);
     else remove(w->tmp);
@@ -107,7 +110,8 @@ static int read_records(FILE *f, const char *path, int S, xpart_sink *sink, uint
             if (fread(&r, sizeof r, 1, f) != 1 || fread(face, 1, px * 4, f) != px * 4)
                 return bad_part(e, path, "a face record is cut short");
             faces++;
-            if (sink->on_face && sink->on_face(sink->ctx, &r, face, face + px * 3, e)) return e ? e->code : FS_EXIT_FAIL;
+            if (sink->on_face && sink->on_face(sink->ctx, &r, face, face + px * 3, e))
+                return e ? e->code : FS_EXIT_FAIL;
         } else if (tag == TAG_NOFACE) {
             uint32_t src;
             int64_t frame;

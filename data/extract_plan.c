@@ -18,8 +18,8 @@ static void add_source(xplan *p, const char *path, long *cap) {
 
 /* In a folder: images by extension, videos by the extensions cameras and editors write. */
 static int wanted_name(const char *name) {
-    static const char *ext[] = {".png", ".jpg", ".jpeg", ".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v",
-                                ".mpg", ".mpeg", ".ts", ".mts", ".m2ts", ".wmv", ".flv", ".y4m"};
+    static const char *ext[] = {".png", ".jpg",  ".jpeg", ".mp4", ".mov",  ".mkv", ".avi", ".webm", ".m4v",
+                                ".mpg", ".mpeg", ".ts",   ".mts", ".m2ts", ".wmv", ".flv", ".y4m"};
     const char *dot = strrchr(name, '.');
     for (size_t i = 0; dot && i < FS_ARRAY_LEN(ext); i++)
         if (!strcasecmp(dot, ext[i])) return 1;
@@ -53,7 +53,8 @@ static int expand(const char *path, xplan *p, long *cap, int depth, fs_error *e)
     qsort(names, (size_t)n, sizeof *names, cmp_str);
     int rc = 0;
     for (long i = 0; i < n; i++) {
-        if (rc == 0) rc = fs_is_dir(names[i]) ? expand(names[i], p, cap, depth + 1, e) : (add_source(p, names[i], cap), 0);
+        if (rc == 0)
+            rc = fs_is_dir(names[i]) ? expand(names[i], p, cap, depth + 1, e) : (add_source(p, names[i], cap), 0);
         free(names[i]);
     }
     free(names);
@@ -66,7 +67,8 @@ static int is_image(const char *path) {
     if (!f) return 0;
     size_t n = fread(sig, 1, sizeof sig, f);
     fclose(f);
-    return (n >= 8 && !memcmp(sig, "\x89PNG\r\n\x1a\n", 8)) || (n >= 3 && sig[0] == 0xff && sig[1] == 0xd8 && sig[2] == 0xff);
+    return (n >= 8 && !memcmp(sig, "\x89PNG\r\n\x1a\n", 8)) ||
+           (n >= 3 && sig[0] == 0xff && sig[1] == 0xd8 && sig[2] == 0xff);
 }
 
 static int classify(xsource *s, fs_error *e) {
@@ -94,9 +96,11 @@ static uint64_t hash_work(const fs_extract_opts *o, const xplan *p, int chunk) {
     char *t = fs_malloc(cap);
     struct stat st;
     long long model = stat(o->landmarks, &st) == 0 ? (long long)st.st_size : -1;
-    len += (size_t)snprintf(t + len, cap - len, "extract v1 chunk=%d size=%d coverage=%.17g every=%d faces=%s "
-                            "min_face=%d model=%s:%lld\n", chunk, o->size, o->coverage, o->every,
-                            o->all_faces ? "all" : "largest", o->min_face, o->landmarks, model);
+    len += (size_t)snprintf(t + len, cap - len,
+                            "extract v1 chunk=%d size=%d coverage=%.17g every=%d faces=%s "
+                            "min_face=%d model=%s:%lld\n",
+                            chunk, o->size, o->coverage, o->every, o->all_faces ? "all" : "largest", o->min_face,
+                            o->landmarks, model);
     for (long i = 0; i < p->n; i++)
         len += (size_t)snprintf(t + len, cap - len, "%d %ld %lld %lld %s\n", p->src[i].kind, p->src[i].frames,
                                 p->src[i].bytes, p->src[i].mtime_ns, p->src[i].path);
@@ -119,8 +123,10 @@ int xplan_build(const fs_extract_opts *o, xplan *p, fs_error *e) {
     for (int i = 0; i < o->n_inputs; i++)
         if (expand(o->inputs[i], p, &cap, 0, e)) return e ? e->code : FS_EXIT_BADINPUT;
     if (p->n == 0)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: no images or videos found in the inputs\n  hint: folders are "
-                         "searched for .png .jpg .jpeg .mp4 .mov .mkv .avi .webm ...", o->inputs[0]);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: no images or videos found in the inputs\n  hint: folders are "
+                         "searched for .png .jpg .jpeg .mp4 .mov .mkv .avi .webm ...",
+                         o->inputs[0]);
     for (long i = 0; i < p->n; i++)
         if (classify(&p->src[i], e)) return e ? e->code : FS_EXIT_BADINPUT;
     p->chunk = o->chunk;

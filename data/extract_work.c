@@ -12,14 +12,14 @@ struct xworker {
     const fs_extract_opts *o;
     const xplan *p;
     fs_face_detector *det;
-    fs_video *vid;      /* open video, or NULL */
-    long vid_src;       /* its source index */
-    long vid_next;      /* index of the frame it gives next */
-    long warned_src;    /* source whose missing frames were reported (once each) */
-    uint8_t *image;     /* an image source's pixels (malloc'd by the reader), or NULL */
+    fs_video *vid;        /* open video, or NULL */
+    long vid_src;         /* its source index */
+    long vid_next;        /* index of the frame it gives next */
+    long warned_src;      /* source whose missing frames were reported (once each) */
+    uint8_t *image;       /* an image source's pixels (malloc'd by the reader), or NULL */
     uint8_t *face, *mask; /* [S][S][3], [S][S] */
     fs_face_found found[FS_EXTRACT_MAX_FACES];
-    xtimes t;           /* decode, align, part and the counts; detect and landmarks: the detector's */
+    xtimes t; /* decode, align, part and the counts; detect and landmarks: the detector's */
 };
 
 int xworker_init(xworker **out, const fs_extract_opts *o, const xplan *p, fs_error *e) {

@@ -38,8 +38,8 @@ int fs_face_detector_open(fs_face_detector **d, const char *landmarks_model, cha
  * downsampled when larger: faster). Landmarks are always fitted at full resolution. Writes
  * up to max faces, largest box first (ties: leftmost, then topmost), and returns how many
  * it found in all (may exceed max), or -1 with err filled. */
-int fs_face_detect(fs_face_detector *d, const uint8_t *rgb, int w, int h, int min_face, fs_face_found *out,
-                   int max, char *err, size_t errlen);
+int fs_face_detect(fs_face_detector *d, const uint8_t *rgb, int w, int h, int min_face, fs_face_found *out, int max,
+                   char *err, size_t errlen);
 /* Seconds spent so far in the detector's scan and in the landmark fits (for bench extract). */
 void fs_face_detector_times(const fs_face_detector *d, double *detect_s, double *landmarks_s);
 void fs_face_detector_close(fs_face_detector *d);

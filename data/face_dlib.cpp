@@ -42,7 +42,8 @@ extern "C" int fs_face_detector_open(fs_face_detector **out, const char *model, 
         d->detector = dlib::get_frontal_face_detector();
         dlib::deserialize(model) >> d->predictor;
     } catch (const std::exception &x) {
-        say(err, errlen, "%s: cannot load the landmark model: %s\n  hint: it is dlib's "
+        say(err, errlen,
+            "%s: cannot load the landmark model: %s\n  hint: it is dlib's "
             "shape_predictor_68_face_landmarks.dat (apt-get install libdlib-data), or pass --landmarks PATH",
             model, x.what());
         delete d;
@@ -51,8 +52,10 @@ extern "C" int fs_face_detector_open(fs_face_detector **out, const char *model, 
     if (d->predictor.num_parts() != FS_FACE_POINTS) {
         char n[32];
         std::snprintf(n, sizeof n, "%lu", (unsigned long)d->predictor.num_parts());
-        say(err, errlen, "%s: the landmark model has %s points; expected 68\n  hint: use dlib's "
-            "shape_predictor_68_face_landmarks.dat", model, n);
+        say(err, errlen,
+            "%s: the landmark model has %s points; expected 68\n  hint: use dlib's "
+            "shape_predictor_68_face_landmarks.dat",
+            model, n);
         delete d;
         return -1;
     }
@@ -114,8 +117,8 @@ static int detect(fs_face_detector *d, const uint8_t *rgb, int w, int h, int min
     return (int)found.size();
 }
 
-extern "C" int fs_face_detect(fs_face_detector *d, const uint8_t *rgb, int w, int h, int min_face,
-                              fs_face_found *out, int max, char *err, size_t errlen) {
+extern "C" int fs_face_detect(fs_face_detector *d, const uint8_t *rgb, int w, int h, int min_face, fs_face_found *out,
+                              int max, char *err, size_t errlen) {
     try {
         return detect(d, rgb, w, h, min_face, out, max);
     } catch (const std::exception &x) {

@@ -64,9 +64,10 @@ static int one_value(hid_t a, const char *file, const char *name, fs_error *e) {
     hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
     if (sp >= 0) H5Sclose(sp);
     if (n == 1) return 0;
-    return fs_errorf(e, FS_EXIT_BADINPUT, "%s: attribute '%s' holds %lld values; expected one\n"
-                     "  hint: write it as a single string or integer (h5py: f.attrs['%s'] = 'text')", file, name,
-                     (long long)n, name);
+    return fs_errorf(e, FS_EXIT_BADINPUT,
+                     "%s: attribute '%s' holds %lld values; expected one\n"
+                     "  hint: write it as a single string or integer (h5py: f.attrs['%s'] = 'text')",
+                     file, name, (long long)n, name);
 }
 
 static int read_string(hid_t a, hid_t ft, const char *file, const char *name, char **out, fs_error *e) {
@@ -76,42 +77,47 @@ static int read_string(hid_t a, hid_t ft, const char *file, const char *name, ch
     if (mt < 0 || H5Tset_cset(mt, H5Tget_cset(ft)) < 0) {
         char why[300];
         rc = REFUSE("%s: attribute '%s' has a character set this HDF5 cannot read%s\n"
-                       "  hint: store it as an ASCII or UTF-8 string", file, name, fs_h5_why(why, sizeof why));
+                    "  hint: store it as an ASCII or UTF-8 string",
+                    file, name, fs_h5_why(why, sizeof why));
     } else if (H5Tis_variable_str(ft) > 0) {
         char *v = NULL;
         if (H5Tset_size(mt, H5T_VARIABLE) >= 0 && H5Aread(a, mt, &v) >= 0) {
             size_t n = v ? strlen(v) : 0;
             if (n < FS_H5_ATTR_MAX) *out = fs_strdup(v ? v : ""), rc = 1;
-            else rc = REFUSE("%s: attribute '%s' is %zu bytes long; at most %d are read\n"
-                                "  hint: shorten it",
-                                file, name, n, FS_H5_ATTR_MAX);
+            else
+                rc = REFUSE("%s: attribute '%s' is %zu bytes long; at most %d are read\n"
+                            "  hint: shorten it",
+                            file, name, n, FS_H5_ATTR_MAX);
             if (v) H5free_memory(v);
         }
     } else {
         size_t sz = H5Tget_size(ft);
         if (sz == 0 || sz >= FS_H5_ATTR_MAX) {
             rc = REFUSE("%s: attribute '%s' is a string of %zu bytes; expected 1..%d\n"
-                           "  hint: the file is damaged, or the value is too long", file,
-                           name, sz, FS_H5_ATTR_MAX - 1);
+                        "  hint: the file is damaged, or the value is too long",
+                        file, name, sz, FS_H5_ATTR_MAX - 1);
         } else {
             char *v = fs_calloc(sz + 1, 1);
             if (H5Tset_size(mt, sz + 1) >= 0 && H5Tset_strpad(mt, H5T_STR_NULLTERM) >= 0 && H5Aread(a, mt, v) >= 0)
                 *out = v, rc = 1;
-            else
-                free(v);
+            else free(v);
         }
     }
     if (rc == -1 && !(e && e->code))
-        fs_h5_fail(e, FS_EXIT_BADINPUT, "H5Aread()", __FILE__, __LINE__, "%s: attribute '%s' (a string) cannot "
-                   "be read\n  hint: the file is damaged, or the string is in a form HDF5 cannot convert", file, name);
+        fs_h5_fail(e, FS_EXIT_BADINPUT, "H5Aread()", __FILE__, __LINE__,
+                   "%s: attribute '%s' (a string) cannot "
+                   "be read\n  hint: the file is damaged, or the string is in a form HDF5 cannot convert",
+                   file, name);
     if (mt >= 0) H5Tclose(mt);
     return rc;
 }
 
 static int read_integer(hid_t a, const char *file, const char *name, char **out, fs_error *e) {
     long long v = 0;
-    if (H5_CHECK(H5Aread(a, H5T_NATIVE_LLONG, &v), e, FS_EXIT_BADINPUT, "%s: attribute '%s' (an integer) cannot "
-                 "be read\n  hint: the file is damaged", file, name))
+    if (H5_CHECK(H5Aread(a, H5T_NATIVE_LLONG, &v), e, FS_EXIT_BADINPUT,
+                 "%s: attribute '%s' (an integer) cannot "
+                 "be read\n  hint: the file is damaged",
+                 file, name))
         return -1;
     char buf[32];
     snprintf(buf, sizeof buf, "%lld", v);
@@ -137,8 +143,8 @@ int fs_h5_attr_alloc(hid_t obj, const char *file, const char *name, char **out, 
     else if (rc == 0 && cls == H5T_INTEGER) rc = read_integer(a, file, name, out, e);
     else if (rc == 0)
         rc = REFUSE("%s: attribute '%s' has HDF5 type class %d; expected a string or an "
-                       "integer\n  hint: faceswarm's attributes are strings, and version is an integer", file, name,
-                       (int)cls);
+                    "integer\n  hint: faceswarm's attributes are strings, and version is an integer",
+                    file, name, (int)cls);
     if (kind) *kind = cls == H5T_STRING ? 's' : 'i';
     if (ft >= 0) H5Tclose(ft);
     H5Aclose(a);
@@ -152,9 +158,9 @@ int fs_h5_attr_text(hid_t obj, const char *file, const char *name, char *out, si
     if (rc <= 0) return rc;
     if (strlen(v) >= outlen)
         rc = REFUSE("%s: attribute '%s' is %zu bytes long; expected under %zu\n"
-                       "  hint: shorten it", file, name, strlen(v), outlen);
-    else
-        memcpy(out, v, strlen(v) + 1);
+                    "  hint: shorten it",
+                    file, name, strlen(v), outlen);
+    else memcpy(out, v, strlen(v) + 1);
     free(v);
     return rc;
 }
@@ -165,10 +171,9 @@ int fs_h5_attr_i64(hid_t obj, const char *file, const char *name, long long *v, 
     if (rc <= 0) return rc;
     if (kind != 'i')
         rc = REFUSE("%s: attribute '%s' is the string \"%.64s\"; expected an integer\n"
-                       "  hint: write it as an integer (h5py: f.attrs['%s'] = 1)", file,
-                       name, t, name);
-    else
-        *v = strtoll(t, NULL, 10);
+                    "  hint: write it as an integer (h5py: f.attrs['%s'] = 1)",
+                    file, name, t, name);
+    else *v = strtoll(t, NULL, 10);
     free(t);
     return rc;
 }
@@ -226,10 +231,13 @@ int fs_h5_canon_attrs(hid_t obj, const char *file, const char *skip, fs_h5_canon
     name_list l = {fs_calloc(MAX_ATTRS, sizeof(char *)), 0, 0};
     hsize_t idx = 0;
     int rc = H5_CHECK(H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_name, &l), e, FS_EXIT_BADINPUT,
-                      "%s: cannot list the attributes\n  hint: the file is damaged", file) ? -1 : 0;
+                      "%s: cannot list the attributes\n  hint: the file is damaged", file)
+                 ? -1
+                 : 0;
     if (!rc && l.over)
         rc = REFUSE("%s: more than %d attributes\n  hint: the file is not one faceswarm "
-                       "wrote", file, MAX_ATTRS);
+                    "wrote",
+                    file, MAX_ATTRS);
     for (int i = 0; i < l.n && !rc; i++) {
         if (skip && !strcmp(l.v[i], skip)) continue;
         char *v, kind;

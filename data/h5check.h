@@ -30,8 +30,7 @@ int fs_h5_fail(fs_error *e, int code, const char *call, const char *file, int li
 
 /* H5_CHECK(call, e, code, fmt, ...): evaluates to nonzero (and fills e) when call < 0, so
  * `if (H5_CHECK(H5Dread(...), e, FS_EXIT_FAIL, "%s: reading /faces", path)) goto fail;` */
-#define H5_CHECK(x, e, code, ...) \
-    ((x) < 0 ? (fs_h5_fail((e), (code), #x, __FILE__, __LINE__, __VA_ARGS__), 1) : 0)
+#define H5_CHECK(x, e, code, ...) ((x) < 0 ? (fs_h5_fail((e), (code), #x, __FILE__, __LINE__, __VA_ARGS__), 1) : 0)
 
 /* The longest attribute value these readers take (a longer one is refused, not cut). */
 #define FS_H5_ATTR_MAX (1 << 20)

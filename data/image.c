@@ -15,12 +15,14 @@
 
 /* ---------------------------------------------------------------- shared */
 /* Checked from the header, before any pixel buffer exists: a few bytes can claim 30000 x 30000. */
-static int size_ok(const char *name, const char *kind, unsigned long w, unsigned long h, long max_pixels,
-                   fs_error *e) {
-    if (w == 0 || h == 0 || w > FS_IMAGE_MAX_SIDE || h > FS_IMAGE_MAX_SIDE || (double)w * (double)h > (double)max_pixels)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s of %lux%lu px; expected at most %d px a side and %ld pixels in "
+static int size_ok(const char *name, const char *kind, unsigned long w, unsigned long h, long max_pixels, fs_error *e) {
+    if (w == 0 || h == 0 || w > FS_IMAGE_MAX_SIDE || h > FS_IMAGE_MAX_SIDE ||
+        (double)w * (double)h > (double)max_pixels)
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: %s of %lux%lu px; expected at most %d px a side and %ld pixels in "
                          "all\n  hint: import aligned face crops; downscale larger images first (or the header is "
-                         "corrupted)", name, kind, w, h, FS_IMAGE_MAX_SIDE, max_pixels);
+                         "corrupted)",
+                         name, kind, w, h, FS_IMAGE_MAX_SIDE, max_pixels);
     return 0;
 }
 
@@ -157,8 +159,10 @@ static int png_decode(fs_image *img, const uint8_t *data, size_t len, const char
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_read_struct(&png, &info, NULL);
         free(px), free(rows);
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: not a readable PNG (%s)\n  hint: the file is truncated or "
-                         "corrupted; export it again", name, c.msg);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: not a readable PNG (%s)\n  hint: the file is truncated or "
+                         "corrupted; export it again",
+                         name, c.msg);
     }
     png_set_read_fn(png, &c, png_src);
     png_set_user_limits(png, FS_IMAGE_MAX_SIDE, FS_IMAGE_MAX_SIDE); /* sides while reading IHDR; pixels below */
@@ -255,7 +259,10 @@ static int jpeg_run(j_decompress_ptr ci, jpeg_ctx *c, uint8_t *volatile *out, fs
     jpeg_finish_decompress(ci);
     snprintf(img->warning, sizeof img->warning, "%s", c->warning);
     finish(img, *out, (int)ci->output_width, (int)ci->output_height,
-           !cmyk ? PX_RGB : ci->saw_Adobe_marker ? PX_CMYK_INVERTED : PX_CMYK, o);
+           !cmyk                  ? PX_RGB
+           : ci->saw_Adobe_marker ? PX_CMYK_INVERTED
+                                  : PX_CMYK,
+           o);
     *out = NULL;
     return 0;
 }
@@ -272,8 +279,10 @@ static int jpeg_decode(fs_image *img, const uint8_t *data, size_t len, const cha
     if (setjmp(c.jump)) {
         jpeg_destroy_decompress(&ci);
         free(px);
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: not a readable JPEG (%s)\n  hint: the file is truncated or "
-                         "corrupted; export it again", name, c.msg);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: not a readable JPEG (%s)\n  hint: the file is truncated or "
+                         "corrupted; export it again",
+                         name, c.msg);
     }
     jpeg_create_decompress(&ci);
     ci.progress = &c.progress;
@@ -293,15 +302,19 @@ int fs_image_decode(fs_image *img, const uint8_t *data, size_t len, const char *
     if (len >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) return jpeg_decode(img, data, len, name, e);
     uint8_t sig[4] = {0};
     memcpy(sig, data, FS_MIN(len, sizeof sig));
-    return fs_errorf(e, FS_EXIT_BADINPUT, "%s: neither PNG nor JPEG (%zu bytes, first bytes %02x %02x %02x %02x)\n"
-                     "  hint: import aligned faces as .png or .jpg files", name, len, sig[0], sig[1], sig[2], sig[3]);
+    return fs_errorf(e, FS_EXIT_BADINPUT,
+                     "%s: neither PNG nor JPEG (%zu bytes, first bytes %02x %02x %02x %02x)\n"
+                     "  hint: import aligned faces as .png or .jpg files",
+                     name, len, sig[0], sig[1], sig[2], sig[3]);
 }
 
 int fs_image_load(fs_image *img, const char *path, fs_error *e) {
     struct stat st;
     if (stat(path, &st) == 0 && st.st_size > FS_IMAGE_MAX_BYTES)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %lld bytes; expected an image file of at most %ld MB\n  hint: "
-                         "import aligned face crops", path, (long long)st.st_size, FS_IMAGE_MAX_BYTES >> 20);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: %lld bytes; expected an image file of at most %ld MB\n  hint: "
+                         "import aligned face crops",
+                         path, (long long)st.st_size, FS_IMAGE_MAX_BYTES >> 20);
     size_t len = 0;
     char *data = fs_read_file(path, &len, e);
     if (!data) return e ? e->code : FS_EXIT_BADINPUT;
@@ -386,8 +399,7 @@ static void bilinear(const uint8_t *src, int sw, int sh, float x, float y, float
     float fx = x - (float)x0, fy = y - (float)y0;
     const uint8_t *a = src + ((size_t)y0 * sw + x0) * 3, *b = src + ((size_t)y0 * sw + x1) * 3;
     const uint8_t *c = src + ((size_t)y1 * sw + x0) * 3, *d = src + ((size_t)y1 * sw + x1) * 3;
-    for (int k = 0; k < 3; k++)
-        acc[k] += (1 - fy) * ((1 - fx) * a[k] + fx * b[k]) + fy * ((1 - fx) * c[k] + fx * d[k]);
+    for (int k = 0; k < 3; k++) acc[k] += (1 - fy) * ((1 - fx) * a[k] + fx * b[k]) + fy * ((1 - fx) * c[k] + fx * d[k]);
 }
 
 void fs_image_resize(const uint8_t *src, int sw, int sh, uint8_t *dst, int dw, int dh) {
@@ -400,7 +412,6 @@ void fs_image_resize(const uint8_t *src, int sw, int sh, uint8_t *dst, int dw, i
                 for (int i = 0; i < tx; i++) /* taps spread evenly over the source footprint */
                     bilinear(src, sw, sh, ((float)x + ((float)i + 0.5f) / (float)tx) * sx - 0.5f,
                              ((float)y + ((float)j + 0.5f) / (float)ty) * sy - 0.5f, acc);
-            for (int k = 0; k < 3; k++)
-                dst[((size_t)y * dw + x) * 3 + k] = (uint8_t)(acc[k] / (float)(tx * ty) + 0.5f);
+            for (int k = 0; k < 3; k++) dst[((size_t)y * dw + x) * 3 + k] = (uint8_t)(acc[k] / (float)(tx * ty) + 0.5f);
         }
 }

@@ -17,10 +17,10 @@
 
 #include "core/common.h"
 
-#define FS_IMAGE_MAX_SIDE 16384                  /* px, width or height */
-#define FS_IMAGE_MAX_PIXELS (64L * 1024 * 1024)  /* width x height: 192 MB of RGB */
-#define FS_IMAGE_MAX_BYTES (256L * 1024 * 1024)  /* file size */
-#define FS_JPEG_MAX_SCANS 1000                   /* progressive scans: more is a decoding-time bomb */
+#define FS_IMAGE_MAX_SIDE 16384                 /* px, width or height */
+#define FS_IMAGE_MAX_PIXELS (64L * 1024 * 1024) /* width x height: 192 MB of RGB */
+#define FS_IMAGE_MAX_BYTES (256L * 1024 * 1024) /* file size */
+#define FS_JPEG_MAX_SCANS 1000                  /* progressive scans: more is a decoding-time bomb */
 
 typedef struct fs_image {
     long max_pixels;   /* in: cap on width x height, 0 = FS_IMAGE_MAX_PIXELS */

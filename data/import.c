@@ -62,8 +62,8 @@ static int collect(const char *path, file_list *l, int depth, fs_error *e) {
 
 /* What one import saw besides faces and skips, reported once at its end. */
 typedef struct import_tally {
-    long skipped;  /* unreadable or not face-sized */
-    long alpha;    /* images with transparent pixels, composited onto black */
+    long skipped; /* unreadable or not face-sized */
+    long alpha;   /* images with transparent pixels, composited onto black */
 } import_tally;
 
 /* One image as a face of S px, or a reason (in e) to skip it; img keeps what the decoder saw. */
@@ -71,39 +71,39 @@ static int load_face(const char *path, int S, uint8_t *out, fs_image *img, fs_er
     if (fs_image_load(img, path, e)) return -1;
     int w = img->w, h = img->h, rc = 0;
     if (w != h || w < FS_IMPORT_MIN_SIDE)
-        rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: %dx%d px is not face-sized; expected a square aligned face of at "
-                       "least %d px\n  hint: align and crop the faces first", path, w, h, FS_IMPORT_MIN_SIDE);
-    else if (w == S)
-        memcpy(out, img->rgb, (size_t)S * S * 3);
-    else
-        fs_image_resize(img->rgb, w, h, out, S, S);
+        rc = fs_errorf(e, FS_EXIT_BADINPUT,
+                       "%s: %dx%d px is not face-sized; expected a square aligned face of at "
+                       "least %d px\n  hint: align and crop the faces first",
+                       path, w, h, FS_IMPORT_MIN_SIDE);
+    else if (w == S) memcpy(out, img->rgb, (size_t)S * S * 3);
+    else fs_image_resize(img->rgb, w, h, out, S, S);
     fs_image_free(img);
     return rc ? -1 : 0;
 }
 
 static void progress(long done, long total) {
     int width = 30, fill = total ? (int)(width * done / total) : width;
-    fs_progress(stderr, 1, "import [%.*s%*s] %ld/%ld", fill, "##############################", width - fill, "",
-                done, total);
+    fs_progress(stderr, 1, "import [%.*s%*s] %ld/%ld", fill, "##############################", width - fill, "", done,
+                total);
     if (done == total) fs_progress_end();
 }
 
 /* A face that decoded: damage the decoder recovered from fails a strict import, else it is
  * named; transparency is counted for the one notice at the end. */
-static int accept_face(const fs_import_opts *o, const char *path, const fs_image *img, import_tally *t,
-                       fs_error *e) {
+static int accept_face(const fs_import_opts *o, const char *path, const fs_image *img, import_tally *t, fs_error *e) {
     t->alpha += img->alpha;
     if (!img->warning[0]) return 0;
     if (o->strict)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "import --strict: %s: damaged JPEG (%s)\n  hint: export the file "
-                         "again, or import without --strict to take it as decoded", path, img->warning);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "import --strict: %s: damaged JPEG (%s)\n  hint: export the file "
+                         "again, or import without --strict to take it as decoded",
+                         path, img->warning);
     fs_warn("%s: damaged JPEG, imported as decoded: %s", path, img->warning);
     return 0;
 }
 
 /* Appends every readable face; skipped ones are listed (or fail the import when strict). */
-static int import_files(const fs_import_opts *o, const file_list *l, fs_faces_writer *w, import_tally *t,
-                        fs_error *e) {
+static int import_files(const fs_import_opts *o, const file_list *l, fs_faces_writer *w, import_tally *t, fs_error *e) {
     enum { BLOCK = 64 };
     const size_t face = (size_t)o->size * o->size * 3;
     uint8_t *buf = fs_malloc(face * BLOCK);
@@ -141,8 +141,10 @@ int fs_import(const fs_import_opts *o, long *imported, long *skipped, fs_error *
     if (o->size < 16 || o->size > 1024)
         return fs_errorf(e, FS_EXIT_BADINPUT, "--size %d; expected 16..1024 px", o->size);
     if (!fs_identity_ok(o->identity))
-        return fs_errorf(e, FS_EXIT_BADINPUT, "--identity '%s': expected %s\n  hint: the name becomes a file name "
-                         "(<name>.h5) and a model.identities entry; e.g. Jane_Doe", o->identity, FS_IDENTITY_RULE);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "--identity '%s': expected %s\n  hint: the name becomes a file name "
+                         "(<name>.h5) and a model.identities entry; e.g. Jane_Doe",
+                         o->identity, FS_IDENTITY_RULE);
     file_list l = {0};
     for (int i = 0; i < o->n_inputs; i++)
         if (collect(o->inputs[i], &l, 0, e)) {

@@ -7,11 +7,11 @@
 
 typedef struct fs_import_opts {
     const char *identity, *consent, *source;
-    const char *out;                /* FILE.h5, written through a temp file */
-    int size;                       /* S; images of another size are resized */
-    int strict;                     /* 1 = an unreadable or non-face-sized image fails the import */
-    int progress;                   /* 1 = progress bar on stderr */
-    const char *const *inputs;      /* files or directories */
+    const char *out;           /* FILE.h5, written through a temp file */
+    int size;                  /* S; images of another size are resized */
+    int strict;                /* 1 = an unreadable or non-face-sized image fails the import */
+    int progress;              /* 1 = progress bar on stderr */
+    const char *const *inputs; /* files or directories */
     int n_inputs;
 } fs_import_opts;
 

@@ -19,12 +19,12 @@ typedef struct perm_cache {
 typedef struct worker {
     struct fs_loader *L;
     int t;
-    uint8_t *raw;       /* [b][S][S][3] faces read for one identity, in sorted index order */
-    uint8_t *raw_mask;  /* [b][S][S] their masks, same order; NULL when the loader has no masks */
+    uint8_t *raw;                 /* [b][S][S][3] faces read for one identity, in sorted index order */
+    uint8_t *raw_mask;            /* [b][S][S] their masks, same order; NULL when the loader has no masks */
     uint8_t *raw_eye, *raw_mouth; /* [b][S][S] their eye and mouth regions; NULL without opts.regions */
-    float *raw_lm;      /* [b][68][2] their landmarks; NULL without opts.regions */
-    long *idx, *sorted; /* [b] file indices in batch order / sorted */
-    int *where;         /* [b] row of raw holding batch sample j */
+    float *raw_lm;                /* [b][68][2] their landmarks; NULL without opts.regions */
+    long *idx, *sorted;           /* [b] file indices in batch order / sorted */
+    int *where;                   /* [b] row of raw holding batch sample j */
     perm_cache cache[FS_MAX_IDENTITIES];
     fs_augment_work work;
     pthread_t thread;
@@ -35,17 +35,17 @@ typedef struct fs_loader {
     fs_loader_opts o;
     fs_faces *faces[FS_MAX_IDENTITIES];
     long count[FS_MAX_IDENTITIES];
-    long L;            /* epoch length, faces */
-    int masks;         /* 1 = every batch carries the targets' masks (opts.masks and the files) */
-    int S, b, nslots;  /* face side, samples per identity on this rank, batch slots */
-    fs_batch *slots;   /* [nslots]; batch k (from start) lives in slot k % nslots */
-    long *ready;       /* [nslots] batch number a slot holds, -1 = none */
-    worker *workers;   /* [threads] */
+    long L;           /* epoch length, faces */
+    int masks;        /* 1 = every batch carries the targets' masks (opts.masks and the files) */
+    int S, b, nslots; /* face side, samples per identity on this rank, batch slots */
+    fs_batch *slots;  /* [nslots]; batch k (from start) lives in slot k % nslots */
+    long *ready;      /* [nslots] batch number a slot holds, -1 = none */
+    worker *workers;  /* [threads] */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     long taken, released; /* batches handed out / given back (in order) */
     int stop, failed;
-    fs_error err;         /* the first worker error */
+    fs_error err; /* the first worker error */
     double wait_total_ms;
 } fs_loader;
 
@@ -184,18 +184,23 @@ const fs_batch *fs_loader_next(fs_loader *L, fs_error *e) {
 /* ---------------------------------------------------------------- open / close */
 static int check_opts(const fs_loader_opts *o, fs_error *e) {
     if (o->n_identities < 1 || o->n_identities > FS_MAX_IDENTITIES)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "loader: %d identities; expected 1..%d\n  hint: list one file per "
-                         "identity (model.identities)", o->n_identities, FS_MAX_IDENTITIES);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "loader: %d identities; expected 1..%d\n  hint: list one file per "
+                         "identity (model.identities)",
+                         o->n_identities, FS_MAX_IDENTITIES);
     if (o->world < 1 || o->rank < 0 || o->rank >= o->world)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "loader: rank %d of world %d; expected 0 <= rank < world",
-                         o->rank, o->world);
+        return fs_errorf(e, FS_EXIT_BADINPUT, "loader: rank %d of world %d; expected 0 <= rank < world", o->rank,
+                         o->world);
     if (o->global_batch < 1 || o->global_batch % o->world != 0)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "train.batch_per_identity %d is not divisible by the world size %d\n"
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "train.batch_per_identity %d is not divisible by the world size %d\n"
                          "  hint: use a global batch that is a multiple of the number of ranks (e.g. %d)",
                          o->global_batch, o->world, o->world * FS_MAX(1, o->global_batch / o->world));
     if (o->prefetch < 1 || o->threads < 1 || o->start_step < 0)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "loader: data.prefetch %d, data.threads %d, start step %ld; expected "
-                         ">= 1, >= 1, >= 0", o->prefetch, o->threads, o->start_step);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "loader: data.prefetch %d, data.threads %d, start step %ld; expected "
+                         ">= 1, >= 1, >= 0",
+                         o->prefetch, o->threads, o->start_step);
     return 0;
 }
 
@@ -211,7 +216,8 @@ static int decide_masks(fs_loader *L, fs_error *e) {
     for (int i = 0; i < L->o.n_identities && all; i++) {
         all = fs_faces_has_masks(L->faces[i]);
         if (!all && L->o.masks == FS_MASKS_ON)
-            return fs_errorf(e, FS_EXIT_BADINPUT, "%s: has no /masks dataset, and train.mask_loss is 'on' (every "
+            return fs_errorf(e, FS_EXIT_BADINPUT,
+                             "%s: has no /masks dataset, and train.mask_loss is 'on' (every "
                              "identity file must have masks)\n  hint: add /masks uint8 [N,S,S] to the file (data synth "
                              "writes them, data import does not), or set train.mask_loss: auto or off",
                              fs_faces_path(L->faces[i]));
@@ -224,11 +230,12 @@ static int decide_masks(fs_loader *L, fs_error *e) {
 static int check_landmarks(const fs_loader *L, fs_error *e) {
     for (int i = 0; i < L->o.n_identities && L->o.regions; i++)
         if (!fs_faces_has_landmarks(L->faces[i]))
-            return fs_errorf(e, FS_EXIT_BADINPUT, "%s: has no /landmarks dataset, and %s asks for eye and mouth "
+            return fs_errorf(e, FS_EXIT_BADINPUT,
+                             "%s: has no /landmarks dataset, and %s asks for eye and mouth "
                              "priority (its regions come from each face's 68 landmarks)\n  hint: use a file "
                              "written by faceswarm extract or data synth (both write /landmarks), or set the "
-                             "priority back to 1 (off)", fs_faces_path(L->faces[i]),
-                             L->o.regions_why ? L->o.regions_why : "the config");
+                             "priority back to 1 (off)",
+                             fs_faces_path(L->faces[i]), L->o.regions_why ? L->o.regions_why : "the config");
     return 0;
 }
 
@@ -243,16 +250,18 @@ static int open_files(fs_loader *L, fs_error *e) {
         int S = fs_faces_size(L->faces[i]);
         L->count[i] = fs_faces_count(L->faces[i]);
         if (i > 0 && S != L->S)
-            return fs_errorf(e, FS_EXIT_BADINPUT, "%s: faces of %d px, but %s has %d px; every identity must have "
-                             "the same face size\n  hint: re-import with --size %d", o->paths[i], S, o->paths[0],
-                             L->S, L->S);
+            return fs_errorf(e, FS_EXIT_BADINPUT,
+                             "%s: faces of %d px, but %s has %d px; every identity must have "
+                             "the same face size\n  hint: re-import with --size %d",
+                             o->paths[i], S, o->paths[0], L->S, L->S);
         if (o->resolution > 0 && S != o->resolution)
-            return fs_errorf(e, FS_EXIT_BADINPUT, "%s: faces of %d px; model.resolution is %d (the loader does not "
-                             "resize)\n  hint: re-import with --size %d or set model.resolution: %d", o->paths[i],
-                             S, o->resolution, o->resolution, S);
+            return fs_errorf(e, FS_EXIT_BADINPUT,
+                             "%s: faces of %d px; model.resolution is %d (the loader does not "
+                             "resize)\n  hint: re-import with --size %d or set model.resolution: %d",
+                             o->paths[i], S, o->resolution, o->resolution, S);
         if (L->count[i] > (long)UINT32_MAX)
-            return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %ld faces; at most %u per identity are supported",
-                             o->paths[i], L->count[i], UINT32_MAX);
+            return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %ld faces; at most %u per identity are supported", o->paths[i],
+                             L->count[i], UINT32_MAX);
         L->S = S;
         L->L = FS_MAX(L->L, L->count[i]);
     }
@@ -279,7 +288,8 @@ static void alloc_worker(fs_loader *L, worker *w, int t) {
 
 static void free_worker(worker *w) {
     for (int i = 0; i < FS_MAX_IDENTITIES; i++) free(w->cache[i].perm);
-    free(w->raw), free(w->raw_mask), free(w->raw_eye), free(w->raw_mouth), free(w->raw_lm), free(w->idx), free(w->sorted), free(w->where);
+    free(w->raw), free(w->raw_mask), free(w->raw_eye), free(w->raw_mouth), free(w->raw_lm), free(w->idx),
+        free(w->sorted), free(w->where);
     if (w->L) fs_augment_work_free(&w->work);
 }
 
@@ -322,8 +332,10 @@ int fs_loader_open(fs_loader **out, const fs_loader_opts *o, fs_error *e) {
         worker *w = &L->workers[t];
         if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
             fs_loader_close(L);
-            return fs_errorf(e, FS_EXIT_FAIL, "loader: cannot start prefetch thread %d of %d\n  hint: check ulimit -u "
-                             "or lower data.threads", t + 1, o->threads);
+            return fs_errorf(e, FS_EXIT_FAIL,
+                             "loader: cannot start prefetch thread %d of %d\n  hint: check ulimit -u "
+                             "or lower data.threads",
+                             t + 1, o->threads);
         }
         w->started = 1;
     }
@@ -353,7 +365,6 @@ void fs_loader_close(fs_loader *L) {
 int fs_loader_sample(fs_loader *L, int identity, long index, uint8_t *out, fs_error *e) {
     if (identity < 0 || identity >= L->o.n_identities)
         return fs_errorf(e, FS_EXIT_FAIL, "loader: identity %d; expected 0..%d", identity, L->o.n_identities - 1);
-    if (index < 0)
-        return fs_errorf(e, FS_EXIT_FAIL, "loader: sample index %ld; expected >= 0", index);
+    if (index < 0) return fs_errorf(e, FS_EXIT_FAIL, "loader: sample index %ld; expected >= 0", index);
     return fs_faces_read(L->faces[identity], index % L->count[identity], 1, out, e);
 }

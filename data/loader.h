@@ -54,21 +54,21 @@ fs_masks_mode fs_loader_masks_mode(const char *text);
 typedef struct fs_loader_opts {
     const char *const *paths; /* one file per identity */
     int n_identities;
-    fs_faces_map map;         /* data.dataset/layout/dtype */
-    int resolution;           /* model resolution; every file's S must equal it (no resizing) */
-    int global_batch;         /* per identity, across all ranks */
-    int rank, world;          /* this rank's share: samples [rank*b, (rank+1)*b) of each global batch */
+    fs_faces_map map; /* data.dataset/layout/dtype */
+    int resolution;   /* model resolution; every file's S must equal it (no resizing) */
+    int global_batch; /* per identity, across all ranks */
+    int rank, world;  /* this rank's share: samples [rank*b, (rank+1)*b) of each global batch */
     uint64_t seed;
-    long start_step;          /* data cursor: the batch of step s depends only on (seed, s) */
-    int prefetch, threads;    /* batches ahead (>= 1), prefetch threads that read + augment (>= 1) */
+    long start_step;                   /* data cursor: the batch of step s depends only on (seed, s) */
+    int prefetch, threads;             /* batches ahead (>= 1), prefetch threads that read + augment (>= 1) */
     float rotation, zoom, shift, flip; /* augmentation (config data.*) */
     int warp;
-    fs_masks_mode masks;      /* train.mask_loss (FS_MASKS_AUTO when left 0) */
+    fs_masks_mode masks;           /* train.mask_loss (FS_MASKS_AUTO when left 0) */
     const char *const *identities; /* model.identities (may be NULL): a file whose identity attribute
                                     * names another is warned about */
-    int require_consent;      /* data.require_consent: a file without a consent record is refused */
-    int regions;              /* 1 = batches carry eye and mouth regions: every file must have /landmarks */
-    const char *regions_why;  /* the setting that asks for them, for the error ("train.eye_multiplier = 3") */
+    int require_consent;           /* data.require_consent: a file without a consent record is refused */
+    int regions;                   /* 1 = batches carry eye and mouth regions: every file must have /landmarks */
+    const char *regions_why;       /* the setting that asks for them, for the error ("train.eye_multiplier = 3") */
 } fs_loader_opts;
 
 /* Validates every file first (schema, S == resolution, equal S across identities, batch vs

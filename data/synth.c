@@ -17,8 +17,10 @@ static inline float maxf(float a, float b) { return a > b ? a : b; }
 
 /* ---------------------------------------------------------------- identity */
 static const float SKIN[5][3] = {{250, 222, 196}, {232, 190, 140}, {198, 140, 90}, {141, 90, 52}, {86, 56, 36}};
-static const float HAIR[6][3] = {{28, 22, 20}, {92, 58, 34}, {224, 192, 118}, {168, 72, 30}, {150, 150, 155}, {60, 40, 30}};
-static const float IRIS[6][3] = {{95, 60, 30}, {60, 120, 200}, {70, 140, 80}, {120, 130, 140}, {150, 110, 45}, {45, 30, 20}};
+static const float HAIR[6][3] = {{28, 22, 20},  {92, 58, 34},    {224, 192, 118},
+                                 {168, 72, 30}, {150, 150, 155}, {60, 40, 30}};
+static const float IRIS[6][3] = {{95, 60, 30},    {60, 120, 200}, {70, 140, 80},
+                                 {120, 130, 140}, {150, 110, 45}, {45, 30, 20}};
 
 static void lerp3(float out[3], const float a[3], const float b[3], float t) {
     for (int k = 0; k < 3; k++) out[k] = a[k] + (b[k] - a[k]) * t;
@@ -59,10 +61,8 @@ void fs_synth_identity_draw(fs_synth_identity *id, uint64_t seed, int index) {
 }
 
 void fs_synth_name(int index, char *out, size_t len) {
-    if (index < 26)
-        snprintf(out, len, "%c", 'A' + index);
-    else
-        snprintf(out, len, "I%d", index);
+    if (index < 26) snprintf(out, len, "%c", 'A' + index);
+    else snprintf(out, len, "I%d", index);
 }
 
 /* ---------------------------------------------------------------- one sample */
@@ -70,11 +70,11 @@ void fs_synth_name(int index, char *out, size_t len) {
 #define ZOOM 1.45f
 
 typedef struct pose {
-    float c, s, scale, tx, ty, yaw;     /* rotation cos/sin, scale, shift, yaw -1..1 */
+    float c, s, scale, tx, ty, yaw; /* rotation cos/sin, scale, shift, yaw -1..1 */
     float smile, open, eye_open, brow_up, gaze_x, gaze_y;
     float light[3], ambient, diffuse;
     float bg0[3], bg1[3], bg_dir[2];
-    float px;                            /* one pixel in face units, for anti-aliasing */
+    float px; /* one pixel in face units, for anti-aliasing */
 } pose;
 
 static void pose_draw(pose *p, uint64_t seed, int index, long k, int S) {
@@ -93,7 +93,8 @@ static void pose_draw(pose *p, uint64_t seed, int index, long k, int S) {
     float la = (float)fs_rng_range(&r, 0, 6.2831853);
     p->light[0] = 0.7f * cosf(la), p->light[1] = 0.5f * sinf(la) - 0.3f, p->light[2] = 0.6f;
     p->ambient = (float)fs_rng_range(&r, 0.55, 0.75), p->diffuse = (float)fs_rng_range(&r, 0.3, 0.5);
-    for (int c = 0; c < 3; c++) p->bg0[c] = (float)fs_rng_range(&r, 20, 235), p->bg1[c] = (float)fs_rng_range(&r, 20, 235);
+    for (int c = 0; c < 3; c++)
+        p->bg0[c] = (float)fs_rng_range(&r, 20, 235), p->bg1[c] = (float)fs_rng_range(&r, 20, 235);
     float ga = (float)fs_rng_range(&r, 0, 6.2831853);
     p->bg_dir[0] = cosf(ga), p->bg_dir[1] = sinf(ga);
     p->px = 2.0f / ((float)S * p->scale * ZOOM);
@@ -112,12 +113,12 @@ static inline float ellipse_sd(float u, float v, float a, float b) {
 }
 
 typedef struct pix {
-    float u, v;      /* face coordinates of this pixel */
-    float o, f;      /* yaw shift of the outline and of the features */
-    float fw;        /* face half-width after the yaw squash */
-    float shade;     /* lighting of the skin here */
-    float col[3];    /* colour so far */
-    float fg;        /* face-region coverage so far (skin, ears, hair = 1; background, neck = 0) */
+    float u, v;   /* face coordinates of this pixel */
+    float o, f;   /* yaw shift of the outline and of the features */
+    float fw;     /* face half-width after the yaw squash */
+    float shade;  /* lighting of the skin here */
+    float col[3]; /* colour so far */
+    float fg;     /* face-region coverage so far (skin, ears, hair = 1; background, neck = 0) */
 } pix;
 
 /* Blends the colour and the face-region mask alike, so the mask is what the image shows. */
@@ -150,7 +151,7 @@ static void draw_head(pix *q, const fs_synth_identity *id, const pose *p) {
 
 static float hairline_at(const fs_synth_identity *id, float u) {
     switch (id->hair_style) {
-    case 2: return id->hairline - 0.12f + 1.6f * u * u;            /* receding: hair at the sides */
+    case 2: return id->hairline - 0.12f + 1.6f * u * u;             /* receding: hair at the sides */
     case 3: return id->hairline + 0.14f + 0.025f * sinf(u * 32.0f); /* fringe over the forehead */
     default: return id->hairline + 0.9f * u * u;
     }
@@ -204,8 +205,10 @@ static void draw_nose(pix *q, const fs_synth_identity *id, const pose *p) {
     blend(q->col, tipc, 0.7f * cover(ellipse_sd(u, v - tip, id->nose_w * 0.7f, id->nose_w * 0.45f), px));
     float nos[3] = {id->skin[0] * 0.35f, id->skin[1] * 0.3f, id->skin[2] * 0.3f};
     for (int sgn = -1; sgn <= 1; sgn += 2)
-        blend(q->col, nos, 0.8f * cover(ellipse_sd(u - (float)sgn * id->nose_w * 0.5f, v - tip - id->nose_w * 0.3f,
-                                                   id->nose_w * 0.26f, id->nose_w * 0.14f), px));
+        blend(q->col, nos,
+              0.8f * cover(ellipse_sd(u - (float)sgn * id->nose_w * 0.5f, v - tip - id->nose_w * 0.3f,
+                                      id->nose_w * 0.26f, id->nose_w * 0.14f),
+                           px));
 }
 
 static void draw_mouth(pix *q, const fs_synth_identity *id, const pose *p) {
@@ -280,7 +283,8 @@ static void lm_jaw_brows_nose(const lm_frame *F, const fs_synth_identity *id, fl
         }
     }
     float x0 = F->f * 1.4f, tip = id->eye_y + id->nose_len;
-    for (int j = 0; j < 4; j++) lm_put(F, x0, id->eye_y + 0.02f + (tip - id->eye_y - 0.02f) * (float)j / 3.0f, lm[27 + j]);
+    for (int j = 0; j < 4; j++)
+        lm_put(F, x0, id->eye_y + 0.02f + (tip - id->eye_y - 0.02f) * (float)j / 3.0f, lm[27 + j]);
     for (int j = 0; j < 5; j++)
         lm_put(F, x0 + (-1.0f + 0.5f * (float)j) * id->nose_w * 0.6f, tip + id->nose_w * 0.3f, lm[31 + j]);
 }
@@ -318,9 +322,11 @@ static void lm_mouth(const lm_frame *F, const fs_synth_identity *id, float lm[68
         lm_put(F, cx + t * w, mouth_v(F, id, t, 2), lm[55 + j]);
     }
     lm_put(F, cx - w, mouth_v(F, id, -1.0f, -1), lm[60]);
-    for (int j = 0; j < 3; j++) lm_put(F, cx + (-0.5f + 0.5f * (float)j) * w, mouth_v(F, id, -0.5f + 0.5f * (float)j, -1), lm[61 + j]);
+    for (int j = 0; j < 3; j++)
+        lm_put(F, cx + (-0.5f + 0.5f * (float)j) * w, mouth_v(F, id, -0.5f + 0.5f * (float)j, -1), lm[61 + j]);
     lm_put(F, cx + w, mouth_v(F, id, 1.0f, 1), lm[64]);
-    for (int j = 0; j < 3; j++) lm_put(F, cx + (0.5f - 0.5f * (float)j) * w, mouth_v(F, id, 0.5f - 0.5f * (float)j, 1), lm[65 + j]);
+    for (int j = 0; j < 3; j++)
+        lm_put(F, cx + (0.5f - 0.5f * (float)j) * w, mouth_v(F, id, 0.5f - 0.5f * (float)j, 1), lm[65 + j]);
 }
 
 void fs_synth_landmarks(const fs_synth_identity *id, uint64_t seed, int index, long k, int S, float lm[68][2]) {
@@ -340,8 +346,12 @@ static int synth_one(const char *dir, int index, long count, int size, uint64_t 
     snprintf(source, sizeof source, "faceswarm data synth seed %llu", (unsigned long long)seed);
     fs_synth_identity id;
     fs_synth_identity_draw(&id, seed, index);
-    fs_faces_meta m = {.identity = name, .consent = "synthetic: no real person", .source = source, .synthetic = 1,
-                       .masks = 1, .landmarks = 1};
+    fs_faces_meta m = {.identity = name,
+                       .consent = "synthetic: no real person",
+                       .source = source,
+                       .synthetic = 1,
+                       .masks = 1,
+                       .landmarks = 1};
     fs_faces_writer *w;
     if (fs_faces_create(&w, path, size, &m, e)) return e ? e->code : FS_EXIT_FAIL;
     enum { BLOCK = 64 };
@@ -371,10 +381,8 @@ static int synth_one(const char *dir, int index, long count, int size, uint64_t 
 int fs_synth_write(const char *dir, int identities, long count, int size, uint64_t seed, fs_error *e) {
     if (identities < 1 || identities > FS_MAX_IDENTITIES)
         return fs_errorf(e, FS_EXIT_BADINPUT, "--identities %d; expected 1..%d", identities, FS_MAX_IDENTITIES);
-    if (count < 1)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "--count %ld; expected at least 1 face per identity", count);
-    if (size < 16 || size > 1024)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "--size %d; expected 16..1024 px", size);
+    if (count < 1) return fs_errorf(e, FS_EXIT_BADINPUT, "--count %ld; expected at least 1 face per identity", count);
+    if (size < 16 || size > 1024) return fs_errorf(e, FS_EXIT_BADINPUT, "--size %d; expected 16..1024 px", size);
     if (fs_mkdir_p(dir, e)) return e ? e->code : FS_EXIT_FAIL;
     for (int i = 0; i < identities; i++)
         if (synth_one(dir, i, count, size, seed, e)) return e ? e->code : FS_EXIT_FAIL;

@@ -14,7 +14,7 @@ struct fs_video {
     AVPacket *pkt;
     AVFrame *frame;
     struct SwsContext *sws;
-    int stream;       /* index of the video stream in fmt */
+    int stream; /* index of the video stream in fmt */
     int sws_w, sws_h, sws_fmt;
     uint8_t *rgb;     /* [h][w][3] */
     long next_index;  /* index the next decoded frame gets */
@@ -30,17 +30,21 @@ static int av_fail(fs_error *e, int code, const char *path, const char *what, in
 
 static int open_stream(fs_video *v, fs_error *e) {
     int rc = avformat_open_input(&v->fmt, v->path, NULL, NULL);
-    if (rc < 0) return av_fail(e, FS_EXIT_BADINPUT, v->path, "cannot read as a video", rc,
-                               "the file is not a video FFmpeg knows, or it is truncated (an MP4 cut short loses "
-                               "its index); check it with ffprobe");
+    if (rc < 0)
+        return av_fail(e, FS_EXIT_BADINPUT, v->path, "cannot read as a video", rc,
+                       "the file is not a video FFmpeg knows, or it is truncated (an MP4 cut short loses "
+                       "its index); check it with ffprobe");
     rc = avformat_find_stream_info(v->fmt, NULL);
-    if (rc < 0) return av_fail(e, FS_EXIT_BADINPUT, v->path, "cannot read the stream information", rc,
-                               "the file is damaged or truncated");
+    if (rc < 0)
+        return av_fail(e, FS_EXIT_BADINPUT, v->path, "cannot read the stream information", rc,
+                       "the file is damaged or truncated");
     const AVCodec *codec = NULL;
     v->stream = av_find_best_stream(v->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
     if (v->stream == AVERROR_STREAM_NOT_FOUND)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: has no video stream (%u streams: audio, subtitles or data only)\n"
-                         "  hint: give a video file or images", v->path, v->fmt->nb_streams);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: has no video stream (%u streams: audio, subtitles or data only)\n"
+                         "  hint: give a video file or images",
+                         v->path, v->fmt->nb_streams);
     if (v->stream < 0 || !codec)
         return av_fail(e, FS_EXIT_BADINPUT, v->path, "no decoder for its video stream",
                        v->stream < 0 ? v->stream : AVERROR_DECODER_NOT_FOUND,
@@ -52,8 +56,9 @@ static int open_stream(fs_video *v, fs_error *e) {
     /* One decoding thread: ranks are the parallelism, and detection, not decoding, is the cost. */
     v->dec->thread_count = 1;
     if (rc >= 0) rc = avcodec_open2(v->dec, codec, NULL);
-    if (rc < 0) return av_fail(e, FS_EXIT_BADINPUT, v->path, "cannot open the video decoder", rc,
-                               "the stream's parameters are damaged");
+    if (rc < 0)
+        return av_fail(e, FS_EXIT_BADINPUT, v->path, "cannot open the video decoder", rc,
+                       "the stream's parameters are damaged");
     if (v->dec->width <= 0 || v->dec->height <= 0)
         return fs_errorf(e, FS_EXIT_BADINPUT, "%s: video stream of %dx%d px\n  hint: the file is damaged", v->path,
                          v->dec->width, v->dec->height);
@@ -99,7 +104,8 @@ int fs_video_probe(fs_video *v, fs_video_info *info, fs_error *e) {
         return av_fail(e, FS_EXIT_BADINPUT, v->path, "damaged or truncated after the frames counted so far", rc,
                        "re-encode or re-copy the file");
     if (st->nb_frames > 0 && info->frames < st->nb_frames)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: truncated: its index lists %lld video frames, only %ld can be "
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: truncated: its index lists %lld video frames, only %ld can be "
                          "read\n  hint: the file was cut short (an interrupted copy or recording); copy it again",
                          v->path, (long long)st->nb_frames, info->frames);
     if (info->frames == 0)
@@ -113,8 +119,11 @@ static int to_rgb(fs_video *v, fs_error *e) {
         sws_freeContext(v->sws);
         v->sws = sws_getContext(fr->width, fr->height, fr->format, fr->width, fr->height, AV_PIX_FMT_RGB24,
                                 SWS_BILINEAR | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, NULL, NULL, NULL);
-        if (!v->sws) return fs_errorf(e, FS_EXIT_BADINPUT, "%s: cannot convert frames of pixel format %s to RGB\n"
-                                      "  hint: re-encode the video", v->path, av_get_pix_fmt_name(fr->format));
+        if (!v->sws)
+            return fs_errorf(e, FS_EXIT_BADINPUT,
+                             "%s: cannot convert frames of pixel format %s to RGB\n"
+                             "  hint: re-encode the video",
+                             v->path, av_get_pix_fmt_name(fr->format));
         v->rgb = fs_realloc(v->rgb, (size_t)fr->width * fr->height * 3);
         v->sws_w = fr->width, v->sws_h = fr->height, v->sws_fmt = fr->format;
     }
@@ -139,8 +148,7 @@ static int decode_one(fs_video *v, fs_error *e) {
             avcodec_send_packet(v->dec, NULL); /* flush: the decoder hands out what it holds */
             continue;
         }
-        if (rc < 0)
-            return av_fail(e, FS_EXIT_BADINPUT, v->path, "damaged or truncated", rc, "copy the file again"), -1;
+        if (rc < 0) return av_fail(e, FS_EXIT_BADINPUT, v->path, "damaged or truncated", rc, "copy the file again"), -1;
         if (v->pkt->stream_index == v->stream) rc = avcodec_send_packet(v->dec, v->pkt);
         av_packet_unref(v->pkt);
         if (rc < 0 && rc != AVERROR(EAGAIN))
@@ -156,7 +164,8 @@ int fs_video_next(fs_video *v, const uint8_t **rgb, long *index, double *t, fs_e
     double fps = st->avg_frame_rate.den ? av_q2d(st->avg_frame_rate) : 0;
     *index = v->next_index++;
     v->last_pts = pts != AV_NOPTS_VALUE ? pts - start
-                  : fps > 0 ? av_rescale_q(*index, av_inv_q(st->avg_frame_rate), st->time_base) : *index;
+                  : fps > 0             ? av_rescale_q(*index, av_inv_q(st->avg_frame_rate), st->time_base)
+                                        : *index;
     *t = pts != AV_NOPTS_VALUE ? (double)(pts - start) * av_q2d(st->time_base) : fps > 0 ? *index / fps : 0;
     if (rgb) {
         if (to_rgb(v, e)) return -1;
@@ -166,9 +175,7 @@ int fs_video_next(fs_video *v, const uint8_t **rgb, long *index, double *t, fs_e
     return 1;
 }
 
-void fs_video_frame_size(const fs_video *v, int *w, int *h) {
-    *w = v->sws_w, *h = v->sws_h;
-}
+void fs_video_frame_size(const fs_video *v, int *w, int *h) { *w = v->sws_w, *h = v->sws_h; }
 
 void fs_video_timing_of(const fs_video *v, fs_video_timing *t) {
     const AVStream *st = v->fmt->streams[v->stream];
@@ -178,9 +185,7 @@ void fs_video_timing_of(const fs_video *v, fs_video_timing *t) {
     t->start = st->start_time == AV_NOPTS_VALUE ? 0 : st->start_time;
 }
 
-int64_t fs_video_last_pts(const fs_video *v) {
-    return v->last_pts;
-}
+int64_t fs_video_last_pts(const fs_video *v) { return v->last_pts; }
 
 void fs_video_close(fs_video *v) {
     if (!v) return;

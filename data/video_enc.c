@@ -37,14 +37,18 @@ const char *fs_venc_codec(void) {
 static int open_codec(fs_venc *v, fs_error *e) {
     const char *name = fs_venc_codec();
     const AVCodec *cd = name ? avcodec_find_encoder_by_name(name) : NULL;
-    if (!cd) return fs_errorf(e, FS_EXIT_FAIL, "%s: this FFmpeg has neither libx264 nor mpeg4 to encode with\n"
-                              "  hint: install Debian's libavcodec59 (it has libx264)", v->path);
+    if (!cd)
+        return fs_errorf(e, FS_EXIT_FAIL,
+                         "%s: this FFmpeg has neither libx264 nor mpeg4 to encode with\n"
+                         "  hint: install Debian's libavcodec59 (it has libx264)",
+                         v->path);
     const fs_venc_opts *o = &v->o;
     int x264 = !strcmp(name, "libx264"), even = o->width % 2 == 0 && o->height % 2 == 0;
     if (!x264 && !even)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %dx%d px: MPEG-4 part 2 needs an even width and height\n"
-                         "  hint: install libx264 (Debian's libavcodec has it) or crop the source", v->path,
-                         o->width, o->height);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: %dx%d px: MPEG-4 part 2 needs an even width and height\n"
+                         "  hint: install libx264 (Debian's libavcodec has it) or crop the source",
+                         v->path, o->width, o->height);
     AVCodecContext *c = v->c = avcodec_alloc_context3(cd);
     c->width = o->width, c->height = o->height;
     c->pix_fmt = even ? AV_PIX_FMT_YUV420P : AV_PIX_FMT_YUV444P; /* 4:2:0 needs even sides */
@@ -52,7 +56,7 @@ static int open_codec(fs_venc *v, fs_error *e) {
     c->framerate = av_inv_q(av_mul_q(c->time_base, (AVRational){(int)o->frame_dur, 1}));
     c->max_b_frames = 0; /* decoding order = presentation order: pieces follow one another */
     c->gop_size = 250;
-    c->thread_count = 1; /* ranks are the parallelism; one thread also makes the bits repeatable */
+    c->thread_count = 1;                     /* ranks are the parallelism; one thread also makes the bits repeatable */
     c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER; /* parameter sets in the stream header: an MP4's avcC */
     char crf[16];
     snprintf(crf, sizeof crf, "%d", o->crf);
@@ -69,7 +73,9 @@ int fs_venc_open(fs_venc **out, const char *path, const fs_venc_opts *o, fs_erro
     fs_tmp_path(path, v->tmp, sizeof v->tmp);
     v->o = *o;
     int rc = avformat_alloc_output_context2(&v->fmt, NULL, "nut", NULL);
-    if (rc < 0) return av_err(e, FS_EXIT_FAIL, path, "no NUT muxer", rc, "FFmpeg's libavformat lacks NUT"), fs_venc_abort(v), *out = NULL, FS_EXIT_FAIL;
+    if (rc < 0)
+        return av_err(e, FS_EXIT_FAIL, path, "no NUT muxer", rc, "FFmpeg's libavformat lacks NUT"), fs_venc_abort(v),
+               *out = NULL, FS_EXIT_FAIL;
     if ((rc = open_codec(v, e))) return fs_venc_abort(v), *out = NULL, rc;
     v->st = avformat_new_stream(v->fmt, NULL);
     avcodec_parameters_from_context(v->st->codecpar, v->c);
@@ -98,8 +104,9 @@ static int drain(fs_venc *v, fs_error *e) {
             return av_err(e, FS_EXIT_FAIL, v->tmp, "cannot write a packet", rc, "is the disk full?");
         av_packet_unref(v->pkt);
     }
-    return rc == AVERROR(EAGAIN) || rc == AVERROR_EOF ? 0
-                                                      : av_err(e, FS_EXIT_FAIL, v->path, "encoding failed", rc, "see the FFmpeg error");
+    return rc == AVERROR(EAGAIN) || rc == AVERROR_EOF
+               ? 0
+               : av_err(e, FS_EXIT_FAIL, v->path, "encoding failed", rc, "see the FFmpeg error");
 }
 
 int fs_venc_frame(fs_venc *v, const uint8_t *rgb, int64_t pts, fs_error *e) {
@@ -124,7 +131,8 @@ static void venc_free(fs_venc *v) {
 }
 
 int fs_venc_close(fs_venc *v, fs_error *e) {
-    int rc = avcodec_send_frame(v->c, NULL) < 0 ? fs_errorf(e, FS_EXIT_FAIL, "%s: cannot flush the encoder", v->path) : 0;
+    int rc =
+        avcodec_send_frame(v->c, NULL) < 0 ? fs_errorf(e, FS_EXIT_FAIL, "%s: cannot flush the encoder", v->path) : 0;
     if (!rc) rc = drain(v, e);
     int t = rc ? 0 : av_write_trailer(v->fmt);
     if (t < 0) rc = av_err(e, FS_EXIT_FAIL, v->tmp, "cannot finish", t, "is the disk full?");
@@ -146,25 +154,29 @@ void fs_venc_abort(fs_venc *v) {
 int fs_vjoin_check_out(const char *out, fs_error *e) {
     const AVOutputFormat *of = av_guess_format(NULL, out, NULL);
     if (!of)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "-o %s: FFmpeg knows no container by that name's extension\n"
-                         "  hint: name the output .mp4 (or .mkv, .mov)", out);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "-o %s: FFmpeg knows no container by that name's extension\n"
+                         "  hint: name the output .mp4 (or .mkv, .mov)",
+                         out);
     const char *codec = fs_venc_codec();
     enum AVCodecID id = codec && !strcmp(codec, "mpeg4") ? AV_CODEC_ID_MPEG4 : AV_CODEC_ID_H264;
     if (avformat_query_codec(of, id, FF_COMPLIANCE_NORMAL) != 1)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "-o %s: a %s file cannot hold %s video\n  hint: name the output .mp4 "
-                         "(or .mkv, .mov)", out, of->name, avcodec_get_name(id));
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "-o %s: a %s file cannot hold %s video\n  hint: name the output .mp4 "
+                         "(or .mkv, .mov)",
+                         out, of->name, avcodec_get_name(id));
     return 0;
 }
 
 typedef struct joiner {
     const fs_vjoin_opts *o;
     AVFormatContext *oc, *piece, *src; /* output, the piece being copied, the audio's source */
-    int piece_i;                        /* index of the open piece; n_pieces when all are copied */
+    int piece_i;                       /* index of the open piece; n_pieces when all are copied */
     AVStream *vst;
-    AVCodecParameters *par0;            /* the first piece's (every piece must match it) */
-    int *amap;                          /* [src streams] output stream of each copied audio stream, or -1 */
-    int64_t *ashift;                    /* [src streams] pts subtracted (the video's start, in its units) */
-    AVPacket *vp, *ap;                  /* the next video and audio packets; NULL once their input ended */
+    AVCodecParameters *par0; /* the first piece's (every piece must match it) */
+    int *amap;               /* [src streams] output stream of each copied audio stream, or -1 */
+    int64_t *ashift;         /* [src streams] pts subtracted (the video's start, in its units) */
+    AVPacket *vp, *ap;       /* the next video and audio packets; NULL once their input ended */
     char tmp[FS_PATH_LEN + 32];
     fs_vjoin_result *r;
 } joiner;
@@ -183,9 +195,11 @@ static int open_piece(joiner *j, int i, fs_error *e) {
     } else if (par->codec_id != j->par0->codec_id || par->width != j->par0->width || par->height != j->par0->height ||
                par->extradata_size != j->par0->extradata_size ||
                (par->extradata_size && memcmp(par->extradata, j->par0->extradata, (size_t)par->extradata_size)))
-        return fs_errorf(e, FS_EXIT_FAIL, "%s: encoded with other settings than %s (stream headers differ); the "
+        return fs_errorf(e, FS_EXIT_FAIL,
+                         "%s: encoded with other settings than %s (stream headers differ); the "
                          "pieces cannot be joined without encoding again\n  hint: run the whole conversion with one "
-                         "faceswarm build", p, j->o->pieces[0]);
+                         "faceswarm build",
+                         p, j->o->pieces[0]);
     j->piece_i = i;
     return 0;
 }
@@ -199,7 +213,8 @@ static int next_video(joiner *j, fs_error *e) {
             j->vp->stream_index = j->vst->index, j->vp->pos = -1;
             return 0;
         }
-        if (rc != AVERROR_EOF) return av_err(e, FS_EXIT_FAIL, j->o->pieces[j->piece_i], "cannot read", rc, "disk error?");
+        if (rc != AVERROR_EOF)
+            return av_err(e, FS_EXIT_FAIL, j->o->pieces[j->piece_i], "cannot read", rc, "disk error?");
         if (j->piece_i + 1 >= j->o->n_pieces) return av_packet_free(&j->vp), 0;
         if ((rc = open_piece(j, j->piece_i + 1, e))) return rc;
     }
@@ -211,8 +226,9 @@ static int next_audio(joiner *j, fs_error *e) {
     for (;;) {
         int rc = av_read_frame(j->src, j->ap);
         if (rc == AVERROR_EOF) return av_packet_free(&j->ap), 0;
-        if (rc < 0) return av_err(e, FS_EXIT_BADINPUT, j->o->audio_from, "damaged or truncated audio", rc,
-                                  "copy the file again");
+        if (rc < 0)
+            return av_err(e, FS_EXIT_BADINPUT, j->o->audio_from, "damaged or truncated audio", rc,
+                          "copy the file again");
         int s = j->ap->stream_index, to = j->amap[s];
         if (to < 0 || j->ap->pts == AV_NOPTS_VALUE) {
             av_packet_unref(j->ap);
@@ -318,7 +334,8 @@ int fs_vjoin(const fs_vjoin_opts *o, fs_vjoin_result *r, fs_error *e) {
         int t = av_write_trailer(j.oc);
         if (t < 0) rc = av_err(e, FS_EXIT_FAIL, j.tmp, "cannot finish", t, "is the disk full?");
     }
-    if (j.oc && j.oc->pb && avio_closep(&j.oc->pb) < 0 && !rc) rc = fs_errorf(e, FS_EXIT_FAIL, "%s: cannot close", j.tmp);
+    if (j.oc && j.oc->pb && avio_closep(&j.oc->pb) < 0 && !rc)
+        rc = fs_errorf(e, FS_EXIT_FAIL, "%s: cannot close", j.tmp);
     if (!rc && o->labels && iso_bmff(j.oc->oformat)) rc = fs_video_xmp_insert(j.tmp, o->labels, e);
     if (!rc) rc = fs_commit_file(j.tmp, o->out, e);
     else if (j.tmp[0]) unlink(j.tmp);

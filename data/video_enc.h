@@ -24,11 +24,11 @@
 #define FS_VENC_PRESET_DEFAULT "medium"
 
 typedef struct fs_venc_opts {
-    int width, height;    /* px */
-    int tb_num, tb_den;   /* seconds per pts unit of the frames given (the source's time base) */
-    int64_t frame_dur;    /* duration of one frame in pts units (from the frame rate), > 0 */
-    int crf;              /* libx264 constant rate factor, 0..51 */
-    const char *preset;   /* libx264 preset (ultrafast .. veryslow) */
+    int width, height;  /* px */
+    int tb_num, tb_den; /* seconds per pts unit of the frames given (the source's time base) */
+    int64_t frame_dur;  /* duration of one frame in pts units (from the frame rate), > 0 */
+    int crf;            /* libx264 constant rate factor, 0..51 */
+    const char *preset; /* libx264 preset (ultrafast .. veryslow) */
 } fs_venc_opts;
 
 typedef struct fs_venc fs_venc;
@@ -45,13 +45,13 @@ int fs_venc_close(fs_venc *v, fs_error *e);
 void fs_venc_abort(fs_venc *v);
 
 typedef struct fs_vjoin_opts {
-    const char *out;                /* final path; its extension chooses the container */
-    const char *audio_from;         /* source whose audio streams are copied (keeping their offset
+    const char *out;           /* final path; its extension chooses the container */
+    const char *audio_from;    /* source whose audio streams are copied (keeping their offset
                                        from its video stream's start), or NULL */
-    int fps_num, fps_den;           /* the video's frame rate for the container (0/1: unknown) */
-    const char *const *pieces;      /* [n_pieces] piece files in time order */
+    int fps_num, fps_den;      /* the video's frame rate for the container (0/1: unknown) */
+    const char *const *pieces; /* [n_pieces] piece files in time order */
     int n_pieces;
-    const fs_provenance *labels;    /* the labels (NULL: none; bench convert) */
+    const fs_provenance *labels; /* the labels (NULL: none; bench convert) */
 } fs_vjoin_opts;
 
 typedef struct fs_vjoin_result {

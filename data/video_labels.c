@@ -40,7 +40,8 @@ static int set_key(AVFormatContext *oc, const char *key, const char *value, fs_e
 
 int fs_video_labels_set(AVFormatContext *oc, const fs_provenance *p, fs_error *e) {
     if (!oc || !oc->oformat)
-        return fs_errorf(e, FS_EXIT_FAIL, "video labels: no output format chosen\n  hint: call after "
+        return fs_errorf(e, FS_EXIT_FAIL,
+                         "video labels: no output format chosen\n  hint: call after "
                          "avformat_alloc_output_context2 and before avformat_write_header");
     /* MP4/MOV keep arbitrary keys only as mdta keys; Matroska and others keep them anyway. */
     if (oc->priv_data && av_opt_find(oc->priv_data, "movflags", NULL, 0, 0) &&
@@ -51,11 +52,13 @@ int fs_video_labels_set(AVFormatContext *oc, const fs_provenance *p, fs_error *e
     int all_consent;
     identities_text(p, ids, sizeof ids, &all_consent);
     snprintf(comment, sizeof comment, "%s%s", FS_VIDEO_DISCLAIMER,
-             p->n_identities > 0 && all_consent ? "; the consent reference of each person shown is in "
-                                                  FS_VIDEO_KEY_PREFIX "identities"
-                                                : "; consent not recorded for every person shown");
+             p->n_identities > 0 && all_consent
+                 ? "; the consent reference of each person shown is in " FS_VIDEO_KEY_PREFIX "identities"
+                 : "; consent not recorded for every person shown");
     int rc = set_key(oc, "comment", comment, e);
-    if (!rc) rc = set_key(oc, FS_VIDEO_KEY_PREFIX "digital_source_type", p->source_type ? p->source_type : FS_IPTC_COMPOSITE, e);
+    if (!rc)
+        rc = set_key(oc, FS_VIDEO_KEY_PREFIX "digital_source_type", p->source_type ? p->source_type : FS_IPTC_COMPOSITE,
+                     e);
     if (!rc) rc = set_key(oc, FS_VIDEO_KEY_PREFIX "creator_tool", "faceswarm " FS_VERSION, e);
     if (!rc) rc = set_key(oc, FS_VIDEO_KEY_PREFIX "version", FS_XMP_VERSION, e);
     if (!rc) rc = set_key(oc, FS_VIDEO_KEY_PREFIX "run", p->run, e);
@@ -79,41 +82,57 @@ typedef struct box {
     int hdr;           /* header bytes: 8, 16 (64-bit size), + 16 for a uuid's extended type */
     int to_end;        /* size field 0: "up to the end of the file" */
     char type[5];
-    int xmp;           /* a uuid box with the XMP UUID */
+    int xmp; /* a uuid box with the XMP UUID */
 } box;
 
-static uint32_t be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+static uint32_t be32(const uint8_t *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
 static uint64_t be64(const uint8_t *p) { return (uint64_t)be32(p) << 32 | be32(p + 4); }
-static void put32(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v; }
+static void put32(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+}
 
 /* The box at `at` of a container ending at `end`; 0, or -1 with why in e. */
 static int box_read(FILE *f, uint64_t at, uint64_t end, box *b, const char *path, fs_error *e) {
     uint8_t h[32];
     memset(b, 0, sizeof *b);
     b->at = at;
-    size_t got = end - at >= 8 && fseeko(f, (off_t)at, SEEK_SET) == 0 ? fread(h, 1, (size_t)FS_MIN(end - at, 32), f) : 0;
+    size_t got =
+        end - at >= 8 && fseeko(f, (off_t)at, SEEK_SET) == 0 ? fread(h, 1, (size_t)FS_MIN(end - at, 32), f) : 0;
     if (got < 8)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: box header at byte %llu is cut off (%llu bytes left)\n  hint: the "
-                         "file is truncated", path, (unsigned long long)at, (unsigned long long)(end - at)), -1;
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: box header at byte %llu is cut off (%llu bytes left)\n  hint: the "
+                         "file is truncated",
+                         path, (unsigned long long)at, (unsigned long long)(end - at)),
+               -1;
     for (int k = 0; k < 4; k++) b->type[k] = h[4 + k] >= 0x20 && h[4 + k] < 0x7F ? (char)h[4 + k] : '?';
     uint64_t size = be32(h);
     b->hdr = 8;
     if (size == 1) {
-        if (got < 16) return fs_errorf(e, FS_EXIT_BADINPUT, "%s: box '%s' at byte %llu: 64-bit size cut off", path,
-                                       b->type, (unsigned long long)at), -1;
+        if (got < 16)
+            return fs_errorf(e, FS_EXIT_BADINPUT, "%s: box '%s' at byte %llu: 64-bit size cut off", path, b->type,
+                             (unsigned long long)at),
+                   -1;
         size = be64(h + 8), b->hdr = 16;
-    } else if (size == 0)
-        size = end - at, b->to_end = 1;
+    } else if (size == 0) size = end - at, b->to_end = 1;
     if (!memcmp(b->type, "uuid", 4)) {
-        if (got < (size_t)b->hdr + 16) return fs_errorf(e, FS_EXIT_BADINPUT, "%s: uuid box at byte %llu: its UUID is "
-                                                        "cut off", path, (unsigned long long)at), -1;
+        if (got < (size_t)b->hdr + 16)
+            return fs_errorf(e, FS_EXIT_BADINPUT,
+                             "%s: uuid box at byte %llu: its UUID is "
+                             "cut off",
+                             path, (unsigned long long)at),
+                   -1;
         b->xmp = !memcmp(h + b->hdr, XMP_UUID, 16);
         b->hdr += 16;
     }
     if (size < (uint64_t)b->hdr || size > end - at)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: box '%s' at byte %llu claims %llu bytes; %llu are left\n  hint: the "
-                         "file is truncated or not an MP4/MOV", path, b->type, (unsigned long long)at,
-                         (unsigned long long)size, (unsigned long long)(end - at)), -1;
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: box '%s' at byte %llu claims %llu bytes; %llu are left\n  hint: the "
+                         "file is truncated or not an MP4/MOV",
+                         path, b->type, (unsigned long long)at, (unsigned long long)size,
+                         (unsigned long long)(end - at)),
+               -1;
     b->size = size;
     return 0;
 }
@@ -126,8 +145,10 @@ static int boxes_list(FILE *f, uint64_t file_size, const char *path, box **out, 
     for (uint64_t at = 0; at < file_size; at += B[k - 1].size) {
         if (k == MAX_BOXES) {
             free(B);
-            return fs_errorf(e, FS_EXIT_BADINPUT, "%s: more than %d top-level boxes\n  hint: remux it (ffmpeg -i IN "
-                             "-c copy OUT.mp4)", path, MAX_BOXES);
+            return fs_errorf(e, FS_EXIT_BADINPUT,
+                             "%s: more than %d top-level boxes\n  hint: remux it (ffmpeg -i IN "
+                             "-c copy OUT.mp4)",
+                             path, MAX_BOXES);
         }
         if (box_read(f, at, file_size, &B[k], path, e) < 0) return free(B), e->code;
         moov |= !memcmp(B[k].type, "moov", 4);
@@ -135,8 +156,10 @@ static int boxes_list(FILE *f, uint64_t file_size, const char *path, box **out, 
     }
     if (!k || (memcmp(B[0].type, "ftyp", 4) && !moov) || !moov) {
         free(B);
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: not an MP4/MOV file (no %s box)\n  hint: XMP boxes go into ISO base "
-                         "media files (.mp4, .mov, .m4v); write the video as MP4", path, k ? "moov" : "ftyp");
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: not an MP4/MOV file (no %s box)\n  hint: XMP boxes go into ISO base "
+                         "media files (.mp4, .mov, .m4v); write the video as MP4",
+                         path, k ? "moov" : "ftyp");
     }
     *out = B, *n = k;
     return 0;
@@ -192,15 +215,19 @@ static int plan_insert(const box *B, int n, uint64_t size, const char *path, uin
     if (B[last].xmp && last > 0) *cut = B[last].at, last--; /* ours (or another XMP box) again: replaced */
     for (int i = 0; i <= last; i++)
         if (B[i].xmp)
-            return fs_errorf(e, FS_EXIT_BADINPUT, "%s: holds an XMP box at byte %llu that is not its last box; "
+            return fs_errorf(e, FS_EXIT_BADINPUT,
+                             "%s: holds an XMP box at byte %llu that is not its last box; "
                              "a second packet would contradict it\n  hint: remux the file without it (ffmpeg -i IN "
-                             "-c copy OUT.mp4) and label that", path, (unsigned long long)B[i].at);
+                             "-c copy OUT.mp4) and label that",
+                             path, (unsigned long long)B[i].at);
     *open_end = NULL;
     if (B[last].to_end && *cut == *tail) {
         if (B[last].size > UINT32_MAX)
-            return fs_errorf(e, FS_EXIT_BADINPUT, "%s: its last box '%s' runs to the end of the file and is over 4 GiB; "
+            return fs_errorf(e, FS_EXIT_BADINPUT,
+                             "%s: its last box '%s' runs to the end of the file and is over 4 GiB; "
                              "giving it a size would move its data\n  hint: remux the file (ffmpeg -i IN -c copy "
-                             "OUT.mp4)", path, B[last].type);
+                             "OUT.mp4)",
+                             path, B[last].type);
         *open_end = &B[last];
     }
     return 0;
@@ -224,8 +251,8 @@ int fs_video_xmp_insert(const char *path, const fs_provenance *p, fs_error *e) {
     fs_tmp_path(path, tmp, sizeof tmp);
     if (!rc) {
         uint64_t payload = fs_wm_payload(fs_wm_run_tag(p->run ? p->run : ""));
-        char *xmp = fs_xmp_build(p, "SYNTHETIC MEDIA: faces replaced by a face-swap model (faceswarm)", payload,
-                                 p->watermark);
+        char *xmp =
+            fs_xmp_build(p, "SYNTHETIC MEDIA: faces replaced by a face-swap model (faceswarm)", payload, p->watermark);
         rc = write_labelled(in, tmp, cut, tail, size, open_end, xmp, e);
         free(xmp);
     }
@@ -299,8 +326,10 @@ int fs_video_labels_read(const char *path, fs_labels *L, fs_error *e) {
     if (rc < 0) {
         char text[AV_ERROR_MAX_STRING_SIZE] = "";
         av_strerror(rc, text, sizeof text);
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: cannot read as a video: %s\n  hint: the file is not a video FFmpeg "
-                         "knows, or it is truncated; check it with ffprobe", path, text);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: cannot read as a video: %s\n  hint: the file is not a video FFmpeg "
+                         "knows, or it is truncated; check it with ffprobe",
+                         path, text);
     }
     xmp_from_boxes(path, L);
     const AVDictionary *m = fmt->metadata;
@@ -311,7 +340,8 @@ int fs_video_labels_read(const char *path, fs_labels *L, fs_error *e) {
     key_into(m, FS_VIDEO_KEY_PREFIX "run", L->run, sizeof L->run, &seen);
     key_into(m, FS_VIDEO_KEY_PREFIX "run_tag", L->run_tag, sizeof L->run_tag, &seen);
     key_into(m, FS_VIDEO_KEY_PREFIX "checkpoint", L->checkpoint, sizeof L->checkpoint, &seen);
-    key_into(m, FS_VIDEO_KEY_PREFIX "checkpoint_checksum", L->checkpoint_checksum, sizeof L->checkpoint_checksum, &seen);
+    key_into(m, FS_VIDEO_KEY_PREFIX "checkpoint_checksum", L->checkpoint_checksum, sizeof L->checkpoint_checksum,
+             &seen);
     key_into(m, FS_VIDEO_KEY_PREFIX "identities", L->identities, sizeof L->identities, &seen);
     key_into(m, FS_VIDEO_KEY_PREFIX "watermark", L->watermark, sizeof L->watermark, &seen);
     key_into(m, "comment", L->text_disclaimer, sizeof L->text_disclaimer, NULL);

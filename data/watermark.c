@@ -25,13 +25,14 @@
 #define FMAX 24                          /* u, v < FMAX covers the band */
 #define CANON 32                         /* the detector reads the image as 32 x 32 area cells */
 #define DELTA 20.0f                      /* quantiser step on a projection: ~42 dB PSNR */
-#define MARGIN_GOAL 0.9f                /* closed loop: re-push bits whose margin fell below */
+#define MARGIN_GOAL 0.9f                 /* closed loop: re-push bits whose margin fell below */
 #define LOOP_PASSES 8
 #define PSNR_FLOOR 40.3 /* dB: the loop stops pushing before the mark costs more */
-#define CORR_MIN 0.75 /* unmarked images: mean 0.68, max 0.748 of 20000 (bench); below, a matching check code is not enough */
+#define CORR_MIN                                                                                                       \
+    0.75 /* unmarked images: mean 0.68, max 0.748 of 20000 (bench); below, a matching check code is not enough */
 #define GAIN_STEP 0.002f /* contrast search: g = 1 +- k GAIN_STEP */
 #define GAIN_STEPS 150   /* 0.7 .. 1.3 */
-#define K_TAIL 6      /* constraint length 7: 6 zero tail bits end the trellis in state 0 */
+#define K_TAIL 6         /* constraint length 7: 6 zero tail bits end the trellis in state 0 */
 #define G0 0171
 #define G1 0133
 
@@ -88,8 +89,8 @@ uint64_t fs_wm_viterbi(const float soft[FS_WM_CODED_BITS]) {
             if (metric[s] < -1e29f) continue;
             for (unsigned bit = 0; bit < (i < 64 ? 2u : 1u); bit++) {
                 unsigned reg = bit << 6 | (unsigned)s, ns = reg >> 1;
-                float m = metric[s] + soft[2 * i] * (1 - 2 * parity(reg & G0)) +
-                          soft[2 * i + 1] * (1 - 2 * parity(reg & G1));
+                float m =
+                    metric[s] + soft[2 * i] * (1 - 2 * parity(reg & G0)) + soft[2 * i + 1] * (1 - 2 * parity(reg & G1));
                 if (m > next[ns]) next[ns] = m, from[i][ns] = (uint8_t)s;
             }
         }
@@ -107,10 +108,10 @@ uint64_t fs_wm_viterbi(const float soft[FS_WM_CODED_BITS]) {
 
 /* ---------------------------------------------------------------- keyed plan */
 typedef struct plan {
-    uint8_t u[BAND], v[BAND];               /* frequency of band coefficient k */
-    int coef[FS_WM_CODED_BITS][SPREAD];     /* band coefficients of code bit j */
-    float chip[FS_WM_CODED_BITS][SPREAD];   /* +-1/sqrt(SPREAD): unit chip vector */
-    float dither[FS_WM_CODED_BITS];         /* lattice offset of bit j, [0, DELTA) */
+    uint8_t u[BAND], v[BAND];             /* frequency of band coefficient k */
+    int coef[FS_WM_CODED_BITS][SPREAD];   /* band coefficients of code bit j */
+    float chip[FS_WM_CODED_BITS][SPREAD]; /* +-1/sqrt(SPREAD): unit chip vector */
+    float dither[FS_WM_CODED_BITS];       /* lattice offset of bit j, [0, DELTA) */
 } plan;
 
 static void plan_make(plan *P) {
@@ -143,14 +144,14 @@ static const plan *the_plan(void) {
 /* ---------------------------------------------------------------- transform */
 typedef struct frame {
     int w, h, stride;
-    float *luma; /* [h][w] */
-    float *cx;   /* [FMAX][w]: synthesis, c_u(x) */
-    float *cy;   /* [FMAX][h] */
-    float *bx;   /* [FMAX][w]: analysis, the 32-point DCT basis seen through the area filter */
-    float *bxt;  /* [w][FMAX]: bx transposed, for the row pass */
-    float *by;   /* [FMAX][h] */
+    float *luma;              /* [h][w] */
+    float *cx;                /* [FMAX][w]: synthesis, c_u(x) */
+    float *cy;                /* [FMAX][h] */
+    float *bx;                /* [FMAX][w]: analysis, the 32-point DCT basis seen through the area filter */
+    float *bxt;               /* [w][FMAX]: bx transposed, for the row pass */
+    float *by;                /* [FMAX][h] */
     float ax[FMAX], ay[FMAX]; /* change of X(u, .) per unit of synthesised c_u: the filter's gain */
-    float *tmp;  /* [h][FMAX] */
+    float *tmp;               /* [h][FMAX] */
 } frame;
 
 static float k_u(int u) { return u ? sqrtf(2.0f) : 1.0f; }
@@ -421,9 +422,14 @@ static void orient(const float X[FMAX][FMAX], int o, float R[FMAX][FMAX]) {
 }
 
 const char *fs_wm_orientation_name(int o) {
-    static const char *const NAME[FS_WM_ORIENTATIONS] = {
-        "as made", "mirrored left-right", "mirrored top-bottom", "rotated 180 degrees", "transposed",
-        "rotated 90 degrees anticlockwise", "rotated 90 degrees clockwise", "transposed across the other diagonal"};
+    static const char *const NAME[FS_WM_ORIENTATIONS] = {"as made",
+                                                         "mirrored left-right",
+                                                         "mirrored top-bottom",
+                                                         "rotated 180 degrees",
+                                                         "transposed",
+                                                         "rotated 90 degrees anticlockwise",
+                                                         "rotated 90 degrees clockwise",
+                                                         "transposed across the other diagonal"};
     return o >= 0 && o < FS_WM_ORIENTATIONS ? NAME[o] : "?";
 }
 

@@ -22,8 +22,8 @@ static void jerr_exit(j_common_ptr ci) {
     longjmp(je->jump, 1);
 }
 
-static int jpeg_encode(const uint8_t *rgb, int w, int h, int quality, unsigned char *volatile *buf,
-                       unsigned long *len, jerr *je) {
+static int jpeg_encode(const uint8_t *rgb, int w, int h, int quality, unsigned char *volatile *buf, unsigned long *len,
+                       jerr *je) {
     struct jpeg_compress_struct ci;
     ci.err = jpeg_std_error(&je->mgr);
     je->mgr.error_exit = jerr_exit;
@@ -106,8 +106,10 @@ int fs_attack_have_ffmpeg(void) {
 static int run(const char *cmd, fs_error *e) {
     int st = system(cmd);
     if (st != 0)
-        return fs_errorf(e, FS_EXIT_FAIL, "'%s' exited with status %d\n  hint: apt-get install ffmpeg (Debian's "
-                         "build has libx264)", cmd, st);
+        return fs_errorf(e, FS_EXIT_FAIL,
+                         "'%s' exited with status %d\n  hint: apt-get install ffmpeg (Debian's "
+                         "build has libx264)",
+                         cmd, st);
     return 0;
 }
 
@@ -122,8 +124,10 @@ int fs_attack_h264_gop(uint8_t *frames, int n, int w, int h, int crf, int gop, i
     snprintf(mp4, sizeof mp4, "%s/h264-%d.mp4", tmpdir, (int)getpid());
     size_t bytes = (size_t)n * w * h * 3;
     int rc = fs_write_file_atomic(raw, frames, bytes, e);
-    snprintf(cmd, sizeof cmd, "ffmpeg -y -hide_banner -loglevel error -f rawvideo -pix_fmt rgb24 -s %dx%d -r 25 -i '%s' "
-             "-c:v libx264 -g %d -crf %d -pix_fmt yuv420p '%s'", w, h, raw, gop, crf, mp4);
+    snprintf(cmd, sizeof cmd,
+             "ffmpeg -y -hide_banner -loglevel error -f rawvideo -pix_fmt rgb24 -s %dx%d -r 25 -i '%s' "
+             "-c:v libx264 -g %d -crf %d -pix_fmt yuv420p '%s'",
+             w, h, raw, gop, crf, mp4);
     if (!rc) rc = run(cmd, e);
     snprintf(cmd, sizeof cmd, "ffmpeg -y -hide_banner -loglevel error -i '%s' -f rawvideo -pix_fmt %s '%s'", mp4,
              luma_only ? "gray" : "rgb24", raw);

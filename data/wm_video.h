@@ -13,14 +13,14 @@
 #define FS_WM_VIDEO_EVERY 5 /* default: every 5th frame (5 a second at 25 frames/s) */
 
 typedef struct fs_wm_video {
-    int width, height;  /* px */
-    double fps;         /* as the file says; 0 when it does not */
+    int width, height; /* px */
+    double fps;        /* as the file says; 0 when it does not */
     char codec[32];
-    long frames;        /* frames decoded (all of them) */
-    int examined;       /* frames the detector read: every `every`-th, from frame 0 */
-    int frames_found;   /* examined frames whose own decode found a mark */
-    int frames_agree;   /* of those, the ones whose payload is mark.payload */
-    fs_wm_result mark;  /* the joint decode: found, payload, correlation, p_false, gain */
+    long frames;       /* frames decoded (all of them) */
+    int examined;      /* frames the detector read: every `every`-th, from frame 0 */
+    int frames_found;  /* examined frames whose own decode found a mark */
+    int frames_agree;  /* of those, the ones whose payload is mark.payload */
+    fs_wm_result mark; /* the joint decode: found, payload, correlation, p_false, gain */
 } fs_wm_video;
 
 /* The joint decode of frames in memory (what fs_wm_detect_video does with a file's frames):
@@ -28,7 +28,7 @@ typedef struct fs_wm_video {
 typedef struct fs_wm_joint {
     double s1[FS_WM_CODED_BITS], sg[FS_WM_CODED_BITS]; /* sums of the frames' soft values */
     double gain_sum;
-    int n;                                            /* frames added */
+    int n; /* frames added */
 } fs_wm_joint;
 /* Adds a frame; *alone (may be NULL) gets that frame's own verdict, as fs_wm_detect gives it. */
 void fs_wm_joint_add(fs_wm_joint *J, const uint8_t *rgb, int stride, int w, int h, fs_wm_result *alone);

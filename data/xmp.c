@@ -40,8 +40,12 @@ static void sb_printf(sbuf *b, const char *fmt, ...) {
 /* XML character data / attribute value: the five reserved characters escaped. */
 static void sb_xml(sbuf *b, const char *s) {
     for (; *s; s++) {
-        const char *rep = *s == '&' ? "&amp;" : *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : *s == '"' ? "&quot;"
-                          : *s == '\'' ? "&apos;" : NULL;
+        const char *rep = *s == '&'    ? "&amp;"
+                          : *s == '<'  ? "&lt;"
+                          : *s == '>'  ? "&gt;"
+                          : *s == '"'  ? "&quot;"
+                          : *s == '\'' ? "&apos;"
+                                       : NULL;
         if (rep) sb_put(b, rep, strlen(rep));
         else if ((unsigned char)*s >= 0x20 || *s == '\t') sb_put(b, s, 1); /* control characters dropped */
     }
@@ -117,8 +121,12 @@ char *fs_xmp_build(const fs_provenance *p, const char *description, uint64_t pay
 /* ---------------------------------------------------------------- PNG chunks */
 static const uint8_t PNG_SIG[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
 
-static uint32_t be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
-static void put32(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v; }
+static uint32_t be32(const uint8_t *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static void put32(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+}
 
 int fs_png_insert_itxt(const uint8_t *png, size_t len, const char *keyword, const char *text, uint8_t **out,
                        size_t *out_len, fs_error *e) {
@@ -150,8 +158,8 @@ static int mark_regions(uint8_t *rgb, int w, int h, const fs_provenance *p, uint
     for (int i = 0; i < p->n_regions; i++) {
         const fs_region *r = &p->region[i];
         if (r->x < 0 || r->y < 0 || r->w <= 0 || r->h <= 0 || r->x + r->w > w || r->y + r->h > h)
-            return fs_errorf(e, FS_EXIT_FAIL, "synthetic region %d (%d,%d %dx%d) lies outside the %dx%d image", i,
-                             r->x, r->y, r->w, r->h, w, h);
+            return fs_errorf(e, FS_EXIT_FAIL, "synthetic region %d (%d,%d %dx%d) lies outside the %dx%d image", i, r->x,
+                             r->y, r->w, r->h, w, h);
         if (r->w < FS_WM_MIN_SIDE || r->h < FS_WM_MIN_SIDE) continue; /* too small to carry it: labelled only */
         if (fs_wm_embed(rgb + ((size_t)r->y * w + r->x) * 3, w, r->w, r->h, payload, e)) return e->code;
         (*marked)++;
@@ -204,7 +212,8 @@ static void copy_field(char *dst, size_t cap, const char *src, size_t n) {
 }
 
 static void text_chunk(fs_labels *L, const char *key, const char *val, size_t vlen) {
-    if (!strcmp(key, "faceswarm:synthetic")) L->has_text = 1, copy_field(L->text_synthetic, sizeof L->text_synthetic, val, vlen);
+    if (!strcmp(key, "faceswarm:synthetic"))
+        L->has_text = 1, copy_field(L->text_synthetic, sizeof L->text_synthetic, val, vlen);
     else if (!strcmp(key, "Disclaimer")) copy_field(L->text_disclaimer, sizeof L->text_disclaimer, val, vlen);
     else if (!strcmp(key, FS_XMP_KEYWORD)) L->has_xmp = 1, fs_xmp_parse(val, vlen, L);
 }
@@ -235,8 +244,7 @@ static void png_text(fs_labels *L, const uint8_t *d, size_t n, int itxt, int ztx
         const uint8_t *tkey_end = lang_end ? memchr(lang_end + 1, 0, (size_t)(end - lang_end - 1)) : NULL;
         if (!tkey_end) return;
         v = tkey_end + 1;
-    } else if (ztxt)
-        v++; /* compression method */
+    } else if (ztxt) v++; /* compression method */
     if (!compressed) return text_chunk(L, key, (const char *)v, (size_t)(end - v));
     size_t tn = 0;
     char *t = inflate_text(v, (size_t)(end - v), &tn);
@@ -252,8 +260,10 @@ static int png_labels(const uint8_t *b, size_t len, fs_labels *L, const char *pa
             char name[5];
             for (int k = 0; k < 4; k++) name[k] = type[k] >= 0x21 && type[k] <= 0x7E ? type[k] : '?';
             name[4] = 0;
-            return fs_errorf(e, FS_EXIT_BADINPUT, "%s: PNG chunk '%s' at byte %zu claims %u bytes, the file has %zu\n"
-                             "  hint: the file is truncated", path, name, at, n, len - at - 12);
+            return fs_errorf(e, FS_EXIT_BADINPUT,
+                             "%s: PNG chunk '%s' at byte %zu claims %u bytes, the file has %zu\n"
+                             "  hint: the file is truncated",
+                             path, name, at, n, len - at - 12);
         }
         int itxt = !memcmp(type, "iTXt", 4), ztxt = !memcmp(type, "zTXt", 4);
         if (itxt || ztxt || !memcmp(type, "tEXt", 4)) {
@@ -297,8 +307,10 @@ int fs_labels_read(const char *path, fs_labels *L, fs_error *e) {
     if (len >= 8 && !memcmp(u, PNG_SIG, 8)) rc = png_labels(u, len, L, path, e);
     else if (len >= 3 && u[0] == 0xFF && u[1] == 0xD8 && u[2] == 0xFF) rc = jpeg_labels(u, len, L);
     else
-        rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: neither PNG nor JPEG\n  hint: faceswarm detect reads .png and .jpg "
-                       "images", path);
+        rc = fs_errorf(e, FS_EXIT_BADINPUT,
+                       "%s: neither PNG nor JPEG\n  hint: faceswarm detect reads .png and .jpg "
+                       "images",
+                       path);
     free(b);
     return rc;
 }
@@ -314,7 +326,11 @@ static const char *find(const char *s, const char *end, const char *needle) {
 
 /* Un-escapes the five XML entities while copying [s, end) into dst. */
 static void copy_xml(char *dst, size_t cap, const char *s, const char *end) {
-    static const char *const ENT[][2] = {{"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&apos;", "'"}};
+    static const char *const ENT[][2] = {{"&amp;", "&"},
+                                         {"&lt;", "<"},
+                                         {"&gt;", ">"},
+                                         {"&quot;", "\""},
+                                         {"&apos;", "'"}};
     size_t n = 0;
     while (s < end && n + 1 < cap) {
         size_t k = 0;

@@ -12,9 +12,9 @@
 #include "core/common.h"
 
 #define FS_IPTC_DST "http://cv.iptc.org/newscodes/digitalsourcetype/"
-#define FS_IPTC_TRAINED FS_IPTC_DST "trainedAlgorithmicMedia"                    /* generated faces */
-#define FS_IPTC_COMPOSITE FS_IPTC_DST "compositeWithTrainedAlgorithmicMedia"     /* converted frames */
-#define FS_XMP_NS "http://ns.faceswarm.invalid/provenance/1.0/"                  /* prefix fsw: */
+#define FS_IPTC_TRAINED FS_IPTC_DST "trainedAlgorithmicMedia"                /* generated faces */
+#define FS_IPTC_COMPOSITE FS_IPTC_DST "compositeWithTrainedAlgorithmicMedia" /* converted frames */
+#define FS_XMP_NS "http://ns.faceswarm.invalid/provenance/1.0/"              /* prefix fsw: */
 #define FS_XMP_KEYWORD "XML:com.adobe.xmp"
 #define FS_XMP_MAX_REGIONS 1024 /* read back from a file: a 16-identity preview has 1024 cells */
 #define FS_XMP_MAX_IDS 16
@@ -35,26 +35,26 @@ typedef struct fs_provenance {
     int n_regions;                        /* synthetic regions; 0 = the whole image is synthetic, or for
                                              FS_IPTC_COMPOSITE the faces (a video's move frame by frame) */
     const fs_region *region;              /* [n_regions], the caller's */
-    int watermark;  /* 1: fs_png_write_labelled marks every synthetic region of at least
+    int watermark;                        /* 1: fs_png_write_labelled marks every synthetic region of at least
                        FS_WM_MIN_SIDE px a side (payload from run); smaller ones stay labelled only */
-    int mark_whole; /* with watermark: one mark over the whole image even when regions are listed
+    int mark_whole;                       /* with watermark: one mark over the whole image even when regions are listed
                        (converted frames: the regions say which pixels are synthetic, the mark
                        covers the frame, whose size carries it through H.264) */
 } fs_provenance;
 
 /* What a file says, as read back; empty strings for fields it lacks. */
 typedef struct fs_labels {
-    int has_xmp, has_text;        /* an XMP packet; faceswarm's tEXt label (faceswarm:synthetic) */
-    int has_container;            /* a video's com.faceswarm.* container keys (video_labels.h) */
-    char version[16];             /* fsw:Version */
-    char source_type[256];        /* Iptc4xmpExt:DigitalSourceType */
-    char tool[128];               /* xmp:CreatorTool */
+    int has_xmp, has_text; /* an XMP packet; faceswarm's tEXt label (faceswarm:synthetic) */
+    int has_container;     /* a video's com.faceswarm.* container keys (video_labels.h) */
+    char version[16];      /* fsw:Version */
+    char source_type[256]; /* Iptc4xmpExt:DigitalSourceType */
+    char tool[128];        /* xmp:CreatorTool */
     char run[1024], run_tag[32], checkpoint[1024], checkpoint_checksum[64], watermark[32];
-    char identities[2048];        /* "A (consent: REF); B (consent: REF)" */
+    char identities[2048]; /* "A (consent: REF); B (consent: REF)" */
     int n_regions;
     fs_region region[FS_XMP_MAX_REGIONS];
-    char text_synthetic[16];      /* tEXt faceswarm:synthetic */
-    char text_disclaimer[512];    /* tEXt Disclaimer; a video's container comment */
+    char text_synthetic[16];   /* tEXt faceswarm:synthetic */
+    char text_disclaimer[512]; /* tEXt Disclaimer; a video's container comment */
 } fs_labels;
 
 #define FS_XMP_VERSION "1" /* fsw:Version this faceswarm writes and reads */

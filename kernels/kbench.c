@@ -43,57 +43,57 @@ typedef struct kb_layer {
  *    to 1. */
 static const kb_layer g_layers[] = {
     /* model        name              dense n   h    w    cin     cout   k  s  count */
-    {"original-64", "enc.conv1",      0, 32, 64,  64,  3,      128,   5, 2, 1},
-    {"original-64", "enc.conv2",      0, 32, 32,  32,  128,    256,   5, 2, 1},
-    {"original-64", "enc.conv3",      0, 32, 16,  16,  256,    512,   5, 2, 1},
-    {"original-64", "enc.conv4",      0, 32, 8,   8,   512,    1024,  5, 2, 1},
-    {"original-64", "enc.dense1",     1, 32, 1,   1,   16384,  1024,  1, 1, 1},
-    {"original-64", "enc.dense2",     1, 32, 1,   1,   1024,   16384, 1, 1, 1},
-    {"original-64", "enc.upscale",    0, 32, 4,   4,   1024,   2048,  3, 1, 1},
-    {"original-64", "dec.up1",        0, 16, 8,   8,   512,    1024,  3, 1, 1},
-    {"original-64", "dec.up2",        0, 16, 16,  16,  256,    512,   3, 1, 1},
-    {"original-64", "dec.up3",        0, 16, 32,  32,  128,    256,   3, 1, 1},
-    {"original-64", "dec.out",        0, 16, 64,  64,  64,     3,     5, 1, 1},
-    {"df-ud-128",   "enc.down1",      0, 16, 128, 128, 3,      64,    5, 2, 1},
-    {"df-ud-128",   "enc.down2",      0, 16, 64,  64,  64,     128,   5, 2, 1},
-    {"df-ud-128",   "enc.down3",      0, 16, 32,  32,  128,    256,   5, 2, 1},
-    {"df-ud-128",   "enc.down4",      0, 16, 16,  16,  256,    512,   5, 2, 1},
-    {"df-ud-128",   "inter.dense1",   1, 16, 1,   1,   32768,  256,   1, 1, 1},
-    {"df-ud-128",   "inter.dense2",   1, 16, 1,   1,   256,    4096,  1, 1, 1},
-    {"df-ud-128",   "inter.upscale",  0, 16, 4,   4,   256,    1024,  3, 1, 1},
-    {"df-ud-128",   "dec.upscale0",   0, 8,  8,   8,   256,    2048,  3, 1, 1},
-    {"df-ud-128",   "dec.res0",       0, 8,  16,  16,  512,    512,   3, 1, 2},
-    {"df-ud-128",   "dec.upscale1",   0, 8,  16,  16,  512,    1024,  3, 1, 1},
-    {"df-ud-128",   "dec.res1",       0, 8,  32,  32,  256,    256,   3, 1, 2},
-    {"df-ud-128",   "dec.upscale2",   0, 8,  32,  32,  256,    512,   3, 1, 1},
-    {"df-ud-128",   "dec.res2",       0, 8,  64,  64,  128,    128,   3, 1, 2},
-    {"df-ud-128",   "dec.out_conv",   0, 8,  64,  64,  128,    3,     1, 1, 1},
-    {"df-ud-128",   "dec.out_conv1",  0, 8,  64,  64,  128,    3,     3, 1, 3},
-    {"df-ud-128",   "dec.upscalem0",  0, 8,  8,   8,   256,    704,   3, 1, 1},
-    {"df-ud-128",   "dec.upscalem1",  0, 8,  16,  16,  176,    352,   3, 1, 1},
-    {"df-ud-128",   "dec.upscalem2",  0, 8,  32,  32,  88,     176,   3, 1, 1},
-    {"df-ud-128",   "dec.upscalem3",  0, 8,  64,  64,  44,     88,    3, 1, 1},
-    {"df-ud-128",   "dec.out_convm",  0, 8,  128, 128, 22,     1,     1, 1, 1},
-    {"liae-ud-256", "enc.down1",      0, 16, 256, 256, 3,      64,    5, 2, 1},
-    {"liae-ud-256", "enc.down2",      0, 16, 128, 128, 64,     128,   5, 2, 1},
-    {"liae-ud-256", "enc.down3",      0, 16, 64,  64,  128,    256,   5, 2, 1},
-    {"liae-ud-256", "enc.down4",      0, 16, 32,  32,  256,    512,   5, 2, 1},
-    {"liae-ud-256", "inter.dense1",   1, 16, 1,   1,   131072, 256,   1, 1, 2},
-    {"liae-ud-256", "inter.dense2",   1, 16, 1,   1,   256,    32768, 1, 1, 2},
-    {"liae-ud-256", "inter.upscale",  0, 16, 8,   8,   512,    2048,  3, 1, 2},
-    {"liae-ud-256", "dec.upscale0",   0, 8,  16,  16,  1024,   2048,  3, 1, 1},
-    {"liae-ud-256", "dec.res0",       0, 8,  32,  32,  512,    512,   3, 1, 2},
-    {"liae-ud-256", "dec.upscale1",   0, 8,  32,  32,  512,    1024,  3, 1, 1},
-    {"liae-ud-256", "dec.res1",       0, 8,  64,  64,  256,    256,   3, 1, 2},
-    {"liae-ud-256", "dec.upscale2",   0, 8,  64,  64,  256,    512,   3, 1, 1},
-    {"liae-ud-256", "dec.res2",       0, 8,  128, 128, 128,    128,   3, 1, 2},
-    {"liae-ud-256", "dec.out_conv",   0, 8,  128, 128, 128,    3,     1, 1, 1},
-    {"liae-ud-256", "dec.out_conv1",  0, 8,  128, 128, 128,    3,     3, 1, 3},
-    {"liae-ud-256", "dec.upscalem0",  0, 8,  16,  16,  1024,   704,   3, 1, 1},
-    {"liae-ud-256", "dec.upscalem1",  0, 8,  32,  32,  176,    352,   3, 1, 1},
-    {"liae-ud-256", "dec.upscalem2",  0, 8,  64,  64,  88,     176,   3, 1, 1},
-    {"liae-ud-256", "dec.upscalem3",  0, 8,  128, 128, 44,     88,    3, 1, 1},
-    {"liae-ud-256", "dec.out_convm",  0, 8,  256, 256, 22,     1,     1, 1, 1},
+    {"original-64", "enc.conv1", 0, 32, 64, 64, 3, 128, 5, 2, 1},
+    {"original-64", "enc.conv2", 0, 32, 32, 32, 128, 256, 5, 2, 1},
+    {"original-64", "enc.conv3", 0, 32, 16, 16, 256, 512, 5, 2, 1},
+    {"original-64", "enc.conv4", 0, 32, 8, 8, 512, 1024, 5, 2, 1},
+    {"original-64", "enc.dense1", 1, 32, 1, 1, 16384, 1024, 1, 1, 1},
+    {"original-64", "enc.dense2", 1, 32, 1, 1, 1024, 16384, 1, 1, 1},
+    {"original-64", "enc.upscale", 0, 32, 4, 4, 1024, 2048, 3, 1, 1},
+    {"original-64", "dec.up1", 0, 16, 8, 8, 512, 1024, 3, 1, 1},
+    {"original-64", "dec.up2", 0, 16, 16, 16, 256, 512, 3, 1, 1},
+    {"original-64", "dec.up3", 0, 16, 32, 32, 128, 256, 3, 1, 1},
+    {"original-64", "dec.out", 0, 16, 64, 64, 64, 3, 5, 1, 1},
+    {"df-ud-128", "enc.down1", 0, 16, 128, 128, 3, 64, 5, 2, 1},
+    {"df-ud-128", "enc.down2", 0, 16, 64, 64, 64, 128, 5, 2, 1},
+    {"df-ud-128", "enc.down3", 0, 16, 32, 32, 128, 256, 5, 2, 1},
+    {"df-ud-128", "enc.down4", 0, 16, 16, 16, 256, 512, 5, 2, 1},
+    {"df-ud-128", "inter.dense1", 1, 16, 1, 1, 32768, 256, 1, 1, 1},
+    {"df-ud-128", "inter.dense2", 1, 16, 1, 1, 256, 4096, 1, 1, 1},
+    {"df-ud-128", "inter.upscale", 0, 16, 4, 4, 256, 1024, 3, 1, 1},
+    {"df-ud-128", "dec.upscale0", 0, 8, 8, 8, 256, 2048, 3, 1, 1},
+    {"df-ud-128", "dec.res0", 0, 8, 16, 16, 512, 512, 3, 1, 2},
+    {"df-ud-128", "dec.upscale1", 0, 8, 16, 16, 512, 1024, 3, 1, 1},
+    {"df-ud-128", "dec.res1", 0, 8, 32, 32, 256, 256, 3, 1, 2},
+    {"df-ud-128", "dec.upscale2", 0, 8, 32, 32, 256, 512, 3, 1, 1},
+    {"df-ud-128", "dec.res2", 0, 8, 64, 64, 128, 128, 3, 1, 2},
+    {"df-ud-128", "dec.out_conv", 0, 8, 64, 64, 128, 3, 1, 1, 1},
+    {"df-ud-128", "dec.out_conv1", 0, 8, 64, 64, 128, 3, 3, 1, 3},
+    {"df-ud-128", "dec.upscalem0", 0, 8, 8, 8, 256, 704, 3, 1, 1},
+    {"df-ud-128", "dec.upscalem1", 0, 8, 16, 16, 176, 352, 3, 1, 1},
+    {"df-ud-128", "dec.upscalem2", 0, 8, 32, 32, 88, 176, 3, 1, 1},
+    {"df-ud-128", "dec.upscalem3", 0, 8, 64, 64, 44, 88, 3, 1, 1},
+    {"df-ud-128", "dec.out_convm", 0, 8, 128, 128, 22, 1, 1, 1, 1},
+    {"liae-ud-256", "enc.down1", 0, 16, 256, 256, 3, 64, 5, 2, 1},
+    {"liae-ud-256", "enc.down2", 0, 16, 128, 128, 64, 128, 5, 2, 1},
+    {"liae-ud-256", "enc.down3", 0, 16, 64, 64, 128, 256, 5, 2, 1},
+    {"liae-ud-256", "enc.down4", 0, 16, 32, 32, 256, 512, 5, 2, 1},
+    {"liae-ud-256", "inter.dense1", 1, 16, 1, 1, 131072, 256, 1, 1, 2},
+    {"liae-ud-256", "inter.dense2", 1, 16, 1, 1, 256, 32768, 1, 1, 2},
+    {"liae-ud-256", "inter.upscale", 0, 16, 8, 8, 512, 2048, 3, 1, 2},
+    {"liae-ud-256", "dec.upscale0", 0, 8, 16, 16, 1024, 2048, 3, 1, 1},
+    {"liae-ud-256", "dec.res0", 0, 8, 32, 32, 512, 512, 3, 1, 2},
+    {"liae-ud-256", "dec.upscale1", 0, 8, 32, 32, 512, 1024, 3, 1, 1},
+    {"liae-ud-256", "dec.res1", 0, 8, 64, 64, 256, 256, 3, 1, 2},
+    {"liae-ud-256", "dec.upscale2", 0, 8, 64, 64, 256, 512, 3, 1, 1},
+    {"liae-ud-256", "dec.res2", 0, 8, 128, 128, 128, 128, 3, 1, 2},
+    {"liae-ud-256", "dec.out_conv", 0, 8, 128, 128, 128, 3, 1, 1, 1},
+    {"liae-ud-256", "dec.out_conv1", 0, 8, 128, 128, 128, 3, 3, 1, 3},
+    {"liae-ud-256", "dec.upscalem0", 0, 8, 16, 16, 1024, 704, 3, 1, 1},
+    {"liae-ud-256", "dec.upscalem1", 0, 8, 32, 32, 176, 352, 3, 1, 1},
+    {"liae-ud-256", "dec.upscalem2", 0, 8, 64, 64, 88, 176, 3, 1, 1},
+    {"liae-ud-256", "dec.upscalem3", 0, 8, 128, 128, 44, 88, 3, 1, 1},
+    {"liae-ud-256", "dec.out_convm", 0, 8, 256, 256, 22, 1, 1, 1, 1},
 };
 
 static const char *const PASS_NAMES[3] = {"fwd", "bwd_data", "bwd_filter"};
@@ -138,12 +138,17 @@ static int usage(FILE *f, int rc) {
 }
 
 static int parse(int argc, char **argv, kb_opts *o) {
-    static const struct option longs[] = {
-        {"backend", required_argument, 0, 'b'}, {"model", required_argument, 0, 'm'},
-        {"precision", required_argument, 0, 'p'}, {"tiny", no_argument, 0, 't'},
-        {"reps", required_argument, 0, 'r'}, {"min-time", required_argument, 0, 'T'},
-        {"warmup", required_argument, 0, 'w'}, {"list", no_argument, 0, 'l'}, {"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option longs[] = {{"backend", required_argument, 0, 'b'},
+                                          {"model", required_argument, 0, 'm'},
+                                          {"precision", required_argument, 0, 'p'},
+                                          {"tiny", no_argument, 0, 't'},
+                                          {"reps", required_argument, 0, 'r'},
+                                          {"min-time", required_argument, 0, 'T'},
+                                          {"warmup", required_argument, 0, 'w'},
+                                          {"list", no_argument, 0, 'l'},
+                                          {"json", no_argument, 0, 'j'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
     *o = (kb_opts){.backend = "cuda", .model = "all", .precision = "fp32", .warmup = 1, .min_time = 0.1};
     int c;
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
@@ -196,8 +201,10 @@ static int parse(int argc, char **argv, kb_opts *o) {
     int known = !strcmp(o->model, "all");
     for (size_t i = 0; i < FS_ARRAY_LEN(g_layers) && !known; i++) known = !strcmp(g_layers[i].model, o->model);
     if (!known) {
-        fprintf(stderr, "fs_kbench: --model '%s' is not in the table; expected all, original-64, df-ud-128 or "
-                        "liae-ud-256\n", o->model);
+        fprintf(stderr,
+                "fs_kbench: --model '%s' is not in the table; expected all, original-64, df-ud-128 or "
+                "liae-ud-256\n",
+                o->model);
         return FS_EXIT_BADINPUT;
     }
     return -1;
@@ -233,11 +240,15 @@ static const fs_backend *open_backend(const char *name, char *desc, size_t len, 
         snprintf(desc, len, "cuda: %s", fs_cuda_device_name());
         *peak = p.peak_fp32_tflops;
         if (p.fp32_lanes)
-            snprintf(peak_how, how_len, "computed, not measured: %d SMs x %.0f MHz x %d FP32 lanes x 2 = %.2f TFLOP/s "
-                     "(sm_%d%d)", p.sms, p.clock_khz / 1e3, p.fp32_lanes, p.peak_fp32_tflops, p.major, p.minor);
+            snprintf(peak_how, how_len,
+                     "computed, not measured: %d SMs x %.0f MHz x %d FP32 lanes x 2 = %.2f TFLOP/s "
+                     "(sm_%d%d)",
+                     p.sms, p.clock_khz / 1e3, p.fp32_lanes, p.peak_fp32_tflops, p.major, p.minor);
         else
-            snprintf(peak_how, how_len, "unknown: sm_%d%d is not in kbench's table of FP32 lanes per SM (frac is "
-                     "null)", p.major, p.minor);
+            snprintf(peak_how, how_len,
+                     "unknown: sm_%d%d is not in kbench's table of FP32 lanes per SM (frac is "
+                     "null)",
+                     p.major, p.minor);
     }
 #endif
     return be;
@@ -290,12 +301,22 @@ static double time_pass(const fs_backend *be, const kb_layer *L, const fs_conv_d
 }
 
 static const fs_bench_col COLS[] = {
-    FS_COL_S("model", NULL, NULL, -12),  FS_COL_S("layer", NULL, NULL, -14), FS_COL_S("pass", NULL, NULL, -11),
-    FS_COL_S("op", NULL, NULL, -6),    FS_COL_I("n", NULL, NULL, 3),       FS_COL_I("h", NULL, NULL, 4),
-    FS_COL_I("w", NULL, NULL, 4),        FS_COL_I("cin", NULL, NULL, 6),     FS_COL_I("cout", NULL, NULL, 6),
-    FS_COL_I("k", NULL, NULL, 2),        FS_COL_I("stride", "s", NULL, 2),   FS_COL_I("count", "x", NULL, 2),
-    FS_COL_N("gflop", NULL, "GFLOP", 9, 3, 6), FS_COL_I("reps", NULL, NULL, 4),
-    FS_COL_N("ms", NULL, "ms", 9, 3, 6), FS_COL_N("tflops", NULL, "TFLOP/s", 8, 3, 5),
+    FS_COL_S("model", NULL, NULL, -12),
+    FS_COL_S("layer", NULL, NULL, -14),
+    FS_COL_S("pass", NULL, NULL, -11),
+    FS_COL_S("op", NULL, NULL, -6),
+    FS_COL_I("n", NULL, NULL, 3),
+    FS_COL_I("h", NULL, NULL, 4),
+    FS_COL_I("w", NULL, NULL, 4),
+    FS_COL_I("cin", NULL, NULL, 6),
+    FS_COL_I("cout", NULL, NULL, 6),
+    FS_COL_I("k", NULL, NULL, 2),
+    FS_COL_I("stride", "s", NULL, 2),
+    FS_COL_I("count", "x", NULL, 2),
+    FS_COL_N("gflop", NULL, "GFLOP", 9, 3, 6),
+    FS_COL_I("reps", NULL, NULL, 4),
+    FS_COL_N("ms", NULL, "ms", 9, 3, 6),
+    FS_COL_N("tflops", NULL, "TFLOP/s", 8, 3, 5),
     FS_COL_P("peak_frac", "peak", 6, 1, 4),
 };
 
@@ -303,7 +324,7 @@ int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     fs_bench B;
     char *prog = argv[0];
-    argv[0] = (char *)"kbench"; /* the harness's command line: "faceswarm bench kbench ARGS" */
+    argv[0] = (char *)"kbench";              /* the harness's command line: "faceswarm bench kbench ARGS" */
     fs_bench_init(&B, "kbench", argc, argv); /* before getopt permutes argv */
     argv[0] = prog;
     kb_opts o;
@@ -322,8 +343,9 @@ int main(int argc, char **argv) {
         fs_bench_fact_num(&B, "peak_tflops", peak, 2, "TFLOP/s");
         fs_bench_fact_str(&B, "peak", peak_how);
     } else fs_bench_note(&B, "--list: the shapes only, nothing timed");
-    fs_bench_fact_str(&B, "shapes", o.tiny ? "tiny (--tiny: 1 image, spatial / 16, channels / 32, dense / 256)"
-                                           : "full (the models' layers)");
+    fs_bench_fact_str(&B, "shapes",
+                      o.tiny ? "tiny (--tiny: 1 image, spatial / 16, channels / 32, dense / 256)"
+                             : "full (the models' layers)");
     fs_bench_note(&B, "bf16: no bf16 kernel path exists yet (issue 17): fp32 only");
     fs_bench_note(&B, "gflop: 2 x multiply-adds of the pass (the three passes have the same count)");
     fs_bench_columns(&B, "layers", COLS, (int)FS_ARRAY_LEN(COLS));
@@ -334,8 +356,10 @@ int main(int argc, char **argv) {
         fs_conv_desc d;
         if (fs_conv_desc_init(&d, L.n, L.dense ? 1 : L.h, L.dense ? 1 : L.w, L.cin, L.cout, L.dense ? 1 : L.k,
                               L.dense ? 1 : L.stride) != 0)
-            fs_die(FS_EXIT_FAIL, "kbench: layer %s %s has an impossible shape\n  hint: fix g_layers in "
-                   "kernels/kbench.c", L.model, L.name);
+            fs_die(FS_EXIT_FAIL,
+                   "kbench: layer %s %s has an impossible shape\n  hint: fix g_layers in "
+                   "kernels/kbench.c",
+                   L.model, L.name);
         double gflop = 2e-9 * fs_conv_macs(&d);
         kb_bufs t = {0};
         if (be) {
@@ -357,9 +381,9 @@ int main(int argc, char **argv) {
                 total_flop += gflop * L.count, total_s += s * L.count;
             }
             fs_bench_row(&B, (fs_bench_val[]){FS_STR(L.model), FS_STR(L.name), FS_STR(PASS_NAMES[pass]),
-                                              FS_STR(L.dense ? "dense" : "conv"), FS_INT(L.n), FS_INT(L.h),
-                                              FS_INT(L.w), FS_INT(L.cin), FS_INT(L.cout), FS_INT(L.k),
-                                              FS_INT(L.stride), FS_INT(L.count), FS_NUM(gflop), reps, ms, tf, frac});
+                                              FS_STR(L.dense ? "dense" : "conv"), FS_INT(L.n), FS_INT(L.h), FS_INT(L.w),
+                                              FS_INT(L.cin), FS_INT(L.cout), FS_INT(L.k), FS_INT(L.stride),
+                                              FS_INT(L.count), FS_NUM(gflop), reps, ms, tf, frac});
         }
         if (be) {
             float *bufs[] = {t.x, t.w, t.b, t.y, t.dz, t.dx, t.dw, t.db};
@@ -368,7 +392,8 @@ int main(int argc, char **argv) {
     }
     if (be && total_s > 0) {
         fs_bench_fact_num(&B, "tflops_all", total_flop / 1e3 / total_s, 3, "TFLOP/s (every pass x count)");
-        if (peak > 0) fs_bench_fact_num(&B, "peak_frac_all", total_flop / 1e3 / total_s / peak, 4, "of the computed peak");
+        if (peak > 0)
+            fs_bench_fact_num(&B, "peak_frac_all", total_flop / 1e3 / total_s / peak, 4, "of the computed peak");
     }
     return fs_bench_end(&B, "results found wrong (fs_kbench times, it does not check: ctest -L cuda does)");
 }

@@ -11,7 +11,8 @@
 #define B FS_OPC_BENCH
 #define P FS_OPC_PATHS
 #define V FS_OPC_VEC
-#define NA {0, 0}
+#define NA                                                                                                             \
+    { 0, 0 }
 
 /* Tolerances (op_cases.h says how each check applies rtol and atol). GEMM-like ops sum in
  * float in different orders (cpu: 2e-5 of max |ref|; cuda: up to ~1700 products per output,
@@ -19,26 +20,26 @@
  * losses sum in double (value 1e-6) except cuda's dssim, whose window moments are float. */
 static const fs_op_tol g_op_tols[] = {
     /* op            fwd            grad           fast          fast_value    cuda          cuda_value */
-    {"conv2d",      {1e-5, 1e-12}, {2e-5, 1e-12}, {2e-5, 1e-12}, NA,          {1e-4, 1e-4}, NA},
-    {"dense",       {1e-5, 1e-12}, {2e-5, 1e-12}, {2e-5, 1e-12}, NA,          {1e-4, 1e-4}, NA},
-    {"leaky",       {1e-5, 1e-12}, {2e-5, 1e-12}, NA,            NA,          {1e-7, 1e-7}, NA},
-    {"sigmoid",     {1e-5, 1e-12}, {2e-5, 1e-12}, {1e-6, 0},     NA,          {1e-6, 1e-7}, NA},
-    {"pixshuf",     {1e-12, 1e-12}, {2e-5, 1e-12}, NA,           NA,          {1e-7, 1e-7}, NA},
-    {"mask_mul",    NA,            NA,            NA,            NA,          {1e-7, 0},    NA},
-    {"mse",         {1e-6, 1e-12}, {2e-5, 1e-12}, {2e-5, 0},     {1e-6, 0},   {1e-5, 1e-6}, {1e-6, 0}},
-    {"l1",          {1e-6, 1e-12}, {2e-5, 1e-12}, {2e-5, 0},     {1e-6, 0},   {1e-5, 1e-6}, {1e-6, 0}},
-    {"dssim",       {1e-6, 1e-12}, {2e-5, 1e-12}, {1e-6, 0},     {1e-9, 0},   {1e-3, 1e-3}, {0, 1e-5}},
-    {"scale",       NA,            NA,            {1e-6, 0},     NA,          {1e-7, 1e-7}, NA},
-    {"sumsq",       NA,            NA,            NA,            {1e-12, 0},  NA,           {1e-6, 0}},
-    {"u8_to_float", NA,            NA,            NA,            NA,          {1e-7, 0},    NA},
-    {"adam",        {1e-6, 0},     NA,            {1e-6, 0},     NA,          {1e-5, 1e-6}, NA}, /* fwd: kernels_adam */
-    {"adabelief",   {1e-6, 0},     NA,            {1e-6, 0},     NA,          {1e-5, 1e-6}, NA}, /* fwd: kernels_adabelief */
+    {"conv2d", {1e-5, 1e-12}, {2e-5, 1e-12}, {2e-5, 1e-12}, NA, {1e-4, 1e-4}, NA},
+    {"dense", {1e-5, 1e-12}, {2e-5, 1e-12}, {2e-5, 1e-12}, NA, {1e-4, 1e-4}, NA},
+    {"leaky", {1e-5, 1e-12}, {2e-5, 1e-12}, NA, NA, {1e-7, 1e-7}, NA},
+    {"sigmoid", {1e-5, 1e-12}, {2e-5, 1e-12}, {1e-6, 0}, NA, {1e-6, 1e-7}, NA},
+    {"pixshuf", {1e-12, 1e-12}, {2e-5, 1e-12}, NA, NA, {1e-7, 1e-7}, NA},
+    {"mask_mul", NA, NA, NA, NA, {1e-7, 0}, NA},
+    {"mse", {1e-6, 1e-12}, {2e-5, 1e-12}, {2e-5, 0}, {1e-6, 0}, {1e-5, 1e-6}, {1e-6, 0}},
+    {"l1", {1e-6, 1e-12}, {2e-5, 1e-12}, {2e-5, 0}, {1e-6, 0}, {1e-5, 1e-6}, {1e-6, 0}},
+    {"dssim", {1e-6, 1e-12}, {2e-5, 1e-12}, {1e-6, 0}, {1e-9, 0}, {1e-3, 1e-3}, {0, 1e-5}},
+    {"scale", NA, NA, {1e-6, 0}, NA, {1e-7, 1e-7}, NA},
+    {"sumsq", NA, NA, NA, {1e-12, 0}, NA, {1e-6, 0}},
+    {"u8_to_float", NA, NA, NA, NA, {1e-7, 0}, NA},
+    {"adam", {1e-6, 0}, NA, {1e-6, 0}, NA, {1e-5, 1e-6}, NA},      /* fwd: kernels_adam */
+    {"adabelief", {1e-6, 0}, NA, {1e-6, 0}, NA, {1e-5, 1e-6}, NA}, /* fwd: kernels_adabelief */
     /* copies and float adds: bit-identical everywhere; pixnorm: the row sums in double in
      * other orders, then one float rounding (cuda: r and k rounded to float first) */
-    {"add",         NA,            NA,            {0, 0},        NA,          {0, 0},       NA},
-    {"acc",         NA,            NA,            {0, 0},        NA,          {0, 0},       NA},
-    {"concat",      {0, 0},        {2e-5, 1e-12}, {0, 0},        NA,          {0, 0},       NA},
-    {"pixnorm",     {1e-6, 1e-12}, {2e-5, 1e-12}, {1e-6, 0},     NA,          {1e-5, 1e-6}, NA},
+    {"add", NA, NA, {0, 0}, NA, {0, 0}, NA},
+    {"acc", NA, NA, {0, 0}, NA, {0, 0}, NA},
+    {"concat", {0, 0}, {2e-5, 1e-12}, {0, 0}, NA, {0, 0}, NA},
+    {"pixnorm", {1e-6, 1e-12}, {2e-5, 1e-12}, {1e-6, 0}, NA, {1e-5, 1e-6}, NA},
 };
 
 #define NONE FS_ACT_NONE
@@ -60,14 +61,14 @@ static const fs_op_case g_op_cases[] = {
     {"conv2d", 2, 5, 7, 12, 20, 1, 2, LEAKY, F | C},
     {"conv2d", 2, 9, 7, 5, 17, 3, 2, LEAKY, F | T3 | C}, /* GEMM + col2im path */
     {"conv2d", 3, 7, 5, 6, 21, 3, 1, LEAKY, T3 | C},
-    {"conv2d", 1, 6, 5, 4, 12, 2, 1, NONE, F | C},        /* even k, stride 1: not a flipped forward conv */
-    {"conv2d", 2, 9, 7, 5, 13, 5, 2, LEAKY, F | C},       /* the encoder's conv block, odd sizes */
-    {"conv2d", 3, 17, 15, 3, 70, 3, 1, NONE, F | C},      /* two column tiles; split-K over 765 rows */
-    {"conv2d", 1, 6, 10, 67, 5, 5, 2, SIGM, F | C},       /* cin > 64: two column tiles in bwd_data */
-    {"conv2d", 2, 5, 5, 4, 6, 1, 2, LEAKY, F | C},        /* 1x1 stride 2: classes with no tap */
-    {"conv2d", 1, 8, 8, 2, 3, 4, 2, NONE, F | C},         /* even kernel: asymmetric padding */
-    {"conv2d", 2, 12, 11, 9, 66, 3, 1, LEAKY, F | C},     /* the upscale conv (3x3 to 4C) */
-    {"conv2d", 2, 10, 7, 6, 9, 3, 2, LEAKY, F | C},       /* pad_top 0 != pad_left 1 */
+    {"conv2d", 1, 6, 5, 4, 12, 2, 1, NONE, F | C},         /* even k, stride 1: not a flipped forward conv */
+    {"conv2d", 2, 9, 7, 5, 13, 5, 2, LEAKY, F | C},        /* the encoder's conv block, odd sizes */
+    {"conv2d", 3, 17, 15, 3, 70, 3, 1, NONE, F | C},       /* two column tiles; split-K over 765 rows */
+    {"conv2d", 1, 6, 10, 67, 5, 5, 2, SIGM, F | C},        /* cin > 64: two column tiles in bwd_data */
+    {"conv2d", 2, 5, 5, 4, 6, 1, 2, LEAKY, F | C},         /* 1x1 stride 2: classes with no tap */
+    {"conv2d", 1, 8, 8, 2, 3, 4, 2, NONE, F | C},          /* even kernel: asymmetric padding */
+    {"conv2d", 2, 12, 11, 9, 66, 3, 1, LEAKY, F | C},      /* the upscale conv (3x3 to 4C) */
+    {"conv2d", 2, 10, 7, 6, 9, 3, 2, LEAKY, F | C},        /* pad_top 0 != pad_left 1 */
     {"conv2d", 2, 17, 15, 64, 32, 5, 2, LEAKY, F | C | B}, /* fast: GEMM + col2im */
     {"conv2d", 2, 12, 11, 32, 48, 3, 1, LEAKY, F | C | B}, /* fast: flipped forward conv for bwd_data */
     {"conv2d", 1, 20, 19, 16, 3, 5, 1, LEAKY, F | C | B},  /* fast: 3 output channels, direct loops */
@@ -84,7 +85,7 @@ static const fs_op_case g_op_cases[] = {
     {"conv2d", 1, 32, 32, 64, 3, 5, 1, LEAKY, P},
     {"conv2d", 2, 13, 11, 16, 3, 3, 1, LEAKY, P | C},
     {"conv2d", 3, 6, 7, 8, 3, 5, 1, LEAKY, P | C},
-    {"conv2d", 3, 80, 80, 64, 9, 5, 2, LEAKY, F},  /* several image chunks (bwd_data), row blocks (bwd_filter) */
+    {"conv2d", 3, 80, 80, 64, 9, 5, 2, LEAKY, F},   /* several image chunks (bwd_data), row blocks (bwd_filter) */
     {"conv2d", 2, 16, 16, 128, 64, 5, 2, LEAKY, F}, /* encoder conv shape, fewer output channels */
     {"conv2d", 1, 16, 16, 256, 96, 3, 1, LEAKY, F}, /* decoder upscale conv shape, fewer output channels */
     {"conv2d", 2, 64, 64, 64, 3, 5, 1, SIGM, F},    /* output conv: one image per im2col chunk */
@@ -152,9 +153,9 @@ static const fs_op_case g_op_cases[] = {
     {"pixnorm", 3, 5, 1, 8, 0, 0, 0, NONE, G | F | C},
     {"pixnorm", 1, 1, 1, 1, 0, 0, 0, NONE, G | F | C},
     {"pixnorm", 5, 7, 9, 3, 0, 0, 0, NONE, F | C},
-    {"pixnorm", 2, 8, 8, 300, 0, 0, 0, NONE, F | T3},      /* many rows in parallel */
-    {"pixnorm", 3, 1, 2, 129, 0, 0, 0, NONE, F | C},       /* cuda: the shortest row of one block per row */
-    {"pixnorm", 2, 4, 8, 128, 0, 0, 0, NONE, F | C},       /* cuda: the longest row of one thread per row */
+    {"pixnorm", 2, 8, 8, 300, 0, 0, 0, NONE, F | T3},       /* many rows in parallel */
+    {"pixnorm", 3, 1, 2, 129, 0, 0, 0, NONE, F | C},        /* cuda: the shortest row of one block per row */
+    {"pixnorm", 2, 4, 8, 128, 0, 0, 0, NONE, F | C},        /* cuda: the longest row of one thread per row */
     {"pixnorm", 2, 1, 1, 40000, 0, 0, 0, NONE, F | T3 | C}, /* fewer rows than 3 threads: blocks split */
     {"pixnorm", 1, 1, 1, 100003, 0, 0, 0, NONE, F | C},     /* the flattened encoder output: 7 blocks */
     /* pixel shuffle: x [n, h, w, 4c] */
@@ -187,11 +188,11 @@ static const fs_op_case g_op_cases[] = {
     /* other windows (SAEHD: int(res / 11.6), int(res / 23.2)): even ones have no centre tap */
     {"dssim", 1, 9, 8, 2, 0, 6, 0, NONE, G | F | C},
     {"dssim", 2, 7, 6, 1, 0, 3, 0, NONE, G | F | C},
-    {"dssim", 1, 5, 4, 2, 0, 1, 0, NONE, G | F | C},   /* one pixel: the luminance term alone */
+    {"dssim", 1, 5, 4, 2, 0, 1, 0, NONE, G | F | C}, /* one pixel: the luminance term alone */
     {"dssim", 1, 6, 7, 1, 0, 2, 0, NONE, G | F | C | V},
     {"dssim", 1, 30, 25, 3, 0, 22, 0, NONE, F | C | V}, /* 256 px / 11.6 */
     {"dssim", 2, 64, 64, 3, 0, 5, 0, NONE, F | V},      /* 64 px / 11.6 */
-    {"dssim", 1, 44, 47, 2, 0, 44, 0, NONE, F | C},    /* 512 px / 11.6 */
+    {"dssim", 1, 44, 47, 2, 0, 44, 0, NONE, F | C},     /* 512 px / 11.6 */
 };
 
 const fs_op_case *fs_op_cases(size_t *count) {
@@ -202,18 +203,18 @@ const fs_op_case *fs_op_cases(size_t *count) {
 const fs_op_tol *fs_op_tol_of(const char *op) {
     for (size_t i = 0; i < FS_ARRAY_LEN(g_op_tols); i++)
         if (!strcmp(g_op_tols[i].op, op)) return &g_op_tols[i];
-    fs_die(FS_EXIT_FAIL, "op cases: op '%s' has no tolerance row\n  hint: add its row to g_op_tols in "
-           "kernels/op_cases.c", op);
+    fs_die(FS_EXIT_FAIL,
+           "op cases: op '%s' has no tolerance row\n  hint: add its row to g_op_tols in "
+           "kernels/op_cases.c",
+           op);
 }
 
 void fs_op_case_name(const fs_op_case *c, char *buf, size_t len) {
     if (!strcmp(c->op, "conv2d"))
-        snprintf(buf, len, "conv2d n%d %dx%dx%d -> %d k%d s%d act=%d", c->n, c->h, c->w, c->c, c->cout, c->k,
-                 c->stride, (int)c->act);
-    else if (!strcmp(c->op, "dense"))
-        snprintf(buf, len, "dense n%d %d -> %d act=%d", c->n, c->c, c->cout, (int)c->act);
-    else if (!strcmp(c->op, "dssim"))
-        snprintf(buf, len, "dssim %dx%dx%dx%d win %d", c->n, c->h, c->w, c->c, c->k);
+        snprintf(buf, len, "conv2d n%d %dx%dx%d -> %d k%d s%d act=%d", c->n, c->h, c->w, c->c, c->cout, c->k, c->stride,
+                 (int)c->act);
+    else if (!strcmp(c->op, "dense")) snprintf(buf, len, "dense n%d %d -> %d act=%d", c->n, c->c, c->cout, (int)c->act);
+    else if (!strcmp(c->op, "dssim")) snprintf(buf, len, "dssim %dx%dx%dx%d win %d", c->n, c->h, c->w, c->c, c->k);
     else if (c->n == 1 && c->h == 1 && c->w == 1) snprintf(buf, len, "%s %d", c->op, c->c);
     else snprintf(buf, len, "%s %dx%dx%dx%d", c->op, c->n, c->h, c->w, c->c);
 }

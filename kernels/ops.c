@@ -16,9 +16,7 @@ int fs_conv_desc_init(fs_conv_desc *d, int n, int h, int w, int cin, int cout, i
     return 0;
 }
 
-double fs_conv_macs(const fs_conv_desc *d) {
-    return (double)d->n * d->ho * d->wo * d->cout * d->k * d->k * d->cin;
-}
+double fs_conv_macs(const fs_conv_desc *d) { return (double)d->n * d->ho * d->wo * d->cout * d->k * d->k * d->cin; }
 
 const fs_backend *fs_backend_select(const char *device, int local_rank, fs_error *e) {
     if (!strcmp(device, "cpu")) return fs_backend_cpu();

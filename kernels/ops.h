@@ -28,10 +28,10 @@ typedef enum { FS_ACT_NONE = 0, FS_ACT_LEAKY = 1, FS_ACT_SIGMOID = 2 } fs_act;
  * pad_total = max((ho - 1) * stride + k - h, 0), pad_top = pad_total / 2 (the extra row,
  * if any, goes at the bottom). Same for width. */
 typedef struct fs_conv_desc {
-    int n, h, w, cin;  /* input [n, h, w, cin] */
-    int k, stride;     /* k x k kernel (k >= 1), stride 1 or 2 */
-    int cout;          /* output channels */
-    int ho, wo;        /* output spatial size (derived) */
+    int n, h, w, cin;      /* input [n, h, w, cin] */
+    int k, stride;         /* k x k kernel (k >= 1), stride 1 or 2 */
+    int cout;              /* output channels */
+    int ho, wo;            /* output spatial size (derived) */
     int pad_top, pad_left; /* derived */
 } fs_conv_desc;
 
@@ -54,11 +54,11 @@ typedef enum fs_adam_variant {
 /* Adam hyper-parameters for one update of the whole parameter buffer. */
 typedef struct fs_adam_args {
     double lr, beta1, beta2, eps;
-    long step;         /* 1-based count of the updates applied, this one included (bias corrections);
+    long step;               /* 1-based count of the updates applied, this one included (bias corrections);
                         * the trainer does not count steps skipped by the non-finite guard, except
                         * for FS_ADAM_LEGACY, whose runs counted them */
-    float grad_scale;  /* multiplies every gradient first: 1/world (average) x clip factor */
-    float weight_decay;/* decoupled (AdamW) decay, 0 = plain Adam */
+    float grad_scale;        /* multiplies every gradient first: 1/world (average) x clip factor */
+    float weight_decay;      /* decoupled (AdamW) decay, 0 = plain Adam */
     fs_adam_variant variant; /* adam only */
     /* adabelief only: DeepFaceLab's lr_dropout, the probability that an element's update is
      * applied this step (SAEHD: 0.3 with lr_dropout on); 0 or >= 1: every element's is. The
@@ -112,9 +112,9 @@ int fs_adam_variant_parse(const char *s);
 #endif
 typedef struct fs_adabelief_consts {
     float b1, omb1, b2, omb2, eps, lr, lrwd, gsc;
-    int dropout;        /* 1: some elements are dropped this step */
-    uint32_t keep_below;/* element i is updated iff fs_adabelief_draw(drop_base, i) < keep_below */
-    uint64_t drop_base; /* the step's hash: fs_adabelief_mix(dropout_seed ^ step K) */
+    int dropout;         /* 1: some elements are dropped this step */
+    uint32_t keep_below; /* element i is updated iff fs_adabelief_draw(drop_base, i) < keep_below */
+    uint64_t drop_base;  /* the step's hash: fs_adabelief_mix(dropout_seed ^ step K) */
 } fs_adabelief_consts;
 /* splitmix64's finaliser. */
 static inline FS_HOST_DEVICE uint64_t fs_adabelief_mix(uint64_t x) {
@@ -145,12 +145,15 @@ static inline void fs_adabelief_consts_init(fs_adabelief_consts *k, const fs_ada
  * and a win x win window fits images of h x w. */
 static inline void fs_dssim_check(int h, int w, int win) {
     if (win < 1 || win > FS_DSSIM_MAX_WIN)
-        fs_die(FS_EXIT_FAIL, "dssim: window size %d; expected 1 to %d\n  hint: SAEHD's sizes are int(resolution "
-               "/ 11.6) and int(resolution / 23.2)", win, FS_DSSIM_MAX_WIN);
+        fs_die(FS_EXIT_FAIL,
+               "dssim: window size %d; expected 1 to %d\n  hint: SAEHD's sizes are int(resolution "
+               "/ 11.6) and int(resolution / 23.2)",
+               win, FS_DSSIM_MAX_WIN);
     if (h < win || w < win)
-        fs_die(FS_EXIT_FAIL, "dssim: images of %dx%d px have no %dx%d window\n  hint: DSSIM needs images of "
-               "at least %dx%d px; use a smaller window, or the mse or l1 loss for smaller images", h, w, win, win,
-               win, win);
+        fs_die(FS_EXIT_FAIL,
+               "dssim: images of %dx%d px have no %dx%d window\n  hint: DSSIM needs images of "
+               "at least %dx%d px; use a smaller window, or the mse or l1 loss for smaller images",
+               h, w, win, win, win, win);
 }
 
 /* pixnorm's epsilon, added to the mean square (DeepFaceLab's pixel_norm). */
@@ -167,53 +170,51 @@ static inline void fs_dssim_check(int h, int w, int win) {
  * kernels/op_cases.c (docs/cuda.md, "Adding an op"). */
 
 /* Memory (bytes); device pointers for cuda, host for cpu. */
-#define FS_MEMORY_OPS(X, P)                                                                  \
-    X(P, void *, alloc, (size_t bytes)) /* zero-filled */                                    \
-    X(P, void, free, (void *p))                                                              \
-    X(P, void, upload, (void *dst_dev, const void *src_host, size_t bytes))                  \
-    X(P, void, download, (void *dst_host, const void *src_dev, size_t bytes))                \
-    X(P, void, copy, (void *dst_dev, const void *src_dev, size_t bytes))                     \
-    X(P, void, zero, (void *p, size_t bytes))                                                \
+#define FS_MEMORY_OPS(X, P)                                                                                            \
+    X(P, void *, alloc, (size_t bytes)) /* zero-filled */                                                              \
+    X(P, void, free, (void *p))                                                                                        \
+    X(P, void, upload, (void *dst_dev, const void *src_host, size_t bytes))                                            \
+    X(P, void, download, (void *dst_host, const void *src_dev, size_t bytes))                                          \
+    X(P, void, copy, (void *dst_dev, const void *src_dev, size_t bytes))                                               \
+    X(P, void, zero, (void *p, size_t bytes))                                                                          \
     X(P, void, sync, (void)) /* wait for all queued work */
 
 /* The kernels; each group's semantics are stated above its rows. */
-#define FS_KERNEL_OPS(X, P)                                                                  \
-    /* batch upload: dst[i] = src[i] / 255 (uint8 HWC faces from the loader) */              \
-    X(P, void, u8_to_float, (size_t n, const uint8_t *src_host, float *dst_dev))             \
+#define FS_KERNEL_OPS(X, P)                                                                                            \
+    /* batch upload: dst[i] = src[i] / 255 (uint8 HWC faces from the loader) */                                        \
+    X(P, void, u8_to_float, (size_t n, const uint8_t *src_host, float *dst_dev))                                       \
     /* conv2d: x [n,h,w,cin], w [k,k,cin,cout], b [cout], y [n,ho,wo,cout]                   \
      * fwd:        y  = act(conv(x, w) + b)                 (=)                              \
      * bwd_data:   dx = conv^T(dz, w)                       (=)   dz: grad w.r.t. pre-act    \
-     * bwd_filter: dw += x^T * dz ; db += sum dz            (+=)  db may be NULL */          \
-    X(P, void, conv2d_fwd, (const fs_conv_desc *d, const float *x, const float *w, const float *b, \
-                            float *y, fs_act act, float alpha))                              \
-    X(P, void, conv2d_bwd_data, (const fs_conv_desc *d, const float *dz, const float *w, float *dx)) \
-    X(P, void, conv2d_bwd_filter, (const fs_conv_desc *d, const float *x, const float *dz, float *dw, \
-                                   float *db))                                               \
+     * bwd_filter: dw += x^T * dz ; db += sum dz            (+=)  db may be NULL */                         \
+    X(P, void, conv2d_fwd,                                                                                             \
+      (const fs_conv_desc *d, const float *x, const float *w, const float *b, float *y, fs_act act, float alpha))      \
+    X(P, void, conv2d_bwd_data, (const fs_conv_desc *d, const float *dz, const float *w, float *dx))                   \
+    X(P, void, conv2d_bwd_filter, (const fs_conv_desc *d, const float *x, const float *dz, float *dw, float *db))      \
     /* dense: x [n,in], w [in,out], b [out], y [n,out]                                       \
      * fwd: y = act(x w + b) (=); bwd_data: dx = dz w^T (=); bwd_filter: dw += x^T dz,       \
-     * db += sum dz */                                                                       \
-    X(P, void, dense_fwd, (int n, int in, int out, const float *x, const float *w, const float *b, \
-                           float *y, fs_act act, float alpha))                               \
-    X(P, void, dense_bwd_data, (int n, int in, int out, const float *dz, const float *w, float *dx)) \
-    X(P, void, dense_bwd_filter, (int n, int in, int out, const float *x, const float *dz, float *dw, \
-                                  float *db))                                                \
+     * db += sum dz */                         \
+    X(P, void, dense_fwd,                                                                                              \
+      (int n, int in, int out, const float *x, const float *w, const float *b, float *y, fs_act act, float alpha))     \
+    X(P, void, dense_bwd_data, (int n, int in, int out, const float *dz, const float *w, float *dx))                   \
+    X(P, void, dense_bwd_filter, (int n, int in, int out, const float *x, const float *dz, float *dw, float *db))      \
     /* activations, elementwise over count elements. *_bwd take the forward OUTPUT y         \
      * (y > 0 iff x > 0 for LeakyReLU with alpha > 0), so activations may run in place.      \
-     * fwd: y = f(x) (=, y may alias x); bwd: dx = f'(y) * dy (=, dx may alias dy) */         \
-    X(P, void, leaky_fwd, (size_t count, float alpha, const float *x, float *y))             \
-    X(P, void, leaky_bwd, (size_t count, float alpha, const float *y, const float *dy, float *dx)) \
-    X(P, void, sigmoid_fwd, (size_t count, const float *x, float *y))                        \
-    X(P, void, sigmoid_bwd, (size_t count, const float *y, const float *dy, float *dx))      \
+     * fwd: y = f(x) (=, y may alias x); bwd: dx = f'(y) * dy (=, dx may alias dy) */                         \
+    X(P, void, leaky_fwd, (size_t count, float alpha, const float *x, float *y))                                       \
+    X(P, void, leaky_bwd, (size_t count, float alpha, const float *y, const float *dy, float *dx))                     \
+    X(P, void, sigmoid_fwd, (size_t count, const float *x, float *y))                                                  \
+    X(P, void, sigmoid_bwd, (size_t count, const float *y, const float *dy, float *dx))                                \
     /* pixel shuffle x2 (faceswap's PixelShuffler, channels last):                           \
      * x [n,h,w,4c] -> y [n,2h,2w,c], y[n, 2i+a, 2j+b, ch] = x[n, i, j, (2a+b)*c + ch]        \
-     * fwd (=), bwd: dx from dy (=) */                                                       \
-    X(P, void, pixshuf_fwd, (int n, int h, int w, int c4, const float *x, float *y))         \
-    X(P, void, pixshuf_bwd, (int n, int h, int w, int c4, const float *dy, float *dx))       \
+     * fwd (=), bwd: dx from dy (=) */                         \
+    X(P, void, pixshuf_fwd, (int n, int h, int w, int c4, const float *x, float *y))                                   \
+    X(P, void, pixshuf_bwd, (int n, int h, int w, int c4, const float *dy, float *dx))                                 \
     /* mask multiply (the masked loss): mask [n,h,w] in [0,1] (uploaded from the loader's    \
      * uint8 masks with u8_to_float), x and y [n,h,w,c]:                                     \
      * y[n,i,j,ch] = x[n,i,j,ch] * mask[n,i,j] (=, y may alias x). It is linear in x, so its \
-     * backward w.r.t. x is the same op applied to dy: dx = dy * mask. */                    \
-    X(P, void, mask_mul, (int n, int h, int w, int c, const float *mask, const float *x, float *y)) \
+     * backward w.r.t. x is the same op applied to dy: dx = dy * mask. */                         \
+    X(P, void, mask_mul, (int n, int h, int w, int c, const float *mask, const float *x, float *y))                    \
     /* the model graph's plumbing, over count elements or rows of channels (channels last):  \
      * add:    y = a + b (=, y may alias a or b): a residual add; its backward is dy to both \
      * acc:    y += x (+=): the gradient of a tensor that feeds two layers                   \
@@ -221,13 +222,13 @@ static inline void fs_dssim_check(int h, int w, int win) {
      *         bwd: da = dy[:, :ca], db = dy[:, ca:] (=; either may be NULL: not wanted)     \
      * pixnorm (DeepFaceLab's pixel_norm over the last axis), x and y [rows,c]:              \
      *         fwd: y = x r, r = 1 / sqrt(mean over c of x^2 + 1e-6) (=, y may alias x);    \
-     *         bwd: dx = r dy - (r^3 / c) (sum over c of dy x) x (=, dx may alias dy) */    \
-    X(P, void, add, (size_t count, const float *a, const float *b, float *y))                \
-    X(P, void, acc, (size_t count, const float *x, float *y))                                \
-    X(P, void, concat_fwd, (size_t rows, int ca, int cb, const float *a, const float *b, float *y)) \
-    X(P, void, concat_bwd, (size_t rows, int ca, int cb, const float *dy, float *da, float *db)) \
-    X(P, void, pixnorm_fwd, (size_t rows, int c, const float *x, float *y))                  \
-    X(P, void, pixnorm_bwd, (size_t rows, int c, const float *x, const float *dy, float *dx)) \
+     *         bwd: dx = r dy - (r^3 / c) (sum over c of dy x) x (=, dx may alias dy) */                         \
+    X(P, void, add, (size_t count, const float *a, const float *b, float *y))                                          \
+    X(P, void, acc, (size_t count, const float *x, float *y))                                                          \
+    X(P, void, concat_fwd, (size_t rows, int ca, int cb, const float *a, const float *b, float *y))                    \
+    X(P, void, concat_bwd, (size_t rows, int ca, int cb, const float *dy, float *da, float *db))                       \
+    X(P, void, pixnorm_fwd, (size_t rows, int c, const float *x, float *y))                                            \
+    X(P, void, pixnorm_bwd, (size_t rows, int c, const float *x, const float *dy, float *dx))                          \
     /* losses over images [n,h,w,c]; each returns the loss (a host double, mean over its     \
      * terms) and ADDS weight * dLoss/dpred into dpred (+=). dpred may be NULL (loss only).  \
      * mse:   mean((p - t)^2)                                                                \
@@ -238,13 +239,12 @@ static inline void fs_dssim_check(int h, int w, int win) {
      *        (n (h - win + 1) (w - win + 1) c of them), C1 = (0.01)^2, C2 = (0.03)^2 for     \
      *        values in [0, 1]; 1 <= win <= FS_DSSIM_MAX_WIN, h and w >= win (a fatal error   \
      *        otherwise). win 11 is faceswap's DSSIMObjective; SAEHD uses int(res / 11.6)     \
-     *        and, at res >= 256, int(res / 23.2) as well. */                                 \
-    X(P, double, mse, (int n, int h, int w, int c, const float *pred, const float *target, float *dpred, \
-                       float weight))                                                        \
-    X(P, double, l1, (int n, int h, int w, int c, const float *pred, const float *target, float *dpred, \
-                      float weight))                                                         \
-    X(P, double, dssim, (int n, int h, int w, int c, int win, const float *pred, const float *target, float *dpred, \
-                         float weight))                                                      \
+     *        and, at res >= 256, int(res / 23.2) as well. */                         \
+    X(P, double, mse,                                                                                                  \
+      (int n, int h, int w, int c, const float *pred, const float *target, float *dpred, float weight))                \
+    X(P, double, l1, (int n, int h, int w, int c, const float *pred, const float *target, float *dpred, float weight)) \
+    X(P, double, dssim,                                                                                                \
+      (int n, int h, int w, int c, int win, const float *pred, const float *target, float *dpred, float weight))       \
     /* optimizer                                                                             \
      * sumsq: sum of squares of x as a host double (NaN/Inf propagate: used as the           \
      *        non-finite guard and for the global gradient norm).                            \
@@ -262,10 +262,10 @@ static inline void fs_dssim_check(int h, int w, int win) {
      *        and step (fs_adabelief_draw); dropped elements keep p, m and s still update, as \
      *        DFL's. variant is ignored. DFL's lr_cos and clipnorm act on lr and grad_scale.  \
      *        (fs_adabelief_consts gives the float backends their constants.)                 \
-     * scale: x *= s */                                                                      \
-    X(P, double, sumsq, (size_t count, const float *x))                                      \
-    X(P, void, adam, (size_t count, float *p, const float *g, float *m, float *v, const fs_adam_args *a)) \
-    X(P, void, adabelief, (size_t count, float *p, const float *g, float *m, float *s, const fs_adam_args *a)) \
+     * scale: x *= s */                         \
+    X(P, double, sumsq, (size_t count, const float *x))                                                                \
+    X(P, void, adam, (size_t count, float *p, const float *g, float *m, float *v, const fs_adam_args *a))              \
+    X(P, void, adabelief, (size_t count, float *p, const float *g, float *m, float *s, const fs_adam_args *a))         \
     X(P, void, scale, (size_t count, float *x, float s))
 
 #define FS_OP_CAT_(a, b) a##_##b

@@ -96,8 +96,10 @@ static int parse_value(int c, const char *arg, submit_args *a) {
     case OPT_DRY_RUN: a->dry_run = 1; return 0;
     case 's':
         if (a->n_sets == SUBMIT_MAX_SETS) {
-            fprintf(stderr, "error: faceswarm submit: more than %d --set options\n"
-                            "  hint: put the values in the config file\n", SUBMIT_MAX_SETS);
+            fprintf(stderr,
+                    "error: faceswarm submit: more than %d --set options\n"
+                    "  hint: put the values in the config file\n",
+                    SUBMIT_MAX_SETS);
             return FS_EXIT_BADINPUT;
         }
         a->sets[a->n_sets++] = arg;
@@ -109,15 +111,21 @@ static int parse_value(int c, const char *arg, submit_args *a) {
 
 /* Returns 0, FS_EXIT_BADINPUT, or -1 after --help. */
 static int parse_args(int argc, char **argv, submit_args *a) {
-    static const struct option opts[] = {
-        {"nodes", required_argument, 0, 'N'},         {"gpus-per-node", required_argument, 0, 'G'},
-        {"tasks-per-node", required_argument, 0, 'n'}, {"cpus-per-task", required_argument, 0, 'c'},
-        {"time", required_argument, 0, 't'},          {"partition", required_argument, 0, 'p'},
-        {"account", required_argument, 0, 'A'},       {"job-name", required_argument, 0, 'J'},
-        {"set", required_argument, 0, 's'},           {"signal-lead", required_argument, 0, OPT_SIGNAL_LEAD},
-        {"template", required_argument, 0, OPT_TEMPLATE}, {"faceswarm", required_argument, 0, OPT_FACESWARM},
-        {"dry-run", no_argument, 0, OPT_DRY_RUN},     {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"nodes", required_argument, 0, 'N'},
+                                         {"gpus-per-node", required_argument, 0, 'G'},
+                                         {"tasks-per-node", required_argument, 0, 'n'},
+                                         {"cpus-per-task", required_argument, 0, 'c'},
+                                         {"time", required_argument, 0, 't'},
+                                         {"partition", required_argument, 0, 'p'},
+                                         {"account", required_argument, 0, 'A'},
+                                         {"job-name", required_argument, 0, 'J'},
+                                         {"set", required_argument, 0, 's'},
+                                         {"signal-lead", required_argument, 0, OPT_SIGNAL_LEAD},
+                                         {"template", required_argument, 0, OPT_TEMPLATE},
+                                         {"faceswarm", required_argument, 0, OPT_FACESWARM},
+                                         {"dry-run", no_argument, 0, OPT_DRY_RUN},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     memset(a, 0, sizeof *a);
     a->nodes = a->gpus_per_node = a->tasks_per_node = a->cpus_per_task = a->signal_lead_s = -1;
     optind = 1;
@@ -130,8 +138,10 @@ static int parse_args(int argc, char **argv, submit_args *a) {
         if ((rc = parse_value(c, optarg, a)) != 0) return rc;
     }
     if (optind != argc - 1) {
-        fprintf(stderr, "error: faceswarm submit: expected one CONFIG argument, got %d\n"
-                        "  hint: faceswarm submit configs/quickstart.yaml --nodes 2 --gpus-per-node 4\n", argc - optind);
+        fprintf(stderr,
+                "error: faceswarm submit: expected one CONFIG argument, got %d\n"
+                "  hint: faceswarm submit configs/quickstart.yaml --nodes 2 --gpus-per-node 4\n",
+                argc - optind);
         return FS_EXIT_BADINPUT;
     }
     a->config = argv[optind];
@@ -167,13 +177,16 @@ static int parse_time(const char *s, long *seconds, fs_error *e) {
     if (*p || n == 0 || (n == 3 && (f[1] > 59 || f[2] > 59)) || (n == 2 && f[1] > 59))
         return fs_errorf(e, FS_EXIT_BADINPUT,
                          "slurm.time '%s' is not a Slurm time limit; expected M, M:S, H:M:S, D-H, D-H:M or D-H:M:S\n"
-                         "  hint: --time 24:00:00 (one day) or --time 2-00:00:00 (two days)", s);
+                         "  hint: --time 24:00:00 (one day) or --time 2-00:00:00 (two days)",
+                         s);
     const long *unit = has_days ? unit_days[n - 1] : unit_plain[n - 1];
     *seconds = days * 86400;
     for (int i = 0; i < n; i++) *seconds += f[i] * unit[i];
     if (*seconds <= 0)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "slurm.time '%s' is zero; expected a positive time limit\n"
-                                              "  hint: --time 1:00:00", s);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "slurm.time '%s' is zero; expected a positive time limit\n"
+                         "  hint: --time 1:00:00",
+                         s);
     return 0;
 }
 
@@ -185,8 +198,9 @@ static int check_word(const char *key, const char *v, int is_path, fs_error *e) 
         if (!ok)
             return fs_errorf(e, FS_EXIT_BADINPUT,
                              "%s '%s' holds the character '%c'; expected letters, digits and _.+-%s\n"
-                             "  hint: job scripts take it unquoted: rename it%s", key, v, *p,
-                             is_path ? "/=,~@%" : "", is_path ? " or use a symlink without such characters" : "");
+                             "  hint: job scripts take it unquoted: rename it%s",
+                             key, v, *p, is_path ? "/=,~@%" : "",
+                             is_path ? " or use a symlink without such characters" : "");
     }
     return 0;
 }
@@ -194,17 +208,20 @@ static int check_word(const char *key, const char *v, int is_path, fs_error *e) 
 static int check_shape(const job_spec *j, const fs_config *cfg, fs_error *e) {
     int cuda = !strcmp(cfg->train.device, "cuda");
     if (cuda && j->gpus_per_node == 0)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "train.device is cuda but the job asks for 0 GPUs per node\n"
-                                              "  hint: --gpus-per-node 4 (or --set train.device=cpu)");
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "train.device is cuda but the job asks for 0 GPUs per node\n"
+                         "  hint: --gpus-per-node 4 (or --set train.device=cpu)");
     if (!cuda && j->gpus_per_node > 0)
         return fs_errorf(e, FS_EXIT_BADINPUT,
                          "train.device is %s but the job asks for %d GPU(s) per node (slurm.gpus_per_node)\n"
-                         "  hint: for a CPU run pass --gpus-per-node 0 --tasks-per-node N; for GPUs --set train.device=cuda",
+                         "  hint: for a CPU run pass --gpus-per-node 0 --tasks-per-node N; for GPUs --set "
+                         "train.device=cuda",
                          cfg->train.device, j->gpus_per_node);
     if (j->time_s >= 0 && j->signal_lead_s >= j->time_s)
         return fs_errorf(e, FS_EXIT_BADINPUT,
                          "slurm.signal_lead_s %d is not shorter than the time limit %s (%ld s): USR1 would stop the "
-                         "job at once\n  hint: lower --signal-lead or raise --time", j->signal_lead_s, j->time, j->time_s);
+                         "job at once\n  hint: lower --signal-lead or raise --time",
+                         j->signal_lead_s, j->time, j->time_s);
     return 0;
 }
 
@@ -220,37 +237,49 @@ static int absolute_path(const char *key, const char *path, char *out, size_t n,
     if (path[0] == '/' || !getcwd(cwd, sizeof cwd)) len = snprintf(out, n, "%s", path);
     else len = snprintf(out, n, "%s/%s", cwd, path[0] == '.' && path[1] == '/' ? path + 2 : path);
     if (len < 0 || (size_t)len + SUBMIT_NAME_ROOM >= n)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s '%s' is too long as an absolute path (%d characters; at most %zu)\n"
-                                              "  hint: use a shorter path", key, path, len, n - SUBMIT_NAME_ROOM - 1);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s '%s' is too long as an absolute path (%d characters; at most %zu)\n"
+                         "  hint: use a shorter path",
+                         key, path, len, n - SUBMIT_NAME_ROOM - 1);
     while (len > 1 && out[len - 1] == '/') out[--len] = 0;
     return 0;
 }
 
 static int resolve_paths(const submit_args *a, const fs_config *cfg, job_spec *j, fs_error *e) {
     if (!cfg->run.dir[0])
-        return fs_errorf(e, FS_EXIT_BADINPUT, "run.dir is empty; a job needs a run directory\n"
-                                              "  hint: --set run.dir=runs/my-run");
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "run.dir is empty; a job needs a run directory\n"
+                         "  hint: --set run.dir=runs/my-run");
     int rc = absolute_path("run.dir", cfg->run.dir, j->run_dir, sizeof j->run_dir, e);
     if (rc) return rc;
     if (cfg->slurm.workdir[0]) {
         if ((rc = absolute_path("slurm.workdir", cfg->slurm.workdir, j->workdir, sizeof j->workdir, e))) return rc;
         if (!fs_is_dir(j->workdir))
-            return fs_errorf(e, FS_EXIT_BADINPUT, "slurm.workdir %s is not a directory\n  hint: the job starts there "
-                                                  "(relative data paths begin there); --set slurm.workdir=DIR", j->workdir);
+            return fs_errorf(e, FS_EXIT_BADINPUT,
+                             "slurm.workdir %s is not a directory\n  hint: the job starts there "
+                             "(relative data paths begin there); --set slurm.workdir=DIR",
+                             j->workdir);
     } else if (!getcwd(j->workdir, sizeof j->workdir)) {
-        return fs_errorf(e, FS_EXIT_FAIL, "getcwd failed: %s\n  hint: submit from an existing directory", strerror(errno));
+        return fs_errorf(e, FS_EXIT_FAIL, "getcwd failed: %s\n  hint: submit from an existing directory",
+                         strerror(errno));
     }
     if (a->faceswarm) {
         if ((rc = absolute_path("--faceswarm", a->faceswarm, j->faceswarm, sizeof j->faceswarm, e))) return rc;
     } else {
-        if (!fs_self_exe()[0]) return fs_errorf(e, FS_EXIT_FAIL, "readlink /proc/self/exe failed: %s\n"
-                                                             "  hint: pass --faceswarm PATH", strerror(errno));
+        if (!fs_self_exe()[0])
+            return fs_errorf(e, FS_EXIT_FAIL,
+                             "readlink /proc/self/exe failed: %s\n"
+                             "  hint: pass --faceswarm PATH",
+                             strerror(errno));
         snprintf(j->faceswarm, sizeof j->faceswarm, "%s", fs_self_exe());
     }
     if (access(j->faceswarm, X_OK) != 0)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "--faceswarm %s is not an executable file: %s\n"
-                                              "  hint: the job runs this binary on every node", j->faceswarm, strerror(errno));
-    if ((rc = check_word("run.dir", j->run_dir, 1, e)) || (rc = check_word("the working directory", j->workdir, 1, e)) ||
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "--faceswarm %s is not an executable file: %s\n"
+                         "  hint: the job runs this binary on every node",
+                         j->faceswarm, strerror(errno));
+    if ((rc = check_word("run.dir", j->run_dir, 1, e)) ||
+        (rc = check_word("the working directory", j->workdir, 1, e)) ||
         (rc = check_word("--faceswarm", j->faceswarm, 1, e)))
         return rc;
     return 0;
@@ -261,7 +290,8 @@ static int resolve_spec(const submit_args *a, const fs_config *cfg, job_spec *j,
     j->nodes = pick(a->nodes, cfg->slurm.nodes);
     j->gpus_per_node = pick(a->gpus_per_node, cfg->slurm.gpus_per_node);
     j->tasks_per_node = pick(a->tasks_per_node, cfg->slurm.tasks_per_node > 0 ? cfg->slurm.tasks_per_node
-                                                : j->gpus_per_node > 0 ? j->gpus_per_node : 1);
+                                                : j->gpus_per_node > 0        ? j->gpus_per_node
+                                                                              : 1);
     j->cpus_per_task = pick(a->cpus_per_task, cfg->slurm.cpus_per_task);
     j->signal_lead_s = pick(a->signal_lead_s, cfg->slurm.signal_lead_s);
     snprintf(j->time, sizeof j->time, "%s", a->time ? a->time : cfg->slurm.time);
@@ -274,8 +304,8 @@ static int resolve_spec(const submit_args *a, const fs_config *cfg, job_spec *j,
     int len = snprintf(j->job_name, sizeof j->job_name, name[0] ? "%s" : "faceswarm-%s",
                        name[0] ? name : (base ? base + 1 : j->run_dir));
     if (len < 0 || (size_t)len >= sizeof j->job_name) j->job_name[sizeof j->job_name - 1] = 0; /* names may be cut */
-    if ((rc = check_word("slurm.partition", j->partition, 0, e)) || (rc = check_word("slurm.account", j->account, 0, e)) ||
-        (rc = check_word("--job-name", j->job_name, 0, e)))
+    if ((rc = check_word("slurm.partition", j->partition, 0, e)) ||
+        (rc = check_word("slurm.account", j->account, 0, e)) || (rc = check_word("--job-name", j->job_name, 0, e)))
         return rc;
     return check_shape(j, cfg, e);
 }
@@ -296,7 +326,8 @@ static void apply_spec(const job_spec *j, fs_config *cfg) {
     snprintf(cfg->run.dir, sizeof cfg->run.dir, "%s", j->run_dir);
     /* resolve_paths left SUBMIT_NAME_ROOM characters free after run_dir */
     int len = snprintf(cfg->coordinator.keys, sizeof cfg->coordinator.keys, "%s/job/coordinator.keys", j->run_dir);
-    if (len < 0 || (size_t)len >= sizeof cfg->coordinator.keys) fs_die(FS_EXIT_FAIL, "run.dir %s: path too long", j->run_dir);
+    if (len < 0 || (size_t)len >= sizeof cfg->coordinator.keys)
+        fs_die(FS_EXIT_FAIL, "run.dir %s: path too long", j->run_dir);
 }
 
 static int load_config(const submit_args *a, fs_config *cfg, fs_error *e) {
@@ -314,9 +345,10 @@ static int find_template(const char *given, char *out, size_t n, fs_error *e) {
     if (given || env) {
         snprintf(out, n, "%s", given ? given : env);
         if (fs_exists(out)) return 0;
-        return fs_errorf(e, FS_EXIT_BADINPUT, "job script template %s (%s) does not exist\n"
-                                              "  hint: it is slurm/faceswarm.sbatch in the source tree", out,
-                         given ? "--template" : "FACESWARM_SBATCH_TEMPLATE");
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "job script template %s (%s) does not exist\n"
+                         "  hint: it is slurm/faceswarm.sbatch in the source tree",
+                         out, given ? "--template" : "FACESWARM_SBATCH_TEMPLATE");
     }
     /* Next to an installed binary, or in the source tree of the build (fs_data_file). */
     int rc = fs_data_file("slurm/faceswarm.sbatch", out, n, e);
@@ -365,8 +397,10 @@ static int render_line(const char *line, const char *end, const tvar *vars, int 
         int i = 0;
         while (i < nv && (strlen(vars[i].name) != k || strncmp(vars[i].name, p + 1, k))) i++;
         if (i == nv)
-            return fs_errorf(e, FS_EXIT_BADINPUT, "%s:%d: unknown placeholder @%.*s@\n"
-                                                  "  hint: the template and this faceswarm do not match; use slurm/faceswarm.sbatch of this version",
+            return fs_errorf(e, FS_EXIT_BADINPUT,
+                             "%s:%d: unknown placeholder @%.*s@\n"
+                             "  hint: the template and this faceswarm do not match; use slurm/faceswarm.sbatch of this "
+                             "version",
                              where, lineno, (int)k, p + 1);
         sbuf_add(out, vars[i].value, strlen(vars[i].value));
         n_ph++, n_set += vars[i].value[0] != 0;
@@ -405,11 +439,11 @@ static int render_job(const job_spec *j, const char *tmpl_path, char **script, f
     snprintf(lead, sizeof lead, "%d", j->signal_lead_s);
     snprintf(base, sizeof base, "%d", SUBMIT_PORT_BASE);
     snprintf(span, sizeof span, "%d", SUBMIT_PORT_SPAN);
-    const tvar vars[] = {{"JOB_NAME", j->job_name}, {"NODES", nodes}, {"TASKS_PER_NODE", tasks},
-                         {"GPUS_PER_NODE", gpus}, {"CPUS_PER_TASK", cpus}, {"TIME", j->time},
+    const tvar vars[] = {{"JOB_NAME", j->job_name},   {"NODES", nodes},        {"TASKS_PER_NODE", tasks},
+                         {"GPUS_PER_NODE", gpus},     {"CPUS_PER_TASK", cpus}, {"TIME", j->time},
                          {"PARTITION", j->partition}, {"ACCOUNT", j->account}, {"SIGNAL_LEAD", lead},
-                         {"WORKDIR", j->workdir}, {"RUN_DIR", j->run_dir}, {"FACESWARM", j->faceswarm},
-                         {"PORT_BASE", base}, {"PORT_SPAN", span}};
+                         {"WORKDIR", j->workdir},     {"RUN_DIR", j->run_dir}, {"FACESWARM", j->faceswarm},
+                         {"PORT_BASE", base},         {"PORT_SPAN", span}};
     char *tmpl = fs_read_file(tmpl_path, NULL, e);
     if (!tmpl) return e->code ? e->code : FS_EXIT_FAIL;
     int rc = render(tmpl, tmpl_path, vars, (int)FS_ARRAY_LEN(vars), script, e);
@@ -418,8 +452,8 @@ static int render_job(const job_spec *j, const char *tmpl_path, char **script, f
 }
 
 /* ---------------------------------------------------------------- run directory, sbatch */
-static int prepare_run_dir(const job_spec *j, const fs_config *cfg, const char *script, char *script_path,
-                           size_t n, fs_error *e) {
+static int prepare_run_dir(const job_spec *j, const fs_config *cfg, const char *script, char *script_path, size_t n,
+                           fs_error *e) {
     char dir[FS_PATH_LEN + 8], path[FS_PATH_LEN + 32];
     snprintf(dir, sizeof dir, "%s/job", j->run_dir);
     int rc = fs_mkdir_p(dir, e);
@@ -456,8 +490,8 @@ static int run_sbatch(const char *script_path, char *job_id, size_t n, fs_error 
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        return fs_errorf(e, FS_EXIT_FAIL, "sbatch %s failed (status %d); its message is above\n  hint: %s",
-                         script_path, WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+        return fs_errorf(e, FS_EXIT_FAIL, "sbatch %s failed (status %d); its message is above\n  hint: %s", script_path,
+                         WIFEXITED(status) ? WEXITSTATUS(status) : -1,
                          WIFEXITED(status) && WEXITSTATUS(status) == 127
                              ? "sbatch is not installed here: submit from a Slurm login node"
                              : "check --partition, --account, --time and the GPU count against `sinfo`");
@@ -485,7 +519,8 @@ static const char *self_command(void) {
         if (len && w > 0 && (size_t)w < sizeof cand && !stat(cand, &other) && other.st_dev == self.st_dev &&
             other.st_ino == self.st_ino)
             return "faceswarm";
-        if (len && w > 0 && (size_t)w < sizeof cand && !stat(cand, &other)) return cmd; /* PATH finds another one first */
+        if (len && w > 0 && (size_t)w < sizeof cand && !stat(cand, &other))
+            return cmd; /* PATH finds another one first */
         p += len + (p[len] == ':');
     }
     return cmd;
@@ -496,32 +531,34 @@ static const char *self_command(void) {
  * given, whether the previous job may lack it): a resubmission that changes one says so,
  * since a new world size or time limit is rarely what "submit the same job again" means.
  * Jobs frozen before tasks_per_node, job_name and workdir were kept have 0 or "" there. */
-#define SUBMIT_SETTINGS(X)                                                                     \
-    X(INT, nodes, "--nodes", a->nodes >= 0, 0)                                                 \
-    X(INT, gpus_per_node, "--gpus-per-node", a->gpus_per_node >= 0, 0)                         \
-    X(INT, tasks_per_node, "--tasks-per-node", a->tasks_per_node >= 0, 1)                      \
-    X(INT, cpus_per_task, "--cpus-per-task", a->cpus_per_task >= 0, 0)                         \
-    X(STR, time, "--time", a->time != NULL, 0)                                                 \
-    X(STR, partition, "--partition", a->partition != NULL, 0)                                  \
-    X(STR, account, "--account", a->account != NULL, 0)                                       \
-    X(INT, signal_lead_s, "--signal-lead", a->signal_lead_s >= 0, 0)                           \
-    X(STR, job_name, "--job-name", a->job_name != NULL, 1)                                     \
+#define SUBMIT_SETTINGS(X)                                                                                             \
+    X(INT, nodes, "--nodes", a->nodes >= 0, 0)                                                                         \
+    X(INT, gpus_per_node, "--gpus-per-node", a->gpus_per_node >= 0, 0)                                                 \
+    X(INT, tasks_per_node, "--tasks-per-node", a->tasks_per_node >= 0, 1)                                              \
+    X(INT, cpus_per_task, "--cpus-per-task", a->cpus_per_task >= 0, 0)                                                 \
+    X(STR, time, "--time", a->time != NULL, 0)                                                                         \
+    X(STR, partition, "--partition", a->partition != NULL, 0)                                                          \
+    X(STR, account, "--account", a->account != NULL, 0)                                                                \
+    X(INT, signal_lead_s, "--signal-lead", a->signal_lead_s >= 0, 0)                                                   \
+    X(STR, job_name, "--job-name", a->job_name != NULL, 1)                                                             \
     X(STR, workdir, "--set slurm.workdir", 0, 1)
 
 static void notice_change(const char *key, const char *was, const char *now, const char *quote, const char *flag,
                           int given, const char *prev_path, const submit_args *a) {
-    fprintf(stderr, "notice: faceswarm submit: slurm.%s was %s%s%s in this run's previous job (%s); this job has "
-                    "%s%s%s (from %s)\n", key, quote, was, quote, prev_path, quote, now, quote, given ? flag : a->config);
+    fprintf(stderr,
+            "notice: faceswarm submit: slurm.%s was %s%s%s in this run's previous job (%s); this job has "
+            "%s%s%s (from %s)\n",
+            key, quote, was, quote, prev_path, quote, now, quote, given ? flag : a->config);
 }
 
-#define SUBMIT_COMPARE_INT(f, flag, given, may_lack)                                           \
-    if (prev->slurm.f != cfg->slurm.f && !(may_lack && prev->slurm.f == 0)) {                  \
-        char was[16], now[16];                                                                 \
-        snprintf(was, sizeof was, "%d", prev->slurm.f), snprintf(now, sizeof now, "%d", cfg->slurm.f); \
-        notice_change(#f, was, now, "", flag, given, path, a), changed++;                      \
+#define SUBMIT_COMPARE_INT(f, flag, given, may_lack)                                                                   \
+    if (prev->slurm.f != cfg->slurm.f && !(may_lack && prev->slurm.f == 0)) {                                          \
+        char was[16], now[16];                                                                                         \
+        snprintf(was, sizeof was, "%d", prev->slurm.f), snprintf(now, sizeof now, "%d", cfg->slurm.f);                 \
+        notice_change(#f, was, now, "", flag, given, path, a), changed++;                                              \
     }
-#define SUBMIT_COMPARE_STR(f, flag, given, may_lack)                                           \
-    if (strcmp(prev->slurm.f, cfg->slurm.f) && !(may_lack && !prev->slurm.f[0]))               \
+#define SUBMIT_COMPARE_STR(f, flag, given, may_lack)                                                                   \
+    if (strcmp(prev->slurm.f, cfg->slurm.f) && !(may_lack && !prev->slurm.f[0]))                                       \
         notice_change(#f, prev->slurm.f, cfg->slurm.f, "'", flag, given, path, a), changed++;
 #define SUBMIT_COMPARE(kind, f, flag, given, may_lack) SUBMIT_COMPARE_##kind(f, flag, given, may_lack)
 
@@ -541,7 +578,8 @@ static void compare_with_previous(const job_spec *j, const fs_config *cfg, const
     int changed = 0;
     SUBMIT_SETTINGS(SUBMIT_COMPARE)
     if (changed)
-        fprintf(stderr, "  hint: `%s submit %s` without options submits the previous job unchanged\n", self_command(), path);
+        fprintf(stderr, "  hint: `%s submit %s` without options submits the previous job unchanged\n", self_command(),
+                path);
 }
 
 static void print_submitted(const job_spec *j, const char *job_id) {

@@ -17,9 +17,11 @@
 
 int fs_arch_liae(fs_model *m, const fs_config *c, fs_error *e) {
     if (m->n_decoders != 2)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: model.arch = liae takes exactly 2 identities (src, dst), "
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: model.arch = liae takes exactly 2 identities (src, dst), "
                          "model.identities has %d\n  hint: LIAE's inter_B belongs to one dst identity; train more "
-                         "identities with model.arch: df", c->source[0] ? c->source : "config", m->n_decoders);
+                         "identities with model.arch: df",
+                         c->source[0] ? c->source : "config", m->n_decoders);
     fs_saehd o;
     if (fs_saehd_options(c, "liae", &o, e)) return e->code;
     int x = fs_graph_input(m, o.res, o.res, 3);

@@ -16,7 +16,8 @@
 #define MAX_ACT_FLOATS (1L << 28) /* per sample and node: keeps every index in an int */
 
 static int too_big(const fs_config *c, const char *what, double n, fs_error *e) {
-    return fs_errorf(e, FS_EXIT_BADINPUT, "%s: impossible shape: %s would hold %.4g floats; expected at most %ld\n"
+    return fs_errorf(e, FS_EXIT_BADINPUT,
+                     "%s: impossible shape: %s would hold %.4g floats; expected at most %ld\n"
                      "  hint: lower model.resolution or the filter counts",
                      c->source[0] ? c->source : "config", what, n, (long)MAX_ACT_FLOATS * 8);
 }
@@ -38,7 +39,8 @@ static int check_sizes(const fs_config *c, fs_error *e) {
     for (int i = 0; i < c->model.n_encoder_upscale + c->model.n_decoder_filters; i++) {
         int enc = i < c->model.n_encoder_upscale;
         double f = enc ? c->model.encoder_upscale[i] : c->model.decoder_filters[i - c->model.n_encoder_upscale];
-        if (u * u * cin * 4 * f > w_max || h * h * 4 * f > act_max) return too_big(c, "an upscale conv", h * h * 4 * f, e);
+        if (u * u * cin * 4 * f > w_max || h * h * 4 * f > act_max)
+            return too_big(c, "an upscale conv", h * h * 4 * f, e);
         h *= 2;
         cin = f;
     }
@@ -49,15 +51,18 @@ static int check_shapes(const fs_config *c, fs_error *e) {
     const char *src = c->source[0] ? c->source : "config";
     int n = c->model.n_encoder_filters, res = c->model.resolution;
     if (res % (1 << n) != 0)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: impossible shape: model.resolution = %d is not divisible by "
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: impossible shape: model.resolution = %d is not divisible by "
                          "2^%d = %d (model.encoder_filters has %d stride-2 blocks)\n  hint: use a multiple of %d, "
-                         "e.g. %d", src, res, n, 1 << n, n, 1 << n, FS_MAX(1 << n, (res + (1 << (n - 1))) / (1 << n) * (1 << n)));
+                         "e.g. %d",
+                         src, res, n, 1 << n, n, 1 << n, FS_MAX(1 << n, (res + (1 << (n - 1))) / (1 << n) * (1 << n)));
     int ups = c->model.n_encoder_upscale + c->model.n_decoder_filters;
     if (ups != n)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: impossible shape: the decoders would output %ld px, expected "
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: impossible shape: the decoders would output %ld px, expected "
                          "model.resolution = %d\n  hint: len(model.encoder_upscale) + len(model.decoder_filters) "
-                         "(now %d + %d) must equal len(model.encoder_filters) (%d)", src,
-                         (long)(res >> n) << ups, res, c->model.n_encoder_upscale, c->model.n_decoder_filters, n);
+                         "(now %d + %d) must equal len(model.encoder_filters) (%d)",
+                         src, (long)(res >> n) << ups, res, c->model.n_encoder_upscale, c->model.n_decoder_filters, n);
     return check_sizes(c, e);
 }
 

@@ -24,7 +24,8 @@ int fs_saehd_options(const fs_config *c, const char *arch, fs_saehd *o, fs_error
     for (const char *f = c->model.archi_flags; *f; f++) {
         int *flag = *f == 'u' ? &o->u : *f == 'd' ? &o->d : *f == 't' ? &o->t : NULL;
         if (!flag || *flag)
-            return fs_errorf(e, FS_EXIT_BADINPUT, "%s: model.archi_flags = \"%s\": '%c' is %s; expected any of u, d, t "
+            return fs_errorf(e, FS_EXIT_BADINPUT,
+                             "%s: model.archi_flags = \"%s\": '%c' is %s; expected any of u, d, t "
                              "once each\n  hint: DeepFaceLab's liae-ud is model.arch: liae with model.archi_flags: ud",
                              c->source[0] ? c->source : "config", c->model.archi_flags, *f,
                              flag ? "given twice" : "not a flag");
@@ -34,13 +35,16 @@ int fs_saehd_options(const fs_config *c, const char *arch, fs_saehd *o, fs_error
     int mult = o->d || o->t ? 32 : 16;
     const char *src = c->source[0] ? c->source : "config";
     if (o->res < 64 || o->res > 512)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: model.resolution = %d is outside 64-512 for model.arch = %s\n"
-                         "  hint: SAEHD trains 64 to 512 px faces, e.g. 128 or 256", src, o->res, arch);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: model.resolution = %d is outside 64-512 for model.arch = %s\n"
+                         "  hint: SAEHD trains 64 to 512 px faces, e.g. 128 or 256",
+                         src, o->res, arch);
     if (o->res % mult)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: model.resolution = %d is not a multiple of %d, which model.arch = "
-                         "%s%s%s needs\n  hint: use %d or %d%s", src, o->res, mult, arch,
-                         c->model.archi_flags[0] ? " with model.archi_flags = " : "", c->model.archi_flags,
-                         FS_MAX(64, o->res / mult * mult), o->res / mult * mult + mult,
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: model.resolution = %d is not a multiple of %d, which model.arch = "
+                         "%s%s%s needs\n  hint: use %d or %d%s",
+                         src, o->res, mult, arch, c->model.archi_flags[0] ? " with model.archi_flags = " : "",
+                         c->model.archi_flags, FS_MAX(64, o->res / mult * mult), o->res / mult * mult + mult,
                          mult == 32 ? " (the d and t flags halve the code resolution once more)" : "");
     o->ae_dims = c->model.ae_dims, o->e_dims = c->model.e_dims;
     o->d_dims = c->model.d_dims, o->d_mask_dims = c->model.d_mask_dims;

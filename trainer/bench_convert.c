@@ -39,12 +39,15 @@ typedef struct bench {
 } bench;
 
 static int parse(bench *B, int argc, char **argv, fs_error *e) {
-    static const struct option opts[] = {
-        {"frames", required_argument, 0, 'n'},     {"checkpoint", required_argument, 0, 'c'},
-        {"config", required_argument, 0, 'C'},     {"from", required_argument, 0, 'f'},
-        {"to", required_argument, 0, 't'},         {"alignments", required_argument, 0, 'a'},
-        {"json", no_argument, 0, 'j'},             {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"frames", required_argument, 0, 'n'},
+                                         {"checkpoint", required_argument, 0, 'c'},
+                                         {"config", required_argument, 0, 'C'},
+                                         {"from", required_argument, 0, 'f'},
+                                         {"to", required_argument, 0, 't'},
+                                         {"alignments", required_argument, 0, 'a'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     int c, rc = 0;
     optind = 0;
     while (!rc && (c = getopt_long(argc, argv, "n:c:C:f:t:a:jh", opts, NULL)) != -1) {
@@ -56,10 +59,13 @@ static int parse(bench *B, int argc, char **argv, fs_error *e) {
         else if (c == 'a') B->o.alignments = optarg;
         else if (c == 'j') B->json = 1;
         else if (c == 'h') return fputs(HELP, stdout), -1;
-        else rc = fs_errorf(e, FS_EXIT_BADINPUT, "bench convert: unknown option\n  hint: faceswarm bench convert --help");
+        else
+            rc =
+                fs_errorf(e, FS_EXIT_BADINPUT, "bench convert: unknown option\n  hint: faceswarm bench convert --help");
     }
     if (!rc && optind != argc - 1)
-        rc = fs_errorf(e, FS_EXIT_BADINPUT, "bench convert: give one INPUT video\n  hint: faceswarm bench convert --help");
+        rc = fs_errorf(e, FS_EXIT_BADINPUT,
+                       "bench convert: give one INPUT video\n  hint: faceswarm bench convert --help");
     if (!rc) B->o.input = argv[optind];
     return rc;
 }
@@ -108,8 +114,9 @@ static void report(fs_bench *H, const bench *B, const cv_pipe *p, const fs_video
     double total = 0;
     for (size_t i = 0; i < FS_ARRAY_LEN(v); i++) total += v[i];
     for (size_t i = 0; i < FS_ARRAY_LEN(v); i++)
-        fs_bench_row(H, (fs_bench_val[]){FS_STR(names[i]), FS_NUM(v[i]), FS_NUM(t->frames ? 1e3 * v[i] / t->frames : 0.0),
-                                         FS_NUM(total > 0 ? v[i] / total : 0.0)});
+        fs_bench_row(H,
+                     (fs_bench_val[]){FS_STR(names[i]), FS_NUM(v[i]), FS_NUM(t->frames ? 1e3 * v[i] / t->frames : 0.0),
+                                      FS_NUM(total > 0 ? v[i] / total : 0.0)});
 }
 
 /* The first B->frames frames through the pipeline into one piece. */
@@ -117,8 +124,12 @@ static int convert_frames(bench *B, cv_pipe *p, fs_video *v, const fs_video_info
     fs_video_timing tm;
     fs_video_timing_of(v, &tm);
     double fps = tm.fps_num > 0 ? (double)tm.fps_num / tm.fps_den : 25.0;
-    fs_venc_opts vo = {.width = in->width, .height = in->height, .tb_num = tm.tb_num, .tb_den = tm.tb_den,
-                       .frame_dur = (int64_t)(tm.tb_den / (tm.tb_num * fps) + 0.5), .crf = B->o.crf,
+    fs_venc_opts vo = {.width = in->width,
+                       .height = in->height,
+                       .tb_num = tm.tb_num,
+                       .tb_den = tm.tb_den,
+                       .frame_dur = (int64_t)(tm.tb_den / (tm.tb_num * fps) + 0.5),
+                       .crf = B->o.crf,
                        .preset = B->o.preset};
     if (vo.frame_dur < 1) vo.frame_dur = 1;
     fs_venc *enc;
@@ -160,8 +171,9 @@ static long check(const bench *B, const cv_pipe *p, const fs_video_info *in) {
     }
     fs_video_close(v);
     long wrong = out.frames != p->t.frames || out.width != in->width || out.height != in->height;
-    if (wrong) fprintf(stderr, "wrong: %s holds %ld frames of %dx%d, expected %ld of %dx%d\n", B->out, out.frames,
-                       out.width, out.height, p->t.frames, in->width, in->height);
+    if (wrong)
+        fprintf(stderr, "wrong: %s holds %ld frames of %dx%d, expected %ld of %dx%d\n", B->out, out.frames, out.width,
+                out.height, p->t.frames, in->width, in->height);
     return wrong;
 }
 
@@ -193,9 +205,12 @@ static int run(fs_bench *H, bench *B, fs_error *e) {
 }
 
 int bench_convert(int argc, char **argv) {
-    bench B = {.o = {.blend = {.color = FS_COLOR_AVG, .erode = -1, .blur = -1}, .crf = FS_VENC_CRF_DEFAULT,
-                     .preset = FS_VENC_PRESET_DEFAULT, .chunk = FS_CONVERT_CHUNK_DEFAULT,
-                     .min_face = FS_EXTRACT_MIN_FACE_DEFAULT, .coverage = FS_ALIGN_COVERAGE_DEFAULT,
+    bench B = {.o = {.blend = {.color = FS_COLOR_AVG, .erode = -1, .blur = -1},
+                     .crf = FS_VENC_CRF_DEFAULT,
+                     .preset = FS_VENC_PRESET_DEFAULT,
+                     .chunk = FS_CONVERT_CHUNK_DEFAULT,
+                     .min_face = FS_EXTRACT_MIN_FACE_DEFAULT,
+                     .coverage = FS_ALIGN_COVERAGE_DEFAULT,
                      .landmarks = FS_DLIB_LANDMARKS},
                .frames = 32};
     fs_bench H;

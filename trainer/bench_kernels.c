@@ -21,19 +21,19 @@
 
 typedef struct bench_shape {
     char name[64];
-    int dense;          /* 1: dense [in] -> [out] (h = w = 1, cin = in, cout = out) */
+    int dense; /* 1: dense [in] -> [out] (h = w = 1, cin = in, cout = out) */
     int h, w, cin, cout, k, stride;
-    int batch_mult;     /* images per pass = batch * batch_mult (0 = 1): the encoder of a
+    int batch_mult; /* images per pass = batch * batch_mult (0 = 1): the encoder of a
                          * training step sees every identity's batch */
 } bench_shape;
 
 /* faceswap "original" at 64 px: encoder convs, dense pair, encoder upscale, one decoder. */
 static const bench_shape g_shapes[] = {
-    {"enc.conv1", 0, 64, 64, 3, 128, 5, 2, 1},       {"enc.conv2", 0, 32, 32, 128, 256, 5, 2, 1},
-    {"enc.conv3", 0, 16, 16, 256, 512, 5, 2, 1},     {"enc.conv4", 0, 8, 8, 512, 1024, 5, 2, 1},
-    {"enc.dense1", 1, 1, 1, 16384, 1024, 0, 0, 1},   {"enc.dense2", 1, 1, 1, 1024, 16384, 0, 0, 1},
-    {"enc.upscale", 0, 4, 4, 1024, 2048, 3, 1, 1},   {"dec.upscale1", 0, 8, 8, 512, 1024, 3, 1, 1},
-    {"dec.upscale2", 0, 16, 16, 256, 512, 3, 1, 1},  {"dec.upscale3", 0, 32, 32, 128, 256, 3, 1, 1},
+    {"enc.conv1", 0, 64, 64, 3, 128, 5, 2, 1},      {"enc.conv2", 0, 32, 32, 128, 256, 5, 2, 1},
+    {"enc.conv3", 0, 16, 16, 256, 512, 5, 2, 1},    {"enc.conv4", 0, 8, 8, 512, 1024, 5, 2, 1},
+    {"enc.dense1", 1, 1, 1, 16384, 1024, 0, 0, 1},  {"enc.dense2", 1, 1, 1, 1024, 16384, 0, 0, 1},
+    {"enc.upscale", 0, 4, 4, 1024, 2048, 3, 1, 1},  {"dec.upscale1", 0, 8, 8, 512, 1024, 3, 1, 1},
+    {"dec.upscale2", 0, 16, 16, 256, 512, 3, 1, 1}, {"dec.upscale3", 0, 32, 32, 128, 256, 3, 1, 1},
     {"dec.output", 0, 64, 64, 64, 3, 5, 1, 1},
 };
 
@@ -46,9 +46,9 @@ typedef struct bench_opts {
 } bench_opts;
 
 typedef struct bench_result {
-    double peak;           /* GFLOP/s of the FMA loop on the same threads, just before this shape */
-    double gflop;          /* one pass (fwd, bwd_data and bwd_filter each do this much) */
-    double ms[3];          /* best of reps: fwd, bwd_data, bwd_filter */
+    double peak;  /* GFLOP/s of the FMA loop on the same threads, just before this shape */
+    double gflop; /* one pass (fwd, bwd_data and bwd_filter each do this much) */
+    double ms[3]; /* best of reps: fwd, bwd_data, bwd_filter */
     int reps;
 } bench_result;
 
@@ -180,8 +180,10 @@ static long check_case(const fs_backend *be, const fs_op_case *c) {
     const fs_backend *ref = fs_backend_cpu_ref();
     int dense = !strcmp(c->op, "dense");
     if (!dense && strcmp(c->op, "conv2d")) {
-        fprintf(stderr, "faceswarm bench kernels: the op case table marks a '%s' case for the bench, which only "
-                "checks conv2d and dense\n  hint: fix its row in kernels/op_cases.c\n", c->op);
+        fprintf(stderr,
+                "faceswarm bench kernels: the op case table marks a '%s' case for the bench, which only "
+                "checks conv2d and dense\n  hint: fix its row in kernels/op_cases.c\n",
+                c->op);
         return 1;
     }
     fs_conv_desc desc, *d = &desc;
@@ -248,15 +250,19 @@ static void print_header(fs_bench *B, const bench_opts *o, const fs_backend *be,
     else fs_bench_fact_str(B, "reps", "auto (1-10, ~0.6 s per shape)");
     fs_bench_fact_str(B, "config", o->config ? o->config : "original-64 (built in)");
     if (o->config)
-        fs_bench_note(B, "shapes: the conv and dense layers of %s (encoder: every identity's batch, as in a training "
-                         "step; then one decoder)", o->config);
+        fs_bench_note(B,
+                      "shapes: the conv and dense layers of %s (encoder: every identity's batch, as in a training "
+                      "step; then one decoder)",
+                      o->config);
     else fs_bench_note(B, "shapes: faceswap's original model at 64 px (encoder, then one decoder)");
     if (peak1 > 0) {
         fs_bench_fact_num(B, "peak_gflops_1thread", peak1, 2, "GFLOP/s");
         fs_bench_fact_num(B, "peak_gflops", peak_t, 2, "GFLOP/s");
-        fs_bench_note(B, "FP32 peak: 12 independent FMA chains per thread on %d-bit vectors (the faster of 256 and, "
-                         "with AVX-512F, 512), on 1 thread and on all threads; again just before each shape (the host "
-                         "is shared); frac = total / peak; ms = best of reps", peak_bits);
+        fs_bench_note(B,
+                      "FP32 peak: 12 independent FMA chains per thread on %d-bit vectors (the faster of 256 and, "
+                      "with AVX-512F, 512), on 1 thread and on all threads; again just before each shape (the host "
+                      "is shared); frac = total / peak; ms = best of reps",
+                      peak_bits);
     } else if (o->check_only) fs_bench_note(B, "--check-only: no timing");
     else fs_bench_note(B, "peak: not measured (the CPU's FMA peak says nothing of this backend); peak and frac are 0");
     fs_bench_columns(B, "shapes", COLS, (int)FS_ARRAY_LEN(COLS));
@@ -292,9 +298,10 @@ static void print_footer(fs_bench *B, const bench_opts *o, const fs_backend *be,
         len += (size_t)snprintf(shapes + len, sizeof shapes - len, "%s%s", shown++ ? "; " : "", name);
     }
     fs_bench_fact_int(B, "check_shapes", (long long)checked);
-    fs_bench_note(B, "check: %s vs cpu-ref (fwd, bwd_data, bwd_filter; |diff| > rtol max|ref| + atol max(1, max|ref|), "
-                     "the op case table's %s tolerance) on its bench cases: %s", be->name,
-                  !strcmp(be->name, "cpu") ? "fast" : "cuda", shapes);
+    fs_bench_note(B,
+                  "check: %s vs cpu-ref (fwd, bwd_data, bwd_filter; |diff| > rtol max|ref| + atol max(1, max|ref|), "
+                  "the op case table's %s tolerance) on its bench cases: %s",
+                  be->name, !strcmp(be->name, "cpu") ? "fast" : "cuda", shapes);
     fs_bench_wrong(B, wrong);
 }
 
@@ -329,12 +336,11 @@ static int parse_int(const char *opt, const char *arg, int lo, int hi, int *out)
 
 /* Returns -1 to go on, or the exit code (--help, bad option). */
 static int parse_opts(int argc, char **argv, bench_opts *o) {
-    static const struct option longs[] = {{"json", no_argument, 0, 'j'},   {"batch", required_argument, 0, 'b'},
+    static const struct option longs[] = {{"json", no_argument, 0, 'j'},          {"batch", required_argument, 0, 'b'},
                                           {"threads", required_argument, 0, 't'}, {"reps", required_argument, 0, 'r'},
-                                          {"config", required_argument, 0, 'c'}, {"help", no_argument, 0, 'h'},
+                                          {"config", required_argument, 0, 'c'},  {"help", no_argument, 0, 'h'},
                                           {"backend", required_argument, 0, 'B'}, {"check-only", no_argument, 0, 'C'},
-                                          {"cpu-time", no_argument, 0, 'T'},
-                                          {0, 0, 0, 0}};
+                                          {"cpu-time", no_argument, 0, 'T'},      {0, 0, 0, 0}};
     *o = (bench_opts){.json = 0, .batch = 16, .threads = 0, .reps = 0, .backend = "cpu", .config = NULL};
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "h", longs, NULL)) != -1;) {
@@ -400,15 +406,19 @@ int bench_kernels(int argc, char **argv) {
     const fs_backend *be = pick_backend(o.backend, &rc);
     if (!be) return fs_bench_free(&B), rc;
     if (o.cpu_time && strcmp(be->name, "cpu")) {
-        fprintf(stderr, "error: faceswarm bench kernels: --cpu-time times the cpu backend only, not '%s' (a GPU "
-                "works while the CPU waits)\n  hint: drop --cpu-time, or use --backend cpu\n", be->name);
+        fprintf(stderr,
+                "error: faceswarm bench kernels: --cpu-time times the cpu backend only, not '%s' (a GPU "
+                "works while the CPU waits)\n  hint: drop --cpu-time, or use --backend cpu\n",
+                be->name);
         return fs_bench_free(&B), FS_EXIT_BADINPUT;
     }
     if ((rc = load_shapes(&o, &shapes, &count)) != 0) return fs_bench_free(&B), rc;
     int threads = fs_cpu_threads(), cpu = !strcmp(be->name, "cpu") && !o.check_only;
     int peak_bits = 0;
     double peak1 = cpu ? fs_cpu_fma_peak(1, 5, o.cpu_time, &peak_bits) : 0.0,
-           peak = !cpu ? 0.0 : threads == 1 ? peak1 : fs_cpu_fma_peak(threads, 5, o.cpu_time, NULL);
+           peak = !cpu           ? 0.0
+                  : threads == 1 ? peak1
+                                 : fs_cpu_fma_peak(threads, 5, o.cpu_time, NULL);
     print_header(&B, &o, be, threads, peak1, peak, peak_bits);
     double gflop = 0.0, sec = 0.0;
     for (size_t i = 0; i < (o.check_only ? 0 : count); i++) {

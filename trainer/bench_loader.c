@@ -33,8 +33,11 @@ static const char HELP[] =
 
 static int files_from_dir(bench *B, const char *dir, fs_error *e) {
     DIR *d = opendir(dir);
-    if (!d) return fs_errorf(e, FS_EXIT_BADINPUT, "%s: cannot list the directory\n  hint: make one with "
-                             "faceswarm data synth --out %s", dir, dir);
+    if (!d)
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: cannot list the directory\n  hint: make one with "
+                         "faceswarm data synth --out %s",
+                         dir, dir);
     int n = 0;
     for (struct dirent *de; (de = readdir(d)) && n < FS_MAX_IDENTITIES;) {
         size_t len = strlen(de->d_name);
@@ -42,7 +45,8 @@ static int files_from_dir(bench *B, const char *dir, fs_error *e) {
             snprintf(B->paths[n++], FS_PATH_LEN, "%s/%s", dir, de->d_name);
     }
     closedir(d);
-    if (n == 0) return fs_errorf(e, FS_EXIT_BADINPUT, "%s: no .h5 files\n  hint: faceswarm data synth --out %s", dir, dir);
+    if (n == 0)
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: no .h5 files\n  hint: faceswarm data synth --out %s", dir, dir);
     qsort(B->paths, (size_t)n, FS_PATH_LEN, (int (*)(const void *, const void *))strcmp);
     B->o.n_identities = n;
     return 0;
@@ -143,10 +147,14 @@ static void print_row(fs_bench *H, const bench *B, int threads, double rate, dou
 }
 
 static int parse(bench *B, int argc, char **argv, fs_error *e) {
-    static const struct option opts[] = {{"data", required_argument, 0, 'd'},   {"size", required_argument, 0, 's'},
-                                         {"batch", required_argument, 0, 'b'},  {"seconds", required_argument, 0, 't'},
-                                         {"train-rate", required_argument, 0, 'r'}, {"json", no_argument, 0, 'j'},
-                                         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    static const struct option opts[] = {{"data", required_argument, 0, 'd'},
+                                         {"size", required_argument, 0, 's'},
+                                         {"batch", required_argument, 0, 'b'},
+                                         {"seconds", required_argument, 0, 't'},
+                                         {"train-rate", required_argument, 0, 'r'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     const char *dir = NULL;
     int c, size = 0, batch = 0, rc = 0;
     optind = 0;
@@ -176,8 +184,16 @@ static int parse(bench *B, int argc, char **argv, fs_error *e) {
 
 int bench_loader(int argc, char **argv) {
     bench *B = fs_calloc(1, sizeof *B);
-    B->o = (fs_loader_opts){.global_batch = 16, .world = 1, .seed = 1, .prefetch = 2, .threads = 1,
-                            .rotation = 10, .zoom = 0.05f, .shift = 0.05f, .flip = 0.5f, .warp = 1};
+    B->o = (fs_loader_opts){.global_batch = 16,
+                            .world = 1,
+                            .seed = 1,
+                            .prefetch = 2,
+                            .threads = 1,
+                            .rotation = 10,
+                            .zoom = 0.05f,
+                            .shift = 0.05f,
+                            .flip = 0.5f,
+                            .warp = 1};
     B->seconds = 1.0, B->train_rate = 15.0;
     fs_bench H;
     fs_bench_init(&H, "loader", argc, argv); /* before getopt permutes argv */

@@ -75,7 +75,11 @@ static int bench_steps(fs_world *w, const fs_config *cfg, const bench_opts *o, f
         fs_allreduce_stats st;
         rc = fs_allreduce_finish(ar, 300, &st, e);
         double t4 = fs_now();
-        fs_adam_args a = {.lr = 1e-4f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-7f, .step = s + 2,
+        fs_adam_args a = {.lr = 1e-4f,
+                          .beta1 = 0.9f,
+                          .beta2 = 0.999f,
+                          .eps = 1e-7f,
+                          .step = s + 2,
                           .grad_scale = 1.0f / (float)w->size};
         be->adam(m.n_params, m.params, m.grads, m.adam_m, m.adam_v, &a);
         double t5 = fs_now();
@@ -255,10 +259,13 @@ static const char *default_config(const char *name, char *buf, size_t n) {
 }
 
 int bench_train(int argc, char **argv) {
-    static const struct option opts[] = {{"steps", required_argument, 0, 's'}, {"batch", required_argument, 0, 'b'},
+    static const struct option opts[] = {{"steps", required_argument, 0, 's'},
+                                         {"batch", required_argument, 0, 'b'},
                                          {"rounds", required_argument, 0, 'r'},
-                                         {"threads", required_argument, 0, 't'}, {"json", no_argument, 0, 'j'},
-                                         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+                                         {"threads", required_argument, 0, 't'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     bench_opts o = {.steps = 5, .batch = 16, .rounds = 1};
     int c, rc = 0;
     fs_error e = {0};
@@ -274,8 +281,10 @@ int bench_train(int argc, char **argv) {
         else {
             FILE *f = c == 'h' ? stdout : stderr;
             fprintf(f, "usage: [mpirun -np P] faceswarm bench train [CONFIG...] [--steps N] [--batch B per rank "
-                       "and identity] [--threads T] [--rounds R] [--json]\n  --rounds R: every row R times, interleaved (1, P, Px1, P via MPI, "
-                       "1, P, ...); medians printed, efficiencies = median of each round's ratio\n  default configs: configs/quickstart.yaml "
+                       "and identity] [--threads T] [--rounds R] [--json]\n  --rounds R: every row R times, "
+                       "interleaved (1, P, Px1, P via MPI, "
+                       "1, P, ...); medians printed, efficiencies = median of each round's ratio\n  default configs: "
+                       "configs/quickstart.yaml "
                        "configs/original-64.yaml\n");
             fs_bench_free(&B);
             return c == 'h' ? FS_EXIT_OK : FS_EXIT_BADINPUT;

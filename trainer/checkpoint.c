@@ -46,18 +46,21 @@ static int write_fail(fs_error *e, const char *path, const char *what, long n_pa
     fs_h5_reason(why, sizeof why); /* HDF5's own words, when there is no errno */
     if (err == 0) err = saved;
     return fs_errorf(e, FS_EXIT_FAIL, "%s: cannot %s: %s%s (the checkpoint needs about %.1f MB)\n  hint: %s", path,
-                     what, err ? strerror(err) : why[0] ? "HDF5: " : "HDF5 gave no reason", err ? "" : why,
-                     12.0 * (double)n_params / 1e6, write_hint(err));
+                     what,
+                     err      ? strerror(err)
+                     : why[0] ? "HDF5: "
+                              : "HDF5 gave no reason",
+                     err ? "" : why, 12.0 * (double)n_params / 1e6, write_hint(err));
 }
 
 /* Every write is checked; a failure names the file, what was being written and why. */
-#define W_TRY(call, what)                                                                                    \
-    do {                                                                                                     \
-        errno = 0;                                                                                           \
-        if ((call) < 0) {                                                                                    \
-            rc = write_fail(e, path, what, meta->n_params);                                                  \
-            goto done;                                                                                       \
-        }                                                                                                    \
+#define W_TRY(call, what)                                                                                              \
+    do {                                                                                                               \
+        errno = 0;                                                                                                     \
+        if ((call) < 0) {                                                                                              \
+            rc = write_fail(e, path, what, meta->n_params);                                                            \
+            goto done;                                                                                                 \
+        }                                                                                                              \
     } while (0)
 
 /* ---------------------------------------------------------------- writing */
@@ -135,8 +138,10 @@ static hid_t open_named(hid_t f, const char *path, const char *name, fs_error *e
     if (d >= 0) return d;
     char why[300];
     fs_h5_why(why, sizeof why);
-    fs_errorf(e, FS_EXIT_BADINPUT, "%s: dataset /%s is missing or unreadable%s\n  hint: the file is not a complete "
-              "faceswarm checkpoint; resume from an older one", path, name, why);
+    fs_errorf(e, FS_EXIT_BADINPUT,
+              "%s: dataset /%s is missing or unreadable%s\n  hint: the file is not a complete "
+              "faceswarm checkpoint; resume from an older one",
+              path, name, why);
     return -1;
 }
 
@@ -155,10 +160,15 @@ static int canon_dataset(hid_t f, const char *path, const char *name, fs_h5_cano
     int rc = 0;
     char why[300];
     if (cls == H5T_NO_CLASS || n < 0)
-        rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: /%s has an unreadable type or shape%s\n  hint: the file is "
-                       "damaged; resume from an older checkpoint", path, name, fs_h5_why(why, sizeof why));
+        rc = fs_errorf(e, FS_EXIT_BADINPUT,
+                       "%s: /%s has an unreadable type or shape%s\n  hint: the file is "
+                       "damaged; resume from an older checkpoint",
+                       path, name, fs_h5_why(why, sizeof why));
     else
-        fs_h5_canon_add(c, "/%s %c%zu %lld\n", name, cls == H5T_FLOAT ? 'f' : cls == H5T_STRING ? 's' : 'o',
+        fs_h5_canon_add(c, "/%s %c%zu %lld\n", name,
+                        cls == H5T_FLOAT    ? 'f'
+                        : cls == H5T_STRING ? 's'
+                                            : 'o',
                         H5Tis_variable_str(t) > 0 ? (size_t)0 : H5Tget_size(t), (long long)n);
     if (!rc && fs_h5_canon_attrs(d, path, NULL, c, e)) rc = FS_EXIT_BADINPUT;
     if (t >= 0) H5Tclose(t);
@@ -245,10 +255,11 @@ static hid_t open_sized(hid_t f, const char *path, const char *name, long n, siz
     if (H5Fget_filesize(f, &fsize) < 0 || got != n || (double)n * (double)elem > (double)fsize || outside ||
         (contiguous && (double)at + (double)n * (double)elem > (double)fsize)) {
         if (got != n)
-            fs_errorf(e, FS_EXIT_BADINPUT, "%s: /%s has %lld elements, expected %ld\n  hint: the checkpoint "
-                      "belongs to another model, or is damaged", path, name, (long long)got, n);
-        else
-            damaged(e, path, "a dataset claims more bytes than the whole file holds");
+            fs_errorf(e, FS_EXIT_BADINPUT,
+                      "%s: /%s has %lld elements, expected %ld\n  hint: the checkpoint "
+                      "belongs to another model, or is damaged",
+                      path, name, (long long)got, n);
+        else damaged(e, path, "a dataset claims more bytes than the whole file holds");
         H5Dclose(d);
         return -1;
     }
@@ -257,16 +268,19 @@ static hid_t open_sized(hid_t f, const char *path, const char *name, long n, siz
 
 /* Reads n elements of /name into out (or a scratch buffer) and checks them against the
  * dataset's checksum attribute; sum_out receives the checksum computed. */
-static int read_checked(hid_t f, const char *path, const char *name, hid_t memtype, size_t elem, long n,
-                        void *out, char sum_out[17], fs_error *e) {
+static int read_checked(hid_t f, const char *path, const char *name, hid_t memtype, size_t elem, long n, void *out,
+                        char sum_out[17], fs_error *e) {
     hid_t d = open_sized(f, path, name, n, elem, e);
     if (d < 0) return FS_EXIT_BADINPUT;
     int rc = 0;
     char want[17] = "";
     void *buf = NULL;
     if (fs_h5_attr_text(d, path, "checksum", want, sizeof want, e) != 1) {
-        if (!e || !e->code) fs_errorf(e, FS_EXIT_BADINPUT, "%s: /%s has no checksum attribute\n  hint: the file is "
-                                      "not a complete faceswarm checkpoint", path, name);
+        if (!e || !e->code)
+            fs_errorf(e, FS_EXIT_BADINPUT,
+                      "%s: /%s has no checksum attribute\n  hint: the file is "
+                      "not a complete faceswarm checkpoint",
+                      path, name);
         rc = FS_EXIT_BADINPUT;
     } else {
         buf = out ? out : fs_malloc((size_t)n * elem);
@@ -277,9 +291,11 @@ static int read_checked(hid_t f, const char *path, const char *name, hid_t memty
         } else {
             fs_checksum_hex(fs_checksum64(buf, (size_t)n * elem), sum_out);
             if (strcmp(sum_out, want) != 0)
-                rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: checksum mismatch in /%s: stored %s, computed %s\n"
+                rc = fs_errorf(e, FS_EXIT_BADINPUT,
+                               "%s: checksum mismatch in /%s: stored %s, computed %s\n"
                                "  hint: the file was corrupted after it was written; resume from an "
-                               "older checkpoint", path, name, want, sum_out);
+                               "older checkpoint",
+                               path, name, want, sum_out);
         }
     }
     if (buf && buf != out) free(buf);
@@ -323,8 +339,8 @@ static char *text_read(hid_t d, hid_t t, int vlen, long *bytes) {
 
 /* /config or /model as text (docs/checkpoint.md): checked against the dataset's checksum
  * attribute when need_sum (all but format v1's /model, which had none). */
-static int read_text(hid_t f, const char *path, const char *name, long max, int need_sum, char **text,
-                     char sum_out[17], fs_error *e) {
+static int read_text(hid_t f, const char *path, const char *name, long max, int need_sum, char **text, char sum_out[17],
+                     fs_error *e) {
     *text = NULL;
     hid_t d = open_named(f, path, name, e);
     if (d < 0) return FS_EXIT_BADINPUT;
@@ -344,9 +360,10 @@ static int read_text(hid_t f, const char *path, const char *name, long max, int 
     if (!rc && !(buf = text_read(d, t, vlen, &bytes))) rc = damaged(e, path, what);
     if (!rc) fs_checksum_hex(fs_checksum64(buf, (size_t)bytes), sum_out);
     if (!rc && need_sum && strcmp(sum_out, want) != 0)
-        rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: checksum mismatch in /%s: stored %s, computed %s\n  hint: the file "
-                       "was corrupted after it was written; resume from an older checkpoint", path, name, want,
-                       sum_out);
+        rc = fs_errorf(e, FS_EXIT_BADINPUT,
+                       "%s: checksum mismatch in /%s: stored %s, computed %s\n  hint: the file "
+                       "was corrupted after it was written; resume from an older checkpoint",
+                       path, name, want, sum_out);
     if (t >= 0) H5Tclose(t);
     H5Dclose(d);
     if (rc) free(buf);
@@ -356,10 +373,19 @@ static int read_text(hid_t f, const char *path, const char *name, long max, int 
 
 /* The root attributes a reader trusts, each checked for presence, type and range. */
 static int read_values(hid_t f, const char *path, fs_ckpt_meta *m, fs_error *e) {
-    static const struct { const char *name; int required; long long lo, hi; } tab[] = {
-        {"step", 1, 0, LLONG_MAX},         {"epoch", 1, 0, LLONG_MAX},           {"seed", 1, LLONG_MIN, LLONG_MAX},
-        {"world_size", 1, 1, 1 << 24},     {"global_batch", 1, 1, 1 << 30},       {"n_params", 1, 1, 1LL << 40},
-        {"nonfinite_skipped", 0, 0, LLONG_MAX}, {"restart_count", 0, 0, LLONG_MAX},
+    static const struct {
+        const char *name;
+        int required;
+        long long lo, hi;
+    } tab[] = {
+        {"step", 1, 0, LLONG_MAX},
+        {"epoch", 1, 0, LLONG_MAX},
+        {"seed", 1, LLONG_MIN, LLONG_MAX},
+        {"world_size", 1, 1, 1 << 24},
+        {"global_batch", 1, 1, 1 << 30},
+        {"n_params", 1, 1, 1LL << 40},
+        {"nonfinite_skipped", 0, 0, LLONG_MAX},
+        {"restart_count", 0, 0, LLONG_MAX},
     };
     long long v[FS_ARRAY_LEN(tab)];
     for (size_t i = 0; i < FS_ARRAY_LEN(tab); i++) {
@@ -367,12 +393,15 @@ static int read_values(hid_t f, const char *path, fs_ckpt_meta *m, fs_error *e) 
         int got = fs_h5_attr_i64(f, path, tab[i].name, &v[i], e);
         if (got < 0) return FS_EXIT_BADINPUT;
         if (got == 0 && tab[i].required)
-            return fs_errorf(e, FS_EXIT_BADINPUT, "%s: attribute %s is missing\n  hint: the checkpoint is "
-                             "incomplete; resume from an older one", path, tab[i].name);
+            return fs_errorf(e, FS_EXIT_BADINPUT,
+                             "%s: attribute %s is missing\n  hint: the checkpoint is "
+                             "incomplete; resume from an older one",
+                             path, tab[i].name);
         if (v[i] < tab[i].lo || v[i] > tab[i].hi)
-            return fs_errorf(e, FS_EXIT_BADINPUT, "%s: attribute %s is %lld; expected %lld..%lld\n  hint: the "
-                             "checkpoint is damaged; resume from an older one", path, tab[i].name, v[i], tab[i].lo,
-                             tab[i].hi);
+            return fs_errorf(e, FS_EXIT_BADINPUT,
+                             "%s: attribute %s is %lld; expected %lld..%lld\n  hint: the "
+                             "checkpoint is damaged; resume from an older one",
+                             path, tab[i].name, v[i], tab[i].lo, tab[i].hi);
     }
     m->step = (long)v[0], m->epoch = (long)v[1], m->seed = (uint64_t)v[2], m->world_size = (int)v[3];
     m->global_batch = (int)v[4], m->n_params = (long)v[5], m->nonfinite_skipped = (long)v[6];
@@ -381,8 +410,11 @@ static int read_values(hid_t f, const char *path, fs_ckpt_meta *m, fs_error *e) 
     char *end = NULL;
     if (fs_h5_attr_text(f, path, "model_hash", hash, sizeof hash, e) != 1 || strlen(hash) != 16 ||
         (m->model_hash = strtoull(hash, &end, 16), *end))
-        return (e && e->code) ? e->code : fs_errorf(e, FS_EXIT_BADINPUT, "%s: attribute model_hash is missing or "
-                                                    "not 16 hex digits\n  hint: the checkpoint is damaged", path);
+        return (e && e->code) ? e->code
+                              : fs_errorf(e, FS_EXIT_BADINPUT,
+                                          "%s: attribute model_hash is missing or "
+                                          "not 16 hex digits\n  hint: the checkpoint is damaged",
+                                          path);
     if (fs_h5_attr_text(f, path, "created", m->created, sizeof m->created, e) < 0) return FS_EXIT_BADINPUT;
     return 0;
 }
@@ -394,36 +426,48 @@ static int read_header(hid_t f, const char *path, fs_ckpt_meta *m, fs_ckpt_sums 
     long long v = 0;
     if (fs_h5_attr_text(f, path, "format", fmt, sizeof fmt, e) < 0) return FS_EXIT_BADINPUT;
     if (strcmp(fmt, FS_CKPT_FORMAT) != 0)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: attribute format is '%s', expected '%s'\n  hint: this is "
-                         "not a faceswarm checkpoint", path, fmt, FS_CKPT_FORMAT);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: attribute format is '%s', expected '%s'\n  hint: this is "
+                         "not a faceswarm checkpoint",
+                         path, fmt, FS_CKPT_FORMAT);
     if (fs_h5_attr_i64(f, path, "version", &v, e) != 1 || v < 1 || v > FS_CKPT_VERSION)
-        return (e && e->code) ? e->code : fs_errorf(e, FS_EXIT_BADINPUT, "%s: checkpoint version %lld, this "
-                         "faceswarm reads versions 1..%d\n  hint: use the faceswarm release that wrote it", path, v,
-                         FS_CKPT_VERSION);
+        return (e && e->code)
+                   ? e->code
+                   : fs_errorf(e, FS_EXIT_BADINPUT,
+                               "%s: checkpoint version %lld, this "
+                               "faceswarm reads versions 1..%d\n  hint: use the faceswarm release that wrote it",
+                               path, v, FS_CKPT_VERSION);
     m->version = (int)v;
     if (v < 2) return 0;
     char want[32] = "";
     if (fs_h5_attr_text(f, path, "meta_checksum", want, sizeof want, e) != 1)
-        return (e && e->code) ? e->code : fs_errorf(e, FS_EXIT_BADINPUT, "%s: attribute meta_checksum is missing "
-                         "(format version %lld requires it)\n  hint: the checkpoint is damaged; resume from an older "
-                         "one", path, v);
+        return (e && e->code) ? e->code
+                              : fs_errorf(e, FS_EXIT_BADINPUT,
+                                          "%s: attribute meta_checksum is missing "
+                                          "(format version %lld requires it)\n  hint: the checkpoint is damaged; "
+                                          "resume from an older "
+                                          "one",
+                                          path, v);
     if (meta_checksum(f, path, sums->meta, e)) return FS_EXIT_BADINPUT;
     if (strcmp(want, sums->meta) != 0)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: metadata checksum mismatch: stored %s, computed %s (an attribute "
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: metadata checksum mismatch: stored %s, computed %s (an attribute "
                          "such as step, epoch or seed, or a dataset's shape or checksum, changed after writing)\n"
                          "  hint: the file was corrupted after it was written; resume from an older checkpoint",
                          path, want, sums->meta);
     return 0;
 }
 
-static int read_all(hid_t f, const char *path, long n_params_expected, fs_ckpt_meta *meta, float *params,
-                    float *adam_m, float *adam_v, fs_ckpt_sums *sums, fs_error *e) {
+static int read_all(hid_t f, const char *path, long n_params_expected, fs_ckpt_meta *meta, float *params, float *adam_m,
+                    float *adam_v, fs_ckpt_sums *sums, fs_error *e) {
     int rc = read_header(f, path, meta, sums, e);
     if (!rc) rc = read_values(f, path, meta, e);
     if (!rc && n_params_expected > 0 && meta->n_params != n_params_expected)
-        rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: checkpoint has %ld parameters, the configured model has %ld\n"
+        rc = fs_errorf(e, FS_EXIT_BADINPUT,
+                       "%s: checkpoint has %ld parameters, the configured model has %ld\n"
                        "  hint: resume with the config the checkpoint was trained with (faceswarm checkpoint "
-                       "inspect shows it)", path, meta->n_params, n_params_expected);
+                       "inspect shows it)",
+                       path, meta->n_params, n_params_expected);
     if (!rc) rc = read_checked(f, path, "params", H5T_NATIVE_FLOAT, 4, meta->n_params, params, sums->params, e);
     if (!rc) rc = read_checked(f, path, "adam_m", H5T_NATIVE_FLOAT, 4, meta->n_params, adam_m, sums->adam_m, e);
     if (!rc) rc = read_checked(f, path, "adam_v", H5T_NATIVE_FLOAT, 4, meta->n_params, adam_v, sums->adam_v, e);
@@ -440,22 +484,30 @@ static int ckpt_read(const char *path, long n_params_expected, fs_ckpt_meta *met
     if (!sums) sums = &local;
     memset(sums, 0, sizeof *sums);
     if (!fs_exists(path))
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: no such checkpoint\n  hint: list a run's checkpoints with "
-                         "ls RUN/checkpoints", path);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: no such checkpoint\n  hint: list a run's checkpoints with "
+                         "ls RUN/checkpoints",
+                         path);
     if (fs_is_dir(path))
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: is a directory, expected a checkpoint file\n  hint: name a file "
-                         "such as RUN/checkpoints/ckpt-0000001000.h5", path);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: is a directory, expected a checkpoint file\n  hint: name a file "
+                         "such as RUN/checkpoints/ckpt-0000001000.h5",
+                         path);
     char why[300];
     if (H5Fis_hdf5(path) <= 0) {
         fs_h5_why(why, sizeof why);
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: not an HDF5 file (truncated or damaged)%s\n  hint: resume "
-                         "from an older checkpoint", path, why);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: not an HDF5 file (truncated or damaged)%s\n  hint: resume "
+                         "from an older checkpoint",
+                         path, why);
     }
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) {
         fs_h5_why(why, sizeof why);
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: HDF5 cannot open it (damaged)%s\n  hint: resume from an older "
-                         "checkpoint", path, why);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: HDF5 cannot open it (damaged)%s\n  hint: resume from an older "
+                         "checkpoint",
+                         path, why);
     }
     int rc = read_all(f, path, n_params_expected, meta, params, adam_m, adam_v, sums, e);
     if (rc && !(e && e->code)) fs_errorf(e, FS_EXIT_BADINPUT, "%s: cannot be read (damaged)", path);
@@ -590,8 +642,7 @@ static int cmp_base_desc(const void *a, const void *b) {
     return strcmp(base_name(*(char *const *)b), base_name(*(char *const *)a));
 }
 
-int fs_ckpt_find_latest(const char *run_dir, char **registry, int n_registry, char *out, size_t outlen,
-                        fs_error *e) {
+int fs_ckpt_find_latest(const char *run_dir, char **registry, int n_registry, char *out, size_t outlen, fs_error *e) {
     /* Candidates: the registry's entries (relative to the run directory) and the directory
      * listing, which also has checkpoints written while no coordinator was reachable.
      * Newest step first; the first that verifies wins. */

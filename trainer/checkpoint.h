@@ -26,28 +26,28 @@
 #define FS_CKPT_VERSION 2
 
 typedef struct fs_ckpt_meta {
-    long step;            /* completed optimizer steps */
+    long step; /* completed optimizer steps */
     long epoch;
     uint64_t seed;
     int world_size;
-    int global_batch;     /* per identity */
-    uint64_t model_hash;  /* fs_config_model_hash */
+    int global_batch;    /* per identity */
+    uint64_t model_hash; /* fs_config_model_hash */
     long n_params;
     long nonfinite_skipped;
     long restart_count;
     char created[32];
-    char *config_text;    /* malloc'd by readers */
-    char *model_text;     /* malloc'd by readers */
-    char *consent_text;   /* the consent chain: one line per identity, "identity=A<TAB>consent=REF<TAB>
+    char *config_text;  /* malloc'd by readers */
+    char *model_text;   /* malloc'd by readers */
+    char *consent_text; /* the consent chain: one line per identity, "identity=A<TAB>consent=REF<TAB>
                              source=TEXT<TAB>dataset=FILE<TAB>dataset_checksum=HEX|none"; root attribute
                              consent_chain (covered by meta_checksum); NULL/"" = not recorded (older runs);
                              malloc'd by readers */
-    int version;          /* format version read (readers); writers write FS_CKPT_VERSION */
+    int version;        /* format version read (readers); writers write FS_CKPT_VERSION */
 } fs_ckpt_meta;
 
 typedef struct fs_ckpt_sums {
     char params[17], adam_m[17], adam_v[17], config[17], model[17]; /* hex checksums of the datasets */
-    char meta[17]; /* the metadata checksum (format v2; "" for v1) */
+    char meta[17];                                                  /* the metadata checksum (format v2; "" for v1) */
 } fs_ckpt_sums;
 
 /* Writes path atomically. sums (may be NULL) receives the checksums written. */
@@ -77,7 +77,6 @@ void fs_ckpt_prune(const char *run_dir, int keep);
  * candidates are the coordinator registry's paths (relative to run_dir, may be NULL/0) and
  * the checkpoints/ listing, tried from the highest step down.
  * Returns 1 and fills out if found, 0 if there is none, or an error code. */
-int fs_ckpt_find_latest(const char *run_dir, char **registry, int n_registry, char *out, size_t outlen,
-                        fs_error *e);
+int fs_ckpt_find_latest(const char *run_dir, char **registry, int n_registry, char *out, size_t outlen, fs_error *e);
 
 #endif

@@ -120,8 +120,8 @@ static int diff(const char *a, const char *b) {
             d2 += d * d, a2 += (double)pa[i] * pa[i];
             differ += pa[i] != pb[i];
         }
-        printf("parameters      %ld\ndiffering       %ld\nmax_abs_diff    %.6g\nrel_l2_diff     %.6g\n", na,
-               differ, maxd, a2 > 0 ? sqrt(d2 / a2) : sqrt(d2));
+        printf("parameters      %ld\ndiffering       %ld\nmax_abs_diff    %.6g\nrel_l2_diff     %.6g\n", na, differ,
+               maxd, a2 > 0 ? sqrt(d2 / a2) : sqrt(d2));
     }
     free(pa);
     free(pb);
@@ -151,8 +151,9 @@ int cmd_checkpoint(int argc, char **argv) {
     }
     if (fs_ckpt_notice(&m)) fprintf(stderr, "notice: %s: %s\n", argv[2], fs_ckpt_notice(&m));
     if (!strcmp(argv[1], "inspect")) inspect(argv[2], &m, &s);
-    else printf("%s: OK (step %ld, %ld parameters, every checksum matches%s)\n", argv[2], m.step, m.n_params,
-                m.version < 2 ? "; format v1: datasets only" : "");
+    else
+        printf("%s: OK (step %ld, %ld parameters, every checksum matches%s)\n", argv[2], m.step, m.n_params,
+               m.version < 2 ? "; format v1: datasets only" : "");
     fs_ckpt_meta_free(&m);
     return FS_EXIT_OK;
 }

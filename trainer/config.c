@@ -19,7 +19,7 @@
 typedef enum { K_INT, K_LONG, K_FLOAT, K_DOUBLE, K_U64, K_BOOL, K_STR, K_INTS, K_NAMES, K_PATHS } key_type;
 
 typedef struct key_def {
-    const char *name;    /* "section.key" */
+    const char *name; /* "section.key" */
     key_type type;
     size_t off;          /* offset of the value in fs_config */
     size_t count_off;    /* lists: offset of the int element count */
@@ -33,14 +33,20 @@ typedef struct key_def {
 
 #define OFF(f) offsetof(fs_config, f)
 #define SZ(f) sizeof(((fs_config *)0)->f)
-#define KINT(n, f, d, lo, hi, doc) {n, K_INT, OFF(f), 0, 0, 0, d, lo, hi, NULL, doc}
-#define KLONG(n, f, d, lo, hi, doc) {n, K_LONG, OFF(f), 0, 0, 0, d, lo, hi, NULL, doc}
-#define KFLT(n, f, d, lo, hi, doc) {n, K_FLOAT, OFF(f), 0, 0, 0, d, lo, hi, NULL, doc}
-#define KDBL(n, f, d, lo, hi, doc) {n, K_DOUBLE, OFF(f), 0, 0, 0, d, lo, hi, NULL, doc}
-#define KBOOL(n, f, d, doc) {n, K_BOOL, OFF(f), 0, 0, 0, d, 0, 1, NULL, doc}
-#define KSTR(n, f, d, allowed, doc) {n, K_STR, OFF(f), 0, SZ(f), 0, d, 0, 0, allowed, doc}
-#define KINTS(n, f, cnt, mincnt, d, lo, hi, doc) \
-    {n, K_INTS, OFF(f), OFF(cnt), FS_MAX_BLOCKS, mincnt, d, lo, hi, NULL, doc}
+#define KINT(n, f, d, lo, hi, doc)                                                                                     \
+    { n, K_INT, OFF(f), 0, 0, 0, d, lo, hi, NULL, doc }
+#define KLONG(n, f, d, lo, hi, doc)                                                                                    \
+    { n, K_LONG, OFF(f), 0, 0, 0, d, lo, hi, NULL, doc }
+#define KFLT(n, f, d, lo, hi, doc)                                                                                     \
+    { n, K_FLOAT, OFF(f), 0, 0, 0, d, lo, hi, NULL, doc }
+#define KDBL(n, f, d, lo, hi, doc)                                                                                     \
+    { n, K_DOUBLE, OFF(f), 0, 0, 0, d, lo, hi, NULL, doc }
+#define KBOOL(n, f, d, doc)                                                                                            \
+    { n, K_BOOL, OFF(f), 0, 0, 0, d, 0, 1, NULL, doc }
+#define KSTR(n, f, d, allowed, doc)                                                                                    \
+    { n, K_STR, OFF(f), 0, SZ(f), 0, d, 0, 0, allowed, doc }
+#define KINTS(n, f, cnt, mincnt, d, lo, hi, doc)                                                                       \
+    { n, K_INTS, OFF(f), OFF(cnt), FS_MAX_BLOCKS, mincnt, d, lo, hi, NULL, doc }
 
 #define MAX_FILTERS 8192
 #define MAX_STEPS 1e12
@@ -52,25 +58,27 @@ static const key_def keys[] = {
     KINT("model.resolution", model.resolution, "64", 4, 1024,
          "input/output face size, px; original: a multiple of 2^len(model.encoder_filters); df, liae: 64-512, a "
          "multiple of 16 (32 with the d or t flag)"),
-    {"model.identities", K_NAMES, OFF(model.identities), OFF(model.n_identities), FS_MAX_IDENTITIES, 2,
-     "[A, B]", 0, 0, NULL, "identity names (" FS_IDENTITY_RULE "), one decoder each; data is data.dir/<name>.h5"},
-    KINTS("model.encoder_filters", model.encoder_filters, model.n_encoder_filters, 1, "[128, 256, 512, 1024]",
-          1, MAX_FILTERS, "filters of the encoder's k x k stride-2 conv + LeakyReLU blocks"),
+    {"model.identities", K_NAMES, OFF(model.identities), OFF(model.n_identities), FS_MAX_IDENTITIES, 2, "[A, B]", 0, 0,
+     NULL, "identity names (" FS_IDENTITY_RULE "), one decoder each; data is data.dir/<name>.h5"},
+    KINTS("model.encoder_filters", model.encoder_filters, model.n_encoder_filters, 1, "[128, 256, 512, 1024]", 1,
+          MAX_FILTERS, "filters of the encoder's k x k stride-2 conv + LeakyReLU blocks"),
     KINT("model.encoder_kernel", model.encoder_kernel, "5", 1, 15, "kernel size of the encoder convs"),
     KINT("model.dense", model.dense, "1024", 1, 65536, "width of the encoder's first dense layer"),
     KINT("model.bottleneck_filters", model.bottleneck_filters, "1024", 1, MAX_FILTERS,
          "channels of the second dense layer's output, reshaped to (res/2^n, res/2^n)"),
     KINTS("model.encoder_upscale", model.encoder_upscale, model.n_encoder_upscale, 0, "[512]", 1, MAX_FILTERS,
           "filters of the upscale blocks (3x3 conv to 4C + LeakyReLU + pixel shuffle) ending the encoder"),
-    KINTS("model.decoder_filters", model.decoder_filters, model.n_decoder_filters, 0, "[256, 128, 64]", 1,
-          MAX_FILTERS, "filters of each decoder's upscale blocks"),
+    KINTS("model.decoder_filters", model.decoder_filters, model.n_decoder_filters, 0, "[256, 128, 64]", 1, MAX_FILTERS,
+          "filters of each decoder's upscale blocks"),
     KINT("model.upscale_kernel", model.upscale_kernel, "3", 1, 15, "kernel size of the upscale blocks' convs"),
     KINT("model.output_kernel", model.output_kernel, "5", 1, 15,
          "kernel size of the decoders' final conv to 3 channels + sigmoid"),
     KFLT("model.leaky_alpha", model.leaky_alpha, "0.1", 0, 1, "negative slope of LeakyReLU (original)"),
-    KINT("model.ae_dims", model.ae_dims, "256", 1, 4096, "df, liae: width of the inter's dense layer and code (SAEHD ae_dims)"),
+    KINT("model.ae_dims", model.ae_dims, "256", 1, 4096,
+         "df, liae: width of the inter's dense layer and code (SAEHD ae_dims)"),
     KINT("model.e_dims", model.e_dims, "64", 1, 1024, "df, liae: encoder channels of its first stage (SAEHD e_dims)"),
-    KINT("model.d_dims", model.d_dims, "64", 1, 1024, "df, liae: decoder channels, x8 at its first stage (SAEHD d_dims)"),
+    KINT("model.d_dims", model.d_dims, "64", 1, 1024,
+         "df, liae: decoder channels, x8 at its first stage (SAEHD d_dims)"),
     KINT("model.d_mask_dims", model.d_mask_dims, "22", 1, 1024,
          "df, liae: mask decoder channels, x8 at its first stage (SAEHD d_mask_dims)"),
     KSTR("model.archi_flags", model.archi_flags, "", NULL,
@@ -139,8 +147,7 @@ static const key_def keys[] = {
     KINT("train.max_nonfinite", train.max_nonfinite, "10", 1, 1000000,
          "abort after this many non-finite steps in a row"),
     KINT("train.log_every", train.log_every, "10", 1, 1000000000, "steps between metric lines"),
-    KINT("train.preview_every", train.preview_every, "500", 0, 1000000000,
-         "steps between preview PNGs, 0 = off"),
+    KINT("train.preview_every", train.preview_every, "500", 0, 1000000000, "steps between preview PNGs, 0 = off"),
     KINT("train.preview_scale", train.preview_scale, "0", 0, 16,
          "preview PNG magnification (integer, nearest neighbour), 0 = the smallest making it at least 512 px wide"),
     KINT("train.threads", train.threads, "0", 0, 1024,
@@ -185,8 +192,7 @@ static const key_def keys[] = {
 };
 #define N_KEYS FS_ARRAY_LEN(keys)
 
-static const char *const sections[] = {"model", "data", "train", "checkpoint", "run", "comms", "coordinator",
-                                       "slurm"};
+static const char *const sections[] = {"model", "data", "train", "checkpoint", "run", "comms", "coordinator", "slurm"};
 
 /* Where a value came from: a YAML file (marks give line and column) or a --set argument. */
 typedef struct origin {
@@ -207,10 +213,8 @@ static const key_def *find_key(const char *name) {
 }
 
 static void where(const origin *o, const yaml_node_t *n, char *out, size_t len) {
-    if (o->file && n)
-        snprintf(out, len, "%s:%zu:%zu", o->file, n->start_mark.line + 1, n->start_mark.column + 1);
-    else
-        snprintf(out, len, "--set %.200s", o->arg ? o->arg : "");
+    if (o->file && n) snprintf(out, len, "%s:%zu:%zu", o->file, n->start_mark.line + 1, n->start_mark.column + 1);
+    else snprintf(out, len, "--set %.200s", o->arg ? o->arg : "");
 }
 
 /* A printable rendering of a node's value for messages (truncated). */
@@ -227,8 +231,10 @@ static void node_text(const yaml_node_t *n, char *out, size_t len) {
 
 static const char *type_name(key_type t) {
     switch (t) {
-    case K_INT: case K_LONG: return "int";
-    case K_FLOAT: case K_DOUBLE: return "float";
+    case K_INT:
+    case K_LONG: return "int";
+    case K_FLOAT:
+    case K_DOUBLE: return "float";
     case K_U64: return "uint64";
     case K_BOOL: return "bool";
     case K_STR: return "string";
@@ -242,8 +248,10 @@ static const char *type_name(key_type t) {
 /* What a key accepts, in words: "an integer in [1, 65536]". */
 static void expectation(const key_def *k, char *out, size_t len) {
     switch (k->type) {
-    case K_INT: case K_LONG: snprintf(out, len, "an integer in [%.15g, %.15g]", k->min, k->max); break;
-    case K_FLOAT: case K_DOUBLE: snprintf(out, len, "a number in [%g, %g]", k->min, k->max); break;
+    case K_INT:
+    case K_LONG: snprintf(out, len, "an integer in [%.15g, %.15g]", k->min, k->max); break;
+    case K_FLOAT:
+    case K_DOUBLE: snprintf(out, len, "a number in [%g, %g]", k->min, k->max); break;
     case K_U64: snprintf(out, len, "an integer in [0, 18446744073709551615]"); break;
     case K_BOOL: snprintf(out, len, "true or false (or 1 or 0)"); break;
     case K_STR:
@@ -255,8 +263,10 @@ static void expectation(const key_def *k, char *out, size_t len) {
                  k->min, k->max);
         break;
     case K_NAMES:
-        snprintf(out, len, "a list of %d to %d unique names of letters, digits, '_' and '-' (at most %d bytes), "
-                 "e.g. [A, B]", k->min_count, FS_MAX_IDENTITIES, FS_NAME_LEN - 1);
+        snprintf(out, len,
+                 "a list of %d to %d unique names of letters, digits, '_' and '-' (at most %d bytes), "
+                 "e.g. [A, B]",
+                 k->min_count, FS_MAX_IDENTITIES, FS_NAME_LEN - 1);
         break;
     case K_PATHS: snprintf(out, len, "a mapping from identity name to HDF5 path, e.g. {A: a.h5, B: b.h5}"); break;
     }
@@ -267,8 +277,10 @@ static int bad_value(const key_def *k, const origin *o, const yaml_node_t *n, co
     where(o, n, loc, sizeof loc);
     node_text(n, val, sizeof val);
     expectation(k, exp, sizeof exp);
-    return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s = %s: %s; expected %s\n  hint: faceswarm model --help-config "
-                     "lists every key with its type and bounds", loc, k->name, val, why, exp);
+    return fs_errorf(e, FS_EXIT_BADINPUT,
+                     "%s: %s = %s: %s; expected %s\n  hint: faceswarm model --help-config "
+                     "lists every key with its type and bounds",
+                     loc, k->name, val, why, exp);
 }
 
 /* ---------------------------------------------------------------- text checks */
@@ -364,7 +376,7 @@ static int parse_bool(const yaml_node_t *n, int *v) {
 static int wrong_kind(const key_def *k, const origin *o, const yaml_node_t *n, fs_error *e) {
     char why[96];
     snprintf(why, sizeof why, "wrong type (found %s)",
-             n->type == YAML_SCALAR_NODE   ? (is_plain_scalar(n) ? "a scalar" : "a quoted string")
+             n->type == YAML_SCALAR_NODE     ? (is_plain_scalar(n) ? "a scalar" : "a quoted string")
              : n->type == YAML_SEQUENCE_NODE ? "a list"
                                              : "a mapping");
     return bad_value(k, o, n, why, e);
@@ -462,7 +474,8 @@ static int remap_paths(fs_config *c, const name_list names, int cnt, const origi
         int i = 0;
         while (i < cnt && strcmp(names[i], c->model.identities[j]) != 0) i++;
         if (i == cnt)
-            return fs_errorf(e, FS_EXIT_BADINPUT, "%s: model.identities drops '%s', which data.paths names\n"
+            return fs_errorf(e, FS_EXIT_BADINPUT,
+                             "%s: model.identities drops '%s', which data.paths names\n"
                              "  hint: keep the identity or remove its data.paths entry",
                              o->file ? o->file : "--set", c->model.identities[j]);
         memcpy(paths[i], c->data.paths[j], FS_PATH_LEN);
@@ -471,16 +484,15 @@ static int remap_paths(fs_config *c, const name_list names, int cnt, const origi
     return 0;
 }
 
-static int read_names(const key_def *k, yaml_document_t *doc, const origin *o, const yaml_node_t *n,
-                      name_list names, fs_error *e) {
+static int read_names(const key_def *k, yaml_document_t *doc, const origin *o, const yaml_node_t *n, name_list names,
+                      fs_error *e) {
     yaml_node_item_t *it = n->data.sequence.items.start;
     int cnt = (int)(n->data.sequence.items.top - it);
     for (int i = 0; i < cnt; i++) {
         const yaml_node_t *v = yaml_document_get_node(doc, it[i]);
         if (v->type != YAML_SCALAR_NODE) return wrong_kind(k, o, v, e);
         const char *s = (const char *)v->data.scalar.value;
-        if (!name_ok(s, v->data.scalar.length))
-            return bad_value(k, o, v, "not a name of " FS_IDENTITY_RULE, e);
+        if (!name_ok(s, v->data.scalar.length)) return bad_value(k, o, v, "not a name of " FS_IDENTITY_RULE, e);
         for (int j = 0; j < i; j++)
             if (!strcmp(names[j], s)) return bad_value(k, o, v, "named twice", e);
         memset(names[i], 0, FS_NAME_LEN);
@@ -512,8 +524,8 @@ static int known_names_hint(const fs_config *c, char *out, size_t len) {
 }
 
 /* One data.paths entry: name must be an identity, the path a non-empty string. */
-static int set_one_path(fs_config *c, const key_def *k, const origin *o, const yaml_node_t *kn,
-                        const yaml_node_t *vn, fs_error *e) {
+static int set_one_path(fs_config *c, const key_def *k, const origin *o, const yaml_node_t *kn, const yaml_node_t *vn,
+                        fs_error *e) {
     if (kn->type != YAML_SCALAR_NODE) return wrong_kind(k, o, kn, e);
     int i = find_name(c, (const char *)kn->data.scalar.value);
     if (i < 0 || strlen((const char *)kn->data.scalar.value) != kn->data.scalar.length) {
@@ -521,7 +533,8 @@ static int set_one_path(fs_config *c, const key_def *k, const origin *o, const y
         where(o, kn, loc, sizeof loc);
         node_text(kn, val, sizeof val);
         known_names_hint(c, known, sizeof known);
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: data.paths: %s is not an identity; expected one of "
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: data.paths: %s is not an identity; expected one of "
                          "model.identities [%s]\n  hint: add it to model.identities or fix the name",
                          loc, val, known);
     }
@@ -553,7 +566,11 @@ static int set_paths(fs_config *c, const key_def *k, yaml_document_t *doc, const
 static int set_key(fs_config *c, const key_def *k, yaml_document_t *doc, const origin *o, const yaml_node_t *n,
                    fs_error *e) {
     switch (k->type) {
-    case K_INT: case K_LONG: case K_FLOAT: case K_DOUBLE: case K_U64: return set_number(c, k, o, n, e);
+    case K_INT:
+    case K_LONG:
+    case K_FLOAT:
+    case K_DOUBLE:
+    case K_U64: return set_number(c, k, o, n, e);
     case K_BOOL: return set_bool(c, k, o, n, e);
     case K_STR: return set_string(c, k, o, n, e);
     case K_INTS: return set_ints(c, k, doc, o, n, e);
@@ -614,11 +631,13 @@ static int malformed(const char *file, const char *text, size_t len, const yaml_
     /* libyaml's reader (bad UTF-8, control characters) gives only a byte offset. */
     if (p->error == YAML_READER_ERROR) text_position(text, len, p->problem_offset, &line, &col);
     if (p->error == YAML_READER_ERROR)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s:%zu:%zu: not a text file of UTF-8: %s (byte 0x%02x at offset "
-                         "%zu)\n  hint: save the config as UTF-8 text", file, line, col,
-                         p->problem ? p->problem : "unreadable byte",
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s:%zu:%zu: not a text file of UTF-8: %s (byte 0x%02x at offset "
+                         "%zu)\n  hint: save the config as UTF-8 text",
+                         file, line, col, p->problem ? p->problem : "unreadable byte",
                          p->problem_offset < len ? (unsigned char)text[p->problem_offset] : 0u, p->problem_offset);
-    return fs_errorf(e, FS_EXIT_BADINPUT, "%s:%zu:%zu: malformed YAML: %s%s%s\n  hint: check the indentation, "
+    return fs_errorf(e, FS_EXIT_BADINPUT,
+                     "%s:%zu:%zu: malformed YAML: %s%s%s\n  hint: check the indentation, "
                      "that each 'key: value' has a space after the colon, and matching brackets/quotes",
                      file, line, col, p->problem ? p->problem : "unknown problem", p->context ? " " : "",
                      p->context ? p->context : "");
@@ -633,8 +652,10 @@ static int malformed(const char *file, const char *text, size_t len, const yaml_
 
 static int check_limits(const char *text, size_t len, const char *name, fs_error *e) {
     if (len > CONFIG_MAX_BYTES)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %zu bytes; expected a config of at most 1 MiB (%u bytes)\n"
-                         "  hint: is this the config file? a faceswarm config is a few KB", name, len, CONFIG_MAX_BYTES);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: %zu bytes; expected a config of at most 1 MiB (%u bytes)\n"
+                         "  hint: is this the config file? a faceswarm config is a few KB",
+                         name, len, CONFIG_MAX_BYTES);
     yaml_parser_t p;
     if (!yaml_parser_initialize(&p)) return fs_errorf(e, FS_EXIT_FAIL, "%s: cannot start libyaml", name);
     yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
@@ -646,9 +667,10 @@ static int check_limits(const char *text, size_t len, const char *name, fs_error
         if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) depth++;
         if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) depth--;
         if (depth > CONFIG_MAX_DEPTH)
-            rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s:%zu:%zu: nesting deeper than %d levels; expected sections of "
-                           "keys and lists of values (3 levels)\n  hint: check the brackets and indentation", name,
-                           ev.start_mark.line + 1, ev.start_mark.column + 1, CONFIG_MAX_DEPTH);
+            rc = fs_errorf(e, FS_EXIT_BADINPUT,
+                           "%s:%zu:%zu: nesting deeper than %d levels; expected sections of "
+                           "keys and lists of values (3 levels)\n  hint: check the brackets and indentation",
+                           name, ev.start_mark.line + 1, ev.start_mark.column + 1, CONFIG_MAX_DEPTH);
         yaml_event_delete(&ev);
         if (rc || type == YAML_STREAM_END_EVENT) break;
     }
@@ -664,22 +686,23 @@ static int mapping_key(yaml_document_t *doc, const yaml_node_t *map, const yaml_
     where(o, kn, loc, sizeof loc);
     if (kn->type != YAML_SCALAR_NODE || kn->data.scalar.length == 0 || kn->data.scalar.length >= len ||
         memchr(kn->data.scalar.value, 0, kn->data.scalar.length))
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: a key must be a short plain name\n  hint: write 'key: value'",
-                         loc);
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: a key must be a short plain name\n  hint: write 'key: value'", loc);
     snprintf(name, len, "%s", (const char *)kn->data.scalar.value);
     for (const yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
         const yaml_node_t *qk = yaml_document_get_node(doc, q->key);
         if (qk->type == YAML_SCALAR_NODE && !strcmp((const char *)qk->data.scalar.value, name))
-            return fs_errorf(e, FS_EXIT_BADINPUT, "%s: duplicate key '%s' (first at line %zu)\n  hint: keep one of "
-                             "them", loc, name, qk->start_mark.line + 1);
+            return fs_errorf(e, FS_EXIT_BADINPUT,
+                             "%s: duplicate key '%s' (first at line %zu)\n  hint: keep one of "
+                             "them",
+                             loc, name, qk->start_mark.line + 1);
     }
     return 0;
 }
 
 /* One section's mapping. Phase 0 checks every key and sets model.identities (data.paths
  * refers to it, whatever the order in the file); phase 1 sets the others. */
-static int walk_section(fs_config *c, yaml_document_t *doc, const char *sec, const yaml_node_t *map,
-                        const origin *o, int phase, fs_error *e) {
+static int walk_section(fs_config *c, yaml_document_t *doc, const char *sec, const yaml_node_t *map, const origin *o,
+                        int phase, fs_error *e) {
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
         char key[128], full[260], loc[320];
         if (mapping_key(doc, map, p, o, key, sizeof key, e)) return e->code;
@@ -701,8 +724,10 @@ static int walk_root(fs_config *c, yaml_document_t *doc, const yaml_node_t *root
     char loc[320];
     if (root->type != YAML_MAPPING_NODE) {
         where(o, root, loc, sizeof loc);
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: the top level must be a mapping of sections\n  hint: start "
-                         "with e.g. 'model:' and indent its keys", loc);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: the top level must be a mapping of sections\n  hint: start "
+                         "with e.g. 'model:' and indent its keys",
+                         loc);
     }
     for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
         char sec[128];
@@ -714,16 +739,18 @@ static int walk_root(fs_config *c, yaml_document_t *doc, const yaml_node_t *root
         if (i == FS_ARRAY_LEN(sections)) return unknown_key(loc, sec, 1, e);
         if (vn->type == YAML_SCALAR_NODE && vn->data.scalar.length == 0) continue; /* "section:" left empty */
         if (vn->type != YAML_MAPPING_NODE)
-            return fs_errorf(e, FS_EXIT_BADINPUT, "%s: section '%s' must be a mapping of keys\n  hint: indent "
-                             "its keys under '%s:'", loc, sec, sec);
+            return fs_errorf(e, FS_EXIT_BADINPUT,
+                             "%s: section '%s' must be a mapping of keys\n  hint: indent "
+                             "its keys under '%s:'",
+                             loc, sec, sec);
         if (walk_section(c, doc, sec, vn, o, phase, e)) return e->code;
     }
     return 0;
 }
 
 /* Loads one YAML document from text; *root is NULL for an empty stream. */
-static int parse_document(const char *text, size_t len, const char *name, yaml_document_t *doc,
-                          yaml_node_t **root, fs_error *e) {
+static int parse_document(const char *text, size_t len, const char *name, yaml_document_t *doc, yaml_node_t **root,
+                          fs_error *e) {
     if (check_limits(text, len, name, e)) return e ? e->code : FS_EXIT_BADINPUT;
     yaml_parser_t p;
     if (!yaml_parser_initialize(&p)) return fs_errorf(e, FS_EXIT_FAIL, "%s: cannot start libyaml", name);
@@ -741,8 +768,10 @@ static int parse_document(const char *text, size_t len, const char *name, yaml_d
     } else {
         yaml_node_t *r2 = yaml_document_get_root_node(&next);
         if (r2)
-            rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s:%zu: a second YAML document; expected one\n  hint: remove the "
-                           "'---' line", name, r2->start_mark.line + 1);
+            rc = fs_errorf(e, FS_EXIT_BADINPUT,
+                           "%s:%zu: a second YAML document; expected one\n  hint: remove the "
+                           "'---' line",
+                           name, r2->start_mark.line + 1);
         yaml_document_delete(&next);
     }
     yaml_parser_delete(&p);
@@ -833,8 +862,7 @@ static const yaml_node_t *lookup(yaml_document_t *doc, const yaml_node_t *map, c
     if (!map || map->type != YAML_MAPPING_NODE) return NULL;
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
         const yaml_node_t *kn = yaml_document_get_node(doc, p->key);
-        if (kn->type == YAML_SCALAR_NODE && kn->data.scalar.length == len &&
-            !memcmp(kn->data.scalar.value, name, len))
+        if (kn->type == YAML_SCALAR_NODE && kn->data.scalar.length == len && !memcmp(kn->data.scalar.value, name, len))
             return yaml_document_get_node(doc, p->value);
     }
     return NULL;
@@ -877,8 +905,10 @@ int fs_config_set(fs_config *c, const char *assignment, fs_error *e) {
     const char *eq = strchr(assignment, '=');
     char key[160];
     if (!eq || eq == assignment || (size_t)(eq - assignment) >= sizeof key)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "--set %.200s: expected section.key=value\n  hint: e.g. --set "
-                         "train.steps=1000", assignment);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "--set %.200s: expected section.key=value\n  hint: e.g. --set "
+                         "train.steps=1000",
+                         assignment);
     memcpy(key, assignment, (size_t)(eq - assignment));
     key[eq - assignment] = 0;
     if (!strncmp(key, "data.paths.", 11)) return set_path_entry(c, key + 11, eq + 1, assignment, e);
@@ -895,7 +925,8 @@ int fs_config_set(fs_config *c, const char *assignment, fs_error *e) {
 static int stored_bad(const fs_config *c, const key_def *k, const char *val, fs_error *e) {
     char exp[256];
     expectation(k, exp, sizeof exp);
-    return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %s = %s: invalid; expected %s\n  hint: faceswarm model "
+    return fs_errorf(e, FS_EXIT_BADINPUT,
+                     "%s: %s = %s: invalid; expected %s\n  hint: faceswarm model "
                      "--help-config lists every key with its type and bounds",
                      c->source[0] ? c->source : "config", k->name, val, exp);
 }
@@ -960,8 +991,8 @@ static int check_stored(const fs_config *c, const key_def *k, fs_error *e) {
                : k->type == K_LONG                   ? (double)*(const long *)p
                : k->type == K_DOUBLE                 ? *(const double *)p
                                                      : *(const float *)p;
-    if (!isfinite(v) || (k->type == K_FLOAT ? ((float)v < (float)k->min || (float)v > (float)k->max)
-                                            : (v < k->min || v > k->max)))
+    if (!isfinite(v) ||
+        (k->type == K_FLOAT ? ((float)v < (float)k->min || (float)v > (float)k->max) : (v < k->min || v > k->max)))
         return stored_bad(c, k, val, e);
     return 0;
 }
@@ -971,17 +1002,21 @@ int fs_config_validate(const fs_config *c, fs_error *e) {
         if (check_stored(c, &keys[i], e)) return e->code;
     const char *src = c->source[0] ? c->source : "config";
     if (c->train.loss_mse == 0 && c->train.loss_dssim == 0 && c->train.loss_l1 == 0)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: train.loss_mse, train.loss_dssim and train.loss_l1 are all 0; "
-                         "expected at least one > 0\n  hint: faceswap uses loss_mse: 1, loss_dssim: 1", src);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: train.loss_mse, train.loss_dssim and train.loss_l1 are all 0; "
+                         "expected at least one > 0\n  hint: faceswap uses loss_mse: 1, loss_dssim: 1",
+                         src);
     if (c->train.loss_dssim > 0 && c->model.resolution < FS_DSSIM_WIN)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: train.loss_dssim = %g needs model.resolution >= %d (its %d px "
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: train.loss_dssim = %g needs model.resolution >= %d (its %d px "
                          "window), but it is %d\n  hint: set train.loss_dssim: 0 and use train.loss_mse or "
-                         "train.loss_l1 for faces this small", src, (double)c->train.loss_dssim, FS_DSSIM_WIN,
-                         FS_DSSIM_WIN, c->model.resolution);
+                         "train.loss_l1 for faces this small",
+                         src, (double)c->train.loss_dssim, FS_DSSIM_WIN, FS_DSSIM_WIN, c->model.resolution);
     if (c->coordinator.timeout_s <= c->coordinator.heartbeat_s)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: coordinator.timeout_s = %g must exceed coordinator.heartbeat_s "
-                         "= %g\n  hint: allow several heartbeats, e.g. timeout_s: 30 with heartbeat_s: 2", src,
-                         (double)c->coordinator.timeout_s, (double)c->coordinator.heartbeat_s);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: coordinator.timeout_s = %g must exceed coordinator.heartbeat_s "
+                         "= %g\n  hint: allow several heartbeats, e.g. timeout_s: 30 with heartbeat_s: 2",
+                         src, (double)c->coordinator.timeout_s, (double)c->coordinator.heartbeat_s);
     return 0;
 }
 
@@ -1040,12 +1075,19 @@ static void put_value(FILE *f, const fs_config *c, const key_def *k) {
     switch (k->type) {
     case K_INT: fprintf(f, "%d", *(const int *)p); break;
     case K_LONG: fprintf(f, "%ld", *(const long *)p); break;
-    case K_FLOAT: fmt_float(*(const float *)p, buf, sizeof buf); fputs(buf, f); break;
-    case K_DOUBLE: fmt_double(*(const double *)p, buf, sizeof buf); fputs(buf, f); break;
+    case K_FLOAT:
+        fmt_float(*(const float *)p, buf, sizeof buf);
+        fputs(buf, f);
+        break;
+    case K_DOUBLE:
+        fmt_double(*(const double *)p, buf, sizeof buf);
+        fputs(buf, f);
+        break;
     case K_U64: fprintf(f, "%llu", (unsigned long long)*(const uint64_t *)p); break;
     case K_BOOL: fputs(*(const int *)p ? "true" : "false", f); break;
     case K_STR: put_quoted(f, p); break;
-    case K_INTS: case K_NAMES: put_list(f, c, k); break;
+    case K_INTS:
+    case K_NAMES: put_list(f, c, k); break;
     case K_PATHS: put_paths(f, c); break;
     }
 }
@@ -1054,8 +1096,8 @@ static void put_value(FILE *f, const fs_config *c, const key_def *k) {
  * that keeps them at their defaults as it was before them (so checkpoints written then still
  * resume): they enter the hash only when set to something else. */
 static int hash_skips(const fs_config *c, const key_def *k) {
-    static const char *const later[] = {"model.arch", "model.ae_dims", "model.e_dims", "model.d_dims",
-                                        "model.d_mask_dims", "model.archi_flags"};
+    static const char *const later[] = {"model.arch",   "model.ae_dims",     "model.e_dims",
+                                        "model.d_dims", "model.d_mask_dims", "model.archi_flags"};
     int is_later = 0;
     for (size_t i = 0; i < FS_ARRAY_LEN(later); i++) is_later |= !strcmp(k->name, later[i]);
     if (!is_later) return 0;
@@ -1105,14 +1147,15 @@ void fs_config_data_path(const fs_config *c, int identity, char *out, size_t out
         snprintf(out, outlen, "%s", c->data.paths[identity]);
     else if (identity >= 0 && identity < c->model.n_identities)
         snprintf(out, outlen, "%s%s%s.h5", c->data.dir, c->data.dir[0] ? "/" : "", c->model.identities[identity]);
-    else
-        snprintf(out, outlen, "%s", "");
+    else snprintf(out, outlen, "%s", "");
 }
 
 static void bounds_text(const key_def *k, char *out, size_t len) {
     switch (k->type) {
-    case K_INT: case K_LONG: snprintf(out, len, "[%.15g, %.15g]", k->min, k->max); break;
-    case K_FLOAT: case K_DOUBLE: snprintf(out, len, "[%g, %g]", k->min, k->max); break;
+    case K_INT:
+    case K_LONG: snprintf(out, len, "[%.15g, %.15g]", k->min, k->max); break;
+    case K_FLOAT:
+    case K_DOUBLE: snprintf(out, len, "[%g, %g]", k->min, k->max); break;
     case K_INTS: snprintf(out, len, "%d..%zu x [%.15g, %.15g]", k->min_count, k->size, k->min, k->max); break;
     case K_NAMES: snprintf(out, len, "%d..%d names", k->min_count, FS_MAX_IDENTITIES); break;
     case K_STR: snprintf(out, len, "%s", k->allowed ? k->allowed : "text"); break;

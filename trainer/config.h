@@ -19,65 +19,65 @@ typedef struct fs_config {
     int file_keys;            /* keys that file set; 0 = it was empty (defaults only) */
 
     struct {
-        char arch[16];                         /* "original" | "df" | "liae" (trainer/arch_*.c) */
-        int resolution;                        /* input/output face size, px; the builder checks it */
-        int n_identities;                      /* >= 2; one decoder each */
+        char arch[16];                                   /* "original" | "df" | "liae" (trainer/arch_*.c) */
+        int resolution;                                  /* input/output face size, px; the builder checks it */
+        int n_identities;                                /* >= 2; one decoder each */
         char identities[FS_MAX_IDENTITIES][FS_NAME_LEN]; /* default [A, B] */
         int n_encoder_filters;
-        int encoder_filters[FS_MAX_BLOCKS];    /* 5x5 stride-2 conv + LeakyReLU blocks, e.g. [128,256,512,1024] */
-        int encoder_kernel;                    /* 5 */
-        int dense;                             /* first dense layer width, 1024 */
-        int bottleneck_filters;                /* channels after reshape to (res/2^n)^2, 1024 */
+        int encoder_filters[FS_MAX_BLOCKS]; /* 5x5 stride-2 conv + LeakyReLU blocks, e.g. [128,256,512,1024] */
+        int encoder_kernel;                 /* 5 */
+        int dense;                          /* first dense layer width, 1024 */
+        int bottleneck_filters;             /* channels after reshape to (res/2^n)^2, 1024 */
         int n_encoder_upscale;
-        int encoder_upscale[FS_MAX_BLOCKS];    /* upscale blocks ending the encoder, [512] */
+        int encoder_upscale[FS_MAX_BLOCKS]; /* upscale blocks ending the encoder, [512] */
         int n_decoder_filters;
-        int decoder_filters[FS_MAX_BLOCKS];    /* upscale blocks of each decoder, [256,128,64] */
-        int upscale_kernel;                    /* 3 */
-        int output_kernel;                     /* 5: final conv to 3 channels + sigmoid */
-        float leaky_alpha;                     /* 0.1 */
+        int decoder_filters[FS_MAX_BLOCKS]; /* upscale blocks of each decoder, [256,128,64] */
+        int upscale_kernel;                 /* 3 */
+        int output_kernel;                  /* 5: final conv to 3 channels + sigmoid */
+        float leaky_alpha;                  /* 0.1 */
         /* df and liae (DeepFaceLab's SAEHD): */
         int ae_dims, e_dims, d_dims, d_mask_dims; /* 256, 64, 64, 22 */
-        char archi_flags[8];                   /* any of "u", "d", "t": SAEHD's -u -d -t */
+        char archi_flags[8];                      /* any of "u", "d", "t": SAEHD's -u -d -t */
     } model;
 
     struct {
-        char dir[FS_PATH_LEN];                          /* holds <identity>.h5 */
-        char paths[FS_MAX_IDENTITIES][FS_PATH_LEN];     /* per-identity override, "" = dir/<id>.h5 */
+        char dir[FS_PATH_LEN];                      /* holds <identity>.h5 */
+        char paths[FS_MAX_IDENTITIES][FS_PATH_LEN]; /* per-identity override, "" = dir/<id>.h5 */
         int n_paths;
-        char dataset[256];  /* "/faces" */
-        char layout[8];     /* "nhwc" | "nchw" */
-        char dtype[16];     /* "uint8" | "float32" (float32 in [0,1]) */
-        int prefetch;       /* batches prepared ahead, >= 1 */
-        int threads;        /* augmentation threads per rank */
-        float rotation;     /* degrees, +-; 10 */
-        float zoom;         /* fraction, +-; 0.05 */
-        float shift;        /* fraction of size, +-; 0.05 */
-        float flip;         /* probability; 0.5 */
-        int warp;           /* 1 = random warp of the input (faceswap) */
+        char dataset[256];   /* "/faces" */
+        char layout[8];      /* "nhwc" | "nchw" */
+        char dtype[16];      /* "uint8" | "float32" (float32 in [0,1]) */
+        int prefetch;        /* batches prepared ahead, >= 1 */
+        int threads;         /* augmentation threads per rank */
+        float rotation;      /* degrees, +-; 10 */
+        float zoom;          /* fraction, +-; 0.05 */
+        float shift;         /* fraction of size, +-; 0.05 */
+        float flip;          /* probability; 0.5 */
+        int warp;            /* 1 = random warp of the input (faceswap) */
         int require_consent; /* 1 = a dataset without a consent record is refused (docs/data.md) */
     } data;
 
     struct {
-        char device[8];          /* "cpu" | "cuda" */
-        int batch_per_identity;  /* GLOBAL batch per identity (split over ranks), 16 */
-        long steps;              /* total optimizer steps of the run */
-        char optimizer[16];      /* "adam" | "adabelief" */
+        char device[8];               /* "cpu" | "cuda" */
+        int batch_per_identity;       /* GLOBAL batch per identity (split over ranks), 16 */
+        long steps;                   /* total optimizer steps of the run */
+        char optimizer[16];           /* "adam" | "adabelief" */
         double lr, beta1, beta2, eps; /* 5e-5, 0.9, 0.999, 1e-7 (double: 1 - 0.999 in float is off by 1.3e-5) */
-        double adabelief_eps;    /* AdaBelief's epsilon, 1e-6 (DeepFaceLab's) */
-        char adam_epsilon[8];    /* "keras" | "paper" | "legacy": where eps goes (kernels/ops.h fs_adam_variant) */
-        float weight_decay;      /* 0 */
-        float clip_norm;         /* global gradient-norm clip (SAEHD's clipnorm), 0 = off */
-        float loss_mse, loss_dssim, loss_l1; /* loss weights */
-        char mask_loss[8];       /* "auto" | "on" | "off": losses on the face region (/masks) only */
-        float mask_outside;      /* 0..1: face-loss weight outside the mask (trainer/loss.h), 0 */
-        float loss_mask;         /* weight of the learned-mask MSE, 1 */
+        double adabelief_eps;         /* AdaBelief's epsilon, 1e-6 (DeepFaceLab's) */
+        char adam_epsilon[8];         /* "keras" | "paper" | "legacy": where eps goes (kernels/ops.h fs_adam_variant) */
+        float weight_decay;           /* 0 */
+        float clip_norm;              /* global gradient-norm clip (SAEHD's clipnorm), 0 = off */
+        float loss_mse, loss_dssim, loss_l1;    /* loss weights */
+        char mask_loss[8];                      /* "auto" | "on" | "off": losses on the face region (/masks) only */
+        float mask_outside;                     /* 0..1: face-loss weight outside the mask (trainer/loss.h), 0 */
+        float loss_mask;                        /* weight of the learned-mask MSE, 1 */
         float eye_multiplier, mouth_multiplier; /* eye / mouth priority, >= 1, 1 = off */
         uint64_t seed;
-        int max_nonfinite;       /* abort after this many non-finite steps in a row */
-        int log_every;           /* steps between metric lines */
-        int preview_every;       /* steps between preview PNGs, 0 = off */
-        int preview_scale;       /* preview magnification (nearest neighbour), 0 = auto: >= 512 px wide */
-        int threads;             /* OpenMP/BLAS threads per rank, 0 = cores / local ranks */
+        int max_nonfinite; /* abort after this many non-finite steps in a row */
+        int log_every;     /* steps between metric lines */
+        int preview_every; /* steps between preview PNGs, 0 = off */
+        int preview_scale; /* preview magnification (nearest neighbour), 0 = auto: >= 512 px wide */
+        int threads;       /* OpenMP/BLAS threads per rank, 0 = cores / local ranks */
     } train;
 
     struct {
@@ -99,7 +99,7 @@ typedef struct fs_config {
     struct {
         char address[256]; /* "" = rank 0 starts a local one on 127.0.0.1; else tcp://host:port */
         float heartbeat_s;
-        float timeout_s;   /* no heartbeat for this long = rank named dead/hung */
+        float timeout_s;        /* no heartbeat for this long = rank named dead/hung */
         char keys[FS_PATH_LEN]; /* CURVE key file, "" = none */
     } coordinator;
 
@@ -107,8 +107,8 @@ typedef struct fs_config {
         int nodes, gpus_per_node, cpus_per_task;
         int tasks_per_node; /* ranks per node, 0 = one per GPU (1 without GPUs) */
         char time[32], partition[64], account[64];
-        int signal_lead_s; /* --signal=B:USR1@lead */
-        char job_name[64]; /* "" = faceswarm-<run directory name> */
+        int signal_lead_s;         /* --signal=B:USR1@lead */
+        char job_name[64];         /* "" = faceswarm-<run directory name> */
         char workdir[FS_PATH_LEN]; /* the job's working directory, "" = where submit runs */
     } slurm;
 } fs_config;

@@ -61,12 +61,12 @@ typedef struct cv_run {
     cv_pipe p;
     fs_video_info info;
     fs_video_timing tm;
-    int64_t frame_dur;       /* pts units per frame */
-    long pieces;             /* K */
-    long *piece_frames;      /* [K] frames this rank wrote into each piece (summed on rank 0) */
+    int64_t frame_dur;  /* pts units per frame */
+    long pieces;        /* K */
+    long *piece_frames; /* [K] frames this rank wrote into each piece (summed on rank 0) */
     char workdir[FS_PATH_LEN + 8];
-    fs_provenance prov;      /* the labels of every output */
-    uint64_t payload;        /* the watermark's */
+    fs_provenance prov; /* the labels of every output */
+    uint64_t payload;   /* the watermark's */
     double t0, last_progress;
 } cv_run;
 
@@ -86,24 +86,30 @@ static int parse_opt(cv_opts *o, int c, const char *arg, fs_error *e) {
     case 'a': o->alignments = arg; return 0;
     case 'l': o->landmarks = arg; return 0;
     case 'p': {
-        static const char *const presets[] = {"ultrafast", "superfast", "veryfast", "faster", "fast",
+        static const char *const presets[] = {"ultrafast", "superfast", "veryfast", "faster",   "fast",
                                               "medium",    "slow",      "slower",   "veryslow", "placebo"};
         for (size_t i = 0; i < FS_ARRAY_LEN(presets); i++)
             if (!strcmp(arg, presets[i])) return o->preset = arg, 0;
-        return fs_errorf(e, FS_EXIT_BADINPUT, "--preset '%s' is not a libx264 preset\n  hint: ultrafast, superfast, "
-                         "veryfast, faster, fast, medium, slow, slower, veryslow or placebo", arg);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "--preset '%s' is not a libx264 preset\n  hint: ultrafast, superfast, "
+                         "veryfast, faster, fast, medium, slow, slower, veryslow or placebo",
+                         arg);
     }
     case 'F':
         if (strcmp(arg, "largest") && strcmp(arg, "all"))
-            return fs_errorf(e, FS_EXIT_BADINPUT, "--faces '%s'; expected largest or all\n  hint: --faces all "
-                             "swaps up to %d faces a frame", arg, FS_EXTRACT_MAX_FACES);
+            return fs_errorf(e, FS_EXIT_BADINPUT,
+                             "--faces '%s'; expected largest or all\n  hint: --faces all "
+                             "swaps up to %d faces a frame",
+                             arg, FS_EXTRACT_MAX_FACES);
         o->all_faces = !strcmp(arg, "all");
         return 0;
     case 'C': {
         int m = fs_color_mode_parse(arg);
         if (m < 0)
-            return fs_errorf(e, FS_EXIT_BADINPUT, "--color '%s'; expected none, avg or hist\n  hint: avg matches "
-                             "each channel's mean and spread in L*a*b*; hist, the histograms", arg);
+            return fs_errorf(e, FS_EXIT_BADINPUT,
+                             "--color '%s'; expected none, avg or hist\n  hint: avg matches "
+                             "each channel's mean and spread in L*a*b*; hist, the histograms",
+                             arg);
         o->blend.color = (fs_color_mode)m;
         return 0;
     }
@@ -118,16 +124,24 @@ static int parse_opt(cv_opts *o, int c, const char *arg, fs_error *e) {
 }
 
 static int parse(int argc, char **argv, cv_opts *o) {
-    static const struct option opts[] = {
-        {"checkpoint", required_argument, 0, 'c'}, {"from", required_argument, 0, 'f'},
-        {"to", required_argument, 0, 't'},         {"out", required_argument, 0, 'o'},
-        {"png", required_argument, 0, 'P'},        {"alignments", required_argument, 0, 'a'},
-        {"faces", required_argument, 0, 'F'},      {"min-face", required_argument, 0, 'm'},
-        {"coverage", required_argument, 0, 'v'},   {"erode", required_argument, 0, 'e'},
-        {"blur", required_argument, 0, 'b'},       {"color", required_argument, 0, 'C'},
-        {"crf", required_argument, 0, 'q'},        {"preset", required_argument, 0, 'p'},
-        {"chunk", required_argument, 0, 'k'},      {"landmarks", required_argument, 0, 'l'},
-        {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
+    static const struct option opts[] = {{"checkpoint", required_argument, 0, 'c'},
+                                         {"from", required_argument, 0, 'f'},
+                                         {"to", required_argument, 0, 't'},
+                                         {"out", required_argument, 0, 'o'},
+                                         {"png", required_argument, 0, 'P'},
+                                         {"alignments", required_argument, 0, 'a'},
+                                         {"faces", required_argument, 0, 'F'},
+                                         {"min-face", required_argument, 0, 'm'},
+                                         {"coverage", required_argument, 0, 'v'},
+                                         {"erode", required_argument, 0, 'e'},
+                                         {"blur", required_argument, 0, 'b'},
+                                         {"color", required_argument, 0, 'C'},
+                                         {"crf", required_argument, 0, 'q'},
+                                         {"preset", required_argument, 0, 'p'},
+                                         {"chunk", required_argument, 0, 'k'},
+                                         {"landmarks", required_argument, 0, 'l'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     fs_error e = {0};
     int c;
     optind = 0;
@@ -174,9 +188,10 @@ static int probe_input(cv_run *x, fs_error *e) {
     fs_video_close(v);
     if (rc) return rc;
     if (x->info.width < FS_WM_MIN_SIDE || x->info.height < FS_WM_MIN_SIDE)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %dx%d px; convert needs at least %d px a side (the watermark's "
-                         "smallest region)\n  hint: give a larger video", x->o.input, x->info.width, x->info.height,
-                         FS_WM_MIN_SIDE);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: %dx%d px; convert needs at least %d px a side (the watermark's "
+                         "smallest region)\n  hint: give a larger video",
+                         x->o.input, x->info.width, x->info.height, FS_WM_MIN_SIDE);
     /* one frame in pts units: from the average frame rate, else 25 frames/s */
     double fps = x->tm.fps_num > 0 ? (double)x->tm.fps_num / x->tm.fps_den : 25.0;
     x->frame_dur = (int64_t)llround((double)x->tm.tb_den / (x->tm.tb_num * fps));
@@ -204,8 +219,13 @@ static void piece_path(const cv_run *x, long c, char *out, size_t n) {
 static int open_piece(cv_run *x, long c, fs_venc **enc, fs_error *e) {
     char path[FS_PATH_LEN + 64];
     piece_path(x, c, path, sizeof path);
-    fs_venc_opts vo = {.width = x->info.width, .height = x->info.height, .tb_num = x->tm.tb_num,
-                       .tb_den = x->tm.tb_den, .frame_dur = x->frame_dur, .crf = x->o.crf, .preset = x->o.preset};
+    fs_venc_opts vo = {.width = x->info.width,
+                       .height = x->info.height,
+                       .tb_num = x->tm.tb_num,
+                       .tb_den = x->tm.tb_den,
+                       .frame_dur = x->frame_dur,
+                       .crf = x->o.crf,
+                       .preset = x->o.preset};
     return fs_venc_open(enc, path, &vo, e);
 }
 
@@ -217,16 +237,42 @@ static int write_png(cv_run *x, long f, fs_error *e) {
     snprintf(path, sizeof path, "%s/frame-%06ld.png", x->o.png, f);
     snprintf(frame, sizeof frame, "%ld", f);
     if (p->n_region == 0) {
-        const char *text[] = {"Title", "faceswarm convert: a source frame", "Software", "faceswarm " FS_VERSION,
-                              "faceswarm:synthetic", "false", "faceswarm:source", x->o.input, "faceswarm:frame", frame,
-                              "Comment", "no face was found in this frame: its pixels are the source's, unchanged",
+        const char *text[] = {"Title",
+                              "faceswarm convert: a source frame",
+                              "Software",
+                              "faceswarm " FS_VERSION,
+                              "faceswarm:synthetic",
+                              "false",
+                              "faceswarm:source",
+                              x->o.input,
+                              "faceswarm:frame",
+                              frame,
+                              "Comment",
+                              "no face was found in this frame: its pixels are the source's, unchanged",
                               NULL};
         return fs_png_write(path, p->frame, x->info.width, x->info.height, text, e);
     }
-    const char *text[] = {"Title", "faceswarm convert", "Software", "faceswarm " FS_VERSION, "Disclaimer",
-                          FS_SYNTHETIC_NOTICE, "faceswarm:synthetic", "true", "faceswarm:checkpoint", x->o.ckpt,
-                          "faceswarm:from", x->o.from, "faceswarm:to", x->o.to, "faceswarm:consent",
-                          fs_infer_consent_label(&p->m), "faceswarm:source", x->o.input, "faceswarm:frame", frame, NULL};
+    const char *text[] = {"Title",
+                          "faceswarm convert",
+                          "Software",
+                          "faceswarm " FS_VERSION,
+                          "Disclaimer",
+                          FS_SYNTHETIC_NOTICE,
+                          "faceswarm:synthetic",
+                          "true",
+                          "faceswarm:checkpoint",
+                          x->o.ckpt,
+                          "faceswarm:from",
+                          x->o.from,
+                          "faceswarm:to",
+                          x->o.to,
+                          "faceswarm:consent",
+                          fs_infer_consent_label(&p->m),
+                          "faceswarm:source",
+                          x->o.input,
+                          "faceswarm:frame",
+                          frame,
+                          NULL};
     fs_provenance pv = x->prov;
     pv.n_regions = p->n_region, pv.region = p->region;
     return fs_png_write_labelled(path, p->frame, x->info.width, x->info.height, text, &pv, e);
@@ -286,9 +332,10 @@ static int do_frame(cv_run *x, fs_video *v, const uint8_t *rgb, long f, fs_venc 
     }
     fs_video_frame_size(v, &w, &h);
     if (w != x->info.width || h != x->info.height)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: frame %ld is %dx%d px, the stream began %dx%d\n  hint: convert "
-                         "keeps one frame size; cut the video where it changes", x->o.input, f, w, h,
-                         x->info.width, x->info.height);
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: frame %ld is %dx%d px, the stream began %dx%d\n  hint: convert "
+                         "keeps one frame size; cut the video where it changes",
+                         x->o.input, f, w, h, x->info.width, x->info.height);
     if ((rc = cv_pipe_frame(&x->p, rgb, w, h, f, e))) return rc;
     int64_t pts = fs_video_last_pts(v);
     if (*last != INT64_MIN && pts <= *last) pts = *last + x->frame_dur; /* a damaged timestamp */
@@ -390,12 +437,17 @@ static void remove_workdir(cv_run *x) {
 /* Rank 0: the pieces, in order, into OUT with the source's audio and the labels. */
 static int join(cv_run *x, fs_vjoin_result *jr, fs_error *e) {
     const char **pieces = fs_calloc((size_t)x->pieces, sizeof *pieces);
-    char (*paths)[FS_PATH_LEN + 64] = fs_calloc((size_t)x->pieces, sizeof *paths);
+    char(*paths)[FS_PATH_LEN + 64] = fs_calloc((size_t)x->pieces, sizeof *paths);
     int n = 0;
     for (long c = 0; c < x->pieces; c++)
         if (x->piece_frames[c] > 0) piece_path(x, c, paths[n], sizeof paths[n]), pieces[n] = paths[n], n++;
-    fs_vjoin_opts jo = {.out = x->o.out, .audio_from = x->o.input, .fps_num = x->tm.fps_num, .fps_den = x->tm.fps_den,
-                        .pieces = pieces, .n_pieces = n, .labels = &x->prov};
+    fs_vjoin_opts jo = {.out = x->o.out,
+                        .audio_from = x->o.input,
+                        .fps_num = x->tm.fps_num,
+                        .fps_den = x->tm.fps_den,
+                        .pieces = pieces,
+                        .n_pieces = n,
+                        .labels = &x->prov};
     double t0 = fs_now();
     int rc = fs_vjoin(&jo, jr, e);
     x->p.t.join += fs_now() - t0;
@@ -408,13 +460,13 @@ static void summary(cv_run *x, const cv_times *t, const fs_vjoin_result *jr) {
     const cv_opts *o = &x->o;
     if (o->out)
         fs_info("convert: wrote %s: %ld frames of %dx%d px (%ld with a face, %ld faces swapped %s -> %s), %s crf %d, "
-                "%d audio stream(s) copied; %.1f s, %.1f frames/s on %d rank(s)", o->out, t->frames,
-                x->info.width, x->info.height, t->face_frames, t->faces, o->from, o->to, fs_venc_codec(), o->crf,
-                jr->audio_streams, s, t->frames / fmax(s, 1e-9), x->size);
+                "%d audio stream(s) copied; %.1f s, %.1f frames/s on %d rank(s)",
+                o->out, t->frames, x->info.width, x->info.height, t->face_frames, t->faces, o->from, o->to,
+                fs_venc_codec(), o->crf, jr->audio_streams, s, t->frames / fmax(s, 1e-9), x->size);
     else
         fs_info("convert: wrote %ld labelled PNG frames to %s (%ld with a face, %ld faces swapped %s -> %s); %.1f s, "
-                "%.1f frames/s on %d rank(s)", t->frames, o->png, t->face_frames, t->faces, o->from, o->to, s,
-                t->frames / fmax(s, 1e-9), x->size);
+                "%.1f frames/s on %d rank(s)",
+                t->frames, o->png, t->face_frames, t->faces, o->from, o->to, s, t->frames / fmax(s, 1e-9), x->size);
 }
 
 /* Every rank's frames, then rank 0's join; every rank returns the same code. */
@@ -441,10 +493,14 @@ static int convert_all(cv_run *x, fs_error *e) {
 
 int cmd_convert(int argc, char **argv) {
     static cv_run x;
-    x.o = (cv_opts){.blend = {.color = FS_COLOR_AVG, .erode = -1, .blur = -1}, .crf = FS_VENC_CRF_DEFAULT,
-                    .preset = FS_VENC_PRESET_DEFAULT, .chunk = FS_CONVERT_CHUNK_DEFAULT,
-                    .min_face = FS_EXTRACT_MIN_FACE_DEFAULT, .coverage = FS_ALIGN_COVERAGE_DEFAULT,
-                    .landmarks = FS_DLIB_LANDMARKS, .progress_tty = isatty(2)};
+    x.o = (cv_opts){.blend = {.color = FS_COLOR_AVG, .erode = -1, .blur = -1},
+                    .crf = FS_VENC_CRF_DEFAULT,
+                    .preset = FS_VENC_PRESET_DEFAULT,
+                    .chunk = FS_CONVERT_CHUNK_DEFAULT,
+                    .min_face = FS_EXTRACT_MIN_FACE_DEFAULT,
+                    .coverage = FS_ALIGN_COVERAGE_DEFAULT,
+                    .landmarks = FS_DLIB_LANDMARKS,
+                    .progress_tty = isatty(2)};
     int rc = parse(argc, argv, &x.o);
     if (rc) return rc < 0 ? FS_EXIT_OK : rc;
     fs_error e = {0};

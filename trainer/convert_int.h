@@ -35,19 +35,19 @@ typedef struct cv_times {
 typedef struct cv_pipe {
     const cv_opts *o;
     fs_infer m;
-    int from, to;                 /* identities */
-    int S;                        /* model resolution = aligned face size */
-    fs_face_detector *det;        /* NULL when the faces come from alignments */
+    int from, to;          /* identities */
+    int S;                 /* model resolution = aligned face size */
+    fs_face_detector *det; /* NULL when the faces come from alignments */
     fs_alignments al;
     int have_al;
-    uint8_t *frame;               /* [h][w][3]: the frame being converted */
+    uint8_t *frame; /* [h][w][3]: the frame being converted */
     size_t frame_len;
-    double M[FS_EXTRACT_MAX_FACES][2][3];           /* frame-to-face of each face */
+    double M[FS_EXTRACT_MAX_FACES][2][3];               /* frame-to-face of each face */
     float lm[FS_EXTRACT_MAX_FACES][FS_ALIGN_POINTS][2]; /* its landmarks, face px */
-    uint8_t *orig, *gen, *mask;   /* [MAX][S][S][3], [S][S][3], [MAX][S][S] */
-    float *x, *y;                 /* the model's input and output [S][S][3], backend memory */
-    float *ymask;                 /* the learned mask [S][S] (backend memory), NULL for a model without one */
-    float *host;                  /* y downloaded, [S][S][3] */
+    uint8_t *orig, *gen, *mask;                         /* [MAX][S][S][3], [S][S][3], [MAX][S][S] */
+    float *x, *y;                                       /* the model's input and output [S][S][3], backend memory */
+    float *ymask;                           /* the learned mask [S][S] (backend memory), NULL for a model without one */
+    float *host;                            /* y downloaded, [S][S][3] */
     fs_region region[FS_EXTRACT_MAX_FACES]; /* what the last frame's faces changed */
     int n_region;
     cv_times t;

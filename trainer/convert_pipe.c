@@ -17,10 +17,11 @@ int cv_pipe_setup(cv_pipe *p, const cv_opts *o, fs_error *e) {
         if (rc) return rc;
         p->have_al = 1;
         if (p->al.size != p->S)
-            return fs_errorf(e, FS_EXIT_BADINPUT, "%s: faces of %d px; the checkpoint %s takes %d px "
+            return fs_errorf(e, FS_EXIT_BADINPUT,
+                             "%s: faces of %d px; the checkpoint %s takes %d px "
                              "(model.resolution)\n  hint: extract with --size %d for this model, or leave "
-                             "--alignments out to detect the faces again", o->alignments, p->al.size, o->ckpt,
-                             p->S, p->S);
+                             "--alignments out to detect the faces again",
+                             o->alignments, p->al.size, o->ckpt, p->S, p->S);
     } else {
         char err[1024];
         if (fs_face_detector_open(&p->det, o->landmarks, err, sizeof err))

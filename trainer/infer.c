@@ -40,8 +40,10 @@ int fs_infer_identity(const fs_infer *m, const char *opt, const char *name, fs_e
     char list[512] = "";
     for (int i = 0; i < c->model.n_identities; i++)
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", c->model.identities[i]);
-    fs_errorf(e, FS_EXIT_BADINPUT, "%s '%s': the checkpoint's model has no such identity (it has %s)\n  hint: "
-              "faceswarm checkpoint inspect %s lists model.identities", opt, name, list, m->ckpt);
+    fs_errorf(e, FS_EXIT_BADINPUT,
+              "%s '%s': the checkpoint's model has no such identity (it has %s)\n  hint: "
+              "faceswarm checkpoint inspect %s lists model.identities",
+              opt, name, list, m->ckpt);
     return -1;
 }
 
@@ -59,6 +61,4 @@ void fs_infer_provenance(const fs_infer *j, fs_provenance *p) {
     }
 }
 
-void fs_infer_free(fs_infer *m) {
-    fs_model_free(&m->model);
-}
+void fs_infer_free(fs_infer *m) { fs_model_free(&m->model); }

@@ -11,10 +11,10 @@
 typedef struct fs_infer {
     fs_model model;
     fs_config cfg;
-    const char *ckpt;                      /* the file, the caller's string */
-    int ckpt_version;                      /* format of the checkpoint (v1 runs never checked consent) */
-    char params_sum[17];                   /* the params checksum (hex), for the labels */
-    char consent[FS_MAX_IDENTITIES][256];  /* each identity's consent reference from the checkpoint's chain */
+    const char *ckpt;                     /* the file, the caller's string */
+    int ckpt_version;                     /* format of the checkpoint (v1 runs never checked consent) */
+    char params_sum[17];                  /* the params checksum (hex), for the labels */
+    char consent[FS_MAX_IDENTITIES][256]; /* each identity's consent reference from the checkpoint's chain */
 } fs_infer;
 
 /* Reads ckpt (checksums checked), builds its model and loads the parameters (batch 1).

@@ -6,9 +6,13 @@
 const char *const fs_loss_term_names[FS_TERM_COUNT] = {"mse", "dssim", "l1", "eye", "mouth", "mask"};
 
 void fs_loss_weights_from_config(const fs_config *c, fs_loss_weights *w) {
-    *w = (fs_loss_weights){.mse = c->train.loss_mse, .dssim = c->train.loss_dssim, .l1 = c->train.loss_l1,
-                           .mask = c->train.loss_mask, .outside = c->train.mask_outside,
-                           .eye = c->train.eye_multiplier, .mouth = c->train.mouth_multiplier};
+    *w = (fs_loss_weights){.mse = c->train.loss_mse,
+                           .dssim = c->train.loss_dssim,
+                           .l1 = c->train.loss_l1,
+                           .mask = c->train.loss_mask,
+                           .outside = c->train.mask_outside,
+                           .eye = c->train.eye_multiplier,
+                           .mouth = c->train.mouth_multiplier};
 }
 
 int fs_loss_wants_regions(const fs_loss_weights *w) { return w->eye != 1.0f || w->mouth != 1.0f; }
@@ -52,8 +56,8 @@ static void weight_map(const fs_loss *L, float outside, size_t count, const floa
 }
 
 /* face(a, b) scaled by s, its gradient (scaled alike) added into d; each term into t[]. */
-static double face_terms(const fs_loss *L, const fs_loss_weights *w, float s, int n, const float *a,
-                         const float *b, float *d, double t[3]) {
+static double face_terms(const fs_loss *L, const fs_loss_weights *w, float s, int n, const float *a, const float *b,
+                         float *d, double t[3]) {
     const fs_backend *be = L->be;
     int r = L->res;
     double l = 0;
@@ -88,8 +92,8 @@ static double region_term(fs_loss *L, const fs_loss_weights *w, float mult, int 
     return l;
 }
 
-double fs_loss_compute(fs_loss *L, const fs_loss_weights *w, int n, const fs_loss_in *in, float *dpred,
-                       float *dmask, double term[FS_TERM_COUNT]) {
+double fs_loss_compute(fs_loss *L, const fs_loss_weights *w, int n, const fs_loss_in *in, float *dpred, float *dmask,
+                       double term[FS_TERM_COUNT]) {
     const fs_backend *be = L->be;
     int r = L->res;
     double t[FS_TERM_COUNT] = {0};

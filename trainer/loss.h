@@ -29,9 +29,12 @@
 
 /* The terms, each reported with its weight applied (their sum is the loss). */
 typedef enum fs_loss_term {
-    FS_TERM_MSE = 0, FS_TERM_DSSIM, FS_TERM_L1, /* of the face (with W) */
-    FS_TERM_EYE, FS_TERM_MOUTH,                  /* the priority terms, face() inside E and U */
-    FS_TERM_MASK,                                /* the learned mask vs the target's mask */
+    FS_TERM_MSE = 0,
+    FS_TERM_DSSIM,
+    FS_TERM_L1, /* of the face (with W) */
+    FS_TERM_EYE,
+    FS_TERM_MOUTH, /* the priority terms, face() inside E and U */
+    FS_TERM_MASK,  /* the learned mask vs the target's mask */
     FS_TERM_COUNT
 } fs_loss_term;
 /* "mse", "dssim", "l1", "eye", "mouth", "mask" (metrics keys loss_<name>). */
@@ -75,7 +78,7 @@ void fs_loss_free(fs_loss *L);
 /* The loss of n samples (n <= batch): returns it (a host double) and, when term is not
  * NULL, each term. dpred [n,res,res,3] gets d loss / d pred (=, overwritten); dmask
  * [n,res,res,1] (may be NULL) gets d loss / d pred_mask (=; zero without the mask loss). */
-double fs_loss_compute(fs_loss *L, const fs_loss_weights *w, int n, const fs_loss_in *in, float *dpred,
-                       float *dmask, double term[FS_TERM_COUNT]);
+double fs_loss_compute(fs_loss *L, const fs_loss_weights *w, int n, const fs_loss_in *in, float *dpred, float *dmask,
+                       double term[FS_TERM_COUNT]);
 
 #endif

@@ -53,8 +53,7 @@ static void usage(FILE *f, const command *table, size_t n, const char *prefix) {
                    "debug|info|warning|error\n  (or FACESWARM_LOG=LEVEL); debug also prints where each error "
                    "was raised\n");
     fprintf(f, "\ncommands:\n");
-    for (size_t i = 0; i < n; i++)
-        fprintf(f, "  %-12s %s\n", table[i].name, table[i].help);
+    for (size_t i = 0; i < n; i++) fprintf(f, "  %-12s %s\n", table[i].name, table[i].help);
 }
 
 static int dispatch(const command *table, size_t n, const char *prefix, int argc, char **argv) {
@@ -110,9 +109,11 @@ static int global_options(int argc, char **argv) {
         else break;
         int lvl = fs_log_parse_level(level);
         if (lvl < 0) {
-            fprintf(stderr, "error: --log-level '%s': unknown level; expected debug, info, warning or error\n"
-                            "  hint: faceswarm --log-level debug train ... (or -v) also prints where an error "
-                            "was raised\n", level);
+            fprintf(stderr,
+                    "error: --log-level '%s': unknown level; expected debug, info, warning or error\n"
+                    "  hint: faceswarm --log-level debug train ... (or -v) also prints where an error "
+                    "was raised\n",
+                    level);
             return -1;
         }
         fs_log_set_level((fs_log_level)lvl);

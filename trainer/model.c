@@ -15,8 +15,8 @@ static int is_view(const fs_node *X) { return X->kind == FS_NODE_RESHAPE || X->k
 static int has_params(const fs_node *X) { return X->w_len > 0 || X->shares >= 0; }
 
 static const char *kind_name(fs_node_kind k) {
-    static const char *const names[] = {"input", "conv", "dense", "reshape", "slice", "pixshuf",
-                                        "leaky", "sigmoid", "add", "concat", "pixnorm"};
+    static const char *const names[] = {"input", "conv",    "dense", "reshape", "slice",  "pixshuf",
+                                        "leaky", "sigmoid", "add",   "concat",  "pixnorm"};
     return (size_t)k < FS_ARRAY_LEN(names) ? names[k] : "?";
 }
 
@@ -183,7 +183,8 @@ int fs_model_build(fs_model *m, const fs_config *c, fs_error *e) {
     for (size_t i = 0; i < FS_ARRAY_LEN(ARCHS); i++)
         if (!strcmp(ARCHS[i].name, c->model.arch)) build = ARCHS[i].build;
     if (!build)
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: model.arch = %s is not an architecture; expected original, df or liae",
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: model.arch = %s is not an architecture; expected original, df or liae",
                          c->source[0] ? c->source : "config", c->model.arch);
     int rc = build(m, c, e);
     if (rc) {
@@ -272,7 +273,7 @@ static void plan_gradients(fs_model *m) {
     }
     size_t *size = fs_calloc((size_t)n, sizeof(size_t));
     int *busy_until = fs_malloc((size_t)n * sizeof(int)), nb = 0; /* node id whose backward frees it */
-    for (int j = n - 1; j >= 0; j--) { /* in backward order of the first contribution */
+    for (int j = n - 1; j >= 0; j--) {                            /* in backward order of the first contribution */
         for (int r = 0; r < n; r++) {
             fs_node *R = &m->nodes[r];
             if (last[r] != j || R->root != r || !R->needs_grad || R->out_of >= 0 || R->mask_of >= 0) continue;
@@ -478,7 +479,8 @@ void fs_model_infer_mask(fs_model *m, const float *x, int n, int to, float *y, f
     const fs_node *mk = m->mask[to] >= 0 ? &m->nodes[m->mask[to]] : NULL;
     for (int done = 0; done < n;) {
         int cnt = FS_MIN(m->batch, n - done);
-        if (x + (size_t)done * img != slot) m->be->copy(slot, x + (size_t)done * img, (size_t)cnt * img * sizeof(float));
+        if (x + (size_t)done * img != slot)
+            m->be->copy(slot, x + (size_t)done * img, (size_t)cnt * img * sizeof(float));
         forward(m, cnt, to, ymask != NULL);
         m->be->copy(y + (size_t)done * img, out->y, (size_t)cnt * img * sizeof(float));
         if (ymask && mk) m->be->copy(ymask + (size_t)done * plane, mk->y, (size_t)cnt * plane * sizeof(float));
@@ -505,7 +507,8 @@ static float *grad_at(const bwd *b, const fs_node *X, size_t off) {
 }
 
 static uint32_t seg_slots(const bwd *b, const fs_node *V, seg s) {
-    int first = V->slot0 + (int)(s.off / (size_t)b->m->batch), last = V->slot0 + (int)((s.off + s.n - 1) / (size_t)b->m->batch);
+    int first = V->slot0 + (int)(s.off / (size_t)b->m->batch),
+        last = V->slot0 + (int)((s.off + s.n - 1) / (size_t)b->m->batch);
     uint32_t bits = 0;
     for (int j = first; j <= last; j++) bits |= 1u << j;
     return bits;
@@ -627,7 +630,8 @@ void fs_model_backward(fs_model *m, int n, float **dout, float **dmask, fs_grad_
             } else {
                 for (int t = X->slot0; t < X->slot0 + X->nslots; t++) /* slots no consumer wrote: zero */
                     if (!(b.written[j] >> t & 1u))
-                        m->be->zero(grad_at(&b, X, (size_t)(t - X->slot0) * m->batch), (size_t)n * node_size(X) * sizeof(float));
+                        m->be->zero(grad_at(&b, X, (size_t)(t - X->slot0) * m->batch),
+                                    (size_t)n * node_size(X) * sizeof(float));
                 b.written[j] = ~0u;
                 int ns = segments(m, X, n, -1, sg);
                 for (int s = 0; s < ns; s++) node_backward(&b, X, sg[s]);

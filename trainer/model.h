@@ -65,39 +65,39 @@ typedef enum {
 } fs_init;
 
 typedef struct fs_node {
-    char name[64];        /* "encoder.conv1", "decoder_A.upscale2.conv", ... */
+    char name[64]; /* "encoder.conv1", "decoder_A.upscale2.conv", ... */
     fs_node_kind kind;
-    int in[2], n_in;      /* input node ids */
-    int h, w, c;          /* output shape per sample */
-    int k, stride;        /* conv */
-    fs_act act;           /* conv, dense: fused epilogue activation */
-    float alpha;          /* slope of the fused LeakyReLU (conv, dense) or of a leaky node */
-    int slot0, nslots;    /* identity slots covered */
-    int slot;             /* slice: the slot taken */
-    int shares;           /* -1, or the node whose parameters this one uses */
+    int in[2], n_in;   /* input node ids */
+    int h, w, c;       /* output shape per sample */
+    int k, stride;     /* conv */
+    fs_act act;        /* conv, dense: fused epilogue activation */
+    float alpha;       /* slope of the fused LeakyReLU (conv, dense) or of a leaky node */
+    int slot0, nslots; /* identity slots covered */
+    int slot;          /* slice: the slot taken */
+    int shares;        /* -1, or the node whose parameters this one uses */
     fs_init init;
-    size_t w_off, w_len;  /* weights in the parameter buffer, floats (0 when shared or none) */
-    size_t b_off, b_len;  /* bias */
+    size_t w_off, w_len; /* weights in the parameter buffer, floats (0 when shared or none) */
+    size_t b_off, b_len; /* bias */
     /* filled by fs_model_alloc */
-    float *y;             /* output, [nslots * batch, h, w, c]; a view points into its input's */
-    size_t view_off;      /* views: sample offset of y in its root's buffer */
-    int root;             /* the node whose buffer y lies in (itself unless a view) */
-    int needs_grad;       /* 1: its output gradient is needed (it or something before it has parameters) */
-    int gbuf;             /* planned gradient buffer of a root (-1: none, or the caller's output gradient) */
-    int out_of;           /* identity whose image output this is, or -1 */
-    int mask_of;          /* identity whose mask output this is, or -1 */
+    float *y;        /* output, [nslots * batch, h, w, c]; a view points into its input's */
+    size_t view_off; /* views: sample offset of y in its root's buffer */
+    int root;        /* the node whose buffer y lies in (itself unless a view) */
+    int needs_grad;  /* 1: its output gradient is needed (it or something before it has parameters) */
+    int gbuf;        /* planned gradient buffer of a root (-1: none, or the caller's output gradient) */
+    int out_of;      /* identity whose image output this is, or -1 */
+    int mask_of;     /* identity whose mask output this is, or -1 */
 } fs_node;
 
 typedef struct fs_model {
-    char arch[16];        /* model.arch */
+    char arch[16]; /* model.arch */
     int resolution;
-    int n_decoders;       /* identities */
+    int n_decoders; /* identities */
     fs_node *nodes;
     int n_nodes, cap;
     int output[FS_MAX_IDENTITIES]; /* node of identity i's image [res, res, 3] */
     int mask[FS_MAX_IDENTITIES];   /* node of identity i's learned mask [res, res, 1], -1: none */
     size_t n_params;
-    float leaky_alpha;    /* model.leaky_alpha (original's LeakyReLU slope) */
+    float leaky_alpha; /* model.leaky_alpha (original's LeakyReLU slope) */
 
     const fs_backend *be; /* NULL until fs_model_alloc */
     float *params;        /* [n_params], device */
@@ -108,10 +108,10 @@ typedef struct fs_model {
     int batch;            /* samples per identity the buffers hold */
     float *input;         /* [n_decoders * batch, res, res, 3] the input node's buffer, device */
     /* the backward plan (fs_model_alloc) */
-    float **gbufs;        /* planned gradient buffers */
+    float **gbufs; /* planned gradient buffers */
     int n_gbufs;
-    float *scratch;       /* one contribution that must be added to a gradient already written */
-    int *last_use;        /* per node: the lowest node id using its parameters (itself or a sharer) */
+    float *scratch; /* one contribution that must be added to a gradient already written */
+    int *last_use;  /* per node: the lowest node id using its parameters (itself or a sharer) */
 } fs_model;
 
 /* Called as the backward pass finishes nodes: every gradient at offset >= ready_from is

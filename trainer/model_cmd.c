@@ -46,8 +46,10 @@ static int parse_args(int argc, char **argv, model_args *a) {
     }
     if (a->help || a->help_config) return 0;
     if (optind != argc - 1) {
-        fprintf(stderr, "error: faceswarm model takes exactly one CONFIG file, got %d arguments\n"
-                        "  hint: faceswarm model configs/original-64.yaml\n", argc - optind);
+        fprintf(stderr,
+                "error: faceswarm model takes exactly one CONFIG file, got %d arguments\n"
+                "  hint: faceswarm model configs/original-64.yaml\n",
+                argc - optind);
         return -1;
     }
     a->config = argv[optind];

@@ -32,10 +32,21 @@ static int write_face(swap_job *j, const uint8_t *face, fs_error *e) {
     fs_swap_faces_masked(&j->m.model, face, 1, j->to, 1, out, NULL); /* blended through a learned mask */
     char path[FS_PATH_LEN + 64];
     snprintf(path, sizeof path, "%s/swap-%06ld.png", j->outdir, j->written);
-    const char *text[] = {"Title", "faceswarm face swap", "Software", "faceswarm " FS_VERSION, "Disclaimer",
-                          FS_SYNTHETIC_NOTICE, "faceswarm:synthetic", "true", "faceswarm:checkpoint", j->m.ckpt,
-                          "faceswarm:to", j->m.cfg.model.identities[j->to], "faceswarm:consent",
-                          fs_infer_consent_label(&j->m), NULL};
+    const char *text[] = {"Title",
+                          "faceswarm face swap",
+                          "Software",
+                          "faceswarm " FS_VERSION,
+                          "Disclaimer",
+                          FS_SYNTHETIC_NOTICE,
+                          "faceswarm:synthetic",
+                          "true",
+                          "faceswarm:checkpoint",
+                          j->m.ckpt,
+                          "faceswarm:to",
+                          j->m.cfg.model.identities[j->to],
+                          "faceswarm:consent",
+                          fs_infer_consent_label(&j->m),
+                          NULL};
     /* The whole face is generated: labelled so and watermarked, with each identity's consent
      * reference from the checkpoint's consent chain (older checkpoints: what training checked). */
     fs_provenance p = {.source_type = FS_IPTC_TRAINED, .watermark = 1};
@@ -54,7 +65,8 @@ static int swap_h5(swap_job *j, const char *path, fs_error *e) {
     long n = fs_faces_count(f);
     if (j->count_limit > 0 && n > j->count_limit) n = j->count_limit;
     if (s != j->m.model.resolution)
-        rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: faces are %d px, the model takes %d px", path, s, j->m.model.resolution);
+        rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: faces are %d px, the model takes %d px", path, s,
+                       j->m.model.resolution);
     uint8_t *face = fs_malloc((size_t)s * s * 3);
     for (long i = 0; i < n && !rc; i++) {
         rc = fs_faces_read(f, i, 1, face, e);
@@ -82,9 +94,12 @@ static int swap_image(swap_job *j, const char *path, fs_error *e) {
 }
 
 int cmd_swap(int argc, char **argv) {
-    static const struct option opts[] = {{"checkpoint", required_argument, 0, 'c'}, {"to", required_argument, 0, 't'},
-                                         {"out", required_argument, 0, 'o'},        {"count", required_argument, 0, 'n'},
-                                         {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
+    static const struct option opts[] = {{"checkpoint", required_argument, 0, 'c'},
+                                         {"to", required_argument, 0, 't'},
+                                         {"out", required_argument, 0, 'o'},
+                                         {"count", required_argument, 0, 'n'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     static swap_job j;
     const char *to = NULL, *ckpt = NULL;
     int c, rc = 0;

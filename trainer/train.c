@@ -67,7 +67,8 @@ double fs_step_forward_loss(fs_model *m, const fs_config *cfg, fs_step_buffers *
     double total = 0;
     for (int i = 0; i < m->n_decoders; i++) {
         size_t at = (size_t)i * m->batch;
-        fs_loss_in in = {.pred = fs_model_output(m, i), .target = b->target + at * img,
+        fs_loss_in in = {.pred = fs_model_output(m, i),
+                         .target = b->target + at * img,
                          .mask = b->have_mask ? b->mask + at * plane : NULL,
                          .pred_mask = fs_model_mask(m, i),
                          .eye = b->have_regions ? b->eye + at * plane : NULL,
@@ -146,25 +147,25 @@ typedef struct trainer {
     grad_sync gs;
     fs_coord_client *coord;
     fs_coord_local *coord_local; /* local coordinator started (and kept running) by rank 0, NULL if none */
-    int coord_used;        /* every rank was given a coordinator address */
-    int local_batch;       /* samples per identity on this rank */
-    long step;             /* completed steps */
+    int coord_used;              /* every rank was given a coordinator address */
+    int local_batch;             /* samples per identity on this rank */
+    long step;                   /* completed steps */
     long epoch;
     long restart_count;
     long nonfinite_in_row, nonfinite_total;
-    int metrics_fd;        /* rank 0: <run>/metrics.jsonl (O_APPEND), -1 if not open */
+    int metrics_fd; /* rank 0: <run>/metrics.jsonl (O_APPEND), -1 if not open */
     char metrics_path[FS_PATH_LEN + 32];
-    int lock_fd;           /* rank 0: <run>/run.lock, flock'd for the run's life; -1 if none */
-    int tty;               /* rank 0's stdout is a terminal: progress updates in place */
-    int launched;          /* started by mpirun/srun (seen before MPI_Init, which sets PMIX_RANK) */
-    int nothing_to_do;     /* resumed at or past train.steps: nothing is set up or written */
-    char threads_from[128];/* where the CPU thread count came from, for the run header */
+    int lock_fd;            /* rank 0: <run>/run.lock, flock'd for the run's life; -1 if none */
+    int tty;                /* rank 0's stdout is a terminal: progress updates in place */
+    int launched;           /* started by mpirun/srun (seen before MPI_Init, which sets PMIX_RANK) */
+    int nothing_to_do;      /* resumed at or past train.steps: nothing is set up or written */
+    char threads_from[128]; /* where the CPU thread count came from, for the run header */
     double t_start;
     long steps_this_run;
     char *config_text;
     char model_text[1 << 16];
     char last_ckpt[FS_PATH_LEN + 64];
-    long preview_step;     /* rank 0: step of the last preview written in this run, 0 = none */
+    long preview_step; /* rank 0: step of the last preview written in this run, 0 = none */
 } trainer;
 
 /* Per-step scalars summed over ranks in one all-reduce: losses, then these. The optimizer
@@ -181,11 +182,13 @@ static int load_config(trainer *t, const fs_train_args *a, fs_error *e) {
     if (rc) return rc;
     if (t->world.rank == 0 && t->cfg.file_keys == 0)
         fs_warn("%s is empty (it sets no key): training on the built-in defaults%s (faceswarm train %s "
-                "--print-config shows them)", a->config_path, a->n_sets ? " and the --set values" : "",
-                a->config_path);
+                "--print-config shows them)",
+                a->config_path, a->n_sets ? " and the --set values" : "", a->config_path);
     t->config_text = fs_config_dump(&t->cfg);
-    return fs_world_check_same_u64(&t->world, fs_config_hash(&t->cfg), "config hash (ranks were started with "
-                                    "different configs or --set values)", e);
+    return fs_world_check_same_u64(&t->world, fs_config_hash(&t->cfg),
+                                   "config hash (ranks were started with "
+                                   "different configs or --set values)",
+                                   e);
 }
 
 /* One run at a time per run directory: rank 0 (the only rank that writes there) holds an
@@ -197,13 +200,17 @@ static int lock_run_dir(trainer *t, fs_error *e) {
     char path[FS_PATH_LEN + 32], holder[256] = "";
     snprintf(path, sizeof path, "%s/run.lock", t->cfg.run.dir);
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return fs_errorf(e, FS_EXIT_FAIL, "%s: cannot open the run lock: %s\n  hint: check that run.dir is "
-                                 "writable", path, strerror(errno));
+    if (fd < 0)
+        return fs_errorf(e, FS_EXIT_FAIL,
+                         "%s: cannot open the run lock: %s\n  hint: check that run.dir is "
+                         "writable",
+                         path, strerror(errno));
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         int err = errno;
         if (err != EWOULDBLOCK) {
             fs_warn("%s: cannot lock (%s): nothing keeps a second run out of this run.dir (on Lustre, mount "
-                    "with -o flock)", path, strerror(err));
+                    "with -o flock)",
+                    path, strerror(err));
             close(fd);
             return 0;
         }
@@ -211,7 +218,8 @@ static int lock_run_dir(trainer *t, fs_error *e) {
         holder[n > 0 ? n : 0] = 0;
         holder[strcspn(holder, "\n")] = 0;
         close(fd);
-        return fs_errorf(e, FS_EXIT_BADINPUT, "run.dir %s is in use by another training run (%s)\n  hint: wait "
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "run.dir %s is in use by another training run (%s)\n  hint: wait "
                          "for it to end or stop it (kill -USR1 that pid on that host), or choose another run.dir",
                          t->cfg.run.dir, holder[0] ? holder : "holder unknown");
     }
@@ -277,8 +285,8 @@ static int setup_model(trainer *t, fs_error *e) {
     if (rc) return rc;
     if ((rc = fs_model_build(&t->model, &t->cfg, e))) return rc;
     if (t->cfg.train.device[0] == 'c' && !strcmp(t->cfg.train.device, "cpu"))
-        fs_cpu_set_threads(choose_threads(t->cfg.train.threads, t->world.local_size, t->threads_from,
-                                          sizeof t->threads_from));
+        fs_cpu_set_threads(
+            choose_threads(t->cfg.train.threads, t->world.local_size, t->threads_from, sizeof t->threads_from));
     t->be = fs_backend_select(t->cfg.train.device, t->world.local_rank, e);
     if (!t->be) return e->code ? e->code : FS_EXIT_FAIL;
     fs_model_alloc(&t->model, t->be, t->local_batch);
@@ -310,7 +318,8 @@ static int check_checkpoint_optimizer(const trainer *t, const char *path, const 
     char opt[16];
     checkpoint_optimizer(meta, opt);
     if (!strcmp(opt, t->cfg.train.optimizer)) return 0;
-    return fs_errorf(e, FS_EXIT_BADINPUT, "%s: trained with train.optimizer: %s, but the config says %s; one "
+    return fs_errorf(e, FS_EXIT_BADINPUT,
+                     "%s: trained with train.optimizer: %s, but the config says %s; one "
                      "optimizer's moments (/adam_m, /adam_v) cannot continue the other's\n  hint: resume with --set "
                      "train.optimizer=%s, or start a new run (another run.dir, no --resume) to change the optimizer",
                      path, opt, t->cfg.train.optimizer, opt);
@@ -323,8 +332,8 @@ static void keep_checkpoint_adam(trainer *t, const char *path, const char *adam)
     if (!strcmp(adam, t->cfg.train.adam_epsilon)) return;
     if (t->world.rank == 0)
         fs_warn("%s was trained with train.adam_epsilon: %s%s; continuing with it (the config says %s; a new "
-                "run can change it)", path, adam, strcmp(adam, "legacy") ? "" : " (faceswarm 0.1.0's Adam)",
-                t->cfg.train.adam_epsilon);
+                "run can change it)",
+                path, adam, strcmp(adam, "legacy") ? "" : " (faceswarm 0.1.0's Adam)", t->cfg.train.adam_epsilon);
     snprintf(t->cfg.train.adam_epsilon, sizeof t->cfg.train.adam_epsilon, "%s", adam);
     free(t->config_text);
     t->config_text = fs_config_dump(&t->cfg);
@@ -344,13 +353,15 @@ static int load_checkpoint(trainer *t, const char *path, fs_error *e) {
         if (!rc && fs_ckpt_notice(&meta)) fs_warn("%s: %s", path, fs_ckpt_notice(&meta));
         if (!rc) rc = check_checkpoint_optimizer(t, path, &meta, e);
         if (!rc && meta.model_hash != fs_config_model_hash(&t->cfg))
-            rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: the checkpoint's model section differs from the config's\n"
+            rc = fs_errorf(e, FS_EXIT_BADINPUT,
+                           "%s: the checkpoint's model section differs from the config's\n"
                            "  hint: resume with the config the checkpoint was trained with (faceswarm checkpoint "
-                           "inspect %s prints it)", path, path);
+                           "inspect %s prints it)",
+                           path, path);
         if (!rc && meta.global_batch != t->cfg.train.batch_per_identity)
             fs_warn("%s: trained with global batch %d per identity, continuing with %d: the sample order "
-                    "continues at the same position but batches are grouped differently", path,
-                    meta.global_batch, t->cfg.train.batch_per_identity);
+                    "continues at the same position but batches are grouped differently",
+                    path, meta.global_batch, t->cfg.train.batch_per_identity);
         if (!rc) hdr[0] = meta.step, hdr[1] = meta.epoch, hdr[2] = meta.nonfinite_skipped, hdr[3] = meta.world_size;
         if (!rc) checkpoint_adam(&meta, adam);
         if (!rc) fs_ckpt_meta_free(&meta);
@@ -416,19 +427,31 @@ static int setup_loader(trainer *t, fs_error *e) {
         pp[i] = paths[i], ids[i] = c->model.identities[i];
     }
     fs_loader_opts o = {
-        .paths = pp, .n_identities = c->model.n_identities,
+        .paths = pp,
+        .n_identities = c->model.n_identities,
         .map = {.dataset = c->data.dataset, .layout = c->data.layout, .dtype = c->data.dtype},
-        .resolution = c->model.resolution, .global_batch = c->train.batch_per_identity,
-        .rank = t->world.rank, .world = t->world.size, .seed = c->train.seed, .start_step = t->step,
-        .prefetch = c->data.prefetch, .threads = c->data.threads,
-        .rotation = c->data.rotation, .zoom = c->data.zoom, .shift = c->data.shift, .flip = c->data.flip,
-        .warp = c->data.warp, .masks = fs_loader_masks_mode(c->train.mask_loss),
-        .identities = ids, .require_consent = c->data.require_consent,
+        .resolution = c->model.resolution,
+        .global_batch = c->train.batch_per_identity,
+        .rank = t->world.rank,
+        .world = t->world.size,
+        .seed = c->train.seed,
+        .start_step = t->step,
+        .prefetch = c->data.prefetch,
+        .threads = c->data.threads,
+        .rotation = c->data.rotation,
+        .zoom = c->data.zoom,
+        .shift = c->data.shift,
+        .flip = c->data.flip,
+        .warp = c->data.warp,
+        .masks = fs_loader_masks_mode(c->train.mask_loss),
+        .identities = ids,
+        .require_consent = c->data.require_consent,
     };
     fs_loss_weights w;
     fs_loss_weights_from_config(c, &w);
     char why[96];
-    snprintf(why, sizeof why, c->train.eye_multiplier != 1.0f ? "train.eye_multiplier = %g" : "train.mouth_multiplier = %g",
+    snprintf(why, sizeof why,
+             c->train.eye_multiplier != 1.0f ? "train.eye_multiplier = %g" : "train.mouth_multiplier = %g",
              (double)(c->train.eye_multiplier != 1.0f ? c->train.eye_multiplier : c->train.mouth_multiplier));
     o.regions = fs_loss_wants_regions(&w), o.regions_why = why;
     return fs_loader_open(&t->loader, &o, e);
@@ -458,8 +481,12 @@ static void setup_coordinator(trainer *t) {
         char exe[FS_PATH_LEN];
         ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
         exe[n > 0 ? n : 0] = 0;
-        fs_coord_local_opts lo = {.exe = exe, .run_dir = c->run.dir, .keyfile = c->coordinator.keys, .job_id = job,
-                                  .world = t->world.size, .timeout_s = c->coordinator.timeout_s};
+        fs_coord_local_opts lo = {.exe = exe,
+                                  .run_dir = c->run.dir,
+                                  .keyfile = c->coordinator.keys,
+                                  .job_id = job,
+                                  .world = t->world.size,
+                                  .timeout_s = c->coordinator.timeout_s};
         if (fs_coord_local_start(&t->coord_local, &lo, addr, sizeof addr, &e) != 0) {
             fs_warn("could not start a local coordinator (%s); training goes on without one", e.msg);
             addr[0] = 0;
@@ -467,8 +494,12 @@ static void setup_coordinator(trainer *t) {
     }
     if (fs_world_bcast(&t->world, addr, sizeof addr, 0, &e) != 0 || !addr[0]) return;
     t->coord_used = 1; /* the same on every rank */
-    fs_coord_identity id = {.job_id = job, .rank = t->world.rank, .world = t->world.size,
-                            .host = t->world.host, .pid = (long)getpid(), .config_hash = fs_config_hash(c)};
+    fs_coord_identity id = {.job_id = job,
+                            .rank = t->world.rank,
+                            .world = t->world.size,
+                            .host = t->world.host,
+                            .pid = (long)getpid(),
+                            .config_hash = fs_config_hash(c)};
     if (fs_coord_connect(&t->coord, addr, c->coordinator.keys, &id, c->coordinator.heartbeat_s, &e) != 0) {
         fs_warn("coordinator %s: %s; training goes on without it", addr, e.msg);
         t->coord = NULL;
@@ -504,8 +535,10 @@ static int open_metrics(trainer *t, fs_error *e) {
     trim_metrics(path, t->step);
     t->metrics_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (t->metrics_fd < 0)
-        return fs_errorf(e, FS_EXIT_FAIL, "%s: cannot open for appending: %s\n  hint: check that run.dir is "
-                         "writable", path, strerror(errno));
+        return fs_errorf(e, FS_EXIT_FAIL,
+                         "%s: cannot open for appending: %s\n  hint: check that run.dir is "
+                         "writable",
+                         path, strerror(errno));
     return 0;
 }
 
@@ -516,7 +549,8 @@ static int open_metrics(trainer *t, fs_error *e) {
 static int metrics_failed(trainer *t, fs_error *e) {
     fs_error_prefix(e, "metrics of step %ld not written, run stopped: ", t->step);
     char tail[sizeof t->last_ckpt + 200];
-    snprintf(tail, sizeof tail, "\n  the last checkpoint (%s) is whole; after fixing this, --resume auto "
+    snprintf(tail, sizeof tail,
+             "\n  the last checkpoint (%s) is whole; after fixing this, --resume auto "
              "continues from it and logs the steps after it again",
              t->last_ckpt[0] ? t->last_ckpt : "none from this run: it starts over");
     size_t n = strlen(e->msg);
@@ -537,14 +571,14 @@ static int sync_metrics(trainer *t, fs_error *e) {
 
 /* ---------------------------------------------------------------- one step */
 typedef struct step_result {
-    double loss;          /* mean over ranks, summed over identities */
+    double loss; /* mean over ranks, summed over identities */
     double loss_id[FS_MAX_IDENTITIES];
     double term[FS_TERM_COUNT]; /* each loss term summed over identities, mean over ranks */
     double grad_norm;
-    double sc[SC_COUNT];  /* summed over ranks */
-    double rank_step_ms;  /* this rank's */
+    double sc[SC_COUNT]; /* summed over ranks */
+    double rank_step_ms; /* this rank's */
     double rank_data_ms;
-    int applied;          /* 0 when the non-finite guard skipped the update */
+    int applied; /* 0 when the non-finite guard skipped the update */
     int stop;
 } step_result;
 
@@ -620,9 +654,14 @@ static int run_step(trainer *t, step_result *r, fs_error *e) {
         fs_adam_variant variant = (fs_adam_variant)fs_adam_variant_parse(t->cfg.train.adam_epsilon);
         /* The bias corrections count the updates applied; 0.1.0 (legacy) counted every step. */
         long updates = t->step + 1 - (variant == FS_ADAM_LEGACY ? 0 : t->nonfinite_total);
-        fs_adam_args a = {.lr = t->cfg.train.lr, .beta1 = t->cfg.train.beta1, .beta2 = t->cfg.train.beta2,
-                          .eps = t->cfg.train.eps, .step = updates, .grad_scale = factor / (float)P,
-                          .weight_decay = t->cfg.train.weight_decay, .variant = variant};
+        fs_adam_args a = {.lr = t->cfg.train.lr,
+                          .beta1 = t->cfg.train.beta1,
+                          .beta2 = t->cfg.train.beta2,
+                          .eps = t->cfg.train.eps,
+                          .step = updates,
+                          .grad_scale = factor / (float)P,
+                          .weight_decay = t->cfg.train.weight_decay,
+                          .variant = variant};
         if (!strcmp(t->cfg.train.optimizer, "adabelief")) { /* adam_m, adam_v hold AdaBelief's m and s */
             a.eps = t->cfg.train.adabelief_eps;
             be->adabelief(m->n_params, m->params, m->grads, m->adam_m, m->adam_v, &a);
@@ -663,8 +702,7 @@ static void print_progress(trainer *t, const step_result *r, double step_ms) {
         n += (size_t)snprintf(losses + n, sizeof losses - n, " %s %.4f", t->cfg.model.identities[i], r->loss_id[i]);
     char line[512];
     snprintf(line, sizeof line, "step %ld/%ld  loss %.4f (%s )  %.1f img/s  data wait %.1f ms  ETA %s", t->step,
-             t->cfg.train.steps, r->loss, losses + 1, images_per_s(t, step_ms), r->sc[SC_DATA_MS] / t->world.size,
-             eta);
+             t->cfg.train.steps, r->loss, losses + 1, images_per_s(t, step_ms), r->sc[SC_DATA_MS] / t->world.size, eta);
     fs_progress(stdout, t->tty, "%s", line); /* any log line ends it first */
 }
 
@@ -700,7 +738,8 @@ static int log_metrics(trainer *t, const step_result *r, fs_error *e) {
     for (int i = 0; i < nid; i++)
         n += (size_t)snprintf(line + n, cap - n, ",\"loss_%s\":%.6g", t->cfg.model.identities[i], r->loss_id[i]);
     for (int k = 0; k < FS_TERM_COUNT; k++)
-        if (term_on(t, k)) n += (size_t)snprintf(line + n, cap - n, ",\"term_%s\":%.6g", fs_loss_term_names[k], r->term[k]);
+        if (term_on(t, k))
+            n += (size_t)snprintf(line + n, cap - n, ",\"term_%s\":%.6g", fs_loss_term_names[k], r->term[k]);
     n += (size_t)snprintf(line + n, cap - n,
                           ",\"grad_norm\":%.6g,\"lr\":%.6g,\"images_per_s\":%.2f,\"data_wait_ms\":%.3f,"
                           "\"step_ms\":%.3f,\"forward_ms\":%.3f,\"backward_ms\":%.3f,\"comm_wait_ms\":%.3f,"
@@ -711,14 +750,16 @@ static int log_metrics(trainer *t, const step_result *r, fs_error *e) {
     if (t->coord && t->world.rank != 0) {
         char own[256];
         double own_imgs = (double)t->local_batch * t->cfg.model.n_identities; /* this rank's images per step */
-        snprintf(own, sizeof own, "{\"step_ms\":%.3f,\"data_wait_ms\":%.3f,\"loss\":%.6g,\"images_per_s\":%.2f}", r->rank_step_ms,
-                 r->rank_data_ms, r->loss, r->rank_step_ms > 0 ? own_imgs / (r->rank_step_ms / 1e3) : 0.0);
+        snprintf(own, sizeof own, "{\"step_ms\":%.3f,\"data_wait_ms\":%.3f,\"loss\":%.6g,\"images_per_s\":%.2f}",
+                 r->rank_step_ms, r->rank_data_ms, r->loss,
+                 r->rank_step_ms > 0 ? own_imgs / (r->rank_step_ms / 1e3) : 0.0);
         fs_coord_metrics(t->coord, t->step, own);
     }
     if (t->world.rank == 0) {
         if (t->coord) { /* the coordinator takes flat objects; it gets every rank's own times */
             char flat[8192];
-            snprintf(flat, sizeof flat, "%.*s,\"target_step\":%ld}", (int)n, line, t->cfg.train.steps); /* for the ETA of `faceswarm status` */
+            snprintf(flat, sizeof flat, "%.*s,\"target_step\":%ld}", (int)n, line,
+                     t->cfg.train.steps); /* for the ETA of `faceswarm status` */
             fs_coord_metrics(t->coord, t->step, flat);
         }
         for (int k = 0; k < 2; k++) {
@@ -779,11 +820,17 @@ static int write_checkpoint(trainer *t, fs_error *e) {
         t->be->download(host[1], m->adam_m, bytes);
         t->be->download(host[2], m->adam_v, bytes);
     }
-    fs_ckpt_meta meta = {.step = t->step, .epoch = t->epoch, .seed = t->cfg.train.seed,
-                         .world_size = t->world.size, .global_batch = t->cfg.train.batch_per_identity,
-                         .model_hash = fs_config_model_hash(&t->cfg), .n_params = (long)m->n_params,
-                         .nonfinite_skipped = t->nonfinite_total, .restart_count = t->restart_count,
-                         .config_text = t->config_text, .model_text = t->model_text,
+    fs_ckpt_meta meta = {.step = t->step,
+                         .epoch = t->epoch,
+                         .seed = t->cfg.train.seed,
+                         .world_size = t->world.size,
+                         .global_batch = t->cfg.train.batch_per_identity,
+                         .model_hash = fs_config_model_hash(&t->cfg),
+                         .n_params = (long)m->n_params,
+                         .nonfinite_skipped = t->nonfinite_total,
+                         .restart_count = t->restart_count,
+                         .config_text = t->config_text,
+                         .model_text = t->model_text,
                          .consent_text = consent_chain(t)};
     char path[FS_PATH_LEN + 64];
     fs_ckpt_path(t->cfg.run.dir, t->step, path, sizeof path);
@@ -862,10 +909,12 @@ static int train_loop(trainer *t, fs_error *e) {
                     t->step, isfinite(r.loss) ? "gradient" : "loss", r.loss, r.grad_norm, t->nonfinite_in_row,
                     c->train.max_nonfinite);
             if (t->nonfinite_in_row >= c->train.max_nonfinite)
-                return fs_errorf(e, FS_EXIT_FAIL, "training diverged: %ld non-finite steps in a row up to step %ld; "
+                return fs_errorf(e, FS_EXIT_FAIL,
+                                 "training diverged: %ld non-finite steps in a row up to step %ld; "
                                  "the last good checkpoint was left as it was (%s)\n  hint: lower train.lr, set "
-                                 "train.clip_norm, or check the data for corrupt faces", t->nonfinite_in_row,
-                                 t->step, t->last_ckpt[0] ? t->last_ckpt : "none written in this run");
+                                 "train.clip_norm, or check the data for corrupt faces",
+                                 t->nonfinite_in_row, t->step,
+                                 t->last_ckpt[0] ? t->last_ckpt : "none written in this run");
         } else {
             t->nonfinite_in_row = 0;
         }
@@ -897,9 +946,9 @@ static void print_header(trainer *t) {
     if (t->be->device == FS_DEV_CPU)
         printf("# world size %d (%s), device cpu, %d thread(s) per rank (from %s), OpenBLAS '%s' kernels\n",
                t->world.size, hosts, fs_cpu_threads(), t->threads_from, fs_cpu_blas_core());
-    else
-        printf("# world size %d (%s), device %s\n", t->world.size, hosts, t->be->name);
-    if (t->world.size > 1) printf("# gradient all-reduce: %s, buckets of %g MB\n", grad_sync_path(&t->gs), t->cfg.comms.bucket_mb);
+    else printf("# world size %d (%s), device %s\n", t->world.size, hosts, t->be->name);
+    if (t->world.size > 1)
+        printf("# gradient all-reduce: %s, buckets of %g MB\n", grad_sync_path(&t->gs), t->cfg.comms.bucket_mb);
     printf("# model: %zu parameters, %d identities, %d px; global batch %d per identity (%d per rank)\n",
            t->model.n_params, t->model.n_decoders, t->model.resolution, t->cfg.train.batch_per_identity,
            t->local_batch);
@@ -909,9 +958,11 @@ static void print_header(trainer *t) {
                t->cfg.train.beta1, t->cfg.train.beta2, t->cfg.train.adabelief_eps);
     else
         printf("# optimizer: Adam, lr %g, eps %g added to %s (train.adam_epsilon: %s)\n", t->cfg.train.lr,
-               t->cfg.train.eps, !strcmp(adam, "keras") ? "sqrt(v), as faceswap's Keras Adam"
-                                 : !strcmp(adam, "paper") ? "sqrt(v_hat), as the Adam paper and PyTorch"
-                                                          : "sqrt(v_hat) with float32 constants, as faceswarm 0.1.0", adam);
+               t->cfg.train.eps,
+               !strcmp(adam, "keras")   ? "sqrt(v), as faceswap's Keras Adam"
+               : !strcmp(adam, "paper") ? "sqrt(v_hat), as the Adam paper and PyTorch"
+                                        : "sqrt(v_hat) with float32 constants, as faceswarm 0.1.0",
+               adam);
     if (t->cfg.train.clip_norm > 0) printf("# gradient clipping at global norm %g\n", t->cfg.train.clip_norm);
     printf("# steps %ld..%ld; checkpoints every %d, previews every %d; SLURM_RESTART_COUNT=%ld\n", t->step,
            t->cfg.train.steps, t->cfg.checkpoint.every, t->cfg.train.preview_every, t->restart_count);
@@ -954,8 +1005,7 @@ static void train_teardown(trainer *t, int rc, const char *msg) {
      * aborted instead, and a bounded wait keeps a dead rank from holding rank 0 here. */
     if (clean && t->coord_used && t->world.size > 1) {
         fs_error be = {0};
-        if (fs_world_barrier_timeout(&t->world, 30.0, "the coordinator goodbye", &be))
-            fs_warn("%s", be.msg);
+        if (fs_world_barrier_timeout(&t->world, 30.0, "the coordinator goodbye", &be)) fs_warn("%s", be.msg);
     }
     fs_coord_local_stop(t->coord_local);
     if (t->metrics_fd >= 0) close(t->metrics_fd);
@@ -972,15 +1022,13 @@ static void train_teardown(trainer *t, int rc, const char *msg) {
 /* Read before MPI_Init: a single process's MPI_Init sets PMIX_RANK (and OMPI_* variables)
  * itself, which would make every run look launched. */
 static int started_by_launcher(void) {
-    return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("SLURM_PROCID") ||
-           getenv("PMI_RANK") || getenv("MPI_LOCALRANKID");
+    return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("SLURM_PROCID") || getenv("PMI_RANK") ||
+           getenv("MPI_LOCALRANKID");
 }
 
 /* In place only on a real terminal: mpirun and srun hand ranks a pty even when their own
  * output goes to a file, so under a launcher progress is plain lines. */
-int fs_progress_in_place(int rank, int stdout_is_tty, int launched) {
-    return rank == 0 && stdout_is_tty && !launched;
-}
+int fs_progress_in_place(int rank, int stdout_is_tty, int launched) { return rank == 0 && stdout_is_tty && !launched; }
 
 int fs_train_main(const fs_train_args *a, int *argc, char ***argv) {
     static trainer T; /* large; one per process */
@@ -995,7 +1043,8 @@ int fs_train_main(const fs_train_args *a, int *argc, char ***argv) {
     }
     const char *rc_env = getenv("SLURM_RESTART_COUNT");
     t->restart_count = 0; /* Slurm's count; anything but a whole number counts as none */
-    if (rc_env && fs_parse_long("SLURM_RESTART_COUNT", rc_env, 0, 1L << 40, &t->restart_count, NULL)) t->restart_count = 0;
+    if (rc_env && fs_parse_long("SLURM_RESTART_COUNT", rc_env, 0, 1L << 40, &t->restart_count, NULL))
+        t->restart_count = 0;
     install_signals();
     int rc = train_setup(t, a, &e);
     if (rc == -1) { /* --print-config */
@@ -1017,8 +1066,7 @@ int fs_train_main(const fs_train_args *a, int *argc, char ***argv) {
             if (t->preview_step) /* only a preview this run wrote */
                 fs_info("done: %ld steps; checkpoint %s; preview %s/previews/latest.png (step %ld)", t->step,
                         t->last_ckpt, t->cfg.run.dir, t->preview_step);
-            else
-                fs_info("done: %ld steps; checkpoint %s", t->step, t->last_ckpt);
+            else fs_info("done: %ld steps; checkpoint %s", t->step, t->last_ckpt);
         }
     }
     if (rc != 0 && rc != FS_EXIT_STOPPED) fs_log(FS_LOG_ERROR, "%s", e.msg);

@@ -11,10 +11,10 @@
 /* The per-step core shared by `faceswarm train` and `faceswarm bench train`: loss of every
  * identity on the uploaded batch (model->input / target) and the backward pass. */
 typedef struct fs_step_buffers {
-    float *target;    /* [n_identities * batch, res, res, 3] on the device */
-    float *mask;      /* [n_identities * batch, res, res] on the device, in [0, 1]: the targets' masks
+    float *target;      /* [n_identities * batch, res, res, 3] on the device */
+    float *mask;        /* [n_identities * batch, res, res] on the device, in [0, 1]: the targets' masks
                        * (u8_to_float of fs_batch.mask); read only when have_mask */
-    int have_mask;    /* 1 = the face loss is weighted by the mask (trainer/loss.h) */
+    int have_mask;      /* 1 = the face loss is weighted by the mask (trainer/loss.h) */
     float *eye, *mouth; /* [n_identities * batch, res, res] on the device, in [0, 1]: the targets' eye and
                          * mouth regions (fs_batch.eye, .mouth); read only when have_regions */
     int have_regions;
@@ -25,7 +25,7 @@ typedef struct fs_step_buffers {
     int mask_loss_on; /* 1 when the last step's mask loss applied (a learned mask, target masks, loss_mask > 0) */
     double *loss;     /* [n_identities] host, this rank's loss of each identity */
     double (*terms)[FS_TERM_COUNT]; /* [n_identities] host, this rank's loss terms of each identity */
-    fs_loss lossfn;   /* the loss's device scratch */
+    fs_loss lossfn;                 /* the loss's device scratch */
 } fs_step_buffers;
 
 void fs_step_buffers_alloc(fs_step_buffers *b, const fs_model *m);
@@ -43,8 +43,8 @@ typedef struct fs_train_args {
     const char *config_path;
     const char **sets; /* "section.key=value" */
     int n_sets;
-    long steps;        /* --steps: overrides train.steps when > 0 */
-    const char *resume;/* NULL/"none", "auto" or a checkpoint path */
+    long steps;         /* --steps: overrides train.steps when > 0 */
+    const char *resume; /* NULL/"none", "auto" or a checkpoint path */
     int print_config;
 } fs_train_args;
 int fs_train_main(const fs_train_args *a, int *argc, char ***argv);

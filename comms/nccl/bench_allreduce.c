@@ -60,18 +60,17 @@ typedef int (*bench_op)(bench_ctx *b, fs_allreduce_stats *st, fs_error *e);
 
 /* ---------------------------------------------------------------- options */
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: mpirun -np P faceswarm bench allreduce [options]\n"
-            "  --min SIZE           smallest buffer (default 4K; K, M, G = 2^10, 2^20, 2^30 bytes)\n"
-            "  --max SIZE           largest buffer (default 256M, at most 2G)\n"
-            "  --bucket-mb MB       fs_allreduce bucket size in MB = 10^6 bytes (default 25)\n"
-            "  --iters N            timed iterations per size up to 8M, fewer above (default 20)\n"
-            "  --layers N           ready() calls per simulated backward pass (default 32)\n"
-            "  --compute-ratio R    simulated compute = R x bucketed time; 0 = no overlap (default 1)\n"
-            "  --allreduce MODE     bucketed path: auto (shared memory on a node, MPI across), shm or mpi\n"
-            "                       (as comms.allreduce; default auto)\n"
-            "  --json               JSON lines instead of fixed-width rows\n"
-            "Only rank 0 prints. Exits 1 if any result is wrong.\n");
+    fprintf(f, "usage: mpirun -np P faceswarm bench allreduce [options]\n"
+               "  --min SIZE           smallest buffer (default 4K; K, M, G = 2^10, 2^20, 2^30 bytes)\n"
+               "  --max SIZE           largest buffer (default 256M, at most 2G)\n"
+               "  --bucket-mb MB       fs_allreduce bucket size in MB = 10^6 bytes (default 25)\n"
+               "  --iters N            timed iterations per size up to 8M, fewer above (default 20)\n"
+               "  --layers N           ready() calls per simulated backward pass (default 32)\n"
+               "  --compute-ratio R    simulated compute = R x bucketed time; 0 = no overlap (default 1)\n"
+               "  --allreduce MODE     bucketed path: auto (shared memory on a node, MPI across), shm or mpi\n"
+               "                       (as comms.allreduce; default auto)\n"
+               "  --json               JSON lines instead of fixed-width rows\n"
+               "Only rank 0 prints. Exits 1 if any result is wrong.\n");
 }
 
 static int parse_size(const char *opt, const char *s, size_t *out, fs_error *e) {
@@ -105,12 +104,16 @@ static int check_opts(const bench_opts *o, fs_error *e) {
 
 /* Returns -1 to go on, or the exit code (help, bad option). */
 static int parse_opts(bench_opts *o, int argc, char **argv, fs_error *e) {
-    static const struct option longopts[] = {
-        {"min", required_argument, 0, 'a'},        {"max", required_argument, 0, 'b'},
-        {"bucket-mb", required_argument, 0, 'm'},  {"iters", required_argument, 0, 'n'},
-        {"layers", required_argument, 0, 'l'},     {"compute-ratio", required_argument, 0, 'r'},
-        {"json", no_argument, 0, 'j'},             {"help", no_argument, 0, 'h'},
-        {"allreduce", required_argument, 0, 'p'},  {0, 0, 0, 0}};
+    static const struct option longopts[] = {{"min", required_argument, 0, 'a'},
+                                             {"max", required_argument, 0, 'b'},
+                                             {"bucket-mb", required_argument, 0, 'm'},
+                                             {"iters", required_argument, 0, 'n'},
+                                             {"layers", required_argument, 0, 'l'},
+                                             {"compute-ratio", required_argument, 0, 'r'},
+                                             {"json", no_argument, 0, 'j'},
+                                             {"help", no_argument, 0, 'h'},
+                                             {"allreduce", required_argument, 0, 'p'},
+                                             {0, 0, 0, 0}};
     *o = (bench_opts){4096, 256 * MIB, 0, 25.0, 20, 1.0, 32, FS_ALLREDUCE_AUTO};
     int c, rc = 0;
     optind = 0; /* glibc: full reinitialisation, whatever parsed argv before */
@@ -125,13 +128,17 @@ static int parse_opts(bench_opts *o, int argc, char **argv, fs_error *e) {
         case 'j': o->json = 1; break;
         case 'p': rc = fs_allreduce_parse_mode(optarg, &o->mode, e); break;
         case 'h': usage(stdout); return FS_EXIT_OK;
-        default: return fs_errorf(e, FS_EXIT_BADINPUT, "bench allreduce: bad option (see above)\n"
-                                                       "  hint: faceswarm bench allreduce --help");
+        default:
+            return fs_errorf(e, FS_EXIT_BADINPUT,
+                             "bench allreduce: bad option (see above)\n"
+                             "  hint: faceswarm bench allreduce --help");
         }
     }
     if (!rc && optind < argc)
-        rc = fs_errorf(e, FS_EXIT_BADINPUT, "bench allreduce: unexpected argument '%s'\n"
-                                            "  hint: faceswarm bench allreduce --help", argv[optind]);
+        rc = fs_errorf(e, FS_EXIT_BADINPUT,
+                       "bench allreduce: unexpected argument '%s'\n"
+                       "  hint: faceswarm bench allreduce --help",
+                       argv[optind]);
     if (!rc) rc = check_opts(o, e);
     return rc ? rc : -1;
 }
@@ -161,8 +168,7 @@ static int op_plain(bench_ctx *b, fs_allreduce_stats *st, fs_error *e) {
 }
 
 static void spin(double s) {
-    for (double end = fs_now() + s; fs_now() < end;) {
-    }
+    for (double end = fs_now() + s; fs_now() < end;) {}
 }
 
 /* A backward pass of o->layers equal layers, last first, each followed by ready(). */
@@ -270,13 +276,14 @@ static int print_header(fs_bench *B, fs_world *w, const bench_opts *o, fs_error 
 static void print_row(fs_bench *B, const fs_world *w, size_t count, const path_result r[3]) {
     size_t bytes = count * sizeof(float);
     int p = w->size, ov = r[2].time_s >= 0 && r[1].time_s > 0;
-    fs_bench_row(B, (fs_bench_val[]){
-        FS_INT(bytes), FS_INT(count), FS_STR("float"), FS_NUM(1e6 * r[0].time_s), FS_NUM(algbw(bytes, r[0].time_s)),
-        FS_NUM(busbw(bytes, r[0].time_s, p)), FS_INT(r[0].wrong), FS_NUM(1e6 * r[1].time_s),
-        FS_NUM(algbw(bytes, r[1].time_s)), FS_NUM(busbw(bytes, r[1].time_s, p)), FS_INT(r[1].wrong),
-        FS_INT(r[1].buckets), ov ? FS_NUM(1e6 * r[2].compute_s) : FS_NONE, ov ? FS_NUM(1e6 * r[2].wait_s) : FS_NONE,
-        ov ? FS_NUM(r[2].wait_s / r[1].time_s) : FS_NONE, ov ? FS_NUM(r[2].early) : FS_NONE,
-        ov ? FS_INT(r[2].wrong) : FS_NONE});
+    fs_bench_row(B,
+                 (fs_bench_val[]){FS_INT(bytes), FS_INT(count), FS_STR("float"), FS_NUM(1e6 * r[0].time_s),
+                                  FS_NUM(algbw(bytes, r[0].time_s)), FS_NUM(busbw(bytes, r[0].time_s, p)),
+                                  FS_INT(r[0].wrong), FS_NUM(1e6 * r[1].time_s), FS_NUM(algbw(bytes, r[1].time_s)),
+                                  FS_NUM(busbw(bytes, r[1].time_s, p)), FS_INT(r[1].wrong), FS_INT(r[1].buckets),
+                                  ov ? FS_NUM(1e6 * r[2].compute_s) : FS_NONE, ov ? FS_NUM(1e6 * r[2].wait_s) : FS_NONE,
+                                  ov ? FS_NUM(r[2].wait_s / r[1].time_s) : FS_NONE, ov ? FS_NUM(r[2].early) : FS_NONE,
+                                  ov ? FS_INT(r[2].wrong) : FS_NONE});
 }
 
 /* ---------------------------------------------------------------- run */
@@ -331,7 +338,9 @@ static int run_nccl(fs_bench *B, fs_world *w, const bench_opts *o, fs_error *e) 
     long wrong = fs_nccl_bench(w, o->min_bytes, o->max_bytes, (size_t)(o->bucket_mb * 1e6), o->iters, B, e);
     if (wrong < 0) return e->code ? e->code : FS_EXIT_FAIL;
     fs_bench_wrong(B, wrong);
-    if (wrong) return fs_errorf(e, FS_EXIT_FAIL, "bench allreduce (NCCL): %ld reduced values differ from the exact sum", wrong);
+    if (wrong)
+        return fs_errorf(e, FS_EXIT_FAIL, "bench allreduce (NCCL): %ld reduced values differ from the exact sum",
+                         wrong);
     return 0;
 }
 

@@ -79,8 +79,10 @@ static int check_args(size_t n, const float *grads_dev, size_t bucket_bytes, fs_
     int rc = fs_nccl_plan_init(plan, n, bucket_bytes, e);
     if (rc) return rc;
     if (n > 0 && !grads_dev)
-        return fs_errorf(e, FS_EXIT_FAIL, "fs_nccl_init: no device gradient buffer for %zu floats\n"
-                                          "  hint: allocate the model on the cuda backend before the all-reduce", n);
+        return fs_errorf(e, FS_EXIT_FAIL,
+                         "fs_nccl_init: no device gradient buffer for %zu floats\n"
+                         "  hint: allocate the model on the cuda backend before the all-reduce",
+                         n);
     return 0;
 }
 
@@ -113,8 +115,9 @@ static int create_comm(fs_nccl_allreduce *ar, fs_error *e) {
             if (e) *e = mine;
             return mine.code;
         }
-        return fs_errorf(e, FS_EXIT_FAIL, "NCCL all-reduce: rank 0 could not create the NCCL unique id\n"
-                                          "  hint: rank 0's error says why");
+        return fs_errorf(e, FS_EXIT_FAIL,
+                         "NCCL all-reduce: rank 0 could not create the NCCL unique id\n"
+                         "  hint: rank 0's error says why");
     }
     /* Blocking: every rank must reach it (the agreements above make sure they all do). */
     r = ncclCommInitRank(&ar->comm, w->size, msg.id, w->rank);
@@ -222,9 +225,10 @@ static int enqueue_group(fs_nccl_allreduce *ar, int k0, int upto, int *bad, fs_e
 static int launch(fs_nccl_allreduce *ar, int upto, fs_error *e) {
     int k0 = ar->launched, bad = k0;
     if (!ar->comm)
-        return fs_errorf(e, FS_EXIT_FAIL, "NCCL all-reduce: the communicator was aborted after an earlier failure\n"
-                                          "  hint: that first error says why; abort the job and resume from the "
-                                          "last checkpoint");
+        return fs_errorf(e, FS_EXIT_FAIL,
+                         "NCCL all-reduce: the communicator was aborted after an earlier failure\n"
+                         "  hint: that first error says why; abort the job and resume from the "
+                         "last checkpoint");
     CUDA_TRY(e, cudaEventRecord(ar->ready_ev[k0], ar->compute));
     CUDA_TRY(e, cudaStreamWaitEvent(ar->comms, ar->ready_ev[k0], 0));
     if (k0 == 0) CUDA_TRY(e, cudaEventRecord(ar->start_ev, ar->comms));
@@ -267,8 +271,8 @@ static int timeout_error(fs_nccl_allreduce *ar, int k, double timeout_s, fs_erro
     uint64_t seq = ar->seq - (uint64_t)(ar->launched - k);
     abort_comm(ar);
     fs_error probe = {0};
-    int prc = fs_world_barrier_timeout(ar->w, FS_MAX(2.0, FS_MIN(0.25 * timeout_s, 30.0)), "a probe of all ranks",
-                                       &probe);
+    int prc =
+        fs_world_barrier_timeout(ar->w, FS_MAX(2.0, FS_MIN(0.25 * timeout_s, 30.0)), "a probe of all ranks", &probe);
     probe.msg[strcspn(probe.msg, "\n")] = 0; /* keep the finding, the hint comes below */
     return fs_errorf(e, FS_EXIT_FAIL,
                      "NCCL gradient all-reduce timed out after %.1f s: bucket %d of %d (floats [%zu, %zu), seq "
@@ -321,7 +325,10 @@ static void fill_stats(const fs_nccl_allreduce *ar, double wait_s, int early, fs
     if (!st) return;
     float ms = 0;
     if (ar->launched && cudaEventElapsedTime(&ms, ar->start_ev, ar->done_ev[ar->launched - 1]) != cudaSuccess) ms = 0;
-    *st = (fs_allreduce_stats){.wait_s = wait_s, .busy_s = ms / 1e3, .early = early, .seq = ar->seq,
+    *st = (fs_allreduce_stats){.wait_s = wait_s,
+                               .busy_s = ms / 1e3,
+                               .early = early,
+                               .seq = ar->seq,
                                .buckets = ar->w->size == 1 ? 0 : ar->launched};
 }
 

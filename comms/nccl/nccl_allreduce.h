@@ -29,23 +29,23 @@ typedef struct fs_nccl_allreduce fs_nccl_allreduce;
 /* grads_dev: device buffer of n floats; bucket_bytes from comms.bucket_mb. Collective over w:
    rank 0 makes the ncclUniqueId and broadcasts it with MPI; ncclCommInitRank on the backend's
    device; a dedicated comms stream. NULL backend/GPU -> clear error. */
-int  fs_nccl_init(fs_nccl_allreduce **ar, fs_world *w, float *grads_dev, size_t n, size_t bucket_bytes, fs_error *e);
+int fs_nccl_init(fs_nccl_allreduce **ar, fs_world *w, float *grads_dev, size_t n, size_t bucket_bytes, fs_error *e);
 void fs_nccl_begin(fs_nccl_allreduce *ar);
-void fs_nccl_ready(void *ar, size_t ready_from);   /* fs_grad_ready_fn: record an event on the compute
+void fs_nccl_ready(void *ar, size_t ready_from); /* fs_grad_ready_fn: record an event on the compute
                                                       stream, comms stream waits on it, ncclAllReduce
                                                       (SUM, in place) of each newly complete bucket, in order */
-int  fs_nccl_finish(fs_nccl_allreduce *ar, double timeout_s, fs_allreduce_stats *st, fs_error *e);
-      /* compute stream waits on the comms stream's last event (the optimizer runs after);
+int fs_nccl_finish(fs_nccl_allreduce *ar, double timeout_s, fs_allreduce_stats *st, fs_error *e);
+/* compute stream waits on the comms stream's last event (the optimizer runs after);
          bounded wait: poll cudaEventQuery / ncclCommGetAsyncError, abort the communicator
          (ncclCommAbort) after timeout_s and fail naming the bucket and seq */
 void fs_nccl_free(fs_nccl_allreduce *ar);
-int  fs_nccl_available(void);  /* 1 in builds with NCCL */
+int fs_nccl_available(void); /* 1 in builds with NCCL */
 /* nccl-tests style rows for `faceswarm bench allreduce`: sizes min..max bytes, plain (one
    ncclAllReduce) and bucketed paths, time/algbw/busbw/wrong, as the table "nccl" of the
    bench's harness B (its first FS_ALLREDUCE_BENCH_NCCL_COLS columns of the MPI table);
    returns the wrong count or <0. */
-int  fs_nccl_bench(fs_world *w, size_t min_bytes, size_t max_bytes, size_t bucket_bytes, int iters, fs_bench *B,
-                   fs_error *e);
+int fs_nccl_bench(fs_world *w, size_t min_bytes, size_t max_bytes, size_t bucket_bytes, int iters, fs_bench *B,
+                  fs_error *e);
 /* The columns of `bench allreduce` (comms/nccl/bench_allreduce.c): size, count, dtype, then the plain
    and bucketed paths' time, algbw, busbw, wrong, buckets (the NCCL table stops there), then
    the overlapped path's. */

@@ -75,7 +75,7 @@ static int time_op(nb_ctx *b, nb_op op, nb_result *res, fs_error *e) {
     double sum = 0;
     for (int it = -b->warmup; it < b->iters; it++) {
         CUDA_TRY(e, cudaMemcpyAsync(b->buf, b->pristine, b->count * sizeof(float), cudaMemcpyDeviceToDevice,
-                                      b->ar->compute));
+                                    b->ar->compute));
         CUDA_TRY(e, cudaStreamSynchronize(b->ar->compute));
         FS_MPI_TRY(e, MPI_Barrier(b->w->comm));
         double t0 = fs_now();
@@ -119,8 +119,10 @@ static int print_header(const nb_ctx *b, fs_bench *B, fs_error *e) {
     fs_bench_fact_str(B, "nccl_device", fs_cuda_device_name());
     fs_bench_fact_num(B, "nccl_bucket_mib", (double)b->bucket_bytes / (double)MIB, 3, "MiB");
     fs_bench_fact_int(B, "nccl_layers", BENCH_LAYERS);
-    fs_bench_note(B, "NCCL path on %s: op sum, dtype float, in place, device buffers; plain ncclAllReduce (plain_), "
-                     "bucketed fs_nccl (bucketed_), %d ready() calls per pass", hosts, BENCH_LAYERS);
+    fs_bench_note(B,
+                  "NCCL path on %s: op sum, dtype float, in place, device buffers; plain ncclAllReduce (plain_), "
+                  "bucketed fs_nccl (bucketed_), %d ready() calls per pass",
+                  hosts, BENCH_LAYERS);
     fs_bench_columns(B, "nccl", fs_allreduce_bench_cols, FS_ALLREDUCE_BENCH_NCCL_COLS);
     return 0;
 }

@@ -13,19 +13,19 @@
 
 struct fs_nccl_allreduce {
     fs_world *w;
-    float *grads;            /* [plan.n], device, reduced in place, not owned */
-    fs_nccl_plan plan;       /* the buckets (nccl_plan.h) */
-    ncclComm_t comm;         /* NULL once aborted (timeout or failure) */
-    cudaStream_t compute;    /* the backend's stream (fs_cuda_stream()), not owned */
-    cudaStream_t comms;      /* ours, highest priority: every ncclAllReduce runs on it */
-    cudaEvent_t *ready_ev;   /* [nbuckets]: on compute, when bucket k's launch was decided */
-    cudaEvent_t *done_ev;    /* [nbuckets]: on comms, after bucket k's ncclAllReduce (timed) */
-    cudaEvent_t start_ev;    /* on comms, before bucket 0's ncclAllReduce of a step (timed) */
-    int nevents;             /* events created in ready_ev and done_ev */
-    int launched;            /* buckets launched this step: 0 .. launched-1 */
-    int failed;              /* an error or abort happened: free() aborts instead of destroying */
-    uint64_t seq;            /* buckets launched since init */
-    fs_error err;            /* first failure of this step (ready() cannot return one) */
+    float *grads;          /* [plan.n], device, reduced in place, not owned */
+    fs_nccl_plan plan;     /* the buckets (nccl_plan.h) */
+    ncclComm_t comm;       /* NULL once aborted (timeout or failure) */
+    cudaStream_t compute;  /* the backend's stream (fs_cuda_stream()), not owned */
+    cudaStream_t comms;    /* ours, highest priority: every ncclAllReduce runs on it */
+    cudaEvent_t *ready_ev; /* [nbuckets]: on compute, when bucket k's launch was decided */
+    cudaEvent_t *done_ev;  /* [nbuckets]: on comms, after bucket k's ncclAllReduce (timed) */
+    cudaEvent_t start_ev;  /* on comms, before bucket 0's ncclAllReduce of a step (timed) */
+    int nevents;           /* events created in ready_ev and done_ev */
+    int launched;          /* buckets launched this step: 0 .. launched-1 */
+    int failed;            /* an error or abort happened: free() aborts instead of destroying */
+    uint64_t seq;          /* buckets launched since init */
+    fs_error err;          /* first failure of this step (ready() cannot return one) */
 };
 
 /* Fill e with the call, file:line, the library's error text and a hint; return FS_EXIT_FAIL. */
@@ -34,17 +34,15 @@ int fs_nccl_nccl_error(fs_error *e, ncclResult_t r, const char *call, const char
 
 /* *_TRY return the error to the caller (library code: the caller cleans up and reports);
  * kernels/cuda's CUDA_CHECK exits (leaf code of the training path). One name, one meaning. */
-#define CUDA_TRY(e, call)                                                          \
-    do {                                                                             \
-        cudaError_t fs_cu_err_ = (call);                                             \
-        if (fs_cu_err_ != cudaSuccess)                                               \
-            return fs_nccl_cuda_error((e), fs_cu_err_, #call, __FILE__, __LINE__);   \
+#define CUDA_TRY(e, call)                                                                                              \
+    do {                                                                                                               \
+        cudaError_t fs_cu_err_ = (call);                                                                               \
+        if (fs_cu_err_ != cudaSuccess) return fs_nccl_cuda_error((e), fs_cu_err_, #call, __FILE__, __LINE__);          \
     } while (0)
-#define NCCL_TRY(e, call)                                                          \
-    do {                                                                             \
-        ncclResult_t fs_nc_rc_ = (call);                                             \
-        if (fs_nc_rc_ != ncclSuccess)                                                \
-            return fs_nccl_nccl_error((e), fs_nc_rc_, #call, __FILE__, __LINE__);    \
+#define NCCL_TRY(e, call)                                                                                              \
+    do {                                                                                                               \
+        ncclResult_t fs_nc_rc_ = (call);                                                                               \
+        if (fs_nc_rc_ != ncclSuccess) return fs_nccl_nccl_error((e), fs_nc_rc_, #call, __FILE__, __LINE__);            \
     } while (0)
 
 /* Collective: every rank learns which ranks failed (rc != 0). A rank that failed keeps its

@@ -28,7 +28,7 @@ void fs_cpu_ssim_gauss(int win, double *g);
 /* SSIM of one window from its five statistics (means, E[x^2], E[y^2], E[xy]), and the
  * derivatives of SSIM w.r.t. mx, exx and exy (for the gradient w.r.t. x). */
 typedef struct fs_ssim_grad {
-    double s;            /* SSIM */
+    double s; /* SSIM */
     double d_mx, d_exx, d_exy;
 } fs_ssim_grad;
 fs_ssim_grad fs_cpu_ssim_window(double mx, double my, double exx, double eyy, double exy);

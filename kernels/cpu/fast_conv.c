@@ -69,10 +69,8 @@ static void im2col_rows(const fs_conv_desc *d, const float *x, size_t r0, size_t
             int iy = oy * d->stride - d->pad_top + ky;
             for (int kx = 0; kx < d->k; kx++, dst += cin) {
                 int ix = ox * d->stride - d->pad_left + kx;
-                if (iy < 0 || iy >= d->h || ix < 0 || ix >= d->w)
-                    memset(dst, 0, cin * sizeof(float));
-                else
-                    memcpy(dst, x + (((size_t)img * d->h + iy) * d->w + ix) * cin, cin * sizeof(float));
+                if (iy < 0 || iy >= d->h || ix < 0 || ix >= d->w) memset(dst, 0, cin * sizeof(float));
+                else memcpy(dst, x + (((size_t)img * d->h + iy) * d->w + ix) * cin, cin * sizeof(float));
             }
         }
     }
@@ -110,8 +108,7 @@ static void bias_act_rows(size_t r0, size_t r1, int cols, const float *b, float 
         float *yr = y + r * cols;
         if (b)
             for (int c = 0; c < cols; c++) yr[c] += b[c];
-        if (act == FS_ACT_LEAKY)
-            fs_vec_leaky_mul((size_t)cols, alpha, yr, yr, yr);
+        if (act == FS_ACT_LEAKY) fs_vec_leaky_mul((size_t)cols, alpha, yr, yr, yr);
         else if (act != FS_ACT_NONE)
             for (int c = 0; c < cols; c++) yr[c] = fs_cpu_act(yr[c], act, alpha);
     }
@@ -158,14 +155,14 @@ static void fwd_rows(const fs_conv_desc *d, const float *x, const float *w, cons
             im2col_rows(d, x, rb, re, col);
             a = col;
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(re - rb), d->cout, (int)kk, 1.0f, a, (int)kk,
-                    w, d->cout, 0.0f, y + rb * d->cout, d->cout);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(re - rb), d->cout, (int)kk, 1.0f, a, (int)kk, w,
+                    d->cout, 0.0f, y + rb * d->cout, d->cout);
         bias_act_rows(rb, re, d->cout, b, y, act, alpha);
     }
 }
 
-void fs_fast_conv2d_fwd(const fs_conv_desc *d, const float *x, const float *w, const float *b, float *y,
-                        fs_act act, float alpha) {
+void fs_fast_conv2d_fwd(const fs_conv_desc *d, const float *x, const float *w, const float *b, float *y, fs_act act,
+                        float alpha) {
     size_t rows = (size_t)d->n * d->ho * d->wo;
     if (d->cout <= FS_SMALL_COUT) {
         fs_small_conv2d_fwd(d, x, w, y);
@@ -266,8 +263,8 @@ void fs_fast_conv2d_bwd_filter(const fs_conv_desc *d, const float *x, const floa
 }
 
 /* ---------------------------------------------------------------- dense */
-void fs_fast_dense_fwd(int n, int in, int out, const float *x, const float *w, const float *b, float *y,
-                       fs_act act, float alpha) {
+void fs_fast_dense_fwd(int n, int in, int out, const float *x, const float *w, const float *b, float *y, fs_act act,
+                       float alpha) {
 #pragma omp parallel num_threads(fs_cpu_threads())
     {
         size_t lo, hi;
@@ -285,8 +282,8 @@ void fs_fast_dense_bwd_data(int n, int in, int out, const float *dz, const float
         size_t lo, hi;
         split((size_t)in, omp_get_num_threads(), omp_get_thread_num(), 16, &lo, &hi);
         if (hi > lo)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, (int)(hi - lo), out, 1.0f, dz, out,
-                        w + lo * out, out, 0.0f, dx + lo, in);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, (int)(hi - lo), out, 1.0f, dz, out, w + lo * out,
+                        out, 0.0f, dx + lo, in);
     }
 }
 

@@ -24,9 +24,9 @@
 int fs_direct_conv_applies(const fs_conv_desc *d) { return d->cout % 16 == 0 && d->cin <= FS_DIRECT_MAX_CIN; }
 
 typedef struct dpad {
-    float *x;       /* [n, hp, wp, cin], x at (pad_top, pad_left), zeros around it */
+    float *x; /* [n, hp, wp, cin], x at (pad_top, pad_left), zeros around it */
     int hp, wp;
-    size_t row;     /* floats per padded line */
+    size_t row; /* floats per padded line */
 } dpad;
 static float *g_xpad;
 static size_t g_xpad_cap; /* floats; grown lazily, one calling thread at a time */
@@ -93,8 +93,7 @@ void fs_direct_conv2d_fwd(const fs_conv_desc *d, const float *x, const float *w,
     pad_input(d, x, &p);
     size_t lines = (size_t)d->n * d->ho;
 #pragma omp parallel for schedule(static) num_threads(fs_cpu_threads())
-    for (size_t l = 0; l < lines; l++)
-        fwd_line(d, &p, w, (int)(l / d->ho), (int)(l % d->ho), y + l * d->wo * d->cout);
+    for (size_t l = 0; l < lines; l++) fwd_line(d, &p, w, (int)(l / d->ho), (int)(l % d->ho), y + l * d->wo * d->cout);
 }
 
 /* ---------------------------------------------------------------- backward filter */
@@ -148,7 +147,8 @@ void fs_direct_conv2d_bwd_filter(const fs_conv_desc *d, const float *x, const fl
     size_t len = (size_t)d->k * d->k * d->cin * d->cout;
     float *part = fs_aligned_alloc(blocks * len * sizeof(float));
 #pragma omp parallel for schedule(static) num_threads(fs_cpu_threads())
-    for (size_t b = 0; b < blocks; b++) filter_block(d, &p, dz, b * lines / blocks, (b + 1) * lines / blocks, part + b * len);
+    for (size_t b = 0; b < blocks; b++)
+        filter_block(d, &p, dz, b * lines / blocks, (b + 1) * lines / blocks, part + b * len);
 #pragma omp parallel for schedule(static) num_threads(fs_cpu_threads()) if (len * blocks > FS_FAST_PAR_MIN)
     for (size_t i = 0; i < len; i++) {
         double acc = 0.0;

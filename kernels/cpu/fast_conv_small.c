@@ -81,8 +81,7 @@ static void generic_fwd(const fs_conv_desc *d, const float *x, const float *w, f
 #pragma omp parallel for schedule(static) num_threads(fs_cpu_threads())
     for (size_t l = 0; l < lines; l++) {
         int img = (int)(l / d->ho), oy = (int)(l % d->ho);
-        for (int ox = 0; ox < d->wo; ox++)
-            fwd_pixel(d, x, wt, img, oy, ox, y + ((l * d->wo) + ox) * d->cout);
+        for (int ox = 0; ox < d->wo; ox++) fwd_pixel(d, x, wt, img, oy, ox, y + ((l * d->wo) + ox) * d->cout);
     }
     free(wt);
 }
@@ -197,7 +196,8 @@ static float *pad_images(int n, int h, int w, int c, int top, int left, int hp, 
         int img = (int)(l / hp), r = (int)(l % hp) - top;
         float *o = dst + l * rowf;
         memset(o, 0, rowf * sizeof(float));
-        if (r >= 0 && r < h) memcpy(o + (size_t)left * c, src + ((size_t)img * h + r) * w * c, (size_t)w * c * sizeof(float));
+        if (r >= 0 && r < h)
+            memcpy(o + (size_t)left * c, src + ((size_t)img * h + r) * w * c, (size_t)w * c * sizeof(float));
     }
     return dst;
 }
@@ -312,8 +312,8 @@ AINLINE void filter3_unit(int NK, const fs_conv_desc *d, const float *xp, size_t
 }
 
 /* One block's partial dw, part[co][tap][ci], over output lines [l0, l1). */
-static void filter3_block(const fs_conv_desc *d, const float *xp, int hp, int wp, const float *dz, size_t l0,
-                          size_t l1, float *part) {
+static void filter3_block(const fs_conv_desc *d, const float *xp, int hp, int wp, const float *dz, size_t l0, size_t l1,
+                          float *part) {
     int k = d->k, cin = d->cin;
     size_t row = (size_t)wp * cin, cstride = (size_t)k * k * cin;
     for (int ky = 0; ky < k; ky++)

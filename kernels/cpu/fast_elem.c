@@ -28,9 +28,7 @@ static void leaky_chunks(size_t count, float alpha, const float *sel, const floa
         fs_vec_leaky_mul(FS_MIN(count, i0 + FS_FAST_RED_BLOCK) - i0, alpha, sel + i0, v + i0, out + i0);
     }
 }
-void fs_fast_leaky_fwd(size_t count, float alpha, const float *x, float *y) {
-    leaky_chunks(count, alpha, x, x, y);
-}
+void fs_fast_leaky_fwd(size_t count, float alpha, const float *x, float *y) { leaky_chunks(count, alpha, x, x, y); }
 void fs_fast_leaky_bwd(size_t count, float alpha, const float *y, const float *dy, float *dx) {
     leaky_chunks(count, alpha, y, dy, dx);
 }
@@ -51,10 +49,8 @@ static void shuf_pixel(int h, int w, int c4, size_t pix, float *x, float *y, int
         for (int b = 0; b < 2; b++) {
             float *yp = y + ((img * 2 * h + 2 * i + a) * 2 * w + 2 * j + b) * c;
             float *xp = x + pix * c4 + (size_t)(2 * a + b) * c;
-            if (fwd)
-                memcpy(yp, xp, c * sizeof(float));
-            else
-                memcpy(xp, yp, c * sizeof(float));
+            if (fwd) memcpy(yp, xp, c * sizeof(float));
+            else memcpy(xp, yp, c * sizeof(float));
         }
 }
 

@@ -58,15 +58,15 @@ double fs_fast_l1(int n, int h, int w, int c, const float *pred, const float *ta
  * depend on the thread count. The filters are inlined with k = 11 as a constant for
  * faceswap's window (unrolled); other windows run them tap by tap over the row. */
 enum { ST_MX, ST_MY, ST_EXX, ST_EYY, ST_EXY, N_ST }; /* window statistics */
-enum { GR_MX, GR_EXX, GR_EXY, N_GR };                 /* their gradients that reach pred */
+enum { GR_MX, GR_EXX, GR_EXY, N_GR };                /* their gradients that reach pred */
 
 typedef struct ssim_plan {
-    int h, w, c, ph, pw;   /* image and window-grid sizes */
-    int k, halo;           /* window size (also the ring length), k - 1 */
-    size_t line, pline;    /* doubles in one image row (w c) and one window row (pw c) */
+    int h, w, c, ph, pw;         /* image and window-grid sizes */
+    int k, halo;                 /* window size (also the ring length), k - 1 */
+    size_t line, pline;          /* doubles in one image row (w c) and one window row (pw c) */
     double g[FS_DSSIM_MAX_WIN];  /* the Gaussian taps */
     double gr[FS_DSSIM_MAX_WIN]; /* the same, reversed (the transposed filter) */
-    double scale;          /* dLoss/d(SSIM of one window): -1 / (2 windows) */
+    double scale;                /* dLoss/d(SSIM of one window): -1 / (2 windows) */
     float weight;
 } ssim_plan;
 
@@ -83,8 +83,8 @@ typedef struct ssim_work {
 
 static void ssim_work_init(const ssim_plan *pl, ssim_work *ws) {
     size_t ring = (size_t)pl->k, vline = pl->line + (size_t)pl->halo * pl->c;
-    size_t total = N_ST * pl->line + (ring + 1) * N_ST * pl->pline + (ring * N_GR + 2) * pl->pline +
-                   N_GR * (vline + pl->line);
+    size_t total =
+        N_ST * pl->line + (ring + 1) * N_ST * pl->pline + (ring * N_GR + 2) * pl->pline + N_GR * (vline + pl->line);
     double *m = fs_malloc(total * sizeof(double));
     memset(m, 0, total * sizeof(double));
     ws->src = m, m += N_ST * pl->line;
@@ -107,9 +107,8 @@ static inline __attribute__((always_inline)) void filter_x_k(const double *restr
         out[o] = a;
     }
 }
-static inline __attribute__((always_inline)) void filter_y_k(const double *restrict g, int k,
-                                                             const double *const *rows, size_t n,
-                                                             double *restrict out) {
+static inline __attribute__((always_inline)) void filter_y_k(const double *restrict g, int k, const double *const *rows,
+                                                             size_t n, double *restrict out) {
     for (size_t o = 0; o < n; o++) {
         double a = g[0] * rows[0][o];
         for (int i = 1; i < k; i++) a = fma(g[i], rows[i][o], a);
@@ -126,8 +125,7 @@ static void filter_x_taps(const double *restrict g, int k, int step, size_t n, c
         for (size_t o = 0; o < n; o++) out[o] = fma(g[j], src[o], out[o]);
     }
 }
-static void filter_y_taps(const double *restrict g, int k, const double *const *rows, size_t n,
-                          double *restrict out) {
+static void filter_y_taps(const double *restrict g, int k, const double *const *rows, size_t n, double *restrict out) {
     for (size_t o = 0; o < n; o++) out[o] = g[0] * rows[0][o];
     for (int i = 1; i < k; i++) {
         const double *restrict src = rows[i];
@@ -159,8 +157,7 @@ static void ssim_row_in(const ssim_plan *pl, ssim_work *ws, const float *p, cons
 
 /* The SSIM of each window of a row from its statistics (fs_cpu_ssim_window's formula with
  * one division), added into acc; gm[k] = scale * dSSIM/d(stat k). */
-static void ssim_line(size_t n, const double *restrict st, double *restrict acc, double *restrict gm,
-                      double scale) {
+static void ssim_line(size_t n, const double *restrict st, double *restrict acc, double *restrict gm, double scale) {
     const double *mxp = st + ST_MX * n, *myp = st + ST_MY * n, *exxp = st + ST_EXX * n;
     const double *eyyp = st + ST_EYY * n, *exyp = st + ST_EXY * n;
     for (size_t o = 0; o < n; o++) {
@@ -226,8 +223,8 @@ static double ssim_image(const ssim_plan *pl, ssim_work *ws, const float *p, con
 double fs_fast_dssim(int n, int h, int w, int c, int win, const float *pred, const float *target, float *dpred,
                      float weight) {
     fs_dssim_check(h, w, win);
-    ssim_plan pl = {.h = h, .w = w, .c = c, .ph = h - win + 1, .pw = w - win + 1, .k = win, .halo = win - 1,
-                    .weight = weight};
+    ssim_plan pl =
+        {.h = h, .w = w, .c = c, .ph = h - win + 1, .pw = w - win + 1, .k = win, .halo = win - 1, .weight = weight};
     fs_cpu_ssim_gauss(win, pl.g);
     for (int j = 0; j < win; j++) pl.gr[j] = pl.g[win - 1 - j];
     pl.line = (size_t)w * c;

@@ -27,7 +27,8 @@
     a0 = fma(a0, m, c), a1 = fma(a1, m, c), a2 = fma(a2, m, c), a3 = fma(a3, m, c), a4 = fma(a4, m, c),                \
     a5 = fma(a5, m, c), a6 = fma(a6, m, c), a7 = fma(a7, m, c), a8 = fma(a8, m, c), a9 = fma(a9, m, c),                \
     a10 = fma(a10, m, c), a11 = fma(a11, m, c)
-#define CHAIN_SUM(add) add(add(add(add(a0, a1), add(a2, a3)), add(add(a4, a5), add(a6, a7))), add(add(a8, a9), add(a10, a11)))
+#define CHAIN_SUM(add)                                                                                                 \
+    add(add(add(add(a0, a1), add(a2, a3)), add(add(a4, a5), add(a6, a7))), add(add(a8, a9), add(a10, a11)))
 
 __attribute__((target("avx2,fma"), noinline)) static float fma_loop_256(long iters, float seed) {
     __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-6f), a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11;
@@ -76,7 +77,9 @@ static double loop_rate(int threads, int reps, int cpu_clock, int bits) {
 }
 
 double fs_cpu_fma_peak(int threads, int reps, int cpu_clock, int *bits) {
-    double r256 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? loop_rate(threads, reps, cpu_clock, 256) : 0.0;
+    double r256 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
+                      ? loop_rate(threads, reps, cpu_clock, 256)
+                      : 0.0;
     double r512 = __builtin_cpu_supports("avx512f") ? loop_rate(threads, reps, cpu_clock, 512) : 0.0;
     if (bits) *bits = r512 > r256 ? 512 : 256;
     return FS_MAX(r256, r512);

@@ -28,8 +28,8 @@ static double conv_one(const fs_conv_desc *d, const float *x, const float *w, in
     return acc;
 }
 
-void fs_ref_conv2d_fwd(const fs_conv_desc *d, const float *x, const float *w, const float *b, float *y,
-                       fs_act act, float alpha) {
+void fs_ref_conv2d_fwd(const fs_conv_desc *d, const float *x, const float *w, const float *b, float *y, fs_act act,
+                       float alpha) {
     for (int img = 0; img < d->n; img++)
         for (int oy = 0; oy < d->ho; oy++)
             for (int ox = 0; ox < d->wo; ox++)
@@ -40,8 +40,7 @@ void fs_ref_conv2d_fwd(const fs_conv_desc *d, const float *x, const float *w, co
 }
 
 /* dx[img, iy, ix, ci]: every (output position, tap) pair that reads input (iy, ix). */
-static double conv_bwd_one(const fs_conv_desc *d, const float *dz, const float *w, int img, int iy, int ix,
-                           int ci) {
+static double conv_bwd_one(const fs_conv_desc *d, const float *dz, const float *w, int img, int iy, int ix, int ci) {
     double acc = 0.0;
     for (int ky = 0; ky < d->k; ky++) {
         int ty = iy + d->pad_top - ky; /* = oy * stride */

@@ -30,8 +30,10 @@ cudaStream_t fsk_stream(void) { return stream; }
 void fsk_check_launch(const char *kernel, const char *file, int line) {
     cudaError_t err = cudaGetLastError();
     if (err != cudaSuccess)
-        fs_die_at(file, line, FS_EXIT_FAIL, "launch of %s failed: %s\n  hint: check the launch geometry and "
-                  "that the build's archs (FACESWARM_CUDA_ARCHS) include this GPU", kernel, cudaGetErrorString(err));
+        fs_die_at(file, line, FS_EXIT_FAIL,
+                  "launch of %s failed: %s\n  hint: check the launch geometry and "
+                  "that the build's archs (FACESWARM_CUDA_ARCHS) include this GPU",
+                  kernel, cudaGetErrorString(err));
 }
 
 void *FSK(scratch)(int slot, size_t bytes) {
@@ -83,9 +85,7 @@ void FSK(u8_to_float)(size_t n, const uint8_t *src_host, float *dst) {
 }
 
 static const fs_backend cuda_backend = {
-    .name = "cuda",
-    .device = FS_DEV_CUDA,
-    FS_BACKEND_TABLE(cu, FSK_PREFIX) /* cu_<memory op> above, fs_cuda_<kernel> */
+    .name = "cuda", .device = FS_DEV_CUDA, FS_BACKEND_TABLE(cu, FSK_PREFIX) /* cu_<memory op> above, fs_cuda_<kernel> */
 };
 
 /* Picks GPU local_rank % count and creates the stream; fills e when there is no device. */
@@ -98,15 +98,16 @@ static int open_device(int local_rank, fs_error *e) {
                          "\"%s\" (%s, %d devices)\n  hint: run on a node with an NVIDIA GPU and a driver for "
                          "CUDA %d.%d or newer (nvidia-smi should list it), or use --set train.device=cpu",
                          err == cudaSuccess ? "no devices" : cudaGetErrorString(err),
-                         err == cudaSuccess ? "cudaSuccess" : cudaGetErrorName(err), count,
-                         CUDART_VERSION / 1000, CUDART_VERSION % 1000 / 10);
+                         err == cudaSuccess ? "cudaSuccess" : cudaGetErrorName(err), count, CUDART_VERSION / 1000,
+                         CUDART_VERSION % 1000 / 10);
     int dev = local_rank % count;
     struct cudaDeviceProp prop;
     if ((err = cudaSetDevice(dev)) != cudaSuccess || (err = cudaGetDeviceProperties(&prop, dev)) != cudaSuccess ||
         (err = cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking)) != cudaSuccess)
-        return fs_errorf(e, FS_EXIT_FAIL, "cuda: cannot open GPU %d of %d (local rank %d): %s\n  hint: check "
-                         "nvidia-smi for a GPU in use or in a bad state", dev, count, local_rank,
-                         cudaGetErrorString(err));
+        return fs_errorf(e, FS_EXIT_FAIL,
+                         "cuda: cannot open GPU %d of %d (local rank %d): %s\n  hint: check "
+                         "nvidia-smi for a GPU in use or in a bad state",
+                         dev, count, local_rank, cudaGetErrorString(err));
     sm_count = prop.multiProcessorCount;
     dev_index = dev;
     snprintf(dev_name, sizeof dev_name, "%s (GPU %d of %d, sm_%d%d, %d SMs)", prop.name, dev, count, prop.major,
@@ -133,8 +134,8 @@ int fs_cuda_device(void) { return dev_index; }
  * clock per SM); 0 for an architecture this table does not know. */
 static int fp32_lanes(int major, int minor) {
     if (major == 6) return minor == 0 ? 64 : 128;
-    if (major == 7) return 64;                   /* Volta, Turing */
-    if (major == 8) return minor == 0 ? 64 : 128; /* A100: 64; GA10x, AD10x: 128 */
+    if (major == 7) return 64;                                /* Volta, Turing */
+    if (major == 8) return minor == 0 ? 64 : 128;             /* A100: 64; GA10x, AD10x: 128 */
     if (major == 9 || major == 10 || major == 12) return 128; /* Hopper, Blackwell */
     return 0;
 }

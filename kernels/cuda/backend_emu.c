@@ -30,9 +30,9 @@
 #define ASAN_UNPOISON_MEMORY_REGION(p, n) ((void)(p), (void)(n))
 #endif
 
-#define EMU_GUARD 64          /* bytes on each side; keeps the buffer 64-byte aligned */
+#define EMU_GUARD 64 /* bytes on each side; keeps the buffer 64-byte aligned */
 #define EMU_FILL 0xA5
-typedef struct emu_block {    /* lies just before the front guard zone */
+typedef struct emu_block { /* lies just before the front guard zone */
     struct emu_block *prev, *next;
     size_t bytes;
     char pad[64 - 2 * sizeof(void *) - sizeof(size_t)];
@@ -52,12 +52,15 @@ static void check_block(emu_block *b, const char *when, const fsemu_launch *l) {
     int front = zone_intact(front_zone(b)), back = zone_intact(back_zone(b));
     if (front && back) return;
     if (l)
-        fs_die(FS_EXIT_FAIL, "%s:%d: kernel %s wrote outside a device buffer of %zu bytes (%s guard zone "
+        fs_die(FS_EXIT_FAIL,
+               "%s:%d: kernel %s wrote outside a device buffer of %zu bytes (%s guard zone "
                "changed)\n  hint: an index past the buffer's end (or before its start); the racecheck label's "
-               "AddressSanitizer build names the line (docs/cuda.md)", l->file, l->line, l->kernel, b->bytes,
-               back ? "front" : "back");
-    fs_die(FS_EXIT_FAIL, "emulator: a device buffer of %zu bytes was written outside its bounds (%s guard "
-           "zone changed, found %s)\n  hint: a host copy past its end?", b->bytes, back ? "front" : "back", when);
+               "AddressSanitizer build names the line (docs/cuda.md)",
+               l->file, l->line, l->kernel, b->bytes, back ? "front" : "back");
+    fs_die(FS_EXIT_FAIL,
+           "emulator: a device buffer of %zu bytes was written outside its bounds (%s guard "
+           "zone changed, found %s)\n  hint: a host copy past its end?",
+           b->bytes, back ? "front" : "back", when);
 }
 
 static void check_all(const fsemu_launch *l) {
@@ -133,7 +136,7 @@ void FSK(u8_to_float)(size_t n, const uint8_t *src_host, float *dst) { FSK(u8_to
 
 static const fs_backend emu_backend = {
     .name = "cuda-emulated",
-    .device = FS_DEV_CPU, /* its memory is host memory */
+    .device = FS_DEV_CPU,             /* its memory is host memory */
     FS_BACKEND_TABLE(emu, FSK_PREFIX) /* emu_<memory op> above, fs_emu_<kernel> */
 };
 

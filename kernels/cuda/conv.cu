@@ -15,8 +15,8 @@ static fsk_gemm gemm_base(const fs_conv_desc *d) {
     return g;
 }
 
-void FSK(conv2d_fwd)(const fs_conv_desc *d, const float *x, const float *w, const float *b, float *y,
-                     fs_act act, float alpha) {
+void FSK(conv2d_fwd)(const fs_conv_desc *d, const float *x, const float *w, const float *b, float *y, fs_act act,
+                     float alpha) {
     fsk_gemm g = gemm_base(d);
     g.M = d->n * d->ho * d->wo, g.N = d->cout, g.K = d->k * d->k * d->cin;
     g.amode = FSK_A_CONV_FWD, g.a = x;
@@ -79,7 +79,6 @@ void FSK(bias_grad)(long rows, int cols, const float *dz, float *db) {
     if (parts < 1) parts = 1;
     long per = (rows + parts - 1) / parts;
     float *partial = (float *)FSK(scratch)(1, sizeof(float) * (size_t)parts * cols);
-    FS_LAUNCH(colsum_kernel, FS_DIM3(col_blocks, parts, 1), FS_DIM3(FSK_THREADS, 1, 1), rows, cols, per, dz,
-              partial);
+    FS_LAUNCH(colsum_kernel, FS_DIM3(col_blocks, parts, 1), FS_DIM3(FSK_THREADS, 1, 1), rows, cols, per, dz, partial);
     FSK(add_partials)(1, cols, (int)parts, partial, db, cols);
 }

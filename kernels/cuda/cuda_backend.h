@@ -22,10 +22,10 @@ int fs_cuda_device(void);
 /* What the GPU is, for fs_kbench's computed peak. */
 typedef struct fs_cuda_props {
     char name[256];
-    int major, minor;  /* compute capability */
-    int sms;           /* multiprocessors */
-    int clock_khz;     /* peak SM clock (cudaDevAttrClockRate) */
-    int fp32_lanes;    /* FP32 FMA lanes per SM for this compute capability (the CUDA guide's
+    int major, minor;        /* compute capability */
+    int sms;                 /* multiprocessors */
+    int clock_khz;           /* peak SM clock (cudaDevAttrClockRate) */
+    int fp32_lanes;          /* FP32 FMA lanes per SM for this compute capability (the CUDA guide's
                         * throughput table), 0 if this build does not know it */
     double peak_fp32_tflops; /* sms x clock x fp32_lanes x 2 / 1e12: computed, not measured */
 } fs_cuda_props;

@@ -19,8 +19,8 @@ static fsk_gemm strided(int M, int N, int K, const float *a, long lda_m, long ld
     return g;
 }
 
-void FSK(dense_fwd)(int n, int in, int out, const float *x, const float *w, const float *b, float *y,
-                    fs_act act, float alpha) {
+void FSK(dense_fwd)(int n, int in, int out, const float *x, const float *w, const float *b, float *y, fs_act act,
+                    float alpha) {
     fsk_gemm g = strided(n, out, in, x, in, 1, w, out, 1, y, out);
     g.bias = b, g.act = (int)act, g.alpha = alpha;
     FSK(gemm_split_k)(&g); /* batch 32 x 1024 outputs is 16 tiles: split the 16384-deep K */

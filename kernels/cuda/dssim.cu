@@ -63,9 +63,9 @@ static __global__ void ssim_window_kernel(int n, int h, int w, int c, int k, con
         /* dS/dmx, dS/dexx, dS/dexy (my and the t moments are constants) */
         float d_mx = (2.0f * my * (a2 - a1) - 2.0f * mx * s * (b2 - b1)) / den;
         float d_exx = -s / b2, d_exy = 2.0f * a1 / den;
-        coef[o] = d_mx;                 /* alpha: g * d_mx */
+        coef[o] = d_mx;                   /* alpha: g * d_mx */
         coef[windows + o] = 2.0f * d_exx; /* beta: g * 2 p d_exx */
-        coef[2 * windows + o] = d_exy;  /* gamma: g * t d_exy */
+        coef[2 * windows + o] = d_exy;    /* gamma: g * t d_exy */
         s_sum += s;
     }
     s_sum = block_sum(s_sum, warp_sums);
@@ -100,8 +100,7 @@ static __global__ void ssim_grad_kernel(int n, int h, int w, int c, int k, const
 /* ---------------------------------------------------------------- separable (k > 11)
  * hx = [5][rows = n h wo c]: x, y, x^2, y^2, xy filtered along x; element r = ((b h + y) wo
  * + xo) c + ch. */
-static __global__ void ssim_hpass_kernel(int n, int h, int w, int c, int k, const float *p, const float *t,
-                                         float *hx) {
+static __global__ void ssim_hpass_kernel(int n, int h, int w, int c, int k, const float *p, const float *t, float *hx) {
     __shared__ float g[FS_DSSIM_MAX_WIN];
     int wo = w - k + 1;
     size_t rows = (size_t)n * h * wo * c;
@@ -218,8 +217,8 @@ double FSK(dssim)(int n, int h, int w, int c, int win, const float *pred, const 
             FS_LAUNCH(ssim_hgrad_kernel, FS_DIM3(FSK(grid_for)(count), 1, 1), DSSIM_BLOCK, n, h, w, c, win, pred,
                       target, hx, dpred, gscale);
         } else {
-            FS_LAUNCH(ssim_grad_kernel, FS_DIM3(FSK(grid_for)(count), 1, 1), DSSIM_BLOCK, n, h, w, c, win, pred,
-                      target, coef, dpred, gscale);
+            FS_LAUNCH(ssim_grad_kernel, FS_DIM3(FSK(grid_for)(count), 1, 1), DSSIM_BLOCK, n, h, w, c, win, pred, target,
+                      coef, dpred, gscale);
         }
     }
     return (1.0 - ssim_sum / (double)windows) / 2.0;

@@ -7,9 +7,8 @@
 #include "kernels/cuda/fsk.h"
 #include "kernels/cuda/emu.h"
 
-#define GRID_STRIDE(i, count)                                                                   \
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (count);                 \
-         i += (size_t)gridDim.x * blockDim.x)
+#define GRID_STRIDE(i, count)                                                                                          \
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (count); i += (size_t)gridDim.x * blockDim.x)
 
 static __global__ void leaky_fwd_kernel(size_t count, float alpha, const float *x, float *y) {
     GRID_STRIDE(i, count) {
@@ -68,9 +67,7 @@ static __global__ void u8_to_float_kernel(size_t count, const uint8_t *src, floa
     GRID_STRIDE(i, count) dst[i] = (float)src[i] / 255.0f;
 }
 
-static __global__ void scale_kernel(size_t count, float *x, float s) {
-    GRID_STRIDE(i, count) x[i] *= s;
-}
+static __global__ void scale_kernel(size_t count, float *x, float s) { GRID_STRIDE(i, count) x[i] *= s; }
 
 /* The constants come from fs_adam_consts_init on the host (ops.h): PAPER and LEGACY
  * c1 = 1 / (1 - b1^t), c2 = 1 / (1 - b2^t); KERAS c1 = sqrt(1 - b2^t) / (1 - b1^t), c2 = 1

@@ -31,13 +31,13 @@ static void check_geometry(const fsemu_launch *l) {
                "  hint: a launcher must not launch an empty grid (check the sizes before launching)",
                l->file, l->line, l->kernel, l->grid.x, l->grid.y, l->grid.z);
     if (omp_in_parallel())
-        fs_die(FS_EXIT_FAIL, "%s:%d: launch of %s from inside an OpenMP parallel region\n"
+        fs_die(FS_EXIT_FAIL,
+               "%s:%d: launch of %s from inside an OpenMP parallel region\n"
                "  hint: the emulator needs its own team of threads; launch from serial code",
                l->file, l->line, l->kernel);
 }
 
-void fsemu_launch_begin(fsemu_launch *l, dim3 grid, dim3 block, const char *kernel, const char *file,
-                        int line) {
+void fsemu_launch_begin(fsemu_launch *l, dim3 grid, dim3 block, const char *kernel, const char *file, int line) {
     l->grid = grid, l->block = block, l->kernel = kernel, l->file = file, l->line = line;
     l->threads = (int)(block.x * block.y * block.z);
     l->n_blocks = (long)grid.x * grid.y * grid.z;

@@ -28,10 +28,10 @@
 #include <cuda_runtime.h>
 
 #define FS_DIM3(x, y, z) dim3((x), (y), (z))
-#define FS_LAUNCH(kernel, grid, block, ...)                                        \
-    do {                                                                           \
-        kernel<<<(grid), (block), 0, fsk_stream()>>>(__VA_ARGS__);                 \
-        fsk_check_launch(#kernel, __FILE__, __LINE__);                             \
+#define FS_LAUNCH(kernel, grid, block, ...)                                                                            \
+    do {                                                                                                               \
+        kernel<<<(grid), (block), 0, fsk_stream()>>>(__VA_ARGS__);                                                     \
+        fsk_check_launch(#kernel, __FILE__, __LINE__);                                                                 \
     } while (0)
 #define FSK_DEVICE static __device__ __forceinline__
 
@@ -69,10 +69,10 @@ float fsemu_shfl_f(float v, int lane_src, int mode);
 double fsemu_shfl_d(double v, int lane_src, int mode);
 enum { FSEMU_SHFL_DOWN = 0, FSEMU_SHFL_XOR = 1 };
 #define __syncthreads() fsemu_syncthreads()
-#define __shfl_down_sync(mask, v, delta)                                           \
-    _Generic((v), float: fsemu_shfl_f, double: fsemu_shfl_d)((v), (delta), FSEMU_SHFL_DOWN)
-#define __shfl_xor_sync(mask, v, lanemask)                                         \
-    _Generic((v), float: fsemu_shfl_f, double: fsemu_shfl_d)((v), (lanemask), FSEMU_SHFL_XOR)
+#define __shfl_down_sync(mask, v, delta)                                                                               \
+    _Generic((v), float : fsemu_shfl_f, double : fsemu_shfl_d)((v), (delta), FSEMU_SHFL_DOWN)
+#define __shfl_xor_sync(mask, v, lanemask)                                                                             \
+    _Generic((v), float : fsemu_shfl_f, double : fsemu_shfl_d)((v), (lanemask), FSEMU_SHFL_XOR)
 
 float fsemu_atomic_add_f(float *p, float v);
 #define atomicAdd(p, v) fsemu_atomic_add_f((p), (v))
@@ -83,15 +83,14 @@ float fsemu_atomic_add_f(float *p, float v);
 /* One launch: its geometry and the blocks still to run. */
 typedef struct fsemu_launch {
     dim3 grid, block;
-    int threads;          /* block.x * block.y * block.z */
-    long n_blocks;        /* grid.x * grid.y * grid.z */
-    const char *kernel;   /* for error messages */
+    int threads;        /* block.x * block.y * block.z */
+    long n_blocks;      /* grid.x * grid.y * grid.z */
+    const char *kernel; /* for error messages */
     const char *file;
     int line;
 } fsemu_launch;
 
-void fsemu_launch_begin(fsemu_launch *l, dim3 grid, dim3 block, const char *kernel, const char *file,
-                        int line);
+void fsemu_launch_begin(fsemu_launch *l, dim3 grid, dim3 block, const char *kernel, const char *file, int line);
 void fsemu_thread_enter(fsemu_launch *l);
 /* Sets blockIdx to block b of the launch (after a barrier that ends block b - 1). */
 void fsemu_enter_block(fsemu_launch *l, long b);
@@ -100,19 +99,18 @@ void fsemu_launch_end(fsemu_launch *l);
  * device buffers there: backend_emu.c). */
 extern void (*fsemu_after_launch)(const fsemu_launch *l);
 
-#define FS_LAUNCH(kernel, grid, block, ...)                                        \
-    do {                                                                           \
-        fsemu_launch fsemu_l_;                                                     \
-        fsemu_launch_begin(&fsemu_l_, (grid), (block), #kernel, __FILE__, __LINE__); \
-        _Pragma("omp parallel num_threads(fsemu_l_.threads)")                      \
-        {                                                                          \
-            fsemu_thread_enter(&fsemu_l_);                                         \
-            for (long fsemu_b_ = 0; fsemu_b_ < fsemu_l_.n_blocks; fsemu_b_++) {    \
-                fsemu_enter_block(&fsemu_l_, fsemu_b_);                            \
-                kernel(__VA_ARGS__);                                               \
-            }                                                                      \
-        }                                                                          \
-        fsemu_launch_end(&fsemu_l_);                                               \
+#define FS_LAUNCH(kernel, grid, block, ...)                                                                            \
+    do {                                                                                                               \
+        fsemu_launch fsemu_l_;                                                                                         \
+        fsemu_launch_begin(&fsemu_l_, (grid), (block), #kernel, __FILE__, __LINE__);                                   \
+        _Pragma("omp parallel num_threads(fsemu_l_.threads)") {                                                        \
+            fsemu_thread_enter(&fsemu_l_);                                                                             \
+            for (long fsemu_b_ = 0; fsemu_b_ < fsemu_l_.n_blocks; fsemu_b_++) {                                        \
+                fsemu_enter_block(&fsemu_l_, fsemu_b_);                                                                \
+                kernel(__VA_ARGS__);                                                                                   \
+            }                                                                                                          \
+        }                                                                                                              \
+        fsemu_launch_end(&fsemu_l_);                                                                                   \
     } while (0)
 #endif
 

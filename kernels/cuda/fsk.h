@@ -61,27 +61,27 @@ typedef enum {
     FSK_A_CONV_BWD_FILTER /* A(m = ky,kx,ci ; k = n,oy,ox) = FSK_A_CONV_FWD transposed */
 } fsk_amode;
 typedef enum {
-    FSK_B_STRIDED = 0,   /* B(k, n) = b[k * ldb_k + n * ldb_n] */
-    FSK_B_CONV_BWD_DATA  /* B(k = jy,jx,co ; n = ci) = w[ky, kx, ci, co] */
+    FSK_B_STRIDED = 0,  /* B(k, n) = b[k * ldb_k + n * ldb_n] */
+    FSK_B_CONV_BWD_DATA /* B(k = jy,jx,co ; n = ci) = w[ky, kx, ci, co] */
 } fsk_bmode;
 
 typedef struct fsk_gemm {
-    int M, N, K;          /* for FSK_A_CONV_BWD_DATA: derived per parity class in the kernel */
-    int amode, bmode;     /* fsk_amode, fsk_bmode */
+    int M, N, K;      /* for FSK_A_CONV_BWD_DATA: derived per parity class in the kernel */
+    int amode, bmode; /* fsk_amode, fsk_bmode */
     const float *a;
     long lda_m, lda_k;
     const float *b;
     long ldb_k, ldb_n;
-    float *c;             /* C(m, n) = c[m * ldc + n]; bwd_data: dx at the class's position */
+    float *c; /* C(m, n) = c[m * ldc + n]; bwd_data: dx at the class's position */
     long ldc;
-    const float *bias;    /* [N] or NULL */
-    int act;              /* fs_act, fused after the bias */
-    float alpha;          /* LeakyReLU slope */
-    int accumulate;       /* 1: C += A B (no bias/act), 0: C = act(A B + bias) */
-    fs_conv_desc conv;    /* the convolution for the CONV modes */
-    int classes;          /* bwd_data: stride^2 parity classes (grid z), else 1 */
-    int splits;           /* split-K count (grid z), >= 1; not with classes > 1 */
-    float *partial;       /* split-K partials [splits, M, N] (device scratch) */
+    const float *bias; /* [N] or NULL */
+    int act;           /* fs_act, fused after the bias */
+    float alpha;       /* LeakyReLU slope */
+    int accumulate;    /* 1: C += A B (no bias/act), 0: C = act(A B + bias) */
+    fs_conv_desc conv; /* the convolution for the CONV modes */
+    int classes;       /* bwd_data: stride^2 parity classes (grid z), else 1 */
+    int splits;        /* split-K count (grid z), >= 1; not with classes > 1 */
+    float *partial;    /* split-K partials [splits, M, N] (device scratch) */
 } fsk_gemm;
 
 /* Launches the GEMM (and, for splits > 1, the fixed-order reduction of the partials). */

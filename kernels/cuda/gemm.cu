@@ -109,8 +109,7 @@ FSK_DEVICE float activate(float v, int act, float alpha) {
 }
 
 /* Writes the 4 x 4 register block: split-K partial, +=, or act(. + bias). */
-FSK_DEVICE void store_tile(const fsk_gemm *g, const cls_geom *q, int M, int m0, int n0, int split,
-                           float acc[4][4]) {
+FSK_DEVICE void store_tile(const fsk_gemm *g, const cls_geom *q, int M, int m0, int n0, int split, float acc[4][4]) {
     int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
     for (int i = 0; i < 4; i++) {
         int m = m0 + 4 * ty + i;
@@ -156,7 +155,7 @@ static __global__ void __launch_bounds__(FSK_THREADS) gemm_kernel(fsk_gemm g) {
 
 /* C[m, n] = act(sum over s of partial[s, m, n] + bias[n]), or C += the sum; s in order. */
 static __global__ void splitk_reduce_kernel(int M, int N, int splits, const float *partial, float *c, long ldc,
-                                           const float *bias, int act, float alpha, int accumulate) {
+                                            const float *bias, int act, float alpha, int accumulate) {
     long total = (long)M * N;
     for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < total; i += (long)gridDim.x * blockDim.x) {
         float s = 0.0f;

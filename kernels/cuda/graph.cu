@@ -9,17 +9,14 @@
 #include "kernels/cuda/emu.h"
 #include "kernels/cuda/blocksum.h"
 
-#define GRID_STRIDE(i, count)                                                                   \
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (count);                 \
-         i += (size_t)gridDim.x * blockDim.x)
+#define GRID_STRIDE(i, count)                                                                                          \
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (count); i += (size_t)gridDim.x * blockDim.x)
 
 static __global__ void add_kernel(size_t count, const float *a, const float *b, float *y) {
     GRID_STRIDE(i, count) y[i] = a[i] + b[i];
 }
 
-static __global__ void acc_kernel(size_t count, const float *x, float *y) {
-    GRID_STRIDE(i, count) y[i] += x[i];
-}
+static __global__ void acc_kernel(size_t count, const float *x, float *y) { GRID_STRIDE(i, count) y[i] += x[i]; }
 
 /* One thread per element of y [rows, ca + cb]. */
 static __global__ void concat_fwd_kernel(size_t rows, int ca, int cb, const float *a, const float *b, float *y) {
@@ -126,6 +123,4 @@ static void pixnorm(size_t rows, int c, const float *x, const float *dy, float *
     FS_LAUNCH(pixnorm_kernel, FS_DIM3(grid, 1, 1), BLOCK, rows, c, x, dy, out);
 }
 void FSK(pixnorm_fwd)(size_t rows, int c, const float *x, float *y) { pixnorm(rows, c, x, NULL, y); }
-void FSK(pixnorm_bwd)(size_t rows, int c, const float *x, const float *dy, float *dx) {
-    pixnorm(rows, c, x, dy, dx);
-}
+void FSK(pixnorm_bwd)(size_t rows, int c, const float *x, const float *dy, float *dx) { pixnorm(rows, c, x, dy, dx); }

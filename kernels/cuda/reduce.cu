@@ -25,8 +25,8 @@ static __global__ void sumsq_kernel(size_t count, const float *x, double *partia
 }
 
 /* l1 = 0: sum (p - t)^2 and dpred += gscale (p - t); l1 = 1: sum |p - t|, dpred += gscale sign. */
-static __global__ void pointwise_loss_kernel(size_t count, int l1, const float *pred, const float *target,
-                                             float *dpred, float gscale, double *partial) {
+static __global__ void pointwise_loss_kernel(size_t count, int l1, const float *pred, const float *target, float *dpred,
+                                             float gscale, double *partial) {
     __shared__ double warp_sums[FSK_THREADS / 32];
     double s = 0.0;
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < count; i += (size_t)gridDim.x * blockDim.x) {
@@ -63,14 +63,13 @@ double FSK(sumsq)(size_t count, const float *x) {
     return FSK(sum_partials)(grid, partial);
 }
 
-static double pointwise_loss(int l1, size_t count, const float *pred, const float *target, float *dpred,
-                             float weight) {
+static double pointwise_loss(int l1, size_t count, const float *pred, const float *target, float *dpred, float weight) {
     if (!count) return 0.0;
     int grid = FSK(grid_for)(count);
     double *partial = (double *)FSK(scratch)(2, sizeof(double) * (size_t)grid);
     float gscale = (float)((l1 ? 1.0 : 2.0) * weight / (double)count);
-    FS_LAUNCH(pointwise_loss_kernel, FS_DIM3(grid, 1, 1), FS_DIM3(FSK_THREADS, 1, 1), count, l1, pred, target,
-              dpred, gscale, partial);
+    FS_LAUNCH(pointwise_loss_kernel, FS_DIM3(grid, 1, 1), FS_DIM3(FSK_THREADS, 1, 1), count, l1, pred, target, dpred,
+              gscale, partial);
     return FSK(sum_partials)(grid, partial) / (double)count;
 }
 

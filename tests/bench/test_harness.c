@@ -53,12 +53,16 @@ static void check_json(void) {
     CHECK(rc == FS_EXIT_OK, "wrong 0 exits %d", rc);
     CHECK(!strncmp(out, "{\"kind\":\"header\",\"bench\":\"t\",\"version\":", 39), "header first: %.60s", out);
     CHECK(strstr(out, "\"command\":\"faceswarm bench t --x\",\"world_size\":2,\"notes\":[\"before\"]}\n"), "%s", out);
-    CHECK(strstr(out, "{\"kind\":\"table\",\"bench\":\"t\",\"table\":\"cases\",\"columns\":[{\"key\":\"name\",\"unit\":\"\"},"
+    CHECK(strstr(out, "{\"kind\":\"table\",\"bench\":\"t\",\"table\":\"cases\",\"columns\":[{\"key\":\"name\",\"unit\":"
+                      "\"\"},"
                       "{\"key\":\"n\",\"unit\":\"images\"},{\"key\":\"ms\",\"unit\":\"ms\"},{\"key\":\"frac\","
-                      "\"unit\":\"fraction\"}]}\n"), "%s", out);
+                      "\"unit\":\"fraction\"}]}\n"),
+          "%s", out);
     CHECK(strstr(out, "{\"kind\":\"row\",\"bench\":\"t\",\"table\":\"cases\",\"name\":\"a\\\"b\\nc\",\"n\":7,"
-                      "\"ms\":1.500,\"frac\":0.125}\n"), "%s", out);
-    CHECK(strstr(out, "\"name\":\"x\",\"n\":null,\"ms\":null,\"frac\":null}\n"), "absent and NaN cells are null: %s", out);
+                      "\"ms\":1.500,\"frac\":0.125}\n"),
+          "%s", out);
+    CHECK(strstr(out, "\"name\":\"x\",\"n\":null,\"ms\":null,\"frac\":null}\n"), "absent and NaN cells are null: %s",
+          out);
     CHECK(strstr(out, "{\"kind\":\"note\",\"bench\":\"t\",\"text\":\"after\"}\n"), "%s", out);
     const char *last = "{\"kind\":\"summary\",\"bench\":\"t\",\"total\":2.5,\"wrong\":0}\n";
     size_t n = strlen(out), m = strlen(last);

@@ -37,7 +37,8 @@ static int ckpt_same(const ckpt_content *a, const ckpt_content *b) {
            x->nonfinite_skipped == y->nonfinite_skipped && x->restart_count == y->restart_count &&
            !strcmp(x->created, y->created) && x->version == y->version && !strcmp(x->config_text, y->config_text) &&
            !strcmp(x->model_text, y->model_text) &&
-           !strcmp(x->consent_text ? x->consent_text : "", y->consent_text ? y->consent_text : "") && !memcmp(a->p, b->p, sizeof(float) * 3 * (size_t)x->n_params);
+           !strcmp(x->consent_text ? x->consent_text : "", y->consent_text ? y->consent_text : "") &&
+           !memcmp(a->p, b->p, sizeof(float) * 3 * (size_t)x->n_params);
 }
 
 static void ckpt_free(ckpt_content *c) {
@@ -63,8 +64,8 @@ static int faces_load(const char *path, faces_content *c, fs_error *e) {
     c->n = fs_faces_count(f), c->S = fs_faces_size(f), c->masks = fs_faces_has_masks(f);
     if ((double)c->n * c->S * c->S > 64e6) {
         fs_faces_close(f);
-        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %ld faces of %d px: larger than this test reads\n  hint: none",
-                         path, c->n, c->S);
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: %ld faces of %d px: larger than this test reads\n  hint: none", path,
+                         c->n, c->S);
     }
     c->faces = fs_malloc((size_t)c->n * c->S * c->S * 3);
     c->mask = fs_malloc((size_t)c->n * c->S * c->S + 1);
@@ -104,7 +105,7 @@ static size_t mutate(const uint8_t *data, size_t len, fs_rng *r, uint8_t *out, c
         snprintf(what, wlen, "bit flip at %zu", at);
         break;
     }
-    case 2: { /* a run of zeroes */
+    case 2: {                                             /* a run of zeroes */
         size_t want = (size_t)(1 + fs_rng_below(r, 256)); /* drawn once: FS_MIN evaluates twice */
         size_t run = FS_MIN(len - at, want);
         memset(out + at, 0, run);
@@ -117,9 +118,7 @@ static size_t mutate(const uint8_t *data, size_t len, fs_rng *r, uint8_t *out, c
         snprintf(what, wlen, "0xff x%zu at %zu", run, at);
         break;
     }
-    default: /* truncated */
-        n = at;
-        snprintf(what, wlen, "truncated to %zu bytes", at);
+    default: /* truncated */ n = at; snprintf(what, wlen, "truncated to %zu bytes", at);
     }
     return n;
 }
@@ -156,8 +155,15 @@ static int write_seeds(const char *dir) {
     uint8_t faces[2 * 8 * 8 * 3], masks[2 * 8 * 8];
     for (size_t i = 0; i < sizeof faces; i++) faces[i] = (uint8_t)(i * 7);
     for (size_t i = 0; i < sizeof masks; i++) masks[i] = (uint8_t)(i & 1 ? 255 : 0);
-    fs_ckpt_meta m = {.step = 3, .epoch = 1, .seed = 5, .world_size = 1, .global_batch = 2, .model_hash = 0xabc,
-                      .n_params = 8, .config_text = "model:\n  resolution: 8\n", .model_text = "layers\n"};
+    fs_ckpt_meta m = {.step = 3,
+                      .epoch = 1,
+                      .seed = 5,
+                      .world_size = 1,
+                      .global_batch = 2,
+                      .model_hash = 0xabc,
+                      .n_params = 8,
+                      .config_text = "model:\n  resolution: 8\n",
+                      .model_text = "layers\n"};
     fs_faces_meta fm = {.identity = "S", .consent = "synthetic", .source = "seed", .synthetic = 1, .masks = 1};
     fs_faces_writer *w;
     char a[600], b[600];
@@ -228,7 +234,8 @@ int main(int argc, char **argv) {
         if (only && atol(only) != k) continue;
         if (getenv("MUTATE_TRACE")) fprintf(stderr, "%s\n", what);
         FILE *f = fopen(path, "wb");
-        if (!f || fwrite(buf, 1, n, f) != n || fclose(f) != 0) return fprintf(stderr, "FAIL: cannot write %s\n", path), 1;
+        if (!f || fwrite(buf, 1, n, f) != n || fclose(f) != 0)
+            return fprintf(stderr, "FAIL: cannot write %s\n", path), 1;
         judge(kind, path, !strcmp(kind, "checkpoint") ? (const void *)&ck : (const void *)&fc, what, &refused);
     }
     if (!getenv("MUTATE_ONLY")) remove(path);

@@ -99,15 +99,25 @@ static void destroy_header(const char *path, const char *name) {
 static void write_v2(const char *path) {
     static float p[N], m[N], v[N];
     for (int i = 0; i < N; i++) p[i] = (float)i * 0.5f, m[i] = (float)i, v[i] = 1.0f / (float)(i + 1);
-    fs_ckpt_meta meta = {.step = 40, .epoch = 2, .seed = 7, .world_size = 2, .global_batch = 8, .model_hash = 0x1234,
-                         .n_params = N, .config_text = "model:\n  resolution: 16\n", .model_text = "layer table\n"};
+    fs_ckpt_meta meta = {.step = 40,
+                         .epoch = 2,
+                         .seed = 7,
+                         .world_size = 2,
+                         .global_batch = 8,
+                         .model_hash = 0x1234,
+                         .n_params = N,
+                         .config_text = "model:\n  resolution: 16\n",
+                         .model_text = "layer table\n"};
     fs_error e = {0};
     CHECK(fs_ckpt_write(path, &meta, p, m, v, NULL, &e) == 0, "write: %s", e.msg);
 }
 
 static void tampered_attributes(const char *good) {
-    static const struct { const char *name; long long v; } ints[] = {
-        {"step", 3000}, {"epoch", 3}, {"seed", 8}, {"world_size", 4}, {"global_batch", 16},
+    static const struct {
+        const char *name;
+        long long v;
+    } ints[] = {
+        {"step", 3000},           {"epoch", 3},         {"seed", 8},     {"world_size", 4}, {"global_batch", 16},
         {"nonfinite_skipped", 1}, {"restart_count", 2}, {"n_params", N}, {"version", 2},
     };
     for (size_t i = 0; i < FS_ARRAY_LEN(ints); i++) {
@@ -172,8 +182,7 @@ static void texts_are_strings(const char *good) {
     const char *names[] = {"/config", "/model"};
     for (int i = 0; i < 2; i++) {
         hid_t d = H5Dopen2(f, names[i], H5P_DEFAULT), t = H5Dget_type(d);
-        CHECK(H5Tget_class(t) == H5T_STRING && H5Tget_cset(t) == H5T_CSET_UTF8, "%s is not a UTF-8 string",
-              names[i]);
+        CHECK(H5Tget_class(t) == H5T_STRING && H5Tget_cset(t) == H5T_CSET_UTF8, "%s is not a UTF-8 string", names[i]);
         H5Tclose(t), H5Dclose(d);
     }
     H5Fclose(f);
@@ -212,11 +221,13 @@ static void format_v1(const char *src) {
 /* A write into a missing directory says why, and leaves no temp file. */
 static void write_errors(void) {
     static float p[N];
-    fs_ckpt_meta meta = {.step = 1, .world_size = 1, .global_batch = 1, .n_params = N, .config_text = "", .model_text = ""};
+    fs_ckpt_meta meta =
+        {.step = 1, .world_size = 1, .global_batch = 1, .n_params = N, .config_text = "", .model_text = ""};
     fs_error e = {0};
     int rc = fs_ckpt_write(tmp("missing/ckpt.h5"), &meta, p, p, p, NULL, &e);
     CHECK(rc == FS_EXIT_FAIL && strstr(e.msg, "No such file or directory") && strstr(e.msg, "directory exists") &&
-              !strstr(e.msg, "is a faceswarm checkpoint"), "missing directory: rc %d: %s", rc, e.msg);
+              !strstr(e.msg, "is a faceswarm checkpoint"),
+          "missing directory: rc %d: %s", rc, e.msg);
 }
 
 int main(void) {

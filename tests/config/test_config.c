@@ -26,36 +26,36 @@ static void expect_msg(int rc, const fs_error *e, const char *what, const char *
         CHECK(strstr(e->msg, *needles) != NULL, "%s: message lacks \"%s\":\n%s", what, *needles, e->msg);
 }
 
-#define EXPECT_FAIL(yaml, ...)                                     \
-    do {                                                           \
-        fs_config c_;                                              \
-        fs_error e_ = {0};                                         \
-        int rc_ = fs_config_load_string(&c_, yaml, "t.yaml", &e_); \
-        if (!rc_) rc_ = fs_config_validate(&c_, &e_);              \
-        const char *n_[] = {__VA_ARGS__, NULL};                    \
-        expect_msg(rc_, &e_, yaml, n_);                            \
+#define EXPECT_FAIL(yaml, ...)                                                                                         \
+    do {                                                                                                               \
+        fs_config c_;                                                                                                  \
+        fs_error e_ = {0};                                                                                             \
+        int rc_ = fs_config_load_string(&c_, yaml, "t.yaml", &e_);                                                     \
+        if (!rc_) rc_ = fs_config_validate(&c_, &e_);                                                                  \
+        const char *n_[] = {__VA_ARGS__, NULL};                                                                        \
+        expect_msg(rc_, &e_, yaml, n_);                                                                                \
     } while (0)
 
 /* Shapes are the model builders' rules (trainer/arch_*.c): the config loads, the build fails. */
-#define EXPECT_BUILD_FAIL(yaml, ...)                               \
-    do {                                                           \
-        fs_config c_;                                              \
-        fs_model m_;                                               \
-        fs_error e_ = {0};                                         \
-        int rc_ = fs_config_load_string(&c_, yaml, "t.yaml", &e_); \
-        CHECK(rc_ == 0, "%s should load: %s", yaml, e_.msg);       \
-        if (!rc_) rc_ = fs_model_build(&m_, &c_, &e_);             \
-        if (!rc_) fs_model_free(&m_);                              \
-        const char *n_[] = {__VA_ARGS__, NULL};                    \
-        expect_msg(rc_, &e_, yaml, n_);                            \
+#define EXPECT_BUILD_FAIL(yaml, ...)                                                                                   \
+    do {                                                                                                               \
+        fs_config c_;                                                                                                  \
+        fs_model m_;                                                                                                   \
+        fs_error e_ = {0};                                                                                             \
+        int rc_ = fs_config_load_string(&c_, yaml, "t.yaml", &e_);                                                     \
+        CHECK(rc_ == 0, "%s should load: %s", yaml, e_.msg);                                                           \
+        if (!rc_) rc_ = fs_model_build(&m_, &c_, &e_);                                                                 \
+        if (!rc_) fs_model_free(&m_);                                                                                  \
+        const char *n_[] = {__VA_ARGS__, NULL};                                                                        \
+        expect_msg(rc_, &e_, yaml, n_);                                                                                \
     } while (0)
 
-#define EXPECT_SET_FAIL(c, arg, ...)                \
-    do {                                            \
-        fs_error e_ = {0};                          \
-        int rc_ = fs_config_set(c, arg, &e_);       \
-        const char *n_[] = {__VA_ARGS__, NULL};     \
-        expect_msg(rc_, &e_, arg, n_);              \
+#define EXPECT_SET_FAIL(c, arg, ...)                                                                                   \
+    do {                                                                                                               \
+        fs_error e_ = {0};                                                                                             \
+        int rc_ = fs_config_set(c, arg, &e_);                                                                          \
+        const char *n_[] = {__VA_ARGS__, NULL};                                                                        \
+        expect_msg(rc_, &e_, arg, n_);                                                                                 \
     } while (0)
 
 static void test_defaults(void) {
@@ -130,7 +130,8 @@ static void test_shapes(void) {
     EXPECT_BUILD_FAIL("model:\n  resolution: 60\n", "model.resolution = 60", "not divisible by 2^4 = 16");
     EXPECT_BUILD_FAIL("model:\n  decoder_filters: [256, 128]\n", "impossible shape", "32 px", "model.resolution = 64");
     EXPECT_BUILD_FAIL("model:\n  resolution: 1024\n  encoder_filters: [8192, 8192, 8192, 8192]\n", "impossible shape");
-    EXPECT_BUILD_FAIL("model:\n  arch: df\n  resolution: 100\n", "model.resolution = 100", "multiple of 16", "96 or 112");
+    EXPECT_BUILD_FAIL("model:\n  arch: df\n  resolution: 100\n", "model.resolution = 100", "multiple of 16",
+                      "96 or 112");
     EXPECT_BUILD_FAIL("model:\n  arch: df\n  archi_flags: ud\n  resolution: 80\n", "model.resolution = 80",
                       "multiple of 32", "model.archi_flags = ud");
     EXPECT_BUILD_FAIL("model:\n  arch: liae\n  resolution: 1024\n", "model.resolution = 1024", "64-512");
@@ -199,10 +200,16 @@ static void test_round_trip(void) {
     fs_config a, b;
     fs_error e = {0};
     fs_config_defaults(&a);
-    const char *sets[] = {"model.identities=[alice, bob_2, c-3]", "data.paths.bob_2=dir with \"quotes\"\\x.h5",
-                          "train.lr=0.000123", "train.seed=18446744073709551615", "data.warp=false",
-                          "train.clip_norm=1.5", "model.leaky_alpha=0.2", "coordinator.address=tcp://h:5555",
-                          "slurm.partition=gpu", "train.steps=123456789012"};
+    const char *sets[] = {"model.identities=[alice, bob_2, c-3]",
+                          "data.paths.bob_2=dir with \"quotes\"\\x.h5",
+                          "train.lr=0.000123",
+                          "train.seed=18446744073709551615",
+                          "data.warp=false",
+                          "train.clip_norm=1.5",
+                          "model.leaky_alpha=0.2",
+                          "coordinator.address=tcp://h:5555",
+                          "slurm.partition=gpu",
+                          "train.steps=123456789012"};
     for (size_t i = 0; i < FS_ARRAY_LEN(sets); i++)
         CHECK(fs_config_set(&a, sets[i], &e) == 0, "%s: %s", sets[i], e.msg);
     char *text = fs_config_dump(&a);
@@ -241,8 +248,10 @@ static void test_limits(void) {
     double t0 = now_s();
     EXPECT_FAIL(deep, "nesting deeper than 64 levels", "t.yaml:2:", "hint:");
     CHECK(now_s() - t0 < 2.0, "100,000 nested lists took %.1f s to refuse", now_s() - t0);
-    EXPECT_FAIL("a:\n b:\n  c:\n   d: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]"
-                "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n", "t.yaml:4:", "deeper than 64");
+    EXPECT_FAIL("a:\n b:\n  c:\n   d: "
+                "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]"
+                "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n",
+                "t.yaml:4:", "deeper than 64");
     free(deep);
     size_t big = (1u << 20) + 1;
     char *huge = malloc(big + 1);

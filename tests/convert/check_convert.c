@@ -26,13 +26,14 @@
 /* Tolerances (mean absolute difference per channel value, 0..255). The watermark's PSNR is
  * about 42 dB (mean ~1.9 here); libx264 at CRF 18 re-encoding a CRF 18 source adds a mean of
  * ~2.3 in RGB (41.5 dB in Y, as ffmpeg -crf 18 gives). */
-#define MARK_MEAN 2.5   /* PNG vs source outside the regions */
-#define MARK_MAX 24     /* PNG vs source outside the regions, any pixel: the mark steps up to ~17 at strong
+#define MARK_MEAN 2.5 /* PNG vs source outside the regions */
+#define MARK_MAX                                                                                                       \
+    24                 /* PNG vs source outside the regions, any pixel: the mark steps up to ~17 at strong
                            edges; a face blended outside its region differs by far more */
-#define CODEC_MEAN 4.5  /* video vs source outside the regions (mark + codec) */
-#define REENC_MEAN 3.5  /* video vs PNG, the whole frame (codec alone, both marked: ~2.3, PSNR ~41.5 dB in Y) */
-#define PLAIN_MEAN 1.5  /* video vs source in a frame without a face (codec alone) */
-#define SWAP_MEAN 6.0   /* inside the regions: the swapped face differs at least this much */
+#define CODEC_MEAN 4.5 /* video vs source outside the regions (mark + codec) */
+#define REENC_MEAN 3.5 /* video vs PNG, the whole frame (codec alone, both marked: ~2.3, PSNR ~41.5 dB in Y) */
+#define PLAIN_MEAN 1.5 /* video vs source in a frame without a face (codec alone) */
+#define SWAP_MEAN 6.0  /* inside the regions: the swapped face differs at least this much */
 
 static int fails;
 #define FAIL(...) (fprintf(stderr, "FAIL: " __VA_ARGS__), fputc('\n', stderr), fails++)
@@ -145,13 +146,15 @@ static void check_frame(long k, const uint8_t *src, const uint8_t *vid, int w, i
         if (vp > REENC_MEAN) FAIL("frame %ld: the video differs from the PNG by %.2f (> %.1f)", k, vp, REENC_MEAN);
         if (pmax > MARK_MAX) FAIL("frame %ld: outside the regions a PNG pixel differs by %d (> %d)", k, pmax, MARK_MAX);
         if (po > MARK_MEAN) FAIL("frame %ld: outside the regions the PNG differs by %.2f (> %.1f)", k, po, MARK_MEAN);
-        if (vo > CODEC_MEAN) FAIL("frame %ld: outside the regions the video differs by %.2f (> %.1f)", k, vo, CODEC_MEAN);
+        if (vo > CODEC_MEAN)
+            FAIL("frame %ld: outside the regions the video differs by %.2f (> %.1f)", k, vo, CODEC_MEAN);
         if (pi < SWAP_MEAN || vi < SWAP_MEAN)
             FAIL("frame %ld: inside the regions PNG and video differ by %.2f and %.2f (< %.1f): no swap?", k, pi, vi,
                  SWAP_MEAN);
         if (k == 10)
             printf("frame 10: outside the regions, PNG %.2f and video %.2f from the source; inside %.2f and %.2f; "
-                   "video from PNG %.2f; PNG's largest outside %d\n", po, vo, pi, vi, vp, pmax);
+                   "video from PNG %.2f; PNG's largest outside %d\n",
+                   po, vo, pi, vi, vp, pmax);
     }
     free(png);
 }

@@ -98,7 +98,8 @@ static void blend(int erode, int blur, uint8_t *frame, fs_region *r) {
     uint8_t gen[S * S * 3], mask[S * S];
     memset(gen, 200, sizeof gen);
     for (int y = 0; y < S; y++)
-        for (int x = 0; x < S; x++) mask[y * S + x] = (x - 15.5) * (x - 15.5) + (y - 15.5) * (y - 15.5) <= 100 ? 255 : 0;
+        for (int x = 0; x < S; x++)
+            mask[y * S + x] = (x - 15.5) * (x - 15.5) + (y - 15.5) * (y - 15.5) <= 100 ? 255 : 0;
     memset(frame, 50, (size_t)W * H * 3);
     double M[2][3];
     place(2, 40, 20, M); /* the face square: frame x 40..104, y 20..84 */
@@ -120,19 +121,21 @@ static void test_blend(void) {
     fs_region r0, re, rb;
     blend(0, 0, frame, &r0);
     const uint8_t *c = frame + (52 * W + 72) * 3; /* the disc's centre */
-    CHECK(c[0] == 200 && c[1] == 200 && c[2] == 200, "inside the mask: %d %d %d, expected the face's 200", c[0], c[1], c[2]);
-    CHECK(outside_untouched(frame, &r0), "a pixel outside the changed region %d,%d %dx%d changed", r0.x, r0.y, r0.w, r0.h);
+    CHECK(c[0] == 200 && c[1] == 200 && c[2] == 200, "inside the mask: %d %d %d, expected the face's 200", c[0], c[1],
+          c[2]);
+    CHECK(outside_untouched(frame, &r0), "a pixel outside the changed region %d,%d %dx%d changed", r0.x, r0.y, r0.w,
+          r0.h);
     /* the disc of radius 10 face px is 20 frame px: about 40 px wide around (72, 52) */
     CHECK(abs(r0.w - 42) <= 3 && abs(r0.h - 42) <= 3 && abs(r0.x - 51) <= 2 && abs(r0.y - 31) <= 2,
           "region %d,%d %dx%d; expected about 51,31 42x42", r0.x, r0.y, r0.w, r0.h);
     blend(4, 0, frame, &re);
     CHECK(outside_untouched(frame, &re), "eroded: a pixel outside the changed region changed");
-    CHECK(abs((r0.w - re.w) - 8) <= 1 && abs((re.x - r0.x) - 4) <= 1, "erode 4: %dx%d at x %d from %dx%d at x %d",
-          re.w, re.h, re.x, r0.w, r0.h, r0.x);
+    CHECK(abs((r0.w - re.w) - 8) <= 1 && abs((re.x - r0.x) - 4) <= 1, "erode 4: %dx%d at x %d from %dx%d at x %d", re.w,
+          re.h, re.x, r0.w, r0.h, r0.x);
     blend(0, 8, frame, &rb);
     CHECK(outside_untouched(frame, &rb), "feathered: a pixel outside the changed region changed");
-    CHECK(rb.w > r0.w && rb.w <= r0.w + 16 && rb.x >= r0.x - 8, "blur 8: %dx%d at x %d from %dx%d at x %d", rb.w,
-          rb.h, rb.x, r0.w, r0.h, r0.x);
+    CHECK(rb.w > r0.w && rb.w <= r0.w + 16 && rb.x >= r0.x - 8, "blur 8: %dx%d at x %d from %dx%d at x %d", rb.w, rb.h,
+          rb.x, r0.w, r0.h, r0.x);
     const uint8_t *edge = frame + (52 * W + 52) * 3; /* on the disc's edge: between frame and face */
     CHECK(edge[0] > 60 && edge[0] < 190, "blur 8: the edge is %d, not between 50 and 200", edge[0]);
     int ew, eb;
@@ -148,7 +151,8 @@ static void test_blend(void) {
     double Z[2][3] = {{0, 0, 1}, {0, 0, 1}};
     fs_blend_opts o = {.erode = 0, .blur = 0};
     fs_region rz;
-    CHECK(fs_blend_face(frame, W, H, gen, mask, S, (const double(*)[3])Z, &o, &rz) == -1, "a singular matrix was taken");
+    CHECK(fs_blend_face(frame, W, H, gen, mask, S, (const double(*)[3])Z, &o, &rz) == -1,
+          "a singular matrix was taken");
     CHECK(rz.w == 0 && outside_untouched(frame, &rz), "a singular matrix changed the frame");
 }
 

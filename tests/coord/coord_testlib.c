@@ -163,7 +163,8 @@ void *tl_raw_open(const char *addr) {
     int linger = 1000, hwm = 100000;
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    if (zmq_connect(s, addr)) fprintf(stderr, "FAIL: connect %s: %s\n", addr, zmq_strerror(zmq_errno())), tl_cleanup(), exit(1);
+    if (zmq_connect(s, addr))
+        fprintf(stderr, "FAIL: connect %s: %s\n", addr, zmq_strerror(zmq_errno())), tl_cleanup(), exit(1);
     return s;
 }
 

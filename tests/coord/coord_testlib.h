@@ -9,15 +9,15 @@
 
 #include "comms/protocol.h"
 
-#define CHECK(cond, ...)                                                                   \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                \
-            fprintf(stderr, __VA_ARGS__);                                                  \
-            fputc('\n', stderr);                                                           \
-            tl_cleanup();                                                                  \
-            exit(1);                                                                       \
-        }                                                                                  \
+#define CHECK(cond, ...)                                                                                               \
+    do {                                                                                                               \
+        if (!(cond)) {                                                                                                 \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                                            \
+            fprintf(stderr, __VA_ARGS__);                                                                              \
+            fputc('\n', stderr);                                                                                       \
+            tl_cleanup();                                                                                              \
+            exit(1);                                                                                                   \
+        }                                                                                                              \
     } while (0)
 
 /* Call first in main(): if argv asks for a subcommand (coordinator, status, keys), runs it
@@ -42,8 +42,8 @@ long tl_count(const char *hay, const char *needle);
 void tl_cleanup(void);
 /* A raw DEALER socket, as a broken or hostile client would use (close with tl_raw_close). */
 void *tl_raw_open(const char *addr);
-void tl_raw_send(void *s, const fs_msg *m);                /* encodes m; exits on an encode error */
-int tl_raw_recv(void *s, fs_msg *m, double timeout_s);     /* 1 = a reply decoded into m */
+void tl_raw_send(void *s, const fs_msg *m);            /* encodes m; exits on an encode error */
+int tl_raw_recv(void *s, fs_msg *m, double timeout_s); /* 1 = a reply decoded into m */
 void tl_raw_close(void *s);
 
 #endif

@@ -27,7 +27,8 @@ static int load(const char *dir) {
         char path[1400];
         snprintf(path, sizeof path, "%.1000s/%.255s", dir, de->d_name);
         fs_error e = {0};
-        if (!(seeds[n_seeds] = (uint8_t *)fs_read_file(path, &lens[n_seeds], &e))) return fprintf(stderr, "FAIL: %s\n", e.msg), closedir(d), -1;
+        if (!(seeds[n_seeds] = (uint8_t *)fs_read_file(path, &lens[n_seeds], &e)))
+            return fprintf(stderr, "FAIL: %s\n", e.msg), closedir(d), -1;
         n_seeds++;
     }
     closedir(d);
@@ -42,7 +43,7 @@ static size_t mutate(fs_rng *r, uint8_t *buf, size_t len, size_t cap) {
     }
     if (kind == 0 && len) buf[fs_rng_below(r, (uint32_t)len)] ^= (uint8_t)(1u << fs_rng_below(r, 8));
     if (kind == 1 && len) len = fs_rng_below(r, (uint32_t)len); /* cut */
-    if (kind == 2 && len < cap) { /* insert a byte that matters to these parsers */
+    if (kind == 2 && len < cap) {                               /* insert a byte that matters to these parsers */
         static const char interesting[] = "\"\\:,{}\n=0 -#x";
         size_t at = fs_rng_below(r, (uint32_t)len + 1);
         memmove(buf + at + 1, buf + at, len - at);
@@ -66,11 +67,13 @@ int main(int argc, char **argv) {
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/tests/fuzz/corpus/%s", src ? src : "..", argv[1]);
     int min = atoi(argv[2]);
-    if (load(dir) || n_seeds < min) return fprintf(stderr, "FAIL: expected at least %d files in %s, found %d\n", min, dir, n_seeds), 1;
+    if (load(dir) || n_seeds < min)
+        return fprintf(stderr, "FAIL: expected at least %d files in %s, found %d\n", min, dir, n_seeds), 1;
     size_t cap = 1 << 16;
     uint8_t *buf = malloc(cap);
     for (int i = 0; i < n_seeds; i++) {
-        if (fs_fuzz_seed_ok && !fs_fuzz_seed_ok(seeds[i], lens[i])) return fprintf(stderr, "FAIL: seed %d of %s is not a valid input\n", i, dir), 1;
+        if (fs_fuzz_seed_ok && !fs_fuzz_seed_ok(seeds[i], lens[i]))
+            return fprintf(stderr, "FAIL: seed %d of %s is not a valid input\n", i, dir), 1;
         LLVMFuzzerTestOneInput(seeds[i], lens[i]);
     }
     fs_rng r;

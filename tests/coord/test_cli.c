@@ -16,15 +16,18 @@ int main(int argc, char **argv) {
     const char *run = tl_run_dir("coord_cli");
     int rc;
     char *out = tl_run(&rc, "coordinator", "--state-dir", "/proc/1", "--job-id", "j", "--world-size", "1", NULL);
-    CHECK(rc == 2 && strstr(out, "/proc/1") && strstr(out, "hint:"), "coordinator --state-dir /proc/1: exit %d\n%s", rc, out);
+    CHECK(rc == 2 && strstr(out, "/proc/1") && strstr(out, "hint:"), "coordinator --state-dir /proc/1: exit %d\n%s", rc,
+          out);
     free(out);
     char keys[700];
     snprintf(keys, sizeof keys, "%s/missing/dir/job.keys", run);
     out = tl_run(&rc, "keys", "--out", keys, NULL);
-    CHECK(rc == 2 && strstr(out, keys) && strstr(out, "hint:") && strstr(out, "mkdir -p"), "keys --out into a missing directory: exit %d\n%s", rc, out);
+    CHECK(rc == 2 && strstr(out, keys) && strstr(out, "hint:") && strstr(out, "mkdir -p"),
+          "keys --out into a missing directory: exit %d\n%s", rc, out);
     free(out);
     out = tl_run(&rc, "bench-coordinator", "--help", NULL);
-    CHECK(rc == 0 && strstr(out, "--window N") && strstr(out, "--heartbeat-ms") && strstr(out, "flood") && strstr(out, "exactly once"),
+    CHECK(rc == 0 && strstr(out, "--window N") && strstr(out, "--heartbeat-ms") && strstr(out, "flood") &&
+              strstr(out, "exactly once"),
           "bench coordinator --help:\n%s", out);
     free(out);
     out = tl_run(&rc, "bench-coordinator", "--bogus", NULL);
@@ -34,14 +37,19 @@ int main(int argc, char **argv) {
     snprintf(keys, sizeof keys, "%s/bad.keys", run);
     FILE *f = fopen(keys, "w");
     CHECK(f, "cannot write %s", keys);
-    fprintf(f, "server_public = %s\nserver_secret = %s\nclient_public = %s\nclient_secret = %s\n", "\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"",
-            "0000000000000000000000000000000000000000", "0000000000000000000000000000000000000000", "0000000000000000000000000000000000000000");
+    fprintf(f, "server_public = %s\nserver_secret = %s\nclient_public = %s\nclient_secret = %s\n",
+            "\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"",
+            "0000000000000000000000000000000000000000", "0000000000000000000000000000000000000000",
+            "0000000000000000000000000000000000000000");
     fclose(f);
     chmod(keys, 0600);
     fs_coord_keys k;
     fs_error e = {0};
-    CHECK(fs_coord_keys_load(keys, &k, &e) == FS_EXIT_BADINPUT && strstr(e.msg, "server_public") && strstr(e.msg, "Z85"), "a non-Z85 key accepted: %s", e.msg);
+    CHECK(fs_coord_keys_load(keys, &k, &e) == FS_EXIT_BADINPUT && strstr(e.msg, "server_public") &&
+              strstr(e.msg, "Z85"),
+          "a non-Z85 key accepted: %s", e.msg);
     tl_cleanup();
-    printf("cli: bad --state-dir and keys --out are exit 2 with the path and a hint; bench coordinator --help; non-Z85 keys refused\n");
+    printf("cli: bad --state-dir and keys --out are exit 2 with the path and a hint; bench coordinator --help; non-Z85 "
+           "keys refused\n");
     return 0;
 }

@@ -38,7 +38,8 @@ static void make_keys(const char *path) {
     waitpid(pid, &st, 0);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "faceswarm keys --out %s failed", path);
     struct stat sb;
-    CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600, "%s has mode %o; expected 0600", path, (unsigned)(sb.st_mode & 0777));
+    CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600, "%s has mode %o; expected 0600", path,
+          (unsigned)(sb.st_mode & 0777));
     fs_coord_keys k;
     fs_error e = {0};
     CHECK(fs_coord_keys_load(path, &k, &e) == 0 && strlen(k.server_public) == 40, "load %s: %s", path, e.msg);
@@ -52,17 +53,20 @@ int main(int argc, char **argv) {
     snprintf(other, sizeof other, "%s/other.keys", g_run);
     make_keys(keys);
     make_keys(other);
-    pid_t d = tl_daemon(g_run, g_addr, sizeof g_addr, "tcp://127.0.0.1:*", "--job-id", "curve-job", "--world-size", "4", "--keys", keys, NULL);
+    pid_t d = tl_daemon(g_run, g_addr, sizeof g_addr, "tcp://127.0.0.1:*", "--job-id", "curve-job", "--world-size", "4",
+                        "--keys", keys, NULL);
     /* The server's public key without the job's client keypair: refused by the ZAP handler. */
     char stolen[700], text[600];
     fs_coord_keys k, o;
     fs_error e = {0};
     CHECK(!fs_coord_keys_load(keys, &k, &e) && !fs_coord_keys_load(other, &o, &e), "%s", e.msg);
     snprintf(stolen, sizeof stolen, "%s/stolen.keys", g_run);
-    int n = snprintf(text, sizeof text, "server_public = %s\nserver_secret = %s\nclient_public = %s\nclient_secret = %s\n", k.server_public,
-                     o.server_secret, o.client_public, o.client_secret);
+    int n =
+        snprintf(text, sizeof text, "server_public = %s\nserver_secret = %s\nclient_public = %s\nclient_secret = %s\n",
+                 k.server_public, o.server_secret, o.client_public, o.client_secret);
     CHECK(!fs_write_file_atomic(stolen, text, (size_t)n, &e) && !chmod(stolen, 0600), "%s", e.msg);
-    fs_coord_client *good = client(0, keys), *nokey = client(1, NULL), *wrong = client(2, other), *thief = client(3, stolen);
+    fs_coord_client *good = client(0, keys), *nokey = client(1, NULL), *wrong = client(2, other),
+                    *thief = client(3, stolen);
     CHECK(tl_wait(acked, good, 5), "the client with the job's key was not admitted");
     /* The others had as long, and many reconnects; on a loaded host give the refusals up to
      * 10 s to reach the log (the daemon logs each kind once it has seen it). */
@@ -82,18 +86,21 @@ int main(int argc, char **argv) {
     CHECK(!fs_coord_registered(thief), "a client with the server key but not the client keypair was admitted");
     int rc;
     char *out = tl_run_status(&rc, "--coordinator", g_addr, "--json", "--keys", keys, NULL);
-    CHECK(rc == 0 && out && tl_count(out, "\"rank\":") == 1 && strstr(out, "\"host\":\"keyhost\""), "status with the key:\n%s", out);
+    CHECK(rc == 0 && out && tl_count(out, "\"rank\":") == 1 && strstr(out, "\"host\":\"keyhost\""),
+          "status with the key:\n%s", out);
     free(out);
     /* --run without --keys: the run's own key file (the daemon recorded its path). */
     out = tl_run_status(&rc, "--run", g_run, NULL);
-    CHECK(rc == 0 && out && strstr(out, "job curve-job") && !strstr(out, "unreachable"), "status --run of a CURVE job:\n%s", out);
+    CHECK(rc == 0 && out && strstr(out, "job curve-job") && !strstr(out, "unreachable"),
+          "status --run of a CURVE job:\n%s", out);
     free(out);
     fs_coord_close(good), fs_coord_close(nokey), fs_coord_close(wrong), fs_coord_close(thief);
     tl_kill(d, SIGTERM);
     char path[700];
     snprintf(path, sizeof path, "%s/coordinator/metrics.jsonl", g_run);
     char *lines = tl_slurp(path);
-    CHECK(lines && tl_count(lines, "\n") == 1 && strstr(lines, "{\"rank\":0,"), "metrics from refused clients were stored:\n%s", lines);
+    CHECK(lines && tl_count(lines, "\n") == 1 && strstr(lines, "{\"rank\":0,"),
+          "metrics from refused clients were stored:\n%s", lines);
     free(lines);
     snprintf(path, sizeof path, "%s/coordinator/coordinator.log", g_run);
     char *log = tl_slurp(path);

@@ -58,7 +58,8 @@ static void check_metrics(void) {
         long expect = 1;
         for (const char *p = text; (p = strstr(p, pat)); p++) {
             const char *s = strstr(p, "\"seq\":");
-            CHECK(s && atol(s + 6) == expect, "rank %d: seq %ld where %ld was expected", r, s ? atol(s + 6) : -1, expect);
+            CHECK(s && atol(s + 6) == expect, "rank %d: seq %ld where %ld was expected", r, s ? atol(s + 6) : -1,
+                  expect);
             expect++;
         }
         CHECK(expect == N_STEPS + 1, "rank %d: %ld lines", r, expect - 1);
@@ -73,13 +74,15 @@ static void check_registry(void) {
     fs_error e = {0};
     int n = fs_coord_registry_read(g_run, &paths, &steps, &e);
     CHECK(n == 2, "registry has %d entries (%s)", n, e.msg);
-    CHECK(steps[0] == 300 && !strcmp(paths[0], "checkpoints/step_300.h5") && steps[1] == 100, "registry order: %ld %s", steps[0], paths[0]);
+    CHECK(steps[0] == 300 && !strcmp(paths[0], "checkpoints/step_300.h5") && steps[1] == 100, "registry order: %ld %s",
+          steps[0], paths[0]);
     for (int i = 0; i < n; i++) free(paths[i]);
     free(paths), free(steps);
     char path[700];
     snprintf(path, sizeof path, "%s/coordinator/registry.jsonl", g_run);
     char *text = tl_slurp(path);
-    CHECK(text && strstr(text, "\"checksums\":{\"params\":\"0123456789abcdef\",\"adam_m\":\"fedcba9876543210\"}"), "checksums: %s", text);
+    CHECK(text && strstr(text, "\"checksums\":{\"params\":\"0123456789abcdef\",\"adam_m\":\"fedcba9876543210\"}"),
+          "checksums: %s", text);
     free(text);
 }
 
@@ -89,21 +92,21 @@ static void send_bad_messages(void) {
     int linger = 2000;
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
     CHECK(zmq_connect(s, g_addr) == 0, "connect %s", g_addr);
-    zmq_send(s, "hello", 5, 0);                                  /* bad magic */
+    zmq_send(s, "hello", 5, 0); /* bad magic */
     static uint8_t big[FS_PROTO_MAX_MSG + 100];
     memcpy(big, "FSCP", 4);
-    zmq_send(s, big, sizeof big, 0);                             /* over the cap */
+    zmq_send(s, big, sizeof big, 0); /* over the cap */
     fs_msg m = {.type = FS_MSG_REGISTER, .rank = 1, .inc = 5};
     m.u.reg.world = N_RANKS, m.u.reg.pid = 1, strcpy(m.u.reg.job_id, "other-job"), strcpy(m.u.reg.host, "h");
     uint8_t buf[4096];
     char why[128];
     long n = fs_proto_encode(&m, buf, sizeof buf, why, sizeof why);
-    zmq_send(s, buf, (size_t)n, 0);                              /* a rank of another job */
+    zmq_send(s, buf, (size_t)n, 0); /* a rank of another job */
     memset(&m, 0, sizeof m);
     m.type = FS_MSG_CHECKPOINT, m.rank = 0, m.inc = 9, m.seq = 1, m.u.ckpt.step = 1, m.u.ckpt.n = 1;
     strcpy(m.u.ckpt.path, "ok/path.h5"), strcpy(m.u.ckpt.names[0], "params"), strcpy(m.u.ckpt.hex[0], "00");
     n = fs_proto_encode(&m, buf, sizeof buf, why, sizeof why);
-    memcpy(buf + FS_PROTO_HEADER + 8 + 2, "../etc/x.h", 10);     /* path escaping the run directory */
+    memcpy(buf + FS_PROTO_HEADER + 8 + 2, "../etc/x.h", 10); /* path escaping the run directory */
     zmq_send(s, buf, (size_t)n, 0);
     zmq_close(s);
     zmq_ctx_term(ctx);
@@ -122,13 +125,14 @@ static int bad_counted(void *arg) {
 static void check_status(void) {
     int rc;
     char *out = tl_run_status(&rc, "--coordinator", g_addr, NULL);
-    CHECK(rc == 0 && out && strstr(out, "job test-job  world 6") && strstr(out, "last checkpoint: step 300  checkpoints/step_300.h5") &&
+    CHECK(rc == 0 && out && strstr(out, "job test-job  world 6") &&
+              strstr(out, "last checkpoint: step 300  checkpoints/step_300.h5") &&
               tl_count(out, "testhost") == N_RANKS && tl_count(out, "exited") == N_RANKS,
           "status text (rc %d):\n%s", rc, out);
     free(out);
     out = tl_run_status(&rc, "--coordinator", g_addr, "--json", NULL);
-    CHECK(rc == 0 && out && strstr(out, "\"format\":\"faceswarm.status\"") && tl_count(out, "\"host\":\"testhost\"") == N_RANKS &&
-              strstr(out, "\"last_checkpoint\":{\"step\":300,"),
+    CHECK(rc == 0 && out && strstr(out, "\"format\":\"faceswarm.status\"") &&
+              tl_count(out, "\"host\":\"testhost\"") == N_RANKS && strstr(out, "\"last_checkpoint\":{\"step\":300,"),
           "status json (rc %d):\n%s", rc, out);
     free(out);
     out = tl_run_status(&rc, "--coordinator", "tcp://127.0.0.1:1", "--timeout", "0.3", NULL);
@@ -139,7 +143,8 @@ static void check_status(void) {
 int main(int argc, char **argv) {
     tl_dispatch(argc, argv);
     g_run = tl_run_dir("coord_daemon");
-    pid_t d = tl_daemon(g_run, g_addr, sizeof g_addr, "tcp://127.0.0.1:*", "--job-id", "test-job", "--world-size", "6", NULL);
+    pid_t d =
+        tl_daemon(g_run, g_addr, sizeof g_addr, "tcp://127.0.0.1:*", "--job-id", "test-job", "--world-size", "6", NULL);
     pthread_t th[N_RANKS];
     for (int r = 0; r < N_RANKS; r++) pthread_create(&th[r], NULL, rank_main, (void *)(intptr_t)r);
     for (int r = 0; r < N_RANKS; r++) {
@@ -156,9 +161,11 @@ int main(int argc, char **argv) {
     char path[700];
     snprintf(path, sizeof path, "%s/coordinator/coordinator.log", g_run);
     char *log = tl_slurp(path);
-    CHECK(log && strstr(log, "'..' component") && strstr(log, "over the 65536-byte cap") && strstr(log, "other-job"), "log lacks the drops:\n%s", log);
+    CHECK(log && strstr(log, "'..' component") && strstr(log, "over the 65536-byte cap") && strstr(log, "other-job"),
+          "log lacks the drops:\n%s", log);
     free(log);
     tl_cleanup();
-    printf("daemon: %d ranks x %d metrics arrived once each; registry, drops and status as expected\n", N_RANKS, N_STEPS);
+    printf("daemon: %d ranks x %d metrics arrived once each; registry, drops and status as expected\n", N_RANKS,
+           N_STEPS);
     return 0;
 }

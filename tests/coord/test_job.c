@@ -39,7 +39,8 @@ static void no_job_is_bad_input(void) {
     const char *run = tl_run_dir("coord_job_none");
     int rc;
     char *out = tl_run(&rc, "coordinator", "--bind", "tcp://127.0.0.1:*", "--state-dir", run, NULL);
-    CHECK(rc == 2 && strstr(out, "--job-id") && strstr(out, "hint:"), "a daemon with no job to serve: exit %d, %s", rc, out);
+    CHECK(rc == 2 && strstr(out, "--job-id") && strstr(out, "hint:"), "a daemon with no job to serve: exit %d, %s", rc,
+          out);
     free(out);
     out = tl_run(&rc, "coordinator", "--state-dir", run, "--job-id", "a b", "--world-size", "2", NULL);
     CHECK(rc == 2 && strstr(out, "--job-id 'a b'"), "a bad --job-id: exit %d, %s", rc, out);
@@ -50,7 +51,8 @@ int main(int argc, char **argv) {
     tl_dispatch(argc, argv);
     no_job_is_bad_input();
     const char *run = tl_run_dir("coord_job");
-    pid_t d = tl_daemon(run, g_addr, sizeof g_addr, "tcp://127.0.0.1:*", "--job-id", "job-a", "--world-size", "65536", NULL);
+    pid_t d =
+        tl_daemon(run, g_addr, sizeof g_addr, "tcp://127.0.0.1:*", "--job-id", "job-a", "--world-size", "65536", NULL);
     long rss0 = tl_rss_kb(d);
 
     /* A stray register of another job arrives first. */
@@ -97,9 +99,12 @@ int main(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/coordinator/coordinator.log", run);
     char *log = tl_slurp(path);
     CHECK(log, "no %s", path);
-    CHECK(strstr(log, "refused a register from rank 0 of job 'job-b'") && strstr(log, "this coordinator serves job 'job-a'"), "no refusal logged:\n%.2000s", log);
+    CHECK(strstr(log, "refused a register from rank 0 of job 'job-b'") &&
+              strstr(log, "this coordinator serves job 'job-a'"),
+          "no refusal logged:\n%.2000s", log);
     long again = tl_count(log, "registered again");
-    CHECK(again >= 1 && again <= 20, "%ld 're-registered' lines for %d registrations; expected at most 20", again, FLOOD);
+    CHECK(again >= 1 && again <= 20, "%ld 're-registered' lines for %d registrations; expected at most 20", again,
+          FLOOD);
     CHECK(strstr(log, "similar lines suppressed"), "no 'similar lines suppressed' summary:\n%.3000s", log);
     CHECK(tl_count(log, "\n") < 200, "%ld log lines for a flood of %d registrations", tl_count(log, "\n"), FLOOD);
     free(log);
@@ -108,7 +113,8 @@ int main(int argc, char **argv) {
     CHECK(log && strstr(log, "\"job\":\"job-a\"") && strstr(log, "\"world\":65536"), "job.json: %s", log);
     free(log);
     tl_cleanup();
-    printf("job: another job's register refused, the real job served; RSS +%ld kB for a 65536-rank world; %d re-registrations logged in a few lines\n",
+    printf("job: another job's register refused, the real job served; RSS +%ld kB for a 65536-rank world; %d "
+           "re-registrations logged in a few lines\n",
            rss2 - rss0, FLOOD);
     return 0;
 }

@@ -15,7 +15,8 @@
 
 static int drained(fs_coord_client *c, double timeout_s) {
     double t0 = fs_now();
-    while (fs_coord_pending(c) > 0 && fs_now() - t0 < timeout_s) nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    while (fs_coord_pending(c) > 0 && fs_now() - t0 < timeout_s)
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
     return fs_coord_pending(c) == 0;
 }
 
@@ -43,11 +44,13 @@ int main(int argc, char **argv) {
     long pid = fs_coord_local_pid(l);
     CHECK(pid > 0 && kill((pid_t)pid, SIGKILL) == 0, "no local coordinator to kill (pid %ld)", pid);
     double t0 = fs_now();
-    while ((fs_coord_local_pid(l) == pid || fs_coord_local_pid(l) == 0) && fs_now() - t0 < 5) nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    while ((fs_coord_local_pid(l) == pid || fs_coord_local_pid(l) == 0) && fs_now() - t0 < 5)
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
     long pid2 = fs_coord_local_pid(l);
     CHECK(pid2 > 0 && pid2 != pid, "the local coordinator was not restarted (pid %ld, then %ld)", pid, pid2);
     metrics(c, 21, 40);
-    CHECK(drained(c, 10), "the rank's metrics after the restart were not acknowledged: %ld pending", fs_coord_pending(c));
+    CHECK(drained(c, 10), "the rank's metrics after the restart were not acknowledged: %ld pending",
+          fs_coord_pending(c));
     fs_coord_goodbye(c, 1, "done");
     fs_coord_close(c);
     CHECK(fs_coord_local_restarts(l) == 1, "%d restarts; expected 1", fs_coord_local_restarts(l));
@@ -55,7 +58,8 @@ int main(int argc, char **argv) {
     fflush(stderr);
     dup2(saved, 2), close(saved);
     char *err = tl_slurp(errpath);
-    CHECK(err && strstr(err, "was killed by signal 9") && strstr(err, "restarting it on tcp://127.0.0.1:"), "no warning at the death:\n%s", err);
+    CHECK(err && strstr(err, "was killed by signal 9") && strstr(err, "restarting it on tcp://127.0.0.1:"),
+          "no warning at the death:\n%s", err);
     free(err);
     char path[700];
     snprintf(path, sizeof path, "%s/coordinator/metrics.jsonl", run);
@@ -68,6 +72,8 @@ int main(int argc, char **argv) {
     }
     free(text);
     tl_cleanup();
-    printf("local: the killed local coordinator was warned about and restarted (pid %ld -> %ld); all 40 lines stored once\n", pid, pid2);
+    printf("local: the killed local coordinator was warned about and restarted (pid %ld -> %ld); all 40 lines stored "
+           "once\n",
+           pid, pid2);
     return 0;
 }

@@ -28,7 +28,8 @@ static int sleep_s(double s) { return nanosleep(&(struct timespec){(time_t)s, (l
 int main(int argc, char **argv) {
     tl_dispatch(argc, argv);
     g_run = tl_run_dir("coord_logs");
-    pid_t d = tl_daemon(g_run, g_addr, sizeof g_addr, "tcp://127.0.0.1:*", "--job-id", "log-job", "--world-size", "2", "--timeout", "0.3", NULL);
+    pid_t d = tl_daemon(g_run, g_addr, sizeof g_addr, "tcp://127.0.0.1:*", "--job-id", "log-job", "--world-size", "2",
+                        "--timeout", "0.3", NULL);
     fs_coord_identity id = {"log-job", 0, 2, "host0", 10, 1};
     fs_coord_client *c;
     fs_error e = {0};
@@ -48,7 +49,8 @@ int main(int argc, char **argv) {
 
     int rc;
     char *st = tl_run_status(&rc, "--coordinator", g_addr, NULL);
-    CHECK(rc == 0 && strstr(st, "step 10 of 1000  loss 0.2500  ETA 1m39s"), "status without the target step, loss and ETA:\n%s", st);
+    CHECK(rc == 0 && strstr(st, "step 10 of 1000  loss 0.2500  ETA 1m39s"),
+          "status without the target step, loss and ETA:\n%s", st);
     free(st);
     st = tl_run_status(&rc, "--coordinator", g_addr, "--json", NULL);
     CHECK(rc == 0 && strstr(st, "\"step\":10,\"target_step\":1000,\"loss\":0.25,\"eta_s\":99,"), "status JSON: %s", st);
@@ -57,7 +59,8 @@ int main(int argc, char **argv) {
     fs_coord_close(c);
     sleep_s(0.3);
     st = tl_run_status(&rc, "--coordinator", g_addr, "--json", NULL);
-    CHECK(rc == 0 && strstr(st, "exited with an error: training failed: disk full\\n  hint: free space in run/"), "status JSON: %s", st);
+    CHECK(rc == 0 && strstr(st, "exited with an error: training failed: disk full\\n  hint: free space in run/"),
+          "status JSON: %s", st);
     free(st);
     tl_raw_close(s);
     tl_kill(d, SIGTERM);
@@ -72,10 +75,12 @@ int main(int argc, char **argv) {
     long silent = tl_count(log, "rank 1 on host1: no heartbeat for");
     CHECK(silent == 1, "'no heartbeat' logged %ld times during one 2 s silence; expected once", silent);
     *back = 'r';
-    CHECK(strstr(log, "error: training failed: disk full\n  hint: free space in run/\n"), "the goodbye's lines are not kept:\n%s", log);
+    CHECK(strstr(log, "error: training failed: disk full\n  hint: free space in run/\n"),
+          "the goodbye's lines are not kept:\n%s", log);
     CHECK(!strstr(log, "disk full?"), "a newline became '?':\n%s", log);
     free(log);
     tl_cleanup();
-    printf("logs: a silence logged once and its end once; a goodbye's lines kept; status shows step of target, loss, ETA\n");
+    printf("logs: a silence logged once and its end once; a goodbye's lines kept; status shows step of target, loss, "
+           "ETA\n");
     return 0;
 }

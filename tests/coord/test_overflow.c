@@ -31,7 +31,8 @@ int main(int argc, char **argv) {
     tl_dispatch(argc, argv);
     g_run = tl_run_dir("coord_overflow");
     char addr[256], addr2[256];
-    pid_t d = tl_daemon(g_run, addr, sizeof addr, "tcp://127.0.0.1:*", "--job-id", "overflow-job", "--world-size", "1", NULL); /* only to get a free port */
+    pid_t d = tl_daemon(g_run, addr, sizeof addr, "tcp://127.0.0.1:*", "--job-id", "overflow-job", "--world-size", "1",
+                        NULL); /* only to get a free port */
     tl_kill(d, SIGKILL);
     fs_coord_identity id = {"overflow-job", 0, 1, "ovhost", 77, 1};
     fs_coord_client *c;
@@ -57,14 +58,16 @@ int main(int argc, char **argv) {
     char path[700];
     snprintf(path, sizeof path, "%s/coordinator/metrics.jsonl", g_run);
     char *text = tl_slurp(path);
-    CHECK(text && tl_count(text, "\n") == FS_COORD_BUFFER + 1, "%ld lines; expected %d", tl_count(text, "\n"), FS_COORD_BUFFER + 1);
+    CHECK(text && tl_count(text, "\n") == FS_COORD_BUFFER + 1, "%ld lines; expected %d", tl_count(text, "\n"),
+          FS_COORD_BUFFER + 1);
     long expect = 1;
     for (const char *p = text; (p = strstr(p, "\"step\":")) && expect <= FS_COORD_BUFFER; p++, expect++)
         CHECK(atol(p + 7) == expect, "line %ld has step %ld (out of order)", expect, atol(p + 7));
     CHECK(strstr(text, "\"dropped\":37,"), "no line carries the drop count");
     free(text);
     tl_cleanup();
-    printf("overflow: %d buffered in %.3f s without blocking, %d dropped and reported, all buffered lines arrived in order\n", FS_COORD_BUFFER,
-           took, EXTRA);
+    printf("overflow: %d buffered in %.3f s without blocking, %d dropped and reported, all buffered lines arrived in "
+           "order\n",
+           FS_COORD_BUFFER, took, EXTRA);
     return 0;
 }

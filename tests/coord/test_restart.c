@@ -82,7 +82,8 @@ static void check_events(void) {
 int main(int argc, char **argv) {
     tl_dispatch(argc, argv);
     g_run = tl_run_dir("coord_restart");
-    pid_t d = tl_daemon(g_run, g_addr, sizeof g_addr, "tcp://127.0.0.1:*", "--job-id", "restart-job", "--world-size", "4", NULL);
+    pid_t d = tl_daemon(g_run, g_addr, sizeof g_addr, "tcp://127.0.0.1:*", "--job-id", "restart-job", "--world-size",
+                        "4", NULL);
     pthread_t th[N_RANKS];
     for (int r = 0; r < N_RANKS; r++) pthread_create(&th[r], NULL, rank_main, (void *)(intptr_t)r);
     while (atomic_load(&g_sent) < N_RANKS * N_STEPS / 3) nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
@@ -106,6 +107,7 @@ int main(int argc, char **argv) {
     CHECK(log && strstr(log, "rebuilt state from"), "the restarted daemon did not rebuild its state:\n%s", log);
     free(log);
     tl_cleanup();
-    printf("restart: killed after %d of %d metrics, restarted; all %d lines present exactly once\n", sent_at_kill, N_RANKS * N_STEPS, N_RANKS * N_STEPS);
+    printf("restart: killed after %d of %d metrics, restarted; all %d lines present exactly once\n", sent_at_kill,
+           N_RANKS * N_STEPS, N_RANKS * N_STEPS);
     return 0;
 }

@@ -34,16 +34,20 @@ static void check_grid(double now, int world, double period) {
     for (int r = 0; r < world; r++) {
         t[r] = fs_coord_heartbeat_next(now, r, world, period);
         double phase = fs_coord_heartbeat_phase(r, world, period);
-        double off = fmod(t[r] - phase, period), tol = 1e-9 + 1e-14 * fabs(now); /* double rounding at wall-clock magnitudes */
+        double off = fmod(t[r] - phase, period),
+               tol = 1e-9 + 1e-14 * fabs(now); /* double rounding at wall-clock magnitudes */
         CHECK(phase >= 0 && phase < period, "rank %d: phase %.9f outside [0, %g)", r, phase, period);
-        CHECK(t[r] > now && t[r] <= now + period + tol, "rank %d: next slot %.9f not in (%.9f, +%g]", r, t[r], now, period);
-        CHECK(off < tol || period - off < tol, "rank %d: slot %.9f is %.3g s off its grid (phase %.9f)", r, t[r], off, phase);
+        CHECK(t[r] > now && t[r] <= now + period + tol, "rank %d: next slot %.9f not in (%.9f, +%g]", r, t[r], now,
+              period);
+        CHECK(off < tol || period - off < tol, "rank %d: slot %.9f is %.3g s off its grid (phase %.9f)", r, t[r], off,
+              phase);
     }
     qsort(t, (size_t)world, sizeof *t, cmp_d);
     double min_gap = t[0] + period - t[world - 1]; /* the wrap-around gap */
     for (int r = 1; r < world; r++) min_gap = FS_MIN(min_gap, t[r] - t[r - 1]);
-    CHECK(min_gap >= 0.98 * period / world, "world %d, period %g, now %.6f: two ranks' slots %.3g s apart; expected >= %.3g", world, period, now,
-          min_gap, period / world);
+    CHECK(min_gap >= 0.98 * period / world,
+          "world %d, period %g, now %.6f: two ranks' slots %.3g s apart; expected >= %.3g", world, period, now, min_gap,
+          period / world);
     free(t);
 }
 
@@ -52,11 +56,13 @@ static void check_hold(int world) {
     double *d = fs_malloc(sizeof(double) * (size_t)world);
     for (int r = 0; r < world; r++) {
         d[r] = fs_coord_send_delay(r, world);
-        CHECK(d[r] >= 0 && d[r] < FS_COORD_SPREAD_S, "rank %d of %d: hold %.6f s outside [0, %g)", r, world, d[r], FS_COORD_SPREAD_S);
+        CHECK(d[r] >= 0 && d[r] < FS_COORD_SPREAD_S, "rank %d of %d: hold %.6f s outside [0, %g)", r, world, d[r],
+              FS_COORD_SPREAD_S);
     }
     qsort(d, (size_t)world, sizeof *d, cmp_d);
     for (int r = 1; r < world; r++)
-        CHECK(d[r] - d[r - 1] >= 0.98 * FS_COORD_SPREAD_S / world, "ranks held %.6f and %.6f s: too close for %d ranks", d[r - 1], d[r], world);
+        CHECK(d[r] - d[r - 1] >= 0.98 * FS_COORD_SPREAD_S / world, "ranks held %.6f and %.6f s: too close for %d ranks",
+              d[r - 1], d[r], world);
     CHECK(fs_coord_send_delay(0, world) == 0, "rank 0 is held %g s; expected none", fs_coord_send_delay(0, world));
     free(d);
 }
@@ -71,13 +77,14 @@ static void check_pure(void) {
     /* stable: the slot depends on the clock only, not on when it is asked (connect time) */
     double a = fs_coord_heartbeat_next(1000.001, 5, 512, 2.0), b = fs_coord_heartbeat_next(a - 1.999, 5, 512, 2.0);
     CHECK(fabs(a - b) < 1e-9, "rank 5: slot %.9f asked early, %.9f asked later in the same period", b, a);
-    CHECK(fabs(fs_coord_heartbeat_next(a, 5, 512, 2.0) - (a + 2.0)) < 1e-9, "the slot after %.9f is not one period later", a);
+    CHECK(fabs(fs_coord_heartbeat_next(a, 5, 512, 2.0) - (a + 2.0)) < 1e-9,
+          "the slot after %.9f is not one period later", a);
 }
 
 /* ------------------------------------------------------------ part 2: a stand-in daemon */
 typedef struct hb_log {
-    double last_send[WORLD];  /* wall clock of each rank's previous heartbeat, 0 = none yet */
-    double max_gap[WORLD];    /* s, the longest wait between two heartbeats of a rank */
+    double last_send[WORLD];        /* wall clock of each rank's previous heartbeat, 0 = none yet */
+    double max_gap[WORLD];          /* s, the longest wait between two heartbeats of a rank */
     double worst_late, worst_early; /* s, vs the rank's slot */
     long n[WORLD];
     int reregister;           /* answer each rank's next heartbeat with reregister (a daemon restart) */
@@ -152,10 +159,12 @@ static fs_coord_client *connect_rank(const char *addr, int r) {
 static void check_phase(const hb_log *h, const char *when, long min_n) {
     for (int r = 0; r < WORLD; r++) {
         CHECK(h->n[r] >= min_n, "%s: rank %d sent %ld heartbeats; expected >= %ld", when, r, h->n[r], min_n);
-        CHECK(h->max_gap[r] < PERIOD_S + LATE_S, "%s: rank %d: %.3f s between two heartbeats; period %.3f", when, r, h->max_gap[r], PERIOD_S);
+        CHECK(h->max_gap[r] < PERIOD_S + LATE_S, "%s: rank %d: %.3f s between two heartbeats; period %.3f", when, r,
+              h->max_gap[r], PERIOD_S);
     }
     CHECK(h->worst_early > -0.001, "%s: a heartbeat left %.1f ms before its slot", when, -h->worst_early * 1e3);
-    CHECK(h->worst_late < LATE_S, "%s: a heartbeat left %.1f ms after its slot; expected < %.0f", when, h->worst_late * 1e3, LATE_S * 1e3);
+    CHECK(h->worst_late < LATE_S, "%s: a heartbeat left %.1f ms after its slot; expected < %.0f", when,
+          h->worst_late * 1e3, LATE_S * 1e3);
 }
 
 /* Every rank queues a metrics message in the same instant; each must leave after its hold. */
@@ -166,8 +175,8 @@ static void check_metrics_hold(void *router, hb_log *h, fs_coord_client **c) {
     for (int r = 0; r < WORLD; r++) {
         double sent = h->metrics_at[r] - t0, hold = fs_coord_send_delay(r, WORLD);
         CHECK(h->metrics_at[r] > 0, "rank %d: its metrics never arrived", r);
-        CHECK(h->metrics_at[r] == 0 || (sent >= hold - 0.001 && sent < hold + LATE_S), "rank %d: metrics arrived %.1f ms after it was queued; its hold is %.1f ms",
-              r, sent * 1e3, hold * 1e3);
+        CHECK(h->metrics_at[r] == 0 || (sent >= hold - 0.001 && sent < hold + LATE_S),
+              "rank %d: metrics arrived %.1f ms after it was queued; its hold is %.1f ms", r, sent * 1e3, hold * 1e3);
     }
 }
 
@@ -183,11 +192,12 @@ static void check_clients(void) {
     size_t len = sizeof addr;
     int linger = 0;
     zmq_setsockopt(router, ZMQ_LINGER, &linger, sizeof linger);
-    CHECK(zmq_bind(router, "tcp://127.0.0.1:*") == 0 && zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, addr, &len) == 0, "bind: %s", zmq_strerror(zmq_errno()));
+    CHECK(zmq_bind(router, "tcp://127.0.0.1:*") == 0 && zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, addr, &len) == 0,
+          "bind: %s", zmq_strerror(zmq_errno()));
     hb_log h = {.mono_to_wall = fs_wall_time() - fs_now()};
     fs_coord_client *c[WORLD];
     for (int r = 0; r < WORLD; r++) c[r] = connect_rank(addr, r); /* together, as a job's ranks start */
-    serve(router, &h, 0.5);  /* registration */
+    serve(router, &h, 0.5);                                       /* registration */
     reset(&h);
     serve(router, &h, 1.2);
     check_phase(&h, "after connecting together", 4);
@@ -211,7 +221,9 @@ static void check_clients(void) {
 int main(void) {
     check_pure();
     check_clients();
-    if (!failures) printf("schedule: 512 ranks spread over the period; %d real clients heartbeat at their own slots, kept across reregister and reconnect; metrics held r/N x %.0f ms\n", WORLD,
-                         FS_COORD_SPREAD_S * 1e3);
+    if (!failures)
+        printf("schedule: 512 ranks spread over the period; %d real clients heartbeat at their own slots, kept across "
+               "reregister and reconnect; metrics held r/N x %.0f ms\n",
+               WORLD, FS_COORD_SPREAD_S * 1e3);
     return failures ? 1 : 0;
 }

@@ -58,7 +58,8 @@ static void drain(coord *c, got *g) {
     coord_outbox *o = &c->outbox;
     for (int i = 0; i < o->n && g->n < MAX_REPLIES; i++, g->n++) {
         CHECK(o->q[i].off + o->q[i].len <= o->used, "reply %d lies outside the outbox", i);
-        CHECK(fs_proto_decode(o->bytes + o->q[i].off, o->q[i].len, &g->m[g->n], why, sizeof why) == 0, "reply %d does not decode: %s", i, why);
+        CHECK(fs_proto_decode(o->bytes + o->q[i].off, o->q[i].len, &g->m[g->n], why, sizeof why) == 0,
+              "reply %d does not decode: %s", i, why);
         snprintf(g->rid[g->n], sizeof g->rid[0], "%.*s", (int)o->q[i].rid_len, (const char *)o->q[i].rid);
         if (g->m[g->n].type == FS_MSG_STATUS) {
             g->status = fs_malloc(g->m[g->n].u.status.len + 1);
@@ -95,8 +96,9 @@ static fs_msg heartbeat(uint32_t rank, uint64_t inc, uint64_t t_ns) {
 static const fs_msg *one(const got *g, int type, uint32_t rank, const char *rid, const char *what) {
     CHECK(g->n == 1, "%s: %d replies; expected one %s", what, g->n, fs_proto_type_name(type));
     if (g->n != 1) return NULL;
-    CHECK(g->m[0].type == type && g->m[0].rank == rank && !strcmp(g->rid[0], rid), "%s: got %s to rank %u at '%s'; expected %s to rank %u at '%s'", what,
-          fs_proto_type_name(g->m[0].type), g->m[0].rank, g->rid[0], fs_proto_type_name(type), rank, rid);
+    CHECK(g->m[0].type == type && g->m[0].rank == rank && !strcmp(g->rid[0], rid),
+          "%s: got %s to rank %u at '%s'; expected %s to rank %u at '%s'", what, fs_proto_type_name(g->m[0].type),
+          g->m[0].rank, g->rid[0], fs_proto_type_name(type), rank, rid);
     return g->m[0].type == type ? &g->m[0] : NULL;
 }
 
@@ -104,8 +106,10 @@ static void expect_ack(coord *c, got *g, uint64_t acked, uint64_t echo, const ch
     coord_end_batch(c);
     drain(c, g);
     const fs_msg *a = one(g, FS_MSG_ACK, 0, "r0", what);
-    if (a) CHECK(a->u.ack.acked == acked && a->u.ack.t_echo_ns == echo, "%s: ack %llu echo %llu; expected %llu, %llu", what,
-                 (unsigned long long)a->u.ack.acked, (unsigned long long)a->u.ack.t_echo_ns, (unsigned long long)acked, (unsigned long long)echo);
+    if (a)
+        CHECK(a->u.ack.acked == acked && a->u.ack.t_echo_ns == echo, "%s: ack %llu echo %llu; expected %llu, %llu",
+              what, (unsigned long long)a->u.ack.acked, (unsigned long long)a->u.ack.t_echo_ns,
+              (unsigned long long)acked, (unsigned long long)echo);
 }
 
 static long lines(const char *dir, const char *file, const char *needle) {
@@ -127,8 +131,9 @@ static void test_registration(coord *c, got *g) {
     uint64_t bad = c->n_bad;
     feed(c, "x", &m);
     drain(c, g);
-    CHECK(g->n == 0 && c->n_bad == bad + 1 && !c->ranks[0], "another job's register: %d replies, bad %llu, rank entry %p", g->n,
-          (unsigned long long)c->n_bad, (void *)c->ranks[0]);
+    CHECK(g->n == 0 && c->n_bad == bad + 1 && !c->ranks[0],
+          "another job's register: %d replies, bad %llu, rank entry %p", g->n, (unsigned long long)c->n_bad,
+          (void *)c->ranks[0]);
     CHECK(!strcmp(c->job, "job-7"), "the job served became '%s'", c->job);
     m = reg(0, 5, 0, "job-7", 3);
     feed(c, "x", &m);
@@ -138,8 +143,10 @@ static void test_registration(coord *c, got *g) {
     feed(c, "r0", &m);
     drain(c, g);
     const fs_msg *w = one(g, FS_MSG_WELCOME, 0, "r0", "register");
-    if (w) CHECK(w->inc == 5 && w->u.welcome.boot == 0xb007 && w->u.welcome.acked == 0, "welcome inc %llu boot %llx acked %llu", (unsigned long long)w->inc,
-                 (unsigned long long)w->u.welcome.boot, (unsigned long long)w->u.welcome.acked);
+    if (w)
+        CHECK(w->inc == 5 && w->u.welcome.boot == 0xb007 && w->u.welcome.acked == 0,
+              "welcome inc %llu boot %llx acked %llu", (unsigned long long)w->inc,
+              (unsigned long long)w->u.welcome.boot, (unsigned long long)w->u.welcome.acked);
 }
 
 static void test_sequence(coord *c, got *g, const char *dir) {
@@ -155,8 +162,9 @@ static void test_sequence(coord *c, got *g, const char *dir) {
     m = metrics(0, 5, 4, 13); /* seq 3 missing */
     feed(c, "r0", &m);
     expect_ack(c, g, 2, 0, "gap");
-    CHECK(lines(dir, "metrics.jsonl", "\"rank\":0") == 2 && c->n_stored == 2, "%ld lines, %llu stored after a duplicate and a gap; expected 2",
-          lines(dir, "metrics.jsonl", "\"rank\":0"), (unsigned long long)c->n_stored);
+    CHECK(lines(dir, "metrics.jsonl", "\"rank\":0") == 2 && c->n_stored == 2,
+          "%ld lines, %llu stored after a duplicate and a gap; expected 2", lines(dir, "metrics.jsonl", "\"rank\":0"),
+          (unsigned long long)c->n_stored);
     m = metrics(0, 5, 3, 12);
     feed(c, "r0", &m);
     m = metrics(0, 5, 4, 13);
@@ -166,24 +174,31 @@ static void test_sequence(coord *c, got *g, const char *dir) {
     coord_end_batch(c);
     drain(c, g);
     const fs_msg *a = one(g, FS_MSG_ACK, 0, "r0b", "gap filled + heartbeat");
-    if (a) CHECK(a->u.ack.acked == 4 && a->u.ack.t_echo_ns == 999, "ack %llu echo %llu; expected 4, 999", (unsigned long long)a->u.ack.acked,
-                 (unsigned long long)a->u.ack.t_echo_ns);
-    CHECK(lines(dir, "metrics.jsonl", "\"rank\":0") == 4, "%ld metrics lines; expected 4", lines(dir, "metrics.jsonl", "\"rank\":0"));
+    if (a)
+        CHECK(a->u.ack.acked == 4 && a->u.ack.t_echo_ns == 999, "ack %llu echo %llu; expected 4, 999",
+              (unsigned long long)a->u.ack.acked, (unsigned long long)a->u.ack.t_echo_ns);
+    CHECK(lines(dir, "metrics.jsonl", "\"rank\":0") == 4, "%ld metrics lines; expected 4",
+          lines(dir, "metrics.jsonl", "\"rank\":0"));
 }
 
 static void test_refusals(coord *c, got *g, const char *dir) {
     fs_msg m = {.type = FS_MSG_CHECKPOINT, .rank = 0, .inc = 5, .seq = 5};
     m.u.ckpt.step = 1, m.u.ckpt.n = 1;
     snprintf(m.u.ckpt.path, sizeof m.u.ckpt.path, "../outside.h5"); /* the decoder refuses the body */
-    snprintf(m.u.ckpt.names[0], sizeof m.u.ckpt.names[0], "params"), snprintf(m.u.ckpt.hex[0], sizeof m.u.ckpt.hex[0], "ab");
+    snprintf(m.u.ckpt.names[0], sizeof m.u.ckpt.names[0], "params"),
+        snprintf(m.u.ckpt.hex[0], sizeof m.u.ckpt.hex[0], "ab");
     uint64_t bad = c->n_bad;
     feed(c, "r0b", &m);
     coord_end_batch(c);
     drain(c, g);
     const fs_msg *a = one(g, FS_MSG_ACK, 0, "r0b", "refused body");
-    if (a) CHECK(a->u.ack.acked == 5, "a refused body's seq is consumed: ack %llu; expected 5", (unsigned long long)a->u.ack.acked);
-    CHECK(c->n_bad == bad + 1 && lines(dir, "events.jsonl", "\"type\":\"skipped\"") == 1 && lines(dir, "registry.jsonl", "outside") == 0,
-          "refused body: bad %llu, skipped lines %ld", (unsigned long long)c->n_bad, lines(dir, "events.jsonl", "\"type\":\"skipped\""));
+    if (a)
+        CHECK(a->u.ack.acked == 5, "a refused body's seq is consumed: ack %llu; expected 5",
+              (unsigned long long)a->u.ack.acked);
+    CHECK(c->n_bad == bad + 1 && lines(dir, "events.jsonl", "\"type\":\"skipped\"") == 1 &&
+              lines(dir, "registry.jsonl", "outside") == 0,
+          "refused body: bad %llu, skipped lines %ld", (unsigned long long)c->n_bad,
+          lines(dir, "events.jsonl", "\"type\":\"skipped\""));
     fs_msg r = {.type = FS_MSG_ACK, .rank = 0, .inc = 5};
     feed(c, "r0b", &r);
     fs_msg h = heartbeat(1, 9, 1); /* rank 1 never registered */
@@ -192,7 +207,8 @@ static void test_refusals(coord *c, got *g, const char *dir) {
     feed(c, "z", &far);
     coord_end_batch(c);
     drain(c, g);
-    CHECK(g->n == 0 && c->n_bad == bad + 3, "a reply from a client and a rank outside the world: %d replies, bad %llu", g->n, (unsigned long long)c->n_bad);
+    CHECK(g->n == 0 && c->n_bad == bad + 3, "a reply from a client and a rank outside the world: %d replies, bad %llu",
+          g->n, (unsigned long long)c->n_bad);
     feed(c, "r1", &h);
     drain(c, g);
     one(g, FS_MSG_REREGISTER, 1, "r1", "rank 1 unknown");
@@ -200,7 +216,8 @@ static void test_refusals(coord *c, got *g, const char *dir) {
     feed(c, "tool", &s);
     drain(c, g);
     one(g, FS_MSG_STATUS, FS_PROTO_NO_RANK, "tool", "status request");
-    CHECK(g->status && strstr(g->status, "job job-7") && strstr(g->status, "node0"), "status text: %s", g->status ? g->status : "(none)");
+    CHECK(g->status && strstr(g->status, "job job-7") && strstr(g->status, "node0"), "status text: %s",
+          g->status ? g->status : "(none)");
 }
 
 /* A new state on the same run directory: the rank must register again, is welcomed with what
@@ -224,8 +241,9 @@ static void test_restart(const char *dir, got *g) {
     feed(c, "r0", &m);
     drain(c, g);
     w = one(g, FS_MSG_WELCOME, 0, "r0", "register past the files");
-    if (w) CHECK(w->u.welcome.acked == 9 && c->n_lost == 3, "acked %llu lost %llu; expected 9, 3", (unsigned long long)w->u.welcome.acked,
-                 (unsigned long long)c->n_lost);
+    if (w)
+        CHECK(w->u.welcome.acked == 9 && c->n_lost == 3, "acked %llu lost %llu; expected 9, 3",
+              (unsigned long long)w->u.welcome.acked, (unsigned long long)c->n_lost);
     state_close(c);
     c = state_open(dir); /* the lost range is in the files too */
     m = reg(0, 5, 0, "job-7", 2);
@@ -233,7 +251,8 @@ static void test_restart(const char *dir, got *g) {
     drain(c, g);
     w = one(g, FS_MSG_WELCOME, 0, "r0", "register after a second restart");
     if (w) CHECK(w->u.welcome.acked == 9, "rebuilt acked %llu; expected 9", (unsigned long long)w->u.welcome.acked);
-    CHECK(lines(dir, "metrics.jsonl", "\"rank\":0") == 5, "%ld metrics lines; expected 5 (each seq once)", lines(dir, "metrics.jsonl", "\"rank\":0"));
+    CHECK(lines(dir, "metrics.jsonl", "\"rank\":0") == 5, "%ld metrics lines; expected 5 (each seq once)",
+          lines(dir, "metrics.jsonl", "\"rank\":0"));
     state_close(c);
 }
 
@@ -251,7 +270,8 @@ int main(void) {
     char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (!getenv("KEEP_RUN") && system(cmd)) fprintf(stderr, "warning: could not remove %s\n", dir);
-    if (failures) return fprintf(stderr, "%d state checks failed (run kept in %s if KEEP_RUN is set)\n", failures, dir), 1;
+    if (failures)
+        return fprintf(stderr, "%d state checks failed (run kept in %s if KEEP_RUN is set)\n", failures, dir), 1;
     printf("coordinator state: registration, sequencing, refusals and restart as promised, without a socket\n");
     return 0;
 }

@@ -80,7 +80,8 @@ static void check_value(pbr v, int64_t step, seen *s, const uint8_t *png, size_t
                 if (f == 2) w = x;
                 if (f == 4) data = sub;
             }
-            s->image_ok += !strcmp(tag, "preview/a_to_b") && h == 4 && w == 6 && (size_t)(data.end - data.p) == png_len && !memcmp(data.p, png, png_len);
+            s->image_ok += !strcmp(tag, "preview/a_to_b") && h == 4 && w == 6 &&
+                           (size_t)(data.end - data.p) == png_len && !memcmp(data.p, png, png_len);
         }
     }
 }
@@ -108,7 +109,8 @@ static uint8_t *write_png(const char *path, size_t *len) {
     png_structp p = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
     png_infop info = png_create_info_struct(p);
     png_init_io(p, f);
-    png_set_IHDR(p, info, 6, 4, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_set_IHDR(p, info, 6, 4, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+                 PNG_FILTER_TYPE_DEFAULT);
     png_write_info(p, info);
     uint8_t row[18];
     for (int y = 0; y < 4; y++) {
@@ -160,7 +162,8 @@ static void tensorboard_reads(const char *dir) {
     char cmd[1200];
     snprintf(cmd, sizeof cmd,
              "python3 -c \"from tensorboard.backend.event_processing.event_accumulator import EventAccumulator as E; "
-             "a=E('%s'); a.Reload(); s=a.Scalars('loss'); assert [x.step for x in s]==[1,2,3,4,5], s; assert a.Images('preview/a_to_b')\"",
+             "a=E('%s'); a.Reload(); s=a.Scalars('loss'); assert [x.step for x in s]==[1,2,3,4,5], s; assert "
+             "a.Images('preview/a_to_b')\"",
              dir);
     CHECK(system(cmd) == 0, "TensorBoard could not read %s", dir);
     printf("tfevents: TensorBoard's EventAccumulator read the file\n");
@@ -176,7 +179,8 @@ int main(int argc, char **argv) {
     snprintf(png_path, sizeof png_path, "%s/step_5.png", dir);
     size_t png_len;
     uint8_t *png = write_png(png_path, &png_len);
-    pid_t d = tl_daemon(g_run, g_addr, sizeof g_addr, "tcp://127.0.0.1:*", "--job-id", "tb-job", "--world-size", "2", NULL);
+    pid_t d =
+        tl_daemon(g_run, g_addr, sizeof g_addr, "tcp://127.0.0.1:*", "--job-id", "tb-job", "--world-size", "2", NULL);
     send_all();
     tl_kill(d, SIGTERM);
     char *path = event_file();
@@ -187,11 +191,13 @@ int main(int argc, char **argv) {
     uint8_t *data;
     size_t len;
     char why[256];
-    while ((rc = fs_tfevents_read_record(f, &data, &len, why, sizeof why)) == 1) check_event(data, len, &s, png, png_len), free(data), records++;
+    while ((rc = fs_tfevents_read_record(f, &data, &len, why, sizeof why)) == 1)
+        check_event(data, len, &s, png, png_len), free(data), records++;
     fclose(f);
     CHECK(rc == 0, "record %d: %s", records, why);
-    CHECK(s.file_version == 1 && s.loss_ok == 5 && s.rank1_ms == 5 && s.image_ok == 1, "file_version %d, loss %d/5, rank1/step_ms %d/5, image %d/1 (%d records)",
-          s.file_version, s.loss_ok, s.rank1_ms, s.image_ok, records);
+    CHECK(s.file_version == 1 && s.loss_ok == 5 && s.rank1_ms == 5 && s.image_ok == 1,
+          "file_version %d, loss %d/5, rank1/step_ms %d/5, image %d/1 (%d records)", s.file_version, s.loss_ok,
+          s.rank1_ms, s.image_ok, records);
     /* A flipped byte in the middle of the file is caught by a CRC. */
     size_t flen;
     uint8_t *bytes = (uint8_t *)fs_read_file(path, &flen, &e);
@@ -204,6 +210,7 @@ int main(int argc, char **argv) {
     tensorboard_reads(dir);
     free(bytes), free(path), free(png);
     tl_cleanup();
-    printf("tfevents: %d records, CRCs good, %d scalars decoded, image summary intact; corruption detected\n", records, s.scalars);
+    printf("tfevents: %d records, CRCs good, %d scalars decoded, image summary intact; corruption detected\n", records,
+           s.scalars);
     return 0;
 }

@@ -42,7 +42,8 @@ static int named(void *arg) {
     char path[700];
     snprintf(path, sizeof path, "%s/coordinator/status.json", g_run);
     char *text = tl_slurp(path);
-    int ok = text && strstr(text, "rank 3 on node7: no heartbeat for ") && strstr(text, "last step 1200; in all-reduce bucket 5, seq 9131");
+    int ok = text && strstr(text, "rank 3 on node7: no heartbeat for ") &&
+             strstr(text, "last step 1200; in all-reduce bucket 5, seq 9131");
     free(text);
     return ok;
 }
@@ -62,7 +63,8 @@ static int child_seen(void *arg) {
 int main(int argc, char **argv) {
     tl_dispatch(argc, argv);
     g_run = tl_run_dir("coord_timeout");
-    pid_t d = tl_daemon(g_run, g_addr, sizeof g_addr, "tcp://127.0.0.1:*", "--job-id", "timeout-job", "--world-size", "4", "--timeout", TIMEOUT_S, NULL);
+    pid_t d = tl_daemon(g_run, g_addr, sizeof g_addr, "tcp://127.0.0.1:*", "--job-id", "timeout-job", "--world-size",
+                        "4", "--timeout", TIMEOUT_S, NULL);
     fflush(NULL);
     pid_t child = fork();
     if (child == 0) child_rank();
@@ -80,9 +82,11 @@ int main(int argc, char **argv) {
     double took = fs_now() - t0;
     int rc;
     char *out = tl_run_status(&rc, "--run", g_run, "--json", NULL);
-    CHECK(rc == 0 && out && strstr(out, "rank 3 on node7: no heartbeat for") && strstr(out, "\"state\":\"silent\""), "status --json:\n%s", out);
+    CHECK(rc == 0 && out && strstr(out, "rank 3 on node7: no heartbeat for") && strstr(out, "\"state\":\"silent\""),
+          "status --json:\n%s", out);
     CHECK(strstr(out, "rank 2 on node1: straggler: step time 900 ms"), "straggler not flagged:\n%s", out);
-    CHECK(!strstr(out, "rank 0 on node1: no heartbeat") && !strstr(out, "rank 1 on node1: no"), "a live rank was named:\n%s", out);
+    CHECK(!strstr(out, "rank 0 on node1: no heartbeat") && !strstr(out, "rank 1 on node1: no"),
+          "a live rank was named:\n%s", out);
     free(out);
     kill(child, SIGKILL);
     waitpid(child, NULL, 0);

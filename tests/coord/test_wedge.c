@@ -44,7 +44,8 @@ static void metrics(fs_coord_client *c, int from, int to) {
 
 static int drained(fs_coord_client *c, double timeout_s) {
     double t0 = fs_now();
-    while (fs_coord_pending(c) > 0 && fs_now() - t0 < timeout_s) nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    while (fs_coord_pending(c) > 0 && fs_now() - t0 < timeout_s)
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
     return fs_coord_pending(c) == 0;
 }
 
@@ -74,14 +75,16 @@ static long check_steps(const char *text, int r, int last, int probe) {
         seen[step]++;
         if (step == probe) probe_seq = atol(strstr(p, "\"seq\":") + 6);
     }
-    for (int s = 1; s <= last; s++) CHECK(seen[s] == 1, "rank %d: step %d appears %d times in metrics.jsonl", r, s, seen[s]);
+    for (int s = 1; s <= last; s++)
+        CHECK(seen[s] == 1, "rank %d: step %d appears %d times in metrics.jsonl", r, s, seen[s]);
     return probe_seq;
 }
 
 int main(int argc, char **argv) {
     tl_dispatch(argc, argv);
     g_run = tl_run_dir("coord_wedge");
-    g_daemon = tl_daemon(g_run, g_addr, sizeof g_addr, "tcp://127.0.0.1:*", "--job-id", "wedge-job", "--world-size", "3", NULL);
+    g_daemon = tl_daemon(g_run, g_addr, sizeof g_addr, "tcp://127.0.0.1:*", "--job-id", "wedge-job", "--world-size",
+                         "3", NULL);
 
     /* A: a preview (seq 6) and a checkpoint (seq 7) are the last acknowledged messages when the
      * daemon dies. */
@@ -94,17 +97,20 @@ int main(int argc, char **argv) {
     CHECK(drained(a, 5), "rank 0: %ld messages not acknowledged before the kill", fs_coord_pending(a));
     restart_daemon(0);
     metrics(a, 6, 10);
-    CHECK(drained(a, 5), "rank 0 is wedged after the daemon's restart: %ld messages never acknowledged", fs_coord_pending(a));
+    CHECK(drained(a, 5), "rank 0 is wedged after the daemon's restart: %ld messages never acknowledged",
+          fs_coord_pending(a));
     fs_coord_goodbye(a, 1, "done");
     fs_coord_close(a);
     int rc;
     char *status = tl_run_status(&rc, "--coordinator", g_addr, "--json", NULL);
-    CHECK(rc == 0 && strstr(status, "\"lost\":0}"), "the restarted daemon did not rebuild every acknowledged seq of rank 0: %s", status);
+    CHECK(rc == 0 && strstr(status, "\"lost\":0}"),
+          "the restarted daemon did not rebuild every acknowledged seq of rank 0: %s", status);
     free(status);
     char path[700];
     snprintf(path, sizeof path, "%s/coordinator/events.jsonl", g_run);
     char *text = tl_slurp(path);
-    CHECK(text && strstr(text, "{\"rank\":0,") && strstr(text, "\"seq\":6,\"type\":\"preview\""), "events.jsonl has no line for rank 0's preview: %s", text);
+    CHECK(text && strstr(text, "{\"rank\":0,") && strstr(text, "\"seq\":6,\"type\":\"preview\""),
+          "events.jsonl has no line for rank 0's preview: %s", text);
     free(text);
 
     /* B: the daemon's files lost an acknowledged message. */
@@ -114,7 +120,8 @@ int main(int argc, char **argv) {
     CHECK(drained(b, 5), "rank 1: not acknowledged before the kill");
     restart_daemon(1);
     metrics(b, 4, 6);
-    CHECK(drained(b, 5), "rank 1 is wedged behind a gap the daemon cannot fill: %ld messages never acknowledged", fs_coord_pending(b));
+    CHECK(drained(b, 5), "rank 1 is wedged behind a gap the daemon cannot fill: %ld messages never acknowledged",
+          fs_coord_pending(b));
     fs_coord_goodbye(b, 1, "done");
     fs_coord_close(b);
 
@@ -130,7 +137,8 @@ int main(int argc, char **argv) {
     fs_coord_close(c2);
 
     status = tl_run_status(&rc, "--coordinator", g_addr, "--json", NULL);
-    CHECK(rc == 0 && strstr(status, "\"lost\":1}"), "status should count the one lost message (rank 1's seq 4): %s", status);
+    CHECK(rc == 0 && strstr(status, "\"lost\":1}"), "status should count the one lost message (rank 1's seq 4): %s",
+          status);
     free(status);
     tl_kill(g_daemon, SIGTERM);
     snprintf(path, sizeof path, "%s/coordinator/metrics.jsonl", g_run);
@@ -143,9 +151,11 @@ int main(int argc, char **argv) {
     free(text);
     snprintf(path, sizeof path, "%s/coordinator/events.jsonl", g_run);
     text = tl_slurp(path);
-    CHECK(text && strstr(text, "\"type\":\"lost\"") && strstr(text, "\"first\":4"), "events.jsonl does not record the lost seq 4: %s", text);
+    CHECK(text && strstr(text, "\"type\":\"lost\"") && strstr(text, "\"first\":4"),
+          "events.jsonl does not record the lost seq 4: %s", text);
     free(text);
     tl_cleanup();
-    printf("wedge: a preview acknowledged before a kill, a gap in the daemon's files and a restarted rank: every step once, none stalled\n");
+    printf("wedge: a preview acknowledged before a kill, a gap in the daemon's files and a restarted rank: every step "
+           "once, none stalled\n");
     return 0;
 }

@@ -67,7 +67,8 @@ int ct_close(const char *what, const float *got, const float *want, size_t n, do
     }
     if (bad < 0) return 0;
     printf("FAIL %s: %ld of %zu elements off; first at %ld: got %.9g, want %.9g; worst error %.3g "
-           "(tolerance %.1g rel + %.1g x %.3g)\n", what, n_bad, n, bad, got[bad], want[bad], worst, rtol, atol, scale);
+           "(tolerance %.1g rel + %.1g x %.3g)\n",
+           what, n_bad, n, bad, got[bad], want[bad], worst, rtol, atol, scale);
     return 1;
 }
 

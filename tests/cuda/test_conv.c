@@ -31,9 +31,7 @@ static void make_bufs(const fs_conv_desc *d, int seed, bufs *B) {
     B->db0 = ct_rand((size_t)d->cout, seed, 6, -1, 1);
 }
 
-static void free_bufs(bufs *B) {
-    free(B->x), free(B->w), free(B->b), free(B->dz), free(B->dw0), free(B->db0);
-}
+static void free_bufs(bufs *B) { free(B->x), free(B->w), free(B->b), free(B->dz), free(B->dw0), free(B->db0); }
 
 static int check_fwd(const fs_backend *be, const fs_conv_desc *d, const bufs *B, fs_act act, const char *tag) {
     const fs_backend *ref = fs_backend_cpu_ref();

@@ -22,7 +22,8 @@ static int check_dense(const fs_op_case *c) {
     float *b = ct_rand((size_t)out, 7, 3, -1, 1), *dz = ct_rand((size_t)n * out, 7, 4, -1, 1);
     float *dw0 = ct_rand((size_t)in * out, 7, 5, -1, 1), *db0 = ct_rand((size_t)out, 7, 6, -1, 1);
     size_t ny = (size_t)n * out, nx = (size_t)n * in, nw = (size_t)in * out;
-    float *y_ref = fs_calloc(ny, 4), *dx_ref = fs_calloc(nx, 4), *dw_ref = fs_malloc(nw * 4), *db_ref = fs_malloc(out * 4);
+    float *y_ref = fs_calloc(ny, 4), *dx_ref = fs_calloc(nx, 4), *dw_ref = fs_malloc(nw * 4),
+          *db_ref = fs_malloc(out * 4);
     memcpy(dw_ref, dw0, nw * 4), memcpy(db_ref, db0, (size_t)out * 4);
     ref->dense_fwd(n, in, out, x, w, b, y_ref, act, 0.1f);
     ref->dense_bwd_data(n, in, out, dz, w, dx_ref);
@@ -50,8 +51,7 @@ static int check_dense(const fs_op_case *c) {
 
 /* Activations and pixel shuffle: out = op(in) on both backends. kind: 0 leaky fwd, 1 leaky
  * bwd, 2 sigmoid fwd, 3 sigmoid bwd, 4 pixshuf fwd, 5 pixshuf bwd, 6 scale. */
-static void run_elem(const fs_backend *b, int kind, const fs_op_case *c, const float *x, const float *y,
-                     float *out) {
+static void run_elem(const fs_backend *b, int kind, const fs_op_case *c, const float *x, const float *y, float *out) {
     size_t cnt = fs_op_case_count(c);
     const int n = c->n, h = c->h, w = c->w, c4 = c->c; /* pixshuf shape */
     switch (kind) {
@@ -66,8 +66,8 @@ static void run_elem(const fs_backend *b, int kind, const fs_op_case *c, const f
 }
 
 static int check_elem(int kind, const fs_op_case *c) {
-    static const char *names[] = {"leaky_fwd", "leaky_bwd", "sigmoid_fwd", "sigmoid_bwd", "pixshuf_fwd",
-                                  "pixshuf_bwd", "scale"};
+    static const char *names[] = {"leaky_fwd",   "leaky_bwd",   "sigmoid_fwd", "sigmoid_bwd",
+                                  "pixshuf_fwd", "pixshuf_bwd", "scale"};
     size_t cnt = fs_op_case_count(c);
     float *x = ct_rand(cnt, 11, (uint64_t)kind, -3, 3), *y = ct_rand(cnt, 12, (uint64_t)kind, -1, 1);
     float *want = fs_malloc(cnt * 4);
@@ -264,8 +264,14 @@ static int check_update(size_t n, int adabelief, const fs_adam_args *a, const ch
 /* Every eps placement (kernels/ops.h fs_adam_variant) against the CPU reference; eps 1e-4
  * with small moments makes the placement matter. */
 static int check_adam(size_t n, fs_adam_variant variant, double eps) {
-    fs_adam_args a = {.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = eps, .step = 3, .grad_scale = 0.5f,
-                      .weight_decay = 0.01f, .variant = variant};
+    fs_adam_args a = {.lr = 1e-3,
+                      .beta1 = 0.9,
+                      .beta2 = 0.999,
+                      .eps = eps,
+                      .step = 3,
+                      .grad_scale = 0.5f,
+                      .weight_decay = 0.01f,
+                      .variant = variant};
     char what[64];
     snprintf(what, sizeof what, "adam (variant %d, eps %g)", variant, eps);
     return check_update(n, 0, &a, what);
@@ -273,8 +279,15 @@ static int check_adam(size_t n, fs_adam_variant variant, double eps) {
 
 /* AdaBelief vs the CPU reference, lr_dropout off (0) or 0.3 (the same elements dropped). */
 static int check_adabelief(size_t n, float lr_dropout) {
-    fs_adam_args a = {.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-6, .step = 3, .grad_scale = 0.5f,
-                      .weight_decay = 0.01f, .lr_dropout = lr_dropout, .dropout_seed = 17};
+    fs_adam_args a = {.lr = 1e-3,
+                      .beta1 = 0.9,
+                      .beta2 = 0.999,
+                      .eps = 1e-6,
+                      .step = 3,
+                      .grad_scale = 0.5f,
+                      .weight_decay = 0.01f,
+                      .lr_dropout = lr_dropout,
+                      .dropout_seed = 17};
     char what[64];
     snprintf(what, sizeof what, "adabelief (lr_dropout %g)", lr_dropout);
     return check_update(n, 1, &a, what);
@@ -320,7 +333,9 @@ int main(int argc, char **argv) {
         printf("cuda_ops: %d checks FAILED\n", f);
         return 1;
     }
-    printf("cuda_ops: %zu cases (dense, activations, pixel shuffle, u8, mask_mul, scale, mse, l1, dssim, sumsq, adam, adabelief, add, acc, concat, pixnorm) "
-           "match the CPU reference\n", ran);
+    printf("cuda_ops: %zu cases (dense, activations, pixel shuffle, u8, mask_mul, scale, mse, l1, dssim, sumsq, adam, "
+           "adabelief, add, acc, concat, pixnorm) "
+           "match the CPU reference\n",
+           ran);
     return 0;
 }

@@ -77,8 +77,13 @@ static void run_step(const fs_backend *be, const fs_config *c, const float *inpu
     fs_model_backward(&m, BATCH, dout, dmask, NULL, NULL);
     o->norm = sqrt(be->sumsq(n, m.grads));
     o->grads = ct_down(be, m.grads, n);
-    fs_adam_args a = {.lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-3f, .step = 1,
-                      .grad_scale = (float)fmin(1.0, 0.5 / o->norm), .weight_decay = 0.0f};
+    fs_adam_args a = {.lr = 1e-3f,
+                      .beta1 = 0.9f,
+                      .beta2 = 0.999f,
+                      .eps = 1e-3f,
+                      .step = 1,
+                      .grad_scale = (float)fmin(1.0, 0.5 / o->norm),
+                      .weight_decay = 0.0f};
     be->adam(n, m.params, m.grads, m.adam_m, m.adam_v, &a);
     o->params = ct_down(be, m.params, n);
     o->n_params = n;

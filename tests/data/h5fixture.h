@@ -12,11 +12,11 @@ typedef struct fixture {
     hid_t type;          /* H5T_NATIVE_UINT8, H5T_NATIVE_FLOAT, ... (memory and file type) */
     int rank;
     hsize_t dims[4];
-    const void *data;    /* may be NULL when a dimension is 0 */
-    int gzip;            /* deflate level, 0 = none (contiguous) */
-    int schema;          /* 1 = format/version/identity/consent/source attributes */
+    const void *data;      /* may be NULL when a dimension is 0 */
+    int gzip;              /* deflate level, 0 = none (contiguous) */
+    int schema;            /* 1 = format/version/identity/consent/source attributes */
     const char *skip_attr; /* with schema: leave this attribute out */
-    int version;         /* with schema: the version written (0 = 1) */
+    int version;           /* with schema: the version written (0 = 1) */
 } fixture;
 
 static inline void fx_attr(hid_t file, const char *name, const char *value) {

@@ -24,9 +24,9 @@ typedef struct png_opts {
 
 static inline int png_channels(int type) {
     return type == PNG_COLOR_TYPE_GRAY || type == PNG_COLOR_TYPE_PALETTE ? 1
-           : type == PNG_COLOR_TYPE_GRAY_ALPHA                            ? 2
-           : type == PNG_COLOR_TYPE_RGB                                   ? 3
-                                                                          : 4;
+           : type == PNG_COLOR_TYPE_GRAY_ALPHA                           ? 2
+           : type == PNG_COLOR_TYPE_RGB                                  ? 3
+                                                                         : 4;
 }
 
 /* px: rows of samples as stored (16-bit big-endian; one byte per sample below 8 bits). */
@@ -58,9 +58,9 @@ static inline void write_png_ex(const char *path, const uint8_t *px, int w, int 
 }
 
 typedef struct jpeg_opts {
-    int comps;                 /* 1, 3 or 4 */
-    J_COLOR_SPACE in, coding;  /* coding: the file's colour space, JCS_UNKNOWN = libjpeg's default */
-    const uint8_t *exif;       /* TIFF block, written as APP1 "Exif\0\0" + block; NULL = none */
+    int comps;                /* 1, 3 or 4 */
+    J_COLOR_SPACE in, coding; /* coding: the file's colour space, JCS_UNKNOWN = libjpeg's default */
+    const uint8_t *exif;      /* TIFF block, written as APP1 "Exif\0\0" + block; NULL = none */
     size_t exif_len;
     int progressive;
 } jpeg_opts;
@@ -97,8 +97,10 @@ static inline void write_jpeg_ex(const char *path, const uint8_t *px, int w, int
 
 /* A TIFF block whose IFD0 holds only the orientation tag (SHORT), in either byte order. */
 static inline size_t exif_block(uint8_t *out, int orientation, int little_endian) {
-    static const uint8_t be[] = {'M', 'M', 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0};
-    static const uint8_t le[] = {'I', 'I', 42, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    static const uint8_t be[] = {'M', 'M', 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0,
+                                 3,   0,   0, 0,  1, 0, 0, 0, 0, 0, 0,    0,    0};
+    static const uint8_t le[] = {'I', 'I', 42, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3,
+                                 0,   1,   0,  0, 0, 0, 0, 0, 0, 0, 0,    0,    0};
     memcpy(out, little_endian ? le : be, sizeof be);
     out[little_endian ? 18 : 19] = (uint8_t)orientation;
     return sizeof be;

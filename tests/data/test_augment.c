@@ -44,7 +44,8 @@ int main(void) {
     run(&flip, 1, face, in, tg);
     int mirrored = 1;
     for (int y = 0; y < S; y++)
-        for (int x = 0; x < S; x++) mirrored &= !memcmp(tg + ((size_t)y * S + x) * 3, face + ((size_t)y * S + S - 1 - x) * 3, 3);
+        for (int x = 0; x < S; x++)
+            mirrored &= !memcmp(tg + ((size_t)y * S + x) * 3, face + ((size_t)y * S + S - 1 - x) * 3, 3);
     CHECK(mirrored, "flip probability 1 must mirror every row");
 
     /* Rotation only: the angle is the first draw of the key's stream. */

@@ -33,7 +33,8 @@ static void write_good(const char *path) {
     fs_error e = {0};
     CHECK(fs_faces_create(&w, path, S, &m, &e) == 0 && fs_faces_append_masked(w, g_faces, g_masks, 2, &e) == 0 &&
               fs_faces_append_masked(w, g_faces + 2 * S * S * 3, g_masks + 2 * S * S, N - 2, &e) == 0 &&
-              fs_faces_commit(w, &e) == 0, "write: %s", e.msg);
+              fs_faces_commit(w, &e) == 0,
+          "write: %s", e.msg);
 }
 
 static void copy(const char *from, const char *to) {
@@ -122,10 +123,12 @@ static void write_full(const char *path) {
     hid_t d = H5Dcreate2(f, "/extra/v", H5T_STD_I32LE, sp, lcpl, H5P_DEFAULT, H5P_DEFAULT);
     hid_t ds = H5Dcreate2(f, "/extra/names", st, ssp, lcpl, H5P_DEFAULT, H5P_DEFAULT);
     CHECK(H5Dwrite(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0 &&
-              H5Dwrite(ds, st, H5S_ALL, H5S_ALL, H5P_DEFAULT, names) >= 0, "extra datasets written");
+              H5Dwrite(ds, st, H5S_ALL, H5S_ALL, H5P_DEFAULT, names) >= 0,
+          "extra datasets written");
     H5Dclose(d), H5Dclose(ds), H5Sclose(sp), H5Sclose(ssp), H5Tclose(st), H5Pclose(lcpl);
     CHECK(fs_faces_writer_cover(w, "/extra/v", &e) == 0 && fs_faces_writer_cover(w, "/extra/names", &e) == 0 &&
-              fs_faces_writer_cover(w, "/faces", &e) == FS_EXIT_FAIL, "cover: %s", e.msg);
+              fs_faces_writer_cover(w, "/faces", &e) == FS_EXIT_FAIL,
+          "cover: %s", e.msg);
     e = (fs_error){0};
     CHECK(fs_faces_commit(w, &e) == 0, "commit: %s", e.msg);
 }
@@ -140,8 +143,7 @@ static void expect_verify(const char *path, const char *want, const char *why) {
     if (want)
         CHECK(rc == FS_EXIT_BADINPUT && strstr(e.msg, want) && strstr(e.msg, "hint:"),
               "%s: verify returned %d '%s'; expected 2 naming '%s'", why, rc, e.msg, want);
-    else
-        CHECK(rc == 0, "%s: verify: %s", why, e.msg);
+    else CHECK(rc == 0, "%s: verify: %s", why, e.msg);
     fs_faces_close(f);
 }
 
@@ -157,7 +159,8 @@ static void landmarks_and_extras(void) {
     hid_t h = H5Fopen(full, H5F_ACC_RDONLY, H5P_DEFAULT), d = H5Dopen2(h, "/landmarks", H5P_DEFAULT);
     float back[N * 68 * 2];
     CHECK(H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, back) >= 0 && !memcmp(back, g_lm, sizeof back) &&
-              H5Lexists(h, "/checksums/landmarks", H5P_DEFAULT) > 0, "landmarks and their checksums stored");
+              H5Lexists(h, "/checksums/landmarks", H5P_DEFAULT) > 0,
+          "landmarks and their checksums stored");
     H5Dclose(d), H5Fclose(h);
     expect_verify(full, NULL, "the full file");
     copy(full, at("lm.h5"));
@@ -225,9 +228,11 @@ static void pixels(const char *good) {
 }
 
 static void attributes(const char *good) {
-    static const struct { const char *name, *value, *why; } cases[] = {
+    static const struct {
+        const char *name, *value, *why;
+    } cases[] = {
         {"consent", "consent-18", "a changed consent"}, {"source", "elsewhere", "a changed source"},
-        {"identity", "Q", "a changed identity"},       {"synthetic", NULL, "a dropped synthetic"},
+        {"identity", "Q", "a changed identity"},        {"synthetic", NULL, "a dropped synthetic"},
         {"note", "added", "an added attribute"},
     };
     for (size_t i = 0; i < FS_ARRAY_LEN(cases); i++) {
@@ -253,8 +258,8 @@ static void imported(void) {
     fs_error e = {0};
     CHECK(fs_png_write(at("face.png"), g_faces, S, S, NULL, &e) == 0, "png: %s", e.msg);
     const char *in[] = {at("face.png")};
-    fs_import_opts o = {.identity = "P", .consent = "c", .source = "s", .out = at("imp.h5"), .size = S,
-                        .inputs = in, .n_inputs = 1};
+    fs_import_opts o =
+        {.identity = "P", .consent = "c", .source = "s", .out = at("imp.h5"), .size = S, .inputs = in, .n_inputs = 1};
     CHECK(fs_import(&o, NULL, NULL, &e) == 0, "import: %s", e.msg);
     fs_faces *f = NULL;
     CHECK(fs_faces_open(&f, at("imp.h5"), NULL, &e) == 0 && fs_faces_has_checksums(f) && !fs_faces_notice(f),
@@ -272,7 +277,8 @@ static void old_files(void) {
     CHECK(fs_faces_open(&f, path, NULL, &e) == 0, "v1 fixture: %s", e.msg);
     if (!f) return;
     CHECK(!fs_faces_has_checksums(f) && fs_faces_notice(f) && strstr(fs_faces_notice(f), "schema v1"), "v1 notice");
-    CHECK(fs_faces_count(f) == 6 && fs_faces_read(f, 0, 6, back, &e) == 0 && fs_faces_read_masks(f, 0, 6, back, &e) == 0,
+    CHECK(fs_faces_count(f) == 6 && fs_faces_read(f, 0, 6, back, &e) == 0 &&
+              fs_faces_read_masks(f, 0, 6, back, &e) == 0,
           "v1 reads: %s", e.msg);
     fs_faces_close(f);
 }

@@ -14,7 +14,8 @@ static uint8_t g_nhwc[FACES];
 static void to_nchw_u8(uint8_t *out) {
     for (int k = 0; k < N; k++)
         for (int c = 0; c < 3; c++)
-            for (int p = 0; p < S * S; p++) out[((size_t)k * 3 + c) * S * S + p] = g_nhwc[((size_t)k * S * S + p) * 3 + c];
+            for (int p = 0; p < S * S; p++)
+                out[((size_t)k * 3 + c) * S * S + p] = g_nhwc[((size_t)k * S * S + p) * 3 + c];
 }
 
 static void expect_read(const char *path, const fs_faces_map *map, const char *what) {
@@ -30,7 +31,8 @@ static void expect_read(const char *path, const fs_faces_map *map, const char *w
     CHECK(fs_faces_read(f, 0, N, back, &e) == 0 && !memcmp(back, g_nhwc, FACES), "%s: faces differ %s", what, e.msg);
     long idx[3] = {4, 0, 1};
     CHECK(fs_faces_read_index(f, idx, 3, back, &e) == 0 && !memcmp(back, g_nhwc + 4 * S * S * 3, S * S * 3) &&
-              !memcmp(back + S * S * 3, g_nhwc, 2 * S * S * 3), "%s: gather differs", what);
+              !memcmp(back + S * S * 3, g_nhwc, 2 * S * S * 3),
+          "%s: gather differs", what);
     fs_faces_close(f);
 }
 
@@ -95,12 +97,21 @@ int main(void) {
 
     /* The loader reads a mapped foreign file like its own. */
     const char *paths[2] = {p[0], p[3]};
-    fs_loader_opts o = {.paths = paths, .n_identities = 2, .map = {"/faces", "nchw", "uint8"}, .resolution = S,
-                        .global_batch = 4, .world = 1, .seed = 1, .prefetch = 1, .threads = 1};
+    fs_loader_opts o = {.paths = paths,
+                        .n_identities = 2,
+                        .map = {"/faces", "nchw", "uint8"},
+                        .resolution = S,
+                        .global_batch = 4,
+                        .world = 1,
+                        .seed = 1,
+                        .prefetch = 1,
+                        .threads = 1};
     fs_loader *L;
     e.code = 0;
-    CHECK(fs_loader_open(&L, &o, &e) != 0 && strstr(e.msg, "f32nchw_gz.h5"), "one map for all files: the float "
-          "file must be refused under a uint8 mapping: '%s'", e.msg);
+    CHECK(fs_loader_open(&L, &o, &e) != 0 && strstr(e.msg, "f32nchw_gz.h5"),
+          "one map for all files: the float "
+          "file must be refused under a uint8 mapping: '%s'",
+          e.msg);
     paths[1] = p[0];
     if (fs_loader_open(&L, &o, &e) == 0) {
         const fs_batch *B = fs_loader_next(L, &e);

@@ -38,7 +38,8 @@ static void smooth(uint8_t *px, int w, int h) {
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
             uint8_t *p = px + ((size_t)y * w + x) * 3;
-            p[0] = (uint8_t)(20 + 200 * x / w), p[1] = (uint8_t)(20 + 200 * y / h), p[2] = (uint8_t)(60 + 60 * (x + y) / (w + h));
+            p[0] = (uint8_t)(20 + 200 * x / w), p[1] = (uint8_t)(20 + 200 * y / h),
+            p[2] = (uint8_t)(60 + 60 * (x + y) / (w + h));
         }
 }
 
@@ -134,10 +135,16 @@ static void check_16bit(void) {
         p16[2 * i] = (uint8_t)(v >> 8), p16[2 * i + 1] = (uint8_t)v;
     }
     for (int i = 0; i < W * W; i++) g8[i] = p8[i], g16[2 * i] = p8[i], g16[2 * i + 1] = p8[i];
-    const struct { const char *name; const uint8_t *px; int depth, type; double gamma; } cases[] = {
-        {"rgb8.png", p8, 8, PNG_COLOR_TYPE_RGB, 0},       {"rgb16.png", p16, 16, PNG_COLOR_TYPE_RGB, 0},
-        {"rgb16g.png", p16, 16, PNG_COLOR_TYPE_RGB, 0.45455}, {"grey8.png", g8, 8, PNG_COLOR_TYPE_GRAY, 0},
-        {"grey16.png", g16, 16, PNG_COLOR_TYPE_GRAY, 0}};
+    const struct {
+        const char *name;
+        const uint8_t *px;
+        int depth, type;
+        double gamma;
+    } cases[] = {{"rgb8.png", p8, 8, PNG_COLOR_TYPE_RGB, 0},
+                 {"rgb16.png", p16, 16, PNG_COLOR_TYPE_RGB, 0},
+                 {"rgb16g.png", p16, 16, PNG_COLOR_TYPE_RGB, 0.45455},
+                 {"grey8.png", g8, 8, PNG_COLOR_TYPE_GRAY, 0},
+                 {"grey16.png", g16, 16, PNG_COLOR_TYPE_GRAY, 0}};
     fs_image ref = {0}, img;
     fs_error e;
     for (size_t i = 0; i < FS_ARRAY_LEN(cases); i++) {
@@ -267,7 +274,8 @@ static void check_alpha(void) {
     png_color pal[2] = {{10, 200, 30}, {250, 250, 250}};
     uint8_t trns[2] = {255, 0};
     for (int i = 0; i < W * W; i++) idx[i] = (uint8_t)(i % 2);
-    png_opts pp = {.depth = 8, .type = PNG_COLOR_TYPE_PALETTE, .palette = pal, .n_palette = 2, .trns = trns, .n_trns = 2};
+    png_opts pp =
+        {.depth = 8, .type = PNG_COLOR_TYPE_PALETTE, .palette = pal, .n_palette = 2, .trns = trns, .n_trns = 2};
     write_png_ex(at("paltrns.png"), idx, W, W, &pp);
     CHECK(load(at("paltrns.png"), &img, &e) == 0 && img.alpha == 1 && img.rgb[0] == 10 && img.rgb[1] == 200 &&
               img.rgb[3] == 0 && img.rgb[4] == 0 && img.rgb[5] == 0,
@@ -282,7 +290,8 @@ static void check_cmyk(void) {
     for (int y = 0; y < W; y++)
         for (int x = 0; x < W; x++) { /* stored the Adobe way: inverted, 255 = no ink */
             uint8_t *p = cmyk + ((size_t)y * W + x) * 4;
-            p[0] = (uint8_t)(100 + 4 * x), p[1] = (uint8_t)(90 + 4 * y), p[2] = (uint8_t)(200 - 2 * x), p[3] = (uint8_t)(255 - 2 * y);
+            p[0] = (uint8_t)(100 + 4 * x), p[1] = (uint8_t)(90 + 4 * y), p[2] = (uint8_t)(200 - 2 * x),
+            p[3] = (uint8_t)(255 - 2 * y);
             for (int c = 0; c < 3; c++) want[((size_t)y * W + x) * 3 + c] = (uint8_t)((p[c] * p[3] + 127) / 255);
         }
     const J_COLOR_SPACE coding[] = {JCS_CMYK, JCS_YCCK};
@@ -349,7 +358,8 @@ static void check_font(void) {
     CHECK(fs_font_width("ab_", 2) == 3 * FS_FONT_W * 2, "width of 3 characters at scale 2");
     fs_font_draw(px, 2 * FS_FONT_W, FS_FONT_H, 0, 0, "I\x01", 1, ink); /* 'I', then an unknown: '?' */
     int stroke = 1, gap = 1;
-    for (int y = 1; y < 6; y++) stroke &= px[(y * 2 * FS_FONT_W + 2) * 3] == 255, gap &= px[(y * 2 * FS_FONT_W) * 3] == 0;
+    for (int y = 1; y < 6; y++)
+        stroke &= px[(y * 2 * FS_FONT_W + 2) * 3] == 255, gap &= px[(y * 2 * FS_FONT_W) * 3] == 0;
     CHECK(stroke && gap, "'I' is a vertical stroke in column 2");
     memset(q, 0, sizeof q);
     fs_font_draw(q, 2 * FS_FONT_W, FS_FONT_H, FS_FONT_W, 0, "?", 1, ink);

@@ -36,7 +36,10 @@ static void smooth(uint8_t *px, int S, int off) {
     for (int y = 0; y < S; y++)
         for (int x = 0; x < S; x++)
             for (int c = 0; c < 3; c++)
-                px[((size_t)y * S + x) * 3 + c] = (uint8_t)(off + (c == 0 ? 3 * x : c == 1 ? 3 * y : 2 * (x + y)) % 200);
+                px[((size_t)y * S + x) * 3 + c] = (uint8_t)(off + (c == 0   ? 3 * x
+                                                                   : c == 1 ? 3 * y
+                                                                            : 2 * (x + y)) %
+                                                                      200);
 }
 
 static int leftovers(const char *dir, const char *out_name) {
@@ -75,8 +78,14 @@ static void make_fixtures(const char *in) {
 
 static int import(const char *out, const char *const *inputs, int n, int strict, long *done, long *skipped,
                   fs_error *e) {
-    fs_import_opts o = {.identity = "Imported", .consent = "consent-42", .source = "test fixtures", .out = out,
-                        .size = S, .strict = strict, .inputs = inputs, .n_inputs = n};
+    fs_import_opts o = {.identity = "Imported",
+                        .consent = "consent-42",
+                        .source = "test fixtures",
+                        .out = out,
+                        .size = S,
+                        .strict = strict,
+                        .inputs = inputs,
+                        .n_inputs = n};
     return fs_import(&o, done, skipped, e);
 }
 
@@ -93,13 +102,15 @@ static void check_import(const char *dir, const char *in) {
         return;
     }
     CHECK(!strcmp(fs_faces_attr(f, "identity"), "Imported") && !strcmp(fs_faces_attr(f, "consent"), "consent-42") &&
-              !fs_faces_attr(f, "synthetic")[0], "import attributes");
+              !fs_faces_attr(f, "synthetic")[0],
+          "import attributes");
     uint8_t faces[4 * S * S * 3], want[S * S * 3];
     CHECK(fs_faces_count(f) == 4 && fs_faces_read(f, 0, 4, faces, &e) == 0, "%s", e.msg);
     fs_faces_close(f);
     /* name order: a.png, b.jpg, gray.png, sub/c.png */
     CHECK(!memcmp(faces, g_a, sizeof g_a), "a.png must import exactly");
-    CHECK(diff(faces + S * S * 3, g_b, sizeof g_b) < 3.0, "b.jpg: mean error %.2f", diff(faces + S * S * 3, g_b, sizeof g_b));
+    CHECK(diff(faces + S * S * 3, g_b, sizeof g_b) < 3.0, "b.jpg: mean error %.2f",
+          diff(faces + S * S * 3, g_b, sizeof g_b));
     for (int i = 0; i < S * S; i++) want[3 * i] = want[3 * i + 1] = want[3 * i + 2] = g_grey[i];
     CHECK(!memcmp(faces + 2 * S * S * 3, want, sizeof want), "gray.png must import as grey RGB");
     for (int y = 0; y < S; y++) /* 64 -> 32: each pixel the mean of its 2x2 source block */
@@ -175,7 +186,8 @@ static void make_odd(const char *in) {
     snprintf(p, sizeof p, "%s/c_exif6.jpg", in), write_jpeg_ex(p, st, S, S, &jx);
     for (int i = 0; i < S * S; i++) {
         memcpy(rgba + 4 * i, up + 3 * i, 3), rgba[4 * i + 3] = (uint8_t)(i % 2 ? 255 : 0);
-        cmyk[4 * i] = up[3 * i], cmyk[4 * i + 1] = up[3 * i + 1], cmyk[4 * i + 2] = up[3 * i + 2], cmyk[4 * i + 3] = 255;
+        cmyk[4 * i] = up[3 * i], cmyk[4 * i + 1] = up[3 * i + 1], cmyk[4 * i + 2] = up[3 * i + 2],
+                 cmyk[4 * i + 3] = 255;
     }
     png_opts pa = {.depth = 8, .type = PNG_COLOR_TYPE_RGB_ALPHA};
     snprintf(p, sizeof p, "%s/d_rgba.png", in), write_png_ex(p, rgba, S, S, &pa);
@@ -198,8 +210,14 @@ static void check_odd(const char *dir) {
     snprintf(out, sizeof out, "%s/odd.h5", dir);
     snprintf(log, sizeof log, "%s/odd.log", dir);
     const char *inputs[] = {in};
-    fs_import_opts o = {.identity = "Odd", .consent = "c", .source = "s", .out = out, .size = S, .progress = 1,
-                        .inputs = inputs, .n_inputs = 1};
+    fs_import_opts o = {.identity = "Odd",
+                        .consent = "c",
+                        .source = "s",
+                        .out = out,
+                        .size = S,
+                        .progress = 1,
+                        .inputs = inputs,
+                        .n_inputs = 1};
     long done = -1, skipped = -1;
     fs_error e = {0};
     int saved = capture_begin(log);
@@ -207,7 +225,8 @@ static void check_odd(const char *dir) {
     char *err = capture_end(saved, log);
     CHECK(rc == 0 && done == 6 && skipped == 2, "odd images: rc %d, imported %ld, skipped %ld (expected 6 and 2): %s",
           rc, done, skipped, e.msg);
-    CHECK(strstr(err, "g_truncated.jpg") && strstr(err, "ends early"), "the truncated JPEG is skipped, named:\n%s", err);
+    CHECK(strstr(err, "g_truncated.jpg") && strstr(err, "ends early"), "the truncated JPEG is skipped, named:\n%s",
+          err);
     CHECK(strstr(err, "h_huge.jpg") && strstr(err, "at most 16384 px"), "the huge header is refused:\n%s", err);
     CHECK(strstr(err, "f_damaged.jpg: damaged JPEG"), "the damaged JPEG is named:\n%s", err);
     CHECK(count_of(err, "transparent pixels") == 1 && strstr(err, "1 image had transparent pixels"),
@@ -249,8 +268,8 @@ static void check_identity_rule(const char *dir) {
     const char *bad[] = {"Jane Doe", "", "-x", "a/b", "caf\xc3\xa9", "x\"y"};
     for (size_t i = 0; i < FS_ARRAY_LEN(bad); i++) {
         const char *in = dir;
-        fs_import_opts o = {.identity = bad[i], .consent = "c", .source = "s", .out = out, .size = S, .inputs = &in,
-                            .n_inputs = 1};
+        fs_import_opts o =
+            {.identity = bad[i], .consent = "c", .source = "s", .out = out, .size = S, .inputs = &in, .n_inputs = 1};
         fs_error e = {0};
         int rc = fs_import(&o, NULL, NULL, &e);
         CHECK(rc == FS_EXIT_BADINPUT && strstr(e.msg, "--identity") && strstr(e.msg, "letters, digits"),

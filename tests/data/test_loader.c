@@ -32,8 +32,15 @@ static void write_identity(const char *path, int i, long n, int size) {
 
 static fs_loader_opts base_opts(int world, int rank, int augment) {
     static const char *paths[2] = {g_paths[0], g_paths[1]};
-    fs_loader_opts o = {.paths = paths, .n_identities = 2, .resolution = S, .global_batch = G, .rank = rank,
-                        .world = world, .seed = 5, .prefetch = 2, .threads = 2};
+    fs_loader_opts o = {.paths = paths,
+                        .n_identities = 2,
+                        .resolution = S,
+                        .global_batch = G,
+                        .rank = rank,
+                        .world = world,
+                        .seed = 5,
+                        .prefetch = 2,
+                        .threads = 2};
     if (augment) o.rotation = 10, o.zoom = 0.05f, o.shift = 0.05f, o.flip = 0.5f, o.warp = 1;
     return o;
 }
@@ -67,15 +74,17 @@ static void check_coverage(int world) {
         for (int r = 0; r < world; r++) {
             fs_error e = {0};
             const fs_batch *B = fs_loader_next(L[r], &e);
-            CHECK(B && B->step == s && B->per_rank == b && B->n_identities == 2, "world %d rank %d step %ld: %s",
-                  world, r, s, e.msg);
+            CHECK(B && B->step == s && B->per_rank == b && B->n_identities == 2, "world %d rank %d step %ld: %s", world,
+                  r, s, e.msg);
             if (!B) continue;
             for (int i = 0; i < 2; i++)
                 for (int j = 0; j < b; j++) {
                     const uint8_t *t = B->target + ((size_t)i * b + j) * FACE;
                     long k = t[0] | t[1] << 8, p = s * G + (long)r * b + j, n = i ? NB : NA;
-                    CHECK(t[2] == i && k == fs_loader_index(L[r], i, p), "world %d: identity %d position %ld holds "
-                          "face %ld of identity %d, expected face %ld", world, i, p, k, t[2], fs_loader_index(L[r], i, p));
+                    CHECK(t[2] == i && k == fs_loader_index(L[r], i, p),
+                          "world %d: identity %d position %ld holds "
+                          "face %ld of identity %d, expected face %ld",
+                          world, i, p, k, t[2], fs_loader_index(L[r], i, p));
                     long ep = p / NA, q = p % NA;
                     if (ep < EPOCHS && k < n) seen[i][ep][q / n][k]++;
                     if (i == 0 && ep == 0) first_order[q] = k;
@@ -88,7 +97,8 @@ static void check_coverage(int world) {
                   seen[0][ep][0][k]);
             CHECK(k >= NB || seen[1][ep][0][k] == 1, "world %d: identity B epoch %d cycle 0 sample %d seen %d times",
                   world, ep, k, seen[1][ep][0][k]);
-            CHECK(k >= NB || seen[1][ep][1][k] <= 1, "world %d: identity B epoch %d wrap repeats sample %d", world, ep, k);
+            CHECK(k >= NB || seen[1][ep][1][k] <= 1, "world %d: identity B epoch %d wrap repeats sample %d", world, ep,
+                  k);
         }
     CHECK(order_differs, "world %d: epochs 0 and 1 have the same order", world);
     CHECK(fs_loader_epoch_length(L[0]) == NA, "epoch length %ld, expected %d", fs_loader_epoch_length(L[0]), NA);
@@ -131,7 +141,8 @@ static void check_world_independence(int world) {
             if (!B) continue;
             for (int i = 0; i < 2; i++) {
                 size_t ref = (((size_t)s * 2 + i) * G + (size_t)r * b) * FACE, got = (size_t)i * b * FACE;
-                CHECK(!memcmp(B->input + got, g_ref_in + ref, b * FACE) && !memcmp(B->target + got, g_ref_tg + ref, b * FACE),
+                CHECK(!memcmp(B->input + got, g_ref_in + ref, b * FACE) &&
+                          !memcmp(B->target + got, g_ref_tg + ref, b * FACE),
                       "world %d rank %d step %d identity %d differs from world 1", world, r, s, i);
             }
         }
@@ -176,7 +187,8 @@ static void check_prefetch_and_sample(void) {
     want[0] = 9, want[1] = 0, want[2] = 1;
     CHECK(!memcmp(face, want, sizeof face), "fs_loader_sample(B, 9) returned another face");
     CHECK(fs_loader_sample(L, 2, 0, face, &e) != 0, "identity 2 of 2 must be refused");
-    CHECK(fs_loader_sample(L, 1, NB + 9, face, &e) == 0 && !memcmp(face, want, sizeof face), "index wraps modulo the count");
+    CHECK(fs_loader_sample(L, 1, NB + 9, face, &e) == 0 && !memcmp(face, want, sizeof face),
+          "index wraps modulo the count");
     fs_loader_close(L);
 }
 

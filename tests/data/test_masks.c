@@ -45,8 +45,7 @@ static void write_file(const char *path, long n, int with_masks) {
     if (!rc && with_masks) /* two appends: /masks must grow with /faces */
         rc = fs_faces_append_masked(w, faces, masks, 5, &e) ||
              fs_faces_append_masked(w, faces + 5 * FACE, masks + 5 * PLANE, n - 5, &e);
-    else if (!rc)
-        rc = fs_faces_append(w, faces, n, &e);
+    else if (!rc) rc = fs_faces_append(w, faces, n, &e);
     if (rc || fs_faces_commit(w, &e)) {
         fprintf(stderr, "fixture %s: %s\n", path, e.msg);
         exit(1);
@@ -102,12 +101,13 @@ static void check_append_mismatch(const char *dir) {
 /* A schema v1 file whose /masks has the wrong shape (or type): open fails naming both. */
 static void write_bad_masks(const char *path, hsize_t h, hid_t type) {
     uint8_t *faces = calloc((size_t)N, FACE);
-    fixture fx = {.dataset = "/faces", .type = H5T_NATIVE_UINT8, .rank = 4, .dims = {N, S, S, 3}, .data = faces,
-                  .schema = 1};
+    fixture fx =
+        {.dataset = "/faces", .type = H5T_NATIVE_UINT8, .rank = 4, .dims = {N, S, S, 3}, .data = faces, .schema = 1};
     fx_write(path, &fx);
     hid_t file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
     hsize_t dims[3] = {N, h, S};
-    hid_t sp = H5Screate_simple(3, dims, NULL), d = H5Dcreate2(file, "/masks", type, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t sp = H5Screate_simple(3, dims, NULL),
+          d = H5Dcreate2(file, "/masks", type, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (file < 0 || d < 0) {
         fprintf(stderr, "fixture %s: cannot add /masks\n", path);
         exit(1);
@@ -118,8 +118,11 @@ static void write_bad_masks(const char *path, hsize_t h, hid_t type) {
 
 static void check_bad_masks(const char *dir) {
     char path[700];
-    struct { hsize_t h; hid_t type; const char *found; } cases[] = {
-        {S + 1, H5T_NATIVE_UINT8, "25"}, {S, H5T_NATIVE_INT16, "int16"}};
+    struct {
+        hsize_t h;
+        hid_t type;
+        const char *found;
+    } cases[] = {{S + 1, H5T_NATIVE_UINT8, "25"}, {S, H5T_NATIVE_INT16, "int16"}};
     for (size_t c = 0; c < FS_ARRAY_LEN(cases); c++) {
         snprintf(path, sizeof path, "%s/badmasks%zu.h5", dir, c);
         write_bad_masks(path, cases[c].h, cases[c].type);
@@ -134,8 +137,8 @@ static void check_bad_masks(const char *dir) {
 }
 
 /* ---------------------------------------------------------------- augment */
-static void augment(const fs_augment_opts *o, uint64_t key, const uint8_t *src, const uint8_t *src_mask,
-                    uint8_t *in, uint8_t *tg, uint8_t *tg_mask) {
+static void augment(const fs_augment_opts *o, uint64_t key, const uint8_t *src, const uint8_t *src_mask, uint8_t *in,
+                    uint8_t *tg, uint8_t *tg_mask) {
     fs_augment_work w;
     fs_augment_work_init(&w, S);
     fs_rng r;
@@ -172,9 +175,21 @@ static void check_augment(void) {
 
 /* ---------------------------------------------------------------- loader */
 static fs_loader *open_loader(const char *const *paths, int world, int rank, fs_masks_mode mode, fs_error *e) {
-    fs_loader_opts o = {.paths = paths, .n_identities = 2, .resolution = S, .global_batch = G, .rank = rank,
-                        .world = world, .seed = 9, .prefetch = 2, .threads = 2, .rotation = 10, .zoom = 0.05f,
-                        .shift = 0.05f, .flip = 0.5f, .warp = 1, .masks = mode};
+    fs_loader_opts o = {.paths = paths,
+                        .n_identities = 2,
+                        .resolution = S,
+                        .global_batch = G,
+                        .rank = rank,
+                        .world = world,
+                        .seed = 9,
+                        .prefetch = 2,
+                        .threads = 2,
+                        .rotation = 10,
+                        .zoom = 0.05f,
+                        .shift = 0.05f,
+                        .flip = 0.5f,
+                        .warp = 1,
+                        .masks = mode};
     fs_loader *L = NULL;
     return fs_loader_open(&L, &o, e) == 0 ? L : NULL;
 }
@@ -195,12 +210,14 @@ static void check_loader_masks(const char *const *paths) {
           fs_loader_has_masks(off));
     for (int s = 0; s < STEPS; s++) {
         const fs_batch *B = fs_loader_next(L, &e), *B0 = fs_loader_next(off, &e);
-        CHECK(B && B0 && B->mask && !B0->mask, "step %d: mask pointers %p (auto) %p (off)", s, B ? (void *)B->mask : NULL,
-              B0 ? (void *)B0->mask : NULL);
+        CHECK(B && B0 && B->mask && !B0->mask, "step %d: mask pointers %p (auto) %p (off)", s,
+              B ? (void *)B->mask : NULL, B0 ? (void *)B0->mask : NULL);
         if (!B || !B0 || !B->mask) continue;
         for (int j = 0; j < 2 * G; j++)
-            CHECK(red_is_mask(B->target + j * FACE, B->mask + j * PLANE), "step %d sample %d: mask does not follow "
-                  "the target", s, j);
+            CHECK(red_is_mask(B->target + j * FACE, B->mask + j * PLANE),
+                  "step %d sample %d: mask does not follow "
+                  "the target",
+                  s, j);
         CHECK(!memcmp(B->input, B0->input, BATCH_FACES) && !memcmp(B->target, B0->target, BATCH_FACES),
               "step %d: reading masks changed the faces", s);
         for (int r = 0; r < 2; r++) {
@@ -208,7 +225,8 @@ static void check_loader_masks(const char *const *paths) {
             CHECK(P && P->mask, "world 2 rank %d step %d: %s", r, s, e.msg);
             for (int i = 0; P && P->mask && i < 2; i++)
                 CHECK(!memcmp(P->mask + (size_t)i * (G / 2) * PLANE, B->mask + ((size_t)i * G + r * (G / 2)) * PLANE,
-                              (G / 2) * PLANE), "world 2 rank %d step %d identity %d: masks differ from world 1", r, s, i);
+                              (G / 2) * PLANE),
+                      "world 2 rank %d step %d identity %d: masks differ from world 1", r, s, i);
         }
     }
     fs_loader_close(L), fs_loader_close(off), fs_loader_close(R[0]), fs_loader_close(R[1]);
@@ -226,10 +244,12 @@ static void check_loader_modes(const char *with, const char *without) {
     memset(&e, 0, sizeof e);
     L = open_loader(mixed, 1, 0, FS_MASKS_ON, &e);
     CHECK(!L && e.code == FS_EXIT_BADINPUT && strstr(e.msg, without) && strstr(e.msg, "train.mask_loss") &&
-              strstr(e.msg, "hint:"), "on with a file without masks: '%s'", e.msg);
+              strstr(e.msg, "hint:"),
+          "on with a file without masks: '%s'", e.msg);
     fs_loader_close(L);
     CHECK(fs_loader_masks_mode("on") == FS_MASKS_ON && fs_loader_masks_mode("off") == FS_MASKS_OFF &&
-              fs_loader_masks_mode("auto") == FS_MASKS_AUTO, "fs_loader_masks_mode");
+              fs_loader_masks_mode("auto") == FS_MASKS_AUTO,
+          "fs_loader_masks_mode");
 }
 
 /* ---------------------------------------------------------------- synth */
@@ -256,7 +276,8 @@ static void check_synth(const char *dir) {
     char path[700];
     snprintf(path, sizeof path, "%s/A.h5", dir);
     fs_faces *f;
-    CHECK(fs_faces_open(&f, path, NULL, &e) == 0 && fs_faces_has_masks(f), "synth file %s has no masks: %s", path, e.msg);
+    CHECK(fs_faces_open(&f, path, NULL, &e) == 0 && fs_faces_has_masks(f), "synth file %s has no masks: %s", path,
+          e.msg);
     if (f) fs_faces_close(f);
 }
 

@@ -131,8 +131,17 @@ static int open_loader(const char *dir, int regions, fs_loader **L, fs_error *e)
     static char pa[600], pb[600];
     snprintf(pa, sizeof pa, "%s/A.h5", dir), snprintf(pb, sizeof pb, "%s/B.h5", dir);
     const char *paths[2] = {pa, pb};
-    fs_loader_opts o = {.paths = paths, .n_identities = 2, .resolution = S, .global_batch = 4, .rank = 0, .world = 1,
-                        .seed = 11, .prefetch = 1, .threads = 1, .flip = 1.0f, .regions = regions,
+    fs_loader_opts o = {.paths = paths,
+                        .n_identities = 2,
+                        .resolution = S,
+                        .global_batch = 4,
+                        .rank = 0,
+                        .world = 1,
+                        .seed = 11,
+                        .prefetch = 1,
+                        .threads = 1,
+                        .flip = 1.0f,
+                        .regions = regions,
                         .regions_why = "train.eye_multiplier = 3"};
     return fs_loader_open(L, &o, e);
 }
@@ -185,8 +194,16 @@ static void check_missing_landmarks(void) {
     snprintf(pa, sizeof pa, "%s/tests/fixtures/v1/A.h5", src ? src : ".");
     snprintf(pb, sizeof pb, "%s/tests/fixtures/v1/B.h5", src ? src : ".");
     const char *paths[2] = {pa, pb};
-    fs_loader_opts o = {.paths = paths, .n_identities = 2, .resolution = 16, .global_batch = 2, .rank = 0,
-                        .world = 1, .seed = 1, .prefetch = 1, .threads = 1, .regions = 1,
+    fs_loader_opts o = {.paths = paths,
+                        .n_identities = 2,
+                        .resolution = 16,
+                        .global_batch = 2,
+                        .rank = 0,
+                        .world = 1,
+                        .seed = 1,
+                        .prefetch = 1,
+                        .threads = 1,
+                        .regions = 1,
                         .regions_why = "train.mouth_multiplier = 2"};
     fs_loader *L = NULL;
     fs_error e = {0};

@@ -109,7 +109,8 @@ static void synth_files(const char *dir) {
     double ma[3], mb[3];
     centre_mean(faces[0], N, S, ma);
     centre_mean(faces[1], N, S, mb);
-    double d = sqrt((ma[0] - mb[0]) * (ma[0] - mb[0]) + (ma[1] - mb[1]) * (ma[1] - mb[1]) + (ma[2] - mb[2]) * (ma[2] - mb[2]));
+    double d =
+        sqrt((ma[0] - mb[0]) * (ma[0] - mb[0]) + (ma[1] - mb[1]) * (ma[1] - mb[1]) + (ma[2] - mb[2]) * (ma[2] - mb[2]));
     CHECK(d > 25.0, "identities A and B should differ clearly: mean face colour distance %.1f", d);
     CHECK(memcmp(faces[0], faces[0] + S * S * 3, S * S * 3) != 0, "samples of one identity must vary");
     free(faces[0]), free(faces[1]), free(one);

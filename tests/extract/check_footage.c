@@ -31,24 +31,31 @@
 #endif
 
 typedef struct out_file {
-    long n; int S;
+    long n;
+    int S;
     uint8_t *faces, *masks;
-    float *lm;       /* [n][68][2] */
-    int32_t *src;    /* [n] */
-    int64_t *index;  /* [n] */
-    double *time;    /* [n] */
-    double *matrix;  /* [n][2][3] */
+    float *lm;      /* [n][68][2] */
+    int32_t *src;   /* [n] */
+    int64_t *index; /* [n] */
+    double *time;   /* [n] */
+    double *matrix; /* [n][2][3] */
 } out_file;
 
 static void *read_all(hid_t f, const char *name, hid_t type, size_t item, long *n) {
     hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
-    if (d < 0) { fprintf(stderr, "FAIL: %s missing\n", name); exit(1); }
+    if (d < 0) {
+        fprintf(stderr, "FAIL: %s missing\n", name);
+        exit(1);
+    }
     hid_t sp = H5Dget_space(d);
     hsize_t dims[4];
     H5Sget_simple_extent_dims(sp, dims, NULL);
     *n = (long)dims[0];
     void *buf = malloc(item * (size_t)(*n ? *n : 1));
-    if (H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) { fprintf(stderr, "FAIL: reading %s\n", name); exit(1); }
+    if (H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+        fprintf(stderr, "FAIL: reading %s\n", name);
+        exit(1);
+    }
     H5Sclose(sp);
     H5Dclose(d);
     return buf;
@@ -56,7 +63,10 @@ static void *read_all(hid_t f, const char *name, hid_t type, size_t item, long *
 
 static void load(const char *path, out_file *o) {
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) { fprintf(stderr, "FAIL: cannot open %s\n", path); exit(1); }
+    if (f < 0) {
+        fprintf(stderr, "FAIL: cannot open %s\n", path);
+        exit(1);
+    }
     long n;
     hid_t d = H5Dopen2(f, "/faces", H5P_DEFAULT), sp = H5Dget_space(d);
     hsize_t dims[4];
@@ -100,12 +110,14 @@ static void check_agreement(const out_file *o, const long *mine, long m) {
             sum += hypot(o->lm[(mine[i] * 68 + p) * 2] - med[p][0], o->lm[(mine[i] * 68 + p) * 2 + 1] - med[p][1]);
         dist[i] = sum / 68;
         worst = fmax(worst, dist[i]);
-        if (getenv("CHECK_VERBOSE")) printf("  face %ld frame %ld: %.2f px\n", mine[i], (long)o->index[mine[i]], dist[i]);
+        if (getenv("CHECK_VERBOSE"))
+            printf("  face %ld frame %ld: %.2f px\n", mine[i], (long)o->index[mine[i]], dist[i]);
     }
     qsort(dist, (size_t)m, sizeof *dist, cmp_double);
     double typical = dist[m / 2];
     printf("agreement: mean landmark distance from the per-point median: median face %.2f px (limit %.2f), worst "
-           "%.2f px (limit %.2f), S=%d\n", typical, 0.01 * o->S, worst, 0.025 * o->S, o->S);
+           "%.2f px (limit %.2f), S=%d\n",
+           typical, 0.01 * o->S, worst, 0.025 * o->S, o->S);
     CHECK(typical < 0.01 * o->S, "aligned landmarks disagree across frames: median face %.2f px", typical);
     CHECK(worst < 0.025 * o->S, "aligned landmarks disagree across frames: worst face %.2f px", worst);
     free(dist);
@@ -149,9 +161,11 @@ static void check_round_trip(const out_file *o, long i, const footage *ft, const
     long cnt = 0;
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
-            int fx = (int)lround(M[0][0] * x + M[0][1] * y + M[0][2]), fy = (int)lround(M[1][0] * x + M[1][1] * y + M[1][2]);
+            int fx = (int)lround(M[0][0] * x + M[0][1] * y + M[0][2]),
+                fy = (int)lround(M[1][0] * x + M[1][1] * y + M[1][2]);
             if (fx < 1 || fy < 1 || fx >= o->S - 1 || fy >= o->S - 1 || !mask[(size_t)fy * o->S + fx]) continue;
-            for (int c = 0; c < 3; c++) diff += abs(put[((size_t)y * w + x) * 3 + c] - rgb[((size_t)y * w + x) * 3 + c]);
+            for (int c = 0; c < 3; c++)
+                diff += abs(put[((size_t)y * w + x) * 3 + c] - rgb[((size_t)y * w + x) * 3 + c]);
             cnt += 3;
         }
     CHECK(cnt > 0 && diff / cnt < 6.0, "face %ld: put back it differs from the frame by %.2f on average", i,
@@ -161,7 +175,10 @@ static void check_round_trip(const out_file *o, long i, const footage *ft, const
 
 static void load_truth(const char *path, footage *ft) {
     FILE *f = fopen(path, "r");
-    if (!f) { fprintf(stderr, "FAIL: %s missing\n", path); exit(1); }
+    if (!f) {
+        fprintf(stderr, "FAIL: %s missing\n", path);
+        exit(1);
+    }
     ft->truth = malloc(sizeof *ft->truth * 100000);
     long k;
     double *m;
@@ -172,7 +189,10 @@ static void load_truth(const char *path, footage *ft) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 7) { fprintf(stderr, "usage: check_footage OUT.h5 SOURCE VIDEO TRUTH PHOTO FACE_FRAMES\n"); return 2; }
+    if (argc != 7) {
+        fprintf(stderr, "usage: check_footage OUT.h5 SOURCE VIDEO TRUTH PHOTO FACE_FRAMES\n");
+        return 2;
+    }
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     out_file o;
     load(argv[1], &o);
@@ -204,7 +224,8 @@ int main(int argc, char **argv) {
         if (o.index[mine[j]] != idx) continue;
         int w, h;
         fs_video_frame_size(v, &w, &h);
-        CHECK(fabs(o.time[mine[j]] - idx / 25.0) < 1e-6, "face %ld: time %g for frame %ld", mine[j], o.time[mine[j]], idx);
+        CHECK(fabs(o.time[mine[j]] - idx / 25.0) < 1e-6, "face %ld: time %g for frame %ld", mine[j], o.time[mine[j]],
+              idx);
         if (j % 4 == 0) {
             double te;
             check_round_trip(&o, mine[j], &ft, rgb, w, h, &te);

@@ -154,8 +154,11 @@ int main(int argc, char **argv) {
         motion(k, n, p1.c, s0, cx, h, M);
         if (k < black) memset(frame, 0, (size_t)w * h * 3);
         else fs_align_warp(p1.rgb, p1.w, p1.h, M, frame, w, h);
-        for (int y = 0; second && y < h; y++) memcpy(frame + ((size_t)y * w + w / 2) * 3, right + ((size_t)y * w + w / 2) * 3, (size_t)(w - w / 2) * 3);
-        if (tf) fprintf(tf, "%ld %.17g %.17g %.17g %.17g %.17g %.17g\n", k, M[0][0], M[0][1], M[0][2], M[1][0], M[1][1], M[1][2]);
+        for (int y = 0; second && y < h; y++)
+            memcpy(frame + ((size_t)y * w + w / 2) * 3, right + ((size_t)y * w + w / 2) * 3, (size_t)(w - w / 2) * 3);
+        if (tf)
+            fprintf(tf, "%ld %.17g %.17g %.17g %.17g %.17g %.17g\n", k, M[0][0], M[0][1], M[0][2], M[1][0], M[1][1],
+                    M[1][2]);
         enc_frame(&v, frame, k);
     }
     enc_close(&v);

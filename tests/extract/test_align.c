@@ -82,7 +82,8 @@ static void test_warp(void) {
     enum { W = 17, H = 13 };
     uint8_t src[H][W][3], dst[H][W][3];
     for (int y = 0; y < H; y++)
-        for (int x = 0; x < W; x++) src[y][x][0] = (uint8_t)(x * 10), src[y][x][1] = (uint8_t)(y * 10), src[y][x][2] = 7;
+        for (int x = 0; x < W; x++)
+            src[y][x][0] = (uint8_t)(x * 10), src[y][x][1] = (uint8_t)(y * 10), src[y][x][2] = 7;
     double M[2][3] = {{1, 0, 2}, {0, 1, 3}}; /* src (x, y) lands at dst (x+2, y+3) */
     fs_align_warp(&src[0][0][0], W, H, M, &dst[0][0][0], W, H);
     int bad = 0;

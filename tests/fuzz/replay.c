@@ -41,9 +41,9 @@ static size_t edit(fs_rng *r, uint8_t *buf, size_t len, size_t cap) {
     switch (fs_rng_below(r, 5)) {
     case 0: buf[at] ^= (uint8_t)(1u << fs_rng_below(r, 8)); return len;
     case 1: memset(buf + at, 0, FS_MIN(run, len - at)); return len;
-    case 2: return at; /* truncated */
+    case 2: return at;                                    /* truncated */
     case 3: buf[at] = (uint8_t)fs_rng_u64(r); return len; /* a length or size field gets a wild byte */
-    default: { /* a run of the buffer copied elsewhere in it */
+    default: {                                            /* a run of the buffer copied elsewhere in it */
         size_t from = fs_rng_below(r, (uint32_t)len), n = FS_MIN(run, FS_MIN(len - from, cap - at));
         memmove(buf + at, buf + from, n);
         return FS_MAX(len, at + n);
@@ -57,8 +57,12 @@ int main(int argc, char **argv) {
     char dir[1200];
     snprintf(dir, sizeof dir, "%s/tests/fuzz/corpus/%.100s", src ? src : ".", argv[1]);
     int n = load_corpus(dir), want = atoi(argv[2]), mutations = atoi(argv[3]);
-    if (n < want) return fprintf(stderr, "FAIL: %d seeds in %s, expected at least %d\n  hint: set "
-                                 "FACESWARM_SOURCE_DIR\n", n, dir, want), 1;
+    if (n < want)
+        return fprintf(stderr,
+                       "FAIL: %d seeds in %s, expected at least %d\n  hint: set "
+                       "FACESWARM_SOURCE_DIR\n",
+                       n, dir, want),
+               1;
     size_t cap = 0;
     for (int i = 0; i < n; i++) LLVMFuzzerTestOneInput(g_seed[i], g_len[i]), cap = FS_MAX(cap, g_len[i]);
     uint8_t *buf = fs_malloc(cap);

@@ -35,7 +35,8 @@ static int report(const char *what, size_t n, size_t worst, double err, double s
     if (err <= tol && !isnan(err)) return 0;
     kt_failures++;
     printf("FAIL %s: max |got - want| = %.3g at [%zu] of %zu (got %.9g, want %.9g), max |want| = %.3g, "
-           "tolerance %.3g\n", what, err, worst, n, got, want, scale, tol);
+           "tolerance %.3g\n",
+           what, err, worst, n, got, want, scale, tol);
     return 1;
 }
 

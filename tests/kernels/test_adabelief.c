@@ -38,7 +38,12 @@ static void adabelief_d(state *st, const float *g, const fs_adam_args *a) {
 }
 
 static fs_adam_args args(long step) {
-    return (fs_adam_args){.lr = 1e-2, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-6, .step = step, .grad_scale = 0.25f,
+    return (fs_adam_args){.lr = 1e-2,
+                          .beta1 = 0.9,
+                          .beta2 = 0.999,
+                          .eps = 1e-6,
+                          .step = step,
+                          .grad_scale = 0.25f,
                           .weight_decay = 0.05f};
 }
 
@@ -56,8 +61,8 @@ static void run(const fs_backend *be, double gmax) {
             double closed[N];
             for (int i = 0; i < N; i++) {
                 double gs = 0.25 * g[i];
-                closed[i] = st.p[i] - a.lr * 0.1 * gs / (0.9 * sqrt(1 - a.beta2) * fabs(gs) + a.eps) -
-                            a.lr * 0.05 * st.p[i];
+                closed[i] =
+                    st.p[i] - a.lr * 0.1 * gs / (0.9 * sqrt(1 - a.beta2) * fabs(gs) + a.eps) - a.lr * 0.05 * st.p[i];
             }
             be->adabelief(N, p, g, m, s, &a);
             snprintf(what, sizeof what, "%s adabelief |g| < %g step 1 closed form", be->name, gmax);
@@ -147,7 +152,8 @@ static void dropout(const fs_backend *ref, const fs_backend *fast) {
     /* independent masks overlap on about 0.3^2 = 9 % of the elements; the same mask on 30 % */
     if (both4 > 0.12 * n || both5 > 0.12 * n)
         printf("FAIL adabelief dropout: the mask of step 3 overlaps step 4's on %zu and seed 99's on %zu of %zu\n",
-               both4, both5, n), kt_failures++;
+               both4, both5, n),
+            kt_failures++;
     free(p0), free(p), free(m), free(s), free(po), free(mo), free(so), free(pr), free(mr), free(sr), free(k), free(kr);
     free(p3), free(m3), free(s3), free(p4), free(m4), free(s4), free(p5), free(m5), free(s5), free(k4), free(k5);
 }

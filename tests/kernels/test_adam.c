@@ -41,8 +41,7 @@ static void adam_d(state *s, const float *g, const fs_adam_args *a, fs_adam_vari
     }
 }
 
-static void check_state(const char *what0, long step, const float *p, const float *m, const float *v,
-                        const state *s) {
+static void check_state(const char *what0, long step, const float *p, const float *m, const float *v, const state *s) {
     char what[128];
     fs_tol tol = fs_op_tol_of("adam")->fwd;
     snprintf(what, sizeof what, "%s step %ld p", what0, step), kt_check_d(what, p, s->p, N, tol.rtol, tol.atol);
@@ -52,8 +51,13 @@ static void check_state(const char *what0, long step, const float *p, const floa
 
 /* Several steps of one backend and variant vs adam_d; returns the parameters after step 1. */
 static double *run(const fs_backend *be, fs_adam_variant variant, double eps, double gmax) {
-    fs_adam_args a = {.lr = 1e-2, .beta1 = 0.9, .beta2 = 0.999, .eps = eps, .grad_scale = 0.25f,
-                      .weight_decay = 0.05f, .variant = variant};
+    fs_adam_args a = {.lr = 1e-2,
+                      .beta1 = 0.9,
+                      .beta2 = 0.999,
+                      .eps = eps,
+                      .grad_scale = 0.25f,
+                      .weight_decay = 0.05f,
+                      .variant = variant};
     if (variant == FS_ADAM_LEGACY) /* 0.1.0 held these in float32: its reference does too */
         a.lr = (float)a.lr, a.beta1 = (float)a.beta1, a.beta2 = (float)a.beta2, a.eps = (float)a.eps;
     fs_adam_variant placement = variant == FS_ADAM_KERAS ? FS_ADAM_KERAS : FS_ADAM_PAPER;
@@ -96,7 +100,8 @@ static void placements_differ(const fs_backend *be) {
     for (int i = 0; i < N; i++) worst = fmax(worst, fabs(k[i] - q[i])), pmax = fmax(pmax, fabs(q[i]));
     if (worst < 1e-3 * pmax)
         printf("FAIL %s: keras and paper placements agree to %g of max |p|: the test cannot tell them apart\n",
-               be->name, worst / pmax), kt_failures++;
+               be->name, worst / pmax),
+            kt_failures++;
     free(k), free(q);
 }
 
@@ -137,8 +142,13 @@ static void v01_fast_adam(size_t count, float *p, const float *g, float *m, floa
 static void legacy_bits(const fs_backend *be, int fast) {
     const size_t n = 1031; /* SIMD body and scalar tail */
     v01_args o = {.lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-7f, .grad_scale = 0.5f, .weight_decay = 0.01f};
-    fs_adam_args a = {.lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-7f, .grad_scale = 0.5f,
-                      .weight_decay = 0.01f, .variant = FS_ADAM_LEGACY};
+    fs_adam_args a = {.lr = 1e-3f,
+                      .beta1 = 0.9f,
+                      .beta2 = 0.999f,
+                      .eps = 1e-7f,
+                      .grad_scale = 0.5f,
+                      .weight_decay = 0.01f,
+                      .variant = FS_ADAM_LEGACY};
     float *p = kt_rand(n, 5, 1, -1, 1), *m = kt_rand(n, 5, 2, -.1, .1), *v = kt_rand(n, 5, 3, 0, .01);
     float *p0 = kt_copy(p, n), *m0 = kt_copy(m, n), *v0 = kt_copy(v, n);
     for (long t = 1; t <= 3; t++) {

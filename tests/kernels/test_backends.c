@@ -42,7 +42,9 @@ static void check_cases(const fs_op_info *ops, size_t count) {
                 found = (cases[c].where & checks[k].bit) && covers(cases[c].op, ops[i].name);
             if (!found)
                 printf("FAIL op %s has no case for %s in the op case table\n  hint: add its rows to "
-                       "kernels/op_cases.c\n", ops[i].name, checks[k].check), failures++;
+                       "kernels/op_cases.c\n",
+                       ops[i].name, checks[k].check),
+                    failures++;
         }
     }
     for (size_t c = 0; c < n_cases; c++) /* and every case row has its tolerances (exits if not) */
@@ -56,7 +58,8 @@ int main(void) {
     size_t first = offsetof(fs_backend, alloc);
     if (first + count * sizeof(void (*)(void)) != sizeof(fs_backend) || ops[0].offset != first)
         printf("FAIL op list: %zu rows from offset %zu do not cover sizeof(fs_backend) = %zu\n", count, first,
-               sizeof(fs_backend)), failures++;
+               sizeof(fs_backend)),
+            failures++;
     check_backend("cpu-ref", fs_backend_cpu_ref());
     check_backend("cpu", fs_backend_cpu());
     const fs_backend *emu = fs_backend_cuda_emulated();

@@ -36,8 +36,9 @@ static void refused(const fs_backend *be, int h, int w, int win, const char *exp
     waitpid(pid, &status, 0);
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     if (code != FS_EXIT_FAIL || !strstr(err, expect) || !strstr(err, "hint:"))
-        printf("FAIL %s dssim %dx%d win %d: exit %d, stderr \"%s\"; want exit %d and \"%s\" with a hint\n", be->name,
-               h, w, win, code, err, FS_EXIT_FAIL, expect), kt_failures++;
+        printf("FAIL %s dssim %dx%d win %d: exit %d, stderr \"%s\"; want exit %d and \"%s\" with a hint\n", be->name, h,
+               w, win, code, err, FS_EXIT_FAIL, expect),
+            kt_failures++;
 }
 
 /* A window that just fits, and the largest, against the reference. */

@@ -166,8 +166,8 @@ static void mask_mul_case(int n, int h, int w, int c) {
     for (int ch = 0; ch < c; ch++)
         if (yr[ch] != 0.0f || yr[(pixels - 1) * c + ch] != x[(pixels - 1) * c + ch] ||
             yr[mid * c + ch] != 0.5f * x[mid * c + ch]) {
-            printf("FAIL mask_mul %dx%dx%dx%d: channel %d of the pixels with mask 0, 1, 0.5 holds %g %g %g\n", n, h,
-                   w, c, ch, yr[ch], yr[(pixels - 1) * c + ch], yr[mid * c + ch]);
+            printf("FAIL mask_mul %dx%dx%dx%d: channel %d of the pixels with mask 0, 1, 0.5 holds %g %g %g\n", n, h, w,
+                   c, ch, yr[ch], yr[(pixels - 1) * c + ch], yr[mid * c + ch]);
             kt_failures++;
             break;
         }
@@ -177,7 +177,8 @@ static void mask_mul_case(int n, int h, int w, int c) {
 /* add (out of place and in place on either input) and acc (+= onto nonzero values). */
 static void add_acc_case(int acc, size_t count) {
     float *a = kt_rand(count, 14, 1, -2, 2), *b = kt_rand(count, 14, 2, -2, 2);
-    float *yr = kt_rand(count, 14, 3, -1, 1), *yf = kt_copy(yr, count), *ya = kt_copy(a, count), *yb = kt_copy(b, count);
+    float *yr = kt_rand(count, 14, 3, -1, 1), *yf = kt_copy(yr, count), *ya = kt_copy(a, count),
+          *yb = kt_copy(b, count);
     if (acc) {
         float y0 = yr[0];
         ref->acc(count, a, yr), fast->acc(count, a, yf);
@@ -267,7 +268,12 @@ static void adam_case(size_t count) {
     float *pr = kt_rand(count, 13, 1, -1, 1), *g = kt_rand(count, 13, 2, -1, 1), *mr = kt_rand(count, 13, 3, -.1, .1);
     float *vr = kt_rand(count, 13, 4, 0, 0.01), *pf = kt_copy(pr, count), *mf = kt_copy(mr, count),
           *vf = kt_copy(vr, count);
-    fs_adam_args a = {.lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-7f, .step = 3, .grad_scale = 0.5f,
+    fs_adam_args a = {.lr = 1e-3f,
+                      .beta1 = 0.9f,
+                      .beta2 = 0.999f,
+                      .eps = 1e-7f,
+                      .step = 3,
+                      .grad_scale = 0.5f,
                       .weight_decay = 0.01f};
     ref->adam(count, pr, g, mr, vr, &a), fast->adam(count, pf, g, mf, vf, &a);
     kt_check_tol("adam p", pf, pr, count, tol->fast);
@@ -282,8 +288,15 @@ static void adabelief_case(size_t count) {
         float *pr = kt_rand(count, 17, 1, -1, 1), *g = kt_rand(count, 17, 2, -1, 1);
         float *mr = kt_rand(count, 17, 3, -.1, .1), *sr = kt_rand(count, 17, 4, 0, 0.01);
         float *pf = kt_copy(pr, count), *mf = kt_copy(mr, count), *sf = kt_copy(sr, count);
-        fs_adam_args a = {.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-6, .step = 3, .grad_scale = 0.5f,
-                          .weight_decay = 0.01f, .lr_dropout = drop ? 0.3f : 0.0f, .dropout_seed = 5};
+        fs_adam_args a = {.lr = 1e-3,
+                          .beta1 = 0.9,
+                          .beta2 = 0.999,
+                          .eps = 1e-6,
+                          .step = 3,
+                          .grad_scale = 0.5f,
+                          .weight_decay = 0.01f,
+                          .lr_dropout = drop ? 0.3f : 0.0f,
+                          .dropout_seed = 5};
         ref->adabelief(count, pr, g, mr, sr, &a), fast->adabelief(count, pf, g, mf, sf, &a);
         char what[96];
         snprintf(what, sizeof what, "adabelief %zu lr_dropout %g p", count, a.lr_dropout);

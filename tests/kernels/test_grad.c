@@ -82,7 +82,8 @@ static void check_same_padding(const fs_conv_desc *d, int h, int k, int s) {
     int ho = (h + s - 1) / s, pad = FS_MAX((ho - 1) * s + k - h, 0);
     if (d->ho != ho || d->pad_top != pad / 2)
         printf("FAIL conv desc h=%d k=%d s=%d: ho=%d pad_top=%d, want %d %d\n", h, k, s, d->ho, d->pad_top, ho,
-               pad / 2), kt_failures++;
+               pad / 2),
+            kt_failures++;
 }
 
 static void check_conv_fwd(const fs_backend *be, const conv_ctx *c, const float *x, const float *w, const float *b,
@@ -269,7 +270,7 @@ static void grad_concat(const fs_backend *be, const fs_op_case *oc) {
     snprintf(what, sizeof what, "%s bwd da", name), fd_check(what, c.a, na, concat_loss, &c, da);
     snprintf(what, sizeof what, "%s bwd db", name), fd_check(what, c.b, nb, concat_loss, &c, db);
     float *da2 = kt_rand(na, 6, 7, -1, 1), *db2 = kt_rand(nb, 6, 8, -1, 1); /* garbage: overwritten */
-    be->concat_bwd(rows, c.ca, c.cb, r, da2, NULL); /* one half only */
+    be->concat_bwd(rows, c.ca, c.cb, r, da2, NULL);                         /* one half only */
     snprintf(what, sizeof what, "%s bwd da (db NULL)", name), kt_check_bits(what, da2, da, na);
     be->concat_bwd(rows, c.ca, c.cb, r, NULL, db2);
     snprintf(what, sizeof what, "%s bwd db (da NULL)", name), kt_check_bits(what, db2, db, nb);
@@ -320,7 +321,7 @@ static void grad_pixnorm(const fs_backend *be, const fs_op_case *oc, double mag)
 
 /* ---------------------------------------------------------------- losses */
 typedef struct loss_ctx {
-    int kind; /* 0 mse, 1 l1, 2 dssim */
+    int kind;            /* 0 mse, 1 l1, 2 dssim */
     int n, h, w, c, win; /* win: dssim's window size */
     double weight;
     double *p, *t;

@@ -30,12 +30,12 @@ enum { RES = 16, N = 2 };
 #define IMG (PLANE * 3)
 
 static int g_fail = 0;
-#define EXPECT(cond, ...)                                                                   \
-    do {                                                                                    \
-        if (!(cond)) {                                                                      \
-            g_fail++;                                                                       \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__), printf(__VA_ARGS__), printf("\n"); \
-        }                                                                                   \
+#define EXPECT(cond, ...)                                                                                              \
+    do {                                                                                                               \
+        if (!(cond)) {                                                                                                 \
+            g_fail++;                                                                                                  \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__), printf(__VA_ARGS__), printf("\n");                             \
+        }                                                                                                              \
     } while (0)
 
 typedef struct host_in {
@@ -107,15 +107,15 @@ static void check_gradients(const fs_loss_weights *w, host_in *h) {
             checked++;
             if (fabs(fd - an) > 2e-2 * fabs(fd) + 2e-5) {
                 if (bad++ < 5)
-                    printf("FAIL gradient of %s[%zu]: analytic %.8g, finite difference %.8g\n", which ? "qmask" : "pred",
-                           k, an, fd);
+                    printf("FAIL gradient of %s[%zu]: analytic %.8g, finite difference %.8g\n",
+                           which ? "qmask" : "pred", k, an, fd);
             }
         }
     }
     EXPECT(bad == 0, "%d of %d gradient elements differ from finite differences", bad, checked);
     printf("masks_loss: %d gradient elements match finite differences (loss %.6f: mse %.4g dssim %.4g l1 %.4g eye "
-           "%.4g mouth %.4g mask %.4g)\n", checked, r.loss, r.term[0], r.term[1], r.term[2], r.term[3], r.term[4],
-           r.term[5]);
+           "%.4g mouth %.4g mask %.4g)\n",
+           checked, r.loss, r.term[0], r.term[1], r.term[2], r.term[3], r.term[4], r.term[5]);
     double sum = 0;
     for (int k = 0; k < FS_TERM_COUNT; k++) sum += r.term[k];
     EXPECT(fabs(sum - r.loss) <= 1e-12 * fabs(r.loss), "terms sum to %.12g, the loss is %.12g", sum, r.loss);
@@ -143,7 +143,8 @@ static void check_priority(const host_in *h) {
         if (e > 0) in_eye += fabs(b.dpred[k]), in_eye0 += fabs(a.dpred[k]);
     }
     EXPECT(bad == 0, "priority: %d gradient elements are not the plain gradient times the region's multiplier", bad);
-    EXPECT(in_eye > 2.99 * in_eye0, "priority: |gradient| inside the eyes %.6g, without priority %.6g", in_eye, in_eye0);
+    EXPECT(in_eye > 2.99 * in_eye0, "priority: |gradient| inside the eyes %.6g, without priority %.6g", in_eye,
+           in_eye0);
     EXPECT(b.loss > a.loss && b.term[FS_TERM_EYE] > 0 && b.term[FS_TERM_MOUTH] > 0,
            "priority: loss %.6g (eye %.6g, mouth %.6g) vs %.6g without", b.loss, b.term[FS_TERM_EYE],
            b.term[FS_TERM_MOUTH], a.loss);
@@ -164,7 +165,8 @@ static void check_outside(const host_in *h) {
         double want = a.dpred[k] * (h->mask[k / 3] > 0 ? 1.0 : 0.0625);
         if (fabs(b.dpred[k] - want) > 1e-6 * fabs(want) + 1e-12) bad++;
     }
-    EXPECT(bad == 0, "mask_outside 0.25: %d gradient elements are not 1 inside / 0.0625 outside times the unmasked", bad);
+    EXPECT(bad == 0, "mask_outside 0.25: %d gradient elements are not 1 inside / 0.0625 outside times the unmasked",
+           bad);
     free(a.dpred), free(a.dmask), free(b.dpred), free(b.dmask);
 }
 
@@ -241,7 +243,8 @@ static void check_windows(void) {
     EXPECT(fs_loss_dssim_windows(64, win, share) == 1 && win[0] == 11 && share[0] == 1.0f, "64 px: one 11 px window");
     EXPECT(fs_loss_dssim_windows(128, win, share) == 1 && win[0] == 11, "128 px: one 11 px window");
     EXPECT(fs_loss_dssim_windows(256, win, share) == 2 && win[0] == 22 && win[1] == 11 && share[0] == 0.5f &&
-               share[1] == 0.5f, "256 px: windows %d and %d", win[0], win[1]);
+               share[1] == 0.5f,
+           "256 px: windows %d and %d", win[0], win[1]);
     EXPECT(fs_loss_dssim_windows(512, win, share) == 2 && win[0] == 44 && win[1] == 22, "512 px: windows %d and %d",
            win[0], win[1]);
     EXPECT(fs_loss_dssim_windows(1024, win, share) == 2 && win[0] == FS_DSSIM_MAX_WIN && win[1] == 44,
@@ -272,8 +275,11 @@ static void check_two_windows(void) {
 }
 
 int main(void) {
-    host_in h = {.pred = ct_rand(IMG, 9, 1, 0.05f, 0.95f), .target = ct_rand(IMG, 9, 2, 0.05f, 0.95f),
-                 .mask = plane_of(0), .qmask = ct_rand(PLANE, 9, 3, 0.05f, 0.95f), .eye = plane_of(1),
+    host_in h = {.pred = ct_rand(IMG, 9, 1, 0.05f, 0.95f),
+                 .target = ct_rand(IMG, 9, 2, 0.05f, 0.95f),
+                 .mask = plane_of(0),
+                 .qmask = ct_rand(PLANE, 9, 3, 0.05f, 0.95f),
+                 .eye = plane_of(1),
                  .mouth = plane_of(2)};
     for (size_t k = 0; k < PLANE; k++) h.mask[k] = h.mask[k] > 0 ? 1.0f : 0.0f;
     fs_loss_weights all = {.mse = 1, .dssim = 1, .l1 = 0.5f, .mask = 0.7f, .outside = 0.3f, .eye = 3, .mouth = 2};

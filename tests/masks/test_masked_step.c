@@ -22,19 +22,19 @@ enum { RES = 16, BATCH = 2, NID = 2 };
 #define SAMPLES ((size_t)NID * BATCH)
 
 static int g_fail = 0;
-#define EXPECT(cond, ...)                                              \
-    do {                                                               \
-        if (!(cond)) {                                                 \
-            g_fail++;                                                  \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__), printf(__VA_ARGS__), printf("\n"); \
-        }                                                              \
+#define EXPECT(cond, ...)                                                                                              \
+    do {                                                                                                               \
+        if (!(cond)) {                                                                                                 \
+            g_fail++;                                                                                                  \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__), printf(__VA_ARGS__), printf("\n");                             \
+        }                                                                                                              \
     } while (0)
 
 typedef struct result {
     double loss[NID];
-    float *dout;   /* [NID][BATCH][RES][RES][3] host */
-    float *pred;   /* [NID][BATCH][RES][RES][3] host: the decoders' outputs */
-    float *grads;  /* [n_params] host */
+    float *dout;  /* [NID][BATCH][RES][RES][3] host */
+    float *pred;  /* [NID][BATCH][RES][RES][3] host: the decoders' outputs */
+    float *grads; /* [n_params] host */
     size_t n_params;
 } result;
 
@@ -131,9 +131,10 @@ static void check_backend(const fs_backend *be, const fs_config *c, const float 
     for (int i = 0; i < NID; i++) {
         EXPECT(a.loss[i] == b.loss[i], "%s: identity %d: masked loss %.9g vs %.9g after a background-only change",
                be->name, i, a.loss[i], b.loss[i]);
-        EXPECT(fabs(plain1.loss[i] - plain2.loss[i]) > 1e-4 * plain1.loss[i], "%s: identity %d: unmasked loss "
-               "%.9g vs %.9g: the background change must show without the mask", be->name, i, plain1.loss[i],
-               plain2.loss[i]);
+        EXPECT(fabs(plain1.loss[i] - plain2.loss[i]) > 1e-4 * plain1.loss[i],
+               "%s: identity %d: unmasked loss "
+               "%.9g vs %.9g: the background change must show without the mask",
+               be->name, i, plain1.loss[i], plain2.loss[i]);
     }
     EXPECT(!memcmp(a.dout, b.dout, SAMPLES * IMG * 4), "%s: masked dout differs after a background-only change",
            be->name);

@@ -10,12 +10,12 @@
 #include "trainer/preview.h"
 
 static int g_fail = 0;
-#define EXPECT(cond, ...)                                                                   \
-    do {                                                                                    \
-        if (!(cond)) {                                                                      \
-            g_fail++;                                                                       \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__), printf(__VA_ARGS__), printf("\n"); \
-        }                                                                                   \
+#define EXPECT(cond, ...)                                                                                              \
+    do {                                                                                                               \
+        if (!(cond)) {                                                                                                 \
+            g_fail++;                                                                                                  \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__), printf(__VA_ARGS__), printf("\n");                             \
+        }                                                                                                              \
     } while (0)
 
 static void build(fs_model *m, const char *yaml) {
@@ -34,7 +34,8 @@ static void check(const char *name, const char *yaml, int want_masks) {
     size_t img = (size_t)S * S * 3, plane = (size_t)S * S;
     uint8_t *in = fs_malloc(img), *raw = fs_malloc(img), *blend = fs_malloc(img), *q = fs_malloc(plane);
     for (size_t k = 0; k < img; k++) in[k] = (uint8_t)((k * 37 + k / 3 * 11) & 0xff);
-    EXPECT(fs_model_has_mask(&m) == want_masks, "%s: has_mask %d, expected %d", name, fs_model_has_mask(&m), want_masks);
+    EXPECT(fs_model_has_mask(&m) == want_masks, "%s: has_mask %d, expected %d", name, fs_model_has_mask(&m),
+           want_masks);
     fs_swap_faces_masked(&m, in, 1, 1, 0, raw, q);
     fs_swap_faces_masked(&m, in, 1, 1, 1, blend, NULL);
     uint8_t *plain = fs_malloc(img);
@@ -52,7 +53,8 @@ static void check(const char *name, const char *yaml, int want_masks) {
         EXPECT(memcmp(blend, raw, img) != 0, "%s: blending changed nothing", name);
     } else {
         EXPECT(!memcmp(blend, raw, img), "%s: a model without masks must not blend", name);
-        EXPECT(lo == 255 && hi == 255, "%s: the mask of a model without masks reads %d..%d, expected 255", name, lo, hi);
+        EXPECT(lo == 255 && hi == 255, "%s: the mask of a model without masks reads %d..%d, expected 255", name, lo,
+               hi);
     }
     printf("masks_swap: %s: mask %d..%d, blend within %d levels\n", name, lo, hi, worst);
     free(in), free(raw), free(blend), free(q), free(plain);
@@ -60,10 +62,14 @@ static void check(const char *name, const char *yaml, int want_masks) {
 }
 
 int main(void) {
-    check("liae-ud", "model: {arch: liae, archi_flags: ud, resolution: 64, ae_dims: 16, e_dims: 4, d_dims: 4, "
-                     "d_mask_dims: 2}\n", 1);
-    check("original", "model: {resolution: 32, encoder_filters: [8, 16], dense: 32, bottleneck_filters: 16, "
-                      "encoder_upscale: [16], decoder_filters: [8]}\n", 0);
+    check("liae-ud",
+          "model: {arch: liae, archi_flags: ud, resolution: 64, ae_dims: 16, e_dims: 4, d_dims: 4, "
+          "d_mask_dims: 2}\n",
+          1);
+    check("original",
+          "model: {resolution: 32, encoder_filters: [8, 16], dense: 32, bottleneck_filters: 16, "
+          "encoder_upscale: [16], decoder_filters: [8]}\n",
+          0);
     if (g_fail) {
         printf("masks_swap: %d checks FAILED\n", g_fail);
         return 1;

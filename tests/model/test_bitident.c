@@ -28,7 +28,7 @@
 typedef struct ref {
     const char *config; /* file name under configs/ */
     int batch;
-    const char *core;   /* OpenBLAS kernel set recorded on */
+    const char *core; /* OpenBLAS kernel set recorded on */
     uint64_t params[STEPS], grads_partial, infer, ready;
     const char *loss[STEPS]; /* "%a %a" per identity */
 } ref;
@@ -115,8 +115,14 @@ static int run(const char *path, int batch, got *g) {
     memset(g, 0, sizeof *g);
     for (int s = 0; s < STEPS; s++) {
         step(&m, batch, s, dout, target, host, g->loss[s], sizeof g->loss[s], s == 0 ? &rl : NULL);
-        fs_adam_args a = {.lr = 1e-4, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-7, .step = s + 1,
-                          .grad_scale = 1.0f, .weight_decay = 0.0f, .variant = FS_ADAM_KERAS};
+        fs_adam_args a = {.lr = 1e-4,
+                          .beta1 = 0.9,
+                          .beta2 = 0.999,
+                          .eps = 1e-7,
+                          .step = s + 1,
+                          .grad_scale = 1.0f,
+                          .weight_decay = 0.0f,
+                          .variant = FS_ADAM_KERAS};
         be->adam(m.n_params, m.params, m.grads, m.adam_m, m.adam_v, &a);
         g->params[s] = sum_of(be, m.params, m.n_params);
     }
@@ -158,7 +164,8 @@ static int check(const char *dir, const ref *r) {
     }
     if (g.grads_partial != r->grads_partial)
         bad++, printf("FAIL: %s: gradients of the partial batch differ from the recorded ones\n", r->config);
-    if (g.infer != r->infer) bad++, printf("FAIL: %s: fs_model_infer's images differ from the recorded ones\n", r->config);
+    if (g.infer != r->infer)
+        bad++, printf("FAIL: %s: fs_model_infer's images differ from the recorded ones\n", r->config);
     if (g.ready != r->ready || g.ready_bad)
         bad++, printf("FAIL: %s: the ready offsets differ from the recorded sequence (or do not decrease to 0)\n",
                       r->config);

@@ -114,10 +114,14 @@ static const dfl_count DFL[] = {
     {"liae-ud-256.yaml", {NULL}, 145340267, 4306560, 51415296, 51415296, 38203115},
     {"quickstart-liae.yaml", {NULL}, 1103601, 67920, 188960, 188960, 657761},
     {"df-ud-128.yaml", {"model.archi_flags=", NULL}, 57538432, 4306560, 14959872, 0, 19136000},
-    {"liae-ud-256.yaml", {"model.archi_flags=udt", "model.resolution=128", NULL}, 77537451, 15654144, 4202752,
-     4202752, 53477803},
-    {"df-ud-128.yaml", {"model.archi_flags=t", "model.resolution=256", NULL}, 109707136, 15654144, 25231616, 0,
-     34410688},
+    {"liae-ud-256.yaml",
+     {"model.archi_flags=udt", "model.resolution=128", NULL},
+     77537451,
+     15654144,
+     4202752,
+     4202752,
+     53477803},
+    {"df-ud-128.yaml", {"model.archi_flags=t", "model.resolution=256", NULL}, 109707136, 15654144, 25231616, 0, 34410688},
 };
 
 static void test_saehd_counts(void) {
@@ -140,8 +144,9 @@ static void test_saehd_counts(void) {
         size_t dec = fs_model_part_params(&m, liae ? "decoder" : "decoder_A");
         CHECK(m.n_params == d->total && enc == d->encoder && in1 == d->inter && in2 == d->inter2 && dec == d->decoder,
               "%s %s %s: %zu parameters (encoder %zu, inter %zu + %zu, decoder %zu); DeepFaceLab has %zu (%zu, %zu + "
-              "%zu, %zu)", d->config, d->sets[0] ? d->sets[0] : "", d->sets[1] ? d->sets[1] : "", m.n_params, enc,
-              in1, in2, dec, d->total, d->encoder, d->inter, d->inter2, d->decoder);
+              "%zu, %zu)",
+              d->config, d->sets[0] ? d->sets[0] : "", d->sets[1] ? d->sets[1] : "", m.n_params, enc, in1, in2, dec,
+              d->total, d->encoder, d->inter, d->inter2, d->decoder);
         if (!liae) CHECK(fs_model_part_params(&m, "decoder_B") == d->decoder, "%s: decoder_B", d->config);
         for (int id = 0; id < m.n_decoders; id++)
             CHECK(m.mask[id] >= 0 && m.nodes[m.mask[id]].h == c.model.resolution && m.nodes[m.mask[id]].c == 1 &&
@@ -264,7 +269,8 @@ static void check_fd_node(tiny *t, const fs_node *X, const float *g, int n, int 
     fs_rng r;
     fs_rng_init(&r, 5, X->w_off, 0);
     for (int k = 0; k < per + 2; k++) {
-        size_t i = k < per ? X->w_off + fs_rng_below(&r, (uint32_t)X->w_len) : X->b_off + fs_rng_below(&r, (uint32_t)X->b_len);
+        size_t i =
+            k < per ? X->w_off + fs_rng_below(&r, (uint32_t)X->w_len) : X->b_off + fs_rng_below(&r, (uint32_t)X->b_len);
         double p = param_get(t, i);
         param_set(t, i, p + eps);
         double lp = tiny_loss(t, n, 0);
@@ -289,9 +295,11 @@ static void check_gradients(tiny *t, const char *what, int n, int per, double ep
     int checked = 0, bad = 0, nodes = 0;
     for (int j = 0; j < t->m.n_nodes; j++)
         if (t->m.nodes[j].w_len) check_fd_node(t, &t->m.nodes[j], g, n, per, eps, &checked, &bad), nodes++;
-    CHECK(bad * 100 <= 3 * checked, "%s: %d of %d sampled gradients differ from finite differences", what, bad, checked);
+    CHECK(bad * 100 <= 3 * checked, "%s: %d of %d sampled gradients differ from finite differences", what, bad,
+          checked);
     CHECK(log.n >= 1 && log.n <= nodes, "%s: ready called %d times for %d nodes with parameters", what, log.n, nodes);
-    for (int i = 1; i < log.n; i++) CHECK(log.offs[i] < log.offs[i - 1], "%s: ready offsets not decreasing at %d", what, i);
+    for (int i = 1; i < log.n; i++)
+        CHECK(log.offs[i] < log.offs[i - 1], "%s: ready offsets not decreasing at %d", what, i);
     CHECK(log.n > 0 && log.offs[log.n - 1] == 0, "%s: last ready offset is not 0", what);
     printf("%s: %d gradients of %d nodes checked, %d outside the tolerance\n", what, checked, nodes, bad);
     free(g);
@@ -333,7 +341,8 @@ static void test_partial_batch(const char *what, const char *yaml) {
         worst = fmax(worst, fabs(gf[i] - gp[i]));
         scale = fmax(scale, fabs(gf[i]));
     }
-    CHECK(scale > 0 && worst <= 1e-5 * scale, "%s: partial-batch gradients differ by %g (scale %g)", what, worst, scale);
+    CHECK(scale > 0 && worst <= 1e-5 * scale, "%s: partial-batch gradients differ by %g (scale %g)", what, worst,
+          scale);
     /* fs_model_infer gives identity 1's output (and mask) of the forward pass */
     size_t bytes = (size_t)n * full.img * sizeof(float);
     float *y = full.be->alloc(bytes), *ym = full.be->alloc(bytes / 3);
@@ -405,7 +414,7 @@ int main(void) {
     test_graph();
     test_partial_batch("original", tiny_yaml);
     test_partial_batch("liae-ud", liae_ud_yaml);
-    test_init(tiny_yaml, "encoder.conv2", sqrt(6.0 / (5 * 5 * 4)));           /* He: 5x5x4 -> 8 */
+    test_init(tiny_yaml, "encoder.conv2", sqrt(6.0 / (5 * 5 * 4)));              /* He: 5x5x4 -> 8 */
     test_init(df_ud_yaml, "encoder.down2", sqrt(6.0 / (5 * 5 * 2 + 5 * 5 * 4))); /* Glorot: 5x5x2 -> 4 */
     if (failures) fprintf(stderr, "%d check(s) failed\n", failures);
     else printf("model tests passed\n");

@@ -20,15 +20,15 @@ static inline int tiny_graph_build(fs_model *m) {
     int x = fs_graph_input(m, 8, 8, 3);
     int a = fs_graph_conv(m, "enc", ".a", x, 4, 3, 2, FS_ACT_LEAKY, 0.2f); /* 4x4x4 */
     int b = fs_graph_conv(m, "enc", ".b", a, 4, 3, 1, FS_ACT_NONE, 0);
-    int s = fs_graph_add(m, "enc", ".add", a, b);                           /* a: 2 uses */
+    int s = fs_graph_add(m, "enc", ".add", a, b); /* a: 2 uses */
     int l = fs_graph_leaky(m, "enc", ".leaky", s, 0.3f);
-    int c = fs_graph_concat(m, "enc", ".concat", l, a);                     /* a: 3 uses, 4x4x8 */
+    int c = fs_graph_concat(m, "enc", ".concat", l, a); /* a: 3 uses, 4x4x8 */
     int p = fs_graph_pixnorm(m, "enc", ".pixnorm", c);
     int z0 = fs_graph_slice(m, "dec0", ".in", p, 0), z1 = fs_graph_slice(m, "dec1", ".in", p, 1);
     int first = m->n_nodes;
-    int cc = fs_graph_concat(m, "dec0", ".twice", z0, z0);                  /* one input twice */
+    int cc = fs_graph_concat(m, "dec0", ".twice", z0, z0); /* one input twice */
     int up = fs_graph_conv(m, "dec0", ".up", cc, 12, 3, 1, FS_ACT_NONE, 0);
-    int u = fs_graph_pixshuf(m, "dec0", ".shuffle", up);                    /* 8x8x3 */
+    int u = fs_graph_pixshuf(m, "dec0", ".shuffle", up); /* 8x8x3 */
     m->output[0] = fs_graph_sigmoid(m, "dec0", ".sigmoid", u);
     int mk = fs_graph_conv(m, "dec0", ".mask4", cc, 4, 1, 1, FS_ACT_NONE, 0); /* fan-out of cc */
     mk = fs_graph_pixshuf(m, "dec0", ".mask_shuffle", mk);

@@ -13,16 +13,15 @@ static inline int t_rank(void) {
     return r;
 }
 
-#define T_CHECK(cond, ...)                                                                       \
-    do {                                                                                         \
-        if (!(cond)) {                                                                           \
-            fprintf(stderr, "[rank %d] %s:%d: check failed: %s: ", t_rank(), __FILE__, __LINE__, \
-                    #cond);                                                                      \
-            fprintf(stderr, __VA_ARGS__);                                                        \
-            fputc('\n', stderr);                                                                 \
-            fflush(stderr);                                                                      \
-            MPI_Abort(MPI_COMM_WORLD, 1);                                                        \
-        }                                                                                        \
+#define T_CHECK(cond, ...)                                                                                             \
+    do {                                                                                                               \
+        if (!(cond)) {                                                                                                 \
+            fprintf(stderr, "[rank %d] %s:%d: check failed: %s: ", t_rank(), __FILE__, __LINE__, #cond);               \
+            fprintf(stderr, __VA_ARGS__);                                                                              \
+            fputc('\n', stderr);                                                                                       \
+            fflush(stderr);                                                                                            \
+            MPI_Abort(MPI_COMM_WORLD, 1);                                                                              \
+        }                                                                                                              \
     } while (0)
 
 /* An fs_error-returning call that must succeed. */

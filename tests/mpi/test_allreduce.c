@@ -15,9 +15,7 @@
 #include "tests/mpi/mpi_test.h"
 
 /* Small integers: every partial sum over ranks is exact in float, in any order. */
-static float value(int rank, size_t i) {
-    return (float)((int)(i % 1021) - 510) + (float)(rank * ((int)(i % 7) - 3));
-}
+static float value(int rank, size_t i) { return (float)((int)(i % 1021) - 510) + (float)(rank * ((int)(i % 7) - 3)); }
 
 static void fill(float *g, size_t n, int rank) {
     for (size_t i = 0; i < n; i++) g[i] = value(rank, i);

@@ -25,10 +25,8 @@
 static void expect_late_named(const fs_world *w, const fs_error *e, int late) {
     char frag[128];
     if (w->rank == 0 || w->rank == late) printf("rank %d's error (expected):\n%s\n", w->rank, e->msg);
-    if (w->rank == 0)
-        snprintf(frag, sizeof frag, "rank %d did not arrive", late);
-    else
-        snprintf(frag, sizeof frag, "reports rank %d missing", late);
+    if (w->rank == 0) snprintf(frag, sizeof frag, "rank %d did not arrive", late);
+    else snprintf(frag, sizeof frag, "reports rank %d missing", late);
     T_HAS(e, frag);
     T_HAS(e, "hint:");
 }
@@ -74,7 +72,8 @@ static void allreduce_shm_case(fs_world *w) {
         if (w->rank == 0) printf("rank 0's error (expected):\n%s\n", e.msg);
         T_HAS(&e, "gradient all-reduce (shared memory");
         T_HAS(&e, "timed out after 1.5 s");
-        snprintf(frag, sizeof frag, "(rank %d) has not finished its backward pass of this bucket (bucket 0 of 3, seq 1)", late);
+        snprintf(frag, sizeof frag,
+                 "(rank %d) has not finished its backward pass of this bucket (bucket 0 of 3, seq 1)", late);
         T_HAS(&e, frag);
         T_HAS(&e, "hint:");
     }
@@ -139,14 +138,10 @@ int main(int argc, char **argv) {
     T_CHECK(argc == 2 && (!strcmp(argv[1], "barrier") || !strcmp(argv[1], "allreduce") ||
                           !strcmp(argv[1], "allreduce-shm") || !strcmp(argv[1], "sum")),
             "usage: test_timeout barrier|allreduce|allreduce-shm|sum");
-    if (!strcmp(argv[1], "barrier"))
-        barrier_case(&w);
-    else if (!strcmp(argv[1], "allreduce"))
-        allreduce_case(&w);
-    else if (!strcmp(argv[1], "sum"))
-        sum_case(&w);
-    else
-        allreduce_shm_case(&w);
+    if (!strcmp(argv[1], "barrier")) barrier_case(&w);
+    else if (!strcmp(argv[1], "allreduce")) allreduce_case(&w);
+    else if (!strcmp(argv[1], "sum")) sum_case(&w);
+    else allreduce_shm_case(&w);
     if (w.rank == 0) printf("timeout (%s): late rank %d named at world size %d\n", argv[1], w.size - 1, w.size);
     fs_world_finalize(&w);
     return 0;

@@ -70,8 +70,7 @@ static void check_bench(fs_world *w) {
     printf("bench without GPU -> %s\n", e.msg);
     CHECK(e.code != 0 && strstr(e.msg, "hint:"), "bench returned %d without a clear error: '%s'", wrong, e.msg);
     wrong = fs_nccl_bench(w, 8192, 4096, 16384, 2, 0, &e);
-    CHECK(wrong < 0 && e.code == FS_EXIT_BADINPUT, "bench --min 8192 --max 4096: returned %d, code %d", wrong,
-          e.code);
+    CHECK(wrong < 0 && e.code == FS_EXIT_BADINPUT, "bench --min 8192 --max 4096: returned %d, code %d", wrong, e.code);
 }
 
 /* Same n and bucket size -> same number of buckets as the MPI backend. */
@@ -88,8 +87,8 @@ static void check_same_buckets_as_mpi(fs_world *w) {
             CHECK(fs_allreduce_init(&mpi, w, &dp, ns[i], bytes[j], FS_ALLREDUCE_MPI, &e) == 0, "MPI init: %s", e.msg);
             CHECK(fs_nccl_plan_init(&p, ns[i], bytes[j], &e) == 0, "plan: %s", e.msg);
             if (mpi)
-                CHECK(fs_allreduce_buckets(mpi) == p.nbuckets, "n=%zu bytes=%zu: MPI %d buckets, NCCL plan %d",
-                      ns[i], bytes[j], fs_allreduce_buckets(mpi), p.nbuckets);
+                CHECK(fs_allreduce_buckets(mpi) == p.nbuckets, "n=%zu bytes=%zu: MPI %d buckets, NCCL plan %d", ns[i],
+                      bytes[j], fs_allreduce_buckets(mpi), p.nbuckets);
             fs_allreduce_free(mpi);
         }
 }

@@ -52,14 +52,13 @@ static void check_launch_order(size_t n, size_t bucket_bytes, uint64_t seed) {
         int upto = fs_nccl_plan_ready(&p, launched, from);
         int want = 0; /* buckets whose start the pass has reached */
         while (want < p.nbuckets && from <= ref_lo(n, b, want)) want++;
-        CHECK(upto == want, "n=%zu B=%zu call %d ready_from=%zu: launched up to %d, expected %d", n, b, calls,
-              from, upto, want);
+        CHECK(upto == want, "n=%zu B=%zu call %d ready_from=%zu: launched up to %d, expected %d", n, b, calls, from,
+              upto, want);
         CHECK(upto >= launched, "n=%zu: launched count went back from %d to %d", n, launched, upto);
         launched = upto;
         calls++;
     }
-    CHECK(launched == p.nbuckets, "n=%zu B=%zu: after ready(0) %d of %d buckets launched", n, b, launched,
-          p.nbuckets);
+    CHECK(launched == p.nbuckets, "n=%zu B=%zu: after ready(0) %d of %d buckets launched", n, b, launched, p.nbuckets);
     CHECK(fs_nccl_plan_ready(&p, launched, 0) == launched, "n=%zu: a repeated ready(0) launched more", n);
 }
 

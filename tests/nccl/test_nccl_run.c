@@ -35,7 +35,8 @@ static int skip_reason(fs_world *w, char *why, size_t len) {
     MPI_Allgather(&mine, 1, MPI_INT, all, 1, MPI_INT, node);
     for (int r = 0; r < w->local_size && !why[0]; r++)
         if (r != w->local_rank && mine >= 0 && all[r] == mine)
-            snprintf(why, len, "local ranks %d and %d would share GPU %d: needs one GPU per rank", r, w->local_rank, mine);
+            snprintf(why, len, "local ranks %d and %d would share GPU %d: needs one GPU per rank", r, w->local_rank,
+                     mine);
     MPI_Comm_free(&node);
     free(all);
     int skip = why[0] != 0, any = 0;

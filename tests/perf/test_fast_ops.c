@@ -85,7 +85,12 @@ static void adam_case(size_t count) {
     float *p = kt_rand(count, 23, 1, -1, 1), *g = kt_rand(count, 23, 2, -1, 1), *m = kt_rand(count, 23, 3, -.1, .1);
     float *v = kt_rand(count, 23, 4, 0, 0.01), *ps = kt_copy(p, count), *ms = kt_copy(m, count),
           *vs = kt_copy(v, count), *pr = kt_copy(p, count), *mr = kt_copy(m, count), *vr = kt_copy(v, count);
-    fs_adam_args a = {.lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-7f, .step = 5, .grad_scale = 0.25f,
+    fs_adam_args a = {.lr = 1e-3f,
+                      .beta1 = 0.9f,
+                      .beta2 = 0.999f,
+                      .eps = 1e-7f,
+                      .step = 5,
+                      .grad_scale = 0.25f,
                       .weight_decay = 0.01f};
     char what[120];
     fast->adam(count, p, g, m, v, &a);

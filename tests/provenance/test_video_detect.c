@@ -30,7 +30,8 @@ static void draw(int kind, int i, uint8_t *out) {
     if (kind == 1) {
         int cw = pw * 3 / 4, ch = cw * H / W, x0 = (pw - cw) * i / (N - 1), y0 = (ph - ch) / 2;
         uint8_t *crop = malloc((size_t)cw * ch * 3);
-        for (int y = 0; y < ch; y++) memcpy(crop + (size_t)y * cw * 3, photo + ((size_t)(y0 + y) * pw + x0) * 3, (size_t)cw * 3);
+        for (int y = 0; y < ch; y++)
+            memcpy(crop + (size_t)y * cw * 3, photo + ((size_t)(y0 + y) * pw + x0) * 3, (size_t)cw * 3);
         fs_image_resize(crop, cw, ch, out, W, H);
         free(crop);
         return;

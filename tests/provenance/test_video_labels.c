@@ -19,8 +19,12 @@
 #define N 12
 
 static fs_provenance prov(void) {
-    fs_provenance p = {.source_type = FS_IPTC_COMPOSITE, .run = "runs/video & <demo>", .checkpoint = "runs/v/ckpt-9.h5",
-                       .checkpoint_checksum = "00ff00ff00ff00ff", .n_identities = 2, .watermark = 1};
+    fs_provenance p = {.source_type = FS_IPTC_COMPOSITE,
+                       .run = "runs/video & <demo>",
+                       .checkpoint = "runs/v/ckpt-9.h5",
+                       .checkpoint_checksum = "00ff00ff00ff00ff",
+                       .n_identities = 2,
+                       .watermark = 1};
     p.identity[0] = "A", p.consent[0] = "consent/a.pdf#2026-11";
     p.identity[1] = "B", p.consent[1] = "consent/b.pdf";
     return p;
@@ -60,7 +64,8 @@ static void check_labels(const char *path, const char *what) {
     CHECK(!strcmp(L.source_type, FS_IPTC_COMPOSITE), "%s: source type '%s'", what, L.source_type);
     CHECK(!strcmp(L.run, "runs/video & <demo>"), "%s: run '%s'", what, L.run);
     CHECK(!strcmp(L.checkpoint_checksum, "00ff00ff00ff00ff"), "%s: checksum '%s'", what, L.checkpoint_checksum);
-    CHECK(strstr(L.identities, "A (consent: consent/a.pdf#2026-11)") && strstr(L.identities, "B (consent: consent/b.pdf)"),
+    CHECK(strstr(L.identities, "A (consent: consent/a.pdf#2026-11)") &&
+              strstr(L.identities, "B (consent: consent/b.pdf)"),
           "%s: identities '%s'", what, L.identities);
     char hex[32];
     snprintf(hex, sizeof hex, "%016llx", (unsigned long long)fs_wm_payload(fs_wm_run_tag("runs/video & <demo>")));
@@ -84,7 +89,8 @@ static void test_plain(const char *dir, const uint8_t *f) {
           "an unlabelled video has no labels (xmp %d, keys %d)", L.has_xmp, L.has_container);
     long size = file_size(a);
     CHECK(fs_video_xmp_insert(a, &p, &e) == 0, "labelled again: %s", e.msg);
-    CHECK(file_size(a) == size, "labelled again: %ld bytes, was %ld (the box is replaced, not added)", file_size(a), size);
+    CHECK(file_size(a) == size, "labelled again: %ld bytes, was %ld (the box is replaced, not added)", file_size(a),
+          size);
     p.run = "runs/other";
     CHECK(fs_video_xmp_insert(a, &p, &e) == 0 && fs_video_labels_read(a, &L, &e) == 0 && !strcmp(L.run, "runs/other"),
           "relabelled: run '%s' (%s)", L.run, e.msg);
@@ -131,7 +137,7 @@ static void test_layouts(const char *dir, const uint8_t *f) {
     b = fs_read_file(path, &len, &e);
     size_t moov = 0;
     for (size_t at = 0; b && at + 8 <= len; at += ((size_t)(uint8_t)b[at] << 24 | (size_t)(uint8_t)b[at + 1] << 16 |
-                                                  (size_t)(uint8_t)b[at + 2] << 8 | (uint8_t)b[at + 3]))
+                                                   (size_t)(uint8_t)b[at + 2] << 8 | (uint8_t)b[at + 3]))
         if (!memcmp(b + at + 4, "moov", 4)) {
             moov = at;
             break;
@@ -153,8 +159,8 @@ static void test_refused(const char *dir) {
     snprintf(path, sizeof path, "%s/not-video.mp4", dir);
     fs_write_file_atomic(path, "just some text, not boxes", 25, &e);
     e.code = 0;
-    CHECK(fs_video_xmp_insert(path, &p, &e) == FS_EXIT_BADINPUT && strstr(e.msg, "not-video.mp4"),
-          "not an MP4: %d %s", e.code, e.msg);
+    CHECK(fs_video_xmp_insert(path, &p, &e) == FS_EXIT_BADINPUT && strstr(e.msg, "not-video.mp4"), "not an MP4: %d %s",
+          e.code, e.msg);
     CHECK(file_size(path) == 25, "not an MP4: left alone (%ld bytes)", file_size(path));
     snprintf(raw, sizeof raw, "%s/raw.mp4", dir);
     size_t len = 0;
@@ -162,8 +168,8 @@ static void test_refused(const char *dir) {
     snprintf(path, sizeof path, "%s/cut.mp4", dir);
     fs_write_file_atomic(path, b, len - 100, &e);
     e.code = 0;
-    CHECK(fs_video_xmp_insert(path, &p, &e) == FS_EXIT_BADINPUT && strstr(e.msg, "truncated"),
-          "truncated: %d %s", e.code, e.msg);
+    CHECK(fs_video_xmp_insert(path, &p, &e) == FS_EXIT_BADINPUT && strstr(e.msg, "truncated"), "truncated: %d %s",
+          e.code, e.msg);
     size_t got = 0;
     char *c = fs_read_file(path, &got, &e);
     CHECK(c && got == len - 100 && !memcmp(b, c, got), "truncated: left as it was");
@@ -214,8 +220,7 @@ static void test_mutants(const char *dir) {
         if (rc) {
             refused++;
             CHECK(after && got == n && !memcmp(after, m, n), "mutant %d: refused but changed", k);
-        } else if (fs_video_labels_read(path, &L, &e) == 0 && L.has_xmp)
-            labelled++;
+        } else if (fs_video_labels_read(path, &L, &e) == 0 && L.has_xmp) labelled++;
         free(after), free(m);
     }
     CHECK(refused > 0 && labelled > 0, "mutants: %d refused, %d labelled (both kinds expected)", refused, labelled);

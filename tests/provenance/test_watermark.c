@@ -93,7 +93,8 @@ static void test_region(void) {
     for (int y = 0; y < H; y++)
         for (int x = 0; x < W; x++) {
             int inside = x >= x0 && x < x0 + s && y >= y0 && y < y0 + s;
-            if (!inside) changed_outside += memcmp(img + ((size_t)y * W + x) * 3, orig + ((size_t)y * W + x) * 3, 3) != 0;
+            if (!inside)
+                changed_outside += memcmp(img + ((size_t)y * W + x) * 3, orig + ((size_t)y * W + x) * 3, 3) != 0;
         }
     CHECK(changed_outside == 0, "%zu pixels outside the region changed", changed_outside);
     free(img), free(orig), free(f);
@@ -150,7 +151,8 @@ static void test_orientations(void) {
         uint8_t *sq = malloc((size_t)h * h * 3);
         face(h, k, sq);
         for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++) memcpy(a + ((size_t)y * w + x) * 3, sq + ((size_t)y * h + FS_MIN(x * h / w + (x & 1), h - 1)) * 3, 3);
+            for (int x = 0; x < w; x++)
+                memcpy(a + ((size_t)y * w + x) * 3, sq + ((size_t)y * h + FS_MIN(x * h / w + (x & 1), h - 1)) * 3, 3);
         free(sq);
         uint64_t p = fs_wm_payload(0x0123456789aULL + (uint64_t)k);
         fs_wm_embed(a, w, w, h, p, NULL);
@@ -170,11 +172,18 @@ static void test_orientations(void) {
         CHECK(r.found && r.payload == p, "turn %d: oriented detect found %d payload %016llx", k, r.found,
               (unsigned long long)r.payload);
         if (r.found) seen[o]++;
-        if (k == 1) CHECK(!strcmp(fs_wm_orientation_name(o), "rotated 90 degrees clockwise"), "k 1: '%s'", fs_wm_orientation_name(o));
-        if (k == 2) CHECK(!strcmp(fs_wm_orientation_name(o), "rotated 180 degrees"), "k 2: '%s'", fs_wm_orientation_name(o));
-        if (k == 3) CHECK(!strcmp(fs_wm_orientation_name(o), "rotated 90 degrees anticlockwise"), "k 3: '%s'", fs_wm_orientation_name(o));
-        if (k == 4) CHECK(!strcmp(fs_wm_orientation_name(o), "mirrored left-right"), "k 4: '%s'", fs_wm_orientation_name(o));
-        if (k == 0) CHECK(o == 0 && r.p_false > 2.0 * ldexp(1.0, -16), "as made: orientation %d, p_false %g", o, r.p_false);
+        if (k == 1)
+            CHECK(!strcmp(fs_wm_orientation_name(o), "rotated 90 degrees clockwise"), "k 1: '%s'",
+                  fs_wm_orientation_name(o));
+        if (k == 2)
+            CHECK(!strcmp(fs_wm_orientation_name(o), "rotated 180 degrees"), "k 2: '%s'", fs_wm_orientation_name(o));
+        if (k == 3)
+            CHECK(!strcmp(fs_wm_orientation_name(o), "rotated 90 degrees anticlockwise"), "k 3: '%s'",
+                  fs_wm_orientation_name(o));
+        if (k == 4)
+            CHECK(!strcmp(fs_wm_orientation_name(o), "mirrored left-right"), "k 4: '%s'", fs_wm_orientation_name(o));
+        if (k == 0)
+            CHECK(o == 0 && r.p_false > 2.0 * ldexp(1.0, -16), "as made: orientation %d, p_false %g", o, r.p_false);
         free(c);
     }
     CHECK(found_plain == 1, "fs_wm_detect found %d of 8 turned copies (only the unturned one expected)", found_plain);
@@ -188,7 +197,8 @@ static void test_orientations(void) {
         if (k % 2) {
             fs_rng r;
             fs_rng_init(&r, 9, (uint64_t)k, 0);
-            for (size_t i = 0; i < (size_t)s * s * 3; i++) u[i] = (uint8_t)FS_MIN(255, u[i] / 2 + fs_rng_below(&r, 128));
+            for (size_t i = 0; i < (size_t)s * s * 3; i++)
+                u[i] = (uint8_t)FS_MIN(255, u[i] / 2 + fs_rng_below(&r, 128));
         }
         fs_wm_result r;
         int o;

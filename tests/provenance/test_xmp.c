@@ -23,8 +23,12 @@ static void face(int s, int i, uint8_t *out) {
 }
 
 static fs_provenance prov(void) {
-    fs_provenance p = {.source_type = FS_IPTC_TRAINED, .run = "runs/demo <1> & \"x\"", .checkpoint = "runs/demo/ckpt-100.h5",
-                       .checkpoint_checksum = "0123456789abcdef", .n_identities = 2, .watermark = 1};
+    fs_provenance p = {.source_type = FS_IPTC_TRAINED,
+                       .run = "runs/demo <1> & \"x\"",
+                       .checkpoint = "runs/demo/ckpt-100.h5",
+                       .checkpoint_checksum = "0123456789abcdef",
+                       .n_identities = 2,
+                       .watermark = 1};
     p.identity[0] = "A", p.consent[0] = "consent/a.pdf#2026-11";
     p.identity[1] = "B", p.consent[1] = NULL;
     return p;
@@ -52,7 +56,8 @@ static void test_roundtrip(void) {
     CHECK(!strcmp(L.version, FS_XMP_VERSION), "version '%s'", L.version);
     free(x);
     /* fields of untrusted files reach terminals and JSON: no control bytes, only UTF-8 */
-    static const char evil[] = "<x fsw:Run=\"a\x01" "b\xff\xc3\xa9\xe2\x82\" Iptc4xmpExt:DigitalSourceType=\"\x1b[31mred\"/>";
+    static const char evil[] = "<x fsw:Run=\"a\x01"
+                               "b\xff\xc3\xa9\xe2\x82\" Iptc4xmpExt:DigitalSourceType=\"\x1b[31mred\"/>";
     memset(&L, 0, sizeof L);
     fs_xmp_parse(evil, strlen(evil), &L);
     CHECK(!strcmp(L.run, "a b?\xc3\xa9??"), "run cleaned to '%s'", L.run);
@@ -141,7 +146,8 @@ static void test_grid(const char *dir) {
         for (int c = 0; c < 2; c++) {
             face(s, 10 + 2 * r + c, f);
             for (int y = 0; y < s; y++)
-                memcpy(grid + ((size_t)(r * (s + gap) + y) * W + c * (s + gap)) * 3, f + (size_t)y * s * 3, (size_t)s * 3);
+                memcpy(grid + ((size_t)(r * (s + gap) + y) * W + c * (s + gap)) * 3, f + (size_t)y * s * 3,
+                       (size_t)s * 3);
         }
     const fs_region cells[] = {{s + gap, 0, s, s}, {s + gap, s + gap, s, s}, {0, 0, 16, 16}};
     fs_provenance p = prov();
@@ -155,10 +161,12 @@ static void test_grid(const char *dir) {
     size_t real_changed = 0; /* the original column: cells at x < s, except the 16 px one */
     for (int y = 0; y < H; y++)
         for (int x = 0; x < s; x++)
-            if (!(x < 16 && y < 16)) real_changed += memcmp(back + ((size_t)y * W + x) * 3, grid + ((size_t)y * W + x) * 3, 3) != 0;
+            if (!(x < 16 && y < 16))
+                real_changed += memcmp(back + ((size_t)y * W + x) * 3, grid + ((size_t)y * W + x) * 3, 3) != 0;
     CHECK(real_changed == 0, "%zu pixels of the real column changed", real_changed);
     size_t tiny_changed = 0;
-    for (int y = 0; y < 16; y++) tiny_changed += memcmp(back + (size_t)y * W * 3, grid + (size_t)y * W * 3, 16 * 3) != 0;
+    for (int y = 0; y < 16; y++)
+        tiny_changed += memcmp(back + (size_t)y * W * 3, grid + (size_t)y * W * 3, 16 * 3) != 0;
     CHECK(tiny_changed == 0, "the 16 px region was marked");
     for (int i = 0; i < 2; i++) {
         fs_wm_result r;
