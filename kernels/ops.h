@@ -21,6 +21,13 @@
 
 typedef enum { FS_DEV_CPU = 0, FS_DEV_CUDA = 1 } fs_device;
 
+/* The precision of the conv and dense GEMMs (train.precision), set per backend with
+ * set_precision: FS_PREC_FP32 (the default), or FS_PREC_BF16: both GEMM operands of every
+ * conv2d_* and dense_* op (x or dz, and w; x and dz for bwd_filter) are rounded to bf16
+ * (kernels/bf16.h: nearest even) and their products summed in float32 (the reference: in
+ * double); inputs, outputs, biases, activations, losses and the optimizer stay float32. */
+typedef enum { FS_PREC_FP32 = 0, FS_PREC_BF16 = 1 } fs_precision;
+
 /* Activation fused into a conv/dense epilogue. */
 typedef enum { FS_ACT_NONE = 0, FS_ACT_LEAKY = 1, FS_ACT_SIGMOID = 2 } fs_act;
 
@@ -177,7 +184,10 @@ static inline void fs_dssim_check(int h, int w, int win) {
     X(P, void, download, (void *dst_host, const void *src_dev, size_t bytes))                                          \
     X(P, void, copy, (void *dst_dev, const void *src_dev, size_t bytes))                                               \
     X(P, void, zero, (void *p, size_t bytes))                                                                          \
-    X(P, void, sync, (void)) /* wait for all queued work */
+    X(P, void, sync, (void)) /* wait for all queued work */                                                            \
+    /* the conv/dense precision for the ops queued after it (fs_precision); 0, or -1 when   \
+     * the backend has no such path (the precision stays as it was) */                          \
+    X(P, int, set_precision, (int precision))
 
 /* The kernels; each group's semantics are stated above its rows. */
 #define FS_KERNEL_OPS(X, P)                                                                                            \

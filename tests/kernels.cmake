@@ -9,6 +9,7 @@ if(NOT FACESWARM_HAVE_OPENMP) # a kernels-only build without OpenMP has no emula
 endif()
 # The fast CPU path (BLAS) and `faceswarm bench kernels`: not in a kernels-only build.
 if(NOT FACESWARM_KERNELS_ONLY)
+fs_add_test(NAME kernels_bf16 SOURCES tests/kernels/test_bf16.c LIBS fs_kernels LABELS unit TIMEOUT 30)
 fs_add_test(NAME kernels_fast SOURCES tests/kernels/test_fast.c ${FS_KTEST_HELPERS}
             LIBS fs_kernels LABELS unit TIMEOUT 60)
 fs_add_test(NAME kernels_adam SOURCES tests/kernels/test_adam.c ${FS_KTEST_HELPERS}

@@ -36,5 +36,7 @@ fs_ssim_grad fs_cpu_ssim_window(double mx, double my, double exx, double eyy, do
 /* Memory ops shared by both CPU backends, fs_cpu_<op> for every row of FS_MEMORY_OPS (host
  * memory; upload/download/copy = memcpy). */
 FS_MEMORY_OPS(FS_OP_DECL, fs_cpu)
+/* The precision set_precision last set (fs_precision). */
+int fs_cpu_precision(void);
 
 #endif

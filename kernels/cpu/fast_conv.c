@@ -27,6 +27,7 @@
 #include "kernels/cpu/cpu_internal.h"
 #include "kernels/cpu/fast.h"
 #include "kernels/cpu/fast_vec.h"
+#include "kernels/bf16.h"
 #include "kernels/cpu/fast_conv.h"
 
 /* fwd: a thread packs and multiplies blocks of about this many col floats; fewer, larger
@@ -48,6 +49,26 @@ static float *scratch_get(scratch *s, size_t floats) {
     }
     return s->p;
 }
+
+/* ---------------------------------------------------------------- bf16 (set_precision)
+ * With FS_PREC_BF16 each op rounds its two GEMM operands into copies (kernels/bf16.h) and runs
+ * its float32 path on them with the precision set back to fp32 for the call (so that nested
+ * calls, bwd_data as a forward conv, do not round again into the same buffers). */
+static scratch g_bf16[2];
+
+static const float *bf16_copy(int slot, const float *src, size_t n) {
+    float *dst = scratch_get(&g_bf16[slot], n);
+#pragma omp parallel for schedule(static) num_threads(fs_cpu_threads()) if (n > FS_FAST_PAR_MIN)
+    for (size_t i = 0; i < n; i++) dst[i] = fs_bf16_round(src[i]);
+    return dst;
+}
+#define BF16_ROUNDED(call)                                                                                             \
+    do {                                                                                                               \
+        fs_cpu_set_precision(FS_PREC_FP32);                                                                            \
+        call;                                                                                                          \
+        fs_cpu_set_precision(FS_PREC_BF16);                                                                            \
+    } while (0)
+#define BF16_ON() (fs_cpu_precision() == FS_PREC_BF16)
 
 /* [lo, hi) of part i of n items split in parts, boundaries on multiples of align. */
 static void split(size_t n, int parts, int i, size_t align, size_t *lo, size_t *hi) {
@@ -163,6 +184,12 @@ static void fwd_rows(const fs_conv_desc *d, const float *x, const float *w, cons
 
 void fs_fast_conv2d_fwd(const fs_conv_desc *d, const float *x, const float *w, const float *b, float *y, fs_act act,
                         float alpha) {
+    if (BF16_ON()) {
+        const float *xr = bf16_copy(0, x, (size_t)d->n * d->h * d->w * d->cin),
+                    *wr = bf16_copy(1, w, (size_t)d->k * d->k * d->cin * d->cout);
+        BF16_ROUNDED(fs_fast_conv2d_fwd(d, xr, wr, b, y, act, alpha));
+        return;
+    }
     size_t rows = (size_t)d->n * d->ho * d->wo;
     if (d->cout <= FS_SMALL_COUT) {
         fs_small_conv2d_fwd(d, x, w, y);
@@ -209,6 +236,12 @@ static int bwd_data_as_conv(const fs_conv_desc *d, const float *dz, const float 
 }
 
 void fs_fast_conv2d_bwd_data(const fs_conv_desc *d, const float *dz, const float *w, float *dx) {
+    if (BF16_ON()) {
+        const float *dzr = bf16_copy(0, dz, (size_t)d->n * d->ho * d->wo * d->cout),
+                    *wr = bf16_copy(1, w, (size_t)d->k * d->k * d->cin * d->cout);
+        BF16_ROUNDED(fs_fast_conv2d_bwd_data(d, dzr, wr, dx));
+        return;
+    }
     if (d->cout <= FS_SMALL_COUT) return fs_small_conv2d_bwd_data(d, dz, w, dx);
     if (bwd_data_as_conv(d, dz, w, dx)) return;
     size_t kk = col_width(d), img_rows = (size_t)d->ho * d->wo;
@@ -235,6 +268,13 @@ void fs_fast_conv2d_bwd_data(const fs_conv_desc *d, const float *dz, const float
 
 /* ---------------------------------------------------------------- conv2d backward filter */
 void fs_fast_conv2d_bwd_filter(const fs_conv_desc *d, const float *x, const float *dz, float *dw, float *db) {
+    if (BF16_ON()) { /* db sums dz itself, not a GEMM operand: from the unrounded dz */
+        if (db) column_sums((size_t)d->n * d->ho * d->wo, d->cout, dz, db);
+        const float *xr = bf16_copy(0, x, (size_t)d->n * d->h * d->w * d->cin),
+                    *dzr = bf16_copy(1, dz, (size_t)d->n * d->ho * d->wo * d->cout);
+        BF16_ROUNDED(fs_fast_conv2d_bwd_filter(d, xr, dzr, dw, NULL));
+        return;
+    }
     size_t rows = (size_t)d->n * d->ho * d->wo, kk = col_width(d);
     if (db) column_sums(rows, d->cout, dz, db);
     if (d->cout <= FS_SMALL_COUT) return fs_small_conv2d_bwd_filter(d, x, dz, dw);
@@ -265,6 +305,11 @@ void fs_fast_conv2d_bwd_filter(const fs_conv_desc *d, const float *x, const floa
 /* ---------------------------------------------------------------- dense */
 void fs_fast_dense_fwd(int n, int in, int out, const float *x, const float *w, const float *b, float *y, fs_act act,
                        float alpha) {
+    if (BF16_ON()) {
+        const float *xr = bf16_copy(0, x, (size_t)n * in), *wr = bf16_copy(1, w, (size_t)in * out);
+        BF16_ROUNDED(fs_fast_dense_fwd(n, in, out, xr, wr, b, y, act, alpha));
+        return;
+    }
 #pragma omp parallel num_threads(fs_cpu_threads())
     {
         size_t lo, hi;
@@ -277,6 +322,11 @@ void fs_fast_dense_fwd(int n, int in, int out, const float *x, const float *w, c
 }
 
 void fs_fast_dense_bwd_data(int n, int in, int out, const float *dz, const float *w, float *dx) {
+    if (BF16_ON()) {
+        const float *dzr = bf16_copy(0, dz, (size_t)n * out), *wr = bf16_copy(1, w, (size_t)in * out);
+        BF16_ROUNDED(fs_fast_dense_bwd_data(n, in, out, dzr, wr, dx));
+        return;
+    }
 #pragma omp parallel num_threads(fs_cpu_threads())
     {
         size_t lo, hi;
@@ -288,6 +338,12 @@ void fs_fast_dense_bwd_data(int n, int in, int out, const float *dz, const float
 }
 
 void fs_fast_dense_bwd_filter(int n, int in, int out, const float *x, const float *dz, float *dw, float *db) {
+    if (BF16_ON()) {
+        if (db) column_sums((size_t)n, out, dz, db);
+        const float *xr = bf16_copy(0, x, (size_t)n * in), *dzr = bf16_copy(1, dz, (size_t)n * out);
+        BF16_ROUNDED(fs_fast_dense_bwd_filter(n, in, out, xr, dzr, dw, NULL));
+        return;
+    }
 #pragma omp parallel num_threads(fs_cpu_threads())
     {
         size_t lo, hi;

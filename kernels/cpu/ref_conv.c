@@ -3,16 +3,23 @@
  *   conv2d_fwd        x [n,h,w,cin], w [k,k,cin,cout], b [cout] -> y [n,ho,wo,cout]   (=)
  *   conv2d_bwd_data   dz [n,ho,wo,cout], w -> dx [n,h,w,cin]                          (=)
  *   conv2d_bwd_filter x, dz -> dw [k,k,cin,cout] (+=), db [cout] (+=, may be NULL)
- *   dense_fwd/bwd_*   the same with x [n,in], w [in,out], y [n,out]. */
+ *   dense_fwd/bwd_*   the same with x [n,in], w [in,out], y [n,out].
+ * With FS_PREC_BF16 (set_precision) every GEMM operand is read through OP(): rounded to bf16
+ * (kernels/bf16.h) before the product; the sums stay in double. */
 #include <string.h>
 
 #include "kernels/cpu/cpu_internal.h"
+#include "kernels/bf16.h"
 #include "kernels/cpu/ref.h"
+
+/* A GEMM operand as the set precision sees it. */
+#define OP(v) (bf16 ? (double)fs_bf16_round(v) : (double)(v))
 
 /* Input row/column read by output position o and kernel tap t (may be outside the image). */
 static inline int conv_in(int o, int t, int stride, int pad) { return o * stride - pad + t; }
 
 static double conv_one(const fs_conv_desc *d, const float *x, const float *w, int img, int oy, int ox, int co) {
+    int bf16 = fs_cpu_precision() == FS_PREC_BF16;
     double acc = 0.0;
     for (int ky = 0; ky < d->k; ky++) {
         int iy = conv_in(oy, ky, d->stride, d->pad_top);
@@ -22,7 +29,7 @@ static double conv_one(const fs_conv_desc *d, const float *x, const float *w, in
             if (ix < 0 || ix >= d->w) continue;
             const float *xp = x + (((size_t)img * d->h + iy) * d->w + ix) * d->cin;
             const float *wp = w + ((size_t)ky * d->k + kx) * d->cin * d->cout + co;
-            for (int ci = 0; ci < d->cin; ci++) acc += (double)xp[ci] * wp[(size_t)ci * d->cout];
+            for (int ci = 0; ci < d->cin; ci++) acc += OP(xp[ci]) * OP(wp[(size_t)ci * d->cout]);
         }
     }
     return acc;
@@ -41,6 +48,7 @@ void fs_ref_conv2d_fwd(const fs_conv_desc *d, const float *x, const float *w, co
 
 /* dx[img, iy, ix, ci]: every (output position, tap) pair that reads input (iy, ix). */
 static double conv_bwd_one(const fs_conv_desc *d, const float *dz, const float *w, int img, int iy, int ix, int ci) {
+    int bf16 = fs_cpu_precision() == FS_PREC_BF16;
     double acc = 0.0;
     for (int ky = 0; ky < d->k; ky++) {
         int ty = iy + d->pad_top - ky; /* = oy * stride */
@@ -50,7 +58,7 @@ static double conv_bwd_one(const fs_conv_desc *d, const float *dz, const float *
             if (tx < 0 || tx % d->stride || tx / d->stride >= d->wo) continue;
             const float *dzp = dz + (((size_t)img * d->ho + ty / d->stride) * d->wo + tx / d->stride) * d->cout;
             const float *wp = w + (((size_t)ky * d->k + kx) * d->cin + ci) * d->cout;
-            for (int co = 0; co < d->cout; co++) acc += (double)dzp[co] * wp[co];
+            for (int co = 0; co < d->cout; co++) acc += OP(dzp[co]) * OP(wp[co]);
         }
     }
     return acc;
@@ -66,6 +74,7 @@ void fs_ref_conv2d_bwd_data(const fs_conv_desc *d, const float *dz, const float 
 }
 
 static double conv_dw_one(const fs_conv_desc *d, const float *x, const float *dz, int ky, int kx, int ci, int co) {
+    int bf16 = fs_cpu_precision() == FS_PREC_BF16;
     double acc = 0.0;
     for (int img = 0; img < d->n; img++)
         for (int oy = 0; oy < d->ho; oy++) {
@@ -74,8 +83,8 @@ static double conv_dw_one(const fs_conv_desc *d, const float *x, const float *dz
             for (int ox = 0; ox < d->wo; ox++) {
                 int ix = conv_in(ox, kx, d->stride, d->pad_left);
                 if (ix < 0 || ix >= d->w) continue;
-                acc += (double)x[(((size_t)img * d->h + iy) * d->w + ix) * d->cin + ci] *
-                       dz[(((size_t)img * d->ho + oy) * d->wo + ox) * d->cout + co];
+                acc += OP(x[(((size_t)img * d->h + iy) * d->w + ix) * d->cin + ci]) *
+                       OP(dz[(((size_t)img * d->ho + oy) * d->wo + ox) * d->cout + co]);
             }
         }
     return acc;
@@ -99,28 +108,31 @@ void fs_ref_conv2d_bwd_filter(const fs_conv_desc *d, const float *x, const float
 
 void fs_ref_dense_fwd(int n, int in, int out, const float *x, const float *w, const float *b, float *y, fs_act act,
                       float alpha) {
+    int bf16 = fs_cpu_precision() == FS_PREC_BF16;
     for (int r = 0; r < n; r++)
         for (int o = 0; o < out; o++) {
             double acc = b ? b[o] : 0.0f;
-            for (int i = 0; i < in; i++) acc += (double)x[(size_t)r * in + i] * w[(size_t)i * out + o];
+            for (int i = 0; i < in; i++) acc += OP(x[(size_t)r * in + i]) * OP(w[(size_t)i * out + o]);
             y[(size_t)r * out + o] = fs_cpu_act((float)acc, act, alpha);
         }
 }
 
 void fs_ref_dense_bwd_data(int n, int in, int out, const float *dz, const float *w, float *dx) {
+    int bf16 = fs_cpu_precision() == FS_PREC_BF16;
     for (int r = 0; r < n; r++)
         for (int i = 0; i < in; i++) {
             double acc = 0.0;
-            for (int o = 0; o < out; o++) acc += (double)dz[(size_t)r * out + o] * w[(size_t)i * out + o];
+            for (int o = 0; o < out; o++) acc += OP(dz[(size_t)r * out + o]) * OP(w[(size_t)i * out + o]);
             dx[(size_t)r * in + i] = (float)acc;
         }
 }
 
 void fs_ref_dense_bwd_filter(int n, int in, int out, const float *x, const float *dz, float *dw, float *db) {
+    int bf16 = fs_cpu_precision() == FS_PREC_BF16;
     for (int i = 0; i < in; i++)
         for (int o = 0; o < out; o++) {
             double acc = 0.0;
-            for (int r = 0; r < n; r++) acc += (double)x[(size_t)r * in + i] * dz[(size_t)r * out + o];
+            for (int r = 0; r < n; r++) acc += OP(x[(size_t)r * in + i]) * OP(dz[(size_t)r * out + o]);
             dw[(size_t)i * out + o] += (float)acc;
         }
     if (!db) return;

@@ -31,6 +31,15 @@ void fs_cpu_zero(void *p, size_t bytes) {
 }
 void fs_cpu_sync(void) {}
 
+/* Both CPU backends' conv/dense precision (one process-wide setting, as a device's). */
+static int g_cpu_precision = FS_PREC_FP32;
+int fs_cpu_set_precision(int precision) {
+    if (precision != FS_PREC_FP32 && precision != FS_PREC_BF16) return -1;
+    g_cpu_precision = precision;
+    return 0;
+}
+int fs_cpu_precision(void) { return g_cpu_precision; }
+
 void fs_ref_u8_to_float(size_t n, const uint8_t *src, float *dst) {
     for (size_t i = 0; i < n; i++) dst[i] = (float)src[i] / 255.0f;
 }

@@ -131,6 +131,8 @@ static void emu_zero(void *p, size_t bytes) {
     if (bytes) memset(p, 0, bytes);
 }
 static void emu_sync(void) {}
+/* No bf16 path in the CUDA kernels yet (issue 17): fp32 only. */
+static int emu_set_precision(int precision) { return precision == FS_PREC_FP32 ? 0 : -1; }
 /* The "device" reads the host bytes directly. */
 void FSK(u8_to_float)(size_t n, const uint8_t *src_host, float *dst) { FSK(u8_to_float_dev)(n, src_host, dst); }
 
