@@ -25,5 +25,5 @@ fs_add_test(NAME structure_symbols_selftest COMMAND bash ${FS_STRUCTURE_TESTS}/s
 fs_add_test(NAME structure_build_alone COMMAND sh ${FS_STRUCTURE_TESTS}/build_alone.sh ${CMAKE_SOURCE_DIR}
             ${CMAKE_BINARY_DIR}/structure-alone 2 LABELS build_alone TIMEOUT 1200)
 # scripts/format: --check lists what differs from .clang-format and changes nothing.
-fs_add_test(NAME structure_format COMMAND bash ${FS_STRUCTURE_TESTS}/format.sh LABELS structure TIMEOUT 30)
+fs_add_test(NAME structure_format COMMAND bash ${FS_STRUCTURE_TESTS}/format.sh LABELS structure TIMEOUT 120)
 set_tests_properties(structure_format PROPERTIES SKIP_RETURN_CODE 77)

@@ -52,8 +52,8 @@ static void check_rounding(void) {
     uint32_t nans[] = {0x7FC00000u, 0x7F800001u, 0xFF800001u, 0x7FFFFFFFu, 0x7F80FFFFu};
     for (size_t i = 0; i < FS_ARRAY_LEN(nans); i++) {
         fs_bf16 h = fs_bf16_from_f32(fs_bits_f32(nans[i]));
-        CHECK((h & 0x7F80u) == 0x7F80u && (h & 0x7Fu) && (h & 0x40u), "NaN 0x%08x -> 0x%04x: not a quiet NaN",
-              nans[i], h);
+        CHECK((h & 0x7F80u) == 0x7F80u && (h & 0x7Fu) && (h & 0x40u), "NaN 0x%08x -> 0x%04x: not a quiet NaN", nans[i],
+              h);
     }
     long bad = 0;
     for (long i = 0; i < 2000000; i++) {
@@ -105,12 +105,12 @@ static void check_conv(const fs_backend *be, int n, int h, int w, int cin, int c
     float *dw_unused = zeros(nw); /* db sums dz itself (not a GEMM operand): the fp32 db of the unrounded dz */
     be->conv2d_bwd_filter(&d, x, dz, dw_unused, db32);
     const char *nm = be->name;
-    CHECK(same(y16, y32, nz), "%s conv fwd %dx%dx%d->%d k%d s%d: bf16 != fp32 on rounded operands", nm, h, w, cin,
-          cout, k, s);
+    CHECK(same(y16, y32, nz), "%s conv fwd %dx%dx%d->%d k%d s%d: bf16 != fp32 on rounded operands", nm, h, w, cin, cout,
+          k, s);
     CHECK(same(dx16, dx32, nx), "%s conv bwd_data %dx%dx%d->%d k%d s%d: bf16 != fp32 on rounded operands", nm, h, w,
           cin, cout, k, s);
-    CHECK(same(dw16, dw32, nw), "%s conv bwd_filter %dx%dx%d->%d k%d s%d: bf16 != fp32 on rounded operands", nm, h,
-          w, cin, cout, k, s);
+    CHECK(same(dw16, dw32, nw), "%s conv bwd_filter %dx%dx%d->%d k%d s%d: bf16 != fp32 on rounded operands", nm, h, w,
+          cin, cout, k, s);
     CHECK(same(db16, db32, (size_t)cout), "%s conv bwd_filter db: bf16 must sum the unrounded dz", nm);
     if (!same(y16, yplain, nz)) *differs = 1;
     free(x), free(wt), free(b), free(dz), free(xr), free(wr), free(dzr), free(y16), free(y32), free(yplain);
