@@ -15,7 +15,17 @@
  *    that calls it must not return early);
  *  - warp shuffles exchange through a per-warp buffer between two per-warp barriers: all 32
  *    threads of a warp (fewer in a last partial warp) must call them, with a full mask;
- *  - atomicAdd uses __atomic builtins. Nothing else of CUDA is emulated.
+ *  - atomicAdd uses __atomic builtins;
+ *  - the tensor-core primitives of mma.h (mma.sync m16n8k16 bf16, ldmatrix, cp.async) follow
+ *    the PTX ISA's per-lane layouts: mma and ldmatrix are warp-collective (a full warp of 32
+ *    lanes, all calling), exchanging fragments / row addresses through per-warp slots (two
+ *    sets, alternating, so one per-warp barrier per op); mma sums in double in k order from
+ *    c and rounds once to fp32; ldmatrix rows must be 16-byte aligned in static storage (the
+ *    __shared__ arrays); cp.async copies are queued per thread and done only when a
+ *    wait_group / wait_all completes their group (never by __syncthreads), and a thread
+ *    that ends its block with copies pending is an error. These errors are collected and
+ *    stop the program at the end of the launch, naming the kernel.
+ * Nothing else of CUDA is emulated.
  * The racecheck label builds the emulated kernels with clang's ThreadSanitizer (+ Archer, so
  * the team barriers are happens-before edges: a missing __syncthreads is a reported race)
  * and AddressSanitizer (__shared__ arrays are static objects with redzones, device buffers
@@ -94,6 +104,9 @@ void fsemu_launch_begin(fsemu_launch *l, dim3 grid, dim3 block, const char *kern
 void fsemu_thread_enter(fsemu_launch *l);
 /* Sets blockIdx to block b of the launch (after a barrier that ends block b - 1). */
 void fsemu_enter_block(fsemu_launch *l, long b);
+/* After each block, in every thread: a thread whose block ends with cp.async copies not waited
+ * for is an error (reported at the end of the launch). */
+void fsemu_block_exit(fsemu_launch *l);
 void fsemu_launch_end(fsemu_launch *l);
 /* Called after every launch when set (the emulated backend checks the guard zones of its
  * device buffers there: backend_emu.c). */
@@ -108,6 +121,7 @@ extern void (*fsemu_after_launch)(const fsemu_launch *l);
             for (long fsemu_b_ = 0; fsemu_b_ < fsemu_l_.n_blocks; fsemu_b_++) {                                        \
                 fsemu_enter_block(&fsemu_l_, fsemu_b_);                                                                \
                 kernel(__VA_ARGS__);                                                                                   \
+                fsemu_block_exit(&fsemu_l_);                                                                           \
             }                                                                                                          \
         }                                                                                                              \
         fsemu_launch_end(&fsemu_l_);                                                                                   \
