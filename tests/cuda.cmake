@@ -27,6 +27,19 @@ if(FACESWARM_HAVE_OPENMP)
   set_tests_properties(cuda_planted_guard PROPERTIES
                        PASS_REGULAR_EXPRESSION "kernel shifted_store wrote outside a device buffer of 256 bytes \\(back guard")
 endif()
+# The tensor-core primitives of kernels/cuda/mma.h under the emulator: ldmatrix, mma.sync and
+# cp.async against the PTX layouts and a 3-stage pipelined 64x64x256 bf16 product, with planted
+# defects that must be caught (a wrong A layout, missing waits: mismatches; a misaligned
+# ldmatrix row, a thread ending with a copy pending: the emulator stops, naming the kernel).
+if(FACESWARM_HAVE_OPENMP)
+  fs_add_test(NAME cuda_mma SOURCES tests/cuda/test_mma.c LIBS fs_kernels ARGS all LABELS cuda TIMEOUT 30)
+  fs_add_test(NAME cuda_mma_misaligned COMMAND $<TARGET_FILE:cuda_mma> misaligned LABELS cuda TIMEOUT 30)
+  set_tests_properties(cuda_mma_misaligned PROPERTIES PASS_REGULAR_EXPRESSION
+                       "launch of misaligned_kernel: block \\(0, 0, 0\\) thread \\(5, 0, 0\\): ldmatrix.x4 row address .* is not 16-byte aligned")
+  fs_add_test(NAME cuda_mma_pending COMMAND $<TARGET_FILE:cuda_mma> pending LABELS cuda TIMEOUT 30)
+  set_tests_properties(cuda_mma_pending PROPERTIES PASS_REGULAR_EXPRESSION
+                       "launch of pending_kernel: block \\(0, 0, 0\\) thread \\(7, 0, 0\\): the block ended with 1 cp.async copies not completed")
+endif()
 # A full training step (trainer/model.c) on the CUDA backend vs the cpu backend.
 if(NOT FACESWARM_KERNELS_ONLY)
   fs_add_test(NAME cuda_step SOURCES tests/cuda/test_step.c ${FS_CT_HELPERS} LIBS fs_trainer LABELS cuda TIMEOUT 180)
@@ -42,7 +55,7 @@ endif()
 # The emulator runs up to 256 threads per block on a few cores: threads that sleep at a
 # barrier instead of spinning leave the cores to the threads that have work (results are
 # the same: the kernels are deterministic).
-foreach(t cuda_conv cuda_ops cuda_emu cuda_planted cuda_step)
+foreach(t cuda_conv cuda_ops cuda_emu cuda_planted cuda_step cuda_mma cuda_mma_misaligned cuda_mma_pending)
   if(TEST ${t})
     set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT OMP_WAIT_POLICY=passive)
   endif()
