@@ -31,6 +31,7 @@ static const fsemu_launch *cur_launch;
 typedef struct lane_slot {
     uint32_t a[4], b[2];      /* mma: this lane's A and B fragments */
     const unsigned char *row; /* ldmatrix: the row address, NULL when it failed the checks */
+    int op;                   /* which op deposited (op_tag): every lane must call the same */
 } lane_slot;
 static lane_slot *slots; /* [2 * threads] */
 static _Thread_local int my_parity;
@@ -212,9 +213,32 @@ static int full_warp(const char *op) {
     return -1;
 }
 
+/* The op a lane deposited for: mma 1, ldmatrix 2 + 2 count + trans. */
+static int op_tag(int ldmatrix_count, int trans) { return ldmatrix_count ? 2 + 2 * ldmatrix_count + trans : 1; }
+static void op_name(int tag, char *buf, size_t len) {
+    if (tag == 1) snprintf(buf, len, "mma.sync.m16n8k16");
+    else snprintf(buf, len, "ldmatrix.x%d%s", (tag - 2) / 2, tag % 2 ? ".trans" : "");
+}
+
+/* After the barrier: every lane of the warp deposited for the same op (a warp whose lanes call
+ * different collectives at once has diverged, undefined on a GPU). */
+static void check_same_op(const lane_slot *s, int lane, int tag) {
+    for (int l = 0; l < 32; l++)
+        if (s[l].op != tag) {
+            char w[96], mine[32], theirs[32];
+            op_name(tag, mine, sizeof mine), op_name(s[l].op, theirs, sizeof theirs);
+            emu_error("%s: lane %d called %s while lane %d of its warp called %s\n"
+                      "  hint: warp-collective ops are called by all 32 lanes together (no divergent branch "
+                      "around them)",
+                      who(w, sizeof w), lane, mine, l, theirs);
+            return;
+        }
+}
+
 static float bf16_at(uint32_t reg, int half) { return fs_bf16_to_f32((fs_bf16)(reg >> (16 * half))); }
 
-/* PTX ISA, "Matrix Fragments for mma.m16n8k16 with floating point type" (.bf16):
+/* PTX ISA section "Matrix Fragments for mma.m16n8k16 with floating point type" (.bf16;
+ * docs.nvidia.com/cuda/parallel-thread-execution/#warp-level-matrix-fragment-mma-16816-float):
  * groupID g = lane >> 2, threadID_in_group t = lane % 4;
  *   A: a_i (i = 0..7, two per register, a[i / 2]) holds row g + 8 * ((i / 2) % 2),
  *      column 2t + (i % 2) + 8 * (i / 4);
@@ -235,7 +259,9 @@ void fsemu_mma_16816(float d[4], const uint32_t a[4], const uint32_t b[2], const
     my_parity ^= 1;
     memcpy(s[lane].a, a, sizeof s[lane].a);
     memcpy(s[lane].b, b, sizeof s[lane].b);
+    s[lane].op = op_tag(0, 0);
     pthread_barrier_wait(&warp_bar[warp]);
+    check_same_op(s, lane, op_tag(0, 0));
     int g = lane >> 2, t = lane & 3;
     float arow[2][16], bcol[2][16];
     for (int h = 0; h < 2; h++)
@@ -253,7 +279,8 @@ void fsemu_mma_16816(float d[4], const uint32_t a[4], const uint32_t b[2], const
     memcpy(d, out, sizeof out); /* d may be c */
 }
 
-/* PTX ISA, "Warp-level matrix load instruction: ldmatrix": matrix j's 8 rows come from the
+/* PTX ISA section "Warp-level matrix load instruction: ldmatrix" (same page,
+ * #warp-level-matrix-instructions-ldmatrix): matrix j's 8 rows come from the
  * addresses of lanes 8j .. 8j+7 (16 bytes each); lane i gets row i/4, elements 2(i%4) and
  * 2(i%4)+1 (low, high half of r[j]); .trans gives the transposed matrix's. */
 void fsemu_ldmatrix(uint32_t *r, int count, int trans, const void *smem_row) {
@@ -283,7 +310,9 @@ void fsemu_ldmatrix(uint32_t *r, int count, int trans, const void *smem_row) {
         row = NULL; /* ignored, as in PTX */
     }
     s[lane].row = row;
+    s[lane].op = op_tag(count, trans);
     pthread_barrier_wait(&warp_bar[warp]);
+    check_same_op(s, lane, op_tag(count, trans));
     for (int j = 0; j < count; j++) {
         uint16_t lo = 0, hi = 0;
         if (!trans) {
