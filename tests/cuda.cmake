@@ -30,8 +30,8 @@ endif()
 # The tensor-core primitives of kernels/cuda/mma.h under the emulator: ldmatrix, mma.sync and
 # cp.async against the PTX layouts and a 3-stage pipelined 64x64x256 bf16 product, with planted
 # defects that must be caught (a wrong A layout, missing waits: mismatches; a misaligned
-# ldmatrix row, a thread ending with a copy pending, a diverged warp: the emulator stops, naming
-# the kernel).
+# ldmatrix row, a thread ending with a copy pending, a diverged warp, a copy past the dynamic
+# shared memory: the emulator stops, naming the kernel).
 if(FACESWARM_HAVE_OPENMP)
   fs_add_test(NAME cuda_mma SOURCES tests/cuda/test_mma.c LIBS fs_kernels ARGS all LABELS cuda TIMEOUT 30)
   fs_add_test(NAME cuda_mma_misaligned COMMAND $<TARGET_FILE:cuda_mma> misaligned LABELS cuda TIMEOUT 30)
@@ -43,6 +43,9 @@ if(FACESWARM_HAVE_OPENMP)
   fs_add_test(NAME cuda_mma_diverged COMMAND $<TARGET_FILE:cuda_mma> diverged LABELS cuda TIMEOUT 30)
   set_tests_properties(cuda_mma_diverged PROPERTIES PASS_REGULAR_EXPRESSION
                        "launch of diverged_kernel: .*: lane [0-9]+ called ldmatrix.x4(.trans)? while lane [0-9]+ of its warp called ldmatrix.x4")
+  fs_add_test(NAME cuda_mma_dyn_overflow COMMAND $<TARGET_FILE:cuda_mma> dyn_overflow LABELS cuda TIMEOUT 30)
+  set_tests_properties(cuda_mma_dyn_overflow PROPERTIES PASS_REGULAR_EXPRESSION
+                       "launch of pipeline_dyn_kernel: .*: cp.async.cg of 16 bytes to .*: past the end of the launch's dynamic shared memory")
   if(FACESWARM_HAVE_CUDA)
     # nvcc compiles the same test kernels (compile only: cuda_mma runs them on the emulator), so
     # that every primitive of mma.h goes through ptxas for FACESWARM_CUDA_ARCHS, warnings as errors.
@@ -70,7 +73,7 @@ endif()
 # barrier instead of spinning leave the cores to the threads that have work (results are
 # the same: the kernels are deterministic).
 foreach(t cuda_conv cuda_ops cuda_emu cuda_planted cuda_step cuda_mma cuda_mma_misaligned cuda_mma_pending
-          cuda_mma_diverged)
+          cuda_mma_diverged cuda_mma_dyn_overflow)
   if(TEST ${t})
     set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT OMP_WAIT_POLICY=passive)
   endif()

@@ -23,6 +23,11 @@ static pthread_barrier_t *warp_bar; /* [n_warps], one barrier per warp of the bl
 static double *xchg;                /* [threads], the warps' shuffle exchange buffer */
 static int cur_threads;
 static const fsemu_launch *cur_launch;
+static unsigned char *dyn_smem; /* [dyn_bytes], the launch's dynamic shared memory */
+static size_t dyn_bytes;
+
+/* Most dynamic shared memory a block may have: sm_90's opt-in limit (227 KiB; sm_80: 163 KiB). */
+#define FSEMU_MAX_DYNAMIC_SHARED (227 * 1024)
 
 /* The warp-collective ops of mma.h exchange through slots[parity][thread]: a lane deposits,
  * passes its warp's barrier, reads the other lanes' slots. Consecutive ops alternate between
@@ -79,6 +84,11 @@ static void check_geometry(const fsemu_launch *l) {
                "%s:%d: launch of %s with grid (%u, %u, %u); expected at least one block, y and z <= 65535\n"
                "  hint: a launcher must not launch an empty grid (check the sizes before launching)",
                l->file, l->line, l->kernel, l->grid.x, l->grid.y, l->grid.z);
+    if (l->smem_bytes > FSEMU_MAX_DYNAMIC_SHARED)
+        fs_die(FS_EXIT_FAIL,
+               "%s:%d: launch of %s with %zu bytes of dynamic shared memory; expected at most %d (227 KiB)\n"
+               "  hint: this launch would fail on a GPU too (sm_90 allows 227 KiB per block, sm_80 163 KiB)",
+               l->file, l->line, l->kernel, l->smem_bytes, FSEMU_MAX_DYNAMIC_SHARED);
     if (omp_in_parallel())
         fs_die(FS_EXIT_FAIL,
                "%s:%d: launch of %s from inside an OpenMP parallel region\n"
@@ -86,8 +96,10 @@ static void check_geometry(const fsemu_launch *l) {
                l->file, l->line, l->kernel);
 }
 
-void fsemu_launch_begin(fsemu_launch *l, dim3 grid, dim3 block, const char *kernel, const char *file, int line) {
+void fsemu_launch_begin(fsemu_launch *l, dim3 grid, dim3 block, size_t smem_bytes, const char *kernel, const char *file,
+                        int line) {
     l->grid = grid, l->block = block, l->kernel = kernel, l->file = file, l->line = line;
+    l->smem_bytes = smem_bytes;
     l->threads = (int)(block.x * block.y * block.z);
     l->n_blocks = (long)grid.x * grid.y * grid.z;
     check_geometry(l);
@@ -106,7 +118,18 @@ void fsemu_launch_begin(fsemu_launch *l, dim3 grid, dim3 block, const char *kern
     cur_threads = l->threads;
     cur_launch = l;
     err_count = 0;
+    dyn_smem = NULL, dyn_bytes = l->smem_bytes;
+    if (dyn_bytes) {
+        void *p = NULL;
+        if (posix_memalign(&p, 128, dyn_bytes) != 0)
+            fs_die(FS_EXIT_FAIL, "emulator: no memory for %zu bytes of dynamic shared memory for %s", dyn_bytes,
+                   kernel);
+        dyn_smem = p;
+        memset(dyn_smem, 0xFF, dyn_bytes); /* undefined on a GPU: NaNs here */
+    }
 }
+
+unsigned char *fsemu_dynamic_shared(void) { return dyn_smem; }
 
 void fsemu_thread_enter(fsemu_launch *l) {
     if (omp_get_num_threads() != l->threads)
@@ -143,6 +166,8 @@ void fsemu_launch_end(fsemu_launch *l) {
     for (int t = 0; t < l->threads; t++) free(cpq[t].q);
     free(cpq);
     free(slots);
+    free(dyn_smem);
+    dyn_smem = NULL, dyn_bytes = 0;
     warp_bar = NULL, xchg = NULL, slots = NULL, cpq = NULL, cur_threads = 0, cur_launch = NULL;
     if (err_count)
         fs_die(FS_EXIT_FAIL, "%s:%d: launch of %s: %s%s", l->file, l->line, l->kernel, err_msg,
@@ -193,12 +218,17 @@ static const char *who(char *buf, size_t len) {
     return buf;
 }
 
-/* Static storage of the executable (.data, .bss; the linker's etext and end): where every
- * __shared__ array lives under the emulator (emu.h makes __shared__ `static`). */
+/* Shared memory under the emulator: static storage of the executable (.data, .bss, between the
+ * linker's etext and end), where every __shared__ array lives (emu.h makes __shared__
+ * `static`), or the launch's dynamic shared memory. NULL when [p, p + n) lies in one of them,
+ * else what is wrong. */
 extern char etext, end;
-static int in_static(const void *p, size_t n) {
-    uintptr_t u = (uintptr_t)p;
-    return u >= (uintptr_t)&etext && u + n <= (uintptr_t)&end;
+static const char *not_shared(const void *p, size_t n) {
+    uintptr_t u = (uintptr_t)p, d = (uintptr_t)dyn_smem;
+    if (u >= (uintptr_t)&etext && u + n <= (uintptr_t)&end) return NULL;
+    if (dyn_smem && u >= d && u + n <= d + dyn_bytes) return NULL;
+    if (dyn_smem && u >= d && u < d + dyn_bytes + 4096) return "past the end of the launch's dynamic shared memory";
+    return "not in a __shared__ array nor in the launch's dynamic shared memory";
 }
 
 /* The caller's warp, when it is a full one (warp-collective ops need all 32 lanes); else
@@ -301,10 +331,11 @@ void fsemu_ldmatrix(uint32_t *r, int count, int trans, const void *smem_row) {
                       "__shared__ tile's row length to a multiple of 8 bf16)",
                       who(w, sizeof w), count, trans ? ".trans" : "", smem_row, lane / 8, lane % 8),
                 row = NULL;
-        else if (!in_static(row, 16))
-            emu_error("%s: ldmatrix.x%d%s row address %p (matrix %d row %d) is not in a __shared__ array\n"
-                      "  hint: ldmatrix reads shared memory only; pass an address inside a __shared__ tile",
-                      who(w, sizeof w), count, trans ? ".trans" : "", smem_row, lane / 8, lane % 8),
+        else if (not_shared(row, 16))
+            emu_error("%s: ldmatrix.x%d%s row address %p (matrix %d row %d): %s\n"
+                      "  hint: ldmatrix reads 16 bytes of shared memory per row address",
+                      who(w, sizeof w), count, trans ? ".trans" : "", smem_row, lane / 8, lane % 8,
+                      not_shared(row, 16)),
                 row = NULL;
     } else {
         row = NULL; /* ignored, as in PTX */
@@ -336,12 +367,12 @@ void fsemu_cp_async(void *smem, const void *gmem, int cp_bytes, int src_bytes) {
                   who(w, sizeof w), op, cp_bytes, src_bytes, cp_bytes, cp_bytes);
         return;
     }
-    if ((uintptr_t)smem % (uintptr_t)cp_bytes || !in_static(smem, (size_t)cp_bytes)) {
+    if ((uintptr_t)smem % (uintptr_t)cp_bytes || not_shared(smem, (size_t)cp_bytes)) {
         emu_error("%s: %s of %d bytes to %p: %s\n"
-                  "  hint: the destination is a __shared__ address aligned to the copy's size",
+                  "  hint: the destination is a shared-memory address aligned to the copy's size",
                   who(w, sizeof w), op, cp_bytes, smem,
                   (uintptr_t)smem % (uintptr_t)cp_bytes ? "not aligned to the copy's size"
-                                                        : "not in a __shared__ array");
+                                                        : not_shared(smem, (size_t)cp_bytes));
         return;
     }
     if (src_bytes > 0 && (!gmem || (uintptr_t)gmem % (uintptr_t)cp_bytes)) {

@@ -33,11 +33,11 @@
  * fp32 (round to nearest even). The hardware's order and internal precision are unspecified
  * (not IEEE fp32 adds in a fixed order): GPU results may differ from the emulator's by the
  * rounding of a 16-term fp32 sum, so GPU tests need a tolerance. ldmatrix checks that every row
- * address it uses is 16-byte aligned and lies in static storage (where __shared__ arrays live
- * under the emulator); cp.async checks sizes and alignment, and copies only when a wait
- * completes its group (__syncthreads completes nothing, as on a GPU); a thread that ends its
- * block with copies not waited for is an error. Errors name the kernel and stop the program at
- * the end of the launch. */
+ * address it uses is 16-byte aligned and lies in shared memory (a static __shared__ array or
+ * the launch's dynamic shared memory); cp.async checks sizes, its destination and alignment,
+ * and copies only when a wait completes its group (__syncthreads completes nothing, as on a
+ * GPU); a thread that ends its block with copies not waited for is an error. Errors name the
+ * kernel and stop the program at the end of the launch. */
 #ifndef FACESWARM_CUDA_MMA_H
 #define FACESWARM_CUDA_MMA_H
 

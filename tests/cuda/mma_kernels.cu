@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "kernels/cuda/emu.h"
+#include "kernels/cuda/fsk.h"
 #include "kernels/cuda/mma.h"
 
 /* ---------------------------------------------------------------- (1) ldmatrix layouts */
@@ -108,9 +109,14 @@ __global__ void cp_async_kernel(const float *src, float *snap) {
  * cp.async with src_bytes < 16 or 0 (then from an address past B's end, never read). */
 enum { PM = 59, PN = 61, PK = 250, PKP = 256, BK = 32, STAGES = 3, KT = PKP / BK, AST = BK + 8, BST = 64 + 8 };
 
-__global__ void pipeline_kernel(const fs_bf16 *A, const fs_bf16 *B, float *C, int skip_wait) {
-    __shared__ __align__(16) fs_bf16 as[STAGES][64][AST];
-    __shared__ __align__(16) fs_bf16 bs[STAGES][BK][BST];
+/* The stages' tiles: static __shared__ arrays (pipeline_kernel) or carved from dynamic shared
+ * memory (pipeline_dyn_kernel, PIPE_SMEM_BYTES). */
+typedef fs_bf16 pipe_a_tile[64][AST];
+typedef fs_bf16 pipe_b_tile[BK][BST];
+#define PIPE_SMEM_BYTES (STAGES * (sizeof(pipe_a_tile) + sizeof(pipe_b_tile)))
+
+FSK_DEVICE void pipeline_body(pipe_a_tile *as, pipe_b_tile *bs, const fs_bf16 *A, const fs_bf16 *B, float *C,
+                              int skip_wait) {
     int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, wm = warp / 2, wn = warp % 2;
     float acc[2][4][4];
     memset(acc, 0, sizeof acc);
@@ -160,6 +166,22 @@ __global__ void pipeline_kernel(const fs_bf16 *A, const fs_bf16 *B, float *C, in
         for (int j = 0; j < 4; j++)
             for (int e = 0; e < 4; e++)
                 C[(32 * wm + 16 * i + g + 8 * (e / 2)) * 64 + 32 * wn + 8 * j + 2 * t + e % 2] = acc[i][j][e];
+}
+
+__global__ void pipeline_kernel(const fs_bf16 *A, const fs_bf16 *B, float *C, int skip_wait) {
+    __shared__ __align__(16) pipe_a_tile as[STAGES];
+    __shared__ __align__(16) pipe_b_tile bs[STAGES];
+    pipeline_body(as, bs, A, B, C, skip_wait);
+}
+
+__global__ void pipeline_dyn_kernel(const fs_bf16 *A, const fs_bf16 *B, float *C) {
+    FS_DYNAMIC_SHARED(smem);
+    pipeline_body((pipe_a_tile *)smem, (pipe_b_tile *)(smem + STAGES * sizeof(pipe_a_tile)), A, B, C, 0);
+}
+
+/* The dynamic-shared-memory pipeline with `bytes` of it (PIPE_SMEM_BYTES: enough). */
+void launch_pipeline_dyn(const fs_bf16 *A, const fs_bf16 *B, float *C, size_t bytes) {
+    FS_LAUNCH_SMEM(pipeline_dyn_kernel, FS_DIM3(1, 1, 1), FS_DIM3(128, 1, 1), bytes, A, B, C);
 }
 
 /* ---------------------------------------------------------------- planted emulator errors */

@@ -11,7 +11,8 @@
  *                groups completed in order by wait_group n, nothing by __syncthreads;
  *                (5) a 3-stage cp.async pipeline (wait_group 1) over the K loop of a 64x64
  *                product with K 256 (59 rows, 61 columns and 250 k valid: the tails are
- *                zero-filled copies, the padding holds NaNs that must never be read);
+ *                zero-filled copies, the padding holds NaNs that must never be read), with
+ *                its stages in static __shared__ arrays and in dynamic shared memory;
  *                and the planted defects the same checks must catch: an A fragment with
  *                rows g and g+8 swapped, the pipeline without its waits (stale tiles);
  *                each must be reported as a mismatch. Exit 0 when all of that holds.
@@ -19,6 +20,8 @@
  *                program, naming the kernel (ctest checks the message)
  *   pending      a thread ending its block with a cp.async not waited for: likewise
  *   diverged     half of a warp calling ldmatrix.x4, the other half ldmatrix.x4.trans: likewise
+ *   dyn_overflow the pipeline launched with its dynamic shared memory one B stage short: the
+ *                cp.async past its end is reported, likewise
  * Exactness: the emulator sums each mma in double in k order from c and rounds once to fp32
  * (mma.h), so the checks here compute the same and compare bit for bit; they also compare with
  * the plain double product within 2^-22 relative (one fp32 rounding per mma in the chain). */
@@ -223,6 +226,14 @@ static void test_pipeline(void) {
     bad = check_pipeline(hA, hB, hC, 1);
     CHECK(bad > 4096 / 2, "planted pipeline without cp.async waits: only %d of 4096 outputs reported wrong", bad);
     printf("planted pipeline without cp.async waits: %d of 4096 outputs reported wrong (detected)\n", bad);
+    /* the same with its stages in dynamic shared memory (which starts as NaNs) */
+    memset(hC, 0, sizeof(float) * 64 * 64), be->upload(C, hC, sizeof(float) * 64 * 64);
+    launch_pipeline_dyn(A, B, C, PIPE_SMEM_BYTES);
+    be->download(hC, C, sizeof(float) * 64 * 64);
+    bad = check_pipeline(hA, hB, hC, 0);
+    CHECK(bad == 0, "pipeline in dynamic shared memory (%zu bytes): %d of 4096 outputs wrong", PIPE_SMEM_BYTES, bad);
+    if (!bad)
+        printf("pipeline with its stages in %zu bytes of dynamic shared memory: 4096 outputs exact\n", PIPE_SMEM_BYTES);
     be->free(A), be->free(B), be->free(C);
     free(hA), free(hB), free(hC);
 }
@@ -249,6 +260,13 @@ int main(int argc, char **argv) {
         printf("cuda_mma pending: the copy never waited for was NOT reported\n");
         return 1;
     }
+    if (!strcmp(mode, "dyn_overflow")) { /* dynamic shared memory one B stage short */
+        fs_bf16 *A = be->alloc(sizeof(fs_bf16) * PM * PKP), *B = be->alloc(sizeof(fs_bf16) * PK * 64);
+        float *C = be->alloc(sizeof(float) * 64 * 64);
+        launch_pipeline_dyn(A, B, C, PIPE_SMEM_BYTES - sizeof(pipe_b_tile));
+        printf("cuda_mma dyn_overflow: the copy past the dynamic shared memory was NOT reported\n");
+        return 1;
+    }
     if (!strcmp(mode, "diverged")) {
         uint32_t *out = be->alloc(sizeof(uint32_t) * 32);
         FS_LAUNCH(diverged_kernel, FS_DIM3(1, 1, 1), FS_DIM3(32, 1, 1), out);
@@ -256,7 +274,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     if (strcmp(mode, "all")) {
-        fprintf(stderr, "usage: cuda_mma [all|misaligned|pending|diverged]\n");
+        fprintf(stderr, "usage: cuda_mma [all|misaligned|pending|diverged|dyn_overflow]\n");
         return 2;
     }
     test_ldmatrix();
