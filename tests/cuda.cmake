@@ -34,18 +34,17 @@ endif()
 # shared memory: the emulator stops, naming the kernel).
 if(FACESWARM_HAVE_OPENMP)
   fs_add_test(NAME cuda_mma SOURCES tests/cuda/test_mma.c LIBS fs_kernels ARGS all LABELS cuda TIMEOUT 30)
-  fs_add_test(NAME cuda_mma_misaligned COMMAND $<TARGET_FILE:cuda_mma> misaligned LABELS cuda TIMEOUT 30)
-  set_tests_properties(cuda_mma_misaligned PROPERTIES PASS_REGULAR_EXPRESSION
-                       "launch of misaligned_kernel: block \\(0, 0, 0\\) thread \\(5, 0, 0\\): ldmatrix.x4 row address .* is not 16-byte aligned")
-  fs_add_test(NAME cuda_mma_pending COMMAND $<TARGET_FILE:cuda_mma> pending LABELS cuda TIMEOUT 30)
-  set_tests_properties(cuda_mma_pending PROPERTIES PASS_REGULAR_EXPRESSION
-                       "launch of pending_kernel: block \\(0, 0, 0\\) thread \\(7, 0, 0\\): the block ended with 1 cp.async copies not completed")
-  fs_add_test(NAME cuda_mma_diverged COMMAND $<TARGET_FILE:cuda_mma> diverged LABELS cuda TIMEOUT 30)
-  set_tests_properties(cuda_mma_diverged PROPERTIES PASS_REGULAR_EXPRESSION
-                       "launch of diverged_kernel: .*: lane [0-9]+ called ldmatrix.x4(.trans)? while lane [0-9]+ of its warp called ldmatrix.x4")
-  fs_add_test(NAME cuda_mma_dyn_overflow COMMAND $<TARGET_FILE:cuda_mma> dyn_overflow LABELS cuda TIMEOUT 30)
-  set_tests_properties(cuda_mma_dyn_overflow PROPERTIES PASS_REGULAR_EXPRESSION
-                       "launch of pipeline_dyn_kernel: .*: cp.async.cg of 16 bytes to .*: past the end of the launch's dynamic shared memory")
+  # cuda_mma_<mode>: the message each planted defect must stop the program with
+  set(FS_MMA_PLANTED
+      misaligned "launch of misaligned_kernel: block \\(0, 0, 0\\) thread \\(5, 0, 0\\): ldmatrix.x4 row address .* is not 16-byte aligned"
+      pending "launch of pending_kernel: block \\(0, 0, 0\\) thread \\(7, 0, 0\\): the block ended with 1 cp.async copies not completed"
+      diverged "launch of diverged_kernel: .*: lane [0-9]+ called ldmatrix.x4(.trans)? while lane [0-9]+ of its warp called ldmatrix.x4"
+      dyn_overflow "launch of pipeline_dyn_kernel: .*: cp.async.cg of 16 bytes to .*: past the end of the launch's dynamic shared memory")
+  while(FS_MMA_PLANTED)
+    list(POP_FRONT FS_MMA_PLANTED fs_mma_mode fs_mma_regex)
+    fs_add_test(NAME cuda_mma_${fs_mma_mode} COMMAND $<TARGET_FILE:cuda_mma> ${fs_mma_mode} LABELS cuda TIMEOUT 30)
+    set_tests_properties(cuda_mma_${fs_mma_mode} PROPERTIES PASS_REGULAR_EXPRESSION "${fs_mma_regex}")
+  endwhile()
   if(FACESWARM_HAVE_CUDA)
     # nvcc compiles the same test kernels (compile only: cuda_mma runs them on the emulator), so
     # that every primitive of mma.h goes through ptxas for FACESWARM_CUDA_ARCHS, warnings as errors.
