@@ -30,14 +30,14 @@
  * Under the emulator (docs/cuda.md): mma computes each lane's D from the whole A and B that the
  * warp's lanes deposited; every product of two bf16 is exact in fp32 and in double; the sum is
  * taken in double, starting from c, adding the 16 products in k order 0..15, and rounded once to
- * fp32 (round to nearest even). The hardware's order and internal precision are unspecified
- * (not IEEE fp32 adds in a fixed order): GPU results may differ from the emulator's by the
- * rounding of a 16-term fp32 sum, so GPU tests need a tolerance. ldmatrix checks that every row
- * address it uses is 16-byte aligned and lies in shared memory (a static __shared__ array or
- * the launch's dynamic shared memory); cp.async checks sizes, its destination and alignment,
- * and copies only when a wait completes its group (__syncthreads completes nothing, as on a
- * GPU); a thread that ends its block with copies not waited for is an error. Errors name the
- * kernel and stop the program at the end of the launch. */
+ * fp32 (round to nearest even). PTX leaves the hardware's order, internal precision and
+ * rounding unspecified (not IEEE fp32 adds in a fixed order): GPU results may differ from the
+ * emulator's by a few fp32 ulps of the largest terms, so GPU tests need a relative tolerance.
+ * ldmatrix checks that every row address it uses is 16-byte aligned and lies in shared memory
+ * (a static __shared__ array or the launch's dynamic shared memory); cp.async checks sizes, its
+ * destination and alignment, and copies only when a wait completes its group (__syncthreads
+ * completes nothing, as on a GPU); a thread that ends its block with copies not waited for is
+ * an error. Errors name the kernel and stop the program at the end of the launch. */
 #ifndef FACESWARM_CUDA_MMA_H
 #define FACESWARM_CUDA_MMA_H
 
