@@ -8,7 +8,9 @@
  *  2. On the CPU reference and the fast CPU path, every conv2d and dense op in bf16 gives
  *     exactly what the same backend gives in fp32 on operands rounded first: the rounding
  *     covers every GEMM operand of every op (a missed operand changes the result), and the
- *     bias, the activation and the "+=" stay fp32. Shapes include cin = 3 and stride 2.
+ *     bias, the activation and the "+=" stay fp32. Shapes include cin = 3 and stride 2. The
+ *     fast path runs with its vdpbf16ps GEMM off (fs_cpu_set_bf16_dot(0)): that GEMM sums in
+ *     another order than sgemm, and kernels_fast_bf16 checks it against the reference.
  *  3. bf16 results differ from fp32 ones (the check of part 2 could not pass by accident
  *     with the rounding switched off), and set_precision refuses an unknown precision. */
 #include <math.h>
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #include "kernels/bf16.h"
+#include "kernels/cpu/cpu.h"
 #include "kernels/ops.h"
 #include "tests/check.h"
 
@@ -52,8 +55,8 @@ static void check_rounding(void) {
     uint32_t nans[] = {0x7FC00000u, 0x7F800001u, 0xFF800001u, 0x7FFFFFFFu, 0x7F80FFFFu};
     for (size_t i = 0; i < FS_ARRAY_LEN(nans); i++) {
         fs_bf16 h = fs_bf16_from_f32(fs_bits_f32(nans[i]));
-        CHECK((h & 0x7F80u) == 0x7F80u && (h & 0x7Fu) && (h & 0x40u), "NaN 0x%08x -> 0x%04x: not a quiet NaN",
-              nans[i], h);
+        CHECK((h & 0x7F80u) == 0x7F80u && (h & 0x7Fu) && (h & 0x40u), "NaN 0x%08x -> 0x%04x: not a quiet NaN", nans[i],
+              h);
     }
     long bad = 0;
     for (long i = 0; i < 2000000; i++) {
@@ -105,12 +108,12 @@ static void check_conv(const fs_backend *be, int n, int h, int w, int cin, int c
     float *dw_unused = zeros(nw); /* db sums dz itself (not a GEMM operand): the fp32 db of the unrounded dz */
     be->conv2d_bwd_filter(&d, x, dz, dw_unused, db32);
     const char *nm = be->name;
-    CHECK(same(y16, y32, nz), "%s conv fwd %dx%dx%d->%d k%d s%d: bf16 != fp32 on rounded operands", nm, h, w, cin,
-          cout, k, s);
+    CHECK(same(y16, y32, nz), "%s conv fwd %dx%dx%d->%d k%d s%d: bf16 != fp32 on rounded operands", nm, h, w, cin, cout,
+          k, s);
     CHECK(same(dx16, dx32, nx), "%s conv bwd_data %dx%dx%d->%d k%d s%d: bf16 != fp32 on rounded operands", nm, h, w,
           cin, cout, k, s);
-    CHECK(same(dw16, dw32, nw), "%s conv bwd_filter %dx%dx%d->%d k%d s%d: bf16 != fp32 on rounded operands", nm, h,
-          w, cin, cout, k, s);
+    CHECK(same(dw16, dw32, nw), "%s conv bwd_filter %dx%dx%d->%d k%d s%d: bf16 != fp32 on rounded operands", nm, h, w,
+          cin, cout, k, s);
     CHECK(same(db16, db32, (size_t)cout), "%s conv bwd_filter db: bf16 must sum the unrounded dz", nm);
     if (!same(y16, yplain, nz)) *differs = 1;
     free(x), free(wt), free(b), free(dz), free(xr), free(wr), free(dzr), free(y16), free(y32), free(yplain);
@@ -142,6 +145,7 @@ static void check_dense(const fs_backend *be, int n, int in, int out, int *diffe
 
 int main(void) {
     check_rounding();
+    CHECK(fs_cpu_set_bf16_dot(0) == 0, "fs_cpu_set_bf16_dot(0)");
     const fs_backend *backends[] = {fs_backend_cpu_ref(), fs_backend_cpu()};
     for (size_t i = 0; i < FS_ARRAY_LEN(backends); i++) {
         const fs_backend *be = backends[i];
