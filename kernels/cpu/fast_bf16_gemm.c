@@ -21,7 +21,6 @@
 #include "core/alloc.h"
 #include "core/common.h"
 #include "core/log.h"
-#include "kernels/bf16.h"
 #include "kernels/cpu/cpu.h"
 #include "kernels/cpu/fast.h"
 
@@ -69,49 +68,71 @@ int fs_cpu_set_bf16_dot(int mode) {
 int fs_cpu_bf16_dot_on(void) { return g_mode == 0 ? 0 : fs_cpu_has_bf16_dot(); }
 
 #if FS_HAVE_BF16_GEMM
-static inline uint32_t pair(float lo, float hi) {
-    return (uint32_t)fs_bf16_from_f32(lo) | (uint32_t)fs_bf16_from_f32(hi) << 16;
+/* Packing converts with vcvtne2ps2bf16 (nearest even, as fs_bf16_from_f32, except that it
+ * flushes denormals to zero: vdpbf16ps reads bf16 denormals as zero anyway, so the products
+ * are the same). */
+static const uint16_t g_interleave[32] = {0, 16, 1, 17, 2,  18, 3,  19, 4,  20, 5,  21, 6,  22, 7,  23,
+                                          8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+
+/* d[0..cnt) = the pairs (r0[j], r1[j]) of cnt <= 16 columns (r1 NULL: zeros). */
+BF16_TARGET static inline void pairs_of_rows(const float *r0, const float *r1, int cnt, uint32_t *d) {
+    __mmask16 m = (__mmask16)((1u << cnt) - 1u);
+    __m512 lo = _mm512_maskz_loadu_ps(m, r0), hi = r1 ? _mm512_maskz_loadu_ps(m, r1) : _mm512_setzero_ps();
+    __m512i both = (__m512i)_mm512_cvtne2ps_pbh(hi, lo); /* lo[0..15], hi[0..15] */
+    __m512i pairs = _mm512_permutexvar_epi16(_mm512_loadu_si512(g_interleave), both);
+    _mm512_mask_storeu_epi32(d, m, pairs);
+}
+
+/* d[q * stride] for q < (cnt + 1) / 2 = the pairs (r[2q], r[2q + 1]) of cnt <= 32 floats of one
+ * row (an odd cnt: the last pair's high half 0). */
+BF16_TARGET static inline void pairs_along_row(const float *r, int cnt, uint32_t *d, size_t stride) {
+    __mmask16 m0 = (__mmask16)(cnt >= 16 ? 0xFFFFu : (1u << cnt) - 1u);
+    __mmask16 m1 = (__mmask16)(cnt >= 32 ? 0xFFFFu : cnt <= 16 ? 0u : (1u << (cnt - 16)) - 1u);
+    __m512 lo = _mm512_maskz_loadu_ps(m0, r), hi = _mm512_maskz_loadu_ps(m1, r + 16);
+    uint32_t t[16];
+    _mm512_storeu_si512(t, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+    for (int q = 0; q < (cnt + 1) / 2; q++) d[q * stride] = t[q];
 }
 
 /* ap[p * MR + i] = pair of op(A)[i0 + i][k0 + 2p, +1], rows [i0, i0 + mb), k [k0, k0 + kb). */
-static void pack_a(int ta, const float *a, int lda, int i0, int mb, int k0, int kb, uint32_t *ap) {
+BF16_TARGET static void pack_a(int ta, const float *a, int lda, int i0, int mb, int k0, int kb, uint32_t *ap) {
     int kp = (kb + 1) / 2;
     for (int ib = 0; ib < mb; ib += MR, ap += (size_t)kp * MR) {
         int rows = FS_MIN(MR, mb - ib);
         if (rows < MR) memset(ap, 0, (size_t)kp * MR * sizeof *ap);
-        for (int i = 0; i < rows; i++) {
-            size_t r = (size_t)(i0 + ib + i);
+        if (ta) /* A stored k x m: rows k and k + 1 hold the pairs of MR consecutive i */
             for (int p = 0; p < kp; p++) {
-                size_t k = (size_t)(k0 + 2 * p);
-                int two = 2 * p + 1 < kb;
-                float lo = ta ? a[k * lda + r] : a[r * lda + k];
-                float hi = !two ? 0.0f : ta ? a[(k + 1) * lda + r] : a[r * lda + k + 1];
-                ap[(size_t)p * MR + i] = pair(lo, hi);
+                const float *r0 = a + (size_t)(k0 + 2 * p) * lda + i0 + ib;
+                pairs_of_rows(r0, 2 * p + 1 < kb ? r0 + lda : NULL, rows, ap + (size_t)p * MR);
             }
-        }
+        else
+            for (int i = 0; i < rows; i++) {
+                const float *r = a + (size_t)(i0 + ib + i) * lda + k0;
+                for (int kk = 0; kk < kb; kk += 32)
+                    pairs_along_row(r + kk, FS_MIN(32, kb - kk), ap + (size_t)(kk / 2) * MR + i, MR);
+            }
     }
 }
 
 /* bp[p * NR + j] = pair of op(B)[k0 + 2p, +1][j0 + j], per NR-column panel of [j0, j0 + nb). */
-static void pack_b(int tb, const float *b, int ldb, int j0, int nb, int k0, int kb, uint32_t *bp) {
+BF16_TARGET static void pack_b(int tb, const float *b, int ldb, int j0, int nb, int k0, int kb, uint32_t *bp) {
     int kp = (kb + 1) / 2;
     for (int jb = 0; jb < nb; jb += NR, bp += (size_t)kp * NR) {
         int cols = FS_MIN(NR, nb - jb);
-        for (int p = 0; p < kp; p++) {
-            size_t k = (size_t)(k0 + 2 * p);
-            int two = 2 * p + 1 < kb;
-            uint32_t *dst = bp + (size_t)p * NR;
-            if (tb)
-                for (int j = 0; j < cols; j++) {
-                    const float *src = b + (size_t)(j0 + jb + j) * ldb + k;
-                    dst[j] = pair(src[0], two ? src[1] : 0.0f);
-                }
-            else {
-                const float *r0 = b + k * ldb + j0 + jb, *r1 = r0 + ldb;
-                for (int j = 0; j < cols; j++) dst[j] = pair(r0[j], two ? r1[j] : 0.0f);
+        if (cols < NR) memset(bp, 0, (size_t)kp * NR * sizeof *bp);
+        if (tb) /* B stored n x k: a row of B^T holds the pairs of one column */
+            for (int j = 0; j < cols; j++) {
+                const float *r = b + (size_t)(j0 + jb + j) * ldb + k0;
+                for (int kk = 0; kk < kb; kk += 32)
+                    pairs_along_row(r + kk, FS_MIN(32, kb - kk), bp + (size_t)(kk / 2) * NR + j, NR);
             }
-            for (int j = cols; j < NR; j++) dst[j] = 0;
-        }
+        else
+            for (int p = 0; p < kp; p++) {
+                const float *r0 = b + (size_t)(k0 + 2 * p) * ldb + j0 + jb, *r1 = 2 * p + 1 < kb ? r0 + ldb : NULL;
+                uint32_t *dst = bp + (size_t)p * NR;
+                for (int j = 0; j < cols; j += 16)
+                    pairs_of_rows(r0 + j, r1 ? r1 + j : NULL, FS_MIN(16, cols - j), dst + j);
+            }
     }
 }
 

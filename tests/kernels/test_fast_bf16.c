@@ -116,7 +116,8 @@ int main(void) {
     int have_dot = fs_cpu_has_bf16_dot();
     if (!have_dot) {
         printf("SKIP the vdpbf16ps half: this CPU has no AVX512_BF16 (only the rounded-copies path is checked)\n");
-        if (fs_cpu_set_bf16_dot(1) != -1) printf("FAIL fs_cpu_set_bf16_dot(1) accepted without AVX512_BF16\n"), kt_failures++;
+        if (fs_cpu_set_bf16_dot(1) != -1)
+            printf("FAIL fs_cpu_set_bf16_dot(1) accepted without AVX512_BF16\n"), kt_failures++;
     }
     if (fs_cpu_set_bf16_dot(2) != -1) printf("FAIL fs_cpu_set_bf16_dot(2) accepted\n"), kt_failures++;
     size_t count, checked = 0;
