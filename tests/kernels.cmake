@@ -10,6 +10,8 @@ endif()
 # The fast CPU path (BLAS) and `faceswarm bench kernels`: not in a kernels-only build.
 if(NOT FACESWARM_KERNELS_ONLY)
 fs_add_test(NAME kernels_bf16 SOURCES tests/kernels/test_bf16.c LIBS fs_kernels LABELS unit TIMEOUT 30)
+fs_add_test(NAME kernels_fast_bf16 SOURCES tests/kernels/test_fast_bf16.c ${FS_KTEST_HELPERS}
+            LIBS fs_kernels LABELS unit TIMEOUT 60)
 fs_add_test(NAME kernels_fast SOURCES tests/kernels/test_fast.c ${FS_KTEST_HELPERS}
             LIBS fs_kernels LABELS unit TIMEOUT 60)
 fs_add_test(NAME kernels_adam SOURCES tests/kernels/test_adam.c ${FS_KTEST_HELPERS}
@@ -56,6 +58,14 @@ if(NOT FACESWARM_KERNELS_ONLY)
               --config ${CMAKE_SOURCE_DIR}/tests/train/tiny.yaml LABELS bench TIMEOUT 120)
   set_tests_properties(kernels_bench_cpu_time PROPERTIES
                        PASS_REGULAR_EXPRESSION "# clock: process CPU time / threads.*# FP32 peak: 12 independent.*# wrong 0")
+  # --precision bf16: the cpu backend's bf16 path timed and checked against the bf16 reference;
+  # an unknown precision is refused, naming it.
+  fs_add_test(NAME kernels_bench_bf16 COMMAND $<TARGET_FILE:faceswarm> bench kernels --precision bf16 --reps 1
+              --batch 1 --config ${CMAKE_SOURCE_DIR}/tests/train/tiny.yaml LABELS bench TIMEOUT 120)
+  set_tests_properties(kernels_bench_bf16 PROPERTIES PASS_REGULAR_EXPRESSION "# precision: bf16 .*# wrong 0")
+  fs_add_test(NAME kernels_bench_bad_precision COMMAND $<TARGET_FILE:faceswarm> bench kernels --precision fp16
+              LABELS bench TIMEOUT 20)
+  set_tests_properties(kernels_bench_bad_precision PROPERTIES PASS_REGULAR_EXPRESSION "--precision 'fp16': expected fp32 or bf16")
   fs_add_test(NAME kernels_bench_cpu_time_gpu COMMAND $<TARGET_FILE:faceswarm> bench kernels --cpu-time
               --backend cuda-emulated --check-only LABELS bench TIMEOUT 20)
   set_tests_properties(kernels_bench_cpu_time_gpu PROPERTIES PASS_REGULAR_EXPRESSION "--cpu-time times the cpu backend only")

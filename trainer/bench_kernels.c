@@ -43,6 +43,7 @@ typedef struct bench_opts {
     const char *backend;            /* --backend: cpu, cuda or cuda-emulated */
     int check_only;                 /* --check-only: the self-check, no timing */
     const char *config;             /* --config: that model's shapes instead of original-64's */
+    int precision;                  /* --precision: fs_precision of the convs and dense layers */
 } bench_opts;
 
 typedef struct bench_result {
@@ -245,6 +246,12 @@ static void print_header(fs_bench *B, const bench_opts *o, const fs_backend *be,
         fs_bench_note(B, "each OpenMP thread runs single-threaded OpenBLAS sgemm on its slice");
         fs_bench_fact_str(B, "blas_core", fs_cpu_blas_core());
     }
+    if (o->precision == FS_PREC_BF16)
+        fs_bench_fact_str(B, "precision",
+                          strcmp(be->name, "cpu") ? "bf16"
+                          : fs_cpu_bf16_dot_on()  ? "bf16 (AVX512_BF16 vdpbf16ps GEMM, fp32 sums)"
+                                                  : "bf16 (operands rounded into copies, OpenBLAS sgemm)");
+    else fs_bench_fact_str(B, "precision", "fp32");
     fs_bench_fact_int(B, "batch", o->batch);
     if (o->reps) fs_bench_fact_int(B, "reps", o->reps);
     else fs_bench_fact_str(B, "reps", "auto (1-10, ~0.6 s per shape)");
@@ -308,7 +315,7 @@ static void print_footer(fs_bench *B, const bench_opts *o, const fs_backend *be,
 /* ---------------------------------------------------------------- command line */
 static void usage(FILE *f) {
     fprintf(f, "usage: faceswarm bench kernels [--backend B] [--json] [--batch N] [--threads N] [--reps R]\n"
-               "                              [--config CONFIG] [--cpu-time]\n"
+               "                              [--config CONFIG] [--cpu-time] [--precision P]\n"
                "  Times forward, backward-data and backward-filter of every conv/dense shape of the\n"
                "  original-64 model on a backend and reports GFLOP/s and, for cpu, the fraction of the\n"
                "  FP32 peak measured by an FMA loop in the same run; then checks the backend against\n"
@@ -319,6 +326,8 @@ static void usage(FILE *f) {
                "  --cpu-time    time by the process's CPU time / threads instead of the wall clock\n"
                "                (cpu backend; on a loaded, shared host: what the threads did while\n"
                "                they ran, the peak timed the same way)\n"
+               "  --precision P fp32 (default) or bf16: conv/dense operands rounded to bfloat16, fp32\n"
+               "                sums (train.precision; the check is against the bf16 reference)\n"
                "  --json        JSON lines instead of the table\n"
                "  --batch N     images per pass (default 16)\n"
                "  --threads N   OpenMP + OpenBLAS threads, 0 = all cores (default 0)\n"
@@ -336,11 +345,17 @@ static int parse_int(const char *opt, const char *arg, int lo, int hi, int *out)
 
 /* Returns -1 to go on, or the exit code (--help, bad option). */
 static int parse_opts(int argc, char **argv, bench_opts *o) {
-    static const struct option longs[] = {{"json", no_argument, 0, 'j'},          {"batch", required_argument, 0, 'b'},
-                                          {"threads", required_argument, 0, 't'}, {"reps", required_argument, 0, 'r'},
-                                          {"config", required_argument, 0, 'c'},  {"help", no_argument, 0, 'h'},
-                                          {"backend", required_argument, 0, 'B'}, {"check-only", no_argument, 0, 'C'},
-                                          {"cpu-time", no_argument, 0, 'T'},      {0, 0, 0, 0}};
+    static const struct option longs[] = {{"json", no_argument, 0, 'j'},
+                                          {"batch", required_argument, 0, 'b'},
+                                          {"threads", required_argument, 0, 't'},
+                                          {"reps", required_argument, 0, 'r'},
+                                          {"config", required_argument, 0, 'c'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {"backend", required_argument, 0, 'B'},
+                                          {"check-only", no_argument, 0, 'C'},
+                                          {"cpu-time", no_argument, 0, 'T'},
+                                          {"precision", required_argument, 0, 'P'},
+                                          {0, 0, 0, 0}};
     *o = (bench_opts){.json = 0, .batch = 16, .threads = 0, .reps = 0, .backend = "cpu", .config = NULL};
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "h", longs, NULL)) != -1;) {
@@ -353,7 +368,17 @@ static int parse_opts(int argc, char **argv, bench_opts *o) {
         else if (c == 'B') o->backend = optarg;
         else if (c == 'C') o->check_only = 1;
         else if (c == 'T') o->cpu_time = 1;
-        else if (c == 'h') return usage(stdout), FS_EXIT_OK;
+        else if (c == 'P') {
+            if (!strcmp(optarg, "fp32")) o->precision = FS_PREC_FP32;
+            else if (!strcmp(optarg, "bf16")) o->precision = FS_PREC_BF16;
+            else {
+                fprintf(stderr,
+                        "error: faceswarm bench kernels: --precision '%s': expected fp32 or bf16\n  hint: "
+                        "--precision bf16 times the bfloat16 path of train.precision\n",
+                        optarg);
+                return FS_EXIT_BADINPUT;
+            }
+        } else if (c == 'h') return usage(stdout), FS_EXIT_OK;
         else return usage(stderr), FS_EXIT_BADINPUT;
         if (rc) return rc;
     }
@@ -412,6 +437,14 @@ int bench_kernels(int argc, char **argv) {
                 be->name);
         return fs_bench_free(&B), FS_EXIT_BADINPUT;
     }
+    if (be->set_precision(o.precision) != 0) {
+        fprintf(stderr,
+                "error: faceswarm bench kernels: --precision bf16: backend '%s' has no bf16 path in this build\n"
+                "  hint: use --backend cpu, or --precision fp32\n",
+                be->name);
+        return fs_bench_free(&B), FS_EXIT_BADINPUT;
+    }
+    fs_backend_cpu_ref()->set_precision(o.precision); /* the check's reference: the same precision */
     if ((rc = load_shapes(&o, &shapes, &count)) != 0) return fs_bench_free(&B), rc;
     int threads = fs_cpu_threads(), cpu = !strcmp(be->name, "cpu") && !o.check_only;
     int peak_bits = 0;

@@ -23,6 +23,17 @@ const char *fs_cpu_blas_better_core(void);
  * while they ran, on a shared host). The roof `faceswarm bench kernels` divides by
  * (kernels/cpu/fma_peak.c). */
 double fs_cpu_fma_peak(int threads, int reps, int cpu_clock, int *bits);
+/* The bf16 GEMM of FS_PREC_BF16 (kernels/cpu/fast_bf16_gemm.c): 1 when this CPU and OS run
+ * AVX512_BF16 (vdpbf16ps, cpuid), else 0. The fast path's bf16 convs and dense layers use it
+ * when on, and round both operands into fp32 copies for OpenBLAS sgemm otherwise. */
+int fs_cpu_has_bf16_dot(void);
+/* mode -1: automatic (on where fs_cpu_has_bf16_dot), 0: off (the rounded copies), 1: on;
+ * returns -1 (and changes nothing) for 1 on a CPU without it or an unknown mode. Call it as
+ * fs_cpu_set_threads. The choice depends on the CPU and this mode only, so a run resumed on
+ * the same machine takes the same path. */
+int fs_cpu_set_bf16_dot(int mode);
+/* Whether the fast path's FS_PREC_BF16 GEMMs run on vdpbf16ps now. */
+int fs_cpu_bf16_dot_on(void);
 /* CPU seconds used by this process so far, all threads together. */
 double fs_cpu_seconds(void);
 

@@ -17,6 +17,12 @@ void fs_small_conv2d_fwd(const fs_conv_desc *d, const float *x, const float *w, 
 void fs_small_conv2d_bwd_data(const fs_conv_desc *d, const float *dz, const float *w, float *dx);
 void fs_small_conv2d_bwd_filter(const fs_conv_desc *d, const float *x, const float *dz, float *dw);
 
+/* C[m x n] (row-major, ldc) = (beta ? C : 0) + op(A) op(B), op(A) m x k (ta: A is stored
+ * k x m), op(B) k x n (tb: stored n x k), both rounded to bf16 as they are read, summed in
+ * fp32 on vdpbf16ps; single-threaded. Only where fs_cpu_has_bf16_dot() (fast_bf16_gemm.c). */
+void fs_bf16_gemm(int ta, int tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb, int beta,
+                  float *c, int ldc);
+
 /* Elementwise loops below this many elements run on one thread (thread start-up costs more). */
 #define FS_FAST_PAR_MIN 32768
 /* Reductions are summed in blocks of this many elements, then the blocks in order: the

@@ -51,10 +51,25 @@ static float *scratch_get(scratch *s, size_t floats) {
 }
 
 /* ---------------------------------------------------------------- bf16 (set_precision)
- * With FS_PREC_BF16 each op rounds its two GEMM operands into copies (kernels/bf16.h) and runs
- * its float32 path on them with the precision set back to fp32 for the call (so that nested
- * calls, bwd_data as a forward conv, do not round again into the same buffers). */
+ * With FS_PREC_BF16, where fs_cpu_bf16_dot_on() and the op's GEMM path applies (not the
+ * direct loops of few channels), each op runs its float32 code on its own operands with every
+ * GEMM on fs_bf16_gemm (vdpbf16ps), which rounds the operands as it packs them: im2col, the
+ * flipped weights and col2im only move values, so rounding at the GEMM is rounding the op's
+ * operands. Otherwise the op rounds its two GEMM operands into copies (kernels/bf16.h) and
+ * runs its float32 path on them. Either way the precision is set back to fp32 for the call
+ * (so that nested calls, bwd_data as a forward conv, do not round again into the same
+ * buffers). */
 static scratch g_bf16[2];
+static int g_dot; /* the GEMMs of the op in progress run on fs_bf16_gemm */
+
+/* C = (beta ? C : 0) + op(A) op(B), row-major; beta is 0 or 1. */
+static void gemm(int ta, int tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb, float beta,
+                 float *c, int ldc) {
+    if (g_dot) fs_bf16_gemm(ta, tb, m, n, k, a, lda, b, ldb, beta != 0.0f, c, ldc);
+    else
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a,
+                    lda, b, ldb, beta, c, ldc);
+}
 
 static const float *bf16_copy(int slot, const float *src, size_t n) {
     float *dst = scratch_get(&g_bf16[slot], n);
@@ -69,6 +84,14 @@ static const float *bf16_copy(int slot, const float *src, size_t n) {
         fs_cpu_set_precision(FS_PREC_BF16);                                                                            \
     } while (0)
 #define BF16_ON() (fs_cpu_precision() == FS_PREC_BF16)
+#define BF16_DOT(call)                                                                                                 \
+    do {                                                                                                               \
+        g_dot = 1;                                                                                                     \
+        BF16_ROUNDED(call);                                                                                            \
+        g_dot = 0;                                                                                                     \
+    } while (0)
+/* A conv whose fwd (and bwd_filter) runs on the GEMMs, not on the direct loops. */
+static int conv_on_gemm(const fs_conv_desc *d) { return d->cout > FS_SMALL_COUT && !fs_direct_conv_applies(d); }
 
 /* [lo, hi) of part i of n items split in parts, boundaries on multiples of align. */
 static void split(size_t n, int parts, int i, size_t align, size_t *lo, size_t *hi) {
@@ -176,14 +199,17 @@ static void fwd_rows(const fs_conv_desc *d, const float *x, const float *w, cons
             im2col_rows(d, x, rb, re, col);
             a = col;
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(re - rb), d->cout, (int)kk, 1.0f, a, (int)kk, w,
-                    d->cout, 0.0f, y + rb * d->cout, d->cout);
+        gemm(0, 0, (int)(re - rb), d->cout, (int)kk, a, (int)kk, w, d->cout, 0.0f, y + rb * d->cout, d->cout);
         bias_act_rows(rb, re, d->cout, b, y, act, alpha);
     }
 }
 
 void fs_fast_conv2d_fwd(const fs_conv_desc *d, const float *x, const float *w, const float *b, float *y, fs_act act,
                         float alpha) {
+    if (BF16_ON() && fs_cpu_bf16_dot_on() && conv_on_gemm(d)) {
+        BF16_DOT(fs_fast_conv2d_fwd(d, x, w, b, y, act, alpha));
+        return;
+    }
     if (BF16_ON()) {
         const float *xr = bf16_copy(0, x, (size_t)d->n * d->h * d->w * d->cin),
                     *wr = bf16_copy(1, w, (size_t)d->k * d->k * d->cin * d->cout);
@@ -221,8 +247,8 @@ static int bwd_data_as_conv(const fs_conv_desc *d, const float *dz, const float 
     fs_conv_desc t;
     size_t k = (size_t)d->k, cin = (size_t)d->cin, cout = (size_t)d->cout;
     if (d->stride != 1 || d->k % 2 == 0 || k * k * cin * cout > (size_t)d->n * d->ho * d->wo * col_width(d) ||
-        fs_conv_desc_init(&t, d->n, d->ho, d->wo, d->cout, d->cin, d->k, 1) != 0)
-        return 0;
+        fs_conv_desc_init(&t, d->n, d->ho, d->wo, d->cout, d->cin, d->k, 1) != 0 || (g_dot && !conv_on_gemm(&t)))
+        return 0; /* (on fs_bf16_gemm, the forward conv must run on the GEMMs too) */
     float *wf = scratch_get(&g_wflip, k * k * cin * cout);
 #pragma omp parallel for schedule(static) num_threads(fs_cpu_threads()) if (k * k * cin * cout > FS_FAST_PAR_MIN)
     for (size_t tap = 0; tap < k * k; tap++) {
@@ -236,6 +262,10 @@ static int bwd_data_as_conv(const fs_conv_desc *d, const float *dz, const float 
 }
 
 void fs_fast_conv2d_bwd_data(const fs_conv_desc *d, const float *dz, const float *w, float *dx) {
+    if (BF16_ON() && fs_cpu_bf16_dot_on() && d->cout > FS_SMALL_COUT) {
+        BF16_DOT(fs_fast_conv2d_bwd_data(d, dz, w, dx));
+        return;
+    }
     if (BF16_ON()) {
         const float *dzr = bf16_copy(0, dz, (size_t)d->n * d->ho * d->wo * d->cout),
                     *wr = bf16_copy(1, w, (size_t)d->k * d->k * d->cin * d->cout);
@@ -257,8 +287,8 @@ void fs_fast_conv2d_bwd_data(const fs_conv_desc *d, const float *dz, const float
             size_t lo, hi;
             split(rows, omp_get_num_threads(), omp_get_thread_num(), 8, &lo, &hi);
             if (hi > lo)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(hi - lo), (int)kk, d->cout, 1.0f,
-                            dzc + lo * d->cout, d->cout, w, d->cout, 0.0f, out + lo * kk, (int)kk);
+                gemm(0, 1, (int)(hi - lo), (int)kk, d->cout, dzc + lo * d->cout, d->cout, w, d->cout, 0.0f,
+                     out + lo * kk, (int)kk);
 #pragma omp barrier
             split((size_t)nb * d->h, omp_get_num_threads(), omp_get_thread_num(), 1, &lo, &hi);
             if (col) col2im_lines(d, col, img0, (size_t)img0 * d->h + lo, (size_t)img0 * d->h + hi, dx);
@@ -268,6 +298,10 @@ void fs_fast_conv2d_bwd_data(const fs_conv_desc *d, const float *dz, const float
 
 /* ---------------------------------------------------------------- conv2d backward filter */
 void fs_fast_conv2d_bwd_filter(const fs_conv_desc *d, const float *x, const float *dz, float *dw, float *db) {
+    if (BF16_ON() && fs_cpu_bf16_dot_on() && conv_on_gemm(d)) { /* db: from the unrounded dz, as below */
+        BF16_DOT(fs_fast_conv2d_bwd_filter(d, x, dz, dw, db));
+        return;
+    }
     if (BF16_ON()) { /* db sums dz itself, not a GEMM operand: from the unrounded dz */
         if (db) column_sums((size_t)d->n * d->ho * d->wo, d->cout, dz, db);
         const float *xr = bf16_copy(0, x, (size_t)d->n * d->h * d->w * d->cin),
@@ -295,8 +329,8 @@ void fs_fast_conv2d_bwd_filter(const fs_conv_desc *d, const float *x, const floa
             }
             const float *a = col ? col : x + rb * kk;
             if (c1 > c0)
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)kk, (int)(c1 - c0), (int)(re - rb), 1.0f, a,
-                            (int)kk, dz + rb * d->cout + c0, d->cout, 1.0f, dw + c0, d->cout);
+                gemm(1, 0, (int)kk, (int)(c1 - c0), (int)(re - rb), a, (int)kk, dz + rb * d->cout + c0, d->cout, 1.0f,
+                     dw + c0, d->cout);
 #pragma omp barrier
         }
     }
@@ -305,6 +339,10 @@ void fs_fast_conv2d_bwd_filter(const fs_conv_desc *d, const float *x, const floa
 /* ---------------------------------------------------------------- dense */
 void fs_fast_dense_fwd(int n, int in, int out, const float *x, const float *w, const float *b, float *y, fs_act act,
                        float alpha) {
+    if (BF16_ON() && fs_cpu_bf16_dot_on()) {
+        BF16_DOT(fs_fast_dense_fwd(n, in, out, x, w, b, y, act, alpha));
+        return;
+    }
     if (BF16_ON()) {
         const float *xr = bf16_copy(0, x, (size_t)n * in), *wr = bf16_copy(1, w, (size_t)in * out);
         BF16_ROUNDED(fs_fast_dense_fwd(n, in, out, xr, wr, b, y, act, alpha));
@@ -314,14 +352,16 @@ void fs_fast_dense_fwd(int n, int in, int out, const float *x, const float *w, c
     {
         size_t lo, hi;
         split((size_t)out, omp_get_num_threads(), omp_get_thread_num(), 16, &lo, &hi);
-        if (hi > lo)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, (int)(hi - lo), in, 1.0f, x, in, w + lo, out,
-                        0.0f, y + lo, out);
+        if (hi > lo) gemm(0, 0, n, (int)(hi - lo), in, x, in, w + lo, out, 0.0f, y + lo, out);
     }
     bias_act((size_t)n, out, b, y, act, alpha);
 }
 
 void fs_fast_dense_bwd_data(int n, int in, int out, const float *dz, const float *w, float *dx) {
+    if (BF16_ON() && fs_cpu_bf16_dot_on()) {
+        BF16_DOT(fs_fast_dense_bwd_data(n, in, out, dz, w, dx));
+        return;
+    }
     if (BF16_ON()) {
         const float *dzr = bf16_copy(0, dz, (size_t)n * out), *wr = bf16_copy(1, w, (size_t)in * out);
         BF16_ROUNDED(fs_fast_dense_bwd_data(n, in, out, dzr, wr, dx));
@@ -331,13 +371,15 @@ void fs_fast_dense_bwd_data(int n, int in, int out, const float *dz, const float
     {
         size_t lo, hi;
         split((size_t)in, omp_get_num_threads(), omp_get_thread_num(), 16, &lo, &hi);
-        if (hi > lo)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, (int)(hi - lo), out, 1.0f, dz, out, w + lo * out,
-                        out, 0.0f, dx + lo, in);
+        if (hi > lo) gemm(0, 1, n, (int)(hi - lo), out, dz, out, w + lo * out, out, 0.0f, dx + lo, in);
     }
 }
 
 void fs_fast_dense_bwd_filter(int n, int in, int out, const float *x, const float *dz, float *dw, float *db) {
+    if (BF16_ON() && fs_cpu_bf16_dot_on()) {
+        BF16_DOT(fs_fast_dense_bwd_filter(n, in, out, x, dz, dw, db));
+        return;
+    }
     if (BF16_ON()) {
         if (db) column_sums((size_t)n, out, dz, db);
         const float *xr = bf16_copy(0, x, (size_t)n * in), *dzr = bf16_copy(1, dz, (size_t)n * out);
@@ -348,9 +390,7 @@ void fs_fast_dense_bwd_filter(int n, int in, int out, const float *x, const floa
     {
         size_t lo, hi;
         split((size_t)in, omp_get_num_threads(), omp_get_thread_num(), 16, &lo, &hi);
-        if (hi > lo)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(hi - lo), out, n, 1.0f, x + lo, in, dz, out,
-                        1.0f, dw + lo * out, out);
+        if (hi > lo) gemm(1, 0, (int)(hi - lo), out, n, x + lo, in, dz, out, 1.0f, dw + lo * out, out);
     }
     if (db) column_sums((size_t)n, out, dz, db);
 }

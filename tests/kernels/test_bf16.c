@@ -8,7 +8,9 @@
  *  2. On the CPU reference and the fast CPU path, every conv2d and dense op in bf16 gives
  *     exactly what the same backend gives in fp32 on operands rounded first: the rounding
  *     covers every GEMM operand of every op (a missed operand changes the result), and the
- *     bias, the activation and the "+=" stay fp32. Shapes include cin = 3 and stride 2.
+ *     bias, the activation and the "+=" stay fp32. Shapes include cin = 3 and stride 2. The
+ *     fast path runs with its vdpbf16ps GEMM off (fs_cpu_set_bf16_dot(0)): that GEMM sums in
+ *     another order than sgemm, and kernels_fast_bf16 checks it against the reference.
  *  3. bf16 results differ from fp32 ones (the check of part 2 could not pass by accident
  *     with the rounding switched off), and set_precision refuses an unknown precision. */
 #include <math.h>
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #include "kernels/bf16.h"
+#include "kernels/cpu/cpu.h"
 #include "kernels/ops.h"
 #include "tests/check.h"
 
@@ -142,6 +145,7 @@ static void check_dense(const fs_backend *be, int n, int in, int out, int *diffe
 
 int main(void) {
     check_rounding();
+    CHECK(fs_cpu_set_bf16_dot(0) == 0, "fs_cpu_set_bf16_dot(0)");
     const fs_backend *backends[] = {fs_backend_cpu_ref(), fs_backend_cpu()};
     for (size_t i = 0; i < FS_ARRAY_LEN(backends); i++) {
         const fs_backend *be = backends[i];
