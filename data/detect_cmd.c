@@ -24,7 +24,7 @@ static const char HELP[] =
     "  region the XMP lists (found or not, the 64-bit payload, its run tag, the correlation, and a\n"
     "  bound on the false-alarm probability). --orientations: also look for the mark in the 7 other\n"
     "  orientations a copy may show (mirrored, rotated by 90, 180 or 270 degrees, transposed; images\n"
-    "  only), at 8 times the false-alarm bound.\n"
+    "  and videos), at 8 times the false-alarm bound.\n"
     "  For each video FFmpeg reads (MP4, MOV, MKV, ...): the XMP box and the container keys\n"
     "  (com.faceswarm.*, comment), and the watermark decoded jointly over every K-th frame (default\n"
     "  5), with how many of those frames hold it on their own.\n"
@@ -40,7 +40,7 @@ typedef struct finding {
     int disagree;     /* XMP's fsw:Watermark differs from the decoded payload */
     int video;        /* a video: wm is the joint decode of V */
     int every;        /* frames examined: every every-th */
-    int orientations; /* images: the 8 orientations were searched (--orientations) */
+    int orientations; /* the 8 orientations were searched (--orientations) */
     int orientation;  /* the one that held the mark (fs_wm_orientation_name) */
     fs_wm_video V;
 } finding;
@@ -98,8 +98,8 @@ static int examine_video(const char *path, finding *f, int every, fs_error *e) {
                          path, why);
     }
     f->video = 1, f->every = every;
-    if (fs_wm_detect_video(path, every, &f->V, e)) return e->code;
-    f->wm = f->V.mark;
+    if (fs_wm_detect_video(path, every, f->orientations, &f->V, e)) return e->code;
+    f->wm = f->V.mark, f->orientation = f->V.orientation;
     snprintf(f->where, sizeof f->where, "frames");
     return 0;
 }

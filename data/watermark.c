@@ -421,6 +421,16 @@ static void orient(const float X[FMAX][FMAX], int o, float R[FMAX][FMAX]) {
         }
 }
 
+void fs_wm_soft_oriented(const uint8_t *rgb, int stride, int w, int h, int n, float soft1[][FS_WM_CODED_BITS],
+                         float softg[][FS_WM_CODED_BITS], float gain[]) {
+    float X[FMAX][FMAX], R[FMAX][FMAX];
+    region_coeffs(rgb, stride, w, h, X);
+    for (int o = 0; o < n && o < FS_WM_ORIENTATIONS; o++) {
+        orient(X, o, R);
+        soft_of(R, soft1[o], softg[o], &gain[o]);
+    }
+}
+
 const char *fs_wm_orientation_name(int o) {
     static const char *const NAME[FS_WM_ORIENTATIONS] = {"as made",
                                                          "mirrored left-right",

@@ -20,6 +20,7 @@
 #define FS_WM_MIN_SIDE 32             /* smallest region that can carry or be searched for a mark */
 #define FS_WM_RUN_TAG_BITS 48
 #define FS_WM_CODED_BITS 140 /* 64 payload + 6 tail bits through the rate-1/2 code */
+#define FS_WM_ORIENTATIONS 8 /* the square's symmetries a copy may show (fs_wm_detect_oriented) */
 
 typedef struct fs_wm_result {
     int found;          /* the check code matches and the correlation passes the threshold */
@@ -50,6 +51,12 @@ void fs_wm_detect(const uint8_t *rgb, int stride, int w, int h, fs_wm_result *r)
  * their soft values (detect on videos); w, h >= FS_WM_MIN_SIDE. */
 void fs_wm_soft(const uint8_t *rgb, int stride, int w, int h, float soft1[FS_WM_CODED_BITS],
                 float softg[FS_WM_CODED_BITS], float *gain);
+/* fs_wm_soft for the first n (1..FS_WM_ORIENTATIONS) orientations of fs_wm_detect_oriented
+ * at once (the coefficients are measured once): soft1[o], softg[o], gain[o] are what fs_wm_soft
+ * gives for the copy read as if it showed the marked image in orientation o. Videos searched
+ * over orientations add these up per orientation (wm_video.h). */
+void fs_wm_soft_oriented(const uint8_t *rgb, int stride, int w, int h, int n, float soft1[][FS_WM_CODED_BITS],
+                         float softg[][FS_WM_CODED_BITS], float gain[]);
 /* Decodes soft values (one region's, or a mean of several) as fs_wm_detect does one reading:
  * payload, correlation, found; gain is reported as given; p_false is 2^-16 for this one
  * decision (the caller adds up the decisions it makes). */
@@ -64,7 +71,6 @@ void fs_wm_decode_pair(const float soft1[FS_WM_CODED_BITS], const float softg[FS
  * or 270 degrees, transposed): as made first, then the others until one decodes; *orientation
  * names which (fs_wm_orientation_name). p_false grows to 8 x 2 x 2^-16 = 2.4e-4, so detect
  * does this only when asked (--orientations). */
-#define FS_WM_ORIENTATIONS 8
 void fs_wm_detect_oriented(const uint8_t *rgb, int stride, int w, int h, fs_wm_result *r, int *orientation);
 const char *fs_wm_orientation_name(int orientation);
 

@@ -3,7 +3,8 @@
  * every frame of a run, so the frames' soft values are averaged and decoded once, which holds
  * where single frames are too noisy (H.264 P and B frames at CRF 23). The video-level decision
  * is that joint decode alone, so its false-alarm bound is an image's: two decodes (as is, and
- * at each frame's best contrast gain), 2 x 2^-16. docs/provenance.md gives the figures. */
+ * at each frame's best contrast gain), 2 x 2^-16 (8 x that with the orientation search).
+ * docs/provenance.md gives the figures. */
 #ifndef FACESWARM_DATA_WM_VIDEO_H
 #define FACESWARM_DATA_WM_VIDEO_H
 
@@ -21,6 +22,7 @@ typedef struct fs_wm_video {
     int frames_found;  /* examined frames whose own decode found a mark */
     int frames_agree;  /* of those, the ones whose payload is mark.payload */
     fs_wm_result mark; /* the joint decode: found, payload, correlation, p_false, gain */
+    int orientation;   /* with orientations: the one the joint decode found it in (0: as made) */
 } fs_wm_video;
 
 /* The joint decode of frames in memory (what fs_wm_detect_video does with a file's frames):
@@ -38,7 +40,11 @@ void fs_wm_joint_decide(const fs_wm_joint *J, fs_wm_result *r);
 /* Decodes path and looks for the mark in every `every`-th frame (every >= 1). FS_EXIT_BADINPUT
  * when FFmpeg cannot open or decode it (damage after the first frames included: a verdict on
  * part of a file would not say what the rest holds). Frames under FS_WM_MIN_SIDE px a side
- * are decoded, not examined. */
-int fs_wm_detect_video(const char *path, int every, fs_wm_video *out, fs_error *e);
+ * are decoded, not examined. orientations = 1: the frames are also read as if the video showed
+ * the marked frames in each of the 7 other orientations (mirrored, flipped, turned: the image
+ * detector's fs_wm_detect_oriented), one joint decode per orientation, as made first, then the
+ * others until one holds; out->orientation names it, and p_false is 8 x 2 x 2^-16 per video. A
+ * frame's own verdict (the vote) is then its oriented search too. */
+int fs_wm_detect_video(const char *path, int every, int orientations, fs_wm_video *out, fs_error *e);
 
 #endif
