@@ -164,9 +164,9 @@ static void print_mark(const finding *f) {
     const fs_wm_result *w = &f->wm;
     if (w->found)
         printf("  watermark      found in %s: payload %016llx, run tag %012llx, correlation %.3f, p_false <= %.1e, "
-               "contrast gain %.3f\n",
+               "contrast gain %.3f, scheme version %d\n",
                f->where, (unsigned long long)w->payload, (unsigned long long)w->run_tag, w->correlation, w->p_false,
-               w->gain);
+               w->gain, w->version);
     else printf("  watermark      not found (correlation %.3f)\n", w->correlation);
     if (w->found && f->orientation)
         printf("  orientation    the copy is the marked image %s\n", fs_wm_orientation_name(f->orientation));
@@ -235,10 +235,10 @@ static void print_json(const char *path, const finding *f, const fs_error *e) {
     json_field("label_watermark", L->watermark);
     printf(", \"watermark\": {\"found\": %s, \"payload\": \"%016llx\", \"run_tag\": \"%012llx\", \"correlation\": "
            "%.4f, "
-           "\"p_false\": %.3g, \"gain\": %.3f, \"where\": \"%s\", \"orientation\": \"%s\"}",
+           "\"p_false\": %.3g, \"gain\": %.3f, \"where\": \"%s\", \"orientation\": \"%s\", \"version\": %d}",
            f->wm.found ? "true" : "false", (unsigned long long)f->wm.payload, (unsigned long long)f->wm.run_tag,
            f->wm.correlation, f->wm.p_false, f->wm.gain, f->where,
-           f->wm.found ? fs_wm_orientation_name(f->orientation) : "");
+           f->wm.found ? fs_wm_orientation_name(f->orientation) : "", f->wm.found ? f->wm.version : 0);
     if (f->video) {
         const fs_wm_video *V = &f->V;
         printf(", \"container\": %s", L->has_container ? "true" : "false");

@@ -8,15 +8,15 @@
 
 #include "data/video.h"
 
-static void joint_add_soft(fs_wm_joint *J, const float *s1, const float *sg, float g) {
-    for (int j = 0; j < FS_WM_CODED_BITS; j++) J->s1[j] += s1[j], J->sg[j] += sg[j];
-    J->gain_sum += g;
+static void joint_add_soft(fs_wm_joint *J, const float *s1, const float *sg, const float *g) {
+    for (int j = 0; j < FS_WM_SOFT; j++) J->s1[j] += s1[j], J->sg[j] += sg[j];
+    for (int v = 0; v < FS_WM_VERSIONS; v++) J->gain_sum[v] += g[v];
     J->n++;
 }
 
 void fs_wm_joint_add(fs_wm_joint *J, const uint8_t *rgb, int stride, int w, int h, fs_wm_result *alone) {
-    float s1[FS_WM_CODED_BITS], sg[FS_WM_CODED_BITS], g;
-    fs_wm_soft(rgb, stride, w, h, s1, sg, &g);
+    float s1[FS_WM_SOFT], sg[FS_WM_SOFT], g[FS_WM_VERSIONS];
+    fs_wm_soft(rgb, stride, w, h, s1, sg, g);
     joint_add_soft(J, s1, sg, g);
     if (alone) fs_wm_decode_pair(s1, sg, g, alone);
 }
@@ -24,7 +24,7 @@ void fs_wm_joint_add(fs_wm_joint *J, const uint8_t *rgb, int stride, int w, int 
 /* --orientations: one joint per orientation J[0..7], fed from one coefficient measurement;
  * *alone is the frame's own oriented search (as made first, the first orientation that holds). */
 static void joints_add_oriented(fs_wm_joint *J, const uint8_t *rgb, int stride, int w, int h, fs_wm_result *alone) {
-    float s1[FS_WM_ORIENTATIONS][FS_WM_CODED_BITS], sg[FS_WM_ORIENTATIONS][FS_WM_CODED_BITS], g[FS_WM_ORIENTATIONS];
+    float s1[FS_WM_ORIENTATIONS][FS_WM_SOFT], sg[FS_WM_ORIENTATIONS][FS_WM_SOFT], g[FS_WM_ORIENTATIONS][FS_WM_VERSIONS];
     fs_wm_soft_oriented(rgb, stride, w, h, FS_WM_ORIENTATIONS, s1, sg, g);
     for (int o = 0; o < FS_WM_ORIENTATIONS; o++) joint_add_soft(&J[o], s1[o], sg[o], g[o]);
     for (int o = 0; o < FS_WM_ORIENTATIONS; o++) {
@@ -36,16 +36,13 @@ static void joints_add_oriented(fs_wm_joint *J, const uint8_t *rgb, int stride, 
 }
 
 void fs_wm_joint_decide(const fs_wm_joint *J, fs_wm_result *r) {
-    float m1[FS_WM_CODED_BITS], mg[FS_WM_CODED_BITS];
+    float m1[FS_WM_SOFT], mg[FS_WM_SOFT], g[FS_WM_VERSIONS];
     memset(r, 0, sizeof *r);
     r->p_false = 1.0, r->gain = 1.0;
     if (!J->n) return;
-    for (int j = 0; j < FS_WM_CODED_BITS; j++) m1[j] = (float)(J->s1[j] / J->n), mg[j] = (float)(J->sg[j] / J->n);
-    fs_wm_result r1, rg;
-    fs_wm_decode(m1, 1.0f, &r1);
-    fs_wm_decode(mg, (float)(J->gain_sum / J->n), &rg);
-    *r = r1.found || (!rg.found && r1.correlation >= rg.correlation) ? r1 : rg;
-    r->p_false = r->found ? 2.0 * ldexp(1.0, -16) : 1.0;
+    for (int j = 0; j < FS_WM_SOFT; j++) m1[j] = (float)(J->s1[j] / J->n), mg[j] = (float)(J->sg[j] / J->n);
+    for (int v = 0; v < FS_WM_VERSIONS; v++) g[v] = (float)(J->gain_sum[v] / J->n);
+    fs_wm_decode_pair(m1, mg, g, r);
 }
 
 #define MAX_ALONE 4096 /* payloads the frames found alone, kept for the vote */
@@ -88,7 +85,7 @@ int fs_wm_detect_video(const char *path, int every, int orientations, fs_wm_vide
         if (o == 0 || r.found) V->mark = r, V->orientation = o;
         if (r.found) break;
     }
-    if (!rc && orientations) V->mark.p_false = V->mark.found ? FS_WM_ORIENTATIONS * 2.0 * ldexp(1.0, -16) : 1.0;
+    if (!rc && orientations) V->mark.p_false = V->mark.found ? FS_WM_ORIENTATIONS * FS_WM_P_FALSE : 1.0;
     for (int i = 0; !rc && i < n_alone; i++) V->frames_agree += V->mark.found && alone[i] == V->mark.payload;
     free(J), free(alone);
     fs_video_close(v);
