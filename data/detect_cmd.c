@@ -24,7 +24,7 @@ static const char HELP[] =
     "  region the XMP lists (found or not, the 64-bit payload, its run tag, the correlation, and a\n"
     "  bound on the false-alarm probability). --orientations: also look for the mark in the 7 other\n"
     "  orientations a copy may show (mirrored, rotated by 90, 180 or 270 degrees, transposed; images\n"
-    "  only), at 8 times the false-alarm bound.\n"
+    "  and videos), at 8 times the false-alarm bound.\n"
     "  For each video FFmpeg reads (MP4, MOV, MKV, ...): the XMP box and the container keys\n"
     "  (com.faceswarm.*, comment), and the watermark decoded jointly over every K-th frame (default\n"
     "  5), with how many of those frames hold it on their own.\n"
@@ -40,7 +40,7 @@ typedef struct finding {
     int disagree;     /* XMP's fsw:Watermark differs from the decoded payload */
     int video;        /* a video: wm is the joint decode of V */
     int every;        /* frames examined: every every-th */
-    int orientations; /* images: the 8 orientations were searched (--orientations) */
+    int orientations; /* the 8 orientations were searched (--orientations) */
     int orientation;  /* the one that held the mark (fs_wm_orientation_name) */
     fs_wm_video V;
 } finding;
@@ -98,8 +98,8 @@ static int examine_video(const char *path, finding *f, int every, fs_error *e) {
                          path, why);
     }
     f->video = 1, f->every = every;
-    if (fs_wm_detect_video(path, every, &f->V, e)) return e->code;
-    f->wm = f->V.mark;
+    if (fs_wm_detect_video(path, every, f->orientations, &f->V, e)) return e->code;
+    f->wm = f->V.mark, f->orientation = f->V.orientation;
     snprintf(f->where, sizeof f->where, "frames");
     return 0;
 }
@@ -164,9 +164,9 @@ static void print_mark(const finding *f) {
     const fs_wm_result *w = &f->wm;
     if (w->found)
         printf("  watermark      found in %s: payload %016llx, run tag %012llx, correlation %.3f, p_false <= %.1e, "
-               "contrast gain %.3f\n",
+               "contrast gain %.3f, scheme version %d\n",
                f->where, (unsigned long long)w->payload, (unsigned long long)w->run_tag, w->correlation, w->p_false,
-               w->gain);
+               w->gain, w->version);
     else printf("  watermark      not found (correlation %.3f)\n", w->correlation);
     if (w->found && f->orientation)
         printf("  orientation    the copy is the marked image %s\n", fs_wm_orientation_name(f->orientation));
@@ -235,10 +235,10 @@ static void print_json(const char *path, const finding *f, const fs_error *e) {
     json_field("label_watermark", L->watermark);
     printf(", \"watermark\": {\"found\": %s, \"payload\": \"%016llx\", \"run_tag\": \"%012llx\", \"correlation\": "
            "%.4f, "
-           "\"p_false\": %.3g, \"gain\": %.3f, \"where\": \"%s\", \"orientation\": \"%s\"}",
+           "\"p_false\": %.3g, \"gain\": %.3f, \"where\": \"%s\", \"orientation\": \"%s\", \"version\": %d}",
            f->wm.found ? "true" : "false", (unsigned long long)f->wm.payload, (unsigned long long)f->wm.run_tag,
            f->wm.correlation, f->wm.p_false, f->wm.gain, f->where,
-           f->wm.found ? fs_wm_orientation_name(f->orientation) : "");
+           f->wm.found ? fs_wm_orientation_name(f->orientation) : "", f->wm.found ? f->wm.version : 0);
     if (f->video) {
         const fs_wm_video *V = &f->V;
         printf(", \"container\": %s", L->has_container ? "true" : "false");

@@ -24,10 +24,22 @@
 #define BAND (FS_WM_CODED_BITS * SPREAD) /* coefficients used */
 #define FMAX 24                          /* u, v < FMAX covers the band */
 #define CANON 32                         /* the detector reads the image as 32 x 32 area cells */
-#define DELTA 20.0f                      /* quantiser step on a projection: ~42 dB PSNR */
-#define MARGIN_GOAL 0.9f                 /* closed loop: re-push bits whose margin fell below */
+/* The scheme versions (FS_WM_VERSIONS): the lattice step and the synthesis. Version 1 (DELTA 20,
+ * the change added to R, G and B equally: ~41 dB) is what faceswarm wrote first; version 2 (the
+ * current one) takes a step of 30 and synthesises the luma change as the least RGB change that
+ * makes it (R, G, B moved in proportion to the luma weights: 1.27 dB less squared error than an
+ * equal change; the mark's chroma is what that costs, and luma readers do not see it). Its first
+ * pass would cost more than the 40 dB floor, so it is scaled down to the floor: each projection
+ * lands part of the way to its lattice point (distortion-compensated QIM, Chen & Wornell 2001),
+ * which at this noise (H.264 on small faces) holds more bits than a full move on a finer lattice
+ * at the same PSNR (docs/provenance.md). Its dither comes from its own key stream: a region read
+ * under one version's lattices decodes the other's mark as noise. */
+static const float DELTA_OF[FS_WM_VERSIONS] = {20.0f, 30.0f};
+#define DELTA (DELTA_OF[ver])
+#define MARGIN_GOAL 0.9f /* closed loop: re-push bits whose margin fell below */
 #define LOOP_PASSES 8
-#define PSNR_FLOOR 40.3 /* dB: the loop stops pushing before the mark costs more */
+#define PSNR_FLOOR_V1 40.3 /* dB: the loop stops pushing before the mark costs more */
+#define PSNR_FLOOR 40.05   /* version 2: also the first pass is held to it (scaled down to it) */
 #define CORR_MIN                                                                                                       \
     0.75 /* unmarked images: mean 0.68, max 0.748 of 20000 (bench); below, a matching check code is not enough */
 #define GAIN_STEP 0.002f /* contrast search: g = 1 +- k GAIN_STEP */
@@ -108,10 +120,10 @@ uint64_t fs_wm_viterbi(const float soft[FS_WM_CODED_BITS]) {
 
 /* ---------------------------------------------------------------- keyed plan */
 typedef struct plan {
-    uint8_t u[BAND], v[BAND];             /* frequency of band coefficient k */
-    int coef[FS_WM_CODED_BITS][SPREAD];   /* band coefficients of code bit j */
-    float chip[FS_WM_CODED_BITS][SPREAD]; /* +-1/sqrt(SPREAD): unit chip vector */
-    float dither[FS_WM_CODED_BITS];       /* lattice offset of bit j, [0, DELTA) */
+    uint8_t u[BAND], v[BAND];                       /* frequency of band coefficient k */
+    int coef[FS_WM_CODED_BITS][SPREAD];             /* band coefficients of code bit j */
+    float chip[FS_WM_CODED_BITS][SPREAD];           /* +-1/sqrt(SPREAD): unit chip vector */
+    float dither[FS_WM_VERSIONS][FS_WM_CODED_BITS]; /* lattice offset of bit j, [0, DELTA) */
 } plan;
 
 static void plan_make(plan *P) {
@@ -128,8 +140,10 @@ static void plan_make(plan *P) {
             P->coef[j][l] = (int)perm[j * SPREAD + l];
             P->chip[j][l] = (fs_rng_u64(&r) & 1 ? 1.0f : -1.0f) / sqrtf((float)SPREAD);
         }
-        P->dither[j] = (float)fs_rng_uniform(&r) * DELTA;
+        P->dither[0][j] = (float)fs_rng_uniform(&r) * DELTA_OF[0];
     }
+    fs_rng_init(&r, FS_WM_KEY, 3, 0); /* version 2's own dither */
+    for (int j = 0; j < FS_WM_CODED_BITS; j++) P->dither[1][j] = (float)fs_rng_uniform(&r) * DELTA_OF[1];
 }
 
 static plan the_plan_;
@@ -268,8 +282,8 @@ static float projection(const plan *P, const float X[FMAX][FMAX], int j) {
 
 /* Signed distance of projection p from bit b's lattice: 1 at a lattice point, 0 half-way to
  * the other bit's lattice, -1 on it. *to_centre: the move onto the nearest point of b's lattice. */
-static float margin(const plan *P, int j, float p, int b, float *to_centre) {
-    float off = P->dither[j] + (b ? 0.5f * DELTA : 0.0f);
+static float margin(const plan *P, int ver, int j, float p, int b, float *to_centre) {
+    float off = P->dither[ver][j] + (b ? 0.5f * DELTA : 0.0f);
     float r = (p - off) / DELTA, n = roundf(r);
     if (to_centre) *to_centre = (n - r) * DELTA;
     return 1.0f - 4.0f * fabsf(r - n);
@@ -277,12 +291,13 @@ static float margin(const plan *P, int j, float p, int b, float *to_centre) {
 
 /* The moves that bring every code bit whose margin is under `goal` onto its lattice, as a
  * coefficient change d; returns how many bits move. */
-static int moves(const plan *P, const float X[FMAX][FMAX], const uint8_t *coded, float goal, float d[FMAX][FMAX]) {
+static int moves(const plan *P, int ver, const float X[FMAX][FMAX], const uint8_t *coded, float goal,
+                 float d[FMAX][FMAX]) {
     memset(d, 0, sizeof(float) * FMAX * FMAX);
     int n = 0;
     for (int j = 0; j < FS_WM_CODED_BITS; j++) {
         float e;
-        if (margin(P, j, projection(P, X, j), coded[j], &e) >= goal) continue;
+        if (margin(P, ver, j, projection(P, X, j), coded[j], &e) >= goal) continue;
         for (int l = 0; l < SPREAD; l++) {
             int k = P->coef[j][l];
             d[P->v[k]][P->u[k]] += e * P->chip[j][l];
@@ -292,14 +307,18 @@ static int moves(const plan *P, const float X[FMAX][FMAX], const uint8_t *coded,
     return n;
 }
 
-/* out = clamp(round(orig + D)) on every channel: a luma change that leaves Cb and Cr alone. */
-static void apply(const frame *F, const uint8_t *orig, const float *D, uint8_t *out) {
+/* out = clamp(round(orig + k_c D)) on channel c: the luma change D. Version 1: k = 1 on every
+ * channel (Cb and Cr untouched); version 2: k_c = (0.299, 0.587, 0.114)_c / 0.447046, the least
+ * RGB change whose luma is D (squared error 0.746 D^2 per channel instead of D^2). */
+static void apply(const frame *F, int ver, const uint8_t *orig, const float *D, uint8_t *out) {
+    static const float K[FS_WM_VERSIONS][3] = {{1.0f, 1.0f, 1.0f},
+                                               {0.299f / 0.447046f, 0.587f / 0.447046f, 0.114f / 0.447046f}};
     for (int y = 0; y < F->h; y++)
         for (int x = 0; x < F->w; x++) {
             float dv = D[(size_t)y * F->w + x];
             size_t at = ((size_t)y * F->stride + x) * 3;
             for (int c = 0; c < 3; c++) {
-                float v = orig[at + c] + dv + 0.5f;
+                float v = orig[at + c] + dv * K[ver][c] + 0.5f;
                 out[at + c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
             }
         }
@@ -317,6 +336,14 @@ static double region_psnr(const frame *F, const uint8_t *a, const uint8_t *b) {
 }
 
 int fs_wm_embed(uint8_t *rgb, int stride, int w, int h, uint64_t payload, fs_error *e) {
+    return fs_wm_embed_version(rgb, stride, w, h, payload, FS_WM_VERSION, e);
+}
+
+int fs_wm_embed_version(uint8_t *rgb, int stride, int w, int h, uint64_t payload, int version, fs_error *e) {
+    if (version < 1 || version > FS_WM_VERSIONS)
+        return fs_errorf(e, FS_EXIT_BADINPUT, "watermark: scheme version %d; expected 1..%d", version, FS_WM_VERSIONS);
+    int ver = version - 1;
+    double floor_db = ver ? PSNR_FLOOR : PSNR_FLOOR_V1;
     if (w < FS_WM_MIN_SIDE || h < FS_WM_MIN_SIDE)
         return fs_errorf(e, FS_EXIT_BADINPUT, "watermark: region of %dx%d px; expected at least %d px a side", w, h,
                          FS_WM_MIN_SIDE);
@@ -334,11 +361,20 @@ int fs_wm_embed(uint8_t *rgb, int stride, int w, int h, uint64_t payload, fs_err
     frame_coeffs(&F, X);
     /* Closed loop: rounding and clipping at 0 and 255 move projections; measure the marked
      * pixels again and push the bits that drifted, while the PSNR stays above PSNR_FLOOR. */
-    for (int pass = 0; pass < LOOP_PASSES && moves(P, X, coded, pass ? MARGIN_GOAL : 2.0f, d); pass++) {
+    for (int pass = 0; pass < LOOP_PASSES && moves(P, ver, X, coded, pass ? MARGIN_GOAL : 2.0f, d); pass++) {
         memcpy(prev, rgb, bytes);
         frame_synth(&F, d, D);
-        apply(&F, orig, D, rgb);
-        if (pass && region_psnr(&F, orig, rgb) < PSNR_FLOOR) {
+        apply(&F, ver, orig, D, rgb);
+        double psnr = region_psnr(&F, orig, rgb);
+        /* version 2: the first pass is scaled down to the floor (every move alike: distortion
+         * compensation), so the PSNR holds whatever the host's lattice distances */
+        for (int k = 0; ver && !pass && psnr < floor_db && k < 4; k++) {
+            float scale = (float)pow(10.0, (psnr - floor_db) / 20.0) * 0.998f;
+            for (size_t i = 0; i < (size_t)w * h; i++) D[i] *= scale;
+            apply(&F, ver, orig, D, rgb);
+            psnr = region_psnr(&F, orig, rgb);
+        }
+        if (pass && psnr < floor_db) {
             memcpy(rgb, prev, bytes);
             break;
         }
@@ -354,12 +390,12 @@ int fs_wm_embed(uint8_t *rgb, int stride, int w, int h, uint64_t payload, fs_err
 /* The contrast gain g (coefficients scaled by g, as by levels or a contrast change) that best
  * fits the projections to the two lattices: the sum of |margin| is ~FS_WM_CODED_BITS at the
  * right gain and ~half that anywhere else. g = 1 wins ties. */
-static float best_gain(const plan *P, const float *p) {
+static float best_gain(const plan *P, int ver, const float *p) {
     float best = 1.0f, best_fit = -1.0f;
     for (int k = 0; k <= 2 * GAIN_STEPS; k++) {
         int step = k % 2 ? (k + 1) / 2 : -(k / 2); /* 0, +1, -1, +2, -2, ...: nearest to 1 first */
         float g = 1.0f + (float)step * GAIN_STEP, fit = 0;
-        for (int j = 0; j < FS_WM_CODED_BITS; j++) fit += fabsf(margin(P, j, p[j] / g, 0, NULL));
+        for (int j = 0; j < FS_WM_CODED_BITS; j++) fit += fabsf(margin(P, ver, j, p[j] / g, 0, NULL));
         if (fit > best_fit + 1e-3f) best_fit = fit, best = g;
     }
     return best;
@@ -388,21 +424,24 @@ static void region_coeffs(const uint8_t *rgb, int stride, int w, int h, float X[
     frame_close(&F);
 }
 
-/* The soft values of coefficients X, as read and at the best gain. */
+/* The soft values of coefficients X under every version's lattices, as read and at each
+ * version's best gain. */
 static void soft_of(const float X[FMAX][FMAX], float *soft1, float *softg, float *gain) {
     const plan *P = the_plan();
     float p[FS_WM_CODED_BITS];
     for (int j = 0; j < FS_WM_CODED_BITS; j++) p[j] = projection(P, X, j);
-    float g = best_gain(P, p);
-    for (int j = 0; j < FS_WM_CODED_BITS; j++) {
-        soft1[j] = margin(P, j, p[j], 0, NULL);
-        if (softg) softg[j] = margin(P, j, p[j] / g, 0, NULL);
+    for (int ver = 0; ver < FS_WM_VERSIONS; ver++) {
+        float g = best_gain(P, ver, p);
+        for (int j = 0; j < FS_WM_CODED_BITS; j++) {
+            soft1[ver * FS_WM_CODED_BITS + j] = margin(P, ver, j, p[j], 0, NULL);
+            if (softg) softg[ver * FS_WM_CODED_BITS + j] = margin(P, ver, j, p[j] / g, 0, NULL);
+        }
+        if (gain) gain[ver] = g;
     }
-    if (gain) *gain = g;
 }
 
-void fs_wm_soft(const uint8_t *rgb, int stride, int w, int h, float soft1[FS_WM_CODED_BITS],
-                float softg[FS_WM_CODED_BITS], float *gain) {
+void fs_wm_soft(const uint8_t *rgb, int stride, int w, int h, float soft1[FS_WM_SOFT], float softg[FS_WM_SOFT],
+                float gain[FS_WM_VERSIONS]) {
     float X[FMAX][FMAX];
     region_coeffs(rgb, stride, w, h, X);
     soft_of(X, soft1, softg, gain);
@@ -421,6 +460,16 @@ static void orient(const float X[FMAX][FMAX], int o, float R[FMAX][FMAX]) {
         }
 }
 
+void fs_wm_soft_oriented(const uint8_t *rgb, int stride, int w, int h, int n, float soft1[][FS_WM_SOFT],
+                         float softg[][FS_WM_SOFT], float gain[][FS_WM_VERSIONS]) {
+    float X[FMAX][FMAX], R[FMAX][FMAX];
+    region_coeffs(rgb, stride, w, h, X);
+    for (int o = 0; o < n && o < FS_WM_ORIENTATIONS; o++) {
+        orient(X, o, R);
+        soft_of(R, soft1[o], softg[o], gain[o]);
+    }
+}
+
 const char *fs_wm_orientation_name(int o) {
     static const char *const NAME[FS_WM_ORIENTATIONS] = {"as made",
                                                          "mirrored left-right",
@@ -437,18 +486,18 @@ void fs_wm_detect_oriented(const uint8_t *rgb, int stride, int w, int h, fs_wm_r
     memset(r, 0, sizeof *r);
     r->p_false = 1.0, r->gain = 1.0, *orientation = 0;
     if (w < FS_WM_MIN_SIDE || h < FS_WM_MIN_SIDE) return;
-    float X[FMAX][FMAX], R[FMAX][FMAX], s1[FS_WM_CODED_BITS], sg[FS_WM_CODED_BITS], g;
+    float X[FMAX][FMAX], R[FMAX][FMAX], s1[FS_WM_SOFT], sg[FS_WM_SOFT], g[FS_WM_VERSIONS];
     region_coeffs(rgb, stride, w, h, X);
     for (int o = 0; o < FS_WM_ORIENTATIONS; o++) {
         fs_wm_result ro;
         orient(X, o, R);
-        soft_of(R, s1, sg, &g);
+        soft_of(R, s1, sg, g);
         fs_wm_decode_pair(s1, sg, g, &ro);
         if (o == 0 || ro.found || (!r->found && ro.correlation > r->correlation)) *r = ro, *orientation = o;
         if (r->found) break;
     }
-    /* every orientation's two decodes may be tried: 8 x 2 chances of 2^-16 */
-    r->p_false = r->found ? FS_WM_ORIENTATIONS * 2.0 * ldexp(1.0, -16) : 1.0;
+    /* every orientation's decodes may be tried: 8 x 2 x FS_WM_VERSIONS chances of 2^-16 */
+    r->p_false = r->found ? FS_WM_ORIENTATIONS * FS_WM_P_FALSE : 1.0;
 }
 
 void fs_wm_decode(const float soft[FS_WM_CODED_BITS], float gain, fs_wm_result *r) {
@@ -461,25 +510,33 @@ void fs_wm_detect(const uint8_t *rgb, int stride, int w, int h, fs_wm_result *r)
     memset(r, 0, sizeof *r);
     r->p_false = 1.0, r->gain = 1.0;
     if (w < FS_WM_MIN_SIDE || h < FS_WM_MIN_SIDE) return;
-    float s1[FS_WM_CODED_BITS], sg[FS_WM_CODED_BITS], g;
-    fs_wm_soft(rgb, stride, w, h, s1, sg, &g);
+    float s1[FS_WM_SOFT], sg[FS_WM_SOFT], g[FS_WM_VERSIONS];
+    fs_wm_soft(rgb, stride, w, h, s1, sg, g);
     fs_wm_decode_pair(s1, sg, g, r);
 }
 
-void fs_wm_decode_pair(const float soft1[FS_WM_CODED_BITS], const float softg[FS_WM_CODED_BITS], float gain,
+void fs_wm_decode_pair(const float soft1[FS_WM_SOFT], const float softg[FS_WM_SOFT], const float gain[FS_WM_VERSIONS],
                        fs_wm_result *r) {
-    /* As it is first; then at the contrast gain that fits the lattices best. Under heavy noise
-     * the search can pick a wrong gain, so it only adds detections to the plain decode. */
-    decode_at(soft1, 1.0f, r);
-    if (!r->found && gain != 1.0f) {
-        fs_wm_result rg;
-        decode_at(softg, gain, &rg);
-        if (rg.found || rg.correlation > r->correlation) *r = rg;
+    /* The newest version first. Each: as it is first; then at the contrast gain that fits the
+     * lattices best. Under heavy noise the search can pick a wrong gain, so it only adds
+     * detections to the plain decode. */
+    for (int ver = FS_WM_VERSIONS - 1; ver >= 0; ver--) {
+        const float *s1 = soft1 + ver * FS_WM_CODED_BITS, *sg = softg + ver * FS_WM_CODED_BITS;
+        fs_wm_result rv;
+        decode_at(s1, 1.0f, &rv);
+        if (!rv.found && gain[ver] != 1.0f) {
+            fs_wm_result rg;
+            decode_at(sg, gain[ver], &rg);
+            if (rg.found || rg.correlation > rv.correlation) rv = rg;
+        }
+        rv.version = ver + 1;
+        if (ver == FS_WM_VERSIONS - 1 || rv.found || (!r->found && rv.correlation > r->correlation)) *r = rv;
+        if (r->found) break;
     }
     /* Unmarked, a decoded payload is uniform over 2^64 (keyed dither): its check code matches
-     * with probability 2^-16; two payloads are checked, and the correlation threshold only
-     * removes more. */
-    r->p_false = r->found ? 2.0 * ldexp(1.0, -16) : 1.0;
+     * with probability 2^-16; two payloads per version are checked (FS_WM_P_FALSE), and the
+     * correlation threshold only removes more. */
+    r->p_false = r->found ? FS_WM_P_FALSE : 1.0;
 }
 
 double fs_wm_psnr(const uint8_t *a, const uint8_t *b, size_t n_pixels) {

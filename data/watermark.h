@@ -20,6 +20,12 @@
 #define FS_WM_MIN_SIDE 32             /* smallest region that can carry or be searched for a mark */
 #define FS_WM_RUN_TAG_BITS 48
 #define FS_WM_CODED_BITS 140 /* 64 payload + 6 tail bits through the rate-1/2 code */
+#define FS_WM_ORIENTATIONS 8 /* the square's symmetries a copy may show (fs_wm_detect_oriented) */
+#define FS_WM_VERSIONS 2     /* scheme versions detect reads (docs/provenance.md); 1 is the first */
+#define FS_WM_VERSION 2      /* the version fs_wm_embed writes */
+#define FS_WM_SOFT (FS_WM_VERSIONS * FS_WM_CODED_BITS) /* soft values of a reading: version v's at (v-1) x 140 */
+/* A region's bound: 2 decodes (as read, at the best contrast gain) per version, 2^-16 each. */
+#define FS_WM_P_FALSE (2.0 * FS_WM_VERSIONS / 65536.0)
 
 typedef struct fs_wm_result {
     int found;          /* the check code matches and the correlation passes the threshold */
@@ -29,6 +35,7 @@ typedef struct fs_wm_result {
                            re-encoded codeword, -1..1; ~1 for an intact mark */
     double p_false;     /* bound on the probability that an unmarked image decides "found" */
     double gain;        /* contrast gain the detector compensated (1 = none) */
+    int version;        /* the scheme version whose lattices the reported decode used */
 } fs_wm_result;
 
 /* The run tag of a run: the first 48 bits of fs_checksum64 of its id text (run directory,
@@ -38,33 +45,45 @@ uint64_t fs_wm_run_tag(const char *run_id);
 uint64_t fs_wm_payload(uint64_t run_tag);
 int fs_wm_payload_valid(uint64_t payload);
 
-/* Marks the w x h region (w, h >= FS_WM_MIN_SIDE) in place. PSNR of marked vs unmarked is
- * about 42 dB whatever the size. Returns 0, or FS_EXIT_BADINPUT for a region too small. */
+/* Marks the w x h region (w, h >= FS_WM_MIN_SIDE) in place with scheme version FS_WM_VERSION.
+ * PSNR of marked vs unmarked is at least 40 dB (about 41) whatever the size. Returns 0, or
+ * FS_EXIT_BADINPUT for a region too small. */
 int fs_wm_embed(uint8_t *rgb, int stride, int w, int h, uint64_t payload, fs_error *e);
-/* Looks for a mark in the region; never fails (a region too small is "not found"). */
+/* The same with an older version (1 .. FS_WM_VERSIONS), for tests that files marked by earlier
+ * faceswarm still read. */
+int fs_wm_embed_version(uint8_t *rgb, int stride, int w, int h, uint64_t payload, int version, fs_error *e);
+/* Looks for a mark of any version in the region; never fails (a region too small is "not
+ * found"). p_false is FS_WM_P_FALSE. */
 void fs_wm_detect(const uint8_t *rgb, int stride, int w, int h, fs_wm_result *r);
 
-/* The detector's soft values of the region's code bits (+1 = surely 0 .. -1 = surely 1): read
- * as it is (soft1) and at the contrast gain that fits the lattices best (softg, may be NULL;
- * that gain in *gain). Several frames carrying one mark are decoded together by averaging
- * their soft values (detect on videos); w, h >= FS_WM_MIN_SIDE. */
-void fs_wm_soft(const uint8_t *rgb, int stride, int w, int h, float soft1[FS_WM_CODED_BITS],
-                float softg[FS_WM_CODED_BITS], float *gain);
-/* Decodes soft values (one region's, or a mean of several) as fs_wm_detect does one reading:
- * payload, correlation, found; gain is reported as given; p_false is 2^-16 for this one
- * decision (the caller adds up the decisions it makes). */
+/* The detector's soft values of the region's code bits (+1 = surely 0 .. -1 = surely 1) under
+ * each version's lattices (version v's 140 at (v - 1) x FS_WM_CODED_BITS): read as it is
+ * (soft1) and at the contrast gain that fits that version's lattices best (softg, may be NULL;
+ * those gains in gain[v - 1], may be NULL). Several frames carrying one mark are decoded
+ * together by averaging their soft values (detect on videos); w, h >= FS_WM_MIN_SIDE. */
+void fs_wm_soft(const uint8_t *rgb, int stride, int w, int h, float soft1[FS_WM_SOFT], float softg[FS_WM_SOFT],
+                float gain[FS_WM_VERSIONS]);
+/* fs_wm_soft for the first n (1..FS_WM_ORIENTATIONS) orientations of fs_wm_detect_oriented
+ * at once (the coefficients are measured once): soft1[o], softg[o], gain[o] are what fs_wm_soft
+ * gives for the copy read as if it showed the marked image in orientation o. Videos searched
+ * over orientations add these up per orientation (wm_video.h). */
+void fs_wm_soft_oriented(const uint8_t *rgb, int stride, int w, int h, int n, float soft1[][FS_WM_SOFT],
+                         float softg[][FS_WM_SOFT], float gain[][FS_WM_VERSIONS]);
+/* Decodes one version's soft values (one region's, or a mean of several): payload,
+ * correlation, found; gain is reported as given; p_false is 2^-16 for this one decision (the
+ * caller adds up the decisions it makes). */
 void fs_wm_decode(const float soft[FS_WM_CODED_BITS], float gain, fs_wm_result *r);
 
-/* The decision fs_wm_detect makes on one region's two readings (soft1 as it is, softg at gain):
- * as read, then at the gain, which only adds detections; p_false 2 x 2^-16. */
-void fs_wm_decode_pair(const float soft1[FS_WM_CODED_BITS], const float softg[FS_WM_CODED_BITS], float gain,
+/* The decision fs_wm_detect makes on one region's readings (soft1 as it is, softg at each
+ * version's gain): the newest version first, each as read, then at its gain (which only adds
+ * detections); the first that holds; p_false FS_WM_P_FALSE = 2 x 2 x 2^-16. */
+void fs_wm_decode_pair(const float soft1[FS_WM_SOFT], const float softg[FS_WM_SOFT], const float gain[FS_WM_VERSIONS],
                        fs_wm_result *r);
 
 /* fs_wm_detect over the 8 orientations a copy may show (mirrored, flipped, rotated by 90, 180
  * or 270 degrees, transposed): as made first, then the others until one decodes; *orientation
- * names which (fs_wm_orientation_name). p_false grows to 8 x 2 x 2^-16 = 2.4e-4, so detect
+ * names which (fs_wm_orientation_name). p_false grows to 8 x FS_WM_P_FALSE = 4.9e-4, so detect
  * does this only when asked (--orientations). */
-#define FS_WM_ORIENTATIONS 8
 void fs_wm_detect_oriented(const uint8_t *rgb, int stride, int w, int h, fs_wm_result *r, int *orientation);
 const char *fs_wm_orientation_name(int orientation);
 

@@ -3,7 +3,9 @@
  * every frame of a run, so the frames' soft values are averaged and decoded once, which holds
  * where single frames are too noisy (H.264 P and B frames at CRF 23). The video-level decision
  * is that joint decode alone, so its false-alarm bound is an image's: two decodes (as is, and
- * at each frame's best contrast gain), 2 x 2^-16. docs/provenance.md gives the figures. */
+ * at each frame's best contrast gain, per scheme version), FS_WM_P_FALSE (8 x that with the
+ * orientation search).
+ * docs/provenance.md gives the figures. */
 #ifndef FACESWARM_DATA_WM_VIDEO_H
 #define FACESWARM_DATA_WM_VIDEO_H
 
@@ -21,24 +23,30 @@ typedef struct fs_wm_video {
     int frames_found;  /* examined frames whose own decode found a mark */
     int frames_agree;  /* of those, the ones whose payload is mark.payload */
     fs_wm_result mark; /* the joint decode: found, payload, correlation, p_false, gain */
+    int orientation;   /* with orientations: the one the joint decode found it in (0: as made) */
 } fs_wm_video;
 
 /* The joint decode of frames in memory (what fs_wm_detect_video does with a file's frames):
  * add frames (regions of at least FS_WM_MIN_SIDE px a side), then decide. */
 typedef struct fs_wm_joint {
-    double s1[FS_WM_CODED_BITS], sg[FS_WM_CODED_BITS]; /* sums of the frames' soft values */
-    double gain_sum;
+    double s1[FS_WM_SOFT], sg[FS_WM_SOFT]; /* sums of the frames' soft values (every version's) */
+    double gain_sum[FS_WM_VERSIONS];
     int n; /* frames added */
 } fs_wm_joint;
 /* Adds a frame; *alone (may be NULL) gets that frame's own verdict, as fs_wm_detect gives it. */
 void fs_wm_joint_add(fs_wm_joint *J, const uint8_t *rgb, int stride, int w, int h, fs_wm_result *alone);
-/* The decision over the frames added: found, payload, correlation, p_false = 2 x 2^-16. */
+/* The decision over the frames added (fs_wm_decode_pair of their mean soft values): found,
+ * payload, correlation, version, p_false = FS_WM_P_FALSE. */
 void fs_wm_joint_decide(const fs_wm_joint *J, fs_wm_result *r);
 
 /* Decodes path and looks for the mark in every `every`-th frame (every >= 1). FS_EXIT_BADINPUT
  * when FFmpeg cannot open or decode it (damage after the first frames included: a verdict on
  * part of a file would not say what the rest holds). Frames under FS_WM_MIN_SIDE px a side
- * are decoded, not examined. */
-int fs_wm_detect_video(const char *path, int every, fs_wm_video *out, fs_error *e);
+ * are decoded, not examined. orientations = 1: the frames are also read as if the video showed
+ * the marked frames in each of the 7 other orientations (mirrored, flipped, turned: the image
+ * detector's fs_wm_detect_oriented), one joint decode per orientation, as made first, then the
+ * others until one holds; out->orientation names it, and p_false is 8 x FS_WM_P_FALSE per video. A
+ * frame's own verdict (the vote) is then its oriented search too. */
+int fs_wm_detect_video(const char *path, int every, int orientations, fs_wm_video *out, fs_error *e);
 
 #endif

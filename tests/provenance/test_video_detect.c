@@ -4,7 +4,8 @@
  * 250, B-frames: what a video writer makes), then re-encoded: decoded and written at CRF 23
  * again, and through the attack code's ffmpeg round trip (wm_attack.h) and written again.
  * The mark is found in each, with the run's payload, over every 5th frame and every frame;
- * the same videos unmarked are not (and no unmarked frame is, alone). Usage:
+ * the same videos unmarked are not (and no unmarked frame is, alone). The synthetic one mirrored,
+ * and turned by 180 degrees: found only with the orientation search, in that orientation. Usage:
  * test_video_detect DIR PHOTO; the files stay in DIR for tests/provenance/video.sh. */
 #include <stdlib.h>
 #include <string.h>
@@ -62,10 +63,16 @@ static uint8_t *video(int kind, int marked) {
     return f;
 }
 
-static void expect_mark(const char *path, int every, int want) {
+/* want: 1 marked, 0 unmarked; orient >= 0: searched over the orientations, the mark expected
+ * in that one (want = 1) or in none (want = 0). */
+static void expect_mark_o(const char *path, int every, int want, int orient) {
     fs_wm_video V;
     fs_error e = {0};
-    CHECK(fs_wm_detect_video(path, every, &V, &e) == 0, "%s: %s", path, e.msg);
+    CHECK(fs_wm_detect_video(path, every, orient >= 0, &V, &e) == 0, "%s: %s", path, e.msg);
+    if (orient >= 0 && want)
+        CHECK(V.orientation == orient && V.mark.p_false > 4.8e-4 && V.mark.p_false < 4.9e-4,
+              "%s: orientation %d (%s), expected %d; p_false %g", path, V.orientation,
+              fs_wm_orientation_name(V.orientation), orient, V.mark.p_false);
     CHECK(V.frames == N && V.examined == (N + every - 1) / every, "%s: %ld frames, %d examined", path, V.frames,
           V.examined);
     uint64_t payload = fs_wm_payload(fs_wm_run_tag(RUN));
@@ -77,8 +84,45 @@ static void expect_mark(const char *path, int every, int want) {
     } else
         CHECK(!V.mark.found && V.frames_found == 0, "%s every %d: unmarked, found %d (corr %.3f), %d frames alone",
               path, every, V.mark.found, V.mark.correlation, V.frames_found);
-    printf("%-44s every %d: found %d, correlation %.3f, %d/%d frames alone\n", path, every, V.mark.found,
-           V.mark.correlation, V.frames_found, V.examined);
+    printf("%-44s every %d%s: found %d (%s), correlation %.3f, %d/%d frames alone\n", path, every,
+           orient >= 0 ? " oriented" : "", V.mark.found, fs_wm_orientation_name(V.orientation), V.mark.correlation,
+           V.frames_found, V.examined);
+}
+
+static void expect_mark(const char *path, int every, int want) { expect_mark_o(path, every, want, -1); }
+
+/* The frames mirrored left-right (o = 1) or turned by 180 degrees (o = 3), in place. */
+static void reorient(uint8_t *f, int o) {
+    uint8_t *tmp = malloc((size_t)W * H * 3);
+    for (int i = 0; i < N; i++) {
+        uint8_t *fr = f + (size_t)i * W * H * 3;
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                int sx = W - 1 - x, sy = o == 3 ? H - 1 - y : y;
+                memcpy(tmp + ((size_t)y * W + x) * 3, fr + ((size_t)sy * W + sx) * 3, 3);
+            }
+        memcpy(fr, tmp, (size_t)W * H * 3);
+    }
+    free(tmp);
+}
+
+/* --orientations on videos: the marked frames mirrored, and turned by 180 degrees, written at CRF
+ * 23: not found as made, found with the search, in the orientation they show; the unmarked
+ * video searched the same finds nothing. */
+static void oriented(const char *dir, const uint8_t *marked, const char *unmarked_path) {
+    uint8_t *f = malloc((size_t)N * W * H * 3);
+    fs_error e = {0};
+    char path[512];
+    for (int o = 1; o <= 3; o += 2) {
+        memcpy(f, marked, (size_t)N * W * H * 3);
+        reorient(f, o);
+        snprintf(path, sizeof path, "%s/oriented-%d-synth.mp4", dir, o);
+        CHECK(fx_write_mp4(path, f, N, W, H, 23, 250, NULL, NULL, 0, &e) == 0, "%s: %s", path, e.msg);
+        expect_mark(path, FS_WM_VIDEO_EVERY, 0);
+        expect_mark_o(path, FS_WM_VIDEO_EVERY, 1, o);
+    }
+    expect_mark_o(unmarked_path, 1, 0, 0);
+    free(f);
 }
 
 /* Decodes src and writes it again at CRF 23: a second generation, labels gone. */
@@ -98,7 +142,7 @@ static void one_kind(const char *dir, int kind) {
     fs_error e = {0};
     fs_provenance p = {.source_type = FS_IPTC_COMPOSITE, .run = RUN, .n_identities = 1, .watermark = 1};
     p.identity[0] = "A", p.consent[0] = "consent/a.pdf";
-    uint8_t *m = video(kind, 1), *u = video(kind, 0);
+    uint8_t *m = video(kind, 1), *u = video(kind, 0), *m0 = video(kind, 1); /* m0: kept as marked */
     snprintf(path, sizeof path, "%s/marked-%s.mp4", dir, NAME[kind]);
     CHECK(fx_write_mp4(path, m, N, W, H, 23, 250, NULL, &p, 1, &e) == 0, "%s: %s", path, e.msg);
     expect_mark(path, FS_WM_VIDEO_EVERY, 1);
@@ -117,6 +161,7 @@ static void one_kind(const char *dir, int kind) {
     CHECK(fx_write_mp4(path, u, N, W, H, 23, 250, NULL, NULL, 0, &e) == 0, "%s: %s", path, e.msg);
     expect_mark(path, FS_WM_VIDEO_EVERY, 0);
     expect_mark(path, 1, 0);
+    if (kind == 0) oriented(dir, m0, path);
     snprintf(other, sizeof other, "%s/reencoded-unmarked-%s.mp4", dir, NAME[kind]);
     reencode(path, other);
     expect_mark(other, 1, 0);
@@ -125,7 +170,7 @@ static void one_kind(const char *dir, int kind) {
         snprintf(path, sizeof path, "%s/labels-only.mp4", dir);
         CHECK(fx_write_mp4(path, u, N, W, H, 23, 250, NULL, &p, 1, &e) == 0, "%s: %s", path, e.msg);
     }
-    free(m), free(u);
+    free(m), free(u), free(m0);
 }
 
 int main(int argc, char **argv) {

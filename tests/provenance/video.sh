@@ -2,7 +2,8 @@
 # video.sh FIXTURE_PROGRAM MEDIA_DIR — videos through `faceswarm detect` and exiftool.
 # - detect on the videos test_video_detect left in MEDIA_DIR (the ctest fixture video_media):
 #   marked and labelled, marked then re-encoded at CRF 23 (labels gone), unmarked, labelled
-#   only; exit codes 0 / 1 / 2, the text and --json fields, --every;
+#   only, mirrored (found with --orientations only); exit codes 0 / 1 / 2, the text and --json
+#   fields, --every;
 # - exiftool (Debian's libimage-exiftool-perl) on the MP4 and MOV files FIXTURE_PROGRAM
 #   (test_video_labels) writes: the XMP uuid box's XMP-iptcExt:DigitalSourceType and the
 #   container keys are read, and `exiftool -validate` finds no error or warning (the
@@ -38,6 +39,12 @@ for f in unmarked-synth unmarked-photo reencoded-unmarked-synth reencoded-unmark
     expect 1 "$BIN" detect --every 1 "$M/$f.mp4"
     has "watermark      not found"; has "0 hold a mark on their own"; has "no faceswarm mark"
 done
+# --orientations: a mirrored copy is missed as made, found with the search (and which turn it is)
+expect 1 "$BIN" detect "$M/oriented-1-synth.mp4"
+has "watermark      not found"
+expect 0 "$BIN" detect --orientations --json "$M/oriented-1-synth.mp4"
+has '"found": true'; has '"orientation": "mirrored left-right"'; has '"p_false": 0.000488'
+expect 1 "$BIN" detect --orientations "$M/unmarked-synth.mp4"
 expect 0 "$BIN" detect "$M/labels-only.mp4"
 has "faceswarm mark: label"; has "watermark      not found"; lacks "watermark payload (label)"
 # any mark -> 0; none -> 1; an unreadable file -> 2, whatever the others hold
