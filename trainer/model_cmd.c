@@ -25,7 +25,9 @@ static void usage(FILE *f) {
                "parameters; =N: shares node N's), the parameters of each part (encoder, decoders...),\n"
                "the total, and the forward GFLOP per image (identity 0's path: encoder + one decoder).\n\n"
                "options:\n"
-               "  -s, --set KEY=VALUE  override a config key (same checks as the file); repeatable\n"
+               "  -s, --set KEY=VALUE  override a config key (same checks as the file); repeatable;\n"
+               "                       a string not starting with a quote is taken as it is, a quoted one\n"
+               "                       is a YAML quoted scalar (\"a b\" is a b, \"\" the empty string)\n"
                "      --help-config    list every config key with its type, default and bounds\n"
                "  -h, --help           this text\n");
 }
