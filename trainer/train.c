@@ -664,6 +664,7 @@ static int run_step(trainer *t, step_result *r, fs_error *e) {
                           .variant = variant};
         if (!strcmp(t->cfg.train.optimizer, "adabelief")) { /* adam_m, adam_v hold AdaBelief's m and s */
             a.eps = t->cfg.train.adabelief_eps;
+            a.lr_dropout = t->cfg.train.lr_dropout, a.dropout_seed = t->cfg.train.seed;
             be->adabelief(m->n_params, m->params, m->grads, m->adam_m, m->adam_v, &a);
         } else {
             be->adam(m->n_params, m->params, m->grads, m->adam_m, m->adam_v, &a);
@@ -954,8 +955,9 @@ static void print_header(trainer *t) {
            t->local_batch);
     const char *adam = t->cfg.train.adam_epsilon;
     if (!strcmp(t->cfg.train.optimizer, "adabelief"))
-        printf("# optimizer: AdaBelief (DeepFaceLab's), lr %g, betas %g %g, eps %g\n", t->cfg.train.lr,
-               t->cfg.train.beta1, t->cfg.train.beta2, t->cfg.train.adabelief_eps);
+        printf("# optimizer: AdaBelief (DeepFaceLab's), lr %g, betas %g %g, eps %g, lr_dropout %g%s\n", t->cfg.train.lr,
+               t->cfg.train.beta1, t->cfg.train.beta2, t->cfg.train.adabelief_eps, (double)t->cfg.train.lr_dropout,
+               t->cfg.train.lr_dropout > 0 ? "" : " (off)");
     else
         printf("# optimizer: Adam, lr %g, eps %g added to %s (train.adam_epsilon: %s)\n", t->cfg.train.lr,
                t->cfg.train.eps,
