@@ -6,6 +6,7 @@
 
 #include "data/loader.h"
 #include "kernels/cpu/cpu.h"
+#include "kernels/cuda/fsk.h"
 #include "kernels/host_mem.h"
 #include "trainer/loss.h"
 #include "trainer/train.h"
@@ -26,20 +27,60 @@ static size_t cpu_workspace(const fs_model *m, int threads) {
     return s.col + s.wflip + s.xpad + s.pad + s.transient;
 }
 
+/* A bound on the CUDA kernels' scratch slots (kernels/cuda/fsk.h), each grown to its largest
+ * request: slot 0 split-K partials (gemm_split_k: splits = min(32, K / (4 BK), grid / tiles),
+ * with the grid of a 132-SM GPU, 8 x 132 blocks: an H100/H200; fewer SMs split less) and DSSIM's coefficient maps,
+ * slot 1 the bias-gradient partials (at most 1024 rows of cols), DSSIM's filtered products
+ * and the loader's upload staging. The same rules as the kernels, restated: not shared code. */
+#define ASSUMED_GRID (8 * 132)
+static size_t splitk_floats(long M, long N, long K) {
+    long tiles = ((M + FSK_BM - 1) / FSK_BM) * ((N + FSK_BN - 1) / FSK_BN);
+    long most = (K + 4 * FSK_BK - 1) / (4 * FSK_BK), want = (ASSUMED_GRID + tiles - 1) / tiles;
+    long s = FS_MIN(32, FS_MIN(most, want));
+    return s > 1 ? (size_t)s * (size_t)M * (size_t)N : 0;
+}
+static size_t cuda_workspace(const fs_model *m, const fs_config *c) {
+    size_t slot0 = 0, slot1 = 0;
+    for (int j = 0; j < m->n_nodes; j++) {
+        const fs_node *X = &m->nodes[j], *A = &m->nodes[X->in[0]];
+        long n = (long)X->nslots * m->batch;
+        if (X->kind == FS_NODE_CONV) {
+            long rows = n * X->h * X->w, kk = (long)X->k * X->k * A->c;
+            slot0 = FS_MAX(slot0, FS_MAX(splitk_floats(rows, X->c, kk), splitk_floats(kk, X->c, rows)));
+            slot1 = FS_MAX(slot1, (size_t)FS_MIN(1024, (rows + 1023) / 1024) * (size_t)X->c);
+        } else if (X->kind == FS_NODE_DENSE) {
+            long in = (long)A->h * A->w * A->c;
+            slot0 = FS_MAX(slot0, FS_MAX(FS_MAX(splitk_floats(n, X->c, in), splitk_floats(n, in, X->c)),
+                                         splitk_floats(in, X->c, n)));
+            slot1 = FS_MAX(slot1, (size_t)X->c);
+        }
+    }
+    int win[2], res = m->resolution;
+    float share[2];
+    int nw = fs_loss_dssim_windows(res, win, share);
+    for (int k = 0; k < nw && c->train.loss_dssim > 0; k++) {
+        size_t wo = (size_t)(res - win[k] + 1), b = (size_t)m->batch;
+        slot0 = FS_MAX(slot0, 3 * b * wo * wo * 3);
+        if (win[k] > FS_DSSIM_WIN) slot1 = FS_MAX(slot1, 5 * b * (size_t)res * wo * 3);
+    }
+    size_t stage = (size_t)res * res * 3 * m->batch * m->n_decoders; /* bytes */
+    return slot0 * sizeof(float) + FS_MAX(slot1 * sizeof(float), stage);
+}
+
 void fs_mem_estimate_at(fs_model *m, const fs_config *c, int batch, int world, int threads, fs_mem_estimate *est) {
     memset(est, 0, sizeof *est);
     est->batch = batch, est->world = world, est->threads = threads;
     est->cuda = !strcmp(c->train.device, "cuda");
     fs_model_plan(m, batch, &est->m);
     est->step = fs_step_buffers_bytes(m, &est->loss);
-    est->workspace = est->cuda ? 0 : cpu_workspace(m, threads);
+    est->workspace = est->cuda ? cuda_workspace(m, c) : cpu_workspace(m, threads);
     fs_loss_weights w;
     fs_loss_weights_from_config(c, &w);
     /* masks: an upper bound before the files are open (auto takes them when every file has them) */
     int masks = strcmp(c->train.mask_loss, "off") != 0, regions = fs_loss_wants_regions(&w);
     est->loader_slots = FS_MAX(c->data.prefetch, c->data.threads) + 1;
-    est->loader = fs_loader_buffer_bytes(c->model.resolution, batch, m->n_decoders, c->data.prefetch,
-                                         c->data.threads, masks, regions);
+    est->loader = fs_loader_buffer_bytes(c->model.resolution, batch, m->n_decoders, c->data.prefetch, c->data.threads,
+                                         masks, regions);
     est->bucket_bytes = (size_t)(c->comms.bucket_mb * 1e6);
     size_t per = FS_MAX(sizeof(float), est->bucket_bytes / sizeof(float) * sizeof(float));
     est->buckets = (int)((est->m.grads + per - 1) / per);
@@ -90,7 +131,9 @@ void fs_mem_print(const fs_mem_estimate *est, const fs_model *m, const fs_config
     row(f, "step buffers", est->step, "targets, masks, eye/mouth regions and each decoder's output gradients");
     row(f, "loss buffers", est->loss, "the loss's weight and weighted-image buffers");
     if (est->cuda)
-        row(f, "workspace", 0, "cuda: the kernels' scratch (split-K partials, DSSIM maps) is not estimated");
+        row(f, "workspace", est->workspace,
+            "cuda: the kernels' scratch: split-K partials (as on a 132-SM GPU), DSSIM maps, bias-gradient "
+            "partials, upload staging");
     else {
         snprintf(what, sizeof what,
                  "largest conv scratch of the fast CPU path at %d thread(s): im2col col, flipped weights, padded "
@@ -106,8 +149,8 @@ void fs_mem_print(const fs_mem_estimate *est, const fs_model *m, const fs_config
              c->train.eye_multiplier != 1.0f || c->train.mouth_multiplier != 1.0f ? " + eye/mouth" : "",
              c->data.threads);
     row(f, "loader", est->loader, what);
-    snprintf(what, sizeof what, "%d bucket(s) of %g MB are slices of the gradient buffer: nothing extra",
-             est->buckets, c->comms.bucket_mb);
+    snprintf(what, sizeof what, "%d bucket(s) of %g MB are slices of the gradient buffer: nothing extra", est->buckets,
+             c->comms.bucket_mb);
     row(f, "all-reduce buckets", est->allreduce, what);
     row(f, "total per rank", est->total, est->cuda ? "device memory, plus the loader's host memory" : "host memory");
 }

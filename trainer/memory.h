@@ -2,7 +2,8 @@
  * `faceswarm model CONFIG` prints it and `faceswarm train` checks it against what the device
  * has. Every figure comes from the code that sizes the allocation itself (fs_model_plan,
  * fs_step_buffers_bytes, fs_loss_bytes, fs_loader_buffer_bytes, fs_cpu_conv_scratch_bytes),
- * so the estimate and the allocation cannot drift apart. */
+ * so the estimate and the allocation cannot drift apart; only the CUDA kernels' scratch is a
+ * restatement of their sizing rules. */
 #ifndef FACESWARM_MEMORY_H
 #define FACESWARM_MEMORY_H
 
@@ -20,7 +21,8 @@ typedef struct fs_mem_estimate {
     fs_model_mem m;   /* parameters, gradients, optimizer state, activations, their gradients */
     size_t step;      /* targets, masks, eye/mouth regions and output gradients of the step */
     size_t loss;      /* the loss's buffers */
-    size_t workspace; /* cpu: the conv scratch the fast path keeps plus its largest per-call buffer */
+    size_t workspace; /* cpu: the conv scratch the fast path keeps plus its largest per-call buffer; cuda: the
+                       * kernels' scratch slots (memory.c restates their rules) */
     size_t loader;    /* host: the loader's prefetch slots and workers' buffers */
     int loader_slots; /* batches the loader holds */
     size_t allreduce; /* extra bytes of the gradient all-reduce: 0, its buckets are slices of the gradients */
