@@ -268,6 +268,13 @@ static int open_files(fs_loader *L, fs_error *e) {
     return 0;
 }
 
+/* The bytes one worker's buffers take (alloc_worker), without its permutation caches. */
+static size_t worker_bytes(size_t S, size_t b, int masks, int regions) {
+    size_t plane = S * S * b;
+    return 3 * plane + (masks ? plane : 0) + (regions ? 2 * plane + sizeof(float) * 136 * b : 0) +
+           (2 * sizeof(long) + sizeof(int)) * b + 2 * sizeof(float) * S * S; /* + fs_augment_work's maps */
+}
+
 static void alloc_worker(fs_loader *L, worker *w, int t) {
     const size_t face = (size_t)L->S * L->S * 3;
     w->L = L, w->t = t;
@@ -293,10 +300,20 @@ static void free_worker(worker *w) {
     if (w->L) fs_augment_work_free(&w->work);
 }
 
+/* prefetch batches ahead (at least one per thread), plus the one the trainer holds */
+static int batch_slots(int prefetch, int threads) { return FS_MAX(prefetch, threads) + 1; }
+
+size_t fs_loader_buffer_bytes(int size, int per_rank, int n_identities, int prefetch, int threads, int masks,
+                              int regions) {
+    size_t batch = (size_t)size * size * 3 * (size_t)per_rank * n_identities;
+    size_t slot = 2 * batch + (masks ? batch / 3 : 0) + (regions ? 2 * (batch / 3) : 0);
+    return (size_t)batch_slots(prefetch, threads) * slot +
+           (size_t)threads * worker_bytes((size_t)size, (size_t)per_rank, masks, regions);
+}
+
 static void alloc_buffers(fs_loader *L) {
     const size_t face = (size_t)L->S * L->S * 3, batch = face * (size_t)L->b * L->o.n_identities;
-    /* prefetch batches ahead (at least one per thread), plus the one the trainer holds */
-    L->nslots = FS_MAX(L->o.prefetch, L->o.threads) + 1;
+    L->nslots = batch_slots(L->o.prefetch, L->o.threads);
     L->slots = fs_calloc((size_t)L->nslots, sizeof(fs_batch));
     L->ready = fs_malloc(sizeof(long) * (size_t)L->nslots);
     for (int k = 0; k < L->nslots; k++) {

@@ -77,6 +77,12 @@ typedef struct fs_loader_opts {
  * identity, one with fewer faces than the batch, one trained without a consent record
  * (require_consent off), and prints each file's notice (schema v1, foreign). */
 int fs_loader_open(fs_loader **L, const fs_loader_opts *o, fs_error *e);
+/* The bytes fs_loader_open allocates for its batches (prefetch slots of input, target and,
+ * when masks / regions, mask and eye/mouth planes) and its workers' buffers, for faces of
+ * size px and per_rank samples per identity; the permutation caches (4 bytes per face per
+ * worker) are not counted. The memory estimate of `faceswarm model` and train's check. */
+size_t fs_loader_buffer_bytes(int size, int per_rank, int n_identities, int prefetch, int threads, int masks,
+                              int regions);
 /* The batch of the next step (start_step, start_step+1, ...). Valid until the next call.
  * Returns NULL and fills e on a read error in the prefetch thread. */
 const fs_batch *fs_loader_next(fs_loader *L, fs_error *e);

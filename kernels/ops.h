@@ -185,6 +185,10 @@ static inline void fs_dssim_check(int h, int w, int win) {
     X(P, void, copy, (void *dst_dev, const void *src_dev, size_t bytes))                                               \
     X(P, void, zero, (void *p, size_t bytes))                                                                          \
     X(P, void, sync, (void)) /* wait for all queued work */                                                            \
+    /* bytes the device can still allocate: cpu and cuda-emulated: the host's (MemAvailable,   \
+     * and the cgroup's memory limit less its usage when lower; fs_host_mem_available); cuda: \
+     * cudaMemGetInfo's free memory */                       \
+    X(P, size_t, mem_available, (void))                                                                                \
     /* the conv/dense precision for the ops queued after it (fs_precision); 0, or -1 when   \
      * the backend has no such path (the precision stays as it was) */                          \
     X(P, int, set_precision, (int precision))

@@ -124,6 +124,9 @@ static const key_def keys[] = {
     KFLT("train.clip_norm", train.clip_norm, "0", 0, 1e6,
          "global gradient-norm clip as SAEHD's clipnorm (its clipgrad option is 1): when the norm of the "
          "whole gradient (of the mean loss over ranks) reaches this, the gradient is scaled to it; 0 = off"),
+    KFLT("train.lr_dropout", train.lr_dropout, "0", 0, 1,
+         "AdaBelief only: DeepFaceLab's lr_dropout, the probability that a parameter's update is applied in a step "
+         "(each parameter and step drawn from train.seed; SAEHD uses 0.3 when its lr_dropout is on); 0 = off"),
     KFLT("train.loss_mse", train.loss_mse, "1", 0, 1000, "weight of the MSE loss"),
     KFLT("train.loss_dssim", train.loss_dssim, "1", 0, 1000, "weight of the DSSIM loss"),
     KFLT("train.loss_l1", train.loss_l1, "0", 0, 1000, "weight of the L1 loss"),
@@ -793,9 +796,14 @@ static int apply_yaml(fs_config *c, const char *text, size_t len, const char *na
 
 /* ---------------------------------------------------------------- public: load and set */
 /* Sets one key from YAML value text (a --set value or a default). */
+static int is_quoted(const char *value) { return value[0] == '"' || value[0] == '\''; }
+
 static int set_from_text(fs_config *c, const key_def *k, const char *value, const char *arg, fs_error *e) {
     origin o = {NULL, arg};
-    if (k->type == K_STR) { /* taken verbatim: no YAML quoting needed on a command line */
+    /* A string is taken verbatim (no YAML quoting needed on a command line) unless it starts
+     * with a quote: then it is a YAML quoted scalar, as in a file ("..." with backslash
+     * escapes, '...' with '' for a quote), and the quotes are not part of the value. */
+    if (k->type == K_STR && !is_quoted(value)) {
         yaml_node_t n = {.type = YAML_SCALAR_NODE};
         n.data.scalar.value = (yaml_char_t *)value;
         n.data.scalar.length = strlen(value);
@@ -880,8 +888,8 @@ int fs_config_text_value(const char *yaml, const char *key, char *out, size_t ou
     return found;
 }
 
-/* "data.paths.NAME=path": one identity's path. */
-static int set_path_entry(fs_config *c, const char *name, const char *value, const char *arg, fs_error *e) {
+/* "data.paths.NAME=path" with the path as it is. */
+static int set_path_plain(fs_config *c, const char *name, const char *value, const char *arg, fs_error *e) {
     origin o = {NULL, arg};
     const key_def *k = find_key("data.paths");
     yaml_node_t kn = {.type = YAML_SCALAR_NODE}, vn = {.type = YAML_SCALAR_NODE};
@@ -899,6 +907,27 @@ static int set_path_entry(fs_config *c, const char *name, const char *value, con
     memcpy(c->data.paths[i], old, FS_PATH_LEN);
     c->data.n_paths++;
     return e->code;
+}
+
+/* "data.paths.NAME=path": one identity's path, verbatim or a YAML quoted scalar. */
+static int set_path_entry(fs_config *c, const char *name, const char *value, const char *arg, fs_error *e) {
+    if (is_quoted(value)) { /* the same rule as a string key's value (set_from_text) */
+        yaml_document_t doc;
+        yaml_node_t *root = NULL;
+        if (parse_document(value, strlen(value), "--set value", &doc, &root, e)) return e->code;
+        char plain[FS_PATH_LEN + 1] = "";
+        int ok = root && root->type == YAML_SCALAR_NODE && root->data.scalar.length < sizeof plain &&
+                 !memchr(root->data.scalar.value, 0, root->data.scalar.length);
+        if (ok) memcpy(plain, root->data.scalar.value, root->data.scalar.length);
+        yaml_document_delete(&doc);
+        if (!ok)
+            return fs_errorf(e, FS_EXIT_BADINPUT,
+                             "--set %.200s: data.paths.%s: expected one quoted path of at most %d bytes\n  hint: "
+                             "--set data.paths.%s=\"dir/file.h5\"",
+                             arg, name, FS_PATH_LEN - 1, name);
+        return set_path_plain(c, name, plain, arg, e);
+    }
+    return set_path_plain(c, name, value, arg, e);
 }
 
 int fs_config_set(fs_config *c, const char *assignment, fs_error *e) {
@@ -1012,6 +1041,11 @@ int fs_config_validate(const fs_config *c, fs_error *e) {
                          "window), but it is %d\n  hint: set train.loss_dssim: 0 and use train.loss_mse or "
                          "train.loss_l1 for faces this small",
                          src, (double)c->train.loss_dssim, FS_DSSIM_WIN, FS_DSSIM_WIN, c->model.resolution);
+    if (c->train.lr_dropout > 0 && strcmp(c->train.optimizer, "adabelief"))
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: train.lr_dropout = %g needs train.optimizer: adabelief, but it is %s\n  hint: set "
+                         "train.optimizer: adabelief (DeepFaceLab's SAEHD) or train.lr_dropout: 0",
+                         src, (double)c->train.lr_dropout, c->train.optimizer);
     if (c->coordinator.timeout_s <= c->coordinator.heartbeat_s)
         return fs_errorf(e, FS_EXIT_BADINPUT,
                          "%s: coordinator.timeout_s = %g must exceed coordinator.heartbeat_s "

@@ -67,6 +67,7 @@ typedef struct fs_config {
         char adam_epsilon[8];         /* "keras" | "paper" | "legacy": where eps goes (kernels/ops.h fs_adam_variant) */
         float weight_decay;           /* 0 */
         float clip_norm;              /* global gradient-norm clip (SAEHD's clipnorm), 0 = off */
+        float lr_dropout;             /* AdaBelief's lr_dropout: probability an element updates, 0 = off */
         float loss_mse, loss_dssim, loss_l1;    /* loss weights */
         char mask_loss[8];                      /* "auto" | "on" | "off": losses on the face region (/masks) only */
         float mask_outside;                     /* 0..1: face-loss weight outside the mask (trainer/loss.h), 0 */

@@ -31,14 +31,28 @@ int fs_loss_dssim_windows(int res, int win[2], float share[2]) {
     return 2;
 }
 
-void fs_loss_init(fs_loss *L, const fs_backend *be, int res, int batch) {
+/* The device buffers of fs_loss, floats: weight, wpred, wtgt, dregion, consts. */
+static void loss_sizes(int res, int batch, size_t f[5]) {
     size_t plane = (size_t)res * res * batch;
+    f[0] = plane, f[1] = f[2] = f[3] = plane * 3, f[4] = 2;
+}
+
+size_t fs_loss_bytes(int res, int batch) {
+    size_t f[5], n = 0;
+    loss_sizes(res, batch, f);
+    for (int i = 0; i < 5; i++) n += f[i] * sizeof(float);
+    return n;
+}
+
+void fs_loss_init(fs_loss *L, const fs_backend *be, int res, int batch) {
+    size_t f[5];
+    loss_sizes(res, batch, f);
     L->be = be, L->res = res, L->batch = batch;
-    L->weight = be->alloc(sizeof(float) * plane);
-    L->wpred = be->alloc(sizeof(float) * plane * 3);
-    L->wtgt = be->alloc(sizeof(float) * plane * 3);
-    L->dregion = be->alloc(sizeof(float) * plane * 3);
-    L->consts = be->alloc(sizeof(float) * 2);
+    L->weight = be->alloc(sizeof(float) * f[0]);
+    L->wpred = be->alloc(sizeof(float) * f[1]);
+    L->wtgt = be->alloc(sizeof(float) * f[2]);
+    L->dregion = be->alloc(sizeof(float) * f[3]);
+    L->consts = be->alloc(sizeof(float) * f[4]);
 }
 
 void fs_loss_free(fs_loss *L) {

@@ -74,6 +74,8 @@ typedef struct fs_loss {
 } fs_loss;
 
 void fs_loss_init(fs_loss *L, const fs_backend *be, int res, int batch);
+/* The bytes fs_loss_init allocates on the device. */
+size_t fs_loss_bytes(int res, int batch);
 void fs_loss_free(fs_loss *L);
 /* The loss of n samples (n <= batch): returns it (a host double) and, when term is not
  * NULL, each term. dpred [n,res,res,3] gets d loss / d pred (=, overwritten); dmask

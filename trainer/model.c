@@ -290,22 +290,19 @@ static void plan_gradients(fs_model *m) {
         }
     }
     m->n_gbufs = nb;
-    m->gbufs = fs_calloc((size_t)FS_MAX(nb, 1), sizeof(float *));
-    for (int b = 0; b < nb; b++) m->gbufs[b] = m->be->alloc(size[b] * sizeof(float));
-    free(last), free(size), free(busy_until);
+    free(m->gbuf_floats);
+    m->gbuf_floats = size; /* fs_model_alloc allocates them */
+    free(last), free(busy_until);
 }
 
-void fs_model_alloc(fs_model *m, const fs_backend *be, int batch) {
-    m->be = be;
+/* Roots, views and which outputs need a gradient; the fan-in scratch; the gradient buffers.
+ * Sizes only: fs_model_alloc allocates exactly these, and fs_model_plan reports them. */
+static void plan_layout(fs_model *m, int batch) {
     m->batch = batch;
-    m->params = be->alloc(m->n_params * sizeof(float));
-    m->grads = be->alloc(m->n_params * sizeof(float));
-    m->adam_m = be->alloc(m->n_params * sizeof(float));
-    m->adam_v = be->alloc(m->n_params * sizeof(float));
+    free(m->last_use);
     m->last_use = fs_malloc((size_t)m->n_nodes * sizeof(int));
     for (int j = 0; j < m->n_nodes; j++) {
         fs_node *X = &m->nodes[j];
-        size_t samples = (size_t)X->nslots * batch;
         m->last_use[j] = j;
         if (X->shares >= 0) m->last_use[X->shares] = FS_MIN(m->last_use[X->shares], j);
         X->needs_grad = has_params(X);
@@ -314,15 +311,12 @@ void fs_model_alloc(fs_model *m, const fs_backend *be, int batch) {
             const fs_node *A = in_node(m, X, 0);
             X->root = A->root;
             X->view_off = A->view_off + (X->kind == FS_NODE_SLICE ? (size_t)(X->slot - A->slot0) * batch : 0);
-            X->y = m->nodes[X->root].y + X->view_off * node_size(X);
         } else {
-            X->root = j;
-            X->y = be->alloc(samples * node_size(X) * sizeof(float));
+            X->root = j, X->view_off = 0;
             if ((X->out_of >= 0 || X->mask_of >= 0) && X->nslots != 1)
                 fs_die(FS_EXIT_FAIL, "model: output %s covers %d identities", X->name, X->nslots);
         }
     }
-    m->input = m->nodes[0].y;
     /* The scratch buffer holds a contribution to a gradient slot that already has one: only
      * roots with two contributing edges onto one identity slot need it (original has none). */
     unsigned char(*uses)[FS_MAX_IDENTITIES] = fs_calloc((size_t)m->n_nodes, sizeof *uses);
@@ -336,8 +330,39 @@ void fs_model_alloc(fs_model *m, const fs_backend *be, int batch) {
         }
     }
     free(uses);
-    m->scratch = be->alloc(scratch * sizeof(float));
+    m->scratch_floats = scratch;
     plan_gradients(m);
+}
+
+static size_t output_floats(const fs_model *m, const fs_node *X) { return (size_t)X->nslots * m->batch * node_size(X); }
+
+void fs_model_plan(fs_model *m, int batch, fs_model_mem *mem) {
+    plan_layout(m, batch);
+    memset(mem, 0, sizeof *mem);
+    mem->params = mem->grads = m->n_params * sizeof(float);
+    mem->moments = 2 * m->n_params * sizeof(float);
+    for (int j = 0; j < m->n_nodes; j++)
+        if (!is_view(&m->nodes[j])) mem->activations += output_floats(m, &m->nodes[j]) * sizeof(float);
+    for (int b = 0; b < m->n_gbufs; b++) mem->gradients += m->gbuf_floats[b] * sizeof(float);
+    mem->gradients += m->scratch_floats * sizeof(float);
+}
+
+void fs_model_alloc(fs_model *m, const fs_backend *be, int batch) {
+    plan_layout(m, batch);
+    m->be = be;
+    m->params = be->alloc(m->n_params * sizeof(float));
+    m->grads = be->alloc(m->n_params * sizeof(float));
+    m->adam_m = be->alloc(m->n_params * sizeof(float));
+    m->adam_v = be->alloc(m->n_params * sizeof(float));
+    for (int j = 0; j < m->n_nodes; j++) { /* a view's root is an earlier node */
+        fs_node *X = &m->nodes[j];
+        if (is_view(X)) X->y = m->nodes[X->root].y + X->view_off * node_size(X);
+        else X->y = be->alloc(output_floats(m, X) * sizeof(float));
+    }
+    m->input = m->nodes[0].y;
+    m->scratch = be->alloc(m->scratch_floats * sizeof(float));
+    m->gbufs = fs_calloc((size_t)FS_MAX(m->n_gbufs, 1), sizeof(float *));
+    for (int b = 0; b < m->n_gbufs; b++) m->gbufs[b] = be->alloc(m->gbuf_floats[b] * sizeof(float));
 }
 
 void fs_model_free(fs_model *m) {
@@ -350,6 +375,7 @@ void fs_model_free(fs_model *m) {
         for (size_t i = 0; i < FS_ARRAY_LEN(bufs); i++) be->free(bufs[i]);
     }
     free(m->gbufs);
+    free(m->gbuf_floats);
     free(m->last_use);
     free(m->nodes);
     memset(m, 0, sizeof *m);

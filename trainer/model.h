@@ -110,8 +110,10 @@ typedef struct fs_model {
     /* the backward plan (fs_model_alloc) */
     float **gbufs; /* planned gradient buffers */
     int n_gbufs;
-    float *scratch; /* one contribution that must be added to a gradient already written */
-    int *last_use;  /* per node: the lowest node id using its parameters (itself or a sharer) */
+    size_t *gbuf_floats;   /* [n_gbufs] their sizes */
+    float *scratch;        /* one contribution that must be added to a gradient already written */
+    size_t scratch_floats; /* its size */
+    int *last_use;         /* per node: the lowest node id using its parameters (itself or a sharer) */
 } fs_model;
 
 /* Called as the backward pass finishes nodes: every gradient at offset >= ready_from is
@@ -124,8 +126,19 @@ int fs_model_build(fs_model *m, const fs_config *c, fs_error *e);
 /* Prints the graph: node, kind, inputs, output shape, parameters; then the totals per part
  * (the name before the first '.') and in all. */
 void fs_model_print(const fs_model *m, FILE *f);
+/* What fs_model_alloc allocates for `batch` samples per identity, bytes. */
+typedef struct fs_model_mem {
+    size_t params;      /* [n_params] floats */
+    size_t grads;       /* [n_params] floats: the parameter gradients (the all-reduce's buckets are slices) */
+    size_t moments;     /* the optimizer's two [n_params] buffers (Adam m, v; AdaBelief m, s) */
+    size_t activations; /* every node's output kept for the backward pass (views share their input's) */
+    size_t gradients;   /* the planned gradient buffers of node outputs and the fan-in scratch */
+} fs_model_mem;
+/* The plan fs_model_alloc follows (it calls this), without allocating: the estimate of
+ * `faceswarm model` and train's check before allocating come from here. */
+void fs_model_plan(fs_model *m, int batch, fs_model_mem *mem);
 /* Allocates parameters, gradients, Adam moments, activations and the planned gradient
- * buffers for `batch` samples per identity on the backend. */
+ * buffers for `batch` samples per identity on the backend (fs_model_plan's sizes). */
 void fs_model_alloc(fs_model *m, const fs_backend *be, int batch);
 /* Weights as each node's init says (original: He-uniform), zero biases, from seed: each node
  * with weights draws from its own stream (seed, its index among the conv, dense and

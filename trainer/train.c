@@ -28,21 +28,38 @@
 #include "data/loader.h"
 #include "kernels/cpu/cpu.h"
 #include "trainer/checkpoint.h"
+#include "trainer/memory.h"
 #include "trainer/preview.h"
 
 /* ---------------------------------------------------------------- the step core */
+/* The step's device buffers, floats: target, each of mask / eye / mouth, each identity's dout
+ * and dmask (fs_step_buffers_alloc allocates these; fs_step_buffers_bytes counts them). */
+typedef struct step_sizes {
+    size_t target, plane, dout, dmask;
+} step_sizes;
+static step_sizes step_buffer_sizes(const fs_model *m) {
+    size_t img = (size_t)m->resolution * m->resolution * 3, all = (size_t)m->batch * m->n_decoders;
+    return (step_sizes){img * all, img / 3 * all, img * m->batch, img / 3 * m->batch};
+}
+
+size_t fs_step_buffers_bytes(const fs_model *m, size_t *loss_bytes) {
+    step_sizes z = step_buffer_sizes(m);
+    *loss_bytes = fs_loss_bytes(m->resolution, m->batch);
+    return sizeof(float) * (z.target + 3 * z.plane + (size_t)m->n_decoders * (z.dout + z.dmask));
+}
+
 void fs_step_buffers_alloc(fs_step_buffers *b, const fs_model *m) {
-    size_t img = (size_t)m->resolution * m->resolution * 3;
-    b->target = m->be->alloc(sizeof(float) * img * m->batch * m->n_decoders);
-    b->mask = m->be->alloc(sizeof(float) * img / 3 * m->batch * m->n_decoders);
-    b->eye = m->be->alloc(sizeof(float) * img / 3 * m->batch * m->n_decoders);
-    b->mouth = m->be->alloc(sizeof(float) * img / 3 * m->batch * m->n_decoders);
+    step_sizes z = step_buffer_sizes(m);
+    b->target = m->be->alloc(sizeof(float) * z.target);
+    b->mask = m->be->alloc(sizeof(float) * z.plane);
+    b->eye = m->be->alloc(sizeof(float) * z.plane);
+    b->mouth = m->be->alloc(sizeof(float) * z.plane);
     b->have_mask = b->have_regions = 0;
     b->dout = fs_calloc((size_t)m->n_decoders, sizeof(float *));
     b->dmask = fs_calloc((size_t)m->n_decoders, sizeof(float *));
     for (int i = 0; i < m->n_decoders; i++) {
-        b->dout[i] = m->be->alloc(sizeof(float) * img * m->batch);
-        b->dmask[i] = m->be->alloc(sizeof(float) * img / 3 * m->batch);
+        b->dout[i] = m->be->alloc(sizeof(float) * z.dout);
+        b->dmask[i] = m->be->alloc(sizeof(float) * z.dmask);
     }
     b->loss = fs_calloc((size_t)m->n_decoders, sizeof(double));
     b->terms = fs_calloc((size_t)m->n_decoders, sizeof *b->terms);
@@ -165,7 +182,9 @@ typedef struct trainer {
     char *config_text;
     char model_text[1 << 16];
     char last_ckpt[FS_PATH_LEN + 64];
-    long preview_step; /* rank 0: step of the last preview written in this run, 0 = none */
+    long preview_step;   /* rank 0: step of the last preview written in this run, 0 = none */
+    size_t rss_before;   /* VmRSS before the model was built, bytes */
+    fs_mem_estimate mem; /* what this rank was planned to allocate */
 } trainer;
 
 /* Per-step scalars summed over ranks in one all-reduce: losses, then these. The optimizer
@@ -279,16 +298,55 @@ static int choose_threads(int configured, int local_ranks, char *from, size_t le
     return n;
 }
 
+/* The memory this rank will allocate (trainer/memory.h) against what it can have: host
+ * memory (MemAvailable, the cgroup's limit) shared by the node's ranks, or the GPU's free
+ * memory; FACESWARM_TEST_MEM_AVAILABLE stands in for either in tests. Before anything big
+ * is allocated: a run that cannot fit stops with exit 2 and the largest batch that fits. */
+static int check_memory(trainer *t, fs_error *e) {
+    const fs_config *c = &t->cfg;
+    int threads = t->be->device == FS_DEV_CPU ? fs_cpu_threads() : 1;
+    fs_mem_estimate_at(&t->model, c, t->local_batch, t->world.size, threads, &t->mem);
+    size_t avail;
+    const char *from = "FACESWARM_TEST_MEM_AVAILABLE";
+    char why[160];
+    if (!fs_mem_test_available(&avail)) {
+        int host = t->be->device == FS_DEV_CPU || strcmp(t->be->name, "cuda") != 0; /* the emulator: host memory */
+        avail = t->be->mem_available() / (size_t)(host ? FS_MAX(1, t->world.local_size) : 1);
+        snprintf(why, sizeof why, "%s on %s%s", host ? "MemAvailable / cgroup limit" : "the GPU's free memory",
+                 fs_hostname(), host && t->world.local_size > 1 ? ", shared by its ranks" : "");
+        from = why;
+    }
+    if (t->mem.total <= avail) return 0;
+    int fits = fs_mem_largest_batch(&t->model, c, t->world.size, threads, avail);
+    char need[32], have[32], suggest[96], hint[128];
+    fs_mem_human(t->mem.total, need, sizeof need), fs_mem_human(avail, have, sizeof have);
+    if (fits > 0) {
+        snprintf(suggest, sizeof suggest, "the largest train.batch_per_identity that fits is %d", fits);
+        snprintf(hint, sizeof hint, "--set train.batch_per_identity=%d (or fewer ranks per node)", fits);
+    } else {
+        snprintf(suggest, sizeof suggest, "not even train.batch_per_identity %d fits", t->world.size);
+        snprintf(hint, sizeof hint, "a narrower model, fewer ranks per node or a device with more memory");
+    }
+    return fs_errorf(e, FS_EXIT_BADINPUT,
+                     "%s: training needs about %s per rank (%zu bytes at train.batch_per_identity %d, %d per rank), "
+                     "but %s (%zu bytes) is available per rank (%s); %s\n  hint: %s; faceswarm model %s --batch N "
+                     "prints the estimate",
+                     c->source[0] ? c->source : "config", need, t->mem.total, c->train.batch_per_identity,
+                     t->local_batch, have, avail, from, suggest, hint, c->source[0] ? c->source : "CONFIG");
+}
+
 static int setup_model(trainer *t, fs_error *e) {
     int rc = fs_world_split_batch(&t->world, t->cfg.train.batch_per_identity, "train.batch_per_identity",
                                   &t->local_batch, e);
     if (rc) return rc;
+    t->rss_before = fs_mem_rss();
     if ((rc = fs_model_build(&t->model, &t->cfg, e))) return rc;
     if (t->cfg.train.device[0] == 'c' && !strcmp(t->cfg.train.device, "cpu"))
         fs_cpu_set_threads(
             choose_threads(t->cfg.train.threads, t->world.local_size, t->threads_from, sizeof t->threads_from));
     t->be = fs_backend_select(t->cfg.train.device, t->world.local_rank, e);
     if (!t->be) return e->code ? e->code : FS_EXIT_FAIL;
+    if ((rc = check_memory(t, e))) return rc;
     fs_model_alloc(&t->model, t->be, t->local_batch);
     fs_model_init_params(&t->model, t->cfg.train.seed);
     fs_step_buffers_alloc(&t->sb, &t->model);
@@ -664,6 +722,7 @@ static int run_step(trainer *t, step_result *r, fs_error *e) {
                           .variant = variant};
         if (!strcmp(t->cfg.train.optimizer, "adabelief")) { /* adam_m, adam_v hold AdaBelief's m and s */
             a.eps = t->cfg.train.adabelief_eps;
+            a.lr_dropout = t->cfg.train.lr_dropout, a.dropout_seed = t->cfg.train.seed;
             be->adabelief(m->n_params, m->params, m->grads, m->adam_m, m->adam_v, &a);
         } else {
             be->adam(m->n_params, m->params, m->grads, m->adam_m, m->adam_v, &a);
@@ -890,6 +949,19 @@ static int check_divergence(trainer *t, fs_error *e) {
     return rc;
 }
 
+/* After the first step of a run, rank 0's measured peak against its estimate: the peak
+ * resident set (VmHWM) less the resident set before the model was built (libraries, MPI,
+ * the config). Logged before any checkpoint is written (tests/train/memory_estimate.sh). */
+static void report_memory(const trainer *t) {
+    size_t peak = fs_mem_peak_rss(), grown = peak > t->rss_before ? peak - t->rss_before : 0;
+    char a[32], b[32], c[32];
+    fs_mem_human(grown, a, sizeof a), fs_mem_human(t->rss_before, b, sizeof b), fs_mem_human(t->mem.total, c, sizeof c);
+    fs_info("memory after the first step: peak RSS %zu bytes, %zu bytes (%s) above the %zu bytes (%s) before the model "
+            "was built; "
+            "estimate %zu bytes (%s)%s",
+            peak, grown, a, t->rss_before, b, t->mem.total, c, t->mem.cuda ? " of device memory" : "");
+}
+
 /* ---------------------------------------------------------------- the loop */
 static int every(long step, int k) { return k > 0 && step % k == 0; }
 
@@ -901,7 +973,7 @@ static int train_loop(trainer *t, fs_error *e) {
         step_result r;
         if ((rc = run_step(t, &r, e))) return rc;
         t->step++;
-        t->steps_this_run++;
+        if (t->steps_this_run++ == 0 && t->world.rank == 0) report_memory(t);
         if (t->coord) fs_coord_set_step(t->coord, t->step);
         if (!r.applied) {
             t->nonfinite_in_row++, t->nonfinite_total++;
@@ -954,8 +1026,9 @@ static void print_header(trainer *t) {
            t->local_batch);
     const char *adam = t->cfg.train.adam_epsilon;
     if (!strcmp(t->cfg.train.optimizer, "adabelief"))
-        printf("# optimizer: AdaBelief (DeepFaceLab's), lr %g, betas %g %g, eps %g\n", t->cfg.train.lr,
-               t->cfg.train.beta1, t->cfg.train.beta2, t->cfg.train.adabelief_eps);
+        printf("# optimizer: AdaBelief (DeepFaceLab's), lr %g, betas %g %g, eps %g, lr_dropout %g%s\n", t->cfg.train.lr,
+               t->cfg.train.beta1, t->cfg.train.beta2, t->cfg.train.adabelief_eps, (double)t->cfg.train.lr_dropout,
+               t->cfg.train.lr_dropout > 0 ? "" : " (off)");
     else
         printf("# optimizer: Adam, lr %g, eps %g added to %s (train.adam_epsilon: %s)\n", t->cfg.train.lr,
                t->cfg.train.eps,
@@ -1012,10 +1085,8 @@ static void train_teardown(trainer *t, int rc, const char *msg) {
     if (t->lock_fd >= 0) close(t->lock_fd); /* releases the run directory */
     if (t->loader) fs_loader_close(t->loader);
     grad_sync_free(&t->gs);
-    if (t->be) {
-        fs_step_buffers_free(&t->sb, &t->model);
-        fs_model_free(&t->model);
-    }
+    if (t->model.be) fs_step_buffers_free(&t->sb, &t->model); /* allocated together with the model */
+    fs_model_free(&t->model);
     free(t->config_text);
 }
 

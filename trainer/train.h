@@ -29,6 +29,9 @@ typedef struct fs_step_buffers {
 } fs_step_buffers;
 
 void fs_step_buffers_alloc(fs_step_buffers *b, const fs_model *m);
+/* The device bytes fs_step_buffers_alloc allocates for m's batch (m planned: fs_model_plan):
+ * targets, masks, regions and output gradients; *loss_bytes gets the loss's scratch. */
+size_t fs_step_buffers_bytes(const fs_model *m, size_t *loss_bytes);
 void fs_step_buffers_free(fs_step_buffers *b, const fs_model *m);
 /* Forward, losses (trainer/loss.h, weights from cfg->train) and their gradients for n
  * samples per identity: the face loss weighted by the mask when have_mask, eye and mouth

@@ -2,6 +2,10 @@
 #ifndef FACESWARM_CPU_H
 #define FACESWARM_CPU_H
 
+#include <stddef.h>
+
+#include "kernels/ops.h"
+
 /* Threads used by the fast CPU backend, n = 0 meaning all cores. Its OpenMP loops run on n
  * threads, and its GEMMs too: each of n OpenMP threads calls a single-threaded OpenBLAS
  * sgemm on its slice (so this also sets OpenBLAS to 1 thread). Results are bit-identical run to run for a fixed thread count. Call it from the
@@ -36,5 +40,16 @@ int fs_cpu_set_bf16_dot(int mode);
 int fs_cpu_bf16_dot_on(void);
 /* CPU seconds used by this process so far, all threads together. */
 double fs_cpu_seconds(void);
+
+/* The scratch the fast CPU path's conv ops (fwd, bwd_data, bwd_filter) take for d with
+ * `threads` threads, bytes: the buffers kernels/cpu keeps and grows to the largest request
+ * (im2col col, flipped weights, the direct and small loops' padded inputs; each the largest
+ * of the three passes) and the largest buffer one call allocates and frees again. The
+ * memory estimate of `faceswarm model` takes the largest of each over a model's convs. */
+typedef struct fs_cpu_conv_scratch {
+    size_t col, wflip, xpad, pad; /* kept, grown lazily */
+    size_t transient;             /* allocated and freed within one call */
+} fs_cpu_conv_scratch;
+void fs_cpu_conv_scratch_bytes(const fs_conv_desc *d, int threads, fs_cpu_conv_scratch *s);
 
 #endif

@@ -188,6 +188,18 @@ static size_t fwd_block_rows(const fs_conv_desc *d) {
     return FS_MIN((size_t)2048, FS_MAX((size_t)128, FWD_COL_FLOATS / col_width(d)));
 }
 
+/* The col floats of each pass (the conv ops and fs_cpu_conv_scratch_bytes). */
+static size_t fwd_col_floats(const fs_conv_desc *d, int threads) {
+    return (size_t)threads * fwd_block_rows(d) * col_width(d);
+}
+static int bwd_data_step(const fs_conv_desc *d) {
+    size_t img_rows = (size_t)d->ho * d->wo;
+    return (int)FS_MAX(1, FS_MIN((size_t)d->n, COL_MAX_FLOATS / (img_rows * col_width(d))));
+}
+static size_t bwd_filter_block(const fs_conv_desc *d) {
+    return FS_MIN((size_t)d->n * d->ho * d->wo, FS_MAX((size_t)64, COL_MAX_FLOATS / col_width(d)));
+}
+
 /* One thread's rows [r0, r1): pack a block of rows, multiply, bias + activation. */
 static void fwd_rows(const fs_conv_desc *d, const float *x, const float *w, const float *b, float *y, fs_act act,
                      float alpha, size_t r0, size_t r1, float *col) {
@@ -229,7 +241,7 @@ void fs_fast_conv2d_fwd(const fs_conv_desc *d, const float *x, const float *w, c
     }
     int threads = fs_cpu_threads();
     size_t per_thread = fwd_block_rows(d) * col_width(d);
-    float *col = scratch_get(&g_col, (size_t)threads * per_thread);
+    float *col = scratch_get(&g_col, fwd_col_floats(d, threads));
 #pragma omp parallel num_threads(threads)
     {
         size_t lo, hi;
@@ -243,11 +255,16 @@ void fs_fast_conv2d_fwd(const fs_conv_desc *d, const float *x, const float *w, c
 /* Stride 1 with odd k: dx = same-conv(dz, W') with W'[ky][kx][co][ci] = W[k-1-ky][k-1-kx][ci][co]
  * (the padding k-1-pad equals pad). Taken when W is smaller than col, since flipping W
  * costs a pass over it where col2im costs a pass over col. Returns 0 if not taken. */
+static int as_conv_desc(const fs_conv_desc *d, fs_conv_desc *t) {
+    size_t k = (size_t)d->k, cin = (size_t)d->cin, cout = (size_t)d->cout;
+    return !(d->stride != 1 || d->k % 2 == 0 || k * k * cin * cout > (size_t)d->n * d->ho * d->wo * col_width(d) ||
+             fs_conv_desc_init(t, d->n, d->ho, d->wo, d->cout, d->cin, d->k, 1) != 0);
+}
+
 static int bwd_data_as_conv(const fs_conv_desc *d, const float *dz, const float *w, float *dx) {
     fs_conv_desc t;
     size_t k = (size_t)d->k, cin = (size_t)d->cin, cout = (size_t)d->cout;
-    if (d->stride != 1 || d->k % 2 == 0 || k * k * cin * cout > (size_t)d->n * d->ho * d->wo * col_width(d) ||
-        fs_conv_desc_init(&t, d->n, d->ho, d->wo, d->cout, d->cin, d->k, 1) != 0 || (g_dot && !conv_on_gemm(&t)))
+    if (!as_conv_desc(d, &t) || (g_dot && !conv_on_gemm(&t)))
         return 0; /* (on fs_bf16_gemm, the forward conv must run on the GEMMs too) */
     float *wf = scratch_get(&g_wflip, k * k * cin * cout);
 #pragma omp parallel for schedule(static) num_threads(fs_cpu_threads()) if (k * k * cin * cout > FS_FAST_PAR_MIN)
@@ -275,7 +292,7 @@ void fs_fast_conv2d_bwd_data(const fs_conv_desc *d, const float *dz, const float
     if (d->cout <= FS_SMALL_COUT) return fs_small_conv2d_bwd_data(d, dz, w, dx);
     if (bwd_data_as_conv(d, dz, w, dx)) return;
     size_t kk = col_width(d), img_rows = (size_t)d->ho * d->wo;
-    int step = (int)FS_MAX(1, FS_MIN((size_t)d->n, COL_MAX_FLOATS / (img_rows * kk)));
+    int step = bwd_data_step(d);
     float *col = conv_is_pointwise(d) ? NULL : scratch_get(&g_col, (size_t)step * img_rows * kk);
     for (int img0 = 0; img0 < d->n; img0 += step) {
         int nb = FS_MIN(step, d->n - img0);
@@ -313,7 +330,7 @@ void fs_fast_conv2d_bwd_filter(const fs_conv_desc *d, const float *x, const floa
     if (db) column_sums(rows, d->cout, dz, db);
     if (d->cout <= FS_SMALL_COUT) return fs_small_conv2d_bwd_filter(d, x, dz, dw);
     if (fs_direct_conv_applies(d)) return fs_direct_conv2d_bwd_filter(d, x, dz, dw);
-    size_t block = FS_MIN(rows, FS_MAX((size_t)64, COL_MAX_FLOATS / kk));
+    size_t block = bwd_filter_block(d);
     float *col = conv_is_pointwise(d) ? NULL : scratch_get(&g_col, block * kk);
 #pragma omp parallel num_threads(fs_cpu_threads())
     {
@@ -393,4 +410,53 @@ void fs_fast_dense_bwd_filter(int n, int in, int out, const float *x, const floa
         if (hi > lo) gemm(1, 0, (int)(hi - lo), out, n, x + lo, in, dz, out, 1.0f, dw + lo * out, out);
     }
     if (db) column_sums((size_t)n, out, dz, db);
+}
+
+/* ---------------------------------------------------------------- scratch sizes
+ * Follows the dispatch of the three ops above (and of fast_conv_direct.c, fast_conv_small.c:
+ * the padded copies are [n, ho-1)*stride + k, ..., c] there, the partial sums of bwd_filter
+ * blocks x len, the small loops' weight copies taps x cin x cout). fp32 path. */
+static void ws_max(size_t *a, size_t b) { *a = FS_MAX(*a, b); }
+
+static void fwd_scratch(const fs_conv_desc *d, int threads, fs_cpu_conv_scratch *s) {
+    size_t taps = (size_t)d->k * d->k;
+    if (d->cout <= FS_SMALL_COUT) {
+        int three = d->stride == 1 && d->cout == 3 && d->cin % 8 == 0;
+        if (three) ws_max(&s->pad, (size_t)d->n * (d->ho + d->k - 1) * (d->wo + d->k - 1) * d->cin * sizeof(float));
+        ws_max(&s->transient, taps * d->cin * d->cout * sizeof(float));
+    } else if (fs_direct_conv_applies(d)) {
+        ws_max(&s->xpad, (size_t)d->n * ((d->ho - 1) * d->stride + d->k) * ((d->wo - 1) * d->stride + d->k) * d->cin *
+                             sizeof(float));
+    } else {
+        ws_max(&s->col, fwd_col_floats(d, threads) * sizeof(float));
+    }
+}
+
+void fs_cpu_conv_scratch_bytes(const fs_conv_desc *d, int threads, fs_cpu_conv_scratch *s) {
+    size_t taps = (size_t)d->k * d->k, len = taps * d->cin * d->cout, lines = (size_t)d->n * d->ho;
+    fs_conv_desc t;
+    fwd_scratch(d, threads, s);
+    /* bwd_data */
+    if (d->cout <= FS_SMALL_COUT) {
+        int three = d->stride == 1 && d->cout == 3 && d->cin % 8 == 0;
+        if (three) ws_max(&s->pad, (size_t)d->n * (d->h + d->k - 1) * (d->w + d->k - 1) * 3 * sizeof(float));
+        ws_max(&s->transient, len * sizeof(float));
+    } else if (as_conv_desc(d, &t)) {
+        ws_max(&s->wflip, len * sizeof(float));
+        fwd_scratch(&t, threads, s);
+    } else if (!conv_is_pointwise(d)) {
+        ws_max(&s->col, (size_t)bwd_data_step(d) * d->ho * d->wo * col_width(d) * sizeof(float));
+    }
+    /* bwd_filter: partial sums of at most 256 (small loops) or 64 (direct) blocks */
+    if (d->cout <= FS_SMALL_COUT) {
+        int three = d->stride == 1 && d->cout == 3 && d->cin % 8 == 0;
+        if (three) ws_max(&s->pad, (size_t)d->n * (d->ho + d->k - 1) * (d->wo + d->k - 1) * d->cin * sizeof(float));
+        ws_max(&s->transient, FS_MIN(lines, (size_t)256) * len * sizeof(float));
+    } else if (fs_direct_conv_applies(d)) {
+        ws_max(&s->xpad, (size_t)d->n * ((d->ho - 1) * d->stride + d->k) * ((d->wo - 1) * d->stride + d->k) * d->cin *
+                             sizeof(float));
+        ws_max(&s->transient, FS_MIN(lines, (size_t)64) * len * sizeof(float));
+    } else if (!conv_is_pointwise(d)) {
+        ws_max(&s->col, bwd_filter_block(d) * col_width(d) * sizeof(float));
+    }
 }

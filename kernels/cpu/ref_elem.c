@@ -7,9 +7,11 @@
  *   sumsq: sum x^2 in double; adam: in place on p, m, v; adabelief: in place on p, m, s;
  *   scale: x *= s. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/host_mem.h"
 #include "kernels/cpu/cpu_internal.h"
 #include "kernels/cpu/ref.h"
 
@@ -30,6 +32,7 @@ void fs_cpu_zero(void *p, size_t bytes) {
     if (bytes) memset(p, 0, bytes);
 }
 void fs_cpu_sync(void) {}
+size_t fs_cpu_mem_available(void) { return fs_host_mem_available(); } /* kernels/host_mem.h */
 
 /* Both CPU backends' conv/dense precision (one process-wide setting, as a device's). */
 static int g_cpu_precision = FS_PREC_FP32;

@@ -74,6 +74,11 @@ static void cu_zero(void *p, size_t bytes) {
     if (bytes) CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, stream));
 }
 static void cu_sync(void) { CUDA_CHECK(cudaStreamSynchronize(stream)); }
+static size_t cu_mem_available(void) {
+    size_t free_bytes = 0, total = 0;
+    CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total));
+    return free_bytes;
+}
 /* No bf16 path in the CUDA kernels yet (issue 17): fp32 only. */
 static int cu_set_precision(int precision) { return precision == FS_PREC_FP32 ? 0 : -1; }
 

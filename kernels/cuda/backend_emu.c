@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/host_mem.h"
 #include "kernels/cuda/emu.h"
 #include "kernels/cuda/fsk.h"
 
@@ -131,6 +132,7 @@ static void emu_zero(void *p, size_t bytes) {
     if (bytes) memset(p, 0, bytes);
 }
 static void emu_sync(void) {}
+static size_t emu_mem_available(void) { return fs_host_mem_available(); } /* the "device" is host memory */
 /* No bf16 path in the CUDA kernels yet (issue 17): fp32 only. */
 static int emu_set_precision(int precision) { return precision == FS_PREC_FP32 ? 0 : -1; }
 /* The "device" reads the host bytes directly. */

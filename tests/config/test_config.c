@@ -181,6 +181,28 @@ static void test_set(void) {
     CHECK(fs_config_set(&c, "model.encoder_filters=[32, 64, 128, 256]", &e) == 0 && c.model.encoder_filters[0] == 32,
           "%s", e.msg);
     CHECK(fs_config_set(&c, "run.dir=my runs/x: y", &e) == 0 && !strcmp(c.run.dir, "my runs/x: y"), "%s", e.msg);
+    /* string values: verbatim unless they start with a quote, then a YAML quoted scalar */
+    CHECK(fs_config_set(&c, "coordinator.keys=\"\"", &e) == 0 && !strcmp(c.coordinator.keys, ""), "\"\" -> [%s] %s",
+          c.coordinator.keys, e.msg);
+    CHECK(fs_config_set(&c, "slurm.partition=''", &e) == 0 && !strcmp(c.slurm.partition, ""), "'' -> [%s] %s",
+          c.slurm.partition, e.msg);
+    CHECK(fs_config_set(&c, "run.dir=\"a b\"", &e) == 0 && !strcmp(c.run.dir, "a b"), "\"a b\" -> [%s] %s", c.run.dir,
+          e.msg);
+    CHECK(fs_config_set(&c, "run.dir='it''s #1: x'", &e) == 0 && !strcmp(c.run.dir, "it's #1: x"),
+          "'' escape -> [%s] %s", c.run.dir, e.msg);
+    CHECK(fs_config_set(&c, "run.dir=\"t\\x41q\\\"\"", &e) == 0 && !strcmp(c.run.dir, "tAq\""),
+          "double-quoted escapes -> [%s] %s", c.run.dir, e.msg);
+    CHECK(fs_config_set(&c, "run.dir=a \"b\" # c", &e) == 0 && !strcmp(c.run.dir, "a \"b\" # c"),
+          "an unquoted string is verbatim -> [%s] %s", c.run.dir, e.msg);
+    CHECK(fs_config_set(&c, "train.device=\"cpu\"", &e) == 0 && !strcmp(c.train.device, "cpu"), "%s", e.msg);
+    EXPECT_SET_FAIL(&c, "run.dir=\"a b", "malformed YAML");
+    EXPECT_SET_FAIL(&c, "run.dir=\"a\" b", "malformed YAML");
+    EXPECT_SET_FAIL(&c, "train.device=\"tpu\"", "one of cpu|cuda");
+    CHECK(!strcmp(c.run.dir, "a \"b\" # c") && !strcmp(c.train.device, "cpu"),
+          "a refused quoted --set changed the config");
+    CHECK(fs_config_set(&c, "data.paths.B=\"/b c.h5\"", &e) == 0 && !strcmp(c.data.paths[1], "/b c.h5"),
+          "quoted path -> [%s] %s", c.data.paths[1], e.msg);
+    EXPECT_SET_FAIL(&c, "data.paths.B=\"/b", "malformed YAML");
     CHECK(fs_config_set(&c, "data.paths.B=/b.h5", &e) == 0 && c.data.n_paths == 1, "%s", e.msg);
     CHECK(fs_config_set(&c, "model.identities=[C, B]", &e) == 0, "%s", e.msg);
     CHECK(!strcmp(c.data.paths[1], "/b.h5") && c.data.paths[0][0] == 0, "path follows its identity");

@@ -1,6 +1,7 @@
 #!/bin/sh
 # model_cli: `faceswarm model CONFIG` prints the layer table and faceswap's parameter counts
-# (82,062,470 total; encoder 69,662,976; each decoder 6,199,747) for configs/original-64.yaml.
+# (82,062,470 total; encoder 69,662,976; each decoder 6,199,747) for configs/original-64.yaml,
+# and the memory estimate's lines and options (--batch, --device, --json).
 set -u
 bin=${FACESWARM_BIN:?FACESWARM_BIN is not set}
 src=${FACESWARM_SOURCE_DIR:?FACESWARM_SOURCE_DIR is not set}
@@ -34,6 +35,16 @@ echo "$err" | grep -q "exactly 2 identities"; check $? "liae with 3 identities: 
 err=$("$bin" model "$src/configs/df-ud-128.yaml" --set model.resolution=112 2>&1); rc=$?
 [ $rc = 2 ]; check $? "df-ud at 112 px should exit 2, got $rc"
 echo "$err" | grep -q "model.resolution = 112 is not a multiple of 32"; check $? "df-ud at 112 px: unclear error: $err"
+# the memory estimate: its lines, params = 4 bytes x 82,062,470, activations linear in --batch
+"$bin" model "$src/configs/original-64.yaml" | grep -q "^  total per rank  *[0-9]* B"; check $? "no memory total"
+j2=$("$bin" model "$src/configs/original-64.yaml" --batch 2 --json) j4=$("$bin" model "$src/configs/original-64.yaml" --batch 4 --json)
+field() { echo "$1" | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"; }
+[ "$(field "$j2" params)" = 328249880 ] && [ "$(field "$j2" optimizer)" = 656499760 ]; check $? "params/optimizer bytes: $j2"
+[ "$(field "$j4" activations)" = $(( 2 * $(field "$j2" activations) )) ]; check $? "activations not linear in --batch: $j2 / $j4"
+"$bin" model "$src/configs/quickstart.yaml" --batch 0 >/dev/null 2>&1; rc=$?
+[ $rc = 2 ]; check $? "--batch 0 should exit 2, got $rc"
+"$bin" model "$src/configs/quickstart.yaml" --device tpu >/dev/null 2>&1; rc=$?
+[ $rc = 2 ]; check $? "--device tpu should exit 2, got $rc"
 "$bin" model --help | grep -q "usage: faceswarm model"; check $? "--help"
 "$bin" model --help-config | grep -q "train.batch_per_identity"; check $? "--help-config lacks a key"
 "$bin" model >/dev/null 2>&1; rc=$?
