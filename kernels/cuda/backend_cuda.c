@@ -74,8 +74,14 @@ static void cu_zero(void *p, size_t bytes) {
     if (bytes) CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, stream));
 }
 static void cu_sync(void) { CUDA_CHECK(cudaStreamSynchronize(stream)); }
-/* No bf16 path in the CUDA kernels yet (issue 17): fp32 only. */
-static int cu_set_precision(int precision) { return precision == FS_PREC_FP32 ? 0 : -1; }
+/* fp32: the SIMT GEMM (gemm.cu); bf16: the tensor-core GEMM (gemm_tc.cu) for every conv and
+ * dense op queued after this call. */
+int FSK(precision) = FS_PREC_FP32;
+static int cu_set_precision(int precision) {
+    if (precision != FS_PREC_FP32 && precision != FS_PREC_BF16) return -1;
+    FSK(precision) = precision;
+    return 0;
+}
 
 /* The loader's bytes go to a device staging buffer first (slot 1: no op in flight uses it
  * between two of our calls, the stream orders the rest). */
