@@ -38,9 +38,9 @@ int FSK(gemm_tc_drop_last_slice) = 0;
 
 /* Where an operand's rows come from (both operands are staged as [row][k]). */
 enum {
-    TC_ROWS = 0,    /* p[row * ld + k]: a bf16 copy with K contiguous */
-    TC_FWD_X,       /* A of conv fwd: row (n, oy, ox), k (ky, kx, ci) -> x[n, iy, ix, ci] */
-    TC_BWD_DATA_DZ, /* A of bwd_data: row (n, iy, ix) of the class, k (jy, jx, co) -> dz[n, oy, ox, co] */
+    TC_ROWS = 0,     /* p[row * ld + k]: a bf16 copy with K contiguous */
+    TC_FWD_X,        /* A of conv fwd: row (n, oy, ox), k (ky, kx, ci) -> x[n, iy, ix, ci] */
+    TC_BWD_DATA_DZ,  /* A of bwd_data: row (n, iy, ix) of the class, k (jy, jx, co) -> dz[n, oy, ox, co] */
     TC_BWD_FILTER_X, /* A of bwd_filter: row (ky, kx, ci), k (n, oy, ox) -> x[n, iy, ix, ci] */
     TC_BWD_DATA_W    /* B of bwd_data: row ci, k (jy, jx, co) -> w[ky, kx, ci, co] */
 };
@@ -99,8 +99,8 @@ FSK_DEVICE tc_radix radix_of(const fsk_gemm *g, const cls_geom *q, int src) {
     return r;
 }
 
-FSK_DEVICE tc_row row_init(const tc_args *t, const cls_geom *q, int src, int chunk, const fs_bf16 *p, long ld,
-                           int row, int rows, int k_first) {
+FSK_DEVICE tc_row row_init(const tc_args *t, const cls_geom *q, int src, int chunk, const fs_bf16 *p, long ld, int row,
+                           int rows, int k_first) {
     const fs_conv_desc *d = &t->g.conv;
     tc_row w;
     memset(&w, 0, sizeof w);
@@ -170,8 +170,7 @@ FSK_DEVICE void row_load(const tc_args *t, const cls_geom *q, tc_row *w, fs_bf16
         tc_cnt c = w->k;
         for (int h = 0; h < 2; h++) {
             const fs_bf16 *src = w->valid && k0 + 8 * h < ke ? row_at(t, q, w, c) : NULL;
-            fsk_cp_async_16(tile + swz(row, kofs + 8 * h), src ? (const void *)src : (const void *)w->p,
-                            src ? 16 : 0);
+            fsk_cp_async_16(tile + swz(row, kofs + 8 * h), src ? (const void *)src : (const void *)w->p, src ? 16 : 0);
             cnt_add(&c, w->eight, w->r);
         }
     } else {
