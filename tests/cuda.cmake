@@ -30,15 +30,31 @@ endif()
 # The tensor-core primitives of kernels/cuda/mma.h under the emulator: ldmatrix, mma.sync and
 # cp.async against the PTX layouts and a 3-stage pipelined 64x64x256 bf16 product, with planted
 # defects that must be caught (a wrong A layout, missing waits: mismatches; a misaligned
-# ldmatrix row, a thread ending with a copy pending: the emulator stops, naming the kernel).
+# ldmatrix row, a thread ending with a copy pending, a diverged warp, a copy past the dynamic
+# shared memory: the emulator stops, naming the kernel).
 if(FACESWARM_HAVE_OPENMP)
   fs_add_test(NAME cuda_mma SOURCES tests/cuda/test_mma.c LIBS fs_kernels ARGS all LABELS cuda TIMEOUT 30)
-  fs_add_test(NAME cuda_mma_misaligned COMMAND $<TARGET_FILE:cuda_mma> misaligned LABELS cuda TIMEOUT 30)
-  set_tests_properties(cuda_mma_misaligned PROPERTIES PASS_REGULAR_EXPRESSION
-                       "launch of misaligned_kernel: block \\(0, 0, 0\\) thread \\(5, 0, 0\\): ldmatrix.x4 row address .* is not 16-byte aligned")
-  fs_add_test(NAME cuda_mma_pending COMMAND $<TARGET_FILE:cuda_mma> pending LABELS cuda TIMEOUT 30)
-  set_tests_properties(cuda_mma_pending PROPERTIES PASS_REGULAR_EXPRESSION
-                       "launch of pending_kernel: block \\(0, 0, 0\\) thread \\(7, 0, 0\\): the block ended with 1 cp.async copies not completed")
+  # cuda_mma_<mode>: the message each planted defect must stop the program with
+  set(FS_MMA_PLANTED
+      misaligned "launch of misaligned_kernel: block \\(0, 0, 0\\) thread \\(5, 0, 0\\): ldmatrix.x4 row address .* is not 16-byte aligned"
+      pending "launch of pending_kernel: block \\(0, 0, 0\\) thread \\(7, 0, 0\\): the block ended with 1 cp.async copies not completed"
+      diverged "launch of diverged_kernel: .*: lane [0-9]+ called ldmatrix.x4(.trans)? while lane [0-9]+ of its warp called ldmatrix.x4"
+      dyn_overflow "launch of pipeline_dyn_kernel: .*: cp.async.cg of 16 bytes to .*: past the end of the launch's dynamic shared memory")
+  while(FS_MMA_PLANTED)
+    list(POP_FRONT FS_MMA_PLANTED fs_mma_mode fs_mma_regex)
+    fs_add_test(NAME cuda_mma_${fs_mma_mode} COMMAND $<TARGET_FILE:cuda_mma> ${fs_mma_mode} LABELS cuda TIMEOUT 30)
+    set_tests_properties(cuda_mma_${fs_mma_mode} PROPERTIES PASS_REGULAR_EXPRESSION "${fs_mma_regex}")
+  endwhile()
+  if(FACESWARM_HAVE_CUDA)
+    # nvcc compiles the same test kernels (compile only: cuda_mma runs them on the emulator), so
+    # that every primitive of mma.h goes through ptxas for FACESWARM_CUDA_ARCHS, warnings as errors.
+    add_library(cuda_mma_nvcc OBJECT ${CMAKE_SOURCE_DIR}/tests/cuda/mma_kernels.cu)
+    set_target_properties(cuda_mma_nvcc PROPERTIES CUDA_ARCHITECTURES "${FACESWARM_CUDA_ARCHS}" CUDA_STANDARD 17
+                                                   CUDA_STANDARD_REQUIRED ON)
+    target_compile_options(cuda_mma_nvcc PRIVATE -Xcompiler=-Wall,-Wextra,-Wno-unused-parameter,-Wshadow
+                                                 -Werror=all-warnings -Xcompiler=-Werror)
+    add_dependencies(cuda_mma cuda_mma_nvcc)
+  endif()
 endif()
 # train.precision bf16: the tensor-core GEMM (kernels/cuda/gemm_tc.cu) on every conv2d / dense
 # case vs cpu-ref in bf16 and in fp32, run twice (bit-identical); planted: a kernel that drops
@@ -81,7 +97,9 @@ endif()
 # The emulator runs up to 256 threads per block on a few cores: threads that sleep at a
 # barrier instead of spinning leave the cores to the threads that have work (results are
 # the same: the kernels are deterministic).
-foreach(t cuda_conv cuda_ops cuda_bf16_ops cuda_bf16_ops_conv1 cuda_bf16_ops_conv2 cuda_bf16_ops_dense cuda_bf16_planted train_bf16_step cuda_emu cuda_planted cuda_step cuda_mma cuda_mma_misaligned cuda_mma_pending)
+foreach(t cuda_conv cuda_ops cuda_bf16_ops cuda_bf16_ops_conv1 cuda_bf16_ops_conv2 cuda_bf16_ops_dense
+          cuda_bf16_planted train_bf16_step cuda_emu cuda_planted cuda_step cuda_mma cuda_mma_misaligned
+          cuda_mma_pending cuda_mma_diverged cuda_mma_dyn_overflow)
   if(TEST ${t})
     set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT OMP_WAIT_POLICY=passive)
   endif()

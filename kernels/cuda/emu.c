@@ -23,6 +23,11 @@ static pthread_barrier_t *warp_bar; /* [n_warps], one barrier per warp of the bl
 static double *xchg;                /* [threads], the warps' shuffle exchange buffer */
 static int cur_threads;
 static const fsemu_launch *cur_launch;
+static unsigned char *dyn_smem; /* [dyn_bytes], the launch's dynamic shared memory */
+static size_t dyn_bytes;
+
+/* Most dynamic shared memory a block may have: sm_90's opt-in limit (227 KiB; sm_80: 163 KiB). */
+#define FSEMU_MAX_DYNAMIC_SHARED (227 * 1024)
 
 /* The warp-collective ops of mma.h exchange through slots[parity][thread]: a lane deposits,
  * passes its warp's barrier, reads the other lanes' slots. Consecutive ops alternate between
@@ -31,6 +36,7 @@ static const fsemu_launch *cur_launch;
 typedef struct lane_slot {
     uint32_t a[4], b[2];      /* mma: this lane's A and B fragments */
     const unsigned char *row; /* ldmatrix: the row address, NULL when it failed the checks */
+    int op;                   /* which op deposited (op_tag): every lane must call the same */
 } lane_slot;
 static lane_slot *slots; /* [2 * threads] */
 static _Thread_local int my_parity;
@@ -78,6 +84,11 @@ static void check_geometry(const fsemu_launch *l) {
                "%s:%d: launch of %s with grid (%u, %u, %u); expected at least one block, y and z <= 65535\n"
                "  hint: a launcher must not launch an empty grid (check the sizes before launching)",
                l->file, l->line, l->kernel, l->grid.x, l->grid.y, l->grid.z);
+    if (l->smem_bytes > FSEMU_MAX_DYNAMIC_SHARED)
+        fs_die(FS_EXIT_FAIL,
+               "%s:%d: launch of %s with %zu bytes of dynamic shared memory; expected at most %d (227 KiB)\n"
+               "  hint: this launch would fail on a GPU too (sm_90 allows 227 KiB per block, sm_80 163 KiB)",
+               l->file, l->line, l->kernel, l->smem_bytes, FSEMU_MAX_DYNAMIC_SHARED);
     if (omp_in_parallel())
         fs_die(FS_EXIT_FAIL,
                "%s:%d: launch of %s from inside an OpenMP parallel region\n"
@@ -85,8 +96,10 @@ static void check_geometry(const fsemu_launch *l) {
                l->file, l->line, l->kernel);
 }
 
-void fsemu_launch_begin(fsemu_launch *l, dim3 grid, dim3 block, const char *kernel, const char *file, int line) {
+void fsemu_launch_begin(fsemu_launch *l, dim3 grid, dim3 block, size_t smem_bytes, const char *kernel, const char *file,
+                        int line) {
     l->grid = grid, l->block = block, l->kernel = kernel, l->file = file, l->line = line;
+    l->smem_bytes = smem_bytes;
     l->threads = (int)(block.x * block.y * block.z);
     l->n_blocks = (long)grid.x * grid.y * grid.z;
     check_geometry(l);
@@ -105,7 +118,18 @@ void fsemu_launch_begin(fsemu_launch *l, dim3 grid, dim3 block, const char *kern
     cur_threads = l->threads;
     cur_launch = l;
     err_count = 0;
+    dyn_smem = NULL, dyn_bytes = l->smem_bytes;
+    if (dyn_bytes) {
+        void *p = NULL;
+        if (posix_memalign(&p, 128, dyn_bytes) != 0)
+            fs_die(FS_EXIT_FAIL, "emulator: no memory for %zu bytes of dynamic shared memory for %s", dyn_bytes,
+                   kernel);
+        dyn_smem = p;
+        memset(dyn_smem, 0xFF, dyn_bytes); /* undefined on a GPU: NaNs here */
+    }
 }
+
+unsigned char *fsemu_dynamic_shared(void) { return dyn_smem; }
 
 void fsemu_thread_enter(fsemu_launch *l) {
     if (omp_get_num_threads() != l->threads)
@@ -142,6 +166,8 @@ void fsemu_launch_end(fsemu_launch *l) {
     for (int t = 0; t < l->threads; t++) free(cpq[t].q);
     free(cpq);
     free(slots);
+    free(dyn_smem);
+    dyn_smem = NULL, dyn_bytes = 0;
     warp_bar = NULL, xchg = NULL, slots = NULL, cpq = NULL, cur_threads = 0, cur_launch = NULL;
     if (err_count)
         fs_die(FS_EXIT_FAIL, "%s:%d: launch of %s: %s%s", l->file, l->line, l->kernel, err_msg,
@@ -192,12 +218,17 @@ static const char *who(char *buf, size_t len) {
     return buf;
 }
 
-/* Static storage of the executable (.data, .bss; the linker's etext and end): where every
- * __shared__ array lives under the emulator (emu.h makes __shared__ `static`). */
+/* Shared memory under the emulator: static storage of the executable (.data, .bss, between the
+ * linker's etext and end), where every __shared__ array lives (emu.h makes __shared__
+ * `static`), or the launch's dynamic shared memory. NULL when [p, p + n) lies in one of them,
+ * else what is wrong. */
 extern char etext, end;
-static int in_static(const void *p, size_t n) {
-    uintptr_t u = (uintptr_t)p;
-    return u >= (uintptr_t)&etext && u + n <= (uintptr_t)&end;
+static const char *not_shared(const void *p, size_t n) {
+    uintptr_t u = (uintptr_t)p, d = (uintptr_t)dyn_smem;
+    if (u >= (uintptr_t)&etext && u + n <= (uintptr_t)&end) return NULL;
+    if (dyn_smem && u >= d && u + n <= d + dyn_bytes) return NULL;
+    if (dyn_smem && u >= d && u < d + dyn_bytes + 4096) return "past the end of the launch's dynamic shared memory";
+    return "not in a __shared__ array nor in the launch's dynamic shared memory";
 }
 
 /* The caller's warp, when it is a full one (warp-collective ops need all 32 lanes); else
@@ -212,9 +243,32 @@ static int full_warp(const char *op) {
     return -1;
 }
 
+/* The op a lane deposited for: mma 1, ldmatrix 2 + 2 count + trans. */
+static int op_tag(int ldmatrix_count, int trans) { return ldmatrix_count ? 2 + 2 * ldmatrix_count + trans : 1; }
+static void op_name(int tag, char *buf, size_t len) {
+    if (tag == 1) snprintf(buf, len, "mma.sync.m16n8k16");
+    else snprintf(buf, len, "ldmatrix.x%d%s", (tag - 2) / 2, tag % 2 ? ".trans" : "");
+}
+
+/* After the barrier: every lane of the warp deposited for the same op (a warp whose lanes call
+ * different collectives at once has diverged, undefined on a GPU). */
+static void check_same_op(const lane_slot *s, int lane, int tag) {
+    for (int l = 0; l < 32; l++)
+        if (s[l].op != tag) {
+            char w[96], mine[32], theirs[32];
+            op_name(tag, mine, sizeof mine), op_name(s[l].op, theirs, sizeof theirs);
+            emu_error("%s: lane %d called %s while lane %d of its warp called %s\n"
+                      "  hint: warp-collective ops are called by all 32 lanes together (no divergent branch "
+                      "around them)",
+                      who(w, sizeof w), lane, mine, l, theirs);
+            return;
+        }
+}
+
 static float bf16_at(uint32_t reg, int half) { return fs_bf16_to_f32((fs_bf16)(reg >> (16 * half))); }
 
-/* PTX ISA, "Matrix Fragments for mma.m16n8k16 with floating point type" (.bf16):
+/* PTX ISA section "Matrix Fragments for mma.m16n8k16 with floating point type" (.bf16;
+ * docs.nvidia.com/cuda/parallel-thread-execution/#warp-level-matrix-fragment-mma-16816-float):
  * groupID g = lane >> 2, threadID_in_group t = lane % 4;
  *   A: a_i (i = 0..7, two per register, a[i / 2]) holds row g + 8 * ((i / 2) % 2),
  *      column 2t + (i % 2) + 8 * (i / 4);
@@ -235,7 +289,9 @@ void fsemu_mma_16816(float d[4], const uint32_t a[4], const uint32_t b[2], const
     my_parity ^= 1;
     memcpy(s[lane].a, a, sizeof s[lane].a);
     memcpy(s[lane].b, b, sizeof s[lane].b);
+    s[lane].op = op_tag(0, 0);
     pthread_barrier_wait(&warp_bar[warp]);
+    check_same_op(s, lane, op_tag(0, 0));
     int g = lane >> 2, t = lane & 3;
     float arow[2][16], bcol[2][16];
     for (int h = 0; h < 2; h++)
@@ -253,7 +309,8 @@ void fsemu_mma_16816(float d[4], const uint32_t a[4], const uint32_t b[2], const
     memcpy(d, out, sizeof out); /* d may be c */
 }
 
-/* PTX ISA, "Warp-level matrix load instruction: ldmatrix": matrix j's 8 rows come from the
+/* PTX ISA section "Warp-level matrix load instruction: ldmatrix" (same page,
+ * #warp-level-matrix-instructions-ldmatrix): matrix j's 8 rows come from the
  * addresses of lanes 8j .. 8j+7 (16 bytes each); lane i gets row i/4, elements 2(i%4) and
  * 2(i%4)+1 (low, high half of r[j]); .trans gives the transposed matrix's. */
 void fsemu_ldmatrix(uint32_t *r, int count, int trans, const void *smem_row) {
@@ -274,16 +331,19 @@ void fsemu_ldmatrix(uint32_t *r, int count, int trans, const void *smem_row) {
                       "__shared__ tile's row length to a multiple of 8 bf16)",
                       who(w, sizeof w), count, trans ? ".trans" : "", smem_row, lane / 8, lane % 8),
                 row = NULL;
-        else if (!in_static(row, 16))
-            emu_error("%s: ldmatrix.x%d%s row address %p (matrix %d row %d) is not in a __shared__ array\n"
-                      "  hint: ldmatrix reads shared memory only; pass an address inside a __shared__ tile",
-                      who(w, sizeof w), count, trans ? ".trans" : "", smem_row, lane / 8, lane % 8),
+        else if (not_shared(row, 16))
+            emu_error("%s: ldmatrix.x%d%s row address %p (matrix %d row %d): %s\n"
+                      "  hint: ldmatrix reads 16 bytes of shared memory per row address",
+                      who(w, sizeof w), count, trans ? ".trans" : "", smem_row, lane / 8, lane % 8,
+                      not_shared(row, 16)),
                 row = NULL;
     } else {
         row = NULL; /* ignored, as in PTX */
     }
     s[lane].row = row;
+    s[lane].op = op_tag(count, trans);
     pthread_barrier_wait(&warp_bar[warp]);
+    check_same_op(s, lane, op_tag(count, trans));
     for (int j = 0; j < count; j++) {
         uint16_t lo = 0, hi = 0;
         if (!trans) {
@@ -307,12 +367,12 @@ void fsemu_cp_async(void *smem, const void *gmem, int cp_bytes, int src_bytes) {
                   who(w, sizeof w), op, cp_bytes, src_bytes, cp_bytes, cp_bytes);
         return;
     }
-    if ((uintptr_t)smem % (uintptr_t)cp_bytes || !in_static(smem, (size_t)cp_bytes)) {
+    if ((uintptr_t)smem % (uintptr_t)cp_bytes || not_shared(smem, (size_t)cp_bytes)) {
         emu_error("%s: %s of %d bytes to %p: %s\n"
-                  "  hint: the destination is a __shared__ address aligned to the copy's size",
+                  "  hint: the destination is a shared-memory address aligned to the copy's size",
                   who(w, sizeof w), op, cp_bytes, smem,
                   (uintptr_t)smem % (uintptr_t)cp_bytes ? "not aligned to the copy's size"
-                                                        : "not in a __shared__ array");
+                                                        : not_shared(smem, (size_t)cp_bytes));
         return;
     }
     if (src_bytes > 0 && (!gmem || (uintptr_t)gmem % (uintptr_t)cp_bytes)) {

@@ -9,15 +9,16 @@
  * Per thread (asynchronous copies global -> shared, deferred until waited for):
  *   fsk_cp_async_{16,8,4}, fsk_cp_async_commit, FSK_CP_ASYNC_WAIT(n), fsk_cp_async_wait_all.
  *
- * Fragment layouts (PTX ISA, "Warp-level matrix fragment mma.m16n8k16" in section "Matrix
- * Fragments for mma.m16n8k16 with floating point type"; groupID = lane >> 2,
- * threadID_in_group = lane % 4, written g and t; a .b32 register holds two bf16, the element
+ * Fragment layouts (PTX ISA section "Matrix Fragments for mma.m16n8k16 with floating point
+ * type", docs.nvidia.com/cuda/parallel-thread-execution/#warp-level-matrix-fragment-mma-16816-float
+ * ; groupID = lane >> 2, threadID_in_group = lane % 4, written g and t; a .b32 register holds two bf16, the element
  * with the lower index in its low 16 bits):
  *   A (16 x 16, row m, column k): a[0] = A[g][2t, 2t+1]      a[1] = A[g+8][2t, 2t+1]
  *                                 a[2] = A[g][2t+8, 2t+9]    a[3] = A[g+8][2t+8, 2t+9]
  *   B (16 x 8, row k, column n):  b[0] = B[2t, 2t+1][g]      b[1] = B[2t+8, 2t+9][g]
  *   C, D (16 x 8 fp32):           c[0], c[1] = C[g][2t, 2t+1]   c[2], c[3] = C[g+8][2t, 2t+1]
- * ldmatrix (PTX ISA, "Warp-level matrix load instruction: ldmatrix"): matrix j of an .x4 (.x2,
+ * ldmatrix (PTX ISA section "Warp-level matrix load instruction: ldmatrix", same page,
+ * #warp-level-matrix-instructions-ldmatrix): matrix j of an .x4 (.x2,
  * .x1) takes its 8 rows of 8 b16 (16 bytes each) from the addresses that lanes 8j .. 8j+7 pass;
  * lane i receives in r[j] row i/4, elements 2(i%4), 2(i%4)+1 of matrix j (low, high half), or
  * with .trans the same of the transposed matrix (elements [2(i%4)][i/4] and [2(i%4)+1][i/4]).
@@ -29,14 +30,14 @@
  * Under the emulator (docs/cuda.md): mma computes each lane's D from the whole A and B that the
  * warp's lanes deposited; every product of two bf16 is exact in fp32 and in double; the sum is
  * taken in double, starting from c, adding the 16 products in k order 0..15, and rounded once to
- * fp32 (round to nearest even). The hardware's order and internal precision are unspecified
- * (not IEEE fp32 adds in a fixed order): GPU results may differ from the emulator's by the
- * rounding of a 16-term fp32 sum, so GPU tests need a tolerance. ldmatrix checks that every row
- * address it uses is 16-byte aligned and lies in static storage (where __shared__ arrays live
- * under the emulator); cp.async checks sizes and alignment, and copies only when a wait
- * completes its group (__syncthreads completes nothing, as on a GPU); a thread that ends its
- * block with copies not waited for is an error. Errors name the kernel and stop the program at
- * the end of the launch. */
+ * fp32 (round to nearest even). PTX leaves the hardware's order, internal precision and
+ * rounding unspecified (not IEEE fp32 adds in a fixed order): GPU results may differ from the
+ * emulator's by a few fp32 ulps of the largest terms, so GPU tests need a relative tolerance.
+ * ldmatrix checks that every row address it uses is 16-byte aligned and lies in shared memory
+ * (a static __shared__ array or the launch's dynamic shared memory); cp.async checks sizes, its
+ * destination and alignment, and copies only when a wait completes its group (__syncthreads
+ * completes nothing, as on a GPU); a thread that ends its block with copies not waited for is
+ * an error. Errors name the kernel and stop the program at the end of the launch. */
 #ifndef FACESWARM_CUDA_MMA_H
 #define FACESWARM_CUDA_MMA_H
 

@@ -1,6 +1,7 @@
 /* test_mma.c — cuda_mma MODE: the tensor-core primitives of kernels/cuda/mma.h under the CPU
- * emulator, with test kernels written as a bf16 GEMM kernel would use them. Expected values
- * are computed here by plain loops from the PTX ISA's layouts (mma.h gives them).
+ * emulator, with the test kernels of mma_kernels.cu (written as a bf16 GEMM kernel would use
+ * them). Expected values are computed here by plain loops from the PTX ISA's layouts (mma.h
+ * gives them).
  *   all          (1) ldmatrix x1/x2/x4 and .trans: every lane's registers against the layout;
  *                (2) one m16n8k16 mma per warp, fragments loaded element by element from
  *                global memory, against the double-precision product of the bf16 inputs;
@@ -10,13 +11,17 @@
  *                groups completed in order by wait_group n, nothing by __syncthreads;
  *                (5) a 3-stage cp.async pipeline (wait_group 1) over the K loop of a 64x64
  *                product with K 256 (59 rows, 61 columns and 250 k valid: the tails are
- *                zero-filled copies, the padding holds NaNs that must never be read);
+ *                zero-filled copies, the padding holds NaNs that must never be read), with
+ *                its stages in static __shared__ arrays and in dynamic shared memory;
  *                and the planted defects the same checks must catch: an A fragment with
  *                rows g and g+8 swapped, the pipeline without its waits (stale tiles);
  *                each must be reported as a mismatch. Exit 0 when all of that holds.
  *   misaligned   an ldmatrix row address not 16-byte aligned: the emulator must stop the
  *                program, naming the kernel (ctest checks the message)
  *   pending      a thread ending its block with a cp.async not waited for: likewise
+ *   diverged     half of a warp calling ldmatrix.x4, the other half ldmatrix.x4.trans: likewise
+ *   dyn_overflow the pipeline launched with its dynamic shared memory one B stage short: the
+ *                cp.async past its end is reported, likewise
  * Exactness: the emulator sums each mma in double in k order from c and rounds once to fp32
  * (mma.h), so the checks here compute the same and compare bit for bit; they also compare with
  * the plain double product within 2^-22 relative (one fp32 rounding per mma in the chain). */
@@ -28,6 +33,7 @@
 #include "kernels/cuda/emu.h"
 #include "kernels/cuda/mma.h"
 #include "kernels/ops.h"
+#include "tests/cuda/mma_kernels.cu"
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15u;
 static double urand(void) { /* splitmix64 -> [-1, 1) */
@@ -55,25 +61,6 @@ static int fails;
     } while (0)
 
 /* ---------------------------------------------------------------- (1) ldmatrix layouts */
-/* tile: 32 rows of 8 bf16 (16 bytes), row r = lane r's address; every variant's registers
- * of every lane go to out[variant][lane][4] (x1 1 register, x2 2, x4 4). */
-enum { LDM_VARIANTS = 6 };
-static __global__ void ldmatrix_kernel(const fs_bf16 *in, uint32_t *out) {
-    __shared__ __align__(16) fs_bf16 tile[32 * 8];
-    int lane = threadIdx.x;
-    for (int i = 0; i < 8; i++) tile[lane * 8 + i] = in[lane * 8 + i];
-    __syncthreads();
-    uint32_t r[4] = {0, 0, 0, 0};
-    const fs_bf16 *row = &tile[lane * 8];
-    uint32_t *o = out + lane * 4;
-    fsk_ldmatrix_x1(r, row), memcpy(o + 0 * 128, r, 4);
-    fsk_ldmatrix_x2(r, row), memcpy(o + 1 * 128, r, 8);
-    fsk_ldmatrix_x4(r, row), memcpy(o + 2 * 128, r, 16);
-    fsk_ldmatrix_x1_trans(r, row), memcpy(o + 3 * 128, r, 4);
-    fsk_ldmatrix_x2_trans(r, row), memcpy(o + 4 * 128, r, 8);
-    fsk_ldmatrix_x4_trans(r, row), memcpy(o + 5 * 128, r, 16);
-}
-
 static void test_ldmatrix(void) {
     fs_bf16 h[32 * 8];
     for (int i = 0; i < 32 * 8; i++) h[i] = (fs_bf16)(0x3000 + i); /* distinct values */
@@ -99,42 +86,6 @@ static void test_ldmatrix(void) {
 }
 
 /* ---------------------------------------------------------------- (2), (3) one mma per warp */
-/* Per warp w (of blockDim.x / 32, over the grid): A_w 16x16 row-major, B_w 16x8 stored [k][n]
- * (bkn) and the same stored [n][k] (bnk), C_w and D_w 16x8 row-major. mode 0: fragments by
- * element from global memory; 1: A by x4, B by x2 from [n][k]; 2: A by x4, B by x2_trans from
- * [k][n]. wrong_rows: the planted defect (A rows g and g+8 swapped; mode 0 only). */
-enum { MMA_WARPS_PER_BLOCK = 2, MMA_BLOCKS = 3, MMA_WARPS = MMA_WARPS_PER_BLOCK * MMA_BLOCKS };
-static __global__ void mma_kernel(const fs_bf16 *A, const fs_bf16 *bkn, const fs_bf16 *bnk, const float *C, float *D,
-                                  int mode, int wrong_rows) {
-    __shared__ __align__(16) fs_bf16 as[MMA_WARPS_PER_BLOCK][16][16];
-    __shared__ __align__(16) fs_bf16 bs_kn[MMA_WARPS_PER_BLOCK][16][8];
-    __shared__ __align__(16) fs_bf16 bs_nk[MMA_WARPS_PER_BLOCK][8][16];
-    int wl = threadIdx.x / 32, lane = threadIdx.x % 32, w = blockIdx.x * MMA_WARPS_PER_BLOCK + wl;
-    int g = lane >> 2, t = lane & 3;
-    const fs_bf16 *a = A + w * 256, *b = bkn + w * 128, *bt = bnk + w * 128;
-    uint32_t af[4], bfr[2];
-    if (mode == 0) {
-        int r0 = wrong_rows ? g + 8 : g, r1 = wrong_rows ? g : g + 8;
-        af[0] = fsk_pack_bf16x2(a[r0 * 16 + 2 * t], a[r0 * 16 + 2 * t + 1]);
-        af[1] = fsk_pack_bf16x2(a[r1 * 16 + 2 * t], a[r1 * 16 + 2 * t + 1]);
-        af[2] = fsk_pack_bf16x2(a[r0 * 16 + 2 * t + 8], a[r0 * 16 + 2 * t + 9]);
-        af[3] = fsk_pack_bf16x2(a[r1 * 16 + 2 * t + 8], a[r1 * 16 + 2 * t + 9]);
-        bfr[0] = fsk_pack_bf16x2(b[(2 * t) * 8 + g], b[(2 * t + 1) * 8 + g]);
-        bfr[1] = fsk_pack_bf16x2(b[(2 * t + 8) * 8 + g], b[(2 * t + 9) * 8 + g]);
-    } else {
-        for (int i = lane; i < 256; i += 32) as[wl][i / 16][i % 16] = a[i];
-        for (int i = lane; i < 128; i += 32) bs_kn[wl][i / 8][i % 8] = b[i], bs_nk[wl][i / 16][i % 16] = bt[i];
-        __syncthreads();
-        fsk_ldmatrix_x4(af, &as[wl][lane % 16][8 * (lane / 16)]);
-        if (mode == 1) fsk_ldmatrix_x2(bfr, &bs_nk[wl][lane % 8][8 * ((lane / 8) % 2)]);
-        else fsk_ldmatrix_x2_trans(bfr, &bs_kn[wl][lane % 16][0]);
-    }
-    float c[4], d[4];
-    for (int i = 0; i < 4; i++) c[i] = C[w * 128 + (g + 8 * (i / 2)) * 8 + 2 * t + i % 2];
-    fsk_mma_16816(d, af, bfr, c);
-    for (int i = 0; i < 4; i++) D[w * 128 + (g + 8 * (i / 2)) * 8 + 2 * t + i % 2] = d[i];
-}
-
 /* Mismatches of D against c + A B (the emulator's order, bit for bit, and the double product
  * within one rounding). */
 static int check_mma(const fs_bf16 *A, const fs_bf16 *B, const float *C, const float *D, const char *what, int quiet) {
@@ -194,39 +145,6 @@ static void test_mma(void) {
 }
 
 /* ---------------------------------------------------------------- (4) cp.async semantics */
-/* Thread t (of 32) copies src[t * 8 ..] (8 floats) into its 32 bytes of the tile as three
- * groups: group 0 = 16 bytes (src_bytes 16 - 4 (t % 5)), group 1 = 8 bytes (src_bytes
- * 8 - 4 (t % 3)... bounded), group 2 = 4 bytes + 4 bytes with src_bytes 0 from a NULL address.
- * It records the tile (as seen by itself) before any wait, after __syncthreads, after
- * wait_group 2, 1, 0: snap[stage][t][8]. The tile starts as -1 everywhere. */
-static __global__ void cp_async_kernel(const float *src, float *snap) {
-    __shared__ __align__(16) float tile[32][8];
-    int t = threadIdx.x;
-    for (int i = 0; i < 8; i++) tile[t][i] = -1.0f;
-    __syncthreads();
-    const float *s = src + t * 8;
-    fsk_cp_async_16(&tile[t][0], s, 16 - 4 * (t % 5));
-    fsk_cp_async_commit();
-    fsk_cp_async_8(&tile[t][4], s + 4, 8 - 4 * (t % 3 == 0));
-    fsk_cp_async_commit();
-    fsk_cp_async_4(&tile[t][6], s + 6, 4 * (t % 2));
-    fsk_cp_async_4(&tile[t][7], NULL, 0);
-    fsk_cp_async_commit();
-    for (int i = 0; i < 8; i++) snap[(0 * 32 + t) * 8 + i] = tile[t][i];
-    __syncthreads();
-    for (int i = 0; i < 8; i++) snap[(1 * 32 + t) * 8 + i] = tile[t][i];
-    FSK_CP_ASYNC_WAIT(2);
-    for (int i = 0; i < 8; i++) snap[(2 * 32 + t) * 8 + i] = tile[t][i];
-    FSK_CP_ASYNC_WAIT(1);
-    for (int i = 0; i < 8; i++) snap[(3 * 32 + t) * 8 + i] = tile[t][i];
-    FSK_CP_ASYNC_WAIT(0);
-    for (int i = 0; i < 8; i++) snap[(4 * 32 + t) * 8 + i] = tile[t][i];
-    /* wait_all also completes copies of a group not yet committed */
-    fsk_cp_async_4(&tile[t][0], s + 7, 4);
-    fsk_cp_async_wait_all();
-    snap[(5 * 32 + t) * 8] = tile[t][0];
-}
-
 static void test_cp_async(void) {
     float hs[256], got[6 * 256];
     for (int i = 0; i < 256; i++) hs[i] = (float)(i + 1);
@@ -261,63 +179,6 @@ static void test_cp_async(void) {
 }
 
 /* ---------------------------------------------------------------- (5) the 3-stage pipeline */
-/* C[64][64] = A[64][K] B[K][64] over K = 256 in k-tiles of 32, one block of 4 warps (each a
- * 32x32 quarter: 2 m16 x 4 n8 mmas per k16 step). Valid: rows m < PM, columns n < PN,
- * k < PK; A is [PM][256] (k >= PK padding), B is [PK][64] (n >= PN padding): the tails are
- * cp.async with src_bytes < 16 or 0 (then from an address past B's end, never read). */
-enum { PM = 59, PN = 61, PK = 250, PKP = 256, BK = 32, STAGES = 3, KT = PKP / BK, AST = BK + 8, BST = 64 + 8 };
-
-static __global__ void pipeline_kernel(const fs_bf16 *A, const fs_bf16 *B, float *C, int skip_wait) {
-    __shared__ __align__(16) fs_bf16 as[STAGES][64][AST];
-    __shared__ __align__(16) fs_bf16 bs[STAGES][BK][BST];
-    int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, wm = warp / 2, wn = warp % 2;
-    float acc[2][4][4];
-    memset(acc, 0, sizeof acc);
-    /* Stage loads: A 64 rows x 4 chunks of 8 k, B 32 rows x 8 chunks of 8 n; 2 + 2 per thread. */
-#define LOAD_TILE(kt)                                                                                                  \
-    do {                                                                                                               \
-        int st_ = (kt) % STAGES, k0_ = (kt)*BK;                                                                        \
-        for (int c_ = tid; c_ < 256; c_ += 128) {                                                                      \
-            int m_ = c_ / 4, k_ = k0_ + 8 * (c_ % 4);                                                                  \
-            int v_ = m_ < PM ? (PK - k_ >= 8 ? 8 : (PK - k_ > 0 ? PK - k_ : 0)) : 0;                                   \
-            fsk_cp_async_16(&as[st_][m_][8 * (c_ % 4)], A + (long)m_ * PKP + k_, 2 * v_);                              \
-            int kb_ = c_ / 8, n_ = 8 * (c_ % 8), kk_ = k0_ + kb_;                                                      \
-            int u_ = kk_ < PK ? (PN - n_ >= 8 ? 8 : (PN - n_ > 0 ? PN - n_ : 0)) : 0;                                  \
-            fsk_cp_async_16(&bs[st_][kb_][n_], B + (long)kk_ * 64 + n_, 2 * u_);                                       \
-        }                                                                                                              \
-    } while (0)
-    LOAD_TILE(0);
-    fsk_cp_async_commit();
-    LOAD_TILE(1);
-    fsk_cp_async_commit();
-    for (int kt = 0; kt < KT; kt++) {
-        if (!skip_wait) FSK_CP_ASYNC_WAIT(STAGES - 2); /* tile kt has landed (tile kt + 1 may not) */
-        __syncthreads(); /* every thread's part of tile kt; everyone is done with tile kt - 1 */
-        if (kt + 2 < KT) LOAD_TILE(kt + 2);
-        fsk_cp_async_commit(); /* an empty group near the end keeps the count */
-        int st = kt % STAGES;
-        for (int kk = 0; kk < BK; kk += 16) {
-            uint32_t af[2][4], bfr[4][2];
-            for (int i = 0; i < 2; i++)
-                fsk_ldmatrix_x4(af[i], &as[st][32 * wm + 16 * i + lane % 16][kk + 8 * (lane / 16)]);
-            for (int j = 0; j < 2; j++) {
-                uint32_t r[4];
-                fsk_ldmatrix_x4_trans(r, &bs[st][kk + lane % 16][32 * wn + 16 * j + 8 * (lane / 16)]);
-                bfr[2 * j][0] = r[0], bfr[2 * j][1] = r[1], bfr[2 * j + 1][0] = r[2], bfr[2 * j + 1][1] = r[3];
-            }
-            for (int i = 0; i < 2; i++)
-                for (int j = 0; j < 4; j++) fsk_mma_16816(acc[i][j], af[i], bfr[j], acc[i][j]);
-        }
-    }
-#undef LOAD_TILE
-    if (skip_wait) fsk_cp_async_wait_all(); /* the planted defect reads stale tiles, but ends clean */
-    int g = lane >> 2, t = lane & 3;
-    for (int i = 0; i < 2; i++)
-        for (int j = 0; j < 4; j++)
-            for (int e = 0; e < 4; e++)
-                C[(32 * wm + 16 * i + g + 8 * (e / 2)) * 64 + 32 * wn + 8 * j + 2 * t + e % 2] = acc[i][j][e];
-}
-
 /* Mismatches of C against the emulator's order (per k16 step: double sum from the fp32
  * accumulator, rounded once: bit for bit) and the double product (2^-22 relative). */
 static int check_pipeline(const fs_bf16 *hA, const fs_bf16 *hB, const float *got, int quiet) {
@@ -365,28 +226,41 @@ static void test_pipeline(void) {
     bad = check_pipeline(hA, hB, hC, 1);
     CHECK(bad > 4096 / 2, "planted pipeline without cp.async waits: only %d of 4096 outputs reported wrong", bad);
     printf("planted pipeline without cp.async waits: %d of 4096 outputs reported wrong (detected)\n", bad);
+    /* the same with its stages in dynamic shared memory (which starts as NaNs) */
+    memset(hC, 0, sizeof(float) * 64 * 64), be->upload(C, hC, sizeof(float) * 64 * 64);
+    launch_pipeline_dyn(A, B, C, PIPE_SMEM_BYTES);
+    be->download(hC, C, sizeof(float) * 64 * 64);
+    bad = check_pipeline(hA, hB, hC, 0);
+    CHECK(bad == 0, "pipeline in dynamic shared memory (%zu bytes): %d of 4096 outputs wrong", PIPE_SMEM_BYTES, bad);
+    if (!bad)
+        printf("pipeline with its stages in %zu bytes of dynamic shared memory: 4096 outputs exact\n", PIPE_SMEM_BYTES);
     be->free(A), be->free(B), be->free(C);
     free(hA), free(hB), free(hC);
 }
 
-/* ---------------------------------------------------------------- planted emulator errors */
-static __global__ void misaligned_kernel(uint32_t *out) {
-    __shared__ __align__(16) fs_bf16 tile[33 * 8];
-    int lane = threadIdx.x;
-    for (int i = 0; i < 8; i++) tile[lane * 8 + i] = (fs_bf16)i;
-    __syncthreads();
-    uint32_t r[4];
-    fsk_ldmatrix_x4(r, &tile[lane * 8 + (lane == 5)]); /* lane 5: 2 bytes off */
-    out[lane] = r[0];
-}
-
-static __global__ void pending_kernel(const float *src, float *out) {
-    __shared__ __align__(16) float tile[32][4];
-    int t = threadIdx.x;
-    fsk_cp_async_16(&tile[t][0], src + 4 * t, 16);
-    fsk_cp_async_commit();
-    if (t != 7) FSK_CP_ASYNC_WAIT(0); /* thread 7 forgets its wait */
-    out[t] = tile[t][0];
+/* A planted defect the emulator must stop the program for (ctest checks its message): returns
+ * 1 when the launch came back (not reported), -1 for an unknown mode. */
+static int planted_error(const char *mode) {
+    uint32_t *out = be->alloc(sizeof(uint32_t) * 32);
+    if (!strcmp(mode, "misaligned")) {
+        FS_LAUNCH(misaligned_kernel, FS_DIM3(1, 1, 1), FS_DIM3(32, 1, 1), out);
+    } else if (!strcmp(mode, "diverged")) {
+        FS_LAUNCH(diverged_kernel, FS_DIM3(1, 1, 1), FS_DIM3(32, 1, 1), out);
+    } else if (!strcmp(mode, "pending")) {
+        float h[128];
+        for (int i = 0; i < 128; i++) h[i] = (float)i;
+        float *src = be->alloc(sizeof h);
+        be->upload(src, h, sizeof h);
+        FS_LAUNCH(pending_kernel, FS_DIM3(1, 1, 1), FS_DIM3(32, 1, 1), src, (float *)out);
+    } else if (!strcmp(mode, "dyn_overflow")) { /* dynamic shared memory one B stage short */
+        fs_bf16 *A = be->alloc(sizeof(fs_bf16) * PM * PKP), *B = be->alloc(sizeof(fs_bf16) * PK * 64);
+        float *C = be->alloc(sizeof(float) * 64 * 64);
+        launch_pipeline_dyn(A, B, C, PIPE_SMEM_BYTES - sizeof(pipe_b_tile));
+    } else {
+        return -1;
+    }
+    printf("cuda_mma %s: the planted defect was NOT reported\n", mode);
+    return 1;
 }
 
 int main(int argc, char **argv) {
@@ -396,23 +270,10 @@ int main(int argc, char **argv) {
         fprintf(stderr, "cuda_mma: no emulated backend in this build\n");
         return 1;
     }
-    if (!strcmp(mode, "misaligned")) {
-        uint32_t *out = be->alloc(sizeof(uint32_t) * 32);
-        FS_LAUNCH(misaligned_kernel, FS_DIM3(1, 1, 1), FS_DIM3(32, 1, 1), out);
-        printf("cuda_mma misaligned: the misaligned ldmatrix was NOT reported\n");
-        return 1;
-    }
-    if (!strcmp(mode, "pending")) {
-        float h[128];
-        for (int i = 0; i < 128; i++) h[i] = (float)i;
-        float *src = be->alloc(sizeof h), *out = be->alloc(sizeof(float) * 32);
-        be->upload(src, h, sizeof h);
-        FS_LAUNCH(pending_kernel, FS_DIM3(1, 1, 1), FS_DIM3(32, 1, 1), src, out);
-        printf("cuda_mma pending: the copy never waited for was NOT reported\n");
-        return 1;
-    }
     if (strcmp(mode, "all")) {
-        fprintf(stderr, "usage: cuda_mma [all|misaligned|pending]\n");
+        int rc = planted_error(mode);
+        if (rc >= 0) return rc;
+        fprintf(stderr, "usage: cuda_mma [all|misaligned|pending|diverged|dyn_overflow]\n");
         return 2;
     }
     test_ldmatrix();
