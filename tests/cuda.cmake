@@ -61,9 +61,11 @@ endif()
 # each block's last K slice must be reported (the flag is the emulator's: OpenMP builds only).
 if(FACESWARM_HAVE_OPENMP)
   fs_add_test(NAME cuda_bf16_ops SOURCES tests/cuda/test_bf16_ops.c ${FS_CT_HELPERS}
-              LIBS fs_kernels ARGS conv2d 0 3 LABELS cuda TIMEOUT 120)
-  fs_add_test(NAME cuda_bf16_ops_conv1 COMMAND $<TARGET_FILE:cuda_bf16_ops> conv2d 1 3 LABELS cuda TIMEOUT 120)
-  fs_add_test(NAME cuda_bf16_ops_conv2 COMMAND $<TARGET_FILE:cuda_bf16_ops> conv2d 2 3 LABELS cuda TIMEOUT 120)
+              LIBS fs_kernels ARGS conv2d 0 4 LABELS cuda TIMEOUT 120)
+  foreach(part 1 2 3)
+    fs_add_test(NAME cuda_bf16_ops_conv${part} COMMAND $<TARGET_FILE:cuda_bf16_ops> conv2d ${part} 4 LABELS cuda
+                TIMEOUT 120)
+  endforeach()
   fs_add_test(NAME cuda_bf16_ops_dense COMMAND $<TARGET_FILE:cuda_bf16_ops> dense LABELS cuda TIMEOUT 120)
   if(FACESWARM_HAVE_CUDA)
     target_compile_definitions(cuda_bf16_ops PRIVATE FACESWARM_TEST_HAVE_CUDA)
@@ -74,7 +76,7 @@ if(FACESWARM_HAVE_OPENMP)
 endif()
 # A full training step (trainer/model.c) on the CUDA backend vs the cpu backend.
 if(NOT FACESWARM_KERNELS_ONLY)
-  fs_add_test(NAME cuda_step SOURCES tests/cuda/test_step.c ${FS_CT_HELPERS} LIBS fs_trainer LABELS cuda TIMEOUT 180)
+  fs_add_test(NAME cuda_step SOURCES tests/cuda/test_step.c tests/cuda/ct_step.c ${FS_CT_HELPERS} LIBS fs_trainer LABELS cuda TIMEOUT 180)
   if(FACESWARM_HAVE_CUDA)
     target_compile_definitions(cuda_step PRIVATE FACESWARM_TEST_HAVE_CUDA)
   endif()
@@ -83,7 +85,8 @@ endif()
 # cpu-ref in bf16 (tight), the fast cpu path in bf16 vs cpu-ref in bf16, and vs fp32 (loose).
 if(NOT FACESWARM_KERNELS_ONLY)
   # about 40 s alone on 2 cores under the emulator (more under load): over the 30 s aim
-  fs_add_test(NAME train_bf16_step SOURCES tests/cuda/test_bf16_step.c ${FS_CT_HELPERS} LIBS fs_trainer
+  fs_add_test(NAME train_bf16_step SOURCES tests/cuda/test_bf16_step.c tests/cuda/ct_step.c ${FS_CT_HELPERS}
+              LIBS fs_trainer
               LABELS cuda TIMEOUT 300)
   if(FACESWARM_HAVE_CUDA)
     target_compile_definitions(train_bf16_step PRIVATE FACESWARM_TEST_HAVE_CUDA)
@@ -97,7 +100,7 @@ endif()
 # The emulator runs up to 256 threads per block on a few cores: threads that sleep at a
 # barrier instead of spinning leave the cores to the threads that have work (results are
 # the same: the kernels are deterministic).
-foreach(t cuda_conv cuda_ops cuda_bf16_ops cuda_bf16_ops_conv1 cuda_bf16_ops_conv2 cuda_bf16_ops_dense
+foreach(t cuda_conv cuda_ops cuda_bf16_ops cuda_bf16_ops_conv1 cuda_bf16_ops_conv2 cuda_bf16_ops_conv3 cuda_bf16_ops_dense
           cuda_bf16_planted train_bf16_step cuda_emu cuda_planted cuda_step cuda_mma cuda_mma_misaligned
           cuda_mma_pending cuda_mma_diverged cuda_mma_dyn_overflow)
   if(TEST ${t})

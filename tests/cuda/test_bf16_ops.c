@@ -17,7 +17,7 @@
  *     somewhere in every case with K > 1 (the rounding is really applied).
  *  3. determinism: a second run is bit-identical (on the FS_OPC_BF16 cases: the emulator is slow).
  * `cuda_bf16_ops OP [PART PARTS]` runs that op's cases (every PARTS-th from its PART-th): the
- * tests cuda_bf16_ops (conv2d 0 of 3), cuda_bf16_ops_conv1, _conv2 and cuda_bf16_ops_dense.
+ * tests cuda_bf16_ops (conv2d 0 of 4), cuda_bf16_ops_conv1, _conv2, _conv3 and cuda_bf16_ops_dense.
  * `cuda_bf16_ops planted` sets the test-only flag that drops each block's last K slice: the
  * checks must report it (test cuda_bf16_planted). */
 #include <math.h>

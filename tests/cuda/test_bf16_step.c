@@ -21,15 +21,10 @@
 #include <string.h>
 
 #include "tests/cuda/ct.h"
+#include "tests/cuda/ct_step.h"
 #include "trainer/model.h"
 
 enum { BATCH = 1 }; /* the emulator is slow: one face per identity */
-
-typedef struct step_out {
-    double loss[2], norm;
-    float *grads, *before, *params; /* host copies, [n_params] */
-    size_t n_params;
-} step_out;
 
 static void tiny_liae_config(fs_config *c) {
     fs_config_defaults(c);
@@ -39,64 +34,16 @@ static void tiny_liae_config(fs_config *c) {
     c->model.ae_dims = 4, c->model.e_dims = 2, c->model.d_dims = 2, c->model.d_mask_dims = 2;
 }
 
-static void losses(const fs_backend *be, fs_model *m, const float *target_host, float **dout, float **dmask,
-                   step_out *o) {
-    int r = m->resolution;
-    size_t img = (size_t)BATCH * r * r * 3, plane = img / 3;
-    float *target = be->alloc(img * sizeof(float));
-    for (int i = 0; i < 2; i++) {
-        be->upload(target, target_host + i * img, img * sizeof(float));
-        dout[i] = be->alloc(img * sizeof(float));
-        const float *pred = fs_model_output(m, i), *mask = fs_model_mask(m, i);
-        o->loss[i] = be->mse(BATCH, r, r, 3, pred, target, dout[i], 1.0f) +
-                     be->dssim(BATCH, r, r, 3, FS_DSSIM_WIN, pred, target, dout[i], 1.0f);
-        dmask[i] = NULL;
-        if (mask) { /* the mask against the target's first plane, as a stand-in */
-            dmask[i] = be->alloc(plane * sizeof(float));
-            o->loss[i] += be->mse(BATCH, r, r, 1, mask, target, dmask[i], 1.0f);
-        }
-    }
-    be->free(target);
-}
-
 static void run_step(const fs_backend *be, int precision, const fs_config *c, const float *input, const float *target,
-                     step_out *o) {
+                     ct_step_out *o) {
     if (be->set_precision(precision) != 0)
         fs_die(FS_EXIT_FAIL, "train_bf16_step: backend %s refused precision %d", be->name, precision);
-    fs_model m;
-    fs_error e = {0};
-    if (fs_model_build(&m, c, &e) != 0) fs_die(FS_EXIT_FAIL, "train_bf16_step: fs_model_build: %s", e.msg);
-    fs_model_alloc(&m, be, BATCH);
-    fs_model_init_params(&m, 1234);
-    size_t n = m.n_params, nin = (size_t)2 * BATCH * m.resolution * m.resolution * 3;
-    o->before = ct_down(be, m.params, n);
-    be->upload(m.input, input, nin * sizeof(float));
-    fs_model_forward(&m, BATCH);
-    float *dout[2], *dmask[2];
-    losses(be, &m, target, dout, dmask, o);
-    be->zero(m.grads, n * sizeof(float));
-    fs_model_backward(&m, BATCH, dout, dmask, NULL, NULL);
-    o->norm = sqrt(be->sumsq(n, m.grads));
-    o->grads = ct_down(be, m.grads, n);
-    fs_adam_args a = {.lr = 1e-3f,
-                      .beta1 = 0.9f,
-                      .beta2 = 0.999f,
-                      .eps = 1e-3f,
-                      .step = 1,
-                      .grad_scale = (float)fmin(1.0, 0.5 / o->norm),
-                      .weight_decay = 0.0f};
-    be->adam(n, m.params, m.grads, m.adam_m, m.adam_v, &a);
-    o->params = ct_down(be, m.params, n);
-    o->n_params = n;
-    for (int i = 0; i < 2; i++) be->free(dout[i]), be->free(dmask[i]);
-    fs_model_free(&m);
+    ct_run_step("train_bf16_step", be, c, BATCH, input, target, o);
     be->set_precision(FS_PREC_FP32);
 }
 
-static void step_free(step_out *o) { free(o->grads), free(o->before), free(o->params); }
-
 /* got (bf16) vs want (bf16, another backend): the accumulation order alone. */
-static int tight(const char *what, const step_out *got, const step_out *want) {
+static int tight(const char *what, const ct_step_out *got, const ct_step_out *want) {
     char w[160];
     int f = 0;
     for (int i = 0; i < 2; i++) {
@@ -125,7 +72,7 @@ int main(void) {
     }
     size_t nin = (size_t)2 * BATCH * c.model.resolution * c.model.resolution * 3;
     float *input = ct_rand(nin, 77, 1, 0, 1), *target = ct_rand(nin, 77, 2, 0, 1);
-    step_out cuda16, ref16, cpu16, cpu32;
+    ct_step_out cuda16, ref16, cpu16, cpu32;
     run_step(be, FS_PREC_BF16, &c, input, target, &cuda16);
     run_step(fs_backend_cpu_ref(), FS_PREC_BF16, &c, input, target, &ref16);
     run_step(fs_backend_cpu(), FS_PREC_BF16, &c, input, target, &cpu16);
@@ -155,7 +102,7 @@ int main(void) {
         printf("FAIL cuda bf16 vs cpu fp32: the parameter update differs by %.4f of its L2 norm (bound 0.25)\n", rel);
         f++;
     }
-    step_free(&cuda16), step_free(&ref16), step_free(&cpu16), step_free(&cpu32);
+    ct_step_free(&cuda16), ct_step_free(&ref16), ct_step_free(&cpu16), ct_step_free(&cpu32);
     free(input), free(target);
     if (f) {
         printf("train_bf16_step: %d checks FAILED\n", f);
