@@ -2,13 +2,22 @@
 #include "tests/cuda/ct_step.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "tests/cuda/ct.h"
 
+void ct_tiny_liae_config(fs_config *c) {
+    fs_config_defaults(c);
+    snprintf(c->model.arch, sizeof c->model.arch, "liae");
+    snprintf(c->model.archi_flags, sizeof c->model.archi_flags, "ud");
+    c->model.resolution = 64;
+    c->model.ae_dims = 4, c->model.e_dims = 2, c->model.d_dims = 2, c->model.d_mask_dims = 2;
+}
+
 /* Losses of every identity into dout[i] and, with masks, dmask[i] (device): fills o->loss. */
-static void losses(const fs_backend *be, fs_model *m, int batch, const float *target_host, float **dout,
-                   float **dmask, ct_step_out *o) {
+static void losses(const fs_backend *be, fs_model *m, int batch, const float *target_host, float **dout, float **dmask,
+                   ct_step_out *o) {
     int r = m->resolution;
     size_t img = (size_t)batch * r * r * 3, plane = img / 3;
     float *target = be->alloc(img * sizeof(float));

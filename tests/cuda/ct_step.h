@@ -16,6 +16,10 @@ typedef struct ct_step_out {
     size_t n_params;
 } ct_step_out;
 
+/* DeepFaceLab's liae-ud at 64 px, 2 to 4 channels: residual adds, concat, pixel norm, the
+ * shared decoder, mask outputs. */
+void ct_tiny_liae_config(fs_config *c);
+
 /* input and target: [2 identities][batch][res][res][3]. who names the test in errors. */
 void ct_run_step(const char *who, const fs_backend *be, const fs_config *c, int batch, const float *input,
                  const float *target, ct_step_out *o);

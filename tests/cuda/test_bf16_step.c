@@ -26,14 +26,6 @@
 
 enum { BATCH = 1 }; /* the emulator is slow: one face per identity */
 
-static void tiny_liae_config(fs_config *c) {
-    fs_config_defaults(c);
-    snprintf(c->model.arch, sizeof c->model.arch, "liae");
-    snprintf(c->model.archi_flags, sizeof c->model.archi_flags, "ud");
-    c->model.resolution = 64;
-    c->model.ae_dims = 4, c->model.e_dims = 2, c->model.d_dims = 2, c->model.d_mask_dims = 2;
-}
-
 static void run_step(const fs_backend *be, int precision, const fs_config *c, const float *input, const float *target,
                      ct_step_out *o) {
     if (be->set_precision(precision) != 0)
@@ -64,7 +56,7 @@ static int tight(const char *what, const ct_step_out *got, const ct_step_out *wa
 int main(void) {
     const fs_backend *be = ct_backend("train_bf16_step");
     fs_config c;
-    tiny_liae_config(&c);
+    ct_tiny_liae_config(&c);
     fs_error e = {0};
     if (fs_config_validate(&c, &e) != 0) {
         printf("FAIL: the test's config does not validate: %s\n", e.msg);

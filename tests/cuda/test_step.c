@@ -26,16 +26,6 @@ static void tiny_config(fs_config *c) {
     c->model.n_decoder_filters = 1, c->model.decoder_filters[0] = 6;
 }
 
-/* DeepFaceLab's liae-ud at 64 px, 2 to 4 channels: residual adds, concat, pixel norm, the
- * shared decoder, mask outputs. */
-static void tiny_liae_config(fs_config *c) {
-    fs_config_defaults(c);
-    snprintf(c->model.arch, sizeof c->model.arch, "liae");
-    snprintf(c->model.archi_flags, sizeof c->model.archi_flags, "ud");
-    c->model.resolution = 64;
-    c->model.ae_dims = 4, c->model.e_dims = 2, c->model.d_dims = 2, c->model.d_mask_dims = 2;
-}
-
 /* One step of config c on be and on the cpu backend; returns the failed checks. */
 static int compare(const fs_backend *be, const char *what, const fs_config *c) {
     fs_error e = {0};
@@ -67,7 +57,7 @@ int main(void) {
     fs_config c;
     tiny_config(&c);
     int f = compare(be, "original", &c);
-    tiny_liae_config(&c);
+    ct_tiny_liae_config(&c);
     f += compare(be, "liae-ud", &c);
     if (f) {
         printf("cuda_step: %d checks FAILED\n", f);
