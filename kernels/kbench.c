@@ -1,9 +1,10 @@
 /* kbench.c — fs_kbench: the kernel benchmark of a kernels-only build (no trainer, no config
  * files): times conv2d / dense fwd, bwd_data and bwd_filter of every conv and dense shape of
  * original-64 and of the SAEHD configs df-ud-128 and liae-ud-256 (a fixed table below) on one
- * backend, and prints time, TFLOP/s and, on a GPU, the fraction of its FP32 peak computed
- * from the device's properties (SMs x clock x FP32 lanes per SM x 2: a computed peak, not a
- * measured one). Output through the bench harness (trainer/bench.h): a table, or JSON lines
+ * backend, in fp32 and in bf16 (train.precision: the tensor-core GEMM on cuda; --precision),
+ * and prints time, TFLOP/s and, on a GPU, the fraction of the precision's peak computed from
+ * the device's properties (fp32: SMs x clock x FP32 lanes per SM x 2; bf16: SMs x clock x
+ * dense bf16 tensor-core FLOP per clock per SM: computed peaks, not measured ones). Output through the bench harness (trainer/bench.h): a table, or JSON lines
  * with --json. --list prints the shapes without timing them (tests/bench/torch_layers.py
  * reads them from there, so the PyTorch side times the very same layers). */
 #include <getopt.h>
@@ -120,14 +121,16 @@ static kb_layer tiny_of(const kb_layer *L) {
 
 static int usage(FILE *f, int rc) {
     fprintf(f, "usage: fs_kbench [--backend cuda|cuda-emulated|cpu-ref|cpu] [--model all|original-64|df-ud-128|\n"
-               "                 liae-ud-256] [--precision fp32] [--tiny] [--reps N] [--warmup 0|1] [--min-time S]\n"
+               "                 liae-ud-256] [--precision fp32|bf16|both] [--tiny] [--reps N] [--warmup 0|1] "
+               "[--min-time S]\n"
                "                 [--list] [--json]\n"
                "  Times conv2d/dense fwd, bwd_data and bwd_filter of every conv and dense shape of the models\n"
                "  (a built-in table, kernels/kbench.c) on one backend: ms, TFLOP/s, and on a GPU the fraction of\n"
                "  the FP32 peak computed from the device's properties (SMs x clock x FP32 lanes x 2).\n"
                "  --backend B      cuda (default), cuda-emulated (the CPU emulator), cpu-ref, cpu\n"
                "  --model M        one model's layers (default all)\n"
-               "  --precision P    fp32 (the only kernel precision today)\n"
+               "  --precision P    fp32, bf16 (conv/dense operands rounded to bf16, fp32 sums: the tensor cores\n"
+               "                   on cuda) or both (default): each layer's passes timed in each\n"
                "  --tiny           1 image, spatial / 16, channels / 32, dense / 256 (for the emulator)\n"
                "  --reps N         timed repetitions per pass (default: auto, about --min-time s, 1..200)\n"
                "  --warmup 0|1     an untimed run of each pass first (default 1; 0 needs --reps)\n"
@@ -149,7 +152,7 @@ static int parse(int argc, char **argv, kb_opts *o) {
                                           {"json", no_argument, 0, 'j'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
-    *o = (kb_opts){.backend = "cuda", .model = "all", .precision = "fp32", .warmup = 1, .min_time = 0.1};
+    *o = (kb_opts){.backend = "cuda", .model = "all", .precision = "both", .warmup = 1, .min_time = 0.1};
     int c;
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         char *end = NULL;
@@ -189,13 +192,8 @@ static int parse(int argc, char **argv, kb_opts *o) {
         fprintf(stderr, "fs_kbench: unexpected argument '%s'\n", argv[optind]);
         return usage(stderr, FS_EXIT_BADINPUT);
     }
-    if (!strcmp(o->precision, "bf16")) {
-        fprintf(stderr, "fs_kbench: --precision bf16: the kernels have no bf16 path yet (issue 17); only fp32 "
-                        "is timed\n  hint: run with --precision fp32 (the default)\n");
-        return FS_EXIT_BADINPUT;
-    }
-    if (strcmp(o->precision, "fp32")) {
-        fprintf(stderr, "fs_kbench: --precision '%s' is not a precision; expected fp32\n", o->precision);
+    if (strcmp(o->precision, "fp32") && strcmp(o->precision, "bf16") && strcmp(o->precision, "both")) {
+        fprintf(stderr, "fs_kbench: --precision '%s' is not a precision; expected fp32, bf16 or both\n", o->precision);
         return FS_EXIT_BADINPUT;
     }
     int known = !strcmp(o->model, "all");
@@ -210,11 +208,32 @@ static int parse(int argc, char **argv, kb_opts *o) {
     return -1;
 }
 
-/* The backend by name, its description, and the computed peak (TFLOP/s, 0 if none). */
+/* Dense (no sparsity) bf16 tensor-core FLOP per clock per SM, bf16 inputs with fp32
+ * accumulation (mma.sync ...f32.bf16.bf16.f32), from NVIDIA's published peaks divided by
+ * SMs x boost clock; 0 for an architecture not listed:
+ *  - sm_80: NVIDIA A100 Tensor Core GPU Architecture whitepaper (2020), table "A100 peak
+ *    performance": 312 BF16 Tensor TFLOPS at 108 SMs x 1410 MHz = 2048 (1024 FMA);
+ *  - sm_86, sm_89: NVIDIA Ampere GA102 and Ada Lovelace (AD102) architecture whitepapers: the
+ *    3rd/4th-generation tensor core of GA10x / AD10x does 1024 dense FP16/BF16 FLOP per clock
+ *    per SM (RTX A6000: 154.8 dense TFLOPS at 84 SMs x 1800 MHz); GeForce parts run fp32
+ *    accumulation at half that rate, so their fraction reads low (a lower bound);
+ *  - sm_90: NVIDIA H100 Tensor Core GPU Architecture whitepaper (2022): H100 SXM5 989.4 dense
+ *    BF16 TFLOPS at 132 SMs x 1830 MHz = 4096 (2048 FMA, twice A100 per SM per clock);
+ *  - sm_100: NVIDIA Blackwell architecture technical brief / HGX B200 datasheet: 2.25 dense
+ *    FP16/BF16 PFLOPS per B200 (4.5 sparse), 148 SMs: 8192 per SM per clock (twice Hopper). */
+static int bf16_flop_per_clk(int major, int minor) {
+    if (major == 8) return minor == 0 ? 2048 : (minor == 6 || minor == 9 ? 1024 : 0);
+    if (major == 9 && minor == 0) return 4096;
+    if (major == 10 && minor == 0) return 8192;
+    return 0;
+}
+
+/* The backend by name, its description, and the computed peaks (TFLOP/s, 0 if none). */
 static const fs_backend *open_backend(const char *name, char *desc, size_t len, double *peak, char *peak_how,
-                                      size_t how_len) {
-    *peak = 0;
+                                      size_t how_len, double *peak16, char *peak16_how) {
+    *peak = 0, *peak16 = 0;
     snprintf(peak_how, how_len, "none: a computed peak exists only for a GPU (frac is null)");
+    snprintf(peak16_how, how_len, "none: a computed peak exists only for a GPU (frac is null)");
     if (!strcmp(name, "cpu-ref")) return snprintf(desc, len, "cpu-ref (plain loops)"), fs_backend_cpu_ref();
     if (!strcmp(name, "cpu")) return snprintf(desc, len, "cpu"), fs_backend_cpu();
     if (!strcmp(name, "cuda-emulated")) {
@@ -248,6 +267,17 @@ static const fs_backend *open_backend(const char *name, char *desc, size_t len, 
             snprintf(peak_how, how_len,
                      "unknown: sm_%d%d is not in kbench's table of FP32 lanes per SM (frac is "
                      "null)",
+                     p.major, p.minor);
+        int f16 = bf16_flop_per_clk(p.major, p.minor);
+        *peak16 = (double)p.sms * p.clock_khz * 1e3 * f16 / 1e12;
+        if (f16)
+            snprintf(peak16_how, how_len,
+                     "computed, not measured: %d SMs x %.0f MHz x %d dense bf16 tensor-core FLOP/clock = %.2f "
+                     "TFLOP/s (sm_%d%d)",
+                     p.sms, p.clock_khz / 1e3, f16, *peak16, p.major, p.minor);
+        else
+            snprintf(peak16_how, how_len,
+                     "unknown: sm_%d%d is not in kbench's table of bf16 tensor-core FLOP per clock (frac is null)",
                      p.major, p.minor);
     }
 #endif
@@ -305,6 +335,7 @@ static const fs_bench_col COLS[] = {
     FS_COL_S("layer", NULL, NULL, -14),
     FS_COL_S("pass", NULL, NULL, -11),
     FS_COL_S("op", NULL, NULL, -6),
+    FS_COL_S("precision", "prec", NULL, -5),
     FS_COL_I("n", NULL, NULL, 3),
     FS_COL_I("h", NULL, NULL, 4),
     FS_COL_I("w", NULL, NULL, 4),
@@ -331,25 +362,35 @@ int main(int argc, char **argv) {
     int rc = parse(argc, argv, &o);
     if (rc == -2) return fs_bench_free(&B), 0;
     if (rc >= 0) return fs_bench_free(&B), rc;
+    int run_prec[2] = {strcmp(o.precision, "bf16") != 0, strcmp(o.precision, "fp32") != 0}; /* fp32, bf16 */
     B.json = o.json;
-    char desc[512] = "", peak_how[256] = "";
-    double peak = 0;
+    char desc[512] = "", peak_how[256] = "", peak16_how[256] = "";
+    double peak = 0, peak16 = 0;
     const fs_backend *be = NULL;
     if (!o.list) {
-        be = open_backend(o.backend, desc, sizeof desc, &peak, peak_how, sizeof peak_how);
+        be = open_backend(o.backend, desc, sizeof desc, &peak, peak_how, sizeof peak_how, &peak16, peak16_how);
         if (!be) return fs_bench_free(&B), FS_EXIT_BADINPUT;
+        for (int p = 0; p < 2; p++)
+            if (run_prec[p] && be->set_precision(p ? FS_PREC_BF16 : FS_PREC_FP32) != 0) {
+                fprintf(stderr, "fs_kbench: backend %s has no %s path\n  hint: --precision fp32\n", be->name,
+                        p ? "bf16" : "fp32");
+                return fs_bench_free(&B), FS_EXIT_BADINPUT;
+            }
         fs_bench_fact_str(&B, "backend", desc);
-        fs_bench_fact_str(&B, "precision", o.precision);
-        fs_bench_fact_num(&B, "peak_tflops", peak, 2, "TFLOP/s");
+        fs_bench_fact_str(&B, "precision", !strcmp(o.precision, "both") ? "fp32, bf16" : o.precision);
+        fs_bench_fact_num(&B, "peak_tflops", peak, 2, "TFLOP/s (fp32)");
         fs_bench_fact_str(&B, "peak", peak_how);
+        fs_bench_fact_num(&B, "peak_bf16_tflops", peak16, 2, "TFLOP/s (dense bf16 tensor cores)");
+        fs_bench_fact_str(&B, "peak_bf16", peak16_how);
     } else fs_bench_note(&B, "--list: the shapes only, nothing timed");
     fs_bench_fact_str(&B, "shapes",
                       o.tiny ? "tiny (--tiny: 1 image, spatial / 16, channels / 32, dense / 256)"
                              : "full (the models' layers)");
-    fs_bench_note(&B, "bf16: no bf16 kernel path exists yet (issue 17): fp32 only");
+    fs_bench_note(&B, "bf16: conv/dense operands rounded to bf16 (nearest even) in device scratch, fp32 sums; "
+                      "activations stay fp32 in memory; peak_frac of a bf16 row is of the dense bf16 peak");
     fs_bench_note(&B, "gflop: 2 x multiply-adds of the pass (the three passes have the same count)");
     fs_bench_columns(&B, "layers", COLS, (int)FS_ARRAY_LEN(COLS));
-    double total_flop = 0, total_s = 0;
+    double total_flop[2] = {0, 0}, total_s[2] = {0, 0};
     for (size_t i = 0; i < FS_ARRAY_LEN(g_layers); i++) {
         if (strcmp(o.model, "all") && strcmp(o.model, g_layers[i].model)) continue;
         kb_layer L = o.tiny ? tiny_of(&g_layers[i]) : g_layers[i];
@@ -370,30 +411,43 @@ int main(int argc, char **argv) {
             t.y = be->alloc(ny * sizeof(float)), t.dx = be->alloc(nx * sizeof(float));
             t.dw = be->alloc(nw * sizeof(float)), t.db = be->alloc((size_t)d.cout * sizeof(float));
         }
-        for (int pass = 0; pass < 3; pass++) {
-            fs_bench_val reps = FS_NONE, ms = FS_NONE, tf = FS_NONE, frac = FS_NONE;
-            if (be) {
-                int r = 0;
-                double s = time_pass(be, &L, &d, &t, pass, &o, &r);
-                double tflops = gflop / 1e3 / s;
-                reps = FS_INT(r), ms = FS_NUM(s * 1e3), tf = FS_NUM(tflops);
-                if (peak > 0) frac = FS_NUM(tflops / peak);
-                total_flop += gflop * L.count, total_s += s * L.count;
+        for (int p = 0; p < 2; p++)
+            for (int pass = 0; pass < 3 && run_prec[p]; pass++) {
+                fs_bench_val reps = FS_NONE, ms = FS_NONE, tf = FS_NONE, frac = FS_NONE;
+                double pk = p ? peak16 : peak;
+                if (be) {
+                    be->set_precision(p ? FS_PREC_BF16 : FS_PREC_FP32); /* checked above */
+                    int r = 0;
+                    double s = time_pass(be, &L, &d, &t, pass, &o, &r);
+                    double tflops = gflop / 1e3 / s;
+                    reps = FS_INT(r), ms = FS_NUM(s * 1e3), tf = FS_NUM(tflops);
+                    if (pk > 0) frac = FS_NUM(tflops / pk);
+                    total_flop[p] += gflop * L.count, total_s[p] += s * L.count;
+                }
+                fs_bench_row(&B, (fs_bench_val[]){FS_STR(L.model), FS_STR(L.name), FS_STR(PASS_NAMES[pass]),
+                                                  FS_STR(L.dense ? "dense" : "conv"), FS_STR(p ? "bf16" : "fp32"),
+                                                  FS_INT(L.n), FS_INT(L.h), FS_INT(L.w), FS_INT(L.cin), FS_INT(L.cout),
+                                                  FS_INT(L.k), FS_INT(L.stride), FS_INT(L.count), FS_NUM(gflop), reps,
+                                                  ms, tf, frac});
             }
-            fs_bench_row(&B, (fs_bench_val[]){FS_STR(L.model), FS_STR(L.name), FS_STR(PASS_NAMES[pass]),
-                                              FS_STR(L.dense ? "dense" : "conv"), FS_INT(L.n), FS_INT(L.h), FS_INT(L.w),
-                                              FS_INT(L.cin), FS_INT(L.cout), FS_INT(L.k), FS_INT(L.stride),
-                                              FS_INT(L.count), FS_NUM(gflop), reps, ms, tf, frac});
-        }
         if (be) {
             float *bufs[] = {t.x, t.w, t.b, t.y, t.dz, t.dx, t.dw, t.db};
             for (size_t k = 0; k < FS_ARRAY_LEN(bufs); k++) be->free(bufs[k]);
         }
     }
-    if (be && total_s > 0) {
-        fs_bench_fact_num(&B, "tflops_all", total_flop / 1e3 / total_s, 3, "TFLOP/s (every pass x count)");
+    if (be) be->set_precision(FS_PREC_FP32);
+    if (be && total_s[0] > 0) {
+        fs_bench_fact_num(&B, "tflops_all", total_flop[0] / 1e3 / total_s[0], 3, "TFLOP/s (fp32, every pass x count)");
         if (peak > 0)
-            fs_bench_fact_num(&B, "peak_frac_all", total_flop / 1e3 / total_s / peak, 4, "of the computed peak");
+            fs_bench_fact_num(&B, "peak_frac_all", total_flop[0] / 1e3 / total_s[0] / peak, 4,
+                              "of the computed fp32 peak");
+    }
+    if (be && total_s[1] > 0) {
+        fs_bench_fact_num(&B, "tflops_all_bf16", total_flop[1] / 1e3 / total_s[1], 3,
+                          "TFLOP/s (bf16, every pass x count)");
+        if (peak16 > 0)
+            fs_bench_fact_num(&B, "peak_frac_all_bf16", total_flop[1] / 1e3 / total_s[1] / peak16, 4,
+                              "of the computed dense bf16 peak");
     }
     return fs_bench_end(&B, "results found wrong (fs_kbench times, it does not check: ctest -L cuda does)");
 }

@@ -11,6 +11,7 @@
 #define B FS_OPC_BENCH
 #define P FS_OPC_PATHS
 #define V FS_OPC_VEC
+#define BF FS_OPC_BF16
 #define NA                                                                                                             \
     { 0, 0 }
 
@@ -89,6 +90,16 @@ static const fs_op_case g_op_cases[] = {
     {"conv2d", 2, 16, 16, 128, 64, 5, 2, LEAKY, F}, /* encoder conv shape, fewer output channels */
     {"conv2d", 1, 16, 16, 256, 96, 3, 1, LEAKY, F}, /* decoder upscale conv shape, fewer output channels */
     {"conv2d", 2, 64, 64, 64, 3, 5, 1, SIGM, F},    /* output conv: one image per im2col chunk */
+    /* the tensor-core GEMM (bf16): 128 x 128 / 128 x 64 tiles, K slices of 32, 16-byte chunks
+     * of 8 bf16 where K's contiguous run (cin, cout) is a multiple of 8, elements otherwise */
+    {"conv2d", 2, 13, 11, 16, 72, 3, 1, LEAKY, BF},  /* M 286, N 72 (128-wide tile), chunks */
+    {"conv2d", 2, 9, 9, 8, 24, 3, 2, LEAKY, BF},     /* stride 2, chunks in every mode */
+    {"conv2d", 1, 9, 9, 16, 40, 1, 2, NONE, BF},     /* 1x1 stride 2, chunks */
+    {"conv2d", 2, 11, 9, 3, 136, 5, 2, SIGM, BF},    /* cin 3: elements; N 136: two column tiles */
+    {"conv2d", 1, 6, 7, 24, 5, 4, 1, NONE, BF},      /* even kernel, cout 5: bwd_data by elements */
+    {"dense", 130, 1, 1, 200, 150, 0, 0, LEAKY, BF}, /* two 128-row and two 128-column tiles */
+    {"dense", 9, 1, 1, 1000, 33, 0, 0, NONE, BF},    /* split-K, K a multiple of 8 */
+    {"dense", 70, 1, 1, 13, 129, 0, 0, SIGM, BF},    /* odd K, N one past a tile */
     /* dense: [n, c] -> [n, cout] */
     {"dense", 3, 1, 1, 7, 5, 0, 0, LEAKY, G | F | C},
     {"dense", 3, 1, 1, 70, 13, 0, 0, LEAKY, F | C | B},

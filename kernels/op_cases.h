@@ -2,7 +2,7 @@
  * on, which checks use each shape, and the tolerance of each backend against the plain-loop
  * reference. It drives kernels_grad (the reference's gradients against finite differences
  * in double), kernels_fast (cpu vs cpu-ref), cuda_conv and cuda_ops (cuda or cuda-emulated
- * vs cpu-ref) and the self-check of `faceswarm bench kernels` (the `wrong` count). Shapes
+ * vs cpu-ref), cuda_bf16_ops (the same in bf16) and the self-check of `faceswarm bench kernels` (the `wrong` count). Shapes
  * are mostly odd sizes that are multiples of no tile (the CUDA GEMM's 64 x 64 x 16, the fast
  * path's 8-wide vectors and register blocks), plus a few of the original-64 model's.
  * Adding an op: a row of FS_KERNEL_OPS, one kernel per backend, a row of g_op_tols and its
@@ -23,6 +23,8 @@ enum {
     FS_OPC_BENCH = 16,   /* faceswarm bench kernels: the self-check on the benchmarked backend */
     FS_OPC_PATHS = 32,   /* perf_conv_paths: the fast conv's direct loops, and 1 vs 2 threads */
     FS_OPC_VEC = 64,     /* perf_fast_ops: the vectorised paths (tails, specials, 1 vs 3 threads) */
+    FS_OPC_BF16 = 128,   /* cuda_bf16_ops: the tensor-core GEMM's shapes (it also runs every FS_OPC_CUDA
+                          * conv2d / dense case) */
 };
 
 /* One case. The shape fields by op:

@@ -56,11 +56,40 @@ if(FACESWARM_HAVE_OPENMP)
     add_dependencies(cuda_mma cuda_mma_nvcc)
   endif()
 endif()
+# train.precision bf16: the tensor-core GEMM (kernels/cuda/gemm_tc.cu) on every conv2d / dense
+# case vs cpu-ref in bf16 and in fp32, run twice (bit-identical); planted: a kernel that drops
+# each block's last K slice must be reported (the flag is the emulator's: OpenMP builds only).
+if(FACESWARM_HAVE_OPENMP)
+  fs_add_test(NAME cuda_bf16_ops SOURCES tests/cuda/test_bf16_ops.c ${FS_CT_HELPERS}
+              LIBS fs_kernels ARGS conv2d 0 4 LABELS cuda TIMEOUT 120)
+  foreach(part 1 2 3)
+    fs_add_test(NAME cuda_bf16_ops_conv${part} COMMAND $<TARGET_FILE:cuda_bf16_ops> conv2d ${part} 4 LABELS cuda
+                TIMEOUT 120)
+  endforeach()
+  fs_add_test(NAME cuda_bf16_ops_dense COMMAND $<TARGET_FILE:cuda_bf16_ops> dense LABELS cuda TIMEOUT 120)
+  if(FACESWARM_HAVE_CUDA)
+    target_compile_definitions(cuda_bf16_ops PRIVATE FACESWARM_TEST_HAVE_CUDA)
+  endif()
+  fs_add_test(NAME cuda_bf16_planted COMMAND $<TARGET_FILE:cuda_bf16_ops> planted LABELS cuda TIMEOUT 60)
+  set_tests_properties(cuda_bf16_planted PROPERTIES PASS_REGULAR_EXPRESSION
+                       "FAIL conv2d .* fwd bf16 vs cpu-ref bf16: element .*cuda_bf16_ops: [0-9]+ checks FAILED in 3 of 3 cases \\(planted")
+endif()
 # A full training step (trainer/model.c) on the CUDA backend vs the cpu backend.
 if(NOT FACESWARM_KERNELS_ONLY)
-  fs_add_test(NAME cuda_step SOURCES tests/cuda/test_step.c ${FS_CT_HELPERS} LIBS fs_trainer LABELS cuda TIMEOUT 180)
+  fs_add_test(NAME cuda_step SOURCES tests/cuda/test_step.c tests/cuda/ct_step.c ${FS_CT_HELPERS} LIBS fs_trainer LABELS cuda TIMEOUT 180)
   if(FACESWARM_HAVE_CUDA)
     target_compile_definitions(cuda_step PRIVATE FACESWARM_TEST_HAVE_CUDA)
+  endif()
+endif()
+# train.precision bf16: one training step of a tiny liae-ud with masks on the CUDA backend vs
+# cpu-ref in bf16 (tight), the fast cpu path in bf16 vs cpu-ref in bf16, and vs fp32 (loose).
+if(NOT FACESWARM_KERNELS_ONLY)
+  # about 40 s alone on 2 cores under the emulator (more under load): over the 30 s aim
+  fs_add_test(NAME train_bf16_step SOURCES tests/cuda/test_bf16_step.c tests/cuda/ct_step.c ${FS_CT_HELPERS}
+              LIBS fs_trainer
+              LABELS cuda TIMEOUT 300)
+  if(FACESWARM_HAVE_CUDA)
+    target_compile_definitions(train_bf16_step PRIVATE FACESWARM_TEST_HAVE_CUDA)
   endif()
 endif()
 # device: cuda without a GPU (or without a CUDA build) is a clear error, not a crash.
@@ -71,8 +100,9 @@ endif()
 # The emulator runs up to 256 threads per block on a few cores: threads that sleep at a
 # barrier instead of spinning leave the cores to the threads that have work (results are
 # the same: the kernels are deterministic).
-foreach(t cuda_conv cuda_ops cuda_emu cuda_planted cuda_step cuda_mma cuda_mma_misaligned cuda_mma_pending
-          cuda_mma_diverged cuda_mma_dyn_overflow)
+foreach(t cuda_conv cuda_ops cuda_bf16_ops cuda_bf16_ops_conv1 cuda_bf16_ops_conv2 cuda_bf16_ops_conv3 cuda_bf16_ops_dense
+          cuda_bf16_planted train_bf16_step cuda_emu cuda_planted cuda_step cuda_mma cuda_mma_misaligned
+          cuda_mma_pending cuda_mma_diverged cuda_mma_dyn_overflow)
   if(TEST ${t})
     set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT OMP_WAIT_POLICY=passive)
   endif()

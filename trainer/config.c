@@ -120,6 +120,10 @@ static const key_def keys[] = {
          "where Adam's eps goes: keras = added to sqrt(v) (faceswap's Keras Adam); paper = added to "
          "sqrt(v_hat) (Adam paper, PyTorch); legacy = faceswarm 0.1.0 (paper, float32 constants, skipped "
          "steps counted), which resuming a checkpoint that records no value keeps"),
+    KSTR("train.precision", train.precision, "fp32", "fp32|bf16",
+         "conv/dense GEMM precision: fp32, or bf16 = both GEMM operands rounded to bfloat16 (nearest even), "
+         "products summed in fp32 (tensor cores on cuda); activations, weights, losses and the optimizer stay "
+         "fp32. A checkpoint resumes in either"),
     KFLT("train.weight_decay", train.weight_decay, "0", 0, 1, "decoupled (AdamW) weight decay, 0 = off"),
     KFLT("train.clip_norm", train.clip_norm, "0", 0, 1e6,
          "global gradient-norm clip as SAEHD's clipnorm (its clipgrad option is 1): when the norm of the "

@@ -65,6 +65,7 @@ typedef struct fs_config {
         double lr, beta1, beta2, eps; /* 5e-5, 0.9, 0.999, 1e-7 (double: 1 - 0.999 in float is off by 1.3e-5) */
         double adabelief_eps;         /* AdaBelief's epsilon, 1e-6 (DeepFaceLab's) */
         char adam_epsilon[8];         /* "keras" | "paper" | "legacy": where eps goes (kernels/ops.h fs_adam_variant) */
+        char precision[8];            /* "fp32" | "bf16": conv/dense GEMM operands (kernels/ops.h fs_precision) */
         float weight_decay;           /* 0 */
         float clip_norm;              /* global gradient-norm clip (SAEHD's clipnorm), 0 = off */
         float lr_dropout;             /* AdaBelief's lr_dropout: probability an element updates, 0 = off */

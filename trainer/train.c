@@ -172,11 +172,12 @@ typedef struct trainer {
     long nonfinite_in_row, nonfinite_total;
     int metrics_fd; /* rank 0: <run>/metrics.jsonl (O_APPEND), -1 if not open */
     char metrics_path[FS_PATH_LEN + 32];
-    int lock_fd;            /* rank 0: <run>/run.lock, flock'd for the run's life; -1 if none */
-    int tty;                /* rank 0's stdout is a terminal: progress updates in place */
-    int launched;           /* started by mpirun/srun (seen before MPI_Init, which sets PMIX_RANK) */
-    int nothing_to_do;      /* resumed at or past train.steps: nothing is set up or written */
-    char threads_from[128]; /* where the CPU thread count came from, for the run header */
+    int lock_fd;               /* rank 0: <run>/run.lock, flock'd for the run's life; -1 if none */
+    int tty;                   /* rank 0's stdout is a terminal: progress updates in place */
+    int launched;              /* started by mpirun/srun (seen before MPI_Init, which sets PMIX_RANK) */
+    int nothing_to_do;         /* resumed at or past train.steps: nothing is set up or written */
+    char threads_from[128];    /* where the CPU thread count came from, for the run header */
+    char resumed_precision[8]; /* train.precision of the checkpoint resumed from ("" when none) */
     double t_start;
     long steps_this_run;
     char *config_text;
@@ -347,6 +348,12 @@ static int setup_model(trainer *t, fs_error *e) {
     t->be = fs_backend_select(t->cfg.train.device, t->world.local_rank, e);
     if (!t->be) return e->code ? e->code : FS_EXIT_FAIL;
     if ((rc = check_memory(t, e))) return rc;
+    int prec = strcmp(t->cfg.train.precision, "bf16") ? FS_PREC_FP32 : FS_PREC_BF16;
+    if (t->be->set_precision(prec) != 0)
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "%s: train.precision: %s is not supported by backend %s\n  hint: set train.precision: fp32, "
+                         "or train.device to one whose kernels have a bf16 path (cpu, cuda)",
+                         t->cfg.source[0] ? t->cfg.source : "config", t->cfg.train.precision, t->be->name);
     fs_model_alloc(&t->model, t->be, t->local_batch);
     fs_model_init_params(&t->model, t->cfg.train.seed);
     fs_step_buffers_alloc(&t->sb, &t->model);
@@ -356,6 +363,14 @@ static int setup_model(trainer *t, fs_error *e) {
 
 /* The Adam variant a checkpoint was trained with: its config text's train.adam_epsilon, or
  * "legacy" when the text has none (written by 0.1.0, before the key existed). */
+/* The GEMM precision a checkpoint was trained with (its config text's train.precision; fp32
+ * when it records none, written before the key existed). */
+static void checkpoint_precision(const fs_ckpt_meta *meta, char out[8]) {
+    char v[64];
+    int found = meta->config_text ? fs_config_text_value(meta->config_text, "train.precision", v, sizeof v) : 0;
+    snprintf(out, 8, "%s", found == 1 && !strcmp(v, "bf16") ? "bf16" : "fp32");
+}
+
 static void checkpoint_adam(const fs_ckpt_meta *meta, char out[8]) {
     char v[64] = "";
     int found = meta->config_text ? fs_config_text_value(meta->config_text, "train.adam_epsilon", v, sizeof v) : 0;
@@ -422,11 +437,13 @@ static int load_checkpoint(trainer *t, const char *path, fs_error *e) {
                     path, meta.global_batch, t->cfg.train.batch_per_identity);
         if (!rc) hdr[0] = meta.step, hdr[1] = meta.epoch, hdr[2] = meta.nonfinite_skipped, hdr[3] = meta.world_size;
         if (!rc) checkpoint_adam(&meta, adam);
+        if (!rc) checkpoint_precision(&meta, t->resumed_precision);
         if (!rc) fs_ckpt_meta_free(&meta);
     }
     hdr[3] = rc; /* rank 0's verdict travels with the header */
     int brc = fs_world_bcast(&t->world, hdr, sizeof hdr, 0, e);
     if (!brc) brc = fs_world_bcast(&t->world, adam, sizeof adam, 0, e);
+    if (!brc) brc = fs_world_bcast(&t->world, t->resumed_precision, sizeof t->resumed_precision, 0, e);
     if (!brc && hdr[3] == 0)
         for (int k = 0; k < 3 && !brc; k++) brc = fs_world_bcast(&t->world, host[k], bytes, 0, e);
     if (!brc && hdr[3] == 0) {
@@ -1036,6 +1053,12 @@ static void print_header(trainer *t) {
                : !strcmp(adam, "paper") ? "sqrt(v_hat), as the Adam paper and PyTorch"
                                         : "sqrt(v_hat) with float32 constants, as faceswarm 0.1.0",
                adam);
+    const char *prec = t->cfg.train.precision;
+    printf("# precision: %s (train.precision)%s", prec,
+           strcmp(prec, "bf16") ? "" : ": conv/dense GEMM operands rounded to bf16, fp32 sums, fp32 everything else");
+    if (t->resumed_precision[0] && strcmp(t->resumed_precision, prec))
+        printf("; resumed from a checkpoint trained in %s", t->resumed_precision);
+    printf("\n");
     if (t->cfg.train.clip_norm > 0) printf("# gradient clipping at global norm %g\n", t->cfg.train.clip_norm);
     printf("# steps %ld..%ld; checkpoints every %d, previews every %d; SLURM_RESTART_COUNT=%ld\n", t->step,
            t->cfg.train.steps, t->cfg.checkpoint.every, t->cfg.train.preview_every, t->restart_count);

@@ -79,8 +79,14 @@ static size_t cu_mem_available(void) {
     CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total));
     return free_bytes;
 }
-/* No bf16 path in the CUDA kernels yet (issue 17): fp32 only. */
-static int cu_set_precision(int precision) { return precision == FS_PREC_FP32 ? 0 : -1; }
+/* fp32: the SIMT GEMM (gemm.cu); bf16: the tensor-core GEMM (gemm_tc.cu) for every conv and
+ * dense op queued after this call. */
+int FSK(precision) = FS_PREC_FP32;
+static int cu_set_precision(int precision) {
+    if (precision != FS_PREC_FP32 && precision != FS_PREC_BF16) return -1;
+    FSK(precision) = precision;
+    return 0;
+}
 
 /* The loader's bytes go to a device staging buffer first (slot 1: no op in flight uses it
  * between two of our calls, the stream orders the rest). */

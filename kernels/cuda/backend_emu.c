@@ -133,8 +133,14 @@ static void emu_zero(void *p, size_t bytes) {
 }
 static void emu_sync(void) {}
 static size_t emu_mem_available(void) { return fs_host_mem_available(); } /* the "device" is host memory */
-/* No bf16 path in the CUDA kernels yet (issue 17): fp32 only. */
-static int emu_set_precision(int precision) { return precision == FS_PREC_FP32 ? 0 : -1; }
+/* fp32: the SIMT GEMM (gemm.cu); bf16: the tensor-core GEMM (gemm_tc.cu) for every conv and
+ * dense op queued after this call. */
+int FSK(precision) = FS_PREC_FP32;
+static int emu_set_precision(int precision) {
+    if (precision != FS_PREC_FP32 && precision != FS_PREC_BF16) return -1;
+    FSK(precision) = precision;
+    return 0;
+}
 /* The "device" reads the host bytes directly. */
 void FSK(u8_to_float)(size_t n, const uint8_t *src_host, float *dst) { FSK(u8_to_float_dev)(n, src_host, dst); }
 

@@ -37,7 +37,7 @@ extern "C" {
 /* ---------------------------------------------------------------- memory hooks (per backend) */
 /* Device scratch buffer number `slot` (0..FSK_SCRATCH_SLOTS-1) of at least `bytes`, kept
  * and grown across calls; its content is undefined. */
-#define FSK_SCRATCH_SLOTS 4
+#define FSK_SCRATCH_SLOTS 6 /* 4, 5: the bf16 operand copies of gemm_tc.cu */
 void *FSK(scratch)(int slot, size_t bytes);
 /* Copies device memory to the host and waits for it (losses and norms return one scalar). */
 void FSK(to_host)(void *dst_host, const void *src_dev, size_t bytes);
@@ -89,6 +89,16 @@ void FSK(gemm)(const fsk_gemm *g);
 /* Sets g's split-K count (enough blocks for about max_grid in all, each split at least 4 K
  * slices deep, at most 32) and, when > 1, its partial buffer (scratch slot 0). */
 void FSK(gemm_split_k)(fsk_gemm *g);
+/* The conv/dense precision (fs_precision) that set_precision chose; FS_PREC_BF16 sends
+ * FSK(gemm) and FSK(gemm_split_k) to the tensor-core GEMM (gemm_tc.cu). */
+extern int FSK(precision);
+/* The tensor-core implicit GEMM (bf16 operands, fp32 accumulation, gemm_tc.cu): the same
+ * contract as FSK(gemm) / FSK(gemm_split_k) on operands rounded to bf16 (nearest even). */
+void FSK(gemm_tc)(const fsk_gemm *g);
+void FSK(gemm_tc_split_k)(fsk_gemm *g);
+/* Test only (cuda_bf16_planted): when set, the tensor-core kernel skips the products of each
+ * block's last K slice, a wrong result that cuda_bf16_ops must catch. */
+extern int FSK(gemm_tc_drop_last_slice);
 /* c[m * ldc + n] += sum over s = 0, 1, ... of partial[s, m, n] (fixed order). */
 void FSK(add_partials)(int M, int N, int splits, const float *partial, float *c, long ldc);
 

@@ -8,32 +8,12 @@
  * loads, 3 shared wavefronts per warp for 16 FMAs, so the FMA pipe, not shared memory,
  * limits; a warp stores 2 rows x 64 contiguous floats). The epilogue fuses bias + activation (=) or accumulates (+=).
  * Grid: (ceil(N / 64), ceil(M / 64), classes * splits). Split-K writes partials that a
- * second kernel adds in split order: results never depend on scheduling. */
+ * second kernel adds in split order: results never depend on scheduling.
+ * Under train.precision bf16 (FSK(precision)) FSK(gemm) and FSK(gemm_split_k) hand the products
+ * to the tensor-core GEMM of gemm_tc.cu; the split-K reduction stays here. */
 #include "kernels/cuda/fsk.h"
 #include "kernels/cuda/emu.h"
-
-/* Parity-class geometry of a transposed convolution (bwd_data): with stride s, input rows
- * iy = py + s * i' receive contributions only from kernel rows ky = ky0 + s * j, where
- * ky0 = (py + pad_top) mod s; so each class is a dense GEMM with no structural zeros. */
-typedef struct cls_geom {
-    int py, px, hc, wc, ky0, kx0, nky, nkx;
-    int M, K;
-} cls_geom;
-
-FSK_DEVICE cls_geom class_geom(const fsk_gemm *g, int cls) {
-    cls_geom q;
-    memset(&q, 0, sizeof q);
-    if (g->amode != FSK_A_CONV_BWD_DATA) return q; /* only the transposed conv has classes */
-    const fs_conv_desc *d = &g->conv;
-    int s = d->stride;
-    q.py = cls / s, q.px = cls % s;
-    q.hc = (d->h - q.py + s - 1) / s, q.wc = (d->w - q.px + s - 1) / s;
-    q.ky0 = (q.py + d->pad_top) % s, q.kx0 = (q.px + d->pad_left) % s;
-    q.nky = (d->k - q.ky0 + s - 1) / s, q.nkx = (d->k - q.kx0 + s - 1) / s;
-    q.M = d->n * q.hc * q.wc;
-    q.K = q.nky * q.nkx * d->cout;
-    return q;
-}
+#include "kernels/cuda/gemm_util.h"
 
 /* im2col(x)[m][kk] of the forward convolution, 0 in the padding. */
 FSK_DEVICE float conv_x_at(const fs_conv_desc *d, const float *x, int m, int kk) {
@@ -76,15 +56,6 @@ FSK_DEVICE float load_b(const fsk_gemm *g, const cls_geom *q, int k, int n) {
     return g->b[k * g->ldb_k + n * g->ldb_n];
 }
 
-/* Row offset (in floats) of C's row m: plain, or the input position of a parity class. */
-FSK_DEVICE long c_row(const fsk_gemm *g, const cls_geom *q, int m) {
-    if (g->amode != FSK_A_CONV_BWD_DATA) return (long)m * g->ldc;
-    const fs_conv_desc *d = &g->conv;
-    int ix = q->px + d->stride * (m % q->wc), t = m / q->wc;
-    int iy = q->py + d->stride * (t % q->hc), n = t / q->hc;
-    return (((long)n * d->h + iy) * d->w + ix) * g->ldc;
-}
-
 /* Stages A[m0.., k0..] into As[k][m] and B[k0.., n0..] into Bs[k][n]; consecutive threads
  * walk the operand's contiguous index. */
 FSK_DEVICE void load_tiles(const fsk_gemm *g, const cls_geom *q, int M, int k0, int k1, int m0, int n0,
@@ -100,12 +71,6 @@ FSK_DEVICE void load_tiles(const fsk_gemm *g, const cls_geom *q, int M, int k0, 
         int kb = k0 + bk, n = n0 + bn;
         Bs[bk][bn] = (kb < k1 && n < g->N) ? load_b(g, q, kb, n) : 0.0f;
     }
-}
-
-FSK_DEVICE float activate(float v, int act, float alpha) {
-    if (act == FS_ACT_LEAKY) return v > 0.0f ? v : alpha * v;
-    if (act == FS_ACT_SIGMOID) return 1.0f / (1.0f + expf(-v));
-    return v;
 }
 
 /* Writes the 4 x 4 register block: split-K partial, +=, or act(. + bias). */
@@ -175,6 +140,10 @@ static void reduce_splits(int M, int N, int splits, const float *partial, float 
 }
 
 void FSK(gemm_split_k)(fsk_gemm *g) {
+    if (FSK(precision) == FS_PREC_BF16) {
+        FSK(gemm_tc_split_k)(g);
+        return;
+    }
     int tiles = ((g->M + FSK_BM - 1) / FSK_BM) * ((g->N + FSK_BN - 1) / FSK_BN);
     int want = (FSK(max_grid)() + tiles - 1) / tiles;
     int most = (g->K + 4 * FSK_BK - 1) / (4 * FSK_BK);
@@ -185,9 +154,12 @@ void FSK(gemm_split_k)(fsk_gemm *g) {
 
 void FSK(gemm)(const fsk_gemm *g) {
     if (g->M < 1 || g->N < 1) return;
-    int zs = g->classes * g->splits;
-    dim3 grid = FS_DIM3((g->N + FSK_BN - 1) / FSK_BN, (g->M + FSK_BM - 1) / FSK_BM, zs);
-    FS_LAUNCH(gemm_kernel, grid, FS_DIM3(FSK_THREADS, 1, 1), *g);
+    if (FSK(precision) == FS_PREC_BF16) FSK(gemm_tc)(g); /* bf16 operands on the tensor cores */
+    else {
+        int zs = g->classes * g->splits;
+        dim3 grid = FS_DIM3((g->N + FSK_BN - 1) / FSK_BN, (g->M + FSK_BM - 1) / FSK_BM, zs);
+        FS_LAUNCH(gemm_kernel, grid, FS_DIM3(FSK_THREADS, 1, 1), *g);
+    }
     if (g->splits > 1)
         reduce_splits(g->M, g->N, g->splits, g->partial, g->c, g->ldc, g->bias, g->act, g->alpha, g->accumulate);
 }

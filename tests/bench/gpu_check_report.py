@@ -3,8 +3,9 @@
                        --kbench JSONL [--torch JSONL] [--fact key=value ...]
 
 scripts/gpu-check's report: one Markdown file with a readable table (every layer and pass of
-fs_kbench: faceswarm's time, TFLOP/s and fraction of the computed peak, PyTorch's time and
-TFLOP/s, and the ratio torch ms / faceswarm ms, > 1 when faceswarm is faster) followed by a
+fs_kbench in each precision it ran, fp32 and bf16: faceswarm's time, TFLOP/s and fraction of
+the precision's computed peak; for fp32 rows PyTorch's time and TFLOP/s (it times fp32, TF32
+off), and the ratio torch ms / faceswarm ms, > 1 when faceswarm is faster) followed by a
 ```json block holding all of it (the ctest summary, the kbench header and rows, the torch
 rows). Also prints the table. Exits 1 when the report would be empty or inconsistent
 (no kbench rows, a row without its time)."""
@@ -74,7 +75,8 @@ def main():
 
     merged = []
     for r in rows:
-        t = tmap.get((r["model"], r["layer"], r["pass"]))
+        prec = r.get("precision", "fp32")
+        t = tmap.get((r["model"], r["layer"], r["pass"])) if prec == "fp32" else None
         ratio = t["ms"] / r["ms"] if t and t.get("ms") and r.get("ms") else None
         merged.append({**{k: v for k, v in r.items() if k not in ("kind", "bench", "table")},
                        "torch_ms": t["ms"] if t else None, "torch_tflops": t["tflops"] if t else None,
@@ -84,8 +86,11 @@ def main():
     for k, v in facts.items():
         lines.append(f"- {k}: {v}")
     lines.append(f"- backend: {header.get('backend', '?')}")
-    lines.append(f"- peak: {header.get('peak', '?')}")
-    lines.append("- precision: fp32. bf16: not measured, no bf16 kernel path exists yet (issue 17)")
+    lines.append(f"- peak (fp32): {header.get('peak', '?')}")
+    lines.append(f"- peak (bf16): {header.get('peak_bf16', '?')}")
+    precs = sorted(set(r.get("precision", "fp32") for r in rows))
+    lines.append(f"- precision: {', '.join(precs) if precs else '?'} (bf16: conv/dense operands rounded to bf16, "
+                 "fp32 sums, the tensor-core GEMM; activations stay fp32 in memory)")
     if tinfo:
         lines.append(f"- PyTorch {tinfo.get('version')} on {tinfo.get('device')}"
                      f"{' (' + str(tinfo.get('gpu')) + ', cuDNN ' + str(tinfo.get('cudnn')) + ')' if tinfo.get('gpu') else ''}"
@@ -100,13 +105,17 @@ def main():
     if summary.get("tflops_all") is not None:
         lines.append(f"- faceswarm, all passes x count: {summary['tflops_all']:.3f} TFLOP/s"
                      + (f", {100 * summary['peak_frac_all']:.1f}% of the computed peak" if summary.get("peak_frac_all") else ""))
+    if summary.get("tflops_all_bf16") is not None:
+        lines.append(f"- faceswarm bf16, all passes x count: {summary['tflops_all_bf16']:.3f} TFLOP/s"
+                     + (f", {100 * summary['peak_frac_all_bf16']:.1f}% of the computed dense bf16 peak"
+                        if summary.get("peak_frac_all_bf16") else ""))
     lines += ["", "ratio = PyTorch ms / faceswarm ms (> 1: faceswarm faster)", "",
-              "| model | layer | pass | n | shape | GFLOP | faceswarm ms | TFLOP/s | peak | torch ms | torch TFLOP/s | ratio |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "| model | layer | pass | precision | n | shape | GFLOP | faceswarm ms | TFLOP/s | peak | torch ms | torch TFLOP/s | ratio |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for m in merged:
         shape = (f"{m['cin']} -> {m['cout']}" if m["op"] == "dense" else
                  f"{m['h']}x{m['w']}x{m['cin']} -> {m['cout']} k{m['k']} s{m['stride']}")
-        lines.append(f"| {m['model']} | {m['layer']} | {m['pass']} | {m['n']} | {shape} | {m['gflop']:.3f} | "
+        lines.append(f"| {m['model']} | {m['layer']} | {m['pass']} | {m.get('precision', 'fp32')} | {m['n']} | {shape} | {m['gflop']:.3f} | "
                      f"{fmt(m.get('ms'), '.3f')} | {fmt(m.get('tflops'), '.3f')} | "
                      f"{fmt(None if m.get('peak_frac') is None else 100 * m['peak_frac'], '.1f')}"
                      f"{'%' if m.get('peak_frac') is not None else ''} | {fmt(m['torch_ms'], '.3f')} | "
@@ -114,7 +123,7 @@ def main():
     if problems:
         lines += ["", "Problems:"] + [f"- {p}" for p in problems]
     data = {"mode": a.mode, "facts": facts, "ctest": ct, "kbench_header": header, "kbench_summary": summary,
-            "torch": tinfo, "bf16": "not measured: no bf16 kernel path exists yet", "layers": merged,
+            "torch": tinfo, "layers": merged,
             "problems": problems}
     layers = data.pop("layers")  # one line per layer, the rest indented
     body = json.dumps(data, indent=1)[:-2] + ',\n "layers": [\n  ' + ",\n  ".join(json.dumps(m) for m in layers) + "\n ]\n}"

@@ -2,8 +2,9 @@
 """test_gpu_check_report.py — gpucheck_report: tests/bench/gpu_check_report.py on made-up
 fs_kbench and torch_layers.py output (PyTorch is not on CI's machine, so the side-by-side
 path is checked here): the ratio is torch ms / faceswarm ms, a layer PyTorch did not time
-has no ratio, the json block parses back with every row, the table has one line per row,
-and a row without a time makes the report fail (exit 1)."""
+has no ratio, a bf16 row is not compared with PyTorch's fp32 time, the json block parses back
+with every row, the table has one line per row, and a row without a time makes the report
+fail (exit 1)."""
 import json
 import os
 import subprocess
@@ -14,9 +15,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 bad = []
 
 
-def row(layer, p, ms, op="conv"):
+def row(layer, p, ms, op="conv", prec="fp32"):
     return {"kind": "row", "bench": "kbench", "table": "layers", "model": "original-64", "layer": layer,
-            "pass": p, "op": op, "n": 2, "h": 8, "w": 8, "cin": 4, "cout": 6, "k": 3, "stride": 1, "count": 1,
+            "pass": p, "op": op, "precision": prec, "n": 2, "h": 8, "w": 8, "cin": 4, "cout": 6, "k": 3, "stride": 1, "count": 1,
             "gflop": 0.5, "reps": 3, "ms": ms, "tflops": None if ms is None else 0.5 / ms / 1e3,
             "peak_frac": None if ms is None else 0.5 / ms / 1e3 / 60.0}
 
@@ -39,7 +40,8 @@ def run(rows, torch_rows, d):
 
 
 with tempfile.TemporaryDirectory() as d:
-    rows = [row("enc.conv1", "fwd", 2.0), row("enc.conv1", "bwd_data", 4.0), row("enc.dense1", "fwd", 1.0, "dense")]
+    rows = [row("enc.conv1", "fwd", 2.0), row("enc.conv1", "bwd_data", 4.0), row("enc.dense1", "fwd", 1.0, "dense"),
+            row("enc.conv1", "fwd", 1.0, "conv", "bf16")]
     torch_rows = [{"model": "original-64", "layer": "enc.conv1", "pass": "fwd", "ms": 3.0, "tflops": 0.1, "reps": 2},
                   {"model": "original-64", "layer": "enc.conv1", "pass": "bwd_data", "ms": 2.0, "tflops": 0.2,
                    "reps": 2}]
@@ -48,13 +50,14 @@ with tempfile.TemporaryDirectory() as d:
         bad.append(f"a complete report exited {rc}")
     data = json.loads(text.split("```json\n", 1)[1].rsplit("\n```", 1)[0])
     ratios = [m["ratio_torch_over_faceswarm"] for m in data["layers"]]
-    if ratios != [1.5, 0.5, None]:
-        bad.append(f"ratios {ratios}, want [1.5, 0.5, None] (torch ms / faceswarm ms; none without torch)")
+    if ratios != [1.5, 0.5, None, None]:
+        bad.append(f"ratios {ratios}, want [1.5, 0.5, None, None] (torch ms / faceswarm ms; none without torch "
+                   "or for bf16)")
     table = [line for line in text.splitlines() if line.startswith("| original-64 |")]
-    if len(table) != 3:
-        bad.append(f"{len(table)} table lines, want 3")
-    if "PyTorch 0.test" not in text or "bf16: not measured" not in text:
-        bad.append("the report names neither the PyTorch version nor the missing bf16 path")
+    if len(table) != 4:
+        bad.append(f"{len(table)} table lines, want 4")
+    if "PyTorch 0.test" not in text or "- precision: bf16, fp32" not in text or "| bf16 |" not in text:
+        bad.append("the report names neither the PyTorch version nor both precisions")
     rc, text = run(rows + [row("enc.conv2", "fwd", None)], torch_rows, d)
     if rc != 1 or "enc.conv2 fwd: no time" not in text:
         bad.append(f"a row without a time: exit {rc} (want 1) and no problem named")
