@@ -262,6 +262,23 @@ void fs_bench_row(fs_bench *b, const fs_bench_val *vals) {
     fflush(stdout);
 }
 
+static const fs_bench_col STAGE_COLS[] = {
+    FS_COL_S("stage", NULL, NULL, -10),
+    FS_COL_N("seconds", NULL, "s", 10, 3, 4),
+    FS_COL_N("ms_per_frame", "ms/frame", "ms", 12, 3, 3),
+    FS_COL_P("share", "share", 8, 1, 4),
+};
+
+void fs_bench_stages(fs_bench *b, const char *const *names, const double *seconds, int n, long frames) {
+    double total = 0;
+    for (int i = 0; i < n; i++) total += seconds[i];
+    fs_bench_columns(b, "stages", STAGE_COLS, (int)FS_ARRAY_LEN(STAGE_COLS));
+    for (int i = 0; i < n; i++)
+        fs_bench_row(b, (fs_bench_val[]){FS_STR(names[i]), FS_NUM(seconds[i]),
+                                         FS_NUM(frames ? 1e3 * seconds[i] / frames : 0.0),
+                                         FS_NUM(total > 0 ? seconds[i] / total : 0.0)});
+}
+
 void fs_bench_wrong(fs_bench *b, long long n) { b->wrong += n; }
 
 int fs_bench_end(fs_bench *b, const char *what) {

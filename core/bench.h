@@ -98,6 +98,10 @@ void fs_bench_note(fs_bench *b, const char *fmt, ...) __attribute__((format(prin
 void fs_bench_columns(fs_bench *b, const char *table, const fs_bench_col *cols, int n_cols);
 /* One row: n_cols cells in column order; a cell of the wrong type is a bug (fs_die). */
 void fs_bench_row(fs_bench *b, const fs_bench_val *vals);
+/* The stage table of a pipeline benchmark (bench extract, bench convert): a table "stages"
+ * with one row a stage: its name, seconds, ms per frame (0 when frames is 0) and its share
+ * of the stages' sum (0 when that is 0). */
+void fs_bench_stages(fs_bench *b, const char *const *names, const double *seconds, int n, long frames);
 /* Adds n to the wrong count. */
 void fs_bench_wrong(fs_bench *b, long long n);
 /* Prints the summary ("# wrong N (what)" / the summary line), frees, and returns

@@ -66,20 +66,7 @@ static int parse(bench *B, int argc, char **argv) {
     return 0;
 }
 
-static const fs_bench_col COLS[] = {
-    FS_COL_S("stage", NULL, NULL, -10),
-    FS_COL_N("seconds", NULL, "s", 10, 3, 4),
-    FS_COL_N("ms_per_frame", "ms/frame", "ms", 12, 3, 3),
-    FS_COL_P("share", "share", 8, 1, 4),
-};
-
-static void row(fs_bench *H, const char *stage, double s, long frames, double total) {
-    fs_bench_row(H, (fs_bench_val[]){FS_STR(stage), FS_NUM(s), FS_NUM(frames ? 1e3 * s / frames : 0.0),
-                                     FS_NUM(total > 0 ? s / total : 0.0)});
-}
-
 static void report(fs_bench *H, const bench *B, const xplan *p, const xtimes *t, double join, double wall) {
-    double total = t->decode + t->detect + t->landmarks + t->align + t->part + join;
     char key[32];
     for (long i = 0; i < p->n && i < 8; i++) {
         snprintf(key, sizeof key, "input_%ld", i);
@@ -97,10 +84,9 @@ static void report(fs_bench *H, const bench *B, const xplan *p, const xtimes *t,
     fs_bench_fact_int(H, "faces", t->faces);
     fs_bench_fact_num(H, "frames_per_s", wall > 0 ? t->frames / wall : 0.0, 2, "frames/s (model load excluded)");
     fs_bench_fact_num(H, "wall_s", wall, 2, "s");
-    fs_bench_columns(H, "stages", COLS, (int)FS_ARRAY_LEN(COLS));
-    row(H, "decode", t->decode, t->frames, total), row(H, "detect", t->detect, t->frames, total);
-    row(H, "landmarks", t->landmarks, t->frames, total), row(H, "align", t->align, t->frames, total);
-    row(H, "part", t->part, t->frames, total), row(H, "join", join, t->frames, total);
+    const char *const names[] = {"decode", "detect", "landmarks", "align", "part", "join"};
+    const double v[] = {t->decode, t->detect, t->landmarks, t->align, t->part, join};
+    fs_bench_stages(H, names, v, (int)FS_ARRAY_LEN(v), t->frames);
 }
 
 /* The written file must open and verify (schema v2) with the worker's face count. */

@@ -5,3 +5,9 @@ set(FS_BENCH_TEST_DIR ${CMAKE_CURRENT_SOURCE_DIR}/bench)
 fs_add_test(NAME bench_json COMMAND sh ${FS_BENCH_TEST_DIR}/all.sh json LABELS unit bench TIMEOUT 300)
 fs_add_test(NAME bench_table COMMAND sh ${FS_BENCH_TEST_DIR}/all.sh table LABELS unit bench TIMEOUT 300)
 fs_add_test(NAME bench_harness SOURCES tests/bench/test_harness.c LABELS unit bench TIMEOUT 30)
+# bench train's batches carry what the config's loss needs: eye/mouth regions for a priority
+# config, and target masks for a model with a learned mask (the mask loss and its backward).
+fs_add_test(NAME bench_train_terms COMMAND $<TARGET_FILE:faceswarm> bench train ${FS_BENCH_TEST_DIR}/priority.yaml
+            ${CMAKE_SOURCE_DIR}/configs/quickstart-liae.yaml --steps 2 --batch 2 LABELS unit bench TIMEOUT 60)
+set_tests_properties(bench_train_terms PROPERTIES PASS_REGULAR_EXPRESSION
+  "\n  priority\\.yaml +solo .* masked face \\+ eye/mouth *\n  quickstart-liae\\.yaml +solo .* masked face \\+ mask *\n# wrong 0")

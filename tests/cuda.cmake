@@ -76,7 +76,10 @@ if(FACESWARM_HAVE_OPENMP)
 endif()
 # A full training step (trainer/model.c) on the CUDA backend vs the cpu backend.
 if(NOT FACESWARM_KERNELS_ONLY)
-  fs_add_test(NAME cuda_step SOURCES tests/cuda/test_step.c tests/cuda/ct_step.c ${FS_CT_HELPERS} LIBS fs_trainer LABELS cuda TIMEOUT 180)
+  # Two entries of one program, run in parallel: the original model, and the tiny liae-ud.
+  fs_add_test(NAME cuda_step SOURCES tests/cuda/test_step.c tests/cuda/ct_step.c ${FS_CT_HELPERS} LIBS fs_trainer LABELS cuda TIMEOUT 180
+              ARGS original)
+  fs_add_test(NAME cuda_step_liae COMMAND $<TARGET_FILE:cuda_step> liae-ud LABELS cuda TIMEOUT 180)
   if(FACESWARM_HAVE_CUDA)
     target_compile_definitions(cuda_step PRIVATE FACESWARM_TEST_HAVE_CUDA)
   endif()
@@ -101,7 +104,7 @@ endif()
 # barrier instead of spinning leave the cores to the threads that have work (results are
 # the same: the kernels are deterministic).
 foreach(t cuda_conv cuda_ops cuda_bf16_ops cuda_bf16_ops_conv1 cuda_bf16_ops_conv2 cuda_bf16_ops_conv3 cuda_bf16_ops_dense
-          cuda_bf16_planted train_bf16_step cuda_emu cuda_planted cuda_step cuda_mma cuda_mma_misaligned
+          cuda_bf16_planted train_bf16_step cuda_emu cuda_planted cuda_step cuda_step_liae cuda_mma cuda_mma_misaligned
           cuda_mma_pending cuda_mma_diverged cuda_mma_dyn_overflow)
   if(TEST ${t})
     set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT OMP_WAIT_POLICY=passive)

@@ -66,6 +66,15 @@ if(NOT FACESWARM_KERNELS_ONLY)
   fs_add_test(NAME kernels_bench_bad_precision COMMAND $<TARGET_FILE:faceswarm> bench kernels --precision fp16
               LABELS bench TIMEOUT 20)
   set_tests_properties(kernels_bench_bad_precision PROPERTIES PASS_REGULAR_EXPRESSION "--precision 'fp16': expected fp32 or bf16")
+  # --config times every layer of a SAEHD config: conv, dense, pixel norm, pixel shuffle, the
+  # residual add and leaky, the output concats and sigmoid, and the mask head (upscalem*,
+  # out_convm), each row with its times (tiny batch, one rep; the two configs in parallel).
+  foreach(cfg quickstart-liae df-ud-128)
+    fs_add_test(NAME kernels_bench_config_${cfg} COMMAND $<TARGET_FILE:faceswarm> bench kernels --reps 1 --batch 1
+                --config ${CMAKE_SOURCE_DIR}/configs/${cfg}.yaml LABELS bench TIMEOUT 120)
+    set_tests_properties(kernels_bench_config_${cfg} PROPERTIES PASS_REGULAR_EXPRESSION
+      "\n  encoder\\.down1 +[0-9]+x[0-9]+x3 -> [0-9]+ k5 s2 .*\n  encoder\\.pixnorm +1x1x[0-9]+ pixel norm +[0-9]+ +- +[0-9.]+ +[0-9.]+ .*\n  [a-z_AB]+\\.dense1 .*\\.upscale0\\.shuffle +[0-9x]+ pixel shuffle .*\\.res0\\.add +[0-9x]+ add .*\\.res0\\.leaky .*\\.concat1 +[0-9x]+\\([0-9]+\\+[0-9]+\\) concat .*\\.sigmoid +[0-9x]+ sigmoid .*\\.upscalem0\\.conv .*\\.upscalem3\\.shuffle .*\\.out_convm +[0-9x]+ -> 1 k1 s1 .*# wrong 0")
+  endforeach()
   fs_add_test(NAME kernels_bench_cpu_time_gpu COMMAND $<TARGET_FILE:faceswarm> bench kernels --cpu-time
               --backend cuda-emulated --check-only LABELS bench TIMEOUT 20)
   set_tests_properties(kernels_bench_cpu_time_gpu PROPERTIES PASS_REGULAR_EXPRESSION "--cpu-time times the cpu backend only")

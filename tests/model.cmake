@@ -1,6 +1,13 @@
 # model_*: the graph (faceswap's parameter counts), finite-difference gradient checks of every architecture,
 # ready-callback order, partial batches, initialisation; and `faceswarm model`.
-fs_add_test(NAME model_unit SOURCES tests/model/test_model.c LIBS fs_trainer LABELS unit TIMEOUT 300)
+# model_unit is one program in parts, each a ctest entry (model_unit_PART) so that they run in
+# parallel and each stays short; the program alone (no argument) runs every part.
+fs_add_test(NAME model_unit_graph SOURCES tests/model/test_model.c LIBS fs_trainer LABELS unit TIMEOUT 120
+            ARGS graph)
+set_target_properties(model_unit_graph PROPERTIES OUTPUT_NAME model_unit)
+foreach(part grad_original grad_df_ud grad_df_t1 grad_df_t2 grad_df_t3 grad_liae_ud grad_liae_dt partial)
+  fs_add_test(NAME model_unit_${part} COMMAND $<TARGET_FILE:model_unit_graph> ${part} LABELS unit TIMEOUT 120)
+endforeach()
 fs_add_test(NAME model_cli COMMAND sh ${CMAKE_SOURCE_DIR}/tests/model/cli.sh LABELS unit TIMEOUT 30)
 # model_bitident: original-64 and quickstart train bit for bit as recorded from main before the
 # model became a graph (parameter checksums, losses, ready offsets, partial batch, infer).

@@ -85,13 +85,6 @@ static int load_model(bench *B, cv_pipe *p, fs_error *e) {
     return 0;
 }
 
-static const fs_bench_col COLS[] = {
-    FS_COL_S("stage", NULL, NULL, -10),
-    FS_COL_N("seconds", NULL, "s", 10, 3, 4),
-    FS_COL_N("ms_per_frame", "ms/frame", "ms", 12, 3, 3),
-    FS_COL_P("share", "share", 8, 1, 4),
-};
-
 static void report(fs_bench *H, const bench *B, const cv_pipe *p, const fs_video_info *in, double wall) {
     const cv_times *t = &p->t;
     fs_bench_fact_str(H, "input", B->o.input);
@@ -108,15 +101,9 @@ static void report(fs_bench *H, const bench *B, const cv_pipe *p, const fs_video
     fs_bench_fact_int(H, "faces", t->faces);
     fs_bench_fact_num(H, "frames_per_s", wall > 0 ? t->frames / wall : 0.0, 2, "frames/s (model load excluded)");
     fs_bench_fact_num(H, "wall_s", wall, 2, "s");
-    fs_bench_columns(H, "stages", COLS, (int)FS_ARRAY_LEN(COLS));
-    const char *names[] = {"decode", "detect", "landmarks", "align", "model", "blend", "mark", "encode", "join"};
-    double v[] = {t->decode, t->detect, t->landmarks, t->align, t->model, t->blend, t->mark, t->encode, t->join};
-    double total = 0;
-    for (size_t i = 0; i < FS_ARRAY_LEN(v); i++) total += v[i];
-    for (size_t i = 0; i < FS_ARRAY_LEN(v); i++)
-        fs_bench_row(H,
-                     (fs_bench_val[]){FS_STR(names[i]), FS_NUM(v[i]), FS_NUM(t->frames ? 1e3 * v[i] / t->frames : 0.0),
-                                      FS_NUM(total > 0 ? v[i] / total : 0.0)});
+    const char *const names[] = {"decode", "detect", "landmarks", "align", "model", "blend", "mark", "encode", "join"};
+    const double v[] = {t->decode, t->detect, t->landmarks, t->align, t->model, t->blend, t->mark, t->encode, t->join};
+    fs_bench_stages(H, names, v, (int)FS_ARRAY_LEN(v), t->frames);
 }
 
 /* The first B->frames frames through the pipeline into one piece. */

@@ -1,5 +1,6 @@
 /* bench_kernels.c — `faceswarm bench kernels`: forward + backward GFLOP/s of every conv and dense
- * shape of faceswap's original-64 model on a backend (--backend cpu, the default, cuda or
+ * shape of faceswap's original-64 model, or of every layer of a config (--config: also the
+ * pixel shuffles, pixel norms, sigmoids, leaky, add and concat nodes, by their times), on a backend (--backend cpu, the default, cuda or
  * cuda-emulated), for cpu as a fraction of the FP32 peak measured by an FMA loop in the
  * same run. Checks the backend against the reference on the op case table's rows marked
  * FS_OPC_BENCH (kernels/op_cases.c, with that backend's tolerance: the `wrong` count) and
@@ -19,22 +20,36 @@
 #include "trainer/config.h"
 #include "trainer/model.h"
 
+/* The layer kinds timed: conv and dense (GFLOP/s), and the graph's other ops of a config
+ * (--config), timed fwd and bwd without a FLOP count. */
+typedef enum {
+    OP_CONV = 0,
+    OP_DENSE,
+    OP_PIXSHUF, /* x [h, w, cin] -> [2h, 2w, cin / 4] */
+    OP_PIXNORM,
+    OP_SIGMOID,
+    OP_LEAKY,
+    OP_ADD,
+    OP_CONCAT, /* [h, w, cin] and [h, w, k] -> [h, w, cin + k] */
+} bench_op;
+
 typedef struct bench_shape {
     char name[64];
     int dense; /* 1: dense [in] -> [out] (h = w = 1, cin = in, cout = out) */
     int h, w, cin, cout, k, stride;
     int batch_mult; /* images per pass = batch * batch_mult (0 = 1): the encoder of a
                          * training step sees every identity's batch */
+    bench_op op;
 } bench_shape;
 
 /* faceswap "original" at 64 px: encoder convs, dense pair, encoder upscale, one decoder. */
 static const bench_shape g_shapes[] = {
-    {"enc.conv1", 0, 64, 64, 3, 128, 5, 2, 1},      {"enc.conv2", 0, 32, 32, 128, 256, 5, 2, 1},
-    {"enc.conv3", 0, 16, 16, 256, 512, 5, 2, 1},    {"enc.conv4", 0, 8, 8, 512, 1024, 5, 2, 1},
-    {"enc.dense1", 1, 1, 1, 16384, 1024, 0, 0, 1},  {"enc.dense2", 1, 1, 1, 1024, 16384, 0, 0, 1},
-    {"enc.upscale", 0, 4, 4, 1024, 2048, 3, 1, 1},  {"dec.upscale1", 0, 8, 8, 512, 1024, 3, 1, 1},
-    {"dec.upscale2", 0, 16, 16, 256, 512, 3, 1, 1}, {"dec.upscale3", 0, 32, 32, 128, 256, 3, 1, 1},
-    {"dec.output", 0, 64, 64, 64, 3, 5, 1, 1},
+    {"enc.conv1", 0, 64, 64, 3, 128, 5, 2, 1, OP_CONV},      {"enc.conv2", 0, 32, 32, 128, 256, 5, 2, 1, OP_CONV},
+    {"enc.conv3", 0, 16, 16, 256, 512, 5, 2, 1, OP_CONV},    {"enc.conv4", 0, 8, 8, 512, 1024, 5, 2, 1, OP_CONV},
+    {"enc.dense1", 1, 1, 1, 16384, 1024, 0, 0, 1, OP_DENSE}, {"enc.dense2", 1, 1, 1, 1024, 16384, 0, 0, 1, OP_DENSE},
+    {"enc.upscale", 0, 4, 4, 1024, 2048, 3, 1, 1, OP_CONV},  {"dec.upscale1", 0, 8, 8, 512, 1024, 3, 1, 1, OP_CONV},
+    {"dec.upscale2", 0, 16, 16, 256, 512, 3, 1, 1, OP_CONV}, {"dec.upscale3", 0, 32, 32, 128, 256, 3, 1, 1, OP_CONV},
+    {"dec.output", 0, 64, 64, 64, 3, 5, 1, 1, OP_CONV},
 };
 
 typedef struct bench_opts {
@@ -61,10 +76,27 @@ static void shape_from_node(const fs_model *m, const fs_node *X, bench_shape *s)
     s->dense = X->kind == FS_NODE_DENSE, s->batch_mult = X->nslots;
     s->h = s->dense ? 1 : A->h, s->w = s->dense ? 1 : A->w, s->cin = s->dense ? A->h * A->w * A->c : A->c;
     s->cout = X->c, s->k = X->k, s->stride = X->stride;
+    switch (X->kind) {
+    case FS_NODE_CONV: s->op = OP_CONV; break;
+    case FS_NODE_DENSE: s->op = OP_DENSE; break;
+    case FS_NODE_PIXSHUF: s->op = OP_PIXSHUF; break;
+    case FS_NODE_PIXNORM: s->op = OP_PIXNORM; break;
+    case FS_NODE_SIGMOID: s->op = OP_SIGMOID; break;
+    case FS_NODE_LEAKY: s->op = OP_LEAKY; break;
+    case FS_NODE_ADD: s->op = OP_ADD; break;
+    default: s->op = OP_CONCAT, s->k = m->nodes[X->in[1]].c; break; /* the second input's channels */
+    }
 }
 
-/* The conv and dense nodes of the config's model on identity 0's path (the encoder on every
- * identity's batch, as in a training step, and the first decoder); *shapes is fs_malloc'ed. */
+/* The nodes that compute (all but the input and the views: reshape, slice). */
+static int timed_kind(fs_node_kind k) {
+    return k == FS_NODE_CONV || k == FS_NODE_DENSE || k == FS_NODE_PIXSHUF || k == FS_NODE_PIXNORM ||
+           k == FS_NODE_SIGMOID || k == FS_NODE_LEAKY || k == FS_NODE_ADD || k == FS_NODE_CONCAT;
+}
+
+/* The computing nodes of the config's model on identity 0's path (the encoder on every
+ * identity's batch, as in a training step, and the first decoder with its mask head; a shared
+ * decoder (liae) on every identity's batch); *shapes is fs_malloc'ed. */
 static int config_shapes(const char *path, bench_shape **shapes, size_t *count, fs_error *e) {
     fs_config c;
     fs_model m;
@@ -76,8 +108,7 @@ static int config_shapes(const char *path, bench_shape **shapes, size_t *count, 
     *count = 0;
     for (int j = 0; j < m.n_nodes; j++) {
         const fs_node *X = &m.nodes[j];
-        if ((X->kind == FS_NODE_CONV || X->kind == FS_NODE_DENSE) && X->slot0 == 0 && X->shares < 0)
-            shape_from_node(&m, X, &(*shapes)[(*count)++]);
+        if (timed_kind(X->kind) && X->slot0 == 0 && X->shares < 0) shape_from_node(&m, X, &(*shapes)[(*count)++]);
     }
     fs_model_free(&m);
     return 0;
@@ -112,17 +143,60 @@ static void bufs_free(const fs_backend *be, bench_bufs *t) {
     for (size_t i = 0; i < FS_ARRAY_LEN(all); i++) be->free(all[i]);
 }
 
-/* One pass (0 fwd, 1 bwd_data, 2 bwd_filter) of shape s; returns its seconds. */
+/* Elements of one sample's input, second input (add, concat; else 0) and output of an op. */
+static void op_sizes(const bench_shape *s, size_t *nx, size_t *nx2, size_t *ny) {
+    size_t px = (size_t)s->h * s->w;
+    *nx = px * s->cin, *nx2 = s->op == OP_ADD ? *nx : s->op == OP_CONCAT ? px * s->k : 0;
+    *ny = s->op == OP_PIXSHUF ? *nx : s->op == OP_CONCAT ? *nx + *nx2 : *nx;
+}
+
+/* One pass of a graph op (0 fwd, 1 bwd) on n samples; t->w holds the second input. */
+static void op_pass(const fs_backend *be, const bench_shape *s, int n, bench_bufs *t, int pass) {
+    size_t nx, nx2, ny;
+    op_sizes(s, &nx, &nx2, &ny);
+    size_t count = (size_t)n * nx, rows = (size_t)n * s->h * s->w;
+    switch (s->op) {
+    case OP_PIXSHUF:
+        if (pass == 0) be->pixshuf_fwd(n, s->h, s->w, s->cin, t->x, t->y);
+        else be->pixshuf_bwd(n, s->h, s->w, s->cin, t->dz, t->dx);
+        break;
+    case OP_PIXNORM:
+        if (pass == 0) be->pixnorm_fwd(rows, s->cin, t->x, t->y);
+        else be->pixnorm_bwd(rows, s->cin, t->x, t->dz, t->dx);
+        break;
+    case OP_SIGMOID:
+        if (pass == 0) be->sigmoid_fwd(count, t->x, t->y);
+        else be->sigmoid_bwd(count, t->y, t->dz, t->dx);
+        break;
+    case OP_LEAKY:
+        if (pass == 0) be->leaky_fwd(count, 0.2f, t->x, t->y);
+        else be->leaky_bwd(count, 0.2f, t->y, t->dz, t->dx);
+        break;
+    case OP_ADD: /* the backward hands dy to both inputs, as the model does */
+        if (pass == 0) be->add(count, t->x, t->w, t->y);
+        else be->copy(t->dx, t->dz, count * sizeof(float)), be->copy(t->dw, t->dz, count * sizeof(float));
+        break;
+    case OP_CONCAT:
+        if (pass == 0) be->concat_fwd(rows, s->cin, s->k, t->x, t->w, t->y);
+        else be->concat_bwd(rows, s->cin, s->k, t->dz, t->dx, t->dw);
+        break;
+    default: break;
+    }
+}
+
+/* One pass (0 fwd, 1 bwd_data, 2 bwd_filter; a graph op: 0 fwd, 1 bwd) of shape s; returns
+ * its seconds. */
 static double time_pass(const fs_backend *be, const bench_shape *s, const fs_conv_desc *d, bench_bufs *t, int pass,
                         int cpu_time) {
     double t0 = cpu_time ? fs_cpu_seconds() / fs_cpu_threads() : fs_now();
     int n = d->n;
-    if (s->dense && pass == 0) be->dense_fwd(n, s->cin, s->cout, t->x, t->w, t->b, t->y, FS_ACT_LEAKY, 0.1f);
-    if (s->dense && pass == 1) be->dense_bwd_data(n, s->cin, s->cout, t->dz, t->w, t->dx);
-    if (s->dense && pass == 2) be->dense_bwd_filter(n, s->cin, s->cout, t->x, t->dz, t->dw, t->db);
-    if (!s->dense && pass == 0) be->conv2d_fwd(d, t->x, t->w, t->b, t->y, FS_ACT_LEAKY, 0.1f);
-    if (!s->dense && pass == 1) be->conv2d_bwd_data(d, t->dz, t->w, t->dx);
-    if (!s->dense && pass == 2) be->conv2d_bwd_filter(d, t->x, t->dz, t->dw, t->db);
+    if (s->op > OP_DENSE) op_pass(be, s, n, t, pass);
+    else if (s->dense && pass == 0) be->dense_fwd(n, s->cin, s->cout, t->x, t->w, t->b, t->y, FS_ACT_LEAKY, 0.1f);
+    else if (s->dense && pass == 1) be->dense_bwd_data(n, s->cin, s->cout, t->dz, t->w, t->dx);
+    else if (s->dense && pass == 2) be->dense_bwd_filter(n, s->cin, s->cout, t->x, t->dz, t->dw, t->db);
+    else if (pass == 0) be->conv2d_fwd(d, t->x, t->w, t->b, t->y, FS_ACT_LEAKY, 0.1f);
+    else if (pass == 1) be->conv2d_bwd_data(d, t->dz, t->w, t->dx);
+    else if (pass == 2) be->conv2d_bwd_filter(d, t->x, t->dz, t->dw, t->db);
     be->sync();
     return (cpu_time ? fs_cpu_seconds() / fs_cpu_threads() : fs_now()) - t0;
 }
@@ -131,20 +205,28 @@ static double time_pass(const fs_backend *be, const bench_shape *s, const fs_con
  * reps aim at about 0.6 s per shape, between 1 and 10. */
 static bench_result bench_one(const fs_backend *be, const bench_shape *s, const bench_opts *o) {
     fs_conv_desc d;
-    int n = o->batch * FS_MAX(1, s->batch_mult);
-    if (s->dense) fs_conv_desc_init(&d, n, 1, 1, s->cin, s->cout, 1, 1);
-    else fs_conv_desc_init(&d, n, s->h, s->w, s->cin, s->cout, s->k, s->stride);
+    int n = o->batch * FS_MAX(1, s->batch_mult), gemm = s->op <= OP_DENSE, passes = gemm ? 3 : 2;
     bench_bufs t;
-    size_t nw = (size_t)d.k * d.k * s->cin * s->cout;
-    bufs_alloc(be, &t, (size_t)d.n * d.h * d.w * d.cin, nw, (size_t)s->cout, (size_t)d.n * d.ho * d.wo * d.cout);
-    bench_result r = {.peak = !strcmp(be->name, "cpu") ? fs_cpu_fma_peak(fs_cpu_threads(), 3, o->cpu_time, NULL) : 0.0,
-                      .gflop = 2e-9 * fs_conv_macs(&d)};
+    if (!gemm) {
+        size_t nx, nx2, ny;
+        op_sizes(s, &nx, &nx2, &ny);
+        memset(&d, 0, sizeof d), d.n = n;
+        bufs_alloc(be, &t, (size_t)n * nx, FS_MAX((size_t)1, (size_t)n * nx2), 1, (size_t)n * ny);
+    } else {
+        if (s->dense) fs_conv_desc_init(&d, n, 1, 1, s->cin, s->cout, 1, 1);
+        else fs_conv_desc_init(&d, n, s->h, s->w, s->cin, s->cout, s->k, s->stride);
+        size_t nw = (size_t)d.k * d.k * s->cin * s->cout;
+        bufs_alloc(be, &t, (size_t)d.n * d.h * d.w * d.cin, nw, (size_t)s->cout, (size_t)d.n * d.ho * d.wo * d.cout);
+    }
+    bench_result r = {.peak = gemm && !strcmp(be->name, "cpu") ? fs_cpu_fma_peak(fs_cpu_threads(), 3, o->cpu_time, NULL)
+                                                               : 0.0,
+                      .gflop = gemm ? 2e-9 * fs_conv_macs(&d) : 0.0};
     double warm = 0.0;
-    for (int p = 0; p < 3; p++) warm += time_pass(be, s, &d, &t, p, o->cpu_time);
+    for (int p = 0; p < passes; p++) warm += time_pass(be, s, &d, &t, p, o->cpu_time);
     r.reps = o->reps ? o->reps : (int)FS_MAX(1.0, FS_MIN(10.0, 0.6 / warm));
-    for (int p = 0; p < 3; p++) r.ms[p] = INFINITY;
+    for (int p = 0; p < 3; p++) r.ms[p] = p < passes ? INFINITY : 0.0;
     for (int rep = 0; rep < r.reps; rep++)
-        for (int p = 0; p < 3; p++) r.ms[p] = FS_MIN(r.ms[p], 1e3 * time_pass(be, s, &d, &t, p, o->cpu_time));
+        for (int p = 0; p < passes; p++) r.ms[p] = FS_MIN(r.ms[p], 1e3 * time_pass(be, s, &d, &t, p, o->cpu_time));
     bufs_free(be, &t);
     return r;
 }
@@ -215,7 +297,7 @@ static long check_case(const fs_backend *be, const fs_op_case *c) {
 
 /* ---------------------------------------------------------------- output */
 static const fs_bench_col COLS[] = {
-    FS_COL_S("layer", NULL, NULL, -24),
+    FS_COL_S("layer", NULL, NULL, -30),
     FS_COL_S("shape", NULL, "in -> out, kernel", -26),
     FS_COL_I("batch", NULL, "images", 6),
     FS_COL_N("gflop_per_pass", "gflop", "/pass", 8, 3, 4),
@@ -258,8 +340,9 @@ static void print_header(fs_bench *B, const bench_opts *o, const fs_backend *be,
     fs_bench_fact_str(B, "config", o->config ? o->config : "original-64 (built in)");
     if (o->config)
         fs_bench_note(B,
-                      "shapes: the conv and dense layers of %s (encoder: every identity's batch, as in a training "
-                      "step; then one decoder)",
+                      "shapes: the layers of %s (encoder: every identity's batch, as in a training step; then one "
+                      "decoder with its mask head); conv and dense in GFLOP/s, the other ops (pixel shuffle, pixel "
+                      "norm, sigmoid, leaky, add, concat) fwd and bwd times only (bwd in the bwd_data column)",
                       o->config);
     else fs_bench_note(B, "shapes: faceswap's original model at 64 px (encoder, then one decoder)");
     if (peak1 > 0) {
@@ -276,10 +359,21 @@ static void print_header(fs_bench *B, const bench_opts *o, const fs_backend *be,
 }
 
 static void print_row(fs_bench *B, const bench_opts *o, const bench_shape *s, const bench_result *r) {
-    char shape[64];
+    static const char *const op_names[] = {"conv",    "dense", "pixel shuffle", "pixel norm",
+                                           "sigmoid", "leaky", "add",           "concat"};
+    char shape[96];
     int batch = o->batch * FS_MAX(1, s->batch_mult);
     if (s->dense) snprintf(shape, sizeof shape, "%d -> %d", s->cin, s->cout);
-    else snprintf(shape, sizeof shape, "%dx%dx%d -> %d k%d s%d", s->h, s->w, s->cin, s->cout, s->k, s->stride);
+    else if (s->op == OP_CONV)
+        snprintf(shape, sizeof shape, "%dx%dx%d -> %d k%d s%d", s->h, s->w, s->cin, s->cout, s->k, s->stride);
+    else if (s->op == OP_CONCAT) snprintf(shape, sizeof shape, "%dx%dx(%d+%d) concat", s->h, s->w, s->cin, s->k);
+    else snprintf(shape, sizeof shape, "%dx%dx%d %s", s->h, s->w, s->cin, op_names[s->op]);
+    if (s->op > OP_DENSE) { /* no FLOP count: the times only ("bwd_data" holds the backward) */
+        fs_bench_row(B, (fs_bench_val[]){FS_STR(s->name), FS_STR(shape), FS_INT(batch), FS_NONE, FS_NUM(r->ms[0]),
+                                         FS_NUM(r->ms[1]), FS_NONE, FS_NONE, FS_NONE, FS_NONE, FS_NONE, FS_NONE,
+                                         FS_INT(r->reps)});
+        return;
+    }
     double fwd = r->gflop / (r->ms[0] * 1e-3), bwd = 2 * r->gflop / ((r->ms[1] + r->ms[2]) * 1e-3);
     double total = 3 * r->gflop / ((r->ms[0] + r->ms[1] + r->ms[2]) * 1e-3);
     double frac = r->peak > 0 ? total / r->peak : 0.0;
@@ -332,8 +426,10 @@ static void usage(FILE *f) {
                "  --batch N     images per pass (default 16)\n"
                "  --threads N   OpenMP + OpenBLAS threads, 0 = all cores (default 0)\n"
                "  --reps R      timed repetitions per shape (default: automatic, 1-10)\n"
-               "  --config CONFIG  time that config's conv/dense shapes (encoder on every identity's\n"
-               "                batch, as in a training step, then one decoder) instead of original-64's\n");
+               "  --config CONFIG  time that config's layers (encoder on every identity's batch, as in a\n"
+               "                training step, then one decoder and its mask head) instead of original-64's\n"
+               "                conv/dense shapes: conv and dense in GFLOP/s, pixel shuffle, pixel norm,\n"
+               "                sigmoid, leaky, add and concat by their fwd and bwd times\n");
 }
 
 static int parse_int(const char *opt, const char *arg, int lo, int hi, int *out) {
@@ -457,7 +553,7 @@ int bench_kernels(int argc, char **argv) {
     for (size_t i = 0; i < (o.check_only ? 0 : count); i++) {
         bench_result r = bench_one(be, &shapes[i], &o);
         print_row(&B, &o, &shapes[i], &r);
-        gflop += 3 * r.gflop, sec += 1e-3 * (r.ms[0] + r.ms[1] + r.ms[2]);
+        if (r.gflop > 0) gflop += 3 * r.gflop, sec += 1e-3 * (r.ms[0] + r.ms[1] + r.ms[2]); /* conv, dense */
     }
     free(shapes);
     long wrong = 0;

@@ -1,9 +1,15 @@
 /* bench_train.c — `faceswarm bench train`: images/s of whole training steps and the split
- * of a step's time, for the quickstart and original-64 models (or the configs named).
+ * of a step's time, for the shipped configs quickstart, original-64, quickstart-liae,
+ * df-ud-128 and liae-ud-256 (or the configs named).
  *
- * Batches are random faces made in memory, so the figures are the compute path's (the
- * loader's own rate is `faceswarm bench loader`); "upload" is the uint8 -> float batch
- * conversion the trainer does every step. Under mpirun with P > 1 ranks it also measures
+ * Batches are synthetic faces (data/synth.h) drawn in memory with the face masks and, when the
+ * config's eye or mouth priority asks for them, the eye and mouth regions of their landmarks
+ * (data/regions.h), as `faceswarm data synth` files give the trainer: so the mask loss, the
+ * penalized (masked) face loss, the learned mask's backward and the priority terms are in the
+ * step as in `faceswarm train`. The loader's own rate is `faceswarm bench loader`; "upload" is
+ * the uint8 -> float conversion of the batch (faces, targets, masks, regions) the trainer does
+ * every step. The split is consecutive: upload + forward (with the losses) + backward + comm
+ * wait + optimizer = step. Under mpirun with P > 1 ranks it also measures
  * weak scaling in the same run: rank 0 alone first (the others wait), then all P ranks with
  * the same per-rank batch, each rank on one thread; efficiency = rate(P) / (P * rate(1)).
  * A last row runs every rank alone at the same time: what the cores reach with no
@@ -15,29 +21,88 @@
 
 #include "comms/allreduce.h"
 #include "comms/world.h"
-#include "kernels/cpu/cpu.h"
 #include "core/bench.h"
+#include "data/loader.h"
+#include "data/regions.h"
+#include "data/synth.h"
+#include "kernels/cpu/cpu.h"
 #include "trainer/cli.h"
 #include "trainer/train.h"
 
 typedef struct bench_row {
     double img_s, step_ms, upload_ms, fwd_ms, bwd_ms, comm_ms, opt_ms;
     double loss0, loss1; /* first and last step's loss: the steps must train */
+    int batch;           /* per rank and identity */
+    char terms[48];      /* what the loss had: masked face loss, mask loss, eye/mouth priority */
     char path[112];      /* the gradient all-reduce's path */
 } bench_row;
 
 typedef struct bench_opts {
-    int steps, batch, json, threads;
-    int rounds; /* every row measured this many times, interleaved; medians printed */
+    int steps, batch, json, threads; /* batch: per rank and identity (a config's own when 0) */
+    int rounds;                      /* every row measured this many times, interleaved; medians printed */
 } bench_opts;
 
-static void random_batch(uint8_t *x, size_t n, uint64_t seed) {
-    fs_rng r;
-    fs_rng_init(&r, seed, 7, 0);
-    for (size_t i = 0; i < n; i += 8) {
-        uint64_t v = fs_rng_u64(&r);
-        for (size_t k = 0; k < 8 && i + k < n; k++) x[i + k] = (uint8_t)(v >> (8 * k));
+/* The images of one step, uint8 as the loader gives them: identity i's faces at samples
+ * [i * batch, (i + 1) * batch), their masks and, with regions, eye and mouth maps. */
+typedef struct bench_batch {
+    uint8_t *faces, *mask, *eye, *mouth; /* eye, mouth NULL without regions */
+    size_t n;                            /* bytes of faces: n_identities * batch * S * S * 3 */
+} bench_batch;
+
+/* Synthetic faces of identity i (as `faceswarm data synth --seed 1` draws them), samples
+ * rank * batch + s, so that ranks train on different faces. */
+static void synth_batch(bench_batch *b, int ids, int batch, int S, int rank, int regions) {
+    size_t plane = (size_t)S * S, per = (size_t)ids * batch;
+    b->n = per * plane * 3;
+    b->faces = fs_malloc(b->n), b->mask = fs_malloc(per * plane);
+    b->eye = regions ? fs_malloc(per * plane) : NULL, b->mouth = regions ? fs_malloc(per * plane) : NULL;
+    for (int i = 0; i < ids; i++) {
+        fs_synth_identity id;
+        fs_synth_identity_draw(&id, 1, i);
+        for (int s = 0; s < batch; s++) {
+            size_t at = (size_t)i * batch + s;
+            long k = (long)rank * batch + s;
+            fs_synth_render(&id, 1, i, k, S, b->faces + at * plane * 3, b->mask + at * plane);
+            if (!regions) continue;
+            float lm[68][2];
+            fs_synth_landmarks(&id, 1, i, k, S, lm);
+            fs_face_regions((const float(*)[2])lm, S, b->eye + at * plane, b->mouth + at * plane);
+        }
     }
+}
+
+static void batch_free(bench_batch *b) { free(b->faces), free(b->mask), free(b->eye), free(b->mouth); }
+
+/* What upload_batch (trainer/train.c) does with a loader batch: input and target faces, the
+ * target's mask unless train.mask_loss is off, and the regions when the loss wants them. */
+static void upload(const fs_backend *be, const bench_batch *b, fs_model *m, fs_step_buffers *sb, int masks) {
+    be->u8_to_float(b->n, b->faces, m->input);
+    be->u8_to_float(b->n, b->faces, sb->target);
+    sb->have_mask = masks;
+    if (masks) be->u8_to_float(b->n / 3, b->mask, sb->mask);
+    sb->have_regions = b->eye != NULL;
+    if (b->eye) be->u8_to_float(b->n / 3, b->eye, sb->eye), be->u8_to_float(b->n / 3, b->mouth, sb->mouth);
+}
+
+/* The optimizer of the config (Adam or AdaBelief) with the bench's fixed step size. */
+static void optimizer_step(const fs_backend *be, fs_model *m, const fs_config *cfg, int step, int P) {
+    fs_adam_args a =
+        {.lr = 1e-4f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-7f, .step = step, .grad_scale = 1.0f / (float)P};
+    if (!strcmp(cfg->train.optimizer, "adabelief")) {
+        a.eps = cfg->train.adabelief_eps;
+        be->adabelief(m->n_params, m->params, m->grads, m->adam_m, m->adam_v, &a);
+    } else be->adam(m->n_params, m->params, m->grads, m->adam_m, m->adam_v, &a);
+}
+
+/* The batch per rank and identity of a config: --batch, or 16 lowered (to 2 at least) until
+ * a step's forward is at most 128 GFLOP, so that the large models take seconds a step, not
+ * minutes (df-ud-128: 4, liae-ud-256: 2). */
+static int bench_train_batch(const fs_model *m, int asked) {
+    if (asked > 0) return asked;
+    double per_image = fs_model_forward_flops(m) * m->n_decoders;
+    int b = 16;
+    while (b > 2 && b * per_image > 128e9) b /= 2;
+    return b;
 }
 
 /* Runs warm-up + o->steps steps on world w (a sub-world of one rank for the baseline). */
@@ -47,44 +112,45 @@ static int bench_steps(fs_world *w, const fs_config *cfg, const bench_opts *o, f
     int rc = fs_model_build(&m, cfg, e);
     if (rc) return rc;
     const fs_backend *be = fs_backend_cpu();
-    fs_model_alloc(&m, be, o->batch);
+    int batch = bench_train_batch(&m, o->batch);
+    fs_model_alloc(&m, be, batch);
     fs_model_init_params(&m, cfg->train.seed);
     fs_step_buffers sb;
     fs_step_buffers_alloc(&sb, &m);
-    size_t n = (size_t)m.n_decoders * o->batch * m.resolution * m.resolution * 3;
-    uint8_t *in = fs_malloc(n), *tg = fs_malloc(n);
-    random_batch(in, n, 1 + (uint64_t)w->rank);
-    memcpy(tg, in, n);
+    fs_loss_weights lw;
+    fs_loss_weights_from_config(cfg, &lw);
+    bench_batch in;
+    synth_batch(&in, m.n_decoders, batch, m.resolution, w->rank, fs_loss_wants_regions(&lw));
+    int masks = fs_loader_masks_mode(cfg->train.mask_loss) != FS_MASKS_OFF;
     fs_allreduce *ar;
     float *grads = m.grads;
     if ((rc = fs_allreduce_init(&ar, w, &grads, m.n_params, (size_t)(cfg->comms.bucket_mb * 1e6), mode, e))) return rc;
     fs_model_use_grads(&m, grads); /* the shm path computes them in the node's shared region */
     snprintf(row->path, sizeof row->path, "%s", fs_allreduce_path(ar));
+    row->batch = batch;
     double t_all = 0;
     for (int s = -1; s < o->steps && !rc; s++) { /* s = -1: warm-up, not timed */
         double t0 = fs_now();
-        be->u8_to_float(n, in, m.input);
-        be->u8_to_float(n, tg, sb.target);
+        upload(be, &in, &m, &sb, masks);
         double t1 = fs_now();
         be->zero(m.grads, sizeof(float) * m.n_params);
-        double loss = fs_step_forward_loss(&m, cfg, &sb, o->batch);
+        double loss = fs_step_forward_loss(&m, cfg, &sb, batch);
+        be->sync();
         double t2 = fs_now();
         fs_allreduce_begin(ar);
-        fs_model_backward(&m, o->batch, sb.dout, fs_step_dmask(&sb), fs_allreduce_ready_cb, ar);
+        fs_model_backward(&m, batch, sb.dout, fs_step_dmask(&sb), fs_allreduce_ready_cb, ar);
+        be->sync();
         double t3 = fs_now();
         fs_allreduce_stats st;
         rc = fs_allreduce_finish(ar, 300, &st, e);
         double t4 = fs_now();
-        fs_adam_args a = {.lr = 1e-4f,
-                          .beta1 = 0.9f,
-                          .beta2 = 0.999f,
-                          .eps = 1e-7f,
-                          .step = s + 2,
-                          .grad_scale = 1.0f / (float)w->size};
-        be->adam(m.n_params, m.params, m.grads, m.adam_m, m.adam_v, &a);
+        optimizer_step(be, &m, cfg, s + 2, w->size);
+        be->sync();
         double t5 = fs_now();
         if (s == 0) row->loss0 = loss;
         row->loss1 = loss;
+        snprintf(row->terms, sizeof row->terms, "%s%s%s", sb.have_mask ? "masked face" : "face",
+                 sb.mask_loss_on ? " + mask" : "", sb.have_regions ? " + eye/mouth" : "");
         if (s < 0) continue;
         t_all += t5 - t0;
         row->upload_ms += 1e3 * (t1 - t0), row->fwd_ms += 1e3 * (t2 - t1), row->bwd_ms += 1e3 * (t3 - t2);
@@ -93,17 +159,16 @@ static int bench_steps(fs_world *w, const fs_config *cfg, const bench_opts *o, f
     double k = 1.0 / o->steps;
     row->step_ms = 1e3 * t_all * k;
     row->upload_ms *= k, row->fwd_ms *= k, row->bwd_ms *= k, row->comm_ms *= k, row->opt_ms *= k;
-    row->img_s = (double)m.n_decoders * o->batch * w->size / (t_all * k);
+    row->img_s = (double)m.n_decoders * batch * w->size / (t_all * k);
     fs_step_buffers_free(&sb, &m);
     fs_model_free(&m); /* before the region its gradients live in */
     fs_allreduce_free(ar);
-    free(in);
-    free(tg);
+    batch_free(&in);
     return rc;
 }
 
 static const fs_bench_col COLS[] = {
-    FS_COL_S("config", NULL, NULL, -16),
+    FS_COL_S("config", NULL, NULL, -20),
     FS_COL_S("run", NULL, NULL, -14),
     FS_COL_I("ranks", NULL, NULL, 5),
     FS_COL_I("threads", NULL, NULL, 7),
@@ -114,22 +179,23 @@ static const fs_bench_col COLS[] = {
     FS_COL_N("forward_ms", "forward", "ms", 8, 1, 2),
     FS_COL_N("backward_ms", "backward", "ms", 8, 1, 2),
     FS_COL_N("comm_wait_ms", "comm_wait", "ms", 9, 1, 2),
-    FS_COL_N("optimizer_ms", "adam", "ms", 8, 1, 2),
+    FS_COL_N("optimizer_ms", "optim", "ms", 8, 1, 2),
     FS_COL_P("comm_frac", "comm/step", 9, 1, 3),
     FS_COL_P("efficiency", "effic.", 7, 1, 3),
     FS_COL_S("allreduce", "all-reduce", NULL, -36),
+    FS_COL_S("loss_terms", "loss terms", NULL, -24),
 };
 
 /* One row; eff <= 0: no efficiency (the one-rank row); comm < 0: no communication (the
  * independent ranks). */
-static void print_row(fs_bench *B, const char *name, const char *run, int ranks, int threads, const bench_opts *o,
-                      const bench_row *r, double eff, const char *path) {
+static void print_row(fs_bench *B, const char *name, const char *run, int ranks, int threads, const bench_row *r,
+                      double eff, const char *path) {
     int comm = strcmp(run, "independent") != 0;
-    fs_bench_row(B, (fs_bench_val[]){FS_STR(name), FS_STR(run), FS_INT(ranks), FS_INT(threads), FS_INT(o->batch),
+    fs_bench_row(B, (fs_bench_val[]){FS_STR(name), FS_STR(run), FS_INT(ranks), FS_INT(threads), FS_INT(r->batch),
                                      FS_NUM(r->img_s), FS_NUM(r->step_ms), FS_NUM(r->upload_ms), FS_NUM(r->fwd_ms),
                                      FS_NUM(r->bwd_ms), comm ? FS_NUM(r->comm_ms) : FS_NONE, FS_NUM(r->opt_ms),
                                      comm ? FS_NUM(r->comm_ms / r->step_ms) : FS_NONE, eff > 0 ? FS_NUM(eff) : FS_NONE,
-                                     FS_STR(path)});
+                                     FS_STR(path), FS_STR(r->terms)});
 }
 
 /* The machine's own limit on weak scaling: every rank trains alone at the same time (a world
@@ -218,15 +284,15 @@ static void print_rows(fs_bench *B, const fs_world *w, const char *name, int thr
                        bench_row (*rounds)[N_ROWS]) {
     int n = o->rounds, P = w->size;
     const bench_row *one = median_row(rounds, n, ROW_ONE);
-    print_row(B, name, "solo", 1, threads, o, one, 0, one->path);
+    print_row(B, name, "solo", 1, threads, one, 0, one->path);
     if (P == 1) return;
     const bench_row *all = median_row(rounds, n, ROW_ALL), *ind = median_row(rounds, n, ROW_IND);
-    print_row(B, name, "data-parallel", P, threads, o, all, median_ratio(rounds, n, ROW_ALL, ROW_ONE, P), all->path);
+    print_row(B, name, "data-parallel", P, threads, all, median_ratio(rounds, n, ROW_ALL, ROW_ONE, P), all->path);
     double capped = median_ratio(rounds, n, ROW_ALL, ROW_IND, 1);
-    print_row(B, name, "independent", P, threads, o, ind, capped, "none (independent ranks at once)");
+    print_row(B, name, "independent", P, threads, ind, capped, "none (independent ranks at once)");
     if (!rounds[0][ROW_MPI].img_s) return;
     const bench_row *viampi = median_row(rounds, n, ROW_MPI);
-    print_row(B, name, "mpi-comparison", P, threads, o, viampi, median_ratio(rounds, n, ROW_MPI, ROW_ONE, P),
+    print_row(B, name, "mpi-comparison", P, threads, viampi, median_ratio(rounds, n, ROW_MPI, ROW_ONE, P),
               viampi->path);
 }
 
@@ -266,7 +332,7 @@ int bench_train(int argc, char **argv) {
                                          {"json", no_argument, 0, 'j'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    bench_opts o = {.steps = 5, .batch = 16, .rounds = 1};
+    bench_opts o = {.steps = 5, .batch = 0, .rounds = 1};
     int c, rc = 0;
     fs_error e = {0};
     fs_bench B;
@@ -283,9 +349,11 @@ int bench_train(int argc, char **argv) {
             fprintf(f, "usage: [mpirun -np P] faceswarm bench train [CONFIG...] [--steps N] [--batch B per rank "
                        "and identity] [--threads T] [--rounds R] [--json]\n  --rounds R: every row R times, "
                        "interleaved (1, P, Px1, P via MPI, "
-                       "1, P, ...); medians printed, efficiencies = median of each round's ratio\n  default configs: "
-                       "configs/quickstart.yaml "
-                       "configs/original-64.yaml\n");
+                       "1, P, ...); medians printed, efficiencies = median of each round's ratio\n  --batch B: "
+                       "default 16, lowered for a large model (to 2 at least) until a step's forward is at most "
+                       "128 GFLOP; the row's batch column says which\n  default configs: "
+                       "configs/quickstart.yaml configs/original-64.yaml configs/quickstart-liae.yaml "
+                       "configs/df-ud-128.yaml configs/liae-ud-256.yaml\n");
             fs_bench_free(&B);
             return c == 'h' ? FS_EXIT_OK : FS_EXIT_BADINPUT;
         }
@@ -298,18 +366,24 @@ int bench_train(int argc, char **argv) {
     if (fs_world_init(&w, &argc, &argv, &e))
         return fprintf(stderr, "error: %s\n", e.msg), fs_bench_free(&B), FS_EXIT_FAIL;
     B.json = o.json, B.quiet = w.rank != 0;
-    char b1[FS_PATH_LEN], b2[FS_PATH_LEN];
-    const char *defaults[] = {default_config("quickstart.yaml", b1, sizeof b1),
-                              default_config("original-64.yaml", b2, sizeof b2)};
+    static const char *const shipped[] = {"quickstart.yaml", "original-64.yaml", "quickstart-liae.yaml",
+                                          "df-ud-128.yaml", "liae-ud-256.yaml"};
+    enum { N_SHIPPED = (int)FS_ARRAY_LEN(shipped) };
+    char bufs[N_SHIPPED][FS_PATH_LEN];
+    const char *defaults[N_SHIPPED];
+    for (int i = 0; i < N_SHIPPED; i++) defaults[i] = default_config(shipped[i], bufs[i], sizeof bufs[i]);
     const char *const *cfgs = optind < argc ? (const char *const *)argv + optind : defaults;
-    int n = optind < argc ? argc - optind : 2;
+    int n = optind < argc ? argc - optind : N_SHIPPED;
     fs_bench_fact_int(&B, "world_size", w.size);
     fs_bench_fact_int(&B, "steps", o.steps);
     fs_bench_fact_int(&B, "warmup_steps", 1);
-    fs_bench_fact_int(&B, "batch_per_rank", o.batch);
+    if (o.batch) fs_bench_fact_int(&B, "batch_per_rank", o.batch);
+    else
+        fs_bench_fact_str(&B, "batch_per_rank", "16, lowered for a large model until a step's forward is <= 128 GFLOP");
     fs_bench_fact_int(&B, "rounds", o.rounds);
-    fs_bench_note(&B, "batch per rank and identity, random in-memory faces (loader: faceswarm bench loader); "
-                      "rows are medians over the rounds");
+    fs_bench_note(&B, "batch per rank and identity (its column), synthetic faces with their masks and, for eye/mouth "
+                      "priority, regions, in memory (loader: faceswarm bench loader); upload + forward + backward "
+                      "+ comm_wait + optim = step; rows are medians over the rounds");
     fs_bench_columns(&B, "steps", COLS, (int)FS_ARRAY_LEN(COLS));
     for (int i = 0; i < n && !rc; i++) rc = bench_config(&B, &w, cfgs[i], &o, &e);
     if (rc) fprintf(stderr, "error: %s\n", e.msg);

@@ -1,7 +1,7 @@
 /* test_harness.c — the benchmark harness (core/bench.h) on its own: what it prints in each
  * mode (header first, a row holding exactly its columns, absent cells, percentages, JSON
  * escaping, notes before and after the table, summary last), that quiet ranks print nothing,
- * and that the wrong count becomes the exit status. */
+ * that the wrong count becomes the exit status, and the stage table helper's rows. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,7 +89,39 @@ static void check_quiet(void) {
     CHECK(rc == FS_EXIT_FAIL && out[0] == 0, "quiet: exit %d, printed '%s'", rc, out);
 }
 
+/* fs_bench_stages: the "stages" table of bench extract and convert, in JSON. */
+static void check_stages(void) {
+    char path[] = "/tmp/faceswarm-test-harness-XXXXXX", out[4096];
+    int fd = mkstemp(path), saved = dup(1);
+    fflush(stdout);
+    dup2(fd, 1);
+    char *argv[] = {"s", NULL};
+    fs_bench b;
+    fs_bench_init(&b, "s", 1, argv);
+    b.json = 1;
+    const char *const names[] = {"decode", "join"};
+    const double sec[] = {1.0, 3.0};
+    fs_bench_stages(&b, names, sec, 2, 4);
+    fs_bench_end(&b, NULL);
+    fflush(stdout);
+    dup2(saved, 1), close(saved);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(out, 1, sizeof out - 1, f) : 0;
+    out[n] = 0;
+    if (f) fclose(f);
+    unlink(path), close(fd);
+    CHECK(strstr(out, "\"table\":\"stages\",\"columns\":[{\"key\":\"stage\",\"unit\":\"\"},{\"key\":\"seconds\","
+                      "\"unit\":\"s\"},{\"key\":\"ms_per_frame\",\"unit\":\"ms\"},{\"key\":\"share\",\"unit\":"
+                      "\"fraction\"}]}\n"),
+          "stages columns: %s", out);
+    CHECK(strstr(out, "\"stage\":\"decode\",\"seconds\":1.0000,\"ms_per_frame\":250.000,\"share\":0.2500}\n"),
+          "stage row: %s", out);
+    CHECK(strstr(out, "\"stage\":\"join\",\"seconds\":3.0000,\"ms_per_frame\":750.000,\"share\":0.7500}\n"),
+          "stage row: %s", out);
+}
+
 int main(void) {
+    check_stages();
     check_json();
     check_table();
     check_quiet();

@@ -52,13 +52,18 @@ static int compare(const fs_backend *be, const char *what, const fs_config *c) {
     return f;
 }
 
-int main(void) {
+/* argv[1]: original or liae-ud (each its own ctest entry: cuda_step, cuda_step_liae); none: both. */
+int main(int argc, char **argv) {
+    const char *only = argc > 1 ? argv[1] : NULL;
+    if (only && strcmp(only, "original") && strcmp(only, "liae-ud")) {
+        fprintf(stderr, "cuda_step: no model '%s'\n  hint: original or liae-ud (none: both)\n", only);
+        return 2;
+    }
     const fs_backend *be = ct_backend("cuda_step");
     fs_config c;
-    tiny_config(&c);
-    int f = compare(be, "original", &c);
-    ct_tiny_liae_config(&c);
-    f += compare(be, "liae-ud", &c);
+    int f = 0;
+    if (!only || !strcmp(only, "original")) tiny_config(&c), f += compare(be, "original", &c);
+    if (!only || !strcmp(only, "liae-ud")) ct_tiny_liae_config(&c), f += compare(be, "liae-ud", &c);
     if (f) {
         printf("cuda_step: %d checks FAILED\n", f);
         return 1;

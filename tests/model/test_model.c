@@ -286,30 +286,40 @@ static void check_fd_node(tiny *t, const fs_node *X, const float *g, int n, int 
     }
 }
 
-/* Finite differences on every node with parameters, and the ready callback: strictly
- * decreasing, ending at 0. */
-static void check_gradients(tiny *t, const char *what, int n, int per, double eps) {
+/* Finite differences on every node with parameters (with shards > 1: those whose index among
+ * them is shard mod shards, one ctest entry a shard, the 3% allowance applied to each
+ * shard's samples), and the ready callback: strictly decreasing, ending at 0. */
+static void check_gradients_shard(tiny *t, const char *what, int n, int per, double eps, int shard, int shards) {
     tiny_data(t, n);
     ready_log log = {.n = 0};
     float *g = tiny_grads(t, n, &log);
     int checked = 0, bad = 0, nodes = 0;
     for (int j = 0; j < t->m.n_nodes; j++)
-        if (t->m.nodes[j].w_len) check_fd_node(t, &t->m.nodes[j], g, n, per, eps, &checked, &bad), nodes++;
+        if (t->m.nodes[j].w_len && nodes++ % shards == shard)
+            check_fd_node(t, &t->m.nodes[j], g, n, per, eps, &checked, &bad);
     CHECK(bad * 100 <= 3 * checked, "%s: %d of %d sampled gradients differ from finite differences", what, bad,
           checked);
     CHECK(log.n >= 1 && log.n <= nodes, "%s: ready called %d times for %d nodes with parameters", what, log.n, nodes);
     for (int i = 1; i < log.n; i++)
         CHECK(log.offs[i] < log.offs[i - 1], "%s: ready offsets not decreasing at %d", what, i);
     CHECK(log.n > 0 && log.offs[log.n - 1] == 0, "%s: last ready offset is not 0", what);
-    printf("%s: %d gradients of %d nodes checked, %d outside the tolerance\n", what, checked, nodes, bad);
+    printf("%s: %d gradients of %d nodes checked (shard %d of %d), %d outside the tolerance\n", what, checked, nodes,
+           shard + 1, shards, bad);
     free(g);
 }
 
-static void test_gradients(const char *what, const char *yaml, int per, double eps) {
+static void check_gradients(tiny *t, const char *what, int n, int per, double eps) {
+    check_gradients_shard(t, what, n, per, eps, 0, 1);
+}
+
+static void test_gradients_shard(const char *what, const char *yaml, int per, double eps, int shard, int shards) {
     tiny t;
     tiny_setup(&t, yaml, 1, 3);
-    check_gradients(&t, what, 1, per, eps);
+    check_gradients_shard(&t, what, 1, per, eps, shard, shards);
     tiny_free(&t);
+}
+static void test_gradients(const char *what, const char *yaml, int per, double eps) {
+    test_gradients_shard(what, yaml, per, eps, 0, 1);
 }
 
 /* The hand-made graph of tiny_graph.h (fan-out, add, concat, pixel norm, leaky, sigmoid,
@@ -403,19 +413,55 @@ static void test_init(const char *yaml, const char *node, double limit) {
     tiny_free(&b);
 }
 
-int main(void) {
+/* The parts, each its own ctest entry (tests/model.cmake: model_unit_NAME, run in parallel);
+ * no argument runs them all. */
+static void part_graph(void) {
     test_original();
     test_saehd_counts();
-    test_gradients("original, 3 identities", tiny_yaml, 6, 1e-3);
-    test_gradients("df-ud", df_ud_yaml, 2, 2e-4);
-    test_gradients("df-t, 3 identities", df_t_yaml, 1, 2e-4);
-    test_gradients("liae-ud", liae_ud_yaml, 2, 2e-4);
-    test_gradients("liae-dt", liae_dt_yaml, 1, 2e-4);
     test_graph();
-    test_partial_batch("original", tiny_yaml);
-    test_partial_batch("liae-ud", liae_ud_yaml);
     test_init(tiny_yaml, "encoder.conv2", sqrt(6.0 / (5 * 5 * 4)));              /* He: 5x5x4 -> 8 */
     test_init(df_ud_yaml, "encoder.down2", sqrt(6.0 / (5 * 5 * 2 + 5 * 5 * 4))); /* Glorot: 5x5x2 -> 4 */
+}
+static void part_grad_original(void) { test_gradients("original, 3 identities", tiny_yaml, 6, 1e-3); }
+static void part_grad_df_ud(void) { test_gradients("df-ud", df_ud_yaml, 2, 2e-4); }
+/* df-t (full-resolution decoders for 3 identities, 65 nodes) is the slowest: 3 shards. */
+static void part_grad_df_t(int shard) { test_gradients_shard("df-t, 3 identities", df_t_yaml, 1, 2e-4, shard, 3); }
+static void part_grad_df_t1(void) { part_grad_df_t(0); }
+static void part_grad_df_t2(void) { part_grad_df_t(1); }
+static void part_grad_df_t3(void) { part_grad_df_t(2); }
+static void part_grad_liae_ud(void) { test_gradients("liae-ud", liae_ud_yaml, 2, 2e-4); }
+static void part_grad_liae_dt(void) { test_gradients("liae-dt", liae_dt_yaml, 1, 2e-4); }
+static void part_partial(void) {
+    test_partial_batch("original", tiny_yaml);
+    test_partial_batch("liae-ud", liae_ud_yaml);
+}
+
+static const struct {
+    const char *name;
+    void (*run)(void);
+} PARTS[] = {
+    {"graph", part_graph},
+    {"grad_original", part_grad_original},
+    {"grad_df_ud", part_grad_df_ud},
+    {"grad_df_t1", part_grad_df_t1},
+    {"grad_df_t2", part_grad_df_t2},
+    {"grad_df_t3", part_grad_df_t3},
+    {"grad_liae_ud", part_grad_liae_ud},
+    {"grad_liae_dt", part_grad_liae_dt},
+    {"partial", part_partial},
+};
+
+int main(int argc, char **argv) {
+    int ran = 0;
+    for (size_t i = 0; i < sizeof PARTS / sizeof PARTS[0]; i++)
+        if (argc < 2 || !strcmp(argv[1], PARTS[i].name)) PARTS[i].run(), ran++;
+    if (!ran) {
+        fprintf(stderr,
+                "model_unit: no part '%s'\n  hint: graph, grad_original, grad_df_ud, grad_df_t1..3, "
+                "grad_liae_ud, grad_liae_dt, partial (none: all)\n",
+                argv[1]);
+        return 2;
+    }
     if (failures) fprintf(stderr, "%d check(s) failed\n", failures);
     else printf("model tests passed\n");
     return failures ? 1 : 0;
