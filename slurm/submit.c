@@ -31,6 +31,7 @@ typedef struct submit_args {
     const char *sets[SUBMIT_MAX_SETS];
     int n_sets;
     int nodes, gpus_per_node, tasks_per_node, cpus_per_task, signal_lead_s; /* -1 = from config */
+    int min_nodes; /* --nodes MIN-MAX: MIN; --nodes N: N; -1 = from config */
     const char *time, *partition, *account, *job_name, *template_path, *faceswarm;
     int dry_run;
 } submit_args;
@@ -38,7 +39,8 @@ typedef struct submit_args {
 /* The job, every value resolved and checked. */
 typedef struct job_spec {
     int nodes, gpus_per_node, tasks_per_node, cpus_per_task, signal_lead_s;
-    long time_s; /* the time limit in seconds, -1 = UNLIMITED */
+    int min_nodes; /* 1 ..= nodes; < nodes: a node range */
+    long time_s;   /* the time limit in seconds, -1 = UNLIMITED */
     char time[32], partition[64], account[64], job_name[64];
     char run_dir[FS_PATH_LEN], workdir[FS_PATH_LEN], faceswarm[FS_PATH_LEN];
 } job_spec;
@@ -53,7 +55,9 @@ static void usage(FILE *f) {
             "  `faceswarm submit RUN_DIR/job/config.yaml` submits it again and resumes the run\n"
             "  (a flag still overrides, with a notice). The job starts in the directory submit runs\n"
             "  in (slurm.workdir, frozen too): relative data paths are read from there.\n\n"
-            "  -N, --nodes N             nodes (slurm.nodes)\n"
+            "  -N, --nodes N|MIN-MAX     nodes (slurm.nodes; a range also slurm.min_nodes): with a range the\n"
+            "                            job runs on what it gets, and a requeue after a lost node runs on\n"
+            "                            fewer, keeping the global batch\n"
             "  -G, --gpus-per-node G     GPUs per node (slurm.gpus_per_node); 0 for a CPU run\n"
             "  -n, --tasks-per-node R    ranks per node (slurm.tasks_per_node; default: GPUs per node, or 1)\n"
             "  -c, --cpus-per-task C     CPU cores per rank (slurm.cpus_per_task)\n"
@@ -78,11 +82,33 @@ static int parse_int_opt(const char *name, const char *s, int lo, int hi, int *o
     return rc;
 }
 
+/* --nodes N or MIN-MAX (Slurm's -N). */
+static int parse_nodes(const char *arg, submit_args *a) {
+    const char *dash = strchr(arg, '-');
+    if (!dash) {
+        int rc = parse_int_opt("--nodes", arg, 1, 100000, &a->nodes);
+        a->min_nodes = a->nodes;
+        return rc;
+    }
+    char lo[32];
+    snprintf(lo, sizeof lo, "%.*s", (int)FS_MIN((size_t)(dash - arg), sizeof lo - 1), arg);
+    int rc = parse_int_opt("--nodes (the fewest)", lo, 1, 100000, &a->min_nodes);
+    if (!rc) rc = parse_int_opt("--nodes (the most)", dash + 1, 1, 100000, &a->nodes);
+    if (!rc && a->min_nodes > a->nodes) {
+        fprintf(stderr,
+                "error: faceswarm submit: --nodes %s: the fewest (%d) exceeds the most (%d); expected MIN-MAX with "
+                "MIN <= MAX\n  hint: --nodes %d-%d\n",
+                arg, a->min_nodes, a->nodes, a->nodes, a->min_nodes);
+        rc = FS_EXIT_BADINPUT;
+    }
+    return rc;
+}
+
 enum { OPT_SIGNAL_LEAD = 256, OPT_TEMPLATE, OPT_FACESWARM, OPT_DRY_RUN };
 
 static int parse_value(int c, const char *arg, submit_args *a) {
     switch (c) {
-    case 'N': return parse_int_opt("--nodes", arg, 1, 100000, &a->nodes);
+    case 'N': return parse_nodes(arg, a);
     case 'G': return parse_int_opt("--gpus-per-node", arg, 0, 64, &a->gpus_per_node);
     case 'n': return parse_int_opt("--tasks-per-node", arg, 1, 1024, &a->tasks_per_node);
     case 'c': return parse_int_opt("--cpus-per-task", arg, 1, 1024, &a->cpus_per_task);
@@ -127,7 +153,7 @@ static int parse_args(int argc, char **argv, submit_args *a) {
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     memset(a, 0, sizeof *a);
-    a->nodes = a->gpus_per_node = a->tasks_per_node = a->cpus_per_task = a->signal_lead_s = -1;
+    a->nodes = a->min_nodes = a->gpus_per_node = a->tasks_per_node = a->cpus_per_task = a->signal_lead_s = -1;
     optind = 1;
     int c, rc;
     while ((c = getopt_long(argc, argv, "N:G:n:c:t:p:A:J:s:h", opts, NULL)) != -1) {
@@ -288,6 +314,13 @@ static int resolve_paths(const submit_args *a, const fs_config *cfg, job_spec *j
 static int resolve_spec(const submit_args *a, const fs_config *cfg, job_spec *j, fs_error *e) {
     memset(j, 0, sizeof *j);
     j->nodes = pick(a->nodes, cfg->slurm.nodes);
+    j->min_nodes = pick(a->min_nodes, cfg->slurm.min_nodes > 0 ? cfg->slurm.min_nodes : j->nodes);
+    if (j->min_nodes > j->nodes)
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "slurm.min_nodes %d exceeds slurm.nodes %d; expected the fewest nodes <= the most\n"
+                         "  hint: --nodes %d-%d, or --set slurm.min_nodes=0 for exactly %d",
+                         j->min_nodes, j->nodes, FS_MIN(j->min_nodes, j->nodes), FS_MAX(j->min_nodes, j->nodes),
+                         j->nodes);
     j->gpus_per_node = pick(a->gpus_per_node, cfg->slurm.gpus_per_node);
     j->tasks_per_node = pick(a->tasks_per_node, cfg->slurm.tasks_per_node > 0 ? cfg->slurm.tasks_per_node
                                                 : j->gpus_per_node > 0        ? j->gpus_per_node
@@ -314,6 +347,7 @@ static int resolve_spec(const submit_args *a, const fs_config *cfg, job_spec *j,
  * `faceswarm submit RUN/job/config.yaml` submits the same job again. */
 static void apply_spec(const job_spec *j, fs_config *cfg) {
     cfg->slurm.nodes = j->nodes;
+    cfg->slurm.min_nodes = j->min_nodes;
     cfg->slurm.gpus_per_node = j->gpus_per_node;
     cfg->slurm.tasks_per_node = j->tasks_per_node;
     cfg->slurm.cpus_per_task = j->cpus_per_task;
@@ -431,8 +465,9 @@ static int render(const char *tmpl, const char *where, const tvar *vars, int nv,
 }
 
 static int render_job(const job_spec *j, const char *tmpl_path, char **script, fs_error *e) {
-    char nodes[16], tasks[16], gpus[16], cpus[16], lead[16], base[16], span[16];
-    snprintf(nodes, sizeof nodes, "%d", j->nodes);
+    char nodes[32], tasks[16], gpus[16], cpus[16], lead[16], base[16], span[16];
+    if (j->min_nodes < j->nodes) snprintf(nodes, sizeof nodes, "%d-%d", j->min_nodes, j->nodes);
+    else snprintf(nodes, sizeof nodes, "%d", j->nodes);
     snprintf(tasks, sizeof tasks, "%d", j->tasks_per_node);
     snprintf(gpus, sizeof gpus, "%.0d", j->gpus_per_node); /* "" for 0: no GPU line */
     snprintf(cpus, sizeof cpus, "%d", j->cpus_per_task);
@@ -533,6 +568,7 @@ static const char *self_command(void) {
  * Jobs frozen before tasks_per_node, job_name and workdir were kept have 0 or "" there. */
 #define SUBMIT_SETTINGS(X)                                                                                             \
     X(INT, nodes, "--nodes", a->nodes >= 0, 0)                                                                         \
+    X(INT, min_nodes, "--nodes", a->min_nodes >= 0, 1)                                                                 \
     X(INT, gpus_per_node, "--gpus-per-node", a->gpus_per_node >= 0, 0)                                                 \
     X(INT, tasks_per_node, "--tasks-per-node", a->tasks_per_node >= 0, 1)                                              \
     X(INT, cpus_per_task, "--cpus-per-task", a->cpus_per_task >= 0, 0)                                                 \
@@ -584,7 +620,9 @@ static void compare_with_previous(const job_spec *j, const fs_config *cfg, const
 
 static void print_submitted(const job_spec *j, const char *job_id) {
     const char *fs = self_command();
-    printf("submitted job %s: %d node(s) x %d rank(s)", job_id, j->nodes, j->tasks_per_node);
+    if (j->min_nodes < j->nodes)
+        printf("submitted job %s: %d-%d nodes x %d rank(s)", job_id, j->min_nodes, j->nodes, j->tasks_per_node);
+    else printf("submitted job %s: %d node(s) x %d rank(s)", job_id, j->nodes, j->tasks_per_node);
     if (j->gpus_per_node) printf(", %d GPU(s) per node", j->gpus_per_node);
     printf(", time %s\n", j->time);
     printf("  run dir:  %s\n", j->run_dir);
