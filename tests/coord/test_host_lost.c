@@ -66,7 +66,8 @@ int main(int argc, char **argv) {
     fs_coord_client *ranks[2];
     for (int r = 0; r < 2; r++) ranks[r] = connect_rank(r, "node1");
     for (int r = 0; r < 2; r++) CHECK(tl_wait(registered, ranks[r], 5), "rank %d never registered", r);
-    CHECK(tl_wait(status_has, "\"rank\":3,\"host\":\"node7\"", 5) && tl_wait(status_has, "\"rank\":2,\"host\":\"node7\"", 5),
+    CHECK(tl_wait(status_has, "\"rank\":3,\"host\":\"node7\"", 5) &&
+              tl_wait(status_has, "\"rank\":2,\"host\":\"node7\"", 5),
           "node7's ranks never showed in status.json");
 
     /* One rank of node7 silent: named, its host not lost. */
@@ -101,7 +102,8 @@ int main(int argc, char **argv) {
     kill(child[1], SIGCONT);
     CHECK(tl_wait(log_has, "host node7 is no longer lost: not every rank on it is silent (ranks 2, 3)", 5),
           "the end of the loss is not logged:\n%s", file("coordinator.log"));
-    CHECK(tl_wait(status_has, "\"warnings\":[\"rank 2 on node7: no heartbeat", 3), "status.json still lists node7 lost");
+    CHECK(tl_wait(status_has, "\"warnings\":[\"rank 2 on node7: no heartbeat", 3),
+          "status.json still lists node7 lost");
 
     for (int i = 0; i < 2; i++) kill(child[i], SIGKILL), waitpid(child[i], NULL, 0);
     for (int r = 0; r < 2; r++) fs_coord_goodbye(ranks[r], 1, ""), fs_coord_close(ranks[r]);
