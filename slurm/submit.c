@@ -464,8 +464,9 @@ static int render(const char *tmpl, const char *where, const tvar *vars, int nv,
     return 0;
 }
 
-static int render_job(const job_spec *j, const char *tmpl_path, char **script, fs_error *e) {
-    char nodes[32], tasks[16], gpus[16], cpus[16], lead[16], base[16], span[16];
+/* cfg_timeout_s: coordinator.timeout_s, the silence after which the job's coordinator names a rank. */
+static int render_job(const job_spec *j, double cfg_timeout_s, const char *tmpl_path, char **script, fs_error *e) {
+    char nodes[32], tasks[16], gpus[16], cpus[16], lead[16], base[16], span[16], timeout[32];
     if (j->min_nodes < j->nodes) snprintf(nodes, sizeof nodes, "%d-%d", j->min_nodes, j->nodes);
     else snprintf(nodes, sizeof nodes, "%d", j->nodes);
     snprintf(tasks, sizeof tasks, "%d", j->tasks_per_node);
@@ -474,11 +475,30 @@ static int render_job(const job_spec *j, const char *tmpl_path, char **script, f
     snprintf(lead, sizeof lead, "%d", j->signal_lead_s);
     snprintf(base, sizeof base, "%d", SUBMIT_PORT_BASE);
     snprintf(span, sizeof span, "%d", SUBMIT_PORT_SPAN);
-    const tvar vars[] = {{"JOB_NAME", j->job_name},   {"NODES", nodes},        {"TASKS_PER_NODE", tasks},
-                         {"GPUS_PER_NODE", gpus},     {"CPUS_PER_TASK", cpus}, {"TIME", j->time},
-                         {"PARTITION", j->partition}, {"ACCOUNT", j->account}, {"SIGNAL_LEAD", lead},
-                         {"WORKDIR", j->workdir},     {"RUN_DIR", j->run_dir}, {"FACESWARM", j->faceswarm},
-                         {"PORT_BASE", base},         {"PORT_SPAN", span}};
+    snprintf(timeout, sizeof timeout, "%g", cfg_timeout_s);
+    /* With a node range, sbatch --ntasks-per-node fixes the task count at MIN nodes' worth and
+     * Slurm allocates MIN nodes: the range asks for the CPUs per node instead, and srun in the
+     * script starts TASKS_PER_NODE ranks on each node it got. */
+    int range = j->min_nodes < j->nodes;
+    char mincpus[32];
+    snprintf(mincpus, sizeof mincpus, "%d", j->tasks_per_node * j->cpus_per_task);
+    const tvar vars[] = {{"JOB_NAME", j->job_name},
+                         {"NODES", nodes},
+                         {"TASKS_PER_NODE", tasks},
+                         {"GPUS_PER_NODE", gpus},
+                         {"CPUS_PER_TASK", cpus},
+                         {"TIME", j->time},
+                         {"PARTITION", j->partition},
+                         {"ACCOUNT", j->account},
+                         {"SIGNAL_LEAD", lead},
+                         {"WORKDIR", j->workdir},
+                         {"RUN_DIR", j->run_dir},
+                         {"FACESWARM", j->faceswarm},
+                         {"PORT_BASE", base},
+                         {"PORT_SPAN", span},
+                         {"COORD_TIMEOUT", timeout},
+                         {"EXACT_TASKS_PER_NODE", range ? "" : tasks},
+                         {"RANGE_MINCPUS", range ? mincpus : ""}};
     char *tmpl = fs_read_file(tmpl_path, NULL, e);
     if (!tmpl) return e->code ? e->code : FS_EXIT_FAIL;
     int rc = render(tmpl, tmpl_path, vars, (int)FS_ARRAY_LEN(vars), script, e);
@@ -643,7 +663,8 @@ int cmd_submit(int argc, char **argv) {
     char tmpl[FS_PATH_LEN], script_path[FS_PATH_LEN + 32], job_id[32];
     char *script = NULL;
     if ((rc = load_config(&a, &cfg, &e)) || (rc = resolve_spec(&a, &cfg, &j, &e)) ||
-        (rc = find_template(a.template_path, tmpl, sizeof tmpl, &e)) || (rc = render_job(&j, tmpl, &script, &e)))
+        (rc = find_template(a.template_path, tmpl, sizeof tmpl, &e)) ||
+        (rc = render_job(&j, cfg.coordinator.timeout_s, tmpl, &script, &e)))
         goto fail;
     apply_spec(&j, &cfg);
     compare_with_previous(&j, &cfg, &a);
