@@ -45,8 +45,13 @@ done
 grep -qx "RUN_DIR='$WORK/runs/big'" gpu.sh || fail "RUN_DIR is not the absolute run.dir"
 
 # A node range goes to sbatch as -N MIN-MAX and is frozen as slurm.min_nodes + slurm.nodes.
-"$FS" submit "$TINY" --dry-run --nodes 1-2 >range.sh
+"$FS" submit "$TINY" --dry-run --nodes 1-2 -n 3 -c 2 >range.sh
 has range.sh "#SBATCH --nodes=1-2"
+# Per node CPUs, not tasks: --ntasks-per-node would make Slurm allocate MIN nodes only.
+has range.sh "#SBATCH --mincpus=6"
+hasnt range.sh "#SBATCH --ntasks-per-node"
+grep -qx "TASKS_PER_NODE=3 .*" range.sh || fail "the range job does not start 3 ranks per node: $(grep TASKS_PER_NODE= range.sh)"
+hasnt plain.sh "#SBATCH --mincpus"
 "$FS" submit "$TINY" --dry-run --set slurm.nodes=3 --set slurm.min_nodes=2 >range.sh
 has range.sh "#SBATCH --nodes=2-3"
 "$FS" submit "$TINY" --dry-run --set slurm.nodes=3 --set slurm.min_nodes=2 --nodes 2 >range.sh # a flag: exactly
