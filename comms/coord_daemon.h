@@ -83,6 +83,7 @@ typedef struct coord_rank {
     char warn[2048];      /* current warnings, "" = none */
     unsigned warn_kinds;  /* CW_* logged as holding */
     double silent_from;   /* last_hb when CW_SILENT began */
+    int host_lost;        /* its host is logged as lost: every known rank on it silent */
     int64_t metrics_step; /* highest step in metrics.jsonl, -1 = none */
     uint64_t metrics_inc; /* the incarnation that wrote it */
 } coord_rank;
@@ -134,6 +135,7 @@ typedef struct coord {
     coord_outbox outbox;        /* replies for the loop to send */
     fs_msg msg;                 /* the message being handled */
     int idle_exit;              /* set by the cron: no rank alive for idle_exit_s */
+    char hosts_lost[4096];      /* the cron's "host H lost: ..." lines, each ending in '\n'; "" = none */
     struct coord_snapper *snap; /* the status snapshot writer thread (coord_state.c) */
 } coord;
 

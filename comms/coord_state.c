@@ -769,6 +769,70 @@ static void rank_cron(coord *c, coord_rank *k, double now, uint64_t max_coll, do
     if (!k->gone && now - k->last_hb <= c->o.timeout_s) c->last_alive = now;
 }
 
+/* Ranks a, b, ... of host h (known ones), runs of three or more as first-last: "ranks 2, 3". */
+static void host_ranks(coord *c, const char *h, char *out, size_t n) {
+    size_t used = 0;
+    int count = 0;
+    out[0] = 0;
+    for (uint32_t i = 0; i < c->world; i++) {
+        coord_rank *k = c->ranks[i];
+        if (!k || !k->known || strcmp(k->host, h)) continue;
+        uint32_t j = i;
+        while (j + 1 < c->world && c->ranks[j + 1] && c->ranks[j + 1]->known && !strcmp(c->ranks[j + 1]->host, h)) j++;
+        if (j >= i + 2) used += (size_t)snprintf(out + used, n - used, "%s%u-%u", count ? ", " : "", i, j), i = j;
+        else used += (size_t)snprintf(out + used, n - used, "%s%u", count ? ", " : "", i);
+        used = FS_MIN(used, n - 1);
+        count++;
+    }
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s %s", count > 1 || strchr(out, '-') ? "ranks" : "rank", out);
+    snprintf(out, n, "%s", tmp);
+}
+
+/* A host is lost when every known rank on it is silent (no message past the timeout, no
+ * goodbye: killed, or its link cut). One line names it and its ranks when that begins (the
+ * ranks' own lines stay), one when it ends; while it holds the status lists it. A rank that
+ * exited with an error said goodbye: its host is not lost. The scan runs only while some rank
+ * is silent or some host is marked lost. */
+static void hosts_cron(coord *c, double now) {
+    int any = 0;
+    for (uint32_t i = 0; i < c->world && !any; i++)
+        any = c->ranks[i] && c->ranks[i]->known && ((c->ranks[i]->warn_kinds & CW_SILENT) || c->ranks[i]->host_lost);
+    c->hosts_lost[0] = 0;
+    if (!any) return;
+    size_t used = 0;
+    for (uint32_t i = 0; i < c->world; i++) {
+        coord_rank *k = c->ranks[i];
+        if (!k || !k->known) continue;
+        int first = 1, lost = 1, was = 0;
+        double quiet = INFINITY;
+        int64_t step = -1;
+        for (uint32_t j = 0; j < c->world && first; j++) {
+            coord_rank *o = c->ranks[j];
+            if (!o || !o->known || strcmp(o->host, k->host)) continue;
+            if (j < i) first = 0;
+            lost &= (o->warn_kinds & CW_SILENT) != 0;
+            was |= o->host_lost;
+            quiet = FS_MIN(quiet, now - o->last_hb), step = FS_MAX(step, o->step);
+        }
+        if (!first) continue;
+        char ranks[1024], line[1400];
+        host_ranks(c, k->host, ranks, sizeof ranks);
+        if (lost) {
+            snprintf(line, sizeof line, "host %s lost: %s (every rank on it) silent for %.*f s; last step %lld",
+                     k->host, ranks, quiet < 10 ? 1 : 0, quiet, (long long)step);
+            if (!was) coord_log(c, FS_LOG_WARN, "%s", line);
+            size_t len = strlen(line);
+            if (used + len + 1 < sizeof c->hosts_lost) /* whole lines only: each ends in '\n' */
+                memcpy(c->hosts_lost + used, line, len), used += len, c->hosts_lost[used++] = '\n',
+                                                                      c->hosts_lost[used] = 0;
+        } else if (was)
+            coord_log(c, FS_LOG_INFO, "host %s is no longer lost: not every rank on it is silent (%s)", k->host, ranks);
+        for (uint32_t j = i; j < c->world; j++)
+            if (c->ranks[j] && c->ranks[j]->known && !strcmp(c->ranks[j]->host, k->host)) c->ranks[j]->host_lost = lost;
+    }
+}
+
 void coord_cron(coord *c) {
     double now = fs_now();
     uint64_t max_coll = 0;
@@ -777,6 +841,7 @@ void coord_cron(coord *c) {
     double med = median_step_ms(c);
     for (uint32_t i = 0; i < c->world; i++)
         if (c->ranks[i] && c->ranks[i]->known) rank_cron(c, c->ranks[i], now, max_coll, med);
+    hosts_cron(c, now);
     if (c->o.idle_exit_s > 0 && now - c->last_alive > c->o.idle_exit_s) {
         coord_log(c, FS_LOG_INFO, "no rank alive for %.0f s: exiting (--idle-exit)", c->o.idle_exit_s);
         c->idle_exit = 1;
@@ -869,6 +934,14 @@ static void status_json(coord *c, fs_jbuf *b, double now) {
     status_json_ranks(c, b, now);
     fs_jbuf_printf(b, "],\"warnings\":[");
     int first = 1;
+    for (const char *p = c->hosts_lost; *p;) { /* a line per lost host, before the ranks' */
+        const char *nl = strchr(p, '\n');
+        char line[1400];
+        snprintf(line, sizeof line, "%.*s", (int)(nl - p), p);
+        fs_jbuf_printf(b, "%s", first ? "" : ",");
+        fs_jbuf_str(b, line);
+        first = 0, p = nl + 1;
+    }
     for (uint32_t i = 0; i < c->world; i++) {
         if (!c->ranks[i] || !c->ranks[i]->known || !c->ranks[i]->warn[0]) continue;
         fs_jbuf_printf(b, "%s", first ? "" : ",");
@@ -914,6 +987,11 @@ static void status_table(coord *c, fs_jbuf *b, double now) {
                        now - k->last_hb, k->images_per_s, k->step_ms);
     }
     int any = 0;
+    for (const char *p = c->hosts_lost; *p;) { /* a line per lost host, before the ranks' */
+        const char *nl = strchr(p, '\n');
+        fs_jbuf_printf(b, "%s  %.*s\n", any++ ? "" : "warnings:\n", (int)(nl - p), p);
+        p = nl + 1;
+    }
     for (uint32_t i = 0; i < c->world; i++)
         if (c->ranks[i] && c->ranks[i]->known && c->ranks[i]->warn[0])
             fs_jbuf_printf(b, "%s  %s\n", any++ ? "" : "warnings:\n", c->ranks[i]->warn);

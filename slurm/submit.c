@@ -31,6 +31,7 @@ typedef struct submit_args {
     const char *sets[SUBMIT_MAX_SETS];
     int n_sets;
     int nodes, gpus_per_node, tasks_per_node, cpus_per_task, signal_lead_s; /* -1 = from config */
+    int min_nodes; /* --nodes MIN-MAX: MIN; --nodes N: N; -1 = from config */
     const char *time, *partition, *account, *job_name, *template_path, *faceswarm;
     int dry_run;
 } submit_args;
@@ -38,7 +39,8 @@ typedef struct submit_args {
 /* The job, every value resolved and checked. */
 typedef struct job_spec {
     int nodes, gpus_per_node, tasks_per_node, cpus_per_task, signal_lead_s;
-    long time_s; /* the time limit in seconds, -1 = UNLIMITED */
+    int min_nodes; /* 1 ..= nodes; < nodes: a node range */
+    long time_s;   /* the time limit in seconds, -1 = UNLIMITED */
     char time[32], partition[64], account[64], job_name[64];
     char run_dir[FS_PATH_LEN], workdir[FS_PATH_LEN], faceswarm[FS_PATH_LEN];
 } job_spec;
@@ -53,7 +55,9 @@ static void usage(FILE *f) {
             "  `faceswarm submit RUN_DIR/job/config.yaml` submits it again and resumes the run\n"
             "  (a flag still overrides, with a notice). The job starts in the directory submit runs\n"
             "  in (slurm.workdir, frozen too): relative data paths are read from there.\n\n"
-            "  -N, --nodes N             nodes (slurm.nodes)\n"
+            "  -N, --nodes N|MIN-MAX     nodes (slurm.nodes; a range also slurm.min_nodes): with a range the\n"
+            "                            job runs on what it gets, and a requeue after a lost node runs on\n"
+            "                            fewer, keeping the global batch\n"
             "  -G, --gpus-per-node G     GPUs per node (slurm.gpus_per_node); 0 for a CPU run\n"
             "  -n, --tasks-per-node R    ranks per node (slurm.tasks_per_node; default: GPUs per node, or 1)\n"
             "  -c, --cpus-per-task C     CPU cores per rank (slurm.cpus_per_task)\n"
@@ -78,11 +82,33 @@ static int parse_int_opt(const char *name, const char *s, int lo, int hi, int *o
     return rc;
 }
 
+/* --nodes N or MIN-MAX (Slurm's -N). */
+static int parse_nodes(const char *arg, submit_args *a) {
+    const char *dash = strchr(arg, '-');
+    if (!dash) {
+        int rc = parse_int_opt("--nodes", arg, 1, 100000, &a->nodes);
+        a->min_nodes = a->nodes;
+        return rc;
+    }
+    char lo[32];
+    snprintf(lo, sizeof lo, "%.*s", (int)FS_MIN((size_t)(dash - arg), sizeof lo - 1), arg);
+    int rc = parse_int_opt("--nodes (the fewest)", lo, 1, 100000, &a->min_nodes);
+    if (!rc) rc = parse_int_opt("--nodes (the most)", dash + 1, 1, 100000, &a->nodes);
+    if (!rc && a->min_nodes > a->nodes) {
+        fprintf(stderr,
+                "error: faceswarm submit: --nodes %s: the fewest (%d) exceeds the most (%d); expected MIN-MAX with "
+                "MIN <= MAX\n  hint: --nodes %d-%d\n",
+                arg, a->min_nodes, a->nodes, a->nodes, a->min_nodes);
+        rc = FS_EXIT_BADINPUT;
+    }
+    return rc;
+}
+
 enum { OPT_SIGNAL_LEAD = 256, OPT_TEMPLATE, OPT_FACESWARM, OPT_DRY_RUN };
 
 static int parse_value(int c, const char *arg, submit_args *a) {
     switch (c) {
-    case 'N': return parse_int_opt("--nodes", arg, 1, 100000, &a->nodes);
+    case 'N': return parse_nodes(arg, a);
     case 'G': return parse_int_opt("--gpus-per-node", arg, 0, 64, &a->gpus_per_node);
     case 'n': return parse_int_opt("--tasks-per-node", arg, 1, 1024, &a->tasks_per_node);
     case 'c': return parse_int_opt("--cpus-per-task", arg, 1, 1024, &a->cpus_per_task);
@@ -127,7 +153,7 @@ static int parse_args(int argc, char **argv, submit_args *a) {
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     memset(a, 0, sizeof *a);
-    a->nodes = a->gpus_per_node = a->tasks_per_node = a->cpus_per_task = a->signal_lead_s = -1;
+    a->nodes = a->min_nodes = a->gpus_per_node = a->tasks_per_node = a->cpus_per_task = a->signal_lead_s = -1;
     optind = 1;
     int c, rc;
     while ((c = getopt_long(argc, argv, "N:G:n:c:t:p:A:J:s:h", opts, NULL)) != -1) {
@@ -288,6 +314,13 @@ static int resolve_paths(const submit_args *a, const fs_config *cfg, job_spec *j
 static int resolve_spec(const submit_args *a, const fs_config *cfg, job_spec *j, fs_error *e) {
     memset(j, 0, sizeof *j);
     j->nodes = pick(a->nodes, cfg->slurm.nodes);
+    j->min_nodes = pick(a->min_nodes, cfg->slurm.min_nodes > 0 ? cfg->slurm.min_nodes : j->nodes);
+    if (j->min_nodes > j->nodes)
+        return fs_errorf(e, FS_EXIT_BADINPUT,
+                         "slurm.min_nodes %d exceeds slurm.nodes %d; expected the fewest nodes <= the most\n"
+                         "  hint: --nodes %d-%d, or --set slurm.min_nodes=0 for exactly %d",
+                         j->min_nodes, j->nodes, FS_MIN(j->min_nodes, j->nodes), FS_MAX(j->min_nodes, j->nodes),
+                         j->nodes);
     j->gpus_per_node = pick(a->gpus_per_node, cfg->slurm.gpus_per_node);
     j->tasks_per_node = pick(a->tasks_per_node, cfg->slurm.tasks_per_node > 0 ? cfg->slurm.tasks_per_node
                                                 : j->gpus_per_node > 0        ? j->gpus_per_node
@@ -314,6 +347,7 @@ static int resolve_spec(const submit_args *a, const fs_config *cfg, job_spec *j,
  * `faceswarm submit RUN/job/config.yaml` submits the same job again. */
 static void apply_spec(const job_spec *j, fs_config *cfg) {
     cfg->slurm.nodes = j->nodes;
+    cfg->slurm.min_nodes = j->min_nodes;
     cfg->slurm.gpus_per_node = j->gpus_per_node;
     cfg->slurm.tasks_per_node = j->tasks_per_node;
     cfg->slurm.cpus_per_task = j->cpus_per_task;
@@ -430,20 +464,41 @@ static int render(const char *tmpl, const char *where, const tvar *vars, int nv,
     return 0;
 }
 
-static int render_job(const job_spec *j, const char *tmpl_path, char **script, fs_error *e) {
-    char nodes[16], tasks[16], gpus[16], cpus[16], lead[16], base[16], span[16];
-    snprintf(nodes, sizeof nodes, "%d", j->nodes);
+/* cfg_timeout_s: coordinator.timeout_s, the silence after which the job's coordinator names a rank. */
+static int render_job(const job_spec *j, double cfg_timeout_s, const char *tmpl_path, char **script, fs_error *e) {
+    char nodes[32], tasks[16], gpus[16], cpus[16], lead[16], base[16], span[16], timeout[32];
+    if (j->min_nodes < j->nodes) snprintf(nodes, sizeof nodes, "%d-%d", j->min_nodes, j->nodes);
+    else snprintf(nodes, sizeof nodes, "%d", j->nodes);
     snprintf(tasks, sizeof tasks, "%d", j->tasks_per_node);
     snprintf(gpus, sizeof gpus, "%.0d", j->gpus_per_node); /* "" for 0: no GPU line */
     snprintf(cpus, sizeof cpus, "%d", j->cpus_per_task);
     snprintf(lead, sizeof lead, "%d", j->signal_lead_s);
     snprintf(base, sizeof base, "%d", SUBMIT_PORT_BASE);
     snprintf(span, sizeof span, "%d", SUBMIT_PORT_SPAN);
-    const tvar vars[] = {{"JOB_NAME", j->job_name},   {"NODES", nodes},        {"TASKS_PER_NODE", tasks},
-                         {"GPUS_PER_NODE", gpus},     {"CPUS_PER_TASK", cpus}, {"TIME", j->time},
-                         {"PARTITION", j->partition}, {"ACCOUNT", j->account}, {"SIGNAL_LEAD", lead},
-                         {"WORKDIR", j->workdir},     {"RUN_DIR", j->run_dir}, {"FACESWARM", j->faceswarm},
-                         {"PORT_BASE", base},         {"PORT_SPAN", span}};
+    snprintf(timeout, sizeof timeout, "%g", cfg_timeout_s);
+    /* With a node range, sbatch --ntasks-per-node fixes the task count at MIN nodes' worth and
+     * Slurm allocates MIN nodes: the range asks for the CPUs per node instead, and srun in the
+     * script starts TASKS_PER_NODE ranks on each node it got. */
+    int range = j->min_nodes < j->nodes;
+    char mincpus[32];
+    snprintf(mincpus, sizeof mincpus, "%d", j->tasks_per_node * j->cpus_per_task);
+    const tvar vars[] = {{"JOB_NAME", j->job_name},
+                         {"NODES", nodes},
+                         {"TASKS_PER_NODE", tasks},
+                         {"GPUS_PER_NODE", gpus},
+                         {"CPUS_PER_TASK", cpus},
+                         {"TIME", j->time},
+                         {"PARTITION", j->partition},
+                         {"ACCOUNT", j->account},
+                         {"SIGNAL_LEAD", lead},
+                         {"WORKDIR", j->workdir},
+                         {"RUN_DIR", j->run_dir},
+                         {"FACESWARM", j->faceswarm},
+                         {"PORT_BASE", base},
+                         {"PORT_SPAN", span},
+                         {"COORD_TIMEOUT", timeout},
+                         {"EXACT_TASKS_PER_NODE", range ? "" : tasks},
+                         {"RANGE_MINCPUS", range ? mincpus : ""}};
     char *tmpl = fs_read_file(tmpl_path, NULL, e);
     if (!tmpl) return e->code ? e->code : FS_EXIT_FAIL;
     int rc = render(tmpl, tmpl_path, vars, (int)FS_ARRAY_LEN(vars), script, e);
@@ -533,6 +588,7 @@ static const char *self_command(void) {
  * Jobs frozen before tasks_per_node, job_name and workdir were kept have 0 or "" there. */
 #define SUBMIT_SETTINGS(X)                                                                                             \
     X(INT, nodes, "--nodes", a->nodes >= 0, 0)                                                                         \
+    X(INT, min_nodes, "--nodes", a->min_nodes >= 0, 1)                                                                 \
     X(INT, gpus_per_node, "--gpus-per-node", a->gpus_per_node >= 0, 0)                                                 \
     X(INT, tasks_per_node, "--tasks-per-node", a->tasks_per_node >= 0, 1)                                              \
     X(INT, cpus_per_task, "--cpus-per-task", a->cpus_per_task >= 0, 0)                                                 \
@@ -584,7 +640,9 @@ static void compare_with_previous(const job_spec *j, const fs_config *cfg, const
 
 static void print_submitted(const job_spec *j, const char *job_id) {
     const char *fs = self_command();
-    printf("submitted job %s: %d node(s) x %d rank(s)", job_id, j->nodes, j->tasks_per_node);
+    if (j->min_nodes < j->nodes)
+        printf("submitted job %s: %d-%d nodes x %d rank(s)", job_id, j->min_nodes, j->nodes, j->tasks_per_node);
+    else printf("submitted job %s: %d node(s) x %d rank(s)", job_id, j->nodes, j->tasks_per_node);
     if (j->gpus_per_node) printf(", %d GPU(s) per node", j->gpus_per_node);
     printf(", time %s\n", j->time);
     printf("  run dir:  %s\n", j->run_dir);
@@ -605,7 +663,8 @@ int cmd_submit(int argc, char **argv) {
     char tmpl[FS_PATH_LEN], script_path[FS_PATH_LEN + 32], job_id[32];
     char *script = NULL;
     if ((rc = load_config(&a, &cfg, &e)) || (rc = resolve_spec(&a, &cfg, &j, &e)) ||
-        (rc = find_template(a.template_path, tmpl, sizeof tmpl, &e)) || (rc = render_job(&j, tmpl, &script, &e)))
+        (rc = find_template(a.template_path, tmpl, sizeof tmpl, &e)) ||
+        (rc = render_job(&j, cfg.coordinator.timeout_s, tmpl, &script, &e)))
         goto fail;
     apply_spec(&j, &cfg);
     compare_with_previous(&j, &cfg, &a);

@@ -23,6 +23,7 @@ fs_add_test(NAME coord_state SOURCES tests/coord/test_state.c LIBS fs_comms LABE
 fs_add_test(NAME coord_daemon SOURCES tests/coord/test_daemon.c ${COORD_TL} LIBS fs_comms LABELS unit TIMEOUT 30)
 fs_add_test(NAME coord_restart SOURCES tests/coord/test_restart.c ${COORD_TL} LIBS fs_comms LABELS unit TIMEOUT 30)
 fs_add_test(NAME coord_timeout SOURCES tests/coord/test_timeout.c ${COORD_TL} LIBS fs_comms LABELS unit TIMEOUT 30)
+fs_add_test(NAME coord_host_lost SOURCES tests/coord/test_host_lost.c ${COORD_TL} LIBS fs_comms LABELS unit TIMEOUT 30)
 fs_add_test(NAME coord_curve SOURCES tests/coord/test_curve.c ${COORD_TL} LIBS fs_comms LABELS unit TIMEOUT 30)
 fs_add_test(NAME coord_tfevents SOURCES tests/coord/test_tfevents.c ${COORD_TL} LIBS fs_comms PkgConfig::PNG LABELS unit TIMEOUT 30)
 fs_add_test(NAME coord_bench_smoke SOURCES tests/coord/bench_smoke.c ${COORD_TL} LIBS fs_comms LABELS bench TIMEOUT 30)

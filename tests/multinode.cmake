@@ -11,6 +11,17 @@ endforeach()
 # Installs slurm-wlm like tests/slurm (slurm/cluster.sh install) or skips.
 fs_add_test(NAME multinode_slurm COMMAND bash ${FS_MN_TESTS}/slurm.sh LABELS "multinode;slurm" TIMEOUT 300)
 set_tests_properties(multinode_slurm PROPERTIES SKIP_RETURN_CODE 77 RUN_SERIAL ON)
+# A node lost under Slurm (submit --nodes 1-2): node1 killed, or its link cut -> requeued ->
+# resumed on node0 at world size 1, the same global batch, on the trajectory.
+foreach(m kill cut)
+  if(m STREQUAL kill)
+    set(n multinode_slurm_nodeloss)
+  else()
+    set(n multinode_slurm_nodeloss_${m})
+  endif()
+  fs_add_test(NAME ${n} COMMAND bash ${FS_MN_TESTS}/slurm_nodeloss.sh ${m} LABELS "multinode;slurm" TIMEOUT 240)
+  set_tests_properties(${n} PROPERTIES SKIP_RETURN_CODE 77 RUN_SERIAL ON)
+endforeach()
 foreach(m kill cut)
   fs_add_test(NAME multinode_node_lost_${m} COMMAND bash ${FS_MN_TESTS}/node_lost.sh ${m} LABELS multinode TIMEOUT 180)
   set_tests_properties(multinode_node_lost_${m} PROPERTIES SKIP_RETURN_CODE 77 RUN_SERIAL ON)

@@ -183,7 +183,10 @@ static const key_def keys[] = {
          "no heartbeat for this long = rank named dead/hung"),
     KSTR("coordinator.keys", coordinator.keys, "", NULL, "CURVE key file, \"\" = none"),
 
-    KINT("slurm.nodes", slurm.nodes, "1", 1, 100000, "nodes of the job"),
+    KINT("slurm.nodes", slurm.nodes, "1", 1, 100000, "nodes of the job (the most, with slurm.min_nodes)"),
+    KINT("slurm.min_nodes", slurm.min_nodes, "0", 0, 100000,
+         "the fewest nodes the job runs on (sbatch -N MIN-MAX; a requeue after a lost node may get fewer), 0 = "
+         "slurm.nodes"),
     KINT("slurm.gpus_per_node", slurm.gpus_per_node, "1", 0, 64, "GPUs (= ranks) per node"),
     KINT("slurm.tasks_per_node", slurm.tasks_per_node, "0", 0, 1024,
          "ranks per node, 0 = one per GPU (1 without GPUs)"),

@@ -107,6 +107,7 @@ typedef struct fs_config {
 
     struct {
         int nodes, gpus_per_node, cpus_per_task;
+        int min_nodes;      /* a node range min_nodes-nodes (sbatch -N MIN-MAX), 0 = exactly nodes */
         int tasks_per_node; /* ranks per node, 0 = one per GPU (1 without GPUs) */
         char time[32], partition[64], account[64];
         int signal_lead_s;         /* --signal=B:USR1@lead */

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# A node lost, without Slurm (mpirun across the virtual hosts; the Slurm part is not built):
+# A node lost, without Slurm (mpirun across the virtual hosts; under Slurm: slurm_nodeloss.sh):
 #   kill  every process of node1 during a 2 x 2 run: the job ends within a bounded time, the
-#         coordinator on node0 names node1's ranks first; the newest checkpoint verifies, and
+#         coordinator on node0 names node1's ranks first and node1 as a lost host (one line
+#         with both ranks); the newest checkpoint verifies, and
 #         the run resumes on node0 alone at world size 2 with the same global batch, continues
 #         the trajectory, and its metrics hold every step once (the steps the lost run made
 #         after its last checkpoint are dropped and made again).
-#   cut   node1's link instead: node0's ranks give up after comms.timeout_s, naming the
+#   cut   node1's link instead: node0's ranks give up after comms.timeout_s (2 s), naming the
 #         collective that did not complete, and exit; the coordinator names node1's ranks.
-#         (mpirun itself then waits for its daemon on node1, which it cannot reach: Open MPI
-#         has no daemon heartbeat; the test stops it. Under Slurm, slurmd and srun decide.)
+#         mpirun then ends too, within 20 s: its TCP connection to the daemon there fails the
+#         keepalive hosts.sh mpirun sets (without it Open MPI waits 300 s idle + 9 x 20 s) or,
+#         with the kill after the ranks' abort in flight, node0's tcp_retries2 of 5.
 #         Every checkpoint verifies; the resume is checked after a kill only.
 source "$(dirname "$0")/lib.sh"
 TINY=$SRC/tests/train/tiny.yaml
@@ -23,7 +25,16 @@ cpid=$!
 for _ in $(seq 50); do [ -s run/coordinator/address ] && break; sleep 0.1; done
 common=(--set train.preview_every=0 --set checkpoint.every=10 --set run.dir=run --set comms.timeout_s=5
         --set train.eps=1e-3 --set coordinator.heartbeat_s=0.5 --set coordinator.timeout_s=3)
-"$MN" mpirun "$STATE" 0 --bind-to none --host node0:2,node1:2 -np 4 "$FS" train "$TINY" "${common[@]}" \
+# After a cut the ranks' timeout (2 s) runs out before mpirun's keepalive (about 5 s) finds
+# node1 lost, so they report it before mpirun stops them.
+ct=5; [ "$mode" = cut ] && ct=2
+# Once the ranks abort, mpirun sends the kill to every daemon: to the cut host's that data
+# is never acknowledged, and a connection with data in flight has no keepalive, only TCP's
+# retransmissions (tcp_retries2, 15 by default: about 15 minutes). node0, where mpirun runs,
+# gives up after 5 (about 6 s at the veth's 200 ms minimum RTO), as a cluster's login node
+# should for mpirun to end in bounded time (docs/multinode.md).
+"$MN" exec "$STATE" 0 sysctl -qw net.ipv4.tcp_retries2=5
+"$MN" mpirun "$STATE" 0 --bind-to none --host node0:2,node1:2 -np 4 "$FS" train "$TINY" "${common[@]}" --set comms.timeout_s=$ct \
   --set train.steps=100000 --set "coordinator.address=tcp://node0:$PORT" --set coordinator.keys="$WORK/job.keys" > lost.txt 2>&1 &
 mp=$!
 for _ in $(seq 300); do grep -q '"step":25,' run/metrics.jsonl 2>/dev/null && break; sleep 0.2; done
@@ -46,16 +57,26 @@ if [ "$mode" = kill ]; then
   set +e; wait "$mp"; rc=$?; set -e
   [ "$rc" -ne 0 ] || fail "the job exited 0 after losing node1"
 else
-  # The ranks on node0 time out (comms.timeout_s = 5) and exit; mpirun is stopped by the test.
+  # The ranks on node0 time out (comms.timeout_s) and exit.
   for _ in $(seq 120); do [ "$(ranks_on_node0)" -eq 0 ] && break; sleep 0.5; done
   [ "$(ranks_on_node0)" -eq 0 ] || fail "node0's ranks still run 60 s after node1's link was cut: $(grep -v '^step' lost.txt | tail -n 8)"
   # Wherever the cut caught them (the gradient all-reduce, or the per-step sums of losses and
   # step times), they say which collective timed out after comms.timeout_s.
-  grep -Eq "\[rank [01] node0\] error: .*timed out after 5.0 s" lost.txt ||
+  grep -Eq "\[rank [01] node0\] error: .*timed out after $ct.0 s" lost.txt ||
     fail "node0's ranks did not report a timeout: $(grep error lost.txt | head -3)"
   grep -E "\[rank [01] node0\] error: " lost.txt | head -n 2
-  kill "$mp" 2>/dev/null || true
-  wait "$mp" 2>/dev/null || true
+  # mpirun ends too: its idle connection to the daemon on node1 fails the TCP keepalive that
+  # hosts.sh mpirun sets (oob_tcp_keepalive_*: 2 s idle, 3 probes 1 s apart), or the kill it
+  # sends there after the ranks' abort runs out of retransmissions (tcp_retries2 above).
+  # Bounded here at 20 s after the ranks ended.
+  for _ in $(seq 40); do kill -0 "$mp" 2>/dev/null || break; sleep 0.5; done
+  kill -0 "$mp" 2>/dev/null && { kill "$mp"; fail "mpirun still runs 20 s after node0's ranks ended: $(tail -n 8 lost.txt)"; }
+  set +e; wait "$mp"; rc=$?; set -e
+  [ "$rc" -ne 0 ] || fail "mpirun exited 0 after the cut"
+  # mpirun names node1 itself when its keepalive finds the daemon lost before the ranks abort;
+  # after their abort it only ends. Either way the coordinator names the host (below).
+  named=$(grep -A3 'ORTE has lost communication' lost.txt | grep -o 'Remote daemon: .* on node node1' || true)
+  echo "mpirun exited $rc $(( $(date +%s) - t0 )) s after the cut${named:+, naming node1: $named}"
   "$MN" kill "$STATE" 1 # what is left on node1 (its ranks, Open MPI's daemon)
 fi
 echo "$mode: node0's ranks ended $(( $(date +%s) - t0 )) s after node1 was lost"
@@ -67,6 +88,12 @@ echo "$first"
 grep -q "rank 2 on node1" <<<"$first$(grep -E 'rank 2 on node1: no heartbeat' $log)" || fail "the coordinator did not name rank 2 on node1: $(tail $log)"
 grep -Eq 'rank 3 on node1: no heartbeat' $log || fail "the coordinator did not name rank 3 on node1: $(tail $log)"
 ! head -n 1 <<<"$first" | grep -q "on node0" || fail "the coordinator named a node0 rank before node1's: $first"
+# One line for the host, naming both its ranks, and before any line about node0 as a host.
+hl=$(grep -E 'warning: host node[01] lost: ' $log | head -n 1)
+grep -q "warning: host node1 lost: ranks 2, 3 (every rank on it) silent for " <<<"$hl" ||
+  fail "the coordinator did not log node1 as a lost host first: ${hl:-no host line}"
+[ "$(grep -c 'host node1 lost' $log)" -eq 1 ] || fail "node1's loss logged $(grep -c 'host node1 lost' $log) times"
+echo "$hl"
 
 # The newest checkpoint verifies; resume on node0 alone at world size 2 (2 per rank of the
 # global batch of 4 per identity), for 20 more steps.

@@ -44,6 +44,19 @@ for l in "--nodes=4" "--ntasks-per-node=8" "--gpus-per-node=8" "--cpus-per-task=
 done
 grep -qx "RUN_DIR='$WORK/runs/big'" gpu.sh || fail "RUN_DIR is not the absolute run.dir"
 
+# A node range goes to sbatch as -N MIN-MAX and is frozen as slurm.min_nodes + slurm.nodes.
+"$FS" submit "$TINY" --dry-run --nodes 1-2 -n 3 -c 2 >range.sh
+has range.sh "#SBATCH --nodes=1-2"
+# Per node CPUs, not tasks: --ntasks-per-node would make Slurm allocate MIN nodes only.
+has range.sh "#SBATCH --mincpus=6"
+hasnt range.sh "#SBATCH --ntasks-per-node"
+grep -qx "TASKS_PER_NODE=3 .*" range.sh || fail "the range job does not start 3 ranks per node: $(grep TASKS_PER_NODE= range.sh)"
+hasnt plain.sh "#SBATCH --mincpus"
+"$FS" submit "$TINY" --dry-run --set slurm.nodes=3 --set slurm.min_nodes=2 >range.sh
+has range.sh "#SBATCH --nodes=2-3"
+"$FS" submit "$TINY" --dry-run --set slurm.nodes=3 --set slurm.min_nodes=2 --nodes 2 >range.sh # a flag: exactly
+has range.sh "#SBATCH --nodes=2"
+
 # Refusals: exit 2 and a message naming the value, with a hint.
 refuse() { # refuse WHAT-TO-FIND ARGS...
   local want=$1; shift
@@ -56,6 +69,9 @@ refuse "'1:2:3:4' is not a Slurm time limit" -t 1:2:3:4
 refuse "'90:99' is not a Slurm time limit" -t 90:99
 refuse "signal_lead_s 60 is not shorter than the time limit 1:00" -t 1:00
 refuse "--nodes '0'" -N 0
+refuse "the fewest (3) exceeds the most (2)" --nodes 3-2
+refuse "--nodes (the most) 'x'" --nodes 1-x
+refuse "slurm.min_nodes 4 exceeds slurm.nodes 2" --set slurm.min_nodes=4 --set slurm.nodes=2
 refuse "asks for 2 GPU(s)" -G 2
 refuse "asks for 0 GPUs" --set train.device=cuda
 refuse "slurm.partition 'a b'" -p "a b"
@@ -85,6 +101,13 @@ PATH=$WORK/fakebin:$PATH "$FS" submit "$TINY" -n 2 -c 1 -t 9:00 -p part1 -A acct
   --set run.dir=$WORK/run1 >submit.txt 2>err.txt || fail "submit failed: $(cat err.txt)"
 cd "$WORK"
 [ -f run1/job/config.yaml ] && [ -f run1/job/faceswarm.sbatch ] || fail "submit did not freeze the job in run1/job/"
+
+# A range is frozen in the job: its resubmission asks for the same range.
+(cd sub && PATH=$WORK/fakebin:$PATH "$FS" submit "$TINY" --nodes 1-2 --set run.dir=$WORK/run3 >submit3.txt 2>&1) ||
+  fail "submit --nodes 1-2: $(cat sub/submit3.txt)"
+grep -q "^submitted job 4242: 1-2 nodes x 1 rank(s)" sub/submit3.txt || fail "submit --nodes 1-2 says: $(head -1 sub/submit3.txt)"
+"$FS" submit run3/job/config.yaml --dry-run >again.sh 2>/dev/null && grep -qx "#SBATCH --nodes=1-2" again.sh ||
+  fail "the frozen job lost its node range: $(grep -A3 '^slurm:' run3/job/config.yaml)"
 
 # The printed commands work as printed: the binary by its absolute path unless PATH finds
 # this very binary as `faceswarm`.
