@@ -11,3 +11,11 @@ fs_add_test(NAME bench_train_terms COMMAND $<TARGET_FILE:faceswarm> bench train 
             ${CMAKE_SOURCE_DIR}/configs/quickstart-liae.yaml --steps 2 --batch 2 LABELS unit bench TIMEOUT 60)
 set_tests_properties(bench_train_terms PROPERTIES PASS_REGULAR_EXPRESSION
   "\n  priority\\.yaml +solo .* masked face \\+ eye/mouth *\n  quickstart-liae\\.yaml +solo .* masked face \\+ mask *\n# wrong 0")
+# `bench train --torch` (docs/cpu.md): torch_train.py's layers against `faceswarm model` (no torch
+# needed), and the PyTorch comparison itself (skips, exit 77, where torch does not import).
+if(NOT FACESWARM_KERNELS_ONLY)
+  fs_add_test(NAME bench_torch_layers COMMAND sh ${FS_BENCH_TEST_DIR}/torch_ratio.sh layers LABELS unit bench
+              TIMEOUT 60)
+  fs_add_test(NAME bench_torch_ratio COMMAND sh ${FS_BENCH_TEST_DIR}/torch_ratio.sh ratio LABELS bench TIMEOUT 600)
+  set_tests_properties(bench_torch_ratio PROPERTIES SKIP_RETURN_CODE 77)
+endif()

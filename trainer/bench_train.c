@@ -13,11 +13,17 @@
  * weak scaling in the same run: rank 0 alone first (the others wait), then all P ranks with
  * the same per-rank batch, each rank on one thread; efficiency = rate(P) / (P * rate(1)).
  * A last row runs every rank alone at the same time: what the cores reach with no
- * communication at all, separating the machine's own scaling limit from faceswarm's. */
+ * communication at all, separating the machine's own scaling limit from faceswarm's.
+ *
+ * --torch[=PYTHON] (one process) also times the same step in PyTorch on the same CPU
+ * (tests/bench/torch_train.py: same model, loss, Adam, batch and thread count), alternating
+ * with faceswarm's within every round (faceswarm, torch, faceswarm, torch, ...), and prints
+ * table "torch": both images/s and their ratio (the median of the rounds' ratios). */
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "comms/allreduce.h"
 #include "comms/world.h"
@@ -26,6 +32,7 @@
 #include "data/regions.h"
 #include "data/synth.h"
 #include "kernels/cpu/cpu.h"
+#include "core/json.h"
 #include "trainer/cli.h"
 #include "trainer/train.h"
 
@@ -34,13 +41,27 @@ typedef struct bench_row {
     double loss0, loss1; /* first and last step's loss: the steps must train */
     int batch;           /* per rank and identity */
     char terms[48];      /* what the loss had: masked face loss, mask loss, eye/mouth priority */
+    double cpu_img_s;    /* images per second of process CPU time / threads (--torch's second ratio) */
     char path[112];      /* the gradient all-reduce's path */
 } bench_row;
 
 typedef struct bench_opts {
     int steps, batch, json, threads; /* batch: per rank and identity (a config's own when 0) */
     int rounds;                      /* every row measured this many times, interleaved; medians printed */
+    const char *python;              /* --torch: the interpreter that runs torch_train.py; NULL: no torch */
+    int torch_compile;               /* --torch-compile: a torch.compile row after the eager one */
+    char script[FS_PATH_LEN];
 } bench_opts;
+
+/* One run of torch_train.py (its JSON line). */
+typedef struct torch_row {
+    double img_s, cpu_img_s, fwd_ms, bwd_ms, opt_ms;
+    long long params;
+    char version[48];
+} torch_row;
+
+enum { TORCH_EAGER, TORCH_COMPILE, N_TORCH };
+static const char *const TORCH_MODES[N_TORCH] = {"eager", "compile"};
 
 /* The images of one step, uint8 as the loader gives them: identity i's faces at samples
  * [i * batch, (i + 1) * batch), their masks and, with regions, eye and mouth maps. */
@@ -128,9 +149,9 @@ static int bench_steps(fs_world *w, const fs_config *cfg, const bench_opts *o, f
     fs_model_use_grads(&m, grads); /* the shm path computes them in the node's shared region */
     snprintf(row->path, sizeof row->path, "%s", fs_allreduce_path(ar));
     row->batch = batch;
-    double t_all = 0;
+    double t_all = 0, cpu_all = 0;
     for (int s = -1; s < o->steps && !rc; s++) { /* s = -1: warm-up, not timed */
-        double t0 = fs_now();
+        double t0 = fs_now(), c0 = fs_cpu_seconds();
         upload(be, &in, &m, &sb, masks);
         double t1 = fs_now();
         be->zero(m.grads, sizeof(float) * m.n_params);
@@ -146,13 +167,13 @@ static int bench_steps(fs_world *w, const fs_config *cfg, const bench_opts *o, f
         double t4 = fs_now();
         optimizer_step(be, &m, cfg, s + 2, w->size);
         be->sync();
-        double t5 = fs_now();
+        double t5 = fs_now(), c5 = fs_cpu_seconds();
         if (s == 0) row->loss0 = loss;
         row->loss1 = loss;
         snprintf(row->terms, sizeof row->terms, "%s%s%s", sb.have_mask ? "masked face" : "face",
                  sb.mask_loss_on ? " + mask" : "", sb.have_regions ? " + eye/mouth" : "");
         if (s < 0) continue;
-        t_all += t5 - t0;
+        t_all += t5 - t0, cpu_all += c5 - c0;
         row->upload_ms += 1e3 * (t1 - t0), row->fwd_ms += 1e3 * (t2 - t1), row->bwd_ms += 1e3 * (t3 - t2);
         row->comm_ms += 1e3 * (t4 - t3), row->opt_ms += 1e3 * (t5 - t4);
     }
@@ -160,6 +181,7 @@ static int bench_steps(fs_world *w, const fs_config *cfg, const bench_opts *o, f
     row->step_ms = 1e3 * t_all * k;
     row->upload_ms *= k, row->fwd_ms *= k, row->bwd_ms *= k, row->comm_ms *= k, row->opt_ms *= k;
     row->img_s = (double)m.n_decoders * batch * w->size / (t_all * k);
+    row->cpu_img_s = (double)m.n_decoders * batch * o->steps * fs_cpu_threads() / cpu_all;
     fs_step_buffers_free(&sb, &m);
     fs_model_free(&m); /* before the region its gradients live in */
     fs_allreduce_free(ar);
@@ -296,7 +318,121 @@ static void print_rows(fs_bench *B, const fs_world *w, const char *name, int thr
               viampi->path);
 }
 
-static int bench_config(fs_bench *B, fs_world *w, const char *path, const bench_opts *o, fs_error *e) {
+/* ---------------------------------------------------------------- PyTorch (--torch) */
+
+/* s in single quotes for sh -c (each ' as '\''). */
+static void sh_quote(fs_jbuf *b, const char *s) {
+    fs_jbuf_printf(b, " '");
+    for (; *s; s++) *s == '\'' ? fs_jbuf_printf(b, "'\\''") : fs_jbuf_printf(b, "%c", *s);
+    fs_jbuf_printf(b, "'");
+}
+
+/* "key":number in a JSON line written with separators (",", ":"). */
+static int json_num(const char *line, const char *key, double *v) {
+    char pat[72];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *at = strstr(line, pat);
+    if (!at) return -1;
+    char *end;
+    *v = strtod(at + strlen(pat), &end);
+    return end == at + strlen(pat) ? -1 : 0;
+}
+
+/* 1 when `PYTHON -c 'import torch'` succeeds. */
+static int torch_importable(const char *python) {
+    fs_jbuf b = {0};
+    sh_quote(&b, python);
+    fs_jbuf_printf(&b, " -c 'import torch' >/dev/null 2>&1");
+    int rc = system(b.p);
+    fs_jbuf_free(&b);
+    return rc == 0;
+}
+
+/* One torch_train.py run of config path in mode m; its stderr passes through. Returns 0, or
+ * the script's exit status (or -1) with a note saying why the row is missing. */
+static int torch_run(fs_bench *B, const bench_opts *o, const char *path, int threads, int batch, int mode,
+                     long long params, torch_row *r) {
+    fs_jbuf b = {0};
+    sh_quote(&b, o->python);
+    sh_quote(&b, o->script);
+    sh_quote(&b, path);
+    fs_jbuf_printf(&b, " --batch %d --threads %d --steps %d --warmup 1 --mode %s --expect-params %lld", batch, threads,
+                   o->steps, TORCH_MODES[mode], params);
+    fflush(stdout);
+    FILE *f = popen(b.p, "r");
+    char line[4096];
+    int got = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        double p = 0;
+        if (strncmp(line, "{\"kind\":\"torch_train\"", 21) || json_num(line, "images_per_s", &r->img_s) ||
+            json_num(line, "cpu_images_per_s", &r->cpu_img_s) || json_num(line, "forward_ms", &r->fwd_ms) ||
+            json_num(line, "backward_ms", &r->bwd_ms) || json_num(line, "optimizer_ms", &r->opt_ms) ||
+            json_num(line, "params", &p) || fs_json_get_str(line, "torch", r->version, sizeof r->version))
+            continue;
+        r->params = (long long)p, got = 1;
+    }
+    int st = f ? pclose(f) : -1, rc = st == 0 ? 0 : (st > 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    if (!rc && !got) rc = -1;
+    if (rc)
+        fs_bench_note(B, "%s: PyTorch %s run failed (exit %d; its reason above on stderr): %s", path, TORCH_MODES[mode],
+                      rc, b.p);
+    fs_jbuf_free(&b);
+    return rc;
+}
+
+static const fs_bench_col TORCH_COLS[] = {
+    FS_COL_S("config", NULL, NULL, -16),
+    FS_COL_S("torch_mode", "torch", NULL, -8),
+    FS_COL_I("threads", NULL, NULL, 7),
+    FS_COL_I("batch_per_rank", "batch", NULL, 6),
+    FS_COL_I("params", "parameters", NULL, 11),
+    FS_COL_N("images_per_s", "faceswarm", "img/s", 10, 2, 2),
+    FS_COL_N("torch_images_per_s", "pytorch", "img/s", 9, 2, 2),
+    FS_COL_N("ratio", "ratio", "x", 7, 2, 3),
+    FS_COL_N("cpu_images_per_s", "fs.cpu", "img/s", 9, 2, 2),
+    FS_COL_N("torch_cpu_images_per_s", "t.cpu", "img/s", 9, 2, 2),
+    FS_COL_N("cpu_ratio", "cpu_ratio", "x", 9, 2, 3),
+    FS_COL_N("torch_forward_ms", "t.forward", "ms", 9, 1, 2),
+    FS_COL_N("torch_backward_ms", "t.backward", "ms", 10, 1, 2),
+    FS_COL_N("torch_optimizer_ms", "t.adam", "ms", 8, 1, 2),
+    FS_COL_S("torch_version", "torch", NULL, -10),
+};
+
+/* A config's PyTorch comparison: per round, faceswarm's solo rate and torch's per mode. */
+typedef struct torch_cmp {
+    char name[64];
+    int threads, n, batch; /* batch: per identity, the solo row's (bench_train_batch) */
+    long long params;
+    double fs[MAX_ROUNDS], fs_cpu[MAX_ROUNDS];
+    torch_row t[N_TORCH][MAX_ROUNDS];
+    int ok[N_TORCH];
+} torch_cmp;
+
+static void print_torch_rows(fs_bench *B, const bench_opts *o, const torch_cmp *c) {
+    for (int m = 0; m < N_TORCH; m++) {
+        if (!c->ok[m]) continue;
+        double fs[MAX_ROUNDS], t[MAX_ROUNDS], q[MAX_ROUNDS], f[MAX_ROUNDS], bw[MAX_ROUNDS], ad[MAX_ROUNDS];
+        double fc[MAX_ROUNDS], tcpu[MAX_ROUNDS], qc[MAX_ROUNDS];
+        for (int i = 0; i < c->n; i++) {
+            fs[i] = c->fs[i], t[i] = c->t[m][i].img_s, q[i] = c->fs[i] / c->t[m][i].img_s;
+            fc[i] = c->fs_cpu[i], tcpu[i] = c->t[m][i].cpu_img_s, qc[i] = c->fs_cpu[i] / c->t[m][i].cpu_img_s;
+            f[i] = c->t[m][i].fwd_ms, bw[i] = c->t[m][i].bwd_ms, ad[i] = c->t[m][i].opt_ms;
+        }
+        fs_bench_row(B, (fs_bench_val[]){FS_STR(c->name), FS_STR(TORCH_MODES[m]), FS_INT(c->threads), FS_INT(c->batch),
+                                         FS_INT(c->params), FS_NUM(median(fs, c->n)), FS_NUM(median(t, c->n)),
+                                         FS_NUM(median(q, c->n)), FS_NUM(median(fc, c->n)), FS_NUM(median(tcpu, c->n)),
+                                         FS_NUM(median(qc, c->n)), FS_NUM(median(f, c->n)), FS_NUM(median(bw, c->n)),
+                                         FS_NUM(median(ad, c->n)), FS_STR(c->t[m][0].version)});
+        if (c->n < 2) continue;
+        fs_jbuf b = {0};
+        for (int i = 0; i < c->n; i++)
+            fs_jbuf_printf(&b, " %.2f/%.2f", c->fs[i] / c->t[m][i].img_s, c->fs_cpu[i] / c->t[m][i].cpu_img_s);
+        fs_bench_note(B, "%s %s: faceswarm/PyTorch per round (wall/CPU time):%s", c->name, TORCH_MODES[m], b.p);
+        fs_jbuf_free(&b);
+    }
+}
+
+static int bench_config(fs_bench *B, fs_world *w, const char *path, const bench_opts *o, torch_cmp *tc, fs_error *e) {
     fs_config cfg;
     int rc = fs_config_load(&cfg, path, e);
     if (!rc) rc = fs_config_validate(&cfg, e);
@@ -305,10 +441,31 @@ static int bench_config(fs_bench *B, fs_world *w, const char *path, const bench_
     int threads = o->threads > 0 ? o->threads : (w->size > 1 ? 1 : fs_cpu_threads());
     fs_cpu_set_threads(threads);
     bench_row(*rounds)[N_ROWS] = fs_calloc((size_t)o->rounds, sizeof *rounds);
+    if (tc) {
+        fs_model m;
+        if ((rc = fs_model_build(&m, &cfg, e))) return free(rounds), rc;
+        tc->params = (long long)m.n_params, tc->threads = threads, tc->ok[TORCH_EAGER] = 1;
+        tc->batch = bench_train_batch(&m, o->batch);
+        tc->ok[TORCH_COMPILE] = o->torch_compile;
+        if (strcmp(cfg.model.arch, "original")) { /* torch_train.py builds faceswap's original only */
+            fs_bench_note(B, "%s: model.arch %s: no PyTorch comparison (tests/bench/torch_train.py builds 'original')",
+                          name, cfg.model.arch);
+            tc->ok[TORCH_EAGER] = tc->ok[TORCH_COMPILE] = 0;
+        }
+        fs_model_free(&m);
+        snprintf(tc->name, sizeof tc->name, "%s", name);
+    }
     for (int i = 0; i < o->rounds && !rc; i++) {
         rc = bench_round(w, &cfg, o, rounds[i], e);
         if (!rc && w->rank == 0 && !(rounds[i][ROW_ONE].loss1 < rounds[i][ROW_ONE].loss0))
-            fs_bench_wrong(B, 1); /* the steps did not train */
+            fs_bench_wrong(B, 1);                        /* the steps did not train */
+        for (int m = 0; tc && !rc && m < N_TORCH; m++) { /* right after faceswarm's, same round */
+            if (!tc->ok[m]) continue;
+            int trc = torch_run(B, o, path, threads, tc->batch, m, tc->params, &tc->t[m][i]);
+            if (trc == 3) fs_bench_wrong(B, 1); /* the parameter counts differ: not the same model */
+            if (trc) tc->ok[m] = 0;
+        }
+        if (tc) tc->fs[i] = rounds[i][ROW_ONE].img_s, tc->fs_cpu[i] = rounds[i][ROW_ONE].cpu_img_s, tc->n = i + 1;
     }
     if (!rc && w->rank == 0) print_rows(B, w, name, threads, o, rounds);
     free(rounds);
@@ -330,6 +487,8 @@ int bench_train(int argc, char **argv) {
                                          {"rounds", required_argument, 0, 'r'},
                                          {"threads", required_argument, 0, 't'},
                                          {"json", no_argument, 0, 'j'},
+                                         {"torch", optional_argument, 0, 'T'},
+                                         {"torch-compile", no_argument, 0, 'C'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     bench_opts o = {.steps = 5, .batch = 0, .rounds = 1};
@@ -344,10 +503,15 @@ int bench_train(int argc, char **argv) {
         else if (c == 't') rc = fs_parse_int("--threads", optarg, 0, 1024, &o.threads, &e);
         else if (c == 'r') rc = fs_parse_int("--rounds", optarg, 1, MAX_ROUNDS, &o.rounds, &e);
         else if (c == 'j') o.json = 1;
+        else if (c == 'T') o.python = optarg && optarg[0] ? optarg : "python3";
+        else if (c == 'C') o.torch_compile = 1;
         else {
             FILE *f = c == 'h' ? stdout : stderr;
             fprintf(f, "usage: [mpirun -np P] faceswarm bench train [CONFIG...] [--steps N] [--batch B per rank "
-                       "and identity] [--threads T] [--rounds R] [--json]\n  --rounds R: every row R times, "
+                       "and identity] [--threads T] [--rounds R] [--torch[=PYTHON] [--torch-compile]] [--json]\n  "
+                       "--torch[=PYTHON]: also time the step in PyTorch (tests/bench/torch_train.py, default "
+                       "python3; one process), alternating with faceswarm's; --torch-compile adds a "
+                       "torch.compile row\n  --rounds R: every row R times, "
                        "interleaved (1, P, Px1, P via MPI, "
                        "1, P, ...); medians printed, efficiencies = median of each round's ratio\n  --batch B: "
                        "default 16, lowered for a large model (to 2 at least) until a step's forward is at most "
@@ -362,6 +526,7 @@ int bench_train(int argc, char **argv) {
         fprintf(stderr, "error: faceswarm bench train: %s\n", e.msg);
         return fs_bench_free(&B), rc;
     }
+    if (o.torch_compile && !o.python) o.python = "python3";
     fs_world w;
     if (fs_world_init(&w, &argc, &argv, &e))
         return fprintf(stderr, "error: %s\n", e.msg), fs_bench_free(&B), FS_EXIT_FAIL;
@@ -384,8 +549,28 @@ int bench_train(int argc, char **argv) {
     fs_bench_note(&B, "batch per rank and identity (its column), synthetic faces with their masks and, for eye/mouth "
                       "priority, regions, in memory (loader: faceswarm bench loader); upload + forward + backward "
                       "+ comm_wait + optim = step; rows are medians over the rounds");
-    fs_bench_columns(&B, "steps", COLS, (int)FS_ARRAY_LEN(COLS));
-    for (int i = 0; i < n && !rc; i++) rc = bench_config(&B, &w, cfgs[i], &o, &e);
+    if (o.python && w.size > 1)
+        rc = fs_errorf(&e, FS_EXIT_BADINPUT,
+                       "faceswarm bench train: --torch compares one process with PyTorch, got %d ranks\n"
+                       "  hint: run it without mpirun (--threads T sets both thread counts)",
+                       w.size);
+    if (!rc && o.python && !torch_importable(o.python)) {
+        fs_bench_note(&B, "PyTorch not importable (%s -c 'import torch'): ratio not measured", o.python);
+        o.python = NULL;
+    }
+    if (!rc && o.python && fs_data_file("tests/bench/torch_train.py", o.script, sizeof o.script, &e)) {
+        fs_bench_note(&B, "tests/bench/torch_train.py not found (%s): ratio not measured", e.msg);
+        o.python = NULL, e = (fs_error){0};
+    }
+    torch_cmp *tc = o.python ? fs_calloc((size_t)n, sizeof *tc) : NULL;
+    if (o.python) fs_bench_fact_str(&B, "torch_python", o.python);
+    if (!rc) fs_bench_columns(&B, "steps", COLS, (int)FS_ARRAY_LEN(COLS));
+    for (int i = 0; i < n && !rc; i++) rc = bench_config(&B, &w, cfgs[i], &o, tc ? &tc[i] : NULL, &e);
+    if (!rc && tc) {
+        fs_bench_columns(&B, "torch", TORCH_COLS, (int)FS_ARRAY_LEN(TORCH_COLS));
+        for (int i = 0; i < n; i++) print_torch_rows(&B, &o, &tc[i]);
+    }
+    free(tc);
     if (rc) fprintf(stderr, "error: %s\n", e.msg);
     fs_world_finalize(&w);
     if (rc) return fs_bench_free(&B), rc;
