@@ -133,6 +133,7 @@ static int bench_steps(fs_world *w, const fs_config *cfg, const bench_opts *o, f
     int rc = fs_model_build(&m, cfg, e);
     if (rc) return rc;
     const fs_backend *be = fs_backend_cpu();
+    be->set_precision(strcmp(cfg->train.precision, "bf16") ? FS_PREC_FP32 : FS_PREC_BF16); /* as train does */
     int batch = bench_train_batch(&m, o->batch);
     fs_model_alloc(&m, be, batch);
     fs_model_init_params(&m, cfg->train.seed);
@@ -186,6 +187,7 @@ static int bench_steps(fs_world *w, const fs_config *cfg, const bench_opts *o, f
     fs_model_free(&m); /* before the region its gradients live in */
     fs_allreduce_free(ar);
     batch_free(&in);
+    be->set_precision(FS_PREC_FP32);
     return rc;
 }
 
@@ -441,6 +443,9 @@ static int bench_config(fs_bench *B, fs_world *w, const char *path, const bench_
     int threads = o->threads > 0 ? o->threads : (w->size > 1 ? 1 : fs_cpu_threads());
     fs_cpu_set_threads(threads);
     bench_row(*rounds)[N_ROWS] = fs_calloc((size_t)o->rounds, sizeof *rounds);
+    if (!strcmp(cfg.train.precision, "bf16"))
+        fs_bench_note(B, "%s: train.precision bf16: conv and dense operands rounded to bfloat16, fp32 sums%s", name,
+                      tc ? " (the PyTorch run stays fp32)" : "");
     if (tc) {
         fs_model m;
         if ((rc = fs_model_build(&m, &cfg, e))) return free(rounds), rc;
