@@ -221,7 +221,11 @@ insert_delay() { # STATE K SWITCH_PID DELAY
     kill -0 $! 2>/dev/null || break
     sleep 0.05
   done
-  [ -s "$st/delay$k.ready" ] || { echo "hosts.sh: delaylink for host $k did not start: $(tail -3 "$st/delay$k.log")" >&2; return 1; }
+  if [ ! -s "$st/delay$k.ready" ]; then # e.g. a DELAY it cannot read: host K keeps its plain link
+    echo "hosts.sh: delaylink for host $k did not start: $(tail -3 "$st/delay$k.log")" >&2
+    nsenter -t "$sw" -n ip link set "port$k" master br0
+    return 1
+  fi
   cp "$st/delay$k.ready" "$st/delay$k.pid"
   nsenter -t "$sw" -n sh -c "ip link set dl$k master br0 && ip link set dl$k up"
 }
