@@ -48,18 +48,43 @@ shape_both 0 0
 fast=$(xfer)
 echo "2 MB from node0 to node1: $slow s at 100 Mbit/s, $fast s unshaped"
 awk -v t="$slow" -v f="$fast" 'BEGIN { exit !(t >= 0.15 && t > 2 * f) }' || fail "tbf at 100 Mbit/s: 2 MB in $slow s (unshaped $fast s)"
-# Delay: 1 ms on each of the two links makes a connection attempt (SYN out, RST back, each
-# crossing both links) take >= 4 ms. Needs netem in the kernel.
-rtt() { on 0 perl -MTime::HiRes=time -MIO::Socket::INET -e '$t = time; IO::Socket::INET->new(PeerAddr => "198.18.0.2:9", Timeout => 2); printf "%.6f\n", time - $t'; }
-if "$MN" netem "$STATE"; then
-  shape_both 1gbit 1ms
+# Delay, by netem or (a kernel without it) delaylink: host 1's link delayed D each way makes a
+# round trip from host 0 (a connection attempt: SYN out, RST back; the least of 20) take at
+# least 2D, and at most 2D + what the element itself adds (measured with a 1 us delay) + a
+# scheduling margin; shaping off removes it (no delaylink, no tap, port 1 in the bridge again).
+rtt() { on 0 perl -MTime::HiRes=time -MIO::Socket::INET -e 'for (1 .. 20) { $t = time;
+  IO::Socket::INET->new(PeerAddr => "198.18.0.2:9", Timeout => 2); $d = time - $t; $m = $d if !defined $m || $d < $m }
+  printf "%.6f\n", $m'; }
+sw_ns() { nsenter -t "$(cat "$STATE/switch.pid")" -n "$@"; }
+delaylinks() { pgrep -f -- "--ready $1/delay" || true; }
+if kind=$("$MN" delay "$STATE"); then
+  plain=$(rtt)
+  "$MN" shape "$STATE" 1 0 1us
+  zero=$(rtt)
+  D=0.001
+  "$MN" shape "$STATE" 1 0 1ms
   slow=$(rtt)
-  shape_both 0 0
-  fast=$(rtt)
-  echo "round trip: $slow s with 1 ms per link, $fast s without"
-  awk -v t="$slow" -v f="$fast" 'BEGIN { exit !(t >= 0.004 && f < t) }' || fail "with 1 ms per link a round trip took $slow s (without: $fast s)"
+  if [ "$kind" = delaylink ]; then
+    [ -n "$(delaylinks "$STATE")" ] || fail "no delaylink runs for host 1"
+    sw_ns ip -o link show master br0 | grep -q ' dl1:' || fail "tap dl1 is not in the bridge: $(sw_ns ip -o link)"
+  fi
+  "$MN" shape "$STATE" 1 0 0
+  after=$(rtt)
+  echo "round trip ($kind): $plain s plain, $zero s through a 1 us delay, $slow s with 1 ms on host 1's link, $after s after"
+  awk -v p="$plain" -v z="$zero" -v t="$slow" -v d="$D" 'BEGIN { m = (z > p ? z - p : 0) + 0.003
+    exit !(t >= 2 * d && t <= 2 * d + p + m) }' || fail "with 1 ms each way on host 1's link a round trip took $slow s; expected [0.002, 0.002 + $plain + the element's $zero - $plain + 0.003]"
+  awk -v a="$after" -v d="$D" 'BEGIN { exit !(a < 2 * d) }' || fail "the delay stayed after shaping off: $after s"
+  [ -z "$(delaylinks "$STATE")" ] || fail "delaylink still runs after shaping off: $(delaylinks "$STATE")"
+  ! sw_ns ip link show dl1 >/dev/null 2>&1 || fail "tap dl1 is left after shaping off"
+  sw_ns ip -o link show master br0 | grep -q ' port1@' || fail "port1 is not back in the bridge: $(sw_ns ip -o link)"
+  # Rate and delay together, on both hosts (what slow_links does); left on for the cut below
+  # and the teardown, which must remove it.
+  shape_both 1gbit 0.5ms
+  two=$(rtt)
+  awk -v t="$two" 'BEGIN { exit !(t >= 0.002) }' || fail "0.5 ms on each of two links: a round trip took $two s (< 2 ms)"
+  [ "$kind" != delaylink ] || [ "$(delaylinks "$STATE" | wc -l)" -eq 2 ] || fail "not one delaylink per host: $(delaylinks "$STATE")"
 else
-  echo "NOTE: this kernel has no netem (CONFIG_NET_SCH_NETEM): delays are not tested here"
+  echo "NOTE: neither netem (CONFIG_NET_SCH_NETEM) nor delaylink (FS_DELAYLINK) here: delays are not tested"
   set +e
   "$MN" shape "$STATE" 0 1gbit 1ms 2> shape.err
   rc=$?
@@ -88,17 +113,20 @@ STATE=""
 wait "$sleeper" 2>/dev/null || true
 [ ! -e "$gone" ] || fail "$gone is left"
 pgrep -f "holder.sh $gone" >/dev/null && fail "holders of $gone are left"
+[ -z "$(delaylinks "$gone")" ] || fail "delaylink processes of $gone are left: $(delaylinks "$gone")"
 
 # A test killed with SIGKILL: its hosts go by themselves (the holders watch their owner).
 bash -c 'sleep 30' &
 owner=$!
 other=$("$MN" up 2 --owner "$owner")
 "$MN" exec "$other" 1 sleep 300 &
+"$MN" delay "$other" >/dev/null && "$MN" shape "$other" 1 0 0.5ms
 sleep 0.3
 kill -KILL "$owner"
 for _ in $(seq 100); do [ -e "$other" ] || break; sleep 0.1; done
 [ ! -e "$other" ] || fail "hosts of a killed owner are left: $other"
 pgrep -f "holder.sh $other" >/dev/null && fail "holders of a killed owner are left"
+[ -z "$(delaylinks "$other")" ] || fail "delaylink of a killed owner is left: $(delaylinks "$other")"
 ns_after=$(ns_count)
 [ "$ns_after" -le "$ns_before" ] || fail "$ns_before network namespaces in use before, $ns_after after"
 echo "network namespaces in use: $ns_before before, $ns_after after"

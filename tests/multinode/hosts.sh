@@ -16,9 +16,13 @@
 #                                 TCP keepalive on its daemons' links (2 s idle, 3 probes of 1 s):
 #                                 a cut host is found lost in about 5 s
 #   hosts.sh shape STATE K RATE DELAY   both directions of host K's link: tbf RATE (e.g. 10gbit,
-#                                 or 0 for none) and netem DELAY (e.g. 0.25ms, or 0); a packet
-#                                 between two hosts crosses two links and sees both hosts' delays;
-#                                 exit 3 if a delay is asked for and the kernel has no netem
+#                                 or 0 for none) and DELAY (e.g. 0.25ms, 50us, or 0) each way;
+#                                 a packet between two hosts crosses two links and sees both
+#                                 hosts' delays. The delay is netem's where the kernel has it, else
+#                                 delaylink's (a userspace element, delaylink.c, named by
+#                                 $FS_DELAYLINK; FS_MN_DELAY=delaylink picks it also beside netem);
+#                                 exit 3 if a delay is asked for and neither can make it
+#   hosts.sh delay STATE          print what makes delays here (netem or delaylink); exit 1 if none
 #   hosts.sh cut STATE K | mend STATE K   take host K's link down / up again
 #   hosts.sh kill STATE K         kill every process of host K (the host stays, empty)
 #   hosts.sh netem STATE          exit 0 if this kernel can delay packets (netem), else 1
@@ -28,6 +32,7 @@ set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PREFIX=/tmp/faceswarm-mn.
 SUBNET=198.18.0.0/24
+DELAYLINK=${FS_DELAYLINK:-}
 
 die() { echo "hosts.sh: $*" >&2; exit 1; }
 
@@ -173,20 +178,70 @@ shape() { # STATE K RATE DELAY
     burst=$((bits / 8 / 1000))
     [ "$burst" -lt 65536 ] && burst=65536
   fi
-  if [ "$4" != 0 ] && [ "$4" != 0ms ] && ! has_netem "$sw"; then
-    echo "hosts.sh: shape: a delay needs the kernel's netem qdisc (CONFIG_NET_SCH_NETEM), which this kernel lacks" >&2
-    return 3
+  local kind=none
+  if [ "$4" != 0 ] && [ "$4" != 0ms ]; then
+    kind=$(delay_kind "$sw") || {
+      echo "hosts.sh: shape: a delay needs the kernel's netem qdisc (CONFIG_NET_SCH_NETEM), which this kernel lacks," \
+        "or delaylink (FS_DELAYLINK='${DELAYLINK}' is not an executable; build it: cmake --build build --target delaylink)" >&2
+      return 3
+    }
+  fi
+  undelay "$1" "$2" "$sw" || return 1
+  if [ "$kind" = delaylink ]; then
+    insert_delay "$1" "$2" "$sw" "$4" || return 1
   fi
   for pid_dev in "$hp eth0" "$sw port$2"; do
     read -r pid dev <<<"$pid_dev"
     nsenter -t "$pid" -n tc qdisc del dev "$dev" root 2>/dev/null
-    if [ "$4" != 0 ] && [ "$4" != 0ms ]; then
+    if [ "$kind" = netem ]; then
       nsenter -t "$pid" -n tc qdisc add dev "$dev" root handle 1: netem delay "$4" limit 100000 || return 1
       [ "$3" = 0 ] || nsenter -t "$pid" -n tc qdisc add dev "$dev" parent 1:1 handle 10: tbf rate "$3" burst "$burst" latency 50ms || return 1
     elif [ "$3" != 0 ]; then
       nsenter -t "$pid" -n tc qdisc add dev "$dev" root handle 1: tbf rate "$3" burst "$burst" latency 50ms || return 1
     fi
   done
+}
+# What delays packets here: netem, else delaylink (FS_MN_DELAY=delaylink prefers it); none: 1.
+delay_kind() { # SWITCH_PID
+  if [ "${FS_MN_DELAY:-}" != delaylink ] && has_netem "$1"; then echo netem; return 0; fi
+  [ -n "$DELAYLINK" ] && [ -x "$DELAYLINK" ] && [ -c /dev/net/tun ] || return 1
+  echo delaylink
+}
+# delaylink between host K's veth end in the switch (port K, taken out of the bridge) and a
+# tap dlK that takes its place in the bridge: every frame to and from host K crosses it. It
+# runs in the switch's network namespace, so teardown (and a holder whose owner is gone) kills
+# it with the switch, and the tap goes with its process.
+insert_delay() { # STATE K SWITCH_PID DELAY
+  local st=$1 k=$2 sw=$3 i
+  nsenter -t "$sw" -n ip link set "port$k" nomaster || return 1
+  nsenter -t "$sw" -n "$DELAYLINK" --packet "port$k" --tap "dl$k" --delay "$4" --ready "$st/delay$k.ready" \
+    </dev/null >>"$st/delay$k.log" 2>&1 &
+  for i in $(seq 100); do
+    [ -s "$st/delay$k.ready" ] && break
+    kill -0 $! 2>/dev/null || break
+    sleep 0.05
+  done
+  if [ ! -s "$st/delay$k.ready" ]; then # e.g. a DELAY it cannot read: host K keeps its plain link
+    echo "hosts.sh: delaylink for host $k did not start: $(tail -3 "$st/delay$k.log")" >&2
+    nsenter -t "$sw" -n ip link set "port$k" master br0
+    return 1
+  fi
+  cp "$st/delay$k.ready" "$st/delay$k.pid"
+  nsenter -t "$sw" -n sh -c "ip link set dl$k master br0 && ip link set dl$k up"
+}
+# Removes host K's delaylink (if any) and puts port K back into the bridge.
+undelay() { # STATE K SWITCH_PID
+  local st=$1 k=$2 sw=$3 p i
+  [ -e "$st/delay$k.pid" ] || return 0
+  p=$(cat "$st/delay$k.pid")
+  if tr "\\0" " " 2>/dev/null <"/proc/$p/cmdline" | grep -qF -- "--ready $st/delay$k.ready"; then
+    kill -TERM "$p"
+    for i in $(seq 50); do [ -e "/proc/$p" ] || break; sleep 0.05; done
+    [ -e "/proc/$p" ] && kill -KILL "$p"
+  fi
+  for i in $(seq 50); do nsenter -t "$sw" -n ip link show "dl$k" >/dev/null 2>&1 || break; sleep 0.05; done
+  rm -f "$st/delay$k.pid" "$st/delay$k.ready"
+  nsenter -t "$sw" -n sh -c "ip link set port$k master br0 && ip link set port$k up"
 }
 # netem is a module many kernels have and some (minimal VM kernels) do not.
 has_netem() { # PID of a namespace to try it in (on its lo, removed at once)
@@ -207,6 +262,7 @@ shift || true
 case "$cmd" in
   check) check ;;
   netem) [ $# -eq 1 ] || die "usage: hosts.sh netem STATE"; has_netem "$(holder_pid "$1" switch)" ;;
+  delay) [ $# -eq 1 ] || die "usage: hosts.sh delay STATE"; delay_kind "$(holder_pid "$1" switch)" ;;
   up) [ $# -ge 1 ] || die "usage: hosts.sh up N [--owner PID]"; up "$@" ;;
   down) [ $# -eq 1 ] || die "usage: hosts.sh down STATE"; down "$1" ;;
   exec) [ $# -ge 3 ] || die "usage: hosts.sh exec STATE K CMD..."; hp=$(host_pid "$1" "$2"); shift 2

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Slow links: `bench allreduce` and `bench train` between 2 hosts (1 rank each, MPI over TCP
-# on the link) with the link shaped by tc to 10 and 25 Gbit/s, and 0.1 and 1 ms one-way delay
-# between the hosts where the kernel has netem (else without delay, and the output says so).
+# on the link) with the link shaped by tc to 10 and 25 Gbit/s, and at 10 Gbit/s also with 0.1 and
+# 1 ms one-way delay between the hosts: by netem, or where the kernel lacks it by delaylink
+# (tests/multinode/delaylink.c, in userspace: those rows are bounded by its own rate).
 # Prints a table of busbw and of the exposed communication time as a fraction of the step,
 # with and without the bucket overlap. Asserts the figures' structure and sanity (every
 # row present, sums exact, bandwidths positive and below the link's rate, fractions in
@@ -14,6 +15,7 @@
 #   FS_MN_BENCH_ITERS   its iterations per size (default 2; the docs 5)
 #   FS_MN_BENCH_STEPS   bench train's steps (default 2; the docs 3)
 #   FS_MN_BENCH_LINKS   the link rates (default "10gbit 25gbit"; the docs add 0, unshaped, first)
+#   FS_MN_BENCH_DELAY_LINKS  the rates that also get the delayed rows (default 10gbit)
 source "$(dirname "$0")/lib.sh"
 CFG=${FS_MN_BENCH_CONFIG:-$SRC/tests/train/tiny.yaml}
 MAX=${FS_MN_BENCH_MAX:-2M}
@@ -22,9 +24,12 @@ ITERS=${FS_MN_BENCH_ITERS:-2}
 STEPS=${FS_MN_BENCH_STEPS:-2}
 read -r -a LINKS <<<"${FS_MN_BENCH_LINKS:-10gbit 25gbit}"
 hosts_up 2
+read -r -a DLINKS <<<"${FS_MN_BENCH_DELAY_LINKS:-10gbit}"
 delays=(0)
-if "$MN" netem "$STATE"; then delays=(0.05ms 0.5ms) # per link; two links between two hosts
-else echo "NOTE: this kernel has no netem (CONFIG_NET_SCH_NETEM): the links are shaped in rate only, without delay"; fi
+if kind=$("$MN" delay "$STATE"); then
+  delays=(0 0.05ms 0.5ms) # per link; two links between two hosts
+  [ "$kind" = netem ] || echo "NOTE: delays by delaylink (no netem in this kernel): the rows with a delay are bounded by its rate in userspace"
+else echo "NOTE: no netem (CONFIG_NET_SCH_NETEM) and no delaylink (FS_DELAYLINK): the links are shaped in rate only, without delay"; fi
 
 # bench train's model with small buckets (the all-reduce overlaps the backward pass) and with
 # one bucket (it starts when the backward pass has ended: nothing overlaps).
@@ -44,7 +49,7 @@ printf '%-9s %-7s %8s %12s %14s %14s %13s %9s %11s\n' link delay size plain_busb
 printf '%-9s %-7s %8s %12s %14s %14s %13s %9s %11s\n' "" one-way "(B)" "(GB/s)" "(GB/s)" "(frac)" "(frac)" "(1b/ovl)" "(1b/ovl)" >> figures.txt
 for rate in "${LINKS[@]}"; do
   for d in "${delays[@]}"; do
-    [ "$rate" = 0 ] && [ "$d" != "${delays[0]}" ] && continue
+    [ "$d" != 0 ] && [[ " ${DLINKS[*]} " != *" $rate "* ]] && continue
     dl=0; [ "$rate" = 0 ] || dl=$d
     "$MN" shape "$STATE" 0 "$rate" "$dl"
     "$MN" shape "$STATE" 1 "$rate" "$dl"
