@@ -71,8 +71,15 @@ for f in run/checkpoints/ckpt-*.h5; do "$FS" checkpoint verify "$f" > /dev/null 
 # The trajectory continues: the same steps from that checkpoint on 2 ranks (one host) match.
 mkdir -p ref/checkpoints && cp "$(printf 'run/checkpoints/ckpt-%010d.h5' "$at")" ref/checkpoints/
 mpi_on 0 --host node0:2 -np 2 "$FS" train "$SRC/tests/slurm/tiny.yaml" --set train.steps=$total --set run.dir=ref \
-  --set checkpoint.every=10 --set coordinator.address=off --resume auto > ref.txt 2>&1 || fail "reference run: $(tail -5 ref.txt)"
+  --set checkpoint.every=10 --set checkpoint.keep=100 --set coordinator.address=off --resume auto > ref.txt 2>&1 || fail "reference run: $(tail -5 ref.txt)"
+# Compared 20 steps after the resume: a wrong continuation (another batch, lost optimizer
+# state) differs at once, while 1 rank x 2 threads and 2 ranks x 1 thread sum in other orders
+# and float noise grows over a long horizon (the final checkpoint, 100+ steps on, read up to
+# 5e-3 in CI).
+near=$(printf 'checkpoints/ckpt-%010d.h5' $((at + 20)))
+d=$("$FS" checkpoint diff run/$near ref/$near | awk '$1 == "rel_l2_diff" { print $2 }')
+awk -v d="$d" 'BEGIN { exit !(d < 1e-5) }' || fail "the run after the loss left the trajectory: rel L2 $d at step $((at + 20))"
 last=$(printf 'checkpoints/ckpt-%010d.h5' $total)
-d=$("$FS" checkpoint diff run/$last ref/$last | awk '$1 == "rel_l2_diff" { print $2 }')
-awk -v d="$d" 'BEGIN { exit !(d < 1e-5) }' || fail "the run after the loss left the trajectory: rel L2 $d"
+dl=$("$FS" checkpoint diff run/$last ref/$last | awk '$1 == "rel_l2_diff" { print $2 }')
+echo "rel L2 to the 2-rank run: $d at step $((at + 20)), $dl at step $total"
 echo "PASS: job $job, node1 lost ($mode) at step $lost_at: requeued, resumed on node0 at world size 1 from step $at; steps 1..$total once; rel L2 to 2 ranks $d"
