@@ -8,11 +8,14 @@
 #                     variant is not
 #   kernels           cuda_emu, cuda_planted clean, cuda_mma (the mma.h primitives' exchange
 #                     and cp.async queues) and a small set of conv / other-op cases of
-#                     cuda_conv and cuda_ops under TSan: no report
+#                     cuda_conv and cuda_ops, and of the bf16 tensor-core GEMM's conv / dense
+#                     cases (cuda_bf16_ops: cp.async pipeline, ldmatrix, mma.sync) under
+#                     TSan: no report
 #   oob               the planted out-of-bounds __shared__ write, device read and device
 #                     write are reported, their in-bounds variants are not
 #   bounds            cuda_emu, cuda_mma (its zero-filled cp.async tails must not read past
-#                     the operands' ends) and cuda_conv, cuda_ops (every case) under ASan: no report
+#                     the operands' ends), cuda_conv, cuda_ops (every case) and every other
+#                     case of cuda_bf16_ops (the tensor-core GEMM) under ASan: no report
 set -u
 step=$1
 dir=$2
@@ -60,7 +63,7 @@ build)
             { cat "$dir/$san.configure.log"; fail "$san configure"; }
         grep -q "CUDA emulator     ON" "$dir/$san.configure.log" ||
             { cat "$dir/$san.configure.log"; fail "$san: clang found no OpenMP (hint: apt-get install libomp-14-dev)"; }
-        cmake --build "$dir/$san" -j2 --target cuda_emu cuda_planted cuda_mma cuda_conv cuda_ops > "$dir/$san.build.log" 2>&1 ||
+        cmake --build "$dir/$san" -j2 --target cuda_emu cuda_planted cuda_mma cuda_conv cuda_ops cuda_bf16_ops > "$dir/$san.build.log" 2>&1 ||
             { tail -30 "$dir/$san.build.log"; fail "$san build"; }
     done
     echo "racecheck build: $dir/tsan (ThreadSanitizer, Archer $lib) and $dir/asan (AddressSanitizer)"
@@ -81,7 +84,7 @@ race)
     ;;
 kernels)
     t=$dir/tsan/tests
-    for run in "cuda_emu" "cuda_planted clean" "cuda_mma all" "cuda_conv --racecheck" "cuda_ops --racecheck"; do
+    for run in "cuda_emu" "cuda_planted clean" "cuda_mma all" "cuda_conv --racecheck" "cuda_ops --racecheck" "cuda_bf16_ops --racecheck"; do
         name=${run%% *}
         # shellcheck disable=SC2086
         tsan_run "$dir/tsan_$name.log" $t/$run
@@ -111,8 +114,10 @@ oob)
     ;;
 bounds)
     t=$dir/asan/tests
-    for name in cuda_emu cuda_mma cuda_conv cuda_ops; do
-        asan_run "$dir/asan_$name.log" "$t/$name" || { cat "$dir/asan_$name.log"; fail "$name under ASan"; }
+    for run in cuda_emu cuda_mma cuda_conv cuda_ops "cuda_bf16_ops --racecheck"; do
+        name=${run%% *}
+        # shellcheck disable=SC2086
+        asan_run "$dir/asan_$name.log" $t/$run || { cat "$dir/asan_$name.log"; fail "$name under ASan"; }
         echo "  $name: $(tail -1 "$dir/asan_$name.log")"
     done
     echo "racecheck bounds: every kernel of the cuda tests stays in bounds"
