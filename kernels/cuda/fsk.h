@@ -99,6 +99,10 @@ void FSK(gemm_tc_split_k)(fsk_gemm *g);
 /* Test only (cuda_bf16_planted): when set, the tensor-core kernel skips the products of each
  * block's last K slice, a wrong result that cuda_bf16_ops must catch. */
 extern int FSK(gemm_tc_drop_last_slice);
+/* Test only (racecheck_race): when set, the tensor-core kernel leaves out the __syncthreads
+ * between its pipeline stages, so one thread's cp.async into a stage races with the other
+ * warps' ldmatrix reads of it; TSan must report it. */
+extern int FSK(gemm_tc_skip_stage_sync);
 /* c[m * ldc + n] += sum over s = 0, 1, ... of partial[s, m, n] (fixed order). */
 void FSK(add_partials)(int M, int N, int splits, const float *partial, float *c, long ldc);
 

@@ -35,6 +35,7 @@
 #define TC_STAGES 3
 
 int FSK(gemm_tc_drop_last_slice) = 0;
+int FSK(gemm_tc_skip_stage_sync) = 0;
 
 /* Where an operand's rows come from (both operands are staged as [row][k]). */
 enum {
@@ -53,6 +54,7 @@ typedef struct tc_args {
     int achunk, bchunk;   /* 1: 16-byte cp.async chunks; 0: element by element */
     int bn;               /* 128 or 64 */
     int drop_last;        /* test only: skip the last K slice's products */
+    int skip_sync;        /* test only: no __syncthreads between the stages (a race) */
 } tc_args;
 
 /* A mixed-radix k index: k = (c2 * d1 + c1) * d0 + c0. */
@@ -216,8 +218,8 @@ static __global__ void __launch_bounds__(FSK_THREADS) gemm_tc_kernel(tc_args t) 
         fsk_cp_async_commit();
     }
     for (int it = 0; it < nk; it++) {
-        FSK_CP_ASYNC_WAIT(1); /* this thread's copies of slice it have landed */
-        __syncthreads();      /* everyone's; and stage (it + 2) % 3 is no longer read */
+        FSK_CP_ASYNC_WAIT(1);              /* this thread's copies of slice it have landed */
+        if (!t.skip_sync) __syncthreads(); /* everyone's; and stage (it + 2) % 3 is no longer read */
         int nx = it + TC_STAGES - 1;
         if (nx < nk) {
             int st = nx % TC_STAGES;
@@ -319,6 +321,7 @@ void FSK(gemm_tc)(const fsk_gemm *g) {
     t.g = *g;
     t.bn = tc_bn(g->N);
     t.drop_last = FSK(gemm_tc_drop_last_slice);
+    t.skip_sync = FSK(gemm_tc_skip_stage_sync);
     const fs_conv_desc *d = &g->conv;
     int kp = (g->K + 7) / 8 * 8;
     switch (g->amode) {

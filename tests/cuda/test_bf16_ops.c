@@ -29,6 +29,7 @@
 #include "tests/cuda/ct.h"
 
 extern int fs_emu_gemm_tc_drop_last_slice; /* kernels/cuda/fsk.h (the emulated build's name) */
+extern int fs_emu_gemm_tc_skip_stage_sync;
 
 static double g_widen = 1.0; /* 8 on a GPU */
 static int g_verbose_fail = 1;
@@ -174,7 +175,10 @@ static int check_pass(const fs_backend *be, op_in *o, const char *tag, int twice
 }
 
 int main(int argc, char **argv) {
-    int planted = argc > 1 && !strcmp(argv[1], "planted");
+    /* planted_race (racecheck_race, under TSan): the kernel without its stage barrier on one
+     * case; the values are not checked (a race may or may not change them), TSan's report is. */
+    int race = argc > 1 && !strcmp(argv[1], "planted_race");
+    int planted = race || (argc > 1 && !strcmp(argv[1], "planted"));
     const char *only = argc > 1 && !planted && argv[1][0] != '-' ? argv[1] : NULL;
     int part = only && argc > 3 ? atoi(argv[2]) : 0, parts = only && argc > 3 ? atoi(argv[3]) : 1;
     if (parts < 1 || part < 0 || part >= parts) {
@@ -185,7 +189,8 @@ int main(int argc, char **argv) {
     /* planted: the emulator (the flag is the emulated build's) */
     const fs_backend *be = planted ? fs_backend_cuda_emulated() : ct_backend("cuda_bf16_ops");
     if (strcmp(be->name, "cuda-emulated")) g_widen = 8.0;
-    if (planted) fs_emu_gemm_tc_drop_last_slice = 1;
+    if (planted && !race) fs_emu_gemm_tc_drop_last_slice = 1;
+    if (race) fs_emu_gemm_tc_skip_stage_sync = 1;
     size_t count, ran = 0;
     const fs_op_case *cases = fs_op_cases(&count);
     int fails = 0, failed_cases = 0;
@@ -203,6 +208,7 @@ int main(int argc, char **argv) {
             return 1;
         }
         const fs_conv_desc *d = &o.d;
+        if (race && (long)d->k * d->k * d->cin < 4 * 32) continue; /* want several K slices in flight */
         o.nx = (size_t)d->n * d->h * d->w * d->cin;
         o.nw = (size_t)d->k * d->k * d->cin * d->cout;
         o.ny = (size_t)d->n * d->ho * d->wo * d->cout;
@@ -217,6 +223,11 @@ int main(int argc, char **argv) {
         free(o.x), free(o.w), free(o.b), free(o.dz), free(o.dw0), free(o.db0);
         fails += case_fails, failed_cases += case_fails > 0;
         ran++;
+        if (race) {
+            printf("cuda_bf16_ops planted_race: ran %s without the stage barrier (%d checks differed)\n", tag,
+                   case_fails);
+            return 0;
+        }
         if (planted && ran == 3) break; /* a few cases show it */
     }
     if (fails) {

@@ -5,7 +5,8 @@
 # AddressSanitizer (out-of-bounds __shared__ and device-memory accesses).
 #   build SRC CLANG   configures and builds the two kernels-only trees DIR/tsan and DIR/asan
 #   race              the planted race (a missing __syncthreads) is reported, its fixed
-#                     variant is not
+#                     variant is not; the tensor-core GEMM with its stage barrier left out
+#                     (cuda_bf16_ops planted_race) is reported in gemm_tc.cu
 #   kernels           cuda_emu, cuda_planted clean, cuda_mma (the mma.h primitives' exchange
 #                     and cp.async queues) and a small set of conv / other-op cases of
 #                     cuda_conv and cuda_ops, and of the bf16 tensor-core GEMM's conv / dense
@@ -80,7 +81,14 @@ race)
         { cat "$dir/race.log"; fail "the race report does not point at block_sum in test_planted.c"; }
     tsan_run "$dir/race_clean.log" "$p" clean ||
         { cat "$dir/race_clean.log"; fail "the planted kernels WITH their __syncthreads were reported"; }
-    echo "racecheck race: the missing __syncthreads is reported ($(grep -c 'WARNING: ThreadSanitizer' "$dir/race.log") report(s)); the fixed kernel is clean"
+    # The same check on the real tensor-core kernel (gemm_tc.cu) with its stage barrier left out.
+    b=$dir/tsan/tests/cuda_bf16_ops
+    tsan_run "$dir/race_tc.log" "$b" planted_race
+    rc=$?
+    grep -q "WARNING: ThreadSanitizer: data race" "$dir/race_tc.log" && [ "$rc" -eq 66 ] &&
+        grep -q "gemm_tc.cu" "$dir/race_tc.log" ||
+        { cat "$dir/race_tc.log"; fail "the tensor-core GEMM without its stage __syncthreads was not reported in gemm_tc.cu (exit $rc)"; }
+    echo "racecheck race: the missing __syncthreads is reported ($(grep -c "WARNING: ThreadSanitizer" "$dir/race.log") report(s)); the fixed kernel is clean; the tensor-core GEMM without its stage barrier is reported ($(grep -c "WARNING: ThreadSanitizer" "$dir/race_tc.log") report(s) in gemm_tc.cu)"
     ;;
 kernels)
     t=$dir/tsan/tests
