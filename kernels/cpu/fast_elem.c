@@ -155,6 +155,9 @@ static void adam_simd(size_t i0, size_t n, float *p, const float *g, float *m, f
     const __m256 c2 = _mm256_set1_ps(c->omb2), gsc = _mm256_set1_ps(k->gsc), step = _mm256_set1_ps(c->step_size);
     const __m256 rbc2 = _mm256_set1_ps(c->rsqrt_bc2), eps = _mm256_set1_ps(c->eps), lrwd = _mm256_set1_ps(c->lrwd);
     for (size_t i = i0; i < i0 + 8 * n; i += 8) {
+        if (i % 16 == 0)
+            fs_vec_prefetch4(p + i + FS_VEC_PREFETCH, g + i + FS_VEC_PREFETCH, m + i + FS_VEC_PREFETCH,
+                             v + i + FS_VEC_PREFETCH);
         __m256 gi = _mm256_mul_ps(gsc, _mm256_loadu_ps(g + i)), pi = _mm256_loadu_ps(p + i);
         __m256 mi = _mm256_add_ps(_mm256_mul_ps(b1, _mm256_loadu_ps(m + i)), _mm256_mul_ps(c1, gi));
         __m256 vi = _mm256_add_ps(_mm256_mul_ps(b2, _mm256_loadu_ps(v + i)), _mm256_mul_ps(_mm256_mul_ps(c2, gi), gi));
