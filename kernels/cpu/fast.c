@@ -22,7 +22,7 @@ int fs_cpu_threads(void) {
     return g_threads;
 }
 
-static const fs_backend g_fast = {.name = "cpu", .device = FS_DEV_CPU, FS_BACKEND_TABLE(fs_cpu, fs_fast)};
+static const fs_backend g_fast = {.name = "cpu", .device = FS_DEV_CPU, FS_BACKEND_TABLE(fs_fast_mem, fs_fast)};
 
 const char *fs_cpu_blas_core(void) { return openblas_get_corename(); }
 

@@ -9,6 +9,10 @@
 
 /* fs_fast_<op> for every row of FS_KERNEL_OPS: a missing one fails to link. */
 FS_KERNEL_OPS(FS_OP_DECL, fs_fast)
+/* The fast backend's memory ops, fs_fast_mem_<op> for every row of FS_MEMORY_OPS: those of
+ * the reference (fs_cpu_<op>, host memory) but zero, which splits a large buffer over the
+ * threads and writes it with streaming stores (fast_elem.c). */
+FS_MEMORY_OPS(FS_OP_DECL, fs_fast_mem)
 
 /* Convs with at most FS_SMALL_COUT output channels run on direct loops (fast_conv_small.c):
  * fwd without bias/activation (=), bwd_data (=), bwd_filter dw only (+=). */

@@ -3,6 +3,8 @@
  * ref_elem.c. Loops are written so that gcc vectorises them (AVX2); Adam and AdaBelief use AVX2
  * intrinsics (sqrtf sets errno, which keeps gcc's loop scalar). */
 #include <math.h>
+#include <omp.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +14,41 @@
 #include "kernels/cpu/fast_vec.h"
 
 #define PAR_FOR _Pragma("omp parallel for schedule(static) num_threads(fs_cpu_threads()) if (count > FS_FAST_PAR_MIN)")
+
+/* ---------------------------------------------------------------- memory
+ * The reference's host memory ops, but zero: a buffer of at least STREAM_ZERO_MIN bytes (the
+ * gradient buffer, zeroed every step) is split over the threads and written with streaming
+ * stores, which skip reading each line before it is overwritten (memset's read for
+ * ownership): half the memory traffic, and both cores' bandwidth. Smaller buffers (activation
+ * gradients, soon read again) keep memset, which leaves them in cache. */
+#define STREAM_ZERO_MIN ((size_t)16 << 20)
+
+void *fs_fast_mem_alloc(size_t bytes) { return fs_cpu_alloc(bytes); }
+void fs_fast_mem_free(void *p) { fs_cpu_free(p); }
+void fs_fast_mem_upload(void *dst, const void *src, size_t bytes) { fs_cpu_upload(dst, src, bytes); }
+void fs_fast_mem_download(void *dst, const void *src, size_t bytes) { fs_cpu_download(dst, src, bytes); }
+void fs_fast_mem_copy(void *dst, const void *src, size_t bytes) { fs_cpu_copy(dst, src, bytes); }
+void fs_fast_mem_sync(void) { fs_cpu_sync(); }
+size_t fs_fast_mem_mem_available(void) { return fs_cpu_mem_available(); }
+int fs_fast_mem_set_precision(int precision) { return fs_cpu_set_precision(precision); }
+
+void fs_fast_mem_zero(void *p, size_t bytes) {
+    if (bytes < STREAM_ZERO_MIN) return fs_cpu_zero(p, bytes);
+    char *c = p;
+    size_t head = (64 - (uintptr_t)c % 64) % 64, lines = (bytes - head) / 64, tail = bytes - head - lines * 64;
+    memset(c, 0, head);
+    memset(c + head + lines * 64, 0, tail);
+    float *body = (float *)(c + head);
+#pragma omp parallel num_threads(fs_cpu_threads())
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        for (size_t l = lines * t / nt; l < lines * (t + 1) / nt; l++) {
+            _mm256_stream_ps(body + l * 16, _mm256_setzero_ps());
+            _mm256_stream_ps(body + l * 16 + 8, _mm256_setzero_ps());
+        }
+        _mm_sfence(); /* each thread's streaming stores complete before the barrier that ends the region */
+    }
+}
 
 void fs_fast_u8_to_float(size_t count, const uint8_t *src, float *dst) {
     PAR_FOR
@@ -118,6 +155,9 @@ static void adam_simd(size_t i0, size_t n, float *p, const float *g, float *m, f
     const __m256 c2 = _mm256_set1_ps(c->omb2), gsc = _mm256_set1_ps(k->gsc), step = _mm256_set1_ps(c->step_size);
     const __m256 rbc2 = _mm256_set1_ps(c->rsqrt_bc2), eps = _mm256_set1_ps(c->eps), lrwd = _mm256_set1_ps(c->lrwd);
     for (size_t i = i0; i < i0 + 8 * n; i += 8) {
+        if (i % 16 == 0)
+            fs_vec_prefetch4(p + i + FS_VEC_PREFETCH, g + i + FS_VEC_PREFETCH, m + i + FS_VEC_PREFETCH,
+                             v + i + FS_VEC_PREFETCH);
         __m256 gi = _mm256_mul_ps(gsc, _mm256_loadu_ps(g + i)), pi = _mm256_loadu_ps(p + i);
         __m256 mi = _mm256_add_ps(_mm256_mul_ps(b1, _mm256_loadu_ps(m + i)), _mm256_mul_ps(c1, gi));
         __m256 vi = _mm256_add_ps(_mm256_mul_ps(b2, _mm256_loadu_ps(v + i)), _mm256_mul_ps(_mm256_mul_ps(c2, gi), gi));

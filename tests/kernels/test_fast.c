@@ -309,6 +309,36 @@ static void adabelief_case(size_t count) {
     }
 }
 
+/* The fast backend's zero (streaming stores over the threads from 16 MiB on, memset below):
+ * exactly bytes [off, off + bytes) of a buffer filled with 0xAB become 0, with an unaligned
+ * start and end, the guard bytes on either side untouched. */
+static void zero_case(size_t off, size_t bytes) {
+    size_t guard = 4096, total = off + bytes + guard;
+    unsigned char *buf = malloc(total);
+    memset(buf, 0xAB, total);
+    fast->zero(buf + off, bytes);
+    size_t bad = 0, first = total;
+    for (size_t i = 0; i < total; i++) {
+        int want = i >= off && i < off + bytes ? 0 : 0xAB;
+        if (buf[i] != want && bad++ == 0) first = i;
+    }
+    if (bad)
+        printf("FAIL zero of %zu bytes at offset %zu on %d thread(s): %zu bytes wrong, the first at %zu\n", bytes, off,
+               fs_cpu_threads(), bad, first),
+            kt_failures++;
+    free(buf);
+}
+
+static void zero_cases(void) {
+    static const size_t mib = (size_t)1 << 20;
+    static const size_t cases[][2] = {{0, 1}, {3, 4096 + 5}, {0, 16 * mib}, {1, 16 * mib + 7}, {37, 40 * mib + 3}};
+    for (int threads = 1; threads <= 3; threads++) {
+        fs_cpu_set_threads(threads);
+        for (size_t i = 0; i < FS_ARRAY_LEN(cases); i++) zero_case(cases[i][0], cases[i][1]);
+    }
+    fs_cpu_set_threads(0);
+}
+
 /* One case of the table on both CPU backends. */
 static void fast_case(const fs_op_case *c) {
     static const char *const losses[] = {"mse", "l1", "dssim"};
@@ -344,6 +374,7 @@ int main(void) {
     for (size_t i = 0; i < count; i++)
         if (cases[i].where & FS_OPC_THREADS3) fast_case(&cases[i]), ran++;
     fs_cpu_set_threads(0);
-    printf("kernels_fast: %zu cases of the op table\n", ran);
+    zero_cases();
+    printf("kernels_fast: %zu cases of the op table, and zero\n", ran);
     return kt_finish("kernels_fast");
 }
