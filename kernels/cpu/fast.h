@@ -48,7 +48,8 @@ typedef struct fs_sgemm_mat {
 } fs_sgemm_mat;
 /* The A panels' row stride, floats: a packer writes row i of its panel at ap + i * FS_SGEMM_KC. */
 #define FS_SGEMM_KC 384
-/* Packs op(A)[i0 + i][k0 + p] to ap[i * FS_SGEMM_KC + p] for i < rows, p < kb (kb <= FS_SGEMM_KC). */
+/* Packs op(A)[i0 + i][k0 + p] to ap[i * FS_SGEMM_KC + p] for i < rows, p < kb (rows <= 48,
+ * kb <= FS_SGEMM_KC). */
 typedef void (*fs_sgemm_pack_a)(const void *ctx, int i0, int rows, int k0, int kb, float *ap);
 /* fs_sgemm with A supplied by a packer (the conv forward's im2col, fast_conv.c). */
 void fs_sgemm_ex(fs_sgemm_pack_a pack_a, const void *actx, const fs_sgemm_mat *b, int m, int n, int k, int beta,

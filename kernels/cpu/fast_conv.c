@@ -17,7 +17,8 @@
  *               flipped, transposed weights; otherwise dcol = dz · W^T (rows split),
  *               then col2im as a gather                                               (=)
  *   bwd_filter: per block of rows, the threads pack col together, then each runs
- *               dW[:, its output channels] += col^T · dz                              (+=)
+ *               dW[:, its output channels] += col^T · dz (on the own GEMM:
+ *               dW[its rows, :], which packs each thread's part of col^T once)        (+=)
  * Convs with at most FS_SMALL_COUT output channels use fast_conv_small.c; convs with few
  * input channels (fs_direct_conv_applies) run fwd and bwd_filter on fast_conv_direct.c. Every split
  * depends only on the shape and the thread count, so results are deterministic. The col
@@ -407,12 +408,15 @@ void fs_fast_conv2d_bwd_filter(const fs_conv_desc *d, const float *x, const floa
     if (d->cout <= FS_SMALL_COUT) return fs_small_conv2d_bwd_filter(d, x, dz, dw);
     if (fs_direct_conv_applies(d)) return fs_direct_conv2d_bwd_filter(d, x, dz, dw);
     size_t block = bwd_filter_block(d);
+    int own = fs_cpu_gemm_own() && !g_dot;
     float *col = conv_is_pointwise(d) ? NULL : scratch_get(&g_col, block * kk);
 #pragma omp parallel num_threads(fs_cpu_threads())
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        size_t c0, c1, lo, hi;
+        size_t c0, c1, lo, hi, k0 = 0, k1 = kk;
         split((size_t)d->cout, nt, t, 16, &c0, &c1);
+        if (own) /* the own GEMM: each thread its rows of dW, all output channels */
+            split(kk, nt, t, 16, &k0, &k1), c0 = 0, c1 = (size_t)d->cout;
         for (size_t rb = 0; rb < rows; rb += block) {
             size_t re = FS_MIN(rows, rb + block);
             if (col) {
@@ -421,9 +425,9 @@ void fs_fast_conv2d_bwd_filter(const fs_conv_desc *d, const float *x, const floa
 #pragma omp barrier
             }
             const float *a = col ? col : x + rb * kk;
-            if (c1 > c0)
-                gemm(1, 0, (int)kk, (int)(c1 - c0), (int)(re - rb), a, (int)kk, dz + rb * d->cout + c0, d->cout, 1.0f,
-                     dw + c0, d->cout);
+            if (c1 > c0 && k1 > k0)
+                gemm(1, 0, (int)(k1 - k0), (int)(c1 - c0), (int)(re - rb), a + k0, (int)kk, dz + rb * d->cout + c0,
+                     d->cout, 1.0f, dw + k0 * d->cout + c0, d->cout);
 #pragma omp barrier
         }
     }

@@ -3,10 +3,10 @@
  * conv forward: C = (beta ? C : 0) + op(A) · op(B), row-major, single-threaded.
  *
  * Goto/BLIS blocking: B in blocks of KC x NC, packed into NR-column micro-panels (row p of a
- * panel = B[p][j0 .. j0 + NR), 64-byte aligned); A one MR x KC micro-panel at a time, packed
+ * panel = B[p][j0 .. j0 + NR), 64-byte aligned); A in blocks of MC = 4 MR rows, packed
  * row-major (row i at ap + i * KC: a plain copy of A's rows, so that the im2col packer of the
- * conv copies runs of x), kept in L1 while the micro-kernel sweeps the B panels of the block
- * (in L2). The MR x NR micro-kernel holds C in 24 zmm accumulators, loads two B vectors per k
+ * conv copies runs of x), each MR x KC micro-panel kept in L1 while the micro-kernel sweeps
+ * the B panels of the block (in L2); the next B block's source lines are prefetched meanwhile. The MR x NR micro-kernel holds C in 24 zmm accumulators, loads two B vectors per k
  * and broadcasts each A value into its FMA. Packing zero-pads A's rows to MR and B's columns
  * to NR, so the micro-kernel always runs whole; edge tiles go through a local tile.
  *
@@ -34,7 +34,7 @@
 #define FS_HAVE_OWN_SGEMM 0
 #endif
 
-enum { MR = 12, NR = 32, KC = FS_SGEMM_KC, NC = 512 };
+enum { MR = 12, NR = 32, KC = FS_SGEMM_KC, MC = 4 * MR, NC = 512 };
 
 /* ---------------------------------------------------------------- the choice */
 static int g_own = -1; /* -1 not yet read from the environment */
@@ -172,9 +172,12 @@ SGEMM_TARGET static void pack_a_mat(const void *ctx, int i0, int rows, int k0, i
         return;
     }
     /* A stored k x m: 16 x 16 blocks of (p, i) transposed in registers, straight into the
-     * panel (a block's columns past kb land in the row's padding, KC being a multiple of 16) */
+     * panels (a block's columns past kb land in the row's padding, KC being a multiple of 16);
+     * MC = 4 panels at once, so that each row of A is read in whole cache lines */
     for (int p = 0; p < kb; p += 16)
-        transpose_block(a->p + (size_t)(k0 + p) * a->ld + i0, (size_t)a->ld, FS_MIN(16, kb - p), rows, ap + p, KC);
+        for (int i = 0; i < rows; i += 16)
+            transpose_block(a->p + (size_t)(k0 + p) * a->ld + i0 + i, (size_t)a->ld, FS_MIN(16, kb - p),
+                            FS_MIN(16, rows - i), ap + (size_t)i * KC + p, KC);
 }
 
 /* bp: the NR-column panels of op(B)[k0, k0 + kb) x [j0, j0 + nb), each kb x NR, the columns
@@ -203,10 +206,6 @@ SGEMM_TARGET static void pack_b(const fs_sgemm_mat *b, int j0, int nb, int k0, i
 /* c[MR x NR] (ldc) = (acc ? c : 0) + the kb-step product of panels ap (MR x KC) and bp. */
 SGEMM_TARGET static void micro(int kb, const float *ap, const float *bp, float *c, size_t ldc, int acc) {
     __m512 s[MR][2];
-    if (!acc) /* the tile is written at the end: fetch its lines while the FMAs run */
-        for (int i = 0; i < MR; i++)
-            _mm_prefetch((const char *)(c + (size_t)i * ldc), _MM_HINT_T0),
-                _mm_prefetch((const char *)(c + (size_t)i * ldc + 16), _MM_HINT_T0);
 #pragma GCC unroll 12
     for (int i = 0; i < MR; i++) {
         s[i][0] = acc ? _mm512_loadu_ps(c + (size_t)i * ldc) : _mm512_setzero_ps();
@@ -238,6 +237,41 @@ static void micro_edge(int kb, const float *ap, const float *bp, float *cij, siz
     for (int i = 0; i < rows; i++) memcpy(cij + (size_t)i * ldc, tile + i * NR, (size_t)cols * sizeof(float));
 }
 
+/* The source lines of the next B block, fetched towards L2 a few per micro-kernel call while
+ * this block is multiplied: its packing then reads L2, not memory (large k: the weights of
+ * a layer stream through once per call). Row-major B only. */
+typedef struct prefetcher {
+    const char *base;   /* the block's first row, at its first column */
+    size_t row_bytes;   /* B's row stride */
+    int lines, rows;    /* lines per row, rows */
+    int next, per_call; /* the next line to fetch (row-major over rows x lines), lines per call */
+} prefetcher;
+
+static prefetcher prefetch_plan(const fs_sgemm_mat *b, int j0, int nb, int k0, int kb, int m, int n) {
+    prefetcher pf = {0};
+    if (b->trans || kb <= 0) return pf;
+    int calls = (m + MR - 1) / MR * ((FS_MIN(NC, n - j0) + NR - 1) / NR);
+    pf.base = (const char *)(b->p + (size_t)k0 * b->ld + j0), pf.row_bytes = (size_t)b->ld * sizeof(float);
+    pf.lines = (int)(((size_t)nb * sizeof(float) + 63) / 64), pf.rows = kb;
+    pf.per_call = (pf.lines * kb + calls - 1) / calls;
+    return pf;
+}
+
+static inline void prefetch_some(prefetcher *pf) {
+    for (int q = 0; q < pf->per_call && pf->next < pf->lines * pf->rows; q++, pf->next++)
+        _mm_prefetch(pf->base + (size_t)(pf->next / pf->lines) * pf->row_bytes + (size_t)(pf->next % pf->lines) * 64,
+                     _MM_HINT_T1);
+}
+
+/* The C tile the next micro-kernel call starts from: fetched while this one runs (its loads
+ * would stall the FMAs from the first k on). */
+SGEMM_TARGET static inline void prefetch_tile(const float *c, int ldc, int any) {
+    if (any)
+        for (int i = 0; i < MR; i++)
+            _mm_prefetch((const char *)(c + (size_t)i * ldc), _MM_HINT_T0),
+                _mm_prefetch((const char *)(c + (size_t)i * ldc + 16), _MM_HINT_T0);
+}
+
 /* Per-thread packing buffers, grown once (OpenMP threads persist: no allocation per call). */
 static _Thread_local float *g_ap, *g_bp;
 
@@ -245,7 +279,7 @@ void fs_sgemm_ex(fs_sgemm_pack_a pack_a, const void *actx, const fs_sgemm_mat *b
                  float *c, int ldc) {
     if (fs_gemm_empty(m, n, k, beta, c, ldc)) return;
     if (!g_bp) {
-        g_ap = fs_aligned_alloc((size_t)MR * KC * sizeof(float));
+        g_ap = fs_aligned_alloc((size_t)MC * KC * sizeof(float));
         g_bp = fs_aligned_alloc((size_t)(NC + NR) * KC * sizeof(float));
     }
     float *ap = g_ap, *bp = g_bp;
@@ -254,16 +288,24 @@ void fs_sgemm_ex(fs_sgemm_pack_a pack_a, const void *actx, const fs_sgemm_mat *b
         for (int pc = 0; pc < k; pc += KC) {
             int kb = FS_MIN(KC, k - pc), acc = beta || pc > 0;
             pack_b(b, jc, nb, pc, kb, bp);
-            for (int ir = 0; ir < m; ir += MR) {
-                int rows = FS_MIN(MR, m - ir);
-                pack_a(actx, ir, rows, pc, kb, ap);
-                for (int i = rows; i < MR; i++) memset(ap + (size_t)i * KC, 0, (size_t)kb * sizeof(float));
-                for (int jr = 0; jr < nb; jr += NR) {
-                    const float *bpan = bp + (size_t)(jr / NR) * kb * NR;
-                    int cols = FS_MIN(NR, nb - jr);
-                    float *cij = c + (size_t)ir * ldc + jc + jr;
-                    if (rows == MR && cols == NR) micro(kb, ap, bpan, cij, (size_t)ldc, acc);
-                    else micro_edge(kb, ap, bpan, cij, (size_t)ldc, rows, cols, acc);
+            prefetcher pf = prefetch_plan(b, jc, nb, pc + KC, FS_MIN(KC, k - pc - KC), m, n);
+            for (int ic = 0; ic < m; ic += MC) {
+                int mb = FS_MIN(MC, m - ic), mpad = (mb + MR - 1) / MR * MR;
+                pack_a(actx, ic, mb, pc, kb, ap);
+                for (int i = mb; i < mpad; i++) memset(ap + (size_t)i * KC, 0, (size_t)kb * sizeof(float));
+                for (int ir = 0; ir < mb; ir += MR) {
+                    int rows = FS_MIN(MR, mb - ir);
+                    const float *apan = ap + (size_t)ir * KC;
+                    for (int jr = 0; jr < nb; jr += NR) {
+                        const float *bpan = bp + (size_t)(jr / NR) * kb * NR;
+                        int cols = FS_MIN(NR, nb - jr);
+                        float *cij = c + (size_t)(ic + ir) * ldc + jc + jr;
+                        prefetch_some(&pf);
+                        prefetch_tile(jr + NR < nb ? cij + NR : c + (size_t)(ic + ir + MR) * ldc + jc, ldc,
+                                      ic + ir + MR < m || jr + NR < nb);
+                        if (rows == MR && cols == NR) micro(kb, apan, bpan, cij, (size_t)ldc, acc);
+                        else micro_edge(kb, apan, bpan, cij, (size_t)ldc, rows, cols, acc);
+                    }
                 }
             }
         }
