@@ -14,6 +14,26 @@ fs_add_test(NAME kernels_fast_bf16 SOURCES tests/kernels/test_fast_bf16.c ${FS_K
             LIBS fs_kernels LABELS unit TIMEOUT 60)
 fs_add_test(NAME kernels_fast SOURCES tests/kernels/test_fast.c ${FS_KTEST_HELPERS}
             LIBS fs_kernels LABELS unit TIMEOUT 60)
+# The same op table on each fp32 GEMM forced (own: AVX-512 only, skipped elsewhere), and the
+# own GEMM alone against a double reference (kernels/cpu/fast_sgemm.c).
+foreach(gemm own openblas)
+  fs_add_test(NAME kernels_fast_gemm_${gemm} COMMAND $<TARGET_FILE:kernels_fast> ${gemm} LABELS unit TIMEOUT 60)
+  set_tests_properties(kernels_fast_gemm_${gemm} PROPERTIES SKIP_RETURN_CODE 77)
+endforeach()
+fs_add_test(NAME kernels_sgemm SOURCES tests/kernels/test_sgemm.c ${FS_KTEST_HELPERS}
+            LIBS fs_kernels LABELS unit TIMEOUT 60)
+set_tests_properties(kernels_sgemm PROPERTIES SKIP_RETURN_CODE 77)
+# FACESWARM_CPU_GEMM is read, and said in the header (--gemm too); a bad value exits 2 naming it.
+fs_add_test(NAME kernels_bench_gemm_env COMMAND env FACESWARM_CPU_GEMM=openblas $<TARGET_FILE:faceswarm> bench
+            kernels --check-only LABELS unit TIMEOUT 60)
+set_tests_properties(kernels_bench_gemm_env PROPERTIES PASS_REGULAR_EXPRESSION
+                     "# gemm: openblas \\(FACESWARM_CPU_GEMM=openblas\\).*# wrong 0")
+fs_add_test(NAME kernels_bench_gemm_opt COMMAND env FACESWARM_CPU_GEMM=own $<TARGET_FILE:faceswarm> bench
+            kernels --check-only --gemm openblas LABELS unit TIMEOUT 60)
+set_tests_properties(kernels_bench_gemm_opt PROPERTIES PASS_REGULAR_EXPRESSION "# gemm: openblas \\(chosen\\).*# wrong 0")
+fs_add_test(NAME kernels_bench_gemm_bad COMMAND env FACESWARM_CPU_GEMM=nope $<TARGET_FILE:faceswarm> bench
+            kernels --check-only LABELS unit TIMEOUT 20)
+set_tests_properties(kernels_bench_gemm_bad PROPERTIES PASS_REGULAR_EXPRESSION "FACESWARM_CPU_GEMM=nope: unknown GEMM")
 fs_add_test(NAME kernels_adam SOURCES tests/kernels/test_adam.c ${FS_KTEST_HELPERS}
             LIBS fs_kernels LABELS unit TIMEOUT 30)
 fs_add_test(NAME kernels_adabelief SOURCES tests/kernels/test_adabelief.c ${FS_KTEST_HELPERS}

@@ -314,7 +314,7 @@ static const fs_bench_col COLS[] = {
 
 /* What the header says about the backend. */
 static const char *backend_desc(const fs_backend *be) {
-    if (!strcmp(be->name, "cpu")) return "cpu (im2col + OpenBLAS sgemm, OpenMP)";
+    if (!strcmp(be->name, "cpu")) return "cpu (im2col + fp32 GEMM, OpenMP)";
     if (!strcmp(be->name, "cuda")) return "cuda (CUDA kernels on the GPU)";
     return "cuda-emulated (the CUDA kernels under the CPU emulator: a correctness path, not a speed)";
 }
@@ -325,14 +325,15 @@ static void print_header(fs_bench *B, const bench_opts *o, const fs_backend *be,
     fs_bench_fact_int(B, "threads", threads);
     if (o->cpu_time) fs_bench_fact_str(B, "clock", "process CPU time / threads (--cpu-time)");
     if (!strcmp(be->name, "cpu")) {
-        fs_bench_note(B, "each OpenMP thread runs single-threaded OpenBLAS sgemm on its slice");
+        fs_bench_note(B, "each OpenMP thread runs the single-threaded GEMM on its slice");
+        fs_bench_fact_str(B, "gemm", fs_cpu_gemm_desc());
         fs_bench_fact_str(B, "blas_core", fs_cpu_blas_core());
     }
     if (o->precision == FS_PREC_BF16)
         fs_bench_fact_str(B, "precision",
                           strcmp(be->name, "cpu") ? "bf16"
                           : fs_cpu_bf16_dot_on()  ? "bf16 (AVX512_BF16 vdpbf16ps GEMM, fp32 sums)"
-                                                  : "bf16 (operands rounded into copies, OpenBLAS sgemm)");
+                                                  : "bf16 (operands rounded into copies, fp32 GEMM)");
     else fs_bench_fact_str(B, "precision", "fp32");
     fs_bench_fact_int(B, "batch", o->batch);
     if (o->reps) fs_bench_fact_int(B, "reps", o->reps);
@@ -409,7 +410,7 @@ static void print_footer(fs_bench *B, const bench_opts *o, const fs_backend *be,
 /* ---------------------------------------------------------------- command line */
 static void usage(FILE *f) {
     fprintf(f, "usage: faceswarm bench kernels [--backend B] [--json] [--batch N] [--threads N] [--reps R]\n"
-               "                              [--config CONFIG] [--cpu-time] [--precision P]\n"
+               "                              [--config CONFIG] [--cpu-time] [--precision P] [--gemm G]\n"
                "  Times forward, backward-data and backward-filter of every conv/dense shape of the\n"
                "  original-64 model on a backend and reports GFLOP/s and, for cpu, the fraction of the\n"
                "  FP32 peak measured by an FMA loop in the same run; then checks the backend against\n"
@@ -422,6 +423,8 @@ static void usage(FILE *f) {
                "                they ran, the peak timed the same way)\n"
                "  --precision P fp32 (default) or bf16: conv/dense operands rounded to bfloat16, fp32\n"
                "                sums (train.precision; the check is against the bf16 reference)\n"
+               "  --gemm G      cpu backend's fp32 GEMM: auto (default: own on Intel with AVX-512F,\n"
+               "                else OpenBLAS), openblas, or own (AVX-512F); as FACESWARM_CPU_GEMM\n"
                "  --json        JSON lines instead of the table\n"
                "  --batch N     images per pass (default 16)\n"
                "  --threads N   OpenMP + OpenBLAS threads, 0 = all cores (default 0)\n"
@@ -441,17 +444,13 @@ static int parse_int(const char *opt, const char *arg, int lo, int hi, int *out)
 
 /* Returns -1 to go on, or the exit code (--help, bad option). */
 static int parse_opts(int argc, char **argv, bench_opts *o) {
-    static const struct option longs[] = {{"json", no_argument, 0, 'j'},
-                                          {"batch", required_argument, 0, 'b'},
-                                          {"threads", required_argument, 0, 't'},
-                                          {"reps", required_argument, 0, 'r'},
-                                          {"config", required_argument, 0, 'c'},
-                                          {"help", no_argument, 0, 'h'},
-                                          {"backend", required_argument, 0, 'B'},
-                                          {"check-only", no_argument, 0, 'C'},
-                                          {"cpu-time", no_argument, 0, 'T'},
-                                          {"precision", required_argument, 0, 'P'},
-                                          {0, 0, 0, 0}};
+    static const struct option longs[] =
+        {{"json", no_argument, 0, 'j'},          {"batch", required_argument, 0, 'b'},
+         {"threads", required_argument, 0, 't'}, {"reps", required_argument, 0, 'r'},
+         {"config", required_argument, 0, 'c'},  {"help", no_argument, 0, 'h'},
+         {"backend", required_argument, 0, 'B'}, {"check-only", no_argument, 0, 'C'},
+         {"cpu-time", no_argument, 0, 'T'},      {"precision", required_argument, 0, 'P'},
+         {"gemm", required_argument, 0, 'G'},    {0, 0, 0, 0}};
     *o = (bench_opts){.json = 0, .batch = 16, .threads = 0, .reps = 0, .backend = "cpu", .config = NULL};
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "h", longs, NULL)) != -1;) {
@@ -472,6 +471,14 @@ static int parse_opts(int argc, char **argv, bench_opts *o) {
                         "error: faceswarm bench kernels: --precision '%s': expected fp32 or bf16\n  hint: "
                         "--precision bf16 times the bfloat16 path of train.precision\n",
                         optarg);
+                return FS_EXIT_BADINPUT;
+            }
+        } else if (c == 'G') {
+            if (fs_cpu_set_gemm(optarg) != 0) {
+                fprintf(stderr,
+                        "error: faceswarm bench kernels: --gemm '%s': expected auto, openblas or own%s\n  hint: "
+                        "--gemm openblas times OpenBLAS sgemm, --gemm own the AVX-512 GEMM of fast_sgemm.c\n",
+                        optarg, fs_cpu_has_avx512f() ? "" : " (own needs AVX-512F, which this CPU lacks)");
                 return FS_EXIT_BADINPUT;
             }
         } else if (c == 'h') return usage(stdout), FS_EXIT_OK;

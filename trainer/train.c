@@ -1033,8 +1033,9 @@ static void print_header(trainer *t) {
     printf("# faceswarm %s (commit %s)\n", FS_VERSION, fs_git_commit());
     printf("# config %s, run dir %s\n", t->cfg.source[0] ? t->cfg.source : "(defaults)", t->cfg.run.dir);
     if (t->be->device == FS_DEV_CPU)
-        printf("# world size %d (%s), device cpu, %d thread(s) per rank (from %s), OpenBLAS '%s' kernels\n",
-               t->world.size, hosts, fs_cpu_threads(), t->threads_from, fs_cpu_blas_core());
+        printf("# world size %d (%s), device cpu, %d thread(s) per rank (from %s), gemm %s, OpenBLAS '%s' "
+               "kernels\n",
+               t->world.size, hosts, fs_cpu_threads(), t->threads_from, fs_cpu_gemm_desc(), fs_cpu_blas_core());
     else printf("# world size %d (%s), device %s\n", t->world.size, hosts, t->be->name);
     if (t->world.size > 1)
         printf("# gradient all-reduce: %s, buckets of %g MB\n", grad_sync_path(&t->gs), t->cfg.comms.bucket_mb);

@@ -38,6 +38,21 @@ int fs_cpu_has_bf16_dot(void);
 int fs_cpu_set_bf16_dot(int mode);
 /* Whether the fast path's FS_PREC_BF16 GEMMs run on vdpbf16ps now. */
 int fs_cpu_bf16_dot_on(void);
+/* The fp32 GEMM of the fast path's convs and dense layers: OpenBLAS sgemm or the own AVX-512
+ * one (fast_sgemm.c). fs_cpu_set_gemm("auto" or NULL | "openblas" | "own") returns -1 (and
+ * changes nothing) for an unknown name or "own" without AVX-512F; call it as
+ * fs_cpu_set_threads. Unset, the first use reads FACESWARM_CPU_GEMM (unset or empty: auto;
+ * a bad value exits 2). auto takes own on Intel CPUs with AVX-512F (measured faster there,
+ * docs/cpu.md) and OpenBLAS elsewhere: it reads cpuid only, never a timing, so the same
+ * machine always sums the same way (bit-exact resume). */
+int fs_cpu_set_gemm(const char *name);
+int fs_cpu_gemm_own(void);          /* 1: the own GEMM is in use */
+const char *fs_cpu_gemm_name(void); /* "own" or "openblas" */
+const char *fs_cpu_gemm_desc(void); /* e.g. "own (auto, GenuineIntel + AVX-512F)", for headers and logs */
+int fs_cpu_has_avx512f(void);       /* cpuid: AVX-512F and the OS saves zmm state */
+/* The kernel set the fast path's fp32 sums depend on: the own GEMM's ("own-avx512-12x32") or
+ * OpenBLAS's core (fs_cpu_blas_core). Recorded bit-exact values hold for one kernel set. */
+const char *fs_cpu_kernel_set(void);
 /* CPU seconds used by this process so far, all threads together. */
 double fs_cpu_seconds(void);
 

@@ -1,4 +1,4 @@
-/* fast.c — fs_backend_cpu(): the fast CPU backend (im2col + OpenBLAS sgemm, OpenMP loops)
+/* fast.c — fs_backend_cpu(): the fast CPU backend (im2col + fp32 GEMM, OpenMP loops)
  * and its thread-count knob (kernels/cpu/cpu.h). */
 #include <cblas.h>
 #include <omp.h>
@@ -55,6 +55,7 @@ const fs_backend *fs_backend_cpu(void) {
         checked = 1;
         check_blas_core();
     }
-    fs_cpu_threads(); /* pins OpenBLAS to one thread per calling OpenMP thread */
+    fs_cpu_threads();  /* pins OpenBLAS to one thread per calling OpenMP thread */
+    fs_cpu_gemm_own(); /* FACESWARM_CPU_GEMM read here, before any parallel region asks */
     return &g_fast;
 }

@@ -5,6 +5,8 @@
 #ifndef FACESWARM_CPU_FAST_H
 #define FACESWARM_CPU_FAST_H
 
+#include <string.h>
+
 #include "kernels/ops.h"
 
 /* fs_fast_<op> for every row of FS_KERNEL_OPS: a missing one fails to link. */
@@ -26,6 +28,36 @@ void fs_small_conv2d_bwd_filter(const fs_conv_desc *d, const float *x, const flo
  * fp32 on vdpbf16ps; single-threaded. Only where fs_cpu_has_bf16_dot() (fast_bf16_gemm.c). */
 void fs_bf16_gemm(int ta, int tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb, int beta,
                   float *c, int ldc);
+
+/* The GEMMs' cases with nothing to multiply (m, n or k <= 0): does them (k <= 0, beta 0:
+ * C = 0) and returns 1, else returns 0. */
+static inline int fs_gemm_empty(int m, int n, int k, int beta, float *c, int ldc) {
+    if (m <= 0 || n <= 0) return 1;
+    if (k > 0) return 0;
+    if (!beta)
+        for (int i = 0; i < m; i++) memset(c + (size_t)i * ldc, 0, (size_t)n * sizeof(float));
+    return 1;
+}
+
+/* The own fp32 GEMM (fast_sgemm.c, AVX-512F; only where fs_cpu_has_avx512f()):
+ * C[m x n] (row-major, ldc) = (beta ? C : 0) + op(A) op(B), op(A) m x k (ta: A is stored
+ * k x m), op(B) k x n (tb: stored n x k); single-threaded. Each element of C is one FMA chain
+ * in k order from (beta ? C : 0): the bits depend on the operands only. */
+void fs_sgemm(int ta, int tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb, int beta, float *c,
+              int ldc);
+/* A stored matrix operand: element (r, q) of op(M) at p[r * ld + q], or p[q * ld + r] with trans. */
+typedef struct fs_sgemm_mat {
+    const float *p;
+    int ld, trans;
+} fs_sgemm_mat;
+/* The A panels' row stride, floats: a packer writes row i of its panel at ap + i * FS_SGEMM_KC. */
+#define FS_SGEMM_KC 384
+/* Packs op(A)[i0 + i][k0 + p] to ap[i * FS_SGEMM_KC + p] for i < rows, p < kb (rows <= 48,
+ * kb <= FS_SGEMM_KC). */
+typedef void (*fs_sgemm_pack_a)(const void *ctx, int i0, int rows, int k0, int kb, float *ap);
+/* fs_sgemm with A supplied by a packer (the conv forward's im2col, fast_conv.c). */
+void fs_sgemm_ex(fs_sgemm_pack_a pack_a, const void *actx, const fs_sgemm_mat *b, int m, int n, int k, int beta,
+                 float *c, int ldc);
 
 /* Elementwise loops below this many elements run on one thread (thread start-up costs more). */
 #define FS_FAST_PAR_MIN 32768

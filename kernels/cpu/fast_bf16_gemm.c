@@ -42,16 +42,10 @@ int fs_cpu_has_bf16_dot(void) {
     static int known = -1;
     if (known < 0) {
         unsigned a, b, c, d;
-        known = 0;
-        /* AVX-512F (leaf 7 ebx bit 16), the OS saving zmm state (XCR0 bits 1, 2, 5-7), AVX512_BF16
-         * (leaf 7 sub-leaf 1 eax bit 5) */
-        if (__get_cpuid_count(1, 0, &a, &b, &c, &d) && (c & (1u << 27))) {
-            unsigned lo, hi;
-            __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-            if ((lo & 0xE6u) == 0xE6u && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 16)) &&
-                (b & (1u << 30)) && __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 5)))
-                known = 1;
-        }
+        /* AVX-512F with the OS saving zmm state (fast_sgemm.c), AVX512BW (leaf 7 ebx bit 30),
+         * AVX512_BF16 (leaf 7 sub-leaf 1 eax bit 5) */
+        known = fs_cpu_has_avx512f() && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 30)) &&
+                __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 5));
     }
     return known;
 #else
@@ -164,12 +158,7 @@ BF16_TARGET static void micro(int kp, const uint32_t *ap, const uint32_t *bp, fl
 
 void fs_bf16_gemm(int ta, int tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb, int beta,
                   float *c, int ldc) {
-    if (m <= 0 || n <= 0) return;
-    if (k <= 0) {
-        if (!beta)
-            for (int i = 0; i < m; i++) memset(c + (size_t)i * ldc, 0, (size_t)n * sizeof(float));
-        return;
-    }
+    if (fs_gemm_empty(m, n, k, beta, c, ldc)) return;
     uint32_t *ap = fs_aligned_alloc((size_t)MC * KCP * sizeof(uint32_t));
     uint32_t *bp = fs_aligned_alloc((size_t)(NC + NR) * KCP * sizeof(uint32_t));
     float tile[MR * NR];

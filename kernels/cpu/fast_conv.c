@@ -1,19 +1,24 @@
-/* fast_conv.c — conv2d and dense on OpenBLAS sgemm (semantics: kernels/ops.h, ref_conv.c).
+/* fast_conv.c — conv2d and dense on an fp32 GEMM (semantics: kernels/ops.h, ref_conv.c):
+ * OpenBLAS sgemm or the own AVX-512 one (fast_sgemm.c), as fs_cpu_gemm_own() says.
  *
- * Threading: OpenBLAS runs single-threaded and the work is split over OpenMP threads, each
- * calling sgemm on its own slice. Two thread pools (OpenMP for im2col, OpenBLAS for GEMM)
+ * Threading: the GEMM runs single-threaded and the work is split over OpenMP threads, each
+ * calling it on its own slice. Two thread pools (OpenMP for im2col, OpenBLAS for GEMM)
  * would fight for the cores on small machines, and a thread that packs its own rows
  * multiplies them while they are still in its cache.
  *
  * conv2d, with col = im2col(x): [rows = n * ho * wo, kk = k * k * cin] in (ky, kx, ci) order
  * = the rows of the HWIO weights:
  *   fwd:        each thread packs blocks of its rows and runs y_rows = col_rows · W,
- *               then bias + activation on them                                        (=)
+ *               then bias + activation on them; on the own GEMM, the GEMM packs its A
+ *               panels straight from x (no col buffer), each thread in one call for its
+ *               rows, or, with fewer than FWD_MIN_ROWS rows a thread, for all rows and its
+ *               slice of the output channels (each thread then reads only its part of W)  (=)
  *   bwd_data:   stride 1, odd k, W smaller than col: a forward conv of dz with the
  *               flipped, transposed weights; otherwise dcol = dz · W^T (rows split),
  *               then col2im as a gather                                               (=)
  *   bwd_filter: per block of rows, the threads pack col together, then each runs
- *               dW[:, its output channels] += col^T · dz                              (+=)
+ *               dW[:, its output channels] += col^T · dz (on the own GEMM:
+ *               dW[its rows, :], which packs each thread's part of col^T once)        (+=)
  * Convs with at most FS_SMALL_COUT output channels use fast_conv_small.c; convs with few
  * input channels (fs_direct_conv_applies) run fwd and bwd_filter on fast_conv_direct.c. Every split
  * depends only on the shape and the thread count, so results are deterministic. The col
@@ -33,6 +38,8 @@
 /* fwd: a thread packs and multiplies blocks of about this many col floats; fewer, larger
  * GEMMs pay OpenBLAS's packing of W fewer times (256-row blocks lost ~25% on 3x3 convs). */
 #define FWD_COL_FLOATS ((size_t)2 << 20)
+/* fwd on the own GEMM: below this many rows a thread, the threads split the output channels */
+#define FWD_MIN_ROWS 512
 #define COL_MAX_FLOATS ((size_t)4 << 20) /* shared col buffer of bwd_data / bwd_filter blocks */
 
 typedef struct scratch {
@@ -66,6 +73,7 @@ static int g_dot; /* the GEMMs of the op in progress run on fs_bf16_gemm */
 static void gemm(int ta, int tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb, float beta,
                  float *c, int ldc) {
     if (g_dot) fs_bf16_gemm(ta, tb, m, n, k, a, lda, b, ldb, beta != 0.0f, c, ldc);
+    else if (fs_cpu_gemm_own()) fs_sgemm(ta, tb, m, n, k, a, lda, b, ldb, beta != 0.0f, c, ldc);
     else
         cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a,
                     lda, b, ldb, beta, c, ldc);
@@ -102,6 +110,10 @@ static void split(size_t n, int parts, int i, size_t align, size_t *lo, size_t *
 
 static size_t col_width(const fs_conv_desc *d) { return (size_t)d->k * d->k * d->cin; }
 static int conv_is_pointwise(const fs_conv_desc *d) { return d->k == 1 && d->stride == 1; }
+
+static const float *x_at(const fs_conv_desc *d, const float *x, int img, int iy, int ix) {
+    return x + (((size_t)img * d->h + iy) * d->w + ix) * d->cin;
+}
 
 /* col rows [r0, r1) (global row = (img * ho + oy) * wo + ox), row stride kk. */
 static void im2col_rows(const fs_conv_desc *d, const float *x, size_t r0, size_t r1, float *col) {
@@ -216,6 +228,67 @@ static void fwd_rows(const fs_conv_desc *d, const float *x, const float *w, cons
     }
 }
 
+/* The own GEMM's A operand of the forward conv: the col rows from r0 on, packed from x. */
+typedef struct conv_a {
+    const fs_conv_desc *d;
+    const float *x;
+    size_t r0;
+} conv_a;
+
+static void pack_a_conv(const void *ctx, int i0, int rows, int k0, int kb, float *ap) {
+    const conv_a *ca = ctx;
+    const fs_conv_desc *d = ca->d;
+    int cin = d->cin;
+    for (int i = 0; i < rows; i++) {
+        size_t r = ca->r0 + (size_t)(i0 + i);
+        int img = (int)(r / ((size_t)d->ho * d->wo)), oy = (int)(r / d->wo % d->ho), ox = (int)(r % d->wo);
+        float *dst = ap + (size_t)i * FS_SGEMM_KC - k0;
+        for (int q = k0, len; q < k0 + kb; q += len) { /* one run of a tap's channels at a time */
+            int tap = q / cin, ci = q % cin, iy = oy * d->stride - d->pad_top + tap / d->k,
+                ix = ox * d->stride - d->pad_left + tap % d->k;
+            len = FS_MIN(cin - ci, k0 + kb - q);
+            if (iy < 0 || iy >= d->h || ix < 0 || ix >= d->w) memset(dst + q, 0, (size_t)len * sizeof(float));
+            else memcpy(dst + q, x_at(d, ca->x, img, iy, ix) + ci, (size_t)len * sizeof(float));
+        }
+    }
+}
+
+/* Own GEMM, rows [r0, r1) x output channels [c0, c1): A packed from x (pointwise: x itself). */
+static void fwd_fused(const fs_conv_desc *d, const float *x, const float *w, float *y, size_t r0, size_t r1, int c0,
+                      int c1) {
+    size_t kk = col_width(d);
+    fs_sgemm_mat bm = {w + c0, d->cout, 0};
+    if (r1 <= r0 || c1 <= c0) return;
+    if (conv_is_pointwise(d)) {
+        fs_sgemm(0, 0, (int)(r1 - r0), c1 - c0, (int)kk, x + r0 * kk, (int)kk, w + c0, d->cout, 0,
+                 y + r0 * d->cout + c0, d->cout);
+        return;
+    }
+    conv_a ca = {d, x, r0};
+    fs_sgemm_ex(pack_a_conv, &ca, &bm, (int)(r1 - r0), c1 - c0, (int)kk, 0, y + r0 * d->cout + c0, d->cout);
+}
+
+static void fwd_own(const fs_conv_desc *d, const float *x, const float *w, const float *b, float *y, fs_act act,
+                    float alpha) {
+    size_t rows = (size_t)d->n * d->ho * d->wo;
+    int threads = fs_cpu_threads(), by_cols = rows < (size_t)FWD_MIN_ROWS * threads && d->cout >= 64 * threads;
+#pragma omp parallel num_threads(threads)
+    {
+        size_t lo, hi;
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        if (by_cols) {
+            split((size_t)d->cout, nt, t, 32, &lo, &hi);
+            fwd_fused(d, x, w, y, 0, rows, (int)lo, (int)hi);
+#pragma omp barrier
+            split(rows, nt, t, 1, &lo, &hi);
+        } else {
+            split(rows, nt, t, 8, &lo, &hi);
+            fwd_fused(d, x, w, y, lo, hi, 0, d->cout);
+        }
+        bias_act_rows(lo, hi, d->cout, b, y, act, alpha);
+    }
+}
+
 void fs_fast_conv2d_fwd(const fs_conv_desc *d, const float *x, const float *w, const float *b, float *y, fs_act act,
                         float alpha) {
     if (BF16_ON() && fs_cpu_bf16_dot_on() && conv_on_gemm(d)) {
@@ -237,6 +310,10 @@ void fs_fast_conv2d_fwd(const fs_conv_desc *d, const float *x, const float *w, c
     if (fs_direct_conv_applies(d)) {
         fs_direct_conv2d_fwd(d, x, w, y);
         bias_act(rows, d->cout, b, y, act, alpha);
+        return;
+    }
+    if (fs_cpu_gemm_own() && !g_dot) {
+        fwd_own(d, x, w, b, y, act, alpha);
         return;
     }
     int threads = fs_cpu_threads();
@@ -331,12 +408,15 @@ void fs_fast_conv2d_bwd_filter(const fs_conv_desc *d, const float *x, const floa
     if (d->cout <= FS_SMALL_COUT) return fs_small_conv2d_bwd_filter(d, x, dz, dw);
     if (fs_direct_conv_applies(d)) return fs_direct_conv2d_bwd_filter(d, x, dz, dw);
     size_t block = bwd_filter_block(d);
+    int own = fs_cpu_gemm_own() && !g_dot;
     float *col = conv_is_pointwise(d) ? NULL : scratch_get(&g_col, block * kk);
 #pragma omp parallel num_threads(fs_cpu_threads())
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        size_t c0, c1, lo, hi;
+        size_t c0, c1, lo, hi, k0 = 0, k1 = kk;
         split((size_t)d->cout, nt, t, 16, &c0, &c1);
+        if (own) /* the own GEMM: each thread its rows of dW, all output channels */
+            split(kk, nt, t, 16, &k0, &k1), c0 = 0, c1 = (size_t)d->cout;
         for (size_t rb = 0; rb < rows; rb += block) {
             size_t re = FS_MIN(rows, rb + block);
             if (col) {
@@ -345,9 +425,9 @@ void fs_fast_conv2d_bwd_filter(const fs_conv_desc *d, const float *x, const floa
 #pragma omp barrier
             }
             const float *a = col ? col : x + rb * kk;
-            if (c1 > c0)
-                gemm(1, 0, (int)kk, (int)(c1 - c0), (int)(re - rb), a, (int)kk, dz + rb * d->cout + c0, d->cout, 1.0f,
-                     dw + c0, d->cout);
+            if (c1 > c0 && k1 > k0)
+                gemm(1, 0, (int)(k1 - k0), (int)(c1 - c0), (int)(re - rb), a + k0, (int)kk, dz + rb * d->cout + c0,
+                     d->cout, 1.0f, dw + k0 * d->cout + c0, d->cout);
 #pragma omp barrier
         }
     }

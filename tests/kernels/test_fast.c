@@ -4,7 +4,9 @@
  * of the original-64 model, including the += semantics (dw, db and dpred pre-filled with
  * nonzero values), and determinism (the same call twice is bit-identical; reductions do
  * not depend on the thread count). Tolerances: the table's fast and fast_value columns,
- * relative to max |reference| ({0, 0}: bit-identical). */
+ * relative to max |reference| ({0, 0}: bit-identical). An argument auto | openblas | own
+ * picks the fp32 GEMM (fs_cpu_set_gemm; own: the fused im2col packing of the forward conv
+ * too); own on a CPU without AVX-512F exits 77 (skipped). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -362,10 +364,17 @@ static void fast_case(const fs_op_case *c) {
     printf("FAIL op case '%s' is marked for kernels_fast, which has no check for it\n", c->op), kt_failures++;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    if (argc > 1 && fs_cpu_set_gemm(argv[1]) != 0) {
+        if (!strcmp(argv[1], "own") && !fs_cpu_has_avx512f())
+            return printf("SKIP: gemm own: this CPU has no AVX-512F\n"), 77;
+        return printf("FAIL: gemm '%s' refused\n", argv[1]), 1;
+    }
+    if (argc > 1 && strcmp(argv[1], "auto") && strcmp(argv[1], fs_cpu_gemm_name()))
+        return printf("FAIL: gemm %s asked for, %s in effect\n", argv[1], fs_cpu_gemm_name()), 1;
     ref = fs_backend_cpu_ref();
     fast = fs_backend_cpu();
-    printf("fast backend '%s' on %d thread(s)\n", fast->name, fs_cpu_threads());
+    printf("fast backend '%s' on %d thread(s), gemm %s\n", fast->name, fs_cpu_threads(), fs_cpu_gemm_desc());
     size_t count, ran = 0;
     const fs_op_case *cases = fs_op_cases(&count);
     for (size_t i = 0; i < count; i++)

@@ -17,3 +17,25 @@
      0x7a05dcd3faf66107ull,
      {"0x1.48e5b1a048216p-1 0x1.40ed770e84361p-1", "0x1.435c4d02fd3abp-1 0x1.3e403377bd37ep-1",
       "0x1.3c336ef6f7d8bp-1 0x1.3852a957cf5d3p-1"}},
+    /* The own AVX-512 GEMM (FACESWARM_CPU_GEMM=own, auto on Intel with AVX-512F), recorded on
+ * wip-sgemm (Intel Sapphire Rapids class host) by the same command. Its sums are one FMA chain
+ * per element in k order, whatever the blocking, so they should hold on any AVX-512F CPU (not
+ * yet checked on another one). */
+    {"original-64.yaml",
+     2,
+     "own-avx512-12x32",
+     {0x7b144b1171326206ull, 0xce34b49b8e7ed491ull, 0xa9a4bff77efe5d1full},
+     0xa21779ae80b42dabull,
+     0x2deeccfde52ca690ull,
+     0x3c045186231595d6ull,
+     {"0x1.3ab26c7633488p-1 0x1.3d8dfee078eeep-1", "0x1.30aa45afe4e9fp-1 0x1.34a8dd29ee541p-1",
+      "0x1.2e9b3b212115fp-1 0x1.303cfc0e7f9bdp-1"}},
+    {"quickstart.yaml",
+     4,
+     "own-avx512-12x32",
+     {0x779a36d4742ee928ull, 0x4dc74d5db4b2ae25ull, 0x2c14ffdf24369884ull},
+     0xcb05cc28fc6aac48ull,
+     0x3ef54823d3476487ull,
+     0x7a05dcd3faf66107ull,
+     {"0x1.48e5b1eb1398p-1 0x1.40ed76f411458p-1", "0x1.435ba4c6cf218p-1 0x1.3e40458a45493p-1",
+      "0x1.3c327c649501cp-1 0x1.3851b9a8fe691p-1"}},

@@ -12,9 +12,10 @@
  * bits) and the sequence of ready offsets. The values were recorded from main with
  * `model_bitident --record CONFIG`.
  *
- * The fast CPU backend's sums depend on the OpenBLAS kernel set of the CPU, so the values
- * hold for the kernel set they were recorded on (printed); on another one the test exits 77
- * (skipped) and says so: record there with --record to compare a change on that machine. */
+ * The fast CPU backend's sums depend on its GEMM's kernel set (fs_cpu_kernel_set: OpenBLAS's
+ * core for the CPU, or the own AVX-512 GEMM's, FACESWARM_CPU_GEMM), so the values hold for the
+ * kernel set they were recorded on (printed); on another one the test exits 77 (skipped) and
+ * says so: record there with --record to compare a change on that machine. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,7 @@
 typedef struct ref {
     const char *config; /* file name under configs/ */
     int batch;
-    const char *core; /* OpenBLAS kernel set recorded on */
+    const char *core; /* kernel set recorded on (fs_cpu_kernel_set) */
     uint64_t params[STEPS], grads_partial, infer, ready;
     const char *loss[STEPS]; /* "%a %a" per identity */
 } ref;
@@ -141,7 +142,7 @@ static int run(const char *path, int batch, got *g) {
 }
 
 static void print_record(const char *name, int batch, const got *g) {
-    printf("    {\"%s\", %d, \"%s\",\n     {", name, batch, fs_cpu_blas_core());
+    printf("    {\"%s\", %d, \"%s\",\n     {", name, batch, fs_cpu_kernel_set());
     for (int s = 0; s < STEPS; s++) printf("%s0x%016llxull", s ? ", " : "", (unsigned long long)g->params[s]);
     printf("},\n     0x%016llxull, 0x%016llxull, 0x%016llxull,\n     {", (unsigned long long)g->grads_partial,
            (unsigned long long)g->infer, (unsigned long long)g->ready);
@@ -185,18 +186,17 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: model_bitident SOURCE_DIR | --record CONFIG BATCH\n");
         return 2;
     }
-    const char *core = fs_cpu_blas_core();
+    const char *core = fs_cpu_kernel_set();
     int bad = 0, compared = 0;
     for (size_t i = 0; i < sizeof REFS / sizeof REFS[0]; i++) {
         if (strcmp(REFS[i].core, core)) {
-            printf("note: %s was recorded with OpenBLAS kernels %s, this CPU uses %s\n", REFS[i].config, REFS[i].core,
-                   core);
+            printf("note: %s was recorded with kernel set %s, this run uses %s\n", REFS[i].config, REFS[i].core, core);
             continue;
         }
         bad += check(argv[1], &REFS[i]), compared++;
     }
     if (!compared) {
-        printf("SKIP: no values recorded for OpenBLAS kernels %s (record them: model_bitident --record CONFIG BATCH)\n",
+        printf("SKIP: no values recorded for kernel set %s (record them: model_bitident --record CONFIG BATCH)\n",
                core);
         return 77;
     }
