@@ -74,6 +74,15 @@ if(FACESWARM_HAVE_OPENMP)
   set_tests_properties(cuda_bf16_planted PROPERTIES PASS_REGULAR_EXPRESSION
                        "FAIL conv2d .* fwd bf16 vs cpu-ref bf16: element .*cuda_bf16_ops: [0-9]+ checks FAILED in 3 of 3 cases \\(planted")
 endif()
+# train.precision bf16's activation storage (FS_PREC_BF16_ACT): every op with activation
+# tensors on the CUDA backend vs cpu-ref in the same mode, bf16 stores, determinism.
+if(FACESWARM_HAVE_OPENMP)
+  fs_add_test(NAME cuda_bf16_act SOURCES tests/cuda/test_bf16_act.c ${FS_CT_HELPERS}
+              LIBS fs_kernels LABELS cuda TIMEOUT 120)
+  if(FACESWARM_HAVE_CUDA)
+    target_compile_definitions(cuda_bf16_act PRIVATE FACESWARM_TEST_HAVE_CUDA)
+  endif()
+endif()
 # A full training step (trainer/model.c) on the CUDA backend vs the cpu backend.
 if(NOT FACESWARM_KERNELS_ONLY)
   # Two entries of one program, run in parallel: the original model, and the tiny liae-ud.
@@ -103,7 +112,7 @@ endif()
 # The emulator runs up to 256 threads per block on a few cores: threads that sleep at a
 # barrier instead of spinning leave the cores to the threads that have work (results are
 # the same: the kernels are deterministic).
-foreach(t cuda_conv cuda_ops cuda_bf16_ops cuda_bf16_ops_conv1 cuda_bf16_ops_conv2 cuda_bf16_ops_conv3 cuda_bf16_ops_dense
+foreach(t cuda_conv cuda_ops cuda_bf16_ops cuda_bf16_act cuda_bf16_ops_conv1 cuda_bf16_ops_conv2 cuda_bf16_ops_conv3 cuda_bf16_ops_dense
           cuda_bf16_planted train_bf16_step cuda_emu cuda_planted cuda_step cuda_step_liae cuda_mma cuda_mma_misaligned
           cuda_mma_pending cuda_mma_diverged cuda_mma_dyn_overflow)
   if(TEST ${t})
