@@ -30,18 +30,20 @@
 static double g_widen = 1.0;
 static int g_fails;
 
-/* A device tensor of n bf16 values in a buffer of 4 n bytes: [0, 2n) the values (from host
- * floats rounded, or unset), [2n, 4n) the sentinel. */
-static float *dev16(const fs_backend *be, const float *vals, size_t n) {
-    unsigned char *h = fs_malloc(4 * n + 4);
-    memset(h, SENTINEL, 4 * n + 4);
+/* A device tensor of n bf16 values (from host floats rounded, or unset). An input (out 0) is
+ * exactly 2 n bytes, so that AddressSanitizer (the racecheck label's bounds step) sees a read
+ * past its end; an output (out 1) has room for 4 n + 4 bytes, [2n, 4n + 4) the sentinel. */
+static float *dev16(const fs_backend *be, const float *vals, size_t n, int out) {
+    size_t bytes = out ? 4 * n + 4 : 2 * n + (n == 0);
+    unsigned char *h = fs_malloc(bytes);
+    memset(h, SENTINEL, bytes);
     if (vals)
         for (size_t i = 0; i < n; i++) {
             fs_bf16 b = fs_bf16_from_f32(vals[i]);
             memcpy(h + 2 * i, &b, 2);
         }
-    float *d = be->alloc(4 * n + 4);
-    be->upload(d, h, 4 * n + 4);
+    float *d = be->alloc(bytes);
+    be->upload(d, h, bytes);
     free(h);
     return d;
 }
@@ -95,7 +97,8 @@ static void gemm_run(const fs_backend *be, const gcase *c, const fs_conv_desc *d
                      const float *b, const float *dz, const float *dw0, const float *db0, gout *o) {
     size_t nx = (size_t)d->n * d->h * d->w * d->cin, ny = (size_t)d->n * d->ho * d->wo * d->cout;
     size_t nw = (size_t)d->k * d->k * d->cin * d->cout;
-    float *X = dev16(be, x, nx), *DZ = dev16(be, dz, ny), *Y = dev16(be, NULL, ny), *DX = dev16(be, NULL, nx);
+    float *X = dev16(be, x, nx, 0), *DZ = dev16(be, dz, ny, 0), *Y = dev16(be, NULL, ny, 1);
+    float *DX = dev16(be, NULL, nx, 1);
     float *W = ct_up(be, w, nw), *B = ct_up(be, b, (size_t)d->cout), *DW = ct_up(be, dw0, nw);
     float *DB = ct_up(be, db0, (size_t)d->cout);
     if (c->dense) {
@@ -198,9 +201,10 @@ static const char *const elem_names[] = {"leaky_fwd",   "leaky_bwd",   "leaky_bw
 static void elem_run(const fs_backend *be, int op, size_t rows, int c, int cb, const float *u, const float *v,
                      float **o0, float **o1) {
     size_t n = rows * c, nb = rows * cb, nc = rows * (c + cb);
-    int img_h = 3, img_w = (int)(rows / 3); /* pixshuf: rows = n h w with n = 1 */
-    float *U = dev16(be, u, op == CAT_B ? nc : n), *V = dev16(be, v, op == CAT_F ? nb : n);
-    float *O = dev16(be, NULL, op == CAT_F ? nc : n), *O2 = dev16(be, NULL, nb);
+    int img_h = 3, img_w = (int)(rows / 3);                                 /* pixshuf: rows = n h w with n = 1 */
+    int v_out = op == LEAKY_B_INPLACE || op == SIGM_B_INPLACE || op == ACC; /* V is also the output */
+    float *U = dev16(be, u, op == CAT_B ? nc : n, 0), *V = dev16(be, v, op == CAT_F ? nb : n, v_out);
+    float *O = dev16(be, NULL, op == CAT_F ? nc : n, 1), *O2 = dev16(be, NULL, nb, 1);
     *o1 = NULL;
     switch (op) {
     case LEAKY_F: be->leaky_fwd(n, 0.1f, U, O); break;
@@ -253,7 +257,7 @@ static void elem_case(const fs_backend *be, int op, size_t rows, int c, int cb) 
 static void pack_case(const fs_backend *be) {
     float vals[] = {1.0f, 1.00390625f, 1.01171875f, -2.5e-39f, 3.4e38f, -0.0f, INFINITY, NAN, 0.1f, -7.3f, 65504.f};
     size_t n = FS_ARRAY_LEN(vals);
-    float *X = ct_up(be, vals, n), *P = dev16(be, NULL, n), *U = be->alloc(n * 4);
+    float *X = ct_up(be, vals, n), *P = dev16(be, NULL, n, 1), *U = be->alloc(n * 4);
     be->bf16_pack(n, X, P);
     float *got = down16(be, P, n, "bf16_pack");
     be->bf16_unpack(n, P, U);

@@ -12,7 +12,8 @@
 #   oob               the planted out-of-bounds __shared__ write, device read and device
 #                     write are reported, their in-bounds variants are not
 #   bounds            cuda_emu, cuda_mma (its zero-filled cp.async tails must not read past
-#                     the operands' ends) and cuda_conv, cuda_ops (every case) under ASan: no report
+#                     the operands' ends), cuda_conv, cuda_ops (every case) and cuda_bf16_act
+#                     (bf16 activations read in place, exact-size inputs) under ASan: no report
 set -u
 step=$1
 dir=$2
@@ -60,7 +61,7 @@ build)
             { cat "$dir/$san.configure.log"; fail "$san configure"; }
         grep -q "CUDA emulator     ON" "$dir/$san.configure.log" ||
             { cat "$dir/$san.configure.log"; fail "$san: clang found no OpenMP (hint: apt-get install libomp-14-dev)"; }
-        cmake --build "$dir/$san" -j2 --target cuda_emu cuda_planted cuda_mma cuda_conv cuda_ops > "$dir/$san.build.log" 2>&1 ||
+        cmake --build "$dir/$san" -j2 --target cuda_emu cuda_planted cuda_mma cuda_conv cuda_ops cuda_bf16_act > "$dir/$san.build.log" 2>&1 ||
             { tail -30 "$dir/$san.build.log"; fail "$san build"; }
     done
     echo "racecheck build: $dir/tsan (ThreadSanitizer, Archer $lib) and $dir/asan (AddressSanitizer)"
@@ -111,7 +112,7 @@ oob)
     ;;
 bounds)
     t=$dir/asan/tests
-    for name in cuda_emu cuda_mma cuda_conv cuda_ops; do
+    for name in cuda_emu cuda_mma cuda_conv cuda_ops cuda_bf16_act; do
         asan_run "$dir/asan_$name.log" "$t/$name" || { cat "$dir/asan_$name.log"; fail "$name under ASan"; }
         echo "  $name: $(tail -1 "$dir/asan_$name.log")"
     done
