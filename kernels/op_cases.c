@@ -33,6 +33,7 @@ static const fs_op_tol g_op_tols[] = {
     {"scale", NA, NA, {1e-6, 0}, NA, {1e-7, 1e-7}, NA},
     {"sumsq", NA, NA, NA, {1e-12, 0}, NA, {1e-6, 0}},
     {"u8_to_float", NA, NA, NA, NA, {1e-7, 0}, NA},
+    {"bf16", NA, NA, {0, 0}, NA, {0, 0}, NA},                      /* bf16_pack / unpack: one rounding rule, exact */
     {"adam", {1e-6, 0}, NA, {1e-6, 0}, NA, {1e-5, 1e-6}, NA},      /* fwd: kernels_adam */
     {"adabelief", {1e-6, 0}, NA, {1e-6, 0}, NA, {1e-5, 1e-6}, NA}, /* fwd: kernels_adabelief */
     /* copies and float adds: bit-identical everywhere; pixnorm: the row sums in double in
@@ -136,6 +137,8 @@ static const fs_op_case g_op_cases[] = {
     {"u8_to_float", 1, 1, 1, 1237, 0, 0, 0, NONE, F | C},
     {"u8_to_float", 1, 1, 1, 17, 0, 0, 0, NONE, F | C},
     {"u8_to_float", 1, 1, 1, 100003, 0, 0, 0, NONE, F},
+    {"bf16", 1, 1, 1, 1237, 0, 0, 0, NONE, F | C},
+    {"bf16", 1, 1, 1, 100003, 0, 0, 0, NONE, F},
     {"adam", 1, 1, 1, 1003, 0, 0, 0, NONE, F | C},
     {"adam", 1, 1, 1, 100003, 0, 0, 0, NONE, F | V},
     {"adam", 1, 1, 1, 1, 0, 0, 0, NONE, V},

@@ -32,7 +32,8 @@ enum {
  *   dense:         [n, c] -> [n, cout]; act fused
  *   pixshuf:       x [n, h, w, c] (c = 4 x output channels)
  *   mask_mul, mse, l1, dssim: images [n, h, w, c]; dssim's window size in k
- *   leaky, sigmoid, scale, sumsq, u8_to_float, adam, adabelief, add, acc: n * h * w * c elements
+ *   leaky, sigmoid, scale, sumsq, u8_to_float, adam, adabelief, add, acc, bf16 (bf16_pack and
+ *                  bf16_unpack): n * h * w * c elements
  *   concat:        a [n * h * w, c], b [n * h * w, cout]
  *   pixnorm:       n * h * w rows of c values */
 typedef struct fs_op_case {

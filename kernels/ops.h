@@ -26,7 +26,17 @@ typedef enum { FS_DEV_CPU = 0, FS_DEV_CUDA = 1 } fs_device;
  * conv2d_* and dense_* op (x or dz, and w; x and dz for bwd_filter) are rounded to bf16
  * (kernels/bf16.h: nearest even) and their products summed in float32 (the reference: in
  * double); inputs, outputs, biases, activations, losses and the optimizer stay float32. */
-typedef enum { FS_PREC_FP32 = 0, FS_PREC_BF16 = 1 } fs_precision;
+typedef enum { FS_PREC_FP32 = 0, FS_PREC_BF16 = 1, FS_PREC_BF16_ACT = 2 } fs_precision;
+/* FS_PREC_BF16_ACT: FS_PREC_BF16's GEMMs, and activations STORED in bf16 (half the bytes).
+ * Every activation tensor of the conv, dense, activation, pixel-shuffle and graph rows below
+ * (x, y, dz, dy, dx, a, b, da, db of add / concat; NOT the bias gradient db of bwd_filter) is
+ * then an array of fs_bf16 (kernels/bf16.h) passed as float *; weights, biases, weight and
+ * bias gradients, the losses' images and gradients, mask_mul, u8_to_float, sumsq and the
+ * optimizers stay float32. Each such op computes exactly as in FS_PREC_BF16 from its bf16
+ * inputs (widened exactly to float) and rounds every activation it stores to bf16 (nearest
+ * even, fs_bf16_from_f32) once, as it stores it; an accumulation (acc, y += x) reads y, adds
+ * in float and rounds the sum. bf16_pack / bf16_unpack convert at the boundaries (the
+ * model's input and outputs). A backend without this path refuses it (set_precision -1). */
 
 /* Activation fused into a conv/dense epilogue. */
 typedef enum { FS_ACT_NONE = 0, FS_ACT_LEAKY = 1, FS_ACT_SIGMOID = 2 } fs_act;
@@ -197,6 +207,11 @@ static inline void fs_dssim_check(int h, int w, int win) {
 #define FS_KERNEL_OPS(X, P)                                                                                            \
     /* batch upload: dst[i] = src[i] / 255 (uint8 HWC faces from the loader) */                                        \
     X(P, void, u8_to_float, (size_t n, const uint8_t *src_host, float *dst_dev))                                       \
+    /* bf16 storage (FS_PREC_BF16_ACT), whatever the precision set:                          \
+     * pack:   y16[i] = bf16(x[i]), round to nearest even (fs_bf16_from_f32) (=)             \
+     * unpack: y[i] = x16[i] widened exactly (=); x16, y16: count fs_bf16 passed as float * */                         \
+    X(P, void, bf16_pack, (size_t count, const float *x, float *y16))                                                  \
+    X(P, void, bf16_unpack, (size_t count, const float *x16, float *y))                                                \
     /* conv2d: x [n,h,w,cin], w [k,k,cin,cout], b [cout], y [n,ho,wo,cout]                   \
      * fwd:        y  = act(conv(x, w) + b)                 (=)                              \
      * bwd_data:   dx = conv^T(dz, w)                       (=)   dz: grad w.r.t. pre-act    \

@@ -74,6 +74,15 @@ if(FACESWARM_HAVE_OPENMP)
   set_tests_properties(cuda_bf16_planted PROPERTIES PASS_REGULAR_EXPRESSION
                        "FAIL conv2d .* fwd bf16 vs cpu-ref bf16: element .*cuda_bf16_ops: [0-9]+ checks FAILED in 3 of 3 cases \\(planted")
 endif()
+# train.precision bf16's activation storage (FS_PREC_BF16_ACT): every op with activation
+# tensors on the CUDA backend vs cpu-ref in the same mode, bf16 stores, determinism.
+if(FACESWARM_HAVE_OPENMP)
+  fs_add_test(NAME cuda_bf16_act SOURCES tests/cuda/test_bf16_act.c ${FS_CT_HELPERS}
+              LIBS fs_kernels LABELS cuda TIMEOUT 120)
+  if(FACESWARM_HAVE_CUDA)
+    target_compile_definitions(cuda_bf16_act PRIVATE FACESWARM_TEST_HAVE_CUDA)
+  endif()
+endif()
 # A full training step (trainer/model.c) on the CUDA backend vs the cpu backend.
 if(NOT FACESWARM_KERNELS_ONLY)
   # Two entries of one program, run in parallel: the original model, and the tiny liae-ud.
@@ -84,16 +93,25 @@ if(NOT FACESWARM_KERNELS_ONLY)
     target_compile_definitions(cuda_step PRIVATE FACESWARM_TEST_HAVE_CUDA)
   endif()
 endif()
-# train.precision bf16: one training step of a tiny liae-ud with masks on the CUDA backend vs
-# cpu-ref in bf16 (tight), the fast cpu path in bf16 vs cpu-ref in bf16, and vs fp32 (loose).
+# train.precision bf16: one training step of a tiny liae-ud with masks on the CUDA backend with
+# bf16 activation storage vs cpu-ref in the same mode (tight), the fast cpu path in bf16 vs
+# cpu-ref in bf16, and vs fp32 (loose); _repeat: a tiny original's CUDA step in bf16 storage
+# twice, bit for bit.
 if(NOT FACESWARM_KERNELS_ONLY)
   # about 40 s alone on 2 cores under the emulator (more under load): over the 30 s aim
   fs_add_test(NAME train_bf16_step SOURCES tests/cuda/test_bf16_step.c tests/cuda/ct_step.c ${FS_CT_HELPERS}
               LIBS fs_trainer
               LABELS cuda TIMEOUT 300)
+  fs_add_test(NAME train_bf16_step_repeat COMMAND $<TARGET_FILE:train_bf16_step> repeat LABELS cuda TIMEOUT 300)
   if(FACESWARM_HAVE_CUDA)
     target_compile_definitions(train_bf16_step PRIVATE FACESWARM_TEST_HAVE_CUDA)
   endif()
+endif()
+# bf16 activation storage in the model: the memory estimate's halving, the allocation it
+# matches, the float32 outputs and inference (cpu-ref in the same mode).
+if(NOT FACESWARM_KERNELS_ONLY AND FACESWARM_HAVE_OPENMP)
+  fs_add_test(NAME train_bf16_model SOURCES tests/cuda/test_bf16_model.c tests/cuda/ct_step.c ${FS_CT_HELPERS}
+              LIBS fs_trainer LABELS cuda TIMEOUT 30)
 endif()
 # device: cuda without a GPU (or without a CUDA build) is a clear error, not a crash.
 fs_add_test(NAME cuda_device SOURCES tests/cuda/test_device.c LIBS fs_kernels LABELS cuda TIMEOUT 20)
@@ -103,8 +121,8 @@ endif()
 # The emulator runs up to 256 threads per block on a few cores: threads that sleep at a
 # barrier instead of spinning leave the cores to the threads that have work (results are
 # the same: the kernels are deterministic).
-foreach(t cuda_conv cuda_ops cuda_bf16_ops cuda_bf16_ops_conv1 cuda_bf16_ops_conv2 cuda_bf16_ops_conv3 cuda_bf16_ops_dense
-          cuda_bf16_planted train_bf16_step cuda_emu cuda_planted cuda_step cuda_step_liae cuda_mma cuda_mma_misaligned
+foreach(t cuda_conv cuda_ops cuda_bf16_ops cuda_bf16_act cuda_bf16_ops_conv1 cuda_bf16_ops_conv2 cuda_bf16_ops_conv3 cuda_bf16_ops_dense
+          cuda_bf16_planted train_bf16_step train_bf16_step_repeat cuda_emu cuda_planted cuda_step cuda_step_liae cuda_mma cuda_mma_misaligned
           cuda_mma_pending cuda_mma_diverged cuda_mma_dyn_overflow)
   if(TEST ${t})
     set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT OMP_WAIT_POLICY=passive)

@@ -39,8 +39,36 @@ static size_t splitk_floats(long M, long N, long K) {
     long s = FS_MIN(32, FS_MIN(most, want));
     return s > 1 ? (size_t)s * (size_t)M * (size_t)N : 0;
 }
+/* Slots 4 and 5 under train.precision bf16: gemm_tc.cu's bf16 operand copies (bf16 values),
+ * A into 4 and B into 5. A convolution tensor is copied whole unless it is a bf16 activation
+ * already (act: read in place); a plain matrix is copied as rows of K rounded up to 8 unless it
+ * is a bf16 activation whose rows are K-contiguous with K a multiple of 8 (read in place). */
+static size_t kp8(long k) { return (size_t)((k + 7) / 8 * 8); }
+static size_t rows_copy(int act, long rows, long K, int contiguous) {
+    return act && contiguous && K % 8 == 0 ? 0 : (size_t)rows * kp8(K);
+}
+static void tc_slots(const fs_model *m, int act, size_t *s4, size_t *s5) {
+    *s4 = *s5 = 0;
+    for (int j = 0; j < m->n_nodes; j++) {
+        const fs_node *X = &m->nodes[j], *A = &m->nodes[X->in[0]];
+        long n = (long)X->nslots * m->batch;
+        if (X->kind == FS_NODE_CONV) {
+            long kk = (long)X->k * X->k * A->c, rows = n * X->h * X->w;
+            size_t x = act ? 0 : (size_t)n * A->h * A->w * A->c, dz = act ? 0 : (size_t)rows * X->c;
+            *s4 = FS_MAX(*s4, FS_MAX(x, dz));
+            *s5 = FS_MAX(*s5, FS_MAX((size_t)X->c * kp8(kk), (size_t)X->c * kp8(rows))); /* w rows; bwd_filter dz */
+        } else if (X->kind == FS_NODE_DENSE) {
+            long in = (long)A->h * A->w * A->c, out = X->c;
+            *s4 = FS_MAX(*s4, FS_MAX(FS_MAX(rows_copy(act, n, in, 1), rows_copy(act, n, out, 1)),
+                                     rows_copy(act, in, n, 0))); /* x; dz; x^T */
+            *s5 = FS_MAX(*s5, FS_MAX(FS_MAX((size_t)out * kp8(in), (size_t)in * kp8(out)), (size_t)out * kp8(n)));
+        }
+    }
+}
+
 static size_t cuda_workspace(const fs_model *m, const fs_config *c) {
-    size_t slot0 = 0, slot1 = 0;
+    size_t slot0 = 0, slot1 = 0, slot4 = 0, slot5 = 0;
+    if (!strcmp(c->train.precision, "bf16")) tc_slots(m, m->act_bf16, &slot4, &slot5);
     for (int j = 0; j < m->n_nodes; j++) {
         const fs_node *X = &m->nodes[j], *A = &m->nodes[X->in[0]];
         long n = (long)X->nslots * m->batch;
@@ -64,13 +92,18 @@ static size_t cuda_workspace(const fs_model *m, const fs_config *c) {
         if (win[k] > FS_DSSIM_WIN) slot1 = FS_MAX(slot1, 5 * b * (size_t)res * wo * 3);
     }
     size_t stage = (size_t)res * res * 3 * m->batch * m->n_decoders; /* bytes */
-    return slot0 * sizeof(float) + FS_MAX(slot1 * sizeof(float), stage);
+    return slot0 * sizeof(float) + FS_MAX(slot1 * sizeof(float), stage) + (slot4 + slot5) * 2;
+}
+
+int fs_mem_act_bf16(const fs_config *c) {
+    return !strcmp(c->train.device, "cuda") && !strcmp(c->train.precision, "bf16");
 }
 
 void fs_mem_estimate_at(fs_model *m, const fs_config *c, int batch, int world, int threads, fs_mem_estimate *est) {
     memset(est, 0, sizeof *est);
     est->batch = batch, est->world = world, est->threads = threads;
     est->cuda = !strcmp(c->train.device, "cuda");
+    m->act_bf16 = fs_mem_act_bf16(c); /* as train allocates it */
     fs_model_plan(m, batch, &est->m);
     est->step = fs_step_buffers_bytes(m, &est->loss);
     est->workspace = est->cuda ? cuda_workspace(m, c) : cpu_workspace(m, threads);
@@ -125,15 +158,20 @@ void fs_mem_print(const fs_mem_estimate *est, const fs_model *m, const fs_config
              strcmp(c->train.optimizer, "adabelief") ? "Adam (m, v)" : "AdaBelief (m, s)");
     row(f, "optimizer state", est->m.moments, what);
     snprintf(what, sizeof what, "every node's output for the %d samples, kept for the backward pass", n);
+    if (m->act_bf16)
+        snprintf(what + strlen(what), sizeof what - strlen(what),
+                 ", bf16 (train.precision bf16 on cuda), "
+                 "+ float32 copies of the input and outputs");
     row(f, "activations", est->m.activations, what);
     row(f, "activation gradients", est->m.gradients,
-        "gradients of node outputs (planned buffers, reused once dead) and the fan-in scratch");
+        m->act_bf16 ? "gradients of node outputs (planned buffers, reused once dead) and the fan-in scratch, bf16"
+                    : "gradients of node outputs (planned buffers, reused once dead) and the fan-in scratch");
     row(f, "step buffers", est->step, "targets, masks, eye/mouth regions and each decoder's output gradients");
     row(f, "loss buffers", est->loss, "the loss's weight and weighted-image buffers");
     if (est->cuda)
         row(f, "workspace", est->workspace,
             "cuda: the kernels' scratch: split-K partials (as on a 132-SM GPU), DSSIM maps, bias-gradient "
-            "partials, upload staging");
+            "partials, upload staging, bf16 GEMM operand copies");
     else {
         snprintf(what, sizeof what,
                  "largest conv scratch of the fast CPU path at %d thread(s): im2col col, flipped weights, padded "

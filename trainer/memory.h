@@ -22,7 +22,8 @@ typedef struct fs_mem_estimate {
     size_t step;      /* targets, masks, eye/mouth regions and output gradients of the step */
     size_t loss;      /* the loss's buffers */
     size_t workspace; /* cpu: the conv scratch the fast path keeps plus its largest per-call buffer; cuda: the
-                       * kernels' scratch slots (memory.c restates their rules) */
+                       * kernels' scratch slots (memory.c restates their rules; with bf16 the tensor-core
+                       * GEMM's operand copies) */
     size_t loader;    /* host: the loader's prefetch slots and workers' buffers */
     int loader_slots; /* batches the loader holds */
     size_t allreduce; /* extra bytes of the gradient all-reduce: 0, its buckets are slices of the gradients */
@@ -35,6 +36,9 @@ typedef struct fs_mem_estimate {
  * samples per identity per rank over `world` ranks, on c's train.device, with `threads` CPU
  * threads (the fast CPU path's workspace grows with them). */
 void fs_mem_estimate_at(fs_model *m, const fs_config *c, int batch, int world, int threads, fs_mem_estimate *est);
+/* 1 when c's run stores activations in bf16 (train.precision bf16 on train.device cuda: the
+ * backend's FS_PREC_BF16_ACT, fs_model.act_bf16); the estimate and train both follow it. */
+int fs_mem_act_bf16(const fs_config *c);
 /* The largest global train.batch_per_identity (a multiple of world, at most c's) whose
  * estimate fits `available` bytes per rank; 0 when not even world x 1 fits. Replans m. */
 int fs_mem_largest_batch(fs_model *m, const fs_config *c, int world, int threads, size_t available);

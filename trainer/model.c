@@ -13,6 +13,9 @@
 static size_t node_size(const fs_node *X) { return (size_t)X->h * X->w * X->c; }
 static int is_view(const fs_node *X) { return X->kind == FS_NODE_RESHAPE || X->kind == FS_NODE_SLICE; }
 static int has_params(const fs_node *X) { return X->w_len > 0 || X->shares >= 0; }
+/* Bytes of one stored activation value, and p advanced by `values` of them. */
+static size_t act_size(const fs_model *m) { return m->act_bf16 ? 2 : sizeof(float); }
+static float *act_at(const fs_model *m, float *p, size_t values) { return (float *)((char *)p + values * act_size(m)); }
 
 static const char *kind_name(fs_node_kind k) {
     static const char *const names[] = {"input", "conv",    "dense", "reshape", "slice",  "pixshuf",
@@ -336,15 +339,28 @@ static void plan_layout(fs_model *m, int batch) {
 
 static size_t output_floats(const fs_model *m, const fs_node *X) { return (size_t)X->nslots * m->batch * node_size(X); }
 
+/* act_bf16: the float32 input, and per output (image, mask) its float32 copy and the bf16
+ * copy of its gradient, values. */
+static size_t boundary_values(const fs_model *m, size_t *outputs) {
+    *outputs = 0;
+    if (!m->act_bf16) return 0;
+    for (int j = 0; j < m->n_nodes; j++)
+        if (m->nodes[j].out_of >= 0 || m->nodes[j].mask_of >= 0) *outputs += output_floats(m, &m->nodes[j]);
+    return output_floats(m, &m->nodes[0]);
+}
+
 void fs_model_plan(fs_model *m, int batch, fs_model_mem *mem) {
     plan_layout(m, batch);
     memset(mem, 0, sizeof *mem);
     mem->params = mem->grads = m->n_params * sizeof(float);
     mem->moments = 2 * m->n_params * sizeof(float);
     for (int j = 0; j < m->n_nodes; j++)
-        if (!is_view(&m->nodes[j])) mem->activations += output_floats(m, &m->nodes[j]) * sizeof(float);
-    for (int b = 0; b < m->n_gbufs; b++) mem->gradients += m->gbuf_floats[b] * sizeof(float);
-    mem->gradients += m->scratch_floats * sizeof(float);
+        if (!is_view(&m->nodes[j])) mem->activations += output_floats(m, &m->nodes[j]) * act_size(m);
+    for (int b = 0; b < m->n_gbufs; b++) mem->gradients += m->gbuf_floats[b] * act_size(m);
+    mem->gradients += m->scratch_floats * act_size(m);
+    size_t outputs, input = boundary_values(m, &outputs);
+    mem->activations += (input + outputs) * sizeof(float);
+    mem->gradients += outputs * act_size(m);
 }
 
 void fs_model_alloc(fs_model *m, const fs_backend *be, int batch) {
@@ -356,13 +372,21 @@ void fs_model_alloc(fs_model *m, const fs_backend *be, int batch) {
     m->adam_v = be->alloc(m->n_params * sizeof(float));
     for (int j = 0; j < m->n_nodes; j++) { /* a view's root is an earlier node */
         fs_node *X = &m->nodes[j];
-        if (is_view(X)) X->y = m->nodes[X->root].y + X->view_off * node_size(X);
-        else X->y = be->alloc(output_floats(m, X) * sizeof(float));
+        if (is_view(X)) X->y = act_at(m, m->nodes[X->root].y, X->view_off * node_size(X));
+        else X->y = be->alloc(output_floats(m, X) * act_size(m));
+        if (m->act_bf16 && X->out_of >= 0) { /* the float32 side of the boundary (boundary_values) */
+            m->out32[X->out_of] = be->alloc(output_floats(m, X) * sizeof(float));
+            m->dout16[X->out_of] = be->alloc(output_floats(m, X) * act_size(m));
+        }
+        if (m->act_bf16 && X->mask_of >= 0) {
+            m->mask32[X->mask_of] = be->alloc(output_floats(m, X) * sizeof(float));
+            m->dmask16[X->mask_of] = be->alloc(output_floats(m, X) * act_size(m));
+        }
     }
-    m->input = m->nodes[0].y;
-    m->scratch = be->alloc(m->scratch_floats * sizeof(float));
+    m->input = m->act_bf16 ? be->alloc(output_floats(m, &m->nodes[0]) * sizeof(float)) : m->nodes[0].y;
+    m->scratch = be->alloc(m->scratch_floats * act_size(m));
     m->gbufs = fs_calloc((size_t)FS_MAX(m->n_gbufs, 1), sizeof(float *));
-    for (int b = 0; b < m->n_gbufs; b++) m->gbufs[b] = be->alloc(m->gbuf_floats[b] * sizeof(float));
+    for (int b = 0; b < m->n_gbufs; b++) m->gbufs[b] = be->alloc(m->gbuf_floats[b] * act_size(m));
 }
 
 void fs_model_free(fs_model *m) {
@@ -371,8 +395,11 @@ void fs_model_free(fs_model *m) {
         for (int j = 0; j < m->n_nodes; j++)
             if (!is_view(&m->nodes[j])) be->free(m->nodes[j].y);
         for (int b = 0; b < m->n_gbufs; b++) be->free(m->gbufs[b]);
-        float *bufs[] = {m->params, m->grads_external ? NULL : m->grads, m->adam_m, m->adam_v, m->scratch};
+        float *bufs[] = {m->params,  m->grads_external ? NULL : m->grads, m->adam_m, m->adam_v,
+                         m->scratch, m->act_bf16 ? m->input : NULL};
         for (size_t i = 0; i < FS_ARRAY_LEN(bufs); i++) be->free(bufs[i]);
+        for (int i = 0; i < FS_MAX_IDENTITIES; i++)
+            be->free(m->out32[i]), be->free(m->mask32[i]), be->free(m->dout16[i]), be->free(m->dmask16[i]);
     }
     free(m->gbufs);
     free(m->gbuf_floats);
@@ -447,9 +474,9 @@ static void node_forward(const fs_model *m, const fs_node *X, seg s) {
     const fs_backend *be = m->be;
     if (X->kind == FS_NODE_INPUT || is_view(X)) return;
     const fs_node *A = in_node(m, X, 0), *B = X->n_in > 1 ? in_node(m, X, 1) : NULL;
-    const float *a = A->y + s.off * node_size(A), *b = B ? B->y + s.off * node_size(B) : NULL;
+    const float *a = act_at(m, A->y, s.off * node_size(A)), *b = B ? act_at(m, B->y, s.off * node_size(B)) : NULL;
     const float *w = m->params + X->w_off, *bias = m->params + X->b_off;
-    float *y = X->y + s.off * node_size(X);
+    float *y = act_at(m, X->y, s.off * node_size(X));
     size_t count = (size_t)s.n * node_size(X), rows = (size_t)s.n * X->h * X->w;
     fs_conv_desc d;
     switch (X->kind) {
@@ -482,34 +509,43 @@ static void forward(fs_model *m, int n, int only, int with_mask) {
                 for (int k = 0; k < m->nodes[j].n_in; k++) need[m->nodes[j].in[k]] = 1;
     }
     seg sg[FS_MAX_IDENTITIES];
+    if (m->act_bf16) m->be->bf16_pack(output_floats(m, &m->nodes[0]), m->input, m->nodes[0].y);
     for (int j = 0; j < m->n_nodes; j++) {
         if (need && !need[j]) continue;
         int ns = segments(m, &m->nodes[j], n, only, sg);
         for (int s = 0; s < ns; s++) node_forward(m, &m->nodes[j], sg[s]);
+    }
+    for (int j = 0; j < m->n_nodes && m->act_bf16; j++) { /* the float32 outputs */
+        const fs_node *X = &m->nodes[j];
+        if (need ? !need[j] : !(X->out_of >= 0 || X->mask_of >= 0)) continue;
+        if (X->out_of >= 0) m->be->bf16_unpack(output_floats(m, X), X->y, m->out32[X->out_of]);
+        if (X->mask_of >= 0) m->be->bf16_unpack(output_floats(m, X), X->y, m->mask32[X->mask_of]);
     }
     free(need);
 }
 
 void fs_model_forward(fs_model *m, int n) { forward(m, n, -1, 1); }
 
-float *fs_model_output(fs_model *m, int identity) { return m->nodes[m->output[identity]].y; }
+float *fs_model_output(fs_model *m, int identity) {
+    return m->act_bf16 ? m->out32[identity] : m->nodes[m->output[identity]].y;
+}
 
 float *fs_model_mask(fs_model *m, int identity) {
-    return m->mask[identity] >= 0 ? m->nodes[m->mask[identity]].y : NULL;
+    if (m->mask[identity] < 0) return NULL;
+    return m->act_bf16 ? m->mask32[identity] : m->nodes[m->mask[identity]].y;
 }
 
 void fs_model_infer_mask(fs_model *m, const float *x, int n, int to, float *y, float *ymask) {
     size_t img = (size_t)m->resolution * m->resolution * 3, plane = img / 3;
     float *slot = m->input + (size_t)to * m->batch * img;
-    const fs_node *out = &m->nodes[m->output[to]];
-    const fs_node *mk = m->mask[to] >= 0 ? &m->nodes[m->mask[to]] : NULL;
     for (int done = 0; done < n;) {
         int cnt = FS_MIN(m->batch, n - done);
         if (x + (size_t)done * img != slot)
             m->be->copy(slot, x + (size_t)done * img, (size_t)cnt * img * sizeof(float));
         forward(m, cnt, to, ymask != NULL);
-        m->be->copy(y + (size_t)done * img, out->y, (size_t)cnt * img * sizeof(float));
-        if (ymask && mk) m->be->copy(ymask + (size_t)done * plane, mk->y, (size_t)cnt * plane * sizeof(float));
+        m->be->copy(y + (size_t)done * img, fs_model_output(m, to), (size_t)cnt * img * sizeof(float));
+        const float *mk = fs_model_mask(m, to);
+        if (ymask && mk) m->be->copy(ymask + (size_t)done * plane, mk, (size_t)cnt * plane * sizeof(float));
         done += cnt;
     }
 }
@@ -527,9 +563,12 @@ typedef struct bwd {
 
 /* The gradient of node X's output at sample offset off of X's buffer. */
 static float *grad_at(const bwd *b, const fs_node *X, size_t off) {
-    const fs_node *R = &b->m->nodes[X->root];
-    float *base = R->out_of >= 0 ? b->dout[R->out_of] : R->mask_of >= 0 ? b->dmask[R->mask_of] : b->m->gbufs[R->gbuf];
-    return base + (X->view_off + off) * node_size(X);
+    const fs_model *m = b->m;
+    const fs_node *R = &m->nodes[X->root];
+    float *base = R->out_of >= 0    ? (m->act_bf16 ? m->dout16 : b->dout)[R->out_of]
+                  : R->mask_of >= 0 ? (m->act_bf16 ? m->dmask16 : b->dmask)[R->mask_of]
+                                    : m->gbufs[R->gbuf];
+    return act_at(m, base, (X->view_off + off) * node_size(X));
 }
 
 static uint32_t seg_slots(const bwd *b, const fs_node *V, seg s) {
@@ -554,10 +593,10 @@ static void contrib_end(bwd *b, const fs_node *V, seg s, const float *p) {
         int first = V->slot0 + (int)(s.off / (size_t)b->m->batch);
         for (int j = first; bits >> j; j++) {
             if (!(bits >> j & 1u)) continue;
-            const float *src = p + (size_t)(j - first) * per;
+            const float *src = act_at(b->m, (float *)p, (size_t)(j - first) * per);
             float *dst = grad_at(b, V, (size_t)(j - V->slot0) * b->m->batch);
             if (b->written[V->root] >> j & 1u) b->m->be->acc(per, src, dst);
-            else b->m->be->copy(dst, src, per * sizeof(float));
+            else b->m->be->copy(dst, src, per * act_size(b->m));
         }
     }
     b->written[V->root] |= bits;
@@ -567,8 +606,8 @@ static void node_backward(bwd *b, const fs_node *X, seg s) {
     fs_model *m = b->m;
     const fs_backend *be = m->be;
     const fs_node *A = X->n_in ? in_node(m, X, 0) : NULL, *B = X->n_in > 1 ? in_node(m, X, 1) : NULL;
-    const float *a = A ? A->y + s.off * node_size(A) : NULL;
-    const float *y = X->y + s.off * node_size(X);
+    const float *a = A ? act_at(m, A->y, s.off * node_size(A)) : NULL;
+    const float *y = act_at(m, X->y, s.off * node_size(X));
     float *dy = grad_at(b, X, s.off), *da = NULL, *db = NULL;
     size_t count = (size_t)s.n * node_size(X), rows = (size_t)s.n * X->h * X->w;
     int ga = A && A->needs_grad, gb = B && B->needs_grad;
@@ -602,9 +641,9 @@ static void node_backward(bwd *b, const fs_node *X, seg s) {
         if (ga) be->pixnorm_bwd(rows, X->c, a, dy, da = contrib_begin(b, A, s));
         break;
     case FS_NODE_ADD:
-        if (ga) be->copy(da = contrib_begin(b, A, s), dy, count * sizeof(float));
+        if (ga) be->copy(da = contrib_begin(b, A, s), dy, count * act_size(m));
         if (ga) contrib_end(b, A, s, da), da = NULL;
-        if (gb) be->copy(db = contrib_begin(b, B, s), dy, count * sizeof(float));
+        if (gb) be->copy(db = contrib_begin(b, B, s), dy, count * act_size(m));
         break;
     case FS_NODE_CONCAT: /* one input at a time: each may need the scratch buffer */
         if (ga) be->concat_bwd(rows, A->c, B->c, dy, da = contrib_begin(b, A, s), NULL);
@@ -645,6 +684,10 @@ void fs_model_backward(fs_model *m, int n, float **dout, float **dmask, fs_grad_
         const fs_node *O = &m->nodes[m->output[i]];
         if (dout && dout[i]) b.active[m->output[i]] = 1, b.written[O->root] = ~0u;
         if (m->mask[i] >= 0 && dmask && dmask[i]) b.active[m->mask[i]] = 1, b.written[m->nodes[m->mask[i]].root] = ~0u;
+        if (m->act_bf16 && dout && dout[i]) /* the float32 gradients into the bf16 ones */
+            m->be->bf16_pack((size_t)n * node_size(O), dout[i], m->dout16[i]);
+        if (m->act_bf16 && m->mask[i] >= 0 && dmask && dmask[i])
+            m->be->bf16_pack((size_t)n * node_size(&m->nodes[m->mask[i]]), dmask[i], m->dmask16[i]);
     }
     int next = 0; /* blocks[0..next) are final */
     seg sg[FS_MAX_IDENTITIES];
@@ -657,7 +700,7 @@ void fs_model_backward(fs_model *m, int n, float **dout, float **dmask, fs_grad_
                 for (int t = X->slot0; t < X->slot0 + X->nslots; t++) /* slots no consumer wrote: zero */
                     if (!(b.written[j] >> t & 1u))
                         m->be->zero(grad_at(&b, X, (size_t)(t - X->slot0) * m->batch),
-                                    (size_t)n * node_size(X) * sizeof(float));
+                                    (size_t)n * node_size(X) * act_size(m));
                 b.written[j] = ~0u;
                 int ns = segments(m, X, n, -1, sg);
                 for (int s = 0; s < ns; s++) node_backward(&b, X, sg[s]);

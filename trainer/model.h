@@ -99,6 +99,14 @@ typedef struct fs_model {
     size_t n_params;
     float leaky_alpha; /* model.leaky_alpha (original's LeakyReLU slope) */
 
+    /* Activation storage (train.precision bf16 on cuda: FS_PREC_BF16_ACT, kernels/ops.h), set
+     * by the caller before fs_model_plan / fs_model_alloc (0 after fs_model_build): 1 = every
+     * node output, planned gradient buffer and the scratch hold bf16 (2 bytes a value) and the
+     * backend must be in FS_PREC_BF16_ACT for every forward / backward. The model's interface
+     * stays float32: m->input, fs_model_output / fs_model_mask and the caller's dout / dmask
+     * are float buffers that the model packs into (input, output gradients) or unpacks out of
+     * (outputs, masks) its bf16 tensors, with bf16_pack / bf16_unpack. */
+    int act_bf16;
     const fs_backend *be; /* NULL until fs_model_alloc */
     float *params;        /* [n_params], device */
     float *grads;         /* [n_params], device; not owned after fs_model_use_grads */
@@ -106,7 +114,13 @@ typedef struct fs_model {
     float *adam_m;        /* Adam first moment, [n_params], device */
     float *adam_v;        /* Adam second moment, [n_params], device */
     int batch;            /* samples per identity the buffers hold */
-    float *input;         /* [n_decoders * batch, res, res, 3] the input node's buffer, device */
+    /* [n_decoders * batch, res, res, 3] the input node's buffer, device; act_bf16: a float32
+     * buffer that forward packs into the input node's bf16 one */
+    float *input;
+    float *out32[FS_MAX_IDENTITIES];   /* act_bf16: identity i's image output in float32 [batch, res, res, 3] */
+    float *mask32[FS_MAX_IDENTITIES];  /* act_bf16: its mask in float32 [batch, res, res, 1] (NULL: none) */
+    float *dout16[FS_MAX_IDENTITIES];  /* act_bf16: the bf16 gradient of output i (dout packed) */
+    float *dmask16[FS_MAX_IDENTITIES]; /* act_bf16: the bf16 gradient of mask i (dmask packed) */
     /* the backward plan (fs_model_alloc) */
     float **gbufs; /* planned gradient buffers */
     int n_gbufs;
@@ -131,8 +145,10 @@ typedef struct fs_model_mem {
     size_t params;      /* [n_params] floats */
     size_t grads;       /* [n_params] floats: the parameter gradients (the all-reduce's buckets are slices) */
     size_t moments;     /* the optimizer's two [n_params] buffers (Adam m, v; AdaBelief m, s) */
-    size_t activations; /* every node's output kept for the backward pass (views share their input's) */
-    size_t gradients;   /* the planned gradient buffers of node outputs and the fan-in scratch */
+    size_t activations; /* every node's output kept for the backward pass (views share their input's);
+                         * act_bf16: 2 bytes a value, plus the float32 input and output copies */
+    size_t gradients;   /* the planned gradient buffers of node outputs and the fan-in scratch;
+                         * act_bf16: 2 bytes a value, plus the bf16 copies of the output gradients */
 } fs_model_mem;
 /* The plan fs_model_alloc follows (it calls this), without allocating: the estimate of
  * `faceswarm model` and train's check before allocating come from here. */

@@ -348,7 +348,11 @@ static int setup_model(trainer *t, fs_error *e) {
     t->be = fs_backend_select(t->cfg.train.device, t->world.local_rank, e);
     if (!t->be) return e->code ? e->code : FS_EXIT_FAIL;
     if ((rc = check_memory(t, e))) return rc;
-    int prec = strcmp(t->cfg.train.precision, "bf16") ? FS_PREC_FP32 : FS_PREC_BF16;
+    /* bf16 on cuda also stores the activations in bf16 (check_memory's estimate counted them so) */
+    int prec = strcmp(t->cfg.train.precision, "bf16") ? FS_PREC_FP32
+               : fs_mem_act_bf16(&t->cfg)             ? FS_PREC_BF16_ACT
+                                                      : FS_PREC_BF16;
+    t->model.act_bf16 = prec == FS_PREC_BF16_ACT;
     if (t->be->set_precision(prec) != 0)
         return fs_errorf(e, FS_EXIT_BADINPUT,
                          "%s: train.precision: %s is not supported by backend %s\n  hint: set train.precision: fp32, "

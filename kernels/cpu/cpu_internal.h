@@ -36,7 +36,12 @@ fs_ssim_grad fs_cpu_ssim_window(double mx, double my, double exx, double eyy, do
 /* Memory ops shared by both CPU backends, fs_cpu_<op> for every row of FS_MEMORY_OPS (host
  * memory; upload/download/copy = memcpy). */
 FS_MEMORY_OPS(FS_OP_DECL, fs_cpu)
-/* The precision set_precision last set (fs_precision). */
+/* The GEMM precision set_precision last set: FS_PREC_FP32 or FS_PREC_BF16 (also for
+ * FS_PREC_BF16_ACT, whose GEMMs are FS_PREC_BF16's). */
 int fs_cpu_precision(void);
+/* 1 while FS_PREC_BF16_ACT is set: the reference's activation tensors are bf16
+ * (kernels/cpu/ref_bf16act.c turns it off around the float op it wraps). */
+int fs_cpu_act_bf16(void);
+void fs_cpu_set_act_bf16(int on);
 
 #endif

@@ -22,7 +22,21 @@ int fs_cpu_threads(void) {
     return g_threads;
 }
 
-static const fs_backend g_fast = {.name = "cpu", .device = FS_DEV_CPU, FS_BACKEND_TABLE(fs_fast_mem, fs_fast)};
+/* The fast path has no bf16 activation storage (FS_PREC_BF16_ACT: only the reference, which
+ * specifies it, and the CUDA backend have it): its set_precision refuses that mode and
+ * otherwise is the shared one. */
+static int fast_set_precision(int precision) {
+    return precision == FS_PREC_BF16_ACT ? -1 : fs_cpu_set_precision(precision);
+}
+
+/* The table's set_precision entry is replaced by the one above (a later designated
+ * initializer wins, C11 6.7.9). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverride-init"
+static const fs_backend g_fast = {.name = "cpu",
+                                  .device = FS_DEV_CPU,
+                                  FS_BACKEND_TABLE(fs_fast_mem, fs_fast).set_precision = fast_set_precision};
+#pragma GCC diagnostic pop
 
 const char *fs_cpu_blas_core(void) { return openblas_get_corename(); }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/bf16.h"
 #include "kernels/cpu/cpu.h"
 #include "kernels/cpu/cpu_internal.h"
 #include "kernels/cpu/fast.h"
@@ -53,6 +54,18 @@ void fs_fast_mem_zero(void *p, size_t bytes) {
 void fs_fast_u8_to_float(size_t count, const uint8_t *src, float *dst) {
     PAR_FOR
     for (size_t i = 0; i < count; i++) dst[i] = (float)src[i] / 255.0f;
+}
+
+/* The conversions of bf16 storage (ops.h) have the same results everywhere; the fast
+ * backend itself stores activations in float (it refuses FS_PREC_BF16_ACT, fast.c). */
+void fs_fast_bf16_pack(size_t count, const float *x, float *y16) {
+    fs_bf16 *y = (fs_bf16 *)y16;
+    PAR_FOR
+    for (size_t i = 0; i < count; i++) y[i] = fs_bf16_from_f32(x[i]);
+}
+void fs_fast_bf16_unpack(size_t count, const float *x16, float *y) {
+    const fs_bf16 *x = (const fs_bf16 *)x16;
+    for (size_t i = 0; i < count; i++) y[i] = fs_bf16_to_f32(x[i]);
 }
 
 /* LeakyReLU both ways over fixed chunks of FS_FAST_RED_BLOCK elements (any split gives the

@@ -37,6 +37,10 @@ static double conv_one(const fs_conv_desc *d, const float *x, const float *w, in
 
 void fs_ref_conv2d_fwd(const fs_conv_desc *d, const float *x, const float *w, const float *b, float *y, fs_act act,
                        float alpha) {
+    if (fs_cpu_act_bf16()) {
+        fs_ref16_conv2d_fwd(d, x, w, b, y, act, alpha);
+        return;
+    }
     for (int img = 0; img < d->n; img++)
         for (int oy = 0; oy < d->ho; oy++)
             for (int ox = 0; ox < d->wo; ox++)
@@ -65,6 +69,10 @@ static double conv_bwd_one(const fs_conv_desc *d, const float *dz, const float *
 }
 
 void fs_ref_conv2d_bwd_data(const fs_conv_desc *d, const float *dz, const float *w, float *dx) {
+    if (fs_cpu_act_bf16()) {
+        fs_ref16_conv2d_bwd_data(d, dz, w, dx);
+        return;
+    }
     for (int img = 0; img < d->n; img++)
         for (int iy = 0; iy < d->h; iy++)
             for (int ix = 0; ix < d->w; ix++)
@@ -91,6 +99,10 @@ static double conv_dw_one(const fs_conv_desc *d, const float *x, const float *dz
 }
 
 void fs_ref_conv2d_bwd_filter(const fs_conv_desc *d, const float *x, const float *dz, float *dw, float *db) {
+    if (fs_cpu_act_bf16()) {
+        fs_ref16_conv2d_bwd_filter(d, x, dz, dw, db);
+        return;
+    }
     for (int ky = 0; ky < d->k; ky++)
         for (int kx = 0; kx < d->k; kx++)
             for (int ci = 0; ci < d->cin; ci++)
@@ -108,6 +120,10 @@ void fs_ref_conv2d_bwd_filter(const fs_conv_desc *d, const float *x, const float
 
 void fs_ref_dense_fwd(int n, int in, int out, const float *x, const float *w, const float *b, float *y, fs_act act,
                       float alpha) {
+    if (fs_cpu_act_bf16()) {
+        fs_ref16_dense_fwd(n, in, out, x, w, b, y, act, alpha);
+        return;
+    }
     int bf16 = fs_cpu_precision() == FS_PREC_BF16;
     for (int r = 0; r < n; r++)
         for (int o = 0; o < out; o++) {
@@ -118,6 +134,10 @@ void fs_ref_dense_fwd(int n, int in, int out, const float *x, const float *w, co
 }
 
 void fs_ref_dense_bwd_data(int n, int in, int out, const float *dz, const float *w, float *dx) {
+    if (fs_cpu_act_bf16()) {
+        fs_ref16_dense_bwd_data(n, in, out, dz, w, dx);
+        return;
+    }
     int bf16 = fs_cpu_precision() == FS_PREC_BF16;
     for (int r = 0; r < n; r++)
         for (int i = 0; i < in; i++) {
@@ -128,6 +148,10 @@ void fs_ref_dense_bwd_data(int n, int in, int out, const float *dz, const float 
 }
 
 void fs_ref_dense_bwd_filter(int n, int in, int out, const float *x, const float *dz, float *dw, float *db) {
+    if (fs_cpu_act_bf16()) {
+        fs_ref16_dense_bwd_filter(n, in, out, x, dz, dw, db);
+        return;
+    }
     int bf16 = fs_cpu_precision() == FS_PREC_BF16;
     for (int i = 0; i < in; i++)
         for (int o = 0; o < out; o++) {

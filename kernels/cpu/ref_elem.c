@@ -34,29 +34,50 @@ void fs_cpu_zero(void *p, size_t bytes) {
 void fs_cpu_sync(void) {}
 size_t fs_cpu_mem_available(void) { return fs_host_mem_available(); } /* kernels/host_mem.h */
 
-/* Both CPU backends' conv/dense precision (one process-wide setting, as a device's). */
-static int g_cpu_precision = FS_PREC_FP32;
+/* Both CPU backends' conv/dense precision (one process-wide setting, as a device's), and
+ * the reference's bf16 activation storage (FS_PREC_BF16_ACT: FS_PREC_BF16 + storage; the fast
+ * backend refuses that mode, kernels/cpu/fast.c). */
+static int g_cpu_precision = FS_PREC_FP32, g_cpu_act_bf16;
 int fs_cpu_set_precision(int precision) {
-    if (precision != FS_PREC_FP32 && precision != FS_PREC_BF16) return -1;
-    g_cpu_precision = precision;
+    if (precision != FS_PREC_FP32 && precision != FS_PREC_BF16 && precision != FS_PREC_BF16_ACT) return -1;
+    g_cpu_precision = precision == FS_PREC_FP32 ? FS_PREC_FP32 : FS_PREC_BF16;
+    g_cpu_act_bf16 = precision == FS_PREC_BF16_ACT;
     return 0;
 }
 int fs_cpu_precision(void) { return g_cpu_precision; }
+int fs_cpu_act_bf16(void) { return g_cpu_act_bf16; }
+void fs_cpu_set_act_bf16(int on) { g_cpu_act_bf16 = on; }
 
 void fs_ref_u8_to_float(size_t n, const uint8_t *src, float *dst) {
     for (size_t i = 0; i < n; i++) dst[i] = (float)src[i] / 255.0f;
 }
 
 void fs_ref_leaky_fwd(size_t count, float alpha, const float *x, float *y) {
+    if (fs_cpu_act_bf16()) {
+        fs_ref16_leaky_fwd(count, alpha, x, y);
+        return;
+    }
     for (size_t i = 0; i < count; i++) y[i] = x[i] > 0.0f ? x[i] : alpha * x[i];
 }
 void fs_ref_leaky_bwd(size_t count, float alpha, const float *y, const float *dy, float *dx) {
+    if (fs_cpu_act_bf16()) {
+        fs_ref16_leaky_bwd(count, alpha, y, dy, dx);
+        return;
+    }
     for (size_t i = 0; i < count; i++) dx[i] = y[i] > 0.0f ? dy[i] : alpha * dy[i];
 }
 void fs_ref_sigmoid_fwd(size_t count, const float *x, float *y) {
+    if (fs_cpu_act_bf16()) {
+        fs_ref16_sigmoid_fwd(count, x, y);
+        return;
+    }
     for (size_t i = 0; i < count; i++) y[i] = 1.0f / (1.0f + expf(-x[i]));
 }
 void fs_ref_sigmoid_bwd(size_t count, const float *y, const float *dy, float *dx) {
+    if (fs_cpu_act_bf16()) {
+        fs_ref16_sigmoid_bwd(count, y, dy, dx);
+        return;
+    }
     for (size_t i = 0; i < count; i++) dx[i] = y[i] * (1.0f - y[i]) * dy[i];
 }
 
@@ -69,6 +90,10 @@ static size_t shuf_x(int img, int i, int j, int a, int b, int h, int w, int c4) 
 }
 
 void fs_ref_pixshuf_fwd(int n, int h, int w, int c4, const float *x, float *y) {
+    if (fs_cpu_act_bf16()) {
+        fs_ref16_pixshuf_fwd(n, h, w, c4, x, y);
+        return;
+    }
     int c = c4 / 4;
     for (int img = 0; img < n; img++)
         for (int i = 0; i < h; i++)
@@ -80,6 +105,10 @@ void fs_ref_pixshuf_fwd(int n, int h, int w, int c4, const float *x, float *y) {
 }
 
 void fs_ref_pixshuf_bwd(int n, int h, int w, int c4, const float *dy, float *dx) {
+    if (fs_cpu_act_bf16()) {
+        fs_ref16_pixshuf_bwd(n, h, w, c4, dy, dx);
+        return;
+    }
     int c = c4 / 4;
     for (int img = 0; img < n; img++)
         for (int i = 0; i < h; i++)

@@ -136,9 +136,11 @@ static size_t emu_mem_available(void) { return fs_host_mem_available(); } /* the
 /* fp32: the SIMT GEMM (gemm.cu); bf16: the tensor-core GEMM (gemm_tc.cu) for every conv and
  * dense op queued after this call. */
 int FSK(precision) = FS_PREC_FP32;
+int FSK(act_bf16) = 0; /* FS_PREC_BF16_ACT: bf16's GEMMs, activations stored in bf16 */
 static int emu_set_precision(int precision) {
-    if (precision != FS_PREC_FP32 && precision != FS_PREC_BF16) return -1;
-    FSK(precision) = precision;
+    if (precision != FS_PREC_FP32 && precision != FS_PREC_BF16 && precision != FS_PREC_BF16_ACT) return -1;
+    FSK(precision) = precision == FS_PREC_FP32 ? FS_PREC_FP32 : FS_PREC_BF16;
+    FSK(act_bf16) = precision == FS_PREC_BF16_ACT;
     return 0;
 }
 /* The "device" reads the host bytes directly. */

@@ -3,15 +3,18 @@
  *               (split-K when the output has few tiles; bias + activation after the sum)
  *   bwd_data:   dx = conv^T(dz, w), one dense GEMM per stride parity class             (=)
  *   bwd_filter: dw [k*k*cin, cout] += im2col(x)^T * dz (split-K), db += column sums     (+=)
- * and the bias gradient as a two-pass column reduction. */
+ * and the bias gradient as a two-pass column reduction. Under FS_PREC_BF16_ACT x, y, dz and
+ * dx are bf16 (the GEMM reads and writes them so); w, b, dw and db stay float32. */
 #include "kernels/cuda/fsk.h"
 #include "kernels/cuda/emu.h"
+#include "kernels/cuda/act.h"
 
 static fsk_gemm gemm_base(const fs_conv_desc *d) {
     fsk_gemm g;
     memset(&g, 0, sizeof g);
     g.conv = *d;
     g.classes = 1, g.splits = 1;
+    g.a_bf16 = FSK(act_bf16); /* x or dz: activations */
     return g;
 }
 
@@ -22,7 +25,7 @@ void FSK(conv2d_fwd)(const fs_conv_desc *d, const float *x, const float *w, cons
     g.amode = FSK_A_CONV_FWD, g.a = x;
     g.bmode = FSK_B_STRIDED, g.b = w, g.ldb_k = d->cout, g.ldb_n = 1;
     g.c = y, g.ldc = d->cout;
-    g.bias = b, g.act = (int)act, g.alpha = alpha;
+    g.bias = b, g.act = (int)act, g.alpha = alpha, g.c_bf16 = FSK(act_bf16);
     FSK(gemm_split_k)(&g); /* few output tiles (the deep encoder layers): split K, epilogue after the sum */
     FSK(gemm)(&g);
 }
@@ -35,7 +38,7 @@ void FSK(conv2d_bwd_data)(const fs_conv_desc *d, const float *dz, const float *w
     g.N = d->cin;
     g.amode = FSK_A_CONV_BWD_DATA, g.a = dz;
     g.bmode = FSK_B_CONV_BWD_DATA, g.b = w;
-    g.c = dx, g.ldc = d->cin;
+    g.c = dx, g.ldc = d->cin, g.c_bf16 = FSK(act_bf16);
     FSK(gemm)(&g);
 }
 
@@ -44,7 +47,7 @@ void FSK(conv2d_bwd_filter)(const fs_conv_desc *d, const float *x, const float *
     g.M = d->k * d->k * d->cin, g.N = d->cout, g.K = d->n * d->ho * d->wo;
     g.amode = FSK_A_CONV_BWD_FILTER, g.a = x;
     g.bmode = FSK_B_STRIDED, g.b = dz, g.ldb_k = d->cout, g.ldb_n = 1;
-    g.c = dw, g.ldc = d->cout, g.accumulate = 1;
+    g.c = dw, g.ldc = d->cout, g.accumulate = 1, g.b_bf16 = FSK(act_bf16); /* dz */
     FSK(gemm_split_k)(&g);
     FSK(gemm)(&g);
     if (db) FSK(bias_grad)((long)d->n * d->ho * d->wo, d->cout, dz, db);
@@ -52,14 +55,14 @@ void FSK(conv2d_bwd_filter)(const fs_conv_desc *d, const float *x, const float *
 
 /* partial[blockIdx.y, j] = sum of dz[r, j] over the block's rows; a block is 32 columns x 8
  * row lanes (warps read 32 consecutive floats), lanes combined in order in shared memory. */
-static __global__ void colsum_kernel(long rows, int cols, long rows_per_part, const float *dz, float *partial) {
+static __global__ void colsum_kernel(long rows, int cols, long rows_per_part, const float *dz, float *partial, int bf) {
     __shared__ float part[8][32];
     int c = blockIdx.x * 32 + threadIdx.x % 32, lane = threadIdx.x / 32;
     long r0 = blockIdx.y * rows_per_part;
     long r1 = r0 + rows_per_part < rows ? r0 + rows_per_part : rows;
     float s = 0.0f;
     if (c < cols)
-        for (long r = r0 + lane; r < r1; r += 8) s += dz[r * cols + c];
+        for (long r = r0 + lane; r < r1; r += 8) s += act_ld(dz, (size_t)(r * cols + c), bf);
     part[lane][threadIdx.x % 32] = s;
     __syncthreads();
     if (lane == 0 && c < cols) {
@@ -79,6 +82,7 @@ void FSK(bias_grad)(long rows, int cols, const float *dz, float *db) {
     if (parts < 1) parts = 1;
     long per = (rows + parts - 1) / parts;
     float *partial = (float *)FSK(scratch)(1, sizeof(float) * (size_t)parts * cols);
-    FS_LAUNCH(colsum_kernel, FS_DIM3(col_blocks, parts, 1), FS_DIM3(FSK_THREADS, 1, 1), rows, cols, per, dz, partial);
+    FS_LAUNCH(colsum_kernel, FS_DIM3(col_blocks, parts, 1), FS_DIM3(FSK_THREADS, 1, 1), rows, cols, per, dz, partial,
+              FSK(act_bf16));
     FSK(add_partials)(1, cols, (int)parts, partial, db, cols);
 }

@@ -82,6 +82,9 @@ typedef struct fsk_gemm {
     int classes;       /* bwd_data: stride^2 parity classes (grid z), else 1 */
     int splits;        /* split-K count (grid z), >= 1; not with classes > 1 */
     float *partial;    /* split-K partials [splits, M, N] (device scratch) */
+    int a_bf16;        /* 1: a holds bf16 (an activation under FS_PREC_BF16_ACT), read as it is */
+    int b_bf16;        /* 1: b holds bf16 (bwd_filter's dz) */
+    int c_bf16;        /* 1: c is bf16, each output rounded once as it is stored (not with accumulate) */
 } fsk_gemm;
 
 /* Launches the GEMM (and, for splits > 1, the fixed-order reduction of the partials). */
@@ -92,6 +95,10 @@ void FSK(gemm_split_k)(fsk_gemm *g);
 /* The conv/dense precision (fs_precision) that set_precision chose; FS_PREC_BF16 sends
  * FSK(gemm) and FSK(gemm_split_k) to the tensor-core GEMM (gemm_tc.cu). */
 extern int FSK(precision);
+/* 1 under FS_PREC_BF16_ACT (set_precision; FSK(precision) is then FS_PREC_BF16): the
+ * activation tensors of the conv, dense, activation, pixel-shuffle and graph ops are bf16
+ * (kernels/ops.h); each launcher passes it on to its kernels (kernels/cuda/act.h). */
+extern int FSK(act_bf16);
 /* The tensor-core implicit GEMM (bf16 operands, fp32 accumulation, gemm_tc.cu): the same
  * contract as FSK(gemm) / FSK(gemm_split_k) on operands rounded to bf16 (nearest even). */
 void FSK(gemm_tc)(const fsk_gemm *g);

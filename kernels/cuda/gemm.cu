@@ -14,6 +14,7 @@
 #include "kernels/cuda/fsk.h"
 #include "kernels/cuda/emu.h"
 #include "kernels/cuda/gemm_util.h"
+#include "kernels/bf16.h"
 
 /* im2col(x)[m][kk] of the forward convolution, 0 in the padding. */
 FSK_DEVICE float conv_x_at(const fs_conv_desc *d, const float *x, int m, int kk) {
@@ -120,23 +121,25 @@ static __global__ void __launch_bounds__(FSK_THREADS) gemm_kernel(fsk_gemm g) {
 
 /* C[m, n] = act(sum over s of partial[s, m, n] + bias[n]), or C += the sum; s in order. */
 static __global__ void splitk_reduce_kernel(int M, int N, int splits, const float *partial, float *c, long ldc,
-                                            const float *bias, int act, float alpha, int accumulate) {
+                                            const float *bias, int act, float alpha, int accumulate, int c_bf16) {
     long total = (long)M * N;
     for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < total; i += (long)gridDim.x * blockDim.x) {
         float s = 0.0f;
         for (int k = 0; k < splits; k++) s += partial[k * total + i];
-        float *out = c + (i / N) * ldc + i % N;
+        long at = (i / N) * ldc + i % N;
         int n = (int)(i % N);
-        *out = accumulate ? *out + s : activate(s + (bias ? bias[n] : 0.0f), act, alpha);
+        if (c_bf16) /* a bf16 activation (never accumulated) */
+            ((fs_bf16 *)c)[at] = fs_bf16_from_f32(activate(s + (bias ? bias[n] : 0.0f), act, alpha));
+        else c[at] = accumulate ? c[at] + s : activate(s + (bias ? bias[n] : 0.0f), act, alpha);
     }
 }
 
 static void reduce_splits(int M, int N, int splits, const float *partial, float *c, long ldc, const float *bias,
-                          int act, float alpha, int accumulate) {
+                          int act, float alpha, int accumulate, int c_bf16) {
     size_t total = (size_t)M * N;
     if (total == 0) return;
     FS_LAUNCH(splitk_reduce_kernel, FS_DIM3(FSK(grid_for)(total), 1, 1), FS_DIM3(FSK_THREADS, 1, 1), M, N, splits,
-              partial, c, ldc, bias, act, alpha, accumulate);
+              partial, c, ldc, bias, act, alpha, accumulate, c_bf16);
 }
 
 void FSK(gemm_split_k)(fsk_gemm *g) {
@@ -161,9 +164,10 @@ void FSK(gemm)(const fsk_gemm *g) {
         FS_LAUNCH(gemm_kernel, grid, FS_DIM3(FSK_THREADS, 1, 1), *g);
     }
     if (g->splits > 1)
-        reduce_splits(g->M, g->N, g->splits, g->partial, g->c, g->ldc, g->bias, g->act, g->alpha, g->accumulate);
+        reduce_splits(g->M, g->N, g->splits, g->partial, g->c, g->ldc, g->bias, g->act, g->alpha, g->accumulate,
+                      g->c_bf16);
 }
 
 void FSK(add_partials)(int M, int N, int splits, const float *partial, float *c, long ldc) {
-    reduce_splits(M, N, splits, partial, c, ldc, NULL, FS_ACT_NONE, 0.0f, 1);
+    reduce_splits(M, N, splits, partial, c, ldc, NULL, FS_ACT_NONE, 0.0f, 1, 0);
 }

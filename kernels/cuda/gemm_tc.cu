@@ -3,7 +3,11 @@
  * kernels/bf16.h: the CPU backends' rounding), products summed in fp32 by mma.sync m16n8k16.
  *
  * Operands: a conversion kernel first writes bf16 copies of the two GEMM operands into device
- * scratch (slots 4 and 5). A plain matrix (dense, conv weights, bwd_filter's dz) is copied
+ * scratch (slots 4 and 5), except for an operand that is bf16 already (fsk_gemm's a_bf16,
+ * b_bf16: activations under FS_PREC_BF16_ACT), which is read in place when its layout allows
+ * (a convolution tensor always; a plain matrix when its rows are K-contiguous runs of a
+ * multiple of 8, 16-byte aligned) and repacked bf16 to bf16 otherwise (bwd_filter's dz, whose
+ * K is its row index). A bf16 output (c_bf16) is rounded once as the epilogue stores it. A plain matrix (dense, conv weights, bwd_filter's dz) is copied
  * with K contiguous, [rows][Kp] with Kp = K rounded up to 8 and zeros in the tail, so every
  * row is a run of 16-byte chunks of 8 bf16. A convolution tensor (x, dz, the bwd_data
  * weights) is copied in its own layout and gathered on the fly (no im2col buffer): along K
@@ -253,7 +257,9 @@ static __global__ void __launch_bounds__(FSK_THREADS) gemm_tc_kernel(tc_args t) 
         for (int half = 0; half < 2; half++) {
             int m = m0 + wm * 64 + mt * 16 + (lane >> 2) + 8 * half;
             if (m >= M) continue;
-            float *row = g->splits > 1 ? g->partial + ((long)split * M + m) * g->N : g->c + c_row(g, &q, m);
+            float *row = g->splits > 1 ? g->partial + ((long)split * M + m) * g->N
+                         : g->c_bf16   ? NULL
+                                       : g->c + c_row(g, &q, m);
             for (int nt = 0; nt < nt_count; nt++)
                 for (int j = 0; j < 2; j++) {
                     int n = n0 + wn * wn_cols + nt * 8 + 2 * (lane & 3) + j;
@@ -261,7 +267,11 @@ static __global__ void __launch_bounds__(FSK_THREADS) gemm_tc_kernel(tc_args t) 
                     float v = acc[mt][nt][2 * half + j];
                     if (g->splits > 1) row[n] = v;
                     else if (g->accumulate) row[n] += v;
-                    else row[n] = activate(v + (g->bias ? g->bias[n] : 0.0f), g->act, g->alpha);
+                    else {
+                        v = activate(v + (g->bias ? g->bias[n] : 0.0f), g->act, g->alpha);
+                        if (g->c_bf16) ((fs_bf16 *)g->c)[c_row(g, &q, m) + n] = fs_bf16_from_f32(v);
+                        else row[n] = v;
+                    }
                 }
         }
 }
@@ -272,14 +282,15 @@ static __global__ void to_bf16_kernel(long n, const float *src, fs_bf16 *dst) {
         dst[i] = fs_bf16_from_f32(src[i]);
 }
 
-/* dst[r * kp + k] = bf16(src[r * ld_r + k * ld_k]) for k < K, 0 for K <= k < kp. */
-static __global__ void to_bf16_rows_kernel(long rows, int K, int kp, const float *src, long ld_r, long ld_k,
-                                           fs_bf16 *dst) {
+/* dst[r * kp + k] = bf16(src[r * ld_r + k * ld_k]) for k < K, 0 for K <= k < kp; src float,
+ * or bf16 already (src_bf16: a repack). */
+static __global__ void to_bf16_rows_kernel(long rows, int K, int kp, const float *src, int src_bf16, long ld_r,
+                                           long ld_k, fs_bf16 *dst) {
     long total = rows * kp;
     for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < total; i += (long)gridDim.x * blockDim.x) {
-        long r = i / kp;
+        long r = i / kp, at = r * ld_r + (i % kp) * ld_k;
         int k = (int)(i % kp);
-        dst[i] = k < K ? fs_bf16_from_f32(src[r * ld_r + k * ld_k]) : (fs_bf16)0;
+        dst[i] = k >= K ? (fs_bf16)0 : src_bf16 ? ((const fs_bf16 *)src)[at] : fs_bf16_from_f32(src[at]);
     }
 }
 
@@ -290,14 +301,34 @@ static const fs_bf16 *to_bf16(int slot, long n, const float *src) {
     return dst;
 }
 
-static const fs_bf16 *to_bf16_rows(int slot, long rows, int K, int kp, const float *src, long ld_r, long ld_k) {
+static const fs_bf16 *to_bf16_rows(int slot, long rows, int K, int kp, const float *src, int src_bf16, long ld_r,
+                                   long ld_k) {
     size_t total = (size_t)rows * (size_t)kp;
     fs_bf16 *dst = (fs_bf16 *)FSK(scratch)(slot, sizeof(fs_bf16) * (total > 0 ? total : 1));
     if (total > 0)
         FS_LAUNCH(to_bf16_rows_kernel, FS_DIM3(FSK(grid_for)(total), 1, 1), FS_DIM3(FSK_THREADS, 1, 1), rows, K, kp,
-                  src, ld_r, ld_k, dst);
+                  src, src_bf16, ld_r, ld_k, dst);
     return dst;
 }
+
+/* A plain operand's rows [rows][K] (element (r, k) at src[r * ld_r + k * ld_k]) as the kernel
+ * reads them, K contiguous in rows of kp: a bf16 source (bf) whose rows already are that, 16-
+ * byte aligned, is read in place (*ld = ld_r); otherwise a copy in scratch `slot` (converted
+ * from float, or repacked from bf16). */
+static const fs_bf16 *rows_operand(int slot, int bf, long rows, int K, int kp, const float *src, long ld_r, long ld_k,
+                                   long *ld) {
+    int in_place = bf && ld_k == 1 && K == kp && ld_r % 8 == 0 && ((uintptr_t)src & 15) == 0;
+    *ld = in_place ? ld_r : kp;
+    return in_place ? (const fs_bf16 *)src : to_bf16_rows(slot, rows, K, kp, src, bf, ld_r, ld_k);
+}
+
+/* A convolution tensor of n values: itself when bf16 already, else a bf16 copy in `slot`. */
+static const fs_bf16 *tensor_operand(int slot, int bf, long n, const float *src) {
+    return bf ? (const fs_bf16 *)src : to_bf16(slot, n, src);
+}
+
+/* 16-byte chunks need the channel run (a multiple of 8) and the base 16-byte aligned. */
+static int chunked(int run, const fs_bf16 *p) { return run % 8 == 0 && ((uintptr_t)p & 15) == 0; }
 
 static int tc_bn(int N) { return N <= 64 ? 64 : 128; }
 
@@ -328,23 +359,24 @@ void FSK(gemm_tc)(const fsk_gemm *g) {
     case FSK_A_CONV_FWD:
     case FSK_A_CONV_BWD_FILTER:
         t.asrc = g->amode == FSK_A_CONV_FWD ? TC_FWD_X : TC_BWD_FILTER_X;
-        t.achunk = g->amode == FSK_A_CONV_FWD && d->cin % 8 == 0;
-        t.a = to_bf16(4, (long)d->n * d->h * d->w * d->cin, g->a);
+        t.a = tensor_operand(4, g->a_bf16, (long)d->n * d->h * d->w * d->cin, g->a);
+        t.achunk = g->amode == FSK_A_CONV_FWD && chunked(d->cin, t.a);
         break;
     case FSK_A_CONV_BWD_DATA:
-        t.asrc = TC_BWD_DATA_DZ, t.achunk = d->cout % 8 == 0;
-        t.a = to_bf16(4, (long)d->n * d->ho * d->wo * d->cout, g->a);
+        t.asrc = TC_BWD_DATA_DZ;
+        t.a = tensor_operand(4, g->a_bf16, (long)d->n * d->ho * d->wo * d->cout, g->a);
+        t.achunk = chunked(d->cout, t.a);
         break;
     default:
-        t.asrc = TC_ROWS, t.achunk = 1, t.lda = kp;
-        t.a = to_bf16_rows(4, g->M, g->K, kp, g->a, g->lda_m, g->lda_k);
+        t.asrc = TC_ROWS, t.achunk = 1;
+        t.a = rows_operand(4, g->a_bf16, g->M, g->K, kp, g->a, g->lda_m, g->lda_k, &t.lda);
     }
     if (g->bmode == FSK_B_CONV_BWD_DATA) {
         t.bsrc = TC_BWD_DATA_W, t.bchunk = d->cout % 8 == 0;
         t.b = to_bf16(5, (long)d->k * d->k * d->cin * d->cout, g->b);
     } else {
-        t.bsrc = TC_ROWS, t.bchunk = 1, t.ldb = kp;
-        t.b = to_bf16_rows(5, g->N, g->K, kp, g->b, g->ldb_n, g->ldb_k);
+        t.bsrc = TC_ROWS, t.bchunk = 1;
+        t.b = rows_operand(5, g->b_bf16, g->N, g->K, kp, g->b, g->ldb_n, g->ldb_k, &t.ldb);
     }
     int zs = g->classes * g->splits;
     dim3 grid = FS_DIM3((g->N + t.bn - 1) / t.bn, (g->M + TC_BM - 1) / TC_BM, zs);

@@ -7,6 +7,15 @@
 
 #include "tests/cuda/ct.h"
 
+void ct_tiny_original_config(fs_config *c) {
+    fs_config_defaults(c);
+    c->model.resolution = 16;
+    c->model.n_encoder_filters = 2, c->model.encoder_filters[0] = 8, c->model.encoder_filters[1] = 12;
+    c->model.dense = 24, c->model.bottleneck_filters = 10;
+    c->model.n_encoder_upscale = 1, c->model.encoder_upscale[0] = 8;
+    c->model.n_decoder_filters = 1, c->model.decoder_filters[0] = 6;
+}
+
 void ct_tiny_liae_config(fs_config *c) {
     fs_config_defaults(c);
     snprintf(c->model.arch, sizeof c->model.arch, "liae");
@@ -36,11 +45,12 @@ static void losses(const fs_backend *be, fs_model *m, int batch, const float *ta
     be->free(target);
 }
 
-void ct_run_step(const char *who, const fs_backend *be, const fs_config *c, int batch, const float *input,
+void ct_run_step(const char *who, const fs_backend *be, const fs_config *c, int batch, int act_bf16, const float *input,
                  const float *target, ct_step_out *o) {
     fs_model m;
     fs_error e = {0};
     if (fs_model_build(&m, c, &e) != 0) fs_die(FS_EXIT_FAIL, "%s: fs_model_build: %s", who, e.msg);
+    m.act_bf16 = act_bf16;
     fs_model_alloc(&m, be, batch);
     fs_model_init_params(&m, 1234);
     size_t n = m.n_params, nin = (size_t)2 * batch * m.resolution * m.resolution * 3;

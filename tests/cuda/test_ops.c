@@ -96,6 +96,21 @@ static int check_u8(size_t n) {
     return f;
 }
 
+/* bf16_pack then bf16_unpack vs the reference: bit-identical (one rounding rule). */
+static int check_bf16(size_t n) {
+    float *x = ct_rand(n, 13, 1, -4, 4), *want = fs_malloc(n * 4), *wantu = fs_malloc(n * 4);
+    x[0] = 1.00390625f, x[1] = NAN, x[2] = 3.4e38f; /* a tie, a NaN, an overflow */
+    ref->bf16_pack(n, x, want), ref->bf16_unpack(n, want, wantu);
+    float *X = ct_up(be, x, n), *P = be->alloc(n * 4), *U = be->alloc(n * 4);
+    be->bf16_pack(n, X, P), be->bf16_unpack(n, P, U);
+    float *got = ct_down(be, P, n), *gotu = ct_down(be, U, n);
+    int f = 0;
+    if (memcmp(got, want, n * 2)) printf("FAIL bf16_pack %zu: differs from cpu-ref\n", n), f++;
+    if (memcmp(gotu, wantu, n * 4)) printf("FAIL bf16_unpack %zu: differs from cpu-ref\n", n), f++;
+    free(x), free(want), free(wantu), free(got), free(gotu), be->free(X), be->free(P), be->free(U);
+    return f;
+}
+
 /* mask_mul vs the reference, out of place and in place (exact: one multiply per element). */
 static int check_mask_mul(int n, int h, int w, int c) {
     size_t pixels = (size_t)n * h * w, cnt = pixels * c;
@@ -304,6 +319,7 @@ static int ops_case(const fs_op_case *c) {
     if (!strcmp(c->op, "pixshuf")) return check_elem(4, c) + check_elem(5, c);
     if (!strcmp(c->op, "scale")) return check_elem(6, c);
     if (!strcmp(c->op, "u8_to_float")) return check_u8(cnt);
+    if (!strcmp(c->op, "bf16")) return check_bf16(cnt);
     if (!strcmp(c->op, "mask_mul")) return check_mask_mul(c->n, c->h, c->w, c->c);
     if (!strcmp(c->op, "sumsq")) return check_sumsq(cnt);
     if (!strcmp(c->op, "adabelief")) return check_adabelief(cnt, 0.0f) + check_adabelief(cnt, 0.3f);
@@ -333,7 +349,8 @@ int main(int argc, char **argv) {
         printf("cuda_ops: %d checks FAILED\n", f);
         return 1;
     }
-    printf("cuda_ops: %zu cases (dense, activations, pixel shuffle, u8, mask_mul, scale, mse, l1, dssim, sumsq, adam, "
+    printf("cuda_ops: %zu cases (dense, activations, pixel shuffle, u8, bf16 pack, mask_mul, scale, mse, l1, dssim, "
+           "sumsq, adam, "
            "adabelief, add, acc, concat, pixnorm) "
            "match the CPU reference\n",
            ran);

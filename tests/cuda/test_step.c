@@ -17,15 +17,6 @@
 
 enum { BATCH = 2 };
 
-static void tiny_config(fs_config *c) {
-    fs_config_defaults(c);
-    c->model.resolution = 16;
-    c->model.n_encoder_filters = 2, c->model.encoder_filters[0] = 8, c->model.encoder_filters[1] = 12;
-    c->model.dense = 24, c->model.bottleneck_filters = 10;
-    c->model.n_encoder_upscale = 1, c->model.encoder_upscale[0] = 8;
-    c->model.n_decoder_filters = 1, c->model.decoder_filters[0] = 6;
-}
-
 /* One step of config c on be and on the cpu backend; returns the failed checks. */
 static int compare(const fs_backend *be, const char *what, const fs_config *c) {
     fs_error e = {0};
@@ -36,8 +27,8 @@ static int compare(const fs_backend *be, const char *what, const fs_config *c) {
     size_t nin = (size_t)2 * BATCH * c->model.resolution * c->model.resolution * 3;
     float *input = ct_rand(nin, 99, 1, 0, 1), *target = ct_rand(nin, 99, 2, 0, 1);
     ct_step_out want, got;
-    ct_run_step("cuda_step", fs_backend_cpu(), c, BATCH, input, target, &want);
-    ct_run_step("cuda_step", be, c, BATCH, input, target, &got);
+    ct_run_step("cuda_step", fs_backend_cpu(), c, BATCH, 0, input, target, &want);
+    ct_run_step("cuda_step", be, c, BATCH, 0, input, target, &got);
     int f = ct_close1("loss identity 0", got.loss[0], want.loss[0], 1e-5, 0) +
             ct_close1("loss identity 1", got.loss[1], want.loss[1], 1e-5, 0) +
             ct_close1("gradient norm", got.norm, want.norm, 1e-4, 0);
@@ -62,7 +53,7 @@ int main(int argc, char **argv) {
     const fs_backend *be = ct_backend("cuda_step");
     fs_config c;
     int f = 0;
-    if (!only || !strcmp(only, "original")) tiny_config(&c), f += compare(be, "original", &c);
+    if (!only || !strcmp(only, "original")) ct_tiny_original_config(&c), f += compare(be, "original", &c);
     if (!only || !strcmp(only, "liae-ud")) ct_tiny_liae_config(&c), f += compare(be, "liae-ud", &c);
     if (f) {
         printf("cuda_step: %d checks FAILED\n", f);

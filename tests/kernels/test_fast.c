@@ -130,6 +130,20 @@ static void sumsq_case(size_t count) {
     free(x);
 }
 
+/* bf16_pack then bf16_unpack, with specials (ties, NaN, overflow, subnormals): bit-identical. */
+static void bf16_case(size_t count) {
+    float *x = kt_rand(count, 12, 1, -4, 4), *yr = malloc(count * sizeof(float)), *yf = malloc(count * sizeof(float));
+    float *ur = malloc(count * sizeof(float)), *uf = malloc(count * sizeof(float));
+    const float specials[] = {1.00390625f, 1.01171875f, NAN, 3.4e38f, -2.5e-39f, -0.0f, INFINITY};
+    for (size_t i = 0; i < FS_ARRAY_LEN(specials) && i < count; i++) x[i] = specials[i];
+    ref->bf16_pack(count, x, yr), fast->bf16_pack(count, x, yf);
+    ref->bf16_unpack(count, yr, ur), fast->bf16_unpack(count, yf, uf);
+    if (memcmp(yr, yf, count * 2)) printf("FAIL bf16_pack %zu: fast differs from cpu-ref\n", count), kt_failures++;
+    if (memcmp(ur, uf, count * 4)) printf("FAIL bf16_unpack %zu: fast differs from cpu-ref\n", count), kt_failures++;
+    if (count > 1 && ur[0] != 1.0f) printf("FAIL bf16_pack: 1 + 2^-8 (a tie) -> %.9g, not 1\n", ur[0]), kt_failures++;
+    free(x), free(yr), free(yf), free(ur), free(uf);
+}
+
 static void u8_case(size_t count) {
     float *yr = malloc(count * sizeof(float)), *yf = malloc(count * sizeof(float));
     uint8_t *u8 = malloc(count);
@@ -352,6 +366,7 @@ static void fast_case(const fs_op_case *c) {
     if (!strcmp(c->op, "scale")) return scale_case(count);
     if (!strcmp(c->op, "sumsq")) return sumsq_case(count);
     if (!strcmp(c->op, "u8_to_float")) return u8_case(count);
+    if (!strcmp(c->op, "bf16")) return bf16_case(count);
     if (!strcmp(c->op, "adam")) return adam_case(count);
     if (!strcmp(c->op, "adabelief")) return adabelief_case(count);
     if (!strcmp(c->op, "pixshuf")) return pixshuf_case(c->n, c->h, c->w, c->c);
