@@ -123,6 +123,10 @@ oob)
     ;;
 bounds)
     t=$dir/asan/tests
+    for run in cuda_emu cuda_mma cuda_conv cuda_ops "cuda_bf16_ops --racecheck" cuda_bf16_act; do
+        name=${run%% *}
+        # shellcheck disable=SC2086
+        asan_run "$dir/asan_$name.log" $t/$run || { cat "$dir/asan_$name.log"; fail "$name under ASan"; }
         echo "  $name: $(tail -1 "$dir/asan_$name.log")"
     done
     echo "racecheck bounds: every kernel of the cuda tests stays in bounds"
