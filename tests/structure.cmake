@@ -27,3 +27,5 @@ fs_add_test(NAME structure_build_alone COMMAND sh ${FS_STRUCTURE_TESTS}/build_al
 # scripts/format: --check lists what differs from .clang-format and changes nothing.
 fs_add_test(NAME structure_format COMMAND bash ${FS_STRUCTURE_TESTS}/format.sh LABELS structure TIMEOUT 120)
 set_tests_properties(structure_format PROPERTIES SKIP_RETURN_CODE 77)
+# Every shell script parses (bash -n / sh -n): a broken merge of a test script fails here by name.
+fs_add_test(NAME structure_shell_syntax COMMAND bash ${FS_STRUCTURE_TESTS}/shell_syntax.sh LABELS structure TIMEOUT 60)
