@@ -129,6 +129,7 @@ static int write_meta(hid_t f, const fs_ckpt_meta *m) {
     fs_iso_time(now);
     bad |= attr_write_str(f, "created", m->created[0] ? m->created : now);
     if (m->consent_text && m->consent_text[0]) bad |= attr_write_str(f, "consent_chain", m->consent_text);
+    if (m->kernels[0]) bad |= attr_write_str(f, "kernels", m->kernels);
     return bad ? -1 : 0;
 }
 
@@ -416,6 +417,7 @@ static int read_values(hid_t f, const char *path, fs_ckpt_meta *m, fs_error *e) 
                                           "not 16 hex digits\n  hint: the checkpoint is damaged",
                                           path);
     if (fs_h5_attr_text(f, path, "created", m->created, sizeof m->created, e) < 0) return FS_EXIT_BADINPUT;
+    if (fs_h5_attr_text(f, path, "kernels", m->kernels, sizeof m->kernels, e) < 0) return FS_EXIT_BADINPUT;
     return 0;
 }
 

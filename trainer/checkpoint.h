@@ -36,6 +36,9 @@ typedef struct fs_ckpt_meta {
     long nonfinite_skipped;
     long restart_count;
     char created[32];
+    char kernels[96];   /* the kernels its sums came from (backend, and for the fast CPU path its GEMM's
+                           kernel set, fs_cpu_kernel_set): root attribute kernels, optional; "" = not
+                           recorded (older files). A resume on other kernels continues, not bit-exactly */
     char *config_text;  /* malloc'd by readers */
     char *model_text;   /* malloc'd by readers */
     char *consent_text; /* the consent chain: one line per identity, "identity=A<TAB>consent=REF<TAB>

@@ -77,6 +77,7 @@ static void inspect(const char *path, const fs_ckpt_meta *m, const fs_ckpt_sums 
     printf("world size  %d (global batch %d per identity)\n", m->world_size, m->global_batch);
     printf("parameters  %ld\nmodel hash  %s\ncreated     %s\n", m->n_params, hash, m->created);
     printf("restarts    %ld\nnon-finite steps skipped  %ld\n", m->restart_count, m->nonfinite_skipped);
+    printf("kernels     %s\n", m->kernels[0] ? m->kernels : "(not recorded: written before faceswarm recorded them)");
     print_model_section(m->config_text);
     printf("format      %s v%d\n", FS_CKPT_FORMAT, m->version);
     print_consent(m);

@@ -416,6 +416,30 @@ static void keep_checkpoint_adam(trainer *t, const char *path, const char *adam)
     t->config_text = fs_config_dump(&t->cfg);
 }
 
+/* The kernels this run's sums come from, as checkpoints record them: the backend's name and,
+ * for the fast CPU path, its GEMM's kernel set ("cpu own-avx512-12x32", "cpu SkylakeX"). Two
+ * runs on the same kernels, config and world size compute the same bits. */
+static void kernels_name(const trainer *t, char *out, size_t len) {
+    if (!strcmp(t->be->name, "cpu")) snprintf(out, len, "cpu %s", fs_cpu_kernel_set());
+    else snprintf(out, len, "%s", t->be->name);
+}
+
+/* A resume on other kernels than the checkpoint's continues from the same state, but its later
+ * steps round differently from a run that never stopped: say so, and how to get them back. */
+static void check_checkpoint_kernels(const trainer *t, const char *path, const fs_ckpt_meta *meta) {
+    char mine[sizeof meta->kernels];
+    kernels_name(t, mine, sizeof mine);
+    if (!meta->kernels[0] || !strcmp(meta->kernels, mine)) return;
+    char how[160] = "the backend it was written with";
+    if (!strncmp(meta->kernels, "cpu own", 7)) snprintf(how, sizeof how, "FACESWARM_CPU_GEMM=own");
+    else if (!strncmp(meta->kernels, "cpu ", 4))
+        snprintf(how, sizeof how, "FACESWARM_CPU_GEMM=openblas OPENBLAS_CORETYPE=%s", meta->kernels + 4);
+    fs_warn("%s was written by kernels '%s'; this run uses '%s': training continues from the same state, but "
+            "its steps are not bit-identical to a run that stayed on '%s'\n  hint: for that, resume with %s "
+            "on a CPU that has those kernels (docs/cpu.md)",
+            path, meta->kernels, mine, meta->kernels, how);
+}
+
 /* Loads a checkpoint on rank 0 and broadcasts it; every rank then holds the same state. */
 static int load_checkpoint(trainer *t, const char *path, fs_error *e) {
     fs_model *m = &t->model;
@@ -429,6 +453,7 @@ static int load_checkpoint(trainer *t, const char *path, fs_error *e) {
         rc = fs_ckpt_read(path, (long)m->n_params, &meta, host[0], host[1], host[2], NULL, e);
         if (!rc && fs_ckpt_notice(&meta)) fs_warn("%s: %s", path, fs_ckpt_notice(&meta));
         if (!rc) rc = check_checkpoint_optimizer(t, path, &meta, e);
+        if (!rc) check_checkpoint_kernels(t, path, &meta);
         if (!rc && meta.model_hash != fs_config_model_hash(&t->cfg))
             rc = fs_errorf(e, FS_EXIT_BADINPUT,
                            "%s: the checkpoint's model section differs from the config's\n"
@@ -912,6 +937,7 @@ static int write_checkpoint(trainer *t, fs_error *e) {
                          .config_text = t->config_text,
                          .model_text = t->model_text,
                          .consent_text = consent_chain(t)};
+    kernels_name(t, meta.kernels, sizeof meta.kernels);
     char path[FS_PATH_LEN + 64];
     fs_ckpt_path(t->cfg.run.dir, t->step, path, sizeof path);
     fs_ckpt_sums sums;
