@@ -15,15 +15,18 @@
 #include <stdint.h>
 
 #include "core/common.h"
+#include "data/wm_code.h"
 
 #define FS_WM_KEY 0x66616365737761ULL /* "faceswa": public, fixed (docs/provenance.md) */
 #define FS_WM_MIN_SIDE 32             /* smallest region that can carry or be searched for a mark */
 #define FS_WM_RUN_TAG_BITS 48
-#define FS_WM_CODED_BITS 140 /* 64 payload + 6 tail bits through the rate-1/2 code */
-#define FS_WM_ORIENTATIONS 8 /* the square's symmetries a copy may show (fs_wm_detect_oriented) */
-#define FS_WM_VERSIONS 2     /* scheme versions detect reads (docs/provenance.md); 1 is the first */
-#define FS_WM_VERSION 2      /* the version fs_wm_embed writes */
-#define FS_WM_SOFT (FS_WM_VERSIONS * FS_WM_CODED_BITS) /* soft values of a reading: version v's at (v-1) x 140 */
+#define FS_WM_CODED_BITS 140                /* 64 payload + 6 tail bits through the rate-1/2 code */
+#define FS_WM_ORIENTATIONS 8                /* the square's symmetries a copy may show (fs_wm_detect_oriented) */
+#define FS_WM_VERSIONS 3                    /* scheme versions detect reads (docs/provenance.md); 1 is the first */
+#define FS_WM_VERSION 3                     /* the version fs_wm_embed writes */
+#define FS_WM_CODED_BITS3 FS_WM3_CODED_BITS /* version 3's code bits (data/wm_code.h) */
+/* soft values of a reading: version 1's at 0, 2's at 140, 3's at 280 */
+#define FS_WM_SOFT (2 * FS_WM_CODED_BITS + FS_WM_CODED_BITS3)
 /* A region's bound: 2 decodes (as read, at the best contrast gain) per version, 2^-16 each. */
 #define FS_WM_P_FALSE (2.0 * FS_WM_VERSIONS / 65536.0)
 

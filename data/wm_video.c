@@ -30,8 +30,9 @@ static void joints_add_oriented(fs_wm_joint *J, const uint8_t *rgb, int stride, 
     for (int o = 0; o < FS_WM_ORIENTATIONS; o++) {
         fs_wm_result r;
         fs_wm_decode_pair(s1[o], sg[o], g[o], &r);
-        if (o == 0 || r.found) *alone = r;
-        if (r.found) break;
+        /* version 3's code can decode a wrong orientation that gets half the coefficients
+         * right: the found one of highest correlation names it */
+        if (o == 0 || (r.found && (!alone->found || r.correlation > alone->correlation))) *alone = r;
     }
 }
 
@@ -82,8 +83,8 @@ int fs_wm_detect_video(const char *path, int every, int orientations, fs_wm_vide
     for (int o = 0; !rc && o < n_orient; o++) { /* as made first; the first orientation that holds */
         fs_wm_result r;
         fs_wm_joint_decide(&J[o], &r);
-        if (o == 0 || r.found) V->mark = r, V->orientation = o;
-        if (r.found) break;
+        if (o == 0 || (r.found && (!V->mark.found || r.correlation > V->mark.correlation)))
+            V->mark = r, V->orientation = o;
     }
     if (!rc && orientations) V->mark.p_false = V->mark.found ? FS_WM_ORIENTATIONS * FS_WM_P_FALSE : 1.0;
     for (int i = 0; !rc && i < n_alone; i++) V->frames_agree += V->mark.found && alone[i] == V->mark.payload;
