@@ -5,6 +5,7 @@
  * 2/5. */
 #include "data/wm_code.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #define NS (1u << (FS_WM3_K - 1)) /* trellis states */
@@ -27,27 +28,42 @@ void fs_wm3_encode(uint64_t payload, uint8_t coded[FS_WM3_CODED_BITS]) {
     }
 }
 
+/* The code bits of register reg (input << (K - 1) | state), bit r of the entry = generator r's. */
+static uint8_t out_[2 * NS];
+static void outputs_init(void) {
+    for (unsigned reg = 0; reg < 2 * NS; reg++)
+        for (int r = 0; r < FS_WM3_RATE; r++) out_[reg] |= (uint8_t)(__builtin_parity(reg & GEN[r]) << r);
+}
+static const uint8_t *outputs(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, outputs_init);
+    return out_;
+}
+
 uint64_t fs_wm3_decode(const float soft[FS_WM3_CODED_BITS]) {
     enum { TOTAL = STEPS + 2 * WRAP };
     static _Thread_local uint8_t choice[TOTAL][NS]; /* the surviving predecessor's low bit */
-    static _Thread_local float branch[2 * NS];      /* metric of register reg at this step */
     float metric[NS], next[NS];
+    const uint8_t *out = outputs();
     memset(metric, 0, sizeof metric); /* circular: any start state */
     for (int t = 0; t < TOTAL; t++) {
         int i = ((t - WRAP) % STEPS + STEPS) % STEPS;
         const float *s = soft + FS_WM3_RATE * i;
-        for (unsigned reg = 0; reg < 2 * NS; reg++) {
+        /* a branch's metric depends only on its FS_WM3_RATE output bits: 2^RATE values a step,
+         * summed in the order r = 0, 1, ... as the per-register sum would be */
+        float pattern[1 << FS_WM3_RATE];
+        for (unsigned o = 0; o < (1u << FS_WM3_RATE); o++) {
             float m = 0;
-            for (int r = 0; r < FS_WM3_RATE; r++) m += __builtin_parity(reg & GEN[r]) ? -s[r] : s[r];
-            branch[reg] = m;
+            for (int r = 0; r < FS_WM3_RATE; r++) m += o >> r & 1 ? -s[r] : s[r];
+            pattern[o] = m;
         }
         /* state ns = reg >> 1 is reached from p0 = (ns << 1) mod NS and p1 = p0 | 1 with input
          * bit ns >> (K - 2) */
         float best = -1e30f;
         for (unsigned ns = 0; ns < NS; ns++) {
             unsigned b = ns >> (FS_WM3_K - 2), p0 = (ns << 1) & (NS - 1), p1 = p0 | 1u;
-            float m0 = metric[p0] + branch[b << (FS_WM3_K - 1) | p0],
-                  m1 = metric[p1] + branch[b << (FS_WM3_K - 1) | p1];
+            float m0 = metric[p0] + pattern[out[b << (FS_WM3_K - 1) | p0]],
+                  m1 = metric[p1] + pattern[out[b << (FS_WM3_K - 1) | p1]];
             next[ns] = m1 > m0 ? m1 : m0;
             choice[t][ns] = m1 > m0;
             if (next[ns] > best) best = next[ns];
