@@ -505,6 +505,10 @@ const char *fs_wm_orientation_name(int o) {
     return o >= 0 && o < FS_WM_ORIENTATIONS ? NAME[o] : "?";
 }
 
+int fs_wm_orientation_better(const fs_wm_result *c, const fs_wm_result *best) {
+    return c->found && (!best->found || c->correlation > best->correlation);
+}
+
 void fs_wm_detect_oriented(const uint8_t *rgb, int stride, int w, int h, fs_wm_result *r, int *orientation) {
     memset(r, 0, sizeof *r);
     r->p_false = 1.0, r->gain = 1.0, *orientation = 0;
@@ -516,21 +520,12 @@ void fs_wm_detect_oriented(const uint8_t *rgb, int stride, int w, int h, fs_wm_r
         orient(X, o, R);
         soft_of(R, s1, sg, g);
         fs_wm_decode_pair(s1, sg, g, &ro);
-        /* every orientation is tried: version 3's code can decode a wrong one that keeps half
-         * the coefficients' signs (a mirror of a 180 degree turn), so the found one of highest
-         * correlation names the orientation */
-        if (o == 0 || (ro.found && (!r->found || ro.correlation > r->correlation)) ||
-            (!r->found && ro.correlation > r->correlation))
+        /* none found: the highest correlation is reported */
+        if (o == 0 || fs_wm_orientation_better(&ro, r) || (!r->found && ro.correlation > r->correlation))
             *r = ro, *orientation = o;
     }
     /* every orientation's decodes may be tried: 8 x 2 x FS_WM_VERSIONS chances of 2^-16 */
     r->p_false = r->found ? FS_WM_ORIENTATIONS * FS_WM_P_FALSE : 1.0;
-}
-
-void fs_wm_decode(const float soft[FS_WM_CODED_BITS], float gain, fs_wm_result *r) {
-    memset(r, 0, sizeof *r);
-    decode_at(soft, 1, gain, r);
-    r->p_false = r->found ? ldexp(1.0, -16) : 1.0;
 }
 
 void fs_wm_detect(const uint8_t *rgb, int stride, int w, int h, fs_wm_result *r) {
