@@ -62,7 +62,8 @@ typedef struct row {
 
 typedef struct bench {
     int trials, json, have_ffmpeg, n_media, n_sizes;
-    int version; /* --version: the scheme version the images are marked with */
+    int version;      /* --version: the scheme version the images are marked with */
+    int orientations; /* --orientations: every image is searched over the 8 orientations, as detect --orientations */
     dims sizes[MAX_SIZES];
     long extra_unmarked; /* --unmarked: more unmarked images, detection only */
     media m[MAX_PHOTOS + 1];
@@ -72,7 +73,7 @@ typedef struct bench {
 
 static const char HELP[] =
     "usage: faceswarm bench watermark [--trials N] [--sizes S|WxH,...] [--unmarked N] [--photo FILE]...\n"
-    "                                 [--version V] [--tmp DIR] [--json]\n"
+    "                                 [--version V] [--orientations] [--tmp DIR] [--json]\n"
     "  Marks N images per row (synthetic faces, and crops of each --photo resized to the row's size),\n"
     "  applies the row's transformation (none, JPEG q75, half size, H.264 CRF 23 every frame intra,\n"
     "  and h264gop: N frames of one pan through H.264 CRF 23 with P and B frames, also decoded jointly\n"
@@ -83,7 +84,9 @@ static const char HELP[] =
     "  --trials 100 --sizes 64,128,256,512,640x360. H.264 rows are skipped, with a line that says so, without\n"
     "  ffmpeg; h264crf23's target holds for frames of 256 px and more and synthetic faces from 128 px\n"
     "  (smaller ones are measured, verdict -). --version V marks with scheme version V (1..3; default\n"
-    "  the version faceswarm writes), to compare the versions on the same images; detect reads all.\n";
+    "  the version faceswarm writes), to compare the versions on the same images; detect reads all.\n"
+    "  --orientations searches every image (rows and sweep; not the clips) over the 8 orientations,\n"
+    "  as detect --orientations does, for its false-positive rate.\n";
 
 /* Image i of medium M at w x h: a synthetic face (identity i % 97, sample i) of side min(w, h),
  * centred, its edge columns or rows repeated out to a wider frame; or a crop of the photo of
@@ -138,11 +141,18 @@ static int attack(bench *B, transform t, uint8_t *img, int n, dims d, dims *now,
     return 0;
 }
 
+/* One image's detection, as detect makes it (with --orientations, over the 8). */
+static void detect_one(const bench *B, const uint8_t *img, int w, int h, fs_wm_result *r) {
+    int o;
+    if (B->orientations) fs_wm_detect_oriented(img, w, w, h, r, &o);
+    else fs_wm_detect(img, w, w, h, r);
+}
+
 /* Detection over n images in slots of `slot` bytes, now `now` px. */
-static void detect_all(const uint8_t *img, int n, size_t slot, dims now, const uint64_t *want, row *R) {
+static void detect_all(const bench *B, const uint8_t *img, int n, size_t slot, dims now, const uint64_t *want, row *R) {
     for (int i = 0; i < n; i++) {
         fs_wm_result res;
-        fs_wm_detect(img + (size_t)i * slot, now.w, now.w, now.h, &res);
+        detect_one(B, img + (size_t)i * slot, now.w, now.h, &res);
         if (want) {
             R->detected += res.found && res.payload == want[i];
             R->wrong_payload += res.found && res.payload != want[i];
@@ -217,8 +227,8 @@ static int run_row(bench *B, batch *K, transform t, row *R, fs_error *e) {
     int rc = attack(B, t, K->work_marked, n, K->d, &now, e);
     if (!rc) rc = attack(B, t, K->work_plain, n, K->d, &now, e);
     if (!rc) {
-        detect_all(K->work_marked, n, slot, now, K->want, R);
-        detect_all(K->work_plain, n, slot, now, NULL, R);
+        detect_all(B, K->work_marked, n, slot, now, K->want, R);
+        detect_all(B, K->work_plain, n, slot, now, NULL, R);
         R->marked = R->unmarked = n;
         if (t == T_H264GOP) {
             detect_clips(K->work_marked, n, slot, now, K->want[0], 1, R);
@@ -268,6 +278,7 @@ static void print_header(fs_bench *H, const bench *B) {
     char key[32], text[64];
     fs_bench_fact_int(H, "trials", B->trials);
     fs_bench_fact_int(H, "wm_version", B->version);
+    fs_bench_fact_int(H, "orientations", B->orientations);
     snprintf(text, sizeof text, "%016llx", (unsigned long long)FS_WM_KEY);
     fs_bench_fact_str(H, "wm_key", text);
     fs_bench_note(H, "key public; payload 48-bit run tag + CRC-16");
@@ -326,18 +337,15 @@ static int parse_sizes(bench *B, const char *text, fs_error *e) {
 }
 
 static int parse(bench *B, int argc, char **argv, fs_error *e) {
-    static const struct option opts[] = {{"trials", required_argument, 0, 'n'},
-                                         {"photo", required_argument, 0, 'p'},
-                                         {"tmp", required_argument, 0, 't'},
-                                         {"json", no_argument, 0, 'j'},
-                                         {"sizes", required_argument, 0, 's'},
-                                         {"unmarked", required_argument, 0, 'u'},
-                                         {"version", required_argument, 0, 'v'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] =
+        {{"trials", required_argument, 0, 'n'},  {"photo", required_argument, 0, 'p'},
+         {"tmp", required_argument, 0, 't'},     {"json", no_argument, 0, 'j'},
+         {"sizes", required_argument, 0, 's'},   {"unmarked", required_argument, 0, 'u'},
+         {"version", required_argument, 0, 'v'}, {"orientations", no_argument, 0, 'o'},
+         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     int c;
     optind = 0;
-    while ((c = getopt_long(argc, argv, "n:p:t:js:u:v:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "n:p:t:js:u:v:oh", opts, NULL)) != -1) {
         switch (c) {
         case 'n':
             if (fs_parse_int("--trials", optarg, 1, 100000, &B->trials, e))
@@ -359,6 +367,7 @@ static int parse(bench *B, int argc, char **argv, fs_error *e) {
             break;
         case 't': B->tmpdir = optarg; break;
         case 'j': B->json = 1; break;
+        case 'o': B->orientations = 1; break;
         case 'h': fputs(HELP, stdout); return -1;
         default: return fs_errorf(e, FS_EXIT_BADINPUT, "bench watermark: unknown option\n  hint: --help");
         }
@@ -403,7 +412,7 @@ static int unmarked_sweep(bench *B, fs_bench *H, fs_error *e) {
         draw(&B->m[i % B->n_media], (int)(i / B->n_media) + 100000, s, s, img);
         if (i % 2) rc = fs_attack_jpeg(img, s, s, 75, e);
         fs_wm_result r;
-        fs_wm_detect(img, s, s, s, &r);
+        detect_one(B, img, s, s, &r);
         fp += r.found;
         corr_max = FS_MAX(corr_max, r.correlation), corr_sum += r.correlation;
     }
