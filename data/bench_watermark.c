@@ -62,6 +62,8 @@ typedef struct row {
 
 typedef struct bench {
     int trials, json, have_ffmpeg, n_media, n_sizes;
+    int version;      /* --version: the scheme version the images are marked with */
+    int orientations; /* --orientations: every image is searched over the 8 orientations, as detect --orientations */
     dims sizes[MAX_SIZES];
     long extra_unmarked; /* --unmarked: more unmarked images, detection only */
     media m[MAX_PHOTOS + 1];
@@ -71,7 +73,7 @@ typedef struct bench {
 
 static const char HELP[] =
     "usage: faceswarm bench watermark [--trials N] [--sizes S|WxH,...] [--unmarked N] [--photo FILE]...\n"
-    "                                 [--tmp DIR] [--json]\n"
+    "                                 [--version V] [--orientations] [--tmp DIR] [--json]\n"
     "  Marks N images per row (synthetic faces, and crops of each --photo resized to the row's size),\n"
     "  applies the row's transformation (none, JPEG q75, half size, H.264 CRF 23 every frame intra,\n"
     "  and h264gop: N frames of one pan through H.264 CRF 23 with P and B frames, also decoded jointly\n"
@@ -81,7 +83,10 @@ static const char HELP[] =
     "  unmarked images (rows, and --unmarked N more, default 2000, detection only). Defaults:\n"
     "  --trials 100 --sizes 64,128,256,512,640x360. H.264 rows are skipped, with a line that says so, without\n"
     "  ffmpeg; h264crf23's target holds for frames of 256 px and more and synthetic faces from 128 px\n"
-    "  (smaller ones are measured, verdict -).\n";
+    "  (smaller ones are measured, verdict -). --version V marks with scheme version V (1..3; default\n"
+    "  the version faceswarm writes), to compare the versions on the same images; detect reads all.\n"
+    "  --orientations searches every image (rows and sweep; not the clips) over the 8 orientations,\n"
+    "  as detect --orientations does, for its false-positive rate.\n";
 
 /* Image i of medium M at w x h: a synthetic face (identity i % 97, sample i) of side min(w, h),
  * centred, its edge columns or rows repeated out to a wider frame; or a crop of the photo of
@@ -136,11 +141,18 @@ static int attack(bench *B, transform t, uint8_t *img, int n, dims d, dims *now,
     return 0;
 }
 
+/* One image's detection, as detect makes it (with --orientations, over the 8). */
+static void detect_one(const bench *B, const uint8_t *img, int w, int h, fs_wm_result *r) {
+    int o;
+    if (B->orientations) fs_wm_detect_oriented(img, w, w, h, r, &o);
+    else fs_wm_detect(img, w, w, h, r);
+}
+
 /* Detection over n images in slots of `slot` bytes, now `now` px. */
-static void detect_all(const uint8_t *img, int n, size_t slot, dims now, const uint64_t *want, row *R) {
+static void detect_all(const bench *B, const uint8_t *img, int n, size_t slot, dims now, const uint64_t *want, row *R) {
     for (int i = 0; i < n; i++) {
         fs_wm_result res;
-        fs_wm_detect(img + (size_t)i * slot, now.w, now.w, now.h, &res);
+        detect_one(B, img + (size_t)i * slot, now.w, now.h, &res);
         if (want) {
             R->detected += res.found && res.payload == want[i];
             R->wrong_payload += res.found && res.payload != want[i];
@@ -160,7 +172,7 @@ typedef struct batch {
 
 /* Independent images (video = 0), or the n frames of a video (video = 1): a w x h window
  * panning 1 px a frame over one image of (w + n) x h, every frame with one payload. */
-static void batch_make(batch *K, const media *M, dims d, int n, int video) {
+static void batch_make(batch *K, const media *M, dims d, int n, int video, int version) {
     size_t px = (size_t)d.w * d.h, one = px * 3;
     K->d = d, K->n = n, K->psnr_min = 99, K->psnr_sum = 0;
     K->plain = fs_malloc(one * n), K->marked = fs_malloc(one * n);
@@ -176,7 +188,7 @@ static void batch_make(batch *K, const media *M, dims d, int n, int video) {
         else draw(M, i, d.w, d.h, K->plain + i * one);
         memcpy(K->marked + i * one, K->plain + i * one, one);
         K->want[i] = fs_wm_payload(fs_mix64((uint64_t)((video ? 0 : i) * 977 + d.w * 31 + d.h)));
-        fs_wm_embed(K->marked + i * one, d.w, d.w, d.h, K->want[i], NULL);
+        fs_wm_embed_version(K->marked + i * one, d.w, d.w, d.h, K->want[i], version, NULL);
         double p = fs_wm_psnr(K->plain + i * one, K->marked + i * one, px);
         K->psnr_min = FS_MIN(K->psnr_min, p), K->psnr_sum += p;
     }
@@ -215,8 +227,8 @@ static int run_row(bench *B, batch *K, transform t, row *R, fs_error *e) {
     int rc = attack(B, t, K->work_marked, n, K->d, &now, e);
     if (!rc) rc = attack(B, t, K->work_plain, n, K->d, &now, e);
     if (!rc) {
-        detect_all(K->work_marked, n, slot, now, K->want, R);
-        detect_all(K->work_plain, n, slot, now, NULL, R);
+        detect_all(B, K->work_marked, n, slot, now, K->want, R);
+        detect_all(B, K->work_plain, n, slot, now, NULL, R);
         R->marked = R->unmarked = n;
         if (t == T_H264GOP) {
             detect_clips(K->work_marked, n, slot, now, K->want[0], 1, R);
@@ -265,6 +277,8 @@ static void print_row(fs_bench *H, const media *M, dims d, transform t, const ro
 static void print_header(fs_bench *H, const bench *B) {
     char key[32], text[64];
     fs_bench_fact_int(H, "trials", B->trials);
+    fs_bench_fact_int(H, "wm_version", B->version);
+    fs_bench_fact_int(H, "orientations", B->orientations);
     snprintf(text, sizeof text, "%016llx", (unsigned long long)FS_WM_KEY);
     fs_bench_fact_str(H, "wm_key", text);
     fs_bench_note(H, "key public; payload 48-bit run tag + CRC-16");
@@ -323,13 +337,15 @@ static int parse_sizes(bench *B, const char *text, fs_error *e) {
 }
 
 static int parse(bench *B, int argc, char **argv, fs_error *e) {
-    static const struct option opts[] = {{"trials", required_argument, 0, 'n'}, {"photo", required_argument, 0, 'p'},
-                                         {"tmp", required_argument, 0, 't'},    {"json", no_argument, 0, 'j'},
-                                         {"sizes", required_argument, 0, 's'},  {"unmarked", required_argument, 0, 'u'},
-                                         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    static const struct option opts[] =
+        {{"trials", required_argument, 0, 'n'},  {"photo", required_argument, 0, 'p'},
+         {"tmp", required_argument, 0, 't'},     {"json", no_argument, 0, 'j'},
+         {"sizes", required_argument, 0, 's'},   {"unmarked", required_argument, 0, 'u'},
+         {"version", required_argument, 0, 'v'}, {"orientations", no_argument, 0, 'o'},
+         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     int c;
     optind = 0;
-    while ((c = getopt_long(argc, argv, "n:p:t:js:u:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "n:p:t:js:u:v:oh", opts, NULL)) != -1) {
         switch (c) {
         case 'n':
             if (fs_parse_int("--trials", optarg, 1, 100000, &B->trials, e))
@@ -345,8 +361,13 @@ static int parse(bench *B, int argc, char **argv, fs_error *e) {
             if (fs_parse_long("--unmarked", optarg, 0, 10000000, &B->extra_unmarked, e))
                 return fs_error_prefix(e, "bench watermark: "), e->code;
             break;
+        case 'v':
+            if (fs_parse_int("--version", optarg, 1, FS_WM_VERSIONS, &B->version, e))
+                return fs_error_prefix(e, "bench watermark: "), e->code;
+            break;
         case 't': B->tmpdir = optarg; break;
         case 'j': B->json = 1; break;
+        case 'o': B->orientations = 1; break;
         case 'h': fputs(HELP, stdout); return -1;
         default: return fs_errorf(e, FS_EXIT_BADINPUT, "bench watermark: unknown option\n  hint: --help");
         }
@@ -363,11 +384,11 @@ static int run_all(bench *B, fs_bench *H, fs_error *e) {
             batch K;
             dims d = B->sizes[si];
             int rc = 0;
-            batch_make(&K, &B->m[k], d, B->trials, 0);
+            batch_make(&K, &B->m[k], d, B->trials, 0, B->version);
             for (transform t = T_NONE; t <= T_H264GOP && !rc; t++) {
                 if (t >= T_H264 && !B->have_ffmpeg) continue;
                 row R;
-                if (t == T_H264GOP) batch_free(&K), batch_make(&K, &B->m[k], d, B->trials, 1);
+                if (t == T_H264GOP) batch_free(&K), batch_make(&K, &B->m[k], d, B->trials, 1, B->version);
                 if ((rc = run_row(B, &K, t, &R, e))) break;
                 print_row(H, &B->m[k], d, t, &R);
                 fs_bench_wrong(H, row_wrong(&R, &B->m[k], d, t));
@@ -391,7 +412,7 @@ static int unmarked_sweep(bench *B, fs_bench *H, fs_error *e) {
         draw(&B->m[i % B->n_media], (int)(i / B->n_media) + 100000, s, s, img);
         if (i % 2) rc = fs_attack_jpeg(img, s, s, 75, e);
         fs_wm_result r;
-        fs_wm_detect(img, s, s, s, &r);
+        detect_one(B, img, s, s, &r);
         fp += r.found;
         corr_max = FS_MAX(corr_max, r.correlation), corr_sum += r.correlation;
     }
@@ -408,7 +429,7 @@ static int unmarked_sweep(bench *B, fs_bench *H, fs_error *e) {
 
 int bench_watermark(int argc, char **argv) {
     bench *B = fs_calloc(1, sizeof *B);
-    B->trials = 100, B->tmpdir = "/tmp", B->n_media = 1, B->extra_unmarked = 2000;
+    B->trials = 100, B->tmpdir = "/tmp", B->n_media = 1, B->extra_unmarked = 2000, B->version = FS_WM_VERSION;
     B->n_sizes = (int)FS_ARRAY_LEN(SIZES);
     memcpy(B->sizes, SIZES, sizeof SIZES);
     B->m[0] = (media){.name = "synth"};

@@ -8,40 +8,49 @@
  * for scaling. Adding sum_uv d(u,v) c_u(x) c_v(y) / 32 to Y changes X(u,v) by exactly d(u,v),
  * and the mean square change per pixel is sum d^2 / 1024 at every size.
  *
- * Modulation. The first FS_WM_CODED_BITS * SPREAD coefficients in zig-zag order after DC form
- * the band; a keyed permutation gives each code bit SPREAD of them and keyed +-1 chips
- * (spread transform). The bit is carried by quantising the projection onto that chip vector to
- * one of two interleaved dithered lattices (dither modulation QIM, step DELTA): the host's own
- * projection does not interfere, unlike additive spread spectrum. */
+ * Modulation. The first n coefficients in zig-zag order after DC form a version's band (n its
+ * code bits: 140 in versions 1 and 2, 192 in version 3); a keyed permutation gives each code bit
+ * one of them and a keyed sign. The bit is carried by quantising that signed coefficient to one
+ * of two interleaved dithered lattices (dither modulation QIM, step DELTA): the host's own
+ * coefficient does not interfere, unlike additive spread spectrum. (Spreading a bit over
+ * several coefficients was measured worse; docs/provenance.md.) */
 #include "data/watermark.h"
+
+#include "data/wm_code.h"
 
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SPREAD 1                         /* coefficients per code bit */
-#define BAND (FS_WM_CODED_BITS * SPREAD) /* coefficients used */
-#define FMAX 24                          /* u, v < FMAX covers the band */
-#define CANON 32                         /* the detector reads the image as 32 x 32 area cells */
+#define BAND FS_WM_CODED_BITS   /* coefficients used by versions 1 and 2, one per code bit */
+#define BAND3 FS_WM3_CODED_BITS /* version 3's (u + v up to 19) */
+#define MAXBITS (BAND3 > BAND ? BAND3 : BAND)
+#define FMAX 24  /* u, v < FMAX covers the bands */
+#define CANON 32 /* the detector reads the image as 32 x 32 area cells */
 /* The scheme versions (FS_WM_VERSIONS): the lattice step and the synthesis. Version 1 (DELTA 20,
- * the change added to R, G and B equally: ~41 dB) is what faceswarm wrote first; version 2 (the
- * current one) takes a step of 30 and synthesises the luma change as the least RGB change that
+ * the change added to R, G and B equally: ~41 dB) is what faceswarm wrote first; version 2
+ * (issue 16, second round) takes a step of 30 and synthesises the luma change as the least RGB change that
  * makes it (R, G, B moved in proportion to the luma weights: 1.27 dB less squared error than an
  * equal change; the mark's chroma is what that costs, and luma readers do not see it). Its first
  * pass would cost more than the 40 dB floor, so it is scaled down to the floor: each projection
  * lands part of the way to its lattice point (distortion-compensated QIM, Chen & Wornell 2001),
  * which at this noise (H.264 on small faces) holds more bits than a full move on a finer lattice
- * at the same PSNR (docs/provenance.md). Its dither comes from its own key stream: a region read
- * under one version's lattices decodes the other's mark as noise. */
-static const float DELTA_OF[FS_WM_VERSIONS] = {20.0f, 30.0f};
+ * at the same PSNR (docs/provenance.md). Version 3 (the current one) keeps version 2's lattice
+ * step, synthesis and floor and changes the code: 192 code bits of a tail-biting rate-1/3 K = 11
+ * convolutional code (data/wm_code.c) on 192 coefficients instead of 140 of the K = 7 rate-1/2
+ * code. Each version's dither comes from its own key stream: a region read under one version's
+ * lattices decodes another's mark as noise. */
+static const float DELTA_OF[FS_WM_VERSIONS] = {20.0f, 30.0f, 30.0f};
+static const int SOFT_AT[FS_WM_VERSIONS] = {0, FS_WM_CODED_BITS, 2 * FS_WM_CODED_BITS}; /* version's soft values */
 #define DELTA (DELTA_OF[ver])
 #define MARGIN_GOAL 0.9f /* closed loop: re-push bits whose margin fell below */
 #define LOOP_PASSES 8
 #define PSNR_FLOOR_V1 40.3 /* dB: the loop stops pushing before the mark costs more */
-#define PSNR_FLOOR 40.05   /* version 2: also the first pass is held to it (scaled down to it) */
+#define PSNR_FLOOR 40.05   /* versions 2, 3: also the first pass is held to it (scaled down to it) */
 #define CORR_MIN                                                                                                       \
     0.75 /* unmarked images: mean 0.68, max 0.748 of 20000 (bench); below, a matching check code is not enough */
+#define CORR_MIN3 0.60   /* version 3 (192 code bits): unmarked images average 0.55 */
 #define GAIN_STEP 0.002f /* contrast search: g = 1 +- k GAIN_STEP */
 #define GAIN_STEPS 150   /* 0.7 .. 1.3 */
 #define K_TAIL 6         /* constraint length 7: 6 zero tail bits end the trellis in state 0 */
@@ -119,31 +128,49 @@ uint64_t fs_wm_viterbi(const float soft[FS_WM_CODED_BITS]) {
 }
 
 /* ---------------------------------------------------------------- keyed plan */
+/* Per version: code bit j sits on coefficient (u, v)[j] with a keyed sign chip[j] and a lattice
+ * offset dither[j]. Versions 1 and 2 share the band of 140 coefficients, its permutation and the
+ * chips (key streams 1 and 2) and differ in dither (streams 2 and 3); version 3 has its own band
+ * (the first FS_WM3_CODED_BITS coefficients after DC), permutation, chips and dither (stream 4). */
 typedef struct plan {
-    uint8_t u[BAND], v[BAND];                       /* frequency of band coefficient k */
-    int coef[FS_WM_CODED_BITS][SPREAD];             /* band coefficients of code bit j */
-    float chip[FS_WM_CODED_BITS][SPREAD];           /* +-1/sqrt(SPREAD): unit chip vector */
-    float dither[FS_WM_VERSIONS][FS_WM_CODED_BITS]; /* lattice offset of bit j, [0, DELTA) */
+    int n[FS_WM_VERSIONS]; /* code bits */
+    uint8_t u[FS_WM_VERSIONS][MAXBITS], v[FS_WM_VERSIONS][MAXBITS];
+    float chip[FS_WM_VERSIONS][MAXBITS];   /* +-1 */
+    float dither[FS_WM_VERSIONS][MAXBITS]; /* [0, DELTA) */
 } plan;
 
-static void plan_make(plan *P) {
+/* The first n coefficients after DC in zig-zag order: by u + v, then by u. */
+static void zigzag(int n, uint8_t *bu, uint8_t *bv) {
     int k = 0;
-    for (int d = 1; k < BAND; d++) /* zig-zag: by u + v, then by u */
-        for (int u = 0; u <= d && k < BAND; u++)
-            if (u < FMAX && d - u < FMAX) P->u[k] = (uint8_t)u, P->v[k] = (uint8_t)(d - u), k++;
-    uint32_t perm[BAND];
+    for (int d = 1; k < n; d++)
+        for (int u = 0; u <= d && k < n; u++)
+            if (u < FMAX && d - u < FMAX) bu[k] = (uint8_t)u, bv[k] = (uint8_t)(d - u), k++;
+}
+
+static void plan_make(plan *P) {
+    uint8_t bu[MAXBITS], bv[MAXBITS];
+    uint32_t perm[MAXBITS];
+    zigzag(BAND, bu, bv);
     fs_permutation(perm, BAND, FS_WM_KEY, 1, 0);
     fs_rng r;
     fs_rng_init(&r, FS_WM_KEY, 2, 0);
-    for (int j = 0; j < FS_WM_CODED_BITS; j++) {
-        for (int l = 0; l < SPREAD; l++) {
-            P->coef[j][l] = (int)perm[j * SPREAD + l];
-            P->chip[j][l] = (fs_rng_u64(&r) & 1 ? 1.0f : -1.0f) / sqrtf((float)SPREAD);
-        }
+    for (int j = 0; j < BAND; j++) {
+        for (int ver = 0; ver < 2; ver++) P->u[ver][j] = bu[perm[j]], P->v[ver][j] = bv[perm[j]];
+        P->chip[0][j] = P->chip[1][j] = fs_rng_u64(&r) & 1 ? 1.0f : -1.0f;
         P->dither[0][j] = (float)fs_rng_uniform(&r) * DELTA_OF[0];
     }
     fs_rng_init(&r, FS_WM_KEY, 3, 0); /* version 2's own dither */
-    for (int j = 0; j < FS_WM_CODED_BITS; j++) P->dither[1][j] = (float)fs_rng_uniform(&r) * DELTA_OF[1];
+    for (int j = 0; j < BAND; j++) P->dither[1][j] = (float)fs_rng_uniform(&r) * DELTA_OF[1];
+    P->n[0] = P->n[1] = BAND;
+    zigzag(BAND3, bu, bv); /* version 3: its own band, permutation, chips and dither */
+    fs_permutation(perm, BAND3, FS_WM_KEY, 4, 0);
+    fs_rng_init(&r, FS_WM_KEY, 4, 1);
+    for (int j = 0; j < BAND3; j++) {
+        P->u[2][j] = bu[perm[j]], P->v[2][j] = bv[perm[j]];
+        P->chip[2][j] = fs_rng_u64(&r) & 1 ? 1.0f : -1.0f;
+        P->dither[2][j] = (float)fs_rng_uniform(&r) * DELTA_OF[2];
+    }
+    P->n[2] = BAND3;
 }
 
 static plan the_plan_;
@@ -271,13 +298,8 @@ static void frame_synth(frame *F, const float d[FMAX][FMAX], float *D) {
 }
 
 /* ---------------------------------------------------------------- modulation */
-static float projection(const plan *P, const float X[FMAX][FMAX], int j) {
-    float p = 0;
-    for (int l = 0; l < SPREAD; l++) {
-        int k = P->coef[j][l];
-        p += P->chip[j][l] * X[P->v[k]][P->u[k]];
-    }
-    return p;
+static float projection(const plan *P, int ver, const float X[FMAX][FMAX], int j) {
+    return P->chip[ver][j] * X[P->v[ver][j]][P->u[ver][j]];
 }
 
 /* Signed distance of projection p from bit b's lattice: 1 at a lattice point, 0 half-way to
@@ -295,23 +317,21 @@ static int moves(const plan *P, int ver, const float X[FMAX][FMAX], const uint8_
                  float d[FMAX][FMAX]) {
     memset(d, 0, sizeof(float) * FMAX * FMAX);
     int n = 0;
-    for (int j = 0; j < FS_WM_CODED_BITS; j++) {
+    for (int j = 0; j < P->n[ver]; j++) {
         float e;
-        if (margin(P, ver, j, projection(P, X, j), coded[j], &e) >= goal) continue;
-        for (int l = 0; l < SPREAD; l++) {
-            int k = P->coef[j][l];
-            d[P->v[k]][P->u[k]] += e * P->chip[j][l];
-        }
+        if (margin(P, ver, j, projection(P, ver, X, j), coded[j], &e) >= goal) continue;
+        d[P->v[ver][j]][P->u[ver][j]] += e * P->chip[ver][j];
         n++;
     }
     return n;
 }
 
 /* out = clamp(round(orig + k_c D)) on channel c: the luma change D. Version 1: k = 1 on every
- * channel (Cb and Cr untouched); version 2: k_c = (0.299, 0.587, 0.114)_c / 0.447046, the least
+ * channel (Cb and Cr untouched); versions 2, 3: k_c = (0.299, 0.587, 0.114)_c / 0.447046, the least
  * RGB change whose luma is D (squared error 0.746 D^2 per channel instead of D^2). */
 static void apply(const frame *F, int ver, const uint8_t *orig, const float *D, uint8_t *out) {
     static const float K[FS_WM_VERSIONS][3] = {{1.0f, 1.0f, 1.0f},
+                                               {0.299f / 0.447046f, 0.587f / 0.447046f, 0.114f / 0.447046f},
                                                {0.299f / 0.447046f, 0.587f / 0.447046f, 0.114f / 0.447046f}};
     for (int y = 0; y < F->h; y++)
         for (int x = 0; x < F->w; x++) {
@@ -348,8 +368,9 @@ int fs_wm_embed_version(uint8_t *rgb, int stride, int w, int h, uint64_t payload
         return fs_errorf(e, FS_EXIT_BADINPUT, "watermark: region of %dx%d px; expected at least %d px a side", w, h,
                          FS_WM_MIN_SIDE);
     const plan *P = the_plan();
-    uint8_t coded[FS_WM_CODED_BITS];
-    fs_wm_conv_encode(payload, coded);
+    uint8_t coded[MAXBITS];
+    if (ver < 2) fs_wm_conv_encode(payload, coded);
+    else fs_wm3_encode(payload, coded);
     frame F;
     frame_open(&F, stride, w, h);
     size_t bytes = ((size_t)(h - 1) * stride + w) * 3;
@@ -366,7 +387,7 @@ int fs_wm_embed_version(uint8_t *rgb, int stride, int w, int h, uint64_t payload
         frame_synth(&F, d, D);
         apply(&F, ver, orig, D, rgb);
         double psnr = region_psnr(&F, orig, rgb);
-        /* version 2: the first pass is scaled down to the floor (every move alike: distortion
+        /* versions 2, 3: the first pass is scaled down to the floor (every move alike: distortion
          * compensation), so the PSNR holds whatever the host's lattice distances */
         for (int k = 0; ver && !pass && psnr < floor_db && k < 4; k++) {
             float scale = (float)pow(10.0, (psnr - floor_db) / 20.0) * 0.998f;
@@ -395,7 +416,7 @@ static float best_gain(const plan *P, int ver, const float *p) {
     for (int k = 0; k <= 2 * GAIN_STEPS; k++) {
         int step = k % 2 ? (k + 1) / 2 : -(k / 2); /* 0, +1, -1, +2, -2, ...: nearest to 1 first */
         float g = 1.0f + (float)step * GAIN_STEP, fit = 0;
-        for (int j = 0; j < FS_WM_CODED_BITS; j++) fit += fabsf(margin(P, ver, j, p[j] / g, 0, NULL));
+        for (int j = 0; j < P->n[ver]; j++) fit += fabsf(margin(P, ver, j, p[j] / g, 0, NULL));
         if (fit > best_fit + 1e-3f) best_fit = fit, best = g;
     }
     return best;
@@ -403,17 +424,19 @@ static float best_gain(const plan *P, int ver, const float *p) {
 
 /* Decodes the soft values of one region read at gain g, re-encodes: the payload and its
  * correlation into r. */
-static void decode_at(const float *soft, float g, fs_wm_result *r) {
-    uint64_t payload = fs_wm_viterbi(soft);
-    uint8_t coded[FS_WM_CODED_BITS];
-    fs_wm_conv_encode(payload, coded);
+static void decode_at(const float *soft, int ver, float g, fs_wm_result *r) {
+    uint8_t coded[MAXBITS];
+    int n = ver < 2 ? FS_WM_CODED_BITS : FS_WM3_CODED_BITS;
+    uint64_t payload;
+    if (ver < 2) payload = fs_wm_viterbi(soft), fs_wm_conv_encode(payload, coded);
+    else payload = fs_wm3_decode(soft), fs_wm3_encode(payload, coded);
     double dot = 0, ss = 0;
-    for (int j = 0; j < FS_WM_CODED_BITS; j++) dot += soft[j] * (1 - 2 * coded[j]), ss += (double)soft[j] * soft[j];
-    r->correlation = ss > 0 ? dot / sqrt(ss * FS_WM_CODED_BITS) : 0;
+    for (int j = 0; j < n; j++) dot += soft[j] * (1 - 2 * coded[j]), ss += (double)soft[j] * soft[j];
+    r->correlation = ss > 0 ? dot / sqrt(ss * n) : 0;
     r->payload = payload;
     r->run_tag = payload >> 16;
     r->gain = g;
-    r->found = fs_wm_payload_valid(payload) && r->correlation >= CORR_MIN;
+    r->found = fs_wm_payload_valid(payload) && r->correlation >= (ver < 2 ? CORR_MIN : CORR_MIN3);
 }
 
 static void region_coeffs(const uint8_t *rgb, int stride, int w, int h, float X[FMAX][FMAX]) {
@@ -428,13 +451,13 @@ static void region_coeffs(const uint8_t *rgb, int stride, int w, int h, float X[
  * version's best gain. */
 static void soft_of(const float X[FMAX][FMAX], float *soft1, float *softg, float *gain) {
     const plan *P = the_plan();
-    float p[FS_WM_CODED_BITS];
-    for (int j = 0; j < FS_WM_CODED_BITS; j++) p[j] = projection(P, X, j);
+    float p[MAXBITS];
     for (int ver = 0; ver < FS_WM_VERSIONS; ver++) {
+        for (int j = 0; j < P->n[ver]; j++) p[j] = projection(P, ver, X, j);
         float g = best_gain(P, ver, p);
-        for (int j = 0; j < FS_WM_CODED_BITS; j++) {
-            soft1[ver * FS_WM_CODED_BITS + j] = margin(P, ver, j, p[j], 0, NULL);
-            if (softg) softg[ver * FS_WM_CODED_BITS + j] = margin(P, ver, j, p[j] / g, 0, NULL);
+        for (int j = 0; j < P->n[ver]; j++) {
+            soft1[SOFT_AT[ver] + j] = margin(P, ver, j, p[j], 0, NULL);
+            if (softg) softg[SOFT_AT[ver] + j] = margin(P, ver, j, p[j] / g, 0, NULL);
         }
         if (gain) gain[ver] = g;
     }
@@ -482,6 +505,10 @@ const char *fs_wm_orientation_name(int o) {
     return o >= 0 && o < FS_WM_ORIENTATIONS ? NAME[o] : "?";
 }
 
+int fs_wm_orientation_better(const fs_wm_result *c, const fs_wm_result *best) {
+    return c->found && (!best->found || c->correlation > best->correlation);
+}
+
 void fs_wm_detect_oriented(const uint8_t *rgb, int stride, int w, int h, fs_wm_result *r, int *orientation) {
     memset(r, 0, sizeof *r);
     r->p_false = 1.0, r->gain = 1.0, *orientation = 0;
@@ -493,17 +520,12 @@ void fs_wm_detect_oriented(const uint8_t *rgb, int stride, int w, int h, fs_wm_r
         orient(X, o, R);
         soft_of(R, s1, sg, g);
         fs_wm_decode_pair(s1, sg, g, &ro);
-        if (o == 0 || ro.found || (!r->found && ro.correlation > r->correlation)) *r = ro, *orientation = o;
-        if (r->found) break;
+        /* none found: the highest correlation is reported */
+        if (o == 0 || fs_wm_orientation_better(&ro, r) || (!r->found && ro.correlation > r->correlation))
+            *r = ro, *orientation = o;
     }
     /* every orientation's decodes may be tried: 8 x 2 x FS_WM_VERSIONS chances of 2^-16 */
     r->p_false = r->found ? FS_WM_ORIENTATIONS * FS_WM_P_FALSE : 1.0;
-}
-
-void fs_wm_decode(const float soft[FS_WM_CODED_BITS], float gain, fs_wm_result *r) {
-    memset(r, 0, sizeof *r);
-    decode_at(soft, gain, r);
-    r->p_false = r->found ? ldexp(1.0, -16) : 1.0;
 }
 
 void fs_wm_detect(const uint8_t *rgb, int stride, int w, int h, fs_wm_result *r) {
@@ -521,12 +543,12 @@ void fs_wm_decode_pair(const float soft1[FS_WM_SOFT], const float softg[FS_WM_SO
      * lattices best. Under heavy noise the search can pick a wrong gain, so it only adds
      * detections to the plain decode. */
     for (int ver = FS_WM_VERSIONS - 1; ver >= 0; ver--) {
-        const float *s1 = soft1 + ver * FS_WM_CODED_BITS, *sg = softg + ver * FS_WM_CODED_BITS;
+        const float *s1 = soft1 + SOFT_AT[ver], *sg = softg + SOFT_AT[ver];
         fs_wm_result rv;
-        decode_at(s1, 1.0f, &rv);
+        decode_at(s1, ver, 1.0f, &rv);
         if (!rv.found && gain[ver] != 1.0f) {
             fs_wm_result rg;
-            decode_at(sg, gain[ver], &rg);
+            decode_at(sg, ver, gain[ver], &rg);
             if (rg.found || rg.correlation > rv.correlation) rv = rg;
         }
         rv.version = ver + 1;

@@ -2,8 +2,10 @@
  * the low-frequency luma of an image, by dither-modulation QIM on keyed spread-spectrum
  * projections (Chen & Wornell 2001, spread-transform dither modulation) of whole-image DCT-II
  * coefficients taken in normalised image coordinates (so that a resized copy carries the same
- * coefficients), protected by the K=7 rate-1/2 convolutional code (0171, 0133) with soft
- * Viterbi decoding. docs/provenance.md describes the scheme, its measured rates and its limits.
+ * coefficients), protected by a convolutional code with soft Viterbi decoding: version 3 (what
+ * fs_wm_embed writes) the tail-biting K=11 rate-1/3 code of data/wm_code.h, versions 1 and 2
+ * the K=7 rate-1/2 code (0171, 0133). docs/provenance.md describes the scheme, its measured
+ * rates and its limits.
  *
  * Images are RGB uint8, row-major; a region is given by its first pixel and the row stride of
  * the image it lies in (in pixels), so that one cell of a larger image can be marked alone.
@@ -15,15 +17,18 @@
 #include <stdint.h>
 
 #include "core/common.h"
+#include "data/wm_code.h"
 
 #define FS_WM_KEY 0x66616365737761ULL /* "faceswa": public, fixed (docs/provenance.md) */
 #define FS_WM_MIN_SIDE 32             /* smallest region that can carry or be searched for a mark */
 #define FS_WM_RUN_TAG_BITS 48
-#define FS_WM_CODED_BITS 140 /* 64 payload + 6 tail bits through the rate-1/2 code */
-#define FS_WM_ORIENTATIONS 8 /* the square's symmetries a copy may show (fs_wm_detect_oriented) */
-#define FS_WM_VERSIONS 2     /* scheme versions detect reads (docs/provenance.md); 1 is the first */
-#define FS_WM_VERSION 2      /* the version fs_wm_embed writes */
-#define FS_WM_SOFT (FS_WM_VERSIONS * FS_WM_CODED_BITS) /* soft values of a reading: version v's at (v-1) x 140 */
+#define FS_WM_CODED_BITS 140                /* 64 payload + 6 tail bits through the rate-1/2 code */
+#define FS_WM_ORIENTATIONS 8                /* the square's symmetries a copy may show (fs_wm_detect_oriented) */
+#define FS_WM_VERSIONS 3                    /* scheme versions detect reads (docs/provenance.md); 1 is the first */
+#define FS_WM_VERSION 3                     /* the version fs_wm_embed writes */
+#define FS_WM_CODED_BITS3 FS_WM3_CODED_BITS /* version 3's code bits (data/wm_code.h) */
+/* soft values of a reading: version 1's at 0, 2's at 140, 3's at 280 */
+#define FS_WM_SOFT (2 * FS_WM_CODED_BITS + FS_WM_CODED_BITS3)
 /* A region's bound: 2 decodes (as read, at the best contrast gain) per version, 2^-16 each. */
 #define FS_WM_P_FALSE (2.0 * FS_WM_VERSIONS / 65536.0)
 
@@ -46,7 +51,7 @@ uint64_t fs_wm_payload(uint64_t run_tag);
 int fs_wm_payload_valid(uint64_t payload);
 
 /* Marks the w x h region (w, h >= FS_WM_MIN_SIDE) in place with scheme version FS_WM_VERSION.
- * PSNR of marked vs unmarked is at least 40 dB (about 41) whatever the size. Returns 0, or
+ * PSNR of marked vs unmarked is at least 40 dB (40.05: the mark is scaled to it) whatever the size. Returns 0, or
  * FS_EXIT_BADINPUT for a region too small. */
 int fs_wm_embed(uint8_t *rgb, int stride, int w, int h, uint64_t payload, fs_error *e);
 /* The same with an older version (1 .. FS_WM_VERSIONS), for tests that files marked by earlier
@@ -57,7 +62,8 @@ int fs_wm_embed_version(uint8_t *rgb, int stride, int w, int h, uint64_t payload
 void fs_wm_detect(const uint8_t *rgb, int stride, int w, int h, fs_wm_result *r);
 
 /* The detector's soft values of the region's code bits (+1 = surely 0 .. -1 = surely 1) under
- * each version's lattices (version v's 140 at (v - 1) x FS_WM_CODED_BITS): read as it is
+ * each version's lattices (versions 1 and 2: 140 at 0 and FS_WM_CODED_BITS; version 3: 192 at
+ * 2 x FS_WM_CODED_BITS): read as it is
  * (soft1) and at the contrast gain that fits that version's lattices best (softg, may be NULL;
  * those gains in gain[v - 1], may be NULL). Several frames carrying one mark are decoded
  * together by averaging their soft values (detect on videos); w, h >= FS_WM_MIN_SIDE. */
@@ -69,23 +75,25 @@ void fs_wm_soft(const uint8_t *rgb, int stride, int w, int h, float soft1[FS_WM_
  * over orientations add these up per orientation (wm_video.h). */
 void fs_wm_soft_oriented(const uint8_t *rgb, int stride, int w, int h, int n, float soft1[][FS_WM_SOFT],
                          float softg[][FS_WM_SOFT], float gain[][FS_WM_VERSIONS]);
-/* Decodes one version's soft values (one region's, or a mean of several): payload,
- * correlation, found; gain is reported as given; p_false is 2^-16 for this one decision (the
- * caller adds up the decisions it makes). */
-void fs_wm_decode(const float soft[FS_WM_CODED_BITS], float gain, fs_wm_result *r);
 
 /* The decision fs_wm_detect makes on one region's readings (soft1 as it is, softg at each
  * version's gain): the newest version first, each as read, then at its gain (which only adds
- * detections); the first that holds; p_false FS_WM_P_FALSE = 2 x 2 x 2^-16. */
+ * detections); the first that holds; p_false FS_WM_P_FALSE = 2 x FS_WM_VERSIONS x 2^-16. */
 void fs_wm_decode_pair(const float soft1[FS_WM_SOFT], const float softg[FS_WM_SOFT], const float gain[FS_WM_VERSIONS],
                        fs_wm_result *r);
 
 /* fs_wm_detect over the 8 orientations a copy may show (mirrored, flipped, rotated by 90, 180
- * or 270 degrees, transposed): as made first, then the others until one decodes; *orientation
- * names which (fs_wm_orientation_name). p_false grows to 8 x FS_WM_P_FALSE = 4.9e-4, so detect
- * does this only when asked (--orientations). */
+ * or 270 degrees, transposed): all 8 are decoded and the found one of highest correlation is
+ * kept (as made when none holds); *orientation names which (fs_wm_orientation_name). p_false
+ * grows to 8 x FS_WM_P_FALSE = 7.3e-4, so detect does this only when asked (--orientations). */
 void fs_wm_detect_oriented(const uint8_t *rgb, int stride, int w, int h, fs_wm_result *r, int *orientation);
 const char *fs_wm_orientation_name(int orientation);
+/* The orientation search's rule (images and videos): a decode c in another orientation
+ * replaces the best so far when c holds a mark and best does not, or both do and c's
+ * correlation is higher. Every orientation is tried: version 3's code can decode a copy read in
+ * a wrong orientation that keeps half the coefficients' signs (a 180-degree turn read as a
+ * mirror), at a lower correlation than the right one. */
+int fs_wm_orientation_better(const fs_wm_result *c, const fs_wm_result *best);
 
 /* PSNR (dB) of two RGB images of n pixels; 99 when identical. */
 double fs_wm_psnr(const uint8_t *a, const uint8_t *b, size_t n_pixels);

@@ -22,7 +22,7 @@ void fs_wm_joint_add(fs_wm_joint *J, const uint8_t *rgb, int stride, int w, int 
 }
 
 /* --orientations: one joint per orientation J[0..7], fed from one coefficient measurement;
- * *alone is the frame's own oriented search (as made first, the first orientation that holds). */
+ * *alone is the frame's own oriented search (fs_wm_orientation_better over the 8). */
 static void joints_add_oriented(fs_wm_joint *J, const uint8_t *rgb, int stride, int w, int h, fs_wm_result *alone) {
     float s1[FS_WM_ORIENTATIONS][FS_WM_SOFT], sg[FS_WM_ORIENTATIONS][FS_WM_SOFT], g[FS_WM_ORIENTATIONS][FS_WM_VERSIONS];
     fs_wm_soft_oriented(rgb, stride, w, h, FS_WM_ORIENTATIONS, s1, sg, g);
@@ -30,8 +30,7 @@ static void joints_add_oriented(fs_wm_joint *J, const uint8_t *rgb, int stride, 
     for (int o = 0; o < FS_WM_ORIENTATIONS; o++) {
         fs_wm_result r;
         fs_wm_decode_pair(s1[o], sg[o], g[o], &r);
-        if (o == 0 || r.found) *alone = r;
-        if (r.found) break;
+        if (o == 0 || fs_wm_orientation_better(&r, alone)) *alone = r;
     }
 }
 
@@ -79,11 +78,10 @@ int fs_wm_detect_video(const char *path, int every, int orientations, fs_wm_vide
         V->frames_found += r.found;
         if (r.found && n_alone < MAX_ALONE) alone[n_alone++] = r.payload;
     }
-    for (int o = 0; !rc && o < n_orient; o++) { /* as made first; the first orientation that holds */
+    for (int o = 0; !rc && o < n_orient; o++) { /* as made when none holds */
         fs_wm_result r;
         fs_wm_joint_decide(&J[o], &r);
-        if (o == 0 || r.found) V->mark = r, V->orientation = o;
-        if (r.found) break;
+        if (o == 0 || fs_wm_orientation_better(&r, &V->mark)) V->mark = r, V->orientation = o;
     }
     if (!rc && orientations) V->mark.p_false = V->mark.found ? FS_WM_ORIENTATIONS * FS_WM_P_FALSE : 1.0;
     for (int i = 0; !rc && i < n_alone; i++) V->frames_agree += V->mark.found && alone[i] == V->mark.payload;

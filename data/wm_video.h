@@ -44,8 +44,9 @@ void fs_wm_joint_decide(const fs_wm_joint *J, fs_wm_result *r);
  * part of a file would not say what the rest holds). Frames under FS_WM_MIN_SIDE px a side
  * are decoded, not examined. orientations = 1: the frames are also read as if the video showed
  * the marked frames in each of the 7 other orientations (mirrored, flipped, turned: the image
- * detector's fs_wm_detect_oriented), one joint decode per orientation, as made first, then the
- * others until one holds; out->orientation names it, and p_false is 8 x FS_WM_P_FALSE per video. A
+ * detector's fs_wm_detect_oriented), one joint decode per orientation, the found one of highest
+ * correlation kept (fs_wm_orientation_better); out->orientation names it, and p_false is
+ * 8 x FS_WM_P_FALSE per video. A
  * frame's own verdict (the vote) is then its oriented search too. */
 int fs_wm_detect_video(const char *path, int every, int orientations, fs_wm_video *out, fs_error *e);
 

@@ -62,6 +62,7 @@ rows=$(cat <<ROWS
 --every|bench extract --every @ in.mp4
 --trials|bench watermark --trials @
 --unmarked|bench watermark --unmarked @
+--version|bench watermark --version @
 --every|extract --every @ -i A -c c -S s -o o.h5 in.mp4
 --size|extract --size @ -i A -c c -S s -o o.h5 in.mp4
 --min-face|extract --min-face @ -i A -c c -S s -o o.h5 in.mp4

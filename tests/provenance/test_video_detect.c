@@ -70,7 +70,7 @@ static void expect_mark_o(const char *path, int every, int want, int orient) {
     fs_error e = {0};
     CHECK(fs_wm_detect_video(path, every, orient >= 0, &V, &e) == 0, "%s: %s", path, e.msg);
     if (orient >= 0 && want)
-        CHECK(V.orientation == orient && V.mark.p_false > 4.8e-4 && V.mark.p_false < 4.9e-4,
+        CHECK(V.orientation == orient && V.mark.p_false > 7.3e-4 && V.mark.p_false < 7.4e-4,
               "%s: orientation %d (%s), expected %d; p_false %g", path, V.orientation,
               fs_wm_orientation_name(V.orientation), orient, V.mark.p_false);
     CHECK(V.frames == N && V.examined == (N + every - 1) / every, "%s: %ld frames, %d examined", path, V.frames,

@@ -3,7 +3,8 @@
  * and after a contrast change, and in a region of a larger image (whose other pixels stay untouched), PSNR >= 40 dB,
  * unmarked images are not found, too-small regions are refused; mirrored and quarter-turned
  * copies are found by the orientation search, and unmarked images are not; marks of scheme
- * version 1 (files written before version 2) still read. */
+ * versions 1 and 2 (files written before version 3) still read; version 3's tail-biting code
+ * corrects errors. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,28 +42,60 @@ static void test_code(void) {
     CHECK(fs_wm_viterbi(soft) == p, "errors plus erasures corrected");
 }
 
+/* Version 3's tail-biting code: a clean codeword decodes; spread errors, errors across the
+ * block's wrap (the first and last code bits: tail-biting has no tail there) and erasures
+ * are corrected; the encoder starts in the state it ends in (no tail bits: a payload and the
+ * same payload rotated by one step give codewords rotated by one step). */
+static void test_code3(void) {
+    enum { N = FS_WM3_CODED_BITS, R = FS_WM3_RATE };
+    uint64_t p = fs_wm_payload(0xfeedfacecafeULL);
+    uint8_t c[N], cr[N];
+    float soft[N];
+    fs_wm3_encode(p, c);
+    fs_wm3_encode(p << 1 | p >> 63, cr);
+    int rotated = 1;
+    for (int j = 0; j < N; j++) rotated &= cr[j] == c[(j + R) % N];
+    CHECK(rotated, "tail-biting: the codeword of the payload rotated by one bit is the codeword rotated by %d", R);
+    for (int j = 0; j < N; j++) soft[j] = c[j] ? -1.0f : 1.0f;
+    CHECK(fs_wm3_decode(soft) == p, "version 3: clean codeword decodes");
+    int flips = 0;
+    for (int j = 5; j < N; j += 19) soft[j] = -soft[j], flips++; /* spread hard errors */
+    CHECK(fs_wm3_decode(soft) == p, "version 3: %d spread bit errors corrected", flips);
+    soft[0] = -soft[0], soft[N - 1] = -soft[N - 1]; /* and two across the wrap */
+    CHECK(fs_wm3_decode(soft) == p, "version 3: errors across the wrap corrected");
+    for (int j = 2; j < N; j += 4) soft[j] = 0.0f; /* and a quarter erased */
+    CHECK(fs_wm3_decode(soft) == p, "version 3: errors plus erasures corrected");
+    for (int k = 0; k < 64; k++) { /* every single payload bit changes the codeword and decodes */
+        uint64_t q = p ^ (1ULL << k);
+        fs_wm3_encode(q, c);
+        for (int j = 0; j < N; j++) soft[j] = c[j] ? -0.5f : 0.5f;
+        CHECK(fs_wm3_decode(soft) == q, "version 3: payload with bit %d flipped decodes", k);
+    }
+}
+
 static void expect_found(const uint8_t *rgb, int stride, int w, int h, uint64_t want, const char *what) {
     fs_wm_result r;
     fs_wm_detect(rgb, stride, w, h, &r);
     CHECK(r.found && r.payload == want, "%s: found %d payload %016llx want %016llx corr %.3f", what, r.found,
           (unsigned long long)r.payload, (unsigned long long)want, r.correlation);
-    CHECK(!r.found || r.p_false <= 6.2e-5, "%s: p_false %g", what, r.p_false);
+    CHECK(!r.found || r.p_false == FS_WM_P_FALSE, "%s: p_false %g", what, r.p_false);
     CHECK(!r.found || r.version == FS_WM_VERSION, "%s: read as version %d", what, r.version);
 }
 
-/* Files marked by earlier faceswarm (scheme version 1) still read, as version 1, also resized;
- * version 2 marks read as version 2; both versions keep every marked face >= 40 dB (version 2
- * scales its first pass down to the floor) at the sizes faces are written at. */
+/* Files marked by earlier faceswarm (scheme versions 1 and 2) still read, as the version they
+ * were marked with, also resized; version 3 marks read as version 3; every version keeps every
+ * marked face >= 40 dB (versions 2 and 3 scale their first pass down to the floor) at the sizes
+ * faces are written at. */
 static void test_versions(void) {
-    int n = 0, v1_found = 0, v2_found = 0;
-    double psnr_min[2] = {99, 99};
+    int n = 0, found[FS_WM_VERSIONS] = {0};
+    double psnr_min[FS_WM_VERSIONS] = {99, 99, 99};
     for (int s = 64; s <= 128; s *= 2)
         for (int k = 0; k < 24; k++, n++) {
             uint8_t *a = malloc((size_t)s * s * 3), *m = malloc((size_t)s * s * 3),
                     *half = malloc((size_t)s * s * 3 / 4);
             face(s, 40 + k, a);
             uint64_t p = fs_wm_payload(0x5eed00 + (uint64_t)k);
-            for (int v = 1; v <= 2; v++) {
+            for (int v = 1; v <= FS_WM_VERSIONS; v++) {
                 memcpy(m, a, (size_t)s * s * 3);
                 CHECK(fs_wm_embed_version(m, s, s, s, p, v, NULL) == 0, "embed version %d", v);
                 psnr_min[v - 1] = FS_MIN(psnr_min[v - 1], fs_wm_psnr(a, m, (size_t)s * s));
@@ -73,19 +106,19 @@ static void test_versions(void) {
                 int ok = r.found && r.payload == p && r.version == v && rh.found && rh.payload == p && rh.version == v;
                 CHECK(ok, "%d px face %d, version %d: found %d/%d version %d/%d", s, k, v, r.found, rh.found, r.version,
                       rh.version);
-                if (v == 1) v1_found += ok;
-                else v2_found += ok;
+                found[v - 1] += ok;
             }
             free(a), free(m), free(half);
         }
-    CHECK(psnr_min[0] >= 40.0 && psnr_min[1] >= 40.0, "PSNR min: version 1 %.2f, version 2 %.2f dB", psnr_min[0],
-          psnr_min[1]);
+    CHECK(psnr_min[0] >= 40.0 && psnr_min[1] >= 40.0 && psnr_min[2] >= 40.0,
+          "PSNR min: version 1 %.2f, version 2 %.2f, version 3 %.2f dB", psnr_min[0], psnr_min[1], psnr_min[2]);
     fs_error e = {0};
     uint8_t px[32 * 32 * 3] = {0};
-    CHECK(fs_wm_embed_version(px, 32, 32, 32, 1, 3, &e) == FS_EXIT_BADINPUT && strstr(e.msg, "version 3"),
-          "version 3 refused: %s", e.msg);
-    printf("versions: %d of %d faces found as version 1, %d as version 2 (also at half size); PSNR min %.2f / %.2f\n",
-           v1_found, n, v2_found, psnr_min[0], psnr_min[1]);
+    CHECK(fs_wm_embed_version(px, 32, 32, 32, 1, 4, &e) == FS_EXIT_BADINPUT && strstr(e.msg, "version 4"),
+          "version 4 refused: %s", e.msg);
+    printf("versions: of %d faces, %d found as version 1, %d as version 2, %d as version 3 (also at half size); PSNR "
+           "min %.2f / %.2f / %.2f\n",
+           n, found[0], found[1], found[2], psnr_min[0], psnr_min[1], psnr_min[2]);
 }
 
 static void test_scales(void) {
@@ -251,6 +284,7 @@ static void test_orientations(void) {
 int main(void) {
     test_payload();
     test_code();
+    test_code3();
     test_scales();
     test_region();
     test_small();

@@ -43,7 +43,7 @@ done
 expect 1 "$BIN" detect "$M/oriented-1-synth.mp4"
 has "watermark      not found"
 expect 0 "$BIN" detect --orientations --json "$M/oriented-1-synth.mp4"
-has '"found": true'; has '"orientation": "mirrored left-right"'; has '"p_false": 0.000488'
+has '"found": true'; has '"orientation": "mirrored left-right"'; has '"p_false": 0.000732'
 expect 1 "$BIN" detect --orientations "$M/unmarked-synth.mp4"
 expect 0 "$BIN" detect "$M/labels-only.mp4"
 has "faceswarm mark: label"; has "watermark      not found"; lacks "watermark payload (label)"
