@@ -17,8 +17,9 @@
  *               flipped, transposed weights; otherwise dcol = dz · W^T (rows split),
  *               then col2im as a gather                                               (=)
  *   bwd_filter: per block of rows, the threads pack col together, then each runs
- *               dW[:, its output channels] += col^T · dz (on the own GEMM:
- *               dW[its rows, :], which packs each thread's part of col^T once)        (+=)
+ *               dW[:, its output channels] += col^T · dz; on the own GEMM, each thread
+ *               runs dW[its rows, :] += col^T · dz over all rows in one call, its A
+ *               panels packed from x by 16 x 16 transposes (no col buffer, no barrier) (+=)
  * Convs with at most FS_SMALL_COUT output channels use fast_conv_small.c; convs with few
  * input channels (fs_direct_conv_applies) run fwd and bwd_filter on fast_conv_direct.c. Every split
  * depends only on the shape and the thread count, so results are deterministic. The col
@@ -391,6 +392,74 @@ void fs_fast_conv2d_bwd_data(const fs_conv_desc *d, const float *dz, const float
 }
 
 /* ---------------------------------------------------------------- conv2d backward filter */
+/* The own GEMM's A operand of bwd_filter: op(A) = col^T from dW row q0 on (row q = tap * cin
+ * + ci, column = col row, i.e. output pixel), packed from x by 16 x 16 transposes: 16 pixels'
+ * runs of 16 channels of one tap (no col buffer). */
+typedef struct conv_at {
+    const fs_conv_desc *d;
+    const float *x;
+    size_t q0;
+} conv_at;
+
+static void pack_at_conv(const void *ctx, int i0, int rows, int k0, int kb, float *ap) {
+    const conv_at *ca = ctx;
+    const fs_conv_desc *d = ca->d;
+    int cin = d->cin, by[16], bx[16];
+    const float *img[16], *src[16];
+    for (int p = 0; p < kb; p += 16, ap += 16) {
+        int np = FS_MIN(16, kb - p);
+        for (int j = 0; j < np; j++) { /* pixel k0 + p + j: its image and the input corner of its window */
+            size_t r = (size_t)k0 + (size_t)(p + j);
+            int oy = (int)(r / d->wo % d->ho), ox = (int)(r % d->wo);
+            img[j] = x_at(d, ca->x, (int)(r / ((size_t)d->ho * d->wo)), 0, 0);
+            by[j] = oy * d->stride - d->pad_top, bx[j] = ox * d->stride - d->pad_left;
+        }
+        for (int i = 0; i < rows; i += 16) {
+            int nq = FS_MIN(16, rows - i);
+            size_t q = ca->q0 + (size_t)(i0 + i);
+            int tap = (int)(q / (size_t)cin), ci = (int)(q % (size_t)cin);
+            if (ci + nq <= cin) { /* one tap: a run of channels per pixel */
+                int ky = tap / d->k, kx = tap % d->k;
+                for (int j = 0; j < 16; j++) {
+                    int iy = j < np ? by[j] + ky : -1, ix = j < np ? bx[j] + kx : -1;
+                    src[j] = iy >= 0 && iy < d->h && ix >= 0 && ix < d->w ? img[j] + ((size_t)iy * d->w + ix) * cin + ci
+                                                                          : NULL;
+                }
+                fs_sgemm_transpose16(src, nq, ap + (size_t)i * FS_SGEMM_KC, FS_SGEMM_KC);
+                continue;
+            }
+            for (int u = 0; u < nq; u++) { /* the run crosses taps (cin not a multiple of 16) */
+                int t = (int)((q + (size_t)u) / (size_t)cin), c = (int)((q + (size_t)u) % (size_t)cin);
+                float *dst = ap + (size_t)(i + u) * FS_SGEMM_KC;
+                for (int j = 0; j < 16; j++) {
+                    int iy = j < np ? by[j] + t / d->k : -1, ix = j < np ? bx[j] + t % d->k : -1;
+                    dst[j] = iy >= 0 && iy < d->h && ix >= 0 && ix < d->w ? img[j][((size_t)iy * d->w + ix) * cin + c]
+                                                                          : 0.0f;
+                }
+            }
+        }
+    }
+}
+
+/* Own GEMM: dW[its rows, :] += col^T · dz over all rows in one call per thread, A packed
+ * from x (pointwise: x itself). Each element of dW is one FMA chain in row order, on one
+ * thread: the bits of the block-by-block path, for any thread count. */
+static void bwd_filter_own(const fs_conv_desc *d, const float *x, const float *dz, float *dw) {
+    size_t rows = (size_t)d->n * d->ho * d->wo, kk = col_width(d);
+#pragma omp parallel num_threads(fs_cpu_threads())
+    {
+        size_t k0, k1;
+        split(kk, omp_get_num_threads(), omp_get_thread_num(), 16, &k0, &k1);
+        fs_sgemm_mat bm = {dz, d->cout, 0};
+        conv_at ca = {d, x, k0};
+        if (k1 > k0 && conv_is_pointwise(d))
+            fs_sgemm(1, 0, (int)(k1 - k0), d->cout, (int)rows, x + k0, (int)kk, dz, d->cout, 1, dw + k0 * d->cout,
+                     d->cout);
+        else if (k1 > k0)
+            fs_sgemm_ex(pack_at_conv, &ca, &bm, (int)(k1 - k0), d->cout, (int)rows, 1, dw + k0 * d->cout, d->cout);
+    }
+}
+
 void fs_fast_conv2d_bwd_filter(const fs_conv_desc *d, const float *x, const float *dz, float *dw, float *db) {
     if (BF16_ON() && fs_cpu_bf16_dot_on() && conv_on_gemm(d)) { /* db: from the unrounded dz, as below */
         BF16_DOT(fs_fast_conv2d_bwd_filter(d, x, dz, dw, db));
@@ -407,16 +476,14 @@ void fs_fast_conv2d_bwd_filter(const fs_conv_desc *d, const float *x, const floa
     if (db) column_sums(rows, d->cout, dz, db);
     if (d->cout <= FS_SMALL_COUT) return fs_small_conv2d_bwd_filter(d, x, dz, dw);
     if (fs_direct_conv_applies(d)) return fs_direct_conv2d_bwd_filter(d, x, dz, dw);
+    if (fs_cpu_gemm_own() && !g_dot) return bwd_filter_own(d, x, dz, dw);
     size_t block = bwd_filter_block(d);
-    int own = fs_cpu_gemm_own() && !g_dot;
     float *col = conv_is_pointwise(d) ? NULL : scratch_get(&g_col, block * kk);
 #pragma omp parallel num_threads(fs_cpu_threads())
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        size_t c0, c1, lo, hi, k0 = 0, k1 = kk;
+        size_t c0, c1, lo, hi;
         split((size_t)d->cout, nt, t, 16, &c0, &c1);
-        if (own) /* the own GEMM: each thread its rows of dW, all output channels */
-            split(kk, nt, t, 16, &k0, &k1), c0 = 0, c1 = (size_t)d->cout;
         for (size_t rb = 0; rb < rows; rb += block) {
             size_t re = FS_MIN(rows, rb + block);
             if (col) {
@@ -425,9 +492,9 @@ void fs_fast_conv2d_bwd_filter(const fs_conv_desc *d, const float *x, const floa
 #pragma omp barrier
             }
             const float *a = col ? col : x + rb * kk;
-            if (c1 > c0 && k1 > k0)
-                gemm(1, 0, (int)(k1 - k0), (int)(c1 - c0), (int)(re - rb), a + k0, (int)kk, dz + rb * d->cout + c0,
-                     d->cout, 1.0f, dw + k0 * d->cout + c0, d->cout);
+            if (c1 > c0)
+                gemm(1, 0, (int)kk, (int)(c1 - c0), (int)(re - rb), a, (int)kk, dz + rb * d->cout + c0, d->cout, 1.0f,
+                     dw + c0, d->cout);
 #pragma omp barrier
         }
     }

@@ -164,6 +164,19 @@ SGEMM_TARGET static inline void transpose_block(const float *src, size_t sld, in
     for (int j = 0; j < nj; j++) _mm512_storeu_ps(dst + (size_t)j * dld, r[j]);
 }
 
+/* The same from 16 separate source rows (a NULL row reads as zeros). */
+SGEMM_TARGET static inline void transpose_rows(const float *const rows[16], int nj, float *dst, size_t dld) {
+    __m512 r[16];
+    __mmask16 mj = mask_of(nj);
+    for (int i = 0; i < 16; i++) r[i] = rows[i] ? _mm512_maskz_loadu_ps(mj, rows[i]) : _mm512_setzero_ps();
+    transpose16(r);
+    for (int j = 0; j < nj; j++) _mm512_storeu_ps(dst + (size_t)j * dld, r[j]);
+}
+
+SGEMM_TARGET void fs_sgemm_transpose16(const float *const rows[16], int nj, float *dst, size_t dld) {
+    transpose_rows(rows, nj, dst, dld);
+}
+
 /* ap[i * KC + p] = op(A)[i0 + i][k0 + p] for i < rows, p < kb. */
 SGEMM_TARGET static void pack_a_mat(const void *ctx, int i0, int rows, int k0, int kb, float *ap) {
     const fs_sgemm_mat *a = ctx;
@@ -319,6 +332,10 @@ void fs_sgemm(int ta, int tb, int m, int n, int k, const float *a, int lda, cons
     fs_sgemm_ex(pack_a_mat, &am, &bm, m, n, k, beta, c, ldc);
 }
 #else
+void fs_sgemm_transpose16(const float *const rows[16], int nj, float *dst, size_t dld) {
+    for (int j = 0; j < nj; j++)
+        for (int i = 0; i < 16; i++) dst[(size_t)j * dld + i] = rows[i] ? rows[i][j] : 0.0f;
+}
 void fs_sgemm_ex(fs_sgemm_pack_a pack_a, const void *actx, const fs_sgemm_mat *b, int m, int n, int k, int beta,
                  float *c, int ldc) {
     (void)pack_a, (void)actx, (void)b, (void)m, (void)n, (void)k, (void)beta, (void)c, (void)ldc;
