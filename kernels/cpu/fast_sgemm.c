@@ -74,11 +74,14 @@ static const char *cpu_vendor(void) {
     return v;
 }
 
-/* auto: own where it was measured faster than OpenBLAS (docs/cpu.md): Intel CPUs with
- * AVX-512F. AMD Zen 4 lost 3-17% with an earlier kernel and is not measured with this one,
- * so it stays on OpenBLAS. The rule reads cpuid only: the same machine always takes the same
- * GEMM, so a resumed run sums as the first one did. */
-static int auto_choice(void) { return fs_cpu_has_avx512f() && !strcmp(cpu_vendor(), "GenuineIntel"); }
+/* auto: own where it was measured faster than OpenBLAS (docs/cpu.md): CPUs with AVX-512F
+ * from Intel (a Sapphire Rapids class host) and AMD (a Zen 4 host; Zen 4 and Zen 5 are the
+ * AMD cores with AVX-512F). Every other CPU (no AVX-512F, other vendors) stays on OpenBLAS:
+ * nothing measured there. The rule reads cpuid only: the same machine always takes the
+ * same GEMM, so a resumed run sums as the first one did. */
+static int auto_choice(void) {
+    return fs_cpu_has_avx512f() && (!strcmp(cpu_vendor(), "GenuineIntel") || !strcmp(cpu_vendor(), "AuthenticAMD"));
+}
 
 int fs_cpu_set_gemm(const char *name) {
     if (!name || !strcasecmp(name, "auto")) {
