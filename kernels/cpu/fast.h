@@ -5,6 +5,7 @@
 #ifndef FACESWARM_CPU_FAST_H
 #define FACESWARM_CPU_FAST_H
 
+#include <stddef.h>
 #include <string.h>
 
 #include "kernels/ops.h"
@@ -45,10 +46,15 @@ static inline int fs_gemm_empty(int m, int n, int k, int beta, float *c, int ldc
  * in k order from (beta ? C : 0): the bits depend on the operands only. */
 void fs_sgemm(int ta, int tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb, int beta, float *c,
               int ldc);
-/* A stored matrix operand: element (r, q) of op(M) at p[r * ld + q], or p[q * ld + r] with trans. */
+/* A stored matrix operand: element (r, q) of op(M) at p[r * ld + q], or p[q * ld + r] with
+ * trans. As B with trans and grp > 0, op(M)'s rows come in groups of grp, group g stored
+ * from p + g * grp_step: element (r, q) at p[(r / grp) * grp_step + q * ld + r % grp] (the
+ * flipped, transposed weights of a stride-1 bwd_data, read in place). */
 typedef struct fs_sgemm_mat {
     const float *p;
     int ld, trans;
+    int grp;
+    ptrdiff_t grp_step;
 } fs_sgemm_mat;
 /* The A panels' row stride, floats: a packer writes row i of its panel at ap + i * FS_SGEMM_KC. */
 #define FS_SGEMM_KC 384

@@ -254,22 +254,24 @@ static void pack_a_conv(const void *ctx, int i0, int rows, int k0, int kb, float
     }
 }
 
-/* Own GEMM, rows [r0, r1) x output channels [c0, c1): A packed from x (pointwise: x itself). */
-static void fwd_fused(const fs_conv_desc *d, const float *x, const float *w, float *y, size_t r0, size_t r1, int c0,
-                      int c1) {
+/* Own GEMM, rows [r0, r1) x output channels [c0, c1): A packed from x (pointwise, HWIO
+ * weights: x itself); w, the weights as op(B) (kk x cout). */
+static void fwd_fused(const fs_conv_desc *d, const float *x, const fs_sgemm_mat *w, float *y, size_t r0, size_t r1,
+                      int c0, int c1) {
     size_t kk = col_width(d);
-    fs_sgemm_mat bm = {w + c0, d->cout, 0};
+    fs_sgemm_mat bm = *w;
     if (r1 <= r0 || c1 <= c0) return;
-    if (conv_is_pointwise(d)) {
-        fs_sgemm(0, 0, (int)(r1 - r0), c1 - c0, (int)kk, x + r0 * kk, (int)kk, w + c0, d->cout, 0,
-                 y + r0 * d->cout + c0, d->cout);
+    bm.p += w->trans ? (size_t)c0 * w->ld : (size_t)c0;
+    if (conv_is_pointwise(d) && !w->trans) {
+        fs_sgemm(0, 0, (int)(r1 - r0), c1 - c0, (int)kk, x + r0 * kk, (int)kk, bm.p, w->ld, 0, y + r0 * d->cout + c0,
+                 d->cout);
         return;
     }
     conv_a ca = {d, x, r0};
     fs_sgemm_ex(pack_a_conv, &ca, &bm, (int)(r1 - r0), c1 - c0, (int)kk, 0, y + r0 * d->cout + c0, d->cout);
 }
 
-static void fwd_own(const fs_conv_desc *d, const float *x, const float *w, const float *b, float *y, fs_act act,
+static void fwd_own(const fs_conv_desc *d, const float *x, const fs_sgemm_mat *w, const float *b, float *y, fs_act act,
                     float alpha) {
     size_t rows = (size_t)d->n * d->ho * d->wo;
     int threads = fs_cpu_threads(), by_cols = rows < (size_t)FWD_MIN_ROWS * threads && d->cout >= 64 * threads;
@@ -314,7 +316,8 @@ void fs_fast_conv2d_fwd(const fs_conv_desc *d, const float *x, const float *w, c
         return;
     }
     if (fs_cpu_gemm_own() && !g_dot) {
-        fwd_own(d, x, w, b, y, act, alpha);
+        fs_sgemm_mat wm = {.p = w, .ld = d->cout};
+        fwd_own(d, x, &wm, b, y, act, alpha);
         return;
     }
     int threads = fs_cpu_threads();
@@ -344,6 +347,13 @@ static int bwd_data_as_conv(const fs_conv_desc *d, const float *dz, const float 
     size_t k = (size_t)d->k, cin = (size_t)d->cin, cout = (size_t)d->cout;
     if (!as_conv_desc(d, &t) || (g_dot && !conv_on_gemm(&t)))
         return 0; /* (on fs_bf16_gemm, the forward conv must run on the GEMMs too) */
+    if (fs_cpu_gemm_own() && !g_dot && conv_on_gemm(&t)) {
+        /* the own GEMM reads W' in place: row (tap, co) of op(B) is column co of W[k*k-1-tap],
+         * the same values in the same order as the copy below, so the same bits */
+        fs_sgemm_mat wm = {w + (k * k - 1) * cin * cout, d->cout, 1, d->cout, -(ptrdiff_t)(cin * cout)};
+        fwd_own(&t, dz, &wm, NULL, dx, FS_ACT_NONE, 0.0f);
+        return 1;
+    }
     float *wf = scratch_get(&g_wflip, k * k * cin * cout);
 #pragma omp parallel for schedule(static) num_threads(fs_cpu_threads()) if (k * k * cin * cout > FS_FAST_PAR_MIN)
     for (size_t tap = 0; tap < k * k; tap++) {
@@ -450,7 +460,7 @@ static void bwd_filter_own(const fs_conv_desc *d, const float *x, const float *d
     {
         size_t k0, k1;
         split(kk, omp_get_num_threads(), omp_get_thread_num(), 16, &k0, &k1);
-        fs_sgemm_mat bm = {dz, d->cout, 0};
+        fs_sgemm_mat bm = {.p = dz, .ld = d->cout};
         conv_at ca = {d, x, k0};
         if (k1 > k0 && conv_is_pointwise(d))
             fs_sgemm(1, 0, (int)(k1 - k0), d->cout, (int)rows, x + k0, (int)kk, dz, d->cout, 1, dw + k0 * d->cout,

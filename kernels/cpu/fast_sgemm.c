@@ -210,11 +210,26 @@ SGEMM_TARGET static void pack_b(const fs_sgemm_mat *b, int j0, int nb, int k0, i
             }
             continue;
         }
-        /* B stored n x k: 16 x 16 blocks of (j, p) transposed */
+        /* B stored n x k: 16 x 16 blocks of (j, p) transposed (in groups of rows: each
+         * block within one group, or element by element where a block crosses groups) */
         for (int jj = 0; jj < NR; jj += 16)
-            for (int p = 0; p < kb; p += 16)
-                transpose_block(b->p + (size_t)(j0 + jb + jj) * b->ld + k0 + p, (size_t)b->ld,
-                                FS_MAX(0, FS_MIN(16, cols - jj)), FS_MIN(16, kb - p), bp + (size_t)p * NR + jj, NR);
+            for (int p = 0; p < kb; p += 16) {
+                int r = k0 + p, nr = FS_MIN(16, kb - p), nc = FS_MAX(0, FS_MIN(16, cols - jj));
+                const float *col0 = b->p + (size_t)(j0 + jb + jj) * b->ld;
+                float *dst = bp + (size_t)p * NR + jj;
+                if (!b->grp) {
+                    transpose_block(col0 + r, (size_t)b->ld, nc, nr, dst, NR);
+                } else if (r % b->grp + nr <= b->grp) {
+                    transpose_block(col0 + (r / b->grp) * b->grp_step + r % b->grp, (size_t)b->ld, nc, nr, dst, NR);
+                } else {
+                    for (int u = 0; u < nr; u++)
+                        for (int j = 0; j < 16; j++)
+                            dst[(size_t)u * NR + j] =
+                                j < nc
+                                    ? col0[((r + u) / b->grp) * b->grp_step + (ptrdiff_t)j * b->ld + (r + u) % b->grp]
+                                    : 0.0f;
+                }
+            }
     }
 }
 
@@ -331,7 +346,7 @@ void fs_sgemm_ex(fs_sgemm_pack_a pack_a, const void *actx, const fs_sgemm_mat *b
 void fs_sgemm(int ta, int tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb, int beta, float *c,
               int ldc) {
     if (!fs_cpu_has_avx512f()) fs_die(1, "fs_sgemm: this CPU has no AVX-512F (fs_cpu_gemm_own() is 0 here)");
-    fs_sgemm_mat am = {a, lda, ta}, bm = {b, ldb, tb};
+    fs_sgemm_mat am = {.p = a, .ld = lda, .trans = ta}, bm = {.p = b, .ld = ldb, .trans = tb};
     fs_sgemm_ex(pack_a_mat, &am, &bm, m, n, k, beta, c, ldc);
 }
 #else
