@@ -366,6 +366,35 @@ static int bwd_data_as_conv(const fs_conv_desc *d, const float *dz, const float 
     return 1;
 }
 
+/* bwd_data through dcol + col2im on the own GEMM, with at least as many images as threads:
+ * each thread its images, in groups of bwd_data_own_group(d, threads) images through its own
+ * part of the col buffer (dcol of a group, then col2im of its lines), no barrier. A dcol
+ * element is one FMA chain over the output channels whatever the group, and col2im sums
+ * the taps in the same order, so the bits are those of the shared-block path. */
+static int bwd_data_own_group(const fs_conv_desc *d, int threads) {
+    size_t img_floats = (size_t)d->ho * d->wo * col_width(d), per = (size_t)(d->n + threads - 1) / (size_t)threads;
+    return (int)FS_MAX((size_t)1, FS_MIN(per, COL_MAX_FLOATS / (size_t)threads / img_floats));
+}
+
+static void bwd_data_own(const fs_conv_desc *d, const float *dz, const float *w, float *dx) {
+    size_t kk = col_width(d), img_rows = (size_t)d->ho * d->wo;
+    int threads = fs_cpu_threads(), group = bwd_data_own_group(d, threads);
+    float *col = scratch_get(&g_col, (size_t)threads * group * img_rows * kk);
+#pragma omp parallel num_threads(threads)
+    {
+        size_t lo, hi;
+        int t = omp_get_thread_num();
+        float *mine = col + (size_t)t * group * img_rows * kk;
+        split((size_t)d->n, omp_get_num_threads(), t, 1, &lo, &hi);
+        for (size_t img0 = lo; img0 < hi; img0 += (size_t)group) {
+            size_t nb = FS_MIN((size_t)group, hi - img0);
+            fs_sgemm(0, 1, (int)(nb * img_rows), (int)kk, d->cout, dz + img0 * img_rows * d->cout, d->cout, w, d->cout,
+                     0, mine, (int)kk);
+            col2im_lines(d, mine, (int)img0, img0 * d->h, (img0 + nb) * d->h, dx);
+        }
+    }
+}
+
 void fs_fast_conv2d_bwd_data(const fs_conv_desc *d, const float *dz, const float *w, float *dx) {
     if (BF16_ON() && fs_cpu_bf16_dot_on() && d->cout > FS_SMALL_COUT) {
         BF16_DOT(fs_fast_conv2d_bwd_data(d, dz, w, dx));
@@ -379,6 +408,8 @@ void fs_fast_conv2d_bwd_data(const fs_conv_desc *d, const float *dz, const float
     }
     if (d->cout <= FS_SMALL_COUT) return fs_small_conv2d_bwd_data(d, dz, w, dx);
     if (bwd_data_as_conv(d, dz, w, dx)) return;
+    if (fs_cpu_gemm_own() && !g_dot && !conv_is_pointwise(d) && d->n >= fs_cpu_threads())
+        return bwd_data_own(d, dz, w, dx);
     size_t kk = col_width(d), img_rows = (size_t)d->ho * d->wo;
     int step = bwd_data_step(d);
     float *col = conv_is_pointwise(d) ? NULL : scratch_get(&g_col, (size_t)step * img_rows * kk);
@@ -601,8 +632,10 @@ void fs_cpu_conv_scratch_bytes(const fs_conv_desc *d, int threads, fs_cpu_conv_s
     } else if (as_conv_desc(d, &t)) {
         ws_max(&s->wflip, len * sizeof(float));
         fwd_scratch(&t, threads, s);
-    } else if (!conv_is_pointwise(d)) {
+    } else if (!conv_is_pointwise(d)) { /* the shared blocks, or (own GEMM) each thread's group */
         ws_max(&s->col, (size_t)bwd_data_step(d) * d->ho * d->wo * col_width(d) * sizeof(float));
+        ws_max(&s->col,
+               (size_t)threads * bwd_data_own_group(d, threads) * d->ho * d->wo * col_width(d) * sizeof(float));
     }
     /* bwd_filter: partial sums of at most 256 (small loops) or 64 (direct) blocks */
     if (d->cout <= FS_SMALL_COUT) {
