@@ -31,6 +31,10 @@ set_tests_properties(kernels_bench_gemm_env PROPERTIES PASS_REGULAR_EXPRESSION
 fs_add_test(NAME kernels_bench_gemm_opt COMMAND env FACESWARM_CPU_GEMM=own $<TARGET_FILE:faceswarm> bench
             kernels --check-only --gemm openblas LABELS unit TIMEOUT 60)
 set_tests_properties(kernels_bench_gemm_opt PROPERTIES PASS_REGULAR_EXPRESSION "# gemm: openblas \\(chosen\\).*# wrong 0")
+# auto: own on Intel and AMD CPUs with AVX-512F, OpenBLAS elsewhere (expected from /proc/cpuinfo).
+fs_add_test(NAME kernels_bench_gemm_auto COMMAND sh ${CMAKE_SOURCE_DIR}/tests/kernels/gemm_auto.sh
+            $<TARGET_FILE:faceswarm> LABELS unit TIMEOUT 60)
+set_tests_properties(kernels_bench_gemm_auto PROPERTIES SKIP_RETURN_CODE 77)
 fs_add_test(NAME kernels_bench_gemm_bad COMMAND env FACESWARM_CPU_GEMM=nope $<TARGET_FILE:faceswarm> bench
             kernels --check-only LABELS unit TIMEOUT 20)
 set_tests_properties(kernels_bench_gemm_bad PROPERTIES PASS_REGULAR_EXPRESSION "FACESWARM_CPU_GEMM=nope: unknown GEMM")

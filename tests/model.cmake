@@ -14,3 +14,8 @@ fs_add_test(NAME model_cli COMMAND sh ${CMAKE_SOURCE_DIR}/tests/model/cli.sh LAB
 fs_add_test(NAME model_bitident SOURCES tests/model/test_bitident.c LIBS fs_trainer LABELS unit TIMEOUT 120
             ARGS ${CMAKE_SOURCE_DIR})
 set_tests_properties(model_bitident PROPERTIES SKIP_RETURN_CODE 77)
+# The same on OpenBLAS, where auto takes the own GEMM (Intel and AMD with AVX-512F): the
+# values recorded for OpenBLAS's core stay checked there (skipped where none are recorded).
+fs_add_test(NAME model_bitident_openblas COMMAND env FACESWARM_CPU_GEMM=openblas $<TARGET_FILE:model_bitident>
+            ${CMAKE_SOURCE_DIR} LABELS unit TIMEOUT 120)
+set_tests_properties(model_bitident_openblas PROPERTIES SKIP_RETURN_CODE 77)

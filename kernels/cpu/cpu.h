@@ -42,9 +42,9 @@ int fs_cpu_bf16_dot_on(void);
  * one (fast_sgemm.c). fs_cpu_set_gemm("auto" or NULL | "openblas" | "own") returns -1 (and
  * changes nothing) for an unknown name or "own" without AVX-512F; call it as
  * fs_cpu_set_threads. Unset, the first use reads FACESWARM_CPU_GEMM (unset or empty: auto;
- * a bad value exits 2). auto takes own on Intel CPUs with AVX-512F (measured faster there,
- * docs/cpu.md) and OpenBLAS elsewhere: it reads cpuid only, never a timing, so the same
- * machine always sums the same way (bit-exact resume). */
+ * a bad value exits 2). auto takes own on Intel and AMD CPUs with AVX-512F (measured faster
+ * on both, docs/cpu.md) and OpenBLAS elsewhere: it reads cpuid only, never a timing, so the
+ * same machine always sums the same way (bit-exact resume). */
 int fs_cpu_set_gemm(const char *name);
 int fs_cpu_gemm_own(void);          /* 1: the own GEMM is in use */
 const char *fs_cpu_gemm_name(void); /* "own" or "openblas" */

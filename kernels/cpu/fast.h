@@ -5,6 +5,7 @@
 #ifndef FACESWARM_CPU_FAST_H
 #define FACESWARM_CPU_FAST_H
 
+#include <stddef.h>
 #include <string.h>
 
 #include "kernels/ops.h"
@@ -45,10 +46,15 @@ static inline int fs_gemm_empty(int m, int n, int k, int beta, float *c, int ldc
  * in k order from (beta ? C : 0): the bits depend on the operands only. */
 void fs_sgemm(int ta, int tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb, int beta, float *c,
               int ldc);
-/* A stored matrix operand: element (r, q) of op(M) at p[r * ld + q], or p[q * ld + r] with trans. */
+/* A stored matrix operand: element (r, q) of op(M) at p[r * ld + q], or p[q * ld + r] with
+ * trans. As B with trans and grp > 0, op(M)'s rows come in groups of grp, group g stored
+ * from p + g * grp_step: element (r, q) at p[(r / grp) * grp_step + q * ld + r % grp] (the
+ * flipped, transposed weights of a stride-1 bwd_data, read in place). */
 typedef struct fs_sgemm_mat {
     const float *p;
     int ld, trans;
+    int grp;
+    ptrdiff_t grp_step;
 } fs_sgemm_mat;
 /* The A panels' row stride, floats: a packer writes row i of its panel at ap + i * FS_SGEMM_KC. */
 #define FS_SGEMM_KC 384
@@ -58,6 +64,9 @@ typedef void (*fs_sgemm_pack_a)(const void *ctx, int i0, int rows, int k0, int k
 /* fs_sgemm with A supplied by a packer (the conv forward's im2col, fast_conv.c). */
 void fs_sgemm_ex(fs_sgemm_pack_a pack_a, const void *actx, const fs_sgemm_mat *b, int m, int n, int k, int beta,
                  float *c, int ldc);
+/* For packers: dst[j * dld + i] = rows[i][j] for i < 16, j < nj <= 16 (a NULL row reads as
+ * zeros): each written row gets 16 floats. */
+void fs_sgemm_transpose16(const float *const rows[16], int nj, float *dst, size_t dld);
 
 /* Elementwise loops below this many elements run on one thread (thread start-up costs more). */
 #define FS_FAST_PAR_MIN 32768

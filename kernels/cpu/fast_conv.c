@@ -17,8 +17,9 @@
  *               flipped, transposed weights; otherwise dcol = dz · W^T (rows split),
  *               then col2im as a gather                                               (=)
  *   bwd_filter: per block of rows, the threads pack col together, then each runs
- *               dW[:, its output channels] += col^T · dz (on the own GEMM:
- *               dW[its rows, :], which packs each thread's part of col^T once)        (+=)
+ *               dW[:, its output channels] += col^T · dz; on the own GEMM, each thread
+ *               runs dW[its rows, :] += col^T · dz over all rows in one call, its A
+ *               panels packed from x by 16 x 16 transposes (no col buffer, no barrier) (+=)
  * Convs with at most FS_SMALL_COUT output channels use fast_conv_small.c; convs with few
  * input channels (fs_direct_conv_applies) run fwd and bwd_filter on fast_conv_direct.c. Every split
  * depends only on the shape and the thread count, so results are deterministic. The col
@@ -253,22 +254,24 @@ static void pack_a_conv(const void *ctx, int i0, int rows, int k0, int kb, float
     }
 }
 
-/* Own GEMM, rows [r0, r1) x output channels [c0, c1): A packed from x (pointwise: x itself). */
-static void fwd_fused(const fs_conv_desc *d, const float *x, const float *w, float *y, size_t r0, size_t r1, int c0,
-                      int c1) {
+/* Own GEMM, rows [r0, r1) x output channels [c0, c1): A packed from x (pointwise, HWIO
+ * weights: x itself); w, the weights as op(B) (kk x cout). */
+static void fwd_fused(const fs_conv_desc *d, const float *x, const fs_sgemm_mat *w, float *y, size_t r0, size_t r1,
+                      int c0, int c1) {
     size_t kk = col_width(d);
-    fs_sgemm_mat bm = {w + c0, d->cout, 0};
+    fs_sgemm_mat bm = *w;
     if (r1 <= r0 || c1 <= c0) return;
-    if (conv_is_pointwise(d)) {
-        fs_sgemm(0, 0, (int)(r1 - r0), c1 - c0, (int)kk, x + r0 * kk, (int)kk, w + c0, d->cout, 0,
-                 y + r0 * d->cout + c0, d->cout);
+    bm.p += w->trans ? (size_t)c0 * w->ld : (size_t)c0;
+    if (conv_is_pointwise(d) && !w->trans) {
+        fs_sgemm(0, 0, (int)(r1 - r0), c1 - c0, (int)kk, x + r0 * kk, (int)kk, bm.p, w->ld, 0, y + r0 * d->cout + c0,
+                 d->cout);
         return;
     }
     conv_a ca = {d, x, r0};
     fs_sgemm_ex(pack_a_conv, &ca, &bm, (int)(r1 - r0), c1 - c0, (int)kk, 0, y + r0 * d->cout + c0, d->cout);
 }
 
-static void fwd_own(const fs_conv_desc *d, const float *x, const float *w, const float *b, float *y, fs_act act,
+static void fwd_own(const fs_conv_desc *d, const float *x, const fs_sgemm_mat *w, const float *b, float *y, fs_act act,
                     float alpha) {
     size_t rows = (size_t)d->n * d->ho * d->wo;
     int threads = fs_cpu_threads(), by_cols = rows < (size_t)FWD_MIN_ROWS * threads && d->cout >= 64 * threads;
@@ -313,7 +316,8 @@ void fs_fast_conv2d_fwd(const fs_conv_desc *d, const float *x, const float *w, c
         return;
     }
     if (fs_cpu_gemm_own() && !g_dot) {
-        fwd_own(d, x, w, b, y, act, alpha);
+        fs_sgemm_mat wm = {.p = w, .ld = d->cout};
+        fwd_own(d, x, &wm, b, y, act, alpha);
         return;
     }
     int threads = fs_cpu_threads();
@@ -343,6 +347,13 @@ static int bwd_data_as_conv(const fs_conv_desc *d, const float *dz, const float 
     size_t k = (size_t)d->k, cin = (size_t)d->cin, cout = (size_t)d->cout;
     if (!as_conv_desc(d, &t) || (g_dot && !conv_on_gemm(&t)))
         return 0; /* (on fs_bf16_gemm, the forward conv must run on the GEMMs too) */
+    if (fs_cpu_gemm_own() && !g_dot && conv_on_gemm(&t)) {
+        /* the own GEMM reads W' in place: row (tap, co) of op(B) is column co of W[k*k-1-tap],
+         * the same values in the same order as the copy below, so the same bits */
+        fs_sgemm_mat wm = {w + (k * k - 1) * cin * cout, d->cout, 1, d->cout, -(ptrdiff_t)(cin * cout)};
+        fwd_own(&t, dz, &wm, NULL, dx, FS_ACT_NONE, 0.0f);
+        return 1;
+    }
     float *wf = scratch_get(&g_wflip, k * k * cin * cout);
 #pragma omp parallel for schedule(static) num_threads(fs_cpu_threads()) if (k * k * cin * cout > FS_FAST_PAR_MIN)
     for (size_t tap = 0; tap < k * k; tap++) {
@@ -353,6 +364,35 @@ static int bwd_data_as_conv(const fs_conv_desc *d, const float *dz, const float 
     }
     fs_fast_conv2d_fwd(&t, dz, wf, NULL, dx, FS_ACT_NONE, 0.0f);
     return 1;
+}
+
+/* bwd_data through dcol + col2im on the own GEMM, with at least as many images as threads:
+ * each thread its images, in groups of bwd_data_own_group(d, threads) images through its own
+ * part of the col buffer (dcol of a group, then col2im of its lines), no barrier. A dcol
+ * element is one FMA chain over the output channels whatever the group, and col2im sums
+ * the taps in the same order, so the bits are those of the shared-block path. */
+static int bwd_data_own_group(const fs_conv_desc *d, int threads) {
+    size_t img_floats = (size_t)d->ho * d->wo * col_width(d), per = (size_t)(d->n + threads - 1) / (size_t)threads;
+    return (int)FS_MAX((size_t)1, FS_MIN(per, COL_MAX_FLOATS / (size_t)threads / img_floats));
+}
+
+static void bwd_data_own(const fs_conv_desc *d, const float *dz, const float *w, float *dx) {
+    size_t kk = col_width(d), img_rows = (size_t)d->ho * d->wo;
+    int threads = fs_cpu_threads(), group = bwd_data_own_group(d, threads);
+    float *col = scratch_get(&g_col, (size_t)threads * group * img_rows * kk);
+#pragma omp parallel num_threads(threads)
+    {
+        size_t lo, hi;
+        int t = omp_get_thread_num();
+        float *mine = col + (size_t)t * group * img_rows * kk;
+        split((size_t)d->n, omp_get_num_threads(), t, 1, &lo, &hi);
+        for (size_t img0 = lo; img0 < hi; img0 += (size_t)group) {
+            size_t nb = FS_MIN((size_t)group, hi - img0);
+            fs_sgemm(0, 1, (int)(nb * img_rows), (int)kk, d->cout, dz + img0 * img_rows * d->cout, d->cout, w, d->cout,
+                     0, mine, (int)kk);
+            col2im_lines(d, mine, (int)img0, img0 * d->h, (img0 + nb) * d->h, dx);
+        }
+    }
 }
 
 void fs_fast_conv2d_bwd_data(const fs_conv_desc *d, const float *dz, const float *w, float *dx) {
@@ -368,6 +408,8 @@ void fs_fast_conv2d_bwd_data(const fs_conv_desc *d, const float *dz, const float
     }
     if (d->cout <= FS_SMALL_COUT) return fs_small_conv2d_bwd_data(d, dz, w, dx);
     if (bwd_data_as_conv(d, dz, w, dx)) return;
+    if (fs_cpu_gemm_own() && !g_dot && !conv_is_pointwise(d) && d->n >= fs_cpu_threads())
+        return bwd_data_own(d, dz, w, dx);
     size_t kk = col_width(d), img_rows = (size_t)d->ho * d->wo;
     int step = bwd_data_step(d);
     float *col = conv_is_pointwise(d) ? NULL : scratch_get(&g_col, (size_t)step * img_rows * kk);
@@ -391,6 +433,74 @@ void fs_fast_conv2d_bwd_data(const fs_conv_desc *d, const float *dz, const float
 }
 
 /* ---------------------------------------------------------------- conv2d backward filter */
+/* The own GEMM's A operand of bwd_filter: op(A) = col^T from dW row q0 on (row q = tap * cin
+ * + ci, column = col row, i.e. output pixel), packed from x by 16 x 16 transposes: 16 pixels'
+ * runs of 16 channels of one tap (no col buffer). */
+typedef struct conv_at {
+    const fs_conv_desc *d;
+    const float *x;
+    size_t q0;
+} conv_at;
+
+static void pack_at_conv(const void *ctx, int i0, int rows, int k0, int kb, float *ap) {
+    const conv_at *ca = ctx;
+    const fs_conv_desc *d = ca->d;
+    int cin = d->cin, by[16], bx[16];
+    const float *img[16], *src[16];
+    for (int p = 0; p < kb; p += 16, ap += 16) {
+        int np = FS_MIN(16, kb - p);
+        for (int j = 0; j < np; j++) { /* pixel k0 + p + j: its image and the input corner of its window */
+            size_t r = (size_t)k0 + (size_t)(p + j);
+            int oy = (int)(r / d->wo % d->ho), ox = (int)(r % d->wo);
+            img[j] = x_at(d, ca->x, (int)(r / ((size_t)d->ho * d->wo)), 0, 0);
+            by[j] = oy * d->stride - d->pad_top, bx[j] = ox * d->stride - d->pad_left;
+        }
+        for (int i = 0; i < rows; i += 16) {
+            int nq = FS_MIN(16, rows - i);
+            size_t q = ca->q0 + (size_t)(i0 + i);
+            int tap = (int)(q / (size_t)cin), ci = (int)(q % (size_t)cin);
+            if (ci + nq <= cin) { /* one tap: a run of channels per pixel */
+                int ky = tap / d->k, kx = tap % d->k;
+                for (int j = 0; j < 16; j++) {
+                    int iy = j < np ? by[j] + ky : -1, ix = j < np ? bx[j] + kx : -1;
+                    src[j] = iy >= 0 && iy < d->h && ix >= 0 && ix < d->w ? img[j] + ((size_t)iy * d->w + ix) * cin + ci
+                                                                          : NULL;
+                }
+                fs_sgemm_transpose16(src, nq, ap + (size_t)i * FS_SGEMM_KC, FS_SGEMM_KC);
+                continue;
+            }
+            for (int u = 0; u < nq; u++) { /* the run crosses taps (cin not a multiple of 16) */
+                int t = (int)((q + (size_t)u) / (size_t)cin), c = (int)((q + (size_t)u) % (size_t)cin);
+                float *dst = ap + (size_t)(i + u) * FS_SGEMM_KC;
+                for (int j = 0; j < 16; j++) {
+                    int iy = j < np ? by[j] + t / d->k : -1, ix = j < np ? bx[j] + t % d->k : -1;
+                    dst[j] = iy >= 0 && iy < d->h && ix >= 0 && ix < d->w ? img[j][((size_t)iy * d->w + ix) * cin + c]
+                                                                          : 0.0f;
+                }
+            }
+        }
+    }
+}
+
+/* Own GEMM: dW[its rows, :] += col^T · dz over all rows in one call per thread, A packed
+ * from x (pointwise: x itself). Each element of dW is one FMA chain in row order, on one
+ * thread: the bits of the block-by-block path, for any thread count. */
+static void bwd_filter_own(const fs_conv_desc *d, const float *x, const float *dz, float *dw) {
+    size_t rows = (size_t)d->n * d->ho * d->wo, kk = col_width(d);
+#pragma omp parallel num_threads(fs_cpu_threads())
+    {
+        size_t k0, k1;
+        split(kk, omp_get_num_threads(), omp_get_thread_num(), 16, &k0, &k1);
+        fs_sgemm_mat bm = {.p = dz, .ld = d->cout};
+        conv_at ca = {d, x, k0};
+        if (k1 > k0 && conv_is_pointwise(d))
+            fs_sgemm(1, 0, (int)(k1 - k0), d->cout, (int)rows, x + k0, (int)kk, dz, d->cout, 1, dw + k0 * d->cout,
+                     d->cout);
+        else if (k1 > k0)
+            fs_sgemm_ex(pack_at_conv, &ca, &bm, (int)(k1 - k0), d->cout, (int)rows, 1, dw + k0 * d->cout, d->cout);
+    }
+}
+
 void fs_fast_conv2d_bwd_filter(const fs_conv_desc *d, const float *x, const float *dz, float *dw, float *db) {
     if (BF16_ON() && fs_cpu_bf16_dot_on() && conv_on_gemm(d)) { /* db: from the unrounded dz, as below */
         BF16_DOT(fs_fast_conv2d_bwd_filter(d, x, dz, dw, db));
@@ -407,16 +517,14 @@ void fs_fast_conv2d_bwd_filter(const fs_conv_desc *d, const float *x, const floa
     if (db) column_sums(rows, d->cout, dz, db);
     if (d->cout <= FS_SMALL_COUT) return fs_small_conv2d_bwd_filter(d, x, dz, dw);
     if (fs_direct_conv_applies(d)) return fs_direct_conv2d_bwd_filter(d, x, dz, dw);
+    if (fs_cpu_gemm_own() && !g_dot) return bwd_filter_own(d, x, dz, dw);
     size_t block = bwd_filter_block(d);
-    int own = fs_cpu_gemm_own() && !g_dot;
     float *col = conv_is_pointwise(d) ? NULL : scratch_get(&g_col, block * kk);
 #pragma omp parallel num_threads(fs_cpu_threads())
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        size_t c0, c1, lo, hi, k0 = 0, k1 = kk;
+        size_t c0, c1, lo, hi;
         split((size_t)d->cout, nt, t, 16, &c0, &c1);
-        if (own) /* the own GEMM: each thread its rows of dW, all output channels */
-            split(kk, nt, t, 16, &k0, &k1), c0 = 0, c1 = (size_t)d->cout;
         for (size_t rb = 0; rb < rows; rb += block) {
             size_t re = FS_MIN(rows, rb + block);
             if (col) {
@@ -425,9 +533,9 @@ void fs_fast_conv2d_bwd_filter(const fs_conv_desc *d, const float *x, const floa
 #pragma omp barrier
             }
             const float *a = col ? col : x + rb * kk;
-            if (c1 > c0 && k1 > k0)
-                gemm(1, 0, (int)(k1 - k0), (int)(c1 - c0), (int)(re - rb), a + k0, (int)kk, dz + rb * d->cout + c0,
-                     d->cout, 1.0f, dw + k0 * d->cout + c0, d->cout);
+            if (c1 > c0)
+                gemm(1, 0, (int)kk, (int)(c1 - c0), (int)(re - rb), a, (int)kk, dz + rb * d->cout + c0, d->cout, 1.0f,
+                     dw + c0, d->cout);
 #pragma omp barrier
         }
     }
@@ -524,8 +632,10 @@ void fs_cpu_conv_scratch_bytes(const fs_conv_desc *d, int threads, fs_cpu_conv_s
     } else if (as_conv_desc(d, &t)) {
         ws_max(&s->wflip, len * sizeof(float));
         fwd_scratch(&t, threads, s);
-    } else if (!conv_is_pointwise(d)) {
+    } else if (!conv_is_pointwise(d)) { /* the shared blocks, or (own GEMM) each thread's group */
         ws_max(&s->col, (size_t)bwd_data_step(d) * d->ho * d->wo * col_width(d) * sizeof(float));
+        ws_max(&s->col,
+               (size_t)threads * bwd_data_own_group(d, threads) * d->ho * d->wo * col_width(d) * sizeof(float));
     }
     /* bwd_filter: partial sums of at most 256 (small loops) or 64 (direct) blocks */
     if (d->cout <= FS_SMALL_COUT) {

@@ -74,11 +74,14 @@ static const char *cpu_vendor(void) {
     return v;
 }
 
-/* auto: own where it was measured faster than OpenBLAS (docs/cpu.md): Intel CPUs with
- * AVX-512F. AMD Zen 4 lost 3-17% with an earlier kernel and is not measured with this one,
- * so it stays on OpenBLAS. The rule reads cpuid only: the same machine always takes the same
- * GEMM, so a resumed run sums as the first one did. */
-static int auto_choice(void) { return fs_cpu_has_avx512f() && !strcmp(cpu_vendor(), "GenuineIntel"); }
+/* auto: own where it was measured faster than OpenBLAS (docs/cpu.md): CPUs with AVX-512F
+ * from Intel (a Sapphire Rapids class host) and AMD (a Zen 4 host; Zen 4 and Zen 5 are the
+ * AMD cores with AVX-512F). Every other CPU (no AVX-512F, other vendors) stays on OpenBLAS:
+ * nothing measured there. The rule reads cpuid only: the same machine always takes the
+ * same GEMM, so a resumed run sums as the first one did. */
+static int auto_choice(void) {
+    return fs_cpu_has_avx512f() && (!strcmp(cpu_vendor(), "GenuineIntel") || !strcmp(cpu_vendor(), "AuthenticAMD"));
+}
 
 int fs_cpu_set_gemm(const char *name) {
     if (!name || !strcasecmp(name, "auto")) {
@@ -164,6 +167,19 @@ SGEMM_TARGET static inline void transpose_block(const float *src, size_t sld, in
     for (int j = 0; j < nj; j++) _mm512_storeu_ps(dst + (size_t)j * dld, r[j]);
 }
 
+/* The same from 16 separate source rows (a NULL row reads as zeros). */
+SGEMM_TARGET static inline void transpose_rows(const float *const rows[16], int nj, float *dst, size_t dld) {
+    __m512 r[16];
+    __mmask16 mj = mask_of(nj);
+    for (int i = 0; i < 16; i++) r[i] = rows[i] ? _mm512_maskz_loadu_ps(mj, rows[i]) : _mm512_setzero_ps();
+    transpose16(r);
+    for (int j = 0; j < nj; j++) _mm512_storeu_ps(dst + (size_t)j * dld, r[j]);
+}
+
+SGEMM_TARGET void fs_sgemm_transpose16(const float *const rows[16], int nj, float *dst, size_t dld) {
+    transpose_rows(rows, nj, dst, dld);
+}
+
 /* ap[i * KC + p] = op(A)[i0 + i][k0 + p] for i < rows, p < kb. */
 SGEMM_TARGET static void pack_a_mat(const void *ctx, int i0, int rows, int k0, int kb, float *ap) {
     const fs_sgemm_mat *a = ctx;
@@ -194,11 +210,26 @@ SGEMM_TARGET static void pack_b(const fs_sgemm_mat *b, int j0, int nb, int k0, i
             }
             continue;
         }
-        /* B stored n x k: 16 x 16 blocks of (j, p) transposed */
+        /* B stored n x k: 16 x 16 blocks of (j, p) transposed (in groups of rows: each
+         * block within one group, or element by element where a block crosses groups) */
         for (int jj = 0; jj < NR; jj += 16)
-            for (int p = 0; p < kb; p += 16)
-                transpose_block(b->p + (size_t)(j0 + jb + jj) * b->ld + k0 + p, (size_t)b->ld,
-                                FS_MAX(0, FS_MIN(16, cols - jj)), FS_MIN(16, kb - p), bp + (size_t)p * NR + jj, NR);
+            for (int p = 0; p < kb; p += 16) {
+                int r = k0 + p, nr = FS_MIN(16, kb - p), nc = FS_MAX(0, FS_MIN(16, cols - jj));
+                const float *col0 = b->p + (size_t)(j0 + jb + jj) * b->ld;
+                float *dst = bp + (size_t)p * NR + jj;
+                if (!b->grp) {
+                    transpose_block(col0 + r, (size_t)b->ld, nc, nr, dst, NR);
+                } else if (r % b->grp + nr <= b->grp) {
+                    transpose_block(col0 + (r / b->grp) * b->grp_step + r % b->grp, (size_t)b->ld, nc, nr, dst, NR);
+                } else {
+                    for (int u = 0; u < nr; u++)
+                        for (int j = 0; j < 16; j++)
+                            dst[(size_t)u * NR + j] =
+                                j < nc
+                                    ? col0[((r + u) / b->grp) * b->grp_step + (ptrdiff_t)j * b->ld + (r + u) % b->grp]
+                                    : 0.0f;
+                }
+            }
     }
 }
 
@@ -315,10 +346,14 @@ void fs_sgemm_ex(fs_sgemm_pack_a pack_a, const void *actx, const fs_sgemm_mat *b
 void fs_sgemm(int ta, int tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb, int beta, float *c,
               int ldc) {
     if (!fs_cpu_has_avx512f()) fs_die(1, "fs_sgemm: this CPU has no AVX-512F (fs_cpu_gemm_own() is 0 here)");
-    fs_sgemm_mat am = {a, lda, ta}, bm = {b, ldb, tb};
+    fs_sgemm_mat am = {.p = a, .ld = lda, .trans = ta}, bm = {.p = b, .ld = ldb, .trans = tb};
     fs_sgemm_ex(pack_a_mat, &am, &bm, m, n, k, beta, c, ldc);
 }
 #else
+void fs_sgemm_transpose16(const float *const rows[16], int nj, float *dst, size_t dld) {
+    for (int j = 0; j < nj; j++)
+        for (int i = 0; i < 16; i++) dst[(size_t)j * dld + i] = rows[i] ? rows[i][j] : 0.0f;
+}
 void fs_sgemm_ex(fs_sgemm_pack_a pack_a, const void *actx, const fs_sgemm_mat *b, int m, int n, int k, int beta,
                  float *c, int ldc) {
     (void)pack_a, (void)actx, (void)b, (void)m, (void)n, (void)k, (void)beta, (void)c, (void)ldc;

@@ -6,7 +6,8 @@
  * not depend on the thread count). Tolerances: the table's fast and fast_value columns,
  * relative to max |reference| ({0, 0}: bit-identical). An argument auto | openblas | own
  * picks the fp32 GEMM (fs_cpu_set_gemm; own: the fused im2col packing of the forward conv
- * too); own on a CPU without AVX-512F exits 77 (skipped). */
+ * and bwd_filter too, and each conv's bits on 1 thread equal those on the current thread
+ * count); own on a CPU without AVX-512F exits 77 (skipped). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,34 @@ static void conv_bwd_case(const fs_conv_desc *d, const char *name, const float *
     free(dxr), free(dxf), free(dwr), free(dwf), free(dw2), free(dbr), free(dbf), free(db2);
 }
 
+/* The own GEMM: every element of fwd, bwd_data and bwd_filter is one FMA chain in a fixed
+ * order whatever the split, so 1 thread gives the bits of the current thread count. */
+static void conv_threads_case(const fs_conv_desc *d, const char *name, const float *x, const float *w, const float *b,
+                              const float *dz) {
+    size_t nx = (size_t)d->n * d->h * d->w * d->cin, nw = (size_t)d->k * d->k * d->cin * d->cout,
+           ny = (size_t)d->n * d->ho * d->wo * d->cout;
+    float *y[2], *dx[2], *dw[2], *db[2];
+    char what[200];
+    int threads = fs_cpu_threads();
+    for (int t = 0; t < 2; t++) {
+        y[t] = malloc(ny * sizeof(float)), dx[t] = malloc(nx * sizeof(float));
+        dw[t] = kt_rand(nw, 9, 5, -1, 1), db[t] = kt_rand(d->cout, 9, 6, -1, 1);
+        fs_cpu_set_threads(t ? 1 : threads);
+        fast->conv2d_fwd(d, x, w, b, y[t], FS_ACT_LEAKY, 0.1f);
+        fast->conv2d_bwd_data(d, dz, w, dx[t]);
+        fast->conv2d_bwd_filter(d, x, dz, dw[t], db[t]);
+    }
+    fs_cpu_set_threads(threads);
+    snprintf(what, sizeof what, "%s own fwd, 1 thread vs %d", name, threads), kt_check_bits(what, y[1], y[0], ny);
+    snprintf(what, sizeof what, "%s own bwd_data, 1 thread vs %d", name, threads),
+        kt_check_bits(what, dx[1], dx[0], nx);
+    snprintf(what, sizeof what, "%s own bwd_filter dw, 1 thread vs %d", name, threads),
+        kt_check_bits(what, dw[1], dw[0], nw);
+    snprintf(what, sizeof what, "%s own bwd_filter db, 1 thread vs %d", name, threads),
+        kt_check_bits(what, db[1], db[0], d->cout);
+    for (int t = 0; t < 2; t++) free(y[t]), free(dx[t]), free(dw[t]), free(db[t]);
+}
+
 static void conv_case(const fs_op_case *c) {
     int n = c->n, h = c->h, w = c->w, cin = c->c, cout = c->cout, k = c->k, s = c->stride;
     fs_conv_desc d;
@@ -74,6 +103,7 @@ static void conv_case(const fs_op_case *c) {
     float *dz = kt_rand(ny, 7, 4, -1, 1);
     conv_fwd_case(&d, name, x, wt, b);
     conv_bwd_case(&d, name, x, wt, dz);
+    if (fs_cpu_gemm_own() && fs_cpu_threads() > 1) conv_threads_case(&d, name, x, wt, b, dz);
     free(x), free(wt), free(b), free(dz);
 }
 

@@ -17,10 +17,10 @@
      0x7a05dcd3faf66107ull,
      {"0x1.48e5b1a048216p-1 0x1.40ed770e84361p-1", "0x1.435c4d02fd3abp-1 0x1.3e403377bd37ep-1",
       "0x1.3c336ef6f7d8bp-1 0x1.3852a957cf5d3p-1"}},
-    /* The own AVX-512 GEMM (FACESWARM_CPU_GEMM=own, auto on Intel with AVX-512F), recorded on
- * wip-sgemm (Intel Sapphire Rapids class host) by the same command. Its sums are one FMA chain
- * per element in k order, whatever the blocking, so they should hold on any AVX-512F CPU (not
- * yet checked on another one). */
+    /* The own AVX-512 GEMM (FACESWARM_CPU_GEMM=own, auto on Intel and AMD with AVX-512F),
+ * recorded on wip-sgemm (Intel Sapphire Rapids class host) by the same command. Its sums are
+ * one FMA chain per element in k order, whatever the blocking, so they hold on any AVX-512F
+ * CPU: checked on AMD Zen 4 too (wip-gemm, 2026-12-02). */
     {"original-64.yaml",
      2,
      "own-avx512-12x32",
