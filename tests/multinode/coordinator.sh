@@ -44,7 +44,10 @@ for keys in none other.keys; do
   [ "$rc" -ne 0 ] || fail "node1 with keys '$keys' got an answer: $(cat "status_$keys.txt")"
 done
 log=run/coordinator/coordinator.log
-grep -q "refused a connection on tcp://198.18.0.1:$PORT: the security handshake failed" $log || fail "no refusal of a client without keys logged: $(cat $log)"
+# libzmq names a client without CURVE as a mechanism mismatch, or only as a failed handshake
+# when the connection drops first (coordinator.c handshake_reason): either wording is right.
+grep -Eq "refused a connection on tcp://198.18.0.1:$PORT: (the client does not use CURVE|the security handshake failed)" $log ||
+  fail "no refusal of a client without keys logged: $(cat $log)"
 grep -q "refused a connection on tcp://198.18.0.1:$PORT: the client's keys do not match" $log || fail "no refusal of another job's keys logged: $(cat $log)"
 on 1 "$FS" status --coordinator "tcp://node0:$PORT" --keys job.keys > status_job.txt || fail "node1 with the job's keys refused"
 grep -q "job local  world 2" status_job.txt || fail "status: $(cat status_job.txt)"
