@@ -168,16 +168,12 @@ SGEMM_TARGET static inline void transpose_block(const float *src, size_t sld, in
 }
 
 /* The same from 16 separate source rows (a NULL row reads as zeros). */
-SGEMM_TARGET static inline void transpose_rows(const float *const rows[16], int nj, float *dst, size_t dld) {
+SGEMM_TARGET void fs_sgemm_transpose16(const float *const rows[16], int nj, float *dst, size_t dld) {
     __m512 r[16];
     __mmask16 mj = mask_of(nj);
     for (int i = 0; i < 16; i++) r[i] = rows[i] ? _mm512_maskz_loadu_ps(mj, rows[i]) : _mm512_setzero_ps();
     transpose16(r);
     for (int j = 0; j < nj; j++) _mm512_storeu_ps(dst + (size_t)j * dld, r[j]);
-}
-
-SGEMM_TARGET void fs_sgemm_transpose16(const float *const rows[16], int nj, float *dst, size_t dld) {
-    transpose_rows(rows, nj, dst, dld);
 }
 
 /* ap[i * KC + p] = op(A)[i0 + i][k0 + p] for i < rows, p < kb. */

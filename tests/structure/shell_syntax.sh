@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every shell script of the tree parses with the shell its first line names (bash -n, or sh -n
-# for /bin/sh scripts; bash -n for the sourced *.sh helpers without a #! line): a script that does not parse fails
-# here, naming itself and the shell's message, before the test or the job that runs it does.
+# for /bin/sh scripts; bash -n for the sourced *.sh helpers without a #! line): a script that
+# does not parse fails here, naming itself and the shell's message, before the test or the job
+# that runs it does.
 # The check can fail: a planted script with an unclosed loop is refused first.
 set -uo pipefail
 SRC=${FACESWARM_SOURCE_DIR:?}
@@ -38,7 +39,9 @@ fi
 n=0 bad=0
 while IFS= read -r f; do
     [ -f "$f" ] || continue
-    case $f in *.c | *.h | *.cu | *.md | *.py | *.yaml | *.txt | *.cmake | *.json | *.h5 | *.png | *.patch) continue ;; esac
+    case $f in
+    *.c | *.h | *.cu | *.md | *.py | *.yaml | *.txt | *.cmake | *.json | *.h5 | *.png | *.patch) continue ;;
+    esac
     check "$f" || bad=$((bad + 1))
     n=$((n + checked))
 done <<< "$files"

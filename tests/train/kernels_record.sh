@@ -22,7 +22,8 @@ if grep -qw avx512f /proc/cpuinfo; then
     grep -qF "written by kernels '$k'; this run uses 'cpu own-" a3.err ||
         fail "a resume on other kernels did not warn, naming both: $(cat a3.err)"
     grep -q "not bit-identical" a3.err || fail "the warning does not say what differs: $(cat a3.err)"
-    case $(kern a/checkpoints/ckpt-0000000008.h5) in "cpu own-"*) ;; *) fail "the own GEMM's checkpoint records [$(kern a/checkpoints/ckpt-0000000008.h5)]" ;; esac
+    k8=$(kern a/checkpoints/ckpt-0000000008.h5)
+    case $k8 in "cpu own-"*) ;; *) fail "the own GEMM's checkpoint records [$k8]" ;; esac
 else
     echo "note: no AVX-512F here: the own GEMM's half of the test did not run"
 fi
