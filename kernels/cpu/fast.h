@@ -64,6 +64,9 @@ typedef void (*fs_sgemm_pack_a)(const void *ctx, int i0, int rows, int k0, int k
 /* fs_sgemm with A supplied by a packer (the conv forward's im2col, fast_conv.c). */
 void fs_sgemm_ex(fs_sgemm_pack_a pack_a, const void *actx, const fs_sgemm_mat *b, int m, int n, int k, int beta,
                  float *c, int ldc);
+/* The packing buffers the own GEMM allocates once per thread that calls it (bytes; 0 in a
+ * build without it). */
+size_t fs_sgemm_pack_bytes(void);
 /* For packers: dst[j * dld + i] = rows[i][j] for i < 16, j < nj <= 16 (a NULL row reads as
  * zeros): each written row gets 16 floats. */
 void fs_sgemm_transpose16(const float *const rows[16], int nj, float *dst, size_t dld);

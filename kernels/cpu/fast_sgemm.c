@@ -302,6 +302,8 @@ SGEMM_TARGET static inline void prefetch_tile(const float *c, int ldc, int any) 
 /* Per-thread packing buffers, grown once (OpenMP threads persist: no allocation per call). */
 static _Thread_local float *g_ap, *g_bp;
 
+size_t fs_sgemm_pack_bytes(void) { return ((size_t)MC * KC + (size_t)(NC + NR) * KC) * sizeof(float); }
+
 void fs_sgemm_ex(fs_sgemm_pack_a pack_a, const void *actx, const fs_sgemm_mat *b, int m, int n, int k, int beta,
                  float *c, int ldc) {
     if (fs_gemm_empty(m, n, k, beta, c, ldc)) return;
@@ -346,6 +348,7 @@ void fs_sgemm(int ta, int tb, int m, int n, int k, const float *a, int lda, cons
     fs_sgemm_ex(pack_a_mat, &am, &bm, m, n, k, beta, c, ldc);
 }
 #else
+size_t fs_sgemm_pack_bytes(void) { return 0; }
 void fs_sgemm_transpose16(const float *const rows[16], int nj, float *dst, size_t dld) {
     for (int j = 0; j < nj; j++)
         for (int i = 0; i < 16; i++) dst[(size_t)j * dld + i] = rows[i] ? rows[i][j] : 0.0f;
