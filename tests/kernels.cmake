@@ -14,9 +14,10 @@ fs_add_test(NAME kernels_fast_bf16 SOURCES tests/kernels/test_fast_bf16.c ${FS_K
             LIBS fs_kernels LABELS unit TIMEOUT 60)
 fs_add_test(NAME kernels_fast SOURCES tests/kernels/test_fast.c ${FS_KTEST_HELPERS}
             LIBS fs_kernels LABELS unit TIMEOUT 60)
-# The same op table on each fp32 GEMM forced (own: AVX-512 only, skipped elsewhere), and the
-# own GEMM alone against a double reference (kernels/cpu/fast_sgemm.c).
-foreach(gemm own openblas)
+# The same op table on each fp32 GEMM forced (own: the best own kernel; own-avx512 and
+# own-avx2: that kernel, skipped on a CPU without it), and the own GEMM alone against a double
+# reference (kernels/cpu/fast_sgemm.c).
+foreach(gemm own own-avx512 own-avx2 openblas)
   fs_add_test(NAME kernels_fast_gemm_${gemm} COMMAND $<TARGET_FILE:kernels_fast> ${gemm} LABELS unit TIMEOUT 60)
   set_tests_properties(kernels_fast_gemm_${gemm} PROPERTIES SKIP_RETURN_CODE 77)
 endforeach()

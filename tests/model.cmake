@@ -19,3 +19,7 @@ set_tests_properties(model_bitident PROPERTIES SKIP_RETURN_CODE 77)
 fs_add_test(NAME model_bitident_openblas COMMAND env FACESWARM_CPU_GEMM=openblas $<TARGET_FILE:model_bitident>
             ${CMAKE_SOURCE_DIR} LABELS unit TIMEOUT 120)
 set_tests_properties(model_bitident_openblas PROPERTIES SKIP_RETURN_CODE 77)
+# The own GEMM's AVX2 kernel (6 x 16) against the values the AVX-512 one (12 x 32) recorded:
+# both sum each element as one FMA chain in k order, so every bit must agree.
+fs_add_test(NAME model_bitident_own_avx2 COMMAND env FACESWARM_CPU_GEMM=own-avx2 $<TARGET_FILE:model_bitident>
+            ${CMAKE_SOURCE_DIR} LABELS unit TIMEOUT 120)

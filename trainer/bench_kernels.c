@@ -423,8 +423,10 @@ static void usage(FILE *f) {
                "                they ran, the peak timed the same way)\n"
                "  --precision P fp32 (default) or bf16: conv/dense operands rounded to bfloat16, fp32\n"
                "                sums (train.precision; the check is against the bf16 reference)\n"
-               "  --gemm G      cpu backend's fp32 GEMM: auto (default: own on Intel and AMD CPUs with\n"
-               "                AVX-512F, else OpenBLAS), openblas, or own (AVX-512F); as FACESWARM_CPU_GEMM\n"
+               "  --gemm G      cpu backend's fp32 GEMM: auto (default: own-avx512 on Intel and AMD CPUs\n"
+               "                with AVX-512F, own-avx2 on AMD CPUs with AVX2 + FMA only, else OpenBLAS),\n"
+               "                openblas, own (the best own kernel here), own-avx512 or own-avx2; as\n"
+               "                FACESWARM_CPU_GEMM\n"
                "  --json        JSON lines instead of the table\n"
                "  --batch N     images per pass (default 16)\n"
                "  --threads N   OpenMP + OpenBLAS threads, 0 = all cores (default 0)\n"
@@ -476,9 +478,13 @@ static int parse_opts(int argc, char **argv, bench_opts *o) {
         } else if (c == 'G') {
             if (fs_cpu_set_gemm(optarg) != 0) {
                 fprintf(stderr,
-                        "error: faceswarm bench kernels: --gemm '%s': expected auto, openblas or own%s\n  hint: "
-                        "--gemm openblas times OpenBLAS sgemm, --gemm own the AVX-512 GEMM of fast_sgemm.c\n",
-                        optarg, fs_cpu_has_avx512f() ? "" : " (own needs AVX-512F, which this CPU lacks)");
+                        "error: faceswarm bench kernels: --gemm '%s': expected auto, openblas, own, own-avx512 or "
+                        "own-avx2 (one this CPU runs: it has %s)\n  hint: --gemm openblas times OpenBLAS sgemm, "
+                        "--gemm own the own GEMM of fast_sgemm.c on its best kernel here\n",
+                        optarg,
+                        fs_cpu_has_avx512f()    ? "AVX-512F"
+                        : fs_cpu_has_avx2_fma() ? "AVX2 + FMA, no AVX-512F"
+                                                : "neither AVX-512F nor AVX2 + FMA");
                 return FS_EXIT_BADINPUT;
             }
         } else if (c == 'h') return usage(stdout), FS_EXIT_OK;

@@ -417,8 +417,9 @@ static void keep_checkpoint_adam(trainer *t, const char *path, const char *adam)
 }
 
 /* The kernels this run's sums come from, as checkpoints record them: the backend's name and,
- * for the fast CPU path, its GEMM's kernel set ("cpu own-avx512-12x32", "cpu SkylakeX"). Two
- * runs on the same kernels, config and world size compute the same bits. */
+ * for the fast CPU path, its GEMM's kernel set ("cpu own-avx512-12x32", "cpu own-avx2-6x16",
+ * "cpu SkylakeX"). Two runs on the same kernels (or on two own ones), config and world size
+ * compute the same bits. */
 static void kernels_name(const trainer *t, char *out, size_t len) {
     if (!strcmp(t->be->name, "cpu")) snprintf(out, len, "cpu %s", fs_cpu_kernel_set());
     else snprintf(out, len, "%s", t->be->name);
@@ -430,6 +431,10 @@ static void check_checkpoint_kernels(const trainer *t, const char *path, const f
     char mine[sizeof meta->kernels];
     kernels_name(t, mine, sizeof mine);
     if (!meta->kernels[0] || !strcmp(meta->kernels, mine)) return;
+    /* the own GEMM's kernels (AVX-512, AVX2) all sum alike: nothing to say between them */
+    if (!strncmp(meta->kernels, "cpu ", 4) && !strncmp(mine, "cpu ", 4) &&
+        fs_cpu_kernel_sets_agree(meta->kernels + 4, mine + 4))
+        return;
     char how[160] = "the backend it was written with";
     if (!strncmp(meta->kernels, "cpu own", 7)) snprintf(how, sizeof how, "FACESWARM_CPU_GEMM=own");
     else if (!strncmp(meta->kernels, "cpu ", 4))

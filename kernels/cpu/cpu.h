@@ -38,21 +38,27 @@ int fs_cpu_has_bf16_dot(void);
 int fs_cpu_set_bf16_dot(int mode);
 /* Whether the fast path's FS_PREC_BF16 GEMMs run on vdpbf16ps now. */
 int fs_cpu_bf16_dot_on(void);
-/* The fp32 GEMM of the fast path's convs and dense layers: OpenBLAS sgemm or the own AVX-512
- * one (fast_sgemm.c). fs_cpu_set_gemm("auto" or NULL | "openblas" | "own") returns -1 (and
- * changes nothing) for an unknown name or "own" without AVX-512F; call it as
- * fs_cpu_set_threads. Unset, the first use reads FACESWARM_CPU_GEMM (unset or empty: auto;
- * a bad value exits 2). auto takes own on Intel and AMD CPUs with AVX-512F (measured faster
- * on both, docs/cpu.md) and OpenBLAS elsewhere: it reads cpuid only, never a timing, so the
+/* The fp32 GEMM of the fast path's convs and dense layers: OpenBLAS sgemm or the own one
+ * (fast_sgemm.c), on its AVX-512F micro-kernel or its AVX2 + FMA one. fs_cpu_set_gemm("auto"
+ * or NULL | "openblas" | "own" (the best own kernel this CPU runs) | "own-avx512" |
+ * "own-avx2") returns -1 (and changes nothing) for an unknown name or an own kernel this CPU
+ * lacks; call it as fs_cpu_set_threads. Unset, the first use reads FACESWARM_CPU_GEMM (unset
+ * or empty: auto; a bad value exits 2). auto takes own-avx512 on Intel and AMD CPUs with
+ * AVX-512F, own-avx2 on AMD CPUs with AVX2 + FMA and no AVX-512F (each measured faster than
+ * OpenBLAS, docs/cpu.md) and OpenBLAS elsewhere: it reads cpuid only, never a timing, so the
  * same machine always sums the same way (bit-exact resume). */
 int fs_cpu_set_gemm(const char *name);
 int fs_cpu_gemm_own(void);          /* 1: the own GEMM is in use */
-const char *fs_cpu_gemm_name(void); /* "own" or "openblas" */
-const char *fs_cpu_gemm_desc(void); /* e.g. "own (auto, GenuineIntel + AVX-512F)", for headers and logs */
+const char *fs_cpu_gemm_name(void); /* "openblas", "own-avx512" or "own-avx2" */
+const char *fs_cpu_gemm_desc(void); /* e.g. "own-avx512 (auto, GenuineIntel + AVX-512F)", for headers and logs */
 int fs_cpu_has_avx512f(void);       /* cpuid: AVX-512F and the OS saves zmm state */
-/* The kernel set the fast path's fp32 sums depend on: the own GEMM's ("own-avx512-12x32") or
- * OpenBLAS's core (fs_cpu_blas_core). Recorded bit-exact values hold for one kernel set. */
+int fs_cpu_has_avx2_fma(void);      /* cpuid: AVX2, FMA and the OS saves ymm state */
+/* The kernel set the fast path's fp32 sums depend on: the own GEMM's ("own-avx512-12x32",
+ * "own-avx2-6x16") or OpenBLAS's core (fs_cpu_blas_core). Recorded bit-exact values hold for
+ * one kernel set, and for every own one: fs_cpu_kernel_sets_agree(a, b) says whether two
+ * sets sum alike (equal, or both own: one FMA chain per element in k order). */
 const char *fs_cpu_kernel_set(void);
+int fs_cpu_kernel_sets_agree(const char *a, const char *b);
 /* CPU seconds used by this process so far, all threads together. */
 double fs_cpu_seconds(void);
 

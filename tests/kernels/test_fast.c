@@ -5,9 +5,10 @@
  * nonzero values), and determinism (the same call twice is bit-identical; reductions do
  * not depend on the thread count). Tolerances: the table's fast and fast_value columns,
  * relative to max |reference| ({0, 0}: bit-identical). An argument auto | openblas | own
- * picks the fp32 GEMM (fs_cpu_set_gemm; own: the fused im2col packing of the forward conv
- * and bwd_filter too, and each conv's bits on 1 thread equal those on the current thread
- * count); own on a CPU without AVX-512F exits 77 (skipped). */
+ * | own-avx512 | own-avx2 picks the fp32 GEMM (fs_cpu_set_gemm; own: the fused im2col
+ * packing of the forward conv and bwd_filter too, and each conv's bits on 1 thread equal
+ * those on the current thread count, and those of the other own kernel where the CPU has
+ * both); an own kernel the CPU lacks exits 77 (skipped). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,31 +63,39 @@ static void conv_bwd_case(const fs_conv_desc *d, const char *name, const float *
 }
 
 /* The own GEMM: every element of fwd, bwd_data and bwd_filter is one FMA chain in a fixed
- * order whatever the split, so 1 thread gives the bits of the current thread count. */
+ * order whatever the split or the micro-kernel, so 1 thread gives the bits of the current
+ * thread count, and (on a CPU with AVX-512F) the AVX2 kernel those of the AVX-512 one. */
 static void conv_threads_case(const fs_conv_desc *d, const char *name, const float *x, const float *w, const float *b,
                               const float *dz) {
     size_t nx = (size_t)d->n * d->h * d->w * d->cin, nw = (size_t)d->k * d->k * d->cin * d->cout,
            ny = (size_t)d->n * d->ho * d->wo * d->cout;
-    float *y[2], *dx[2], *dw[2], *db[2];
-    char what[200];
+    float *y[3], *dx[3], *dw[3], *db[3];
+    char what[320], mine[16], other[16];
     int threads = fs_cpu_threads();
-    for (int t = 0; t < 2; t++) {
+    snprintf(mine, sizeof mine, "%s", fs_cpu_gemm_name());
+    snprintf(other, sizeof other, "%s", strcmp(mine, "own-avx512") ? "own-avx512" : "own-avx2");
+    int runs = fs_cpu_has_avx512f() ? 3 : 2; /* 2: the other own kernel, where this CPU has both */
+    for (int t = 0; t < runs; t++) {
         y[t] = malloc(ny * sizeof(float)), dx[t] = malloc(nx * sizeof(float));
         dw[t] = kt_rand(nw, 9, 5, -1, 1), db[t] = kt_rand(d->cout, 9, 6, -1, 1);
-        fs_cpu_set_threads(t ? 1 : threads);
+        fs_cpu_set_threads(t == 1 ? 1 : threads);
+        if (t == 2 && fs_cpu_set_gemm(other) != 0) printf("FAIL gemm %s refused\n", other), kt_failures++;
         fast->conv2d_fwd(d, x, w, b, y[t], FS_ACT_LEAKY, 0.1f);
         fast->conv2d_bwd_data(d, dz, w, dx[t]);
         fast->conv2d_bwd_filter(d, x, dz, dw[t], db[t]);
     }
     fs_cpu_set_threads(threads);
-    snprintf(what, sizeof what, "%s own fwd, 1 thread vs %d", name, threads), kt_check_bits(what, y[1], y[0], ny);
-    snprintf(what, sizeof what, "%s own bwd_data, 1 thread vs %d", name, threads),
-        kt_check_bits(what, dx[1], dx[0], nx);
-    snprintf(what, sizeof what, "%s own bwd_filter dw, 1 thread vs %d", name, threads),
-        kt_check_bits(what, dw[1], dw[0], nw);
-    snprintf(what, sizeof what, "%s own bwd_filter db, 1 thread vs %d", name, threads),
-        kt_check_bits(what, db[1], db[0], d->cout);
-    for (int t = 0; t < 2; t++) free(y[t]), free(dx[t]), free(dw[t]), free(db[t]);
+    fs_cpu_set_gemm(mine);
+    for (int t = 1; t < runs; t++) {
+        char vs[48];
+        if (t == 1) snprintf(vs, sizeof vs, "1 thread vs %d", threads);
+        else snprintf(vs, sizeof vs, "%s vs %s", other, mine);
+        snprintf(what, sizeof what, "%s own fwd, %s", name, vs), kt_check_bits(what, y[t], y[0], ny);
+        snprintf(what, sizeof what, "%s own bwd_data, %s", name, vs), kt_check_bits(what, dx[t], dx[0], nx);
+        snprintf(what, sizeof what, "%s own bwd_filter dw, %s", name, vs), kt_check_bits(what, dw[t], dw[0], nw);
+        snprintf(what, sizeof what, "%s own bwd_filter db, %s", name, vs), kt_check_bits(what, db[t], db[0], d->cout);
+    }
+    for (int t = 0; t < runs; t++) free(y[t]), free(dx[t]), free(dw[t]), free(db[t]);
 }
 
 static void conv_case(const fs_op_case *c) {
@@ -103,7 +112,7 @@ static void conv_case(const fs_op_case *c) {
     float *dz = kt_rand(ny, 7, 4, -1, 1);
     conv_fwd_case(&d, name, x, wt, b);
     conv_bwd_case(&d, name, x, wt, dz);
-    if (fs_cpu_gemm_own() && fs_cpu_threads() > 1) conv_threads_case(&d, name, x, wt, b, dz);
+    if (fs_cpu_gemm_own() && (fs_cpu_threads() > 1 || fs_cpu_has_avx512f())) conv_threads_case(&d, name, x, wt, b, dz);
     free(x), free(wt), free(b), free(dz);
 }
 
@@ -411,11 +420,12 @@ static void fast_case(const fs_op_case *c) {
 
 int main(int argc, char **argv) {
     if (argc > 1 && fs_cpu_set_gemm(argv[1]) != 0) {
-        if (!strcmp(argv[1], "own") && !fs_cpu_has_avx512f())
-            return printf("SKIP: gemm own: this CPU has no AVX-512F\n"), 77;
+        if (!strcmp(argv[1], "own") || !strcmp(argv[1], "own-avx512") || !strcmp(argv[1], "own-avx2"))
+            return printf("SKIP: gemm %s: this CPU lacks its instructions\n", argv[1]), 77;
         return printf("FAIL: gemm '%s' refused\n", argv[1]), 1;
     }
-    if (argc > 1 && strcmp(argv[1], "auto") && strcmp(argv[1], fs_cpu_gemm_name()))
+    if (argc > 1 && strcmp(argv[1], "auto") && strcmp(argv[1], fs_cpu_gemm_name()) &&
+        !(!strcmp(argv[1], "own") && fs_cpu_gemm_own()))
         return printf("FAIL: gemm %s asked for, %s in effect\n", argv[1], fs_cpu_gemm_name()), 1;
     ref = fs_backend_cpu_ref();
     fast = fs_backend_cpu();

@@ -20,7 +20,8 @@
     /* The own AVX-512 GEMM (FACESWARM_CPU_GEMM=own, auto on Intel and AMD with AVX-512F),
  * recorded on wip-sgemm (Intel Sapphire Rapids class host) by the same command. Its sums are
  * one FMA chain per element in k order, whatever the blocking, so they hold on any AVX-512F
- * CPU: checked on AMD Zen 4 too (wip-gemm, 2026-12-02). */
+ * CPU: checked on AMD Zen 4 too (wip-gemm, 2026-12-02), and by the AVX2 kernel
+ * (own-avx2-6x16, the same sums: fs_cpu_kernel_sets_agree) on AMD Zen 3 (2026-12-02). */
     {"original-64.yaml",
      2,
      "own-avx512-12x32",
