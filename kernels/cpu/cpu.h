@@ -53,6 +53,8 @@ int fs_cpu_has_avx512f(void);       /* cpuid: AVX-512F and the OS saves zmm stat
 /* The kernel set the fast path's fp32 sums depend on: the own GEMM's ("own-avx512-12x32") or
  * OpenBLAS's core (fs_cpu_blas_core). Recorded bit-exact values hold for one kernel set. */
 const char *fs_cpu_kernel_set(void);
+/* The idle threads of OpenBLAS's own pool (a pthreads build: cores - 1; else 0). */
+int fs_cpu_blas_pool_threads(void);
 /* CPU seconds used by this process so far, all threads together. */
 double fs_cpu_seconds(void);
 
