@@ -3,7 +3,11 @@
  * has. Every figure comes from the code that sizes the allocation itself (fs_model_plan,
  * fs_step_buffers_bytes, fs_loss_bytes, fs_loader_buffer_bytes, fs_cpu_conv_scratch_bytes),
  * so the estimate and the allocation cannot drift apart; only the CUDA kernels' scratch is a
- * restatement of their sizing rules. */
+ * restatement of their sizing rules. On the CPU it also counts what libraries hold for the
+ * step (the own GEMM's packing buffers, each started thread's static TLS, HDF5's code and
+ * caches: read from the loaded objects and HDF5 where they can be, else measured, each
+ * named where it is defined). Not counted: OpenBLAS's per-thread buffers, other libraries'
+ * code pages, malloc's slack. */
 #ifndef FACESWARM_MEMORY_H
 #define FACESWARM_MEMORY_H
 
@@ -14,20 +18,26 @@
 
 /* Bytes per rank, by what they hold. */
 typedef struct fs_mem_estimate {
-    int batch;        /* samples per identity on this rank */
-    int world;        /* ranks the global batch is split over */
-    int cuda;         /* 1: device memory (train.device cuda), 0: host memory */
-    int threads;      /* CPU threads the workspace is sized for */
-    fs_model_mem m;   /* parameters, gradients, optimizer state, activations, their gradients */
-    size_t step;      /* targets, masks, eye/mouth regions and output gradients of the step */
-    size_t loss;      /* the loss's buffers */
-    size_t workspace; /* cpu: the conv scratch the fast path keeps plus its largest per-call buffer; cuda: the
+    int batch;         /* samples per identity on this rank */
+    int world;         /* ranks the global batch is split over */
+    int cuda;          /* 1: device memory (train.device cuda), 0: host memory */
+    int threads;       /* CPU threads the workspace is sized for */
+    fs_model_mem m;    /* parameters, gradients, optimizer state, activations, their gradients */
+    size_t step;       /* targets, masks, eye/mouth regions and output gradients of the step */
+    size_t loss;       /* the loss's buffers */
+    size_t workspace;  /* cpu: the conv scratch the fast path keeps plus its largest per-call buffer; cuda: the
                        * kernels' scratch slots (memory.c restates their rules; with bf16 the tensor-core
                        * GEMM's operand copies) */
-    size_t loader;    /* host: the loader's prefetch slots and workers' buffers */
-    int loader_slots; /* batches the loader holds */
-    size_t allreduce; /* extra bytes of the gradient all-reduce: 0, its buckets are slices of the gradients */
-    int buckets;      /* the all-reduce's buckets of bucket_bytes */
+    size_t gemm;       /* cpu, own GEMM: its packing buffers, fs_sgemm_pack_bytes() per OpenMP thread (OpenBLAS's
+                       * per-thread buffers are not counted: 128 MiB reserved, partly touched) */
+    size_t thread_mem; /* cpu: each thread the run starts (OpenMP workers, loader workers, OpenBLAS's pool): its
+                       * copy of every library's static TLS, zeroed at start, and its first stack pages */
+    int n_threads;     /* the threads counted in thread_mem */
+    size_t hdf5;       /* cpu: HDF5's state, code and caches while the loader reads (fs_faces_hdf5_bytes) */
+    size_t loader;     /* host: the loader's prefetch slots and workers' buffers */
+    int loader_slots;  /* batches the loader holds */
+    size_t allreduce;  /* extra bytes of the gradient all-reduce: 0, its buckets are slices of the gradients */
+    int buckets;       /* the all-reduce's buckets of bucket_bytes */
     size_t bucket_bytes;
     size_t total; /* the sum of the above */
 } fs_mem_estimate;

@@ -415,13 +415,17 @@ void fs_model_use_grads(fs_model *m, float *g) {
     m->grads_external = 1;
 }
 
+/* Weights are drawn on the host and uploaded in chunks of this many floats (1 MiB): a whole
+ * layer's staging copy would add the largest layer's weights (75 MB for original-64's dense
+ * layers) to the peak of a run, on top of the parameters and the optimizer state. */
+#define INIT_CHUNK ((size_t)1 << 18)
 /* Each node with weights draws from its own stream (seed, its index among the conv, dense and
  * pixel-shuffle nodes: the layer numbering of faceswarm's original chain), so one node's init
  * does not depend on the others' shapes. */
 void fs_model_init_params(fs_model *m, uint64_t seed) {
     size_t bytes = m->n_params * sizeof(float), most = 1;
     for (int j = 0; j < m->n_nodes; j++) most = FS_MAX(most, m->nodes[j].w_len);
-    float *host = fs_aligned_alloc(most * sizeof(float));
+    float *host = fs_aligned_alloc(FS_MIN(most, INIT_CHUNK) * sizeof(float));
     m->be->zero(m->params, bytes); /* biases */
     m->be->zero(m->grads, bytes);
     m->be->zero(m->adam_m, bytes);
@@ -439,8 +443,11 @@ void fs_model_init_params(fs_model *m, uint64_t seed) {
         double limit = X->init == FS_INIT_GLOROT_UNIFORM ? sqrt(6.0 / (fan_in + fan_out)) : sqrt(6.0 / fan_in);
         fs_rng r;
         fs_rng_init(&r, seed, (uint64_t)stream, 0);
-        for (size_t i = 0; i < X->w_len; i++) host[i] = (float)fs_rng_range(&r, -limit, limit);
-        m->be->upload(m->params + X->w_off, host, X->w_len * sizeof(float));
+        for (size_t i0 = 0; i0 < X->w_len; i0 += INIT_CHUNK) { /* one stream in order: chunks change no value */
+            size_t len = FS_MIN(INIT_CHUNK, X->w_len - i0);
+            for (size_t i = 0; i < len; i++) host[i] = (float)fs_rng_range(&r, -limit, limit);
+            m->be->upload(m->params + X->w_off + i0, host, len * sizeof(float));
+        }
     }
     m->be->sync();
     free(host);

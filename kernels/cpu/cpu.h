@@ -59,6 +59,8 @@ int fs_cpu_has_avx2_fma(void);      /* cpuid: AVX2, FMA and the OS saves ymm sta
  * sets sum alike (equal, or both own: one FMA chain per element in k order). */
 const char *fs_cpu_kernel_set(void);
 int fs_cpu_kernel_sets_agree(const char *a, const char *b);
+/* The idle threads of OpenBLAS's own pool (a pthreads build: cores - 1; else 0). */
+int fs_cpu_blas_pool_threads(void);
 /* CPU seconds used by this process so far, all threads together. */
 double fs_cpu_seconds(void);
 

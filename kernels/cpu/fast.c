@@ -40,6 +40,13 @@ static const fs_backend g_fast = {.name = "cpu",
 
 const char *fs_cpu_blas_core(void) { return openblas_get_corename(); }
 
+/* A pthreads OpenBLAS starts its own pool of (cores - 1) threads when openblas_set_num_threads
+ * first runs (fs_cpu_set_threads); they stay idle (the GEMMs run on the calling threads) but
+ * each holds a stack and a copy of every library's static TLS. */
+int fs_cpu_blas_pool_threads(void) {
+    return openblas_get_parallel() == 1 ? FS_MAX(0, openblas_get_num_procs() - 1) : 0;
+}
+
 /* OpenBLAS picks its kernels from the CPU model when it is loaded. A CPU newer than the
  * library (0.3.21 does not know e.g. Intel family 6 model 207) gets the SSE3 "Prescott"
  * kernels, 3-5x slower, and the choice cannot be changed after load. */

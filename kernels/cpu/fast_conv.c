@@ -201,9 +201,15 @@ static size_t fwd_block_rows(const fs_conv_desc *d) {
     return FS_MIN((size_t)2048, FS_MAX((size_t)128, FWD_COL_FLOATS / col_width(d)));
 }
 
+/* The col rows of one thread's part: a block, or fewer when its rows (split on multiples of
+ * 8) are fewer, so that no allocated col page goes untouched (the estimate counts them all). */
+static size_t fwd_thread_rows(const fs_conv_desc *d, int threads) {
+    size_t units = ((size_t)d->n * d->ho * d->wo + 7) / 8, per = (units + (size_t)threads - 1) / (size_t)threads;
+    return FS_MIN(fwd_block_rows(d), per * 8);
+}
 /* The col floats of each pass (the conv ops and fs_cpu_conv_scratch_bytes). */
 static size_t fwd_col_floats(const fs_conv_desc *d, int threads) {
-    return (size_t)threads * fwd_block_rows(d) * col_width(d);
+    return (size_t)threads * fwd_thread_rows(d, threads) * col_width(d);
 }
 static int bwd_data_step(const fs_conv_desc *d) {
     size_t img_rows = (size_t)d->ho * d->wo;
@@ -213,10 +219,10 @@ static size_t bwd_filter_block(const fs_conv_desc *d) {
     return FS_MIN((size_t)d->n * d->ho * d->wo, FS_MAX((size_t)64, COL_MAX_FLOATS / col_width(d)));
 }
 
-/* One thread's rows [r0, r1): pack a block of rows, multiply, bias + activation. */
+/* One thread's rows [r0, r1): pack a block of rows (at most `block`), multiply, bias + activation. */
 static void fwd_rows(const fs_conv_desc *d, const float *x, const float *w, const float *b, float *y, fs_act act,
-                     float alpha, size_t r0, size_t r1, float *col) {
-    size_t kk = col_width(d), block = fwd_block_rows(d);
+                     float alpha, size_t r0, size_t r1, size_t block, float *col) {
+    size_t kk = col_width(d);
     for (size_t rb = r0; rb < r1; rb += block) {
         size_t re = FS_MIN(r1, rb + block);
         const float *a = x + rb * kk; /* pointwise: x rows are the col rows */
@@ -321,14 +327,14 @@ void fs_fast_conv2d_fwd(const fs_conv_desc *d, const float *x, const float *w, c
         return;
     }
     int threads = fs_cpu_threads();
-    size_t per_thread = fwd_block_rows(d) * col_width(d);
+    size_t block = fwd_thread_rows(d, threads), per_thread = block * col_width(d);
     float *col = scratch_get(&g_col, fwd_col_floats(d, threads));
 #pragma omp parallel num_threads(threads)
     {
         size_t lo, hi;
         int t = omp_get_thread_num();
         split(rows, omp_get_num_threads(), t, 8, &lo, &hi);
-        fwd_rows(d, x, w, b, y, act, alpha, lo, hi, col + (size_t)t * per_thread);
+        fwd_rows(d, x, w, b, y, act, alpha, lo, hi, block, col + (size_t)t * per_thread);
     }
 }
 
@@ -606,7 +612,7 @@ void fs_fast_dense_bwd_filter(int n, int in, int out, const float *x, const floa
  * blocks x len, the small loops' weight copies taps x cin x cout). fp32 path. */
 static void ws_max(size_t *a, size_t b) { *a = FS_MAX(*a, b); }
 
-static void fwd_scratch(const fs_conv_desc *d, int threads, fs_cpu_conv_scratch *s) {
+static void fwd_scratch(const fs_conv_desc *d, int threads, int own, fs_cpu_conv_scratch *s) {
     size_t taps = (size_t)d->k * d->k;
     if (d->cout <= FS_SMALL_COUT) {
         int three = d->stride == 1 && d->cout == 3 && d->cin % 8 == 0;
@@ -615,7 +621,7 @@ static void fwd_scratch(const fs_conv_desc *d, int threads, fs_cpu_conv_scratch 
     } else if (fs_direct_conv_applies(d)) {
         ws_max(&s->xpad, (size_t)d->n * ((d->ho - 1) * d->stride + d->k) * ((d->wo - 1) * d->stride + d->k) * d->cin *
                              sizeof(float));
-    } else {
+    } else if (!own) { /* the own GEMM packs its A panels from x: no col */
         ws_max(&s->col, fwd_col_floats(d, threads) * sizeof(float));
     }
 }
@@ -623,19 +629,21 @@ static void fwd_scratch(const fs_conv_desc *d, int threads, fs_cpu_conv_scratch 
 void fs_cpu_conv_scratch_bytes(const fs_conv_desc *d, int threads, fs_cpu_conv_scratch *s) {
     size_t taps = (size_t)d->k * d->k, len = taps * d->cin * d->cout, lines = (size_t)d->n * d->ho;
     fs_conv_desc t;
-    fwd_scratch(d, threads, s);
+    int own = fs_cpu_gemm_own();
+    fwd_scratch(d, threads, own, s);
     /* bwd_data */
     if (d->cout <= FS_SMALL_COUT) {
         int three = d->stride == 1 && d->cout == 3 && d->cin % 8 == 0;
         if (three) ws_max(&s->pad, (size_t)d->n * (d->h + d->k - 1) * (d->w + d->k - 1) * 3 * sizeof(float));
         ws_max(&s->transient, len * sizeof(float));
-    } else if (as_conv_desc(d, &t)) {
-        ws_max(&s->wflip, len * sizeof(float));
-        fwd_scratch(&t, threads, s);
-    } else if (!conv_is_pointwise(d)) { /* the shared blocks, or (own GEMM) each thread's group */
-        ws_max(&s->col, (size_t)bwd_data_step(d) * d->ho * d->wo * col_width(d) * sizeof(float));
+    } else if (as_conv_desc(d, &t)) { /* the own GEMM reads W' in place where t runs on it */
+        if (!own || !conv_on_gemm(&t)) ws_max(&s->wflip, len * sizeof(float));
+        fwd_scratch(&t, threads, own, s);
+    } else if (own && !conv_is_pointwise(d) && d->n >= threads) { /* each thread's group */
         ws_max(&s->col,
                (size_t)threads * bwd_data_own_group(d, threads) * d->ho * d->wo * col_width(d) * sizeof(float));
+    } else if (!conv_is_pointwise(d)) { /* the shared blocks */
+        ws_max(&s->col, (size_t)bwd_data_step(d) * d->ho * d->wo * col_width(d) * sizeof(float));
     }
     /* bwd_filter: partial sums of at most 256 (small loops) or 64 (direct) blocks */
     if (d->cout <= FS_SMALL_COUT) {
@@ -646,7 +654,7 @@ void fs_cpu_conv_scratch_bytes(const fs_conv_desc *d, int threads, fs_cpu_conv_s
         ws_max(&s->xpad, (size_t)d->n * ((d->ho - 1) * d->stride + d->k) * ((d->wo - 1) * d->stride + d->k) * d->cin *
                              sizeof(float));
         ws_max(&s->transient, FS_MIN(lines, (size_t)64) * len * sizeof(float));
-    } else if (!conv_is_pointwise(d)) {
+    } else if (!own && !conv_is_pointwise(d)) { /* the own GEMM packs col^T from x: no col */
         ws_max(&s->col, bwd_filter_block(d) * col_width(d) * sizeof(float));
     }
 }
