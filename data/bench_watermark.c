@@ -25,8 +25,11 @@
 
 /* h264gop: the row's images are the frames of one video (a pan, one payload, as convert marks
  * frames) through libx264 CRF 23 with its default keyframe interval, so P and B frames. */
-typedef enum { T_NONE, T_JPEG75, T_HALF, T_H264, T_H264GOP } transform;
-static const char *const TRANSFORM_NAME[] = {"none", "jpeg75", "half", "h264crf23", "h264gop"};
+/* turned: image i mirrored, flipped or turned by quarter turns (the 7 orientations other than as
+ * made; a frame that is not square only the 3 that keep its size), found only by the orientation
+ * search: its target holds with --orientations, and without it the row shows what detect misses. */
+typedef enum { T_NONE, T_JPEG75, T_HALF, T_TURNED, T_H264, T_H264GOP } transform;
+static const char *const TRANSFORM_NAME[] = {"none", "jpeg75", "half", "turned", "h264crf23", "h264gop"};
 
 typedef struct media {
     const char *name; /* "synth" or the photo's file name */
@@ -49,8 +52,9 @@ static const dims SIZES[] = {{64, 64}, {128, 128}, {256, 256}, {512, 512}, {640,
 #define CLIP 5
 #define CLIP_MIN 128        /* h264gop: the clips' target holds from 128 px (measured: 1.00 of 100 clips at 128 px) */
 #define SYNTH_FRAME_MIN 128 /* h264crf23 on synthetic faces (measured: 1.00 at 128 px) */
-static int has_target(const media *M, dims d, transform t) {
+static int has_target(const media *M, dims d, transform t, int orientations) {
     int min = t == T_H264GOP ? CLIP_MIN : M->photo ? FRAME_MIN : SYNTH_FRAME_MIN;
+    if (t == T_TURNED) return orientations;
     return t < T_H264 || FS_MIN(d.w, d.h) >= min;
 }
 
@@ -75,7 +79,8 @@ static const char HELP[] =
     "usage: faceswarm bench watermark [--trials N] [--sizes S|WxH,...] [--unmarked N] [--photo FILE]...\n"
     "                                 [--version V] [--orientations] [--tmp DIR] [--json]\n"
     "  Marks N images per row (synthetic faces, and crops of each --photo resized to the row's size),\n"
-    "  applies the row's transformation (none, JPEG q75, half size, H.264 CRF 23 every frame intra,\n"
+    "  applies the row's transformation (none, JPEG q75, half size, turned: mirrored, flipped or\n"
+    "  quarter-turned (found only with --orientations), H.264 CRF 23 every frame intra,\n"
     "  and h264gop: N frames of one pan through H.264 CRF 23 with P and B frames, also decoded jointly\n"
     "  in clips of 5 frames, as detect reads a video; through the ffmpeg program) and looks for the\n"
     "  mark; the same images unmarked count false positives. Targets: detection >= 0.99 per row\n"
@@ -86,7 +91,8 @@ static const char HELP[] =
     "  (smaller ones are measured, verdict -). --version V marks with scheme version V (1..3; default\n"
     "  the version faceswarm writes), to compare the versions on the same images; detect reads all.\n"
     "  --orientations searches every image (rows and sweep; not the clips) over the 8 orientations,\n"
-    "  as detect --orientations does, for its false-positive rate.\n";
+    "  as detect --orientations does, for its false-positive rate; the turned rows are held to the\n"
+    "  target only then (without it they show what detect misses, verdict -).\n";
 
 /* Image i of medium M at w x h: a synthetic face (identity i % 97, sample i) of side min(w, h),
  * centred, its edge columns or rows repeated out to a wider frame; or a crop of the photo of
@@ -120,6 +126,21 @@ static void draw(const media *M, int i, int w, int h, uint8_t *out) {
     free(crop);
 }
 
+/* img (w x h) in orientation k (k % 4 quarter turns clockwise, then mirrored left-right when
+ * k >= 4), in place; tmp holds w h 3 bytes. A quarter turn leaves it h x w. */
+static void turn(uint8_t *img, int w, int h, int k, uint8_t *tmp) {
+    for (int step = 0; step < k % 4 + (k >= 4); step++) {
+        int quarter = step < k % 4, nw = quarter ? h : w, nh = quarter ? w : h;
+        for (int y = 0; y < nh; y++)
+            for (int x = 0; x < nw; x++) {
+                int sx = quarter ? y : w - 1 - x, sy = quarter ? h - 1 - x : y;
+                memcpy(tmp + ((size_t)y * nw + x) * 3, img + ((size_t)sy * w + sx) * 3, 3);
+            }
+        memcpy(img, tmp, (size_t)w * h * 3);
+        w = nw, h = nh;
+    }
+}
+
 /* Applies t to n images [n][h][w][3] in place; their size afterwards in *now (slots stay w x h). */
 static int attack(bench *B, transform t, uint8_t *img, int n, dims d, dims *now, fs_error *e) {
     size_t one = (size_t)d.w * d.h * 3;
@@ -135,6 +156,12 @@ static int attack(bench *B, transform t, uint8_t *img, int n, dims d, dims *now,
         }
         free(tmp);
         *now = (dims){d.w / 2, d.h / 2};
+    }
+    if (t == T_TURNED) {
+        static const int KEEP_SIZE[] = {2, 4, 6}; /* 180 degrees, mirrored, flipped top-bottom */
+        uint8_t *tmp = fs_malloc(one);
+        for (int i = 0; i < n; i++) turn(img + i * one, d.w, d.h, d.w == d.h ? 1 + i % 7 : KEEP_SIZE[i % 3], tmp);
+        free(tmp);
     }
     if (t == T_H264) return fs_attack_h264(img, n, d.w, d.h, 23, 1, B->tmpdir, e);
     if (t == T_H264GOP) return fs_attack_h264_gop(img, n, d.w, d.h, 23, 250, 1, B->tmpdir, e);
@@ -238,9 +265,10 @@ static int run_row(bench *B, batch *K, transform t, row *R, fs_error *e) {
     return rc;
 }
 
-static int row_wrong(const row *R, const media *M, dims d, transform t) {
+static int row_wrong(const bench *B, const row *R, const media *M, dims d, transform t) {
     int held = t == T_H264GOP ? R->clips_found : R->detected, of = t == T_H264GOP ? R->clips : R->marked;
-    return (has_target(M, d, t) && (double)held < RATE_MIN * of) || R->wrong_payload > 0 || R->psnr_min < PSNR_MIN;
+    return (has_target(M, d, t, B->orientations) && (double)held < RATE_MIN * of) || R->wrong_payload > 0 ||
+           R->psnr_min < PSNR_MIN;
 }
 
 static const fs_bench_col COLS[] = {
@@ -262,9 +290,9 @@ static const fs_bench_col COLS[] = {
     FS_COL_S("verdict", NULL, NULL, -7),
 };
 
-static void print_row(fs_bench *H, const media *M, dims d, transform t, const row *R) {
+static void print_row(fs_bench *H, const bench *B, const media *M, dims d, transform t, const row *R) {
     double rate = (double)R->detected / R->marked, psnr = R->psnr_sum / R->marked, corr = R->corr_sum / R->marked;
-    const char *verdict = row_wrong(R, M, d, t) ? "WRONG" : has_target(M, d, t) ? "ok" : "-";
+    const char *verdict = row_wrong(B, R, M, d, t) ? "WRONG" : has_target(M, d, t, B->orientations) ? "ok" : "-";
     int clips = t == T_H264GOP;
     fs_bench_row(H, (fs_bench_val[]){FS_STR(M->name), FS_INT(d.w), FS_INT(d.h), FS_STR(TRANSFORM_NAME[t]),
                                      FS_INT(R->marked), FS_INT(R->detected), FS_NUM(rate),
@@ -297,7 +325,7 @@ static void print_header(fs_bench *H, const bench *B) {
                   B->trials, CLIP);
     fs_bench_note(H,
                   "targets: rate >= %.2f per row (h264crf23: frames of >= %d px, synthetic faces from %d px; h264gop: "
-                  "the clip rate, from %d px), "
+                  "the clip rate, from %d px; turned: with --orientations only), "
                   "psnr_min >= %.0f dB, no wrong payload, false positives <= %g over all unmarked images and clips",
                   RATE_MIN, FRAME_MIN, SYNTH_FRAME_MIN, CLIP_MIN, PSNR_MIN, FP_MAX);
     fs_bench_columns(H, "rows", COLS, (int)FS_ARRAY_LEN(COLS));
@@ -390,8 +418,8 @@ static int run_all(bench *B, fs_bench *H, fs_error *e) {
                 row R;
                 if (t == T_H264GOP) batch_free(&K), batch_make(&K, &B->m[k], d, B->trials, 1, B->version);
                 if ((rc = run_row(B, &K, t, &R, e))) break;
-                print_row(H, &B->m[k], d, t, &R);
-                fs_bench_wrong(H, row_wrong(&R, &B->m[k], d, t));
+                print_row(H, B, &B->m[k], d, t, &R);
+                fs_bench_wrong(H, row_wrong(B, &R, &B->m[k], d, t));
                 B->fp_trials += R.unmarked, B->fp_total += R.false_pos;
             }
             batch_free(&K);

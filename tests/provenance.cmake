@@ -6,6 +6,8 @@ fs_add_test(NAME provenance_xmp SOURCES ${FS_PROV_TEST_DIR}/test_xmp.c LIBS fs_d
 fs_add_test(NAME provenance_cli COMMAND sh ${FS_PROV_TEST_DIR}/cli.sh $<TARGET_FILE:provenance_xmp> LABELS unit TIMEOUT 120)
 fs_add_test(NAME provenance_rates COMMAND sh ${FS_PROV_TEST_DIR}/rates.sh ${FS_PROV_TEST_DIR}/astronaut-256.jpg
             LABELS unit TIMEOUT 400)
+fs_add_test(NAME provenance_orientations COMMAND sh ${FS_PROV_TEST_DIR}/orientations.sh ${FS_PROV_TEST_DIR}/astronaut-256.jpg
+            LABELS unit TIMEOUT 180)
 if(TEST provenance_cli)
   set_tests_properties(provenance_cli PROPERTIES SKIP_RETURN_CODE 77)
 endif()
