@@ -145,7 +145,9 @@ int fs_cpu_gemm_own(void) {
                    "FACESWARM_CPU_GEMM=%s: %s\n  hint: auto (the default), openblas, own (the best own kernel "
                    "for this CPU), own-avx512 (needs AVX-512F) or own-avx2 (needs AVX2 + FMA); this CPU has %s",
                    env, known ? "this CPU lacks the instructions that kernel needs" : "unknown GEMM",
-                   fs_cpu_has_avx512f() ? "AVX-512F" : fs_cpu_has_avx2_fma() ? "AVX2 + FMA, no AVX-512F" : "neither");
+                   fs_cpu_has_avx512f()    ? "AVX-512F"
+                   : fs_cpu_has_avx2_fma() ? "AVX2 + FMA, no AVX-512F"
+                                           : "neither");
         }
         if (env && env[0] && strcasecmp(env, "auto")) snprintf(g_why, sizeof g_why, "FACESWARM_CPU_GEMM=%s", env);
     }
@@ -256,7 +258,7 @@ AVX2_TARGET static inline __m256i mask8(int cnt) {
 /* The 16 x 16 transposes as four 8 x 8 ones: row i of the source block from row(i) (NULL: zeros). */
 #define TRANSPOSE_BY_8(row, nj, dst, dld)                                                                              \
     for (int bj = 0; bj < (nj); bj += 8) {                                                                             \
-        __m256i m = mask8((nj) - bj);                                                                                  \
+        __m256i m = mask8((nj)-bj);                                                                                    \
         for (int bi = 0; bi < 16; bi += 8) {                                                                           \
             __m256 r[8];                                                                                               \
             for (int i = 0; i < 8; i++) {                                                                              \
@@ -264,17 +266,18 @@ AVX2_TARGET static inline __m256i mask8(int cnt) {
                 r[i] = sr ? _mm256_maskload_ps(sr + bj, m) : _mm256_setzero_ps();                                      \
             }                                                                                                          \
             transpose8(r);                                                                                             \
-            for (int j = 0; j < 8 && bj + j < (nj); j++) _mm256_storeu_ps((dst) + (size_t)(bj + j) * (dld) + bi, r[j]); \
+            for (int j = 0; j < 8 && bj + j < (nj); j++)                                                               \
+                _mm256_storeu_ps((dst) + (size_t)(bj + j) * (dld) + bi, r[j]);                                         \
         }                                                                                                              \
     }
 
-AVX2_TARGET static void transpose_block_256(const float *src, size_t sld, int ni, int nj, float *dst, size_t dld) {
-#define BLOCK_ROW(i) ((i) < ni ? src + (size_t)(i) * sld : NULL)
+AVX2_TARGET static void transpose_block_256(const float *src, size_t sld, int ni, int nj, float *dst, size_t dld){
+#define BLOCK_ROW(i) ((i) < ni ? src + (size_t)(i)*sld : NULL)
     TRANSPOSE_BY_8(BLOCK_ROW, nj, dst, dld)
 #undef BLOCK_ROW
 }
 
-AVX2_TARGET static void transpose_rows_256(const float *const rows[16], int nj, float *dst, size_t dld) {
+AVX2_TARGET static void transpose_rows_256(const float *const rows[16], int nj, float *dst, size_t dld){
 #define LISTED_ROW(i) (rows[i])
     TRANSPOSE_BY_8(LISTED_ROW, nj, dst, dld)
 #undef LISTED_ROW
@@ -288,11 +291,9 @@ AVX2_TARGET static inline void copy_row_256(const float *src, int cols, float *d
 
 /* ---------------------------------------------------------------- packing */
 /* pack_b's body for one micro-kernel's panel width and helpers (inlined into each). */
-__attribute__((always_inline)) static inline void pack_b_with(const fs_sgemm_mat *b, int j0, int nb, int k0, int kb,
-                                                               float *bp, int nr,
-                                                               void (*copy_row)(const float *, int, float *),
-                                                               void (*tblock)(const float *, size_t, int, int, float *,
-                                                                              size_t)) {
+__attribute__((always_inline)) static inline void pack_b_with(
+    const fs_sgemm_mat *b, int j0, int nb, int k0, int kb, float *bp, int nr,
+    void (*copy_row)(const float *, int, float *), void (*tblock)(const float *, size_t, int, int, float *, size_t)) {
     if (!b->trans) { /* B's rows in order (its lines as they lie), each row into every panel */
         for (int p = 0; p < kb; p++) {
             const float *row = b->p + (size_t)(k0 + p) * b->ld + j0;
