@@ -40,7 +40,8 @@ static inline int fs_gemm_empty(int m, int n, int k, int beta, float *c, int ldc
     return 1;
 }
 
-/* The own fp32 GEMM (fast_sgemm.c, AVX-512F; only where fs_cpu_has_avx512f()):
+/* The own fp32 GEMM (fast_sgemm.c, AVX-512F or AVX2 + FMA; only where fs_cpu_has_avx512f()
+ * or fs_cpu_has_avx2_fma()):
  * C[m x n] (row-major, ldc) = (beta ? C : 0) + op(A) op(B), op(A) m x k (ta: A is stored
  * k x m), op(B) k x n (tb: stored n x k); single-threaded. Each element of C is one FMA chain
  * in k order from (beta ? C : 0): the bits depend on the operands only. */

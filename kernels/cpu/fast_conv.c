@@ -1,5 +1,5 @@
 /* fast_conv.c — conv2d and dense on an fp32 GEMM (semantics: kernels/ops.h, ref_conv.c):
- * OpenBLAS sgemm or the own AVX-512 one (fast_sgemm.c), as fs_cpu_gemm_own() says.
+ * OpenBLAS sgemm or the own one (fast_sgemm.c, AVX-512 or AVX2), as fs_cpu_gemm_own() says.
  *
  * Threading: the GEMM runs single-threaded and the work is split over OpenMP threads, each
  * calling it on its own slice. Two thread pools (OpenMP for im2col, OpenBLAS for GEMM)
