@@ -184,10 +184,8 @@ typedef struct gemm_isa {
     void (*micro)(int kb, const float *ap, const float *bp, float *c, size_t ldc, int acc);
     /* the B panels of op(B)[k0, k0 + kb) x [j0, j0 + nb), each kb x nr, the columns past nb zero */
     void (*pack_b)(const fs_sgemm_mat *b, int j0, int nb, int k0, int kb, float *bp);
-    /* dst[j * dld + i] = src[i * sld + j] for i < ni, j < nj (both <= 16); each written row
-     * gets 16 floats (the 16 - ni past the source's rows zero) */
-    void (*transpose_block)(const float *src, size_t sld, int ni, int nj, float *dst, size_t dld);
-    /* the same from 16 separate source rows (a NULL row reads as zeros) */
+    /* dst[j * dld + i] = rows[i][j] for i < 16, j < nj <= 16 (a NULL row reads as zeros):
+     * each written row gets 16 floats */
     void (*transpose_rows)(const float *const rows[16], int nj, float *dst, size_t dld);
 } gemm_isa;
 
@@ -214,14 +212,6 @@ SGEMM_TARGET static inline void transpose16(__m512 r[16]) {
 }
 
 static __mmask16 mask_of(int cnt) { return (__mmask16)(cnt >= 16 ? 0xFFFFu : (1u << FS_MAX(cnt, 0)) - 1u); }
-
-SGEMM_TARGET static void transpose_block_512(const float *src, size_t sld, int ni, int nj, float *dst, size_t dld) {
-    __m512 r[16];
-    __mmask16 mj = mask_of(nj);
-    for (int i = 0; i < 16; i++) r[i] = i < ni ? _mm512_maskz_loadu_ps(mj, src + (size_t)i * sld) : _mm512_setzero_ps();
-    transpose16(r);
-    for (int j = 0; j < nj; j++) _mm512_storeu_ps(dst + (size_t)j * dld, r[j]);
-}
 
 SGEMM_TARGET static void transpose_rows_512(const float *const rows[16], int nj, float *dst, size_t dld) {
     __m512 r[16];
@@ -255,32 +245,18 @@ AVX2_TARGET static inline __m256i mask8(int cnt) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(cnt), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-/* The 16 x 16 transposes as four 8 x 8 ones: row i of the source block from row(i) (NULL: zeros). */
-#define TRANSPOSE_BY_8(row, nj, dst, dld)                                                                              \
-    for (int bj = 0; bj < (nj); bj += 8) {                                                                             \
-        __m256i m = mask8((nj)-bj);                                                                                    \
-        for (int bi = 0; bi < 16; bi += 8) {                                                                           \
-            __m256 r[8];                                                                                               \
-            for (int i = 0; i < 8; i++) {                                                                              \
-                const float *sr = row(bi + i);                                                                         \
-                r[i] = sr ? _mm256_maskload_ps(sr + bj, m) : _mm256_setzero_ps();                                      \
-            }                                                                                                          \
-            transpose8(r);                                                                                             \
-            for (int j = 0; j < 8 && bj + j < (nj); j++)                                                               \
-                _mm256_storeu_ps((dst) + (size_t)(bj + j) * (dld) + bi, r[j]);                                         \
-        }                                                                                                              \
+/* The 16 x 16 transpose as four 8 x 8 ones. */
+AVX2_TARGET static void transpose_rows_256(const float *const rows[16], int nj, float *dst, size_t dld) {
+    for (int bj = 0; bj < nj; bj += 8) {
+        __m256i m = mask8(nj - bj);
+        for (int bi = 0; bi < 16; bi += 8) {
+            __m256 r[8];
+            for (int i = 0; i < 8; i++)
+                r[i] = rows[bi + i] ? _mm256_maskload_ps(rows[bi + i] + bj, m) : _mm256_setzero_ps();
+            transpose8(r);
+            for (int j = 0; j < 8 && bj + j < nj; j++) _mm256_storeu_ps(dst + (size_t)(bj + j) * dld + bi, r[j]);
+        }
     }
-
-AVX2_TARGET static void transpose_block_256(const float *src, size_t sld, int ni, int nj, float *dst, size_t dld){
-#define BLOCK_ROW(i) ((i) < ni ? src + (size_t)(i)*sld : NULL)
-    TRANSPOSE_BY_8(BLOCK_ROW, nj, dst, dld)
-#undef BLOCK_ROW
-}
-
-AVX2_TARGET static void transpose_rows_256(const float *const rows[16], int nj, float *dst, size_t dld){
-#define LISTED_ROW(i) (rows[i])
-    TRANSPOSE_BY_8(LISTED_ROW, nj, dst, dld)
-#undef LISTED_ROW
 }
 
 /* dst[0 .. 16) = src[0 .. cols), zero past cols (dst 32-byte aligned). */
@@ -290,10 +266,21 @@ AVX2_TARGET static inline void copy_row_256(const float *src, int cols, float *d
 }
 
 /* ---------------------------------------------------------------- packing */
+/* dst[j * dld + i] = src[i * sld + j] for i < ni, j < nj (both <= 16); each written row gets
+ * 16 floats (the 16 - ni past the source's rows zero). */
+__attribute__((always_inline)) static inline void transpose_block(const float *src, size_t sld, int ni, int nj,
+                                                                  float *dst, size_t dld,
+                                                                  void (*rows_fn)(const float *const[16], int, float *,
+                                                                                  size_t)) {
+    const float *rows[16];
+    for (int i = 0; i < 16; i++) rows[i] = i < ni ? src + (size_t)i * sld : NULL;
+    rows_fn(rows, nj, dst, dld);
+}
+
 /* pack_b's body for one micro-kernel's panel width and helpers (inlined into each). */
 __attribute__((always_inline)) static inline void pack_b_with(
     const fs_sgemm_mat *b, int j0, int nb, int k0, int kb, float *bp, int nr,
-    void (*copy_row)(const float *, int, float *), void (*tblock)(const float *, size_t, int, int, float *, size_t)) {
+    void (*copy_row)(const float *, int, float *), void (*trows)(const float *const[16], int, float *, size_t)) {
     if (!b->trans) { /* B's rows in order (its lines as they lie), each row into every panel */
         for (int p = 0; p < kb; p++) {
             const float *row = b->p + (size_t)(k0 + p) * b->ld + j0;
@@ -312,9 +299,10 @@ __attribute__((always_inline)) static inline void pack_b_with(
                 const float *col0 = b->p + (size_t)(j0 + jb + jj) * b->ld;
                 float *dst = bp + (size_t)p * nr + jj;
                 if (!b->grp) {
-                    tblock(col0 + r, (size_t)b->ld, nc, rn, dst, (size_t)nr);
+                    transpose_block(col0 + r, (size_t)b->ld, nc, rn, dst, (size_t)nr, trows);
                 } else if (r % b->grp + rn <= b->grp) {
-                    tblock(col0 + (r / b->grp) * b->grp_step + r % b->grp, (size_t)b->ld, nc, rn, dst, (size_t)nr);
+                    transpose_block(col0 + (r / b->grp) * b->grp_step + r % b->grp, (size_t)b->ld, nc, rn, dst,
+                                    (size_t)nr, trows);
                 } else {
                     for (int u = 0; u < rn; u++)
                         for (int j = 0; j < 16; j++)
@@ -328,10 +316,10 @@ __attribute__((always_inline)) static inline void pack_b_with(
 }
 
 SGEMM_TARGET static void pack_b_512(const fs_sgemm_mat *b, int j0, int nb, int k0, int kb, float *bp) {
-    pack_b_with(b, j0, nb, k0, kb, bp, 32, copy_row_512, transpose_block_512);
+    pack_b_with(b, j0, nb, k0, kb, bp, 32, copy_row_512, transpose_rows_512);
 }
 AVX2_TARGET static void pack_b_256(const fs_sgemm_mat *b, int j0, int nb, int k0, int kb, float *bp) {
-    pack_b_with(b, j0, nb, k0, kb, bp, 16, copy_row_256, transpose_block_256);
+    pack_b_with(b, j0, nb, k0, kb, bp, 16, copy_row_256, transpose_rows_256);
 }
 
 /* ---------------------------------------------------------------- micro-kernels */
@@ -392,8 +380,8 @@ AVX2_TARGET static void micro_256(int kb, const float *ap, const float *bp, floa
  * read 0.66-0.87 of the peak on original-64's large convs at 512 and no better at 256
  * (docs/cpu.md). */
 static const gemm_isa g_isa[] = {
-    [GEMM_AVX512] = {12, 32, micro_512, pack_b_512, transpose_block_512, transpose_rows_512},
-    [GEMM_AVX2] = {6, 16, micro_256, pack_b_256, transpose_block_256, transpose_rows_256},
+    [GEMM_AVX512] = {12, 32, micro_512, pack_b_512, transpose_rows_512},
+    [GEMM_AVX2] = {6, 16, micro_256, pack_b_256, transpose_rows_256},
 };
 
 /* The kernel the own GEMM runs: the one chosen, or (a direct call with OpenBLAS chosen) the
@@ -417,8 +405,8 @@ static void pack_a_mat(const void *ctx, int i0, int rows, int k0, int kb, float 
     const gemm_isa *g = kernel();
     for (int p = 0; p < kb; p += 16)
         for (int i = 0; i < rows; i += 16)
-            g->transpose_block(a->p + (size_t)(k0 + p) * a->ld + i0 + i, (size_t)a->ld, FS_MIN(16, kb - p),
-                               FS_MIN(16, rows - i), ap + (size_t)i * KC + p, KC);
+            transpose_block(a->p + (size_t)(k0 + p) * a->ld + i0 + i, (size_t)a->ld, FS_MIN(16, kb - p),
+                            FS_MIN(16, rows - i), ap + (size_t)i * KC + p, KC, g->transpose_rows);
 }
 
 void fs_sgemm_transpose16(const float *const rows[16], int nj, float *dst, size_t dld) {
