@@ -166,7 +166,7 @@ static int boxes_list(FILE *f, uint64_t file_size, const char *path, box **out, 
 }
 
 static int copy_range(FILE *in, FILE *out, uint64_t from, uint64_t to) {
-    static _Thread_local uint8_t buf[1 << 16];
+    uint8_t buf[1 << 16];
     if (fseeko(in, (off_t)from, SEEK_SET)) return -1;
     for (uint64_t left = to - from; left > 0;) {
         size_t want = (size_t)FS_MIN(left, (uint64_t)sizeof buf);

@@ -102,7 +102,7 @@ void fs_wm_conv_encode(uint64_t payload, uint8_t coded[FS_WM_CODED_BITS]) {
 uint64_t fs_wm_viterbi(const float soft[FS_WM_CODED_BITS]) {
     enum { NS = 64, STEPS = 64 + K_TAIL };
     float metric[NS], next[NS];
-    static _Thread_local uint8_t from[STEPS][NS]; /* surviving predecessor's input bit and state */
+    uint8_t from[STEPS][NS]; /* surviving predecessor's input bit and state */
     for (int s = 0; s < NS; s++) metric[s] = s ? -1e30f : 0.0f;
     for (int i = 0; i < STEPS; i++) {
         for (int s = 0; s < NS; s++) next[s] = -1e30f;

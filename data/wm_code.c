@@ -51,7 +51,10 @@ uint64_t fs_wm3_decode(const float soft[FS_WM3_CODED_BITS]) {
     enum { TOTAL = STEPS + 2 * WRAP, H = NS / 2 };
     _Static_assert((GEN0 & GEN1 & GEN2 & (1u | 1u << (FS_WM3_K - 1))) == (1u | 1u << (FS_WM3_K - 1)),
                    "every generator has its first and last taps (the butterflies' sign symmetry)");
-    static _Thread_local uint8_t choice[TOTAL][NS]; /* the surviving predecessor's low bit */
+    /* the surviving predecessor's low bit: 178 KB on the stack (as static TLS, every thread of
+     * the process paid for it, OpenBLAS's too; on the heap, or packed to a bit a state, the
+     * decode took 1.3-1.4x as long) */
+    uint8_t choice[TOTAL][NS];
     float metric[NS], next[NS], bm[H];
     const uint8_t *c = outputs();
     memset(metric, 0, sizeof metric); /* circular: any start state */

@@ -29,3 +29,7 @@ fs_add_test(NAME structure_format COMMAND bash ${FS_STRUCTURE_TESTS}/format.sh L
 set_tests_properties(structure_format PROPERTIES SKIP_RETURN_CODE 77)
 # Every shell script parses (bash -n / sh -n): a broken merge of a test script fails here by name.
 fs_add_test(NAME structure_shell_syntax COMMAND bash ${FS_STRUCTURE_TESTS}/shell_syntax.sh LABELS structure TIMEOUT 60)
+# faceswarm's own static TLS stays under 1 KB (every thread, OpenBLAS's included, gets a copy);
+# a planted 64 KB _Thread_local array is refused by name first.
+fs_add_test(NAME structure_tls COMMAND bash ${FS_STRUCTURE_TESTS}/tls.sh ${CMAKE_C_COMPILER} ${CMAKE_READELF}
+            $<TARGET_FILE:faceswarm> 1024 LABELS structure TIMEOUT 30)
