@@ -18,6 +18,8 @@ fs_add_test(NAME ckpt_fuzz_corpus SOURCES tests/fuzz/replay_files.c tests/fuzz/f
 if(FACESWARM_FUZZ)
   fs_add_h5_fuzzer(NAME fuzz_checkpoint SOURCES tests/fuzz/fuzz_checkpoint.c trainer/checkpoint.c)
 endif()
+# The seal: every byte flipped, every truncation, an appended byte refused before HDF5 parses.
+fs_add_test(NAME ckpt_seal SOURCES tests/ckpt/test_seal.c LIBS fs_trainer LABELS unit TIMEOUT 60)
 foreach(t fixtures_v1 cli h5_reason)
   fs_add_test(NAME ckpt_${t} COMMAND bash ${CMAKE_SOURCE_DIR}/tests/ckpt/${t}.sh LABELS unit TIMEOUT 120)
 endforeach()

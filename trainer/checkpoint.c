@@ -1,6 +1,7 @@
 /* checkpoint.c — see checkpoint.h and docs/checkpoint.md. */
 #include "trainer/checkpoint.h"
 
+#include "core/seal.h"
 #include "data/h5check.h" /* fs_h5_lock: HDF5 here is not thread-safe and the loader reads too */
 
 #include <dirent.h>
@@ -190,6 +191,11 @@ static int meta_checksum(hid_t f, const char *path, char out[17], fs_error *e) {
     return rc;
 }
 
+static void seal_text(const fs_seal *s, char *out, size_t n) {
+    if (s->sealed) snprintf(out, n, "crc32c %08x of bytes %d-%llu", s->crc, FS_SEAL_BYTES, (unsigned long long)s->end);
+    else snprintf(out, n, "%s", "");
+}
+
 static int ckpt_write(const char *path, const fs_ckpt_meta *meta, const float *params, const float *adam_m,
                       const float *adam_v, fs_ckpt_sums *sums, fs_error *e) {
     char tmp[FS_PATH_LEN + 64], msum[17];
@@ -198,7 +204,10 @@ static int ckpt_write(const char *path, const fs_ckpt_meta *meta, const float *p
     if (!sums) sums = &local;
     int rc = 0;
     errno = 0;
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE); /* the user block the seal goes into */
+    hid_t f =
+        fcpl >= 0 && H5Pset_userblock(fcpl, FS_SEAL_BYTES) >= 0 ? H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT) : -1;
+    if (fcpl >= 0) H5Pclose(fcpl);
     if (f < 0) {
         rc = write_fail(e, path, "create the checkpoint's temp file", meta->n_params);
         unlink(tmp); /* H5Fcreate may have made it before it failed */
@@ -219,10 +228,13 @@ static int ckpt_write(const char *path, const fs_ckpt_meta *meta, const float *p
 done:
     errno = 0;
     if (H5Fclose(f) < 0 && rc == 0) rc = write_fail(e, path, "finish writing (close) the checkpoint", meta->n_params);
+    fs_seal seal;
+    if (rc == 0 && fs_seal_file(tmp, &seal, e)) rc = e ? e->code : FS_EXIT_FAIL;
     if (rc != 0) {
         unlink(tmp);
         return rc;
     }
+    seal_text(&seal, sums->seal, sizeof sums->seal);
     return fs_commit_file(tmp, path, e);
 }
 
@@ -495,6 +507,14 @@ static int ckpt_read(const char *path, long n_params_expected, fs_ckpt_meta *met
                          "%s: is a directory, expected a checkpoint file\n  hint: name a file "
                          "such as RUN/checkpoints/ckpt-0000001000.h5",
                          path);
+    fs_seal seal;
+    if (fs_seal_check(path,
+                      "resume from an older checkpoint (train --resume auto falls back to the newest that "
+                      "verifies); a checkpoint rewritten by another tool (h5repack, h5py in r+ mode) is "
+                      "refused too",
+                      &seal, e))
+        return FS_EXIT_BADINPUT;
+    seal_text(&seal, sums->seal, sizeof sums->seal);
     char why[300];
     if (H5Fis_hdf5(path) <= 0) {
         fs_h5_why(why, sizeof why);

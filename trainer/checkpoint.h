@@ -12,7 +12,10 @@
  * RNG state: every random stream in faceswarm is a pure function of (seed, step or epoch,
  * sample index), so seed + step restore all of it.
  * Writes go to a temp file, fsync, rename, fsync of the directory (fs_commit_file); the
- * final name is only ever a whole file. */
+ * final name is only ever a whole file. The file starts with a 512-byte HDF5 user block that
+ * holds a seal (core/seal.h): the CRC-32C of every byte after it, checked before HDF5 parses
+ * anything, so a file damaged after it was written is refused whatever byte changed. Files
+ * without it (written before seals) are read as before. */
 #ifndef FACESWARM_CHECKPOINT_H
 #define FACESWARM_CHECKPOINT_H
 
@@ -51,6 +54,7 @@ typedef struct fs_ckpt_meta {
 typedef struct fs_ckpt_sums {
     char params[17], adam_m[17], adam_v[17], config[17], model[17]; /* hex checksums of the datasets */
     char meta[17];                                                  /* the metadata checksum (format v2; "" for v1) */
+    char seal[48]; /* "crc32c HEX of bytes 512-END" (core/seal.h), "" for a file written before seals */
 } fs_ckpt_sums;
 
 /* Writes path atomically. sums (may be NULL) receives the checksums written. */

@@ -81,6 +81,7 @@ static void inspect(const char *path, const fs_ckpt_meta *m, const fs_ckpt_sums 
     print_model_section(m->config_text);
     printf("format      %s v%d\n", FS_CKPT_FORMAT, m->version);
     print_consent(m);
+    printf("seal        %s\n", s->seal[0] ? s->seal : "none (written before faceswarm sealed its checkpoints)");
     printf("checksums (verified):\n");
     printf("  params  %s\n  adam_m  %s\n  adam_v  %s\n  config  %s\n", s->params, s->adam_m, s->adam_v, s->config);
     if (m->version >= 2) printf("  model   %s\n  meta    %s\n", s->model, s->meta);
@@ -153,8 +154,8 @@ int cmd_checkpoint(int argc, char **argv) {
     if (fs_ckpt_notice(&m)) fprintf(stderr, "notice: %s: %s\n", argv[2], fs_ckpt_notice(&m));
     if (!strcmp(argv[1], "inspect")) inspect(argv[2], &m, &s);
     else
-        printf("%s: OK (step %ld, %ld parameters, every checksum matches%s)\n", argv[2], m.step, m.n_params,
-               m.version < 2 ? "; format v1: datasets only" : "");
+        printf("%s: OK (step %ld, %ld parameters, every checksum matches%s%s)\n", argv[2], m.step, m.n_params,
+               m.version < 2 ? "; format v1: datasets only" : "", s.seal[0] ? "; the seal holds" : "; not sealed");
     fs_ckpt_meta_free(&m);
     return FS_EXIT_OK;
 }

@@ -19,6 +19,9 @@ grep -q "dataset_checksum=$sumA" inspect.txt || fail "A's dataset checksum $sumA
 cp "$ck" edited.h5
 "$MUTATE" set-str edited.h5 consent_chain "identity=A	consent=forged	source=x	dataset=A.h5	dataset_checksum=none"
 set +e; "$FS" checkpoint verify edited.h5 > v.out 2> v.err; rc=$?; set -e
+[ "$rc" -eq 2 ] && grep -q "changed after it was written" v.err || fail "an edited consent chain: verify exit $rc: $(cat v.err)"
+"$MUTATE" reseal edited.h5 # the seal rewritten over the edit: the metadata checksum refuses it
+set +e; "$FS" checkpoint verify edited.h5 > v.out 2> v.err; rc=$?; set -e
 [ "$rc" -eq 2 ] && grep -q "metadata checksum mismatch" v.err || fail "an edited consent chain: verify exit $rc: $(cat v.err)"
 # The swap's XMP carries the datasets' consent references.
 "$FS" swap --checkpoint "$ck" --to B -o swaps --count 1 data/A.h5 > /dev/null

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "data/dataset.h"
+#include "reseal.h"
 #include "trainer/checkpoint.h"
 
 static int g_bad;
@@ -205,6 +206,7 @@ static int set_str(const char *path, const char *name, const char *v) {
 
 int main(int argc, char **argv) {
     if (argc == 3 && !strcmp(argv[1], "seeds")) return write_seeds(argv[2]);
+    if (argc == 3 && !strcmp(argv[1], "reseal")) return test_reseal(argv[2]); /* tests/ckpt/reseal.h */
     if (argc == 5 && !strcmp(argv[1], "set-int")) return set_int(argv[2], argv[3], atoll(argv[4]));
     if (argc == 5 && !strcmp(argv[1], "set-str")) return set_str(argv[2], argv[3], argv[4]);
     if (argc != 5 || (strcmp(argv[1], "checkpoint") && strcmp(argv[1], "dataset"))) {
