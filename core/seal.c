@@ -39,8 +39,8 @@ static int crc_range(FILE *f, uint64_t from, uint64_t to, uint32_t *crc) {
 /* The seal's text for [FS_SEAL_BYTES, end) with CRC crc, NUL-padded into out. */
 static void seal_text(uint64_t end, uint32_t crc, uint8_t out[FS_SEAL_BYTES]) {
     char text[FS_SEAL_BYTES];
-    int n = snprintf(text, sizeof text, "%scovers %d-%llu crc32c %08x\n", MAGIC, FS_SEAL_BYTES,
-                     (unsigned long long)end, crc);
+    int n = snprintf(text, sizeof text, "%scovers %d-%llu crc32c %08x\n", MAGIC, FS_SEAL_BYTES, (unsigned long long)end,
+                     crc);
     n += snprintf(text + n, sizeof text - (size_t)n, "seal_crc32c %08x\n", fs_crc32c(0, text, (size_t)n));
     memset(out, 0, FS_SEAL_BYTES);
     memcpy(out, text, (size_t)n);
@@ -160,8 +160,8 @@ int fs_seal_check(const char *path, const char *hint, fs_seal *s, fs_error *e) {
                        path, FS_SEAL_BYTES, hint);
     } else if ((uint64_t)st.st_size != end) {
         rc = fs_errorf(e, FS_EXIT_BADINPUT,
-                       "%s: is %lld bytes, but it was sealed at %llu bytes: %s after it was written\n  hint: %s",
-                       path, (long long)st.st_size, (unsigned long long)end,
+                       "%s: is %lld bytes, but it was sealed at %llu bytes: %s after it was written\n  hint: %s", path,
+                       (long long)st.st_size, (unsigned long long)end,
                        (uint64_t)st.st_size < end ? "truncated (a copy cut short, a full disk?)" : "extended", hint);
     } else if (crc_range(f, FS_SEAL_BYTES, end, &now)) {
         rc = fs_errorf(e, FS_EXIT_BADINPUT, "%s: cannot read it through: %s\n  hint: %s", path,

@@ -112,7 +112,19 @@ static int read_string(hid_t a, hid_t ft, const char *file, const char *name, ch
     return rc;
 }
 
-static int read_integer(hid_t a, const char *file, const char *name, char **out, fs_error *e) {
+static int read_integer(hid_t a, hid_t ft, const char *file, const char *name, char **out, fs_error *e) {
+    /* HDF5 1.10 converts an integer by its precision and bit offset without checking them
+     * against its size (a damaged type made H5T__bit_find read outside the value), and reads
+     * as many bytes as the type says whatever the attribute message holds */
+    size_t size = H5Tget_size(ft), prec = H5Tget_precision(ft);
+    int off = H5Tget_offset(ft);
+    hsize_t stored = H5Aget_storage_size(a);
+    if (size < 1 || size > 8 || prec < 1 || off < 0 || (size_t)off + prec > 8 * size || stored != size) {
+        H5Eclear2(H5E_DEFAULT);
+        return REFUSE("%s: attribute '%s' is an integer of %zu bytes with %zu bits at bit %d, %llu bytes stored; "
+                      "expected 1..8 bytes, its bits inside them, all stored\n  hint: the file is damaged",
+                      file, name, size, prec, off, (unsigned long long)stored);
+    }
     long long v = 0;
     if (H5_CHECK(H5Aread(a, H5T_NATIVE_LLONG, &v), e, FS_EXIT_BADINPUT,
                  "%s: attribute '%s' (an integer) cannot "
@@ -140,7 +152,7 @@ int fs_h5_attr_alloc(hid_t obj, const char *file, const char *name, char **out, 
     H5T_class_t cls = ft >= 0 ? H5Tget_class(ft) : H5T_NO_CLASS;
     int rc = one_value(a, file, name, e) ? -1 : 0;
     if (rc == 0 && cls == H5T_STRING) rc = read_string(a, ft, file, name, out, e);
-    else if (rc == 0 && cls == H5T_INTEGER) rc = read_integer(a, file, name, out, e);
+    else if (rc == 0 && cls == H5T_INTEGER) rc = read_integer(a, ft, file, name, out, e);
     else if (rc == 0)
         rc = REFUSE("%s: attribute '%s' has HDF5 type class %d; expected a string or an "
                     "integer\n  hint: faceswarm's attributes are strings, and version is an integer",

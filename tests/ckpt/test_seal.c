@@ -62,7 +62,11 @@ int main(void) {
     if (fs_mkdir_p(g_dir, &e)) return fprintf(stderr, "FAIL: %s\n", e.msg), 1;
     static float p[N], m1[N], v1[N];
     for (int i = 0; i < N; i++) p[i] = 0.01f * (float)i, m1[i] = -p[i], v1[i] = p[i] * p[i];
-    fs_ckpt_meta meta = {.step = 7, .world_size = 1, .global_batch = 2, .n_params = N, .config_text = "model: {}\n",
+    fs_ckpt_meta meta = {.step = 7,
+                         .world_size = 1,
+                         .global_batch = 2,
+                         .n_params = N,
+                         .config_text = "model: {}\n",
                          .model_text = "layers\n"};
     char good[256], bad[256];
     snprintf(good, sizeof good, "%s/good.h5", g_dir);
@@ -109,7 +113,7 @@ int main(void) {
     for (size_t keep = 0; keep < len && failures < 20; keep++) {
         put(bad, file, keep);
         cuts++;
-        cuts_ok += keep == 0                    ? refused(bad, "not an HDF5 file", "empty")
+        cuts_ok += keep == 0                  ? refused(bad, "not an HDF5 file", "empty")
                    : keep < FS_SEAL_BYTES + 8 ? refused(bad, "shorter than its seal", "truncated inside the seal")
                                               : refused(bad, "truncated", "truncated");
     }
