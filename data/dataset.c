@@ -3,6 +3,7 @@
 #include "data/dataset.h"
 
 #include <link.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,6 +101,9 @@ static herr_t list_one(hid_t g, const char *name, const H5L_info_t *info, void *
     return 0;
 }
 
+static int index_sane(fs_faces *f, hid_t d, const char *name, fs_error *e); /* below, with chunks_sane */
+static long rows_of(hid_t sp);
+
 static int open_dataset(fs_faces *f, fs_error *e) {
     /* H5Lexists fails (not just says no) when an intermediate group is missing. */
     if (H5Lexists(f->file, f->dset_name, H5P_DEFAULT) <= 0) {
@@ -113,7 +117,7 @@ static int open_dataset(fs_faces *f, fs_error *e) {
     }
     f->dset = H5Dopen2(f->file, f->dset_name, H5P_DEFAULT);
     if (H5_CHECK(f->dset, e, FS_EXIT_BADINPUT, "%s: '%s' is not a readable dataset", f->path, f->dset_name)) return -1;
-    return 0;
+    return index_sane(f, f->dset, f->dset_name, e);
 }
 
 static void describe_type(hid_t t, char *out, size_t len) {
@@ -249,7 +253,10 @@ static int open_masks(fs_faces *f, fs_error *e) {
         return 0;
     }
     f->mdset = H5Dopen2(f->file, "/masks", H5P_DEFAULT);
-    return H5_CHECK(f->mdset, e, FS_EXIT_BADINPUT, "%s: /masks is not a readable dataset", f->path) ? -1 : 0;
+    return H5_CHECK(f->mdset, e, FS_EXIT_BADINPUT, "%s: /masks is not a readable dataset", f->path) ||
+                   index_sane(f, f->mdset, "/masks", e)
+               ? -1
+               : 0;
 }
 
 /* The optional /landmarks: when present it must be float32 [N,68,2]; kept open for reads. */
@@ -261,16 +268,21 @@ static int open_landmarks(fs_faces *f, fs_error *e) {
         return 0;
     }
     f->ldset = H5Dopen2(f->file, "/landmarks", H5P_DEFAULT);
-    return H5_CHECK(f->ldset, e, FS_EXIT_BADINPUT, "%s: /landmarks is not a readable dataset", f->path) ? -1 : 0;
+    return H5_CHECK(f->ldset, e, FS_EXIT_BADINPUT, "%s: /landmarks is not a readable dataset", f->path) ||
+                   index_sane(f, f->ldset, "/landmarks", e)
+               ? -1
+               : 0;
 }
 
 /* HDF5 1.10 trusts a damaged file's storage records: it copies a whole chunk out of an
  * unfiltered chunk whatever size the chunk index records for it (a chunk of 8 bytes overruns
- * its heap), and reads contiguous data at whatever address the layout says. So before a read,
- * contiguous data must lie inside the file, and every stored chunk that the rows [start,
+ * its heap), copies a compact dataset's extent out of however few bytes its header stores, and
+ * reads contiguous data at whatever address the layout says. So before a read, contiguous
+ * data must lie inside the file, compact data must be all stored, and every stored chunk that the rows [start,
  * start+count) touch must hold exactly a chunk's bytes (or none: never written, read as
  * fill). Filtered chunks are sized by their filter. */
-static int chunks_sane(const char *path, hid_t d, const char *name, long start, long count, fs_error *e) {
+static int chunks_sane_count(const char *path, hid_t d, const char *name, long start, long count, long *found,
+                             fs_error *e) {
     hid_t p = H5Dget_create_plist(d), t = H5Dget_type(d), sp = H5Dget_space(d);
     hsize_t chunk[8] = {0}, dims[8] = {0};
     int rank = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1, rc = 0;
@@ -288,6 +300,16 @@ static int chunks_sane(const char *path, hid_t d, const char *name, long start, 
                            "(%llu bytes)\n  hint: the file is truncated or damaged; re-create it or restore a copy",
                            path, name, (unsigned long long)stored, (unsigned long long)at, (unsigned long long)fsize);
     }
+    if (!rc && p >= 0 && t >= 0 && H5Pget_layout(p) == H5D_COMPACT) { /* its bytes are in the header */
+        hsize_t stored = H5Dget_storage_size(d), want = H5Tget_size(t);
+        hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+        H5Eclear2(H5E_DEFAULT);
+        if (n < 0 || stored != (hsize_t)n * want) /* HDF5 1.10 copies the extent's bytes out of what is stored */
+            rc = fs_errorf(e, FS_EXIT_BADINPUT,
+                           "%s: %s: its header stores %llu bytes of data, its extent needs %llu\n  hint: the file is "
+                           "damaged; re-create it or restore a copy",
+                           path, name, (unsigned long long)stored, (unsigned long long)(n < 0 ? 0 : n) * want);
+    }
     int chunked = !rc && p >= 0 && t >= 0 && rank > 0 && rank <= 8 && H5Pget_layout(p) == H5D_CHUNKED &&
                   H5Pget_chunk(p, rank, chunk) == rank;
     hsize_t maxd[8] = {0};
@@ -301,19 +323,26 @@ static int chunks_sane(const char *path, hid_t d, const char *name, long start, 
                            "  hint: the file is damaged; re-create it or restore a copy",
                            path, name, i, (unsigned long long)chunk[i], (unsigned long long)maxd[i]);
     }
-    int check = chunked && !rc && H5Pget_nfilters(p) == 0;
+    int check = chunked && !rc, unfiltered = check && H5Pget_nfilters(p) == 0;
     hsize_t want = check ? H5Tget_size(t) : 0;
     for (int i = 0; check && i < rank; i++) want *= chunk[i] ? chunk[i] : 1;
     hsize_t at[8] = {0}, lo0 = check ? (hsize_t)start / chunk[0] * chunk[0] : 0;
     at[0] = lo0;
     while (check && !rc && at[0] < (hsize_t)(start + count)) {
         hsize_t bytes = 0;
-        if (H5Dget_chunk_storage_size(d, at, &bytes) < 0) H5Eclear2(H5E_DEFAULT), bytes = 0;
-        if (bytes != 0 && bytes != want)
+        /* a chunk the index does not find (the call fails) was never written and reads as fill;
+         * one it finds holds all its bytes, or some when filtered. (H5Dget_chunk_info_by_coord
+         * would also give the address, but HDF5 1.10 finds it by walking every chunk: 150 us a
+         * call on 20,000 chunks; this lookup is a B-tree search.) */
+        int stored = H5Dget_chunk_storage_size(d, at, &bytes) >= 0;
+        if (!stored) H5Eclear2(H5E_DEFAULT), bytes = 0;
+        if (found) *found += stored;
+        if (stored && (unfiltered ? bytes != want : bytes == 0))
             rc = fs_errorf(e, FS_EXIT_BADINPUT,
-                           "%s: %s: the chunk at row %llu stores %llu bytes, expected %llu "
-                           "(no filter)\n  hint: the file is damaged; re-create it or restore a copy",
-                           path, name, (unsigned long long)at[0], (unsigned long long)bytes, (unsigned long long)want);
+                           "%s: %s: the chunk at row %llu stores %llu bytes, expected %s%llu\n  hint: the file is "
+                           "damaged; re-create it or restore a copy",
+                           path, name, (unsigned long long)at[0], (unsigned long long)bytes,
+                           unfiltered ? "(no filter) " : "some bytes, at most ", (unsigned long long)want);
         int k = rank - 1; /* next chunk: odometer over the chunk grid, row dimension last */
         while (k > 0 && (at[k] += chunk[k]) >= dims[k]) at[k--] = 0;
         if (k == 0) at[0] += chunk[0];
@@ -322,6 +351,49 @@ static int chunks_sane(const char *path, hid_t d, const char *name, long start, 
     if (t >= 0) H5Tclose(t);
     if (sp >= 0) H5Sclose(sp);
     return rc ? -1 : 0;
+}
+static int chunks_sane(const char *path, hid_t d, const char *name, long start, long count, fs_error *e) {
+    return chunks_sane_count(path, d, name, start, count, NULL, e);
+}
+
+/* At open: a chunked dataset's index must agree with itself. HDF5 1.10 reads through damaged
+ * index records (zeroed keys: chunks that a lookup by position does not find) out of an 8-byte
+ * buffer, so the chunks found by position over the whole extent (each with its bytes,
+ * chunks_sane) must be every chunk the index holds (H5Dget_num_chunks, one walk). Every
+ * writer of face datasets writes every row, so an extent of many more chunk positions than
+ * the index holds is refused before the walk (a damaged extent would make it endless). */
+static int index_sane(fs_faces *f, hid_t d, const char *name, fs_error *e) {
+    hid_t p = H5Dget_create_plist(d), sp = H5Dget_space(d);
+    hsize_t chunk[8] = {0}, dims[8] = {0}, n = 0;
+    int rank = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1, rc = 0;
+    int chunked =
+        p >= 0 && rank > 0 && rank <= 8 && H5Pget_layout(p) == H5D_CHUNKED && H5Pget_chunk(p, rank, chunk) == rank;
+    if (p >= 0) H5Pclose(p);
+    double positions = 1;
+    if (chunked) H5Sget_simple_extent_dims(sp, dims, NULL);
+    for (int i = 0; chunked && i < rank; i++) positions *= chunk[i] ? ceil((double)dims[i] / (double)chunk[i]) : 1e30;
+    long found = 0;
+    if (chunked && H5Dget_num_chunks(d, sp, &n) < 0) {
+        rc = fs_errorf(e, FS_EXIT_BADINPUT,
+                       "%s: %s: its chunk index cannot be walked (the file is damaged)\n  hint: re-create the file "
+                       "or restore a copy",
+                       f->path, name);
+    } else if (chunked && positions > (double)n + 1024) {
+        rc = fs_errorf(e, FS_EXIT_BADINPUT,
+                       "%s: %s: its extent spans %.0f chunks but its index holds %llu: most of it was never written, "
+                       "or the file is damaged\n  hint: re-create the file or restore a copy",
+                       f->path, name, positions, (unsigned long long)n);
+    } else if (chunked && chunks_sane_count(f->path, d, name, 0, rows_of(sp), &found, e)) {
+        rc = -1;
+    } else if (chunked && n != (hsize_t)found) {
+        rc = fs_errorf(e, FS_EXIT_BADINPUT,
+                       "%s: %s: its chunk index holds %llu chunks, %ld of them where they belong (the index is "
+                       "damaged)\n  hint: re-create the file or restore a copy",
+                       f->path, name, (unsigned long long)n, found);
+    }
+    H5Eclear2(H5E_DEFAULT);
+    if (sp >= 0) H5Sclose(sp);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- checksums (schema v2) */

@@ -260,10 +260,13 @@ static hid_t open_sized(hid_t f, const char *path, const char *name, long n, siz
     /* Contiguous data (what the writer makes) must lie inside the file: HDF5 1.10 reads a
      * damaged layout's address without checking it. */
     hid_t p = H5Dget_create_plist(d);
-    int contiguous = p >= 0 && H5Pget_layout(p) == H5D_CONTIGUOUS;
+    H5D_layout_t layout = p >= 0 ? H5Pget_layout(p) : H5D_LAYOUT_ERROR;
+    int contiguous = layout == H5D_CONTIGUOUS;
     if (p >= 0) H5Pclose(p);
     haddr_t at = contiguous ? H5Dget_offset(d) : 0;
-    int outside = contiguous && (at == HADDR_UNDEF || H5Dget_storage_size(d) != (hsize_t)n * elem);
+    /* compact data (not what the writer makes) is copied out of its header whatever it stores */
+    int outside = (contiguous && at == HADDR_UNDEF) ||
+                  ((contiguous || layout == H5D_COMPACT) && H5Dget_storage_size(d) != (hsize_t)n * elem);
     H5Eclear2(H5E_DEFAULT);
     if (H5Fget_filesize(f, &fsize) < 0 || got != n || (double)n * (double)elem > (double)fsize || outside ||
         (contiguous && (double)at + (double)n * (double)elem > (double)fsize)) {

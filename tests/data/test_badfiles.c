@@ -92,6 +92,12 @@ int main(void) {
     snprintf(fuzzed, sizeof fuzzed, "%s/tests/fuzz/corpus/dataset/chunk-past-extent-1",
              getenv("FACESWARM_SOURCE_DIR") ? getenv("FACESWARM_SOURCE_DIR") : "..");
     expect_bad(fuzzed, "chunk dimension 2 is 2048", "damaged");
+    /* Found by ckpt_mutation under ASan: an index whose keys and addresses were zeroed (6
+     * chunks, 1 found by position) made HDF5 1.10 copy chunks out of an 8-byte buffer (before,
+     * only the item checksums refused it, after the overrun); it is refused at open. */
+    snprintf(fuzzed, sizeof fuzzed, "%s/tests/fuzz/corpus/dataset/chunk-index-zeroed",
+             getenv("FACESWARM_SOURCE_DIR") ? getenv("FACESWARM_SOURCE_DIR") : "..");
+    expect_bad(fuzzed, "its chunk index holds 6 chunks, 1 of them where they belong", "restore a copy");
     if (mkdir(PATH("adir.h5"), 0755) != 0) return 1;
     expect_bad(p, "is a directory", "expected an HDF5 face file");
     expect_bad(PATH("missing.h5"), "no such file", "synth");
