@@ -83,13 +83,12 @@ static void check_pure(void) {
 
 /* ------------------------------------------------------------ part 2: a stand-in daemon */
 typedef struct hb_log {
-    double last_send[WORLD];        /* wall clock of each rank's previous heartbeat, 0 = none yet */
+    double last_send[WORLD];        /* s, the client's monotonic stamp of each rank's previous heartbeat, 0 = none */
     double max_gap[WORLD];          /* s, the longest wait between two heartbeats of a rank */
     double worst_late, worst_early; /* s, vs the rank's slot */
     long n[WORLD];
     int reregister;           /* answer each rank's next heartbeat with reregister (a daemon restart) */
     int asked[WORLD];         /* reregister sent to that rank */
-    double mono_to_wall;      /* add to the client's t_ns (fs_now) to get the wall clock */
     double metrics_at[WORLD]; /* wall clock when each rank's last metrics message arrived, 0 = none */
 } hb_log;
 
@@ -103,11 +102,16 @@ static void reply(void *router, zmq_msg_t *rid, const fs_msg *m) {
     zmq_send(router, buf, (size_t)n, 0);
 }
 
-/* A heartbeat's send time against its rank's slot: the distance to the nearest slot. */
-static void record(hb_log *h, const fs_msg *m) {
+/* A heartbeat against its rank's slot: the distance from the nearest slot to the moment it
+ * arrived here (wall clock, the clock the client schedules by; it cannot arrive before it
+ * left, so arriving early means leaving early). The client's own stamp, t_ns, is monotonic:
+ * it times the gaps between a rank's heartbeats, but it is not mapped onto the wall clock,
+ * because the two clocks need not keep a fixed offset (a CI host's realtime clock drifted
+ * from its monotonic one by ~5 ms a second while this test ran there). */
+static void record(hb_log *h, const fs_msg *m, double arrived) {
     int r = (int)m->rank;
-    double t = (double)m->u.hb.t_ns / 1e9 + h->mono_to_wall;
-    double slot = fs_coord_heartbeat_next(t - PERIOD_S / 2, r, WORLD, PERIOD_S), d = t - slot;
+    double t = (double)m->u.hb.t_ns / 1e9;
+    double slot = fs_coord_heartbeat_next(arrived - PERIOD_S / 2, r, WORLD, PERIOD_S), d = arrived - slot;
     h->worst_late = FS_MAX(h->worst_late, d), h->worst_early = FS_MIN(h->worst_early, d);
     if (h->last_send[r] > 0) h->max_gap[r] = FS_MAX(h->max_gap[r], t - h->last_send[r]);
     h->last_send[r] = t;
@@ -119,7 +123,9 @@ static void serve_one(void *router, hb_log *h) {
     fs_msg m;
     char why[256];
     zmq_msg_init(&rid), zmq_msg_init(&body);
+    double arrived = 0;
     if (zmq_msg_recv(&rid, router, ZMQ_DONTWAIT) >= 0 && zmq_msg_recv(&body, router, 0) >= 0 &&
+        (arrived = fs_wall_time()) > 0 &&
         !fs_proto_decode(zmq_msg_data(&body), zmq_msg_size(&body), &m, why, sizeof why) && m.rank < WORLD) {
         if (m.type == FS_MSG_REGISTER) {
             fs_msg w = {.type = FS_MSG_WELCOME, .rank = m.rank, .inc = m.inc};
@@ -130,7 +136,7 @@ static void serve_one(void *router, hb_log *h) {
             h->asked[m.rank] = 1;
             reply(router, &rid, &q);
         } else if (m.type == FS_MSG_HEARTBEAT) {
-            record(h, &m);
+            record(h, &m, arrived);
         } else if (m.type == FS_MSG_METRICS) {
             fs_msg a = {.type = FS_MSG_ACK, .rank = m.rank, .inc = m.inc};
             a.u.ack.acked = m.seq;
@@ -181,9 +187,7 @@ static void check_metrics_hold(void *router, hb_log *h, fs_coord_client **c) {
 }
 
 static void reset(hb_log *h) {
-    double off = h->mono_to_wall;
     memset(h, 0, sizeof *h);
-    h->mono_to_wall = off;
 }
 
 static void check_clients(void) {
@@ -194,7 +198,7 @@ static void check_clients(void) {
     zmq_setsockopt(router, ZMQ_LINGER, &linger, sizeof linger);
     CHECK(zmq_bind(router, "tcp://127.0.0.1:*") == 0 && zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, addr, &len) == 0,
           "bind: %s", zmq_strerror(zmq_errno()));
-    hb_log h = {.mono_to_wall = fs_wall_time() - fs_now()};
+    hb_log h = {0};
     fs_coord_client *c[WORLD];
     for (int r = 0; r < WORLD; r++) c[r] = connect_rank(addr, r); /* together, as a job's ranks start */
     serve(router, &h, 0.5);                                       /* registration */
