@@ -186,9 +186,7 @@ static void check_metrics_hold(void *router, hb_log *h, fs_coord_client **c) {
     }
 }
 
-static void reset(hb_log *h) {
-    memset(h, 0, sizeof *h);
-}
+static void reset(hb_log *h) { memset(h, 0, sizeof *h); }
 
 static void check_clients(void) {
     void *ctx = zmq_ctx_new(), *router = zmq_socket(ctx, ZMQ_ROUTER);
