@@ -27,8 +27,10 @@ fs_install_debs() {
 # the multinode tests use), iproute2 (ip, tc) and procps (pgrep) for the virtual hosts of
 # tests/multinode; clang with LLVM's OpenMP runtime and its Archer tool (libomp-14-dev:
 # libarcher.so) for the racecheck label's ThreadSanitizer / AddressSanitizer builds of the
-# emulated kernels. Without them those tests report SKIP or fail saying what is missing.
-FS_TEST_DEBS=(ffmpeg libimage-exiftool-perl iproute2 procps clang libomp-14-dev)
+# emulated kernels; h5py (python3-h5py, for Debian's /usr/bin/python3), the independent reader
+# of faceswarm's HDF5 files in tests/independent and the h5py-written face file of
+# data_h5py_strings. Without them those tests report SKIP or fail saying what is missing.
+FS_TEST_DEBS=(ffmpeg libimage-exiftool-perl iproute2 procps clang libomp-14-dev python3-h5py)
 
 fs_install_debs "${FS_DEBS[@]}" "${FS_TEST_DEBS[@]}"
 

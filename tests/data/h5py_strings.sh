@@ -4,11 +4,12 @@
 # when h5py is not installed: the suite never needs the network.
 set -eu
 FS=${FACESWARM_BIN:?}
-python3 -c 'import h5py' 2>/dev/null || { echo "SKIP: h5py is not installed (pip install h5py)"; exit 77; }
+. "${FACESWARM_SOURCE_DIR:?}/tests/independent/python_h5py.sh"
+[ -n "$PY_H5PY" ] || { echo "SKIP: h5py is not installed (apt-get install python3-h5py)"; exit 77; }
 WORK=$(mktemp -d /tmp/fs-h5py-XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"
-python3 - <<'PY'
+"$PY_H5PY" - <<'PY'
 import h5py, numpy as np
 with h5py.File("h5py.h5", "w") as f:
     f["faces"] = np.full((3, 16, 16, 3), 7, dtype=np.uint8)

@@ -38,6 +38,15 @@ has "img/biden.jpg"
 # A whole schema v2 file: faces, masks, landmarks and the sealed /frames, /noface, /sources.
 expect 0 "$BIN" data verify "$T/one.h5"
 has "schema v2, every checksum matches"
+# The same file through the independent reader (tests/independent/fsverify.py, from docs/data.md):
+# the attribute checksum with the extras' types and shapes, every extra's and item's checksum.
+. "$FACESWARM_SOURCE_DIR/tests/independent/python_h5py.sh"
+if [ -n "$PY_H5PY" ]; then
+    expect 0 "$PY_H5PY" "$FACESWARM_SOURCE_DIR/tests/independent/fsverify.py" faces "$T/one.h5"
+    has "items faces,masks,landmarks"
+else
+    echo "note: no python3 with h5py: the independent check of the extract output is skipped"
+fi
 
 # Two ranks: the chunks are split (5 chunks: ranks take 2 and 3), one file, the same content.
 expect 0 $MPI -np 2 "$BIN" $X -o "$T/two.h5" "$T/a.mp4" "$T/b.avi" "$T/img"
