@@ -1,5 +1,6 @@
-/* fuzz_h5file.h — shared by the HDF5 file fuzz targets (fuzz_dataset.c, fuzz_checkpoint.c):
- * the input becomes a file (the readers take paths), and a refusal must be a proper one. */
+/* fuzz_h5file.h — shared by the HDF5 file fuzz targets (fuzz_dataset.c, fuzz_checkpoint.c,
+ * fuzz_alignments.c): the input becomes a file (the readers take paths), and a refusal must be
+ * a proper one. */
 #ifndef FACESWARM_TESTS_FUZZ_H5FILE_H
 #define FACESWARM_TESTS_FUZZ_H5FILE_H
 
@@ -26,7 +27,8 @@ static inline const char *fuzz_file(const char *kind, const uint8_t *data, size_
  * quotes from the file ('...') is the file's, not faceswarm's: it is blanked before the check
  * (libFuzzer learns the names below from the comparison and writes them into the file). */
 static inline void fuzz_check_refusal(const char *what, int rc, const fs_error *e) {
-    static const char *const sources[] = {"dataset.c:", "checkpoint.c:", "h5check.c:", "common.c:", "seal.c:"};
+    static const char *const sources[] = {"dataset.c:", "checkpoint.c:", "h5check.c:",
+                                          "common.c:",  "seal.c:",       "alignments.c:"};
     char own[sizeof e->msg];
     snprintf(own, sizeof own, "%s", e->msg);
     int in = 0;
