@@ -136,7 +136,13 @@ static void labels(void) {
     png_chunk(o, &n, "zTXt", (const uint8_t *)"XML:com.adobe.xmp", 18);
     memcpy(o + n, png + len - 12, 12); /* IEND */
     put("labels", "ztxt-keyword-only.png", o, n + 12);
-    free(png);
+    /* the labelled PNG cut inside its iTXt chunk (refused: truncated), and without IEND */
+    size_t ln;
+    char *lab = fs_read_file(out("labels", "labelled.png"), &ln, &e);
+    if (!lab) die("labelled.png", &e);
+    put("labels", "truncated.png", lab, 120);
+    put("labels", "no-iend.png", lab, ln - 12);
+    free(lab), free(png);
 }
 
 /* ---------------------------------------------------------------- videos */
