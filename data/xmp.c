@@ -256,7 +256,10 @@ static void png_text(fs_labels *L, const uint8_t *d, size_t n, int itxt, int ztx
         const uint8_t *tkey_end = lang_end ? memchr(lang_end + 1, 0, (size_t)(end - lang_end - 1)) : NULL;
         if (!tkey_end) return;
         v = tkey_end + 1;
-    } else if (ztxt) v++; /* compression method */
+    } else if (ztxt) {        /* compression method */
+        if (v == end) return; /* (v past the end would make end - v a size of 2^64 - 1) */
+        v++;
+    }
     if (!compressed) return text_chunk(L, key, (const char *)v, (size_t)(end - v));
     size_t tn = 0;
     char *t = inflate_text(v, (size_t)(end - v), &tn);
