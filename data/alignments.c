@@ -9,6 +9,8 @@
 #include "data/dataset.h"
 #include "data/h5check.h"
 
+#define MAX_SOURCES (1 << 20) /* videos one extract file names (/sources): calloc'd, so bounded */
+
 /* Dataset name of f with n rows of item bytes each (the row shape checked by the caller
  * through item): malloc'd, or NULL with e set. */
 static void *read_rows(hid_t f, const char *path, const char *name, hid_t type, size_t item, long n, fs_error *e) {
@@ -69,28 +71,45 @@ static int find_source(const char *path, char **src, long n, const char *video, 
            -1;
 }
 
+/* /sources: one variable-length string per source, [n]; read in the file's own character set
+ * (extract writes UTF-8, and HDF5 converts no string between character sets). */
 static int read_sources(hid_t f, const char *path, const char *video, fs_alignments *a, int *which, fs_error *e) {
     if (!H5Lexists(f, "/sources", H5P_DEFAULT))
         return fs_errorf(e, FS_EXIT_BADINPUT,
                          "%s: has no /sources, so it holds no alignments\n  hint: --alignments "
                          "takes a file written by faceswarm extract",
                          path);
-    hid_t d = H5Dopen2(f, "/sources", H5P_DEFAULT), sp = H5Dget_space(d), t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, H5T_VARIABLE);
+    hid_t d = H5Dopen2(f, "/sources", H5P_DEFAULT), sp = d >= 0 ? H5Dget_space(d) : -1;
+    hid_t ft = d >= 0 ? H5Dget_type(d) : -1, t = H5Tcopy(H5T_C_S1);
     hsize_t n = 0;
-    H5Sget_simple_extent_dims(sp, &n, NULL);
-    char **src = fs_calloc(n ? n : 1, sizeof *src);
-    int rc =
-        H5_CHECK(H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, src), e, FS_EXIT_BADINPUT, "%s: reading /sources", path);
+    int ok = sp >= 0 && ft >= 0 && H5Tget_class(ft) == H5T_STRING && H5Tis_variable_str(ft) > 0 &&
+             H5Sget_simple_extent_ndims(sp) == 1 && H5Sget_simple_extent_dims(sp, &n, NULL) == 1 && n >= 1 &&
+             n <= MAX_SOURCES && H5Tset_size(t, H5T_VARIABLE) >= 0 && H5Tset_cset(t, H5Tget_cset(ft)) >= 0;
+    char **src = ok ? fs_calloc(n, sizeof *src) : NULL;
+    int rc = ok ? 0
+                : fs_errorf(e, FS_EXIT_BADINPUT,
+                            "%s: /sources is not a list of 1..%d variable-length strings\n  hint: the file "
+                            "is damaged, or not written by faceswarm extract; extract it again",
+                            path, MAX_SOURCES);
+    if (!rc &&
+        H5_CHECK(H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, src), e, FS_EXIT_BADINPUT, "%s: reading /sources", path))
+        rc = FS_EXIT_BADINPUT;
+    for (hsize_t i = 0; !rc && i < n; i++)
+        if (!src[i])
+            rc = fs_errorf(e, FS_EXIT_BADINPUT,
+                           "%s: /sources entry %llu was never written\n  hint: the file is damaged; extract "
+                           "it again",
+                           path, (unsigned long long)i);
     if (!rc) {
         if ((*which = find_source(path, src, (long)n, video, e)) < 0) rc = FS_EXIT_BADINPUT;
         else snprintf(a->source, sizeof a->source, "%s", src[*which]);
-        H5Dvlen_reclaim(t, sp, H5P_DEFAULT, src);
     }
+    if (src) H5Dvlen_reclaim(t, sp, H5P_DEFAULT, src);
     free(src);
     H5Tclose(t);
-    H5Sclose(sp);
-    H5Dclose(d);
+    if (ft >= 0) H5Tclose(ft);
+    if (sp >= 0) H5Sclose(sp);
+    if (d >= 0) H5Dclose(d);
     return rc;
 }
 

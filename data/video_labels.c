@@ -111,17 +111,18 @@ static int box_read(FILE *f, uint64_t at, uint64_t end, box *b, const char *path
     b->hdr = 8;
     if (size == 1) {
         if (got < 16)
-            return fs_errorf(e, FS_EXIT_BADINPUT, "%s: box '%s' at byte %llu: 64-bit size cut off", path, b->type,
-                             (unsigned long long)at),
+            return fs_errorf(e, FS_EXIT_BADINPUT,
+                             "%s: box '%s' at byte %llu: its 64-bit size is cut off\n  hint: the file is "
+                             "truncated",
+                             path, b->type, (unsigned long long)at),
                    -1;
         size = be64(h + 8), b->hdr = 16;
     } else if (size == 0) size = end - at, b->to_end = 1;
     if (!memcmp(b->type, "uuid", 4)) {
         if (got < (size_t)b->hdr + 16)
             return fs_errorf(e, FS_EXIT_BADINPUT,
-                             "%s: uuid box at byte %llu: its UUID is "
-                             "cut off",
-                             path, (unsigned long long)at),
+                             "%s: uuid box at byte %llu: its UUID is cut off\n  hint: the file is truncated", path,
+                             (unsigned long long)at),
                    -1;
         b->xmp = !memcmp(h + b->hdr, XMP_UUID, 16);
         b->hdr += 16;

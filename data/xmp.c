@@ -1,6 +1,7 @@
 /* xmp.c — see xmp.h. */
 #include "data/xmp.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,14 +194,25 @@ int fs_png_write_labelled(const char *path, const uint8_t *rgb, int w, int h, co
 }
 
 /* ---------------------------------------------------------------- reading */
+/* Bytes in the well-formed UTF-8 sequence at p (RFC 3629: no overlong form, no surrogate,
+ * nothing past U+10FFFF), 0 when it is not one. */
+static int utf8_len(const unsigned char *p) {
+    if (p[0] < 0x80) return 1;
+    int n = p[0] >= 0xC2 && p[0] <= 0xDF ? 2 : p[0] >= 0xE0 && p[0] <= 0xEF ? 3 : p[0] >= 0xF0 && p[0] <= 0xF4 ? 4 : 0;
+    for (int k = 1; k < n; k++)
+        if ((p[k] & 0xC0) != 0x80) return 0; /* (a NUL ends the check too) */
+    if (n && ((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] > 0x9F) || (p[0] == 0xF0 && p[1] < 0x90) ||
+              (p[0] == 0xF4 && p[1] > 0x8F)))
+        return 0;
+    return n;
+}
+
 void fs_labels_clean(char *s) {
     for (unsigned char *p = (unsigned char *)s; *p;) {
-        int n = *p < 0x80 ? 0 : (*p & 0xE0) == 0xC0 ? 1 : (*p & 0xF0) == 0xE0 ? 2 : (*p & 0xF8) == 0xF0 ? 3 : -1;
-        int ok = n >= 0 && !(n == 1 && *p < 0xC2);
-        for (int k = 1; ok && k <= n; k++) ok = (p[k] & 0xC0) == 0x80;
-        if (!ok) *p++ = '?';
-        else if (n == 0) *p = *p < 0x20 || *p == 0x7F ? ' ' : *p, p++;
-        else p += n + 1;
+        int n = utf8_len(p);
+        if (!n) *p++ = '?';
+        else if (n == 1) *p = *p < 0x20 || *p == 0x7F ? ' ' : *p, p++;
+        else p += n;
     }
 }
 
@@ -244,7 +256,10 @@ static void png_text(fs_labels *L, const uint8_t *d, size_t n, int itxt, int ztx
         const uint8_t *tkey_end = lang_end ? memchr(lang_end + 1, 0, (size_t)(end - lang_end - 1)) : NULL;
         if (!tkey_end) return;
         v = tkey_end + 1;
-    } else if (ztxt) v++; /* compression method */
+    } else if (ztxt) {        /* compression method */
+        if (v == end) return; /* (v past the end would make end - v a size of 2^64 - 1) */
+        v++;
+    }
     if (!compressed) return text_chunk(L, key, (const char *)v, (size_t)(end - v));
     size_t tn = 0;
     char *t = inflate_text(v, (size_t)(end - v), &tn);
@@ -372,6 +387,31 @@ static void parse_identities(const char *x, const char *end, fs_labels *L) {
                               consent);
         if (n >= sizeof L->identities) break;
     }
+    fs_labels_clean(L->identities); /* the last entry may have been cut inside a character */
+}
+
+/* An int of [*s, end) as sscanf's %d reads one (spaces, a sign, digits), 0 when there is none
+ * or it is past int; *s moves past it. */
+static int parse_int(const char **s, const char *end, int *v) {
+    const char *p = *s;
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+    int neg = p < end && (*p == '-' || *p == '+') ? *p++ == '-' : 0;
+    long long x = 0;
+    const char *digits = p;
+    for (; p < end && *p >= '0' && *p <= '9'; p++)
+        if ((x = x * 10 + (*p - '0')) > (long long)INT_MAX + neg) return 0;
+    if (p == digits) return 0;
+    *v = (int)(neg ? -x : x), *s = p;
+    return 1;
+}
+
+/* "x,y,w,h" at li (inside the bag, which ends at end); regions whose far edge is past int
+ * are left out: detect adds x + w. */
+static int parse_region(const char *li, const char *end, fs_region *r) {
+    int *v[4] = {&r->x, &r->y, &r->w, &r->h};
+    for (int k = 0; k < 4; k++)
+        if ((k && (li >= end || *li++ != ',')) || !parse_int(&li, end, v[k])) return 0;
+    return r->w > 0 && r->h > 0 && (long long)r->x + r->w <= INT_MAX && (long long)r->y + r->h <= INT_MAX;
 }
 
 static void parse_regions(const char *x, const char *end, fs_labels *L) {
@@ -380,8 +420,7 @@ static void parse_regions(const char *x, const char *end, fs_labels *L) {
     for (const char *li = bag ? find(bag, bag_end, "<rdf:li>") : NULL; li && L->n_regions < FS_XMP_MAX_REGIONS;
          li = find(li + 1, bag_end, "<rdf:li>")) {
         fs_region r;
-        if (sscanf(li + 8, "%d,%d,%d,%d", &r.x, &r.y, &r.w, &r.h) == 4 && r.w > 0 && r.h > 0)
-            L->region[L->n_regions++] = r;
+        if (parse_region(li + 8, bag_end, &r)) L->region[L->n_regions++] = r;
     }
 }
 

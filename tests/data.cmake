@@ -31,6 +31,9 @@ fs_add_test(NAME data_fuzz_corpus SOURCES tests/fuzz/replay_files.c tests/fuzz/f
 if(FACESWARM_FUZZ)
   fs_add_h5_fuzzer(NAME fuzz_dataset SOURCES tests/fuzz/fuzz_dataset.c data/dataset.c)
 endif()
+# The alignments of an extract file (convert --alignments) from the seeds of its fuzz corpus:
+# unsealed and sealed files read, damaged /sources and /frames refused (fuzz: tests/provenance.cmake).
+fs_add_test(NAME data_alignments SOURCES ${FS_DATA_TEST_DIR}/test_alignments.c LIBS fs_data LABELS unit TIMEOUT 30)
 # Eye and mouth priority's data: synth's landmarks on its features, the regions following the
 # face through the augmentation and the loader, a file without /landmarks refused.
 fs_add_test(NAME data_regions SOURCES ${FS_DATA_TEST_DIR}/test_regions.c LIBS fs_data LABELS unit TIMEOUT 60)
