@@ -208,6 +208,7 @@ static int parse(int argc, char **argv, kb_opts *o) {
     return -1;
 }
 
+#ifdef FS_KBENCH_HAVE_CUDA
 /* Dense (no sparsity) bf16 tensor-core FLOP per clock per SM, bf16 inputs with fp32
  * accumulation (mma.sync ...f32.bf16.bf16.f32), from NVIDIA's published peaks divided by
  * SMs x boost clock; 0 for an architecture not listed:
@@ -227,6 +228,7 @@ static int bf16_flop_per_clk(int major, int minor) {
     if (major == 10 && minor == 0) return 8192;
     return 0;
 }
+#endif
 
 /* The backend by name, its description, and the computed peaks (TFLOP/s, 0 if none). */
 static const fs_backend *open_backend(const char *name, char *desc, size_t len, double *peak, char *peak_how,
