@@ -33,6 +33,15 @@ rejected() { # rejected WHAT PATTERN FILE-KIND FILE : fsverify exits 1 with PATT
   [ "$rc" -eq 1 ] || fail "$what: fsverify exited $rc, expected 1: $(cat v.out)"
   grep -q "$pat" v.out || fail "$what: fsverify's refusal does not say '$pat': $(cat v.out)"
 }
+both_refuse() { # both_refuse WHAT KIND FILE FSVERIFY-PATTERN FACESWARM-PATTERN CMD... (CMD reads FILE)
+  local what=$1 kind=$2 file=$3 vpat=$4 fpat=$5; shift 5
+  rejected "$what" "$vpat" "$kind" "$file"
+  refused "$what" "$fpat" "$@"
+}
+reseal() { # reseal FILE: fsverify's seal writer, over whatever the file now holds
+  $PY_H5PY -c 'import sys; sys.path.insert(0, sys.argv[2]); import fsverify; fsverify.reseal(sys.argv[1])' \
+    "$1" "$SRC/tests/independent"
+}
 
 # 1. faceswarm writes, the independent reader verifies
 "$FS" data synth --out data --identities 2 --count 40 --size 16 --seed 3 > /dev/null
@@ -60,24 +69,21 @@ grep -q "the seal holds" c.out || fail "the resealed checkpoint: $(cat c.out)"
 # 3. edits that skip the checksums, and a flipped byte: both readers refuse, on the same check
 cp data/A.h5 A-raw.h5
 $PY_H5PY -c 'import h5py, sys; f = h5py.File(sys.argv[1], "r+"); f.attrs["consent"] = "forged"; f.close()' A-raw.h5
-rejected "consent changed with h5py" "attribute checksum" faces A-raw.h5
-refused "consent changed with h5py" "checksum" "$FS" data consent A-raw.h5
+both_refuse "consent changed with h5py" faces A-raw.h5 "attribute checksum" "checksum" "$FS" data consent A-raw.h5
 cp "$ck" ck-raw.h5
 $PY_H5PY -c 'import h5py, sys; f = h5py.File(sys.argv[1], "r+"); f.attrs.modify("step", 9); f.close()' ck-raw.h5
-rejected "step changed with h5py" "seal: bytes 512-" checkpoint ck-raw.h5
-refused "step changed with h5py" "changed after it was written" "$FS" checkpoint verify ck-raw.h5
-$PY_H5PY -c 'import sys; sys.path.insert(0, sys.argv[2]); import fsverify; fsverify.reseal(sys.argv[1])' \
-  ck-raw.h5 "$SRC/tests/independent"
-rejected "step changed with h5py, resealed" "meta_checksum" checkpoint ck-raw.h5
-refused "step changed with h5py, resealed" "metadata checksum" "$FS" checkpoint verify ck-raw.h5
+both_refuse "step changed with h5py" checkpoint ck-raw.h5 "seal: bytes 512-" "changed after it was written" \
+  "$FS" checkpoint verify ck-raw.h5
+reseal ck-raw.h5
+both_refuse "step changed with h5py, resealed" checkpoint ck-raw.h5 "meta_checksum" "metadata checksum" \
+  "$FS" checkpoint verify ck-raw.h5
 cp "$ck" ck-flip.h5
 off=$(h5dump -H -p -d /params ck-flip.h5 | awk '$1 == "OFFSET" { print $2; exit }')
 [ -n "$off" ] || fail "h5dump could not locate /params"
 printf '\x5a' | dd of=ck-flip.h5 bs=1 seek=$((off + 40)) conv=notrunc status=none
-rejected "a byte of /params flipped" "seal: bytes 512-" checkpoint ck-flip.h5
-refused "a byte of /params flipped" "changed after it was written" "$FS" checkpoint verify ck-flip.h5
-$PY_H5PY -c 'import sys; sys.path.insert(0, sys.argv[2]); import fsverify; fsverify.reseal(sys.argv[1])' \
-  ck-flip.h5 "$SRC/tests/independent"
-rejected "a byte of /params flipped, resealed" "/params: content checksum" checkpoint ck-flip.h5
-refused "a byte of /params flipped, resealed" "checksum mismatch in /params" "$FS" checkpoint verify ck-flip.h5
+both_refuse "a byte of /params flipped" checkpoint ck-flip.h5 "seal: bytes 512-" "changed after it was written" \
+  "$FS" checkpoint verify ck-flip.h5
+reseal ck-flip.h5
+both_refuse "a byte of /params flipped, resealed" checkpoint ck-flip.h5 "/params: content checksum" \
+  "checksum mismatch in /params" "$FS" checkpoint verify ck-flip.h5
 echo "PASS: fsverify (h5py, from the docs) and faceswarm agree on every file, edit and refusal"
