@@ -17,7 +17,7 @@
 #include "data/cli.h"
 
 static const char HELP[] =
-    "usage: faceswarm detect [--json] [--every K] [--orientations] FILE...\n"
+    "usage: faceswarm detect [--json] [--every K] [--orientations] [--run RUN]... FILE...\n"
     "  For each PNG or JPEG: its provenance labels (XMP Iptc4xmpExt:DigitalSourceType and faceswarm's\n"
     "  fields: run, checkpoint, identities and consent, synthetic regions; the tEXt faceswarm:synthetic\n"
     "  label) and faceswarm's invisible watermark, looked for in the whole image and in each synthetic\n"
@@ -28,6 +28,11 @@ static const char HELP[] =
     "  For each video FFmpeg reads (MP4, MOV, MKV, ...): the XMP box and the container keys\n"
     "  (com.faceswarm.*, comment), and the watermark decoded jointly over every K-th frame (default\n"
     "  5), with how many of those frames hold it on their own.\n"
+    "  --run RUN: also check each file for the mark of run RUN (the run directory its config names, as\n"
+    "  detect prints it under 'run'; repeatable, up to 64): where the payload is known no decoding is\n"
+    "  needed, which finds marks the blind decode cannot read (small faces through H.264). A payload\n"
+    "  the file's own label states (fsw:Watermark, fsw:Run) is checked the same way. Each run adds\n"
+    "  1.7e-5 to the false-alarm bound.\n"
     "  --json: one JSON object per file per line.\n"
     "  Exit status: 0 when a faceswarm mark (label or watermark) is found in any file, 1 when none is,\n"
     "  2 when a file cannot be read (whatever the others hold).\n";
@@ -35,21 +40,45 @@ static const char HELP[] =
 typedef struct finding {
     fs_labels L;
     fs_wm_result wm;
-    char where[64];   /* "all" or "x,y,w,h" of the region that held the mark */
-    int label;        /* a faceswarm label: XMP from faceswarm, or the tEXt label */
-    int disagree;     /* XMP's fsw:Watermark differs from the decoded payload */
-    int video;        /* a video: wm is the joint decode of V */
-    int every;        /* frames examined: every every-th */
-    int orientations; /* the 8 orientations were searched (--orientations) */
-    int orientation;  /* the one that held the mark (fs_wm_orientation_name) */
+    char where[64];     /* "all" or "x,y,w,h" of the region that held the mark */
+    int label;          /* a faceswarm label: XMP from faceswarm, or the tEXt label */
+    int disagree;       /* XMP's fsw:Watermark differs from the decoded payload */
+    int video;          /* a video: wm is the joint decode of V */
+    int every;          /* frames examined: every every-th */
+    int orientations;   /* the 8 orientations were searched (--orientations) */
+    int orientation;    /* the one that held the mark (fs_wm_orientation_name) */
+    fs_wm_candidates C; /* payloads checked (fs_wm_confirm): --run's, then the label's */
+    char cand_name[FS_WM_MAX_CANDIDATES][1100];
     fs_wm_video V;
 } finding;
 
+/* --run's runs: their names and payloads, checked in every file */
+typedef struct runs {
+    int n;
+    const char *name[FS_WM_MAX_CANDIDATES];
+} runs;
+
+static void add_candidate(finding *f, uint64_t payload, const char *fmt, const char *what) {
+    for (int i = 0; i < f->C.n; i++)
+        if (f->C.payload[i] == payload) return;
+    if (f->C.n >= FS_WM_MAX_CANDIDATES) return;
+    snprintf(f->cand_name[f->C.n], sizeof f->cand_name[0], fmt, what);
+    f->C.payload[f->C.n++] = payload;
+}
+
+/* The candidates of one file: --run's, then what its label states (read before the pixels). */
+static void candidates(finding *f, const runs *R) {
+    for (int i = 0; i < R->n; i++) add_candidate(f, fs_wm_payload(fs_wm_run_tag(R->name[i])), "run %s", R->name[i]);
+    char *end;
+    unsigned long long hex = f->L.watermark[0] ? strtoull(f->L.watermark, &end, 16) : 0;
+    if (f->L.watermark[0] && !*end && fs_wm_payload_valid(hex))
+        add_candidate(f, hex, "%s", "the file's label (fsw:Watermark)");
+    if (f->L.run[0]) add_candidate(f, fs_wm_payload(fs_wm_run_tag(f->L.run)), "run %s (the file's label)", f->L.run);
+}
+
 /* One region: as made, or over the 8 orientations. */
 static void look(finding *f, const uint8_t *px, int stride, int w, int h, fs_wm_result *r, int *o) {
-    *o = 0;
-    if (f->orientations) fs_wm_detect_oriented(px, stride, w, h, r, o);
-    else fs_wm_detect(px, stride, w, h, r);
+    fs_wm_detect_with(px, stride, w, h, f->orientations, &f->C, r, o, NULL);
 }
 
 /* Whole image first, then each region the XMP names; the first mark found wins. */
@@ -80,7 +109,7 @@ static int is_image(const char *path) {
 }
 
 /* Not an image: a video FFmpeg can open and decode (with a video stream), else unreadable. */
-static int examine_video(const char *path, finding *f, int every, fs_error *e) {
+static int examine_video(const char *path, finding *f, int every, const runs *R, fs_error *e) {
     FILE *probe = fopen(path, "rb");
     if (!probe)
         return fs_errorf(e, FS_EXIT_BADINPUT, "%s: cannot open: %s\n  hint: check the path", path, strerror(errno));
@@ -98,19 +127,21 @@ static int examine_video(const char *path, finding *f, int every, fs_error *e) {
                          path, why);
     }
     f->video = 1, f->every = every;
-    if (fs_wm_detect_video(path, every, f->orientations, &f->V, e)) return e->code;
+    candidates(f, R);
+    if (fs_wm_detect_video(path, every, f->orientations, &f->C, &f->V, e)) return e->code;
     f->wm = f->V.mark, f->orientation = f->V.orientation;
     snprintf(f->where, sizeof f->where, "frames");
     return 0;
 }
 
-static int examine(const char *path, finding *f, int every, int orientations, fs_error *e) {
+static int examine(const char *path, finding *f, int every, int orientations, const runs *R, fs_error *e) {
     memset(f, 0, sizeof *f);
     f->orientations = orientations;
     if (!is_image(path)) {
-        if (examine_video(path, f, every, e)) return e->code;
+        if (examine_video(path, f, every, R, e)) return e->code;
     } else {
         if (fs_labels_read(path, &f->L, e)) return e->code;
+        candidates(f, R);
         uint8_t *rgb;
         int w, h;
         if (fs_image_read(path, &rgb, &w, &h, e)) return e->code;
@@ -162,12 +193,24 @@ static void print_video(const finding *f) {
 
 static void print_mark(const finding *f) {
     const fs_wm_result *w = &f->wm;
-    if (w->found)
+    const char *cand = w->candidate >= 0 && w->candidate < f->C.n ? f->cand_name[w->candidate] : NULL;
+    if (w->found && w->informed)
+        printf("  watermark      found in %s by checking %s: statistic %.3f (>= %.2f), payload %016llx, run tag "
+               "%012llx, p_false <= %.1e, contrast gain %.3f, scheme version %d\n",
+               f->where, cand, w->statistic, FS_WM_CHECK_MIN, (unsigned long long)w->payload,
+               (unsigned long long)w->run_tag, w->p_false, w->gain, w->version);
+    else if (w->found)
         printf("  watermark      found in %s: payload %016llx, run tag %012llx, correlation %.3f, p_false <= %.1e, "
                "contrast gain %.3f, scheme version %d\n",
                f->where, (unsigned long long)w->payload, (unsigned long long)w->run_tag, w->correlation, w->p_false,
                w->gain, w->version);
     else printf("  watermark      not found (correlation %.3f)\n", w->correlation);
+    if (w->found && !w->informed && cand) printf("                 the payload of %s\n", cand);
+    else if (w->found && !w->informed && f->C.n)
+        printf("                 not the payload of any run checked (%d)\n", f->C.n);
+    else if (!w->found && cand)
+        printf("                 checked %d payload(s): the best, %s, reads %.3f (needs %.2f)\n", f->C.n, cand,
+               w->statistic, FS_WM_CHECK_MIN);
     if (w->found && f->orientation)
         printf("  orientation    the copy is the marked image %s\n", fs_wm_orientation_name(f->orientation));
     if (f->video)
@@ -235,10 +278,14 @@ static void print_json(const char *path, const finding *f, const fs_error *e) {
     json_field("label_watermark", L->watermark);
     printf(", \"watermark\": {\"found\": %s, \"payload\": \"%016llx\", \"run_tag\": \"%012llx\", \"correlation\": "
            "%.4f, "
-           "\"p_false\": %.3g, \"gain\": %.3f, \"where\": \"%s\", \"orientation\": \"%s\", \"version\": %d}",
+           "\"p_false\": %.3g, \"gain\": %.3f, \"where\": \"%s\", \"orientation\": \"%s\", \"version\": %d, "
+           "\"informed\": %s, \"checked\": %d, \"statistic\": %.4f, \"candidate\": ",
            f->wm.found ? "true" : "false", (unsigned long long)f->wm.payload, (unsigned long long)f->wm.run_tag,
            f->wm.correlation, f->wm.p_false, f->wm.gain, f->where,
-           f->wm.found ? fs_wm_orientation_name(f->orientation) : "", f->wm.found ? f->wm.version : 0);
+           f->wm.found ? fs_wm_orientation_name(f->orientation) : "", f->wm.found ? f->wm.version : 0,
+           f->wm.informed ? "true" : "false", f->C.n, f->wm.candidate >= 0 ? f->wm.statistic : 0.0);
+    json_str(f->wm.candidate >= 0 && f->wm.candidate < f->C.n ? f->cand_name[f->wm.candidate] : "");
+    putchar('}');
     if (f->video) {
         const fs_wm_video *V = &f->V;
         printf(", \"container\": %s", L->has_container ? "true" : "false");
@@ -253,16 +300,27 @@ static void print_json(const char *path, const finding *f, const fs_error *e) {
 }
 
 int cmd_detect(int argc, char **argv) {
-    static const struct option opts[] = {{"json", no_argument, 0, 'j'},
-                                         {"every", required_argument, 0, 'k'},
-                                         {"orientations", no_argument, 0, 'o'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {{"json", no_argument, 0, 'j'},         {"every", required_argument, 0, 'k'},
+                                         {"orientations", no_argument, 0, 'o'}, {"run", required_argument, 0, 'r'},
+                                         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     int c, json = 0, every = FS_WM_VIDEO_EVERY, orientations = 0;
+    runs R = {0};
     optind = 1;
-    while ((c = getopt_long(argc, argv, "jk:oh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "jk:or:h", opts, NULL)) != -1) {
         if (c == 'j') json = 1;
-        else if (c == 'o') orientations = 1;
+        else if (c == 'r') {
+            if (R.n == FS_WM_MAX_CANDIDATES)
+                return fprintf(stderr,
+                               "error: faceswarm detect: --run given more than %d times\n  hint: check at most %d runs "
+                               "in one call (each adds to the false-alarm bound)\n",
+                               FS_WM_MAX_CANDIDATES, FS_WM_MAX_CANDIDATES),
+                       FS_EXIT_BADINPUT;
+            if (!optarg[0])
+                return fprintf(stderr, "error: faceswarm detect: --run ''; expected a run directory\n  hint: the "
+                                       "run's run.dir, as detect prints it under 'run'\n"),
+                       FS_EXIT_BADINPUT;
+            R.name[R.n++] = optarg;
+        } else if (c == 'o') orientations = 1;
         else if (c == 'k') {
             fs_error pe = {0};
             if (fs_parse_int("--every", optarg, 1, 100000, &every, &pe))
@@ -279,7 +337,7 @@ int cmd_detect(int argc, char **argv) {
     finding *f = fs_malloc(sizeof *f);
     for (int i = optind; i < argc; i++) {
         fs_error e = {0};
-        int rc = examine(argv[i], f, every, orientations, &e);
+        int rc = examine(argv[i], f, every, orientations, &R, &e);
         if (rc) {
             unreadable++;
             if (json) print_json(argv[i], f, &e);

@@ -428,6 +428,8 @@ static void decode_at(const float *soft, int ver, float g, fs_wm_result *r) {
     uint8_t coded[MAXBITS];
     int n = ver < 2 ? FS_WM_CODED_BITS : FS_WM3_CODED_BITS;
     uint64_t payload;
+    memset(r, 0, sizeof *r);
+    r->candidate = -1;
     if (ver < 2) payload = fs_wm_viterbi(soft), fs_wm_conv_encode(payload, coded);
     else payload = fs_wm3_decode(soft), fs_wm3_encode(payload, coded);
     double dot = 0, ss = 0;
@@ -505,36 +507,95 @@ const char *fs_wm_orientation_name(int o) {
     return o >= 0 && o < FS_WM_ORIENTATIONS ? NAME[o] : "?";
 }
 
+/* A found decode's strength: the blind decode's correlation, or an informed one's statistic;
+ * a blind decode beats an informed one. */
 int fs_wm_orientation_better(const fs_wm_result *c, const fs_wm_result *best) {
-    return c->found && (!best->found || c->correlation > best->correlation);
+    if (!c->found) return 0;
+    if (!best->found || c->informed != best->informed) return !best->found || !c->informed;
+    return c->informed ? c->statistic > best->statistic : c->correlation > best->correlation;
+}
+
+double fs_wm_p_false(int n_candidates) { return FS_WM_P_FALSE + 2.0 * n_candidates * FS_WM_P_CHECK; }
+
+void fs_wm_detect_with(const uint8_t *rgb, int stride, int w, int h, int orientations, const fs_wm_candidates *C,
+                       fs_wm_result *r, int *orientation, fs_wm_result *blind) {
+    fs_wm_result b;
+    memset(r, 0, sizeof *r);
+    r->p_false = 1.0, r->gain = 1.0, r->candidate = -1, b = *r;
+    if (orientation) *orientation = 0;
+    if (w < FS_WM_MIN_SIDE || h < FS_WM_MIN_SIDE) {
+        if (blind) *blind = b;
+        return;
+    }
+    float X[FMAX][FMAX], R[FMAX][FMAX], s1[FS_WM_SOFT], sg[FS_WM_SOFT], g[FS_WM_VERSIONS];
+    int n = orientations ? FS_WM_ORIENTATIONS : 1;
+    region_coeffs(rgb, stride, w, h, X);
+    for (int o = 0; o < n; o++) {
+        fs_wm_result rb, ro;
+        orient(X, o, R);
+        soft_of(R, s1, sg, g);
+        fs_wm_decode_pair(s1, sg, g, &rb);
+        ro = rb;
+        fs_wm_confirm(s1, sg, g, C, &ro);
+        /* none found: the highest correlation is reported */
+        if (o == 0 || fs_wm_orientation_better(&ro, r) || (!r->found && ro.correlation > r->correlation)) {
+            *r = ro;
+            if (orientation) *orientation = o;
+        }
+        if (o == 0 || fs_wm_orientation_better(&rb, &b) || (!b.found && rb.correlation > b.correlation)) b = rb;
+    }
+    /* every orientation's decodes and checks may be tried */
+    r->p_false = r->found ? n * fs_wm_p_false(C ? C->n : 0) : 1.0;
+    b.p_false = b.found ? n * FS_WM_P_FALSE : 1.0;
+    if (blind) *blind = b;
 }
 
 void fs_wm_detect_oriented(const uint8_t *rgb, int stride, int w, int h, fs_wm_result *r, int *orientation) {
-    memset(r, 0, sizeof *r);
-    r->p_false = 1.0, r->gain = 1.0, *orientation = 0;
-    if (w < FS_WM_MIN_SIDE || h < FS_WM_MIN_SIDE) return;
-    float X[FMAX][FMAX], R[FMAX][FMAX], s1[FS_WM_SOFT], sg[FS_WM_SOFT], g[FS_WM_VERSIONS];
-    region_coeffs(rgb, stride, w, h, X);
-    for (int o = 0; o < FS_WM_ORIENTATIONS; o++) {
-        fs_wm_result ro;
-        orient(X, o, R);
-        soft_of(R, s1, sg, g);
-        fs_wm_decode_pair(s1, sg, g, &ro);
-        /* none found: the highest correlation is reported */
-        if (o == 0 || fs_wm_orientation_better(&ro, r) || (!r->found && ro.correlation > r->correlation))
-            *r = ro, *orientation = o;
-    }
-    /* every orientation's decodes may be tried: 8 x 2 x FS_WM_VERSIONS chances of 2^-16 */
-    r->p_false = r->found ? FS_WM_ORIENTATIONS * FS_WM_P_FALSE : 1.0;
+    fs_wm_detect_with(rgb, stride, w, h, 1, NULL, r, orientation, NULL);
 }
 
 void fs_wm_detect(const uint8_t *rgb, int stride, int w, int h, fs_wm_result *r) {
-    memset(r, 0, sizeof *r);
-    r->p_false = 1.0, r->gain = 1.0;
-    if (w < FS_WM_MIN_SIDE || h < FS_WM_MIN_SIDE) return;
-    float s1[FS_WM_SOFT], sg[FS_WM_SOFT], g[FS_WM_VERSIONS];
-    fs_wm_soft(rgb, stride, w, h, s1, sg, g);
-    fs_wm_decode_pair(s1, sg, g, r);
+    fs_wm_detect_with(rgb, stride, w, h, 0, NULL, r, NULL, NULL);
+}
+
+/* ---------------------------------------------------------------- informed detection */
+double fs_wm_check_statistic(const float soft3[FS_WM_CODED_BITS3], uint64_t payload) {
+    uint8_t coded[FS_WM3_CODED_BITS];
+    fs_wm3_encode(payload, coded);
+    double t = 0;
+    for (int j = 0; j < FS_WM3_CODED_BITS; j++) t += coded[j] ? -soft3[j] : soft3[j];
+    return t / FS_WM3_CODED_BITS;
+}
+
+void fs_wm_confirm(const float soft1[FS_WM_SOFT], const float softg[FS_WM_SOFT], const float gain[FS_WM_VERSIONS],
+                   const fs_wm_candidates *C, fs_wm_result *r) {
+    if (!C || C->n <= 0) return;
+    r->p_false = r->found ? fs_wm_p_false(C->n) : 1.0;
+    /* a mark the blind decode found names its own payload: a candidate cannot overrule it */
+    const float *s1 = soft1 + SOFT_AT[FS_WM_VERSIONS - 1], *sg = softg + SOFT_AT[FS_WM_VERSIONS - 1];
+    float g = gain[FS_WM_VERSIONS - 1];
+    for (int i = 0; i < C->n && i < FS_WM_MAX_CANDIDATES; i++) {
+        double t1 = fs_wm_check_statistic(s1, C->payload[i]),
+               tg = g != 1.0f ? fs_wm_check_statistic(sg, C->payload[i]) : -1;
+        double t = t1 >= tg ? t1 : tg;
+        if (r->found && !r->informed) {
+            if (C->payload[i] == r->payload) r->statistic = t, r->candidate = i;
+            continue;
+        }
+        if (i == 0 || t > r->statistic) {
+            r->statistic = t, r->candidate = i;
+            if (t >= FS_WM_CHECK_MIN) {
+                r->found = r->informed = 1, r->payload = C->payload[i], r->run_tag = C->payload[i] >> 16;
+                r->gain = t1 >= tg ? 1.0 : g, r->version = FS_WM_VERSIONS, r->p_false = fs_wm_p_false(C->n);
+            }
+        }
+    }
+}
+
+void fs_wm_decide(const float soft1[FS_WM_SOFT], const float softg[FS_WM_SOFT], const float gain[FS_WM_VERSIONS],
+                  const fs_wm_candidates *C, fs_wm_result *r) {
+    fs_wm_decode_pair(soft1, softg, gain, r);
+    fs_wm_confirm(soft1, softg, gain, C, r);
 }
 
 void fs_wm_decode_pair(const float soft1[FS_WM_SOFT], const float softg[FS_WM_SOFT], const float gain[FS_WM_VERSIONS],

@@ -41,7 +41,46 @@ typedef struct fs_wm_result {
     double p_false;     /* bound on the probability that an unmarked image decides "found" */
     double gain;        /* contrast gain the detector compensated (1 = none) */
     int version;        /* the scheme version whose lattices the reported decode used */
+    int informed;       /* found by a candidate's check (fs_wm_confirm), not by the blind decode */
+    double statistic;   /* the best candidate's check statistic (-1..1; 0 on average unmarked) */
+    int candidate;      /* its index in the candidates (-1: none checked, or none matched a blind find) */
 } fs_wm_result;
+
+/* Informed detection (docs/provenance.md, "Checking a run"): where the payload is known
+ * beforehand (the run an output should come from, or the payload the file's own label states),
+ * the detector needs no decoding: the check statistic of a payload is the mean of version 3's
+ * 192 soft values signed by its codeword. Unmarked, every soft value is uniform on -1..1
+ * (keyed dither), so by the Chernoff bound (moment generating function sinh(l)/l) the
+ * statistic reaches FS_WM_CHECK_MIN with probability at most FS_WM_P_CHECK, whatever the
+ * payload; marked, it averages 0.32 even on photo crops of 64 px after H.264 at CRF 23, where
+ * the blind decode fails (tests/provenance/test_watermark.c computes the bound). */
+#define FS_WM_CHECK_MIN 0.20
+#define FS_WM_P_CHECK 8.7e-6 /* exp(-192 sup_l (0.20 l - ln(sinh(l) / l))) = 8.62e-6, rounded up */
+#define FS_WM_MAX_CANDIDATES 64
+typedef struct fs_wm_candidates {
+    int n;
+    uint64_t payload[FS_WM_MAX_CANDIDATES];
+} fs_wm_candidates;
+/* The check statistic of payload on version 3's soft values (soft + 2 x FS_WM_CODED_BITS). */
+double fs_wm_check_statistic(const float soft3[FS_WM_CODED_BITS3], uint64_t payload);
+/* After the blind decode r of the same readings (fs_wm_decode_pair): when it found a mark, r
+ * stays (a candidate cannot overrule a decoded payload; statistic and candidate say how that
+ * payload's check reads, if it is a candidate); else each candidate is checked as read and at
+ * version 3's gain, and the best whose statistic reaches FS_WM_CHECK_MIN is found (informed).
+ * p_false: fs_wm_p_false(C->n). C NULL or empty: r is left as it is. */
+void fs_wm_confirm(const float soft1[FS_WM_SOFT], const float softg[FS_WM_SOFT], const float gain[FS_WM_VERSIONS],
+                   const fs_wm_candidates *C, fs_wm_result *r);
+/* fs_wm_decode_pair, then fs_wm_confirm. */
+void fs_wm_decide(const float soft1[FS_WM_SOFT], const float softg[FS_WM_SOFT], const float gain[FS_WM_VERSIONS],
+                  const fs_wm_candidates *C, fs_wm_result *r);
+/* A region's bound with n candidates: FS_WM_P_FALSE + 2 n FS_WM_P_CHECK. */
+double fs_wm_p_false(int n_candidates);
+/* fs_wm_detect (orientations 0) or fs_wm_detect_oriented (1), each reading also checked
+ * against the candidates C (may be NULL); p_false: fs_wm_p_false(n), 8 x with orientations;
+ * orientation may be NULL. blind (may be NULL): the verdict of the same readings without the
+ * candidates, as fs_wm_detect or fs_wm_detect_oriented gives it. */
+void fs_wm_detect_with(const uint8_t *rgb, int stride, int w, int h, int orientations, const fs_wm_candidates *C,
+                       fs_wm_result *r, int *orientation, fs_wm_result *blind);
 
 /* The run tag of a run: the first 48 bits of fs_checksum64 of its id text (run directory,
  * checkpoint checksum, whatever the caller names the run by). */
@@ -90,7 +129,8 @@ void fs_wm_detect_oriented(const uint8_t *rgb, int stride, int w, int h, fs_wm_r
 const char *fs_wm_orientation_name(int orientation);
 /* The orientation search's rule (images and videos): a decode c in another orientation
  * replaces the best so far when c holds a mark and best does not, or both do and c's
- * correlation is higher. Every orientation is tried: version 3's code can decode a copy read in
+ * correlation is higher (a blind decode beats an informed check, fs_wm_confirm; two checks
+ * compare their statistics). Every orientation is tried: version 3's code can decode a copy read in
  * a wrong orientation that keeps half the coefficients' signs (a 180-degree turn read as a
  * mirror), at a lower correlation than the right one. */
 int fs_wm_orientation_better(const fs_wm_result *c, const fs_wm_result *best);

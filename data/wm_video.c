@@ -34,19 +34,20 @@ static void joints_add_oriented(fs_wm_joint *J, const uint8_t *rgb, int stride, 
     }
 }
 
-void fs_wm_joint_decide(const fs_wm_joint *J, fs_wm_result *r) {
+void fs_wm_joint_decide(const fs_wm_joint *J, const fs_wm_candidates *C, fs_wm_result *r) {
     float m1[FS_WM_SOFT], mg[FS_WM_SOFT], g[FS_WM_VERSIONS];
     memset(r, 0, sizeof *r);
     r->p_false = 1.0, r->gain = 1.0;
     if (!J->n) return;
     for (int j = 0; j < FS_WM_SOFT; j++) m1[j] = (float)(J->s1[j] / J->n), mg[j] = (float)(J->sg[j] / J->n);
     for (int v = 0; v < FS_WM_VERSIONS; v++) g[v] = (float)(J->gain_sum[v] / J->n);
-    fs_wm_decode_pair(m1, mg, g, r);
+    fs_wm_decide(m1, mg, g, C, r);
 }
 
 #define MAX_ALONE 4096 /* payloads the frames found alone, kept for the vote */
 
-int fs_wm_detect_video(const char *path, int every, int orientations, fs_wm_video *V, fs_error *e) {
+int fs_wm_detect_video(const char *path, int every, int orientations, const fs_wm_candidates *C, fs_wm_video *V,
+                       fs_error *e) {
     memset(V, 0, sizeof *V);
     if (every < 1) return fs_errorf(e, FS_EXIT_BADINPUT, "watermark: every %d frames; expected 1 or more", every);
     fs_video *v = NULL;
@@ -80,10 +81,10 @@ int fs_wm_detect_video(const char *path, int every, int orientations, fs_wm_vide
     }
     for (int o = 0; !rc && o < n_orient; o++) { /* as made when none holds */
         fs_wm_result r;
-        fs_wm_joint_decide(&J[o], &r);
+        fs_wm_joint_decide(&J[o], C, &r);
         if (o == 0 || fs_wm_orientation_better(&r, &V->mark)) V->mark = r, V->orientation = o;
     }
-    if (!rc && orientations) V->mark.p_false = V->mark.found ? FS_WM_ORIENTATIONS * FS_WM_P_FALSE : 1.0;
+    if (!rc) V->mark.p_false = V->mark.found ? n_orient * fs_wm_p_false(C ? C->n : 0) : 1.0;
     for (int i = 0; !rc && i < n_alone; i++) V->frames_agree += V->mark.found && alone[i] == V->mark.payload;
     free(J), free(alone);
     fs_video_close(v);

@@ -35,9 +35,11 @@ typedef struct fs_wm_joint {
 } fs_wm_joint;
 /* Adds a frame; *alone (may be NULL) gets that frame's own verdict, as fs_wm_detect gives it. */
 void fs_wm_joint_add(fs_wm_joint *J, const uint8_t *rgb, int stride, int w, int h, fs_wm_result *alone);
-/* The decision over the frames added (fs_wm_decode_pair of their mean soft values): found,
- * payload, correlation, version, p_false = FS_WM_P_FALSE. */
-void fs_wm_joint_decide(const fs_wm_joint *J, fs_wm_result *r);
+/* The decision over the frames added (fs_wm_decide of their mean soft values, checked against
+ * the candidates C, which may be NULL): found, payload, correlation, version, p_false =
+ * fs_wm_p_false(n candidates). The mean of the frames' soft values keeps the informed check's
+ * bound: by convexity its moment generating function is at most one frame's. */
+void fs_wm_joint_decide(const fs_wm_joint *J, const fs_wm_candidates *C, fs_wm_result *r);
 
 /* Decodes path and looks for the mark in every `every`-th frame (every >= 1). FS_EXIT_BADINPUT
  * when FFmpeg cannot open or decode it (damage after the first frames included: a verdict on
@@ -47,7 +49,10 @@ void fs_wm_joint_decide(const fs_wm_joint *J, fs_wm_result *r);
  * detector's fs_wm_detect_oriented), one joint decode per orientation, the found one of highest
  * correlation kept (fs_wm_orientation_better); out->orientation names it, and p_false is
  * 8 x FS_WM_P_FALSE per video. A
- * frame's own verdict (the vote) is then its oriented search too. */
-int fs_wm_detect_video(const char *path, int every, int orientations, fs_wm_video *out, fs_error *e);
+ * frame's own verdict (the vote) is then its oriented search too. C (may be NULL): the joint
+ * decodes are also checked against these payloads (fs_wm_confirm; a frame's own verdict is
+ * the blind decode alone), p_false fs_wm_p_false(C->n), 8 x that with orientations. */
+int fs_wm_detect_video(const char *path, int every, int orientations, const fs_wm_candidates *C, fs_wm_video *out,
+                       fs_error *e);
 
 #endif

@@ -3,6 +3,9 @@
 set(FS_PROV_TEST_DIR ${CMAKE_CURRENT_SOURCE_DIR}/provenance)
 fs_add_test(NAME provenance_watermark SOURCES ${FS_PROV_TEST_DIR}/test_watermark.c LIBS fs_data LABELS unit TIMEOUT 180)
 fs_add_test(NAME provenance_xmp SOURCES ${FS_PROV_TEST_DIR}/test_xmp.c LIBS fs_data LABELS unit TIMEOUT 60)
+fs_add_test(NAME provenance_informed SOURCES ${FS_PROV_TEST_DIR}/test_informed.c LIBS fs_data LABELS unit TIMEOUT 120)
+fs_add_test(NAME provenance_informed_cli COMMAND sh ${FS_PROV_TEST_DIR}/informed.sh $<TARGET_FILE:provenance_informed>
+            LABELS unit TIMEOUT 120)
 fs_add_test(NAME provenance_cli COMMAND sh ${FS_PROV_TEST_DIR}/cli.sh $<TARGET_FILE:provenance_xmp> LABELS unit TIMEOUT 120)
 fs_add_test(NAME provenance_rates COMMAND sh ${FS_PROV_TEST_DIR}/rates.sh ${FS_PROV_TEST_DIR}/astronaut-256.jpg
             LABELS unit TIMEOUT 400)

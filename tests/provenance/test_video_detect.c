@@ -68,7 +68,7 @@ static uint8_t *video(int kind, int marked) {
 static void expect_mark_o(const char *path, int every, int want, int orient) {
     fs_wm_video V;
     fs_error e = {0};
-    CHECK(fs_wm_detect_video(path, every, orient >= 0, &V, &e) == 0, "%s: %s", path, e.msg);
+    CHECK(fs_wm_detect_video(path, every, orient >= 0, NULL, &V, &e) == 0, "%s: %s", path, e.msg);
     if (orient >= 0 && want)
         CHECK(V.orientation == orient && V.mark.p_false > 7.3e-4 && V.mark.p_false < 7.4e-4,
               "%s: orientation %d (%s), expected %d; p_false %g", path, V.orientation,
