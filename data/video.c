@@ -5,6 +5,8 @@
 #include <libavformat/avformat.h>
 #include <libavutil/imgutils.h>
 #include <libswscale/swscale.h>
+#include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 struct fs_video {
@@ -22,13 +24,26 @@ struct fs_video {
     int eof_sent;     /* the decoder has been flushed */
 };
 
+static void av_limits_once(void) { av_max_alloc(FS_AV_MAX_ALLOC); }
+void fs_av_limits(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, av_limits_once);
+}
+
+const char *fs_av_hint(int err, const char *otherwise) {
+    return err == AVERROR(ENOMEM) ? "FFmpeg asked for a block of memory over faceswarm's cap on one allocation "
+                                    "(256 MB): the file is damaged or crafted (a real video needs far less)"
+                                  : otherwise;
+}
+
 static int av_fail(fs_error *e, int code, const char *path, const char *what, int err, const char *hint) {
     char text[AV_ERROR_MAX_STRING_SIZE] = "";
     av_strerror(err, text, sizeof text);
-    return fs_errorf(e, code, "%s: %s: %s\n  hint: %s", path, what, text, hint);
+    return fs_errorf(e, code, "%s: %s: %s\n  hint: %s", path, what, text, fs_av_hint(err, hint));
 }
 
 static int open_stream(fs_video *v, fs_error *e) {
+    fs_av_limits();
     int rc = avformat_open_input(&v->fmt, v->path, NULL, NULL);
     if (rc < 0)
         return av_fail(e, FS_EXIT_BADINPUT, v->path, "cannot read as a video", rc,

@@ -20,6 +20,17 @@ typedef struct fs_video_info {
 
 typedef struct fs_video fs_video;
 
+/* FFmpeg's largest single allocation in this process (av_max_alloc; FFmpeg's default is
+ * INT_MAX). A crafted 4 kB MP4 makes FFmpeg 5.1's mov demuxer grow one table to 2 GB at open,
+ * 5 GB resident in all, before it fails; nothing a real video needs is that large (an 8K
+ * 16-bit plane is 66 MB, the index of a day at 60 frames/s 124 MB). fs_av_limits sets it,
+ * once; every faceswarm path that opens a file with FFmpeg calls it first. */
+#define FS_AV_MAX_ALLOC (256u << 20)
+void fs_av_limits(void);
+/* The hint for an FFmpeg error code: for ENOMEM, that FS_AV_MAX_ALLOC may be what refused,
+ * else `otherwise`. */
+const char *fs_av_hint(int err, const char *otherwise);
+
 /* Opens path and finds its video stream and decoder. */
 int fs_video_open(fs_video **v, const char *path, fs_error *e);
 /* Counts the video stream's packets without decoding (a fast demux pass over the whole file,

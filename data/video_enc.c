@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "data/video.h"
 #include "data/video_labels.h"
 #include "core/limits.h" /* FS_PATH_LEN */
 
@@ -184,6 +185,7 @@ typedef struct joiner {
 static int open_piece(joiner *j, int i, fs_error *e) {
     avformat_close_input(&j->piece);
     const char *p = j->o->pieces[i];
+    fs_av_limits();
     int rc = avformat_open_input(&j->piece, p, NULL, NULL);
     if (rc >= 0) rc = avformat_find_stream_info(j->piece, NULL);
     if (rc < 0) return av_err(e, FS_EXIT_FAIL, p, "cannot read a piece", rc, "was the work folder changed?");
@@ -250,6 +252,7 @@ static int next_audio(joiner *j, fs_error *e) {
 static int add_audio(joiner *j, fs_error *e) {
     const char *path = j->o->audio_from;
     if (!path) return 0;
+    fs_av_limits();
     int rc = avformat_open_input(&j->src, path, NULL, NULL);
     if (rc >= 0) rc = avformat_find_stream_info(j->src, NULL);
     if (rc < 0) return av_err(e, FS_EXIT_BADINPUT, path, "cannot read the audio", rc, "the file is damaged");

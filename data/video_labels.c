@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "data/video.h"
 #include "data/watermark.h"
 #include "core/limits.h"
 
@@ -323,14 +324,14 @@ int fs_video_labels_read(const char *path, fs_labels *L, fs_error *e) {
     memset(L, 0, sizeof *L);
     AVFormatContext *fmt = NULL;
     av_log_set_level(AV_LOG_QUIET); /* FFmpeg's own chatter; errors are reported here */
+    fs_av_limits();
     int rc = avformat_open_input(&fmt, path, NULL, NULL);
     if (rc < 0) {
         char text[AV_ERROR_MAX_STRING_SIZE] = "";
         av_strerror(rc, text, sizeof text);
-        return fs_errorf(e, FS_EXIT_BADINPUT,
-                         "%s: cannot read as a video: %s\n  hint: the file is not a video FFmpeg "
-                         "knows, or it is truncated; check it with ffprobe",
-                         path, text);
+        return fs_errorf(e, FS_EXIT_BADINPUT, "%s: cannot read as a video: %s\n  hint: %s", path, text,
+                         fs_av_hint(rc, "the file is not a video FFmpeg knows, or it is truncated; check it with "
+                                        "ffprobe"));
     }
     xmp_from_boxes(path, L);
     const AVDictionary *m = fmt->metadata;

@@ -57,6 +57,11 @@ expect 2 "$BIN" detect --json "$T/not-video.mp4"
 has '"error": '; has "not-video.mp4"
 expect 2 "$BIN" detect --every 0 "$M/marked-synth.mp4"
 has "every"
+# a crafted 4 kB MP4 whose moov makes FFmpeg 5.1's mov demuxer grow one table to 2 GB (5 GB
+# resident, 28 s, before it failed): refused at once by the cap on one allocation
+# (FS_AV_MAX_ALLOC), the hint says so
+expect 2 "$BIN" detect "$FACESWARM_SOURCE_DIR/tests/fuzz/corpus/video_labels/mov-2gb-table.mp4"
+has "mov-2gb-table.mp4: neither PNG nor JPEG"; has "cap on one allocation (256 MB)"
 
 # ---- exiftool
 
