@@ -141,7 +141,9 @@ start_munge() {
   chown -R munge:munge "$m"
   chmod 0755 "$m" # munged wants its socket directory searchable by all
   chmod 0400 "$m/munge.key"
-  runuser -u munge -- munged --key-file="$m/munge.key" --socket="$m/munge.socket" \
+  # Without SLURM_CONF: 'down' finds the cluster's processes by that setting and must not
+  # wait for munged, which it stops last, by its pid file.
+  env -u SLURM_CONF runuser -u munge -- munged --key-file="$m/munge.key" --socket="$m/munge.socket" \
     --pid-file="$m/munged.pid" --log-file="$m/munged.log" --seed-file="$m/munged.seed" ||
     die "munged did not start; see $m/munged.log"
   for i in $(seq 50); do [ -S "$m/munge.socket" ] && return 0; sleep 0.1; done
@@ -208,6 +210,15 @@ cluster_pids() {
   return 0
 }
 
+# Whether process $1 exists and is not a zombie (an exited process not yet reaped holds nothing).
+running() {
+  local stat
+  kill -0 "$1" 2>/dev/null || return 1
+  { stat=$(<"/proc/$1/stat"); } 2>/dev/null || return 1
+  stat=${stat##*) }
+  [ "${stat%% *}" != Z ]
+}
+
 # Waits up to $2 tenths of a second for the cluster's jobs to be gone.
 wait_no_jobs() {
   local conf=$1 i
@@ -225,7 +236,7 @@ stop_pidfile() {
 }
 
 cmd_down() {
-  local dir=$1 conf=$1/etc/slurm.conf i pids
+  local dir=$1 conf=$1/etc/slurm.conf i p pids
   [ -d "$dir" ] || return 0
   unset SLURM_CONF # so that this script's own helpers do not look like cluster processes
   if [ -r "$dir/run/slurmctld.pid" ]; then
@@ -233,11 +244,16 @@ cmd_down() {
     SLURM_CONF=$conf scancel --quiet --user=root 2>/dev/null || true
     wait_no_jobs "$conf" 100
   fi
+  # The daemons' own pids too: one that is exiting no longer shows its environment, but
+  # still runs and may hold its port.
+  local daemons
+  daemons=$(cat "$dir/run/slurmd.pid" "$dir/run/slurmctld.pid" 2>/dev/null | tr '\n' ' ' || true)
   stop_pidfile "$dir/run/slurmd.pid"
   stop_pidfile "$dir/run/slurmctld.pid"
   for i in $(seq 50); do
     pids=$(cluster_pids "$conf")
-    [ -z "$pids" ] && break
+    for p in $daemons; do running "$p" && pids="$pids $p"; done
+    [ -z "${pids// /}" ] && break
     [ "$i" -eq 30 ] && kill -KILL $pids 2>/dev/null || true
     sleep 0.2
   done
@@ -247,7 +263,8 @@ cmd_down() {
     sleep 0.1
   done
   pids=$(cluster_pids "$conf")
-  [ -z "$pids" ] || die "processes of the cluster in $dir are still running: $pids"
+  for p in $daemons; do running "$p" && pids="$pids $p"; done
+  [ -z "${pids// /}" ] || die "processes of the cluster in $dir are still running:$pids"
   rm -f "$dir/run/slurmctld.pid" "$dir/run/slurmd.pid"
 }
 
