@@ -1,6 +1,7 @@
-/* test_augment.c — augmentation: neutral settings are the identity, flip mirrors, rotation
- * follows cv2.getRotationMatrix2D, the target does not depend on the warp, the warp is a
- * small smooth displacement, and the result is a pure function of the RNG key. */
+/* test_augment.c — augmentation: neutral settings are the identity, flip mirrors, rotation,
+ * zoom (both sides of 1) and shift (a fraction of the size) follow cv2.getRotationMatrix2D,
+ * the target does not depend on the warp, the warp is a small smooth displacement, and the
+ * result is a pure function of the RNG key. */
 #include <math.h>
 
 #include "data/augment.h"
@@ -60,6 +61,29 @@ int main(void) {
             worst = fmax(worst, fabs(tg[((size_t)y * S + x) * 3] - (20 + 2 * xs + ys)));
         }
     CHECK(fabs(th) > 1e-3 && worst <= 1.0, "rotation by %.2f deg: worst error %.2f levels", th * 180 / M_PI, worst);
+
+    /* Zoom only, then shift only: the scale is the second draw, the shifts (fractions of S) the
+     * third and fourth; dst(x) = src(c + (x - c - t) / scale). Several keys, so that a range
+     * drawn from only one side of 1 (or shifts not scaled by S) cannot pass. */
+    for (uint64_t key = 5; key < 9; key++) {
+        fs_augment_opts zs[2] = {{0, 0.2f, 0, 0, 0}, {0, 0, 0.1f, 0, 0}};
+        for (int k = 0; k < 2; k++) {
+            run(&zs[k], key, src, in, tg);
+            fs_rng_init(&r, 99, 0, key);
+            fs_rng_range(&r, 0, 0);
+            double sc = fs_rng_range(&r, 1 - zs[k].zoom, 1 + zs[k].zoom);
+            double tx = fs_rng_range(&r, -zs[k].shift, zs[k].shift) * S;
+            double ty = fs_rng_range(&r, -zs[k].shift, zs[k].shift) * S;
+            worst = 0;
+            for (int y = 16; y < 48; y++)
+                for (int x = 16; x < 48; x++) {
+                    double xs = c + (x - c - tx) / sc, ys = c + (y - c - ty) / sc;
+                    worst = fmax(worst, fabs(tg[((size_t)y * S + x) * 3] - (20 + 2 * xs + ys)));
+                }
+            CHECK(worst <= 1.0, "%s, key %d: scale %.3f shift (%.2f, %.2f) px: worst error %.2f levels",
+                  k ? "shift" : "zoom", (int)key, sc, tx, ty, worst);
+        }
+    }
 
     fs_augment_opts full = {10, 0.05f, 0.05f, 0.5f, 1}, nowarp = full;
     nowarp.warp = 0;
