@@ -6,9 +6,11 @@
  * (a duplicate is acknowledged again, a gap is not stored); one ACK per rank per batch, with
  * the heartbeat's time echoed; a refused body consumes its seq; a reply sent by a client is
  * refused; and a new state on the same run directory rebuilds what was stored, recording
- * what an earlier daemon acknowledged and lost. */
+ * what an earlier daemon acknowledged and lost; and the cron names a rank silent exactly when
+ * its last message is older than the timeout. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "comms/coord_daemon.h"
@@ -256,6 +258,42 @@ static void test_restart(const char *dir, got *g) {
     state_close(c);
 }
 
+/* The cron names a rank silent once its last message is older than the timeout (30 s here),
+ * and only then: last heard 15 s and 29 s ago, not named; then 45 s and 31 s ago, named with
+ * the silence. The clock is the state's own (last_hb set back), so the bounds are exact. */
+static void test_silence(const char *dir, got *g) {
+    char sub[600];
+    snprintf(sub, sizeof sub, "%s/silence", dir);
+    CHECK(mkdir(sub, 0700) == 0, "mkdir %s", sub);
+    coord *c = state_open(sub);
+    for (uint32_t r = 0; r < 2; r++) {
+        fs_msg m = reg(r, 5, 0, "job-7", 2);
+        char rid[8];
+        snprintf(rid, sizeof rid, "r%u", r);
+        feed(c, rid, &m);
+    }
+    drain(c, g);
+    const double ago[2][2] = {{15, 29}, {45, 31}};
+    for (int pass = 0; pass < 2; pass++) {
+        double now = fs_now();
+        for (int r = 0; r < 2; r++)
+            if (c->ranks[r]) c->ranks[r]->last_hb = now - ago[pass][r];
+        coord_cron(c);
+        for (int r = 0; r < 2; r++) {
+            if (!c->ranks[r]) {
+                CHECK(0, "rank %d was not registered", r);
+                continue;
+            }
+            char want[64];
+            snprintf(want, sizeof want, "rank %d on node%d: no heartbeat for %.0f s", r, r, ago[pass][r]);
+            const char *w = c->ranks[r]->warn;
+            CHECK(pass ? strstr(w, want) != NULL : strstr(w, "no heartbeat") == NULL,
+                  "rank %d last heard %.0f s ago (timeout 30 s): warning '%s'", r, ago[pass][r], w);
+        }
+    }
+    state_close(c);
+}
+
 int main(void) {
     char dir[] = "/tmp/fs_test_state_XXXXXX";
     if (!mkdtemp(dir)) return perror("mkdtemp"), 1;
@@ -266,6 +304,7 @@ int main(void) {
     test_refusals(c, &g, dir);
     state_close(c);
     test_restart(dir, &g);
+    test_silence(dir, &g);
     free(g.status);
     char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
