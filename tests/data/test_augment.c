@@ -85,6 +85,24 @@ int main(void) {
         }
     }
 
+    /* Warp only, on the ramp: input - target = 2 dx + dy, dx and dy the displacement, which
+     * interpolates control points moved by N(0, sigma = 5/256 S = 1.25 px) (bilinear: a
+     * variance between 1/4 and 1 of theirs, 4/9 on average), so its RMS over the interior and
+     * 16 keys is about sqrt(5 * 4/9) sigma = 1.9 levels (measured 1.78); twice sigma gives 3.5,
+     * half 0.9. */
+    fs_augment_opts warp = {0, 0, 0, 0, 1};
+    double ss = 0;
+    for (uint64_t key = 20; key < 36; key++) {
+        run(&warp, key, src, in, tg);
+        for (int y = 16; y < 48; y++)
+            for (int x = 16; x < 48; x++) {
+                double dv = (double)in[((size_t)y * S + x) * 3] - tg[((size_t)y * S + x) * 3];
+                ss += dv * dv;
+            }
+    }
+    double rms = sqrt(ss / (16.0 * 32 * 32));
+    CHECK(rms > 1.3 && rms < 2.6, "warp: RMS input - target %.2f levels on the ramp, expected about 1.9", rms);
+
     fs_augment_opts full = {10, 0.05f, 0.05f, 0.5f, 1}, nowarp = full;
     nowarp.warp = 0;
     run(&full, 3, src, in, tg);
