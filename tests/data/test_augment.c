@@ -48,6 +48,23 @@ int main(void) {
         for (int x = 0; x < S; x++)
             mirrored &= !memcmp(tg + ((size_t)y * S + x) * 3, face + ((size_t)y * S + S - 1 - x) * 3, 3);
     CHECK(mirrored, "flip probability 1 must mirror every row");
+    /* Flip probability 0.5: a key's face is mirrored exactly when its fifth draw (after
+     * rotation, zoom and the two shifts) is below 0.5; over 32 keys both outcomes occur. */
+    fs_augment_opts half = {0, 0, 0, 0.5f, 0};
+    int flips = 0, wrong = 0;
+    for (uint64_t key = 40; key < 72; key++) {
+        run(&half, key, face, in, tg);
+        fs_rng rf;
+        fs_rng_init(&rf, 99, 0, key);
+        for (int k = 0; k < 4; k++) fs_rng_uniform(&rf);
+        int want = fs_rng_uniform(&rf) < 0.5;
+        int m = 1;
+        for (int y = 0; y < S; y++)
+            for (int x = 0; x < S; x++)
+                m &= !memcmp(tg + ((size_t)y * S + x) * 3, face + ((size_t)y * S + S - 1 - x) * 3, 3);
+        flips += m, wrong += m != want || (!m && memcmp(tg, face, FACE));
+    }
+    CHECK(!wrong && flips >= 8 && flips <= 24, "flip 0.5: %d of 32 keys mirrored, %d not as drawn", flips, wrong);
 
     /* Rotation only: the angle is the first draw of the key's stream. */
     fs_augment_opts rot = {10, 0, 0, 0, 0};
