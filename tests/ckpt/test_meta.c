@@ -206,6 +206,30 @@ static void tampered_texts(const char *good) {
     }
 }
 
+/* A one-bit change in each of /params, /adam_m, /adam_v, resealed, is refused by that dataset's
+ * checksum. Several bits per dataset: the computed checksum then falls on either side of the
+ * stored one, so a comparison that refuses only one of the two orders cannot pass. */
+static void tampered_floats(const char *good) {
+    const char *names[] = {"/params", "/adam_m", "/adam_v"};
+    for (int i = 0; i < 3; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "checksum mismatch in %s", names[i]);
+        for (int bit = 0; bit < 8; bit++) {
+            copy(good, tmp("t.h5"));
+            hid_t f = H5Fopen(tmp("t.h5"), H5F_ACC_RDWR, H5P_DEFAULT), d = H5Dopen2(f, names[i], H5P_DEFAULT);
+            float x[N];
+            uint32_t u;
+            CHECK(H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) >= 0, "cannot read %s", names[i]);
+            memcpy(&u, &x[bit], sizeof u);
+            u ^= 1u << bit; /* a low mantissa bit: the value stays finite and close */
+            memcpy(&x[bit], &u, sizeof u);
+            CHECK(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) >= 0, "cannot write %s", names[i]);
+            H5Dclose(d), H5Fclose(f);
+            expect_refused(tmp("t.h5"), want, names[i]);
+        }
+    }
+}
+
 /* /config and /model are HDF5 strings (h5dump and h5py show text). */
 static void texts_are_strings(const char *good) {
     hid_t f = H5Fopen(good, H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -275,6 +299,7 @@ int main(void) {
     texts_are_strings(good);
     tampered_attributes(good);
     tampered_texts(good);
+    tampered_floats(good);
     format_v1(src);
     write_errors();
     if (failures) fprintf(stderr, "ckpt_meta: %d check(s) failed\n", failures);

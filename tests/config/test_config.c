@@ -119,6 +119,17 @@ static void test_bad_input(void) {
     EXPECT_FAIL("data:\n  warp: 2\n", "data.warp", "true or false");
     EXPECT_FAIL("train:\n  seed: -1\n", "train.seed", "'-1'");
     EXPECT_FAIL("train:\n  seed: 18446744073709551616\n", "train.seed", "out of range");
+    /* float and double keys: each bound is checked, and is inclusive */
+    EXPECT_FAIL("data:\n  flip: 1.5\n", "data.flip", "'1.5'", "out of range");
+    EXPECT_FAIL("data:\n  flip: -0.1\n", "data.flip", "'-0.1'", "out of range");
+    EXPECT_FAIL("data:\n  rotation: 181\n", "data.rotation", "out of range");
+    EXPECT_FAIL("train:\n  beta1: 1\n", "train.beta1", "out of range");
+    EXPECT_FAIL("train:\n  lr: 0\n", "train.lr", "out of range");
+    fs_config cb;
+    expect_ok(&cb, "data:\n  flip: 1\n  rotation: 180\ntrain:\n  beta1: 0\n  lr: 10\n");
+    CHECK(cb.data.flip == 1.0f && cb.data.rotation == 180.0f && cb.train.beta1 == 0.0 && cb.train.lr == 10.0,
+          "inclusive bounds: flip %g rotation %g beta1 %g lr %g", cb.data.flip, cb.data.rotation, cb.train.beta1,
+          cb.train.lr);
     EXPECT_FAIL("- a\n- b\n", "top level must be a mapping");
     EXPECT_FAIL("train: 5\n", "section 'train' must be a mapping");
     EXPECT_FAIL("train:\n  steps: 1\n---\ntrain:\n  steps: 2\n", "second YAML document");

@@ -6,9 +6,12 @@
  * (a duplicate is acknowledged again, a gap is not stored); one ACK per rank per batch, with
  * the heartbeat's time echoed; a refused body consumes its seq; a reply sent by a client is
  * refused; and a new state on the same run directory rebuilds what was stored, recording
- * what an earlier daemon acknowledged and lost. */
+ * what an earlier daemon acknowledged and lost; and the cron names a rank silent exactly when
+ * its last message is older than the timeout, and a straggler exactly above straggler_k times
+ * the median step time. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "comms/coord_daemon.h"
@@ -24,17 +27,19 @@ typedef struct got {
     char *status; /* the text of the last status reply (owned) */
 } got;
 
-static coord *state_open(const char *dir) {
+static coord *state_open_world(const char *dir, uint32_t world) {
     coord *c = fs_calloc(1, sizeof *c);
     snprintf(c->o.state_dir, sizeof c->o.state_dir, "%s", dir);
     c->o.timeout_s = 30, c->o.straggler_k = 2;
-    snprintf(c->job, sizeof c->job, "job-7"), c->world = 2;
+    snprintf(c->job, sizeof c->job, "job-7"), c->world = world;
     c->boot = 0xb007;
     c->t_start = c->last_cron = c->log_window = c->last_alive = fs_now();
     fs_error e = {0};
     if (coord_state_open(c, &e)) fprintf(stderr, "FAIL: coord_state_open: %s\n", e.msg), exit(1);
     return c;
 }
+
+static coord *state_open(const char *dir) { return state_open_world(dir, 2); }
 
 static void state_close(coord *c) {
     coord_state_close(c);
@@ -256,6 +261,74 @@ static void test_restart(const char *dir, got *g) {
     state_close(c);
 }
 
+/* The cron names a rank silent once its last message is older than the timeout (30 s here),
+ * and only then: last heard 15 s and 29 s ago, not named; then 45 s and 31 s ago, named with
+ * the silence. The clock is the state's own (last_hb set back), so the bounds are exact. */
+static void test_silence(const char *dir, got *g) {
+    char sub[600];
+    snprintf(sub, sizeof sub, "%s/silence", dir);
+    CHECK(mkdir(sub, 0700) == 0, "mkdir %s", sub);
+    coord *c = state_open(sub);
+    for (uint32_t r = 0; r < 2; r++) {
+        fs_msg m = reg(r, 5, 0, "job-7", 2);
+        char rid[8];
+        snprintf(rid, sizeof rid, "r%u", r);
+        feed(c, rid, &m);
+    }
+    drain(c, g);
+    const double ago[2][2] = {{15, 29}, {45, 31}};
+    for (int pass = 0; pass < 2; pass++) {
+        double now = fs_now();
+        for (int r = 0; r < 2; r++)
+            if (c->ranks[r]) c->ranks[r]->last_hb = now - ago[pass][r];
+        coord_cron(c);
+        for (int r = 0; r < 2; r++) {
+            if (!c->ranks[r]) {
+                CHECK(0, "rank %d was not registered", r);
+                continue;
+            }
+            char want[64];
+            snprintf(want, sizeof want, "rank %d on node%d: no heartbeat for %.0f s", r, r, ago[pass][r]);
+            const char *w = c->ranks[r]->warn;
+            CHECK(pass ? strstr(w, want) != NULL : strstr(w, "no heartbeat") == NULL,
+                  "rank %d last heard %.0f s ago (timeout 30 s): warning '%s'", r, ago[pass][r], w);
+        }
+    }
+    state_close(c);
+}
+
+/* A rank whose step time exceeds straggler_k (2) times the median of the ranks' is flagged,
+ * one just below is not: of 100, 110, 120 and 230 ms (median 120: 1.92x) none; with 250 ms
+ * (2.08x) the fourth. */
+static void test_straggler(const char *dir, got *g) {
+    char sub[600];
+    snprintf(sub, sizeof sub, "%s/straggler", dir);
+    CHECK(mkdir(sub, 0700) == 0, "mkdir %s", sub);
+    coord *c = state_open_world(sub, 4);
+    for (uint32_t r = 0; r < 4; r++) {
+        fs_msg m = reg(r, 5, 0, "job-7", 4);
+        char rid[8];
+        snprintf(rid, sizeof rid, "r%u", r);
+        feed(c, rid, &m);
+    }
+    drain(c, g);
+    const double ms[4] = {100, 110, 120, 230};
+    for (int r = 0; r < 4; r++) CHECK(c->ranks[r] != NULL, "rank %d was not registered", r);
+    for (int pass = 0; pass < 2 && c->ranks[0] && c->ranks[1] && c->ranks[2] && c->ranks[3]; pass++) {
+        for (int r = 0; r < 4; r++)
+            c->ranks[r]->step_ms = pass && r == 3 ? 250 : ms[r], c->ranks[r]->last_hb = fs_now();
+        coord_cron(c);
+        for (int r = 0; r < 4; r++) {
+            const char *w = c->ranks[r]->warn;
+            CHECK(pass && r == 3
+                      ? strstr(w, "rank 3 on node3: straggler: step time 250 ms is 2.1x the median 120 ms") != NULL
+                      : strstr(w, "straggler") == NULL,
+                  "pass %d rank %d (%.0f ms): warning '%s'", pass, r, c->ranks[r]->step_ms, w);
+        }
+    }
+    state_close(c);
+}
+
 int main(void) {
     char dir[] = "/tmp/fs_test_state_XXXXXX";
     if (!mkdtemp(dir)) return perror("mkdtemp"), 1;
@@ -266,6 +339,8 @@ int main(void) {
     test_refusals(c, &g, dir);
     state_close(c);
     test_restart(dir, &g);
+    test_silence(dir, &g);
+    test_straggler(dir, &g);
     free(g.status);
     char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

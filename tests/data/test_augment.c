@@ -1,6 +1,7 @@
-/* test_augment.c — augmentation: neutral settings are the identity, flip mirrors, rotation
- * follows cv2.getRotationMatrix2D, the target does not depend on the warp, the warp is a
- * small smooth displacement, and the result is a pure function of the RNG key. */
+/* test_augment.c — augmentation: neutral settings are the identity, flip mirrors, rotation,
+ * zoom (both sides of 1) and shift (a fraction of the size) follow cv2.getRotationMatrix2D,
+ * the target does not depend on the warp, the warp is a small smooth displacement, and the
+ * result is a pure function of the RNG key. */
 #include <math.h>
 
 #include "data/augment.h"
@@ -47,6 +48,23 @@ int main(void) {
         for (int x = 0; x < S; x++)
             mirrored &= !memcmp(tg + ((size_t)y * S + x) * 3, face + ((size_t)y * S + S - 1 - x) * 3, 3);
     CHECK(mirrored, "flip probability 1 must mirror every row");
+    /* Flip probability 0.5: a key's face is mirrored exactly when its fifth draw (after
+     * rotation, zoom and the two shifts) is below 0.5; over 32 keys both outcomes occur. */
+    fs_augment_opts half = {0, 0, 0, 0.5f, 0};
+    int flips = 0, wrong = 0;
+    for (uint64_t key = 40; key < 72; key++) {
+        run(&half, key, face, in, tg);
+        fs_rng rf;
+        fs_rng_init(&rf, 99, 0, key);
+        for (int k = 0; k < 4; k++) fs_rng_uniform(&rf);
+        int want = fs_rng_uniform(&rf) < 0.5;
+        int m = 1;
+        for (int y = 0; y < S; y++)
+            for (int x = 0; x < S; x++)
+                m &= !memcmp(tg + ((size_t)y * S + x) * 3, face + ((size_t)y * S + S - 1 - x) * 3, 3);
+        flips += m, wrong += m != want || (!m && memcmp(tg, face, FACE));
+    }
+    CHECK(!wrong && flips >= 8 && flips <= 24, "flip 0.5: %d of 32 keys mirrored, %d not as drawn", flips, wrong);
 
     /* Rotation only: the angle is the first draw of the key's stream. */
     fs_augment_opts rot = {10, 0, 0, 0, 0};
@@ -60,6 +78,47 @@ int main(void) {
             worst = fmax(worst, fabs(tg[((size_t)y * S + x) * 3] - (20 + 2 * xs + ys)));
         }
     CHECK(fabs(th) > 1e-3 && worst <= 1.0, "rotation by %.2f deg: worst error %.2f levels", th * 180 / M_PI, worst);
+
+    /* Zoom only, then shift only: the scale is the second draw, the shifts (fractions of S) the
+     * third and fourth; dst(x) = src(c + (x - c - t) / scale). Several keys, so that a range
+     * drawn from only one side of 1 (or shifts not scaled by S) cannot pass. */
+    for (uint64_t key = 5; key < 9; key++) {
+        fs_augment_opts zs[2] = {{0, 0.2f, 0, 0, 0}, {0, 0, 0.1f, 0, 0}};
+        for (int k = 0; k < 2; k++) {
+            run(&zs[k], key, src, in, tg);
+            fs_rng_init(&r, 99, 0, key);
+            fs_rng_range(&r, 0, 0);
+            double sc = fs_rng_range(&r, 1 - zs[k].zoom, 1 + zs[k].zoom);
+            double tx = fs_rng_range(&r, -zs[k].shift, zs[k].shift) * S;
+            double ty = fs_rng_range(&r, -zs[k].shift, zs[k].shift) * S;
+            worst = 0;
+            for (int y = 16; y < 48; y++)
+                for (int x = 16; x < 48; x++) {
+                    double xs = c + (x - c - tx) / sc, ys = c + (y - c - ty) / sc;
+                    worst = fmax(worst, fabs(tg[((size_t)y * S + x) * 3] - (20 + 2 * xs + ys)));
+                }
+            CHECK(worst <= 1.0, "%s, key %d: scale %.3f shift (%.2f, %.2f) px: worst error %.2f levels",
+                  k ? "shift" : "zoom", (int)key, sc, tx, ty, worst);
+        }
+    }
+
+    /* Warp only, on the ramp: input - target = 2 dx + dy, dx and dy the displacement, which
+     * interpolates control points moved by N(0, sigma = 5/256 S = 1.25 px) (bilinear: a
+     * variance between 1/4 and 1 of theirs, 4/9 on average), so its RMS over the interior and
+     * 16 keys is about sqrt(5 * 4/9) sigma = 1.9 levels (measured 1.78); twice sigma gives 3.5,
+     * half 0.9. */
+    fs_augment_opts warp = {0, 0, 0, 0, 1};
+    double ss = 0;
+    for (uint64_t key = 20; key < 36; key++) {
+        run(&warp, key, src, in, tg);
+        for (int y = 16; y < 48; y++)
+            for (int x = 16; x < 48; x++) {
+                double dv = (double)in[((size_t)y * S + x) * 3] - tg[((size_t)y * S + x) * 3];
+                ss += dv * dv;
+            }
+    }
+    double rms = sqrt(ss / (16.0 * 32 * 32));
+    CHECK(rms > 1.3 && rms < 2.6, "warp: RMS input - target %.2f levels on the ramp, expected about 1.9", rms);
 
     fs_augment_opts full = {10, 0.05f, 0.05f, 0.5f, 1}, nowarp = full;
     nowarp.warp = 0;

@@ -47,6 +47,33 @@ static void expect_refusal(const char *path, const fs_faces_map *map, int at_rea
     fs_faces_close(f);
 }
 
+/* A mapped foreign file opens without a consent record, so training's check (require_consent)
+ * is what refuses it: each of identity, consent and source missing is named; with all three
+ * it is accepted. path: an h5py-like file with /faces and no attributes. */
+static void consent_record(const char *path) {
+    const char *names[] = {"identity", "consent", "source"};
+    const fs_faces_map map = {"/faces", "nhwc", "uint8"};
+    for (int missing = 0; missing <= 3; missing++) {
+        fs_error e = {0};
+        fs_faces *f;
+        hid_t h = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+        for (int i = 0; i < 3; i++)
+            if (H5Aexists(h, names[i]) > 0) H5Adelete(h, names[i]);
+        for (int i = 0; i < 3; i++)
+            if (i != missing) fx_attr(h, names[i], "x");
+        H5Fclose(h);
+        CHECK(fs_faces_open(&f, path, &map, &e) == 0, "open %s: %s", path, e.msg);
+        if (e.code) continue;
+        int rc = fs_faces_check_use(f, NULL, 1, 1, 0, &e);
+        char want[64] = "";
+        if (missing < 3) snprintf(want, sizeof want, "attribute '%s'", names[missing]);
+        CHECK(missing < 3 ? rc == FS_EXIT_BADINPUT && strstr(e.msg, want) : rc == 0,
+              "require_consent with %s missing: rc %d: %s", missing < 3 ? names[missing] : "nothing", rc, e.msg);
+        CHECK(fs_faces_check_use(f, NULL, 0, 1, 0, &e) == 0, "require_consent false must accept the file");
+        fs_faces_close(f);
+    }
+}
+
 int main(void) {
     const char *d = test_dir("foreign");
     char dir[600], p[8][700];
@@ -120,5 +147,6 @@ int main(void) {
     } else {
         CHECK(0, "loader on NCHW files: %s", e.msg);
     }
+    consent_record(p[6]);
     return test_done("data_foreign");
 }
