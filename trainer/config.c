@@ -100,7 +100,8 @@ static const key_def keys[] = {
     KBOOL("data.warp", data.warp, "true", "random warp of the input (faceswap)"),
     KBOOL("data.require_consent", data.require_consent, "true",
           "refuse a dataset without a consent record (identity, consent, source); false trains on it, "
-          "recorded in checkpoints and outputs"),
+          "recorded in checkpoints (the saved config) and outputs (previews and swaps say \"consent not "
+          "recorded\"); see docs/data.md"),
 
     KSTR("train.device", train.device, "cpu", "cpu|cuda", "compute device"),
     KINT("train.batch_per_identity", train.batch_per_identity, "16", 1, 65536,
@@ -122,8 +123,9 @@ static const key_def keys[] = {
          "steps counted), which resuming a checkpoint that records no value keeps"),
     KSTR("train.precision", train.precision, "fp32", "fp32|bf16",
          "conv/dense GEMM precision: fp32, or bf16 = both GEMM operands rounded to bfloat16 (nearest even), "
-         "products summed in fp32 (tensor cores on cuda); activations, weights, losses and the optimizer stay "
-         "fp32. A checkpoint resumes in either"),
+         "products summed in fp32 (tensor cores on cuda); weights, losses and the optimizer stay fp32; "
+         "activations stay fp32 on cpu and are stored in bf16 on cuda (half their memory; docs/cuda.md). A "
+         "checkpoint resumes in either"),
     KFLT("train.weight_decay", train.weight_decay, "0", 0, 1, "decoupled (AdamW) weight decay, 0 = off"),
     KFLT("train.clip_norm", train.clip_norm, "0", 0, 1e6,
          "global gradient-norm clip as SAEHD's clipnorm (its clipgrad option is 1): when the norm of the "
@@ -185,8 +187,8 @@ static const key_def keys[] = {
 
     KINT("slurm.nodes", slurm.nodes, "1", 1, 100000, "nodes of the job (the most, with slurm.min_nodes)"),
     KINT("slurm.min_nodes", slurm.min_nodes, "0", 0, 100000,
-         "the fewest nodes the job runs on (sbatch -N MIN-MAX; a requeue after a lost node may get fewer), 0 = "
-         "slurm.nodes"),
+         "the fewest nodes (sbatch -N MIN-MAX, submit --nodes MIN-MAX): a requeue after a lost node runs on "
+         "fewer, keeping the global batch; 0 = slurm.nodes"),
     KINT("slurm.gpus_per_node", slurm.gpus_per_node, "1", 0, 64, "GPUs (= ranks) per node"),
     KINT("slurm.tasks_per_node", slurm.tasks_per_node, "0", 0, 1024,
          "ranks per node, 0 = one per GPU (1 without GPUs)"),
