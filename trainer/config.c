@@ -821,7 +821,9 @@ static int set_from_text(fs_config *c, const key_def *k, const char *value, cons
     }
     yaml_document_t doc;
     yaml_node_t *root = NULL;
-    if (parse_document(value, strlen(value), "--set value", &doc, &root, e)) return e->code;
+    char label[96]; /* an error names the key: "--set run.dir value:1:5: ..." */
+    snprintf(label, sizeof label, "--set %s value", k->name);
+    if (parse_document(value, strlen(value), label, &doc, &root, e)) return e->code;
     int rc;
     if (!root) {
         yaml_node_t empty = {.type = YAML_SCALAR_NODE};
@@ -923,7 +925,9 @@ static int set_path_entry(fs_config *c, const char *name, const char *value, con
     if (is_quoted(value)) { /* the same rule as a string key's value (set_from_text) */
         yaml_document_t doc;
         yaml_node_t *root = NULL;
-        if (parse_document(value, strlen(value), "--set value", &doc, &root, e)) return e->code;
+        char label[128];
+        snprintf(label, sizeof label, "--set data.paths.%.64s value", name);
+        if (parse_document(value, strlen(value), label, &doc, &root, e)) return e->code;
         char plain[FS_PATH_LEN + 1] = "";
         int ok = root && root->type == YAML_SCALAR_NODE && root->data.scalar.length < sizeof plain &&
                  !memchr(root->data.scalar.value, 0, root->data.scalar.length);
