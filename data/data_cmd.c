@@ -78,7 +78,7 @@ static const char IMPORT_HELP[] =
     "usage: faceswarm data import --identity NAME --consent REF --source TEXT [--size S] [--strict]\n"
     "                             -o FILE.h5 PATH...\n"
     "  Reads aligned faces (PNG, JPEG; files, or directories searched recursively in name order),\n"
-    "  resizes them to S px (default 64) and writes schema v1. Unreadable or non-face-sized images\n"
+    "  resizes them to S px (default 64) and writes schema v2. Unreadable or non-face-sized images\n"
     "  (not square, or under 16 px) are listed and skipped, or fail the import with --strict;\n"
     "  so are truncated files and images over 16384 px a side or 64 Mpixel. JPEGs with other\n"
     "  damage are imported with a warning (--strict: refused). 16-bit PNGs, palettes, CMYK JPEGs\n"
@@ -113,7 +113,7 @@ static int cmd_import(int argc, char **argv) {
     }
     if (rc) return rc;
     if (!o.identity || !o.identity[0] || !o.consent || !o.consent[0] || !o.source || !o.source[0])
-        return bad_usage("import", "--identity, --consent and --source are required (schema v1 records them)");
+        return bad_usage("import", "--identity, --consent and --source are required (the schema records them)");
     if (!o.out) return bad_usage("import", "-o FILE.h5 is required");
     if (optind >= argc) return bad_usage("import", "no input PATH given");
     o.size = (int)size;
@@ -267,7 +267,7 @@ int cmd_data(int argc, char **argv) {
         const char *help;
     } subs[] = {
         {"synth", cmd_synth, "draw synthetic identities into DIR/<identity>.h5"},
-        {"import", cmd_import, "import aligned PNG/JPEG faces into a schema v1 file"},
+        {"import", cmd_import, "import aligned PNG/JPEG faces into a schema v2 file"},
         {"inspect", cmd_inspect, "print a face file's count, size, attributes and storage"},
         {"verify", cmd_verify, "read every face and check the schema and every checksum"},
         {"consent", cmd_consent, "print and check a face file's consent record"},

@@ -5,6 +5,8 @@ fs_add_test(NAME config_fuzz_corpus SOURCES tests/config/fuzz_corpus.c tests/fuz
             LIBS fs_trainer LABELS unit TIMEOUT 30)
 fs_add_test(NAME config_cli_errors COMMAND sh ${CMAKE_SOURCE_DIR}/tests/config/cli_errors.sh
             LABELS unit TIMEOUT 30)
+fs_add_test(NAME config_doc_table COMMAND sh ${CMAKE_SOURCE_DIR}/tests/config/doc_table.sh
+            LABELS unit TIMEOUT 30)
 
 # libFuzzer target: cmake -DFACESWARM_FUZZ=ON -DCMAKE_C_COMPILER=clang ...; then
 #   ./fuzz_config -max_total_time=300 -max_len=4096 corpus-work ../tests/fuzz/corpus/config

@@ -16,7 +16,7 @@ fs_add_test(NAME train_coordinator_restart COMMAND bash ${CMAKE_SOURCE_DIR}/test
 # Issue 12 (trust): metrics write failures, the run-directory lock, the progress line on a
 # terminal, the thread count, "nothing to do", help and hints, the log level.
 foreach(t metrics_write run_lock progress_tty threads nothing_to_do help_hints log_level adam_counter adam_legacy
-          clip_norm optimizer lr_dropout memory_estimate precision kernels_record)
+          clip_norm optimizer lr_dropout memory_estimate precision kernels_record fresh_over_checkpoints)
   fs_add_test(NAME train_${t} COMMAND bash ${CMAKE_SOURCE_DIR}/tests/train/${t}.sh LABELS train TIMEOUT 300)
 endforeach()
 set_tests_properties(train_progress_tty train_adam_counter PROPERTIES SKIP_RETURN_CODE 77)

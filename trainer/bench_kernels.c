@@ -519,7 +519,11 @@ static const fs_backend *pick_backend(const char *name, int *rc) {
     if (!strcmp(name, "cpu")) return fs_backend_cpu();
     if (!strcmp(name, "cuda-emulated")) be = fs_backend_cuda_emulated();
     else if (!strcmp(name, "cuda")) be = fs_backend_cuda(0, &e);
-    else fs_errorf(&e, FS_EXIT_BADINPUT, "--backend: '%s' is not a backend; expected cpu, cuda or cuda-emulated", name);
+    else
+        fs_errorf(&e, FS_EXIT_BADINPUT,
+                  "--backend: '%s' is not a backend; expected cpu, cuda or cuda-emulated\n  hint: "
+                  "cuda-emulated runs the CUDA kernels on the CPU emulator (no GPU needed)",
+                  name);
     if (be) return be;
     if (!e.msg[0]) fs_errorf(&e, FS_EXIT_FAIL, "--backend %s: this build has no such backend", name);
     fprintf(stderr, "error: faceswarm bench kernels: %s\n", e.msg);

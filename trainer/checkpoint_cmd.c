@@ -39,6 +39,21 @@ static int sub_help(const char *sub) {
 
 static int is_help(const char *arg) { return !strcmp(arg, "--help") || !strcmp(arg, "-h"); }
 
+/* A command line that names no known subcommand, or the wrong number of files: what was wrong,
+ * and how it is written. */
+static int bad_usage(int argc, char **argv, int known) {
+    if (argc < 2) fprintf(stderr, "error: faceswarm checkpoint: expected a subcommand (inspect, verify or diff)\n");
+    else if (!known)
+        fprintf(stderr, "error: faceswarm checkpoint: unknown subcommand '%s'; expected inspect, verify or diff\n",
+                argv[1]);
+    else
+        fprintf(stderr, "error: faceswarm checkpoint %s takes %s (got %d argument(s))\n", argv[1],
+                strcmp(argv[1], "diff") ? "one FILE" : "two checkpoints A B", argc - 2);
+    fprintf(stderr, "  hint: faceswarm checkpoint verify RUN/checkpoints/ckpt-<step>.h5; "
+                    "faceswarm checkpoint --help lists the subcommands\n");
+    return FS_EXIT_BADINPUT;
+}
+
 /* The model section of the saved config: the lines under "model:". */
 static void print_model_section(const char *cfg) {
     const char *p = strstr(cfg, "model:");
@@ -111,7 +126,10 @@ static int diff(const char *a, const char *b) {
         fprintf(stderr, "error: %s\n", e.msg);
         rc = FS_EXIT_BADINPUT;
     } else if (na != nb) {
-        fprintf(stderr, "error: %s has %ld parameters, %s has %ld: different models\n", a, na, b, nb);
+        fprintf(stderr,
+                "error: %s has %ld parameters, %s has %ld: different models\n  hint: diff compares "
+                "checkpoints of one model (faceswarm checkpoint inspect prints each one's model section)\n",
+                a, na, b, nb);
         rc = FS_EXIT_BADINPUT;
     } else {
         double maxd = 0, d2 = 0, a2 = 0;
@@ -139,10 +157,7 @@ int cmd_checkpoint(int argc, char **argv) {
         ckpt_usage(stdout);
         return FS_EXIT_OK;
     }
-    if (argc != 3 || (strcmp(argv[1], "inspect") && strcmp(argv[1], "verify"))) {
-        ckpt_usage(stderr);
-        return FS_EXIT_BADINPUT;
-    }
+    if (argc != 3 || !known || !strcmp(argv[1], "diff")) return bad_usage(argc, argv, known);
     fs_ckpt_meta m;
     fs_ckpt_sums s;
     fs_error e = {0};

@@ -100,7 +100,8 @@ static const key_def keys[] = {
     KBOOL("data.warp", data.warp, "true", "random warp of the input (faceswap)"),
     KBOOL("data.require_consent", data.require_consent, "true",
           "refuse a dataset without a consent record (identity, consent, source); false trains on it, "
-          "recorded in checkpoints and outputs"),
+          "recorded in checkpoints (the saved config) and outputs (previews and swaps say \"consent not "
+          "recorded\"); see docs/data.md"),
 
     KSTR("train.device", train.device, "cpu", "cpu|cuda", "compute device"),
     KINT("train.batch_per_identity", train.batch_per_identity, "16", 1, 65536,
@@ -122,8 +123,9 @@ static const key_def keys[] = {
          "steps counted), which resuming a checkpoint that records no value keeps"),
     KSTR("train.precision", train.precision, "fp32", "fp32|bf16",
          "conv/dense GEMM precision: fp32, or bf16 = both GEMM operands rounded to bfloat16 (nearest even), "
-         "products summed in fp32 (tensor cores on cuda); activations, weights, losses and the optimizer stay "
-         "fp32. A checkpoint resumes in either"),
+         "products summed in fp32 (tensor cores on cuda); weights, losses and the optimizer stay fp32; "
+         "activations stay fp32 on cpu and are stored in bf16 on cuda (half their memory; docs/cuda.md). A "
+         "checkpoint resumes in either"),
     KFLT("train.weight_decay", train.weight_decay, "0", 0, 1, "decoupled (AdamW) weight decay, 0 = off"),
     KFLT("train.clip_norm", train.clip_norm, "0", 0, 1e6,
          "global gradient-norm clip as SAEHD's clipnorm (its clipgrad option is 1): when the norm of the "
@@ -185,8 +187,8 @@ static const key_def keys[] = {
 
     KINT("slurm.nodes", slurm.nodes, "1", 1, 100000, "nodes of the job (the most, with slurm.min_nodes)"),
     KINT("slurm.min_nodes", slurm.min_nodes, "0", 0, 100000,
-         "the fewest nodes the job runs on (sbatch -N MIN-MAX; a requeue after a lost node may get fewer), 0 = "
-         "slurm.nodes"),
+         "the fewest nodes (sbatch -N MIN-MAX, submit --nodes MIN-MAX): a requeue after a lost node runs on "
+         "fewer, keeping the global batch; 0 = slurm.nodes"),
     KINT("slurm.gpus_per_node", slurm.gpus_per_node, "1", 0, 64, "GPUs (= ranks) per node"),
     KINT("slurm.tasks_per_node", slurm.tasks_per_node, "0", 0, 1024,
          "ranks per node, 0 = one per GPU (1 without GPUs)"),
@@ -819,7 +821,9 @@ static int set_from_text(fs_config *c, const key_def *k, const char *value, cons
     }
     yaml_document_t doc;
     yaml_node_t *root = NULL;
-    if (parse_document(value, strlen(value), "--set value", &doc, &root, e)) return e->code;
+    char label[96]; /* an error names the key: "--set run.dir value:1:5: ..." */
+    snprintf(label, sizeof label, "--set %s value", k->name);
+    if (parse_document(value, strlen(value), label, &doc, &root, e)) return e->code;
     int rc;
     if (!root) {
         yaml_node_t empty = {.type = YAML_SCALAR_NODE};
@@ -921,7 +925,9 @@ static int set_path_entry(fs_config *c, const char *name, const char *value, con
     if (is_quoted(value)) { /* the same rule as a string key's value (set_from_text) */
         yaml_document_t doc;
         yaml_node_t *root = NULL;
-        if (parse_document(value, strlen(value), "--set value", &doc, &root, e)) return e->code;
+        char label[128];
+        snprintf(label, sizeof label, "--set data.paths.%.64s value", name);
+        if (parse_document(value, strlen(value), label, &doc, &root, e)) return e->code;
         char plain[FS_PATH_LEN + 1] = "";
         int ok = root && root->type == YAML_SCALAR_NODE && root->data.scalar.length < sizeof plain &&
                  !memchr(root->data.scalar.value, 0, root->data.scalar.length);

@@ -24,7 +24,7 @@ static const command commands[] = {
     {"model", cmd_model, "print a config's layer table and parameter count"},
     {"data", cmd_data, "make, import, inspect and verify HDF5 face datasets"},
     {"extract", cmd_extract, "find, align and store the faces of videos and images (dlib, FFmpeg; several ranks)"},
-    {"checkpoint", cmd_checkpoint, "inspect or verify a checkpoint"},
+    {"checkpoint", cmd_checkpoint, "inspect or verify a checkpoint, or diff two"},
     {"swap", cmd_swap, "swap faces with a trained checkpoint (output labelled synthetic)"},
     {"convert", cmd_convert, "swap the faces of a video and encode it again (labelled, watermarked; several ranks)"},
     {"coordinator", cmd_coordinator, "run the job coordinator daemon (ZeroMQ)"},

@@ -68,7 +68,11 @@ static int parse_args(int argc, char **argv, model_args *a) {
         else if (ch == 'b' && fs_parse_long("--batch", optarg, 1, 65536, &a->batch, &e))
             return fprintf(stderr, "error: %s\n", e.msg), -1;
         else if (ch == 'd' && strcmp(optarg, "cpu") && strcmp(optarg, "cuda"))
-            return fprintf(stderr, "error: --device %s: expected cpu or cuda\n", optarg), -1;
+            return fprintf(stderr,
+                           "error: --device %s: expected cpu or cuda\n  hint: cpu estimates host memory, cuda a "
+                           "GPU's (the default is the config's train.device)\n",
+                           optarg),
+                   -1;
         else if (ch == 'd') a->device = optarg;
         else if (ch == 'b') continue;
         else if (ch == 's' && a->n_sets < MAX_SETS) a->sets[a->n_sets++] = optarg;

@@ -495,9 +495,30 @@ static int load_checkpoint(trainer *t, const char *path, fs_error *e) {
     return rc;
 }
 
+/* A fresh start (--resume none, the default) into a run.dir that already holds checkpoints:
+ * checkpoint.keep keeps the highest steps, so this run's own checkpoints would be pruned in
+ * favour of the earlier run's until it passes them, and --resume auto would go back to those. */
+static void warn_fresh_over_checkpoints(const trainer *t) {
+    char **paths = NULL;
+    fs_error le = {0};
+    int n = t->world.rank == 0 ? fs_ckpt_list(t->cfg.run.dir, &paths, &le) : 0;
+    if (n > 0)
+        fs_warn("%s holds %d checkpoint(s) of an earlier run (newest %s) and this run starts from step 0 "
+                "(--resume none, the default): checkpoint.keep keeps the highest steps, so this run's own "
+                "checkpoints are removed until it passes them, and --resume auto would take the earlier "
+                "run's\n  hint: --resume auto to continue that run, or another run.dir (or remove %s/checkpoints) "
+                "to start afresh",
+                t->cfg.run.dir, n, paths[0], t->cfg.run.dir);
+    for (int i = 0; i < n; i++) free(paths[i]);
+    free(paths);
+}
+
 /* --resume: auto = newest checkpoint that verifies (registry first), PATH, or none. */
 static int resume(trainer *t, const char *how, fs_error *e) {
-    if (!how || !strcmp(how, "none")) return 0;
+    if (!how || !strcmp(how, "none")) {
+        warn_fresh_over_checkpoints(t);
+        return 0;
+    }
     char path[FS_PATH_LEN + 64] = "";
     int found = 1;
     if (!strcmp(how, "auto")) {

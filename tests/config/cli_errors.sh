@@ -25,5 +25,7 @@ expect "model.resolution = 'sixty': not an integer" "$bin" model "$tmp/type.yaml
 expect "not divisible by 2^4" "$bin" model "$cfg" --set model.resolution=60
 expect "model.encoder_filters = '0': out of range" "$bin" model "$cfg" --set "model.encoder_filters=[0, 1, 2, 3]"
 expect "did you mean 'model.dense'?" "$bin" model "$cfg" --set model.dnse=5
+expect "--set run.dir value:1:5: malformed YAML" "$bin" model "$cfg" --set 'run.dir="a b'
+expect "--set data.paths.A value:1:3: malformed YAML" "$bin" model "$cfg" --set "data.paths.A='a"
 [ $fail = 0 ] && echo "config cli errors ok"
 exit $fail

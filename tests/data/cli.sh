@@ -23,6 +23,9 @@ has "garbage.h5: not an HDF5 file"
 expect 2 "$BIN" data synth --out "$T/x" --count 0
 expect 2 "$BIN" data frobnicate
 expect 0 "$BIN" data --help
+has "import   import aligned PNG/JPEG faces into a schema v2 file"
+expect 0 "$BIN" data import --help
+has "writes schema v2"
 
 echo "not an image" >"$T/note.png"
 expect 2 "$BIN" data import --identity X --consent c --source s --strict -o "$T/strict.h5" "$T/note.png"

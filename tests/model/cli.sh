@@ -43,8 +43,11 @@ field() { echo "$1" | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"; }
 [ "$(field "$j4" activations)" = $(( 2 * $(field "$j2" activations) )) ]; check $? "activations not linear in --batch: $j2 / $j4"
 "$bin" model "$src/configs/quickstart.yaml" --batch 0 >/dev/null 2>&1; rc=$?
 [ $rc = 2 ]; check $? "--batch 0 should exit 2, got $rc"
-"$bin" model "$src/configs/quickstart.yaml" --device tpu >/dev/null 2>&1; rc=$?
+err=$("$bin" model "$src/configs/quickstart.yaml" --device tpu 2>&1 >/dev/null); rc=$?
 [ $rc = 2 ]; check $? "--device tpu should exit 2, got $rc"
+echo "$err" | grep -q "^  hint: "; check $? "--device tpu: no hint in: $err"
+err=$("$bin" bench kernels --backend tpu 2>&1 >/dev/null); rc=$?
+[ $rc = 2 ] && echo "$err" | grep -q "^  hint: "; check $? "bench kernels --backend tpu: exit $rc, no hint in: $err"
 "$bin" model --help | grep -q "usage: faceswarm model"; check $? "--help"
 "$bin" model --help-config | grep -q "train.batch_per_identity"; check $? "--help-config lacks a key"
 "$bin" model >/dev/null 2>&1; rc=$?
