@@ -329,11 +329,13 @@ static void print_header(fs_bench *B, const bench_opts *o, const fs_backend *be,
         fs_bench_fact_str(B, "gemm", fs_cpu_gemm_desc());
         fs_bench_fact_str(B, "blas_core", fs_cpu_blas_core());
     }
-    if (o->precision == FS_PREC_BF16)
-        fs_bench_fact_str(B, "precision",
-                          strcmp(be->name, "cpu") ? "bf16"
-                          : fs_cpu_bf16_dot_on()  ? "bf16 (AVX512_BF16 vdpbf16ps GEMM, fp32 sums)"
-                                                  : "bf16 (operands rounded into copies, fp32 GEMM)");
+    if (o->precision == FS_PREC_BF16 && !strcmp(be->name, "cpu")) {
+        char what[256];
+        snprintf(what, sizeof what, "bf16 (%s, fp32 sums; bf16 path %s)",
+                 fs_cpu_bf16_dot_on() ? "AVX512_BF16 vdpbf16ps GEMM" : "operands rounded into copies, fp32 GEMM",
+                 fs_cpu_bf16_desc());
+        fs_bench_fact_str(B, "precision", what);
+    } else if (o->precision == FS_PREC_BF16) fs_bench_fact_str(B, "precision", "bf16");
     else fs_bench_fact_str(B, "precision", "fp32");
     fs_bench_fact_int(B, "batch", o->batch);
     if (o->reps) fs_bench_fact_int(B, "reps", o->reps);

@@ -545,7 +545,8 @@ int bench_train(int argc, char **argv) {
     const char *const *cfgs = optind < argc ? (const char *const *)argv + optind : defaults;
     int n = optind < argc ? argc - optind : N_SHIPPED;
     fs_bench_fact_int(&B, "world_size", w.size);
-    fs_bench_fact_str(&B, "gemm", fs_cpu_gemm_desc()); /* the cpu backend's fp32 GEMM */
+    fs_bench_fact_str(&B, "gemm", fs_cpu_gemm_desc());      /* the cpu backend's fp32 GEMM */
+    fs_bench_fact_str(&B, "bf16_path", fs_cpu_bf16_desc()); /* its train.precision: bf16 GEMMs */
     fs_bench_fact_int(&B, "steps", o.steps);
     fs_bench_fact_int(&B, "warmup_steps", 1);
     if (o.batch) fs_bench_fact_int(&B, "batch_per_rank", o.batch);

@@ -419,27 +419,49 @@ static void keep_checkpoint_adam(trainer *t, const char *path, const char *adam)
 
 /* The kernels this run's sums come from, as checkpoints record them: the backend's name and,
  * for the fast CPU path, its GEMM's kernel set ("cpu own-avx512-12x32", "cpu own-avx2-6x16",
- * "cpu SkylakeX"). Two runs on the same kernels (or on two own ones), config and world size
- * compute the same bits. */
+ * "cpu SkylakeX") and, with train.precision bf16, its bf16 path ("cpu own-avx512-12x32
+ * bf16-round", "... bf16-dot": fs_cpu_bf16_path). Two runs on the same kernels (or on two own
+ * ones), config and world size compute the same bits. */
 static void kernels_name(const trainer *t, char *out, size_t len) {
-    if (!strcmp(t->be->name, "cpu")) snprintf(out, len, "cpu %s", fs_cpu_kernel_set());
-    else snprintf(out, len, "%s", t->be->name);
+    if (strcmp(t->be->name, "cpu")) snprintf(out, len, "%s", t->be->name);
+    else if (!strcmp(t->cfg.train.precision, "bf16"))
+        snprintf(out, len, "cpu %s bf16-%s", fs_cpu_kernel_set(), fs_cpu_bf16_path());
+    else snprintf(out, len, "cpu %s", fs_cpu_kernel_set());
+}
+
+/* Splits a kernels name's " bf16-PATH" tail off into bf16 ("" when it has none). */
+static void split_bf16(const char *name, char *base, size_t len, char bf16[16]) {
+    const char *tail = strstr(name, " bf16-");
+    size_t n = tail ? (size_t)(tail - name) : strlen(name);
+    snprintf(base, len, "%.*s", (int)n, name);
+    snprintf(bf16, 16, "%s", tail ? tail + 6 : "");
 }
 
 /* A resume on other kernels than the checkpoint's continues from the same state, but its later
- * steps round differently from a run that never stopped: say so, and how to get them back. */
+ * steps round differently from a run that never stopped: say so, and how to get them back. A
+ * change of train.precision is said by the header's precision line instead. */
 static void check_checkpoint_kernels(const trainer *t, const char *path, const fs_ckpt_meta *meta) {
-    char mine[sizeof meta->kernels];
+    char mine[sizeof meta->kernels], theirs_base[sizeof meta->kernels], mine_base[sizeof meta->kernels];
+    char theirs_bf16[16], mine_bf16[16];
     kernels_name(t, mine, sizeof mine);
     if (!meta->kernels[0] || !strcmp(meta->kernels, mine)) return;
+    split_bf16(meta->kernels, theirs_base, sizeof theirs_base, theirs_bf16);
+    split_bf16(mine, mine_base, sizeof mine_base, mine_bf16);
+    int bf16_differs = theirs_bf16[0] && mine_bf16[0] && strcmp(theirs_bf16, mine_bf16);
     /* the own GEMM's kernels (AVX-512, AVX2) all sum alike: nothing to say between them */
-    if (!strncmp(meta->kernels, "cpu ", 4) && !strncmp(mine, "cpu ", 4) &&
-        fs_cpu_kernel_sets_agree(meta->kernels + 4, mine + 4))
-        return;
-    char how[160] = "the backend it was written with";
-    if (!strncmp(meta->kernels, "cpu own", 7)) snprintf(how, sizeof how, "FACESWARM_CPU_GEMM=own");
-    else if (!strncmp(meta->kernels, "cpu ", 4))
-        snprintf(how, sizeof how, "FACESWARM_CPU_GEMM=openblas OPENBLAS_CORETYPE=%s", meta->kernels + 4);
+    int base_agrees =
+        !strcmp(theirs_base, mine_base) || (!strncmp(theirs_base, "cpu ", 4) && !strncmp(mine_base, "cpu ", 4) &&
+                                            fs_cpu_kernel_sets_agree(theirs_base + 4, mine_base + 4));
+    if (base_agrees && !bf16_differs) return;
+    char how[200] = "the backend it was written with";
+    if (!strncmp(theirs_base, "cpu own", 7)) snprintf(how, sizeof how, "FACESWARM_CPU_GEMM=own");
+    else if (!strncmp(theirs_base, "cpu ", 4))
+        snprintf(how, sizeof how, "FACESWARM_CPU_GEMM=openblas OPENBLAS_CORETYPE=%s", theirs_base + 4);
+    if (bf16_differs) {
+        size_t n = strlen(how);
+        snprintf(how + n, sizeof how - n, " FACESWARM_CPU_BF16=%s%s", theirs_bf16,
+                 strcmp(theirs_bf16, "dot") ? "" : " (it needs AVX512_BF16)");
+    }
     fs_warn("%s was written by kernels '%s'; this run uses '%s': training continues from the same state, but "
             "its steps are not bit-identical to a run that stayed on '%s'\n  hint: for that, resume with %s "
             "on a CPU that has those kernels (docs/cpu.md)",
@@ -1114,6 +1136,9 @@ static void print_header(trainer *t) {
     const char *prec = t->cfg.train.precision;
     printf("# precision: %s (train.precision)%s", prec,
            strcmp(prec, "bf16") ? "" : ": conv/dense GEMM operands rounded to bf16, fp32 sums, fp32 everything else");
+    if (!strcmp(prec, "bf16") && !strcmp(t->be->name, "cpu"))
+        printf("; bf16 path %s (FACESWARM_CPU_BF16: dot = the vdpbf16ps GEMM, round = rounded copies, fp32 GEMM)",
+               fs_cpu_bf16_desc());
     if (t->resumed_precision[0] && strcmp(t->resumed_precision, prec))
         printf("; resumed from a checkpoint trained in %s", t->resumed_precision);
     printf("\n");

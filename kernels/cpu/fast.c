@@ -76,7 +76,8 @@ const fs_backend *fs_backend_cpu(void) {
         checked = 1;
         check_blas_core();
     }
-    fs_cpu_threads();  /* pins OpenBLAS to one thread per calling OpenMP thread */
-    fs_cpu_gemm_own(); /* FACESWARM_CPU_GEMM read here, before any parallel region asks */
+    fs_cpu_threads();     /* pins OpenBLAS to one thread per calling OpenMP thread */
+    fs_cpu_gemm_own();    /* FACESWARM_CPU_GEMM read here, before any parallel region asks */
+    fs_cpu_bf16_dot_on(); /* and FACESWARM_CPU_BF16 */
     return &g_fast;
 }

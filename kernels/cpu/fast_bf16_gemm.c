@@ -15,8 +15,10 @@
  * two additions to fp32 (nearest even): the results differ from the reference's double sums
  * of the same rounded operands by fp32 summation error, as the fp32 path's do. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/alloc.h"
 #include "core/common.h"
@@ -35,7 +37,8 @@
 
 enum { MR = 12, NR = 32, KCP = 128 /* k pairs per block */, MC = 12 * MR, NC = 512 };
 
-static int g_mode = -1; /* fs_cpu_set_bf16_dot: -1 automatic, 0 off, 1 on */
+static int g_mode = -2;     /* -2 unread (FACESWARM_CPU_BF16 on first use), -1 automatic, 0 off, 1 on */
+static char g_why[96] = ""; /* how g_mode was chosen, for fs_cpu_bf16_desc */
 
 int fs_cpu_has_bf16_dot(void) {
 #if FS_HAVE_BF16_GEMM
@@ -53,13 +56,52 @@ int fs_cpu_has_bf16_dot(void) {
 #endif
 }
 
+/* Automatic: vdpbf16ps where it was measured faster than the fp32 path, AMD CPUs with
+ * AVX512_BF16 (a Zen 4 host: the bf16 GEMM at 1.1-1.3x the fp32 FMA roof, docs/cpu.md). An
+ * Intel Emerald Rapids core issues one vdpbf16ps zmm every 2 cycles against two FMAs a cycle
+ * (its roof 0.49 of the fp32 one; the GEMM on it ran at 0.41-0.44 of fp32's peak where the
+ * fp32 GEMM ran at 0.76-0.87), so Intel CPUs take the rounded copies onto the fp32 GEMM. */
+static int auto_dot(void) { return fs_cpu_has_bf16_dot() && !strcmp(fs_cpu_vendor(), "AuthenticAMD"); }
+
 int fs_cpu_set_bf16_dot(int mode) {
     if (mode < -1 || mode > 1 || (mode == 1 && !fs_cpu_has_bf16_dot())) return -1;
     g_mode = mode;
+    if (mode == -1)
+        snprintf(g_why, sizeof g_why, "auto, %s%s", fs_cpu_vendor()[0] ? fs_cpu_vendor() : "no cpuid",
+                 !fs_cpu_has_bf16_dot() ? ", no AVX512_BF16"
+                 : auto_dot()           ? " + AVX512_BF16"
+                                        : " + AVX512_BF16, vdpbf16ps at half the FMA rate");
+    else snprintf(g_why, sizeof g_why, "chosen");
     return 0;
 }
 
-int fs_cpu_bf16_dot_on(void) { return g_mode == 0 ? 0 : fs_cpu_has_bf16_dot(); }
+static void read_env(void) {
+    const char *env = getenv("FACESWARM_CPU_BF16");
+    int mode = !env || !env[0] || !strcasecmp(env, "auto") ? -1
+               : !strcasecmp(env, "dot")                   ? 1
+               : !strcasecmp(env, "round")                 ? 0
+                                                           : 2;
+    if (fs_cpu_set_bf16_dot(mode) != 0)
+        fs_die(2,
+               "FACESWARM_CPU_BF16=%s: %s\n  hint: auto (the default), dot (the vdpbf16ps GEMM, needs "
+               "AVX512_BF16) or round (operands rounded into copies for the fp32 GEMM); this CPU %s AVX512_BF16",
+               env, mode == 1 ? "this CPU lacks AVX512_BF16" : "unknown bf16 path",
+               fs_cpu_has_bf16_dot() ? "has" : "has no");
+    if (mode != -1) snprintf(g_why, sizeof g_why, "FACESWARM_CPU_BF16=%s", env);
+}
+
+int fs_cpu_bf16_dot_on(void) {
+    if (g_mode == -2) read_env();
+    return g_mode == -1 ? auto_dot() : g_mode;
+}
+
+const char *fs_cpu_bf16_path(void) { return fs_cpu_bf16_dot_on() ? "dot" : "round"; }
+
+const char *fs_cpu_bf16_desc(void) {
+    static char s[160];
+    snprintf(s, sizeof s, "%s (%s)", fs_cpu_bf16_path(), (fs_cpu_bf16_dot_on(), g_why));
+    return s;
+}
 
 #if FS_HAVE_BF16_GEMM
 /* Packing converts with vcvtne2ps2bf16 (nearest even, as fs_bf16_from_f32, except that it

@@ -87,7 +87,7 @@ int fs_cpu_has_avx2_fma(void) {
 }
 
 /* The CPU vendor string of cpuid leaf 0 ("GenuineIntel", "AuthenticAMD"), "" elsewhere. */
-static const char *cpu_vendor(void) {
+const char *fs_cpu_vendor(void) {
     static char v[13];
 #if FS_HAVE_OWN_SGEMM
     unsigned a, b, c, d;
@@ -109,9 +109,9 @@ static int best_own(void) { return fs_cpu_has_avx512f() ? GEMM_AVX512 : fs_cpu_h
  * nothing measured there. The rule reads cpuid only: the same machine always takes the
  * same GEMM, so a resumed run sums as the first one did. */
 static int auto_choice(void) {
-    if (fs_cpu_has_avx512f() && (!strcmp(cpu_vendor(), "GenuineIntel") || !strcmp(cpu_vendor(), "AuthenticAMD")))
+    if (fs_cpu_has_avx512f() && (!strcmp(fs_cpu_vendor(), "GenuineIntel") || !strcmp(fs_cpu_vendor(), "AuthenticAMD")))
         return GEMM_AVX512;
-    if (fs_cpu_has_avx2_fma() && !strcmp(cpu_vendor(), "AuthenticAMD")) return GEMM_AVX2;
+    if (fs_cpu_has_avx2_fma() && !strcmp(fs_cpu_vendor(), "AuthenticAMD")) return GEMM_AVX2;
     return GEMM_OPENBLAS;
 }
 
@@ -119,7 +119,7 @@ int fs_cpu_set_gemm(const char *name) {
     int want;
     if (!name || !strcasecmp(name, "auto")) {
         g_gemm = auto_choice();
-        snprintf(g_why, sizeof g_why, "auto, %s%s", cpu_vendor()[0] ? cpu_vendor() : "no cpuid",
+        snprintf(g_why, sizeof g_why, "auto, %s%s", fs_cpu_vendor()[0] ? fs_cpu_vendor() : "no cpuid",
                  fs_cpu_has_avx512f()    ? " + AVX-512F"
                  : fs_cpu_has_avx2_fma() ? " + AVX2 + FMA, no AVX-512F"
                                          : ", no AVX2 + FMA");

@@ -35,4 +35,35 @@ if grep -qw avx512f /proc/cpuinfo || { grep -qw avx2 /proc/cpuinfo && grep -qw f
 else
     echo "note: neither AVX-512F nor AVX2 + FMA here: the own GEMM's half of the test did not run"
 fi
+# train.precision bf16 records its bf16 path too (FACESWARM_CPU_BF16: dot = vdpbf16ps, round =
+# the rounded copies; the two round differently); a resume on the other path warns, naming the
+# variable that gets the checkpoint's path back; one on the same path says nothing.
+BF=(--set train.precision=bf16)
+FACESWARM_CPU_BF16=round "$FS" train "$TINY" --set run.dir=b "${BF[@]}" --set train.steps=2 > b1.txt 2> b1.err ||
+    fail "bf16 training on the rounded copies failed: $(cat b1.err)"
+kb=$(kern b/checkpoints/ckpt-0000000002.h5)
+case $kb in "cpu "*" bf16-round") ;; *) fail "a bf16 run on the rounded copies recorded kernels [$kb]" ;; esac
+FACESWARM_CPU_BF16=round "$FS" train "$TINY" --set run.dir=b "${BF[@]}" --set train.steps=3 --resume auto > b2.txt \
+    2> b2.err || fail "bf16 resume failed: $(cat b2.err)"
+grep -q "written by kernels" b2.err b2.txt && fail "a bf16 resume on the same path warned: $(cat b2.err)"
+rc=0
+FACESWARM_CPU_BF16=bogus "$FS" train "$TINY" --set run.dir=c "${BF[@]}" --set train.steps=1 > c.txt 2> c.err || rc=$?
+[ $rc = 2 ] || fail "FACESWARM_CPU_BF16=bogus: exit $rc, expected 2"
+grep -q "FACESWARM_CPU_BF16=bogus: unknown bf16 path" c.err && grep -q "hint: auto (the default), dot" c.err ||
+    fail "FACESWARM_CPU_BF16=bogus: the error does not name the value and the choices: $(cat c.err)"
+[ -d c/checkpoints ] && [ -n "$(ls c/checkpoints)" ] && fail "a refused run left checkpoints: $(ls c/checkpoints)"
+if grep -qw avx512_bf16 /proc/cpuinfo; then
+    FACESWARM_CPU_BF16=dot "$FS" train "$TINY" --set run.dir=b "${BF[@]}" --set train.steps=4 --resume auto > b3.txt \
+        2> b3.err || fail "bf16 resume on vdpbf16ps failed: $(cat b3.err)"
+    grep -qF "written by kernels '$kb'; this run uses '${kb% bf16-round} bf16-dot'" b3.err ||
+        fail "a bf16 resume on the other path did not warn, naming both: $(cat b3.err)"
+    grep -q "FACESWARM_CPU_BF16=round" b3.err || fail "the warning does not say how to get the path back: $(cat b3.err)"
+    [ "$(kern b/checkpoints/ckpt-0000000004.h5)" = "${kb% bf16-round} bf16-dot" ] ||
+        fail "the vdpbf16ps run recorded [$(kern b/checkpoints/ckpt-0000000004.h5)]"
+else
+    rc=0
+    FACESWARM_CPU_BF16=dot "$FS" train "$TINY" --set run.dir=d "${BF[@]}" --set train.steps=1 > d.txt 2> d.err || rc=$?
+    [ $rc = 2 ] && grep -q "this CPU lacks AVX512_BF16" d.err ||
+        fail "FACESWARM_CPU_BF16=dot without AVX512_BF16: exit $rc: $(cat d.err)"
+fi
 echo PASS
