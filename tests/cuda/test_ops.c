@@ -70,6 +70,10 @@ static int check_elem(int kind, const fs_op_case *c) {
                                   "pixshuf_fwd", "pixshuf_bwd", "scale"};
     size_t cnt = fs_op_case_count(c);
     float *x = ct_rand(cnt, 11, (uint64_t)kind, -3, 3), *y = ct_rand(cnt, 12, (uint64_t)kind, -1, 1);
+    /* exact zeros of both signs in the input and, elsewhere, in the backward's y (leaky: at
+     * y == 0 the backward is alpha * dy, as cpu-ref) */
+    for (size_t i = 3; i < cnt; i += 7) x[i] = i % 2 ? 0.0f : -0.0f;
+    for (size_t i = 5; i < cnt; i += 7) y[i] = i % 2 ? 0.0f : -0.0f;
     float *want = fs_malloc(cnt * 4);
     memcpy(want, x, cnt * 4); /* scale works in place */
     run_elem(ref, kind, c, x, y, want);

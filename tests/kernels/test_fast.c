@@ -142,6 +142,11 @@ static void dense_case(const fs_op_case *c) {
 /* leaky or sigmoid: fwd out of place (leaky) or in place (sigmoid), bwd in place. */
 static void act_case(int sigmoid, size_t count) {
     float *x = kt_rand(count, 10, 1, -4, 4), *dy = kt_rand(count, 10, 2, -1, 1);
+    /* exact zeros, both signs, in the vector body and its tail: a pre-activation of zero bias
+     * over a black region is exactly 0, and LeakyReLU's backward there is alpha * dy (y > 0
+     * selects dy), in every backend alike */
+    for (size_t i = 3; i < count; i += 7) x[i] = i % 2 ? 0.0f : -0.0f;
+    x[count - 1] = 0.0f; /* the scalar tail */
     float *yr = malloc(count * sizeof(float)), *yf = kt_copy(x, count);
     float *dr = malloc(count * sizeof(float)), *df = kt_copy(dy, count);
     char what[96];
