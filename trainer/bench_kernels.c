@@ -332,7 +332,9 @@ static void print_header(fs_bench *B, const bench_opts *o, const fs_backend *be,
     if (o->precision == FS_PREC_BF16 && !strcmp(be->name, "cpu")) {
         char what[256];
         snprintf(what, sizeof what, "bf16 (%s, fp32 sums; bf16 path %s)",
-                 fs_cpu_bf16_dot_on() ? "AVX512_BF16 vdpbf16ps GEMM" : "operands rounded into copies, fp32 GEMM",
+                 fs_cpu_bf16_dot_on() == 2 ? "AMX-BF16 tdpbf16ps GEMM"
+                 : fs_cpu_bf16_dot_on()    ? "AVX512_BF16 vdpbf16ps GEMM"
+                                           : "operands rounded into copies, fp32 GEMM",
                  fs_cpu_bf16_desc());
         fs_bench_fact_str(B, "precision", what);
     } else if (o->precision == FS_PREC_BF16) fs_bench_fact_str(B, "precision", "bf16");

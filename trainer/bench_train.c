@@ -445,7 +445,7 @@ static int bench_config(fs_bench *B, fs_world *w, const char *path, const bench_
     bench_row(*rounds)[N_ROWS] = fs_calloc((size_t)o->rounds, sizeof *rounds);
     if (!strcmp(cfg.train.precision, "bf16"))
         fs_bench_note(B, "%s: train.precision bf16: conv and dense operands rounded to bfloat16, fp32 sums%s", name,
-                      tc ? " (the PyTorch run stays fp32)" : "");
+                      tc ? " (the PyTorch run: torch.autocast bf16, its own mixed precision)" : "");
     if (tc) {
         fs_model m;
         if ((rc = fs_model_build(&m, &cfg, e))) return free(rounds), rc;

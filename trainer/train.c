@@ -420,7 +420,7 @@ static void keep_checkpoint_adam(trainer *t, const char *path, const char *adam)
 /* The kernels this run's sums come from, as checkpoints record them: the backend's name and,
  * for the fast CPU path, its GEMM's kernel set ("cpu own-avx512-12x32", "cpu own-avx2-6x16",
  * "cpu SkylakeX") and, with train.precision bf16, its bf16 path ("cpu own-avx512-12x32
- * bf16-round", "... bf16-dot": fs_cpu_bf16_path). Two runs on the same kernels (or on two own
+ * bf16-round", "... bf16-dot", "... bf16-amx": fs_cpu_bf16_path). Two runs on the same kernels (or on two own
  * ones), config and world size compute the same bits. */
 static void kernels_name(const trainer *t, char *out, size_t len) {
     if (strcmp(t->be->name, "cpu")) snprintf(out, len, "%s", t->be->name);
@@ -460,7 +460,9 @@ static void check_checkpoint_kernels(const trainer *t, const char *path, const f
     if (bf16_differs) {
         size_t n = strlen(how);
         snprintf(how + n, sizeof how - n, " FACESWARM_CPU_BF16=%s%s", theirs_bf16,
-                 strcmp(theirs_bf16, "dot") ? "" : " (it needs AVX512_BF16)");
+                 !strcmp(theirs_bf16, "dot")   ? " (it needs AVX512_BF16)"
+                 : !strcmp(theirs_bf16, "amx") ? " (it needs AMX-BF16)"
+                                               : "");
     }
     fs_warn("%s was written by kernels '%s'; this run uses '%s': training continues from the same state, but "
             "its steps are not bit-identical to a run that stayed on '%s'\n  hint: for that, resume with %s "

@@ -31,19 +31,25 @@ double fs_cpu_fma_peak(int threads, int reps, int cpu_clock, int *bits);
  * AVX512_BF16 (vdpbf16ps, cpuid), else 0. The fast path's bf16 convs and dense layers use it
  * when on, and round both operands into fp32 copies for OpenBLAS sgemm otherwise. */
 int fs_cpu_has_bf16_dot(void);
-/* mode -1: automatic, 0: off (the rounded copies), 1: on; returns -1 (and changes nothing)
- * for 1 on a CPU without it or an unknown mode. Call it as fs_cpu_set_threads. Unset, the
- * first use reads FACESWARM_CPU_BF16 (auto, dot or round; unset or empty: auto; a bad value,
- * or dot on a CPU without AVX512_BF16, exits 2). Automatic takes vdpbf16ps on AMD CPUs with
- * AVX512_BF16 (Zen 4: faster than fp32, docs/cpu.md) and the rounded copies elsewhere (an
- * Intel Emerald Rapids core issues vdpbf16ps zmm at half the FMA's rate: 0.49 of the fp32
- * roof). It reads cpuid only, never a timing, so a run resumed on the same machine takes the
- * same path (the two paths round differently: fs_cpu_bf16_path names them). */
+/* 1 when this CPU and OS run AMX-BF16 (tdpbf16ps on tile registers: cpuid, XCR0 and, on
+ * Linux, the process's permission for the tile data, requested on the first call), else 0. */
+int fs_cpu_has_bf16_amx(void);
+/* mode -1: automatic, 0: off (the rounded copies), 1: vdpbf16ps, 2: AMX; returns -1 (and
+ * changes nothing) for 1 or 2 on a CPU without it or an unknown mode. Call it as
+ * fs_cpu_set_threads. Unset, the first use reads FACESWARM_CPU_BF16 (auto, amx, dot or round;
+ * unset or empty: auto; a bad value, or amx / dot on a CPU without it, exits 2). Automatic
+ * takes AMX wherever it runs (an Intel Xeon with AMX-BF16: several times the fp32 roof,
+ * docs/cpu.md), else vdpbf16ps on AMD CPUs with AVX512_BF16 (Zen 4: faster than fp32) and
+ * the rounded copies elsewhere (an Intel Emerald Rapids core issues vdpbf16ps zmm at half the
+ * FMA's rate: 0.49 of the fp32 roof). It reads cpuid only, never a timing, so a run resumed
+ * on the same machine takes the same path (the paths round differently: fs_cpu_bf16_path
+ * names them). */
 int fs_cpu_set_bf16_dot(int mode);
-/* Whether the fast path's FS_PREC_BF16 GEMMs run on vdpbf16ps now. */
+/* The mode the fast path's FS_PREC_BF16 GEMMs run in now: 0 the rounded copies, 1 vdpbf16ps,
+ * 2 AMX (nonzero: on fs_bf16_gemm). */
 int fs_cpu_bf16_dot_on(void);
-/* "dot" (vdpbf16ps) or "round" (the rounded copies): the path fs_cpu_bf16_dot_on chose, as
- * checkpoints of bf16 runs record it; fs_cpu_bf16_desc says why, for headers and logs. */
+/* "amx", "dot" (vdpbf16ps) or "round" (the rounded copies): the path fs_cpu_bf16_dot_on chose,
+ * as checkpoints of bf16 runs record it; fs_cpu_bf16_desc says why, for headers and logs. */
 const char *fs_cpu_bf16_path(void);
 const char *fs_cpu_bf16_desc(void);
 /* The CPU vendor string of cpuid leaf 0 ("GenuineIntel", "AuthenticAMD"), "" elsewhere. */

@@ -26,7 +26,8 @@ void fs_small_conv2d_bwd_filter(const fs_conv_desc *d, const float *x, const flo
 
 /* C[m x n] (row-major, ldc) = (beta ? C : 0) + op(A) op(B), op(A) m x k (ta: A is stored
  * k x m), op(B) k x n (tb: stored n x k), both rounded to bf16 as they are read, summed in
- * fp32 on vdpbf16ps; single-threaded. Only where fs_cpu_has_bf16_dot() (fast_bf16_gemm.c). */
+ * fp32 on vdpbf16ps, or on AMX tiles where fs_cpu_bf16_dot_on() is 2; single-threaded. Only
+ * where fs_cpu_has_bf16_dot() (fast_bf16_gemm.c). */
 void fs_bf16_gemm(int ta, int tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb, int beta,
                   float *c, int ldc);
 

@@ -11,8 +11,15 @@
  * whole; edge tiles go through a local tile. Each element of C is its value before (beta 1)
  * plus, per KC block in order, that block's sum: the order depends on the shape only.
  *
- * vdpbf16ps treats bf16 denormals (|x| < 2^-126) as zero, in and out, and rounds each of its
- * two additions to fp32 (nearest even): the results differ from the reference's double sums
+ * On CPUs with AMX-BF16 (Intel Sapphire Rapids and newer) the same packed pairs feed the tile
+ * unit instead (fs_cpu_bf16_path "amx"): a 32 x 32 micro-tile of C is four 16 x 16 fp32 tile
+ * registers, the A panel two 16-row tiles of 16 pairs, the B panel two 16-pair tiles of 16
+ * columns, one tdpbf16ps per (A, B) tile pair per 32 k; k is zero-padded to a multiple of 32.
+ * A is packed for it as [k/32][32 rows][16 pairs] (a tile row is 16 pairs of one row of A),
+ * B as for vdpbf16ps (a tile row is one pair of 16 columns, which is the vdpbf16ps panel).
+ *
+ * vdpbf16ps and tdpbf16ps treat bf16 denormals (|x| < 2^-126) as zero, in and out, and round
+ * their additions to fp32 (nearest even): the results differ from the reference's double sums
  * of the same rounded operands by fp32 summation error, as the fp32 path's do. */
 #include <stdint.h>
 #include <stdio.h>
@@ -31,13 +38,21 @@
 #include <cpuid.h>
 #include <immintrin.h>
 #define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+#define AMX_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,amx-tile,amx-bf16")))
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 #else
 #define FS_HAVE_BF16_GEMM 0
 #endif
 
 enum { MR = 12, NR = 32, KCP = 128 /* k pairs per block */, MC = 12 * MR, NC = 512 };
+/* AMX: 32 x 32 micro-tiles, k in chunks of 16 pairs (one tile row of bf16 is 64 bytes) */
+enum { AMX_MR = 32, AMX_Q = 16, AMX_MC = 4 * AMX_MR };
 
-static int g_mode = -2;     /* -2 unread (FACESWARM_CPU_BF16 on first use), -1 automatic, 0 off, 1 on */
+/* -2 unread (FACESWARM_CPU_BF16 on first use), -1 automatic, 0 round, 1 dot, 2 amx */
+static int g_mode = -2;
 static char g_why[96] = ""; /* how g_mode was chosen, for fs_cpu_bf16_desc */
 
 int fs_cpu_has_bf16_dot(void) {
@@ -56,21 +71,48 @@ int fs_cpu_has_bf16_dot(void) {
 #endif
 }
 
+/* AMX-TILE (leaf 7 edx bit 24) and AMX-BF16 (bit 22), the OS saving the tile state (XCR0 bits
+ * 17 and 18) and, on Linux, granting this process the tile data (arch_prctl
+ * ARCH_REQ_XCOMP_PERM, once: the permission covers every thread of the process). */
+int fs_cpu_has_bf16_amx(void) {
+#if FS_HAVE_BF16_GEMM && defined(__linux__)
+    static int known = -1;
+    if (known < 0) {
+        unsigned a, b, c, d, lo, hi;
+        known = 0;
+        if (fs_cpu_has_bf16_dot() && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (d & (1u << 24)) && (d & (1u << 22))) {
+            __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+            enum { ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18 };
+            known = (lo & (3u << 17)) == (3u << 17) &&
+                    syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
+        }
+    }
+    return known;
+#else
+    return 0;
+#endif
+}
+
 /* Automatic: vdpbf16ps where it was measured faster than the fp32 path, AMD CPUs with
  * AVX512_BF16 (a Zen 4 host: the bf16 GEMM at 1.1-1.3x the fp32 FMA roof, docs/cpu.md). An
  * Intel Emerald Rapids core issues one vdpbf16ps zmm every 2 cycles against two FMAs a cycle
  * (its roof 0.49 of the fp32 one; the GEMM on it ran at 0.41-0.44 of fp32's peak where the
  * fp32 GEMM ran at 0.76-0.87), so Intel CPUs take the rounded copies onto the fp32 GEMM. */
 static int auto_dot(void) { return fs_cpu_has_bf16_dot() && !strcmp(fs_cpu_vendor(), "AuthenticAMD"); }
+/* ... and the tile unit wherever it is (an Intel host with AMX-BF16: the GEMM at several times
+ * the fp32 FMA roof, docs/cpu.md). */
+static int auto_mode(void) { return fs_cpu_has_bf16_amx() ? 2 : auto_dot() ? 1 : 0; }
 
 int fs_cpu_set_bf16_dot(int mode) {
-    if (mode < -1 || mode > 1 || (mode == 1 && !fs_cpu_has_bf16_dot())) return -1;
+    if (mode < -1 || mode > 2 || (mode == 1 && !fs_cpu_has_bf16_dot()) || (mode == 2 && !fs_cpu_has_bf16_amx()))
+        return -1;
     g_mode = mode;
     if (mode == -1)
         snprintf(g_why, sizeof g_why, "auto, %s%s", fs_cpu_vendor()[0] ? fs_cpu_vendor() : "no cpuid",
-                 !fs_cpu_has_bf16_dot() ? ", no AVX512_BF16"
-                 : auto_dot()           ? " + AVX512_BF16"
-                                        : " + AVX512_BF16, vdpbf16ps at half the FMA rate");
+                 !fs_cpu_has_bf16_dot()  ? ", no AVX512_BF16"
+                 : fs_cpu_has_bf16_amx() ? " + AMX-BF16"
+                 : auto_dot()            ? " + AVX512_BF16"
+                                         : " + AVX512_BF16, vdpbf16ps at half the FMA rate, no AMX");
     else snprintf(g_why, sizeof g_why, "chosen");
     return 0;
 }
@@ -79,23 +121,31 @@ static void read_env(void) {
     const char *env = getenv("FACESWARM_CPU_BF16");
     int mode = !env || !env[0] || !strcasecmp(env, "auto") ? -1
                : !strcasecmp(env, "dot")                   ? 1
+               : !strcasecmp(env, "amx")                   ? 2
                : !strcasecmp(env, "round")                 ? 0
-                                                           : 2;
+                                                           : 3;
     if (fs_cpu_set_bf16_dot(mode) != 0)
         fs_die(2,
-               "FACESWARM_CPU_BF16=%s: %s\n  hint: auto (the default), dot (the vdpbf16ps GEMM, needs "
-               "AVX512_BF16) or round (operands rounded into copies for the fp32 GEMM); this CPU %s AVX512_BF16",
-               env, mode == 1 ? "this CPU lacks AVX512_BF16" : "unknown bf16 path",
-               fs_cpu_has_bf16_dot() ? "has" : "has no");
+               "FACESWARM_CPU_BF16=%s: %s\n  hint: auto (the default), amx (the tile unit, needs AMX-BF16), dot "
+               "(the vdpbf16ps GEMM, needs AVX512_BF16) or round (operands rounded into copies for the fp32 "
+               "GEMM); this CPU %s AVX512_BF16 and %s AMX-BF16",
+               env,
+               mode == 1   ? "this CPU lacks AVX512_BF16"
+               : mode == 2 ? "this CPU (or its OS) does not run AMX-BF16"
+                           : "unknown bf16 path",
+               fs_cpu_has_bf16_dot() ? "has" : "has no", fs_cpu_has_bf16_amx() ? "runs" : "does not run");
     if (mode != -1) snprintf(g_why, sizeof g_why, "FACESWARM_CPU_BF16=%s", env);
 }
 
 int fs_cpu_bf16_dot_on(void) {
     if (g_mode == -2) read_env();
-    return g_mode == -1 ? auto_dot() : g_mode;
+    return g_mode == -1 ? auto_mode() : g_mode;
 }
 
-const char *fs_cpu_bf16_path(void) { return fs_cpu_bf16_dot_on() ? "dot" : "round"; }
+const char *fs_cpu_bf16_path(void) {
+    int m = fs_cpu_bf16_dot_on();
+    return m == 2 ? "amx" : m == 1 ? "dot" : "round";
+}
 
 const char *fs_cpu_bf16_desc(void) {
     static char s[160];
@@ -150,12 +200,15 @@ BF16_TARGET static void pack_a(int ta, const float *a, int lda, int i0, int mb, 
     }
 }
 
-/* bp[p * NR + j] = pair of op(B)[k0 + 2p, +1][j0 + j], per NR-column panel of [j0, j0 + nb). */
-BF16_TARGET static void pack_b(int tb, const float *b, int ldb, int j0, int nb, int k0, int kb, uint32_t *bp) {
+/* bp[p * NR + j] = pair of op(B)[k0 + 2p, +1][j0 + j], per NR-column panel of [j0, j0 + nb) of
+ * kpad >= (kb + 1) / 2 pairs (those past kb zero). */
+BF16_TARGET static void pack_b(int tb, const float *b, int ldb, int j0, int nb, int k0, int kb, int kpad,
+                               uint32_t *bp) {
     int kp = (kb + 1) / 2;
-    for (int jb = 0; jb < nb; jb += NR, bp += (size_t)kp * NR) {
+    for (int jb = 0; jb < nb; jb += NR, bp += (size_t)kpad * NR) {
         int cols = FS_MIN(NR, nb - jb);
-        if (cols < NR) memset(bp, 0, (size_t)kp * NR * sizeof *bp);
+        if (cols < NR) memset(bp, 0, (size_t)kpad * NR * sizeof *bp);
+        else if (kpad > kp) memset(bp + (size_t)kp * NR, 0, (size_t)(kpad - kp) * NR * sizeof *bp);
         if (tb) /* B stored n x k: a row of B^T holds the pairs of one column */
             for (int j = 0; j < cols; j++) {
                 const float *r = b + (size_t)(j0 + jb + j) * ldb + k0;
@@ -198,9 +251,16 @@ BF16_TARGET static void micro(int kp, const uint32_t *ap, const uint32_t *bp, fl
     }
 }
 
+static void amx_gemm(int ta, int tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb, int beta,
+                     float *c, int ldc);
+
 void fs_bf16_gemm(int ta, int tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb, int beta,
                   float *c, int ldc) {
     if (fs_gemm_empty(m, n, k, beta, c, ldc)) return;
+    if (fs_cpu_bf16_dot_on() == 2) {
+        amx_gemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
     uint32_t *ap = fs_aligned_alloc((size_t)MC * KCP * sizeof(uint32_t));
     uint32_t *bp = fs_aligned_alloc((size_t)(NC + NR) * KCP * sizeof(uint32_t));
     float tile[MR * NR];
@@ -208,7 +268,7 @@ void fs_bf16_gemm(int ta, int tb, int m, int n, int k, const float *a, int lda, 
         int nb = FS_MIN(NC, n - jc);
         for (int pc = 0; pc < k; pc += 2 * KCP) {
             int kb = FS_MIN(2 * KCP, k - pc), kp = (kb + 1) / 2, acc = beta || pc > 0;
-            pack_b(tb, b, ldb, jc, nb, pc, kb, bp);
+            pack_b(tb, b, ldb, jc, nb, pc, kb, kp, bp);
             for (int ic = 0; ic < m; ic += MC) {
                 int mb = FS_MIN(MC, m - ic);
                 pack_a(ta, a, lda, ic, mb, pc, kb, ap);
@@ -234,6 +294,154 @@ void fs_bf16_gemm(int ta, int tb, int m, int n, int k, const float *a, int lda, 
     }
     free(ap);
     free(bp);
+}
+
+/* ---------------------------------------------------------------- AMX-BF16 */
+
+/* ap: per AMX_MR-row panel of rows [i0, i0 + mb), kq chunks of AMX_Q pairs of k [k0, k0 + kb),
+ * ap[(q * AMX_MR + i) * AMX_Q + r] = pair of op(A)[i0 + i][k0 + 2 (q AMX_Q + r), +1]; rows
+ * past mb and pairs past kb zero. */
+BF16_TARGET static void amx_pack_a(int ta, const float *a, int lda, int i0, int mb, int k0, int kb, int kq,
+                                   uint32_t *ap) {
+    int kp = (kb + 1) / 2;
+    size_t panel = (size_t)kq * AMX_MR * AMX_Q;
+    for (int ib = 0; ib < mb; ib += AMX_MR, ap += panel) {
+        int rows = FS_MIN(AMX_MR, mb - ib);
+        if (ta) { /* A stored k x m: rows k and k + 1 hold the pairs of 32 consecutive i, t[p][i]:
+                   * 16 of them transposed to 16 pairs of each i (fs_sgemm_transpose16 moves
+                   * 32-bit words, a pair as a float's bits; past kp its NULL rows are zeros) */
+            uint32_t t[AMX_Q][AMX_MR] __attribute__((aligned(64)));
+            if (rows < AMX_MR) memset(t, 0, sizeof t);
+            for (int q = 0; q < kq; q++) {
+                int np = FS_MIN(AMX_Q, kp - AMX_Q * q);
+                const float *tr[2][16];
+                for (int pp = 0; pp < AMX_Q; pp++) {
+                    int p = AMX_Q * q + pp;
+                    tr[0][pp] = pp < np ? (const float *)(const void *)t[pp] : NULL;
+                    tr[1][pp] = pp < np ? (const float *)(const void *)(t[pp] + 16) : NULL;
+                    if (pp >= np) continue;
+                    const float *r0 = a + (size_t)(k0 + 2 * p) * lda + i0 + ib, *r1 = 2 * p + 1 < kb ? r0 + lda : NULL;
+                    for (int i = 0; i < rows; i += 16)
+                        pairs_of_rows(r0 + i, r1 ? r1 + i : NULL, FS_MIN(16, rows - i), t[pp] + i);
+                }
+                uint32_t *d = ap + (size_t)q * AMX_MR * AMX_Q;
+                fs_sgemm_transpose16(tr[0], 16, (float *)(void *)d, AMX_Q);
+                fs_sgemm_transpose16(tr[1], 16, (float *)(void *)(d + 16 * AMX_Q), AMX_Q);
+            }
+            continue;
+        }
+        /* a chunk of 32 k of a row is one 64-byte tile row: converted and stored whole (the
+         * masked loads past kb give the zero pairs) */
+        for (int q = 0; q < kq; q++) {
+            int cnt = kb - 2 * AMX_Q * q;
+            __mmask16 m0 = (__mmask16)(cnt >= 16 ? 0xFFFFu : (1u << cnt) - 1u);
+            __mmask16 m1 = (__mmask16)(cnt >= 32 ? 0xFFFFu : cnt <= 16 ? 0u : (1u << (cnt - 16)) - 1u);
+            uint32_t *d = ap + (size_t)q * AMX_MR * AMX_Q;
+            const float *r = a + (size_t)(i0 + ib) * lda + k0 + 2 * AMX_Q * q;
+            for (int i = 0; i < rows; i++, r += lda) {
+                __m512 lo = _mm512_maskz_loadu_ps(m0, r), hi = _mm512_maskz_loadu_ps(m1, r + 16);
+                _mm512_store_si512(d + (size_t)i * AMX_Q, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+            }
+            if (rows < AMX_MR) memset(d + (size_t)rows * AMX_Q, 0, (size_t)(AMX_MR - rows) * AMX_Q * sizeof *d);
+        }
+    }
+}
+
+/* The tile shapes: every tile 16 rows of 64 bytes (C: 16 x 16 fp32; A: 16 rows x 16 pairs;
+ * B: 16 pairs x 16 columns). Loaded per GEMM call (the configuration is per thread), released
+ * at its end (no tile state left for the OS to save). */
+typedef struct amx_config {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} amx_config;
+
+/* c[32 x 32] (ldc) = (acc ? c : 0) + the kq chunks of AMX_Q pairs of panels ap and bp. Tiles
+ * 0-3 hold C (rows 0-15 x cols 0-15, 0-15 x 16-31, 16-31 x 0-15, 16-31 x 16-31), 4-5 A's two
+ * row halves, 6-7 B's two column halves. */
+AMX_TARGET static void amx_micro(int kq, const uint32_t *ap, const uint32_t *bp, float *c, size_t ldc, int acc) {
+    size_t ld = ldc * sizeof(float);
+    if (acc) {
+        _tile_loadd(0, c, ld);
+        _tile_loadd(1, c + 16, ld);
+        _tile_loadd(2, c + 16 * ldc, ld);
+        _tile_loadd(3, c + 16 * ldc + 16, ld);
+    } else {
+        _tile_zero(0);
+        _tile_zero(1);
+        _tile_zero(2);
+        _tile_zero(3);
+    }
+    for (int q = 0; q < kq; q++, ap += AMX_MR * AMX_Q, bp += AMX_Q * NR) {
+        _tile_loadd(4, ap, AMX_Q * sizeof(uint32_t));
+        _tile_loadd(5, ap + 16 * AMX_Q, AMX_Q * sizeof(uint32_t));
+        _tile_loadd(6, bp, NR * sizeof(uint32_t));
+        _tile_loadd(7, bp + 16, NR * sizeof(uint32_t));
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(2, 5, 6);
+        _tile_dpbf16ps(3, 5, 7);
+    }
+    _tile_stored(0, c, ld);
+    _tile_stored(1, c + 16, ld);
+    _tile_stored(2, c + 16 * ldc, ld);
+    _tile_stored(3, c + 16 * ldc + 16, ld);
+}
+
+/* A constant object: GCC 12 drops the stores into a local configuration before
+ * _tile_loadconfig (it does not see the builtin read them), and ldtilecfg faults on the zero
+ * shapes. */
+static const amx_config g_amx_cfg = {.palette = 1,
+                                     .colsb = {64, 64, 64, 64, 64, 64, 64, 64},
+                                     .rows = {16, 16, 16, 16, 16, 16, 16, 16}};
+
+AMX_TARGET static void amx_begin(void) { _tile_loadconfig(&g_amx_cfg); }
+
+AMX_TARGET static void amx_end(void) { _tile_release(); }
+
+/* Per-thread packing buffers, grown once (OpenMP threads persist), as fast_sgemm.c's. */
+static _Thread_local uint32_t *g_amx_ap, *g_amx_bp;
+
+static void amx_gemm(int ta, int tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb, int beta,
+                     float *c, int ldc) {
+    if (!g_amx_ap) {
+        g_amx_ap = fs_aligned_alloc((size_t)AMX_MC * KCP * sizeof(uint32_t));
+        g_amx_bp = fs_aligned_alloc((size_t)(NC + NR) * KCP * sizeof(uint32_t));
+    }
+    uint32_t *ap = g_amx_ap, *bp = g_amx_bp;
+    float tile[AMX_MR * NR] __attribute__((aligned(64)));
+    amx_begin();
+    for (int jc = 0; jc < n; jc += NC) {
+        int nb = FS_MIN(NC, n - jc);
+        for (int pc = 0; pc < k; pc += 2 * KCP) {
+            int kb = FS_MIN(2 * KCP, k - pc), kq = (kb + 2 * AMX_Q - 1) / (2 * AMX_Q), acc = beta || pc > 0;
+            pack_b(tb, b, ldb, jc, nb, pc, kb, kq * AMX_Q, bp);
+            for (int ic = 0; ic < m; ic += AMX_MC) {
+                int mb = FS_MIN(AMX_MC, m - ic);
+                amx_pack_a(ta, a, lda, ic, mb, pc, kb, kq, ap);
+                for (int jr = 0; jr < nb; jr += NR) {
+                    const uint32_t *bpan = bp + (size_t)(jr / NR) * kq * AMX_Q * NR;
+                    int cols = FS_MIN(NR, nb - jr);
+                    for (int ir = 0; ir < mb; ir += AMX_MR) {
+                        const uint32_t *apan = ap + (size_t)(ir / AMX_MR) * kq * AMX_MR * AMX_Q;
+                        int rows = FS_MIN(AMX_MR, mb - ir);
+                        float *cij = c + (size_t)(ic + ir) * ldc + jc + jr;
+                        if (rows == AMX_MR && cols == NR) {
+                            amx_micro(kq, apan, bpan, cij, (size_t)ldc, acc);
+                            continue;
+                        }
+                        if (acc) /* (the rest of the tile: computed on, never read) */
+                            for (int i = 0; i < rows; i++)
+                                memcpy(tile + i * NR, cij + (size_t)i * ldc, (size_t)cols * sizeof(float));
+                        amx_micro(kq, apan, bpan, tile, NR, acc);
+                        for (int i = 0; i < rows; i++)
+                            memcpy(cij + (size_t)i * ldc, tile + i * NR, (size_t)cols * sizeof(float));
+                    }
+                }
+            }
+        }
+    }
+    amx_end();
 }
 #else
 void fs_bf16_gemm(int ta, int tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb, int beta,

@@ -10,7 +10,9 @@ faceswarm's pixel-shuffle channel order, sigmoid outputs; the encoder runs on al
 samples at once, decoder i on its slice. Loss per identity as trainer/loss.c: loss_mse * MSE +
 loss_dssim * DSSIM ((1 - mean SSIM) / 2 over every valid 11x11 Gaussian (sigma 1.5) window of
 every channel, C1 = 0.01^2, C2 = 0.03^2) + loss_l1 * L1, summed over identities; Adam (lr 1e-4,
-betas 0.9/0.999, eps 1e-7, as `bench train`). fp32, NCHW. Random uint8 faces, the target the
+betas 0.9/0.999, eps 1e-7, as `bench train`). NCHW; fp32, or with train.precision bf16 PyTorch's
+own mixed precision (the forward and the loss under torch.autocast("cpu", torch.bfloat16): convs
+and matmuls in bf16, fp32 weights and Adam, as faceswap's mixed precision). Random uint8 faces, the target the
 input (as `bench train`), converted to floats each step.
 
 --print-layers needs no torch: it prints the model's layer table (name, kind, output HxWxC,
@@ -18,11 +20,12 @@ parameters) in the columns of `faceswarm model`, from the same layer list the to
 built from, so tests can compare the two without PyTorch.
 
 Otherwise it times --steps steps after --warmup (default 2) and prints one JSON line:
-{"kind":"torch_train","mode","images_per_s","cpu_images_per_s" (process CPU time / threads),"step_ms","forward_ms","backward_ms","optimizer_ms",
+{"kind":"torch_train","mode","precision","images_per_s","cpu_images_per_s" (process CPU time / threads),"step_ms","forward_ms","backward_ms","optimizer_ms",
 "steps","warmup","threads","batch_per_identity","identities","params","torch","loss0","loss1"}.
 Exit 2: bad config or options; 3: the parameter count differs from --expect-params; 4: the
 mode failed (e.g. torch.compile without a working C++ toolchain); the reason on stderr."""
 import argparse
+import contextlib
 import json
 import math
 import sys
@@ -276,6 +279,10 @@ def main():
         return total
 
     fn = loss_of
+    prec = cfg.get("train.precision", "fp32")
+    if prec not in ("fp32", "bf16"):
+        die(2, f"{a.config}: train.precision = {prec!r}; expected fp32 or bf16")
+    mixed = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if prec == "bf16" else contextlib.nullcontext
     if a.mode == "compile":
         fn = torch.compile(loss_of)
     split = [0.0, 0.0, 0.0]
@@ -284,7 +291,8 @@ def main():
         t0 = time.perf_counter()
         x = faces.float() / 255.0  # the input and the target (bench train: the same faces)
         opt.zero_grad(set_to_none=False)
-        loss = fn(x, x)
+        with mixed():
+            loss = fn(x, x)
         t1 = time.perf_counter()
         loss.backward()
         t2 = time.perf_counter()
@@ -311,7 +319,7 @@ def main():
             step(False)
         print(prof.key_averages(group_by_input_shape=True).table(sort_by="self_cpu_time_total", row_limit=25), file=sys.stderr)
     ms = [1e3 * s / a.steps for s in split]
-    print(json.dumps({"kind": "torch_train", "mode": a.mode, "images_per_s": nid * B * a.steps / dt,
+    print(json.dumps({"kind": "torch_train", "mode": a.mode, "precision": prec, "images_per_s": nid * B * a.steps / dt,
                       "cpu_images_per_s": nid * B * a.steps * torch.get_num_threads() / cpu,
                       "step_ms": 1e3 * dt / a.steps, "forward_ms": ms[0], "backward_ms": ms[1],
                       "optimizer_ms": ms[2], "steps": a.steps, "warmup": a.warmup,

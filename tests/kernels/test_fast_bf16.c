@@ -2,14 +2,16 @@
  * layers against the bf16 reference (kernels/cpu/ref_conv.c: operands rounded to bf16, sums
  * in double) on the op case table's conv2d and dense cases (rows marked FS_OPC_FAST, and
  * FS_OPC_THREADS3 again on 3 threads), within the table's fast tolerance, fwd, bwd_data and
- * bwd_filter (dw and db +=, onto nonzero values), in both modes of fs_cpu_set_bf16_dot:
- *   on:  the AVX512_BF16 GEMM (vdpbf16ps, kernels/cpu/fast_bf16_gemm.c), forced; skipped,
- *        saying so, where this CPU lacks AVX512_BF16
- *   off: operands rounded into copies, OpenBLAS sgemm
+ * bwd_filter (dw and db +=, onto nonzero values), in every mode of fs_cpu_set_bf16_dot:
+ *   2:   the AMX-BF16 GEMM (tdpbf16ps, kernels/cpu/fast_bf16_gemm.c), forced; skipped, saying
+ *        so, where this CPU or its OS does not run AMX-BF16
+ *   1:   the AVX512_BF16 GEMM (vdpbf16ps), forced; skipped, saying so, where this CPU lacks
+ *        AVX512_BF16
+ *   0:   operands rounded into copies, the fp32 GEMM
  * Each mode is deterministic (the same call twice is bit-identical). The check can fail: the
  * fast path in fp32 (no rounding at all) misses the tolerance against the bf16 reference on
- * some case, so a GEMM that dropped an operand's rounding would be caught; and the two modes
- * differ somewhere (forcing the mode on really changes the GEMM). */
+ * some case, so a GEMM that dropped an operand's rounding would be caught; and each forced
+ * mode differs from the rounded copies somewhere (forcing it really changes the GEMM). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +23,7 @@
 #include "tests/kernels/ktest.h"
 
 static const fs_backend *ref, *fast;
-static int modes_differ, fp32_caught;
+static int modes_differ[3], fp32_caught;
 
 typedef struct outs {
     float *y, *dx, *dw, *db;
@@ -59,7 +61,7 @@ static int outs_same(const outs *a, const outs *b, size_t ny, size_t nx, size_t 
            !memcmp(a->dw, b->dw, nw * sizeof(float)) && !memcmp(a->db, b->db, nb * sizeof(float));
 }
 
-static void check_case(const fs_op_case *c, int threads, int have_dot) {
+static void check_case(const fs_op_case *c, int threads, const int have[3]) {
     fs_conv_desc d;
     char name[128], what[200];
     if (fs_op_case_conv(c, &d) != 0) {
@@ -73,19 +75,19 @@ static void check_case(const fs_op_case *c, int threads, int have_dot) {
     float *x = kt_rand(nx, 21, 1, -1, 1), *w = kt_rand(nw, 21, 2, -0.1, 0.1), *b = kt_rand(nb, 21, 3, -1, 1);
     float *dz = kt_rand(ny, 21, 4, -1, 1), *dw0 = kt_rand(nw, 21, 5, -1, 1), *db0 = kt_rand(nb, 21, 6, -1, 1);
     fs_cpu_set_threads(threads);
-    outs r, f32, got[2];
+    outs r, f32, got[3];
     ref->set_precision(FS_PREC_FP32);
     run(fast, c, &d, x, w, b, dz, dw0, db0, &f32);
     ref->set_precision(FS_PREC_BF16);
     run(ref, c, &d, x, w, b, dz, dw0, db0, &r);
     if (beyond(f32.y, r.y, ny, tol) || beyond(f32.dx, r.dx, nx, tol) || beyond(f32.dw, r.dw, nw, tol)) fp32_caught = 1;
-    for (int mode = 0; mode <= 1; mode++) {
-        if (mode == 1 && !have_dot) break;
+    for (int mode = 0; mode <= 2; mode++) {
+        if (!have[mode]) continue;
         if (fs_cpu_set_bf16_dot(mode) != 0) {
             printf("FAIL fs_cpu_set_bf16_dot(%d) refused\n", mode), kt_failures++;
             continue;
         }
-        const char *m = mode ? "vdpbf16ps" : "rounded copies";
+        const char *m = mode == 2 ? "amx" : mode ? "vdpbf16ps" : "rounded copies";
         outs again;
         run(fast, c, &d, x, w, b, dz, dw0, db0, &got[mode]);
         run(fast, c, &d, x, w, b, dz, dw0, db0, &again);
@@ -101,10 +103,11 @@ static void check_case(const fs_op_case *c, int threads, int have_dot) {
             printf("FAIL %s [%s, %d thr]: two calls differ (not deterministic)\n", name, m, threads), kt_failures++;
         outs_free(&again);
     }
-    if (have_dot) {
-        if (!outs_same(&got[0], &got[1], ny, nx, nw, nb)) modes_differ = 1;
-        outs_free(&got[1]);
-    }
+    for (int mode = 1; mode <= 2; mode++)
+        if (have[mode]) {
+            if (!outs_same(&got[0], &got[mode], ny, nx, nw, nb)) modes_differ[mode] = 1;
+            outs_free(&got[mode]);
+        }
     outs_free(&got[0]), outs_free(&r), outs_free(&f32);
     fs_cpu_set_bf16_dot(-1);
     ref->set_precision(FS_PREC_FP32);
@@ -113,30 +116,37 @@ static void check_case(const fs_op_case *c, int threads, int have_dot) {
 
 int main(void) {
     ref = fs_backend_cpu_ref(), fast = fs_backend_cpu();
-    int have_dot = fs_cpu_has_bf16_dot();
+    int have[3] = {1, fs_cpu_has_bf16_dot(), fs_cpu_has_bf16_amx()}, have_dot = have[1];
+    if (!have[2]) {
+        printf("SKIP the AMX half: this CPU or its OS does not run AMX-BF16\n");
+        if (fs_cpu_set_bf16_dot(2) != -1)
+            printf("FAIL fs_cpu_set_bf16_dot(2) accepted without AMX-BF16\n"), kt_failures++;
+    }
     if (!have_dot) {
         printf("SKIP the vdpbf16ps half: this CPU has no AVX512_BF16 (only the rounded-copies path is checked)\n");
         if (fs_cpu_set_bf16_dot(1) != -1)
             printf("FAIL fs_cpu_set_bf16_dot(1) accepted without AVX512_BF16\n"), kt_failures++;
     }
-    if (fs_cpu_set_bf16_dot(2) != -1) printf("FAIL fs_cpu_set_bf16_dot(2) accepted\n"), kt_failures++;
+    if (fs_cpu_set_bf16_dot(3) != -1) printf("FAIL fs_cpu_set_bf16_dot(3) accepted\n"), kt_failures++;
     size_t count, checked = 0;
     const fs_op_case *cases = fs_op_cases(&count);
     for (size_t i = 0; i < count; i++) {
         const fs_op_case *c = &cases[i];
         if (strcmp(c->op, "conv2d") && strcmp(c->op, "dense")) continue;
-        if (c->where & FS_OPC_FAST) check_case(c, 0, have_dot), checked++;
-        if (c->where & FS_OPC_THREADS3) check_case(c, 3, have_dot), checked++;
+        if (c->where & FS_OPC_FAST) check_case(c, 0, have), checked++;
+        if (c->where & FS_OPC_THREADS3) check_case(c, 3, have), checked++;
     }
     fs_cpu_set_threads(0);
     if (!fp32_caught)
         printf("FAIL the fp32 fast path is within the tolerance of the bf16 reference on every case: the check "
                "could not catch a dropped rounding\n"),
             kt_failures++;
-    if (have_dot && !modes_differ)
-        printf("FAIL the vdpbf16ps mode gives the same bits as the rounded copies on every case: not forced on\n"),
-            kt_failures++;
-    printf("%zu conv2d/dense cases in bf16 against the bf16 reference%s\n", checked,
-           have_dot ? ", vdpbf16ps forced on and off" : " (rounded copies only)");
+    for (int mode = 1; mode <= 2; mode++)
+        if (have[mode] && !modes_differ[mode])
+            printf("FAIL the %s mode gives the same bits as the rounded copies on every case: not forced on\n",
+                   mode == 2 ? "amx" : "vdpbf16ps"),
+                kt_failures++;
+    printf("%zu conv2d/dense cases in bf16 against the bf16 reference, modes:%s%s rounded copies\n", checked,
+           have[2] ? " amx" : "", have_dot ? " vdpbf16ps" : "");
     return kt_finish("kernels_fast_bf16");
 }

@@ -35,8 +35,8 @@ if grep -qw avx512f /proc/cpuinfo || { grep -qw avx2 /proc/cpuinfo && grep -qw f
 else
     echo "note: neither AVX-512F nor AVX2 + FMA here: the own GEMM's half of the test did not run"
 fi
-# train.precision bf16 records its bf16 path too (FACESWARM_CPU_BF16: dot = vdpbf16ps, round =
-# the rounded copies; the two round differently); a resume on the other path warns, naming the
+# train.precision bf16 records its bf16 path too (FACESWARM_CPU_BF16: amx = the tile unit, dot =
+# vdpbf16ps, round = the rounded copies; they round differently); a resume on the other path warns, naming the
 # variable that gets the checkpoint's path back; one on the same path says nothing.
 BF=(--set train.precision=bf16)
 FACESWARM_CPU_BF16=round "$FS" train "$TINY" --set run.dir=b "${BF[@]}" --set train.steps=2 > b1.txt 2> b1.err ||
@@ -49,7 +49,7 @@ grep -q "written by kernels" b2.err b2.txt && fail "a bf16 resume on the same pa
 rc=0
 FACESWARM_CPU_BF16=bogus "$FS" train "$TINY" --set run.dir=c "${BF[@]}" --set train.steps=1 > c.txt 2> c.err || rc=$?
 [ $rc = 2 ] || fail "FACESWARM_CPU_BF16=bogus: exit $rc, expected 2"
-grep -q "FACESWARM_CPU_BF16=bogus: unknown bf16 path" c.err && grep -q "hint: auto (the default), dot" c.err ||
+grep -q "FACESWARM_CPU_BF16=bogus: unknown bf16 path" c.err && grep -q "hint: auto (the default), amx" c.err ||
     fail "FACESWARM_CPU_BF16=bogus: the error does not name the value and the choices: $(cat c.err)"
 [ -d c/checkpoints ] && [ -n "$(ls c/checkpoints)" ] && fail "a refused run left checkpoints: $(ls c/checkpoints)"
 if grep -qw avx512_bf16 /proc/cpuinfo; then
@@ -65,5 +65,21 @@ else
     FACESWARM_CPU_BF16=dot "$FS" train "$TINY" --set run.dir=d "${BF[@]}" --set train.steps=1 > d.txt 2> d.err || rc=$?
     [ $rc = 2 ] && grep -q "this CPU lacks AVX512_BF16" d.err ||
         fail "FACESWARM_CPU_BF16=dot without AVX512_BF16: exit $rc: $(cat d.err)"
+fi
+last=$(ls b/checkpoints/ckpt-*.h5 | sort | tail -1)
+kl=$(kern "$last")
+if grep -qw amx_bf16 /proc/cpuinfo; then
+    FACESWARM_CPU_BF16=amx "$FS" train "$TINY" --set run.dir=b "${BF[@]}" --set train.steps=5 --resume auto > b4.txt \
+        2> b4.err || fail "bf16 resume on AMX failed: $(cat b4.err)"
+    grep -qF "written by kernels '$kl'; this run uses '${kb% bf16-round} bf16-amx'" b4.err ||
+        fail "a bf16 resume from [$kl] on AMX did not warn, naming both: $(cat b4.err)"
+    [ "$(kern b/checkpoints/ckpt-0000000005.h5)" = "${kb% bf16-round} bf16-amx" ] ||
+        fail "the AMX run recorded [$(kern b/checkpoints/ckpt-0000000005.h5)]"
+else
+    rc=0
+    FACESWARM_CPU_BF16=amx "$FS" train "$TINY" --set run.dir=e "${BF[@]}" --set train.steps=1 > e.txt 2> e.err || rc=$?
+    [ $rc = 2 ] && grep -q "does not run AMX-BF16" e.err ||
+        fail "FACESWARM_CPU_BF16=amx without AMX-BF16: exit $rc: $(cat e.err)"
+    [ -d e/checkpoints ] && [ -n "$(ls e/checkpoints)" ] && fail "a refused AMX run left checkpoints: $(ls e/checkpoints)"
 fi
 echo PASS
