@@ -36,8 +36,9 @@ else
     echo "note: neither AVX-512F nor AVX2 + FMA here: the own GEMM's half of the test did not run"
 fi
 # train.precision bf16 records its bf16 path too (FACESWARM_CPU_BF16: amx = the tile unit, dot =
-# vdpbf16ps, round = the rounded copies; they round differently); a resume on the other path warns, naming the
-# variable that gets the checkpoint's path back; one on the same path says nothing.
+# vdpbf16ps, round = the rounded copies; they round differently); a resume on another path
+# warns, naming the variable that gets the checkpoint's path back; one on the same path says
+# nothing.
 BF=(--set train.precision=bf16)
 FACESWARM_CPU_BF16=round "$FS" train "$TINY" --set run.dir=b "${BF[@]}" --set train.steps=2 > b1.txt 2> b1.err ||
     fail "bf16 training on the rounded copies failed: $(cat b1.err)"
